@@ -1,0 +1,10 @@
+DROP TABLE audit_events;
+DROP TABLE invitations;
+DROP TABLE recovery_codes;
+DROP TABLE sign_in_attempts;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE user_areas;
+DROP TABLE users;
+DROP TABLE organisations;
+DROP TABLE areas;

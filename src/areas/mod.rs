@@ -1,0 +1,169 @@
+//! Local authority areas (the tenant boundary of every record) and partner organisations.
+//! Both are data, configured per partnership, never code.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::coded_enum;
+use crate::db::DbConn;
+use crate::db::schema::{areas, organisations};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = areas)]
+pub struct Area {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = areas)]
+pub struct NewArea<'a> {
+    pub id: String,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// What templates and JSON see of an area.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AreaView {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+impl From<&Area> for AreaView {
+    fn from(a: &Area) -> Self {
+        Self {
+            id: a.id.clone(),
+            code: a.code.clone(),
+            name: a.name.clone(),
+        }
+    }
+}
+
+coded_enum! {
+    /// The kind of partner an organisation is.
+    pub enum OrganisationKind {
+        Probation = ("probation", "Probation service"),
+        LiaisonDiversion = ("liaison_diversion", "Liaison and Diversion"),
+        MhtrProvider = ("mhtr_provider", "MHTR provider"),
+        Council = ("council", "Council"),
+        Police = ("police", "Police"),
+        Other = ("other", "Other partner"),
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = organisations)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct NewOrganisation<'a> {
+    pub id: String,
+    pub name: &'a str,
+    pub kind: OrganisationKind,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganisationView {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+}
+
+impl From<&Organisation> for OrganisationView {
+    fn from(o: &Organisation) -> Self {
+        Self {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            kind: o.kind.label(),
+        }
+    }
+}
+
+pub fn active_areas(conn: &mut DbConn) -> Result<Vec<Area>, AppError> {
+    Ok(areas::table
+        .filter(areas::active.eq(true))
+        .order(areas::name.asc())
+        .select(Area::as_select())
+        .load(conn)?)
+}
+
+pub fn active_organisations(conn: &mut DbConn) -> Result<Vec<Organisation>, AppError> {
+    Ok(organisations::table
+        .filter(organisations::active.eq(true))
+        .order(organisations::name.asc())
+        .select(Organisation::as_select())
+        .load(conn)?)
+}
+
+/// Finds an area by its code or its name (case-insensitive), as typed on the command line.
+pub fn find_area(conn: &mut DbConn, code_or_name: &str) -> Result<Option<Area>, AppError> {
+    let wanted = code_or_name.trim().to_lowercase();
+    Ok(areas::table
+        .select(Area::as_select())
+        .load(conn)?
+        .into_iter()
+        .find(|a| a.code.to_lowercase() == wanted || a.name.to_lowercase() == wanted))
+}
+
+/// Finds an organisation by its name (case-insensitive) or id.
+pub fn find_organisation(
+    conn: &mut DbConn,
+    name_or_id: &str,
+) -> Result<Option<Organisation>, AppError> {
+    let wanted = name_or_id.trim().to_lowercase();
+    Ok(organisations::table
+        .select(Organisation::as_select())
+        .load(conn)?
+        .into_iter()
+        .find(|o| o.name.to_lowercase() == wanted || o.id == name_or_id))
+}
+
+pub fn insert_area(conn: &mut DbConn, code: &str, name: &str) -> Result<String, AppError> {
+    let id = crate::ids::new_id();
+    diesel::insert_into(areas::table)
+        .values(NewArea {
+            id: id.clone(),
+            code,
+            name,
+            active: true,
+            created_at: crate::clock::now(),
+        })
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn insert_organisation(
+    conn: &mut DbConn,
+    name: &str,
+    kind: OrganisationKind,
+) -> Result<String, AppError> {
+    let id = crate::ids::new_id();
+    diesel::insert_into(organisations::table)
+        .values(NewOrganisation {
+            id: id.clone(),
+            name,
+            kind,
+            active: true,
+            created_at: crate::clock::now(),
+        })
+        .execute(conn)?;
+    Ok(id)
+}

@@ -1,0 +1,310 @@
+//! The audit log (DPA 2018 s.62 categories): append-only, every entry hash-chained to the one
+//! before it so any alteration or deletion can be detected.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::coded_enum;
+use crate::db::DbConn;
+use crate::db::schema::audit_events;
+use crate::error::AppError;
+
+coded_enum! {
+    /// The s.62 category an event belongs to, plus sign-in and administration events.
+    pub enum AuditAction {
+        Collection = ("collection", "Collection"),
+        Alteration = ("alteration", "Alteration"),
+        Consultation = ("consultation", "Consultation"),
+        Disclosure = ("disclosure", "Disclosure"),
+        Combination = ("combination", "Combination"),
+        Erasure = ("erasure", "Erasure"),
+        Authentication = ("authentication", "Authentication"),
+        Administration = ("administration", "Administration"),
+    }
+}
+
+/// Who did it: a signed-in user, or the system itself (CLI, workers, anonymous sign-in
+/// attempts).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<String>,
+    pub label: String,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn system(label: &str) -> Self {
+        Self {
+            user_id: None,
+            label: label.to_owned(),
+            ip: None,
+        }
+    }
+
+    pub fn user(user_id: &str, email: &str, ip: Option<String>) -> Self {
+        Self {
+            user_id: Some(user_id.to_owned()),
+            label: email.to_owned(),
+            ip,
+        }
+    }
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub action: AuditAction,
+    /// A stable dotted name, e.g. `sign_in.failed`, `user.disabled`.
+    pub event: &'a str,
+    pub record_type: Option<&'a str>,
+    pub record_id: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    /// Extra facts as JSON. Never passwords, codes or clinical content.
+    pub details: serde_json::Value,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(action: AuditAction, event: &'a str) -> Self {
+        Self {
+            action,
+            event,
+            record_type: None,
+            record_id: None,
+            reason: None,
+            details: serde_json::Value::Null,
+        }
+    }
+
+    pub fn record(mut self, record_type: &'a str, record_id: &'a str) -> Self {
+        self.record_type = Some(record_type);
+        self.record_id = Some(record_id);
+        self
+    }
+
+    pub fn reason(mut self, reason: &'a str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub actor_user_id: Option<String>,
+    pub actor_label: String,
+    pub action: AuditAction,
+    pub event: String,
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    pub reason: Option<String>,
+    pub ip: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewAuditRow<'a> {
+    seq: i64,
+    id: String,
+    at: NaiveDateTime,
+    actor_user_id: Option<&'a str>,
+    actor_label: &'a str,
+    action: AuditAction,
+    event: &'a str,
+    record_type: Option<&'a str>,
+    record_id: Option<&'a str>,
+    reason: Option<&'a str>,
+    ip: Option<&'a str>,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// What templates see of an audit entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditView {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: &'static str,
+    pub event: String,
+    pub record: Option<String>,
+    pub reason: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl From<&AuditRow> for AuditView {
+    fn from(r: &AuditRow) -> Self {
+        Self {
+            seq: r.seq,
+            at: crate::web::format::date_time(r.at),
+            actor: r.actor_label.clone(),
+            action: r.action.label(),
+            event: r.event.clone(),
+            record: r
+                .record_type
+                .as_ref()
+                .map(|t| format!("{t} {}", r.record_id.as_deref().unwrap_or(""))),
+            reason: r.reason.clone(),
+            ip: r.ip.clone(),
+        }
+    }
+}
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn chain_hash(prev_hash: &str, row: &NewAuditRow<'_>) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev_hash,
+        &row.seq.to_string(),
+        &row.id,
+        &row.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        row.actor_user_id.unwrap_or(""),
+        row.actor_label,
+        row.action.as_str(),
+        row.event,
+        row.record_type.unwrap_or(""),
+        row.record_id.unwrap_or(""),
+        row.reason.unwrap_or(""),
+        row.ip.unwrap_or(""),
+        &row.details,
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Appends an event. Call it inside the transaction of the change it records, so the change
+/// and its audit entry commit or fail together.
+pub fn record(conn: &mut DbConn, actor: &Actor, event: Event<'_>) -> Result<(), AppError> {
+    crate::db::lock_audit_chain(conn)?;
+    let last: Option<(i64, String)> = audit_events::table
+        .select((audit_events::seq, audit_events::hash))
+        .order(audit_events::seq.desc())
+        .first(conn)
+        .optional()?;
+    let (seq, prev_hash) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let mut row = NewAuditRow {
+        seq,
+        id: crate::ids::new_id(),
+        at: crate::clock::now(),
+        actor_user_id: actor.user_id.as_deref(),
+        actor_label: &actor.label,
+        action: event.action,
+        event: event.event,
+        record_type: event.record_type,
+        record_id: event.record_id,
+        reason: event.reason,
+        ip: actor.ip.as_deref(),
+        details: event.details.to_string(),
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    row.hash = chain_hash(&prev_hash, &row);
+    row.prev_hash = prev_hash;
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records an event in its own write transaction (for events with no other change, such as
+/// a failed sign-in or a page view).
+pub fn record_now(conn: &mut DbConn, actor: &Actor, event: Event<'_>) -> Result<(), AppError> {
+    crate::db::write_tx(conn, |c| record(c, actor, event))
+}
+
+/// Newest entries first, optionally for one actor.
+pub fn recent(
+    conn: &mut DbConn,
+    actor_user_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, AppError> {
+    let mut q = audit_events::table
+        .select(AuditRow::as_select())
+        .order(audit_events::seq.desc())
+        .into_boxed();
+    if let Some(uid) = actor_user_id {
+        q = q.filter(audit_events::actor_user_id.eq(uid));
+    }
+    Ok(q.limit(limit).load(conn)?)
+}
+
+/// Entries about one record, newest first.
+pub fn for_record(
+    conn: &mut DbConn,
+    record_type: &str,
+    record_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditRow>, AppError> {
+    Ok(audit_events::table
+        .filter(audit_events::record_type.eq(record_type))
+        .filter(audit_events::record_id.eq(record_id))
+        .select(AuditRow::as_select())
+        .order(audit_events::seq.desc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Walks the whole chain. Returns the number of entries checked, or the first sequence
+/// number whose entry was altered, removed or re-ordered.
+pub fn verify(conn: &mut DbConn) -> Result<Result<u64, i64>, AppError> {
+    let mut prev = GENESIS_HASH.to_owned();
+    let mut expected_seq = 1i64;
+    let mut after = 0i64;
+    loop {
+        let batch: Vec<AuditRow> = audit_events::table
+            .filter(audit_events::seq.gt(after))
+            .order(audit_events::seq.asc())
+            .limit(5000)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(Ok((expected_seq - 1) as u64));
+        }
+        for r in &batch {
+            let candidate = NewAuditRow {
+                seq: r.seq,
+                id: r.id.clone(),
+                at: r.at,
+                actor_user_id: r.actor_user_id.as_deref(),
+                actor_label: &r.actor_label,
+                action: r.action,
+                event: &r.event,
+                record_type: r.record_type.as_deref(),
+                record_id: r.record_id.as_deref(),
+                reason: r.reason.as_deref(),
+                ip: r.ip.as_deref(),
+                details: r.details.clone(),
+                prev_hash: String::new(),
+                hash: String::new(),
+            };
+            if r.seq != expected_seq
+                || r.prev_hash != prev
+                || chain_hash(&prev, &candidate) != r.hash
+            {
+                return Ok(Err(expected_seq));
+            }
+            prev = r.hash.clone();
+            expected_seq += 1;
+            after = r.seq;
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! Access control at the edge: every route in `routes.rs` declares an [`Access`], and this
+//! middleware enforces it before the handler runs — who may call it, the cross-site checks
+//! and the CSRF token on every state change. The signed-in user is then handed to the
+//! handler through the [`CurrentUser`], [`PendingSignIn`] and [`ApiUser`] extractors.
+
+use std::future::{Ready, ready};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::auth::session::{self, ClientInfo, Invalid, SessionRow, SessionStage};
+use crate::auth::tokens;
+use crate::error::{ApiError, AppError};
+use crate::state::AppState;
+use crate::users::model::{self as users, Role, User};
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: sign-in, assets, health. State changes still need the pre-session token.
+    Public,
+    /// Someone half-way through sign-in (password given, second factor to come).
+    PendingSignIn,
+    /// A fully signed-in user holding one of these roles.
+    Staff(&'static [Role]),
+    /// Any live session, at any stage of sign-in (sign-out); none sends the visitor on.
+    Session,
+    /// An API client with a bearer token of a user holding one of these roles.
+    Api(&'static [Role]),
+    /// An API call anyone may make (token issue, the OpenAPI document). Bearer-only: no
+    /// cookies are read, so there is nothing for a cross-site request to ride on.
+    ApiPublic,
+}
+
+pub const ANY_ROLE: &[Role] = Role::ALL;
+
+/// The fully signed-in user of a page request.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: User,
+    pub session: SessionRow,
+    pub area_ids: Vec<String>,
+    pub client: ClientInfo,
+}
+
+impl CurrentUser {
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::user(&self.user.id, &self.user.email, self.client.ip.clone())
+    }
+
+    pub fn has_role(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.user.role)
+    }
+}
+
+/// A user who has given a password but not yet the second factor.
+#[derive(Debug, Clone)]
+pub struct PendingSignIn {
+    pub user: User,
+    pub session: SessionRow,
+    pub client: ClientInfo,
+}
+
+/// The user behind an API bearer token.
+#[derive(Debug, Clone)]
+pub struct ApiUser {
+    pub user: User,
+    pub token_id: String,
+    pub area_ids: Vec<String>,
+    pub client: ClientInfo,
+}
+
+impl ApiUser {
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::user(&self.user.id, &self.user.email, self.client.ip.clone())
+    }
+}
+
+macro_rules! from_extensions {
+    ($ty:ty, $err:expr) => {
+        impl FromRequest for $ty {
+            type Error = actix_web::Error;
+            type Future = Ready<Result<Self, Self::Error>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                // Present only when the route's declared access put it there.
+                ready(
+                    req.extensions()
+                        .get::<$ty>()
+                        .cloned()
+                        .ok_or_else(|| $err.into()),
+                )
+            }
+        }
+    };
+}
+
+from_extensions!(CurrentUser, AppError::Unauthenticated);
+from_extensions!(PendingSignIn, AppError::Unauthenticated);
+from_extensions!(ApiUser, ApiError(AppError::Unauthenticated));
+
+pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+pub const PRESESSION_COOKIE: &str = "mhtr-presession";
+pub const CSRF_FIELD: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The middleware behind every route's declared access.
+pub async fn enforce(
+    access: Access,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;
+    let unsafe_method = is_unsafe(req.method());
+
+    match access {
+        Access::Api(roles) => return enforce_api(roles, &state, req, next).await,
+        Access::ApiPublic => return Ok(next.call(req).await?.map_into_boxed_body()),
+        _ => {}
+    }
+
+    if unsafe_method {
+        cross_site_check(&req, &state)?;
+    }
+
+    let client = client_info(req.request());
+    let cookie = req
+        .cookie(state.settings.session_cookie_name())
+        .map(|c| c.value().to_owned());
+    let expected_csrf = match access {
+        Access::Public => {
+            if unsafe_method {
+                let cookie = req.cookie(PRESESSION_COOKIE).map(|c| c.value().to_owned());
+                Some(cookie.ok_or(AppError::BadRequest(
+                    "Your session expired before the form was sent. Go back and try again".into(),
+                ))?)
+            } else {
+                None
+            }
+        }
+        Access::PendingSignIn => {
+            let Some(token) = cookie else {
+                return Ok(redirect(req, "/sign-in"));
+            };
+            let settings = state.settings.security.clone();
+            let found = state
+                .db
+                .run(move |c| {
+                    let row = match session::lookup(c, &token, &settings)? {
+                        Ok(r) if r.stage != SessionStage::Full => r,
+                        _ => return Ok(None),
+                    };
+                    let user = users::by_id(c, &row.user_id)?;
+                    Ok(Some((row, user)))
+                })
+                .await?;
+            let Some((row, user)) = found else {
+                return Ok(redirect(req, "/sign-in"));
+            };
+            let csrf = row.csrf_token.clone();
+            req.extensions_mut().insert(PendingSignIn {
+                user,
+                session: row,
+                client,
+            });
+            unsafe_method.then_some(csrf)
+        }
+        Access::Staff(roles) => {
+            let Some(token) = cookie else {
+                return Ok(redirect(req, "/sign-in"));
+            };
+            let settings = state.settings.security.clone();
+            let loaded = state
+                .db
+                .run(move |c| load_staff(c, &token, &settings))
+                .await?;
+            let current = match loaded {
+                Ok((user, session, area_ids)) => CurrentUser {
+                    user,
+                    session,
+                    area_ids,
+                    client,
+                },
+                Err(StaffRefusal::Invalid(Invalid::IdleTimeout)) => {
+                    return Ok(redirect(req, "/signed-out?reason=timeout"));
+                }
+                Err(StaffRefusal::VettingExpired) => {
+                    return Ok(redirect(req, "/signed-out?reason=vetting"));
+                }
+                Err(_) => return Ok(redirect(req, "/sign-in")),
+            };
+            if !current.has_role(roles) {
+                return Err(AppError::Forbidden.into());
+            }
+            let csrf = current.session.csrf_token.clone();
+            req.extensions_mut().insert(current);
+            unsafe_method.then_some(csrf)
+        }
+        Access::Session => {
+            let Some(token) = cookie else {
+                return Ok(redirect(req, "/signed-out"));
+            };
+            let settings = state.settings.security.clone();
+            let row = state
+                .db
+                .run(move |c| session::lookup(c, &token, &settings))
+                .await?;
+            match row {
+                Ok(row) => unsafe_method.then_some(row.csrf_token),
+                Err(_) => return Ok(redirect(req, "/signed-out")),
+            }
+        }
+        Access::Api(_) | Access::ApiPublic => unreachable!("handled above"),
+    };
+
+    let mut req = req;
+    if let Some(expected) = expected_csrf {
+        let given = csrf_from_request(&mut req).await?;
+        if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) || expected.is_empty() {
+            log::warn!(
+                "CSRF token missing or wrong on {} {}",
+                req.method(),
+                req.path()
+            );
+            return Err(AppError::BadRequest(
+                "This form has expired or was not sent from this service. Go back, reload the page and try again"
+                    .into(),
+            )
+            .into());
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+enum StaffRefusal {
+    Invalid(Invalid),
+    NotFull,
+    Disabled,
+    VettingExpired,
+}
+
+type StaffSession = (User, SessionRow, Vec<String>);
+
+fn load_staff(
+    c: &mut crate::db::DbConn,
+    token: &str,
+    settings: &crate::settings::SecuritySettings,
+) -> Result<Result<StaffSession, StaffRefusal>, AppError> {
+    let mut row = match session::lookup(c, token, settings)? {
+        Ok(r) => r,
+        Err(why) => return Ok(Err(StaffRefusal::Invalid(why))),
+    };
+    if row.stage != SessionStage::Full {
+        return Ok(Err(StaffRefusal::NotFull));
+    }
+    let user = users::by_id(c, &row.user_id)?;
+    if user.is_disabled() {
+        session::end(c, &row.id, "user disabled")?;
+        return Ok(Err(StaffRefusal::Disabled));
+    }
+    if user.vetting_expired(crate::clock::today()) {
+        session::end(c, &row.id, "vetting expired")?;
+        return Ok(Err(StaffRefusal::VettingExpired));
+    }
+    session::touch(c, &mut row, false)?;
+    let areas = users::area_ids(c, &user.id)?;
+    Ok(Ok((user, row, areas)))
+}
+
+async fn enforce_api(
+    roles: &'static [Role],
+    state: &web::Data<AppState>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|v| v.trim().to_owned());
+    let Some(bearer) = bearer else {
+        return Err(ApiError(AppError::Unauthenticated).into());
+    };
+    let found = state
+        .db
+        .run(move |c| {
+            let Some(tok) = tokens::lookup(c, &bearer)? else {
+                return Ok(None);
+            };
+            let user = users::by_id(c, &tok.user_id)?;
+            if user.is_disabled() || user.vetting_expired(crate::clock::today()) {
+                return Ok(None);
+            }
+            let areas = users::area_ids(c, &user.id)?;
+            Ok(Some((tok.id, user, areas)))
+        })
+        .await
+        .map_err(ApiError)?;
+    let Some((token_id, user, area_ids)) = found else {
+        return Err(ApiError(AppError::Unauthenticated).into());
+    };
+    if !roles.contains(&user.role) {
+        return Err(ApiError(AppError::Forbidden).into());
+    }
+    let client = client_info(req.request());
+    req.extensions_mut().insert(ApiUser {
+        user,
+        token_id,
+        area_ids,
+        client,
+    });
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Refuses state changes sent from another site: browsers say so in `Sec-Fetch-Site`, and
+/// in `Origin` when they send one.
+fn cross_site_check(req: &ServiceRequest, state: &AppState) -> Result<(), AppError> {
+    if let Some(site) = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(AppError::Forbidden);
+    }
+    if let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        let configured = state.settings.origin();
+        let host = req.connection_info().host().to_owned();
+        let same_host = origin
+            .split_once("://")
+            .map(|(_, h)| h == host)
+            .unwrap_or(false);
+        if origin != configured && !same_host {
+            return Err(AppError::Forbidden);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    csrf_token: Option<String>,
+}
+
+/// The CSRF token from the `X-CSRF-Token` header, or from the form body (which is read and
+/// put back for the handler).
+async fn csrf_from_request(req: &mut ServiceRequest) -> Result<String, actix_web::Error> {
+    if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return Ok(v.to_owned());
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(String::new());
+    }
+    let body = req.extract::<web::Bytes>().await?;
+    let token = serde_urlencoded::from_bytes::<CsrfField>(&body)
+        .ok()
+        .and_then(|f| f.csrf_token)
+        .unwrap_or_default();
+    req.set_payload(bytes_payload(body));
+    Ok(token)
+}
+
+fn bytes_payload(body: web::Bytes) -> Payload {
+    let (_, mut h1) = actix_http::h1::Payload::create(true);
+    h1.unread_data(body);
+    Payload::from(h1)
+}
+
+fn redirect(req: ServiceRequest, to: &str) -> ServiceResponse<BoxBody> {
+    req.into_response(
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, to.to_owned()))
+            .finish(),
+    )
+}
+
+/// The pre-session token for forms shown before sign-in: the value in the cookie, or a new
+/// one with the cookie to set.
+pub fn presession_token(
+    req: &HttpRequest,
+    secure: bool,
+) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
+    if let Some(c) = req.cookie(PRESESSION_COOKIE)
+        && c.value().len() >= 32
+    {
+        return (c.value().to_owned(), None);
+    }
+    let token = crate::ids::random_token(24);
+    let cookie = actix_web::cookie::Cookie::build(PRESESSION_COOKIE, token.clone())
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .finish();
+    (token, Some(cookie))
+}

@@ -1,0 +1,988 @@
+//! Sign-in pages: password, authenticator code, recovery code, authenticator set-up,
+//! invitation links, sign-out, "your account" (sessions, tokens, password change).
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::{CurrentUser, PendingSignIn, client_info, presession_token};
+use crate::auth::password::Password;
+use crate::auth::service::{self, InvitationPurpose, PasswordOutcome, Refusal};
+use crate::auth::session::{self, ClientInfo, Flash, SessionRow, SessionStage};
+use crate::auth::{tokens, totp};
+use crate::error::{AppError, FieldErrors};
+use crate::state::{AppState, State};
+use crate::users::model::{self as users_model, MfaState, User};
+use crate::web::{self as page, format};
+
+fn session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
+    // No Max-Age: the cookie lasts for the browser session; the server decides how long
+    // the session itself lives.
+    Cookie::build(state.settings.session_cookie_name(), token.to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.security.secure_cookies)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+fn removal_cookie(state: &AppState) -> Cookie<'static> {
+    let mut c = session_cookie(state, "");
+    c.set_max_age(CookieDuration::ZERO);
+    c
+}
+
+fn public_page(
+    state: &AppState,
+    req: &HttpRequest,
+    template: &str,
+    mut ctx: tera::Context,
+) -> Result<HttpResponse, AppError> {
+    let (token, cookie) = presession_token(req, state.settings.security.secure_cookies);
+    ctx.extend(page::public_context(Some(&token)));
+    let body = state.templates.render(template, &ctx)?;
+    let mut resp = HttpResponse::Ok();
+    if let Some(c) = cookie {
+        resp.cookie(c);
+    }
+    Ok(resp.content_type("text/html; charset=utf-8").body(body))
+}
+
+fn pending_page(
+    state: &AppState,
+    pending: &PendingSignIn,
+    template: &str,
+    mut ctx: tera::Context,
+) -> Result<HttpResponse, AppError> {
+    ctx.extend(page::public_context(Some(&pending.session.csrf_token)));
+    page::html(state, template, &ctx)
+}
+
+// ---------------------------------------------------------------- password step
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn sign_in_form(state: State, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    public_page(&state, &req, "auth/sign_in.html", tera::Context::new())
+}
+
+pub async fn sign_in(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    if form.email.trim().is_empty() {
+        errors.add("email", "Enter your email address");
+    }
+    if form.password.is_empty() {
+        errors.add("password", "Enter your password");
+    }
+    let mut ctx = tera::Context::new();
+    ctx.insert("email", &form.email);
+    if !errors.is_empty() {
+        return public_page(
+            &state,
+            &req,
+            "auth/sign_in.html",
+            page::with_errors(ctx, &errors),
+        );
+    }
+    let client = client_info(&req);
+    let password = Password::for_sign_in(form.password);
+    let outcome = match service::check_password(&state, &form.email, &password, &client, "web")
+        .await
+    {
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let minutes = retry_after_secs.div_ceil(60);
+            let msg = format!(
+                "You have tried to sign in too many times. Wait {minutes} minute{} and try again",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let errors = FieldErrors::single("email", msg);
+            let mut resp = public_page(
+                &state,
+                &req,
+                "auth/sign_in.html",
+                page::with_errors(ctx, &errors),
+            )?;
+            *resp.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+            return Ok(resp);
+        }
+        other => other?,
+    };
+    let (user, stage) = match outcome {
+        PasswordOutcome::NeedsCode(u) => (u, SessionStage::MfaPending),
+        PasswordOutcome::NeedsEnrolment(u) => (u, SessionStage::MfaEnrol),
+        PasswordOutcome::Refused(refusal) => {
+            let message = match refusal {
+                Refusal::BadCredentials => "Enter a correct email address and password".to_owned(),
+                Refusal::Disabled => "Your account has been disabled. Contact your administrator".to_owned(),
+                Refusal::VettingExpired(Some(d)) => format!(
+                    "Your vetting expired on {}. Ask your administrator to record your renewed vetting before you sign in",
+                    format::date(d)
+                ),
+                Refusal::VettingExpired(None) => {
+                    "There is no vetting record for your account. Ask your administrator to record your vetting before you sign in".to_owned()
+                }
+                Refusal::MfaResetPending => {
+                    "Your authenticator app was reset. Use the link your administrator sent you to set it up again".to_owned()
+                }
+            };
+            let errors = FieldErrors::single("email", message);
+            return public_page(
+                &state,
+                &req,
+                "auth/sign_in.html",
+                page::with_errors(ctx, &errors),
+            );
+        }
+    };
+    start_stage(&state, &req, &user, stage, None).await
+}
+
+/// Starts (or rotates into) a session at `stage` and sends the browser to its page.
+async fn start_stage(
+    state: &State,
+    req: &HttpRequest,
+    user: &User,
+    stage: SessionStage,
+    old: Option<SessionRow>,
+) -> Result<HttpResponse, AppError> {
+    let client = client_info(req);
+    let settings = state.settings.security.clone();
+    let uid = user.id.clone();
+    let (token, _) = state
+        .db
+        .write(move |c| match old {
+            Some(old) => session::rotate(c, &old, stage, &settings, &client),
+            None => session::create(c, &uid, stage, &settings, &client),
+        })
+        .await?;
+    let to = match stage {
+        SessionStage::MfaPending => "/sign-in/code",
+        SessionStage::MfaEnrol => "/sign-in/set-up-authenticator",
+        SessionStage::Full => "/",
+    };
+    Ok(HttpResponse::SeeOther()
+        .cookie(session_cookie(state, &token))
+        .insert_header((header::LOCATION, to))
+        .finish())
+}
+
+/// Completes sign-in: a fresh fully signed-in session, the per-user limit applied.
+async fn finish_sign_in(
+    state: &State,
+    req: &HttpRequest,
+    pending: &PendingSignIn,
+) -> Result<(String, SessionRow), AppError> {
+    let client = client_info(req);
+    let settings = state.settings.security.clone();
+    let old = pending.session.clone();
+    state
+        .db
+        .write(move |c| {
+            let (token, row) = session::rotate(c, &old, SessionStage::Full, &settings, &client)?;
+            session::enforce_limit(c, &row.user_id, settings.max_sessions_per_user)?;
+            Ok((token, row))
+        })
+        .await
+}
+
+// ---------------------------------------------------------------- second factor
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn code_form(state: State, pending: PendingSignIn) -> Result<HttpResponse, AppError> {
+    if pending.session.stage != SessionStage::MfaPending {
+        return Ok(page::see_other("/sign-in/set-up-authenticator"));
+    }
+    pending_page(&state, &pending, "auth/code.html", tera::Context::new())
+}
+
+pub async fn code(
+    state: State,
+    req: HttpRequest,
+    pending: PendingSignIn,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    if pending.session.stage != SessionStage::MfaPending {
+        return Ok(page::see_other("/sign-in/set-up-authenticator"));
+    }
+    let code = form.into_inner().code;
+    let error = if code.trim().is_empty() {
+        Some("Enter the 6-digit security code from your authenticator app")
+    } else {
+        match service::check_code(&state, &pending.user, &code, &pending.client, "web").await {
+            Ok(true) => None,
+            Ok(false) => Some(
+                "The security code is not correct or has already been used. Enter the newest code from your authenticator app",
+            ),
+            Err(AppError::Throttled { .. }) => {
+                return sign_in_again(
+                    &state,
+                    &pending,
+                    "You entered too many wrong codes. Sign in again in a few minutes",
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if let Some(message) = error {
+        let errors = FieldErrors::single("code", message);
+        return pending_page(
+            &state,
+            &pending,
+            "auth/code.html",
+            page::with_errors(tera::Context::new(), &errors),
+        );
+    }
+    let (token, _) = finish_sign_in(&state, &req, &pending).await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(session_cookie(&state, &token))
+        .insert_header((header::LOCATION, "/"))
+        .finish())
+}
+
+async fn sign_in_again(
+    state: &State,
+    pending: &PendingSignIn,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    let sid = pending.session.id.clone();
+    state
+        .db
+        .write(move |c| session::end(c, &sid, "too many wrong codes"))
+        .await?;
+    let mut ctx = tera::Context::new();
+    let errors = FieldErrors::single("email", message);
+    ctx.insert("email", &pending.user.email);
+    let mut ctx = page::with_errors(ctx, &errors);
+    ctx.extend(page::public_context(None));
+    let body = state.templates.render("auth/sign_in.html", &ctx)?;
+    Ok(HttpResponse::TooManyRequests()
+        .cookie(removal_cookie(state))
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+pub async fn recovery_form(state: State, pending: PendingSignIn) -> Result<HttpResponse, AppError> {
+    pending_page(
+        &state,
+        &pending,
+        "auth/recovery_code.html",
+        tera::Context::new(),
+    )
+}
+
+pub async fn recovery(
+    state: State,
+    req: HttpRequest,
+    pending: PendingSignIn,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    if pending.session.stage != SessionStage::MfaPending {
+        return Ok(page::see_other("/sign-in/set-up-authenticator"));
+    }
+    let code = form.into_inner().code;
+    let error = if code.trim().is_empty() {
+        Some("Enter one of your recovery codes")
+    } else {
+        match service::use_recovery_code(&state, &pending.user, &code, &pending.client, "web").await
+        {
+            Ok(true) => None,
+            Ok(false) => Some("The recovery code is not correct or has already been used"),
+            Err(AppError::Throttled { .. }) => {
+                return sign_in_again(
+                    &state,
+                    &pending,
+                    "You entered too many wrong codes. Sign in again in a few minutes",
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if let Some(message) = error {
+        let errors = FieldErrors::single("code", message);
+        return pending_page(
+            &state,
+            &pending,
+            "auth/recovery_code.html",
+            page::with_errors(tera::Context::new(), &errors),
+        );
+    }
+    let (token, row) = finish_sign_in(&state, &req, &pending).await?;
+    let uid = pending.user.id.clone();
+    let left = state
+        .db
+        .run(move |c| service::recovery_codes_left(c, &uid))
+        .await?;
+    let flash = Flash::important(format!(
+        "You have {left} recovery code{} left",
+        if left == 1 { "" } else { "s" }
+    ))
+    .with_body("If you no longer have your authenticator app, ask your administrator to reset it.");
+    let sid = row.id.clone();
+    state
+        .db
+        .run(move |c| session::set_flash(c, &sid, &flash))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(session_cookie(&state, &token))
+        .insert_header((header::LOCATION, "/"))
+        .finish())
+}
+
+// ---------------------------------------------------------------- enrolment
+
+#[derive(Serialize)]
+struct EnrolView {
+    qr_svg: String,
+    secret_grouped: String,
+    email: String,
+}
+
+async fn enrol_view(state: &State, user: &User) -> Result<EnrolView, AppError> {
+    let u = user.clone();
+    let secret = state
+        .db
+        .write(move |c| service::enrolment_secret(c, &u))
+        .await?;
+    let uri = totp::otpauth_uri(&secret, &user.email);
+    Ok(EnrolView {
+        qr_svg: totp::qr_svg(&uri)?,
+        secret_grouped: totp::grouped(&secret),
+        email: user.email.clone(),
+    })
+}
+
+pub async fn enrol_form(state: State, pending: PendingSignIn) -> Result<HttpResponse, AppError> {
+    if pending.session.stage != SessionStage::MfaEnrol {
+        return Ok(page::see_other("/sign-in/code"));
+    }
+    let mut ctx = tera::Context::new();
+    ctx.insert("enrol", &enrol_view(&state, &pending.user).await?);
+    pending_page(&state, &pending, "auth/enrol.html", ctx)
+}
+
+pub async fn enrol(
+    state: State,
+    req: HttpRequest,
+    pending: PendingSignIn,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    if pending.session.stage != SessionStage::MfaEnrol {
+        return Ok(page::see_other("/sign-in/code"));
+    }
+    let code = form.into_inner().code;
+    let codes = if code.trim().is_empty() {
+        None
+    } else {
+        match service::complete_enrolment(&state, &pending.user, &code, &pending.client).await {
+            Err(AppError::Throttled { .. }) => {
+                return sign_in_again(
+                    &state,
+                    &pending,
+                    "You entered too many wrong codes. Sign in again in a few minutes",
+                )
+                .await;
+            }
+            other => other?,
+        }
+    };
+    let Some(codes) = codes else {
+        let message = if code.trim().is_empty() {
+            "Enter the 6-digit security code from your authenticator app"
+        } else {
+            "The security code is not correct. Check the key you entered and try the newest code"
+        };
+        let mut ctx = tera::Context::new();
+        ctx.insert("enrol", &enrol_view(&state, &pending.user).await?);
+        let errors = FieldErrors::single("code", message);
+        return pending_page(
+            &state,
+            &pending,
+            "auth/enrol.html",
+            page::with_errors(ctx, &errors),
+        );
+    };
+    let (token, row) = finish_sign_in(&state, &req, &pending).await?;
+    // The codes are shown once, on this response; only their hashes are kept.
+    let mut ctx = tera::Context::new();
+    ctx.insert("codes", &codes);
+    ctx.extend(page::public_context(Some(&row.csrf_token)));
+    let body = state.templates.render("auth/recovery_codes.html", &ctx)?;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(&state, &token))
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+// ---------------------------------------------------------------- sign-out
+
+pub async fn sign_out(state: State, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if let Some(c) = req.cookie(state.settings.session_cookie_name()) {
+        let token = c.value().to_owned();
+        let client = client_info(&req);
+        let settings = state.settings.security.clone();
+        state
+            .db
+            .write(move |c| {
+                if let Ok(row) = session::lookup(c, &token, &settings)? {
+                    session::end(c, &row.id, "signed out")?;
+                    let user = users_model::by_id(c, &row.user_id)?;
+                    audit::record(
+                        c,
+                        &audit::Actor::user(&user.id, &user.email, client.ip.clone()),
+                        Event::new(AuditAction::Authentication, "session.ended")
+                            .details(json!({ "reason": "signed out" })),
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .cookie(removal_cookie(&state))
+        .insert_header(("Clear-Site-Data", "\"cache\", \"cookies\", \"storage\""))
+        .insert_header((header::LOCATION, "/signed-out"))
+        .finish())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignedOutQuery {
+    reason: Option<String>,
+}
+
+pub async fn signed_out(
+    state: State,
+    req: HttpRequest,
+    q: web::Query<SignedOutQuery>,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("reason", &q.reason.clone().unwrap_or_default());
+    ctx.insert(
+        "idle_minutes",
+        &state.settings.security.idle_timeout_minutes,
+    );
+    let mut resp = public_page(&state, &req, "auth/signed_out.html", ctx)?;
+    resp.add_cookie(&removal_cookie(&state))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
+}
+
+/// The timeout warning's "Stay signed in".
+pub async fn keep_alive(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let mut row = user.session.clone();
+    state
+        .db
+        .run(move |c| session::touch(c, &mut row, true))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---------------------------------------------------------------- invitations
+
+#[derive(Debug, Deserialize)]
+pub struct InvitationForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+async fn invitation_for(
+    state: &State,
+    token: &str,
+) -> Result<Option<(service::Invitation, User)>, AppError> {
+    let token = token.to_owned();
+    state
+        .db
+        .run(move |c| service::find_invitation(c, &token))
+        .await
+}
+
+fn invitation_ctx(inv: &service::Invitation, user: &User) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("purpose", inv.purpose.as_str());
+    ctx.insert("heading", inv.purpose.label());
+    ctx.insert("email", &user.email);
+    ctx.insert("name", &user.name);
+    ctx
+}
+
+pub async fn invitation_form(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    match invitation_for(&state, &token).await? {
+        Some((inv, user)) => public_page(
+            &state,
+            &req,
+            "auth/invitation.html",
+            invitation_ctx(&inv, &user),
+        ),
+        None => public_page(
+            &state,
+            &req,
+            "auth/invitation_invalid.html",
+            tera::Context::new(),
+        ),
+    }
+}
+
+pub async fn invitation(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<InvitationForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some((inv, user)) = invitation_for(&state, &token).await? else {
+        return public_page(
+            &state,
+            &req,
+            "auth/invitation_invalid.html",
+            tera::Context::new(),
+        );
+    };
+    let form = form.into_inner();
+    let client = client_info(&req);
+
+    if inv.purpose == InvitationPurpose::MfaReset {
+        // Setting up the authenticator again needs the link and the current password.
+        let password = Password::for_sign_in(form.password);
+        let ok = !password.expose().is_empty()
+            && state
+                .hasher
+                .verify(&password, user.password_hash.clone())
+                .await?
+                .ok;
+        if !ok {
+            let errors = FieldErrors::single("password", "Enter your current password");
+            return public_page(
+                &state,
+                &req,
+                "auth/invitation.html",
+                page::with_errors(invitation_ctx(&inv, &user), &errors),
+            );
+        }
+        let (inv_id, uid) = (inv.id.clone(), user.id.clone());
+        let actor = audit::Actor::user(&user.id, &user.email, client.ip.clone());
+        let consumed = state
+            .db
+            .write(move |c| {
+                if !service::consume_invitation(c, &inv_id)? {
+                    return Ok(false);
+                }
+                diesel_set_mfa_state(c, &uid, MfaState::EnrolOnSignIn)?;
+                audit::record(
+                    c,
+                    &actor,
+                    Event::new(AuditAction::Authentication, "mfa.reset_link_used")
+                        .record("user", &uid),
+                )?;
+                Ok(true)
+            })
+            .await?;
+        if !consumed {
+            return public_page(
+                &state,
+                &req,
+                "auth/invitation_invalid.html",
+                tera::Context::new(),
+            );
+        }
+        return start_stage(&state, &req, &user, SessionStage::MfaEnrol, None).await;
+    }
+
+    let uid = user.id.clone();
+    let u = user.clone();
+    let context = state.db.run(move |c| service::context_words(c, &u)).await?;
+    let mut errors = FieldErrors::new();
+    let checked = match Password::new_checked(form.password.clone(), &context) {
+        Ok(p) => Some(p),
+        Err(msg) => {
+            errors.add("password", msg);
+            None
+        }
+    };
+    if checked.is_some() && form.password != form.confirm_password {
+        errors.add("confirm_password", "The passwords do not match");
+    }
+    let (Some(password), true) = (checked, errors.is_empty()) else {
+        return public_page(
+            &state,
+            &req,
+            "auth/invitation.html",
+            page::with_errors(invitation_ctx(&inv, &user), &errors),
+        );
+    };
+    let hash = state.hasher.hash(&password).await?;
+    let (inv_id, purpose) = (inv.id.clone(), inv.purpose);
+    let actor = audit::Actor::user(&user.id, &user.email, client.ip.clone());
+    let consumed = state
+        .db
+        .write(move |c| {
+            if !service::consume_invitation(c, &inv_id)? {
+                return Ok(false);
+            }
+            service::store_password(c, &uid, &hash, None)?;
+            let event = if purpose == InvitationPurpose::Welcome {
+                "account.activated"
+            } else {
+                "password.reset"
+            };
+            audit::record(
+                c,
+                &actor,
+                Event::new(AuditAction::Authentication, event).record("user", &uid),
+            )?;
+            Ok(true)
+        })
+        .await?;
+    if !consumed {
+        return public_page(
+            &state,
+            &req,
+            "auth/invitation_invalid.html",
+            tera::Context::new(),
+        );
+    }
+    // A reset password never skips the second factor: an enrolled user still gives a code.
+    let fresh_uid = user.id.clone();
+    let fresh = state
+        .db
+        .run(move |c| users_model::by_id(c, &fresh_uid))
+        .await?;
+    let stage = if fresh.mfa_state == MfaState::Enrolled {
+        SessionStage::MfaPending
+    } else {
+        SessionStage::MfaEnrol
+    };
+    if fresh.mfa_state == MfaState::ResetPending {
+        let id = fresh.id.clone();
+        state
+            .db
+            .write(move |c| diesel_set_mfa_state(c, &id, MfaState::EnrolOnSignIn))
+            .await?;
+    }
+    start_stage(&state, &req, &fresh, stage, None).await
+}
+
+fn diesel_set_mfa_state(
+    c: &mut crate::db::DbConn,
+    user_id: &str,
+    mfa: MfaState,
+) -> Result<(), AppError> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::mfa_state.eq(mfa),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- your account
+
+#[derive(Serialize)]
+struct SessionView {
+    public_id: String,
+    current: bool,
+    started: String,
+    last_seen: String,
+    ip: String,
+    device: String,
+}
+
+#[derive(Serialize)]
+struct TokenView {
+    id: String,
+    created: String,
+    expires: String,
+    last_used: String,
+}
+
+pub async fn account(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let uid = user.user.id.clone();
+    let org_id = user.user.organisation_id.clone();
+    let (sessions, tokens, codes_left, areas, organisation) = state
+        .db
+        .run(move |c| {
+            Ok((
+                session::active_for_user(c, &uid)?,
+                tokens::live_for_user(c, &uid)?,
+                service::recovery_codes_left(c, &uid)?,
+                users_model::area_names(c, &uid)?,
+                users_model::organisation_name(c, &org_id)?,
+            ))
+        })
+        .await?;
+    let sessions: Vec<SessionView> = sessions
+        .iter()
+        .map(|s| SessionView {
+            public_id: session::public_id_of(&s.id),
+            current: s.id == user.session.id,
+            started: format::date_time(s.created_at),
+            last_seen: format::date_time(s.last_seen_at),
+            ip: s.ip.clone().unwrap_or_else(|| "Unknown".into()),
+            device: describe_agent(s.user_agent.as_deref()),
+        })
+        .collect();
+    let tokens: Vec<TokenView> = tokens
+        .iter()
+        .map(|t| TokenView {
+            id: t.id.clone(),
+            created: format::date_time(t.created_at),
+            expires: format::date_time(t.expires_at),
+            last_used: t
+                .last_used_at
+                .map(format::date_time)
+                .unwrap_or_else(|| "Not used".into()),
+        })
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("sessions", &sessions);
+    ctx.insert("tokens", &tokens);
+    ctx.insert("codes_left", &codes_left);
+    ctx.insert("areas", &areas);
+    ctx.insert("organisation", &organisation);
+    ctx.insert("role_label", user.user.role.label());
+    ctx.insert("vetting_level", &user.user.vetting_level.map(|v| v.label()));
+    ctx.insert(
+        "vetting_expires",
+        &user.user.vetting_expires_on.map(format::date),
+    );
+    page::render(&state, &user, "/account", "account/index.html", ctx).await
+}
+
+/// A short, non-identifying description of a browser for the sessions list.
+fn describe_agent(ua: Option<&str>) -> String {
+    let Some(ua) = ua else {
+        return "Unknown device".into();
+    };
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/", "reqwest"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            "Safari/" => "Safari",
+            "curl/" => "curl",
+            _ => "API client",
+        })
+        .unwrap_or("Browser");
+    let os = ["Windows", "Mac OS", "Android", "iPhone", "Linux"]
+        .iter()
+        .find(|o| ua.contains(*o))
+        .copied();
+    match os {
+        Some(os) => format!("{browser} on {os}"),
+        None => browser.to_owned(),
+    }
+}
+
+pub async fn end_session(
+    state: State,
+    user: CurrentUser,
+    public_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (uid, pid) = (user.user.id.clone(), public_id.into_inner());
+    let actor = user.actor();
+    let ended = state
+        .db
+        .write(move |c| {
+            let ended = session::end_by_public_id(c, &uid, &pid, "ended by user")?;
+            if ended {
+                audit::record(
+                    c,
+                    &actor,
+                    Event::new(AuditAction::Authentication, "session.ended")
+                        .details(json!({ "reason": "ended by user" })),
+                )?;
+            }
+            Ok(ended)
+        })
+        .await?;
+    if !ended {
+        return Err(AppError::NotFound);
+    }
+    page::flash_and_redirect(&state, &user, Flash::success("Session ended"), "/account").await
+}
+
+pub async fn end_other_sessions(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let (uid, keep) = (user.user.id.clone(), user.session.id.clone());
+    let actor = user.actor();
+    let n = state
+        .db
+        .write(move |c| {
+            let n = session::end_all_for_user(c, &uid, "ended by user", Some(&keep))?;
+            audit::record(
+                c,
+                &actor,
+                Event::new(AuditAction::Authentication, "session.ended")
+                    .details(json!({ "reason": "other sessions ended by user", "count": n })),
+            )?;
+            Ok(n)
+        })
+        .await?;
+    let flash = Flash::success(format!(
+        "{n} other session{} ended",
+        if n == 1 { "" } else { "s" }
+    ));
+    page::flash_and_redirect(&state, &user, flash, "/account").await
+}
+
+pub async fn revoke_token(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (uid, tid) = (user.user.id.clone(), id.into_inner());
+    let actor = user.actor();
+    let done = state
+        .db
+        .write(move |c| {
+            let done = tokens::revoke_own(c, &uid, &tid)?;
+            if done {
+                audit::record(
+                    c,
+                    &actor,
+                    Event::new(AuditAction::Authentication, "api_token.revoked")
+                        .record("api_token", &tid),
+                )?;
+            }
+            Ok(done)
+        })
+        .await?;
+    if !done {
+        return Err(AppError::NotFound);
+    }
+    page::flash_and_redirect(
+        &state,
+        &user,
+        Flash::success("API token revoked"),
+        "/account",
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+pub async fn password_form(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    page::render(
+        &state,
+        &user,
+        "/account",
+        "account/password.html",
+        tera::Context::new(),
+    )
+    .await
+}
+
+pub async fn change_password(
+    state: State,
+    req: HttpRequest,
+    user: CurrentUser,
+    form: web::Form<ChangePasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let current = Password::for_sign_in(form.current_password);
+    if current.expose().is_empty() {
+        errors.add("current_password", "Enter your current password");
+    } else if !state
+        .hasher
+        .verify(&current, user.user.password_hash.clone())
+        .await?
+        .ok
+    {
+        errors.add("current_password", "Your current password is not correct");
+    }
+    let u = user.user.clone();
+    let context = state.db.run(move |c| service::context_words(c, &u)).await?;
+    let new = match Password::new_checked(form.new_password.clone(), &context) {
+        Ok(p) => Some(p),
+        Err(m) => {
+            errors.add("new_password", m);
+            None
+        }
+    };
+    if new.is_some() && form.new_password == current.expose() {
+        errors.add(
+            "new_password",
+            "Your new password must be different from your current password",
+        );
+    }
+    if new.is_some() && form.new_password != form.confirm_password {
+        errors.add("confirm_password", "The passwords do not match");
+    }
+    let (Some(new), true) = (new, errors.is_empty()) else {
+        return page::render(
+            &state,
+            &user,
+            "/account",
+            "account/password.html",
+            page::with_errors(tera::Context::new(), &errors),
+        )
+        .await;
+    };
+    let hash = state.hasher.hash(&new).await?;
+    let client: ClientInfo = client_info(&req);
+    let settings = state.settings.security.clone();
+    let old = user.session.clone();
+    let actor = user.actor();
+    let (token, row) = state
+        .db
+        .write(move |c| {
+            service::store_password(c, &old.user_id, &hash, Some(&old.id))?;
+            audit::record(
+                c,
+                &actor,
+                Event::new(AuditAction::Authentication, "password.changed")
+                    .record("user", &old.user_id),
+            )?;
+            // A change of credentials is a change of privilege: new session id.
+            session::rotate(c, &old, SessionStage::Full, &settings, &client)
+        })
+        .await?;
+    let flash = Flash::success("Your password has been changed")
+        .with_body("You have been signed out everywhere else.");
+    let sid = row.id.clone();
+    state
+        .db
+        .run(move |c| session::set_flash(c, &sid, &flash))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(session_cookie(&state, &token))
+        .insert_header((header::LOCATION, "/account"))
+        .finish())
+}

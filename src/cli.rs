@@ -1,0 +1,364 @@
+//! The command line: `serve`, `migrate`, `user …`, `demo`, `totp`, `audit verify`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::audit::Actor;
+use crate::auth::password::{Hasher, Password, service_context_words};
+use crate::db;
+use crate::error::AppError;
+use crate::settings::{Environment, Settings};
+use crate::users::forms::{self, Email, UserInput};
+use crate::users::model::{self, Role, VettingLevel};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mhtr-pathway",
+    version,
+    about = "Referrals, treatment sessions and uptake reporting for Mental Health Treatment Requirements",
+    long_about = "Referrals, treatment sessions and uptake reporting for Mental Health Treatment Requirements.\n\n\
+        Settings come from config/default.toml (built in), then the file given with --config (or\n\
+        APP_CONFIG_FILE), then APP_* environment variables, e.g. APP_DATABASE__URL=postgres://user@host/db.\n\n\
+        Try it:  mhtr-pathway serve --demo"
+)]
+pub struct Cli {
+    /// A TOML settings file layered over the built-in defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web service (runs pending migrations first).
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080 (overrides server.bind).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+        /// Load the demo data first and print how to sign in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Load the demo areas, organisations and one user per role, and print their sign-in details.
+    Demo,
+    /// Print the current 6-digit code for an authenticator key (for trying the demo without an app).
+    Totp {
+        /// The base32 key shown when setting up the authenticator.
+        key: String,
+    },
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from standard input, so it stays out of shell
+    /// history: echo -n 'four random words here' | mhtr-pathway user add ... --password-stdin
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// probation_officer, assistant_psychologist, clinical_lead, councillor or admin.
+        #[arg(long)]
+        role: String,
+        /// Organisation name (see the demo data, or created with --create-org).
+        #[arg(long)]
+        org: String,
+        /// Create the organisation if it does not exist, of this kind (probation,
+        /// liaison_diversion, mhtr_provider, council, police, other).
+        #[arg(long, value_name = "KIND")]
+        create_org: Option<String>,
+        /// Area name or code; repeat for several. Unknown areas are created when --create-areas is given.
+        #[arg(long = "area", required = true)]
+        areas: Vec<String>,
+        #[arg(long)]
+        create_areas: bool,
+        /// HCPC registration number (required for clinical leads), e.g. PYL012345.
+        #[arg(long)]
+        hcpc: Option<String>,
+        /// nppv1, nppv2, nppv3, enhanced_dbs or police_officer.
+        #[arg(long)]
+        vetting_level: String,
+        /// When the vetting expires, YYYY-MM-DD. Nobody signs in with expired vetting.
+        #[arg(long, value_name = "DATE")]
+        vetting_expires: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Disable a user and end their sessions.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; fails if any entry was altered or removed.
+    Verify,
+}
+
+pub async fn run(cli: Cli) -> Result<(), AppError> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { bind, demo } => {
+            if let Some(b) = bind {
+                settings.server.bind = b;
+            }
+            if demo {
+                let text = load_demo(&settings).await?;
+                println!("{text}");
+            }
+            let app = crate::startup::Application::build(settings.clone()).await?;
+            log::info!(
+                "listening on {} ({} database)",
+                settings.server.bind,
+                settings.database_url().backend_name()
+            );
+            println!(
+                "MHTR Pathway is running: open {}/sign-in  (Ctrl+C stops it)",
+                settings.server.base_url.trim_end_matches('/')
+            );
+            app.run_until_stopped()
+                .await
+                .map_err(|e| AppError::Internal(e.into()))
+        }
+        Command::Migrate => {
+            let url = settings.database_url();
+            let applied = blocking(move || {
+                let mut c = db::connect(&url)?;
+                db::run_migrations(&mut c)
+            })
+            .await?;
+            println!("{} migration(s) applied", applied.len());
+            Ok(())
+        }
+        Command::Demo => {
+            let text = load_demo(&settings).await?;
+            println!("{text}");
+            Ok(())
+        }
+        Command::Totp { key } => {
+            let key: String = key
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_uppercase();
+            println!("{}", crate::auth::totp::code_now(&key)?);
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let url = settings.database_url();
+            let result = blocking(move || {
+                let mut c = db::connect(&url)?;
+                crate::audit::verify(&mut c)
+            })
+            .await?;
+            match result {
+                Ok(n) => {
+                    println!("audit log intact: {n} entries verified");
+                    Ok(())
+                }
+                Err(seq) => Err(AppError::Config(format!(
+                    "audit log broken at entry {seq}: it was altered, removed or re-ordered"
+                ))),
+            }
+        }
+        Command::User(cmd) => user_command(settings, cmd).await,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    actix_web::web::block(f)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+}
+
+async fn load_demo(settings: &Settings) -> Result<String, AppError> {
+    if settings.environment == Environment::Production {
+        return Err(AppError::Config(
+            "demo data is refused in production: its passwords are published".into(),
+        ));
+    }
+    let url = settings.database_url();
+    let hasher = Hasher::new(&settings.security)?;
+    let base = settings.server.base_url.clone();
+    blocking(move || {
+        let mut c = db::connect(&url)?;
+        db::run_migrations(&mut c)?;
+        let accounts = crate::demo::load(&mut c, &hasher)?;
+        Ok(crate::demo::instructions(&base, accounts))
+    })
+    .await
+}
+
+async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppError> {
+    let url = settings.database_url();
+    match cmd {
+        UserCommand::Add {
+            email,
+            name,
+            role,
+            org,
+            create_org,
+            areas,
+            create_areas,
+            hcpc,
+            vetting_level,
+            vetting_expires,
+            password_stdin: _,
+        } => {
+            let mut raw = String::new();
+            std::io::stdin()
+                .read_to_string(&mut raw)
+                .map_err(|e| AppError::Config(format!("cannot read the password: {e}")))?;
+            // One trailing newline from `echo` is not part of the password; nothing else is trimmed.
+            let raw = raw
+                .strip_suffix('\n')
+                .map(|r| r.strip_suffix('\r').unwrap_or(r))
+                .unwrap_or(&raw)
+                .to_owned();
+            let email = Email::parse(&email).map_err(AppError::Config)?;
+            let role: Role = role.parse().map_err(|_| {
+                AppError::Config("--role must be probation_officer, assistant_psychologist, clinical_lead, councillor or admin".into())
+            })?;
+            let level: VettingLevel = vetting_level.parse().map_err(|_| {
+                AppError::Config(
+                    "--vetting-level must be nppv1, nppv2, nppv3, enhanced_dbs or police_officer"
+                        .into(),
+                )
+            })?;
+            let expires =
+                chrono::NaiveDate::parse_from_str(&vetting_expires, "%Y-%m-%d").map_err(|_| {
+                    AppError::Config("--vetting-expires must be a date like 2027-03-31".into())
+                })?;
+            if expires < crate::clock::today() {
+                return Err(AppError::Config(
+                    "--vetting-expires is in the past: this user could not sign in".into(),
+                ));
+            }
+            let hcpc = match (role, hcpc) {
+                (_, Some(h)) => Some(forms::parse_hcpc(&h).map_err(AppError::Config)?),
+                (Role::ClinicalLead, None) => {
+                    return Err(AppError::Config("clinical leads need --hcpc".into()));
+                }
+                _ => None,
+            };
+            let mut context = service_context_words();
+            context.extend([name.clone(), email.as_str().to_owned(), org.clone()]);
+            context.extend(areas.iter().cloned());
+            let password = Password::new_checked(raw, &context).map_err(AppError::Config)?;
+            let hasher = Hasher::new(&settings.security)?;
+            let hash = hasher.hash_now(&password)?;
+            let user = blocking(move || {
+                let mut c = db::connect(&url)?;
+                db::run_migrations(&mut c)?;
+                db::write_tx(&mut c, |c| {
+                    let org_row = match (crate::areas::find_organisation(c, &org)?, create_org) {
+                        (Some(o), _) => o,
+                        (None, Some(kind)) => {
+                            let kind = kind.parse().map_err(|_| AppError::Config("--create-org must be probation, liaison_diversion, mhtr_provider, council, police or other".into()))?;
+                            let id = crate::areas::insert_organisation(c, &org, kind)?;
+                            crate::areas::find_organisation(c, &id)?.ok_or(AppError::NotFound)?
+                        }
+                        (None, None) => return Err(AppError::Config(format!("no organisation called '{org}': add --create-org KIND to create it"))),
+                    };
+                    let mut area_ids = Vec::new();
+                    for a in &areas {
+                        let id = match (crate::areas::find_area(c, a)?, create_areas) {
+                            (Some(area), _) => area.id,
+                            (None, true) => crate::areas::insert_area(c, &a.to_uppercase().replace(' ', "-"), a)?,
+                            (None, false) => return Err(AppError::Config(format!("no area called '{a}': add --create-areas to create it"))),
+                        };
+                        area_ids.push(id);
+                    }
+                    area_ids.sort();
+                    area_ids.dedup();
+                    let input = UserInput {
+                        name: name.trim().to_owned(),
+                        email,
+                        role,
+                        organisation_id: org_row.id,
+                        area_ids,
+                        hcpc_number: hcpc,
+                        vetting: Some((level, expires)),
+                    };
+                    crate::users::service::create(c, &Actor::system("command line"), &input, Some(&hash)).map_err(|e| match e {
+                        AppError::Validation(f) => AppError::Config(f.iter().map(|(_, m)| m.to_owned()).collect::<Vec<_>>().join("; ")),
+                        other => other,
+                    })
+                })
+            })
+            .await?;
+            println!(
+                "Added {} ({}). They set up two-factor authentication when they first sign in.",
+                user.email,
+                user.role.label()
+            );
+            Ok(())
+        }
+        UserCommand::List => {
+            let rows = blocking(move || {
+                let mut c = db::connect(&url)?;
+                let (rows, _) = model::page(&mut c, None, 0, 10_000)?;
+                Ok(rows)
+            })
+            .await?;
+            println!(
+                "{:<40} {:<28} {:<24} {:<10} VETTING EXPIRES",
+                "EMAIL", "NAME", "ROLE", "STATUS"
+            );
+            for u in rows {
+                let status = if u.is_disabled() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                let vetting = u
+                    .vetting_expires_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "none".into());
+                println!(
+                    "{:<40} {:<28} {:<24} {:<10} {}",
+                    u.email,
+                    u.name,
+                    u.role.label(),
+                    status,
+                    vetting
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Disable { email } => {
+            let email = Email::parse(&email).map_err(AppError::Config)?;
+            let name = blocking(move || {
+                let mut c = db::connect(&url)?;
+                let user = model::by_email(&mut c, email.as_str())?.ok_or_else(|| {
+                    AppError::Config(format!("no user with email {}", email.as_str()))
+                })?;
+                db::write_tx(&mut c, |c| {
+                    crate::users::service::disable(c, &Actor::system("command line"), &user.id)
+                })?;
+                Ok(user.email)
+            })
+            .await?;
+            println!("Disabled {name}; their sessions and API tokens have ended.");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The database schema, written by hand with portable column types only so the same
+//! definitions serve SQLite and PostgreSQL. Keep it in step with both migration folders.
+
+diesel::table! {
+    areas (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        organisation_id -> Text,
+        hcpc_number -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<Timestamp>,
+        mfa_state -> Text,
+        totp_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        vetting_level -> Nullable<Text>,
+        vetting_expires_on -> Nullable<Date>,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_areas (user_id, area_id) {
+        user_id -> Text,
+        area_id -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        stage -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        flash -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_attempts (id) {
+        id -> Text,
+        email -> Text,
+        ip -> Text,
+        at -> Timestamp,
+        succeeded -> Bool,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        at -> Timestamp,
+        actor_user_id -> Nullable<Text>,
+        actor_label -> Text,
+        action -> Text,
+        event -> Text,
+        record_type -> Nullable<Text>,
+        record_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(user_areas -> users (user_id));
+diesel::joinable!(user_areas -> areas (area_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    areas,
+    organisations,
+    users,
+    user_areas,
+    sessions,
+    api_tokens,
+    sign_in_attempts,
+    recovery_codes,
+    invitations,
+    audit_events,
+);

@@ -1,0 +1,21 @@
+//! mhtr-pathway: carries a person from arrest or probation into a Mental Health Treatment
+//! Requirement, through treatment, out to onward support, and reports uptake and capacity.
+
+pub mod areas;
+pub mod assets;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod home;
+pub mod ids;
+pub mod openapi;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod users;
+pub mod web;

@@ -1,0 +1,218 @@
+//! The one route table: every path, its method, who may use it, and its handler. Reads like
+//! a sitemap. Access is enforced by `auth::guard::enforce` wrapped around each entry, and a
+//! test walks this table so no route can go undeclared.
+
+use actix_web::http::Method;
+use actix_web::{Route as ActixRoute, guard, web};
+
+use crate::auth::guard::{ANY_ROLE, Access, enforce};
+use crate::users::model::Role;
+use crate::{assets, auth, home, openapi, users};
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+pub struct Entry {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    route: ActixRoute,
+}
+
+fn get(path: &'static str, access: Access, route: ActixRoute) -> Entry {
+    Entry {
+        method: Method::GET,
+        path,
+        access,
+        route,
+    }
+}
+
+fn post(path: &'static str, access: Access, route: ActixRoute) -> Entry {
+    Entry {
+        method: Method::POST,
+        path,
+        access,
+        route,
+    }
+}
+
+fn delete(path: &'static str, access: Access, route: ActixRoute) -> Entry {
+    Entry {
+        method: Method::DELETE,
+        path,
+        access,
+        route,
+    }
+}
+
+pub fn table() -> Vec<Entry> {
+    use Access::*;
+    vec![
+        // Service and information
+        get("/healthz", Public, web::to(home::healthz)),
+        get("/assets/{path:.*}", Public, web::to(assets::serve)),
+        get("/accessibility", Public, web::to(home::accessibility)),
+        get("/privacy", Public, web::to(home::privacy)),
+        get("/", Staff(ANY_ROLE), web::to(home::index)),
+        // Sign-in
+        get("/sign-in", Public, web::to(auth::web::sign_in_form)),
+        post("/sign-in", Public, web::to(auth::web::sign_in)),
+        get(
+            "/sign-in/code",
+            PendingSignIn,
+            web::to(auth::web::code_form),
+        ),
+        post("/sign-in/code", PendingSignIn, web::to(auth::web::code)),
+        get(
+            "/sign-in/recovery-code",
+            PendingSignIn,
+            web::to(auth::web::recovery_form),
+        ),
+        post(
+            "/sign-in/recovery-code",
+            PendingSignIn,
+            web::to(auth::web::recovery),
+        ),
+        get(
+            "/sign-in/set-up-authenticator",
+            PendingSignIn,
+            web::to(auth::web::enrol_form),
+        ),
+        post(
+            "/sign-in/set-up-authenticator",
+            PendingSignIn,
+            web::to(auth::web::enrol),
+        ),
+        get(
+            "/invitation/{token}",
+            Public,
+            web::to(auth::web::invitation_form),
+        ),
+        post(
+            "/invitation/{token}",
+            Public,
+            web::to(auth::web::invitation),
+        ),
+        post("/sign-out", Session, web::to(auth::web::sign_out)),
+        get("/signed-out", Public, web::to(auth::web::signed_out)),
+        post(
+            "/session/keep-alive",
+            Staff(ANY_ROLE),
+            web::to(auth::web::keep_alive),
+        ),
+        // Your account
+        get("/account", Staff(ANY_ROLE), web::to(auth::web::account)),
+        post(
+            "/account/sessions/end-others",
+            Staff(ANY_ROLE),
+            web::to(auth::web::end_other_sessions),
+        ),
+        post(
+            "/account/sessions/{id}/end",
+            Staff(ANY_ROLE),
+            web::to(auth::web::end_session),
+        ),
+        post(
+            "/account/tokens/{id}/revoke",
+            Staff(ANY_ROLE),
+            web::to(auth::web::revoke_token),
+        ),
+        get(
+            "/account/password",
+            Staff(ANY_ROLE),
+            web::to(auth::web::password_form),
+        ),
+        post(
+            "/account/password",
+            Staff(ANY_ROLE),
+            web::to(auth::web::change_password),
+        ),
+        // Administration
+        get("/admin/users", Staff(ADMIN), web::to(users::web::list)),
+        get(
+            "/admin/users/new",
+            Staff(ADMIN),
+            web::to(users::web::new_form),
+        ),
+        post(
+            "/admin/users/new",
+            Staff(ADMIN),
+            web::to(users::web::create),
+        ),
+        get("/admin/users/{id}", Staff(ADMIN), web::to(users::web::show)),
+        get(
+            "/admin/users/{id}/edit",
+            Staff(ADMIN),
+            web::to(users::web::edit_form),
+        ),
+        post(
+            "/admin/users/{id}/edit",
+            Staff(ADMIN),
+            web::to(users::web::update),
+        ),
+        get(
+            "/admin/users/{id}/vetting",
+            Staff(ADMIN),
+            web::to(users::web::vetting_form),
+        ),
+        post(
+            "/admin/users/{id}/vetting",
+            Staff(ADMIN),
+            web::to(users::web::set_vetting),
+        ),
+        post(
+            "/admin/users/{id}/{action}",
+            Staff(ADMIN),
+            web::to(users::web::action),
+        ),
+        post(
+            "/admin/sessions/end-all",
+            Staff(ADMIN),
+            web::to(users::web::end_all_sessions),
+        ),
+        get("/admin/vetting", Staff(ADMIN), web::to(users::web::vetting)),
+        get("/admin/audit", Staff(ADMIN), web::to(users::web::audit_log)),
+        // API
+        get(
+            "/api/v1/openapi.json",
+            ApiPublic,
+            web::to(openapi::document),
+        ),
+        post(
+            "/api/v1/auth/token",
+            ApiPublic,
+            web::to(auth::api::issue_token),
+        ),
+        delete(
+            "/api/v1/auth/token",
+            Api(ANY_ROLE),
+            web::to(auth::api::revoke_token),
+        ),
+        get("/api/v1/me", Api(ANY_ROLE), web::to(auth::api::me)),
+    ]
+}
+
+/// Registers every entry, each behind its access check. Resource-level method guards let
+/// several entries share a path.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for entry in table() {
+        let access = entry.access;
+        let method_guard = guard::Method(entry.method.clone());
+        cfg.service(
+            web::resource(entry.path)
+                .guard(method_guard)
+                .route(entry.route)
+                .wrap(actix_web::middleware::from_fn(move |req, next| {
+                    enforce(access, req, next)
+                })),
+        );
+    }
+}
+
+/// Method, path and access of every route, for tests and documentation.
+pub fn declarations() -> Vec<(Method, &'static str, Access)> {
+    table()
+        .into_iter()
+        .map(|e| (e.method, e.path, e.access))
+        .collect()
+}

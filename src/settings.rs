@@ -1,0 +1,239 @@
+//! Typed, layered configuration: the built-in `config/default.toml`, then an optional file,
+//! then `APP_*` environment variables. Unknown keys are errors, so a typo is caught at start.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::db::{DatabaseUrl, redact_url};
+use crate::error::AppError;
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub base_url: String,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub secure_cookies: bool,
+    pub hsts: bool,
+    pub idle_timeout_minutes: i64,
+    pub absolute_timeout_hours: i64,
+    pub pending_mfa_minutes: i64,
+    pub max_sessions_per_user: i64,
+    pub api_token_hours: i64,
+    pub invitation_days: i64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub max_concurrent_hashes: usize,
+    pub throttle: ThrottleSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSettings {
+    pub window_minutes: i64,
+    pub per_account_and_address: i64,
+    pub per_account: i64,
+    pub per_address: i64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment)
+            .field("server", &self.server)
+            .field("database", &self.database)
+            .field("security", &self.security)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` (or `APP_CONFIG_FILE`), then `APP_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, AppError> {
+        let env_file = std::env::var("APP_CONFIG_FILE").ok();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env_file.map(Into::into));
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(AppError::Config(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("APP")
+                .prefix_separator("_")
+                .separator("__")
+                .ignore_empty(true)
+                .try_parsing(true),
+        );
+        Self::from_builder(builder)
+    }
+
+    /// Defaults overlaid with the given TOML text (tests and config checks).
+    pub fn from_toml(overlay: &str) -> Result<Self, AppError> {
+        let builder = config::Config::builder()
+            .add_source(config::File::from_str(
+                DEFAULT_TOML,
+                config::FileFormat::Toml,
+            ))
+            .add_source(config::File::from_str(overlay, config::FileFormat::Toml));
+        Self::from_builder(builder)
+    }
+
+    fn from_builder(
+        builder: config::ConfigBuilder<config::builder::DefaultState>,
+    ) -> Result<Self, AppError> {
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| AppError::Config(format!("invalid configuration: {e}")))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), AppError> {
+        DatabaseUrl::parse(&self.database.url)?;
+        let s = &self.security;
+        let mut problems = Vec::new();
+        if s.idle_timeout_minutes < 3 {
+            problems.push("security.idle_timeout_minutes must be at least 3 (the warning comes 2 minutes before)");
+        }
+        if s.absolute_timeout_hours < 1 {
+            problems.push("security.absolute_timeout_hours must be at least 1");
+        }
+        if s.max_sessions_per_user < 1 {
+            problems.push("security.max_sessions_per_user must be at least 1");
+        }
+        if s.max_concurrent_hashes < 1 {
+            problems.push("security.max_concurrent_hashes must be at least 1");
+        }
+        if self.database.pool_size < 1 {
+            problems.push("database.pool_size must be at least 1");
+        }
+        if self.environment == Environment::Production && !s.secure_cookies {
+            problems.push("security.secure_cookies must be true in production");
+        }
+        if !self.server.base_url.starts_with("http://")
+            && !self.server.base_url.starts_with("https://")
+        {
+            problems.push("server.base_url must start with http:// or https://");
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Config(problems.join("; ")))
+        }
+    }
+
+    pub fn database_url(&self) -> DatabaseUrl {
+        DatabaseUrl::parse(&self.database.url).expect("checked when the settings were loaded")
+    }
+
+    /// The scheme, host and port of `base_url`, as browsers send it in `Origin`.
+    pub fn origin(&self) -> String {
+        let url = self.server.base_url.trim_end_matches('/');
+        match url
+            .find("://")
+            .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j))
+        {
+            Some(path_start) => url[..path_start].to_owned(),
+            None => url.to_owned(),
+        }
+    }
+
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.security.secure_cookies {
+            "__Host-mhtr-session"
+        } else {
+            "mhtr-session"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_defaults_parse() {
+        let s = Settings::from_toml("").unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert_eq!(s.session_cookie_name(), "__Host-mhtr-session");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(Settings::from_toml("[server]\nbnid = \"x\"").is_err());
+    }
+
+    #[test]
+    fn unsupported_database_urls_are_refused_at_load() {
+        let err = Settings::from_toml("[database]\nurl = \"mysql://x\"").unwrap_err();
+        assert!(err.to_string().contains("unsupported database URL"));
+    }
+
+    #[test]
+    fn database_passwords_never_reach_debug_output() {
+        let s =
+            Settings::from_toml("[database]\nurl = \"postgres://u:hunter2hunter2@h/db\"").unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn origin_drops_any_path() {
+        let s =
+            Settings::from_toml("[server]\nbase_url = \"https://mhtr.example.org/app/\"").unwrap();
+        assert_eq!(s.origin(), "https://mhtr.example.org");
+    }
+}

@@ -1,0 +1,167 @@
+//! Builds the application (state, middleware, routes) and the HTTP server around it.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, Logger, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::password::Hasher;
+use crate::db::{self, Db};
+use crate::error::AppError;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// Parses every template (embedded at build time) once; page templates end in `.html` so autoescape is on.
+pub fn load_templates() -> Result<tera::Tera, AppError> {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![".html"]);
+    tera.add_raw_templates(TEMPLATES.iter().copied())
+        .map_err(|e| AppError::Config(format!("templates do not parse: {e:?}")))?;
+    Ok(tera)
+}
+
+include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens the database, runs pending migrations and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, AppError> {
+        let listener = TcpListener::bind(&settings.server.bind).map_err(|e| {
+            AppError::Config(format!("cannot listen on {}: {e}", settings.server.bind))
+        })?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> Result<Self, AppError> {
+        let url = settings.database_url();
+        let pool = db::build_pool(&url, settings.database.pool_size)?;
+        let migrate_pool = pool.clone();
+        web::block(move || -> Result<(), AppError> {
+            let mut conn = migrate_pool
+                .get()
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let applied = db::run_migrations(&mut conn)?;
+            if !applied.is_empty() {
+                log::info!("applied {} migration(s)", applied.len());
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("migration task failed: {e}")))??;
+        let hasher = Hasher::new(&settings.security)?;
+        let state = web::Data::new(AppState {
+            db: Db::new(pool, &url),
+            hasher,
+            templates: Arc::new(load_templates()?),
+            settings,
+        });
+        let port = listener
+            .local_addr()
+            .map_err(|e| AppError::Config(e.to_string()))?
+            .port();
+        let server = build_server(state.clone(), listener)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        spawn_housekeeping(self.state.clone());
+        self.server.await
+    }
+}
+
+fn build_server(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, AppError> {
+    let workers = match state.settings.server.workers {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    };
+    let shutdown = state.settings.server.shutdown_timeout_secs;
+    let hsts = state.settings.security.hsts;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(256 * 1024)
+                    .error_handler(|err, _| {
+                        crate::error::ApiError(AppError::BadRequest(format!(
+                            "The request body is not valid JSON: {err}"
+                        )))
+                        .into()
+                    }),
+            )
+            .app_data(web::PayloadConfig::default().limit(256 * 1024))
+            .configure(crate::routes::configure)
+            .default_service(web::to(not_found))
+            .wrap(ErrorHandlers::new().default_handler(crate::web::error_page))
+            .wrap(from_fn(move |req, next| {
+                crate::web::headers::security_headers(hsts, req, next)
+            }))
+            .wrap(request_logger())
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown)
+    .listen(listener)
+    .map_err(|e| AppError::Config(format!("cannot start the server: {e}")))?
+    .run();
+    Ok(server)
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Method, path without query string (which may hold search terms), status and time; the
+/// secret part of invitation links is masked.
+fn request_logger() -> Logger {
+    Logger::new("%{method}xi %{path}xi %s %Dms")
+        .custom_request_replace("method", |req| req.method().to_string())
+        .custom_request_replace("path", |req| {
+            let path = req.path();
+            match path.strip_prefix("/invitation/") {
+                Some(_) => "/invitation/***".to_owned(),
+                None => path.to_owned(),
+            }
+        })
+}
+
+/// Hourly clean-up of dead session rows.
+fn spawn_housekeeping(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match state.db.write(crate::auth::session::purge_old).await {
+                Ok(n) if n > 0 => log::info!("removed {n} old session record(s)"),
+                Ok(_) => {}
+                Err(e) => log::warn!("session clean-up failed: {e}"),
+            }
+        }
+    });
+}

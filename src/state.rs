@@ -1,0 +1,17 @@
+//! What every handler can reach: settings, the database, the password hasher and the
+//! templates, built once at start-up and passed explicitly.
+
+use std::sync::Arc;
+
+use crate::auth::password::Hasher;
+use crate::db::Db;
+use crate::settings::Settings;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub hasher: Hasher,
+    pub templates: Arc<tera::Tera>,
+}
+
+pub type State = actix_web::web::Data<AppState>;

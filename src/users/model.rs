@@ -1,0 +1,214 @@
+//! Users: rows, writes and queries. Rules live in `service.rs`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::coded_enum;
+use crate::db::DbConn;
+use crate::db::schema::{areas, organisations, user_areas, users};
+use crate::error::AppError;
+
+coded_enum! {
+    /// What a user does in the service; every route declares the roles it admits.
+    pub enum Role {
+        ProbationOfficer = ("probation_officer", "Probation officer"),
+        AssistantPsychologist = ("assistant_psychologist", "Assistant psychologist"),
+        ClinicalLead = ("clinical_lead", "Clinical lead"),
+        Councillor = ("councillor", "Councillor"),
+        Admin = ("admin", "Administrator"),
+    }
+}
+
+coded_enum! {
+    /// Police vetting or DBS check held by a user of police-linked data.
+    pub enum VettingLevel {
+        Nppv1 = ("nppv1", "NPPV level 1"),
+        Nppv2 = ("nppv2", "NPPV level 2"),
+        Nppv3 = ("nppv3", "NPPV level 3"),
+        EnhancedDbs = ("enhanced_dbs", "Enhanced DBS"),
+        PoliceOfficer = ("police_officer", "Police officer"),
+    }
+}
+
+coded_enum! {
+    /// Where a user stands with the second factor.
+    pub enum MfaState {
+        /// May set up an authenticator at the next sign-in with their password (accounts made
+        /// on the command line by someone with server access).
+        EnrolOnSignIn = ("enrol_on_sign_in", "Sets up two-factor at next sign-in"),
+        Enrolled = ("enrolled", "Two-factor set up"),
+        /// An administrator reset the second factor: only the single-use link sent to the
+        /// user, with their password, lets them set it up again.
+        ResetPending = ("reset_pending", "Waiting for the user to set up two-factor again"),
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub organisation_id: String,
+    pub hcpc_number: Option<String>,
+    pub password_hash: Option<String>,
+    pub password_changed_at: Option<NaiveDateTime>,
+    pub mfa_state: MfaState,
+    pub totp_secret: Option<String>,
+    pub totp_last_step: Option<i64>,
+    pub vetting_level: Option<VettingLevel>,
+    pub vetting_expires_on: Option<NaiveDate>,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+
+    /// Vetting is required of everyone; a missing record counts as expired.
+    pub fn vetting_expired(&self, today: NaiveDate) -> bool {
+        match self.vetting_expires_on {
+            Some(expires) => expires < today,
+            None => true,
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub organisation_id: &'a str,
+    pub hcpc_number: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub password_changed_at: Option<NaiveDateTime>,
+    pub mfa_state: MfaState,
+    pub totp_secret: Option<&'a str>,
+    pub totp_last_step: Option<i64>,
+    pub vetting_level: Option<VettingLevel>,
+    pub vetting_expires_on: Option<NaiveDate>,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn by_id(conn: &mut DbConn, id: &str) -> Result<User, AppError> {
+    Ok(users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)?)
+}
+
+pub fn by_email(conn: &mut DbConn, email: &str) -> Result<Option<User>, AppError> {
+    Ok(users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The ids of the areas a user is scoped to.
+pub fn area_ids(conn: &mut DbConn, user_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(user_areas::table
+        .filter(user_areas::user_id.eq(user_id))
+        .select(user_areas::area_id)
+        .load(conn)?)
+}
+
+/// The names of a user's areas, alphabetical.
+pub fn area_names(conn: &mut DbConn, user_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(user_areas::table
+        .inner_join(areas::table)
+        .filter(user_areas::user_id.eq(user_id))
+        .select(areas::name)
+        .order(areas::name.asc())
+        .load(conn)?)
+}
+
+pub fn organisation_name(conn: &mut DbConn, organisation_id: &str) -> Result<String, AppError> {
+    Ok(organisations::table
+        .find(organisation_id)
+        .select(organisations::name)
+        .first(conn)?)
+}
+
+pub fn set_areas(conn: &mut DbConn, user_id: &str, area_ids: &[String]) -> Result<(), AppError> {
+    diesel::delete(user_areas::table.filter(user_areas::user_id.eq(user_id))).execute(conn)?;
+    for area_id in area_ids {
+        diesel::insert_into(user_areas::table)
+            .values((
+                user_areas::user_id.eq(user_id),
+                user_areas::area_id.eq(area_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A page of users, ordered by name, optionally only those matching `query` in name or email.
+pub fn page(
+    conn: &mut DbConn,
+    query: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<User>, i64), AppError> {
+    let pattern = query.map(|q| {
+        format!(
+            "%{}%",
+            q.trim().to_lowercase().replace('%', "").replace('_', "")
+        )
+    });
+    let mut q = users::table.select(User::as_select()).into_boxed();
+    let mut count = users::table.count().into_boxed();
+    if let Some(p) = &pattern {
+        q = q.filter(users::email.like(p.clone()).or(users::name.like(p.clone())));
+        count = count.filter(users::email.like(p.clone()).or(users::name.like(p.clone())));
+    }
+    let total: i64 = count.get_result(conn)?;
+    let rows = q
+        .order((users::name.asc(), users::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Active users whose vetting expires between today and `until` (inclusive).
+pub fn vetting_expiring(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<User>, AppError> {
+    Ok(users::table
+        .filter(users::disabled_at.is_null())
+        .filter(users::vetting_expires_on.ge(today))
+        .filter(users::vetting_expires_on.le(until))
+        .order(users::vetting_expires_on.asc())
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+/// Active users whose vetting has already expired or was never recorded.
+pub fn vetting_lapsed(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<User>, AppError> {
+    Ok(users::table
+        .filter(users::disabled_at.is_null())
+        .filter(
+            users::vetting_expires_on
+                .lt(today)
+                .or(users::vetting_expires_on.is_null()),
+        )
+        .order(users::name.asc())
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut DbConn) -> Result<i64, AppError> {
+    Ok(users::table.count().get_result(conn)?)
+}

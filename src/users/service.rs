@@ -1,0 +1,275 @@
+//! Rules for managing staff accounts. Every change is audited in the same transaction, and
+//! every change that reduces or alters what a user may do ends their sessions and tokens.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, Actor, AuditAction, Event};
+use crate::auth::service::{InvitationPurpose, issue_invitation};
+use crate::auth::{session, tokens};
+use crate::db::DbConn;
+use crate::db::schema::{recovery_codes, users};
+use crate::error::{AppError, FieldErrors};
+use crate::users::forms::{UserInput, VettingInput};
+use crate::users::model::{self, MfaState, NewUser, User};
+
+/// Creates a user. With no password hash the user activates their account from a welcome
+/// link; with one (first administrator, made on the command line) they set up their
+/// authenticator at first sign-in.
+pub fn create(
+    c: &mut DbConn,
+    actor: &Actor,
+    input: &UserInput,
+    password_hash: Option<&str>,
+) -> Result<User, AppError> {
+    if model::by_email(c, input.email.as_str())?.is_some() {
+        return Err(AppError::Validation(FieldErrors::single(
+            "email",
+            "A user with this email address already exists",
+        )));
+    }
+    let now = crate::clock::now();
+    let id = crate::ids::new_id();
+    diesel::insert_into(users::table)
+        .values(NewUser {
+            id: &id,
+            email: input.email.as_str(),
+            name: &input.name,
+            role: input.role,
+            organisation_id: &input.organisation_id,
+            hcpc_number: input.hcpc_number.as_deref(),
+            password_hash,
+            password_changed_at: password_hash.map(|_| now),
+            mfa_state: MfaState::EnrolOnSignIn,
+            totp_secret: None,
+            totp_last_step: None,
+            vetting_level: input.vetting.map(|v| v.0),
+            vetting_expires_on: input.vetting.map(|v| v.1),
+            disabled_at: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .execute(c)?;
+    model::set_areas(c, &id, &input.area_ids)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Administration, "user.created")
+            .record("user", &id)
+            .details(json!({ "role": input.role.as_str(), "areas": input.area_ids.len() })),
+    )?;
+    model::by_id(c, &id)
+}
+
+/// Changes name, role, organisation, areas and HCPC number. A change of role, organisation
+/// or areas changes what the user may see, so their sessions and tokens end.
+pub fn update(
+    c: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    input: &UserInput,
+) -> Result<User, AppError> {
+    let before = model::by_id(c, user_id)?;
+    if let Some(other) = model::by_email(c, input.email.as_str())?
+        && other.id != user_id
+    {
+        return Err(AppError::Validation(FieldErrors::single(
+            "email",
+            "A user with this email address already exists",
+        )));
+    }
+    let before_areas = {
+        let mut a = model::area_ids(c, user_id)?;
+        a.sort();
+        a
+    };
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::name.eq(&input.name),
+            users::email.eq(input.email.as_str()),
+            users::role.eq(input.role),
+            users::organisation_id.eq(&input.organisation_id),
+            users::hcpc_number.eq(input.hcpc_number.as_deref()),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    model::set_areas(c, user_id, &input.area_ids)?;
+    let privilege_changed = before.role != input.role
+        || before.organisation_id != input.organisation_id
+        || before_areas != input.area_ids;
+    if privilege_changed {
+        session::end_all_for_user(c, user_id, "access changed", None)?;
+        tokens::revoke_all_for_user(c, user_id)?;
+    }
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Administration, "user.updated")
+            .record("user", user_id)
+            .details(json!({
+                "role_from": before.role.as_str(),
+                "role_to": input.role.as_str(),
+                "access_changed": privilege_changed,
+            })),
+    )?;
+    model::by_id(c, user_id)
+}
+
+/// Disables a user and ends their sessions and tokens in the same transaction.
+pub fn disable(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<User, AppError> {
+    if actor.user_id.as_deref() == Some(user_id) {
+        return Err(AppError::Conflict(
+            "You cannot disable your own account".into(),
+        ));
+    }
+    let user = model::by_id(c, user_id)?;
+    if user.is_disabled() {
+        return Ok(user);
+    }
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::disabled_at.eq(Some(crate::clock::now())),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    let ended = session::end_all_for_user(c, user_id, "user disabled", None)?;
+    tokens::revoke_all_for_user(c, user_id)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Administration, "user.disabled")
+            .record("user", user_id)
+            .details(json!({ "sessions_ended": ended })),
+    )?;
+    model::by_id(c, user_id)
+}
+
+pub fn enable(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<User, AppError> {
+    model::by_id(c, user_id)?;
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::disabled_at.eq(None::<chrono::NaiveDateTime>),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Administration, "user.enabled").record("user", user_id),
+    )?;
+    model::by_id(c, user_id)
+}
+
+pub fn set_vetting(
+    c: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    v: &VettingInput,
+) -> Result<User, AppError> {
+    model::by_id(c, user_id)?;
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::vetting_level.eq(Some(v.level)),
+            users::vetting_expires_on.eq(Some(v.expires_on)),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Administration, "user.vetting_recorded")
+            .record("user", user_id)
+            .details(json!({ "level": v.level.as_str(), "expires_on": v.expires_on.to_string() })),
+    )?;
+    model::by_id(c, user_id)
+}
+
+/// A single-use link to set a new password. The old password stops working only when the
+/// link is used; the second factor is still asked for afterwards.
+pub fn reset_password(
+    c: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    days: i64,
+) -> Result<String, AppError> {
+    let user = model::by_id(c, user_id)?;
+    let purpose = if user.password_hash.is_none() {
+        InvitationPurpose::Welcome
+    } else {
+        InvitationPurpose::PasswordReset
+    };
+    let token = issue_invitation(c, user_id, purpose, actor.user_id.as_deref(), days)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Administration, "user.password_reset_link").record("user", user_id),
+    )?;
+    Ok(token)
+}
+
+/// Clears the user's authenticator and recovery codes and issues the single-use link that,
+/// with their password, lets them set up a new one. Their sessions end now.
+pub fn reset_mfa(
+    c: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    days: i64,
+) -> Result<String, AppError> {
+    let user = model::by_id(c, user_id)?;
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::mfa_state.eq(if user.password_hash.is_some() {
+                MfaState::ResetPending
+            } else {
+                MfaState::EnrolOnSignIn
+            }),
+            users::totp_secret.eq(None::<String>),
+            users::totp_last_step.eq(None::<i64>),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(c)?;
+    session::end_all_for_user(c, user_id, "two-factor reset", None)?;
+    tokens::revoke_all_for_user(c, user_id)?;
+    let purpose = if user.password_hash.is_some() {
+        InvitationPurpose::MfaReset
+    } else {
+        InvitationPurpose::Welcome
+    };
+    let token = issue_invitation(c, user_id, purpose, actor.user_id.as_deref(), days)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Authentication, "mfa.reset").record("user", user_id),
+    )?;
+    Ok(token)
+}
+
+/// Ends every session of one user (admin action).
+pub fn end_sessions(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<usize, AppError> {
+    model::by_id(c, user_id)?;
+    let n = session::end_all_for_user(c, user_id, "ended by administrator", None)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Authentication, "session.ended")
+            .record("user", user_id)
+            .details(json!({ "reason": "ended by administrator", "count": n })),
+    )?;
+    Ok(n)
+}
+
+/// Ends everyone's sessions but the administrator's own.
+pub fn end_all_sessions(
+    c: &mut DbConn,
+    actor: &Actor,
+    keep_session: &str,
+) -> Result<usize, AppError> {
+    let n = session::end_everyone(c, "ended for everyone by administrator", Some(keep_session))?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Authentication, "session.ended_all").details(json!({ "count": n })),
+    )?;
+    Ok(n)
+}

@@ -1,0 +1,705 @@
+//! Administrator pages: users, vetting, sessions and the audit log.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::areas::{self, AreaView, OrganisationView};
+use crate::audit::{self, AuditView};
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::Flash;
+use crate::error::{AppError, FieldErrors};
+use crate::state::State;
+use crate::users::forms::{self, UserFormRaw};
+use crate::users::model::{self, Role, User, VettingLevel};
+use crate::users::service;
+use crate::web::{self as page, format};
+
+const PAGE_SIZE: i64 = 25;
+
+#[derive(Serialize)]
+struct UserRow {
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    status: &'static str,
+    status_colour: &'static str,
+    vetting: String,
+}
+
+fn status_of(u: &User, today: chrono::NaiveDate) -> (&'static str, &'static str) {
+    if u.is_disabled() {
+        ("Disabled", "grey")
+    } else if u.vetting_expired(today) {
+        ("Vetting expired", "red")
+    } else if u.password_hash.is_none() {
+        ("Invited", "blue")
+    } else {
+        ("Active", "green")
+    }
+}
+
+fn row_of(u: &User, today: chrono::NaiveDate) -> UserRow {
+    let (status, status_colour) = status_of(u, today);
+    UserRow {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: u.role.label(),
+        status,
+        status_colour,
+        vetting: match (u.vetting_level, u.vetting_expires_on) {
+            (Some(l), Some(d)) => format!("{}, expires {}", l.label(), format::date(d)),
+            _ => "No vetting recorded".into(),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+pub async fn list(
+    state: State,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.q.clone().filter(|s| !s.trim().is_empty());
+    let page_no = query.page.unwrap_or(1).max(1);
+    let qq = q.clone();
+    let (rows, total) = state
+        .db
+        .run(move |c| model::page(c, qq.as_deref(), (page_no - 1) * PAGE_SIZE, PAGE_SIZE))
+        .await?;
+    let today = crate::clock::today();
+    let mut ctx = tera::Context::new();
+    ctx.insert(
+        "users",
+        &rows.iter().map(|u| row_of(u, today)).collect::<Vec<_>>(),
+    );
+    ctx.insert("q", &q.clone().unwrap_or_default());
+    ctx.insert("total", &total);
+    ctx.insert("page", &page_no);
+    ctx.insert("pages", &((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1));
+    let base = match &q {
+        Some(q) => format!("/admin/users?q={}&", urlencode(q)),
+        None => "/admin/users?".to_owned(),
+    };
+    ctx.insert("base_url", &base);
+    page::render(&state, &user, "/admin/users", "admin/users.html", ctx).await
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|v| v.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+}
+
+async fn form_context(
+    state: &State,
+    raw: &UserFormRaw,
+) -> Result<(tera::Context, Vec<String>, Vec<String>), AppError> {
+    let (areas, orgs) = state
+        .db
+        .run(|c| Ok((areas::active_areas(c)?, areas::active_organisations(c)?)))
+        .await?;
+    let mut ctx = tera::Context::new();
+    let area_views: Vec<AreaView> = areas.iter().map(AreaView::from).collect();
+    let org_views: Vec<OrganisationView> = orgs.iter().map(OrganisationView::from).collect();
+    ctx.insert(
+        "area_options",
+        &area_views
+            .iter()
+            .map(|a| Choice {
+                value: a.id.clone(),
+                text: a.name.clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let mut org_options = vec![Choice {
+        value: String::new(),
+        text: "Select an organisation".into(),
+    }];
+    org_options.extend(org_views.iter().map(|o| Choice {
+        value: o.id.clone(),
+        text: format!("{} ({})", o.name, o.kind),
+    }));
+    ctx.insert("organisation_options", &org_options);
+    ctx.insert(
+        "role_options",
+        &Role::ALL
+            .iter()
+            .map(|r| Choice {
+                value: r.as_str().into(),
+                text: r.label().into(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert(
+        "vetting_options",
+        &VettingLevel::ALL
+            .iter()
+            .map(|v| Choice {
+                value: v.as_str().into(),
+                text: v.label().into(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert("form", &FormEcho::from(raw));
+    Ok((
+        ctx,
+        areas.into_iter().map(|a| a.id).collect(),
+        orgs.into_iter().map(|o| o.id).collect(),
+    ))
+}
+
+/// The form values echoed back into the page (input is kept on error).
+#[derive(Serialize)]
+struct FormEcho {
+    name: String,
+    email: String,
+    role: String,
+    organisation_id: String,
+    areas: Vec<String>,
+    hcpc_number: String,
+    vetting_level: String,
+    vetting_expires_on_day: String,
+    vetting_expires_on_month: String,
+    vetting_expires_on_year: String,
+}
+
+impl From<&UserFormRaw> for FormEcho {
+    fn from(r: &UserFormRaw) -> Self {
+        Self {
+            name: r.name.clone(),
+            email: r.email.clone(),
+            role: r.role.clone(),
+            organisation_id: r.organisation_id.clone(),
+            areas: r.areas.clone(),
+            hcpc_number: r.hcpc_number.clone(),
+            vetting_level: r.vetting_level.clone(),
+            vetting_expires_on_day: r.vetting_expires_on_day.clone(),
+            vetting_expires_on_month: r.vetting_expires_on_month.clone(),
+            vetting_expires_on_year: r.vetting_expires_on_year.clone(),
+        }
+    }
+}
+
+/// Checkbox groups arrive as repeated `areas=` fields, which `web::Form` cannot collect;
+/// this reads them from the raw body.
+fn parse_user_form(body: &[u8]) -> UserFormRaw {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let mut raw = UserFormRaw::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "name" => raw.name = v,
+            "email" => raw.email = v,
+            "role" => raw.role = v,
+            "organisation_id" => raw.organisation_id = v,
+            "areas" => raw.areas.push(v),
+            "hcpc_number" => raw.hcpc_number = v,
+            "vetting_level" => raw.vetting_level = v,
+            "vetting_expires_on_day" => raw.vetting_expires_on_day = v,
+            "vetting_expires_on_month" => raw.vetting_expires_on_month = v,
+            "vetting_expires_on_year" => raw.vetting_expires_on_year = v,
+            _ => {}
+        }
+    }
+    raw
+}
+
+pub async fn new_form(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let (ctx, _, _) = form_context(&state, &UserFormRaw::default()).await?;
+    page::render(&state, &user, "/admin/users", "admin/user_new.html", ctx).await
+}
+
+fn invitation_link(state: &State, token: &str) -> String {
+    format!(
+        "{}/invitation/{token}",
+        state.settings.server.base_url.trim_end_matches('/')
+    )
+}
+
+pub async fn create(
+    state: State,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let raw = parse_user_form(&body);
+    let (ctx, area_ids, org_ids) = form_context(&state, &raw).await?;
+    let input = match forms::parse_user(&raw, &org_ids, &area_ids, crate::clock::today()) {
+        Ok(i) => i,
+        Err(errors) => {
+            return page::render(
+                &state,
+                &user,
+                "/admin/users",
+                "admin/user_new.html",
+                page::with_errors(ctx, &errors),
+            )
+            .await;
+        }
+    };
+    let actor = user.actor();
+    let days = state.settings.security.invitation_days;
+    let result = state
+        .db
+        .write(move |c| {
+            let created = service::create(c, &actor, &input, None)?;
+            let token = service::reset_password(c, &actor, &created.id, days)?;
+            Ok((created, token))
+        })
+        .await;
+    let (created, token) = match result {
+        Ok(v) => v,
+        Err(AppError::Validation(errors)) => {
+            return page::render(
+                &state,
+                &user,
+                "/admin/users",
+                "admin/user_new.html",
+                page::with_errors(ctx, &errors),
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
+    };
+    let flash = Flash::success(format!("{} has been added", created.name)).with_body(format!(
+        "Send them this single-use link to set their password: {} (it expires in {days} days).",
+        invitation_link(&state, &token)
+    ));
+    page::flash_and_redirect(
+        &state,
+        &user,
+        flash,
+        &format!("/admin/users/{}", created.id),
+    )
+    .await
+}
+
+#[derive(Serialize)]
+struct UserDetail {
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    organisation: String,
+    areas: String,
+    hcpc_number: String,
+    status: &'static str,
+    status_colour: &'static str,
+    disabled: bool,
+    mfa: &'static str,
+    vetting_level: String,
+    vetting_expires: String,
+    sessions: usize,
+    created: String,
+    is_self: bool,
+}
+
+pub async fn show(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (u, org, area_names, sessions, events) = state
+        .db
+        .run(move |c| {
+            let u = model::by_id(c, &id)?;
+            let org = model::organisation_name(c, &u.organisation_id)?;
+            let areas = model::area_names(c, &u.id)?;
+            let sessions = crate::auth::session::active_for_user(c, &u.id)?.len();
+            let events = audit::for_record(c, "user", &u.id, 20)?;
+            Ok((u, org, areas, sessions, events))
+        })
+        .await?;
+    let today = crate::clock::today();
+    let (status, status_colour) = status_of(&u, today);
+    let detail = UserDetail {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: u.role.label(),
+        organisation: org,
+        areas: area_names.join(", "),
+        hcpc_number: u
+            .hcpc_number
+            .clone()
+            .unwrap_or_else(|| "Not applicable".into()),
+        status,
+        status_colour,
+        disabled: u.is_disabled(),
+        mfa: u.mfa_state.label(),
+        vetting_level: u
+            .vetting_level
+            .map(|v| v.label().to_owned())
+            .unwrap_or_else(|| "Not recorded".into()),
+        vetting_expires: u
+            .vetting_expires_on
+            .map(format::date)
+            .unwrap_or_else(|| "Not recorded".into()),
+        sessions,
+        created: format::date_time(u.created_at),
+        is_self: u.id == user.user.id,
+    };
+    let mut ctx = tera::Context::new();
+    ctx.insert("u", &detail);
+    ctx.insert(
+        "events",
+        &events.iter().map(AuditView::from).collect::<Vec<_>>(),
+    );
+    page::render(&state, &user, "/admin/users", "admin/user.html", ctx).await
+}
+
+pub async fn edit_form(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (u, areas) = state
+        .db
+        .run(move |c| Ok((model::by_id(c, &id)?, model::area_ids(c, &id)?)))
+        .await?;
+    let raw = raw_from_user(&u, areas);
+    let (mut ctx, _, _) = form_context(&state, &raw).await?;
+    ctx.insert("user_id", &u.id);
+    page::render(&state, &user, "/admin/users", "admin/user_edit.html", ctx).await
+}
+
+fn raw_from_user(u: &User, areas: Vec<String>) -> UserFormRaw {
+    UserFormRaw {
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: u.role.as_str().into(),
+        organisation_id: u.organisation_id.clone(),
+        areas,
+        hcpc_number: u.hcpc_number.clone().unwrap_or_default(),
+        vetting_level: u
+            .vetting_level
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default(),
+        vetting_expires_on_day: u
+            .vetting_expires_on
+            .map(|d| d.format("%-d").to_string())
+            .unwrap_or_default(),
+        vetting_expires_on_month: u
+            .vetting_expires_on
+            .map(|d| d.format("%-m").to_string())
+            .unwrap_or_default(),
+        vetting_expires_on_year: u
+            .vetting_expires_on
+            .map(|d| d.format("%Y").to_string())
+            .unwrap_or_default(),
+    }
+}
+
+pub async fn update(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let uid = id.clone();
+    let existing = state.db.run(move |c| model::by_id(c, &uid)).await?;
+    let mut raw = parse_user_form(&body);
+    // Vetting has its own page; keep what is recorded so the parser sees a complete form.
+    let kept = raw_from_user(&existing, vec![]);
+    raw.vetting_level = kept.vetting_level;
+    raw.vetting_expires_on_day = kept.vetting_expires_on_day;
+    raw.vetting_expires_on_month = kept.vetting_expires_on_month;
+    raw.vetting_expires_on_year = kept.vetting_expires_on_year;
+    let (mut ctx, area_ids, org_ids) = form_context(&state, &raw).await?;
+    ctx.insert("user_id", &id);
+    // Expired vetting must not stop an administrator correcting someone's name.
+    let far_past = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+    let input = match forms::parse_user(&raw, &org_ids, &area_ids, far_past) {
+        Ok(i) => i,
+        Err(errors) => {
+            let errors = without_vetting(errors);
+            if !errors.is_empty() {
+                return page::render(
+                    &state,
+                    &user,
+                    "/admin/users",
+                    "admin/user_edit.html",
+                    page::with_errors(ctx, &errors),
+                )
+                .await;
+            }
+            forms::parse_user(
+                &UserFormRaw {
+                    vetting_level: "nppv1".into(),
+                    vetting_expires_on_day: "1".into(),
+                    vetting_expires_on_month: "1".into(),
+                    vetting_expires_on_year: "2100".into(),
+                    ..raw.clone()
+                },
+                &org_ids,
+                &area_ids,
+                far_past,
+            )
+            .map_err(AppError::Validation)?
+        }
+    };
+    let actor = user.actor();
+    let target = id.clone();
+    match state
+        .db
+        .write(move |c| service::update(c, &actor, &target, &input))
+        .await
+    {
+        Ok(updated) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success(format!("{} has been updated", updated.name)),
+                &format!("/admin/users/{id}"),
+            )
+            .await
+        }
+        Err(AppError::Validation(errors)) => {
+            page::render(
+                &state,
+                &user,
+                "/admin/users",
+                "admin/user_edit.html",
+                page::with_errors(ctx, &errors),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn without_vetting(errors: FieldErrors) -> FieldErrors {
+    let mut out = FieldErrors::new();
+    for (f, m) in errors.iter() {
+        if f != "vetting_level" && f != "vetting_expires_on" {
+            out.add(f, m);
+        }
+    }
+    out
+}
+
+pub async fn vetting_form(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let u = state.db.run(move |c| model::by_id(c, &id)).await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("user_id", &u.id);
+    ctx.insert("user_name", &u.name);
+    ctx.insert("form", &FormEcho::from(&raw_from_user(&u, vec![])));
+    ctx.insert(
+        "vetting_options",
+        &VettingLevel::ALL
+            .iter()
+            .map(|v| Choice {
+                value: v.as_str().into(),
+                text: v.label().into(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    page::render(
+        &state,
+        &user,
+        "/admin/users",
+        "admin/user_vetting.html",
+        ctx,
+    )
+    .await
+}
+
+pub async fn set_vetting(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let raw = parse_user_form(&body);
+    let mut errors = FieldErrors::new();
+    let vetting = forms::parse_vetting(&raw, crate::clock::today(), &mut errors);
+    let Some(vetting) = vetting.filter(|_| errors.is_empty()) else {
+        let uid = id.clone();
+        let u = state.db.run(move |c| model::by_id(c, &uid)).await?;
+        let mut ctx = tera::Context::new();
+        ctx.insert("user_id", &u.id);
+        ctx.insert("user_name", &u.name);
+        ctx.insert("form", &FormEcho::from(&raw));
+        ctx.insert(
+            "vetting_options",
+            &VettingLevel::ALL
+                .iter()
+                .map(|v| Choice {
+                    value: v.as_str().into(),
+                    text: v.label().into(),
+                })
+                .collect::<Vec<_>>(),
+        );
+        return page::render(
+            &state,
+            &user,
+            "/admin/users",
+            "admin/user_vetting.html",
+            page::with_errors(ctx, &errors),
+        )
+        .await;
+    };
+    let actor = user.actor();
+    let target = id.clone();
+    let u = state
+        .db
+        .write(move |c| service::set_vetting(c, &actor, &target, &vetting))
+        .await?;
+    page::flash_and_redirect(
+        &state,
+        &user,
+        Flash::success(format!("Vetting recorded for {}", u.name)),
+        &format!("/admin/users/{id}"),
+    )
+    .await
+}
+
+/// The one-button actions on a user's page.
+pub async fn action(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, action) = path.into_inner();
+    let actor = user.actor();
+    let days = state.settings.security.invitation_days;
+    let target = id.clone();
+    let act = action.clone();
+    let outcome = state
+        .db
+        .write(move |c| {
+            Ok(match act.as_str() {
+                "disable" => (
+                    format!(
+                        "{} has been disabled",
+                        service::disable(c, &actor, &target)?.name
+                    ),
+                    None,
+                ),
+                "enable" => (
+                    format!(
+                        "{} has been enabled",
+                        service::enable(c, &actor, &target)?.name
+                    ),
+                    None,
+                ),
+                "reset-password" => (
+                    "Password reset link created".to_owned(),
+                    Some(service::reset_password(c, &actor, &target, days)?),
+                ),
+                "reset-two-factor" => (
+                    "Two-factor authentication reset".to_owned(),
+                    Some(service::reset_mfa(c, &actor, &target, days)?),
+                ),
+                "end-sessions" => {
+                    let n = service::end_sessions(c, &actor, &target)?;
+                    (
+                        format!("{n} session{} ended", if n == 1 { "" } else { "s" }),
+                        None,
+                    )
+                }
+                _ => return Err(AppError::NotFound),
+            })
+        })
+        .await;
+    let (heading, token) = match outcome {
+        Ok(v) => v,
+        Err(AppError::Conflict(m)) => (m, None),
+        Err(e) => return Err(e),
+    };
+    let mut flash = Flash::success(heading);
+    if let Some(token) = token {
+        flash = flash.with_body(format!(
+            "Send the user this single-use link: {} (it expires in {days} days). Do not send it by the same route as anything else that identifies them.",
+            invitation_link(&state, &token)
+        ));
+    }
+    page::flash_and_redirect(&state, &user, flash, &format!("/admin/users/{id}")).await
+}
+
+pub async fn end_all_sessions(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let actor = user.actor();
+    let keep = user.session.id.clone();
+    let n = state
+        .db
+        .write(move |c| service::end_all_sessions(c, &actor, &keep))
+        .await?;
+    let flash = Flash::success(format!(
+        "{n} session{} ended",
+        if n == 1 { "" } else { "s" }
+    ))
+    .with_body("Everyone but you has been signed out.");
+    page::flash_and_redirect(&state, &user, flash, "/admin/users").await
+}
+
+pub async fn vetting(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let today = crate::clock::today();
+    let until = today + chrono::Duration::days(30);
+    let (expiring, lapsed) = state
+        .db
+        .run(move |c| {
+            Ok((
+                model::vetting_expiring(c, today, until)?,
+                model::vetting_lapsed(c, today)?,
+            ))
+        })
+        .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert(
+        "expiring",
+        &expiring
+            .iter()
+            .map(|u| row_of(u, today))
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert(
+        "lapsed",
+        &lapsed.iter().map(|u| row_of(u, today)).collect::<Vec<_>>(),
+    );
+    page::render(&state, &user, "/admin/vetting", "admin/vetting.html", ctx).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    user: Option<String>,
+}
+
+pub async fn audit_log(
+    state: State,
+    user: CurrentUser,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = q.user.clone().filter(|s| !s.is_empty());
+    let f = filter.clone();
+    let rows = state
+        .db
+        .run(move |c| audit::recent(c, f.as_deref(), 200))
+        .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert(
+        "events",
+        &rows.iter().map(AuditView::from).collect::<Vec<_>>(),
+    );
+    ctx.insert("filtered", &filter.is_some());
+    page::render(&state, &user, "/admin/audit", "admin/audit.html", ctx).await
+}

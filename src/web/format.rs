@@ -1,0 +1,37 @@
+//! Dates and times as GOV.UK writes them ("22 November 2026", "2:05pm"), in UK time.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// "22 November 2026".
+pub fn date(d: NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
+/// "22 November 2026 at 2:05pm" (times are stored in UTC and shown in UTC, labelled so
+/// nobody misreads them; UK local time display comes with the calendar work).
+pub fn date_time(t: NaiveDateTime) -> String {
+    let hour = t.format("%-I").to_string();
+    let minute = t.format("%M").to_string();
+    let ampm = t.format("%P").to_string();
+    format!("{} at {}:{}{} UTC", date(t.date()), hour, minute, ampm)
+}
+
+/// ISO 8601 for `<time datetime>`.
+pub fn iso(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_the_gov_uk_way() {
+        let t = NaiveDate::from_ymd_opt(2026, 11, 2)
+            .unwrap()
+            .and_hms_opt(14, 5, 0)
+            .unwrap();
+        assert_eq!(date(t.date()), "2 November 2026");
+        assert_eq!(date_time(t), "2 November 2026 at 2:05pm UTC");
+    }
+}

@@ -1,0 +1,258 @@
+//! What every page shares: the template context (user, navigation, CSRF token, flash,
+//! timeout warning), form error rendering, security headers and GOV.UK error pages.
+
+pub mod format;
+pub mod headers;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::{self, Flash};
+use crate::error::{AppError, FieldErrors, PageErrorMarker};
+use crate::state::AppState;
+use crate::users::model::Role;
+
+pub const SERVICE_NAME: &str = "MHTR Pathway";
+
+#[derive(Debug, Serialize)]
+struct NavItem {
+    href: &'static str,
+    text: &'static str,
+    active: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct UserContext<'a> {
+    name: &'a str,
+    email: &'a str,
+    role: &'static str,
+    role_label: &'static str,
+}
+
+/// The service navigation for a role; `path` marks the current section.
+fn navigation(role: Role, path: &str) -> Vec<NavItem> {
+    let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
+    if role == Role::Admin {
+        items.extend([
+            ("/admin/users", "Users"),
+            ("/admin/vetting", "Vetting"),
+            ("/admin/audit", "Audit log"),
+        ]);
+    }
+    items
+        .into_iter()
+        .map(|(href, text)| NavItem {
+            href,
+            text,
+            active: if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            },
+        })
+        .collect()
+}
+
+fn base_context() -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("service_name", SERVICE_NAME);
+    ctx.insert("assets_version", crate::assets::ASSETS_VERSION);
+    ctx
+}
+
+/// A context for pages shown before sign-in.
+pub fn public_context(csrf_token: Option<&str>) -> tera::Context {
+    let mut ctx = base_context();
+    if let Some(t) = csrf_token {
+        ctx.insert("csrf_token", t);
+    }
+    ctx
+}
+
+/// Renders a page for a signed-in user, taking any pending flash message.
+pub async fn render(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    path: &str,
+    template: &str,
+    mut ctx: tera::Context,
+) -> Result<HttpResponse, AppError> {
+    let flash = if user.session.flash.is_some() {
+        let row = user.session.clone();
+        state.db.run(move |c| session::take_flash(c, &row)).await?
+    } else {
+        None
+    };
+    ctx.extend(signed_in_context(state, user, path, flash));
+    html(state, template, &ctx)
+}
+
+fn signed_in_context(
+    state: &AppState,
+    user: &CurrentUser,
+    path: &str,
+    flash: Option<Flash>,
+) -> tera::Context {
+    let mut ctx = base_context();
+    ctx.insert(
+        "user",
+        &UserContext {
+            name: &user.user.name,
+            email: &user.user.email,
+            role: user.user.role.as_str(),
+            role_label: user.user.role.label(),
+        },
+    );
+    ctx.insert("nav", &navigation(user.user.role, path));
+    ctx.insert("csrf_token", &user.session.csrf_token);
+    ctx.insert(
+        "session_timeout_secs",
+        &session::idle_seconds_left(&user.session, &state.settings.security),
+    );
+    if let Some(f) = flash {
+        ctx.insert("flash", &f);
+    }
+    ctx
+}
+
+/// Renders a template to a 200 HTML response.
+pub fn html(
+    state: &AppState,
+    template: &str,
+    ctx: &tera::Context,
+) -> Result<HttpResponse, AppError> {
+    let body = state.templates.render(template, ctx)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// Puts form errors in the shape the GOV.UK macros expect: `errors` (field to message) and
+/// `error_list` (summary links, in field order).
+pub fn insert_errors(ctx: &mut tera::Context, errors: &FieldErrors) {
+    #[derive(Serialize)]
+    struct SummaryItem<'a> {
+        text: &'a str,
+        href: String,
+    }
+    let map: std::collections::BTreeMap<&str, &str> = errors.iter().collect();
+    let list: Vec<SummaryItem<'_>> = errors
+        .iter()
+        .map(|(field, text)| SummaryItem {
+            text,
+            href: format!("#{}", summary_anchor(field)),
+        })
+        .collect();
+    ctx.insert("errors", &map);
+    ctx.insert("error_list", &list);
+}
+
+/// Date fields are linked at their day input.
+fn summary_anchor(field: &str) -> String {
+    if field.ends_with("_date") || field.ends_with("_on") {
+        format!("{field}-day")
+    } else {
+        field.to_owned()
+    }
+}
+
+/// A form page re-rendered with its errors (status 200 keeps browsers' back button sane;
+/// the error summary carries the message).
+pub fn with_errors(mut ctx: tera::Context, errors: &FieldErrors) -> tera::Context {
+    insert_errors(&mut ctx, errors);
+    ctx
+}
+
+/// Redirect after a successful POST.
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// Sets a flash message on the user's session, then redirects.
+pub async fn flash_and_redirect(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    flash: Flash,
+    to: &str,
+) -> Result<HttpResponse, AppError> {
+    let sid = user.session.id.clone();
+    state
+        .db
+        .run(move |c| session::set_flash(c, &sid, &flash))
+        .await?;
+    Ok(see_other(to))
+}
+
+/// Replaces the plain error bodies of `AppError` responses (and actix's own 404/405) with
+/// GOV.UK error pages. API responses are JSON already and pass through.
+pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if res.request().path().starts_with("/api/") {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = res
+        .response()
+        .extensions()
+        .get::<PageErrorMarker>()
+        .map(|m| m.message.clone());
+    let (title, message) = match status.as_u16() {
+        404 => ("Page not found".to_owned(), String::new()),
+        403 => (
+            "You do not have permission to view this page".to_owned(),
+            message.unwrap_or_default(),
+        ),
+        405 => ("Page not found".to_owned(), String::new()),
+        429 => ("Too many attempts".to_owned(), message.unwrap_or_default()),
+        400 => (
+            "Sorry, there is a problem".to_owned(),
+            message.unwrap_or_default(),
+        ),
+        409 => (
+            "This has changed since you opened it".to_owned(),
+            message.unwrap_or_default(),
+        ),
+        s if s >= 500 => (
+            "Sorry, there is a problem with the service".to_owned(),
+            String::new(),
+        ),
+        _ => (
+            "Sorry, there is a problem".to_owned(),
+            message.unwrap_or_default(),
+        ),
+    };
+    let status_shown = if status.as_u16() == 405 {
+        404
+    } else {
+        status.as_u16()
+    };
+    let body = res
+        .request()
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| {
+            let mut ctx = base_context();
+            ctx.insert("status", &status_shown);
+            ctx.insert("title", &title);
+            ctx.insert("message", &message);
+            state.templates.render("error.html", &ctx).ok()
+        })
+        .unwrap_or_else(|| format!("{title}. {message}"));
+    let (req, old) = res.into_parts();
+    let mut resp =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status_shown).unwrap_or(status));
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            resp.append_header((name.clone(), value.clone()));
+        }
+    }
+    let resp: HttpResponse<BoxBody> = resp.content_type("text/html; charset=utf-8").body(body);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, resp).map_into_right_body(),
+    ))
+}
