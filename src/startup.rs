@@ -153,8 +153,8 @@ fn request_logger() -> Logger {
 
 /// Hourly clean-up of dead session rows.
 fn spawn_housekeeping(state: web::Data<AppState>) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
             match state.db.write(crate::auth::session::purge_old).await {
