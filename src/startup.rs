@@ -45,7 +45,11 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, AppError> {
         let url = settings.database_url();
-        let pool = db::build_pool(&url, settings.database.pool_size)?;
+        let pool = db::build_pool(
+            &url,
+            settings.database.pool_size,
+            Duration::from_secs(settings.database.connect_timeout_secs),
+        )?;
         let migrate_pool = pool.clone();
         web::block(move || -> Result<(), AppError> {
             let mut conn = migrate_pool

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 
+use diesel::{Connection, RunQueryDsl};
 use mhtr_pathway::settings::Settings;
 use mhtr_pathway::startup::Application;
 use reqwest::StatusCode;
@@ -37,4 +38,33 @@ async fn the_server_runs_under_a_plain_tokio_runtime() {
     let res = res.expect("the server answers");
     assert_eq!(res.status(), StatusCode::OK);
     assert!(!finished_early, "the server task ended early");
+}
+
+/// A database that stops answering makes the health check say so (PostgreSQL: an embedded
+/// SQLite file cannot go away under an open connection).
+#[tokio::test]
+async fn healthz_answers_503_while_the_database_refuses_connections() {
+    let app = spawn_app().await;
+    let TestDatabase::Postgres {
+        admin_url, name, ..
+    } = &app.db
+    else {
+        return;
+    };
+    let block = |sql: String| {
+        let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+        diesel::sql_query(sql).execute(&mut admin).unwrap();
+    };
+    block(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+    block(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ));
+    let res = app.new_browser().get("/healthz").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+
+    block(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    let res = app.new_browser().get("/healthz").await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
