@@ -220,44 +220,92 @@ pub async fn code(
     pending: PendingSignIn,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    if pending.session.stage != SessionStage::MfaPending {
-        return Ok(page::see_other("/sign-in/set-up-authenticator"));
-    }
     let code = form.into_inner().code;
-    let error = if code.trim().is_empty() {
-        Some("Enter the 6-digit security code from your authenticator app")
-    } else {
-        match service::check_code(&state, &pending.user, &code, &pending.client, "web").await {
-            Ok(true) => None,
-            Ok(false) => Some(
-                "The security code is not correct or has already been used. Enter the newest code from your authenticator app",
-            ),
-            Err(AppError::Throttled { .. }) => {
-                return sign_in_again(
-                    &state,
-                    &req,
-                    &pending,
-                    "You entered too many wrong codes. Sign in again in a few minutes",
-                )
-                .await;
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    if let Some(message) = error {
-        let errors = FieldErrors::single("code", message);
-        return pending_page(
-            &state,
-            &pending,
-            "auth/code.html",
-            page::with_errors(tera::Context::new(), &errors),
-        );
+    if let Some(refusal) =
+        second_factor(&state, &req, &pending, Factor::Authenticator, &code).await?
+    {
+        return Ok(refusal);
     }
     let (token, _) = finish_sign_in(&state, &req, &pending).await?;
     Ok(HttpResponse::SeeOther()
         .cookie(session_cookie(&state, &token))
         .insert_header((header::LOCATION, "/"))
         .finish())
+}
+
+/// The two ways to give a second factor at sign-in.
+#[derive(Debug, Clone, Copy)]
+enum Factor {
+    Authenticator,
+    RecoveryCode,
+}
+
+impl Factor {
+    fn template(self) -> &'static str {
+        match self {
+            Factor::Authenticator => "auth/code.html",
+            Factor::RecoveryCode => "auth/recovery_code.html",
+        }
+    }
+
+    fn missing(self) -> &'static str {
+        match self {
+            Factor::Authenticator => "Enter the 6-digit security code from your authenticator app",
+            Factor::RecoveryCode => "Enter one of your recovery codes",
+        }
+    }
+
+    fn wrong(self) -> &'static str {
+        match self {
+            Factor::Authenticator => {
+                "The security code is not correct or has already been used. Enter the newest code from your authenticator app"
+            }
+            Factor::RecoveryCode => "The recovery code is not correct or has already been used",
+        }
+    }
+}
+
+/// Checks a second factor. `None` means accepted; otherwise the response to send instead
+/// (the form with its error, or sign-in from the start after too many wrong codes).
+async fn second_factor(
+    state: &State,
+    req: &HttpRequest,
+    pending: &PendingSignIn,
+    factor: Factor,
+    code: &str,
+) -> Result<Option<HttpResponse>, AppError> {
+    if pending.session.stage != SessionStage::MfaPending {
+        return Ok(Some(page::see_other("/sign-in/set-up-authenticator")));
+    }
+    let message = if code.trim().is_empty() {
+        factor.missing()
+    } else {
+        let checked = match factor {
+            Factor::Authenticator => {
+                service::check_code(state, &pending.user, code, &pending.client, "web").await
+            }
+            Factor::RecoveryCode => {
+                service::use_recovery_code(state, &pending.user, code, &pending.client, "web").await
+            }
+        };
+        match checked {
+            Ok(true) => return Ok(None),
+            Ok(false) => factor.wrong(),
+            Err(AppError::Throttled { .. }) => {
+                let message = "You entered too many wrong codes. Sign in again in a few minutes";
+                return sign_in_again(state, req, pending, message).await.map(Some);
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let errors = FieldErrors::single("code", message);
+    pending_page(
+        state,
+        pending,
+        factor.template(),
+        page::with_errors(tera::Context::new(), &errors),
+    )
+    .map(Some)
 }
 
 async fn sign_in_again(
@@ -301,37 +349,11 @@ pub async fn recovery(
     pending: PendingSignIn,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    if pending.session.stage != SessionStage::MfaPending {
-        return Ok(page::see_other("/sign-in/set-up-authenticator"));
-    }
     let code = form.into_inner().code;
-    let error = if code.trim().is_empty() {
-        Some("Enter one of your recovery codes")
-    } else {
-        match service::use_recovery_code(&state, &pending.user, &code, &pending.client, "web").await
-        {
-            Ok(true) => None,
-            Ok(false) => Some("The recovery code is not correct or has already been used"),
-            Err(AppError::Throttled { .. }) => {
-                return sign_in_again(
-                    &state,
-                    &req,
-                    &pending,
-                    "You entered too many wrong codes. Sign in again in a few minutes",
-                )
-                .await;
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    if let Some(message) = error {
-        let errors = FieldErrors::single("code", message);
-        return pending_page(
-            &state,
-            &pending,
-            "auth/recovery_code.html",
-            page::with_errors(tera::Context::new(), &errors),
-        );
+    if let Some(refusal) =
+        second_factor(&state, &req, &pending, Factor::RecoveryCode, &code).await?
+    {
+        return Ok(refusal);
     }
     let (token, row) = finish_sign_in(&state, &req, &pending).await?;
     let uid = pending.user.id.clone();

@@ -143,16 +143,7 @@ async fn form_context(
             })
             .collect::<Vec<_>>(),
     );
-    ctx.insert(
-        "vetting_options",
-        &VettingLevel::ALL
-            .iter()
-            .map(|v| Choice {
-                value: v.as_str().into(),
-                text: v.label().into(),
-            })
-            .collect::<Vec<_>>(),
-    );
+    ctx.insert("vetting_options", &vetting_choices());
     ctx.insert("form", &FormEcho::from(raw));
     Ok((
         ctx,
@@ -492,6 +483,35 @@ fn without_vetting(errors: FieldErrors) -> FieldErrors {
     out
 }
 
+fn vetting_choices() -> Vec<Choice> {
+    VettingLevel::ALL
+        .iter()
+        .map(|v| Choice {
+            value: v.as_str().into(),
+            text: v.label().into(),
+        })
+        .collect()
+}
+
+/// The vetting page for `u`, showing `raw` (what was recorded, or what was just typed).
+async fn vetting_page(
+    state: &State,
+    user: &CurrentUser,
+    u: &User,
+    raw: &UserFormRaw,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("user_id", &u.id);
+    ctx.insert("user_name", &u.name);
+    ctx.insert("form", &FormEcho::from(raw));
+    ctx.insert("vetting_options", &vetting_choices());
+    if let Some(errors) = errors {
+        page::insert_errors(&mut ctx, errors);
+    }
+    page::render(state, user, "/admin/users", "admin/user_vetting.html", ctx).await
+}
+
 pub async fn vetting_form(
     state: State,
     user: CurrentUser,
@@ -499,28 +519,7 @@ pub async fn vetting_form(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let u = state.db.run(move |c| model::by_id(c, &id)).await?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("user_id", &u.id);
-    ctx.insert("user_name", &u.name);
-    ctx.insert("form", &FormEcho::from(&raw_from_user(&u, vec![])));
-    ctx.insert(
-        "vetting_options",
-        &VettingLevel::ALL
-            .iter()
-            .map(|v| Choice {
-                value: v.as_str().into(),
-                text: v.label().into(),
-            })
-            .collect::<Vec<_>>(),
-    );
-    page::render(
-        &state,
-        &user,
-        "/admin/users",
-        "admin/user_vetting.html",
-        ctx,
-    )
-    .await
+    vetting_page(&state, &user, &u, &raw_from_user(&u, vec![]), None).await
 }
 
 pub async fn set_vetting(
@@ -536,28 +535,7 @@ pub async fn set_vetting(
     let Some(vetting) = vetting.filter(|_| errors.is_empty()) else {
         let uid = id.clone();
         let u = state.db.run(move |c| model::by_id(c, &uid)).await?;
-        let mut ctx = tera::Context::new();
-        ctx.insert("user_id", &u.id);
-        ctx.insert("user_name", &u.name);
-        ctx.insert("form", &FormEcho::from(&raw));
-        ctx.insert(
-            "vetting_options",
-            &VettingLevel::ALL
-                .iter()
-                .map(|v| Choice {
-                    value: v.as_str().into(),
-                    text: v.label().into(),
-                })
-                .collect::<Vec<_>>(),
-        );
-        return page::render(
-            &state,
-            &user,
-            "/admin/users",
-            "admin/user_vetting.html",
-            page::with_errors(ctx, &errors),
-        )
-        .await;
+        return vetting_page(&state, &user, &u, &raw, Some(&errors)).await;
     };
     let actor = user.actor();
     let target = id.clone();
