@@ -1,0 +1,5 @@
+DROP TABLE referral_drafts;
+DROP TABLE referral_amendments;
+DROP TABLE referral_status_history;
+DROP TABLE referrals;
+DROP TABLE people;
