@@ -35,7 +35,6 @@ pub struct ReferralSummary {
     pub person_name: String,
     pub status: String,
     pub status_label: String,
-    #[serde(skip_serializing)]
     pub status_colour: &'static str,
     pub entry_point: String,
     pub entry_point_label: String,
@@ -43,7 +42,6 @@ pub struct ReferralSummary {
     pub urgency: String,
     /// UTC, ISO 8601.
     pub submitted_at: String,
-    #[serde(skip_serializing)]
     pub submitted_text: String,
 }
 
