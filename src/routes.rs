@@ -19,6 +19,7 @@ const CASEWORK: &[Role] = &[
 ];
 const REFERRERS: &[Role] = &[Role::ProbationOfficer];
 const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
+const LEADS: &[Role] = &[Role::ClinicalLead];
 
 pub struct Entry {
     pub method: Method,
@@ -237,6 +238,21 @@ pub fn table() -> Vec<Entry> {
             "/referrals/{id}/actions/{action}",
             Staff(CASEWORK),
             web::to(referrals::web::act),
+        ),
+        get(
+            "/people/merge",
+            Staff(LEADS),
+            web::to(referrals::web::merge_form),
+        ),
+        post(
+            "/people/merge",
+            Staff(LEADS),
+            web::to(referrals::web::merge),
+        ),
+        post(
+            "/people/merges/{id}/undo",
+            Staff(LEADS),
+            web::to(referrals::web::undo_merge),
         ),
         // API
         get(

@@ -147,6 +147,7 @@ diesel::table! {
         communication_needs -> Nullable<Text>,
         interpreter_needed -> Bool,
         language -> Nullable<Text>,
+        merged_into_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -205,6 +206,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    person_merges (id) {
+        id -> Text,
+        kept_person_id -> Text,
+        merged_person_id -> Text,
+        referral_ids -> Text,
+        merged_by -> Text,
+        merged_at -> Timestamp,
+        undone_by -> Nullable<Text>,
+        undone_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     referral_drafts (id) {
         id -> Text,
         created_by -> Text,
@@ -242,4 +256,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_status_history,
     referral_amendments,
     referral_drafts,
+    person_merges,
 );

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{
-    people, referral_amendments, referral_drafts, referral_status_history, referrals,
+    people, person_merges, referral_amendments, referral_drafts, referral_status_history, referrals,
 };
 use crate::error::AppError;
 use crate::referrals::codes::*;
@@ -31,6 +31,7 @@ pub struct Person {
     pub communication_needs: Option<String>,
     pub interpreter_needed: bool,
     pub language: Option<String>,
+    pub merged_into_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -357,7 +358,10 @@ pub fn people_by_identifier(
     if pnc.is_none() && crn.is_none() {
         return Ok(vec![]);
     }
-    let mut q = people::table.select(Person::as_select()).into_boxed();
+    let mut q = people::table
+        .filter(people::merged_into_id.is_null())
+        .select(Person::as_select())
+        .into_boxed();
     q = match (pnc, crn) {
         (Some(p), Some(c)) => q.filter(
             people::pnc_id
@@ -379,6 +383,7 @@ pub fn people_born_on(
 ) -> Result<Vec<Person>, AppError> {
     Ok(people::table
         .filter(people::date_of_birth.eq(dob))
+        .filter(people::merged_into_id.is_null())
         .filter(people::area_id.eq_any(area_ids.to_vec()))
         .select(Person::as_select())
         .order(people::created_at.asc())
@@ -430,4 +435,29 @@ pub fn user_name(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
         .first(conn)
         .optional()?
         .unwrap_or_else(|| "Unknown user".into()))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = person_merges)]
+pub struct Merge {
+    pub id: String,
+    pub kept_person_id: String,
+    pub merged_person_id: String,
+    /// JSON array of the referral ids moved to the kept person.
+    pub referral_ids: String,
+    pub merged_by: String,
+    pub merged_at: NaiveDateTime,
+    pub undone_by: Option<String>,
+    pub undone_at: Option<NaiveDateTime>,
+}
+
+/// Merges into this person that have not been undone, newest first.
+pub fn live_merges_into(conn: &mut DbConn, person_id: &str) -> Result<Vec<Merge>, AppError> {
+    Ok(person_merges::table
+        .filter(person_merges::kept_person_id.eq(person_id))
+        .filter(person_merges::undone_at.is_null())
+        .order(person_merges::merged_at.desc())
+        .limit(20)
+        .select(Merge::as_select())
+        .load(conn)?)
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{
-    people, referral_amendments, referral_drafts, referral_status_history, referrals,
+    people, person_merges, referral_amendments, referral_drafts, referral_status_history, referrals,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::codes::*;
@@ -721,6 +721,170 @@ pub fn amend(
             .details(json!({ "fields": fields })),
     )?;
     Ok(rows)
+}
+
+// ------------------------------------------------------------------ merging people
+
+/// Joins two records of one person: every referral of the person on `merge_reference` moves
+/// to the person on `keep_reference`. Clinical leads only, and only when every referral
+/// moved is in their scope. Kept in `person_merges` so it can be undone. Call inside a write
+/// transaction.
+pub fn merge_people(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    keep_reference: &str,
+    merge_reference: &str,
+    reason: &str,
+) -> Result<model::Merge, AppError> {
+    if viewer.role != Role::ClinicalLead {
+        return Err(AppError::Forbidden);
+    }
+    let mut e = FieldErrors::new();
+    let keep = model::find_by_reference(c, viewer, keep_reference.trim().to_uppercase().as_str())?;
+    if keep.is_none() {
+        e.add(
+            "keep_reference",
+            "Enter the reference of a referral in your areas, like MH-7K3Q-PX4D",
+        );
+    }
+    let merge =
+        model::find_by_reference(c, viewer, merge_reference.trim().to_uppercase().as_str())?;
+    if merge.is_none() {
+        e.add(
+            "merge_reference",
+            "Enter the reference of a referral in your areas, like MH-7K3Q-PX4D",
+        );
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        e.add("reason", "Enter why these are the same person");
+    }
+    let (Some(keep), Some(merge)) = (keep, merge) else {
+        return Err(AppError::Validation(e));
+    };
+    if keep.person_id == merge.person_id {
+        e.add(
+            "merge_reference",
+            "These referrals are already for the same person",
+        );
+    }
+    e.into_result()?;
+    let all: Vec<String> = referrals::table
+        .filter(referrals::person_id.eq(&merge.person_id))
+        .select(referrals::id)
+        .load(c)?;
+    let in_scope: i64 = model::scoped(viewer)
+        .filter(referrals::person_id.eq(merge.person_id.clone()))
+        .count()
+        .get_result(c)?;
+    if in_scope != all.len() as i64 {
+        return Err(AppError::Validation(FieldErrors::single(
+            "merge_reference",
+            "This person has referrals outside your areas, so their records cannot be merged here",
+        )));
+    }
+    let now = crate::clock::now();
+    diesel::update(referrals::table.filter(referrals::id.eq_any(&all)))
+        .set((
+            referrals::person_id.eq(&keep.person_id),
+            referrals::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    diesel::update(people::table.find(&merge.person_id))
+        .set((
+            people::merged_into_id.eq(Some(&keep.person_id)),
+            people::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    let row = model::Merge {
+        id: crate::ids::new_id(),
+        kept_person_id: keep.person_id.clone(),
+        merged_person_id: merge.person_id.clone(),
+        referral_ids: serde_json::to_string(&all).map_err(|e| AppError::Internal(e.into()))?,
+        merged_by: viewer.user_id.clone(),
+        merged_at: now,
+        undone_by: None,
+        undone_at: None,
+    };
+    diesel::insert_into(person_merges::table)
+        .values(&row)
+        .execute(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Combination, "person.merged")
+            .record("person", &keep.person_id)
+            .reason(reason)
+            .details(json!({ "merge_id": row.id, "merged_person_id": merge.person_id, "referral_ids": all })),
+    )?;
+    Ok(row)
+}
+
+/// Undoes a merge: the referrals moved go back to the person they came from.
+pub fn undo_merge(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    merge_id: &str,
+) -> Result<model::Merge, AppError> {
+    if viewer.role != Role::ClinicalLead {
+        return Err(AppError::Forbidden);
+    }
+    let m: model::Merge = person_merges::table
+        .find(merge_id)
+        .select(model::Merge::as_select())
+        .first(c)?;
+    let ids: Vec<String> =
+        serde_json::from_str(&m.referral_ids).map_err(|e| AppError::Internal(e.into()))?;
+    // Only someone who could have made the merge may undo it.
+    let in_scope: i64 = model::scoped(viewer)
+        .filter(referrals::id.eq_any(ids.clone()))
+        .count()
+        .get_result(c)?;
+    if in_scope != ids.len() as i64 {
+        return Err(AppError::NotFound);
+    }
+    if m.undone_at.is_some() {
+        return Err(AppError::Conflict(
+            "This merge has already been undone".into(),
+        ));
+    }
+    let now = crate::clock::now();
+    diesel::update(
+        referrals::table
+            .filter(referrals::id.eq_any(&ids))
+            .filter(referrals::person_id.eq(&m.kept_person_id)),
+    )
+    .set((
+        referrals::person_id.eq(&m.merged_person_id),
+        referrals::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    diesel::update(people::table.find(&m.merged_person_id))
+        .set((
+            people::merged_into_id.eq(None::<String>),
+            people::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    diesel::update(person_merges::table.find(merge_id))
+        .set((
+            person_merges::undone_by.eq(Some(&viewer.user_id)),
+            person_merges::undone_at.eq(Some(now)),
+        ))
+        .execute(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Combination, "person.merge_undone")
+            .record("person", &m.kept_person_id)
+            .details(json!({ "merge_id": m.id, "merged_person_id": m.merged_person_id, "referral_ids": ids })),
+    )?;
+    Ok(model::Merge {
+        undone_by: Some(viewer.user_id.clone()),
+        undone_at: Some(now),
+        ..m
+    })
 }
 
 // ------------------------------------------------------------------ drafts

@@ -353,6 +353,29 @@ pub async fn show(
     let r = &l.referral;
     let role = user.user.role;
     let amend = can_amend(role, r.status);
+    #[derive(Serialize)]
+    struct MergeView {
+        id: String,
+        text: String,
+    }
+    let merges: Vec<MergeView> = if role == Role::ClinicalLead {
+        let pid = r.person_id.clone();
+        state
+            .db
+            .run(move |c| model::live_merges_into(c, &pid))
+            .await?
+            .into_iter()
+            .map(|m| MergeView {
+                id: m.id,
+                text: format!(
+                    "Another record of this person was merged in on {}",
+                    format::date_time(m.merged_at)
+                ),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let name = |id: &Option<String>| {
         id.as_ref()
             .and_then(|i| l.names.get(i).cloned())
@@ -441,6 +464,8 @@ pub async fn show(
     ctx.insert("timeline", &views::timeline(&l));
     ctx.insert("actions", &actions);
     ctx.insert("can_amend", &amend);
+    ctx.insert("merges", &merges);
+    ctx.insert("can_merge", &(role == Role::ClinicalLead));
     page::render(&state, &user, "/referrals", "referrals/show.html", ctx).await
 }
 
@@ -1070,4 +1095,114 @@ pub async fn submit(
         Err(AppError::Validation(e)) => check_page(&state, &user, &draft_id, &raw, Some(&e)).await,
         Err(e) => Err(e),
     }
+}
+
+// ------------------------------------------------------------------ merging people
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MergeForm {
+    #[serde(default)]
+    keep_reference: String,
+    #[serde(default)]
+    merge_reference: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn merge_page(
+    state: &State,
+    user: &CurrentUser,
+    form: &MergeForm,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("keep_reference", &form.keep_reference);
+    ctx.insert("merge_reference", &form.merge_reference);
+    ctx.insert("reason", &form.reason);
+    if let Some(e) = errors {
+        page::insert_errors(&mut ctx, e);
+    }
+    page::render(state, user, "/referrals", "referrals/merge.html", ctx).await
+}
+
+pub async fn merge_form(
+    state: State,
+    user: CurrentUser,
+    query: web::Query<MergeForm>,
+) -> Result<HttpResponse, AppError> {
+    merge_page(&state, &user, &query.into_inner(), None).await
+}
+
+pub async fn merge(
+    state: State,
+    user: CurrentUser,
+    form: web::Form<MergeForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let viewer = Viewer::from(&user);
+    let actor = user.actor();
+    let (keep, drop, why) = (
+        form.keep_reference.clone(),
+        form.merge_reference.clone(),
+        form.reason.clone(),
+    );
+    let result = state
+        .db
+        .write(move |c| {
+            service::merge_people(c, &viewer, &actor, &keep, &drop, &why)?;
+            Ok(model::find_by_reference(
+                c,
+                &viewer,
+                keep.trim().to_uppercase().as_str(),
+            )?)
+        })
+        .await;
+    match result {
+        Ok(Some(kept)) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success("The records have been merged".to_owned())
+                    .with_body("You can undo the merge from this page.".to_owned()),
+                &format!("/referrals/{}", kept.id),
+            )
+            .await
+        }
+        Ok(None) => Err(AppError::NotFound),
+        Err(AppError::Validation(e)) => merge_page(&state, &user, &form, Some(&e)).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UndoForm {
+    #[serde(default)]
+    referral_id: String,
+}
+
+pub async fn undo_merge(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    form: web::Form<UndoForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let viewer = Viewer::from(&user);
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| service::undo_merge(c, &viewer, &actor, &id))
+        .await?;
+    let back = if form.referral_id.is_empty() {
+        "/referrals".to_owned()
+    } else {
+        format!("/referrals/{}", form.referral_id)
+    };
+    page::flash_and_redirect(
+        &state,
+        &user,
+        Flash::success("The merge has been undone".to_owned()),
+        &back,
+    )
+    .await
 }

@@ -916,3 +916,98 @@ async fn the_api_honours_idempotency_keys_and_lists_with_filters() {
         assert!(doc["paths"].get(p).is_some(), "{p} documented");
     }
 }
+
+#[tokio::test]
+async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let a = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Chris", "Keep", Some("C100001")),
+    )
+    .await;
+    let mut body = probation_json(&t.app.area_a, "Kris", "Duplicate", Some("C100002"));
+    body["date_of_birth"] = json!("1991-05-05");
+    let b = api_referral(&po, &body).await;
+    assert_ne!(a["person_id"], b["person_id"]);
+    let (ra, rb) = (
+        a["reference"].as_str().unwrap(),
+        b["reference"].as_str().unwrap(),
+    );
+
+    let (status, _, _) = t
+        .app
+        .browser(&t.po)
+        .await
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "probation officers do not merge"
+    );
+
+    let cl = t.app.browser(&t.cl).await;
+    let (status, _, page) = cl
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Enter why these are the same person"));
+    let (status, loc, _) = cl
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", &ra.to_lowercase()),
+                ("merge_reference", rb),
+                ("reason", "Same person, name misspelt at arrest"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc, format!("/referrals/{}", a["id"].as_str().unwrap()));
+    let (_, b_now) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_now["person_id"], a["person_id"]);
+
+    let (_, page) = cl.get(&loc).await;
+    assert!(page.contains("Undo this merge"));
+    let marker = "action=\"/people/merges/";
+    let start = page.find(marker).unwrap() + marker.len();
+    let merge_id = page[start..].split('/').next().unwrap().to_owned();
+    let (status, _, _) = cl
+        .post(
+            &format!("/people/merges/{merge_id}/undo"),
+            &[("referral_id", a["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, b_after) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_after["person_id"], b["person_id"]);
+    let events = t
+        .app
+        .state
+        .db
+        .run(|c| mhtr_pathway::audit::recent(c, None, 100))
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.event == "person.merged"
+        && e.reason.as_deref() == Some("Same person, name misspelt at arrest")));
+    assert!(events.iter().any(|e| e.event == "person.merge_undone"));
+}

@@ -15,6 +15,7 @@ CREATE TABLE people (
     communication_needs TEXT,
     interpreter_needed BOOLEAN NOT NULL,
     language TEXT,
+    merged_into_id TEXT REFERENCES people (id),
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
@@ -76,6 +77,19 @@ CREATE TABLE referral_amendments (
     at TIMESTAMP NOT NULL
 );
 CREATE INDEX referral_amendments_referral ON referral_amendments (referral_id, at);
+
+-- Two records of one person joined: the referrals moved, kept here so the merge can be undone.
+CREATE TABLE person_merges (
+    id TEXT PRIMARY KEY NOT NULL,
+    kept_person_id TEXT NOT NULL REFERENCES people (id),
+    merged_person_id TEXT NOT NULL REFERENCES people (id),
+    referral_ids TEXT NOT NULL,
+    merged_by TEXT NOT NULL REFERENCES users (id),
+    merged_at TIMESTAMP NOT NULL,
+    undone_by TEXT REFERENCES users (id),
+    undone_at TIMESTAMP
+);
+CREATE INDEX person_merges_kept ON person_merges (kept_person_id);
 
 CREATE TABLE referral_drafts (
     id TEXT PRIMARY KEY NOT NULL,

@@ -1,4 +1,5 @@
 DROP TABLE referral_drafts;
+DROP TABLE person_merges;
 DROP TABLE referral_amendments;
 DROP TABLE referral_status_history;
 DROP TABLE referrals;
