@@ -169,7 +169,11 @@ pub fn create(
     if let Some(d) = draft_id
         && model::draft(c, &viewer.user_id, d)?.is_none()
     {
-        return Err(AppError::NotFound);
+        // Sent twice: the first submission consumed the draft.
+        return match submitted_from_draft(c, viewer, d)? {
+            Some(r) => Ok(CreateOutcome::Repeated(r)),
+            None => Err(AppError::NotFound),
+        };
     }
     let p = &input.person;
     let now = crate::clock::now();
@@ -253,7 +257,17 @@ pub fn create(
             submitted_at: now,
             updated_at: now,
         })
-        .execute(c)?;
+        .execute(c)
+        .map_err(|e| match e {
+            // The same submission racing itself: the other one made the referral.
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => AppError::Conflict(
+                "This referral has just been submitted. Open your referrals to find it".into(),
+            ),
+            other => other.into(),
+        })?;
     diesel::insert_into(referral_status_history::table)
         .values(history_row(
             &id,

@@ -491,7 +491,7 @@ async fn people_outside_scope_get_the_same_answer_as_for_nothing() {
     assert_eq!(b1, b2);
     let (_, home) = page.get("/").await;
     assert!(
-        !home.contains("href=\"/referrals\""),
+        !home.contains("href=\"&#x2F;referrals"),
         "no referral navigation for councillors"
     );
 
@@ -1010,4 +1010,72 @@ async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
     assert!(events.iter().any(|e| e.event == "person.merged"
         && e.reason.as_deref() == Some("Same person, name misspelt at arrest")));
     assert!(events.iter().any(|e| e.event == "person.merge_undone"));
+}
+
+#[tokio::test]
+async fn the_same_submission_racing_itself_makes_one_referral() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let body = probation_json(&t.app.area_a, "Rae", "Race", Some("R123123"));
+    let (a, b, c) = tokio::join!(
+        po.post_with_key("/api/v1/referrals", &body, Some("race-1")),
+        po.post_with_key("/api/v1/referrals", &body, Some("race-1")),
+        po.post_with_key("/api/v1/referrals", &body, Some("race-1")),
+    );
+    for (s, r) in [&a, &b, &c] {
+        assert!(
+            [StatusCode::CREATED, StatusCode::OK, StatusCode::CONFLICT].contains(s),
+            "{s} {r}"
+        );
+    }
+    let n: i64 = t
+        .app
+        .state
+        .db
+        .run(|c| Ok(referrals::table.count().get_result(c)?))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn every_role_gets_its_own_pages() {
+    let t = cast().await;
+    let po = t.app.browser(&t.po).await;
+    page_referral(&po, &t.app.area_a, "probation", "E123456").await;
+    let (s, home) = po.get("/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        home.contains("href=\"&#x2F;referrals&#x2F;new\""),
+        "Make a referral in the navigation"
+    );
+    for (path, text) in [
+        ("/referrals", "Your referrals"),
+        ("/referrals/new", "Start a new referral"),
+        ("/referrals?tab=ended", "There are no referrals here"),
+    ] {
+        let (s, page) = po.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(page.contains(text), "{path} shows {text}");
+    }
+    let cl = t.app.browser(&t.cl).await;
+    for (path, text) in [
+        ("/referrals?tab=new", "Robin Page"),
+        ("/referrals?entry_point=probation&sort=oldest", "Robin Page"),
+        ("/people/merge", "Merge two records"),
+    ] {
+        let (s, page) = cl.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(page.contains(text), "{path} shows {text}");
+    }
+    let (s, _) = cl.get("/referrals/new").await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "only probation officers make referrals"
+    );
+    let (s, page) = t.app.browser(&t.ap).await.get("/referrals").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Your caseload"));
+    assert!(!page.contains("Robin Page"));
 }
