@@ -123,8 +123,21 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The middleware behind every route's declared access.
+/// The middleware behind every route's declared access. Refusals become responses here,
+/// so they get the same GOV.UK error pages (or JSON) as errors from handlers.
 pub async fn enforce(
+    access: Access,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let http_req = req.request().clone();
+    match check(access, req, next).await {
+        Ok(res) => Ok(res),
+        Err(e) => Ok(ServiceResponse::new(http_req, e.error_response())),
+    }
+}
+
+async fn check(
     access: Access,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -3,11 +3,12 @@
 //! rest of the service.
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::mpsc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::AppError;
 use crate::settings::SecuritySettings;
@@ -139,11 +140,18 @@ pub struct Verified {
     pub needs_rehash: bool,
 }
 
-/// argon2id with the configured parameters, behind a semaphore.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// argon2id with the configured parameters, on a small pool of dedicated threads.
+///
+/// A fixed pool (rather than the shared blocking pool) bounds the work in flight to the
+/// number of threads, keeps each hash's 19 MiB buffer on the same few threads (so memory does
+/// not grow with every thread that ever hashed), and runs at a lower scheduling priority so
+/// that pages keep their latency while a burst of sign-ins queues (see BENCHMARKS.md).
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
-    gate: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// A hash of a random password, verified against when the account does not exist so
     /// unknown and known emails take the same time.
     dummy_hash: Arc<String>,
@@ -159,24 +167,58 @@ impl Hasher {
         )
         .map_err(|e| AppError::Config(format!("invalid argon2 parameters: {e}")))?;
         let dummy = hash_blocking(&params, &crate::ids::random_token(24))?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..s.max_concurrent_hashes {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || {
+                    lower_thread_priority();
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| {
+                    AppError::Config(format!("cannot start password hashing threads: {e}"))
+                })?;
+        }
         Ok(Self {
             params,
-            gate: Arc::new(Semaphore::new(s.max_concurrent_hashes)),
+            jobs: tx,
             dummy_hash: Arc::new(dummy),
         })
     }
 
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(work());
+            }))
+            .map_err(|_| {
+                AppError::Internal(anyhow::anyhow!("password hashing threads have stopped"))
+            })?;
+        rx.await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing job was dropped")))
+    }
+
     pub async fn hash(&self, password: &Password) -> Result<String, AppError> {
-        let _permit = self
-            .gate
-            .acquire()
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
         let params = self.params.clone();
         let pw = password.clone();
-        actix_web::web::block(move || hash_blocking(&params, pw.expose()))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+        self.on_pool(move || hash_blocking(&params, pw.expose()))
+            .await?
     }
 
     /// Checks `password` against `hash`; with no hash (unknown account, or no password set
@@ -186,16 +228,11 @@ impl Hasher {
         password: &Password,
         hash: Option<String>,
     ) -> Result<Verified, AppError> {
-        let _permit = self
-            .gate
-            .acquire()
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
         let params = self.params.clone();
         let pw = password.clone();
         let real = hash.is_some();
         let stored = hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        actix_web::web::block(move || {
+        self.on_pool(move || {
             let v = verify_blocking(&params, pw.expose(), &stored);
             Verified {
                 ok: v.ok && real,
@@ -203,12 +240,20 @@ impl Hasher {
             }
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
     }
 
     /// Synchronous hashing for the command line.
     pub fn hash_now(&self, password: &Password) -> Result<String, AppError> {
         hash_blocking(&self.params, password.expose())
+    }
+}
+
+/// Hashing threads yield to request threads (Linux applies `nice` per thread).
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only changes the scheduling priority of the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 

@@ -82,9 +82,9 @@ pub async fn check_password(
                 )
             } else {
                 match user.mfa_state {
-                    MfaState::Enrolled => (PasswordOutcome::NeedsCode(user), "password_ok"),
+                    MfaState::Enrolled => (PasswordOutcome::NeedsCode(user), throttle::PASSWORD_OK),
                     MfaState::EnrolOnSignIn => {
-                        (PasswordOutcome::NeedsEnrolment(user), "password_ok")
+                        (PasswordOutcome::NeedsEnrolment(user), throttle::PASSWORD_OK)
                     }
                     MfaState::ResetPending => (
                         PasswordOutcome::Refused(Refusal::MfaResetPending),
@@ -116,7 +116,7 @@ pub async fn check_password(
             // The password step alone is not a successful sign-in: success is recorded when
             // the second factor is given.
             throttle::record(c, &email, &ip, false, label)?;
-            if label != "password_ok" {
+            if label != throttle::PASSWORD_OK {
                 let actor = Actor {
                     user_id: None,
                     label: email.clone(),
@@ -140,8 +140,7 @@ pub async fn check_password(
     Ok(outcome)
 }
 
-/// Undoes the "failure" the password step logged once the second factor succeeds, by
-/// logging the success that resets the counts for this address.
+/// Logs a completed sign-in, which clears the failure count for this account and address.
 fn record_success(
     c: &mut DbConn,
     user: &User,

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::settings::ThrottleSettings;
 
 pub const THROTTLED: &str = "throttled";
+pub const PASSWORD_OK: &str = "password_ok";
 
 /// Refuses with `Throttled` when the email, the address, or the pair has failed too often.
 pub fn check(
@@ -25,10 +26,21 @@ pub fn check(
     let failures = sign_in_attempts::table
         .filter(sign_in_attempts::at.gt(since))
         .filter(sign_in_attempts::succeeded.eq(false))
-        // Attempts refused by the throttle itself do not extend it.
-        .filter(sign_in_attempts::outcome.ne(THROTTLED));
+        // Attempts refused by the throttle itself do not extend it, and a right password
+        // (logged until the second factor completes the sign-in) is no failure.
+        .filter(sign_in_attempts::outcome.ne(THROTTLED))
+        .filter(sign_in_attempts::outcome.ne(PASSWORD_OK));
 
+    // A completed sign-in from this address clears the slate for the pair.
+    let last_success: Option<chrono::NaiveDateTime> = sign_in_attempts::table
+        .filter(sign_in_attempts::email.eq(email))
+        .filter(sign_in_attempts::ip.eq(ip))
+        .filter(sign_in_attempts::succeeded.eq(true))
+        .select(diesel::dsl::max(sign_in_attempts::at))
+        .first(conn)?;
+    let pair_since = last_success.map_or(since, |t| t.max(since));
     let pair: Vec<chrono::NaiveDateTime> = failures
+        .filter(sign_in_attempts::at.gt(pair_since))
         .filter(sign_in_attempts::email.eq(email))
         .filter(sign_in_attempts::ip.eq(ip))
         .select(sign_in_attempts::at)
