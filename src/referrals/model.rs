@@ -333,10 +333,14 @@ pub fn list(
     Ok((out, total))
 }
 
+/// No list is unbounded: a referral's timeline shows at most this many of each kind of entry.
+pub const TIMELINE_LIMIT: i64 = 1000;
+
 pub fn history(conn: &mut DbConn, referral_id: &str) -> Result<Vec<HistoryRow>, AppError> {
     Ok(referral_status_history::table
         .filter(referral_status_history::referral_id.eq(referral_id))
         .order(referral_status_history::at.asc())
+        .limit(TIMELINE_LIMIT)
         .select(HistoryRow::as_select())
         .load(conn)?)
 }
@@ -345,6 +349,7 @@ pub fn amendments(conn: &mut DbConn, referral_id: &str) -> Result<Vec<AmendmentR
     Ok(referral_amendments::table
         .filter(referral_amendments::referral_id.eq(referral_id))
         .order(referral_amendments::at.asc())
+        .limit(TIMELINE_LIMIT)
         .select(AmendmentRow::as_select())
         .load(conn)?)
 }

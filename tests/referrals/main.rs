@@ -1079,3 +1079,159 @@ async fn every_role_gets_its_own_pages() {
     assert!(page.contains("Your caseload"));
     assert!(!page.contains("Robin Page"));
 }
+
+/// Moves a referral through `steps`, each taken by the named API client, expecting each to
+/// succeed.
+async fn advance(apis: &[(&str, &Api)], id: &str, steps: &[(&str, Value)]) -> Value {
+    let mut last = Value::Null;
+    for (who, body) in steps {
+        let api = apis
+            .iter()
+            .find(|(name, _)| name == who)
+            .map(|(_, a)| *a)
+            .expect("known client");
+        let (_, current) = api.get(&format!("/api/v1/referrals/{id}")).await;
+        let mut body = body.clone();
+        body["version"] = current["version"].clone();
+        let (status, r) = api
+            .post(&format!("/api/v1/referrals/{id}/transitions"), &body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}: {r}");
+        last = r;
+    }
+    last
+}
+
+async fn exit_referral(t: &Cast, po: &Api, n: usize) -> String {
+    let mut body = probation_json(
+        &t.app.area_a,
+        "Exit",
+        &format!("Route{n}"),
+        Some(&format!("W20000{n}")),
+    );
+    body["create_new_person"] = json!(true);
+    api_referral(po, &body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_way_out_of_the_pathway_is_recorded_with_its_reason() {
+    let t = cast().await;
+    let (po, cl, ap) = (
+        t.app.api(&t.po).await,
+        t.app.api(&t.cl).await,
+        t.app.api(&t.ap).await,
+    );
+    let apis = [("po", &po), ("cl", &cl), ("ap", &ap)];
+    let past = (chrono::Utc::now().date_naive() - Duration::days(1)).to_string();
+    let to_assessed = || -> Vec<(&'static str, Value)> {
+        vec![
+            ("cl", json!({"action": "accept"})),
+            (
+                "cl",
+                json!({"action": "book_assessment", "assessment_date": "2030-01-01", "assessor_id": t.ap.id}),
+            ),
+            (
+                "ap",
+                json!({"action": "record_assessment", "assessment_date": past}),
+            ),
+        ]
+    };
+
+    let id = exit_referral(&t, &po, 1).await;
+    let r = advance(
+        &apis,
+        &id,
+        &[(
+            "cl",
+            json!({"action": "decline", "reason": "Above primary-care threshold"}),
+        )],
+    )
+    .await;
+    assert_eq!(r["status"], "declined");
+    assert_eq!(
+        r["timeline"][0]["description"],
+        "Above primary-care threshold"
+    );
+    assert_eq!(r["actions"], json!([]));
+
+    let id = exit_referral(&t, &po, 2).await;
+    let mut steps = to_assessed();
+    steps.push((
+        "cl",
+        json!({"action": "record_not_suitable", "reason": "Needs secondary care"}),
+    ));
+    let r = advance(&apis, &id, &steps).await;
+    assert_eq!(r["status"], "not_suitable");
+
+    let id = exit_referral(&t, &po, 3).await;
+    let mut steps = to_assessed();
+    steps.extend([
+        ("cl", json!({"action": "record_suitable"})),
+        (
+            "ap",
+            json!({"action": "record_consent", "consent_date": past}),
+        ),
+        (
+            "ap",
+            json!({"action": "withdraw_consent", "note": "No longer wishes to take part"}),
+        ),
+    ]);
+    let r = advance(&apis, &id, &steps).await;
+    assert_eq!(r["status"], "withdrawn");
+    assert!(
+        r["consent"]
+            .as_str()
+            .unwrap()
+            .starts_with("Consent withdrawn")
+    );
+
+    let id = exit_referral(&t, &po, 4).await;
+    let mut steps = to_assessed();
+    steps.extend([
+        ("cl", json!({"action": "record_suitable"})),
+        (
+            "ap",
+            json!({"action": "record_consent", "consent_date": past}),
+        ),
+        ("cl", json!({"action": "send_report", "report_date": past})),
+        (
+            "po",
+            json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),
+        ),
+        (
+            "po",
+            json!({"action": "record_mhtr_not_made", "note": "Custodial sentence"}),
+        ),
+    ]);
+    let r = advance(&apis, &id, &steps).await;
+    assert_eq!(r["status"], "mhtr_not_made");
+    assert_eq!(r["order"], "No order recorded");
+
+    let id = exit_referral(&t, &po, 5).await;
+    let (_, current) = po.get(&format!("/api/v1/referrals/{id}")).await;
+    let (status, body) = po
+        .post(
+            &format!("/api/v1/referrals/{id}/transitions"),
+            &json!({"action": "withdraw", "version": current["version"], "withdrawal_reason": "other"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["fields"]["note"],
+        "Describe why the referral is withdrawn"
+    );
+    let r = advance(
+        &apis,
+        &id,
+        &[(
+            "po",
+            json!({"action": "withdraw", "withdrawal_reason": "moved_area"}),
+        )],
+    )
+    .await;
+    assert_eq!(r["status"], "withdrawn");
+    assert_eq!(r["timeline"][0]["description"], "Moved area");
+}
