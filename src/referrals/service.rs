@@ -289,7 +289,7 @@ pub fn create(
             .record("referral", &id)
             .details(json!({
                 "entry_point": input.entry_point.as_str(),
-                "person_linked": exact.first().is_some() || matches!(choice, PersonChoice::Existing(_)),
+                "person_linked": !exact.is_empty() || matches!(choice, PersonChoice::Existing(_)),
             })),
     )?;
     let created = referrals::table

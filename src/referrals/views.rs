@@ -200,7 +200,7 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
         ));
         i += group.len();
     }
-    items.sort_by(|a, b| b.0.cmp(&a.0));
+    items.sort_by_key(|item| std::cmp::Reverse(item.0));
     items.into_iter().map(|(_, t)| t).collect()
 }
 

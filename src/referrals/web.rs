@@ -527,7 +527,7 @@ async fn action_page(
         }
         ctx.insert("date_legend", &legend);
         for p in ["day", "month", "year"] {
-            ctx.insert(&format!("date_{p}"), raw.get(&format!("{name}_{p}")));
+            ctx.insert(format!("date_{p}"), raw.get(&format!("{name}_{p}")));
         }
     }
     if let Some((name, label, _)) = forms::action_text(action) {
@@ -1150,11 +1150,7 @@ pub async fn merge(
         .db
         .write(move |c| {
             service::merge_people(c, &viewer, &actor, &keep, &drop, &why)?;
-            Ok(model::find_by_reference(
-                c,
-                &viewer,
-                keep.trim().to_uppercase().as_str(),
-            )?)
+            model::find_by_reference(c, &viewer, keep.trim().to_uppercase().as_str())
         })
         .await;
     match result {
