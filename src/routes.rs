@@ -19,7 +19,8 @@ const CASEWORK: &[Role] = &[
 ];
 const REFERRERS: &[Role] = &[Role::ProbationOfficer];
 const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
-const LEADS: &[Role] = &[Role::ClinicalLead];
+/// Clinical leads and administrators join two records of one person.
+const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 
 pub struct Entry {
     pub method: Method,
@@ -241,17 +242,17 @@ pub fn table() -> Vec<Entry> {
         ),
         get(
             "/people/merge",
-            Staff(LEADS),
+            Staff(MERGERS),
             web::to(referrals::web::merge_form),
         ),
         post(
             "/people/merge",
-            Staff(LEADS),
+            Staff(MERGERS),
             web::to(referrals::web::merge),
         ),
         post(
             "/people/merges/{id}/undo",
-            Staff(LEADS),
+            Staff(MERGERS),
             web::to(referrals::web::undo_merge),
         ),
         // API

@@ -150,19 +150,29 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 
 type Scoped<'a> = referrals::BoxedQuery<'a, crate::db::MultiBackend>;
 
+/// Why a referral is being looked up: the scope depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Reading, listing, moving along or amending a referral.
+    Casework,
+    /// Joining two records of one person (clinical leads and administrators).
+    MergePeople,
+}
+
 /// THE scope chokepoint: the referrals `viewer` may see or touch, filtered in SQL. Areas
 /// first (a tenant boundary); then probation officers see what they made or hold as
 /// responsible officer, plus arrest referrals in their areas still waiting for one;
 /// assistant psychologists see what they assess or are allocated; clinical leads see their
-/// areas; anyone else sees nothing.
-pub fn scoped<'a>(viewer: &Viewer) -> Scoped<'a> {
+/// areas. Administrators reach referrals in their areas only to merge people's records, by
+/// reference; councillors never.
+pub fn scoped<'a>(viewer: &Viewer, purpose: Purpose) -> Scoped<'a> {
     let q = referrals::table
         .into_boxed()
         .filter(referrals::area_id.eq_any(viewer.area_ids.clone()));
     let me = viewer.user_id.clone();
-    match viewer.role {
-        Role::ClinicalLead => q,
-        Role::ProbationOfficer => q.filter(
+    match (viewer.role, purpose) {
+        (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => q,
+        (Role::ProbationOfficer, Purpose::Casework) => q.filter(
             referrals::created_by
                 .eq(me.clone())
                 .or(referrals::responsible_officer_id.eq(me))
@@ -170,18 +180,18 @@ pub fn scoped<'a>(viewer: &Viewer) -> Scoped<'a> {
                     .eq(EntryPoint::Arrest)
                     .and(referrals::responsible_officer_id.is_null())),
         ),
-        Role::AssistantPsychologist => q.filter(
+        (Role::AssistantPsychologist, Purpose::Casework) => q.filter(
             referrals::assessor_id
                 .eq(me.clone())
                 .or(referrals::allocated_ap_id.eq(me)),
         ),
-        Role::Councillor | Role::Admin => q.filter(referrals::id.is_null()),
+        _ => q.filter(referrals::id.is_null()),
     }
 }
 
 /// One referral in scope, or not found.
 pub fn find(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Referral, AppError> {
-    Ok(scoped(viewer)
+    Ok(scoped(viewer, Purpose::Casework)
         .filter(referrals::id.eq(id.to_owned()))
         .select(Referral::as_select())
         .first(conn)?)
@@ -191,9 +201,10 @@ pub fn find(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Referral, Ap
 pub fn find_by_reference(
     conn: &mut DbConn,
     viewer: &Viewer,
+    purpose: Purpose,
     reference: &str,
 ) -> Result<Option<Referral>, AppError> {
-    Ok(scoped(viewer)
+    Ok(scoped(viewer, purpose)
         .filter(referrals::reference.eq(reference.to_owned()))
         .select(Referral::as_select())
         .first(conn)
@@ -263,7 +274,7 @@ pub fn list(
     limit: i64,
 ) -> Result<(Vec<(Referral, Person)>, i64), AppError> {
     let build = || {
-        let mut q = scoped(viewer);
+        let mut q = scoped(viewer, Purpose::Casework);
         if !filter.statuses.is_empty() {
             q = q.filter(referrals::status.eq_any(filter.statuses.clone()));
         }
@@ -463,6 +474,17 @@ pub fn live_merges_into(conn: &mut DbConn, person_id: &str) -> Result<Vec<Merge>
         .filter(person_merges::undone_at.is_null())
         .order(person_merges::merged_at.desc())
         .limit(20)
+        .select(Merge::as_select())
+        .load(conn)?)
+}
+
+/// Merges this user made that have not been undone, newest first.
+pub fn live_merges_by(conn: &mut DbConn, user_id: &str) -> Result<Vec<Merge>, AppError> {
+    Ok(person_merges::table
+        .filter(person_merges::merged_by.eq(user_id))
+        .filter(person_merges::undone_at.is_null())
+        .order(person_merges::merged_at.desc())
+        .limit(10)
         .select(Merge::as_select())
         .load(conn)?)
 }

@@ -740,8 +740,8 @@ pub fn amend(
 // ------------------------------------------------------------------ merging people
 
 /// Joins two records of one person: every referral of the person on `merge_reference` moves
-/// to the person on `keep_reference`. Clinical leads only, and only when every referral
-/// moved is in their scope. Kept in `person_merges` so it can be undone. Call inside a write
+/// to the person on `keep_reference`. Clinical leads and administrators, and only when every
+/// referral moved is in their areas. Kept in `person_merges` so it can be undone. Call inside a write
 /// transaction.
 pub fn merge_people(
     c: &mut DbConn,
@@ -751,19 +751,28 @@ pub fn merge_people(
     merge_reference: &str,
     reason: &str,
 ) -> Result<model::Merge, AppError> {
-    if viewer.role != Role::ClinicalLead {
+    if !matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
         return Err(AppError::Forbidden);
     }
     let mut e = FieldErrors::new();
-    let keep = model::find_by_reference(c, viewer, keep_reference.trim().to_uppercase().as_str())?;
+    let keep = model::find_by_reference(
+        c,
+        viewer,
+        model::Purpose::MergePeople,
+        keep_reference.trim().to_uppercase().as_str(),
+    )?;
     if keep.is_none() {
         e.add(
             "keep_reference",
             "Enter the reference of a referral in your areas, like MH-7K3Q-PX4D",
         );
     }
-    let merge =
-        model::find_by_reference(c, viewer, merge_reference.trim().to_uppercase().as_str())?;
+    let merge = model::find_by_reference(
+        c,
+        viewer,
+        model::Purpose::MergePeople,
+        merge_reference.trim().to_uppercase().as_str(),
+    )?;
     if merge.is_none() {
         e.add(
             "merge_reference",
@@ -788,7 +797,7 @@ pub fn merge_people(
         .filter(referrals::person_id.eq(&merge.person_id))
         .select(referrals::id)
         .load(c)?;
-    let in_scope: i64 = model::scoped(viewer)
+    let in_scope: i64 = model::scoped(viewer, model::Purpose::MergePeople)
         .filter(referrals::person_id.eq(merge.person_id.clone()))
         .count()
         .get_result(c)?;
@@ -842,7 +851,7 @@ pub fn undo_merge(
     actor: &Actor,
     merge_id: &str,
 ) -> Result<model::Merge, AppError> {
-    if viewer.role != Role::ClinicalLead {
+    if !matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
         return Err(AppError::Forbidden);
     }
     let m: model::Merge = person_merges::table
@@ -852,7 +861,7 @@ pub fn undo_merge(
     let ids: Vec<String> =
         serde_json::from_str(&m.referral_ids).map_err(|e| AppError::Internal(e.into()))?;
     // Only someone who could have made the merge may undo it.
-    let in_scope: i64 = model::scoped(viewer)
+    let in_scope: i64 = model::scoped(viewer, model::Purpose::MergePeople)
         .filter(referrals::id.eq_any(ids.clone()))
         .count()
         .get_result(c)?;

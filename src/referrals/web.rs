@@ -1119,10 +1119,27 @@ async fn merge_page(
     ctx.insert("keep_reference", &form.keep_reference);
     ctx.insert("merge_reference", &form.merge_reference);
     ctx.insert("reason", &form.reason);
+    #[derive(Serialize)]
+    struct MergeView {
+        id: String,
+        text: String,
+    }
+    let me = user.user.id.clone();
+    let mine: Vec<MergeView> = state
+        .db
+        .run(move |c| model::live_merges_by(c, &me))
+        .await?
+        .into_iter()
+        .map(|m| MergeView {
+            id: m.id,
+            text: format!("Merged on {}", format::date_time(m.merged_at)),
+        })
+        .collect();
+    ctx.insert("merges", &mine);
     if let Some(e) = errors {
         page::insert_errors(&mut ctx, e);
     }
-    page::render(state, user, "/referrals", "referrals/merge.html", ctx).await
+    page::render(state, user, "/people/merge", "referrals/merge.html", ctx).await
 }
 
 pub async fn merge_form(
@@ -1150,7 +1167,13 @@ pub async fn merge(
         .db
         .write(move |c| {
             service::merge_people(c, &viewer, &actor, &keep, &drop, &why)?;
-            model::find_by_reference(c, &viewer, keep.trim().to_uppercase().as_str())
+            // Administrators merge by reference but do not see referrals.
+            model::find_by_reference(
+                c,
+                &viewer,
+                model::Purpose::Casework,
+                keep.trim().to_uppercase().as_str(),
+            )
         })
         .await;
     match result {
@@ -1164,7 +1187,16 @@ pub async fn merge(
             )
             .await
         }
-        Ok(None) => Err(AppError::NotFound),
+        Ok(None) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success("The records have been merged".to_owned())
+                    .with_body("You can undo the merge from this page.".to_owned()),
+                "/people/merge",
+            )
+            .await
+        }
         Err(AppError::Validation(e)) => merge_page(&state, &user, &form, Some(&e)).await,
         Err(e) => Err(e),
     }
@@ -1190,7 +1222,7 @@ pub async fn undo_merge(
         .write(move |c| service::undo_merge(c, &viewer, &actor, &id))
         .await?;
     let back = if form.referral_id.is_empty() {
-        "/referrals".to_owned()
+        "/people/merge".to_owned()
     } else {
         format!("/referrals/{}", form.referral_id)
     };

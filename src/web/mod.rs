@@ -50,6 +50,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/users", "Users"),
             ("/admin/vetting", "Vetting"),
             ("/admin/audit", "Audit log"),
+            ("/people/merge", "Merge records"),
         ]);
     }
     items

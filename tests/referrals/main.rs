@@ -1010,6 +1010,69 @@ async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
     assert!(events.iter().any(|e| e.event == "person.merged"
         && e.reason.as_deref() == Some("Same person, name misspelt at arrest")));
     assert!(events.iter().any(|e| e.event == "person.merge_undone"));
+
+    // Administrators merge by reference too, without seeing the referrals.
+    let admin_user = t
+        .app
+        .create_user(Role::Admin, "Ada Admin", &[&t.app.area_a])
+        .await;
+    let admin = t.app.browser(&admin_user).await;
+    let (status, loc, _) = admin
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", "Confirmed by the clinical lead"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/people/merge")
+    );
+    let (_, b_now) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_now["person_id"], a["person_id"]);
+    let (status, _) = admin
+        .get(&format!("/referrals/{}", a["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, page) = admin.get("/people/merge").await;
+    let start = page.find(marker).unwrap() + marker.len();
+    let merge_id = page[start..].split('/').next().unwrap().to_owned();
+    let (status, loc, _) = admin
+        .post(&format!("/people/merges/{merge_id}/undo"), &[])
+        .await;
+    assert_eq!(
+        (status, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/people/merge")
+    );
+    let (_, b_after) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_after["person_id"], b["person_id"]);
+    // An administrator of another area finds neither referral.
+    let other_admin = t
+        .app
+        .create_user(Role::Admin, "Oda Admin", &[&t.app.area_b])
+        .await;
+    let (status, _, page) = t
+        .app
+        .browser(&other_admin)
+        .await
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Enter the reference of a referral in your areas"));
 }
 
 #[tokio::test]
