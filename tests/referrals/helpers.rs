@@ -124,6 +124,7 @@ pub struct TestUser {
     pub email: String,
     pub name: String,
     pub totp_secret: String,
+    pub password: String,
 }
 
 impl TestApp {
@@ -173,6 +174,18 @@ impl TestApp {
             email,
             name: name.to_owned(),
             totp_secret: secret,
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    /// A user made by the demo loader, with its known credentials.
+    pub fn demo_user(&self, account: &mhtr_pathway::demo::DemoAccount) -> TestUser {
+        TestUser {
+            id: String::new(),
+            email: account.email.to_owned(),
+            name: account.name.to_owned(),
+            totp_secret: account.totp_secret.to_owned(),
+            password: account.password.to_owned(),
         }
     }
 
@@ -190,13 +203,13 @@ impl TestApp {
         };
         let page = b.get("/sign-in").await.1;
         b.csrf = csrf_of(&page);
-        let (status, loc, _) = b
+        let (status, loc, body) = b
             .post_raw(
                 "/sign-in",
-                &[("email", &user.email), ("password", PASSWORD)],
+                &[("email", &user.email), ("password", &user.password)],
             )
             .await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "password step");
+        assert_eq!(status, StatusCode::SEE_OTHER, "password step: {body}");
         assert_eq!(loc, "/sign-in/code");
         let page = b.get("/sign-in/code").await.1;
         b.csrf = csrf_of(&page);

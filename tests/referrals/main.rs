@@ -1298,3 +1298,73 @@ async fn every_way_out_of_the_pathway_is_recorded_with_its_reason() {
     assert_eq!(r["status"], "withdrawn");
     assert_eq!(r["timeline"][0]["description"], "Moved area");
 }
+
+#[tokio::test]
+async fn the_demo_referrals_show_on_every_page_for_every_role() {
+    let app = spawn_app().await;
+    let hasher = app.state.hasher.clone();
+    app.state
+        .db
+        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
+        .await
+        .expect("demo loads");
+    let hasher = app.state.hasher.clone();
+    app.state
+        .db
+        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
+        .await
+        .expect("demo loads again");
+    let total: i64 = app
+        .state
+        .db
+        .run(|c| Ok(referrals::table.count().get_result(c)?))
+        .await
+        .unwrap();
+    assert_eq!(total, 9, "loading the demo twice makes its referrals once");
+    let mut acted = 0;
+    for account in mhtr_pathway::demo::ACCOUNTS {
+        let b = app.browser(&app.demo_user(account)).await;
+        let (status, first) = b.get("/referrals").await;
+        if matches!(account.role, Role::Councillor | Role::Admin) {
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            continue;
+        }
+        assert_eq!(status, StatusCode::OK, "{}", account.email);
+        let mut seen = 0;
+        for tab in [
+            "new",
+            "in_assessment",
+            "awaiting_sentence",
+            "waiting",
+            "in_treatment",
+            "ended",
+        ] {
+            let (status, page) = b.get(&format!("/referrals?tab={tab}")).await;
+            assert_eq!(status, StatusCode::OK);
+            let ids: Vec<String> = page
+                .split("href=\"/referrals/")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .filter(|id| id.len() == 36)
+                .map(str::to_owned)
+                .collect();
+            for id in ids {
+                seen += 1;
+                let (status, page) = b.get(&format!("/referrals/{id}")).await;
+                assert_eq!(status, StatusCode::OK, "{} /referrals/{id}", account.email);
+                for action in page
+                    .split("&#x2F;actions&#x2F;")
+                    .skip(1)
+                    .filter_map(|rest| rest.split('"').next())
+                {
+                    let (status, _) = b.get(&format!("/referrals/{id}/actions/{action}")).await;
+                    assert_eq!(status, StatusCode::OK, "{} {action} on {id}", account.email);
+                    acted += 1;
+                }
+            }
+        }
+        assert!(seen > 0, "{} sees demo referrals", account.email);
+        assert!(first.contains("referral"));
+    }
+    assert!(acted >= 5, "action forms opened: {acted}");
+}
