@@ -245,6 +245,8 @@ pub struct ReferralJson {
     pub area_id: String,
     pub area: String,
     pub person_id: String,
+    /// The ONS 2021 broad group derived from `answers.ethnicity` (null when not stated).
+    pub ethnic_group: Option<String>,
     pub created_by: String,
     pub responsible_officer: Option<String>,
     pub assessor: Option<String>,
@@ -277,6 +279,11 @@ impl ReferralJson {
             area_id: r.area_id.clone(),
             area: l.area_names.get(&r.area_id).cloned().unwrap_or_default(),
             person_id: r.person_id.clone(),
+            ethnic_group: l
+                .input
+                .person
+                .ethnicity
+                .map(|e| e.group().as_str().to_owned()),
             created_by: l.names.get(&r.created_by).cloned().unwrap_or_default(),
             responsible_officer: name(&r.responsible_officer_id),
             assessor: name(&r.assessor_id),

@@ -450,7 +450,23 @@ pub async fn show(
     ctx.insert("status_label", r.status.label());
     ctx.insert("status_colour", r.status.colour());
     ctx.insert("summary_rows", &summary);
-    ctx.insert("person_rows", &section_rows(&l, &[Step::Person], amend));
+    let mut person_rows = section_rows(&l, &[Step::Person], amend);
+    if let Some(pos) = person_rows.iter().position(|r| r.key == "Ethnic group") {
+        person_rows.insert(
+            pos + 1,
+            views::Row {
+                key: "Broad ethnic group".into(),
+                value: l
+                    .input
+                    .person
+                    .ethnicity
+                    .map(|e| e.group().label().to_owned())
+                    .unwrap_or_else(|| "Not stated".into()),
+                href: String::new(),
+            },
+        );
+    }
+    ctx.insert("person_rows", &person_rows);
     ctx.insert(
         "referral_rows",
         &section_rows(&l, &[Step::EntryPoint, Step::Details], amend),

@@ -799,6 +799,8 @@ async fn the_api_and_the_pages_agree() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r["reference"].as_str().unwrap()));
     assert!(page.contains("Api Made"));
+    assert!(page.contains("White: English, Welsh, Scottish, Northern Irish or British"));
+    assert!(page.contains("Broad ethnic group"));
 
     // Made on the pages, read through the API.
     let id = page_referral(&po_page, &t.app.area_a, "probation", "P111222").await;
@@ -808,6 +810,8 @@ async fn the_api_and_the_pages_agree() {
     assert_eq!(r["answers"]["pnc_id"], "2001/0012345H");
     assert_eq!(r["answers"]["needs"], json!(["depression", "ptsd"]));
     assert_eq!(r["answers"]["date_of_birth"], "1988-07-02");
+    assert_eq!(r["answers"]["ethnicity"], "mixed_white_asian");
+    assert_eq!(r["ethnic_group"], "mixed");
     assert!(r["reference"].as_str().unwrap().starts_with("MH-"));
 
     // The same mistakes get the same messages.
