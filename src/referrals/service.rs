@@ -342,12 +342,17 @@ pub struct Loaded {
 /// write transaction.
 pub fn view(c: &mut DbConn, viewer: &Viewer, actor: &Actor, id: &str) -> Result<Loaded, AppError> {
     let loaded = load(c, viewer, id)?;
+    record_view(c, actor, id)?;
+    Ok(loaded)
+}
+
+/// Records that a referral loaded with [`load`] was shown to the user.
+pub fn record_view(c: &mut DbConn, actor: &Actor, id: &str) -> Result<(), AppError> {
     audit::record(
         c,
         actor,
         Event::new(AuditAction::Consultation, "referral.viewed").record("referral", id),
-    )?;
-    Ok(loaded)
+    )
 }
 
 /// Loads a referral in scope without recording a view (used before a change).

@@ -471,10 +471,18 @@ pub async fn show(
         "referral_rows",
         &section_rows(&l, &[Step::EntryPoint, Step::Details], amend),
     );
-    ctx.insert(
-        "needs_rows",
-        &section_rows(&l, &[Step::NeedsAndRisk], amend),
-    );
+    const RISK: [&str; 4] = [
+        "Risk of serious harm",
+        "Safeguarding concerns",
+        "Risk to staff",
+        "Risk to staff details",
+    ];
+    let (risk_rows, needs_rows): (Vec<views::Row>, Vec<views::Row>) =
+        section_rows(&l, &[Step::NeedsAndRisk], amend)
+            .into_iter()
+            .partition(|r| RISK.contains(&r.key.as_str()));
+    ctx.insert("needs_rows", &needs_rows);
+    ctx.insert("risk_rows", &risk_rows);
     ctx.insert("consent", &views::consent_text(&l));
     ctx.insert("order", &views::order_text(&l));
     ctx.insert("timeline", &views::timeline(&l));
@@ -624,16 +632,23 @@ pub async fn action_form(
     let (id, action) = path.into_inner();
     let action = parse_action(&action)?;
     let viewer = Viewer::from(&user);
+    let actor = user.actor();
+    let role = user.user.role;
+    // A refused action shows nothing of the referral, so only a form shown is a view.
     let l = state
         .db
-        .run(move |c| service::load(c, &viewer, &id))
+        .write(move |c| {
+            let l = service::load(c, &viewer, &id)?;
+            if let Err(refusal) = state::check(role, action, l.referral.status) {
+                return Err(match refusal {
+                    state::Refusal::WrongRole => AppError::Forbidden,
+                    r => AppError::Conflict(r.message(action, l.referral.status)),
+                });
+            }
+            service::record_view(c, &actor, &id)?;
+            Ok(l)
+        })
         .await?;
-    if let Err(refusal) = state::check(user.user.role, action, l.referral.status) {
-        return Err(match refusal {
-            state::Refusal::WrongRole => AppError::Forbidden,
-            r => AppError::Conflict(r.message(action, l.referral.status)),
-        });
-    }
     action_page(&state, &user, &l, action, &RawForm::default(), None).await
 }
 
@@ -724,9 +739,10 @@ pub async fn amend_form(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let viewer = Viewer::from(&user);
+    let actor = user.actor();
     let l = state
         .db
-        .run(move |c| service::load(c, &viewer, &id))
+        .write(move |c| service::view(c, &viewer, &actor, &id))
         .await?;
     if !can_amend(user.user.role, l.referral.status) {
         return Err(AppError::Conflict(format!(
