@@ -23,6 +23,8 @@ use serde_json::Value;
 
 pub const PASSWORD: &str = "copper lantern meadow thistle";
 
+static PASSWORD_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 enum Database {
     Sqlite { _dir: tempfile::TempDir },
     Postgres { admin_url: String, name: String },
@@ -130,11 +132,15 @@ pub struct TestUser {
 impl TestApp {
     pub async fn create_user(&self, role: Role, name: &str, areas: &[&str]) -> TestUser {
         let email = format!("{}@test.example", name.to_lowercase().replace(' ', "."));
-        let hash = self
-            .state
-            .hasher
-            .hash_now(&Password::for_sign_in(PASSWORD.to_owned()))
-            .expect("hash");
+        // One hash for the whole run: hashing is deliberately slow.
+        let hash = PASSWORD_HASH
+            .get_or_init(|| {
+                self.state
+                    .hasher
+                    .hash_now(&Password::for_sign_in(PASSWORD.to_owned()))
+                    .expect("hash")
+            })
+            .clone();
         let secret = totp::new_secret();
         let input = UserInput {
             name: name.to_owned(),
