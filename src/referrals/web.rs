@@ -207,10 +207,13 @@ pub async fn list(
         .map(|(r, p)| ReferralSummary::new(r, p, area_name(&r.area_id)))
         .collect();
 
-    // Every filter but the tab and page, to carry across tabs and pages.
+    // The filters to carry across pages (all) and tabs (all but status, which a tab replaces).
     let mut keep = String::new();
+    let mut keep_for_tabs = String::new();
+    if let Some(v) = q.status.as_deref().filter(|v| !v.is_empty()) {
+        keep.push_str(&format!("status={}&", urlencode(v)));
+    }
     for (k, v) in [
-        ("status", &q.status),
         ("area_id", &q.area_id),
         ("entry_point", &q.entry_point),
         ("ap_id", &q.ap_id),
@@ -219,12 +222,13 @@ pub async fn list(
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             keep.push_str(&format!("{k}={}&", urlencode(v)));
+            keep_for_tabs.push_str(&format!("&{k}={}", urlencode(v)));
         }
     }
     let tabs: Vec<TabLink> = Tab::ALL
         .iter()
         .map(|t| TabLink {
-            href: format!("/referrals?tab={}", t.as_str()),
+            href: format!("/referrals?tab={}{keep_for_tabs}", t.as_str()),
             text: t.label(),
             active: !status_given && *t == tab,
         })

@@ -910,6 +910,7 @@ async fn the_api_honours_idempotency_keys_and_lists_with_filters() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("3 referrals"));
+    assert!(page.contains("tab=ended&amp;q=Person"), "tabs keep the search");
     let (_, doc) = po.get("/api/v1/openapi.json").await;
     for p in [
         "/api/v1/referrals",
