@@ -488,3 +488,17 @@ pub fn live_merges_by(conn: &mut DbConn, user_id: &str) -> Result<Vec<Merge>, Ap
         .select(Merge::as_select())
         .load(conn)?)
 }
+
+/// Merges this person took part in, kept or merged, newest first.
+pub fn merges_of_person(conn: &mut DbConn, person_id: &str) -> Result<Vec<Merge>, AppError> {
+    Ok(person_merges::table
+        .filter(
+            person_merges::kept_person_id
+                .eq(person_id)
+                .or(person_merges::merged_person_id.eq(person_id)),
+        )
+        .order(person_merges::merged_at.desc())
+        .limit(50)
+        .select(Merge::as_select())
+        .load(conn)?)
+}

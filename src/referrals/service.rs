@@ -334,6 +334,8 @@ pub struct Loaded {
     pub input: ReferralInput,
     pub history: Vec<HistoryRow>,
     pub amendments: Vec<AmendmentRow>,
+    /// Merges of this person's records (names of who merged and undid are in `names`).
+    pub merges: Vec<model::Merge>,
     pub names: std::collections::BTreeMap<String, String>,
     pub area_names: std::collections::BTreeMap<String, String>,
 }
@@ -362,6 +364,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     let input = input_of(&person, &referral)?;
     let history = model::history(c, id)?;
     let amendments = model::amendments(c, id)?;
+    let merges = model::merges_of_person(c, &referral.person_id)?;
     let mut names = std::collections::BTreeMap::new();
     for uid in [
         Some(&referral.created_by),
@@ -371,6 +374,8 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     ]
     .into_iter()
     .flatten()
+    .chain(merges.iter().map(|m| &m.merged_by))
+    .chain(merges.iter().filter_map(|m| m.undone_by.as_ref()))
     {
         names.insert(uid.clone(), model::user_name(c, uid)?);
     }
@@ -384,6 +389,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         input,
         history,
         amendments,
+        merges,
         names,
         area_names,
     })

@@ -200,6 +200,31 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
         ));
         i += group.len();
     }
+    for m in &l.merges {
+        let who = |id: &str| l.names.get(id).cloned().unwrap_or_default();
+        items.push((
+            m.merged_at,
+            TimelineItem {
+                title: "Records of this person merged".into(),
+                byline: who(&m.merged_by),
+                datetime_iso: format::iso(m.merged_at),
+                datetime_text: format::date_time(m.merged_at),
+                description: "Another record of the same person was joined to this one".into(),
+            },
+        ));
+        if let (Some(at), Some(by)) = (m.undone_at, &m.undone_by) {
+            items.push((
+                at,
+                TimelineItem {
+                    title: "Merge undone".into(),
+                    byline: who(by),
+                    datetime_iso: format::iso(at),
+                    datetime_text: format::date_time(at),
+                    description: "The records are separate again".into(),
+                },
+            ));
+        }
+    }
     items.sort_by_key(|item| std::cmp::Reverse(item.0));
     items.into_iter().map(|(_, t)| t).collect()
 }

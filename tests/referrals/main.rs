@@ -910,7 +910,10 @@ async fn the_api_honours_idempotency_keys_and_lists_with_filters() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("3 referrals"));
-    assert!(page.contains("tab=ended&amp;q=Person"), "tabs keep the search");
+    assert!(
+        page.contains("tab=ended&amp;q=Person"),
+        "tabs keep the search"
+    );
     let (_, doc) = po.get("/api/v1/openapi.json").await;
     for p in [
         "/api/v1/referrals",
@@ -1005,6 +1008,12 @@ async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
         .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
         .await;
     assert_eq!(b_after["person_id"], b["person_id"]);
+    assert_eq!(b_after["timeline"][0]["title"], "Merge undone");
+    assert_eq!(
+        b_after["timeline"][1]["title"],
+        "Records of this person merged"
+    );
+    assert_eq!(b_after["timeline"][1]["byline"], "Dr Lee Lead");
     let events = t
         .app
         .state
