@@ -28,7 +28,7 @@ pub struct ListParams {
     pub ap_id: Option<String>,
     /// Reference, CRN, PNC ID or name.
     pub q: Option<String>,
-    /// newest (default), oldest, updated, reference.
+    /// newest (default), oldest, updated, reference, urgent (urgent first, then longest waiting).
     pub sort: Option<String>,
     pub page: Option<i64>,
     /// At most 100; 25 when not given.

@@ -236,6 +236,8 @@ pub enum Sort {
     Oldest,
     Updated,
     Reference,
+    /// The intake order: urgent referrals first, then the longest waiting.
+    UrgentFirst,
 }
 
 impl Sort {
@@ -244,6 +246,7 @@ impl Sort {
             "oldest" => Sort::Oldest,
             "updated" => Sort::Updated,
             "reference" => Sort::Reference,
+            "urgent" => Sort::UrgentFirst,
             _ => Sort::Newest,
         }
     }
@@ -254,6 +257,7 @@ impl Sort {
             Sort::Oldest => "oldest",
             Sort::Updated => "updated",
             Sort::Reference => "reference",
+            Sort::UrgentFirst => "urgent",
         }
     }
 }
@@ -321,6 +325,12 @@ pub fn list(
         Sort::Oldest => q.order((referrals::submitted_at.asc(), referrals::id.asc())),
         Sort::Updated => q.order((referrals::updated_at.desc(), referrals::id.desc())),
         Sort::Reference => q.order(referrals::reference.asc()),
+        // "urgent" sorts after "routine".
+        Sort::UrgentFirst => q.order((
+            referrals::urgency.desc(),
+            referrals::submitted_at.asc(),
+            referrals::id.asc(),
+        )),
     };
     let rows: Vec<Referral> = q
         .select(Referral::as_select())

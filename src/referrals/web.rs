@@ -305,6 +305,7 @@ pub async fn list(
             ("oldest", "Oldest first"),
             ("updated", "Recently updated"),
             ("reference", "Reference"),
+            ("urgent", "Urgent first, then longest waiting"),
         ]),
     );
     if !errors.is_empty() {

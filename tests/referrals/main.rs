@@ -886,6 +886,18 @@ async fn the_api_honours_idempotency_keys_and_lists_with_filters() {
     let (_, all) = cl.get("/api/v1/referrals?tab=new&per_page=2").await;
     assert_eq!(all["total"], 4);
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let (_, clamped) = cl.get("/api/v1/referrals?per_page=100000").await;
+    assert_eq!(clamped["per_page"], 100);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let mut urgent = probation_json(&t.app.area_a, "Urgent", "Case", Some("U100001"));
+    urgent["urgency"] = json!("urgent");
+    let u = api_referral(&po, &urgent).await;
+    let (_, sorted) = cl.get("/api/v1/referrals?tab=new&sort=urgent").await;
+    assert_eq!(sorted["items"][0]["id"], u["id"]);
+    assert_eq!(
+        sorted["items"][1]["id"], r1["id"],
+        "then the longest waiting"
+    );
     let (_, found) = cl.get("/api/v1/referrals?q=k999999").await;
     assert_eq!(found["total"], 1);
     let reference = r1["reference"].as_str().unwrap();
