@@ -41,6 +41,7 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
+    pub connect_timeout_secs: u64,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -48,6 +49,7 @@ impl std::fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
+            .field("connect_timeout_secs", &self.connect_timeout_secs)
             .finish()
     }
 }

@@ -45,7 +45,11 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, AppError> {
         let url = settings.database_url();
-        let pool = db::build_pool(&url, settings.database.pool_size)?;
+        let pool = db::build_pool(
+            &url,
+            settings.database.pool_size,
+            Duration::from_secs(settings.database.connect_timeout_secs),
+        )?;
         let migrate_pool = pool.clone();
         web::block(move || -> Result<(), AppError> {
             let mut conn = migrate_pool
@@ -153,8 +157,8 @@ fn request_logger() -> Logger {
 
 /// Hourly clean-up of dead session rows and of referral drafts never submitted.
 fn spawn_housekeeping(state: web::Data<AppState>) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
             match state.db.write(crate::auth::session::purge_old).await {

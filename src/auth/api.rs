@@ -15,9 +15,12 @@ use crate::users::model as users_model;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
+    #[serde(default)]
     pub email: String,
+    #[serde(default)]
     pub password: String,
     /// The current 6-digit authenticator code, or one of the user's recovery codes.
+    #[serde(default)]
     pub code: String,
 }
 

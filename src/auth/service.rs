@@ -140,6 +140,38 @@ pub async fn check_password(
     Ok(outcome)
 }
 
+/// Checks the password of someone already known (changing their password, using an
+/// authenticator reset link): throttled, and a wrong one is logged and audited like a failed
+/// sign-in.
+pub async fn check_known_password(
+    state: &AppState,
+    user: &User,
+    password: &Password,
+    client: &ClientInfo,
+    via: &'static str,
+) -> Result<bool, AppError> {
+    let (email, ip) = (user.email.clone(), ip_of(client));
+    let throttle_settings = state.settings.security.throttle.clone();
+    state
+        .db
+        .run(move |c| throttle::check(c, &email, &ip, &throttle_settings))
+        .await?;
+    let ok = !password.expose().is_empty()
+        && state
+            .hasher
+            .verify(password, user.password_hash.clone())
+            .await?
+            .ok;
+    if !ok {
+        let (user, client) = (user.clone(), client.clone());
+        state
+            .db
+            .write(move |c| record_code_failure(c, &user, &client, via, "bad_password"))
+            .await?;
+    }
+    Ok(ok)
+}
+
 /// Logs a completed sign-in, which clears the failure count for this account and address.
 fn record_success(
     c: &mut DbConn,

@@ -235,6 +235,7 @@ pub async fn code(
             Err(AppError::Throttled { .. }) => {
                 return sign_in_again(
                     &state,
+                    &req,
                     &pending,
                     "You entered too many wrong codes. Sign in again in a few minutes",
                 )
@@ -261,6 +262,7 @@ pub async fn code(
 
 async fn sign_in_again(
     state: &State,
+    req: &HttpRequest,
     pending: &PendingSignIn,
     message: &str,
 ) -> Result<HttpResponse, AppError> {
@@ -270,15 +272,18 @@ async fn sign_in_again(
         .write(move |c| session::end(c, &sid, "too many wrong codes"))
         .await?;
     let mut ctx = tera::Context::new();
-    let errors = FieldErrors::single("email", message);
     ctx.insert("email", &pending.user.email);
-    let mut ctx = page::with_errors(ctx, &errors);
-    ctx.extend(page::public_context(None));
-    let body = state.templates.render("auth/sign_in.html", &ctx)?;
-    Ok(HttpResponse::TooManyRequests()
-        .cookie(removal_cookie(state))
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    let errors = FieldErrors::single("email", message);
+    let mut resp = public_page(
+        state,
+        req,
+        "auth/sign_in.html",
+        page::with_errors(ctx, &errors),
+    )?;
+    *resp.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+    resp.add_cookie(&removal_cookie(state))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
 }
 
 pub async fn recovery_form(state: State, pending: PendingSignIn) -> Result<HttpResponse, AppError> {
@@ -310,6 +315,7 @@ pub async fn recovery(
             Err(AppError::Throttled { .. }) => {
                 return sign_in_again(
                     &state,
+                    &req,
                     &pending,
                     "You entered too many wrong codes. Sign in again in a few minutes",
                 )
@@ -398,6 +404,7 @@ pub async fn enrol(
             Err(AppError::Throttled { .. }) => {
                 return sign_in_again(
                     &state,
+                    &req,
                     &pending,
                     "You entered too many wrong codes. Sign in again in a few minutes",
                 )
@@ -568,12 +575,8 @@ pub async fn invitation(
     if inv.purpose == InvitationPurpose::MfaReset {
         // Setting up the authenticator again needs the link and the current password.
         let password = Password::for_sign_in(form.password);
-        let ok = !password.expose().is_empty()
-            && state
-                .hasher
-                .verify(&password, user.password_hash.clone())
-                .await?
-                .ok;
+        let ok = service::check_known_password(&state, &user, &password, &client, "mfa_reset_link")
+            .await?;
         if !ok {
             let errors = FieldErrors::single("password", "Enter your current password");
             return public_page(
@@ -919,11 +922,14 @@ pub async fn change_password(
     let current = Password::for_sign_in(form.current_password);
     if current.expose().is_empty() {
         errors.add("current_password", "Enter your current password");
-    } else if !state
-        .hasher
-        .verify(&current, user.user.password_hash.clone())
-        .await?
-        .ok
+    } else if !service::check_known_password(
+        &state,
+        &user.user,
+        &current,
+        &user.client,
+        "change_password",
+    )
+    .await?
     {
         errors.add("current_password", "Your current password is not correct");
     }

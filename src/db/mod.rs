@@ -148,10 +148,14 @@ impl ManageConnection for Manager {
 pub type DbPool = Pool<Manager>;
 
 /// Builds the connection pool.
-pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, AppError> {
+pub fn build_pool(
+    url: &DatabaseUrl,
+    max_size: u32,
+    connect_timeout: Duration,
+) -> Result<DbPool, AppError> {
     Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(connect_timeout)
         .build(Manager { url: url.clone() })
         .map_err(|e| AppError::Config(format!("cannot open the database pool: {e}")))
 }

@@ -152,6 +152,8 @@ pub fn set_areas(conn: &mut DbConn, user_id: &str, area_ids: &[String]) -> Resul
     Ok(())
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
 /// A page of users, ordered by name, optionally only those matching `query` in name or email.
 pub fn page(
     conn: &mut DbConn,
@@ -168,8 +170,16 @@ pub fn page(
     let mut q = users::table.select(User::as_select()).into_boxed();
     let mut count = users::table.count().into_boxed();
     if let Some(p) = &pattern {
-        q = q.filter(users::email.like(p.clone()).or(users::name.like(p.clone())));
-        count = count.filter(users::email.like(p.clone()).or(users::name.like(p.clone())));
+        q = q.filter(
+            users::email
+                .like(p.clone())
+                .or(lower(users::name).like(p.clone())),
+        );
+        count = count.filter(
+            users::email
+                .like(p.clone())
+                .or(lower(users::name).like(p.clone())),
+        );
     }
     let total: i64 = count.get_result(conn)?;
     let rows = q

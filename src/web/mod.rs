@@ -205,6 +205,20 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     if res.request().path().starts_with("/api/") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
+    // A body a handler produced on purpose (a form with its errors sent with 429, the health
+    // check's JSON 503) stays; only errors and the framework's plain-text answers are restyled.
+    let from_error = res
+        .response()
+        .extensions()
+        .get::<PageErrorMarker>()
+        .is_some();
+    let deliberate = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| !v.as_bytes().starts_with(b"text/plain"));
+    if !from_error && deliberate {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let status = res.status();
     let message = res
         .response()

@@ -1,0 +1,159 @@
+//! The audit log: security events are recorded, and the hash chain shows tampering.
+
+use mhtr_pathway::users::model::Role;
+
+use crate::helpers::{assert_redirects_to, spawn_app};
+use crate::mfa::enrol_through_the_pages;
+
+#[tokio::test]
+async fn sign_ins_enrolment_session_ends_and_disabling_are_audited() {
+    let app = spawn_app().await;
+    let (admin, admin_user) = app.login_as(Role::Admin).await;
+
+    // A failed sign-in.
+    let res = app
+        .new_browser()
+        .submit_password("nobody@staff.example.org", "a wrong guess at it")
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+
+    // Enrolment, then signing out.
+    let user = app.create_unenrolled_user(Role::ProbationOfficer, &["Rutland"]);
+    let browser = app.new_browser();
+    browser.submit_password(&user.email, &user.password).await;
+    enrol_through_the_pages(&browser).await;
+    browser.after_sign_in(&user.name).await;
+    assert_redirects_to(&browser.sign_out().await, "/signed-out");
+
+    // The user disabled by the administrator.
+    let res = admin
+        .post(&format!("/admin/users/{}/disable", user.id), &[])
+        .await;
+    assert_redirects_to(&res, &format!("/admin/users/{}", user.id));
+
+    let events = app.audit_events();
+    let find = |event: &str, actor: Option<&str>| {
+        events
+            .iter()
+            .find(|e| e.event == event && (actor.is_none() || e.actor_user_id.as_deref() == actor))
+            .unwrap_or_else(|| panic!("no {event} event in {:?}", names(&events)))
+    };
+    let ok = find("sign_in.succeeded", Some(&admin_user.id));
+    assert_eq!(ok.actor_label, admin_user.email);
+    assert_eq!(ok.ip.as_deref(), Some("127.0.0.1"));
+
+    let failed = find("sign_in.failed", None);
+    assert_eq!(failed.actor_label, "nobody@staff.example.org");
+    assert!(failed.details.contains("bad_credentials"));
+    assert!(
+        !failed.details.contains("a wrong guess"),
+        "no password in the log"
+    );
+
+    let enrolled = find("mfa.enrolled", Some(&user.id));
+    assert_eq!(enrolled.record_id.as_deref(), Some(user.id.as_str()));
+    let secret = app.user_row(&user.id).totp_secret.unwrap();
+    assert!(!enrolled.details.contains(&secret), "no secret in the log");
+
+    let ended = find("session.ended", Some(&user.id));
+    assert!(ended.details.contains("signed out"));
+
+    let disabled = find("user.disabled", Some(&admin_user.id));
+    assert_eq!(disabled.record_id.as_deref(), Some(user.id.as_str()));
+
+    let verified = app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap());
+    assert_eq!(verified, Ok(events.len() as u64));
+}
+
+fn names(events: &[mhtr_pathway::audit::AuditRow]) -> Vec<&str> {
+    events.iter().map(|e| e.event.as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_until_a_row_is_altered() {
+    let app = spawn_app().await;
+    let (_admin, _) = app.login_as(Role::Admin).await;
+    app.new_browser()
+        .submit_password("nobody@staff.example.org", "a wrong guess at it")
+        .await;
+    let events = app.audit_events();
+    assert!(events.len() >= 3, "{:?}", names(&events));
+    assert_eq!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap()),
+        Ok(events.len() as u64)
+    );
+
+    let altered = events[1].seq;
+    app.with_db(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "UPDATE audit_events SET details = '{{\"reason\":\"nothing to see\"}}' WHERE seq = {altered}"
+        ))
+        .execute(c)
+        .unwrap();
+    });
+    assert_eq!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap()),
+        Err(altered)
+    );
+}
+
+#[tokio::test]
+async fn removing_an_audit_row_breaks_the_chain() {
+    let app = spawn_app().await;
+    let (_admin, _) = app.login_as(Role::Admin).await;
+    let events = app.audit_events();
+    let removed = events[0].seq;
+    app.with_db(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("DELETE FROM audit_events WHERE seq = {removed}"))
+            .execute(c)
+            .unwrap();
+    });
+    assert_eq!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap()),
+        Err(removed)
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_page_shows_the_events_to_administrators() {
+    let app = spawn_app().await;
+    let (admin, admin_user) = app.login_as(Role::Admin).await;
+    let page = admin.get_page("/admin/audit").await;
+    assert!(page.contains("sign_in.succeeded"));
+    assert!(page.contains(&admin_user.email));
+}
+
+#[tokio::test]
+async fn concurrent_events_keep_the_chain_intact() {
+    let app = spawn_app().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let browser = app.new_browser();
+        let token = crate::helpers::csrf_from_html(&browser.get_page("/sign-in").await);
+        let (client, url) = (browser.client.clone(), browser.url("/sign-in"));
+        attempts.spawn(async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf_token", token),
+                    ("email", format!("guess{i}@staff.example.org")),
+                    ("password", "a wrong guess at it".to_owned()),
+                ])
+                .send()
+                .await
+                .map(|r| r.status())
+        });
+    }
+    for status in attempts.join_all().await {
+        assert_eq!(status.unwrap(), reqwest::StatusCode::OK);
+    }
+    let events = app.audit_events();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    assert_eq!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap()),
+        Ok(8)
+    );
+}

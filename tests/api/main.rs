@@ -1,0 +1,19 @@
+//! The integration tests: one binary, a fresh application and database for every test
+//! (SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set).
+
+mod helpers;
+
+mod access;
+mod admin_users;
+mod api_tokens;
+mod audit;
+mod config;
+mod csrf;
+mod headers;
+mod health;
+mod mfa;
+mod migrations;
+mod passwords;
+mod sessions;
+mod sign_in;
+mod throttling;

@@ -1,0 +1,184 @@
+//! Throttling of password guessing: per account and address, per account from everywhere
+//! (without locking the owner out of places they have signed in from), and never for longer
+//! than the window.
+
+use mhtr_pathway::auth::throttle;
+use mhtr_pathway::users::model::Role;
+use reqwest::StatusCode;
+
+use crate::helpers::{assert_redirects_to, error_summary, input_value, spawn_app, spawn_app_with};
+
+/// The N of "Wait N minutes" in a throttled page.
+fn minutes_to_wait(message: &str) -> u64 {
+    let rest = message
+        .split("Wait ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no wait in {message:?}"));
+    rest.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Five wrong passwords for `email` from this browser's address.
+async fn guess_five_times(browser: &crate::helpers::Browser, email: &str) {
+    for _ in 0..5 {
+        let res = browser.submit_password(email, "a wrong guess at it").await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_hold_the_account_at_that_address_even_for_the_right_one() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let browser = app.new_browser();
+    guess_five_times(&browser, &user.email).await;
+
+    let res = browser.submit_password(&user.email, &user.password).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(browser.cookie(app.session_cookie()).is_none());
+
+    // Once the window has passed, the right password works again.
+    let window = app.state.settings.security.throttle.window_minutes;
+    app.age_sign_in_attempts(window + 1);
+    browser.sign_in(&user).await;
+}
+
+#[tokio::test]
+async fn the_throttled_sign_in_page_says_how_many_minutes_to_wait() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let browser = app.new_browser();
+    guess_five_times(&browser, &user.email).await;
+
+    let res = browser.submit_password(&user.email, &user.password).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let page = res.text().await.unwrap();
+    let errors = error_summary(&page);
+    assert_eq!(errors.len(), 1, "the sign-in form with one error");
+    assert!(
+        errors[0].starts_with("You have tried to sign in too many times. Wait "),
+        "{errors:?}"
+    );
+    let wait = minutes_to_wait(&errors[0]);
+    assert!((1..=15).contains(&wait), "wait {wait} minutes");
+    assert_eq!(
+        input_value(&page, "email").as_deref(),
+        Some(user.email.as_str())
+    );
+}
+
+#[tokio::test]
+async fn failures_from_elsewhere_do_not_lock_the_owner_out_of_a_known_address() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::ClinicalLead, &["Leicester"]);
+    // The owner has signed in from here before.
+    app.new_browser().sign_in(&user).await;
+
+    // A distributed guess: one failure from each of many other addresses.
+    let per_account = app.state.settings.security.throttle.per_account;
+    app.with_db(|c| {
+        for i in 0..per_account {
+            throttle::record(
+                c,
+                &user.email,
+                &format!("203.0.113.{i}"),
+                false,
+                "bad_credentials",
+            )
+            .unwrap();
+        }
+    });
+
+    app.allow_code_reuse(&user);
+    app.new_browser().sign_in(&user).await;
+
+    // From an address never used before, the account is held.
+    let stranger = app.new_browser_from("127.0.0.2");
+    let res = stranger.submit_password(&user.email, &user.password).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn unknown_accounts_are_throttled_like_known_ones() {
+    let app = spawn_app().await;
+    let browser = app.new_browser();
+    for _ in 0..5 {
+        browser
+            .submit_password("nobody@staff.example.org", "a wrong guess at it")
+            .await;
+    }
+    let res = browser
+        .submit_password("nobody@staff.example.org", "a wrong guess at it")
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn too_many_wrong_codes_end_the_half_finished_sign_in() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let browser = app.new_browser();
+    let res = browser.submit_password(&user.email, &user.password).await;
+    assert_redirects_to(&res, "/sign-in/code");
+    let pending = browser.cookie(app.session_cookie()).unwrap();
+    let right = user.code_now();
+    let wrong = format!(
+        "{:06}",
+        (right.parse::<u32>().unwrap() + 500_000) % 1_000_000
+    );
+
+    let mut last = None;
+    for _ in 0..10 {
+        let res = browser.submit_code(&wrong).await;
+        if res.status() != StatusCode::OK {
+            last = Some(res);
+            break;
+        }
+    }
+    let res = last.expect("wrong codes are not accepted for ever");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let page = res.text().await.unwrap();
+    assert_eq!(
+        error_summary(&page),
+        vec!["You entered too many wrong codes. Sign in again in a few minutes"]
+    );
+    assert_eq!(
+        input_value(&page, "email").as_deref(),
+        Some(user.email.as_str())
+    );
+    assert!(app.session_row(&pending).ended_at.is_some());
+    assert_redirects_to(&browser.get("/sign-in/code").await, "/sign-in");
+}
+
+/// Signing in successfully is not guessing: someone who signs in and out five times in a
+/// quarter of an hour (a shared PC, a browser restarted) must not be throttled.
+#[tokio::test]
+async fn repeated_successful_sign_ins_are_not_throttled() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    for round in 0..6 {
+        app.allow_code_reuse(&user);
+        let browser = app.new_browser();
+        let res = browser.submit_password(&user.email, &user.password).await;
+        assert_redirects_to(&res, "/sign-in/code");
+        let res = browser.submit_code(&user.code_now()).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in number {} was refused",
+            round + 1
+        );
+        browser.after_sign_in(&user.name).await;
+        browser.sign_out().await;
+    }
+}
+
+/// Colleagues in one office share an address: their successful sign-ins are not a
+/// password-spraying attack from it.
+#[tokio::test]
+async fn successful_sign_ins_of_colleagues_at_one_address_are_not_throttled() {
+    let app = spawn_app_with(|s| s.security.throttle.per_address = 3).await;
+    for _ in 0..4 {
+        let (browser, _) = app.login_as(Role::ProbationOfficer).await;
+        browser.get_page("/").await;
+    }
+}
