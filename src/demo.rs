@@ -1,5 +1,6 @@
 //! Demo data for trying the service: the nine Leicester, Leicestershire and Rutland areas,
-//! the partner organisations and one user per role with known credentials. Loading it again
+//! the partner organisations, one user per role with known credentials, and referrals in
+//! varied states. Loading it again
 //! changes nothing but resetting the demo users' credentials. Refused in production.
 
 use chrono::Duration;
@@ -172,7 +173,7 @@ pub fn load(conn: &mut DbConn, hasher: &Hasher) -> Result<&'static [DemoAccount]
                 ))
                 .execute(c)?;
         }
-        Ok(())
+        crate::referrals::demo::load(c)
     })?;
     Ok(ACCOUNTS)
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod home;
 pub mod ids;
 pub mod openapi;
+pub mod referrals;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -8,10 +8,31 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "MHTR Pathway API", version = "1", description = "JSON API of the MHTR Pathway service. Errors are {\"error\": code, \"message\": text, \"fields\": {field: message}}."),
-    paths(crate::auth::api::issue_token, crate::auth::api::revoke_token, crate::auth::api::me),
-    components(schemas(crate::error::ErrorBody)),
+    paths(
+        crate::auth::api::issue_token,
+        crate::auth::api::revoke_token,
+        crate::auth::api::me,
+        crate::referrals::api::list,
+        crate::referrals::api::create,
+        crate::referrals::api::get,
+        crate::referrals::api::amend,
+        crate::referrals::api::transition,
+    ),
+    components(schemas(
+        crate::error::ErrorBody,
+        crate::referrals::views::ReferralJson,
+        crate::referrals::views::ReferralSummary,
+        crate::referrals::views::TimelineItem,
+        crate::referrals::api::ReferralPage,
+        crate::referrals::api::DuplicateBody,
+        crate::referrals::api::PossibleDuplicate,
+        crate::referrals::api::AmendRequest,
+    )),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Bearer tokens (password and second factor)"))
+    tags(
+        (name = "auth", description = "Bearer tokens (password and second factor)"),
+        (name = "referrals", description = "Referrals: list, make, read, amend, move along the pathway")
+    )
 )]
 pub struct ApiDoc;
 

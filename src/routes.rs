@@ -7,9 +7,20 @@ use actix_web::{Route as ActixRoute, guard, web};
 
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::users::model::Role;
-use crate::{assets, auth, home, openapi, users};
+use crate::{assets, auth, home, openapi, referrals, users};
 
 const ADMIN: &[Role] = &[Role::Admin];
+/// Everyone who works with referrals. Councillors and administrators are not among them:
+/// to them these routes do not exist for their role.
+const CASEWORK: &[Role] = &[
+    Role::ProbationOfficer,
+    Role::ClinicalLead,
+    Role::AssistantPsychologist,
+];
+const REFERRERS: &[Role] = &[Role::ProbationOfficer];
+const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
+/// Clinical leads and administrators join two records of one person.
+const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 
 pub struct Entry {
     pub method: Method,
@@ -172,6 +183,78 @@ pub fn table() -> Vec<Entry> {
         ),
         get("/admin/vetting", Staff(ADMIN), web::to(users::web::vetting)),
         get("/admin/audit", Staff(ADMIN), web::to(users::web::audit_log)),
+        // Referrals
+        get("/referrals", Staff(CASEWORK), web::to(referrals::web::list)),
+        get(
+            "/referrals/new",
+            Staff(REFERRERS),
+            web::to(referrals::web::start),
+        ),
+        post(
+            "/referrals/new",
+            Staff(REFERRERS),
+            web::to(referrals::web::create_draft),
+        ),
+        get(
+            "/referrals/drafts/{id}/check",
+            Staff(REFERRERS),
+            web::to(referrals::web::check_form),
+        ),
+        post(
+            "/referrals/drafts/{id}/check",
+            Staff(REFERRERS),
+            web::to(referrals::web::submit),
+        ),
+        get(
+            "/referrals/drafts/{id}/{step}",
+            Staff(REFERRERS),
+            web::to(referrals::web::step_form),
+        ),
+        post(
+            "/referrals/drafts/{id}/{step}",
+            Staff(REFERRERS),
+            web::to(referrals::web::step_save),
+        ),
+        get(
+            "/referrals/{id}",
+            Staff(CASEWORK),
+            web::to(referrals::web::show),
+        ),
+        get(
+            "/referrals/{id}/amend",
+            Staff(AMENDERS),
+            web::to(referrals::web::amend_form),
+        ),
+        post(
+            "/referrals/{id}/amend",
+            Staff(AMENDERS),
+            web::to(referrals::web::amend),
+        ),
+        get(
+            "/referrals/{id}/actions/{action}",
+            Staff(CASEWORK),
+            web::to(referrals::web::action_form),
+        ),
+        post(
+            "/referrals/{id}/actions/{action}",
+            Staff(CASEWORK),
+            web::to(referrals::web::act),
+        ),
+        get(
+            "/people/merge",
+            Staff(MERGERS),
+            web::to(referrals::web::merge_form),
+        ),
+        post(
+            "/people/merge",
+            Staff(MERGERS),
+            web::to(referrals::web::merge),
+        ),
+        post(
+            "/people/merges/{id}/undo",
+            Staff(MERGERS),
+            web::to(referrals::web::undo_merge),
+        ),
         // API
         get(
             "/api/v1/openapi.json",
@@ -189,6 +272,31 @@ pub fn table() -> Vec<Entry> {
             web::to(auth::api::revoke_token),
         ),
         get("/api/v1/me", Api(ANY_ROLE), web::to(auth::api::me)),
+        get(
+            "/api/v1/referrals",
+            Api(CASEWORK),
+            web::to(referrals::api::list),
+        ),
+        post(
+            "/api/v1/referrals",
+            Api(REFERRERS),
+            web::to(referrals::api::create),
+        ),
+        get(
+            "/api/v1/referrals/{id}",
+            Api(CASEWORK),
+            web::to(referrals::api::get),
+        ),
+        post(
+            "/api/v1/referrals/{id}/amend",
+            Api(AMENDERS),
+            web::to(referrals::api::amend),
+        ),
+        post(
+            "/api/v1/referrals/{id}/transitions",
+            Api(CASEWORK),
+            web::to(referrals::api::transition),
+        ),
     ]
 }
 

@@ -155,7 +155,7 @@ fn request_logger() -> Logger {
         })
 }
 
-/// Hourly clean-up of dead session rows.
+/// Hourly clean-up of dead session rows and of referral drafts never submitted.
 fn spawn_housekeeping(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -165,6 +165,15 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => log::info!("removed {n} old session record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("session clean-up failed: {e}"),
+            }
+            match state
+                .db
+                .write(crate::referrals::service::purge_drafts)
+                .await
+            {
+                Ok(n) if n > 0 => log::info!("removed {n} unsubmitted referral draft(s)"),
+                Ok(_) => {}
+                Err(e) => log::warn!("referral draft clean-up failed: {e}"),
             }
         }
     });

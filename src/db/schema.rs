@@ -131,12 +131,114 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    people (id) {
+        id -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        date_of_birth -> Date,
+        sex -> Text,
+        gender_identity -> Text,
+        ethnicity -> Nullable<Text>,
+        pnc_id -> Nullable<Text>,
+        crn -> Nullable<Text>,
+        area_id -> Text,
+        gp_practice -> Nullable<Text>,
+        communication_needs -> Nullable<Text>,
+        interpreter_needed -> Bool,
+        language -> Nullable<Text>,
+        merged_into_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        reference -> Text,
+        person_id -> Text,
+        area_id -> Text,
+        entry_point -> Text,
+        status -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        responsible_officer_id -> Nullable<Text>,
+        assessor_id -> Nullable<Text>,
+        allocated_ap_id -> Nullable<Text>,
+        offence_category -> Text,
+        urgency -> Text,
+        details -> Text,
+        idempotency_key -> Nullable<Text>,
+        submitted_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_status_history (id) {
+        id -> Text,
+        referral_id -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_user_id -> Nullable<Text>,
+        actor_name -> Text,
+        at -> Timestamp,
+        summary -> Text,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    referral_amendments (id) {
+        id -> Text,
+        referral_id -> Text,
+        field -> Text,
+        field_label -> Text,
+        old_value -> Text,
+        new_value -> Text,
+        reason -> Text,
+        actor_user_id -> Nullable<Text>,
+        actor_name -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_merges (id) {
+        id -> Text,
+        kept_person_id -> Text,
+        merged_person_id -> Text,
+        referral_ids -> Text,
+        merged_by -> Text,
+        merged_at -> Timestamp,
+        undone_by -> Nullable<Text>,
+        undone_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    referral_drafts (id) {
+        id -> Text,
+        created_by -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(people -> areas (area_id));
+diesel::joinable!(referrals -> people (person_id));
+diesel::joinable!(referrals -> areas (area_id));
+diesel::joinable!(referral_status_history -> referrals (referral_id));
+diesel::joinable!(referral_amendments -> referrals (referral_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     areas,
@@ -149,4 +251,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     invitations,
     audit_events,
+    people,
+    referrals,
+    referral_status_history,
+    referral_amendments,
+    referral_drafts,
+    person_merges,
 );

@@ -37,11 +37,20 @@ struct UserContext<'a> {
 /// The service navigation for a role; `path` marks the current section.
 fn navigation(role: Role, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
+    match role {
+        Role::ProbationOfficer => items.extend([
+            ("/referrals", "Referrals"),
+            ("/referrals/new", "Make a referral"),
+        ]),
+        Role::ClinicalLead | Role::AssistantPsychologist => items.push(("/referrals", "Referrals")),
+        Role::Councillor | Role::Admin => {}
+    }
     if role == Role::Admin {
         items.extend([
             ("/admin/users", "Users"),
             ("/admin/vetting", "Vetting"),
             ("/admin/audit", "Audit log"),
+            ("/people/merge", "Merge records"),
         ]);
     }
     items
@@ -49,8 +58,8 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
         .map(|(href, text)| NavItem {
             href,
             text,
-            active: if href == "/" {
-                path == "/"
+            active: if href == "/" || href == "/referrals" {
+                path == href
             } else {
                 path.starts_with(href)
             },

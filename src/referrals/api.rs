@@ -1,0 +1,374 @@
+//! The referrals JSON API: the same service, rules, scope and messages as the pages.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::guard::ApiUser;
+use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
+use crate::referrals::forms::{self, RawForm};
+use crate::referrals::model::{self, ListFilter, Sort, Viewer};
+use crate::referrals::service::{self, CreateOutcome, PersonChoice};
+use crate::referrals::state::{Action, Status, Tab};
+use crate::referrals::views::{ReferralJson, ReferralSummary};
+use crate::state::State;
+
+const MAX_PER_PAGE: i64 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// A status code, e.g. `submitted`.
+    pub status: Option<String>,
+    /// A case-list tab: new, in_assessment, awaiting_sentence, waiting, in_treatment, ended.
+    pub tab: Option<String>,
+    pub area_id: Option<String>,
+    /// `arrest` or `probation`.
+    pub entry_point: Option<String>,
+    /// Assistant psychologist (assessing or allocated).
+    pub ap_id: Option<String>,
+    /// Reference, CRN, PNC ID or name.
+    pub q: Option<String>,
+    /// newest (default), oldest, updated, reference, urgent (urgent first, then longest waiting).
+    pub sort: Option<String>,
+    pub page: Option<i64>,
+    /// At most 100; 25 when not given.
+    pub per_page: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralPage {
+    pub items: Vec<ReferralSummary>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// The filters of a list request, checked. Unknown codes are validation errors, not ignored.
+pub fn filter_from(
+    status: Option<&str>,
+    tab: Option<&str>,
+    area_id: Option<&str>,
+    entry_point: Option<&str>,
+    ap_id: Option<&str>,
+    q: Option<&str>,
+    sort: Option<&str>,
+) -> Result<ListFilter, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let nonempty = |s: Option<&str>| {
+        s.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let mut f = ListFilter {
+        area_id: nonempty(area_id),
+        ap_id: nonempty(ap_id),
+        query: nonempty(q),
+        sort: Sort::parse(sort.unwrap_or("")),
+        ..Default::default()
+    };
+    if let Some(s) = nonempty(status) {
+        match s.parse::<Status>() {
+            Ok(s) => f.statuses = vec![s],
+            Err(_) => e.add("status", "Select a status from the list"),
+        }
+    } else if let Some(t) = nonempty(tab) {
+        match t.parse::<Tab>() {
+            Ok(t) => f.statuses = t.statuses(),
+            Err(_) => e.add("tab", "Select a tab from the list"),
+        }
+    }
+    if let Some(ep) = nonempty(entry_point) {
+        match ep.parse() {
+            Ok(ep) => f.entry_point = Some(ep),
+            Err(_) => e.add("entry_point", "Select arrest or probation"),
+        }
+    }
+    if e.is_empty() { Ok(f) } else { Err(e) }
+}
+
+/// List referrals in your scope.
+#[utoipa::path(
+    get, path = "/api/v1/referrals", tag = "referrals",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of referrals", body = ReferralPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Your role has no referrals", body = ErrorBody),
+        (status = 422, description = "Unknown filter value", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    state: State,
+    api: ApiUser,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let p = params.into_inner();
+    let filter = filter_from(
+        p.status.as_deref(),
+        p.tab.as_deref(),
+        p.area_id.as_deref(),
+        p.entry_point.as_deref(),
+        p.ap_id.as_deref(),
+        p.q.as_deref(),
+        p.sort.as_deref(),
+    )
+    .map_err(AppError::Validation)?;
+    let per_page = p.per_page.unwrap_or(25).clamp(1, MAX_PER_PAGE);
+    let page = p.page.unwrap_or(1).max(1);
+    let viewer = Viewer::from(&api);
+    let (rows, total, areas) = state
+        .db
+        .run(move |c| {
+            let (rows, total) = model::list(c, &viewer, &filter, (page - 1) * per_page, per_page)?;
+            Ok((rows, total, crate::areas::active_areas(c)?))
+        })
+        .await?;
+    let area_name = |id: &str| {
+        areas
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    };
+    Ok(HttpResponse::Ok().json(ReferralPage {
+        items: rows
+            .iter()
+            .map(|(r, p)| ReferralSummary::new(r, p, area_name(&r.area_id)))
+            .collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PossibleDuplicate {
+    pub person_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateBody {
+    /// Always `possible_duplicate`.
+    pub error: String,
+    pub message: String,
+    pub candidates: Vec<PossibleDuplicate>,
+}
+
+/// Make a referral. The body holds the answers (see `answers` of a referral); add
+/// `existing_person_id` or `"create_new_person": true` to resolve a possible duplicate.
+#[utoipa::path(
+    post, path = "/api/v1/referrals", tag = "referrals",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get the same referral, not a second one")),
+    request_body(content = Object, description = "The referral's answers"),
+    responses(
+        (status = 201, description = "Referral made", body = ReferralJson),
+        (status = 200, description = "Already made with this Idempotency-Key", body = ReferralJson),
+        (status = 409, description = "The person may already be known: choose", body = DuplicateBody),
+        (status = 422, description = "Invalid answers", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    state: State,
+    api: ApiUser,
+    req: HttpRequest,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| AppError::BadRequest("The request body must be a JSON object".into()))?;
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    if key.as_ref().is_some_and(|k| k.len() > 200) {
+        return Err(
+            AppError::BadRequest("Idempotency-Key must be 200 characters or fewer".into()).into(),
+        );
+    }
+    let raw = RawForm::from_json(obj);
+    let choice = match (
+        obj.get("existing_person_id").and_then(|v| v.as_str()),
+        obj.get("create_new_person").and_then(|v| v.as_bool()),
+    ) {
+        (Some(id), _) => PersonChoice::Existing(id.to_owned()),
+        (None, Some(true)) => PersonChoice::New,
+        _ => PersonChoice::Undecided,
+    };
+    let input = forms::parse_referral(&raw, &api.area_ids, crate::clock::today())
+        .map_err(AppError::Validation)?;
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let role = api.user.role;
+    let outcome = state
+        .db
+        .write(move |c| {
+            let out = service::create(c, &viewer, &actor, &input, &choice, key.as_deref(), None)?;
+            let loaded = match &out {
+                CreateOutcome::Created(r) | CreateOutcome::Repeated(r) => {
+                    Some(service::load(c, &viewer, &r.id)?)
+                }
+                CreateOutcome::PossibleDuplicates(_) => None,
+            };
+            Ok((out, loaded))
+        })
+        .await?;
+    match outcome {
+        (CreateOutcome::Created(_), Some(l)) => {
+            Ok(HttpResponse::Created().json(ReferralJson::new(&l, role)))
+        }
+        (CreateOutcome::Repeated(_), Some(l)) => Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role))),
+        (CreateOutcome::PossibleDuplicates(people), _) => Ok(HttpResponse::Conflict().json(DuplicateBody {
+            error: "possible_duplicate".into(),
+            message: "This person may already be known. Send existing_person_id to link the referral to one of them, or create_new_person: true".into(),
+            candidates: people
+                .iter()
+                .map(|p| PossibleDuplicate {
+                    person_id: p.id.clone(),
+                    given_name: p.given_name.clone(),
+                    family_name: p.family_name.clone(),
+                    date_of_birth: p.date_of_birth.to_string(),
+                })
+                .collect(),
+        })),
+        _ => Err(AppError::Internal(anyhow::anyhow!("referral created but not loaded")).into()),
+    }
+}
+
+/// Get a referral (the view is recorded in the audit log).
+#[utoipa::path(
+    get, path = "/api/v1/referrals/{id}", tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id")),
+    responses(
+        (status = 200, description = "The referral", body = ReferralJson),
+        (status = 404, description = "No such referral in your scope", body = ErrorBody),
+    )
+)]
+pub async fn get(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let role = api.user.role;
+    let l = state
+        .db
+        .write(move |c| service::view(c, &viewer, &actor, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AmendRequest {
+    pub version: i64,
+    pub reason: String,
+    /// The answers to change, keyed like the create request.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Amend a referral's answers; each change is kept with its old and new value and reason.
+#[utoipa::path(
+    post, path = "/api/v1/referrals/{id}/amend", tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id")),
+    request_body = AmendRequest,
+    responses(
+        (status = 200, description = "Amended", body = ReferralJson),
+        (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 409, description = "Changed since you loaded it", body = ErrorBody),
+        (status = 422, description = "Invalid answers", body = ErrorBody),
+    )
+)]
+pub async fn amend(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<AmendRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let changes = RawForm::from_json(&body.changes);
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let role = api.user.role;
+    let l = state
+        .db
+        .write(move |c| {
+            service::amend(
+                c,
+                &viewer,
+                &actor,
+                &id,
+                body.version,
+                &changes,
+                &body.reason,
+            )?;
+            service::load(c, &viewer, &id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+}
+
+/// Move a referral along the pathway. The body holds `action`, `version` and the action's
+/// fields (dates as ISO 8601), named as on the pages.
+#[utoipa::path(
+    post, path = "/api/v1/referrals/{id}/transitions", tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id")),
+    request_body(content = Object, description = "action, version and the action's fields"),
+    responses(
+        (status = 200, description = "Done", body = ReferralJson),
+        (status = 403, description = "Your role cannot take this action", body = ErrorBody),
+        (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 409, description = "Not possible at this step, or changed since you loaded it", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+pub async fn transition(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let obj = body
+        .as_object()
+        .ok_or_else(|| AppError::BadRequest("The request body must be a JSON object".into()))?;
+    let raw = RawForm::from_json(obj);
+    let action: Action = raw.get("action").parse().map_err(|_| {
+        AppError::Validation(FieldErrors::single(
+            "action",
+            "Select an action from the list",
+        ))
+    })?;
+    if action == Action::Submit {
+        return Err(AppError::Validation(FieldErrors::single(
+            "action",
+            "Select an action from the list",
+        ))
+        .into());
+    }
+    let t = forms::parse_transition(action, &raw, crate::clock::today())
+        .map_err(AppError::Validation)?;
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let role = api.user.role;
+    let l = state
+        .db
+        .write(move |c| {
+            service::transition(c, &viewer, &actor, &id, action, &t)?;
+            service::load(c, &viewer, &id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+}

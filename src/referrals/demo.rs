@@ -1,0 +1,310 @@
+//! Demo referrals in varied states across the demo areas, so every referral page has
+//! something to show. Each is made once, keyed by a fixed idempotency key, so loading the
+//! demo again changes nothing.
+
+use chrono::{Duration, NaiveDate};
+
+use crate::audit::Actor;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::referrals::codes::*;
+use crate::referrals::forms::{self, RawForm, TransitionInput};
+use crate::referrals::model::Viewer;
+use crate::referrals::service::{self, CreateOutcome, PersonChoice};
+use crate::referrals::state::Action;
+use crate::users::model::{self as users, User};
+
+struct DemoPerson {
+    given: &'static str,
+    family: &'static str,
+    born: (i32, u32, u32),
+    area: &'static str,
+    crn: &'static str,
+    entry: EntryPoint,
+    /// How far along the pathway the referral has gone.
+    steps: &'static [Action],
+}
+
+const PEOPLE: &[DemoPerson] = &[
+    DemoPerson {
+        given: "Daniel",
+        family: "Hughes",
+        born: (1991, 3, 14),
+        area: "Melton",
+        crn: "M204113",
+        entry: EntryPoint::Probation,
+        steps: &[],
+    },
+    DemoPerson {
+        given: "Aisha",
+        family: "Rahman",
+        born: (1987, 9, 2),
+        area: "Rutland",
+        crn: "",
+        entry: EntryPoint::Arrest,
+        steps: &[Action::Accept],
+    },
+    DemoPerson {
+        given: "Kieran",
+        family: "Walsh",
+        born: (1979, 12, 30),
+        area: "Harborough",
+        crn: "H310987",
+        entry: EntryPoint::Probation,
+        steps: &[Action::Accept, Action::BookAssessment],
+    },
+    DemoPerson {
+        given: "Sophie",
+        family: "Turner",
+        born: (1995, 6, 21),
+        area: "Rutland",
+        crn: "R118542",
+        entry: EntryPoint::Probation,
+        steps: &[
+            Action::Accept,
+            Action::BookAssessment,
+            Action::RecordAssessment,
+            Action::RecordSuitable,
+            Action::RecordConsent,
+            Action::SendReport,
+            Action::AwaitSentence,
+        ],
+    },
+    DemoPerson {
+        given: "Marcus",
+        family: "Bailey",
+        born: (1983, 1, 8),
+        area: "Melton",
+        crn: "M998102",
+        entry: EntryPoint::Probation,
+        steps: &[
+            Action::Accept,
+            Action::BookAssessment,
+            Action::RecordAssessment,
+            Action::RecordSuitable,
+            Action::RecordConsent,
+            Action::SendReport,
+            Action::AwaitSentence,
+            Action::RecordMhtrMade,
+        ],
+    },
+    DemoPerson {
+        given: "Priti",
+        family: "Mistry",
+        born: (1990, 11, 17),
+        area: "Rutland",
+        crn: "R552310",
+        entry: EntryPoint::Probation,
+        steps: &[
+            Action::Accept,
+            Action::BookAssessment,
+            Action::RecordAssessment,
+            Action::RecordSuitable,
+            Action::RecordConsent,
+            Action::SendReport,
+            Action::AwaitSentence,
+            Action::RecordMhtrMade,
+            Action::RecordInduction,
+            Action::AllocateAp,
+            Action::StartTreatment,
+        ],
+    },
+    DemoPerson {
+        given: "Liam",
+        family: "O'Connor",
+        born: (1976, 4, 5),
+        area: "Harborough",
+        crn: "H771204",
+        entry: EntryPoint::Probation,
+        steps: &[
+            Action::Accept,
+            Action::BookAssessment,
+            Action::RecordAssessment,
+            Action::RecordSuitable,
+            Action::RecordConsent,
+            Action::SendReport,
+            Action::AwaitSentence,
+            Action::RecordMhtrMade,
+            Action::RecordInduction,
+            Action::AllocateAp,
+            Action::StartTreatment,
+            Action::EndTreatment,
+            Action::Close,
+        ],
+    },
+    DemoPerson {
+        given: "Grace",
+        family: "Adeyemi",
+        born: (1998, 8, 29),
+        area: "Melton",
+        crn: "M430015",
+        entry: EntryPoint::Probation,
+        steps: &[Action::Accept, Action::Withdraw],
+    },
+    DemoPerson {
+        given: "Ryan",
+        family: "Cooper",
+        born: (1985, 2, 11),
+        area: "Rutland",
+        crn: "",
+        entry: EntryPoint::Arrest,
+        steps: &[Action::Decline],
+    },
+];
+
+fn viewer_of(c: &mut DbConn, u: &User) -> Result<Viewer, AppError> {
+    Ok(Viewer {
+        user_id: u.id.clone(),
+        name: u.name.clone(),
+        role: u.role,
+        area_ids: users::area_ids(c, &u.id)?,
+    })
+}
+
+fn answers(p: &DemoPerson, area_id: &str, today: NaiveDate) -> RawForm {
+    let mut r = RawForm::default();
+    let pairs: &[(&str, &str)] = &[
+        ("entry_point", p.entry.as_str()),
+        ("given_name", p.given),
+        ("family_name", p.family),
+        (
+            "sex",
+            if matches!(p.given, "Aisha" | "Sophie" | "Priti" | "Grace") {
+                "female"
+            } else {
+                "male"
+            },
+        ),
+        ("gender_identity", "same_as_sex"),
+        (
+            "ethnicity",
+            if p.given == "Priti" {
+                "asian_indian"
+            } else if p.given == "Grace" {
+                "black_african"
+            } else {
+                "white_british"
+            },
+        ),
+        ("crn", p.crn),
+        ("area_id", area_id),
+        ("interpreter_needed", "no"),
+        (
+            "offence_category",
+            if p.entry == EntryPoint::Arrest {
+                "public_order"
+            } else {
+                "theft"
+            },
+        ),
+        (
+            "substance_misuse",
+            if p.given == "Marcus" { "yes" } else { "no" },
+        ),
+        (
+            "drr_atr",
+            if p.given == "Marcus" {
+                "drr_proposed"
+            } else {
+                "none"
+            },
+        ),
+        ("rosh_level", "low"),
+        ("risk_to_staff", "no"),
+        (
+            "urgency",
+            if p.given == "Aisha" {
+                "urgent"
+            } else {
+                "routine"
+            },
+        ),
+        ("session_mode", "in_person"),
+        ("preferred_times", "Weekday mornings"),
+        ("location_kind", "custody_suite"),
+        ("location", "Euston Street custody suite, Leicester"),
+        ("ld_practitioner", "Jordan Ellis"),
+        ("consent_to_share", "yes"),
+        ("court", "Leicester Magistrates' Court"),
+    ];
+    for (k, v) in pairs {
+        r.set(k, *v);
+    }
+    r.set_all("needs", vec!["anxiety".into(), "depression".into()]);
+    r.set_all(
+        "vulnerabilities",
+        vec!["mental_health".into(), "housing".into()],
+    );
+    r.set_date(
+        "date_of_birth",
+        NaiveDate::from_ymd_opt(p.born.0, p.born.1, p.born.2),
+    );
+    r.set_date("hearing_date", Some(today + Duration::days(28)));
+    r
+}
+
+/// Makes the demo referrals that do not exist yet. Call inside the demo's write transaction.
+pub fn load(c: &mut DbConn) -> Result<(), AppError> {
+    let by_email =
+        |c: &mut DbConn, email: &str| users::by_email(c, email)?.ok_or(AppError::NotFound);
+    let po = by_email(c, "priya.shah@probation.demo.example")?;
+    let ap = by_email(c, "tom.walker@turningpoint.demo.example")?;
+    let cl = by_email(c, "helen.carter@turningpoint.demo.example")?;
+    let (po_v, ap_v, cl_v) = (viewer_of(c, &po)?, viewer_of(c, &ap)?, viewer_of(c, &cl)?);
+    let actor = |v: &Viewer| Actor::user(&v.user_id, &v.name, None);
+    let today = crate::clock::today();
+    for (i, p) in PEOPLE.iter().enumerate() {
+        let area = crate::areas::find_area(c, p.area)?.ok_or(AppError::NotFound)?;
+        let raw = answers(p, &area.id, today);
+        let input = forms::parse_referral(&raw, &po_v.area_ids, today)
+            .map_err(|e| AppError::Config(format!("demo referral {i} is invalid: {e:?}")))?;
+        let key = format!("demo:{i}");
+        let created = service::create(
+            c,
+            &po_v,
+            &actor(&po_v),
+            &input,
+            &PersonChoice::New,
+            Some(&key),
+            None,
+        )?;
+        let referral = match created {
+            CreateOutcome::Created(r) => r,
+            // Already loaded earlier.
+            CreateOutcome::Repeated(_) | CreateOutcome::PossibleDuplicates(_) => continue,
+        };
+        let mut version = referral.version;
+        let days_ago = |n: i64| Some(today - Duration::days(n));
+        for action in p.steps {
+            let (viewer, t) = match action {
+                Action::Accept => (&cl_v, TransitionInput::default()),
+                Action::Decline => (&cl_v, TransitionInput { text: Some("Needs are above the primary-care threshold: referred to the community mental health team".into()), ..Default::default() }),
+                Action::BookAssessment => (&cl_v, TransitionInput { date: days_ago(-3).filter(|_| p.steps.len() == 2).or(days_ago(60)), user_id: Some(ap.id.clone()), ..Default::default() }),
+                Action::RecordAssessment => (&ap_v, TransitionInput { date: days_ago(58), ..Default::default() }),
+                Action::RecordSuitable => (&cl_v, TransitionInput::default()),
+                Action::RecordConsent => (&ap_v, TransitionInput { date: days_ago(58), ..Default::default() }),
+                Action::SendReport => (&cl_v, TransitionInput { date: days_ago(55), ..Default::default() }),
+                Action::AwaitSentence => (&po_v, TransitionInput { date: days_ago(-10).filter(|_| p.steps.len() == 7).or(days_ago(45)), ..Default::default() }),
+                Action::RecordMhtrMade => (&po_v, TransitionInput {
+                    order_type: Some(OrderType::Community),
+                    sentence_date: days_ago(45),
+                    requirement_end_date: days_ago(-140),
+                    court: Some("Leicester Magistrates' Court".into()),
+                    user_id: Some(cl.id.clone()),
+                    combined_with: Some(CombinedWith::None),
+                    ..Default::default()
+                }),
+                Action::RecordInduction => (&po_v, TransitionInput { date: days_ago(42), ..Default::default() }),
+                Action::AllocateAp => (&cl_v, TransitionInput { user_id: Some(ap.id.clone()), ..Default::default() }),
+                Action::StartTreatment => (&ap_v, TransitionInput { date: days_ago(35), ..Default::default() }),
+                Action::EndTreatment => (&ap_v, TransitionInput { date: days_ago(2), end_outcome: Some(EndOutcome::Completed), ..Default::default() }),
+                Action::Withdraw => (&po_v, TransitionInput { withdrawal_reason: Some(WithdrawalReason::PersonDeclined), ..Default::default() }),
+                _ => (&cl_v, TransitionInput::default()),
+            };
+            let t = TransitionInput { version, ..t };
+            let moved = service::transition(c, viewer, &actor(viewer), &referral.id, *action, &t)?;
+            version = moved.version;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! People and referrals: rows, writes and queries. Every query that reads or writes a
+//! referral starts from [`scoped`], the one place the user's areas and caseload are applied.
+//! Rules live in `service.rs`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{
+    people, person_merges, referral_amendments, referral_drafts, referral_status_history, referrals,
+};
+use crate::error::AppError;
+use crate::referrals::codes::*;
+use crate::referrals::state::{Action, Status};
+use crate::users::model::Role;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = people)]
+pub struct Person {
+    pub id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: NaiveDate,
+    pub sex: Sex,
+    pub gender_identity: GenderIdentity,
+    pub ethnicity: Option<Ethnicity>,
+    pub pnc_id: Option<String>,
+    pub crn: Option<String>,
+    pub area_id: String,
+    pub gp_practice: Option<String>,
+    pub communication_needs: Option<String>,
+    pub interpreter_needed: bool,
+    pub language: Option<String>,
+    pub merged_into_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = people, treat_none_as_null = true)]
+pub struct PersonWrite<'a> {
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub date_of_birth: NaiveDate,
+    pub sex: Sex,
+    pub gender_identity: GenderIdentity,
+    pub ethnicity: Option<Ethnicity>,
+    pub pnc_id: Option<&'a str>,
+    pub crn: Option<&'a str>,
+    pub area_id: &'a str,
+    pub gp_practice: Option<&'a str>,
+    pub communication_needs: Option<&'a str>,
+    pub interpreter_needed: bool,
+    pub language: Option<&'a str>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = referrals)]
+pub struct Referral {
+    pub id: String,
+    pub reference: String,
+    pub person_id: String,
+    pub area_id: String,
+    pub entry_point: EntryPoint,
+    pub status: Status,
+    pub version: i64,
+    pub created_by: String,
+    pub responsible_officer_id: Option<String>,
+    pub assessor_id: Option<String>,
+    pub allocated_ap_id: Option<String>,
+    pub offence_category: OffenceCategory,
+    pub urgency: Urgency,
+    pub details: String,
+    pub idempotency_key: Option<String>,
+    pub submitted_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = referrals)]
+pub struct NewReferral<'a> {
+    pub id: &'a str,
+    pub reference: &'a str,
+    pub person_id: &'a str,
+    pub area_id: &'a str,
+    pub entry_point: EntryPoint,
+    pub status: Status,
+    pub version: i64,
+    pub created_by: &'a str,
+    pub responsible_officer_id: Option<&'a str>,
+    pub offence_category: OffenceCategory,
+    pub urgency: Urgency,
+    pub details: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub submitted_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = referral_status_history)]
+pub struct HistoryRow {
+    pub id: String,
+    pub referral_id: String,
+    pub action: Action,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub actor_user_id: Option<String>,
+    pub actor_name: String,
+    pub at: NaiveDateTime,
+    pub summary: String,
+    pub details: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = referral_amendments)]
+pub struct AmendmentRow {
+    pub id: String,
+    pub referral_id: String,
+    pub field: String,
+    pub field_label: String,
+    pub old_value: String,
+    pub new_value: String,
+    pub reason: String,
+    pub actor_user_id: Option<String>,
+    pub actor_name: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = referral_drafts)]
+pub struct Draft {
+    pub id: String,
+    pub created_by: String,
+    pub data: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Who is asking, as far as scope is concerned: role, user id and areas.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+    pub area_ids: Vec<String>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+type Scoped<'a> = referrals::BoxedQuery<'a, crate::db::MultiBackend>;
+
+/// Why a referral is being looked up: the scope depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Reading, listing, moving along or amending a referral.
+    Casework,
+    /// Joining two records of one person (clinical leads and administrators).
+    MergePeople,
+}
+
+/// THE scope chokepoint: the referrals `viewer` may see or touch, filtered in SQL. Areas
+/// first (a tenant boundary); then probation officers see what they made or hold as
+/// responsible officer, plus arrest referrals in their areas still waiting for one;
+/// assistant psychologists see what they assess or are allocated; clinical leads see their
+/// areas. Administrators reach referrals in their areas only to merge people's records, by
+/// reference; councillors never.
+pub fn scoped<'a>(viewer: &Viewer, purpose: Purpose) -> Scoped<'a> {
+    let q = referrals::table
+        .into_boxed()
+        .filter(referrals::area_id.eq_any(viewer.area_ids.clone()));
+    let me = viewer.user_id.clone();
+    match (viewer.role, purpose) {
+        (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => q,
+        (Role::ProbationOfficer, Purpose::Casework) => q.filter(
+            referrals::created_by
+                .eq(me.clone())
+                .or(referrals::responsible_officer_id.eq(me))
+                .or(referrals::entry_point
+                    .eq(EntryPoint::Arrest)
+                    .and(referrals::responsible_officer_id.is_null())),
+        ),
+        (Role::AssistantPsychologist, Purpose::Casework) => q.filter(
+            referrals::assessor_id
+                .eq(me.clone())
+                .or(referrals::allocated_ap_id.eq(me)),
+        ),
+        _ => q.filter(referrals::id.is_null()),
+    }
+}
+
+/// One referral in scope, or not found.
+pub fn find(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Referral, AppError> {
+    Ok(scoped(viewer, Purpose::Casework)
+        .filter(referrals::id.eq(id.to_owned()))
+        .select(Referral::as_select())
+        .first(conn)?)
+}
+
+/// One referral in scope by its reference, or not found.
+pub fn find_by_reference(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    purpose: Purpose,
+    reference: &str,
+) -> Result<Option<Referral>, AppError> {
+    Ok(scoped(viewer, purpose)
+        .filter(referrals::reference.eq(reference.to_owned()))
+        .select(Referral::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn person(conn: &mut DbConn, id: &str) -> Result<Person, AppError> {
+    Ok(people::table
+        .find(id)
+        .select(Person::as_select())
+        .first(conn)?)
+}
+
+/// Filters of the case list and the API list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<Status>,
+    pub area_id: Option<String>,
+    pub entry_point: Option<EntryPoint>,
+    pub ap_id: Option<String>,
+    pub query: Option<String>,
+    pub sort: Sort,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+    Updated,
+    Reference,
+    /// The intake order: urgent referrals first, then the longest waiting.
+    UrgentFirst,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Sort {
+        match s {
+            "oldest" => Sort::Oldest,
+            "updated" => Sort::Updated,
+            "reference" => Sort::Reference,
+            "urgent" => Sort::UrgentFirst,
+            _ => Sort::Newest,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::Updated => "updated",
+            Sort::Reference => "reference",
+            Sort::UrgentFirst => "urgent",
+        }
+    }
+}
+
+fn like_pattern(q: &str) -> String {
+    format!(
+        "%{}%",
+        q.trim().to_lowercase().replace(['%', '_', '\\'], "")
+    )
+}
+
+/// A page of referrals in scope with their people, and the total matching.
+pub fn list(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<(Referral, Person)>, i64), AppError> {
+    let build = || {
+        let mut q = scoped(viewer, Purpose::Casework);
+        if !filter.statuses.is_empty() {
+            q = q.filter(referrals::status.eq_any(filter.statuses.clone()));
+        }
+        if let Some(a) = &filter.area_id {
+            q = q.filter(referrals::area_id.eq(a.clone()));
+        }
+        if let Some(e) = filter.entry_point {
+            q = q.filter(referrals::entry_point.eq(e));
+        }
+        if let Some(ap) = &filter.ap_id {
+            q = q.filter(
+                referrals::allocated_ap_id
+                    .eq(ap.clone())
+                    .or(referrals::assessor_id.eq(ap.clone())),
+            );
+        }
+        if let Some(text) = filter.query.as_deref().filter(|t| !t.trim().is_empty()) {
+            let upper = text.trim().to_uppercase();
+            let p = like_pattern(text);
+            let matching_people = people::table
+                .filter(
+                    people::crn
+                        .eq(upper.clone())
+                        .or(people::pnc_id.eq(upper.clone()))
+                        .or(
+                            lower(people::given_name.concat(" ").concat(people::family_name))
+                                .like(p.clone()),
+                        )
+                        .or(lower(people::family_name).like(p)),
+                )
+                .select(people::id);
+            q = q.filter(
+                referrals::reference
+                    .eq(upper)
+                    .or(referrals::person_id.eq_any(matching_people)),
+            );
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let q = build();
+    let q = match filter.sort {
+        Sort::Newest => q.order((referrals::submitted_at.desc(), referrals::id.desc())),
+        Sort::Oldest => q.order((referrals::submitted_at.asc(), referrals::id.asc())),
+        Sort::Updated => q.order((referrals::updated_at.desc(), referrals::id.desc())),
+        Sort::Reference => q.order(referrals::reference.asc()),
+        // "urgent" sorts after "routine".
+        Sort::UrgentFirst => q.order((
+            referrals::urgency.desc(),
+            referrals::submitted_at.asc(),
+            referrals::id.asc(),
+        )),
+    };
+    let rows: Vec<Referral> = q
+        .select(Referral::as_select())
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.person_id.clone()).collect();
+    let found: Vec<Person> = people::table
+        .filter(people::id.eq_any(ids))
+        .select(Person::as_select())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let p = found
+            .iter()
+            .find(|p| p.id == r.person_id)
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        out.push((r, p));
+    }
+    Ok((out, total))
+}
+
+/// No list is unbounded: a referral's timeline shows at most this many of each kind of entry.
+pub const TIMELINE_LIMIT: i64 = 1000;
+
+pub fn history(conn: &mut DbConn, referral_id: &str) -> Result<Vec<HistoryRow>, AppError> {
+    Ok(referral_status_history::table
+        .filter(referral_status_history::referral_id.eq(referral_id))
+        .order(referral_status_history::at.asc())
+        .limit(TIMELINE_LIMIT)
+        .select(HistoryRow::as_select())
+        .load(conn)?)
+}
+
+pub fn amendments(conn: &mut DbConn, referral_id: &str) -> Result<Vec<AmendmentRow>, AppError> {
+    Ok(referral_amendments::table
+        .filter(referral_amendments::referral_id.eq(referral_id))
+        .order(referral_amendments::at.asc())
+        .limit(TIMELINE_LIMIT)
+        .select(AmendmentRow::as_select())
+        .load(conn)?)
+}
+
+/// People with this PNC ID or CRN (exact, normalised).
+pub fn people_by_identifier(
+    conn: &mut DbConn,
+    pnc: Option<&str>,
+    crn: Option<&str>,
+) -> Result<Vec<Person>, AppError> {
+    if pnc.is_none() && crn.is_none() {
+        return Ok(vec![]);
+    }
+    let mut q = people::table
+        .filter(people::merged_into_id.is_null())
+        .select(Person::as_select())
+        .into_boxed();
+    q = match (pnc, crn) {
+        (Some(p), Some(c)) => q.filter(
+            people::pnc_id
+                .eq(p.to_owned())
+                .or(people::crn.eq(c.to_owned())),
+        ),
+        (Some(p), None) => q.filter(people::pnc_id.eq(p.to_owned())),
+        (None, Some(c)) => q.filter(people::crn.eq(c.to_owned())),
+        (None, None) => q,
+    };
+    Ok(q.order(people::created_at.asc()).limit(5).load(conn)?)
+}
+
+/// People born on this date in these areas (the candidates for a close name match).
+pub fn people_born_on(
+    conn: &mut DbConn,
+    dob: NaiveDate,
+    area_ids: &[String],
+) -> Result<Vec<Person>, AppError> {
+    Ok(people::table
+        .filter(people::date_of_birth.eq(dob))
+        .filter(people::merged_into_id.is_null())
+        .filter(people::area_id.eq_any(area_ids.to_vec()))
+        .select(Person::as_select())
+        .order(people::created_at.asc())
+        .limit(50)
+        .load(conn)?)
+}
+
+pub fn draft(conn: &mut DbConn, owner: &str, id: &str) -> Result<Option<Draft>, AppError> {
+    Ok(referral_drafts::table
+        .filter(referral_drafts::id.eq(id))
+        .filter(referral_drafts::created_by.eq(owner))
+        .select(Draft::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn drafts_of(conn: &mut DbConn, owner: &str) -> Result<Vec<Draft>, AppError> {
+    Ok(referral_drafts::table
+        .filter(referral_drafts::created_by.eq(owner))
+        .order(referral_drafts::updated_at.desc())
+        .limit(20)
+        .select(Draft::as_select())
+        .load(conn)?)
+}
+
+/// Clinical leads (with an HCPC number) or assistant psychologists sharing an area, active.
+pub fn staff_in_area(
+    conn: &mut DbConn,
+    role: Role,
+    area_id: &str,
+) -> Result<Vec<(String, String, Option<String>)>, AppError> {
+    use crate::db::schema::{user_areas, users};
+    Ok(users::table
+        .inner_join(user_areas::table)
+        .filter(user_areas::area_id.eq(area_id))
+        .filter(users::role.eq(role))
+        .filter(users::disabled_at.is_null())
+        .select((users::id, users::name, users::hcpc_number))
+        .order(users::name.asc())
+        .limit(200)
+        .load(conn)?)
+}
+
+pub fn user_name(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
+    use crate::db::schema::users;
+    Ok(users::table
+        .find(id)
+        .select(users::name)
+        .first(conn)
+        .optional()?
+        .unwrap_or_else(|| "Unknown user".into()))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = person_merges)]
+pub struct Merge {
+    pub id: String,
+    pub kept_person_id: String,
+    pub merged_person_id: String,
+    /// JSON array of the referral ids moved to the kept person.
+    pub referral_ids: String,
+    pub merged_by: String,
+    pub merged_at: NaiveDateTime,
+    pub undone_by: Option<String>,
+    pub undone_at: Option<NaiveDateTime>,
+}
+
+/// Merges into this person that have not been undone, newest first.
+pub fn live_merges_into(conn: &mut DbConn, person_id: &str) -> Result<Vec<Merge>, AppError> {
+    Ok(person_merges::table
+        .filter(person_merges::kept_person_id.eq(person_id))
+        .filter(person_merges::undone_at.is_null())
+        .order(person_merges::merged_at.desc())
+        .limit(20)
+        .select(Merge::as_select())
+        .load(conn)?)
+}
+
+/// Merges this user made that have not been undone, newest first.
+pub fn live_merges_by(conn: &mut DbConn, user_id: &str) -> Result<Vec<Merge>, AppError> {
+    Ok(person_merges::table
+        .filter(person_merges::merged_by.eq(user_id))
+        .filter(person_merges::undone_at.is_null())
+        .order(person_merges::merged_at.desc())
+        .limit(10)
+        .select(Merge::as_select())
+        .load(conn)?)
+}
+
+/// Merges this person took part in, kept or merged, newest first.
+pub fn merges_of_person(conn: &mut DbConn, person_id: &str) -> Result<Vec<Merge>, AppError> {
+    Ok(person_merges::table
+        .filter(
+            person_merges::kept_person_id
+                .eq(person_id)
+                .or(person_merges::merged_person_id.eq(person_id)),
+        )
+        .order(person_merges::merged_at.desc())
+        .limit(50)
+        .select(Merge::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,1027 @@
+//! Referral rules, each in one transaction with its audit entry: making a referral (with
+//! duplicate detection and idempotency), viewing it (recorded as a consultation), moving it
+//! along the pathway, amending it, and drafts. Every read and write finds the referral
+//! through `model::scoped`, so a record outside the user's scope is simply not found.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, Actor, AuditAction, Event};
+use crate::db::DbConn;
+use crate::db::schema::{
+    people, person_merges, referral_amendments, referral_drafts, referral_status_history, referrals,
+};
+use crate::error::{AppError, FieldErrors};
+use crate::referrals::codes::*;
+use crate::referrals::forms::{
+    self, Crn, PersonInput, PncId, RawForm, ReferralDetails, ReferralInput, TransitionInput,
+};
+use crate::referrals::model::{
+    self, AmendmentRow, Draft, HistoryRow, NewReferral, Person, PersonWrite, Referral, Viewer,
+};
+use crate::referrals::state::{self, Action, Refusal, Status};
+use crate::users::model::Role;
+
+/// Drafts never submitted are removed after this many days.
+pub const DRAFT_RETENTION_DAYS: i64 = 90;
+
+pub const STALE_MESSAGE: &str = "This referral has changed since you opened it. Reload the page to see the latest version and try again";
+
+/// Which person a new referral is about, when the details may match someone already known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonChoice {
+    /// Not asked yet: close matches are offered before anything is created.
+    Undecided,
+    /// Link to this existing person.
+    Existing(String),
+    /// Create a new person even though close matches exist.
+    New,
+}
+
+#[derive(Debug)]
+pub enum CreateOutcome {
+    Created(Referral),
+    /// The same submission was made before (same draft or idempotency key).
+    Repeated(Referral),
+    /// People with a close name and the same date of birth: the user chooses.
+    PossibleDuplicates(Vec<Person>),
+}
+
+const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A human-friendly reference like `MH-7K3Q-PX4D`: no 0/O, 1/I/L or U, so it reads back
+/// over the phone.
+pub fn new_reference() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let mut part = || -> String {
+        (0..4)
+            .map(|_| REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())] as char)
+            .collect()
+    };
+    format!("MH-{}-{}", part(), part())
+}
+
+fn normalise_name(s: &str) -> String {
+    s.trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Same date of birth is checked by the query; here: family names within two edits and
+/// given names starting alike, or the two names swapped.
+pub fn close_name(a_given: &str, a_family: &str, b_given: &str, b_family: &str) -> bool {
+    let (ag, af, bg, bf) = (
+        normalise_name(a_given),
+        normalise_name(a_family),
+        normalise_name(b_given),
+        normalise_name(b_family),
+    );
+    let family_close = edit_distance(&af, &bf) <= 2;
+    let given_close = ag.chars().next() == bg.chars().next() || edit_distance(&ag, &bg) <= 2;
+    (family_close && given_close) || (ag == bf && af == bg)
+}
+
+fn person_write<'a>(p: &'a PersonInput, now: chrono::NaiveDateTime) -> PersonWrite<'a> {
+    PersonWrite {
+        given_name: &p.given_name,
+        family_name: &p.family_name,
+        date_of_birth: p.date_of_birth,
+        sex: p.sex,
+        gender_identity: p.gender_identity,
+        ethnicity: p.ethnicity,
+        pnc_id: p.pnc_id.as_ref().map(PncId::as_str),
+        crn: p.crn.as_ref().map(Crn::as_str),
+        area_id: &p.area_id,
+        gp_practice: p.gp_practice.as_deref(),
+        communication_needs: p.communication_needs.as_deref(),
+        interpreter_needed: p.interpreter_needed,
+        language: p.language.as_deref(),
+        updated_at: now,
+    }
+}
+
+fn history_row(
+    referral_id: &str,
+    action: Action,
+    from: Option<Status>,
+    to: Status,
+    viewer: &Viewer,
+    summary: String,
+    details: serde_json::Value,
+) -> HistoryRow {
+    HistoryRow {
+        id: crate::ids::new_id(),
+        referral_id: referral_id.to_owned(),
+        action,
+        from_status: from,
+        to_status: to,
+        actor_user_id: Some(viewer.user_id.clone()),
+        actor_name: viewer.name.clone(),
+        at: crate::clock::now(),
+        summary,
+        details: details.to_string(),
+    }
+}
+
+/// Makes a referral. Call inside a write transaction.
+pub fn create(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    input: &ReferralInput,
+    choice: &PersonChoice,
+    idempotency_key: Option<&str>,
+    draft_id: Option<&str>,
+) -> Result<CreateOutcome, AppError> {
+    if viewer.role != Role::ProbationOfficer {
+        return Err(AppError::Forbidden);
+    }
+    if let Some(key) = idempotency_key {
+        let earlier = referrals::table
+            .filter(referrals::created_by.eq(&viewer.user_id))
+            .filter(referrals::idempotency_key.eq(key))
+            .select(Referral::as_select())
+            .first(c)
+            .optional()?;
+        if let Some(r) = earlier {
+            return Ok(CreateOutcome::Repeated(r));
+        }
+    }
+    if let Some(d) = draft_id
+        && model::draft(c, &viewer.user_id, d)?.is_none()
+    {
+        // Sent twice: the first submission consumed the draft.
+        return match submitted_from_draft(c, viewer, d)? {
+            Some(r) => Ok(CreateOutcome::Repeated(r)),
+            None => Err(AppError::NotFound),
+        };
+    }
+    let p = &input.person;
+    let now = crate::clock::now();
+
+    // An exact PNC ID or CRN match is the same person; a close name with the same date of
+    // birth is the user's call.
+    let exact = model::people_by_identifier(
+        c,
+        p.pnc_id.as_ref().map(PncId::as_str),
+        p.crn.as_ref().map(Crn::as_str),
+    )?;
+    let person_id = if let Some(found) = exact.first() {
+        found.id.clone()
+    } else {
+        let close: Vec<Person> = model::people_born_on(c, p.date_of_birth, &viewer.area_ids)?
+            .into_iter()
+            .filter(|o| close_name(&p.given_name, &p.family_name, &o.given_name, &o.family_name))
+            .collect();
+        match choice {
+            PersonChoice::Existing(id) => match close.iter().find(|o| &o.id == id) {
+                Some(o) => o.id.clone(),
+                None => {
+                    return Err(AppError::Validation(FieldErrors::single(
+                        "person_choice",
+                        "Select one of the people shown, or a new person",
+                    )));
+                }
+            },
+            PersonChoice::Undecided if !close.is_empty() => {
+                return Ok(CreateOutcome::PossibleDuplicates(close));
+            }
+            _ => {
+                let id = crate::ids::new_id();
+                diesel::insert_into(people::table)
+                    .values((
+                        people::id.eq(&id),
+                        person_write(p, now),
+                        people::created_at.eq(now),
+                    ))
+                    .execute(c)?;
+                id
+            }
+        }
+    };
+
+    let details = serde_json::to_string(&input.details)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    let id = crate::ids::new_id();
+    let mut reference = new_reference();
+    for _ in 0..5 {
+        let taken: i64 = referrals::table
+            .filter(referrals::reference.eq(&reference))
+            .count()
+            .get_result(c)?;
+        if taken == 0 {
+            break;
+        }
+        reference = new_reference();
+    }
+    let key = idempotency_key
+        .map(str::to_owned)
+        .or_else(|| draft_id.map(|d| format!("draft:{d}")));
+    // An arrest-stage referral waits for a probation officer to take it over; a probation
+    // referral is held by the officer who makes it.
+    let ro = (input.entry_point == EntryPoint::Probation).then_some(viewer.user_id.as_str());
+    diesel::insert_into(referrals::table)
+        .values(NewReferral {
+            id: &id,
+            reference: &reference,
+            person_id: &person_id,
+            area_id: &p.area_id,
+            entry_point: input.entry_point,
+            status: Status::Submitted,
+            version: 1,
+            created_by: &viewer.user_id,
+            responsible_officer_id: ro,
+            offence_category: input.offence_category,
+            urgency: input.urgency,
+            details: &details,
+            idempotency_key: key.as_deref(),
+            submitted_at: now,
+            updated_at: now,
+        })
+        .execute(c)
+        .map_err(|e| match e {
+            // The same submission racing itself: the other one made the referral.
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => AppError::Conflict(
+                "This referral has just been submitted. Open your referrals to find it".into(),
+            ),
+            other => other.into(),
+        })?;
+    diesel::insert_into(referral_status_history::table)
+        .values(history_row(
+            &id,
+            Action::Submit,
+            None,
+            Status::Submitted,
+            viewer,
+            format!("{} referral", input.entry_point.label()),
+            json!({ "entry_point": input.entry_point.as_str() }),
+        ))
+        .execute(c)?;
+    if let Some(d) = draft_id {
+        diesel::delete(referral_drafts::table.filter(referral_drafts::id.eq(d))).execute(c)?;
+    }
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Collection, "referral.created")
+            .record("referral", &id)
+            .details(json!({
+                "entry_point": input.entry_point.as_str(),
+                "person_linked": !exact.is_empty() || matches!(choice, PersonChoice::Existing(_)),
+            })),
+    )?;
+    let created = referrals::table
+        .find(&id)
+        .select(Referral::as_select())
+        .first(c)?;
+    Ok(CreateOutcome::Created(created))
+}
+
+/// The referral's answers as checked values again.
+pub fn input_of(person: &Person, r: &Referral) -> Result<ReferralInput, AppError> {
+    let details: ReferralDetails = serde_json::from_str(&r.details)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("referral details")))?;
+    Ok(ReferralInput {
+        entry_point: r.entry_point,
+        offence_category: r.offence_category,
+        urgency: r.urgency,
+        person: PersonInput {
+            given_name: person.given_name.clone(),
+            family_name: person.family_name.clone(),
+            date_of_birth: person.date_of_birth,
+            sex: person.sex,
+            gender_identity: person.gender_identity,
+            ethnicity: person.ethnicity,
+            pnc_id: person.pnc_id.as_deref().map(PncId::stored),
+            crn: person.crn.as_deref().map(Crn::stored),
+            area_id: r.area_id.clone(),
+            gp_practice: person.gp_practice.clone(),
+            communication_needs: person.communication_needs.clone(),
+            interpreter_needed: person.interpreter_needed,
+            language: person.language.clone(),
+        },
+        details,
+    })
+}
+
+/// Everything a referral page or the API shows about one referral.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub referral: Referral,
+    pub person: Person,
+    pub input: ReferralInput,
+    pub history: Vec<HistoryRow>,
+    pub amendments: Vec<AmendmentRow>,
+    /// Merges of this person's records (names of who merged and undid are in `names`).
+    pub merges: Vec<model::Merge>,
+    pub names: std::collections::BTreeMap<String, String>,
+    pub area_names: std::collections::BTreeMap<String, String>,
+}
+
+/// Loads a referral in scope and records the view (consultation) in the audit log, in one
+/// write transaction.
+pub fn view(c: &mut DbConn, viewer: &Viewer, actor: &Actor, id: &str) -> Result<Loaded, AppError> {
+    let loaded = load(c, viewer, id)?;
+    record_view(c, actor, id)?;
+    Ok(loaded)
+}
+
+/// Records that a referral loaded with [`load`] was shown to the user.
+pub fn record_view(c: &mut DbConn, actor: &Actor, id: &str) -> Result<(), AppError> {
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", id),
+    )
+}
+
+/// Loads a referral in scope without recording a view (used before a change).
+pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppError> {
+    let referral = model::find(c, viewer, id)?;
+    let person = model::person(c, &referral.person_id)?;
+    let input = input_of(&person, &referral)?;
+    let history = model::history(c, id)?;
+    let amendments = model::amendments(c, id)?;
+    let merges = model::merges_of_person(c, &referral.person_id)?;
+    let mut names = std::collections::BTreeMap::new();
+    for uid in [
+        Some(&referral.created_by),
+        referral.responsible_officer_id.as_ref(),
+        referral.assessor_id.as_ref(),
+        referral.allocated_ap_id.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(merges.iter().map(|m| &m.merged_by))
+    .chain(merges.iter().filter_map(|m| m.undone_by.as_ref()))
+    {
+        names.insert(uid.clone(), model::user_name(c, uid)?);
+    }
+    let area_names = crate::areas::active_areas(c)?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    Ok(Loaded {
+        referral,
+        person,
+        input,
+        history,
+        amendments,
+        merges,
+        names,
+        area_names,
+    })
+}
+
+fn refusal(r: Refusal, action: Action, status: Status) -> AppError {
+    match r {
+        Refusal::WrongRole => AppError::Forbidden,
+        Refusal::NotNow => AppError::Conflict(r.message(action, status)),
+    }
+}
+
+/// A named colleague of the right role in the referral's area, or a field error.
+fn colleague(
+    c: &mut DbConn,
+    role: Role,
+    area_id: &str,
+    user_id: &str,
+    field: &str,
+    message: &str,
+) -> Result<(String, Option<String>), AppError> {
+    model::staff_in_area(c, role, area_id)?
+        .into_iter()
+        .find(|(id, _, _)| id == user_id)
+        .map(|(_, name, hcpc)| (name, hcpc))
+        .ok_or_else(|| AppError::Validation(FieldErrors::single(field, message)))
+}
+
+/// Moves a referral along the pathway. Call inside a write transaction. Refuses, changing
+/// nothing, when the role may not take the action, the referral is not at a step where it
+/// applies, or it has changed since the user loaded it.
+pub fn transition(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    action: Action,
+    t: &TransitionInput,
+) -> Result<Referral, AppError> {
+    let r = model::find(c, viewer, id)?;
+    let to =
+        state::check(viewer.role, action, r.status).map_err(|e| refusal(e, action, r.status))?;
+    if t.version != r.version {
+        return Err(AppError::Conflict(STALE_MESSAGE.into()));
+    }
+    let date = t.date.map(crate::web::format::date).unwrap_or_default();
+    let mut ro = r.responsible_officer_id.clone();
+    let mut assessor = r.assessor_id.clone();
+    let mut ap = r.allocated_ap_id.clone();
+    let mut details = json!({});
+    let summary = match action {
+        Action::TakeOver => {
+            if r.entry_point != EntryPoint::Arrest {
+                return Err(AppError::Conflict(
+                    "Only a referral made at the point of arrest can be taken over".into(),
+                ));
+            }
+            if r.responsible_officer_id.as_deref() == Some(viewer.user_id.as_str()) {
+                return Err(AppError::Conflict(
+                    "You are already the responsible officer for this referral".into(),
+                ));
+            }
+            ro = Some(viewer.user_id.clone());
+            format!("{} is now the responsible officer", viewer.name)
+        }
+        Action::BookAssessment => {
+            let chosen = match (&t.user_id, viewer.role) {
+                (Some(u), _) => u.clone(),
+                (None, Role::AssistantPsychologist) => viewer.user_id.clone(),
+                (None, _) => {
+                    return Err(AppError::Validation(FieldErrors::single(
+                        "assessor_id",
+                        "Select the assistant psychologist who will assess",
+                    )));
+                }
+            };
+            if viewer.role == Role::AssistantPsychologist && chosen != viewer.user_id {
+                return Err(AppError::Forbidden);
+            }
+            let (name, _) = colleague(
+                c,
+                Role::AssistantPsychologist,
+                &r.area_id,
+                &chosen,
+                "assessor_id",
+                "Select an assistant psychologist who works in the person's area",
+            )?;
+            assessor = Some(chosen.clone());
+            details = json!({ "assessor_id": chosen });
+            format!("Assessment on {date} with {name}")
+        }
+        Action::AllocateAp => {
+            let chosen = t.user_id.clone().unwrap_or_default();
+            let (name, _) = colleague(
+                c,
+                Role::AssistantPsychologist,
+                &r.area_id,
+                &chosen,
+                "ap_id",
+                "Select an assistant psychologist who works in the person's area",
+            )?;
+            ap = Some(chosen.clone());
+            details = json!({ "ap_id": chosen });
+            format!("Allocated to {name}")
+        }
+        Action::RecordMhtrMade => {
+            let director = t.user_id.clone().unwrap_or_default();
+            let (name, hcpc) = colleague(
+                c,
+                Role::ClinicalLead,
+                &r.area_id,
+                &director,
+                "treatment_director_id",
+                "Select a clinical lead who works in the person's area as treatment director",
+            )?;
+            let Some(hcpc) = hcpc else {
+                return Err(AppError::Validation(FieldErrors::single(
+                    "treatment_director_id",
+                    "The treatment director must have an HCPC registration number recorded",
+                )));
+            };
+            let (Some(order), Some(sentence), Some(end), Some(combined)) = (
+                t.order_type,
+                t.sentence_date,
+                t.requirement_end_date,
+                t.combined_with,
+            ) else {
+                return Err(AppError::BadRequest("Order details are missing".into()));
+            };
+            details = json!({
+                "order_type": order.as_str(),
+                "sentence_date": sentence.to_string(),
+                "requirement_end_date": end.to_string(),
+                "court": t.court,
+                "treatment_director_id": director,
+                "treatment_director_hcpc": hcpc,
+                "combined_with": combined.as_str(),
+            });
+            format!(
+                "{}, sentenced {} at {}, requirement ends {}. Treatment director {} ({}). {}",
+                order.label(),
+                crate::web::format::date(sentence),
+                t.court.clone().unwrap_or_default(),
+                crate::web::format::date(end),
+                name,
+                hcpc,
+                combined.label()
+            )
+        }
+        Action::EndTreatment => {
+            let outcome = t.end_outcome.unwrap_or(EndOutcome::Completed);
+            details = json!({
+                "end_outcome": outcome.as_str(),
+                "end_reason": t.end_reason.map(|r| r.as_str()),
+            });
+            match t.end_reason {
+                Some(reason) => format!("{} on {date}: {}", outcome.label(), reason.label()),
+                None => format!("{} on {date}", outcome.label()),
+            }
+        }
+        Action::Withdraw => {
+            let reason = t.withdrawal_reason.unwrap_or(WithdrawalReason::Other);
+            details = json!({ "withdrawal_reason": reason.as_str() });
+            reason.label().to_owned()
+        }
+        Action::WithdrawConsent => {
+            details = json!({ "withdrawal_reason": WithdrawalReason::ConsentWithdrawn.as_str() });
+            "Consent withdrawn".to_owned()
+        }
+        Action::RecordConsent => {
+            details = json!({ "consent_date": t.date.map(|d| d.to_string()) });
+            format!("Consent given on {date}, recorded by {}", viewer.name)
+        }
+        Action::Decline | Action::RecordNotSuitable => t.text.clone().unwrap_or_default(),
+        Action::RecordAssessment => format!("Assessed on {date}"),
+        Action::SendReport => format!("Report sent on {date}"),
+        Action::AwaitSentence => format!("Sentencing hearing on {date}"),
+        Action::RecordAdjourned => format!("Adjourned to {date}"),
+        Action::RecordInduction => format!("Inducted on {date}"),
+        Action::StartTreatment => format!("First session on {date}"),
+        Action::Accept
+        | Action::RecordSuitable
+        | Action::RecordMhtrNotMade
+        | Action::Close
+        | Action::Submit => String::new(),
+    };
+    let summary = match (&t.text, action) {
+        (Some(note), a) if !matches!(a, Action::Decline | Action::RecordNotSuitable) => {
+            if summary.is_empty() {
+                note.clone()
+            } else {
+                format!("{summary}. {note}")
+            }
+        }
+        _ => summary,
+    };
+    if let (Some(d), serde_json::Value::Object(m)) = (t.date, &mut details) {
+        m.insert("date".into(), json!(d.to_string()));
+    }
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        referrals::table
+            .filter(referrals::id.eq(id))
+            .filter(referrals::version.eq(r.version)),
+    )
+    .set((
+        referrals::status.eq(to),
+        referrals::version.eq(r.version + 1),
+        referrals::responsible_officer_id.eq(ro),
+        referrals::assessor_id.eq(assessor),
+        referrals::allocated_ap_id.eq(ap),
+        referrals::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(STALE_MESSAGE.into()));
+    }
+    diesel::insert_into(referral_status_history::table)
+        .values(history_row(
+            id,
+            action,
+            Some(r.status),
+            to,
+            viewer,
+            summary,
+            details,
+        ))
+        .execute(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Alteration, "referral.transition")
+            .record("referral", id)
+            .details(
+                json!({ "action": action.as_str(), "from": r.status.as_str(), "to": to.as_str() }),
+            ),
+    )?;
+    Ok(referrals::table
+        .find(id)
+        .select(Referral::as_select())
+        .first(c)?)
+}
+
+/// Amends a submitted referral: `changes` overlays the current answers, the whole referral
+/// is checked again, and each changed answer is kept with its old and new value, who, when
+/// and why. Call inside a write transaction.
+pub fn amend(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    version: i64,
+    changes: &RawForm,
+    reason: &str,
+) -> Result<Vec<AmendmentRow>, AppError> {
+    if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
+        return Err(AppError::Forbidden);
+    }
+    let loaded = load(c, viewer, id)?;
+    let r = &loaded.referral;
+    if r.status.is_final() {
+        return Err(AppError::Conflict(format!(
+            "A referral that is {} cannot be amended",
+            r.status.label().to_lowercase()
+        )));
+    }
+    if version != r.version {
+        return Err(AppError::Conflict(STALE_MESSAGE.into()));
+    }
+    let before = loaded.input.to_raw();
+    let mut after = before.clone();
+    after.merge(changes);
+    // The person's area may stay one the user does not cover only if it is not changed.
+    let mut areas = viewer.area_ids.clone();
+    areas.push(r.area_id.clone());
+    let parsed = forms::parse_referral(&after, &areas, crate::clock::today());
+    let reason = reason.trim();
+    let mut errors = match &parsed {
+        Ok(_) => FieldErrors::new(),
+        Err(e) => e.clone(),
+    };
+    if reason.is_empty() {
+        errors.add("reason", "Enter the reason for the change");
+    } else if reason.chars().count() > 1000 {
+        errors.add("reason", "The reason must be 1000 characters or fewer");
+    }
+    errors.into_result()?;
+    let Ok(input) = parsed else {
+        return Err(AppError::Internal(anyhow::anyhow!("parse result lost")));
+    };
+    let canonical = input.to_raw();
+    let area_name = |aid: &str| loaded.area_names.get(aid).cloned().unwrap_or_default();
+    let now = crate::clock::now();
+    let mut rows = Vec::new();
+    for f in forms::fields() {
+        let old = forms::display(&f, &before, &area_name);
+        let new = forms::display(&f, &canonical, &area_name);
+        if old != new {
+            rows.push(AmendmentRow {
+                id: crate::ids::new_id(),
+                referral_id: id.to_owned(),
+                field: f.name.to_owned(),
+                field_label: f.label.to_owned(),
+                old_value: old,
+                new_value: new,
+                reason: reason.to_owned(),
+                actor_user_id: Some(viewer.user_id.clone()),
+                actor_name: viewer.name.clone(),
+                at: now,
+            });
+        }
+    }
+    if rows.is_empty() {
+        return Err(AppError::Validation(FieldErrors::single(
+            "changes",
+            "Change at least one answer, or go back without amending",
+        )));
+    }
+    let details = serde_json::to_string(&input.details)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    let changed = diesel::update(
+        referrals::table
+            .filter(referrals::id.eq(id))
+            .filter(referrals::version.eq(r.version)),
+    )
+    .set((
+        referrals::version.eq(r.version + 1),
+        referrals::area_id.eq(&input.person.area_id),
+        referrals::entry_point.eq(input.entry_point),
+        referrals::offence_category.eq(input.offence_category),
+        referrals::urgency.eq(input.urgency),
+        referrals::details.eq(&details),
+        referrals::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(STALE_MESSAGE.into()));
+    }
+    diesel::update(people::table.find(&r.person_id))
+        .set(person_write(&input.person, now))
+        .execute(c)?;
+    for row in &rows {
+        diesel::insert_into(referral_amendments::table)
+            .values(row)
+            .execute(c)?;
+    }
+    let fields: Vec<&str> = rows.iter().map(|r| r.field.as_str()).collect();
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Alteration, "referral.amended")
+            .record("referral", id)
+            .reason(reason)
+            .details(json!({ "fields": fields })),
+    )?;
+    Ok(rows)
+}
+
+// ------------------------------------------------------------------ merging people
+
+/// Joins two records of one person: every referral of the person on `merge_reference` moves
+/// to the person on `keep_reference`. Clinical leads and administrators, and only when every
+/// referral moved is in their areas. Kept in `person_merges` so it can be undone. Call inside a write
+/// transaction.
+pub fn merge_people(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    keep_reference: &str,
+    merge_reference: &str,
+    reason: &str,
+) -> Result<model::Merge, AppError> {
+    if !matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
+        return Err(AppError::Forbidden);
+    }
+    let mut e = FieldErrors::new();
+    let keep = model::find_by_reference(
+        c,
+        viewer,
+        model::Purpose::MergePeople,
+        keep_reference.trim().to_uppercase().as_str(),
+    )?;
+    if keep.is_none() {
+        e.add(
+            "keep_reference",
+            "Enter the reference of a referral in your areas, like MH-7K3Q-PX4D",
+        );
+    }
+    let merge = model::find_by_reference(
+        c,
+        viewer,
+        model::Purpose::MergePeople,
+        merge_reference.trim().to_uppercase().as_str(),
+    )?;
+    if merge.is_none() {
+        e.add(
+            "merge_reference",
+            "Enter the reference of a referral in your areas, like MH-7K3Q-PX4D",
+        );
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        e.add("reason", "Enter why these are the same person");
+    }
+    let (Some(keep), Some(merge)) = (keep, merge) else {
+        return Err(AppError::Validation(e));
+    };
+    if keep.person_id == merge.person_id {
+        e.add(
+            "merge_reference",
+            "These referrals are already for the same person",
+        );
+    }
+    e.into_result()?;
+    let all: Vec<String> = referrals::table
+        .filter(referrals::person_id.eq(&merge.person_id))
+        .select(referrals::id)
+        .load(c)?;
+    let in_scope: i64 = model::scoped(viewer, model::Purpose::MergePeople)
+        .filter(referrals::person_id.eq(merge.person_id.clone()))
+        .count()
+        .get_result(c)?;
+    if in_scope != all.len() as i64 {
+        return Err(AppError::Validation(FieldErrors::single(
+            "merge_reference",
+            "This person has referrals outside your areas, so their records cannot be merged here",
+        )));
+    }
+    let now = crate::clock::now();
+    diesel::update(referrals::table.filter(referrals::id.eq_any(&all)))
+        .set((
+            referrals::person_id.eq(&keep.person_id),
+            referrals::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    diesel::update(people::table.find(&merge.person_id))
+        .set((
+            people::merged_into_id.eq(Some(&keep.person_id)),
+            people::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    let row = model::Merge {
+        id: crate::ids::new_id(),
+        kept_person_id: keep.person_id.clone(),
+        merged_person_id: merge.person_id.clone(),
+        referral_ids: serde_json::to_string(&all).map_err(|e| AppError::Internal(e.into()))?,
+        merged_by: viewer.user_id.clone(),
+        merged_at: now,
+        undone_by: None,
+        undone_at: None,
+    };
+    diesel::insert_into(person_merges::table)
+        .values(&row)
+        .execute(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Combination, "person.merged")
+            .record("person", &keep.person_id)
+            .reason(reason)
+            .details(json!({ "merge_id": row.id, "merged_person_id": merge.person_id, "referral_ids": all })),
+    )?;
+    Ok(row)
+}
+
+/// Undoes a merge: the referrals moved go back to the person they came from.
+pub fn undo_merge(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    merge_id: &str,
+) -> Result<model::Merge, AppError> {
+    if !matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
+        return Err(AppError::Forbidden);
+    }
+    let m: model::Merge = person_merges::table
+        .find(merge_id)
+        .select(model::Merge::as_select())
+        .first(c)?;
+    let ids: Vec<String> =
+        serde_json::from_str(&m.referral_ids).map_err(|e| AppError::Internal(e.into()))?;
+    // Only someone who could have made the merge may undo it.
+    let in_scope: i64 = model::scoped(viewer, model::Purpose::MergePeople)
+        .filter(referrals::id.eq_any(ids.clone()))
+        .count()
+        .get_result(c)?;
+    if in_scope != ids.len() as i64 {
+        return Err(AppError::NotFound);
+    }
+    if m.undone_at.is_some() {
+        return Err(AppError::Conflict(
+            "This merge has already been undone".into(),
+        ));
+    }
+    let now = crate::clock::now();
+    diesel::update(
+        referrals::table
+            .filter(referrals::id.eq_any(&ids))
+            .filter(referrals::person_id.eq(&m.kept_person_id)),
+    )
+    .set((
+        referrals::person_id.eq(&m.merged_person_id),
+        referrals::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    diesel::update(people::table.find(&m.merged_person_id))
+        .set((
+            people::merged_into_id.eq(None::<String>),
+            people::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    diesel::update(person_merges::table.find(merge_id))
+        .set((
+            person_merges::undone_by.eq(Some(&viewer.user_id)),
+            person_merges::undone_at.eq(Some(now)),
+        ))
+        .execute(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Combination, "person.merge_undone")
+            .record("person", &m.kept_person_id)
+            .details(json!({ "merge_id": m.id, "merged_person_id": m.merged_person_id, "referral_ids": ids })),
+    )?;
+    Ok(model::Merge {
+        undone_by: Some(viewer.user_id.clone()),
+        undone_at: Some(now),
+        ..m
+    })
+}
+
+// ------------------------------------------------------------------ drafts
+
+pub fn new_draft(c: &mut DbConn, viewer: &Viewer) -> Result<String, AppError> {
+    if viewer.role != Role::ProbationOfficer {
+        return Err(AppError::Forbidden);
+    }
+    let now = crate::clock::now();
+    let id = crate::ids::new_id();
+    diesel::insert_into(referral_drafts::table)
+        .values(Draft {
+            id: id.clone(),
+            created_by: viewer.user_id.clone(),
+            data: serde_json::to_string(&RawForm::default())
+                .map_err(|e| AppError::Internal(e.into()))?,
+            created_at: now,
+            updated_at: now,
+        })
+        .execute(c)?;
+    Ok(id)
+}
+
+/// The answers saved in one of the user's drafts.
+pub fn draft_answers(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<RawForm, AppError> {
+    let d = model::draft(c, &viewer.user_id, id)?.ok_or(AppError::NotFound)?;
+    serde_json::from_str(&d.data).map_err(|e| AppError::Internal(e.into()))
+}
+
+/// Saves a page's answers into the draft.
+pub fn save_draft(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+    page: &RawForm,
+) -> Result<RawForm, AppError> {
+    let mut answers = draft_answers(c, viewer, id)?;
+    answers.merge(page);
+    diesel::update(referral_drafts::table.find(id))
+        .set((
+            referral_drafts::data
+                .eq(serde_json::to_string(&answers).map_err(|e| AppError::Internal(e.into()))?),
+            referral_drafts::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    Ok(answers)
+}
+
+/// The referral a submitted draft became, if it was submitted.
+pub fn submitted_from_draft(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    draft_id: &str,
+) -> Result<Option<Referral>, AppError> {
+    Ok(referrals::table
+        .filter(referrals::created_by.eq(&viewer.user_id))
+        .filter(referrals::idempotency_key.eq(format!("draft:{draft_id}")))
+        .select(Referral::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Removes drafts not touched for [`DRAFT_RETENTION_DAYS`]. Run hourly by housekeeping.
+pub fn purge_drafts(c: &mut DbConn) -> Result<usize, AppError> {
+    let cutoff = crate::clock::now() - Duration::days(DRAFT_RETENTION_DAYS);
+    let n = diesel::delete(referral_drafts::table.filter(referral_drafts::updated_at.lt(cutoff)))
+        .execute(c)?;
+    if n > 0 {
+        audit::record(
+            c,
+            &Actor::system("housekeeping"),
+            Event::new(AuditAction::Erasure, "referral_draft.purged")
+                .details(json!({ "count": n, "older_than_days": DRAFT_RETENTION_DAYS })),
+        )?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_use_only_unambiguous_characters() {
+        for _ in 0..200 {
+            let r = new_reference();
+            assert_eq!(r.len(), 12);
+            assert!(r.starts_with("MH-"));
+            assert!(
+                r[3..]
+                    .chars()
+                    .all(|c| c == '-' || REFERENCE_ALPHABET.contains(&(c as u8)))
+            );
+            assert!(!r[3..].contains(['0', 'O', '1', 'I', 'L']));
+        }
+    }
+
+    #[test]
+    fn close_names_are_spotted() {
+        assert!(close_name("Alex", "Morgan", "alex", "Morgen"));
+        assert!(close_name("Alex", "Morgan", "Alexander", "Morgan"));
+        assert!(close_name("Alex", "Morgan", "Morgan", "Alex"));
+        assert!(!close_name("Alex", "Morgan", "Sam", "Morgan"));
+        assert!(!close_name("Alex", "Morgan", "Alex", "Patel"));
+    }
+}

@@ -1,0 +1,328 @@
+//! What templates and JSON see of referrals: never a database row directly.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::referrals::forms::{self, Field, Kind, RawForm, ReferralInput, Step};
+use crate::referrals::model::{Person, Referral};
+use crate::referrals::service::Loaded;
+use crate::referrals::state::{Action, Status};
+use crate::web::format;
+
+/// A summary-list row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub key: String,
+    pub value: String,
+    pub href: String,
+}
+
+/// One entry of the MoJ timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimelineItem {
+    pub title: String,
+    pub byline: String,
+    pub datetime_iso: String,
+    pub datetime_text: String,
+    pub description: String,
+}
+
+/// A referral in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReferralSummary {
+    pub id: String,
+    pub reference: String,
+    pub person_name: String,
+    pub status: String,
+    pub status_label: String,
+    pub status_colour: &'static str,
+    pub entry_point: String,
+    pub entry_point_label: String,
+    pub area: String,
+    pub urgency: String,
+    /// UTC, ISO 8601.
+    pub submitted_at: String,
+    pub submitted_text: String,
+}
+
+impl ReferralSummary {
+    pub fn new(r: &Referral, p: &Person, area: String) -> Self {
+        Self {
+            id: r.id.clone(),
+            reference: r.reference.clone(),
+            person_name: format!("{} {}", p.given_name, p.family_name),
+            status: r.status.as_str().into(),
+            status_label: r.status.label().into(),
+            status_colour: r.status.colour(),
+            entry_point: r.entry_point.as_str().into(),
+            entry_point_label: r.entry_point.label().into(),
+            area,
+            urgency: r.urgency.as_str().into(),
+            submitted_at: format::iso(r.submitted_at),
+            submitted_text: format::date(r.submitted_at.date()),
+        }
+    }
+}
+
+/// The fields that apply to this referral's entry point, in order.
+pub fn applicable_fields(entry: Option<crate::referrals::codes::EntryPoint>) -> Vec<Field> {
+    forms::fields()
+        .into_iter()
+        .filter(|f| f.only_for.is_none() || f.only_for == entry)
+        .collect()
+}
+
+/// Summary rows for the answers of one step (or all steps), empty answers shown as "Not
+/// given".
+pub fn answer_rows(
+    raw: &RawForm,
+    step: Option<Step>,
+    area_name: &dyn Fn(&str) -> String,
+    href: &dyn Fn(&Field) -> String,
+) -> Vec<Row> {
+    let entry = raw.get("entry_point").parse().ok();
+    applicable_fields(entry)
+        .iter()
+        .filter(|f| step.is_none_or(|s| f.step == s))
+        .map(|f| {
+            let v = forms::display(f, raw, area_name);
+            Row {
+                key: f.label.to_owned(),
+                value: if v.is_empty() { "Not given".into() } else { v },
+                href: href(f),
+            }
+        })
+        .collect()
+}
+
+/// The answers as JSON, in the shape the API accepts them: codes, dates as ISO 8601,
+/// lists as arrays, yes/no as booleans.
+pub fn answers_json(input: &ReferralInput) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let raw = input.to_raw();
+    let entry = Some(input.entry_point);
+    let mut out = serde_json::Map::new();
+    for f in applicable_fields(entry) {
+        let v = match f.kind {
+            Kind::Date => {
+                let d = crate::users::forms::parse_date(
+                    raw.get(&format!("{}_day", f.name)),
+                    raw.get(&format!("{}_month", f.name)),
+                    raw.get(&format!("{}_year", f.name)),
+                    "date",
+                );
+                d.map(|d| Value::String(d.to_string()))
+                    .unwrap_or(Value::Null)
+            }
+            Kind::Multi(_) => {
+                Value::Array(raw.all(f.name).into_iter().map(Value::String).collect())
+            }
+            Kind::YesNo => match raw.get(f.name) {
+                "yes" => Value::Bool(true),
+                "no" => Value::Bool(false),
+                _ => Value::Null,
+            },
+            _ => match raw.get(f.name) {
+                "" => Value::Null,
+                s => Value::String(s.to_owned()),
+            },
+        };
+        out.insert(f.name.to_owned(), v);
+    }
+    out
+}
+
+fn history_title(action: Action, to: Status) -> String {
+    match action {
+        Action::Submit => "Referral submitted".into(),
+        Action::TakeOver => "Taken over by a responsible officer".into(),
+        Action::BookAssessment => "Assessment booked".into(),
+        Action::AllocateAp => "Assistant psychologist allocated".into(),
+        Action::WithdrawConsent => "Consent withdrawn".into(),
+        _ => to.label().to_owned(),
+    }
+}
+
+/// The referral's timeline, newest first: every transition and amendment with who and when.
+pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
+    let mut items: Vec<(chrono::NaiveDateTime, TimelineItem)> = l
+        .history
+        .iter()
+        .map(|h| {
+            (
+                h.at,
+                TimelineItem {
+                    title: history_title(h.action, h.to_status),
+                    byline: h.actor_name.clone(),
+                    datetime_iso: format::iso(h.at),
+                    datetime_text: format::date_time(h.at),
+                    description: h.summary.clone(),
+                },
+            )
+        })
+        .collect();
+    // Amendments made together (same time, same person) are one entry.
+    let mut i = 0;
+    while i < l.amendments.len() {
+        let first = &l.amendments[i];
+        let group: Vec<_> = l.amendments[i..]
+            .iter()
+            .take_while(|a| a.at == first.at && a.actor_user_id == first.actor_user_id)
+            .collect();
+        let changes: Vec<String> = group
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}: changed from “{}” to “{}”",
+                    a.field_label,
+                    if a.old_value.is_empty() {
+                        "not given"
+                    } else {
+                        &a.old_value
+                    },
+                    if a.new_value.is_empty() {
+                        "not given"
+                    } else {
+                        &a.new_value
+                    },
+                )
+            })
+            .collect();
+        items.push((
+            first.at,
+            TimelineItem {
+                title: "Referral amended".into(),
+                byline: first.actor_name.clone(),
+                datetime_iso: format::iso(first.at),
+                datetime_text: format::date_time(first.at),
+                description: format!("{}. Reason: {}", changes.join("; "), first.reason),
+            },
+        ));
+        i += group.len();
+    }
+    for m in &l.merges {
+        let who = |id: &str| l.names.get(id).cloned().unwrap_or_default();
+        items.push((
+            m.merged_at,
+            TimelineItem {
+                title: "Records of this person merged".into(),
+                byline: who(&m.merged_by),
+                datetime_iso: format::iso(m.merged_at),
+                datetime_text: format::date_time(m.merged_at),
+                description: "Another record of the same person was joined to this one".into(),
+            },
+        ));
+        if let (Some(at), Some(by)) = (m.undone_at, &m.undone_by) {
+            items.push((
+                at,
+                TimelineItem {
+                    title: "Merge undone".into(),
+                    byline: who(by),
+                    datetime_iso: format::iso(at),
+                    datetime_text: format::date_time(at),
+                    description: "The records are separate again".into(),
+                },
+            ));
+        }
+    }
+    items.sort_by_key(|item| std::cmp::Reverse(item.0));
+    items.into_iter().map(|(_, t)| t).collect()
+}
+
+/// The latest consent record, in words.
+pub fn consent_text(l: &Loaded) -> String {
+    let last = l
+        .history
+        .iter()
+        .rev()
+        .find(|h| matches!(h.action, Action::RecordConsent | Action::WithdrawConsent));
+    match last {
+        Some(h) if h.action == Action::WithdrawConsent => format!(
+            "Consent withdrawn, recorded by {} on {}",
+            h.actor_name,
+            format::date(h.at.date())
+        ),
+        Some(h) => h.summary.clone(),
+        None => "Not recorded yet".into(),
+    }
+}
+
+/// The order the court made, in words.
+pub fn order_text(l: &Loaded) -> String {
+    l.history
+        .iter()
+        .rev()
+        .find(|h| h.action == Action::RecordMhtrMade)
+        .map(|h| h.summary.clone())
+        .unwrap_or_else(|| "No order recorded".into())
+}
+
+/// A referral as the API returns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReferralJson {
+    pub id: String,
+    pub reference: String,
+    pub status: String,
+    pub status_label: String,
+    /// Send this back with a transition or amendment; a stale one is refused with 409.
+    pub version: i64,
+    pub entry_point: String,
+    pub area_id: String,
+    pub area: String,
+    pub person_id: String,
+    /// The ONS 2021 broad group derived from `answers.ethnicity` (null when not stated).
+    pub ethnic_group: Option<String>,
+    pub created_by: String,
+    pub responsible_officer: Option<String>,
+    pub assessor: Option<String>,
+    pub allocated_ap: Option<String>,
+    /// UTC, ISO 8601.
+    pub submitted_at: String,
+    pub updated_at: String,
+    /// The referral's answers, keyed like the create request.
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Map<String, serde_json::Value>,
+    pub consent: String,
+    pub order: String,
+    /// Newest first.
+    pub timeline: Vec<TimelineItem>,
+    /// The actions the caller may take now.
+    pub actions: Vec<String>,
+}
+
+impl ReferralJson {
+    pub fn new(l: &Loaded, role: crate::users::model::Role) -> Self {
+        let r = &l.referral;
+        let name = |id: &Option<String>| id.as_ref().and_then(|i| l.names.get(i).cloned());
+        Self {
+            id: r.id.clone(),
+            reference: r.reference.clone(),
+            status: r.status.as_str().into(),
+            status_label: r.status.label().into(),
+            version: r.version,
+            entry_point: r.entry_point.as_str().into(),
+            area_id: r.area_id.clone(),
+            area: l.area_names.get(&r.area_id).cloned().unwrap_or_default(),
+            person_id: r.person_id.clone(),
+            ethnic_group: l
+                .input
+                .person
+                .ethnicity
+                .map(|e| e.group().as_str().to_owned()),
+            created_by: l.names.get(&r.created_by).cloned().unwrap_or_default(),
+            responsible_officer: name(&r.responsible_officer_id),
+            assessor: name(&r.assessor_id),
+            allocated_ap: name(&r.allocated_ap_id),
+            submitted_at: format::iso(r.submitted_at),
+            updated_at: format::iso(r.updated_at),
+            answers: answers_json(&l.input),
+            consent: consent_text(l),
+            order: order_text(l),
+            timeline: timeline(l),
+            actions: crate::referrals::state::available(role, r.status)
+                .into_iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! A small self-contained harness for the referral tests: a fresh application on a fresh
+//! database per test (a temporary SQLite file, or a new PostgreSQL database when
+//! `TEST_DATABASE_URL` is set), users made directly in the database, browsers that keep
+//! cookies and never follow redirects, and bearer tokens issued directly.
+
+use std::net::TcpListener;
+
+use actix_web::web;
+use chrono::Duration;
+use diesel::prelude::*;
+use mhtr_pathway::areas::{self, OrganisationKind};
+use mhtr_pathway::audit::Actor;
+use mhtr_pathway::auth::password::Password;
+use mhtr_pathway::auth::{tokens, totp};
+use mhtr_pathway::db::schema::users;
+use mhtr_pathway::settings::Settings;
+use mhtr_pathway::startup::Application;
+use mhtr_pathway::state::AppState;
+use mhtr_pathway::users::forms::{Email, UserInput};
+use mhtr_pathway::users::model::{MfaState, Role, VettingLevel};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+pub const PASSWORD: &str = "copper lantern meadow thistle";
+
+static PASSWORD_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+enum Database {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: web::Data<AppState>,
+    pub area_a: String,
+    pub area_b: String,
+    org: String,
+    db: Database,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Database::Postgres { admin_url, name } = &self.db
+            && let Ok(mut c) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c);
+        }
+    }
+}
+
+fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let cut = base
+        .rfind('/')
+        .filter(|i| *i > "postgres://".len())
+        .unwrap_or(base.len());
+    format!("{}/{name}{query}", &base[..cut])
+}
+
+pub async fn spawn_app() -> TestApp {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let (url, db) = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.trim().is_empty() => {
+            let name = format!("mhtr_ref_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(&admin_url).expect("PostgreSQL");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .expect("create the test database");
+            (
+                with_database_name(&admin_url, &name),
+                Database::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let dir = tempfile::TempDir::new().expect("temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            (url, Database::Sqlite { _dir: dir })
+        }
+    };
+    let mut settings =
+        Settings::from_toml(include_str!("../../config/test.toml")).expect("test settings");
+    settings.database.url = url;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build_with_listener(settings, listener)
+                .await
+                .expect("application builds");
+            tx.send(app.state()).expect("hand over state");
+            let _ = app.run_until_stopped().await;
+        })
+    });
+    let state = rx.recv().expect("application started");
+    let (area_a, area_b, org) = state
+        .db
+        .run(|c| {
+            Ok((
+                areas::insert_area(c, "E06000017", "Rutland")?,
+                areas::insert_area(c, "E07000133", "Melton")?,
+                areas::insert_organisation(c, "Test partner", OrganisationKind::Other)?,
+            ))
+        })
+        .await
+        .expect("areas");
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        state,
+        area_a,
+        area_b,
+        org,
+        db,
+    }
+}
+
+/// A user made for a test, with what it takes to sign in.
+#[derive(Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub totp_secret: String,
+    pub password: String,
+}
+
+impl TestApp {
+    pub async fn create_user(&self, role: Role, name: &str, areas: &[&str]) -> TestUser {
+        let email = format!("{}@test.example", name.to_lowercase().replace(' ', "."));
+        // One hash for the whole run: hashing is deliberately slow.
+        let hash = PASSWORD_HASH
+            .get_or_init(|| {
+                self.state
+                    .hasher
+                    .hash_now(&Password::for_sign_in(PASSWORD.to_owned()))
+                    .expect("hash")
+            })
+            .clone();
+        let secret = totp::new_secret();
+        let input = UserInput {
+            name: name.to_owned(),
+            email: Email::parse(&email).expect("email"),
+            role,
+            organisation_id: self.org.clone(),
+            area_ids: areas.iter().map(|a| a.to_string()).collect(),
+            hcpc_number: (role == Role::ClinicalLead).then(|| "PYL012345".to_owned()),
+            vetting: Some((
+                VettingLevel::Nppv2,
+                chrono::Utc::now().date_naive() + Duration::days(365),
+            )),
+        };
+        let s = secret.clone();
+        let id = self
+            .state
+            .db
+            .write(move |c| {
+                let u = mhtr_pathway::users::service::create(
+                    c,
+                    &Actor::system("test"),
+                    &input,
+                    Some(&hash),
+                )?;
+                diesel::update(users::table.find(&u.id))
+                    .set((
+                        users::mfa_state.eq(MfaState::Enrolled),
+                        users::totp_secret.eq(Some(s)),
+                    ))
+                    .execute(c)?;
+                Ok(u.id)
+            })
+            .await
+            .expect("user");
+        TestUser {
+            id,
+            email,
+            name: name.to_owned(),
+            totp_secret: secret,
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    /// A user made by the demo loader, with its known credentials.
+    pub fn demo_user(&self, account: &mhtr_pathway::demo::DemoAccount) -> TestUser {
+        TestUser {
+            id: String::new(),
+            email: account.email.to_owned(),
+            name: account.name.to_owned(),
+            totp_secret: account.totp_secret.to_owned(),
+            password: account.password.to_owned(),
+        }
+    }
+
+    /// A browser signed in as `user` through the sign-in pages.
+    pub async fn browser(&self, user: &TestUser) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let mut b = Browser {
+            base: self.base.clone(),
+            client,
+            csrf: String::new(),
+        };
+        let page = b.get("/sign-in").await.1;
+        b.csrf = csrf_of(&page);
+        let (status, loc, body) = b
+            .post_raw(
+                "/sign-in",
+                &[("email", &user.email), ("password", &user.password)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "password step: {body}");
+        assert_eq!(loc, "/sign-in/code");
+        let page = b.get("/sign-in/code").await.1;
+        b.csrf = csrf_of(&page);
+        let code = totp::code_now(&user.totp_secret).expect("code");
+        let (status, loc, _) = b.post_raw("/sign-in/code", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "code step");
+        assert_eq!(loc, "/");
+        let page = b.get("/").await.1;
+        b.csrf = csrf_of(&page);
+        b
+    }
+
+    /// An API client with a bearer token issued directly.
+    pub async fn api(&self, user: &TestUser) -> Api {
+        let uid = user.id.clone();
+        let (token, _) = self
+            .state
+            .db
+            .write(move |c| tokens::issue(c, &uid, 1))
+            .await
+            .expect("token");
+        Api {
+            base: self.base.clone(),
+            client: reqwest::Client::new(),
+            token,
+        }
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    html.find(marker)
+        .map(|i| {
+            let rest = &html[i + marker.len()..];
+            rest[..rest.find('"').unwrap_or(0)].to_owned()
+        })
+        .unwrap_or_default()
+}
+
+pub struct Browser {
+    base: String,
+    client: reqwest::Client,
+    csrf: String,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    async fn post_raw(&self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let mut form: Vec<(&str, &str)> = pairs.to_vec();
+        form.push(("csrf_token", &self.csrf));
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("request");
+        let loc = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (r.status(), loc, r.text().await.unwrap_or_default())
+    }
+
+    /// Posts a form with the session's CSRF token: status, redirect location, body.
+    pub async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
+        self.post_raw(path, pairs).await
+    }
+}
+
+pub struct Api {
+    base: String,
+    client: reqwest::Client,
+    token: String,
+}
+
+impl Api {
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.post_with_key(path, body, None).await
+    }
+
+    pub async fn post_with_key(
+        &self,
+        path: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let r = req.send().await.expect("request");
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+}

@@ -1,0 +1,1396 @@
+//! Referrals end to end, through the pages and the API, on SQLite (default) or PostgreSQL
+//! (`TEST_DATABASE_URL`).
+
+mod helpers;
+
+use chrono::Duration;
+use diesel::prelude::*;
+use helpers::{Api, Browser, TestApp, TestUser, spawn_app};
+use mhtr_pathway::db::schema::{referral_amendments, referral_drafts, referrals};
+use mhtr_pathway::users::model::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Cast {
+    app: TestApp,
+    po: TestUser,
+    po_b: TestUser,
+    cl: TestUser,
+    ap: TestUser,
+    ap2: TestUser,
+    councillor: TestUser,
+}
+
+async fn cast() -> Cast {
+    let app = spawn_app().await;
+    let (a, b) = (app.area_a.clone(), app.area_b.clone());
+    Cast {
+        po: app
+            .create_user(Role::ProbationOfficer, "Pat Officer", &[&a])
+            .await,
+        po_b: app
+            .create_user(Role::ProbationOfficer, "Bea Elsewhere", &[&b])
+            .await,
+        cl: app
+            .create_user(Role::ClinicalLead, "Dr Lee Lead", &[&a, &b])
+            .await,
+        ap: app
+            .create_user(Role::AssistantPsychologist, "Ash Psych", &[&a])
+            .await,
+        ap2: app
+            .create_user(Role::AssistantPsychologist, "Other Psych", &[&a])
+            .await,
+        councillor: app.create_user(Role::Councillor, "Cllr Count", &[&a]).await,
+        app,
+    }
+}
+
+fn probation_json(area: &str, given: &str, family: &str, crn: Option<&str>) -> Value {
+    json!({
+        "entry_point": "probation",
+        "given_name": given,
+        "family_name": family,
+        "date_of_birth": "1990-04-01",
+        "sex": "male",
+        "gender_identity": "same_as_sex",
+        "ethnicity": "white_british",
+        "crn": crn,
+        "area_id": area,
+        "interpreter_needed": false,
+        "court": "Leicester Magistrates' Court",
+        "hearing_date": "2026-12-14",
+        "offence_category": "theft",
+        "needs": ["anxiety"],
+        "substance_misuse": false,
+        "drr_atr": "none",
+        "rosh_level": "low",
+        "risk_to_staff": false,
+        "urgency": "routine",
+        "session_mode": "phone",
+    })
+}
+
+async fn api_referral(api: &Api, body: &Value) -> Value {
+    let (status, r) = api.post("/api/v1/referrals", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    r
+}
+
+fn dmy(iso: &str) -> (String, String, String) {
+    let p: Vec<&str> = iso.split('-').collect();
+    (p[2].to_owned(), p[1].to_owned(), p[0].to_owned())
+}
+
+/// Makes a referral through the question pages; returns the referral id.
+async fn page_referral(b: &Browser, area: &str, entry: &str, crn: &str) -> String {
+    let (status, loc, _) = b.post("/referrals/new", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let draft = loc
+        .trim_start_matches("/referrals/drafts/")
+        .trim_end_matches("/entry-point")
+        .to_owned();
+    let step = |s: &str| format!("/referrals/drafts/{draft}/{s}");
+    let (status, loc, _) = b
+        .post(&step("entry-point"), &[("entry_point", entry)])
+        .await;
+    assert_eq!(
+        (status, loc.as_str()),
+        (StatusCode::SEE_OTHER, step("person").as_str())
+    );
+    let (status, loc, body) = b
+        .post(
+            &step("person"),
+            &[
+                ("given_name", "Robin"),
+                ("family_name", "Page"),
+                ("date_of_birth_day", "2"),
+                ("date_of_birth_month", "7"),
+                ("date_of_birth_year", "1988"),
+                ("sex", "female"),
+                ("gender_identity", "same_as_sex"),
+                ("ethnicity", "mixed_white_asian"),
+                ("crn", crn),
+                ("pnc_id", "2001/12345H"),
+                ("area_id", area),
+                ("interpreter_needed", "no"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(loc, step("details"));
+    let details: Vec<(&str, &str)> = if entry == "arrest" {
+        vec![
+            ("location_kind", "custody_suite"),
+            ("location", "Euston Street"),
+            ("ld_practitioner", "Jordan Ellis"),
+            ("vulnerabilities", "mental_health"),
+            ("vulnerabilities", "debt"),
+            ("consent_to_share", "yes"),
+            ("offence_category", "public_order"),
+        ]
+    } else {
+        vec![
+            ("court", "Leicester Crown Court"),
+            ("hearing_date_day", "14"),
+            ("hearing_date_month", "12"),
+            ("hearing_date_year", "2026"),
+            ("offence_category", "theft"),
+        ]
+    };
+    let (status, loc, body) = b.post(&step("details"), &details).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(loc, step("needs-and-risk"));
+    let (status, loc, body) = b
+        .post(
+            &step("needs-and-risk"),
+            &[
+                ("needs", "depression"),
+                ("needs", "ptsd"),
+                ("substance_misuse", "no"),
+                ("drr_atr", "none"),
+                ("rosh_level", "medium"),
+                ("risk_to_staff", "no"),
+                ("urgency", "urgent"),
+                ("session_mode", "video"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(loc, step("check"));
+    let (status, page) = b.get(&step("check")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Check your answers"));
+    assert!(page.contains("12345H"));
+    assert!(page.contains("Robin"));
+    let (status, loc, body) = b.post(&step("check"), &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(loc.starts_with("/referrals/"), "{loc}");
+    // The same form sent again makes no second referral: it leads to the first.
+    let (again, loc2, _) = b.post(&step("check"), &[]).await;
+    assert_eq!(again, StatusCode::SEE_OTHER);
+    assert_eq!(loc2, loc);
+    loc.trim_start_matches("/referrals/").to_owned()
+}
+
+async fn version_of(app: &TestApp, id: &str) -> i64 {
+    let id = id.to_owned();
+    app.state
+        .db
+        .run(move |c| {
+            Ok(referrals::table
+                .find(id)
+                .select(referrals::version)
+                .first::<i64>(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn status_of(app: &TestApp, id: &str) -> String {
+    let id = id.to_owned();
+    app.state
+        .db
+        .run(move |c| {
+            Ok(referrals::table
+                .find(id)
+                .select(referrals::status)
+                .first::<String>(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// Takes an action through the pages, expecting success.
+async fn act(app: &TestApp, b: &Browser, id: &str, action: &str, fields: &[(&str, &str)]) {
+    let v = version_of(app, id).await.to_string();
+    let (status, _) = b.get(&format!("/referrals/{id}/actions/{action}")).await;
+    assert_eq!(status, StatusCode::OK, "form for {action}");
+    let mut f: Vec<(&str, &str)> = fields.to_vec();
+    f.push(("version", &v));
+    let (status, loc, body) = b
+        .post(&format!("/referrals/{id}/actions/{action}"), &f)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{action}: {body}");
+    assert_eq!(loc, format!("/referrals/{id}"));
+}
+
+fn date_fields<'a>(name: &str, d: &'a (String, String, String)) -> Vec<(String, &'a str)> {
+    vec![
+        (format!("{name}_day"), d.0.as_str()),
+        (format!("{name}_month"), d.1.as_str()),
+        (format!("{name}_year"), d.2.as_str()),
+    ]
+}
+
+#[tokio::test]
+async fn a_probation_referral_goes_through_the_whole_pathway_on_the_pages() {
+    let t = cast().await;
+    let (po, cl, ap) = (
+        t.app.browser(&t.po).await,
+        t.app.browser(&t.cl).await,
+        t.app.browser(&t.ap).await,
+    );
+    let id = page_referral(&po, &t.app.area_a, "probation", "X123456").await;
+    let count: i64 = t
+        .app
+        .state
+        .db
+        .run(|c| Ok(referrals::table.count().get_result(c)?))
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "double submission made one referral");
+
+    let today = chrono::Utc::now().date_naive();
+    let past = (today - Duration::days(1)).to_string();
+    let future = (today + Duration::days(20)).to_string();
+    let later = (today + Duration::days(200)).to_string();
+    let (p, f, l) = (dmy(&past), dmy(&future), dmy(&later));
+    let with = |name: &str, d: &(String, String, String)| -> Vec<(String, String)> {
+        date_fields(name, d)
+            .into_iter()
+            .map(|(k, v)| (k, v.to_owned()))
+            .collect()
+    };
+    macro_rules! go {
+        ($b:expr, $action:expr, $fields:expr) => {{
+            let owned: Vec<(String, String)> = $fields;
+            let refs: Vec<(&str, &str)> = owned
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            act(&t.app, $b, &id, $action, &refs).await;
+        }};
+    }
+    go!(&cl, "accept", vec![]);
+    let mut booking = with("assessment_date", &f);
+    booking.push(("assessor_id".into(), t.ap.id.clone()));
+    go!(&cl, "book_assessment", booking);
+    go!(&ap, "record_assessment", with("assessment_date", &p));
+    go!(&cl, "record_suitable", vec![]);
+    go!(&ap, "record_consent", with("consent_date", &p));
+    go!(&cl, "send_report", with("report_date", &p));
+    go!(&po, "await_sentence", with("hearing_date", &f));
+    go!(&po, "record_adjourned", with("hearing_date", &f));
+    let mut order = with("sentence_date", &p);
+    order.extend(with("requirement_end_date", &l));
+    order.extend([
+        ("order_type".into(), "co".into()),
+        ("court".into(), "Leicester Crown Court".into()),
+        ("treatment_director_id".into(), t.cl.id.clone()),
+        ("combined_with".into(), "drr".into()),
+    ]);
+    go!(&po, "record_mhtr_made", order);
+    go!(&po, "record_induction", with("induction_date", &p));
+    go!(&cl, "allocate_ap", vec![("ap_id".into(), t.ap.id.clone())]);
+    go!(&ap, "start_treatment", with("first_session_date", &p));
+    let mut end = with("end_date", &p);
+    end.extend([
+        ("end_outcome".into(), "ended_early".into()),
+        ("end_reason".into(), "disengaged".into()),
+    ]);
+    go!(&ap, "end_treatment", end);
+    go!(&cl, "close", vec![]);
+    assert_eq!(status_of(&t.app, &id).await, "closed");
+
+    let (status, page) = po.get(&format!("/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for text in [
+        "moj-timeline",
+        "Referral submitted",
+        "Community order",
+        "PYL012345",
+        "With a DRR",
+        "Ended early",
+        "Disengaged",
+        "Closed",
+        "Dr Lee Lead",
+    ] {
+        assert!(page.contains(text), "referral page shows {text}");
+    }
+}
+
+#[tokio::test]
+async fn an_arrest_referral_is_taken_over_by_a_responsible_officer() {
+    let t = cast().await;
+    let po = t.app.browser(&t.po).await;
+    let id = page_referral(&po, &t.app.area_a, "arrest", "").await;
+    let (_, page) = po.get(&format!("/referrals/{id}")).await;
+    assert!(page.contains("Take over as responsible officer"));
+    assert!(page.contains("Euston Street"));
+    let other = t
+        .app
+        .create_user(Role::ProbationOfficer, "Ro Taker", &[&t.app.area_a])
+        .await;
+    let taker = t.app.api(&other).await;
+    let (status, r) = taker.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an arrest referral waiting for an RO is visible in the area"
+    );
+    let (status, r) = taker
+        .post(
+            &format!("/api/v1/referrals/{id}/transitions"),
+            &json!({"action": "take_over", "version": r["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["responsible_officer"], "Ro Taker");
+    assert_eq!(r["status"], "submitted");
+    // A third officer no longer sees it: it has its responsible officer now.
+    let third = t
+        .app
+        .create_user(Role::ProbationOfficer, "Third Officer", &[&t.app.area_a])
+        .await;
+    let (status, _) = t
+        .app
+        .api(&third)
+        .await
+        .get(&format!("/api/v1/referrals/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn out_of_role_out_of_order_and_stale_transitions_change_nothing() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let cl = t.app.api(&t.cl).await;
+    let r = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Sam", "Stone", Some("A111111")),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/referrals/{id}/transitions");
+
+    let (status, body) = po
+        .post(&path, &json!({"action": "accept", "version": 1}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = cl
+        .post(
+            &path,
+            &json!({"action": "send_report", "version": 1, "report_date": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["message"],
+        "You cannot record report sent to probation when the referral is submitted"
+    );
+    let (status, body) = cl
+        .post(&path, &json!({"action": "accept", "version": 7}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed since you opened it")
+    );
+    let (status, body) = cl
+        .post(&path, &json!({"action": "decline", "version": 1}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["fields"]["reason"],
+        "Enter the reason for declining the referral"
+    );
+    assert_eq!(version_of(&t.app, &id).await, 1);
+    assert_eq!(status_of(&t.app, &id).await, "submitted");
+
+    // The page refuses the same way, and the accepted action then works once only.
+    let page = t.app.browser(&t.cl).await;
+    let (status, _) = page
+        .get(&format!("/referrals/{id}/actions/send_report"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _, _) = page
+        .post(
+            &format!("/referrals/{id}/actions/accept"),
+            &[("version", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, body) = page
+        .post(
+            &format!("/referrals/{id}/actions/accept"),
+            &[("version", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("cannot accept at screening when the referral is accepted at screening"));
+    // Administrators take no clinical steps: the route is not theirs.
+    let admin = t
+        .app
+        .create_user(Role::Admin, "Ad Min", &[&t.app.area_a])
+        .await;
+    let (status, _) = t
+        .app
+        .api(&admin)
+        .await
+        .post(&path, &json!({"action": "accept", "version": 2}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn people_outside_scope_get_the_same_answer_as_for_nothing() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let r = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Kim", "Scope", Some("S222222")),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    let missing = uuid::Uuid::now_v7().to_string();
+
+    for user in [&t.po_b, &t.ap] {
+        let api = t.app.api(user).await;
+        let (s1, b1) = api.get(&format!("/api/v1/referrals/{id}")).await;
+        let (s2, b2) = api.get(&format!("/api/v1/referrals/{missing}")).await;
+        assert_eq!((s1, s2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+        assert_eq!(b1, b2);
+        let (_, list) = api.get("/api/v1/referrals?tab=new").await;
+        assert_eq!(list["total"], 0, "{} sees nothing in the list", user.name);
+        let (s, _) = api
+            .post(
+                &format!("/api/v1/referrals/{id}/transitions"),
+                &json!({"action": "book_assessment", "version": 1, "assessment_date": "2030-01-01"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let page = t.app.browser(user).await;
+        let (p1, body1) = page.get(&format!("/referrals/{id}")).await;
+        let (p2, body2) = page.get(&format!("/referrals/{missing}")).await;
+        assert_eq!((p1, p2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+        assert_eq!(body1.len(), body2.len());
+    }
+    // Not allocated: another assistant psychologist in the same area.
+    let (s, _) = t
+        .app
+        .api(&t.ap2)
+        .await
+        .get(&format!("/api/v1/referrals/{id}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Councillors have no referral routes at all, whatever the id.
+    let api = t.app.api(&t.councillor).await;
+    let (s1, _) = api.get(&format!("/api/v1/referrals/{id}")).await;
+    let (s2, _) = api.get(&format!("/api/v1/referrals/{missing}")).await;
+    assert_eq!((s1, s2), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
+    let (s, _) = api.get("/api/v1/referrals").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let page = t.app.browser(&t.councillor).await;
+    let (p1, b1) = page.get(&format!("/referrals/{id}")).await;
+    let (p2, b2) = page.get(&format!("/referrals/{missing}")).await;
+    assert_eq!((p1, p2), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
+    assert_eq!(b1, b2);
+    let (_, home) = page.get("/").await;
+    assert!(
+        !home.contains("href=\"&#x2F;referrals"),
+        "no referral navigation for councillors"
+    );
+
+    // Once allocated for assessment, the assistant psychologist sees it.
+    let cl = t.app.api(&t.cl).await;
+    let path = format!("/api/v1/referrals/{id}/transitions");
+    cl.post(&path, &json!({"action": "accept", "version": 1}))
+        .await;
+    let (s, b) = cl
+        .post(
+            &path,
+            &json!({"action": "book_assessment", "version": 2, "assessment_date": "2030-01-01", "assessor_id": t.ap.id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _) = t
+        .app
+        .api(&t.ap)
+        .await
+        .get(&format!("/api/v1/referrals/{id}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = t
+        .app
+        .api(&t.ap2)
+        .await
+        .get(&format!("/api/v1/referrals/{id}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn viewing_a_referral_is_recorded_as_a_consultation() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let r = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Vi", "Ewer", Some("V100001")),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    t.app
+        .browser(&t.cl)
+        .await
+        .get(&format!("/referrals/{id}"))
+        .await;
+    po.get(&format!("/api/v1/referrals/{id}")).await;
+    let rid = id.clone();
+    let views = t
+        .app
+        .state
+        .db
+        .run(move |c| mhtr_pathway::audit::for_record(c, "referral", &rid, 50))
+        .await
+        .unwrap();
+    let consultations: Vec<_> = views
+        .iter()
+        .filter(|e| e.event == "referral.viewed")
+        .map(|e| e.actor_label.clone())
+        .collect();
+    assert_eq!(consultations.len(), 2);
+    assert!(consultations.contains(&t.cl.email));
+    assert!(consultations.contains(&t.po.email));
+}
+
+#[tokio::test]
+async fn duplicates_link_on_identifiers_and_offer_a_choice_on_close_names() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let first = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Alex", "Morgan", Some("X123456")),
+    )
+    .await;
+    let person = first["person_id"].clone();
+    // The same CRN is the same person, whatever the name.
+    let second = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Alexander", "Morgan-Smith", Some("x123456")),
+    )
+    .await;
+    assert_eq!(second["person_id"], person);
+
+    // A close name and the same date of birth: the caller chooses.
+    let mut body = probation_json(&t.app.area_a, "Alex", "Morgen", Some("Y654321"));
+    let (status, dup) = po.post("/api/v1/referrals", &body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(dup["error"], "possible_duplicate");
+    assert_eq!(dup["candidates"][0]["person_id"], person);
+    body["existing_person_id"] = person.clone();
+    let linked = api_referral(&po, &body).await;
+    assert_eq!(linked["person_id"], person);
+    let mut body = probation_json(&t.app.area_a, "Alex", "Morgen", Some("Z654321"));
+    body["create_new_person"] = json!(true);
+    let separate = api_referral(&po, &body).await;
+    assert_ne!(separate["person_id"], person);
+
+    // On the pages the choice is a question.
+    let page = t.app.browser(&t.po).await;
+    let (_, loc, _) = page.post("/referrals/new", &[]).await;
+    let draft = loc.trim_end_matches("/entry-point").to_owned();
+    page.post(
+        &format!("{draft}/entry-point"),
+        &[("entry_point", "arrest")],
+    )
+    .await;
+    page.post(
+        &format!("{draft}/person"),
+        &[
+            ("given_name", "Alex"),
+            ("family_name", "Morgan"),
+            ("date_of_birth_day", "1"),
+            ("date_of_birth_month", "4"),
+            ("date_of_birth_year", "1990"),
+            ("sex", "male"),
+            ("gender_identity", "same_as_sex"),
+            ("ethnicity", "not_stated"),
+            ("area_id", &t.app.area_a),
+            ("interpreter_needed", "no"),
+        ],
+    )
+    .await;
+    page.post(
+        &format!("{draft}/details"),
+        &[
+            ("location_kind", "court"),
+            ("location", "Leicester Magistrates' Court"),
+            ("ld_practitioner", "J Ellis"),
+            ("consent_to_share", "yes"),
+            ("offence_category", "theft"),
+        ],
+    )
+    .await;
+    page.post(
+        &format!("{draft}/needs-and-risk"),
+        &[
+            ("needs", "anxiety"),
+            ("substance_misuse", "no"),
+            ("drr_atr", "none"),
+            ("rosh_level", "low"),
+            ("risk_to_staff", "no"),
+            ("urgency", "routine"),
+            ("session_mode", "phone"),
+        ],
+    )
+    .await;
+    let (status, _, body) = page.post(&format!("{draft}/check"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Is this someone already known?"));
+    let person_id = person.as_str().unwrap().to_owned();
+    let (status, loc, _) = page
+        .post(&format!("{draft}/check"), &[("person_choice", &person_id)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, r) = po.get(&format!("/api/v1{loc}")).await;
+    assert_eq!(r["person_id"], person);
+}
+
+#[tokio::test]
+async fn amendments_keep_old_and_new_values_with_who_when_and_why() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let r = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Jo", "Amend", Some("J100000")),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/referrals/{id}/amend");
+    let (status, body) = po
+        .post(&path, &json!({"version": 1, "reason": "", "changes": {"family_name": "Amended", "crn": "bad"}}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["fields"]["reason"], "Enter the reason for the change");
+    assert!(
+        body["fields"]["crn"]
+            .as_str()
+            .unwrap()
+            .contains("one letter and six digits")
+    );
+    let (status, body) = po
+        .post(
+            &path,
+            &json!({"version": 1, "reason": "Spelling corrected by the person", "changes": {"family_name": "Amended", "rosh_level": "high"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["version"], 2);
+    assert_eq!(body["answers"]["family_name"], "Amended");
+    let item = &body["timeline"][0];
+    assert_eq!(item["title"], "Referral amended");
+    assert_eq!(item["byline"], "Pat Officer");
+    let d = item["description"].as_str().unwrap();
+    assert!(
+        d.contains("Family name: changed from “Amend” to “Amended”"),
+        "{d}"
+    );
+    assert!(
+        d.contains("Risk of serious harm: changed from “Low” to “High”"),
+        "{d}"
+    );
+    assert!(d.contains("Reason: Spelling corrected by the person"));
+    let rid = id.clone();
+    let rows: Vec<(String, String, String)> = t
+        .app
+        .state
+        .db
+        .run(move |c| {
+            Ok(referral_amendments::table
+                .filter(referral_amendments::referral_id.eq(rid))
+                .select((
+                    referral_amendments::field,
+                    referral_amendments::old_value,
+                    referral_amendments::new_value,
+                ))
+                .load(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    // A stale amendment is refused.
+    let (status, _) = po
+        .post(
+            &path,
+            &json!({"version": 1, "reason": "again", "changes": {"family_name": "X"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Through the page: the change shows on the referral page's timeline.
+    let b = t.app.browser(&t.cl).await;
+    let (status, form) = b.get(&format!("/referrals/{id}/amend")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("value=\"Amended\""));
+    let (status, _, body) = b
+        .post(
+            &format!("/referrals/{id}/amend"),
+            &[
+                ("version", "2"),
+                ("reason", "Court changed"),
+                ("entry_point", "probation"),
+                ("court", "Loughborough Magistrates' Court"),
+                ("needs", "anxiety"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, page) = b.get(&format!("/referrals/{id}")).await;
+    assert!(page.contains("Loughborough Magistrates"));
+    assert!(page.contains("Court changed"));
+}
+
+#[tokio::test]
+async fn drafts_never_submitted_are_purged_after_ninety_days() {
+    let t = cast().await;
+    let b = t.app.browser(&t.po).await;
+    let (_, old, _) = b.post("/referrals/new", &[]).await;
+    let (_, recent, _) = b.post("/referrals/new", &[]).await;
+    let old_id = old.split('/').nth(3).unwrap().to_owned();
+    let id = old_id.clone();
+    t.app
+        .state
+        .db
+        .write(move |c| {
+            diesel::update(referral_drafts::table.find(id))
+                .set(
+                    referral_drafts::updated_at
+                        .eq(chrono::Utc::now().naive_utc() - Duration::days(91)),
+                )
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let n = t
+        .app
+        .state
+        .db
+        .write(mhtr_pathway::referrals::service::purge_drafts)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(b.get(&old).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(b.get(&recent).await.0, StatusCode::OK);
+    // Someone else's draft is not found either.
+    let other = t.app.browser(&t.po_b).await;
+    assert_eq!(other.get(&recent).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_api_and_the_pages_agree() {
+    let t = cast().await;
+    let po_api = t.app.api(&t.po).await;
+    let po_page = t.app.browser(&t.po).await;
+
+    // Made through the API, read on the page.
+    let r = api_referral(
+        &po_api,
+        &probation_json(&t.app.area_a, "Api", "Made", Some("Q765432")),
+    )
+    .await;
+    let (status, page) = po_page
+        .get(&format!("/referrals/{}", r["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r["reference"].as_str().unwrap()));
+    assert!(page.contains("Api Made"));
+    assert!(page.contains("White: English, Welsh, Scottish, Northern Irish or British"));
+    assert!(page.contains("Broad ethnic group"));
+
+    // Made on the pages, read through the API.
+    let id = page_referral(&po_page, &t.app.area_a, "probation", "P111222").await;
+    let (status, r) = po_api.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["answers"]["crn"], "P111222");
+    assert_eq!(r["answers"]["pnc_id"], "2001/0012345H");
+    assert_eq!(r["answers"]["needs"], json!(["depression", "ptsd"]));
+    assert_eq!(r["answers"]["date_of_birth"], "1988-07-02");
+    assert_eq!(r["answers"]["ethnicity"], "mixed_white_asian");
+    assert_eq!(r["ethnic_group"], "mixed");
+    assert!(r["reference"].as_str().unwrap().starts_with("MH-"));
+
+    // The same mistakes get the same messages.
+    let mut bad = probation_json(&t.app.area_a, "", "Young", Some("12345"));
+    bad["date_of_birth"] =
+        json!((chrono::Utc::now().date_naive() - Duration::days(365 * 16)).to_string());
+    bad["pnc_id"] = json!("2001/0012345A");
+    let (status, body) = po_api.post("/api/v1/referrals", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"], "validation");
+    let (_, loc, _) = po_page.post("/referrals/new", &[]).await;
+    let draft = loc.trim_end_matches("/entry-point").to_owned();
+    po_page
+        .post(
+            &format!("{draft}/entry-point"),
+            &[("entry_point", "probation")],
+        )
+        .await;
+    let dob = dmy(bad["date_of_birth"].as_str().unwrap());
+    let (status, _, html) = po_page
+        .post(
+            &format!("{draft}/person"),
+            &[
+                ("given_name", ""),
+                ("family_name", "Young"),
+                ("date_of_birth_day", &dob.0),
+                ("date_of_birth_month", &dob.1),
+                ("date_of_birth_year", &dob.2),
+                ("crn", "12345"),
+                ("pnc_id", "2001/0012345A"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("There is a problem"));
+    assert!(html.contains("value=\"Young\""), "input is kept");
+    for field in ["given_name", "date_of_birth", "crn", "pnc_id"] {
+        let message = body["fields"][field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}"));
+        let escaped = message.replace('\'', "&#x27;");
+        assert!(html.contains(&escaped), "page shows: {message}");
+    }
+    assert!(
+        body["fields"]["date_of_birth"]
+            .as_str()
+            .unwrap()
+            .contains("18 or over")
+    );
+}
+
+#[tokio::test]
+async fn the_api_honours_idempotency_keys_and_lists_with_filters() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let body = probation_json(&t.app.area_a, "Ida", "Key", Some("K999999"));
+    let (s1, r1) = po
+        .post_with_key("/api/v1/referrals", &body, Some("abc-1"))
+        .await;
+    let (s2, r2) = po
+        .post_with_key("/api/v1/referrals", &body, Some("abc-1"))
+        .await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(r1["id"], r2["id"]);
+    for i in 0..3 {
+        let crn = format!("L10000{i}");
+        let mut body = probation_json(&t.app.area_a, "List", &format!("Person{i}"), Some(&crn));
+        body["create_new_person"] = json!(true);
+        api_referral(&po, &body).await;
+    }
+    let cl = t.app.api(&t.cl).await;
+    let (_, all) = cl.get("/api/v1/referrals?tab=new&per_page=2").await;
+    assert_eq!(all["total"], 4);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let (_, clamped) = cl.get("/api/v1/referrals?per_page=100000").await;
+    assert_eq!(clamped["per_page"], 100);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let mut urgent = probation_json(&t.app.area_a, "Urgent", "Case", Some("U100001"));
+    urgent["urgency"] = json!("urgent");
+    let u = api_referral(&po, &urgent).await;
+    let (_, sorted) = cl.get("/api/v1/referrals?tab=new&sort=urgent").await;
+    assert_eq!(sorted["items"][0]["id"], u["id"]);
+    assert_eq!(
+        sorted["items"][1]["id"], r1["id"],
+        "then the longest waiting"
+    );
+    let (_, found) = cl.get("/api/v1/referrals?q=k999999").await;
+    assert_eq!(found["total"], 1);
+    let reference = r1["reference"].as_str().unwrap();
+    let (_, found) = cl
+        .get(&format!("/api/v1/referrals?q={}", reference.to_lowercase()))
+        .await;
+    assert_eq!(found["total"], 1);
+    let (_, found) = cl.get("/api/v1/referrals?q=person1").await;
+    assert_eq!(found["total"], 1);
+    let (_, none) = cl
+        .get(&format!("/api/v1/referrals?area_id={}", t.app.area_b))
+        .await;
+    assert_eq!(none["total"], 0);
+    let (s, body) = cl.get("/api/v1/referrals?status=nonsense").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["fields"]["status"], "Select a status from the list");
+    let (s, page) = t
+        .app
+        .browser(&t.cl)
+        .await
+        .get("/referrals?tab=new&q=Person")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("3 referrals"));
+    assert!(
+        page.contains("tab=ended&amp;q=Person"),
+        "tabs keep the search"
+    );
+    let (_, doc) = po.get("/api/v1/openapi.json").await;
+    for p in [
+        "/api/v1/referrals",
+        "/api/v1/referrals/{id}",
+        "/api/v1/referrals/{id}/amend",
+        "/api/v1/referrals/{id}/transitions",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} documented");
+    }
+}
+
+#[tokio::test]
+async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let a = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Chris", "Keep", Some("C100001")),
+    )
+    .await;
+    let mut body = probation_json(&t.app.area_a, "Kris", "Duplicate", Some("C100002"));
+    body["date_of_birth"] = json!("1991-05-05");
+    let b = api_referral(&po, &body).await;
+    assert_ne!(a["person_id"], b["person_id"]);
+    let (ra, rb) = (
+        a["reference"].as_str().unwrap(),
+        b["reference"].as_str().unwrap(),
+    );
+
+    let (status, _, _) = t
+        .app
+        .browser(&t.po)
+        .await
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "probation officers do not merge"
+    );
+
+    let cl = t.app.browser(&t.cl).await;
+    let (status, _, page) = cl
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Enter why these are the same person"));
+    let (status, loc, _) = cl
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", &ra.to_lowercase()),
+                ("merge_reference", rb),
+                ("reason", "Same person, name misspelt at arrest"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc, format!("/referrals/{}", a["id"].as_str().unwrap()));
+    let (_, b_now) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_now["person_id"], a["person_id"]);
+
+    let (_, page) = cl.get(&loc).await;
+    assert!(page.contains("Undo this merge"));
+    let marker = "action=\"/people/merges/";
+    let start = page.find(marker).unwrap() + marker.len();
+    let merge_id = page[start..].split('/').next().unwrap().to_owned();
+    let (status, _, _) = cl
+        .post(
+            &format!("/people/merges/{merge_id}/undo"),
+            &[("referral_id", a["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, b_after) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_after["person_id"], b["person_id"]);
+    assert_eq!(b_after["timeline"][0]["title"], "Merge undone");
+    assert_eq!(
+        b_after["timeline"][1]["title"],
+        "Records of this person merged"
+    );
+    assert_eq!(b_after["timeline"][1]["byline"], "Dr Lee Lead");
+    let events = t
+        .app
+        .state
+        .db
+        .run(|c| mhtr_pathway::audit::recent(c, None, 100))
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.event == "person.merged"
+        && e.reason.as_deref() == Some("Same person, name misspelt at arrest")));
+    assert!(events.iter().any(|e| e.event == "person.merge_undone"));
+
+    // Administrators merge by reference too, without seeing the referrals.
+    let admin_user = t
+        .app
+        .create_user(Role::Admin, "Ada Admin", &[&t.app.area_a])
+        .await;
+    let admin = t.app.browser(&admin_user).await;
+    let (status, loc, _) = admin
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", "Confirmed by the clinical lead"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/people/merge")
+    );
+    let (_, b_now) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_now["person_id"], a["person_id"]);
+    let (status, _) = admin
+        .get(&format!("/referrals/{}", a["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, page) = admin.get("/people/merge").await;
+    let start = page.find(marker).unwrap() + marker.len();
+    let merge_id = page[start..].split('/').next().unwrap().to_owned();
+    let (status, loc, _) = admin
+        .post(&format!("/people/merges/{merge_id}/undo"), &[])
+        .await;
+    assert_eq!(
+        (status, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/people/merge")
+    );
+    let (_, b_after) = po
+        .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(b_after["person_id"], b["person_id"]);
+    // An administrator of another area finds neither referral.
+    let other_admin = t
+        .app
+        .create_user(Role::Admin, "Oda Admin", &[&t.app.area_b])
+        .await;
+    let (status, _, page) = t
+        .app
+        .browser(&other_admin)
+        .await
+        .post(
+            "/people/merge",
+            &[
+                ("keep_reference", ra),
+                ("merge_reference", rb),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Enter the reference of a referral in your areas"));
+}
+
+#[tokio::test]
+async fn the_same_submission_racing_itself_makes_one_referral() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let body = probation_json(&t.app.area_a, "Rae", "Race", Some("R123123"));
+    let (a, b, c) = tokio::join!(
+        po.post_with_key("/api/v1/referrals", &body, Some("race-1")),
+        po.post_with_key("/api/v1/referrals", &body, Some("race-1")),
+        po.post_with_key("/api/v1/referrals", &body, Some("race-1")),
+    );
+    for (s, r) in [&a, &b, &c] {
+        assert!(
+            [StatusCode::CREATED, StatusCode::OK, StatusCode::CONFLICT].contains(s),
+            "{s} {r}"
+        );
+    }
+    let n: i64 = t
+        .app
+        .state
+        .db
+        .run(|c| Ok(referrals::table.count().get_result(c)?))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn every_role_gets_its_own_pages() {
+    let t = cast().await;
+    let po = t.app.browser(&t.po).await;
+    page_referral(&po, &t.app.area_a, "probation", "E123456").await;
+    let (s, home) = po.get("/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        home.contains("href=\"&#x2F;referrals&#x2F;new\""),
+        "Make a referral in the navigation"
+    );
+    for (path, text) in [
+        ("/referrals", "Your referrals"),
+        ("/referrals/new", "Start a new referral"),
+        ("/referrals?tab=ended", "There are no referrals here"),
+    ] {
+        let (s, page) = po.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(page.contains(text), "{path} shows {text}");
+    }
+    let cl = t.app.browser(&t.cl).await;
+    for (path, text) in [
+        ("/referrals?tab=new", "Robin Page"),
+        ("/referrals?entry_point=probation&sort=oldest", "Robin Page"),
+        ("/people/merge", "Merge two records"),
+    ] {
+        let (s, page) = cl.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(page.contains(text), "{path} shows {text}");
+    }
+    let (s, _) = cl.get("/referrals/new").await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "only probation officers make referrals"
+    );
+    let (s, page) = t.app.browser(&t.ap).await.get("/referrals").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Your caseload"));
+    assert!(!page.contains("Robin Page"));
+}
+
+/// Moves a referral through `steps`, each taken by the named API client, expecting each to
+/// succeed.
+async fn advance(apis: &[(&str, &Api)], id: &str, steps: &[(&str, Value)]) -> Value {
+    let mut last = Value::Null;
+    for (who, body) in steps {
+        let api = apis
+            .iter()
+            .find(|(name, _)| name == who)
+            .map(|(_, a)| *a)
+            .expect("known client");
+        let (_, current) = api.get(&format!("/api/v1/referrals/{id}")).await;
+        let mut body = body.clone();
+        body["version"] = current["version"].clone();
+        let (status, r) = api
+            .post(&format!("/api/v1/referrals/{id}/transitions"), &body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}: {r}");
+        last = r;
+    }
+    last
+}
+
+async fn exit_referral(t: &Cast, po: &Api, n: usize) -> String {
+    let mut body = probation_json(
+        &t.app.area_a,
+        "Exit",
+        &format!("Route{n}"),
+        Some(&format!("W20000{n}")),
+    );
+    body["create_new_person"] = json!(true);
+    api_referral(po, &body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_way_out_of_the_pathway_is_recorded_with_its_reason() {
+    let t = cast().await;
+    let (po, cl, ap) = (
+        t.app.api(&t.po).await,
+        t.app.api(&t.cl).await,
+        t.app.api(&t.ap).await,
+    );
+    let apis = [("po", &po), ("cl", &cl), ("ap", &ap)];
+    let past = (chrono::Utc::now().date_naive() - Duration::days(1)).to_string();
+    let to_assessed = || -> Vec<(&'static str, Value)> {
+        vec![
+            ("cl", json!({"action": "accept"})),
+            (
+                "cl",
+                json!({"action": "book_assessment", "assessment_date": "2030-01-01", "assessor_id": t.ap.id}),
+            ),
+            (
+                "ap",
+                json!({"action": "record_assessment", "assessment_date": past}),
+            ),
+        ]
+    };
+
+    let id = exit_referral(&t, &po, 1).await;
+    let r = advance(
+        &apis,
+        &id,
+        &[(
+            "cl",
+            json!({"action": "decline", "reason": "Above primary-care threshold"}),
+        )],
+    )
+    .await;
+    assert_eq!(r["status"], "declined");
+    assert_eq!(
+        r["timeline"][0]["description"],
+        "Above primary-care threshold"
+    );
+    assert_eq!(r["actions"], json!([]));
+
+    let id = exit_referral(&t, &po, 2).await;
+    let mut steps = to_assessed();
+    steps.push((
+        "cl",
+        json!({"action": "record_not_suitable", "reason": "Needs secondary care"}),
+    ));
+    let r = advance(&apis, &id, &steps).await;
+    assert_eq!(r["status"], "not_suitable");
+
+    let id = exit_referral(&t, &po, 3).await;
+    let mut steps = to_assessed();
+    steps.extend([
+        ("cl", json!({"action": "record_suitable"})),
+        (
+            "ap",
+            json!({"action": "record_consent", "consent_date": past}),
+        ),
+        (
+            "ap",
+            json!({"action": "withdraw_consent", "note": "No longer wishes to take part"}),
+        ),
+    ]);
+    let r = advance(&apis, &id, &steps).await;
+    assert_eq!(r["status"], "withdrawn");
+    assert!(
+        r["consent"]
+            .as_str()
+            .unwrap()
+            .starts_with("Consent withdrawn")
+    );
+
+    let id = exit_referral(&t, &po, 4).await;
+    let mut steps = to_assessed();
+    steps.extend([
+        ("cl", json!({"action": "record_suitable"})),
+        (
+            "ap",
+            json!({"action": "record_consent", "consent_date": past}),
+        ),
+        ("cl", json!({"action": "send_report", "report_date": past})),
+        (
+            "po",
+            json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),
+        ),
+        (
+            "po",
+            json!({"action": "record_mhtr_not_made", "note": "Custodial sentence"}),
+        ),
+    ]);
+    let r = advance(&apis, &id, &steps).await;
+    assert_eq!(r["status"], "mhtr_not_made");
+    assert_eq!(r["order"], "No order recorded");
+
+    let id = exit_referral(&t, &po, 5).await;
+    let (_, current) = po.get(&format!("/api/v1/referrals/{id}")).await;
+    let (status, body) = po
+        .post(
+            &format!("/api/v1/referrals/{id}/transitions"),
+            &json!({"action": "withdraw", "version": current["version"], "withdrawal_reason": "other"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["fields"]["note"],
+        "Describe why the referral is withdrawn"
+    );
+    let r = advance(
+        &apis,
+        &id,
+        &[(
+            "po",
+            json!({"action": "withdraw", "withdrawal_reason": "moved_area"}),
+        )],
+    )
+    .await;
+    assert_eq!(r["status"], "withdrawn");
+    assert_eq!(r["timeline"][0]["description"], "Moved area");
+}
+
+#[tokio::test]
+async fn the_demo_referrals_show_on_every_page_for_every_role() {
+    let app = spawn_app().await;
+    let hasher = app.state.hasher.clone();
+    app.state
+        .db
+        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
+        .await
+        .expect("demo loads");
+    let hasher = app.state.hasher.clone();
+    app.state
+        .db
+        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
+        .await
+        .expect("demo loads again");
+    let total: i64 = app
+        .state
+        .db
+        .run(|c| Ok(referrals::table.count().get_result(c)?))
+        .await
+        .unwrap();
+    assert_eq!(total, 9, "loading the demo twice makes its referrals once");
+    let mut acted = 0;
+    for account in mhtr_pathway::demo::ACCOUNTS {
+        let b = app.browser(&app.demo_user(account)).await;
+        let (status, first) = b.get("/referrals").await;
+        if matches!(account.role, Role::Councillor | Role::Admin) {
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            continue;
+        }
+        assert_eq!(status, StatusCode::OK, "{}", account.email);
+        let mut seen = 0;
+        for tab in [
+            "new",
+            "in_assessment",
+            "awaiting_sentence",
+            "waiting",
+            "in_treatment",
+            "ended",
+        ] {
+            let (status, page) = b.get(&format!("/referrals?tab={tab}")).await;
+            assert_eq!(status, StatusCode::OK);
+            let ids: Vec<String> = page
+                .split("href=\"/referrals/")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .filter(|id| id.len() == 36)
+                .map(str::to_owned)
+                .collect();
+            for id in ids {
+                seen += 1;
+                let (status, page) = b.get(&format!("/referrals/{id}")).await;
+                assert_eq!(status, StatusCode::OK, "{} /referrals/{id}", account.email);
+                for action in page
+                    .split("&#x2F;actions&#x2F;")
+                    .skip(1)
+                    .filter_map(|rest| rest.split('"').next())
+                {
+                    let (status, _) = b.get(&format!("/referrals/{id}/actions/{action}")).await;
+                    assert_eq!(status, StatusCode::OK, "{} {action} on {id}", account.email);
+                    acted += 1;
+                }
+            }
+        }
+        assert!(seen > 0, "{} sees demo referrals", account.email);
+        assert!(first.contains("referral"));
+    }
+    assert!(acted >= 5, "action forms opened: {acted}");
+}
