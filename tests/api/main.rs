@@ -14,6 +14,7 @@ mod health;
 mod mfa;
 mod migrations;
 mod passwords;
+mod referrals;
 mod sessions;
 mod sign_in;
 mod throttling;

@@ -83,7 +83,7 @@ pub async fn spawn_app() -> TestApp {
         }
     };
     let mut settings =
-        Settings::from_toml(include_str!("../../config/test.toml")).expect("test settings");
+        Settings::from_toml(include_str!("../../../config/test.toml")).expect("test settings");
     settings.database.url = url;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("address").port();

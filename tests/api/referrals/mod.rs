@@ -1,4 +1,4 @@
-//! Referrals end to end, through the pages and the API, on SQLite (default) or PostgreSQL
+//! Referrals end to end (with their own small harness), through the pages and the API, on SQLite (default) or PostgreSQL
 //! (`TEST_DATABASE_URL`).
 
 mod helpers;
