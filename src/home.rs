@@ -18,21 +18,62 @@ struct Task {
 
 /// What each role is here to do, as links to the pages that exist for it.
 fn tasks(role: Role) -> Vec<Task> {
+    let task = |href, title, description| Task {
+        href,
+        title,
+        description,
+    };
     let mut t = Vec::new();
-    if role == Role::Admin {
-        t.push(Task { href: "/admin/users", title: "Manage users", description: "Add people, set their areas and vetting, disable accounts and reset sign-in." });
-        t.push(Task { href: "/admin/vetting", title: "Vetting due to expire", description: "People whose police vetting or DBS check expires in the next 30 days, or has expired." });
-        t.push(Task {
-            href: "/admin/audit",
-            title: "Audit log",
-            description: "Who signed in, and who changed or viewed what.",
-        });
+    match role {
+        Role::ProbationOfficer => {
+            t.push(task("/referrals/new", "Make a referral", "Refer someone for a Mental Health Treatment Requirement, at the pre-sentence report stage or taking over a referral made at arrest."));
+            t.push(task("/referrals", "Your referrals", "Referrals you made or hold as responsible officer, and arrest referrals in your areas waiting for one."));
+        }
+        Role::ClinicalLead => {
+            t.push(task(
+                "/referrals?tab=new",
+                "Intake queue",
+                "New referrals to screen.",
+            ));
+            t.push(task("/referrals", "Case lists", "Every referral in your areas, by stage: assessment, awaiting sentence, waiting for a first session, in treatment, ended."));
+            t.push(task(
+                "/people/merge",
+                "Merge records",
+                "Combine two records of the same person, or undo a merge.",
+            ));
+        }
+        Role::AssistantPsychologist => {
+            t.push(task(
+                "/referrals",
+                "Your caseload",
+                "People you are assessing or treating.",
+            ));
+        }
+        Role::Councillor => {}
+        Role::Admin => {
+            t.push(task(
+                "/admin/users",
+                "Manage users",
+                "Add people, set their areas and vetting, disable accounts and reset sign-in.",
+            ));
+            t.push(task("/admin/vetting", "Vetting due to expire", "People whose police vetting or DBS check expires in the next 30 days, or has expired."));
+            t.push(task(
+                "/admin/audit",
+                "Audit log",
+                "Who signed in, and who changed or viewed what.",
+            ));
+            t.push(task(
+                "/people/merge",
+                "Merge records",
+                "Combine two records of the same person, or undo a merge.",
+            ));
+        }
     }
-    t.push(Task {
-        href: "/account",
-        title: "Your account",
-        description: "Your sessions, API tokens, recovery codes and password.",
-    });
+    t.push(task(
+        "/account",
+        "Your account",
+        "Your sessions, API tokens, recovery codes and password.",
+    ));
     t
 }
 
