@@ -4,7 +4,9 @@
 // and for each page: runs axe-core (WCAG 2.2 A/AA), takes a full-page screenshot, and
 // checks there are no console errors (CSP violations included), no failed /assets/
 // requests, that application.mjs ran and that the session-timeout dialog is not showing.
-// Ends with a keyboard-only journey as the administrator.
+// Also visits every referral page each role can reach (following links from the case
+// lists), and has two keyboard-only journeys: the administrator adds a user, and the
+// probation officer makes a referral.
 //
 // Needs a running server with demo data (see tests/browser/README.md):
 //   BASE_URL=http://localhost:8090 npm run test:browser
@@ -143,6 +145,9 @@ async function newPage (context) {
   })
   page.on('pageerror', (err) => log.console.push({ text: `Uncaught ${err.name}: ${err.message}`, url: '' }))
   page.on('requestfailed', (req) => {
+    // ERR_ABORTED: the page was left before the request finished (often the icon, which
+    // loads after the load event). A missing asset shows as a 4xx response below instead.
+    if (req.failure()?.errorText === 'net::ERR_ABORTED') return
     if (new URL(req.url()).pathname.startsWith('/assets/')) {
       log.assets.push(`${req.method()} ${req.url()} failed: ${req.failure()?.errorText}`)
     }
@@ -268,6 +273,23 @@ async function submitEmpty (t, page, shot, urlPath, buttonName) {
     assert.ok(await page.locator('.govuk-error-summary__list li').count() > 0, 'error summary lists errors')
     assert.match(await page.title(), /^Error: /, 'page title starts "Error: "')
   })
+  await t.test(`${shot}: each error summary link moves focus to its field`, async () => {
+    const links = await page.locator('.govuk-error-summary__list a').evaluateAll((as) =>
+      as.map((a) => ({ text: a.textContent.trim(), href: a.getAttribute('href') })))
+    const wrong = []
+    for (const link of links.filter((l) => l.href?.startsWith('#'))) {
+      await page.locator(`.govuk-error-summary__list a[href="${link.href}"]`).first().click()
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement
+        return el ? `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}` : 'nothing'
+      })
+      if (!/^(input|select|textarea)#/.test(focused)) {
+        const target = await page.evaluate((id) => document.getElementById(id)?.outerHTML.slice(0, 80) ?? 'no such element', link.href.slice(1))
+        wrong.push(`"${link.text}" (${link.href}) left focus on ${focused}; the link's target is ${target}`)
+      }
+    }
+    assert.equal(wrong.length, 0, `error summary links that do not reach a field (WCAG 3.3.1, 2.4.3):\n  - ${wrong.join('\n  - ')}`)
+  })
 }
 
 /** Fails clearly when the password step did not lead to the code page (e.g. throttled). */
@@ -341,9 +363,12 @@ async function tabTo (page, selector, { backwards = false, max = 80 } = {}) {
     await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab')
     const focus = await page.evaluate((sel) => {
       const el = document.activeElement
-      const cs = el ? getComputedStyle(el) : null
+      // GOV.UK radios and checkboxes hide the input itself and draw the focus ring on the
+      // label's ::before box, so look there for them.
+      const custom = !!el && el.matches('.govuk-radios__input, .govuk-checkboxes__input')
+      const cs = !el ? null : custom && el.labels?.[0] ? getComputedStyle(el.labels[0], '::before') : getComputedStyle(el)
       const indicator = !!cs && (
-        (cs.outlineStyle !== 'none' && !/rgba\(0, 0, 0, 0\)|transparent/.test(cs.outlineColor) && parseFloat(cs.outlineWidth) > 0) ||
+        (!custom && cs.outlineStyle !== 'none' && !/rgba\(0, 0, 0, 0\)|transparent/.test(cs.outlineColor) && parseFloat(cs.outlineWidth) > 0) ||
         cs.boxShadow !== 'none' ||
         cs.backgroundColor === 'rgb(255, 221, 0)'
       )
@@ -441,6 +466,388 @@ test('keyboard only: administrator adds a user with an empty form, then signs ou
   }
 })
 
+// ------------------------------------------------------------------ referrals
+
+// The referral the probation officer makes in this run (its reference), so the clinical
+// lead can screen that one rather than a demo referral.
+let madeReference = null
+
+/** Clicks `locator` (a link or a submit button) and waits for the next page to load. */
+async function clickAndWait (page, locator) {
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    locator.click()
+  ])
+}
+
+/** The hrefs of the links matching `selector` on the page now showing, without repeats. */
+async function hrefs (page, selector) {
+  const all = await page.locator(selector).evaluateAll((links) => links.map((a) => a.getAttribute('href')))
+  return [...new Set(all.filter(Boolean))]
+}
+
+const slug = (text) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
+const lastSegment = (href) => href.split('?')[0].split('/').filter(Boolean).pop()
+
+/** Checks the page now showing (already loaded) as one subtest. */
+async function checkCurrent (t, page, shot, what, options) {
+  await t.test(`${shot}: ${what}`, async () => { await checkPage(page, shot, options) })
+}
+
+/** The case list and each of its tabs. Returns the tab links. */
+async function visitCaseList (t, page, r) {
+  await visit(t, page, `${r}-referrals`, '/referrals')
+  let tabs = []
+  await t.test(`${r}-referrals: has the case list tabs`, async () => {
+    await page.goto('/referrals', { waitUntil: 'load' })
+    tabs = await page.locator('.moj-sub-navigation__link').evaluateAll((links) =>
+      links.map((a) => ({ href: a.getAttribute('href'), text: a.textContent.trim() })))
+    assert.ok(tabs.length > 1, 'case list has tabs')
+  })
+  for (const tab of tabs) await visit(t, page, `${r}-referrals-tab-${slug(tab.text)}`, tab.href)
+  return tabs
+}
+
+/**
+ * Searches the case list for the reference of the first referral it shows under any tab,
+ * then checks the result page.
+ */
+async function visitSearchResult (t, page, r, tabs) {
+  await t.test(`${r}-referrals-search: search by a reference from the list`, async () => {
+    let reference = null
+    for (const tab of tabs) {
+      await page.goto(tab.href, { waitUntil: 'load' })
+      reference = await page.locator('table.govuk-table tbody tr td:nth-child(2)').first().textContent({ timeout: 1000 }).catch(() => null)
+      if (reference) break
+    }
+    assert.ok(reference, 'some tab lists a referral')
+    resetLog(page)
+    await page.getByLabel('Search by reference, name, CRN or PNC ID').fill(reference.trim())
+    await page.getByLabel('Status').selectOption('')
+    await clickAndWait(page, page.getByRole('button', { name: 'Apply filters' }))
+    assert.match(page.url(), /[?&]q=/, 'the search is in the address')
+    await checkPage(page, `${r}-referrals-search`)
+    assert.ok(await page.locator('table.govuk-table tbody tr').count() >= 1, 'the search finds the referral')
+  })
+}
+
+/** The first referral link under the tabs that list one; null when none does. */
+async function firstReferralUnder (page, tabs) {
+  for (const tab of tabs) {
+    await page.goto(tab.href, { waitUntil: 'load' })
+    const [href] = await hrefs(page, 'table.govuk-table tbody a[href^="/referrals/"]')
+    if (href) return href
+  }
+  return null
+}
+
+/** The action links offered on the referral page now showing: [{ href, text }]. */
+const actionLinks = (page) => page.locator('main a[href*="/actions/"]').evaluateAll((links) =>
+  links.map((a) => ({ href: a.getAttribute('href'), text: a.textContent.trim().replace(/\s+/g, ' ') })))
+
+// Actions whose form cannot be sent empty (a date, a reason or a choice is required: see
+// action_date, action_text and parse_transition in src/referrals/forms.rs), so submitting
+// them empty shows the error summary without changing the referral.
+const REFUSED_EMPTY = new Set(['decline', 'record_not_suitable', 'book_assessment', 'record_assessment',
+  'record_consent', 'send_report', 'await_sentence', 'record_adjourned', 'record_induction',
+  'start_treatment', 'end_treatment', 'record_mhtr_made', 'withdraw'])
+
+/**
+ * Visits the referral page at `href` and each action page it offers that has not been
+ * seen yet (`seen` holds action names). Returns the action links.
+ */
+async function visitReferralAndActions (t, page, shot, href, seen = new Set()) {
+  await visit(t, page, shot, href)
+  let actions = []
+  await t.test(`${shot}: read the actions offered`, async () => {
+    await page.goto(href, { waitUntil: 'load' })
+    actions = await actionLinks(page)
+  })
+  for (const a of actions) {
+    const name = lastSegment(a.href)
+    if (seen.has(name)) continue
+    seen.add(name)
+    await visit(t, page, `${shot}-action-${slug(name)}`, a.href)
+    if (REFUSED_EMPTY.has(name)) await submitEmpty(t, page, `${shot}-action-${slug(name)}-errors`, a.href, a.text)
+  }
+  return actions
+}
+
+// The keyboard-only helpers: every field is reached with Tab, answered by typing, Space
+// or the arrow keys (the keyboard way to move within a radio group or a closed <select>),
+// and pages are submitted with Enter.
+
+async function typeInto (page, id, text) {
+  await tabTo(page, `#${id}`)
+  await page.keyboard.type(text)
+  assert.equal(await page.locator(`#${id}`).inputValue(), text, `typed into #${id}`)
+}
+
+async function chooseRadio (page, name, value) {
+  await tabTo(page, `input[type="radio"][name="${name}"]`)
+  for (let i = 0; i < 20; i++) {
+    const focus = await page.evaluate(() => ({ value: document.activeElement.value, checked: document.activeElement.checked }))
+    if (focus.value === value) {
+      if (!focus.checked) await page.keyboard.press('Space')
+      break
+    }
+    await page.keyboard.press('ArrowDown')
+  }
+  assert.equal(await page.locator(`input[name="${name}"]:checked`).getAttribute('value'), value, `radio ${name}=${value} chosen`)
+}
+
+async function tickCheckbox (page, name, value) {
+  await tabTo(page, `input[type="checkbox"][name="${name}"][value="${value}"]`)
+  await page.keyboard.press('Space')
+  assert.ok(await page.locator(`input[name="${name}"][value="${value}"]`).isChecked(), `checkbox ${name}=${value} ticked`)
+}
+
+async function chooseOption (page, id, text) {
+  await tabTo(page, `#${id}`)
+  const selected = () => page.locator(`#${id}`).evaluate((s) => s.selectedOptions[0]?.textContent.trim())
+  for (let i = 0; i < 60 && (await selected()) !== text; i++) await page.keyboard.press('ArrowDown')
+  assert.equal(await selected(), text, `option "${text}" chosen in #${id}`)
+}
+
+/** Tabs to the page's submit button (the one named `name`) and presses Enter. */
+async function submitWithEnter (page, name) {
+  for (let i = 0; i < 5; i++) {
+    await tabTo(page, 'main button[type="submit"]', { max: 150 })
+    const text = await page.evaluate(() => document.activeElement.textContent.trim().replace(/\s+/g, ' '))
+    if (text === name) {
+      await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')])
+      return
+    }
+  }
+  assert.fail(`no "${name}" button reached with Tab`)
+}
+
+/** Fails with the page's error summary when the page shows one. */
+async function assertNoErrors (page, where) {
+  const summary = await page.locator('.govuk-error-summary').textContent({ timeout: 500 }).catch(() => null)
+  assert.equal(summary, null, `${where}: the page shows errors: ${summary?.trim().replace(/\s+/g, ' ')}`)
+}
+
+async function probationOfficerReferrals (t, page, r) {
+  const tabs = await visitCaseList(t, page, r)
+  await visitSearchResult(t, page, r, tabs)
+  // A filter the form cannot send (an address edited by hand): refused with an error summary.
+  await t.test(`${r}-referrals-filter-errors: GET /referrals?status=no-such-status`, async () => {
+    resetLog(page)
+    await page.goto('/referrals?status=no-such-status', { waitUntil: 'load' })
+    await checkPage(page, `${r}-referrals-filter-errors`)
+    assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'error summary shown')
+    assert.match(await page.title(), /^Error: /, 'page title starts "Error: "')
+  })
+  await visit(t, page, `${r}-referral-new`, '/referrals/new')
+
+  // A draft for the question pages, each shown once as it first appears and once
+  // submitted empty. Its entry point is set to probation after the first page, so the
+  // details page asks (and rejects) the probation questions.
+  let draft = null
+  stopUnless(await step(t, `${r}-referral-step-entry-point: start a new referral`, async () => {
+    await page.goto('/referrals/new', { waitUntil: 'load' })
+    resetLog(page)
+    await clickAndWait(page, page.getByRole('button', { name: 'Start a new referral' }))
+    const m = new URL(page.url()).pathname.match(/^(\/referrals\/drafts\/[^/]+)\/entry-point$/)
+    assert.ok(m, `"Start a new referral" led to ${page.url()}`)
+    draft = m[1]
+    await checkPage(page, `${r}-referral-step-entry-point`)
+  }), 'starting a referral')
+  await submitEmpty(t, page, `${r}-referral-step-entry-point-errors`, `${draft}/entry-point`, 'Save and continue')
+  stopUnless(await step(t, 'answer the entry point (probation) and continue', async () => {
+    await page.goto(`${draft}/entry-point`, { waitUntil: 'load' })
+    await page.getByLabel('Probation (pre-sentence report)').check()
+    await clickAndWait(page, page.getByRole('button', { name: 'Save and continue' }))
+    assert.equal(new URL(page.url()).pathname, `${draft}/person`)
+  }), 'answering the entry point')
+  for (const s of ['person', 'details', 'needs-and-risk']) {
+    await visit(t, page, `${r}-referral-step-${s}`, `${draft}/${s}`)
+    await submitEmpty(t, page, `${r}-referral-step-${s}-errors`, `${draft}/${s}`, 'Save and continue')
+  }
+  await visit(t, page, `${r}-referral-check-incomplete`, `${draft}/check`)
+  await submitEmpty(t, page, `${r}-referral-check-errors`, `${draft}/check`, 'Make referral')
+  // The start page now lists drafts.
+  await visit(t, page, `${r}-referral-new-with-drafts`, '/referrals/new')
+
+  // A referral page under each tab, and the action pages offered there (recording the
+  // sentencing hearing and the order are the probation officer's).
+  await visitReferralsUnderTabs(t, page, r, tabs, new Set())
+
+  await probationOfficerMakesAReferral(t, page, r)
+}
+
+/** The first referral under each tab, and each action page offered there not yet seen. */
+async function visitReferralsUnderTabs (t, page, r, tabs, seen) {
+  for (const tab of tabs) {
+    let href = null
+    await t.test(`${r}: first referral under "${tab.text}"`, async () => {
+      href = await firstReferralUnder(page, [tab])
+    })
+    if (href) await visitReferralAndActions(t, page, `${r}-referral-under-${slug(tab.text)}`, href, seen)
+  }
+}
+
+/**
+ * Keyboard only: from the home page to a submitted referral and its amendment page. The
+ * person has the name and date of birth of a demo person, so the service asks whether
+ * they are already known (a page of its own) and the referral joins that record.
+ */
+async function probationOfficerMakesAReferral (t, page, r) {
+  const k = `keyboard-${r}`
+  await page.goto('/', { waitUntil: 'load' })
+
+  stopUnless(await step(t, 'keyboard: Referrals, then "Make a referral", then "Start a new referral"', async () => {
+    await tabTo(page, '.govuk-service-navigation__link[href="/referrals"]')
+    await pressEnterAndWait(page, '**/referrals')
+    await tabTo(page, 'main a.govuk-button[href="/referrals/new"]')
+    await pressEnterAndWait(page, '**/referrals/new')
+    await submitWithEnter(page, 'Start a new referral')
+    assert.match(new URL(page.url()).pathname, /^\/referrals\/drafts\/[^/]+\/entry-point$/)
+  }), 'keyboard: starting a referral')
+
+  stopUnless(await step(t, 'keyboard: where the referral comes from', async () => {
+    await chooseRadio(page, 'entry_point', 'arrest')
+    await submitWithEnter(page, 'Save and continue')
+    await assertNoErrors(page, 'entry point')
+    assert.match(new URL(page.url()).pathname, /\/person$/)
+  }), 'keyboard: entry point')
+
+  stopUnless(await step(t, 'keyboard: about the person', async () => {
+    await typeInto(page, 'given_name', 'Daniel')
+    await typeInto(page, 'family_name', 'Hughes')
+    await typeInto(page, 'date_of_birth-day', '14')
+    await typeInto(page, 'date_of_birth-month', '3')
+    await typeInto(page, 'date_of_birth-year', '1991')
+    await chooseRadio(page, 'sex', 'male')
+    await chooseRadio(page, 'gender_identity', 'same_as_sex')
+    await chooseOption(page, 'ethnicity', 'White: English, Welsh, Scottish, Northern Irish or British')
+    await chooseOption(page, 'area_id', 'Melton')
+    await chooseRadio(page, 'interpreter_needed', 'no')
+    await submitWithEnter(page, 'Save and continue')
+    await assertNoErrors(page, 'person')
+    assert.match(new URL(page.url()).pathname, /\/details$/)
+  }), 'keyboard: person')
+
+  stopUnless(await step(t, 'keyboard: referral details (point of arrest)', async () => {
+    await chooseRadio(page, 'location_kind', 'custody_suite')
+    await typeInto(page, 'location', 'Euston Street custody suite, Leicester')
+    await typeInto(page, 'ld_practitioner', 'Jordan Ellis')
+    await tickCheckbox(page, 'vulnerabilities', 'mental_health')
+    await tickCheckbox(page, 'vulnerabilities', 'housing')
+    await chooseRadio(page, 'consent_to_share', 'yes')
+    await chooseOption(page, 'offence_category', 'Public order offences')
+    await submitWithEnter(page, 'Save and continue')
+    await assertNoErrors(page, 'details')
+    assert.match(new URL(page.url()).pathname, /\/needs-and-risk$/)
+  }), 'keyboard: details')
+
+  stopUnless(await step(t, 'keyboard: needs, risk and sessions', async () => {
+    await tickCheckbox(page, 'needs', 'anxiety')
+    await chooseRadio(page, 'substance_misuse', 'no')
+    await chooseRadio(page, 'drr_atr', 'none')
+    await chooseRadio(page, 'rosh_level', 'low')
+    await chooseRadio(page, 'risk_to_staff', 'no')
+    await chooseRadio(page, 'urgency', 'routine')
+    await chooseRadio(page, 'session_mode', 'in_person')
+    await typeInto(page, 'preferred_times', 'Weekday mornings')
+    await submitWithEnter(page, 'Save and continue')
+    await assertNoErrors(page, 'needs and risk')
+    assert.match(new URL(page.url()).pathname, /\/check$/)
+  }), 'keyboard: needs and risk')
+
+  stopUnless(await step(t, `${k}-check: check answers and make the referral`, async () => {
+    resetLog(page)
+    await checkPage(page, `${k}-check`)
+    await submitWithEnter(page, 'Make referral')
+    await assertNoErrors(page, 'check answers')
+  }), 'keyboard: making the referral')
+
+  stopUnless(await step(t, `${k}-duplicates: link the referral to the person already known`, async () => {
+    assert.equal((await page.locator('h1').textContent()).trim(), 'Is this someone already known?',
+      `expected the question about a person already known, got ${page.url()}`)
+    await checkPage(page, `${k}-duplicates`)
+    const known = await page.locator('input[name="person_choice"]').first().getAttribute('value')
+    assert.notEqual(known, 'new', 'the first choice is a known person')
+    await chooseRadio(page, 'person_choice', known)
+    await submitWithEnter(page, 'Continue')
+  }), 'keyboard: choosing the person')
+
+  stopUnless(await step(t, `${k}-referral: the referral page`, async () => {
+    assert.match(new URL(page.url()).pathname, /^\/referrals\/[^/]+$/, `landed on ${page.url()}`)
+    const banner = (await page.locator('.govuk-notification-banner').textContent()).replace(/\s+/g, ' ')
+    const m = banner.match(/Referral (\S+) submitted/)
+    assert.ok(m, `success banner names the referral: "${banner.trim()}"`)
+    madeReference = m[1]
+    assert.match(await page.locator('h1').textContent(), /Daniel Hughes/)
+    await checkPage(page, `${k}-referral`)
+  }), 'keyboard: the referral page')
+
+  await t.test(`${k}-amend: open the amendment page`, async () => {
+    await tabTo(page, 'main a[href$="/amend"]', { max: 150 })
+    await pressEnterAndWait(page, '**/amend')
+    await checkPage(page, `${k}-amend`)
+  })
+}
+
+async function clinicalLeadReferrals (t, page, r) {
+  const tabs = await visitCaseList(t, page, r)
+  await visitSearchResult(t, page, r, tabs)
+
+  // The referral to screen: the one the probation officer made in this run, else any
+  // referral still waiting for screening.
+  let target = null
+  stopUnless(await step(t, `${r}: find a referral waiting for screening`, async () => {
+    const newTab = tabs.find((tab) => /tab=new\b/.test(tab.href)) ?? tabs[0]
+    await page.goto(newTab.href, { waitUntil: 'load' })
+    const rows = await page.locator('table.govuk-table tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+      href: tr.querySelector('a')?.getAttribute('href'),
+      reference: tr.children[1]?.textContent.trim(),
+      status: tr.children[4]?.textContent.trim()
+    })))
+    const waiting = rows.filter((row) => row.status === 'Submitted')
+    target = (waiting.find((row) => row.reference === madeReference) ?? waiting[0])?.href
+    assert.ok(target, `the New tab lists a submitted referral (rows: ${JSON.stringify(rows)})`)
+  }), 'finding a referral to screen')
+
+  const seen = new Set()
+  await visitReferralAndActions(t, page, `${r}-referral`, target, seen)
+  await visit(t, page, `${r}-referral-amend`, `${target}/amend`)
+  // Sent unchanged and without a reason: refused with an error summary.
+  await submitEmpty(t, page, `${r}-referral-amend-errors`, `${target}/amend`, 'Save changes')
+
+  await t.test(`${r}-referral-accepted: accept at screening, the timeline shows it`, async () => {
+    await page.goto(target, { waitUntil: 'load' })
+    const before = await page.locator('.moj-timeline__item').count()
+    await clickAndWait(page, page.getByRole('link', { name: 'Accept at screening' }))
+    assert.match(new URL(page.url()).pathname, /\/actions\/accept$/)
+    resetLog(page)
+    await clickAndWait(page, page.locator('main').getByRole('button', { name: 'Accept at screening' }))
+    assert.equal(new URL(page.url()).pathname, target, 'back on the referral page')
+    await checkPage(page, `${r}-referral-accepted`)
+    assert.match(await page.locator('.govuk-notification-banner').textContent(), /Accept at screening: done/)
+    assert.equal(await page.locator('.moj-timeline__item').count(), before + 1, 'one more timeline entry')
+    assert.match(await page.locator('.moj-timeline').textContent(), /Accepted at screening/)
+    assert.match(await page.locator('h1').textContent(), /Accepted at screening/, 'status tag updated')
+  })
+
+  // The action pages offered at the other stages: the first referral of each other tab.
+  await visitReferralsUnderTabs(t, page, r, tabs.filter((tab) => !/tab=new\b/.test(tab.href)), seen)
+
+  await visit(t, page, `${r}-merge`, '/people/merge')
+  await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
+}
+
+async function assistantPsychologistReferrals (t, page, r) {
+  const tabs = await visitCaseList(t, page, r)
+  let href = null
+  stopUnless(await step(t, `${r}: a referral in the caseload`, async () => {
+    href = await firstReferralUnder(page, tabs)
+    assert.ok(href, 'the caseload lists a referral')
+  }), 'finding a referral')
+  await visitReferralAndActions(t, page, `${r}-referral`, href)
+}
+
 // ------------------------------------------------------------------ each role
 
 for (const account of ACCOUNTS) {
@@ -483,10 +890,17 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-user-vetting`, `${userPath}/vetting`)
         await visit(t, page, `${r}-vetting`, '/admin/vetting')
         await visit(t, page, `${r}-audit`, '/admin/audit')
+        await visit(t, page, `${r}-merge`, '/people/merge')
+        await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.
         await visit(t, page, `${r}-forbidden`, '/admin/users', { expectStatus: 403 })
       }
+
+      if (r === 'probation-officer') await probationOfficerReferrals(t, page, r)
+      if (r === 'clinical-lead') await clinicalLeadReferrals(t, page, r)
+      if (r === 'assistant-psychologist') await assistantPsychologistReferrals(t, page, r)
+      if (r === 'councillor') await visit(t, page, `${r}-referrals-forbidden`, '/referrals', { expectStatus: 403 })
 
       await t.test('sign out', async () => {
         await page.goto('/', { waitUntil: 'load' })
