@@ -315,8 +315,12 @@ mod tests {
     #[test]
     fn very_long_passwords_are_refused_past_256_characters() {
         assert!(Password::new_checked("correct horse ".repeat(19), &ctx()).is_err());
-        let words = "quartz lemon fjord piano cobalt walrus tundra mango velvet oregano basalt kettle";
-        let long: String = format!("{words} {words} {words} {words}").chars().take(256).collect();
+        let words =
+            "quartz lemon fjord piano cobalt walrus tundra mango velvet oregano basalt kettle";
+        let long: String = format!("{words} {words} {words} {words}")
+            .chars()
+            .take(256)
+            .collect();
         assert_eq!(long.chars().count(), 256);
         assert!(Password::new_checked(long, &ctx()).is_ok());
     }
