@@ -7,7 +7,7 @@ use actix_web::{Route as ActixRoute, guard, web};
 
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::users::model::Role;
-use crate::{assets, auth, home, openapi, users};
+use crate::{assets, auth, home, notifications, openapi, users};
 
 const ADMIN: &[Role] = &[Role::Admin];
 
@@ -127,6 +127,11 @@ pub fn table() -> Vec<Entry> {
             Staff(ANY_ROLE),
             web::to(auth::web::change_password),
         ),
+        post(
+            "/account/notifications",
+            Staff(ANY_ROLE),
+            web::to(notifications::web::save_preferences),
+        ),
         // Administration
         get("/admin/users", Staff(ADMIN), web::to(users::web::list)),
         get(
@@ -172,6 +177,16 @@ pub fn table() -> Vec<Entry> {
         ),
         get("/admin/vetting", Staff(ADMIN), web::to(users::web::vetting)),
         get("/admin/audit", Staff(ADMIN), web::to(users::web::audit_log)),
+        get(
+            "/admin/outbox",
+            Staff(ADMIN),
+            web::to(notifications::web::outbox),
+        ),
+        post(
+            "/admin/outbox/{id}/retry",
+            Staff(ADMIN),
+            web::to(notifications::web::retry),
+        ),
         // API
         get(
             "/api/v1/openapi.json",

@@ -131,12 +131,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_messages (id) {
+        id -> Text,
+        message_id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_opt_outs (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vetting_reminders (user_id, expires_on) {
+        user_id -> Text,
+        expires_on -> Date,
+        queued_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(notification_opt_outs -> users (user_id));
+diesel::joinable!(vetting_reminders -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     areas,
@@ -149,4 +187,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     invitations,
     audit_events,
+    outbox_messages,
+    notification_opt_outs,
+    vetting_reminders,
 );

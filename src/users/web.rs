@@ -8,6 +8,8 @@ use crate::audit::{self, AuditView};
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
+use crate::notifications::messages::AccountLink;
+use crate::notifications::{self, Emails, MessageKind};
 use crate::state::State;
 use crate::users::forms::{self, UserFormRaw};
 use crate::users::model::{self, Role, User, VettingLevel};
@@ -228,6 +230,31 @@ fn invitation_link(state: &State, token: &str) -> String {
     )
 }
 
+/// Queues the email that carries a single-use link to the person it is for. Call it in the
+/// transaction that issued the link.
+fn enqueue_link(
+    c: &mut crate::db::DbConn,
+    emails: &Emails,
+    kind: MessageKind,
+    user: &User,
+    token: &str,
+    days: i64,
+) -> Result<(), AppError> {
+    let link = emails.link(&format!("/invitation/{token}"));
+    let expires = format::date(crate::clock::today() + chrono::Duration::days(days));
+    let message = emails.account_link(
+        &user.email,
+        &AccountLink {
+            kind,
+            name: &user.name,
+            link: &link,
+            expires: &expires,
+        },
+    )?;
+    notifications::enqueue(c, message)?;
+    Ok(())
+}
+
 pub async fn create(
     state: State,
     user: CurrentUser,
@@ -250,11 +277,13 @@ pub async fn create(
     };
     let actor = user.actor();
     let days = state.settings.security.invitation_days;
+    let emails = state.emails.clone();
     let result = state
         .db
         .write(move |c| {
             let created = service::create(c, &actor, &input, None)?;
             let token = service::reset_password(c, &actor, &created.id, days)?;
+            enqueue_link(c, &emails, MessageKind::Welcome, &created, &token, days)?;
             Ok((created, token))
         })
         .await;
@@ -273,7 +302,7 @@ pub async fn create(
         Err(e) => return Err(e),
     };
     let flash = Flash::success(format!("{} has been added", created.name)).with_body(format!(
-        "Send them this single-use link to set their password: {} (it expires in {days} days).",
+        "We have emailed them a single-use link to set their password. If it does not arrive, give them this one: {} (it expires in {days} days).",
         invitation_link(&state, &token)
     ));
     page::flash_and_redirect(
@@ -585,9 +614,22 @@ pub async fn action(
     let days = state.settings.security.invitation_days;
     let target = id.clone();
     let act = action.clone();
+    let emails = state.emails.clone();
     let outcome = state
         .db
         .write(move |c| {
+            // The link goes to the user by email, in this transaction, as well as to the
+            // administrator's banner.
+            let email_link = |c: &mut crate::db::DbConn, token: String| {
+                let u = model::by_id(c, &target)?;
+                let kind = match act.as_str() {
+                    _ if u.password_hash.is_none() => MessageKind::Welcome,
+                    "reset-two-factor" => MessageKind::MfaReset,
+                    _ => MessageKind::PasswordReset,
+                };
+                enqueue_link(c, &emails, kind, &u, &token, days)?;
+                Ok::<_, AppError>(Some(token))
+            };
             Ok(match act.as_str() {
                 "disable" => (
                     format!(
@@ -603,14 +645,20 @@ pub async fn action(
                     ),
                     None,
                 ),
-                "reset-password" => (
-                    "Password reset link created".to_owned(),
-                    Some(service::reset_password(c, &actor, &target, days)?),
-                ),
-                "reset-two-factor" => (
-                    "Two-factor authentication reset".to_owned(),
-                    Some(service::reset_mfa(c, &actor, &target, days)?),
-                ),
+                "reset-password" => {
+                    let token = service::reset_password(c, &actor, &target, days)?;
+                    (
+                        "Password reset link created".to_owned(),
+                        email_link(c, token)?,
+                    )
+                }
+                "reset-two-factor" => {
+                    let token = service::reset_mfa(c, &actor, &target, days)?;
+                    (
+                        "Two-factor authentication reset".to_owned(),
+                        email_link(c, token)?,
+                    )
+                }
                 "end-sessions" => {
                     let n = service::end_sessions(c, &actor, &target)?;
                     (
@@ -630,7 +678,7 @@ pub async fn action(
     let mut flash = Flash::success(heading);
     if let Some(token) = token {
         flash = flash.with_body(format!(
-            "Send the user this single-use link: {} (it expires in {days} days). Do not send it by the same route as anything else that identifies them.",
+            "We have emailed the user a single-use link. If it does not arrive, give them this one: {} (it expires in {days} days). Do not send it by the same route as anything else that identifies them.",
             invitation_link(&state, &token)
         ));
     }

@@ -42,6 +42,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/users", "Users"),
             ("/admin/vetting", "Vetting"),
             ("/admin/audit", "Audit log"),
+            ("/admin/outbox", "Email"),
         ]);
     }
     items
@@ -197,7 +198,11 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     // A page the handler rendered on purpose (a form with its errors, sent with 429) stays.
-    let from_error = res.response().extensions().get::<PageErrorMarker>().is_some();
+    let from_error = res
+        .response()
+        .extensions()
+        .get::<PageErrorMarker>()
+        .is_some();
     let is_html = res
         .headers()
         .get(header::CONTENT_TYPE)
