@@ -534,6 +534,10 @@ impl TestApp {
             .expect("redirected to the user's page")
             .to_owned();
         let page = admin.get_page(&user_page).await;
+        assert!(
+            unescape(&page).contains("We have emailed them a single-use link"),
+            "the administrator is told the link was emailed too"
+        );
         Invitation {
             user_id,
             email,
