@@ -219,3 +219,56 @@ impl Transport for MemoryTransport {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notifications::messages::MessageKind;
+    use crate::notifications::model::OutboxStatus;
+
+    fn row() -> OutboxMessage {
+        let now = crate::clock::now();
+        OutboxMessage {
+            id: "0193-test".into(),
+            message_id: "<0193-test@mhtr-pathway>".into(),
+            kind: MessageKind::Welcome,
+            recipient: "robin@example.org".into(),
+            subject: "Set up your account".into(),
+            text_body: "Dear Robin".into(),
+            html_body: "<p>Dear Robin</p>".into(),
+            status: OutboxStatus::Sending,
+            attempts: 1,
+            next_attempt_at: now,
+            lease_owner: Some("w".into()),
+            lease_expires_at: Some(now),
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_file_transport_writes_one_eml_per_message_with_its_message_id() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let transport = FileTransport {
+            dir: dir.path().join("outbox"),
+            from: "MHTR Pathway <no-reply@localhost>".parse().unwrap(),
+        };
+        transport.send(&row()).await.unwrap();
+        let eml = std::fs::read_to_string(dir.path().join("outbox/0193-test.eml")).unwrap();
+        assert!(
+            eml.contains("Message-ID: <0193-test@mhtr-pathway>"),
+            "{eml}"
+        );
+        assert!(eml.contains("To: robin@example.org"));
+        assert!(eml.contains("multipart/alternative"));
+    }
+
+    #[test]
+    fn an_invalid_recipient_is_a_permanent_failure() {
+        let mut m = row();
+        m.recipient = "not an address".into();
+        let from: Mailbox = "a@example.org".parse().unwrap();
+        assert!(build_mime(&from, &m).unwrap_err().permanent);
+    }
+}

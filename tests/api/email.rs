@@ -373,3 +373,22 @@ fn expire_leases(app: &crate::helpers::TestApp) {
             .unwrap()
     });
 }
+
+#[tokio::test]
+async fn serve_starts_a_worker_that_delivers_without_being_asked() {
+    let server = SmtpServer::start().await;
+    let app = spawn_app_with_smtp(&server, |s| {
+        s.email.run_worker = true;
+        s.email.poll_interval_secs = 1;
+    })
+    .await;
+    let (admin, _) = app.login_as(Role::Admin).await;
+    let invitation = app.invite_through_admin_pages(&admin).await;
+    for _ in 0..50 {
+        if !server.received_by(&invitation.email).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.received_by(&invitation.email).len(), 1);
+}
