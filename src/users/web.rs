@@ -8,8 +8,6 @@ use crate::audit::{self, AuditView};
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
-use crate::notifications::messages::AccountLink;
-use crate::notifications::{self, Emails, MessageKind};
 use crate::state::State;
 use crate::users::forms::{self, UserFormRaw};
 use crate::users::model::{self, Role, User, VettingLevel};
@@ -230,31 +228,6 @@ fn invitation_link(state: &State, token: &str) -> String {
     )
 }
 
-/// Queues the email that carries a single-use link to the person it is for. Call it in the
-/// transaction that issued the link.
-fn enqueue_link(
-    c: &mut crate::db::DbConn,
-    emails: &Emails,
-    kind: MessageKind,
-    user: &User,
-    token: &str,
-    days: i64,
-) -> Result<(), AppError> {
-    let link = emails.link(&format!("/invitation/{token}"));
-    let expires = format::date(crate::clock::today() + chrono::Duration::days(days));
-    let message = emails.account_link(
-        &user.email,
-        &AccountLink {
-            kind,
-            name: &user.name,
-            link: &link,
-            expires: &expires,
-        },
-    )?;
-    notifications::enqueue(c, message)?;
-    Ok(())
-}
-
 pub async fn create(
     state: State,
     user: CurrentUser,
@@ -282,8 +255,7 @@ pub async fn create(
         .db
         .write(move |c| {
             let created = service::create(c, &actor, &input, None)?;
-            let token = service::reset_password(c, &actor, &created.id, days)?;
-            enqueue_link(c, &emails, MessageKind::Welcome, &created, &token, days)?;
+            let token = service::reset_password(c, &actor, &created.id, days, &emails)?;
             Ok((created, token))
         })
         .await;
@@ -618,18 +590,6 @@ pub async fn action(
     let outcome = state
         .db
         .write(move |c| {
-            // The link goes to the user by email, in this transaction, as well as to the
-            // administrator's banner.
-            let email_link = |c: &mut crate::db::DbConn, token: String| {
-                let u = model::by_id(c, &target)?;
-                let kind = match act.as_str() {
-                    _ if u.password_hash.is_none() => MessageKind::Welcome,
-                    "reset-two-factor" => MessageKind::MfaReset,
-                    _ => MessageKind::PasswordReset,
-                };
-                enqueue_link(c, &emails, kind, &u, &token, days)?;
-                Ok::<_, AppError>(Some(token))
-            };
             Ok(match act.as_str() {
                 "disable" => (
                     format!(
@@ -645,20 +605,14 @@ pub async fn action(
                     ),
                     None,
                 ),
-                "reset-password" => {
-                    let token = service::reset_password(c, &actor, &target, days)?;
-                    (
-                        "Password reset link created".to_owned(),
-                        email_link(c, token)?,
-                    )
-                }
-                "reset-two-factor" => {
-                    let token = service::reset_mfa(c, &actor, &target, days)?;
-                    (
-                        "Two-factor authentication reset".to_owned(),
-                        email_link(c, token)?,
-                    )
-                }
+                "reset-password" => (
+                    "Password reset link created".to_owned(),
+                    Some(service::reset_password(c, &actor, &target, days, &emails)?),
+                ),
+                "reset-two-factor" => (
+                    "Two-factor authentication reset".to_owned(),
+                    Some(service::reset_mfa(c, &actor, &target, days, &emails)?),
+                ),
                 "end-sessions" => {
                     let n = service::end_sessions(c, &actor, &target)?;
                     (
