@@ -162,8 +162,9 @@ fn request_logger() -> Logger {
         })
 }
 
-/// Hourly: clean-up of dead session rows, and the vetting expiry reminders (which queue at
-/// most one reminder per user per expiry date, however often they run).
+/// Hourly: clean-up of dead session rows and old sent emails, and the vetting expiry
+/// reminders (which queue at most one reminder per user per expiry date, however often they
+/// run).
 fn spawn_housekeeping(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -173,6 +174,15 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => log::info!("removed {n} old session record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("session clean-up failed: {e}"),
+            }
+            match state
+                .db
+                .write(|c| crate::notifications::model::purge_sent(c, crate::clock::now()))
+                .await
+            {
+                Ok(n) if n > 0 => log::info!("removed {n} old sent email record(s)"),
+                Ok(_) => {}
+                Err(e) => log::warn!("email clean-up failed: {e}"),
             }
             let emails = state.emails.clone();
             let today = crate::clock::today();

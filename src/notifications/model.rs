@@ -247,6 +247,20 @@ pub fn requeue(conn: &mut DbConn, id: &str) -> Result<bool, AppError> {
     Ok(n == 1)
 }
 
+/// How long a sent message's row (recipient, subject, dates; the bodies are already gone)
+/// is kept for the outbox page and for tracing a complaint.
+pub const SENT_RETENTION_DAYS: i64 = 30;
+
+/// Deletes sent messages older than [`SENT_RETENTION_DAYS`]; returns how many.
+pub fn purge_sent(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
+    Ok(diesel::delete(
+        outbox_messages::table
+            .filter(outbox_messages::status.eq(OutboxStatus::Sent))
+            .filter(outbox_messages::sent_at.lt(now - Duration::days(SENT_RETENTION_DAYS))),
+    )
+    .execute(conn)?)
+}
+
 pub fn by_id(conn: &mut DbConn, id: &str) -> Result<OutboxMessage, AppError> {
     Ok(outbox_messages::table
         .find(id)

@@ -349,6 +349,30 @@ async fn two_workers_running_at_once_never_send_the_same_message() {
 }
 
 #[tokio::test]
+async fn sent_messages_are_forgotten_after_the_retention_period() {
+    let server = SmtpServer::start().await;
+    let app = spawn_app_with_smtp(&server, |_| {}).await;
+    let (admin, _) = app.login_as(Role::Admin).await;
+    app.invite_through_admin_pages(&admin).await;
+    app.invite_through_admin_pages(&admin).await;
+    assert_eq!(app.email_worker().run_once().await.unwrap(), sent(2));
+    let old = app.outbox()[0].id.clone();
+    let long_ago = mhtr_pathway::clock::now()
+        - Duration::days(model::SENT_RETENTION_DAYS)
+        - Duration::hours(1);
+    app.with_db(|c| {
+        diesel::update(outbox_messages::table.find(&old))
+            .set(outbox_messages::sent_at.eq(Some(long_ago)))
+            .execute(c)
+            .unwrap();
+        assert_eq!(model::purge_sent(c, mhtr_pathway::clock::now()).unwrap(), 1);
+    });
+    let left = app.outbox();
+    assert_eq!(left.len(), 1);
+    assert_ne!(left[0].id, old);
+}
+
+#[tokio::test]
 async fn only_administrators_see_the_outbox() {
     let server = SmtpServer::start().await;
     let app = spawn_app_with_smtp(&server, |_| {}).await;
