@@ -483,6 +483,7 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-user-vetting`, `${userPath}/vetting`)
         await visit(t, page, `${r}-vetting`, '/admin/vetting')
         await visit(t, page, `${r}-audit`, '/admin/audit')
+        await visit(t, page, `${r}-outbox`, '/admin/outbox')
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.
         await visit(t, page, `${r}-forbidden`, '/admin/users', { expectStatus: 403 })
