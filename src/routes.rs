@@ -7,7 +7,7 @@ use actix_web::{Route as ActixRoute, guard, web};
 
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::users::model::Role;
-use crate::{assets, auth, home, openapi, referrals, users};
+use crate::{assets, auth, home, notifications, openapi, referrals, users};
 
 const ADMIN: &[Role] = &[Role::Admin];
 /// Everyone who works with referrals. Councillors and administrators are not among them:
@@ -138,6 +138,11 @@ pub fn table() -> Vec<Entry> {
             Staff(ANY_ROLE),
             web::to(auth::web::change_password),
         ),
+        post(
+            "/account/notifications",
+            Staff(ANY_ROLE),
+            web::to(notifications::web::save_preferences),
+        ),
         // Administration
         get("/admin/users", Staff(ADMIN), web::to(users::web::list)),
         get(
@@ -254,6 +259,16 @@ pub fn table() -> Vec<Entry> {
             "/people/merges/{id}/undo",
             Staff(MERGERS),
             web::to(referrals::web::undo_merge),
+        ),
+        get(
+            "/admin/outbox",
+            Staff(ADMIN),
+            web::to(notifications::web::outbox),
+        ),
+        post(
+            "/admin/outbox/{id}/retry",
+            Staff(ADMIN),
+            web::to(notifications::web::retry),
         ),
         // API
         get(

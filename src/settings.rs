@@ -17,6 +17,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
+    pub email: EmailSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -81,6 +82,78 @@ pub struct ThrottleSettings {
     pub per_address: i64,
 }
 
+/// How email leaves the service. Messages are written to the outbox table first; a worker
+/// delivers them through the chosen transport.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub transport: EmailTransport,
+    /// The `From` header, e.g. `MHTR Pathway <no-reply@mhtr.example.org>`.
+    pub from: String,
+    /// Where the file transport writes `.eml` files.
+    pub file_dir: String,
+    /// Whether `serve` starts the delivery worker.
+    pub run_worker: bool,
+    pub poll_interval_secs: u64,
+    /// A message is dead-lettered after this many failed attempts.
+    pub max_attempts: i32,
+    /// The wait after the first failure; it doubles with each further failure.
+    pub backoff_base_secs: i64,
+    pub backoff_max_secs: i64,
+    /// How long a worker may hold a message it is sending before another worker may take it.
+    pub lease_secs: i64,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    /// Writes each message as an `.eml` file: for local development.
+    File,
+    Smtp,
+    /// Logs that a message would be sent, without its recipient or content.
+    Log,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Empty for a relay that needs no authentication.
+    pub username: String,
+    pub password: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP: only for a relay on the same host or in tests.
+    None,
+    /// Upgrade with STARTTLS; refuse to send if the server cannot.
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_empty() { "" } else { "***" },
+            )
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
@@ -88,6 +161,7 @@ impl std::fmt::Debug for Settings {
             .field("server", &self.server)
             .field("database", &self.database)
             .field("security", &self.security)
+            .field("email", &self.email)
             .finish()
     }
 }
@@ -163,6 +237,26 @@ impl Settings {
         if self.database.pool_size < 1 {
             problems.push("database.pool_size must be at least 1");
         }
+        let e = &self.email;
+        if e.max_attempts < 1 {
+            problems.push("email.max_attempts must be at least 1");
+        }
+        if e.poll_interval_secs < 1 {
+            problems.push("email.poll_interval_secs must be at least 1");
+        }
+        if e.backoff_base_secs < 0 || e.backoff_max_secs < e.backoff_base_secs {
+            problems.push(
+                "email.backoff_base_secs must be at least 0 and at most email.backoff_max_secs",
+            );
+        }
+        if e.lease_secs < 1 {
+            problems.push("email.lease_secs must be at least 1");
+        }
+        if e.from.parse::<lettre::message::Mailbox>().is_err() {
+            problems.push(
+                "email.from must be an email address, e.g. MHTR Pathway <no-reply@example.org>",
+            );
+        }
         if self.environment == Environment::Production && !s.secure_cookies {
             problems.push("security.secure_cookies must be true in production");
         }
@@ -230,6 +324,17 @@ mod tests {
         let s =
             Settings::from_toml("[database]\nurl = \"postgres://u:hunter2hunter2@h/db\"").unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn smtp_passwords_never_reach_debug_output() {
+        let s = Settings::from_toml("[email.smtp]\npassword = \"hunter2hunter2\"").unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_from_address_that_is_not_an_address_is_refused() {
+        assert!(Settings::from_toml("[email]\nfrom = \"nobody\"").is_err());
     }
 
     #[test]

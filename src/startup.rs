@@ -11,6 +11,8 @@ use actix_web::{App, HttpServer, web};
 use crate::auth::password::Hasher;
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::notifications::Emails;
+use crate::notifications::worker::Worker;
 use crate::settings::Settings;
 use crate::state::AppState;
 
@@ -64,10 +66,12 @@ impl Application {
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("migration task failed: {e}")))??;
         let hasher = Hasher::new(&settings.security)?;
+        let templates = Arc::new(load_templates()?);
         let state = web::Data::new(AppState {
             db: Db::new(pool, &url),
             hasher,
-            templates: Arc::new(load_templates()?),
+            emails: Emails::new(templates.clone(), &settings.server.base_url),
+            templates,
             settings,
         });
         let port = listener
@@ -90,9 +94,16 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
+    /// Serves until SIGINT/SIGTERM, then lets requests in flight finish. Starts the
+    /// housekeeping task and, unless turned off, the email delivery worker.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         spawn_housekeeping(self.state.clone());
+        if self.state.settings.email.run_worker {
+            let transport =
+                crate::notifications::transport::from_settings(&self.state.settings.email)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+            Worker::new(self.state.db.clone(), transport, &self.state.settings.email).spawn();
+        }
         self.server.await
     }
 }
@@ -155,7 +166,9 @@ fn request_logger() -> Logger {
         })
 }
 
-/// Hourly clean-up of dead session rows and of referral drafts never submitted.
+/// Hourly: clean-up of dead session rows, referral drafts never submitted and old sent
+/// emails, and the vetting expiry reminders (which queue at most one reminder per user per
+/// expiry date, however often they run).
 fn spawn_housekeeping(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -174,6 +187,26 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => log::info!("removed {n} unsubmitted referral draft(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("referral draft clean-up failed: {e}"),
+            }
+            match state
+                .db
+                .write(|c| crate::notifications::model::purge_sent(c, crate::clock::now()))
+                .await
+            {
+                Ok(n) if n > 0 => log::info!("removed {n} old sent email record(s)"),
+                Ok(_) => {}
+                Err(e) => log::warn!("email clean-up failed: {e}"),
+            }
+            let emails = state.emails.clone();
+            let today = crate::clock::today();
+            match state
+                .db
+                .write(move |c| crate::notifications::vetting::queue_reminders(c, &emails, today))
+                .await
+            {
+                Ok(n) if n > 0 => log::info!("queued vetting reminders for {n} user(s)"),
+                Ok(_) => {}
+                Err(e) => log::warn!("vetting reminders failed: {e}"),
             }
         }
     });

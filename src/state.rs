@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::password::Hasher;
 use crate::db::Db;
+use crate::notifications::Emails;
 use crate::settings::Settings;
 
 pub struct AppState {
@@ -12,6 +13,7 @@ pub struct AppState {
     pub db: Db,
     pub hasher: Hasher,
     pub templates: Arc<tera::Tera>,
+    pub emails: Emails,
 }
 
 pub type State = actix_web::web::Data<AppState>;

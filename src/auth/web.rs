@@ -750,7 +750,8 @@ struct TokenView {
 pub async fn account(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let uid = user.user.id.clone();
     let org_id = user.user.organisation_id.clone();
-    let (sessions, tokens, codes_left, areas, organisation) = state
+    let role = user.user.role;
+    let (sessions, tokens, codes_left, areas, organisation, (email_options, email_on)) = state
         .db
         .run(move |c| {
             Ok((
@@ -759,6 +760,7 @@ pub async fn account(state: State, user: CurrentUser) -> Result<HttpResponse, Ap
                 service::recovery_codes_left(c, &uid)?,
                 users_model::area_names(c, &uid)?,
                 users_model::organisation_name(c, &org_id)?,
+                crate::notifications::web::account_choices(c, &uid, role)?,
             ))
         })
         .await?;
@@ -791,6 +793,8 @@ pub async fn account(state: State, user: CurrentUser) -> Result<HttpResponse, Ap
     ctx.insert("codes_left", &codes_left);
     ctx.insert("areas", &areas);
     ctx.insert("organisation", &organisation);
+    ctx.insert("email_options", &email_options);
+    ctx.insert("email_on", &email_on);
     ctx.insert("role_label", user.user.role.label());
     ctx.insert("vetting_level", &user.user.vetting_level.map(|v| v.label()));
     ctx.insert(

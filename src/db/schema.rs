@@ -228,6 +228,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_messages (id) {
+        id -> Text,
+        message_id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_opt_outs (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vetting_reminders (user_id, expires_on) {
+        user_id -> Text,
+        expires_on -> Date,
+        queued_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -239,6 +275,8 @@ diesel::joinable!(referrals -> people (person_id));
 diesel::joinable!(referrals -> areas (area_id));
 diesel::joinable!(referral_status_history -> referrals (referral_id));
 diesel::joinable!(referral_amendments -> referrals (referral_id));
+diesel::joinable!(notification_opt_outs -> users (user_id));
+diesel::joinable!(vetting_reminders -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     areas,
@@ -257,4 +295,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_amendments,
     referral_drafts,
     person_merges,
+    outbox_messages,
+    notification_opt_outs,
+    vetting_reminders,
 );

@@ -10,6 +10,8 @@ use crate::auth::{session, tokens};
 use crate::db::DbConn;
 use crate::db::schema::{recovery_codes, users};
 use crate::error::{AppError, FieldErrors};
+use crate::notifications::messages::AccountLink;
+use crate::notifications::{self, Emails, MessageKind};
 use crate::users::forms::{UserInput, VettingInput};
 use crate::users::model::{self, MfaState, NewUser, User};
 
@@ -184,13 +186,15 @@ pub fn set_vetting(
     model::by_id(c, user_id)
 }
 
-/// A single-use link to set a new password. The old password stops working only when the
+/// A single-use link to set a new password, emailed to the user in this transaction and
+/// returned for the administrator's banner. The old password stops working only when the
 /// link is used; the second factor is still asked for afterwards.
 pub fn reset_password(
     c: &mut DbConn,
     actor: &Actor,
     user_id: &str,
     days: i64,
+    emails: &Emails,
 ) -> Result<String, AppError> {
     let user = model::by_id(c, user_id)?;
     let purpose = if user.password_hash.is_none() {
@@ -199,6 +203,7 @@ pub fn reset_password(
         InvitationPurpose::PasswordReset
     };
     let token = issue_invitation(c, user_id, purpose, actor.user_id.as_deref(), days)?;
+    email_link(c, emails, &user, purpose, &token, days)?;
     audit::record(
         c,
         actor,
@@ -207,13 +212,14 @@ pub fn reset_password(
     Ok(token)
 }
 
-/// Clears the user's authenticator and recovery codes and issues the single-use link that,
-/// with their password, lets them set up a new one. Their sessions end now.
+/// Clears the user's authenticator and recovery codes and issues (and emails) the single-use
+/// link that, with their password, lets them set up a new one. Their sessions end now.
 pub fn reset_mfa(
     c: &mut DbConn,
     actor: &Actor,
     user_id: &str,
     days: i64,
+    emails: &Emails,
 ) -> Result<String, AppError> {
     let user = model::by_id(c, user_id)?;
     diesel::update(users::table.find(user_id))
@@ -237,12 +243,43 @@ pub fn reset_mfa(
         InvitationPurpose::Welcome
     };
     let token = issue_invitation(c, user_id, purpose, actor.user_id.as_deref(), days)?;
+    email_link(c, emails, &user, purpose, &token, days)?;
     audit::record(
         c,
         actor,
         Event::new(AuditAction::Authentication, "mfa.reset").record("user", user_id),
     )?;
     Ok(token)
+}
+
+/// Queues the email that carries a single-use link to the person it is for: their name, the
+/// link and its expiry date, nothing else.
+fn email_link(
+    c: &mut DbConn,
+    emails: &Emails,
+    user: &User,
+    purpose: InvitationPurpose,
+    token: &str,
+    days: i64,
+) -> Result<(), AppError> {
+    let kind = match purpose {
+        InvitationPurpose::Welcome => MessageKind::Welcome,
+        InvitationPurpose::PasswordReset => MessageKind::PasswordReset,
+        InvitationPurpose::MfaReset => MessageKind::MfaReset,
+    };
+    let link = emails.link(&format!("/invitation/{token}"));
+    let expires = crate::web::format::date(crate::clock::today() + chrono::Duration::days(days));
+    let message = emails.account_link(
+        &user.email,
+        &AccountLink {
+            kind,
+            name: &user.name,
+            link: &link,
+            expires: &expires,
+        },
+    )?;
+    notifications::enqueue(c, message)?;
+    Ok(())
 }
 
 /// Ends every session of one user (admin action).

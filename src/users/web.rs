@@ -241,11 +241,12 @@ pub async fn create(
     };
     let actor = user.actor();
     let days = state.settings.security.invitation_days;
+    let emails = state.emails.clone();
     let result = state
         .db
         .write(move |c| {
             let created = service::create(c, &actor, &input, None)?;
-            let token = service::reset_password(c, &actor, &created.id, days)?;
+            let token = service::reset_password(c, &actor, &created.id, days, &emails)?;
             Ok((created, token))
         })
         .await;
@@ -264,7 +265,7 @@ pub async fn create(
         Err(e) => return Err(e),
     };
     let flash = Flash::success(format!("{} has been added", created.name)).with_body(format!(
-        "Send them this single-use link to set their password: {} (it expires in {days} days).",
+        "We have emailed them a single-use link to set their password. If it does not arrive, give them this one: {} (it expires in {days} days).",
         invitation_link(&state, &token)
     ));
     page::flash_and_redirect(
@@ -563,6 +564,7 @@ pub async fn action(
     let days = state.settings.security.invitation_days;
     let target = id.clone();
     let act = action.clone();
+    let emails = state.emails.clone();
     let outcome = state
         .db
         .write(move |c| {
@@ -583,11 +585,11 @@ pub async fn action(
                 ),
                 "reset-password" => (
                     "Password reset link created".to_owned(),
-                    Some(service::reset_password(c, &actor, &target, days)?),
+                    Some(service::reset_password(c, &actor, &target, days, &emails)?),
                 ),
                 "reset-two-factor" => (
                     "Two-factor authentication reset".to_owned(),
-                    Some(service::reset_mfa(c, &actor, &target, days)?),
+                    Some(service::reset_mfa(c, &actor, &target, days, &emails)?),
                 ),
                 "end-sessions" => {
                     let n = service::end_sessions(c, &actor, &target)?;
@@ -608,7 +610,7 @@ pub async fn action(
     let mut flash = Flash::success(heading);
     if let Some(token) = token {
         flash = flash.with_body(format!(
-            "Send the user this single-use link: {} (it expires in {days} days). Do not send it by the same route as anything else that identifies them.",
+            "We have emailed the user a single-use link. If it does not arrive, give them this one: {} (it expires in {days} days). Do not send it by the same route as anything else that identifies them.",
             invitation_link(&state, &token)
         ));
     }

@@ -51,6 +51,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/vetting", "Vetting"),
             ("/admin/audit", "Audit log"),
             ("/people/merge", "Merge records"),
+            ("/admin/outbox", "Email"),
         ]);
     }
     items

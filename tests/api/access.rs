@@ -42,7 +42,7 @@ async fn send(
 #[tokio::test]
 async fn each_role_sees_its_own_navigation() {
     let app = spawn_app().await;
-    let admin_items = ["Users", "Vetting", "Audit log"];
+    let admin_items = ["Users", "Vetting", "Audit log", "Email"];
     for role in Role::ALL {
         let (browser, _) = app.login_as(*role).await;
         let home = browser.get_page("/").await;

@@ -3,6 +3,8 @@
 //! keep cookies but never follow redirects, and typed helpers for users, sign-in, reading
 //! pages and moving time.
 
+pub mod smtp;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -170,6 +172,23 @@ impl TestUser {
             .expect("this user has no authenticator");
         totp::code_now(secret).expect("the secret is base32")
     }
+}
+
+/// An application whose email goes by SMTP, without TLS, to `server`.
+pub async fn spawn_app_with_smtp(
+    server: &smtp::SmtpServer,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let port = server.port();
+    spawn_app_with(move |s| {
+        s.email.transport = mhtr_pathway::settings::EmailTransport::Smtp;
+        s.email.smtp.host = "127.0.0.1".into();
+        s.email.smtp.port = port;
+        s.email.smtp.tls = mhtr_pathway::settings::SmtpTls::None;
+        s.email.smtp.timeout_secs = 5;
+        adjust(s);
+    })
+    .await
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -450,6 +469,27 @@ impl TestApp {
         });
     }
 
+    /// A delivery worker over the configured transport (the tests run it by hand).
+    pub fn email_worker(&self) -> mhtr_pathway::notifications::worker::Worker {
+        let settings = &self.state.settings.email;
+        let transport = mhtr_pathway::notifications::transport::from_settings(settings)
+            .expect("the email transport builds");
+        mhtr_pathway::notifications::worker::Worker::new(self.state.db.clone(), transport, settings)
+    }
+
+    /// Every outbox row, oldest first.
+    pub fn outbox(&self) -> Vec<mhtr_pathway::notifications::model::OutboxMessage> {
+        use mhtr_pathway::db::schema::outbox_messages;
+        use mhtr_pathway::notifications::model::OutboxMessage;
+        self.with_db(|c| {
+            outbox_messages::table
+                .order((outbox_messages::created_at.asc(), outbox_messages::id.asc()))
+                .select(OutboxMessage::as_select())
+                .load(c)
+                .expect("read the outbox")
+        })
+    }
+
     /// The events in the audit log, oldest first.
     pub fn audit_events(&self) -> Vec<mhtr_pathway::audit::AuditRow> {
         let mut rows = self
@@ -494,6 +534,10 @@ impl TestApp {
             .expect("redirected to the user's page")
             .to_owned();
         let page = admin.get_page(&user_page).await;
+        assert!(
+            unescape(&page).contains("We have emailed them a single-use link"),
+            "the administrator is told the link was emailed too"
+        );
         Invitation {
             user_id,
             email,

@@ -9,6 +9,7 @@ mod api_tokens;
 mod audit;
 mod config;
 mod csrf;
+mod email;
 mod headers;
 mod health;
 mod mfa;

@@ -892,6 +892,7 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-audit`, '/admin/audit')
         await visit(t, page, `${r}-merge`, '/people/merge')
         await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
+        await visit(t, page, `${r}-outbox`, '/admin/outbox')
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.
         await visit(t, page, `${r}-forbidden`, '/admin/users', { expectStatus: 403 })

@@ -1,0 +1,179 @@
+//! The administrators' outbox page (counts, dead letters, retry) and each person's email
+//! choices on their account page.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::Flash;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::notifications::messages::MessageKind;
+use crate::notifications::model;
+use crate::state::State;
+use crate::users::model::Role;
+use crate::web::{self as page, format};
+
+#[derive(Serialize)]
+struct CountView {
+    status: &'static str,
+    label: &'static str,
+    count: i64,
+}
+
+#[derive(Serialize)]
+struct DeadView {
+    id: String,
+    kind: &'static str,
+    recipient: String,
+    attempts: i32,
+    last_error: String,
+    created: String,
+}
+
+pub async fn outbox(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let (counts, dead) = state
+        .db
+        .run(|c| Ok((model::counts(c)?, model::dead(c, 200)?)))
+        .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert(
+        "counts",
+        &counts
+            .iter()
+            .map(|(s, n)| CountView {
+                status: s.as_str(),
+                label: s.label(),
+                count: *n,
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert(
+        "dead",
+        &dead
+            .iter()
+            .map(|m| DeadView {
+                id: m.id.clone(),
+                kind: m.kind.label(),
+                recipient: m.recipient.clone(),
+                attempts: m.attempts,
+                last_error: m.last_error.clone().unwrap_or_default(),
+                created: format::date_time(m.created_at),
+            })
+            .collect::<Vec<_>>(),
+    );
+    page::render(&state, &user, "/admin/outbox", "admin/outbox.html", ctx).await
+}
+
+/// Puts a dead-lettered message back in the queue (audited).
+pub async fn retry(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let actor = user.actor();
+    let requeued = state
+        .db
+        .write(move |c| {
+            let message = model::by_id(c, &id)?;
+            let requeued = model::requeue(c, &id)?;
+            if requeued {
+                audit::record(
+                    c,
+                    &actor,
+                    Event::new(AuditAction::Administration, "email.requeued")
+                        .record("outbox_message", &id)
+                        .details(json!({ "kind": message.kind.as_str() })),
+                )?;
+            }
+            Ok(requeued)
+        })
+        .await?;
+    let flash = if requeued {
+        Flash::success("The email will be sent again")
+    } else {
+        Flash::important("That email is no longer waiting for a retry")
+    };
+    page::flash_and_redirect(&state, &user, flash, "/admin/outbox").await
+}
+
+#[derive(Serialize)]
+pub struct PreferenceOption {
+    value: &'static str,
+    text: &'static str,
+}
+
+/// The optional kinds a person of `role` can receive.
+fn optional_for(role: Role) -> Vec<MessageKind> {
+    MessageKind::OPTIONAL
+        .iter()
+        .copied()
+        .filter(|k| *k != MessageKind::VettingExpiringAdmin || role == Role::Admin)
+        .collect()
+}
+
+/// What the account page needs: the optional kinds this person can choose, and those on.
+pub fn account_choices(
+    c: &mut DbConn,
+    user_id: &str,
+    role: Role,
+) -> Result<(Vec<PreferenceOption>, Vec<&'static str>), AppError> {
+    let off = model::opt_outs(c, user_id)?;
+    let kinds = optional_for(role);
+    let on = kinds
+        .iter()
+        .filter(|k| !off.contains(k))
+        .map(|k| k.as_str())
+        .collect();
+    let options = kinds
+        .iter()
+        .map(|k| PreferenceOption {
+            value: k.as_str(),
+            text: k.label(),
+        })
+        .collect();
+    Ok((options, on))
+}
+
+/// Saves the email checkboxes of the account page (repeated `kinds=` fields).
+pub async fn save_preferences(
+    state: State,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let allowed = optional_for(user.user.role);
+    let wanted: Vec<MessageKind> = pairs
+        .iter()
+        .filter(|(k, _)| k == "kinds")
+        .filter_map(|(_, v)| v.parse::<MessageKind>().ok())
+        .filter(|k| allowed.contains(k))
+        .collect();
+    let uid = user.user.id.clone();
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| {
+            model::set_preferences(c, &uid, &wanted)?;
+            audit::record(
+                c,
+                &actor,
+                Event::new(AuditAction::Alteration, "email.preferences_changed")
+                    .record("user", &uid)
+                    .details(json!({
+                        "on": wanted.iter().map(|k| k.as_str()).collect::<Vec<_>>()
+                    })),
+            )
+        })
+        .await?;
+    page::flash_and_redirect(
+        &state,
+        &user,
+        Flash::success("Your email choices have been saved"),
+        "/account#emails",
+    )
+    .await
+}
