@@ -147,7 +147,7 @@ mod tests {
             dir.path().join("t.db").display()
         ))
         .unwrap();
-        let pool = crate::db::build_pool(&url, 2).unwrap();
+        let pool = crate::db::build_pool(&url, 2, std::time::Duration::from_secs(5)).unwrap();
         crate::db::run_migrations(&mut pool.get().unwrap()).unwrap();
         let db = Db::new(pool, &url);
         let memory = MemoryTransport::default();
