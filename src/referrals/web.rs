@@ -89,7 +89,16 @@ fn form_context(ctx: &mut tera::Context, raw: &RawForm, area_options: &[(String,
             }
             Kind::Choice(pairs) => {
                 single.insert(f.name.into(), raw.get(f.name).to_owned());
-                opts.insert(f.name.into(), choices(pairs()));
+                // Drop-downs start blank so an unanswered question is not silently the
+                // first option; radios need no blank.
+                let options = match f.name {
+                    "ethnicity" => with_blank("Select an ethnic group", choices(pairs())),
+                    "offence_category" => {
+                        with_blank("Select an offence category", choices(pairs()))
+                    }
+                    _ => choices(pairs()),
+                };
+                opts.insert(f.name.into(), options);
             }
             Kind::YesNo => {
                 single.insert(f.name.into(), raw.get(f.name).to_owned());
@@ -1074,6 +1083,8 @@ pub async fn submit(
         Ok(i) => i,
         Err(e) => return check_page(&state, &user, &draft_id, &raw, Some(&e)).await,
     };
+    // Set by the "already known?" page: sending it with no answer is an error, not a repeat.
+    let asked = form.get("choosing") == "yes";
     let choice = match form.get("person_choice") {
         "" => PersonChoice::Undecided,
         "new" => PersonChoice::New,
@@ -1120,6 +1131,13 @@ pub async fn submit(
             let mut ctx = tera::Context::new();
             ctx.insert("draft_id", &draft_id);
             ctx.insert("options", &options);
+            if asked {
+                let errors = FieldErrors::single(
+                    "person_choice",
+                    "Select one of these people, or that this is a new person",
+                );
+                page::insert_errors(&mut ctx, &errors);
+            }
             page::render(
                 &state,
                 &user,

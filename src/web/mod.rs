@@ -164,7 +164,7 @@ pub fn insert_errors(ctx: &mut tera::Context, errors: &FieldErrors) {
 
 /// Date fields are linked at their day input.
 fn summary_anchor(field: &str) -> String {
-    if field.ends_with("_date") || field.ends_with("_on") {
+    if field.ends_with("_date") || field.ends_with("_on") || field.starts_with("date_") {
         format!("{field}-day")
     } else {
         field.to_owned()
