@@ -17,12 +17,22 @@ coded_enum! {
         MfaReset = ("mfa_reset", "Two-factor reset link"),
         VettingExpiring = ("vetting_expiring", "Your vetting is about to expire"),
         VettingExpiringAdmin = ("vetting_expiring_admin", "Vetting of someone you administer is about to expire"),
+        ReferralSubmitted = ("referral_submitted", "A referral is made in one of your areas"),
+        ReferralScreened = ("referral_screened", "A referral you made is accepted or declined at screening"),
+        ApAllocated = ("ap_allocated", "A referral is allocated to you for treatment"),
+        TreatmentEnded = ("treatment_ended", "Treatment ends for a referral you are responsible for"),
     }
 }
 
 impl MessageKind {
     /// Kinds a person may turn off. Everything else is about their own account and always goes.
-    pub const OPTIONAL: &'static [MessageKind] = &[MessageKind::VettingExpiringAdmin];
+    pub const OPTIONAL: &'static [MessageKind] = &[
+        MessageKind::VettingExpiringAdmin,
+        MessageKind::ReferralSubmitted,
+        MessageKind::ReferralScreened,
+        MessageKind::ApAllocated,
+        MessageKind::TreatmentEnded,
+    ];
 
     pub fn is_optional(self) -> bool {
         Self::OPTIONAL.contains(&self)
@@ -149,6 +159,45 @@ impl Email for VettingExpiringAdmin {
     const TEMPLATE: &'static str = "vetting_expiring_admin";
 }
 
+/// What every referral email carries, and nothing more: no names, needs, offence or reasons.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferralNotice {
+    /// The referral's reference, like `MH-7K3Q-PX4D`.
+    pub reference: String,
+    /// The person's initials, like `R. A.`.
+    pub initials: String,
+    pub date: String,
+    /// "accepted", "declined" or "ended", where the email is about an outcome.
+    pub outcome: Option<&'static str>,
+    /// An absolute link to the referral's page.
+    pub link: String,
+}
+
+macro_rules! referral_email {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident, $template:literal;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub ReferralNotice);
+
+        impl Email for $name {
+            const KIND: MessageKind = MessageKind::$kind;
+            const TEMPLATE: &'static str = $template;
+        }
+    )*};
+}
+
+referral_email! {
+    /// To the clinical leads of the referral's area: a referral has been made.
+    ReferralSubmitted => ReferralSubmitted, "referral_submitted";
+    /// To the referrer: accepted or declined at screening.
+    ReferralScreened => ReferralScreened, "referral_screened";
+    /// To the assistant psychologist allocated for treatment.
+    ApAllocated => ApAllocated, "ap_allocated";
+    /// To the responsible officer (or the referrer): treatment has ended.
+    TreatmentEnded => TreatmentEnded, "treatment_ended";
+}
+
 /// "Robin Ash" → "R. A.": enough for an administrator to recognise, not a name in an inbox.
 pub fn initials(name: &str) -> String {
     name.split_whitespace()
@@ -177,6 +226,43 @@ mod tests {
             Arc::new(crate::startup::load_templates().unwrap()),
             "https://mhtr.example.org/",
         )
+    }
+
+    #[test]
+    fn referral_emails_carry_the_reference_initials_date_outcome_and_link() {
+        let notice = ReferralNotice {
+            reference: "MH-7K3Q-PX4D".into(),
+            initials: "R. A.".into(),
+            date: "22 November 2026".into(),
+            outcome: Some("declined"),
+            link: "https://mhtr.example.org/referrals/abc".into(),
+        };
+        let e = emails();
+        for m in [
+            e.typed("a@example.org", &ReferralSubmitted(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &ReferralScreened(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &ApAllocated(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &TreatmentEnded(notice.clone()))
+                .unwrap(),
+        ] {
+            assert!(m.subject.contains("MH-7K3Q-PX4D"), "{}", m.subject);
+            assert!(!m.subject.contains('\n'));
+            for body in [&m.text_body, &m.html_body] {
+                assert!(body.contains("R. A."), "{body}");
+                assert!(body.contains("22 November 2026"));
+            }
+            assert!(
+                m.text_body
+                    .contains("https://mhtr.example.org/referrals/abc")
+            );
+            assert!(m.html_body.contains("referrals&#x2F;abc"));
+        }
+        let screened = e.typed("a@example.org", &ReferralScreened(notice)).unwrap();
+        assert!(screened.subject.contains("declined"));
+        assert!(screened.text_body.contains("declined"));
     }
 
     #[test]
@@ -230,8 +316,16 @@ mod tests {
     }
 
     #[test]
-    fn only_the_administrators_copy_is_optional() {
-        assert!(MessageKind::VettingExpiringAdmin.is_optional());
+    fn account_emails_are_not_optional_and_copies_and_referral_news_are() {
+        for k in [
+            MessageKind::VettingExpiringAdmin,
+            MessageKind::ReferralSubmitted,
+            MessageKind::ReferralScreened,
+            MessageKind::ApAllocated,
+            MessageKind::TreatmentEnded,
+        ] {
+            assert!(k.is_optional());
+        }
         for k in [
             MessageKind::Welcome,
             MessageKind::PasswordReset,

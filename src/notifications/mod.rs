@@ -7,6 +7,7 @@
 
 pub mod messages;
 pub mod model;
+pub mod referrals;
 pub mod transport;
 pub mod vetting;
 pub mod web;

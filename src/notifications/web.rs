@@ -111,7 +111,15 @@ fn optional_for(role: Role) -> Vec<MessageKind> {
     MessageKind::OPTIONAL
         .iter()
         .copied()
-        .filter(|k| *k != MessageKind::VettingExpiringAdmin || role == Role::Admin)
+        .filter(|k| match k {
+            MessageKind::VettingExpiringAdmin => role == Role::Admin,
+            MessageKind::ReferralSubmitted => role == Role::ClinicalLead,
+            MessageKind::ReferralScreened | MessageKind::TreatmentEnded => {
+                role == Role::ProbationOfficer
+            }
+            MessageKind::ApAllocated => role == Role::AssistantPsychologist,
+            _ => true,
+        })
         .collect()
 }
 

@@ -206,10 +206,20 @@ pub async fn create(
     let viewer = Viewer::from(&api);
     let actor = api.actor();
     let role = api.user.role;
+    let emails = state.emails.clone();
     let outcome = state
         .db
         .write(move |c| {
-            let out = service::create(c, &viewer, &actor, &input, &choice, key.as_deref(), None)?;
+            let out = service::create(
+                c,
+                &viewer,
+                &actor,
+                &input,
+                &choice,
+                key.as_deref(),
+                None,
+                Some(&emails),
+            )?;
             let loaded = match &out {
                 CreateOutcome::Created(r) | CreateOutcome::Repeated(r) => {
                     Some(service::load(c, &viewer, &r.id)?)
@@ -363,10 +373,11 @@ pub async fn transition(
     let viewer = Viewer::from(&api);
     let actor = api.actor();
     let role = api.user.role;
+    let emails = state.emails.clone();
     let l = state
         .db
         .write(move |c| {
-            service::transition(c, &viewer, &actor, &id, action, &t)?;
+            service::transition(c, &viewer, &actor, &id, action, &t, Some(&emails))?;
             service::load(c, &viewer, &id)
         })
         .await?;

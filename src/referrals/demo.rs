@@ -267,6 +267,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
             &PersonChoice::New,
             Some(&key),
             None,
+            None,
         )?;
         let referral = match created {
             CreateOutcome::Created(r) => r,
@@ -302,7 +303,8 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
                 _ => (&cl_v, TransitionInput::default()),
             };
             let t = TransitionInput { version, ..t };
-            let moved = service::transition(c, viewer, &actor(viewer), &referral.id, *action, &t)?;
+            let moved =
+                service::transition(c, viewer, &actor(viewer), &referral.id, *action, &t, None)?;
             version = moved.version;
         }
     }

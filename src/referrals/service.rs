@@ -13,6 +13,7 @@ use crate::db::schema::{
     people, person_merges, referral_amendments, referral_drafts, referral_status_history, referrals,
 };
 use crate::error::{AppError, FieldErrors};
+use crate::notifications::{self, Emails};
 use crate::referrals::codes::*;
 use crate::referrals::forms::{
     self, Crn, PersonInput, PncId, RawForm, ReferralDetails, ReferralInput, TransitionInput,
@@ -142,7 +143,9 @@ fn history_row(
     }
 }
 
-/// Makes a referral. Call inside a write transaction.
+/// Makes a referral. Call inside a write transaction: with `emails`, the clinical leads of
+/// the referral's area are emailed in it too (`None` queues nothing, as for demo data).
+#[allow(clippy::too_many_arguments)]
 pub fn create(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -151,6 +154,7 @@ pub fn create(
     choice: &PersonChoice,
     idempotency_key: Option<&str>,
     draft_id: Option<&str>,
+    emails: Option<&Emails>,
 ) -> Result<CreateOutcome, AppError> {
     if viewer.role != Role::ProbationOfficer {
         return Err(AppError::Forbidden);
@@ -292,10 +296,13 @@ pub fn create(
                 "person_linked": !exact.is_empty() || matches!(choice, PersonChoice::Existing(_)),
             })),
     )?;
-    let created = referrals::table
+    let created: Referral = referrals::table
         .find(&id)
         .select(Referral::as_select())
         .first(c)?;
+    if let Some(emails) = emails {
+        notifications::referrals::submitted(c, emails, &created)?;
+    }
     Ok(CreateOutcome::Created(created))
 }
 
@@ -420,7 +427,8 @@ fn colleague(
 
 /// Moves a referral along the pathway. Call inside a write transaction. Refuses, changing
 /// nothing, when the role may not take the action, the referral is not at a step where it
-/// applies, or it has changed since the user loaded it.
+/// applies, or it has changed since the user loaded it. With `emails`, whoever the step
+/// concerns is emailed in the same transaction (`None` queues nothing, as for demo data).
 pub fn transition(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -428,6 +436,7 @@ pub fn transition(
     id: &str,
     action: Action,
     t: &TransitionInput,
+    emails: Option<&Emails>,
 ) -> Result<Referral, AppError> {
     let r = model::find(c, viewer, id)?;
     let to =
@@ -627,10 +636,14 @@ pub fn transition(
                 json!({ "action": action.as_str(), "from": r.status.as_str(), "to": to.as_str() }),
             ),
     )?;
-    Ok(referrals::table
+    let moved: Referral = referrals::table
         .find(id)
         .select(Referral::as_select())
-        .first(c)?)
+        .first(c)?;
+    if let Some(emails) = emails {
+        notifications::referrals::transitioned(c, emails, action, &moved, t.date)?;
+    }
+    Ok(moved)
 }
 
 /// Amends a submitted referral: `changes` overlays the current answers, the whole referral

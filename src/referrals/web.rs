@@ -683,9 +683,10 @@ pub async fn act(
             let actor = user.actor();
             let v = viewer.clone();
             let rid = rid.clone();
+            let emails = state.emails.clone();
             state
                 .db
-                .write(move |c| service::transition(c, &v, &actor, &rid, action, &t))
+                .write(move |c| service::transition(c, &v, &actor, &rid, action, &t, Some(&emails)))
                 .await
                 .map(|_| ())
         }
@@ -1093,9 +1094,21 @@ pub async fn submit(
     let viewer = Viewer::from(&user);
     let actor = user.actor();
     let d = draft_id.clone();
+    let emails = state.emails.clone();
     let outcome = state
         .db
-        .write(move |c| service::create(c, &viewer, &actor, &input, &choice, None, Some(&d)))
+        .write(move |c| {
+            service::create(
+                c,
+                &viewer,
+                &actor,
+                &input,
+                &choice,
+                None,
+                Some(&d),
+                Some(&emails),
+            )
+        })
         .await;
     match outcome {
         Ok(CreateOutcome::Created(r)) | Ok(CreateOutcome::Repeated(r)) => {

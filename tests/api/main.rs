@@ -15,6 +15,7 @@ mod health;
 mod mfa;
 mod migrations;
 mod passwords;
+mod referral_emails;
 mod referrals;
 mod sessions;
 mod sign_in;

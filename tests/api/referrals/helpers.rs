@@ -63,6 +63,11 @@ fn with_database_name(url: &str, name: &str) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the test settings adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let (url, db) = match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.trim().is_empty() => {
@@ -85,6 +90,7 @@ pub async fn spawn_app() -> TestApp {
     let mut settings =
         Settings::from_toml(include_str!("../../../config/test.toml")).expect("test settings");
     settings.database.url = url;
+    adjust(&mut settings);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("address").port();
     let (tx, rx) = std::sync::mpsc::channel();

@@ -1,7 +1,7 @@
 //! Referrals end to end (with their own small harness), through the pages and the API, on SQLite (default) or PostgreSQL
 //! (`TEST_DATABASE_URL`).
 
-mod helpers;
+pub(crate) mod helpers;
 
 use chrono::Duration;
 use diesel::prelude::*;
@@ -45,7 +45,7 @@ async fn cast() -> Cast {
     }
 }
 
-fn probation_json(area: &str, given: &str, family: &str, crn: Option<&str>) -> Value {
+pub(crate) fn probation_json(area: &str, given: &str, family: &str, crn: Option<&str>) -> Value {
     json!({
         "entry_point": "probation",
         "given_name": given,
@@ -70,7 +70,7 @@ fn probation_json(area: &str, given: &str, family: &str, crn: Option<&str>) -> V
     })
 }
 
-async fn api_referral(api: &Api, body: &Value) -> Value {
+pub(crate) async fn api_referral(api: &Api, body: &Value) -> Value {
     let (status, r) = api.post("/api/v1/referrals", body).await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     r
@@ -82,7 +82,7 @@ fn dmy(iso: &str) -> (String, String, String) {
 }
 
 /// Makes a referral through the question pages; returns the referral id.
-async fn page_referral(b: &Browser, area: &str, entry: &str, crn: &str) -> String {
+pub(crate) async fn page_referral(b: &Browser, area: &str, entry: &str, crn: &str) -> String {
     let (status, loc, _) = b.post("/referrals/new", &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let draft = loc
@@ -1171,7 +1171,7 @@ async fn every_role_gets_its_own_pages() {
 
 /// Moves a referral through `steps`, each taken by the named API client, expecting each to
 /// succeed.
-async fn advance(apis: &[(&str, &Api)], id: &str, steps: &[(&str, Value)]) -> Value {
+pub(crate) async fn advance(apis: &[(&str, &Api)], id: &str, steps: &[(&str, Value)]) -> Value {
     let mut last = Value::Null;
     for (who, body) in steps {
         let api = apis

@@ -1,0 +1,122 @@
+//! Emails about referrals, queued in the transaction of the change they report: a referral
+//! made (to the clinical leads of its area), screened (to the referrer), allocated (to the
+//! assistant psychologist) and treatment ended (to the responsible officer, else the
+//! referrer). Each carries the reference, the person's initials, a date, the outcome word
+//! and a link; never a name, needs, offence or reasons.
+
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{user_areas, users};
+use crate::error::AppError;
+use crate::notifications::messages::{
+    self, ApAllocated, Email, Emails, ReferralNotice, ReferralScreened, ReferralSubmitted,
+    TreatmentEnded,
+};
+use crate::notifications::model::enqueue;
+use crate::referrals::model::{self, Referral};
+use crate::referrals::state::Action;
+use crate::users::model::Role;
+
+fn notice(
+    c: &mut DbConn,
+    emails: &Emails,
+    r: &Referral,
+    date: chrono::NaiveDate,
+    outcome: Option<&'static str>,
+) -> Result<ReferralNotice, AppError> {
+    let person = model::person(c, &r.person_id)?;
+    Ok(ReferralNotice {
+        reference: r.reference.clone(),
+        initials: messages::initials(&format!("{} {}", person.given_name, person.family_name)),
+        date: crate::web::format::date(date),
+        outcome,
+        link: emails.link(&format!("/referrals/{}", r.id)),
+    })
+}
+
+/// The address of an active user.
+fn active_email(c: &mut DbConn, user_id: &str) -> Result<Option<String>, AppError> {
+    Ok(users::table
+        .find(user_id)
+        .filter(users::disabled_at.is_null())
+        .select(users::email)
+        .first(c)
+        .optional()?)
+}
+
+fn send<E: Email>(
+    c: &mut DbConn,
+    emails: &Emails,
+    to: &[String],
+    email: &E,
+) -> Result<(), AppError> {
+    for address in to {
+        enqueue(c, emails.typed(address, email)?)?;
+    }
+    Ok(())
+}
+
+/// A referral has just been made: every active clinical lead whose areas include the
+/// referral's area hears of it (the provider's intake).
+pub fn submitted(c: &mut DbConn, emails: &Emails, r: &Referral) -> Result<(), AppError> {
+    let leads: Vec<String> = users::table
+        .inner_join(user_areas::table)
+        .filter(user_areas::area_id.eq(&r.area_id))
+        .filter(users::role.eq(Role::ClinicalLead))
+        .filter(users::disabled_at.is_null())
+        .select(users::email)
+        .order(users::email.asc())
+        .load(c)?;
+    if leads.is_empty() {
+        return Ok(());
+    }
+    let n = notice(c, emails, r, crate::clock::today(), None)?;
+    send(c, emails, &leads, &ReferralSubmitted(n))
+}
+
+/// `r` (as it is after `action`) has just moved along the pathway; `date` is the date the
+/// user gave for the step, if any.
+pub fn transitioned(
+    c: &mut DbConn,
+    emails: &Emails,
+    action: Action,
+    r: &Referral,
+    date: Option<chrono::NaiveDate>,
+) -> Result<(), AppError> {
+    let on = date.unwrap_or_else(crate::clock::today);
+    match action {
+        Action::Accept | Action::Decline => {
+            let outcome = if action == Action::Accept {
+                "accepted"
+            } else {
+                "declined"
+            };
+            let to: Vec<String> = active_email(c, &r.created_by)?.into_iter().collect();
+            if !to.is_empty() {
+                let n = notice(c, emails, r, on, Some(outcome))?;
+                send(c, emails, &to, &ReferralScreened(n))?;
+            }
+        }
+        Action::AllocateAp => {
+            let Some(ap) = &r.allocated_ap_id else {
+                return Ok(());
+            };
+            let to: Vec<String> = active_email(c, ap)?.into_iter().collect();
+            if !to.is_empty() {
+                let n = notice(c, emails, r, on, None)?;
+                send(c, emails, &to, &ApAllocated(n))?;
+            }
+        }
+        Action::EndTreatment => {
+            let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
+            let to: Vec<String> = active_email(c, holder)?.into_iter().collect();
+            if !to.is_empty() {
+                let n = notice(c, emails, r, on, Some("ended"))?;
+                send(c, emails, &to, &TreatmentEnded(n))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
