@@ -276,16 +276,22 @@ pub fn opt_outs(conn: &mut DbConn, user_id: &str) -> Result<Vec<MessageKind>, Ap
         .load(conn)?)
 }
 
-/// Replaces a user's choices: every optional kind not in `wanted` is turned off.
+/// Replaces a user's choices among the kinds `offered` to them: each not in `wanted` is
+/// turned off. Kinds not offered (another role's) keep their earlier choice.
 pub fn set_preferences(
     conn: &mut DbConn,
     user_id: &str,
+    offered: &[MessageKind],
     wanted: &[MessageKind],
 ) -> Result<(), AppError> {
-    diesel::delete(notification_opt_outs::table.filter(notification_opt_outs::user_id.eq(user_id)))
-        .execute(conn)?;
+    diesel::delete(
+        notification_opt_outs::table
+            .filter(notification_opt_outs::user_id.eq(user_id))
+            .filter(notification_opt_outs::kind.eq_any(offered.to_vec())),
+    )
+    .execute(conn)?;
     let now = crate::clock::now();
-    for kind in MessageKind::OPTIONAL.iter().filter(|k| !wanted.contains(k)) {
+    for kind in offered.iter().filter(|k| !wanted.contains(k)) {
         diesel::insert_into(notification_opt_outs::table)
             .values((
                 notification_opt_outs::user_id.eq(user_id),

@@ -165,7 +165,7 @@ pub async fn save_preferences(
     state
         .db
         .write(move |c| {
-            model::set_preferences(c, &uid, &wanted)?;
+            model::set_preferences(c, &uid, &allowed, &wanted)?;
             audit::record(
                 c,
                 &actor,

@@ -318,6 +318,19 @@ async fn declining_emails_the_referrer_and_opted_out_people_get_nothing() {
         !account.contains("ap_allocated"),
         "not offered to a clinical lead"
     );
+    let uid = t.cl.id.clone();
+    let off = t
+        .app
+        .state
+        .db
+        .run(move |c| mhtr_pathway::notifications::model::opt_outs(c, &uid))
+        .await
+        .unwrap();
+    assert_eq!(
+        off,
+        vec![MessageKind::ReferralSubmitted],
+        "only the kinds offered to a clinical lead are changed"
+    );
 
     let id = api_referral(
         &po,
