@@ -136,7 +136,7 @@ pub async fn privacy(state: State, _req: HttpRequest) -> Result<HttpResponse, Ap
 
 /// `GET /healthz`: 200 when the database answers, 503 when it does not.
 pub async fn healthz(state: State) -> HttpResponse {
-    match state.db.run(|c| crate::db::ping(c)).await {
+    match state.db.run(crate::db::ping).await {
         Ok(()) => HttpResponse::Ok()
             .json(serde_json::json!({ "status": "ok", "database": state.db.backend() })),
         Err(e) => {

@@ -161,12 +161,7 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<User>, i64), AppError> {
-    let pattern = query.map(|q| {
-        format!(
-            "%{}%",
-            q.trim().to_lowercase().replace('%', "").replace('_', "")
-        )
-    });
+    let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], "")));
     let mut q = users::table.select(User::as_select()).into_boxed();
     let mut count = users::table.count().into_boxed();
     if let Some(p) = &pattern {
