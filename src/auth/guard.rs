@@ -224,11 +224,13 @@ async fn check(
                 }
                 Err(_) => return Ok(redirect(req, "/sign-in")),
             };
-            if !current.has_role(roles) {
+            let allowed = current.has_role(roles);
+            let csrf = current.session.csrf_token.clone();
+            // Known even when refused, so the error page keeps the person's header.
+            req.extensions_mut().insert(current);
+            if !allowed {
                 return Err(AppError::Forbidden.into());
             }
-            let csrf = current.session.csrf_token.clone();
-            req.extensions_mut().insert(current);
             unsafe_method.then_some(csrf)
         }
         Access::Session => {

@@ -8,7 +8,7 @@ use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use serde::Serialize;
 
 use crate::auth::guard::CurrentUser;
@@ -260,7 +260,11 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         .request()
         .app_data::<web::Data<AppState>>()
         .and_then(|state| {
-            let mut ctx = base_context();
+            // A signed-in person keeps their header and navigation on an error page.
+            let mut ctx = match res.request().extensions().get::<CurrentUser>() {
+                Some(user) => signed_in_context(state, user, res.request().path(), None),
+                None => base_context(),
+            };
             ctx.insert("status", &status_shown);
             ctx.insert("title", &title);
             ctx.insert("message", &message);

@@ -217,3 +217,31 @@ async fn every_route_is_served_as_declared_and_nothing_else_is() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_refusal_and_a_missing_record_keep_the_signed_in_header() {
+    let app = spawn_app().await;
+    let (browser, user) = app.login_as(Role::ProbationOfficer).await;
+    for (path, status, heading) in [
+        (
+            "/admin/users",
+            StatusCode::FORBIDDEN,
+            "You do not have permission to view this page",
+        ),
+        (
+            "/referrals/no-such-referral",
+            StatusCode::NOT_FOUND,
+            "Page not found",
+        ),
+    ] {
+        let res = browser.get(path).await;
+        assert_eq!(res.status(), status, "{path}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(heading), "{path}");
+        assert!(
+            page.contains(&format!("Signed in as <strong>{}</strong>", user.name)),
+            "{path}"
+        );
+        assert!(page.contains("Sign out"), "{path}");
+    }
+}
