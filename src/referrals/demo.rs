@@ -14,6 +14,23 @@ use crate::referrals::service::{self, CreateOutcome, PersonChoice};
 use crate::referrals::state::Action;
 use crate::users::model::{self as users, User};
 
+/// The whole pathway in order; most demo referrals have gone some way along it.
+const PATHWAY: &[Action] = &[
+    Action::Accept,
+    Action::BookAssessment,
+    Action::RecordAssessment,
+    Action::RecordSuitable,
+    Action::RecordConsent,
+    Action::SendReport,
+    Action::AwaitSentence,
+    Action::RecordMhtrMade,
+    Action::RecordInduction,
+    Action::AllocateAp,
+    Action::StartTreatment,
+    Action::EndTreatment,
+    Action::Close,
+];
+
 struct DemoPerson {
     given: &'static str,
     family: &'static str,
@@ -42,7 +59,7 @@ const PEOPLE: &[DemoPerson] = &[
         area: "Rutland",
         crn: "",
         entry: EntryPoint::Arrest,
-        steps: &[Action::Accept],
+        steps: PATHWAY.split_at(1).0,
     },
     DemoPerson {
         given: "Kieran",
@@ -51,7 +68,7 @@ const PEOPLE: &[DemoPerson] = &[
         area: "Harborough",
         crn: "H310987",
         entry: EntryPoint::Probation,
-        steps: &[Action::Accept, Action::BookAssessment],
+        steps: PATHWAY.split_at(2).0,
     },
     DemoPerson {
         given: "Sophie",
@@ -60,15 +77,7 @@ const PEOPLE: &[DemoPerson] = &[
         area: "Rutland",
         crn: "R118542",
         entry: EntryPoint::Probation,
-        steps: &[
-            Action::Accept,
-            Action::BookAssessment,
-            Action::RecordAssessment,
-            Action::RecordSuitable,
-            Action::RecordConsent,
-            Action::SendReport,
-            Action::AwaitSentence,
-        ],
+        steps: PATHWAY.split_at(7).0,
     },
     DemoPerson {
         given: "Marcus",
@@ -77,16 +86,7 @@ const PEOPLE: &[DemoPerson] = &[
         area: "Melton",
         crn: "M998102",
         entry: EntryPoint::Probation,
-        steps: &[
-            Action::Accept,
-            Action::BookAssessment,
-            Action::RecordAssessment,
-            Action::RecordSuitable,
-            Action::RecordConsent,
-            Action::SendReport,
-            Action::AwaitSentence,
-            Action::RecordMhtrMade,
-        ],
+        steps: PATHWAY.split_at(8).0,
     },
     DemoPerson {
         given: "Priti",
@@ -95,19 +95,7 @@ const PEOPLE: &[DemoPerson] = &[
         area: "Rutland",
         crn: "R552310",
         entry: EntryPoint::Probation,
-        steps: &[
-            Action::Accept,
-            Action::BookAssessment,
-            Action::RecordAssessment,
-            Action::RecordSuitable,
-            Action::RecordConsent,
-            Action::SendReport,
-            Action::AwaitSentence,
-            Action::RecordMhtrMade,
-            Action::RecordInduction,
-            Action::AllocateAp,
-            Action::StartTreatment,
-        ],
+        steps: PATHWAY.split_at(11).0,
     },
     DemoPerson {
         given: "Liam",
@@ -116,21 +104,7 @@ const PEOPLE: &[DemoPerson] = &[
         area: "Harborough",
         crn: "H771204",
         entry: EntryPoint::Probation,
-        steps: &[
-            Action::Accept,
-            Action::BookAssessment,
-            Action::RecordAssessment,
-            Action::RecordSuitable,
-            Action::RecordConsent,
-            Action::SendReport,
-            Action::AwaitSentence,
-            Action::RecordMhtrMade,
-            Action::RecordInduction,
-            Action::AllocateAp,
-            Action::StartTreatment,
-            Action::EndTreatment,
-            Action::Close,
-        ],
+        steps: PATHWAY.split_at(13).0,
     },
     DemoPerson {
         given: "Grace",
