@@ -172,6 +172,9 @@ diesel::table! {
         idempotency_key -> Nullable<Text>,
         submitted_at -> Timestamp,
         updated_at -> Timestamp,
+        sentence_date -> Nullable<Date>,
+        requirement_end_date -> Nullable<Date>,
+        combined_with -> Nullable<Text>,
     }
 }
 
@@ -264,6 +267,156 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    practitioner_capacity (user_id) {
+        user_id -> Text,
+        sessions_per_week -> Integer,
+        working_days -> Text,
+        updated_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_closures (id) {
+        id -> Text,
+        day -> Date,
+        description -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_plans (referral_id) {
+        referral_id -> Text,
+        cadence -> Text,
+        minutes -> Integer,
+        mode -> Text,
+        location -> Nullable<Text>,
+        target_sessions -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    treatment_sessions (id) {
+        id -> Text,
+        referral_id -> Text,
+        area_id -> Text,
+        ap_user_id -> Text,
+        starts_at -> Timestamp,
+        minutes -> Integer,
+        mode -> Text,
+        location -> Nullable<Text>,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        engagement_notes -> Nullable<Text>,
+        summary_for_ro -> Nullable<Text>,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> Nullable<Timestamp>,
+        change_party -> Nullable<Text>,
+        change_reason -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        changed_by -> Nullable<Text>,
+        changed_at -> Nullable<Timestamp>,
+        replaces_id -> Nullable<Text>,
+        added_for_id -> Nullable<Text>,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ap_bookings (ap_user_id, block_start) {
+        ap_user_id -> Text,
+        block_start -> Timestamp,
+        session_id -> Text,
+    }
+}
+
+diesel::table! {
+    outcome_measures (id) {
+        id -> Text,
+        referral_id -> Text,
+        session_id -> Text,
+        instrument -> Text,
+        stage -> Text,
+        answers -> Text,
+        total -> Integer,
+        risk -> Bool,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_alerts (id) {
+        id -> Text,
+        referral_id -> Text,
+        area_id -> Text,
+        measure_id -> Text,
+        raised_at -> Timestamp,
+        acknowledged_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
+        action_taken -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    practitioner_reports (id) {
+        id -> Text,
+        referral_id -> Text,
+        kind -> Text,
+        note -> Text,
+        written_by -> Text,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enforcement_reviews (id) {
+        id -> Text,
+        referral_id -> Text,
+        area_id -> Text,
+        first_session_id -> Text,
+        second_session_id -> Text,
+        flagged_at -> Timestamp,
+        decision -> Nullable<Text>,
+        note -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    referral_events (id) {
+        id -> Text,
+        referral_id -> Text,
+        kind -> Text,
+        clinical -> Bool,
+        actor_user_id -> Nullable<Text>,
+        actor_name -> Text,
+        at -> Timestamp,
+        summary -> Text,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -277,6 +430,14 @@ diesel::joinable!(referral_status_history -> referrals (referral_id));
 diesel::joinable!(referral_amendments -> referrals (referral_id));
 diesel::joinable!(notification_opt_outs -> users (user_id));
 diesel::joinable!(vetting_reminders -> users (user_id));
+diesel::joinable!(treatment_sessions -> referrals (referral_id));
+diesel::joinable!(session_plans -> referrals (referral_id));
+diesel::joinable!(outcome_measures -> treatment_sessions (session_id));
+diesel::joinable!(risk_alerts -> referrals (referral_id));
+diesel::joinable!(enforcement_reviews -> referrals (referral_id));
+diesel::joinable!(practitioner_reports -> referrals (referral_id));
+diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(calendar_feeds -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     areas,
@@ -298,4 +459,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_messages,
     notification_opt_outs,
     vetting_reminders,
+    practitioner_capacity,
+    service_closures,
+    session_plans,
+    treatment_sessions,
+    ap_bookings,
+    outcome_measures,
+    risk_alerts,
+    practitioner_reports,
+    enforcement_reviews,
+    calendar_feeds,
+    referral_events,
 );

@@ -75,6 +75,10 @@ pub struct Referral {
     pub idempotency_key: Option<String>,
     pub submitted_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set when the court makes the order.
+    pub sentence_date: Option<NaiveDate>,
+    pub requirement_end_date: Option<NaiveDate>,
+    pub combined_with: Option<CombinedWith>,
 }
 
 #[derive(Debug, Insertable)]

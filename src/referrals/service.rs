@@ -449,6 +449,7 @@ pub fn transition(
     let mut assessor = r.assessor_id.clone();
     let mut ap = r.allocated_ap_id.clone();
     let mut details = json!({});
+    let mut order_dates = None;
     let summary = match action {
         Action::TakeOver => {
             if r.entry_point != EntryPoint::Arrest {
@@ -528,6 +529,7 @@ pub fn transition(
             ) else {
                 return Err(AppError::BadRequest("Order details are missing".into()));
             };
+            order_dates = Some((sentence, end, combined));
             details = json!({
                 "order_type": order.as_str(),
                 "sentence_date": sentence.to_string(),
@@ -615,6 +617,15 @@ pub fn transition(
     .execute(c)?;
     if changed != 1 {
         return Err(AppError::Conflict(STALE_MESSAGE.into()));
+    }
+    if let Some((sentence, end, combined)) = order_dates {
+        diesel::update(referrals::table.find(id))
+            .set((
+                referrals::sentence_date.eq(sentence),
+                referrals::requirement_end_date.eq(end),
+                referrals::combined_with.eq(combined),
+            ))
+            .execute(c)?;
     }
     diesel::insert_into(referral_status_history::table)
         .values(history_row(

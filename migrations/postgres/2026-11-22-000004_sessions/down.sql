@@ -1,0 +1,14 @@
+DROP TABLE referral_events;
+DROP TABLE calendar_feeds;
+DROP TABLE enforcement_reviews;
+DROP TABLE practitioner_reports;
+DROP TABLE risk_alerts;
+DROP TABLE outcome_measures;
+DROP TABLE ap_bookings;
+DROP TABLE treatment_sessions;
+DROP TABLE session_plans;
+DROP TABLE service_closures;
+DROP TABLE practitioner_capacity;
+ALTER TABLE referrals DROP COLUMN combined_with;
+ALTER TABLE referrals DROP COLUMN requirement_end_date;
+ALTER TABLE referrals DROP COLUMN sentence_date;

@@ -1,0 +1,158 @@
+//! The coded lists sessions are recorded with, stored by code and shown by label.
+
+use crate::coded_enum;
+
+coded_enum! {
+    /// How a session is held.
+    pub enum Mode {
+        InPerson = ("in_person", "In person"),
+        Phone = ("phone", "Phone"),
+        Video = ("video", "Video"),
+    }
+}
+
+coded_enum! {
+    /// Where an appointment stands. Only booked and recorded appointments hold time in the
+    /// practitioner's diary.
+    pub enum SessionStatus {
+        Booked = ("booked", "Booked"),
+        Recorded = ("recorded", "Recorded"),
+        Cancelled = ("cancelled", "Cancelled"),
+        Superseded = ("superseded", "Rescheduled"),
+    }
+}
+
+coded_enum! {
+    /// What happened at a session: it happened (on time or late), or it did not and why.
+    pub enum Outcome {
+        Attended = ("attended", "Attended"),
+        AttendedLate = ("attended_late", "Attended late"),
+        AcceptableAbsence = ("acceptable_absence", "Did not attend: acceptable absence"),
+        UnacceptableAbsence = ("unacceptable_absence", "Did not attend: unacceptable absence"),
+        ServiceLogistics = ("service_logistics", "Did not happen: service logistics"),
+    }
+}
+
+impl Outcome {
+    /// The session took place with the person there.
+    pub fn attended(self) -> bool {
+        matches!(self, Outcome::Attended | Outcome::AttendedLate)
+    }
+
+    pub fn colour(self) -> &'static str {
+        match self {
+            Outcome::Attended => "green",
+            Outcome::AttendedLate => "turquoise",
+            Outcome::AcceptableAbsence => "yellow",
+            Outcome::UnacceptableAbsence => "red",
+            Outcome::ServiceLogistics => "grey",
+        }
+    }
+}
+
+coded_enum! {
+    /// Who asked for an appointment to move or be cancelled.
+    pub enum ChangeParty {
+        PersonOnProbation = ("person_on_probation", "The person on probation"),
+        Service = ("service", "The service"),
+    }
+}
+
+coded_enum! {
+    /// Why an appointment was cancelled.
+    pub enum CancelReason {
+        PersonRequest = ("person_request", "The person asked to cancel"),
+        PersonUnwell = ("person_unwell", "The person is unwell"),
+        PersonInCustody = ("person_in_custody", "The person is in custody"),
+        PractitionerUnavailable = ("practitioner_unavailable", "The practitioner is unavailable"),
+        PremisesUnavailable = ("premises_unavailable", "The premises are unavailable"),
+        BookedInError = ("booked_in_error", "Booked in error"),
+    }
+}
+
+impl CancelReason {
+    /// Who the cancellation comes from.
+    pub fn party(self) -> ChangeParty {
+        match self {
+            CancelReason::PersonRequest
+            | CancelReason::PersonUnwell
+            | CancelReason::PersonInCustody => ChangeParty::PersonOnProbation,
+            CancelReason::PractitionerUnavailable
+            | CancelReason::PremisesUnavailable
+            | CancelReason::BookedInError => ChangeParty::Service,
+        }
+    }
+
+    /// A session the service could not hold is replaced, so all 12 can still be delivered.
+    /// One booked in error was never meant to be.
+    pub fn needs_replacement(self) -> bool {
+        self.party() == ChangeParty::Service && self != CancelReason::BookedInError
+    }
+}
+
+coded_enum! {
+    /// When in treatment an outcome measure is taken.
+    pub enum Stage {
+        First = ("first", "First session"),
+        Mid = ("mid", "Mid-way"),
+        Last = ("last", "Last session"),
+    }
+}
+
+coded_enum! {
+    /// What the practitioner reports to the responsible officer (Sentencing Code sch. 9).
+    pub enum ReportKind {
+        ContinueBeyond = ("continue_beyond", "Treatment should continue beyond the period of the requirement"),
+        Change = ("change", "The treatment should change"),
+        NotSusceptible = ("not_susceptible", "The person is not susceptible to treatment"),
+        NoFurtherTreatment = ("no_further_treatment", "No further treatment is needed"),
+        Unwilling = ("unwilling", "The practitioner is unwilling to continue"),
+    }
+}
+
+coded_enum! {
+    /// What the responsible officer decided after a second unacceptable absence.
+    pub enum EnforcementDecision {
+        Warning = ("warning", "Warning issued"),
+        Breach = ("breach", "Breach action started"),
+        NoAction = ("no_action", "No further action"),
+    }
+}
+
+coded_enum! {
+    /// Treatment activity on a referral's timeline.
+    pub enum EventKind {
+        PlanMade = ("plan_made", "Session plan made"),
+        SessionRescheduled = ("session_rescheduled", "Session rescheduled"),
+        SessionsShifted = ("sessions_shifted", "Remaining sessions moved"),
+        SessionCancelled = ("session_cancelled", "Session cancelled"),
+        SessionAdded = ("session_added", "Session added"),
+        AttendanceRecorded = ("attendance_recorded", "Session recorded"),
+        AbsenceNotified = ("absence_notified", "Unacceptable absence reported"),
+        EnforcementFlagged = ("enforcement_flagged", "Flagged for enforcement review"),
+        EnforcementDecided = ("enforcement_decided", "Enforcement review decided"),
+        MeasureRecorded = ("measure_recorded", "Outcome measure recorded"),
+        RiskAlert = ("risk_alert", "Risk alert raised"),
+        RiskAlertAcknowledged = ("risk_alert_acknowledged", "Risk alert acknowledged"),
+        PractitionerReport = ("practitioner_report", "Practitioner report sent"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_service_cancellations_made_in_good_faith_are_replaced() {
+        for r in CancelReason::ALL {
+            assert_eq!(
+                r.needs_replacement(),
+                matches!(
+                    r,
+                    CancelReason::PractitionerUnavailable | CancelReason::PremisesUnavailable
+                ),
+                "{r}"
+            );
+        }
+    }
+}
