@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod referrals;
 pub mod routes;
+pub mod sessions;
 pub mod settings;
 pub mod startup;
 pub mod state;
