@@ -21,6 +21,11 @@ coded_enum! {
         ReferralScreened = ("referral_screened", "A referral you made is accepted or declined at screening"),
         ApAllocated = ("ap_allocated", "A referral is allocated to you for treatment"),
         TreatmentEnded = ("treatment_ended", "Treatment ends for a referral you are responsible for"),
+        SessionPlan = ("session_plan", "Sessions are planned or changed for a referral you are responsible for"),
+        Absence = ("absence", "An unacceptable absence from a treatment session"),
+        SecondAbsence = ("second_absence", "A second unacceptable absence within 12 months"),
+        RiskAlert = ("risk_alert", "A risk item answered above zero on an outcome measure"),
+        PractitionerReport = ("practitioner_report", "A practitioner's report to the responsible officer"),
     }
 }
 
@@ -32,6 +37,7 @@ impl MessageKind {
         MessageKind::ReferralScreened,
         MessageKind::ApAllocated,
         MessageKind::TreatmentEnded,
+        MessageKind::SessionPlan,
     ];
 
     pub fn is_optional(self) -> bool {
@@ -196,6 +202,16 @@ referral_email! {
     ApAllocated => ApAllocated, "ap_allocated";
     /// To the responsible officer (or the referrer): treatment has ended.
     TreatmentEnded => TreatmentEnded, "treatment_ended";
+    /// To the responsible officer: the session plan is made or changed.
+    SessionPlanChanged => SessionPlan, "session_plan";
+    /// To the responsible officer, at once: an unacceptable absence.
+    Absence => Absence, "absence";
+    /// To the responsible officer and clinical leads: a second unacceptable absence within 12 months.
+    SecondAbsence => SecondAbsence, "second_absence";
+    /// To the clinical leads of the area, at once: a risk item answered above zero.
+    RiskAlert => RiskAlert, "risk_alert";
+    /// To the responsible officer: the practitioner has reported.
+    PractitionerReport => PractitionerReport, "practitioner_report";
 }
 
 /// "Robin Ash" → "R. A.": enough for an administrator to recognise, not a name in an inbox.

@@ -8,6 +8,7 @@
 pub mod messages;
 pub mod model;
 pub mod referrals;
+pub mod sessions;
 pub mod transport;
 pub mod vetting;
 pub mod web;

@@ -18,7 +18,7 @@ use crate::referrals::model::{self, Referral};
 use crate::referrals::state::Action;
 use crate::users::model::Role;
 
-fn notice(
+pub(crate) fn notice(
     c: &mut DbConn,
     emails: &Emails,
     r: &Referral,
@@ -36,7 +36,7 @@ fn notice(
 }
 
 /// The address of an active user.
-fn active_email(c: &mut DbConn, user_id: &str) -> Result<Option<String>, AppError> {
+pub(crate) fn active_email(c: &mut DbConn, user_id: &str) -> Result<Option<String>, AppError> {
     Ok(users::table
         .find(user_id)
         .filter(users::disabled_at.is_null())
@@ -45,7 +45,7 @@ fn active_email(c: &mut DbConn, user_id: &str) -> Result<Option<String>, AppErro
         .optional()?)
 }
 
-fn send<E: Email>(
+pub(crate) fn send<E: Email>(
     c: &mut DbConn,
     emails: &Emails,
     to: &[String],

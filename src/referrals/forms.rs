@@ -207,7 +207,7 @@ impl RawForm {
         }
     }
 
-    fn date(&self, name: &str, what: &str) -> Result<NaiveDate, String> {
+    pub fn date(&self, name: &str, what: &str) -> Result<NaiveDate, String> {
         parse_date(
             self.get(&format!("{name}_day")),
             self.get(&format!("{name}_month")),
@@ -216,7 +216,7 @@ impl RawForm {
         )
     }
 
-    fn date_given(&self, name: &str) -> bool {
+    pub fn date_given(&self, name: &str) -> bool {
         ["day", "month", "year"]
             .iter()
             .any(|p| !self.get(&format!("{name}_{p}")).trim().is_empty())
@@ -519,7 +519,7 @@ pub struct ReferralInput {
     pub details: ReferralDetails,
 }
 
-fn text(
+pub(crate) fn text(
     raw: &RawForm,
     errors: &mut FieldErrors,
     name: &str,
@@ -541,7 +541,7 @@ fn text(
     Some(v.to_owned())
 }
 
-fn choice<T: std::str::FromStr>(
+pub(crate) fn choice<T: std::str::FromStr>(
     raw: &RawForm,
     errors: &mut FieldErrors,
     name: &str,

@@ -647,6 +647,10 @@ pub fn transition(
                 json!({ "action": action.as_str(), "from": r.status.as_str(), "to": to.as_str() }),
             ),
     )?;
+    if matches!(action, Action::EndTreatment | Action::Withdraw) {
+        // Appointments still booked are cancelled and the practitioner's time released.
+        crate::sessions::service::treatment_ended(c, viewer, id)?;
+    }
     let moved: Referral = referrals::table
         .find(id)
         .select(Referral::as_select())

@@ -158,7 +158,7 @@ impl Action {
             A::RecordMhtrMade | A::RecordMhtrNotMade | A::RecordAdjourned => &[R::ProbationOfficer],
             A::RecordInduction => &[R::ProbationOfficer],
             A::AllocateAp => &[R::ClinicalLead],
-            A::StartTreatment => &[R::AssistantPsychologist],
+            A::StartTreatment => &[R::AssistantPsychologist, R::ClinicalLead],
             A::EndTreatment => &[R::ClinicalLead, R::AssistantPsychologist],
             A::Close => &[R::ClinicalLead],
             A::Withdraw => &[R::ProbationOfficer, R::ClinicalLead],

@@ -1,0 +1,467 @@
+//! Session forms (and the same JSON through `RawForm::from_json`) into checked input. Field
+//! names are shared by the pages and the API.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+use crate::error::FieldErrors;
+use crate::referrals::forms::{RawForm, choice, text};
+use crate::sessions::codes::*;
+use crate::sessions::measures::{self, Instrument, Scores};
+use crate::sessions::plan::{self, Cadence};
+
+/// A time of day written `HH:MM` on the 24-hour clock, on the quarter hour.
+pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
+    let v = raw.trim().replace('.', ":");
+    if v.is_empty() {
+        return Err("Enter a time".into());
+    }
+    let (h, m) = v.split_once(':').unwrap_or((v.as_str(), "00"));
+    let (Ok(h), Ok(m)) = (h.trim().parse::<u32>(), m.trim().parse::<u32>()) else {
+        return Err("Enter the time on the 24-hour clock, like 09:30 or 14:15".into());
+    };
+    let Some(t) = NaiveTime::from_hms_opt(h, m, 0) else {
+        return Err("Enter a real time on the 24-hour clock, like 09:30 or 14:15".into());
+    };
+    if m % plan::SLOT_MINUTES != 0 {
+        return Err(
+            "Appointments start on the quarter hour, like 09:00, 09:15, 09:30 or 09:45".into(),
+        );
+    }
+    if !(7..=20).contains(&t.hour()) || (t.hour() == 20 && t.minute() > 0) {
+        return Err("Appointments start between 07:00 and 20:00".into());
+    }
+    Ok(t)
+}
+
+fn date_time(
+    raw: &RawForm,
+    e: &mut FieldErrors,
+    date_name: &str,
+    time_name: &str,
+    what: &str,
+) -> Option<NaiveDateTime> {
+    let d = match raw.date(date_name, what) {
+        Ok(d) => Some(d),
+        Err(m) => {
+            e.add(date_name, m);
+            None
+        }
+    };
+    let t = match parse_time(raw.get(time_name)) {
+        Ok(t) => Some(t),
+        Err(m) => {
+            e.add(time_name, m);
+            None
+        }
+    };
+    Some(d?.and_time(t?))
+}
+
+fn minutes(raw: &RawForm, e: &mut FieldErrors) -> Option<u32> {
+    let v = raw.get("minutes").trim();
+    if v.is_empty() {
+        return Some(plan::DEFAULT_MINUTES);
+    }
+    match v.parse::<u32>() {
+        Ok(m) if (plan::MIN_MINUTES..=plan::MAX_MINUTES).contains(&m) && m % 5 == 0 => Some(m),
+        _ => {
+            e.add(
+                "minutes",
+                format!(
+                    "Length must be a whole number of minutes from {} to {}, in steps of 5",
+                    plan::MIN_MINUTES,
+                    plan::MAX_MINUTES
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn not_past(e: &mut FieldErrors, field: &str, at: Option<NaiveDateTime>, now: NaiveDateTime) {
+    if let Some(at) = at
+        && at <= now
+    {
+        e.add(field, "The appointment must be in the future");
+    }
+}
+
+/// How the 12 sessions are to be held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanInput {
+    pub first: NaiveDateTime,
+    pub cadence: Cadence,
+    pub minutes: u32,
+    pub mode: Mode,
+    pub location: Option<String>,
+}
+
+/// `now` is the UK wall-clock time.
+pub fn parse_plan(raw: &RawForm, now: NaiveDateTime) -> Result<PlanInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let first = date_time(
+        raw,
+        &mut e,
+        "first_date",
+        "first_time",
+        "date of the first session",
+    );
+    not_past(&mut e, "first_date", first, now);
+    let cadence = choice(raw, &mut e, "cadence", "Select how often the sessions are");
+    let minutes = minutes(raw, &mut e);
+    let mode: Option<Mode> = choice(raw, &mut e, "mode", "Select how the sessions are held");
+    let location = text(raw, &mut e, "location", "Location", None, 200);
+    if mode == Some(Mode::InPerson) && location.is_none() && e.get("location").is_none() {
+        e.add("location", "Enter where the sessions are held");
+    }
+    match (first, cadence, minutes, mode) {
+        (Some(first), Some(cadence), Some(minutes), Some(mode)) if e.is_empty() => Ok(PlanInput {
+            first,
+            cadence,
+            minutes,
+            mode,
+            location: if mode == Mode::InPerson {
+                location
+            } else {
+                None
+            },
+        }),
+        _ => Err(e),
+    }
+}
+
+/// Moving one appointment, or all that remain from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveInput {
+    pub version: i64,
+    pub to: NaiveDateTime,
+    pub party: ChangeParty,
+    pub reason: String,
+}
+
+pub fn parse_move(raw: &RawForm, now: NaiveDateTime) -> Result<MoveInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let version = version(raw, &mut e);
+    let to = date_time(raw, &mut e, "new_date", "new_time", "new date");
+    not_past(&mut e, "new_date", to, now);
+    let party = choice(raw, &mut e, "party", "Select who asked for the change");
+    let reason = text(
+        raw,
+        &mut e,
+        "reason",
+        "Reason",
+        Some("Enter why the appointment is moving"),
+        500,
+    );
+    match (to, party, reason) {
+        (Some(to), Some(party), Some(reason)) if e.is_empty() => Ok(MoveInput {
+            version,
+            to,
+            party,
+            reason,
+        }),
+        _ => Err(e),
+    }
+}
+
+fn version(raw: &RawForm, e: &mut FieldErrors) -> i64 {
+    match raw.get("version").trim().parse::<i64>() {
+        Ok(v) if v >= 0 => v,
+        _ => {
+            e.add(
+                "version",
+                "The appointment version is missing: reload the page and try again",
+            );
+            -1
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancelInput {
+    pub version: i64,
+    pub reason: CancelReason,
+    pub note: Option<String>,
+}
+
+pub fn parse_cancel(raw: &RawForm) -> Result<CancelInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let version = version(raw, &mut e);
+    let reason = choice(
+        raw,
+        &mut e,
+        "cancel_reason",
+        "Select why the appointment is cancelled",
+    );
+    let note = text(raw, &mut e, "note", "Note", None, 500);
+    match reason {
+        Some(reason) if e.is_empty() => Ok(CancelInput {
+            version,
+            reason,
+            note,
+        }),
+        _ => Err(e),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttendanceInput {
+    pub version: i64,
+    pub outcome: Outcome,
+    pub engagement_notes: Option<String>,
+    pub summary_for_ro: Option<String>,
+}
+
+/// "Did the session happen?" yes → attended on time or late; no → why not.
+pub fn parse_attendance(raw: &RawForm) -> Result<AttendanceInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let version = version(raw, &mut e);
+    let outcome = match raw.get("happened") {
+        "yes" | "true" => match raw.get("attendance") {
+            "attended" => Some(Outcome::Attended),
+            "attended_late" => Some(Outcome::AttendedLate),
+            _ => {
+                e.add(
+                    "attendance",
+                    "Select whether the person arrived on time or late",
+                );
+                None
+            }
+        },
+        "no" | "false" => match raw.get("not_happened_reason") {
+            "acceptable_absence" => Some(Outcome::AcceptableAbsence),
+            "unacceptable_absence" => Some(Outcome::UnacceptableAbsence),
+            "service_logistics" => Some(Outcome::ServiceLogistics),
+            _ => {
+                e.add(
+                    "not_happened_reason",
+                    "Select why the session did not happen",
+                );
+                None
+            }
+        },
+        _ => {
+            e.add("happened", "Select whether the session happened");
+            None
+        }
+    };
+    let engagement_notes = text(
+        raw,
+        &mut e,
+        "engagement_notes",
+        "Engagement notes",
+        None,
+        4000,
+    );
+    let summary_for_ro = text(
+        raw,
+        &mut e,
+        "summary_for_ro",
+        "Summary for the responsible officer",
+        None,
+        1000,
+    );
+    match outcome {
+        Some(outcome) if e.is_empty() => Ok(AttendanceInput {
+            version,
+            outcome,
+            engagement_notes,
+            summary_for_ro,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// The form field of question `n` (1-based).
+pub fn answer_field(n: usize) -> String {
+    format!("q{n}")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureInput {
+    pub stage: Stage,
+    pub scores: Scores,
+}
+
+pub fn parse_measure(raw: &RawForm, instrument: Instrument) -> Result<MeasureInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let stage = choice(
+        raw,
+        &mut e,
+        "stage",
+        "Select when in treatment the measure is taken",
+    );
+    let fields: Vec<String> = (1..=instrument.questions().len())
+        .map(answer_field)
+        .collect();
+    let answers: Vec<&str> = fields.iter().map(|f| raw.get(f)).collect();
+    let scores = match measures::parse_answers(instrument, &answers) {
+        Ok(s) => Some(s),
+        Err(errs) => {
+            for (n, m) in errs {
+                e.add(&answer_field(n), m);
+            }
+            None
+        }
+    };
+    match (stage, scores) {
+        (Some(stage), Some(scores)) if e.is_empty() => Ok(MeasureInput { stage, scores }),
+        _ => Err(e),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportInput {
+    pub kind: ReportKind,
+    pub note: String,
+}
+
+pub fn parse_report(raw: &RawForm) -> Result<ReportInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let kind = choice(raw, &mut e, "kind", "Select what you are reporting");
+    let note = text(
+        raw,
+        &mut e,
+        "note",
+        "Report",
+        Some("Enter the report for the responsible officer"),
+        4000,
+    );
+    match (kind, note) {
+        (Some(kind), Some(note)) if e.is_empty() => Ok(ReportInput { kind, note }),
+        _ => Err(e),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionInput {
+    pub decision: EnforcementDecision,
+    pub note: Option<String>,
+}
+
+pub fn parse_decision(raw: &RawForm) -> Result<DecisionInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let decision = choice(raw, &mut e, "decision", "Select what you decided");
+    let note = text(raw, &mut e, "note", "Note", None, 2000);
+    match decision {
+        Some(decision) if e.is_empty() => Ok(DecisionInput { decision, note }),
+        _ => Err(e),
+    }
+}
+
+pub fn parse_acknowledgement(raw: &RawForm) -> Result<String, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let note = text(
+        raw,
+        &mut e,
+        "action_taken",
+        "Action taken",
+        Some("Enter what was done about the risk"),
+        2000,
+    );
+    match note {
+        Some(n) if e.is_empty() => Ok(n),
+        _ => Err(e),
+    }
+}
+
+/// The date of `at` for forms: day, month, year fields.
+pub fn set_date_time(raw: &mut RawForm, date_name: &str, time_name: &str, at: NaiveDateTime) {
+    raw.set_date(date_name, Some(at.date()));
+    raw.set(time_name, at.format("%H:%M").to_string());
+}
+
+/// The date part only, for checks that speak of days.
+pub fn day_of(at: NaiveDateTime) -> NaiveDate {
+    at.date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn now() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 22)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn times_are_on_the_quarter_hour_in_working_hours() {
+        assert_eq!(parse_time("9:30").unwrap().to_string(), "09:30:00");
+        assert_eq!(parse_time("14.15").unwrap().to_string(), "14:15:00");
+        assert_eq!(parse_time("14").unwrap().to_string(), "14:00:00");
+        for bad in ["", "9:10", "25:00", "06:45", "20:15", "noon", "9:"] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn time_parsing_never_panics(s in ".{0,12}") {
+            let _ = parse_time(&s);
+        }
+    }
+
+    fn plan_form() -> RawForm {
+        let mut r = RawForm::default();
+        r.set_date("first_date", NaiveDate::from_ymd_opt(2026, 12, 1));
+        r.set("first_time", "10:00");
+        r.set("cadence", "weekly");
+        r.set("mode", "in_person");
+        r.set("location", "Probation office, Oakham");
+        r
+    }
+
+    #[test]
+    fn a_plan_needs_a_future_start_and_a_place_when_in_person() {
+        let p = parse_plan(&plan_form(), now()).unwrap();
+        assert_eq!(p.minutes, plan::DEFAULT_MINUTES);
+        let mut r = plan_form();
+        r.set("location", "");
+        r.set_date("first_date", NaiveDate::from_ymd_opt(2026, 11, 1));
+        let e = parse_plan(&r, now()).unwrap_err();
+        assert!(e.get("location").is_some());
+        assert!(e.get("first_date").unwrap().contains("future"));
+        r.set("mode", "phone");
+        r.set("minutes", "52");
+        let e = parse_plan(&r, now()).unwrap_err();
+        assert!(e.get("location").is_none());
+        assert!(e.get("minutes").is_some());
+    }
+
+    #[test]
+    fn attendance_asks_why_a_session_did_not_happen() {
+        let mut r = RawForm::default();
+        r.set("version", "0");
+        r.set("happened", "no");
+        let e = parse_attendance(&r).unwrap_err();
+        assert!(e.get("not_happened_reason").is_some());
+        r.set("not_happened_reason", "unacceptable_absence");
+        assert_eq!(
+            parse_attendance(&r).unwrap().outcome,
+            Outcome::UnacceptableAbsence
+        );
+        r.set("happened", "yes");
+        r.set("attendance", "attended_late");
+        assert_eq!(parse_attendance(&r).unwrap().outcome, Outcome::AttendedLate);
+    }
+
+    #[test]
+    fn an_out_of_range_answer_is_refused_against_its_question() {
+        let mut r = RawForm::default();
+        r.set("stage", "first");
+        for n in 1..=9 {
+            r.set(&answer_field(n), "1");
+        }
+        r.set("q4", "4");
+        let e = parse_measure(&r, Instrument::Phq9).unwrap_err();
+        assert!(e.get("q4").is_some());
+        r.set("q4", "3");
+        let m = parse_measure(&r, Instrument::Phq9).unwrap();
+        assert_eq!(m.scores.total(), 11);
+        assert!(m.scores.risk());
+    }
+}

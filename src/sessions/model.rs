@@ -1,0 +1,296 @@
+//! Rows of the session tables and the queries over them. Every read of a referral's
+//! sessions starts from a referral already found through `referrals::model::scoped`; the
+//! queries here take its id and never widen scope.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{
+    ap_bookings, enforcement_reviews, outcome_measures, practitioner_reports, referral_events,
+    risk_alerts, session_plans, treatment_sessions,
+};
+use crate::error::AppError;
+use crate::sessions::codes::*;
+use crate::sessions::measures::Instrument;
+use crate::sessions::plan::Cadence;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_plans)]
+pub struct Plan {
+    pub referral_id: String,
+    pub cadence: Cadence,
+    pub minutes: i32,
+    pub mode: Mode,
+    pub location: Option<String>,
+    pub target_sessions: i32,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = treatment_sessions)]
+pub struct Session {
+    pub id: String,
+    pub referral_id: String,
+    pub area_id: String,
+    pub ap_user_id: String,
+    /// UK wall-clock time.
+    pub starts_at: NaiveDateTime,
+    pub minutes: i32,
+    pub mode: Mode,
+    pub location: Option<String>,
+    pub status: SessionStatus,
+    pub outcome: Option<Outcome>,
+    pub engagement_notes: Option<String>,
+    pub summary_for_ro: Option<String>,
+    pub recorded_by: Option<String>,
+    pub recorded_at: Option<NaiveDateTime>,
+    pub change_party: Option<ChangeParty>,
+    pub change_reason: Option<String>,
+    pub cancel_reason: Option<CancelReason>,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<NaiveDateTime>,
+    pub replaces_id: Option<String>,
+    pub added_for_id: Option<String>,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Session {
+    /// Booked or recorded: it holds time in the diary and counts towards the 12.
+    pub fn is_live(&self) -> bool {
+        matches!(self.status, SessionStatus::Booked | SessionStatus::Recorded)
+    }
+
+    pub fn ends_at(&self) -> NaiveDateTime {
+        self.starts_at + chrono::TimeDelta::minutes(i64::from(self.minutes))
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outcome_measures)]
+pub struct Measure {
+    pub id: String,
+    pub referral_id: String,
+    pub session_id: String,
+    pub instrument: Instrument,
+    pub stage: Stage,
+    pub answers: String,
+    pub total: i32,
+    pub risk: bool,
+    pub recorded_by: String,
+    pub recorded_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = risk_alerts)]
+pub struct RiskAlert {
+    pub id: String,
+    pub referral_id: String,
+    pub area_id: String,
+    pub measure_id: String,
+    pub raised_at: NaiveDateTime,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub action_taken: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = practitioner_reports)]
+pub struct Report {
+    pub id: String,
+    pub referral_id: String,
+    pub kind: ReportKind,
+    pub note: String,
+    pub written_by: String,
+    pub written_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enforcement_reviews)]
+pub struct EnforcementReview {
+    pub id: String,
+    pub referral_id: String,
+    pub area_id: String,
+    pub first_session_id: String,
+    pub second_session_id: String,
+    pub flagged_at: NaiveDateTime,
+    pub decision: Option<EnforcementDecision>,
+    pub note: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = referral_events)]
+pub struct EventRow {
+    pub id: String,
+    pub referral_id: String,
+    pub kind: EventKind,
+    /// Shown to clinical roles only.
+    pub clinical: bool,
+    pub actor_user_id: Option<String>,
+    pub actor_name: String,
+    pub at: NaiveDateTime,
+    pub summary: String,
+}
+
+/// At most this many sessions of one referral are listed (12, replacements and moves).
+pub const MAX_SESSIONS: i64 = 200;
+
+pub fn plan(c: &mut DbConn, referral_id: &str) -> Result<Option<Plan>, AppError> {
+    Ok(session_plans::table
+        .find(referral_id)
+        .select(Plan::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Every appointment of a referral, in time order, superseded and cancelled ones included.
+pub fn sessions_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<Session>, AppError> {
+    Ok(treatment_sessions::table
+        .filter(treatment_sessions::referral_id.eq(referral_id))
+        .order((
+            treatment_sessions::starts_at.asc(),
+            treatment_sessions::created_at.asc(),
+        ))
+        .limit(MAX_SESSIONS)
+        .select(Session::as_select())
+        .load(c)?)
+}
+
+pub fn session(c: &mut DbConn, id: &str) -> Result<Session, AppError> {
+    Ok(treatment_sessions::table
+        .find(id)
+        .select(Session::as_select())
+        .first(c)?)
+}
+
+pub fn measures_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<Measure>, AppError> {
+    Ok(outcome_measures::table
+        .filter(outcome_measures::referral_id.eq(referral_id))
+        .order(outcome_measures::recorded_at.asc())
+        .limit(MAX_SESSIONS)
+        .select(Measure::as_select())
+        .load(c)?)
+}
+
+pub fn alerts_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<RiskAlert>, AppError> {
+    Ok(risk_alerts::table
+        .filter(risk_alerts::referral_id.eq(referral_id))
+        .order(risk_alerts::raised_at.desc())
+        .limit(MAX_SESSIONS)
+        .select(RiskAlert::as_select())
+        .load(c)?)
+}
+
+pub fn reports_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<Report>, AppError> {
+    Ok(practitioner_reports::table
+        .filter(practitioner_reports::referral_id.eq(referral_id))
+        .order(practitioner_reports::written_at.desc())
+        .limit(MAX_SESSIONS)
+        .select(Report::as_select())
+        .load(c)?)
+}
+
+pub fn reviews_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<EnforcementReview>, AppError> {
+    Ok(enforcement_reviews::table
+        .filter(enforcement_reviews::referral_id.eq(referral_id))
+        .order(enforcement_reviews::flagged_at.desc())
+        .limit(MAX_SESSIONS)
+        .select(EnforcementReview::as_select())
+        .load(c)?)
+}
+
+pub fn events_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<EventRow>, AppError> {
+    Ok(referral_events::table
+        .filter(referral_events::referral_id.eq(referral_id))
+        .order(referral_events::at.asc())
+        .limit(1000)
+        .select(EventRow::as_select())
+        .load(c)?)
+}
+
+/// Whether the practitioner holds any quarter hour of the appointment, leaving aside the
+/// appointments in `except` (those about to move).
+pub fn busy(
+    c: &mut DbConn,
+    ap_user_id: &str,
+    blocks: &[NaiveDateTime],
+    except: &[String],
+) -> Result<bool, AppError> {
+    let mut q = ap_bookings::table
+        .filter(ap_bookings::ap_user_id.eq(ap_user_id))
+        .filter(ap_bookings::block_start.eq_any(blocks.to_vec()))
+        .into_boxed();
+    if !except.is_empty() {
+        q = q.filter(ap_bookings::session_id.ne_all(except.to_vec()));
+    }
+    Ok(q.select(ap_bookings::session_id)
+        .first::<String>(c)
+        .optional()?
+        .is_some())
+}
+
+/// Holds the appointment's quarter hours. A clash with another appointment fails on the
+/// primary key, whatever raced it, and is reported as a conflict.
+pub fn book_blocks(
+    c: &mut DbConn,
+    ap_user_id: &str,
+    session_id: &str,
+    blocks: &[NaiveDateTime],
+) -> Result<(), AppError> {
+    let rows: Vec<_> = blocks
+        .iter()
+        .map(|b| {
+            (
+                ap_bookings::ap_user_id.eq(ap_user_id),
+                ap_bookings::block_start.eq(*b),
+                ap_bookings::session_id.eq(session_id),
+            )
+        })
+        .collect();
+    for row in rows {
+        match diesel::insert_into(ap_bookings::table)
+            .values(row)
+            .execute(c)
+        {
+            Ok(_) => {}
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {
+                return Err(AppError::Conflict(
+                    "The assistant psychologist already has an appointment at that time. Choose another time."
+                        .into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub fn release_blocks(c: &mut DbConn, session_id: &str) -> Result<(), AppError> {
+    diesel::delete(ap_bookings::table.filter(ap_bookings::session_id.eq(session_id))).execute(c)?;
+    Ok(())
+}
+
+/// Unacceptable absences of a referral from `since` (a local date), in time order.
+pub fn unacceptable_absences(
+    c: &mut DbConn,
+    referral_id: &str,
+    since: NaiveDate,
+) -> Result<Vec<Session>, AppError> {
+    Ok(treatment_sessions::table
+        .filter(treatment_sessions::referral_id.eq(referral_id))
+        .filter(treatment_sessions::outcome.eq(Outcome::UnacceptableAbsence))
+        .filter(treatment_sessions::starts_at.ge(since.and_time(chrono::NaiveTime::MIN)))
+        .order(treatment_sessions::starts_at.asc())
+        .select(Session::as_select())
+        .load(c)?)
+}

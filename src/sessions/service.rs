@@ -1,0 +1,1382 @@
+//! The rules of treatment sessions, each change in one transaction: making the 12-session
+//! plan, moving, cancelling and adding appointments, recording what happened, outcome
+//! measures with their risk alerts, the practitioner's report and enforcement reviews.
+//! Every function finds the referral through the referrals scope chokepoint first, then
+//! checks the role: the allocated assistant psychologist or a clinical lead of the area
+//! changes sessions; the responsible officer decides on enforcement.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use crate::audit::{self, Actor, AuditAction, Event};
+use crate::db::DbConn;
+use crate::db::schema::{
+    ap_bookings, enforcement_reviews, outcome_measures, practitioner_capacity,
+    practitioner_reports, referral_events, risk_alerts, service_closures, session_plans,
+    treatment_sessions,
+};
+use crate::error::{AppError, FieldErrors};
+use crate::notifications::Emails;
+use crate::referrals::codes::EndOutcome;
+use crate::referrals::forms::TransitionInput;
+use crate::referrals::model::{self as referrals_model, Referral, Viewer};
+use crate::referrals::state::{Action, Status};
+use crate::sessions::calendar::{self, WorkingDays};
+use crate::sessions::codes::*;
+use crate::sessions::forms::{
+    AttendanceInput, CancelInput, DecisionInput, MeasureInput, MoveInput, PlanInput, ReportInput,
+};
+use crate::sessions::measures::Instrument;
+use crate::sessions::model::{self, EnforcementReview, EventRow, Measure, Plan, Session};
+use crate::sessions::plan::{self, Cadence, PlanError, PlanRequest};
+use crate::users::model::Role;
+use crate::web::format;
+
+pub const STALE_SESSION: &str =
+    "This appointment has changed since you opened it. Reload the page and try again";
+
+/// The UK wall-clock time now.
+pub fn local_now() -> NaiveDateTime {
+    calendar::utc_to_london(crate::clock::now())
+}
+
+/// The referral in scope, if the viewer may change its sessions: its allocated assistant
+/// psychologist, or a clinical lead of its area (scope has checked the area).
+fn managed_referral(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+) -> Result<Referral, AppError> {
+    let r = referrals_model::find(c, viewer, referral_id)?;
+    let allowed = match viewer.role {
+        Role::ClinicalLead => true,
+        Role::AssistantPsychologist => {
+            r.allocated_ap_id.as_deref() == Some(viewer.user_id.as_str())
+        }
+        _ => false,
+    };
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    Ok(r)
+}
+
+/// A session in scope with its referral, if the viewer may change it.
+fn managed_session(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    session_id: &str,
+) -> Result<(Referral, Session), AppError> {
+    let s = model::session(c, session_id)?;
+    let r = managed_referral(c, viewer, &s.referral_id)?;
+    Ok((r, s))
+}
+
+fn in_treatment(r: &Referral) -> Result<(), AppError> {
+    if matches!(r.status, Status::Allocated | Status::InTreatment) {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "Sessions cannot change when the referral is {}",
+            r.status.label().to_lowercase().replace("mhtr", "MHTR")
+        )))
+    }
+}
+
+fn end_date(r: &Referral) -> Result<NaiveDate, AppError> {
+    r.requirement_end_date.ok_or_else(|| {
+        AppError::Conflict("The requirement's end date is not recorded for this referral".into())
+    })
+}
+
+/// The practitioner's working days (Monday to Friday unless set).
+pub fn working_days(c: &mut DbConn, ap_user_id: &str) -> Result<WorkingDays, AppError> {
+    let code: Option<String> = practitioner_capacity::table
+        .find(ap_user_id)
+        .select(practitioner_capacity::working_days)
+        .first(c)
+        .optional()?;
+    Ok(code
+        .and_then(|c| WorkingDays::parse(&c).ok())
+        .unwrap_or(WorkingDays::WEEKDAYS))
+}
+
+/// What the plan generator knows of the diary, read once for the whole period so a plan
+/// costs three queries however long it is.
+struct LoadedDiary {
+    closures: BTreeSet<NaiveDate>,
+    held: HashSet<NaiveDateTime>,
+}
+
+impl plan::Diary for LoadedDiary {
+    fn is_closed(&self, day: NaiveDate) -> bool {
+        self.closures.contains(&day)
+    }
+
+    fn is_busy(&self, start: NaiveDateTime, minutes: u32) -> bool {
+        plan::blocks(start, minutes)
+            .iter()
+            .any(|b| self.held.contains(b))
+    }
+}
+
+fn load_diary(
+    c: &mut DbConn,
+    ap_user_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    except: &[String],
+) -> Result<LoadedDiary, AppError> {
+    let closures = service_closures::table
+        .filter(service_closures::day.between(from, to))
+        .select(service_closures::day)
+        .load::<NaiveDate>(c)?
+        .into_iter()
+        .collect();
+    let start = from.and_time(chrono::NaiveTime::MIN);
+    let end = (to + TimeDelta::days(1)).and_time(chrono::NaiveTime::MIN);
+    let mut q = ap_bookings::table
+        .filter(ap_bookings::ap_user_id.eq(ap_user_id))
+        .filter(ap_bookings::block_start.ge(start))
+        .filter(ap_bookings::block_start.lt(end))
+        .into_boxed();
+    if !except.is_empty() {
+        q = q.filter(ap_bookings::session_id.ne_all(except.to_vec()));
+    }
+    let held = q
+        .select(ap_bookings::block_start)
+        .load::<NaiveDateTime>(c)?
+        .into_iter()
+        .collect();
+    Ok(LoadedDiary { closures, held })
+}
+
+fn plan_error(field: &str, e: PlanError) -> AppError {
+    AppError::Validation(FieldErrors::single(field, e.message()))
+}
+
+/// Checks one appointment time: a working day, not a bank holiday or closure, free in the
+/// practitioner's diary, on or before the requirement's end.
+fn check_slot(
+    c: &mut DbConn,
+    ap_user_id: &str,
+    at: NaiveDateTime,
+    minutes: u32,
+    end: NaiveDate,
+    except: &[String],
+    field: &str,
+) -> Result<(), AppError> {
+    let day = at.date();
+    let says = |m: String| AppError::Validation(FieldErrors::single(field, m));
+    let when = format::date(day);
+    if day > end {
+        return Err(says(format!(
+            "{when} is after the requirement ends on {}",
+            format::date(end)
+        )));
+    }
+    if !calendar::covers(day) {
+        return Err(says(format!(
+            "Appointments can be booked up to the end of {}",
+            calendar::LAST_YEAR
+        )));
+    }
+    if let Some(name) = calendar::bank_holiday_name(day) {
+        return Err(says(format!("{when} is a bank holiday ({name})")));
+    }
+    let diary = load_diary(c, ap_user_id, day, day, except)?;
+    if diary.closures.contains(&day) {
+        return Err(says(format!("The service is closed on {when}")));
+    }
+    let days = working_days(c, ap_user_id)?;
+    if !days.contains(chrono::Datelike::weekday(&day)) {
+        return Err(says(format!(
+            "{when} is not one of the assistant psychologist’s working days ({})",
+            days.describe()
+        )));
+    }
+    if plan::Diary::is_busy(&diary, at, minutes) {
+        return Err(says(format!(
+            "The assistant psychologist already has an appointment at {} on {when}",
+            at.format("%H:%M")
+        )));
+    }
+    Ok(())
+}
+
+fn record_event(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+    kind: EventKind,
+    clinical: bool,
+    summary: String,
+) -> Result<(), AppError> {
+    diesel::insert_into(referral_events::table)
+        .values(EventRow {
+            id: crate::ids::new_id(),
+            referral_id: referral_id.to_owned(),
+            kind,
+            clinical,
+            actor_user_id: Some(viewer.user_id.clone()),
+            actor_name: viewer.name.clone(),
+            at: crate::clock::now(),
+            summary,
+        })
+        .execute(c)?;
+    Ok(())
+}
+
+fn audit_change(
+    c: &mut DbConn,
+    actor: &Actor,
+    name: &str,
+    record: (&str, &str),
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Alteration, name)
+            .record(record.0, record.1)
+            .details(details),
+    )
+}
+
+fn when(at: NaiveDateTime) -> String {
+    format!("{} at {}", format::date(at.date()), at.format("%H:%M"))
+}
+
+/// Inserts a booked appointment and holds its time.
+#[allow(clippy::too_many_arguments)]
+fn insert_session(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+    ap: &str,
+    at: NaiveDateTime,
+    minutes: u32,
+    mode: Mode,
+    location: Option<String>,
+    replaces: Option<&str>,
+    added_for: Option<&str>,
+) -> Result<Session, AppError> {
+    let now = crate::clock::now();
+    let s = Session {
+        id: crate::ids::new_id(),
+        referral_id: r.id.clone(),
+        area_id: r.area_id.clone(),
+        ap_user_id: ap.to_owned(),
+        starts_at: at,
+        minutes: minutes as i32,
+        mode,
+        location,
+        status: SessionStatus::Booked,
+        outcome: None,
+        engagement_notes: None,
+        summary_for_ro: None,
+        recorded_by: None,
+        recorded_at: None,
+        change_party: None,
+        change_reason: None,
+        cancel_reason: None,
+        changed_by: None,
+        changed_at: None,
+        replaces_id: replaces.map(str::to_owned),
+        added_for_id: added_for.map(str::to_owned),
+        version: 0,
+        created_by: viewer.user_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(treatment_sessions::table)
+        .values(&s)
+        .execute(c)?;
+    model::book_blocks(c, ap, &s.id, &plan::blocks(at, minutes))?;
+    Ok(s)
+}
+
+// ------------------------------------------------------------------ the plan
+
+/// The dates the plan would book, for the user to check before saving. Says why when it
+/// cannot be done.
+pub fn preview_plan(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+    input: &PlanInput,
+) -> Result<Vec<NaiveDateTime>, AppError> {
+    let r = managed_referral(c, viewer, referral_id)?;
+    plan_dates(c, &r, input)
+}
+
+fn plan_dates(
+    c: &mut DbConn,
+    r: &Referral,
+    input: &PlanInput,
+) -> Result<Vec<NaiveDateTime>, AppError> {
+    if r.status != Status::Allocated {
+        return Err(AppError::Conflict(
+            "A session plan is made once an assistant psychologist is allocated and before treatment starts"
+                .into(),
+        ));
+    }
+    if model::plan(c, &r.id)?.is_some() {
+        return Err(AppError::Conflict(
+            "This referral already has a session plan: move or cancel its sessions instead".into(),
+        ));
+    }
+    let ap = r
+        .allocated_ap_id
+        .clone()
+        .ok_or_else(|| AppError::Conflict("No assistant psychologist is allocated".into()))?;
+    let end = end_date(r)?;
+    let req = PlanRequest {
+        first: input.first,
+        cadence: input.cadence,
+        minutes: input.minutes,
+        count: plan::SESSIONS_IN_PLAN,
+        working_days: working_days(c, &ap)?,
+        end_date: end,
+    };
+    let diary = load_diary(c, &ap, input.first.date(), end, &[])?;
+    plan::generate(&req, &diary).map_err(|e| plan_error("first_date", e))
+}
+
+/// Makes the 12-session plan and books every appointment, all or nothing.
+pub fn make_plan(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    input: &PlanInput,
+    emails: Option<&Emails>,
+) -> Result<Vec<Session>, AppError> {
+    let r = managed_referral(c, viewer, referral_id)?;
+    let dates = plan_dates(c, &r, input)?;
+    let ap = r.allocated_ap_id.clone().unwrap_or_default();
+    let now = crate::clock::now();
+    diesel::insert_into(session_plans::table)
+        .values(Plan {
+            referral_id: r.id.clone(),
+            cadence: input.cadence,
+            minutes: input.minutes as i32,
+            mode: input.mode,
+            location: input.location.clone(),
+            target_sessions: plan::SESSIONS_IN_PLAN as i32,
+            created_by: viewer.user_id.clone(),
+            created_at: now,
+            updated_at: now,
+        })
+        .execute(c)?;
+    let mut made = Vec::with_capacity(dates.len());
+    for at in &dates {
+        made.push(insert_session(
+            c,
+            viewer,
+            &r,
+            &ap,
+            *at,
+            input.minutes,
+            input.mode,
+            input.location.clone(),
+            None,
+            None,
+        )?);
+    }
+    let (first, last) = (dates[0], dates[dates.len() - 1]);
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::PlanMade,
+        false,
+        format!(
+            "{} sessions, {}, {} minutes, {}. First on {}, last on {}",
+            dates.len(),
+            input.cadence.label().to_lowercase(),
+            input.minutes,
+            input.mode.label().to_lowercase(),
+            when(first),
+            when(last)
+        ),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.plan_made",
+        ("referral", &r.id),
+        serde_json::json!({ "sessions": dates.len() }),
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::plan_changed(c, emails, &r, first.date(), "made")?;
+    }
+    Ok(made)
+}
+
+// ------------------------------------------------------------------ changes
+
+fn fresh(s: &Session, version: i64) -> Result<(), AppError> {
+    if s.version != version {
+        return Err(AppError::Conflict(STALE_SESSION.into()));
+    }
+    if s.status != SessionStatus::Booked {
+        return Err(AppError::Conflict(format!(
+            "This appointment is {} and cannot change",
+            s.status.label().to_lowercase()
+        )));
+    }
+    Ok(())
+}
+
+/// Marks `s` superseded or cancelled, guarding against a concurrent change.
+fn retire(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    s: &Session,
+    status: SessionStatus,
+    party: ChangeParty,
+    reason: Option<String>,
+    cancel_reason: Option<CancelReason>,
+) -> Result<(), AppError> {
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        treatment_sessions::table
+            .filter(treatment_sessions::id.eq(&s.id))
+            .filter(treatment_sessions::version.eq(s.version)),
+    )
+    .set((
+        treatment_sessions::status.eq(status),
+        treatment_sessions::change_party.eq(party),
+        treatment_sessions::change_reason.eq(reason),
+        treatment_sessions::cancel_reason.eq(cancel_reason),
+        treatment_sessions::changed_by.eq(&viewer.user_id),
+        treatment_sessions::changed_at.eq(now),
+        treatment_sessions::version.eq(s.version + 1),
+        treatment_sessions::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(STALE_SESSION.into()));
+    }
+    model::release_blocks(c, &s.id)
+}
+
+/// Moves one appointment. The old one is kept as rescheduled, with who asked and why.
+pub fn reschedule(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    session_id: &str,
+    input: &MoveInput,
+    emails: Option<&Emails>,
+) -> Result<Session, AppError> {
+    let (r, s) = managed_session(c, viewer, session_id)?;
+    in_treatment(&r)?;
+    fresh(&s, input.version)?;
+    let end = end_date(&r)?;
+    check_slot(
+        c,
+        &s.ap_user_id,
+        input.to,
+        s.minutes as u32,
+        end,
+        std::slice::from_ref(&s.id),
+        "new_date",
+    )?;
+    retire(
+        c,
+        viewer,
+        &s,
+        SessionStatus::Superseded,
+        input.party,
+        Some(input.reason.clone()),
+        None,
+    )?;
+    let new = insert_session(
+        c,
+        viewer,
+        &r,
+        &s.ap_user_id,
+        input.to,
+        s.minutes as u32,
+        s.mode,
+        s.location.clone(),
+        Some(&s.id),
+        s.added_for_id.as_deref(),
+    )?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::SessionRescheduled,
+        false,
+        format!(
+            "Moved from {} to {}. Asked by {}: {}",
+            when(s.starts_at),
+            when(input.to),
+            input.party.label().to_lowercase(),
+            input.reason
+        ),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.rescheduled",
+        ("session", &s.id),
+        serde_json::json!({ "new_session": new.id, "party": input.party.as_str() }),
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::plan_changed(c, emails, &r, input.to.date(), "changed")?;
+    }
+    Ok(new)
+}
+
+/// Moves this appointment and every booked one after it: the first goes to `input.to`,
+/// the rest follow at the plan's cadence with the plan's rules.
+pub fn shift_remaining(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    session_id: &str,
+    input: &MoveInput,
+    emails: Option<&Emails>,
+) -> Result<Vec<Session>, AppError> {
+    let (r, s) = managed_session(c, viewer, session_id)?;
+    in_treatment(&r)?;
+    fresh(&s, input.version)?;
+    let plan = model::plan(c, &r.id)?
+        .ok_or_else(|| AppError::Conflict("This referral has no session plan".into()))?;
+    let moving: Vec<Session> = model::sessions_of(c, &r.id)?
+        .into_iter()
+        .filter(|x| x.status == SessionStatus::Booked && x.starts_at >= s.starts_at)
+        .collect();
+    let ids: Vec<String> = moving.iter().map(|x| x.id.clone()).collect();
+    let end = end_date(&r)?;
+    let req = PlanRequest {
+        first: input.to,
+        cadence: plan.cadence,
+        minutes: s.minutes as u32,
+        count: moving.len() as u32,
+        working_days: working_days(c, &s.ap_user_id)?,
+        end_date: end,
+    };
+    let diary = load_diary(c, &s.ap_user_id, input.to.date(), end, &ids)?;
+    let dates = plan::generate(&req, &diary).map_err(|e| plan_error("new_date", e))?;
+    let mut made = Vec::with_capacity(dates.len());
+    for (old, at) in moving.iter().zip(&dates) {
+        retire(
+            c,
+            viewer,
+            old,
+            SessionStatus::Superseded,
+            input.party,
+            Some(input.reason.clone()),
+            None,
+        )?;
+        made.push(insert_session(
+            c,
+            viewer,
+            &r,
+            &old.ap_user_id,
+            *at,
+            old.minutes as u32,
+            old.mode,
+            old.location.clone(),
+            Some(&old.id),
+            old.added_for_id.as_deref(),
+        )?);
+    }
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::SessionsShifted,
+        false,
+        format!(
+            "{} sessions moved: now from {} to {}. Asked by {}: {}",
+            dates.len(),
+            when(dates[0]),
+            when(dates[dates.len() - 1]),
+            input.party.label().to_lowercase(),
+            input.reason
+        ),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.shifted",
+        ("referral", &r.id),
+        serde_json::json!({ "moved": ids, "party": input.party.as_str() }),
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::plan_changed(c, emails, &r, dates[0].date(), "changed")?;
+    }
+    Ok(made)
+}
+
+/// What became of a session the service could not hold.
+#[derive(Debug, Clone)]
+pub enum Replacement {
+    NotNeeded,
+    Booked(Session),
+    /// No time could be found before the requirement ends: why, in words.
+    NotPossible(String),
+}
+
+/// Books one more appointment after the last live one, at the plan's cadence, so 12 can
+/// still be delivered.
+fn replace(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+    lost: &Session,
+) -> Result<Replacement, AppError> {
+    let Some(plan) = model::plan(c, &r.id)? else {
+        return Ok(Replacement::NotPossible(
+            "the referral has no session plan".into(),
+        ));
+    };
+    let end = end_date(r)?;
+    let last = model::sessions_of(c, &r.id)?
+        .into_iter()
+        .filter(|x| x.is_live())
+        .map(|x| x.starts_at)
+        .max()
+        .unwrap_or(lost.starts_at)
+        .max(lost.starts_at);
+    // Same time of day as the lost appointment.
+    let after = last.date().and_time(lost.starts_at.time());
+    let diary = load_diary(c, &lost.ap_user_id, after.date(), end, &[])?;
+    match plan::next_after(
+        after,
+        plan.cadence,
+        lost.minutes as u32,
+        working_days(c, &lost.ap_user_id)?,
+        end,
+        &diary,
+    ) {
+        Ok(at) => {
+            let s = insert_session(
+                c,
+                viewer,
+                r,
+                &lost.ap_user_id,
+                at,
+                lost.minutes as u32,
+                lost.mode,
+                lost.location.clone(),
+                None,
+                Some(&lost.id),
+            )?;
+            record_event(
+                c,
+                viewer,
+                &r.id,
+                EventKind::SessionAdded,
+                false,
+                format!(
+                    "Added on {} in place of the session on {}",
+                    when(at),
+                    when(lost.starts_at)
+                ),
+            )?;
+            Ok(Replacement::Booked(s))
+        }
+        Err(e) => Ok(Replacement::NotPossible(e.message())),
+    }
+}
+
+/// Cancels an appointment with a coded reason. One the service cancels is replaced.
+pub fn cancel(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    session_id: &str,
+    input: &CancelInput,
+    emails: Option<&Emails>,
+) -> Result<Replacement, AppError> {
+    let (r, s) = managed_session(c, viewer, session_id)?;
+    in_treatment(&r)?;
+    fresh(&s, input.version)?;
+    retire(
+        c,
+        viewer,
+        &s,
+        SessionStatus::Cancelled,
+        input.reason.party(),
+        input.note.clone(),
+        Some(input.reason),
+    )?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::SessionCancelled,
+        false,
+        match &input.note {
+            Some(n) => format!("{}: {}. {n}", when(s.starts_at), input.reason.label()),
+            None => format!("{}: {}", when(s.starts_at), input.reason.label()),
+        },
+    )?;
+    let replacement = if input.reason.needs_replacement() {
+        replace(c, viewer, &r, &s)?
+    } else {
+        Replacement::NotNeeded
+    };
+    audit_change(
+        c,
+        actor,
+        "sessions.cancelled",
+        ("session", &s.id),
+        serde_json::json!({
+            "reason": input.reason.as_str(),
+            "replacement": match &replacement { Replacement::Booked(x) => Some(x.id.clone()), _ => None },
+        }),
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::plan_changed(c, emails, &r, s.starts_at.date(), "changed")?;
+    }
+    Ok(replacement)
+}
+
+/// Adds one appointment to a referral's plan (after absences, say).
+pub fn add_session(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    at: NaiveDateTime,
+    emails: Option<&Emails>,
+) -> Result<Session, AppError> {
+    let r = managed_referral(c, viewer, referral_id)?;
+    in_treatment(&r)?;
+    let plan = model::plan(c, &r.id)?
+        .ok_or_else(|| AppError::Conflict("Make the session plan first".into()))?;
+    let ap = r
+        .allocated_ap_id
+        .clone()
+        .ok_or_else(|| AppError::Conflict("No assistant psychologist is allocated".into()))?;
+    let end = end_date(&r)?;
+    check_slot(c, &ap, at, plan.minutes as u32, end, &[], "new_date")?;
+    let s = insert_session(
+        c,
+        viewer,
+        &r,
+        &ap,
+        at,
+        plan.minutes as u32,
+        plan.mode,
+        plan.location.clone(),
+        None,
+        None,
+    )?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::SessionAdded,
+        false,
+        format!("Added on {}", when(at)),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.added",
+        ("session", &s.id),
+        serde_json::json!({}),
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::plan_changed(c, emails, &r, at.date(), "changed")?;
+    }
+    Ok(s)
+}
+
+// ------------------------------------------------------------------ recording
+
+/// What recording a session led to, for the message the user sees.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub attended: i64,
+    pub target: i64,
+    pub started: bool,
+    pub ended: bool,
+    pub absence_reported: bool,
+    pub enforcement_flagged: bool,
+    pub replacement: Option<Replacement>,
+}
+
+fn transition_to(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    action: Action,
+    on: NaiveDate,
+    end_outcome: Option<EndOutcome>,
+    emails: Option<&Emails>,
+) -> Result<(), AppError> {
+    let r = referrals_model::find(c, viewer, referral_id)?;
+    let t = TransitionInput {
+        version: r.version,
+        date: Some(on),
+        end_outcome,
+        ..Default::default()
+    };
+    crate::referrals::service::transition(c, viewer, actor, referral_id, action, &t, emails)?;
+    Ok(())
+}
+
+/// Records what happened at a session. The first attended session starts treatment; the
+/// twelfth ends it as completed. An unacceptable absence is reported to the responsible
+/// officer at once, and a second within 12 months of the first flags the referral for
+/// enforcement review.
+pub fn record_attendance(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    session_id: &str,
+    input: &AttendanceInput,
+    emails: Option<&Emails>,
+) -> Result<Recorded, AppError> {
+    let (r, s) = managed_session(c, viewer, session_id)?;
+    in_treatment(&r)?;
+    fresh(&s, input.version)?;
+    if s.starts_at.date() > local_now().date() {
+        return Err(AppError::Validation(FieldErrors::single(
+            "happened",
+            format!(
+                "This session is on {}: record it on the day or after",
+                format::date(s.starts_at.date())
+            ),
+        )));
+    }
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        treatment_sessions::table
+            .filter(treatment_sessions::id.eq(&s.id))
+            .filter(treatment_sessions::version.eq(s.version)),
+    )
+    .set((
+        treatment_sessions::status.eq(SessionStatus::Recorded),
+        treatment_sessions::outcome.eq(input.outcome),
+        treatment_sessions::engagement_notes.eq(&input.engagement_notes),
+        treatment_sessions::summary_for_ro.eq(&input.summary_for_ro),
+        treatment_sessions::recorded_by.eq(&viewer.user_id),
+        treatment_sessions::recorded_at.eq(now),
+        treatment_sessions::version.eq(s.version + 1),
+        treatment_sessions::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(STALE_SESSION.into()));
+    }
+    let sessions = model::sessions_of(c, &r.id)?;
+    let attended = sessions
+        .iter()
+        .filter(|x| x.outcome.is_some_and(Outcome::attended))
+        .count() as i64;
+    let target = model::plan(c, &r.id)?
+        .map(|p| i64::from(p.target_sessions))
+        .unwrap_or(i64::from(plan::SESSIONS_IN_PLAN));
+    let mut out = Recorded {
+        attended,
+        target,
+        ..Default::default()
+    };
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::AttendanceRecorded,
+        false,
+        match &input.summary_for_ro {
+            Some(summary) => format!(
+                "Session on {}: {}. {summary}",
+                when(s.starts_at),
+                input.outcome.label()
+            ),
+            None => format!(
+                "Session on {}: {}",
+                when(s.starts_at),
+                input.outcome.label()
+            ),
+        },
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.attendance_recorded",
+        ("session", &s.id),
+        serde_json::json!({ "outcome": input.outcome.as_str() }),
+    )?;
+    let day = s.starts_at.date();
+    match input.outcome {
+        o if o.attended() => {
+            if r.status == Status::Allocated {
+                transition_to(
+                    c,
+                    viewer,
+                    actor,
+                    &r.id,
+                    Action::StartTreatment,
+                    day,
+                    None,
+                    emails,
+                )?;
+                out.started = true;
+            }
+            if attended >= target {
+                transition_to(
+                    c,
+                    viewer,
+                    actor,
+                    &r.id,
+                    Action::EndTreatment,
+                    day,
+                    Some(EndOutcome::Completed),
+                    emails,
+                )?;
+                out.ended = true;
+            }
+        }
+        Outcome::UnacceptableAbsence => {
+            record_event(
+                c,
+                viewer,
+                &r.id,
+                EventKind::AbsenceNotified,
+                false,
+                format!(
+                    "Unacceptable absence on {}, reported to the responsible officer",
+                    format::date(day)
+                ),
+            )?;
+            out.absence_reported = true;
+            let year_before = day - TimeDelta::days(365);
+            let earlier: Vec<Session> = model::unacceptable_absences(c, &r.id, year_before)?
+                .into_iter()
+                .filter(|x| x.id != s.id && x.starts_at <= s.starts_at)
+                .collect();
+            let open = model::reviews_of(c, &r.id)?
+                .into_iter()
+                .any(|v| v.decided_at.is_none());
+            let second = earlier.last().filter(|_| !open);
+            if let Some(first) = second {
+                diesel::insert_into(enforcement_reviews::table)
+                    .values(EnforcementReview {
+                        id: crate::ids::new_id(),
+                        referral_id: r.id.clone(),
+                        area_id: r.area_id.clone(),
+                        first_session_id: first.id.clone(),
+                        second_session_id: s.id.clone(),
+                        flagged_at: now,
+                        decision: None,
+                        note: None,
+                        decided_by: None,
+                        decided_at: None,
+                    })
+                    .execute(c)?;
+                record_event(
+                    c,
+                    viewer,
+                    &r.id,
+                    EventKind::EnforcementFlagged,
+                    false,
+                    format!(
+                        "Second unacceptable absence within 12 months (the first on {}): for the responsible officer’s enforcement review",
+                        format::date(first.starts_at.date())
+                    ),
+                )?;
+                out.enforcement_flagged = true;
+            }
+            if let Some(emails) = emails {
+                crate::notifications::sessions::absence(
+                    c,
+                    emails,
+                    &r,
+                    day,
+                    out.enforcement_flagged,
+                )?;
+            }
+        }
+        Outcome::ServiceLogistics => {
+            out.replacement = Some(replace(c, viewer, &r, &s)?);
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// Treatment is over: appointments still booked are cancelled and their time released.
+fn release_future(c: &mut DbConn, viewer: &Viewer, referral_id: &str) -> Result<(), AppError> {
+    for s in model::sessions_of(c, referral_id)?
+        .into_iter()
+        .filter(|s| s.status == SessionStatus::Booked)
+    {
+        retire(
+            c,
+            viewer,
+            &s,
+            SessionStatus::Cancelled,
+            ChangeParty::Service,
+            Some("Treatment ended".into()),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// Cancels the appointments left when treatment ends early (called by the referral's end).
+pub fn treatment_ended(c: &mut DbConn, viewer: &Viewer, referral_id: &str) -> Result<(), AppError> {
+    release_future(c, viewer, referral_id)
+}
+
+/// Records an outcome measure taken at a session that happened. A risk item answered above
+/// zero raises a risk alert to the clinical leads of the area at once.
+pub fn record_measure(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    session_id: &str,
+    input: &MeasureInput,
+    emails: Option<&Emails>,
+) -> Result<Measure, AppError> {
+    let (r, s) = managed_session(c, viewer, session_id)?;
+    if !matches!(r.status, Status::InTreatment | Status::Ended) {
+        return Err(AppError::Conflict(
+            "Outcome measures are recorded during treatment".into(),
+        ));
+    }
+    if !s.outcome.is_some_and(Outcome::attended) {
+        return Err(AppError::Conflict(
+            "Outcome measures are recorded for sessions the person attended".into(),
+        ));
+    }
+    let instrument = input.scores.instrument();
+    let exists = outcome_measures::table
+        .filter(outcome_measures::session_id.eq(&s.id))
+        .filter(outcome_measures::instrument.eq(instrument))
+        .count()
+        .get_result::<i64>(c)?;
+    if exists > 0 {
+        return Err(AppError::Conflict(format!(
+            "A {} is already recorded for this session",
+            instrument.label()
+        )));
+    }
+    let m = Measure {
+        id: crate::ids::new_id(),
+        referral_id: r.id.clone(),
+        session_id: s.id.clone(),
+        instrument,
+        stage: input.stage,
+        answers: input.scores.answers_code(),
+        total: input.scores.total() as i32,
+        risk: input.scores.risk(),
+        recorded_by: viewer.user_id.clone(),
+        recorded_at: crate::clock::now(),
+    };
+    diesel::insert_into(outcome_measures::table)
+        .values(&m)
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::MeasureRecorded,
+        true,
+        format!(
+            "{} ({}) at the session on {}: total {} of {}, {}",
+            instrument.label(),
+            input.stage.label().to_lowercase(),
+            format::date(s.starts_at.date()),
+            m.total,
+            instrument.max_total(),
+            instrument.severity(m.total as u32).to_lowercase()
+        ),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.measure_recorded",
+        ("session", &s.id),
+        serde_json::json!({ "instrument": instrument.as_str(), "risk": m.risk }),
+    )?;
+    if m.risk {
+        raise_alert(c, viewer, &r, &m, instrument, emails)?;
+    }
+    Ok(m)
+}
+
+fn raise_alert(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+    m: &Measure,
+    instrument: Instrument,
+    emails: Option<&Emails>,
+) -> Result<(), AppError> {
+    diesel::insert_into(risk_alerts::table)
+        .values(model::RiskAlert {
+            id: crate::ids::new_id(),
+            referral_id: r.id.clone(),
+            area_id: r.area_id.clone(),
+            measure_id: m.id.clone(),
+            raised_at: crate::clock::now(),
+            acknowledged_by: None,
+            acknowledged_at: None,
+            action_taken: None,
+        })
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::RiskAlert,
+        true,
+        format!(
+            "{} risk item {} answered above zero: clinical leads alerted",
+            instrument.label(),
+            instrument.risk_item().unwrap_or_default()
+        ),
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::risk_alert(c, emails, r)?;
+    }
+    Ok(())
+}
+
+/// A clinical lead records what was done about a risk alert.
+pub fn acknowledge_alert(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    alert_id: &str,
+    action_taken: &str,
+) -> Result<String, AppError> {
+    let alert: model::RiskAlert = risk_alerts::table
+        .find(alert_id)
+        .select(model::RiskAlert::as_select())
+        .first(c)?;
+    let r = referrals_model::find(c, viewer, &alert.referral_id)?;
+    if viewer.role != Role::ClinicalLead {
+        return Err(AppError::Forbidden);
+    }
+    if alert.acknowledged_at.is_some() {
+        return Err(AppError::Conflict(
+            "This alert is already acknowledged".into(),
+        ));
+    }
+    diesel::update(risk_alerts::table.find(alert_id))
+        .set((
+            risk_alerts::acknowledged_by.eq(&viewer.user_id),
+            risk_alerts::acknowledged_at.eq(crate::clock::now()),
+            risk_alerts::action_taken.eq(action_taken),
+        ))
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::RiskAlertAcknowledged,
+        true,
+        action_taken.to_owned(),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.risk_alert_acknowledged",
+        ("risk_alert", alert_id),
+        serde_json::json!({}),
+    )?;
+    Ok(r.id)
+}
+
+/// The practitioner's report to the responsible officer: on the timeline and sent.
+pub fn send_report(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    input: &ReportInput,
+    emails: Option<&Emails>,
+) -> Result<(), AppError> {
+    let r = managed_referral(c, viewer, referral_id)?;
+    if !matches!(
+        r.status,
+        Status::Allocated | Status::InTreatment | Status::Ended
+    ) {
+        return Err(AppError::Conflict(
+            "A practitioner report is made during treatment".into(),
+        ));
+    }
+    let id = crate::ids::new_id();
+    diesel::insert_into(practitioner_reports::table)
+        .values(model::Report {
+            id: id.clone(),
+            referral_id: r.id.clone(),
+            kind: input.kind,
+            note: input.note.clone(),
+            written_by: viewer.user_id.clone(),
+            written_at: crate::clock::now(),
+        })
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::PractitionerReport,
+        false,
+        format!("{}. {}", input.kind.label(), input.note),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.practitioner_report",
+        ("referral", &r.id),
+        serde_json::json!({ "kind": input.kind.as_str(), "report": id }),
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::practitioner_report(c, emails, &r)?;
+    }
+    Ok(())
+}
+
+/// The responsible officer records the decision after a second unacceptable absence.
+pub fn decide_review(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    review_id: &str,
+    input: &DecisionInput,
+) -> Result<String, AppError> {
+    let review: EnforcementReview = enforcement_reviews::table
+        .find(review_id)
+        .select(EnforcementReview::as_select())
+        .first(c)?;
+    let r = referrals_model::find(c, viewer, &review.referral_id)?;
+    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
+    if viewer.role != Role::ProbationOfficer || holder != &viewer.user_id {
+        return Err(AppError::Forbidden);
+    }
+    if review.decided_at.is_some() {
+        return Err(AppError::Conflict("This review is already decided".into()));
+    }
+    diesel::update(enforcement_reviews::table.find(review_id))
+        .set((
+            enforcement_reviews::decision.eq(input.decision),
+            enforcement_reviews::note.eq(&input.note),
+            enforcement_reviews::decided_by.eq(&viewer.user_id),
+            enforcement_reviews::decided_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::EnforcementDecided,
+        false,
+        match &input.note {
+            Some(n) => format!("{}. {n}", input.decision.label()),
+            None => input.decision.label().to_owned(),
+        },
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.enforcement_decided",
+        ("referral", &r.id),
+        serde_json::json!({ "decision": input.decision.as_str() }),
+    )?;
+    Ok(r.id)
+}
+
+// ------------------------------------------------------------------ reading
+
+/// Everything about a referral's treatment, for its page and the API.
+#[derive(Debug, Clone)]
+pub struct Treatment {
+    pub plan: Option<Plan>,
+    pub sessions: Vec<Session>,
+    pub measures: Vec<Measure>,
+    pub alerts: Vec<model::RiskAlert>,
+    pub reports: Vec<model::Report>,
+    pub reviews: Vec<EnforcementReview>,
+    pub events: Vec<EventRow>,
+    /// Whether the viewer may change the sessions.
+    pub can_manage: bool,
+}
+
+/// Loads a referral's treatment. The caller has found the referral in scope (and recorded
+/// the view).
+pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatment, AppError> {
+    let can_manage = match viewer.role {
+        Role::ClinicalLead => true,
+        Role::AssistantPsychologist => {
+            r.allocated_ap_id.as_deref() == Some(viewer.user_id.as_str())
+        }
+        _ => false,
+    };
+    let clinical = matches!(
+        viewer.role,
+        Role::ClinicalLead | Role::AssistantPsychologist
+    );
+    Ok(Treatment {
+        plan: model::plan(c, &r.id)?,
+        sessions: model::sessions_of(c, &r.id)?,
+        measures: if clinical {
+            model::measures_of(c, &r.id)?
+        } else {
+            Vec::new()
+        },
+        alerts: if clinical {
+            model::alerts_of(c, &r.id)?
+        } else {
+            Vec::new()
+        },
+        reports: model::reports_of(c, &r.id)?,
+        reviews: model::reviews_of(c, &r.id)?,
+        events: model::events_of(c, &r.id)?
+            .into_iter()
+            .filter(|e| clinical || !e.clinical)
+            .collect(),
+        can_manage,
+    })
+}
+
+/// A session in scope for reading (any casework role that can see its referral).
+pub fn session_in_scope(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    session_id: &str,
+) -> Result<(Referral, Session), AppError> {
+    let s = model::session(c, session_id)?;
+    let r = referrals_model::find(c, viewer, &s.referral_id)?;
+    Ok((r, s))
+}
+
+/// A session the viewer may change, with its referral (for forms).
+pub fn session_to_manage(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    session_id: &str,
+) -> Result<(Referral, Session), AppError> {
+    managed_session(c, viewer, session_id)
+}
+
+/// A referral whose sessions the viewer may change (for forms).
+pub fn referral_to_manage(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+) -> Result<Referral, AppError> {
+    managed_referral(c, viewer, referral_id)
+}
+
+/// The default cadence offered on the plan form.
+pub fn default_cadence() -> Cadence {
+    Cadence::Weekly
+}
