@@ -7,7 +7,7 @@ use actix_web::{Route as ActixRoute, guard, web};
 
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::users::model::Role;
-use crate::{assets, auth, home, notifications, openapi, referrals, users};
+use crate::{assets, auth, home, notifications, openapi, referrals, sessions, users};
 
 const ADMIN: &[Role] = &[Role::Admin];
 /// Everyone who works with referrals. Councillors and administrators are not among them:
@@ -19,6 +19,9 @@ const CASEWORK: &[Role] = &[
 ];
 const REFERRERS: &[Role] = &[Role::ProbationOfficer];
 const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
+/// Those who plan, move, cancel and record treatment sessions.
+const TREATERS: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead];
+const LEADS: &[Role] = &[Role::ClinicalLead];
 /// Clinical leads and administrators join two records of one person.
 const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 
@@ -259,6 +262,97 @@ pub fn table() -> Vec<Entry> {
             "/people/merges/{id}/undo",
             Staff(MERGERS),
             web::to(referrals::web::undo_merge),
+        ),
+        // Treatment sessions
+        get(
+            "/referrals/{id}/sessions/plan",
+            Staff(TREATERS),
+            web::to(sessions::web::plan_form),
+        ),
+        post(
+            "/referrals/{id}/sessions/plan",
+            Staff(TREATERS),
+            web::to(sessions::web::plan),
+        ),
+        get(
+            "/referrals/{id}/sessions/add",
+            Staff(TREATERS),
+            web::to(sessions::web::add_form),
+        ),
+        post(
+            "/referrals/{id}/sessions/add",
+            Staff(TREATERS),
+            web::to(sessions::web::add),
+        ),
+        get(
+            "/sessions/{id}/reschedule",
+            Staff(TREATERS),
+            web::to(sessions::web::move_form),
+        ),
+        post(
+            "/sessions/{id}/reschedule",
+            Staff(TREATERS),
+            web::to(sessions::web::move_session),
+        ),
+        get(
+            "/sessions/{id}/cancel",
+            Staff(TREATERS),
+            web::to(sessions::web::cancel_form),
+        ),
+        post(
+            "/sessions/{id}/cancel",
+            Staff(TREATERS),
+            web::to(sessions::web::cancel),
+        ),
+        get(
+            "/sessions/{id}/attendance",
+            Staff(TREATERS),
+            web::to(sessions::web::attendance_form),
+        ),
+        post(
+            "/sessions/{id}/attendance",
+            Staff(TREATERS),
+            web::to(sessions::web::attendance),
+        ),
+        get(
+            "/sessions/{id}/measures/{instrument}",
+            Staff(TREATERS),
+            web::to(sessions::web::measure_form),
+        ),
+        post(
+            "/sessions/{id}/measures/{instrument}",
+            Staff(TREATERS),
+            web::to(sessions::web::measure),
+        ),
+        get(
+            "/referrals/{id}/practitioner-report",
+            Staff(TREATERS),
+            web::to(sessions::web::report_form),
+        ),
+        post(
+            "/referrals/{id}/practitioner-report",
+            Staff(TREATERS),
+            web::to(sessions::web::report),
+        ),
+        get(
+            "/risk-alerts/{id}/acknowledge",
+            Staff(LEADS),
+            web::to(sessions::web::alert_form),
+        ),
+        post(
+            "/risk-alerts/{id}/acknowledge",
+            Staff(LEADS),
+            web::to(sessions::web::alert),
+        ),
+        get(
+            "/enforcement-reviews/{id}/decision",
+            Staff(REFERRERS),
+            web::to(sessions::web::decision_form),
+        ),
+        post(
+            "/enforcement-reviews/{id}/decision",
+            Staff(REFERRERS),
+            web::to(sessions::web::decision),
         ),
         get(
             "/admin/outbox",

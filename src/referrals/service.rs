@@ -343,6 +343,8 @@ pub struct Loaded {
     pub amendments: Vec<AmendmentRow>,
     /// Merges of this person's records (names of who merged and undid are in `names`).
     pub merges: Vec<model::Merge>,
+    /// Treatment activity for the timeline; clinical entries only for clinical roles.
+    pub events: Vec<crate::sessions::model::EventRow>,
     pub names: std::collections::BTreeMap<String, String>,
     pub area_names: std::collections::BTreeMap<String, String>,
 }
@@ -372,6 +374,11 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     let history = model::history(c, id)?;
     let amendments = model::amendments(c, id)?;
     let merges = model::merges_of_person(c, &referral.person_id)?;
+    let clinical = matches!(viewer.role, Role::ClinicalLead | Role::AssistantPsychologist);
+    let events = crate::sessions::model::events_of(c, id)?
+        .into_iter()
+        .filter(|e| clinical || !e.clinical)
+        .collect();
     let mut names = std::collections::BTreeMap::new();
     for uid in [
         Some(&referral.created_by),
@@ -397,6 +404,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         history,
         amendments,
         merges,
+        events,
         names,
         area_names,
     })

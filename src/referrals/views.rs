@@ -225,6 +225,18 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
             ));
         }
     }
+    for e in &l.events {
+        items.push((
+            e.at,
+            TimelineItem {
+                title: e.kind.label().to_owned(),
+                byline: e.actor_name.clone(),
+                datetime_iso: format::iso(e.at),
+                datetime_text: format::date_time(e.at),
+                description: e.summary.clone(),
+            },
+        ));
+    }
     items.sort_by_key(|item| std::cmp::Reverse(item.0));
     items.into_iter().map(|(_, t)| t).collect()
 }

@@ -360,10 +360,37 @@ pub async fn show(
     let id = id.into_inner();
     let viewer = Viewer::from(&user);
     let actor = user.actor();
-    let l = state
+    let (l, treatment) = state
         .db
-        .write(move |c| service::view(c, &viewer, &actor, &id))
+        .write(move |c| {
+            let l = service::view(c, &viewer, &actor, &id)?;
+            let t = crate::sessions::service::treatment(c, &viewer, &l.referral)?;
+            let mut names = l.names.clone();
+            for uid in t
+                .alerts
+                .iter()
+                .filter_map(|a| a.acknowledged_by.clone())
+                .chain(t.reports.iter().map(|r| r.written_by.clone()))
+            {
+                if !names.contains_key(&uid) {
+                    let n = model::user_name(c, &uid)?;
+                    names.insert(uid, n);
+                }
+            }
+            let clinical = matches!(
+                viewer.role,
+                Role::ClinicalLead | Role::AssistantPsychologist
+            );
+            let view = crate::sessions::views::treatment_view(
+                &t,
+                &names,
+                clinical,
+                crate::sessions::service::local_now().date(),
+            );
+            Ok((l, (t.can_manage, view)))
+        })
         .await?;
+    let (can_manage_sessions, treatment) = treatment;
     let r = &l.referral;
     let role = user.user.role;
     let amend = can_amend(role, r.status);
@@ -444,6 +471,8 @@ pub async fn show(
     ];
     let actions: Vec<ActionLink> = state::available(role, r.status)
         .into_iter()
+        // Treatment starts when the first session is recorded as attended.
+        .filter(|a| *a != Action::StartTreatment)
         .filter(|a| {
             *a != Action::TakeOver
                 || (r.entry_point == EntryPoint::Arrest
@@ -504,6 +533,29 @@ pub async fn show(
     ctx.insert("can_amend", &amend);
     ctx.insert("merges", &merges);
     ctx.insert("can_merge", &(role == Role::ClinicalLead));
+    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
+    ctx.insert("treatment", &treatment);
+    ctx.insert("can_manage_sessions", &can_manage_sessions);
+    ctx.insert(
+        "can_plan",
+        &(can_manage_sessions && !treatment.has_plan && r.status == Status::Allocated),
+    );
+    ctx.insert(
+        "can_add_session",
+        &(can_manage_sessions
+            && treatment.has_plan
+            && matches!(r.status, Status::Allocated | Status::InTreatment)),
+    );
+    ctx.insert(
+        "can_report",
+        &(can_manage_sessions
+            && matches!(r.status, Status::Allocated | Status::InTreatment | Status::Ended)),
+    );
+    ctx.insert("is_lead", &(role == Role::ClinicalLead));
+    ctx.insert(
+        "is_holder",
+        &(role == Role::ProbationOfficer && holder == &user.user.id),
+    );
     page::render(&state, &user, "/referrals", "referrals/show.html", ctx).await
 }
 

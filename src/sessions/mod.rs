@@ -7,3 +7,5 @@ pub mod measures;
 pub mod model;
 pub mod plan;
 pub mod service;
+pub mod views;
+pub mod web;

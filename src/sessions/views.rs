@@ -1,0 +1,260 @@
+//! What the referral page sees of its treatment: sessions numbered among the live ones,
+//! measures, alerts, reports and enforcement reviews, in words.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::sessions::codes::{Outcome, SessionStatus};
+use crate::sessions::model::Session;
+use crate::sessions::service::Treatment;
+use crate::web::format;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRow {
+    pub id: String,
+    /// Its place among the live appointments, from 1; none for moved or cancelled ones.
+    pub number: Option<usize>,
+    pub when: String,
+    pub mode: String,
+    pub status: String,
+    pub status_colour: &'static str,
+    pub detail: String,
+    pub summary_for_ro: String,
+    pub engagement_notes: String,
+    pub can_record: bool,
+    pub can_change: bool,
+    pub can_measure: bool,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasureRow {
+    pub instrument: String,
+    pub stage: String,
+    pub session: String,
+    pub total: String,
+    pub severity: String,
+    pub risk: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRow {
+    pub id: String,
+    pub raised: String,
+    pub open: bool,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewRow {
+    pub id: String,
+    pub open: bool,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportRow {
+    pub kind: String,
+    pub note: String,
+    pub byline: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TreatmentView {
+    pub has_plan: bool,
+    pub plan_text: String,
+    pub attended: usize,
+    pub target: i32,
+    pub sessions: Vec<SessionRow>,
+    pub measures: Vec<MeasureRow>,
+    pub alerts: Vec<AlertRow>,
+    pub reviews: Vec<ReviewRow>,
+    pub reports: Vec<ReportRow>,
+}
+
+pub fn when(s: &Session) -> String {
+    format!(
+        "{} {}",
+        s.starts_at.format("%a"),
+        format::date(s.starts_at.date())
+    ) + &format!(", {}", s.starts_at.format("%H:%M"))
+}
+
+/// Each live appointment's number, from 1, in time order.
+pub fn numbers(sessions: &[Session]) -> BTreeMap<String, usize> {
+    sessions
+        .iter()
+        .filter(|s| s.is_live())
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i + 1))
+        .collect()
+}
+
+pub fn treatment_view(
+    t: &Treatment,
+    names: &BTreeMap<String, String>,
+    clinical: bool,
+    today: chrono::NaiveDate,
+) -> TreatmentView {
+    let numbers = numbers(&t.sessions);
+    let by_id: BTreeMap<&str, &Session> = t.sessions.iter().map(|s| (s.id.as_str(), s)).collect();
+    let sessions = t
+        .sessions
+        .iter()
+        .map(|s| {
+            let (status, colour) = match (s.status, s.outcome) {
+                (SessionStatus::Recorded, Some(o)) => (o.label().to_owned(), o.colour()),
+                (SessionStatus::Booked, _) => ("Booked".to_owned(), "blue"),
+                (SessionStatus::Cancelled, _) => ("Cancelled".to_owned(), "grey"),
+                (st, _) => (st.label().to_owned(), "grey"),
+            };
+            let mut detail = Vec::new();
+            if let Some(l) = &s.location {
+                detail.push(l.clone());
+            }
+            if s.status == SessionStatus::Superseded {
+                if let Some(p) = s.change_party {
+                    detail.push(format!("Moved at the request of {}", p.label().to_lowercase()));
+                }
+                if let Some(r) = &s.change_reason {
+                    detail.push(r.clone());
+                }
+            }
+            if s.status == SessionStatus::Cancelled {
+                if let Some(r) = s.cancel_reason {
+                    detail.push(r.label().to_owned());
+                }
+                if let Some(r) = &s.change_reason {
+                    detail.push(r.clone());
+                }
+            }
+            if let Some(orig) = s.added_for_id.as_deref().and_then(|id| by_id.get(id))
+                && s.replaces_id.is_none()
+            {
+                detail.push(format!("In place of the session on {}", when(orig)));
+            }
+            SessionRow {
+                id: s.id.clone(),
+                number: numbers.get(&s.id).copied(),
+                when: when(s),
+                mode: s.mode.label().to_owned(),
+                status,
+                status_colour: colour,
+                detail: detail.join(". "),
+                summary_for_ro: s.summary_for_ro.clone().unwrap_or_default(),
+                engagement_notes: if clinical {
+                    s.engagement_notes.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                can_record: t.can_manage
+                    && s.status == SessionStatus::Booked
+                    && s.starts_at.date() <= today,
+                can_change: t.can_manage && s.status == SessionStatus::Booked,
+                can_measure: t.can_manage && s.outcome.is_some_and(Outcome::attended),
+                version: s.version,
+            }
+        })
+        .collect();
+    let session_day = |id: &str| {
+        by_id
+            .get(id)
+            .map(|s| format::date(s.starts_at.date()))
+            .unwrap_or_default()
+    };
+    let measures = t
+        .measures
+        .iter()
+        .map(|m| MeasureRow {
+            instrument: m.instrument.label().to_owned(),
+            stage: m.stage.label().to_owned(),
+            session: session_day(&m.session_id),
+            total: format!("{} of {}", m.total, m.instrument.max_total()),
+            severity: m.instrument.severity(m.total.max(0) as u32).to_owned(),
+            risk: if m.risk { "Yes: risk item above zero" } else { "No" },
+        })
+        .collect();
+    let alerts = t
+        .alerts
+        .iter()
+        .map(|a| AlertRow {
+            id: a.id.clone(),
+            raised: format::date_time(a.raised_at),
+            open: a.acknowledged_at.is_none(),
+            text: match (&a.acknowledged_by, &a.action_taken) {
+                (Some(by), Some(what)) => format!(
+                    "Acknowledged by {}: {what}",
+                    names.get(by).cloned().unwrap_or_default()
+                ),
+                _ => "Not yet acknowledged by a clinical lead".into(),
+            },
+        })
+        .collect();
+    let reviews = t
+        .reviews
+        .iter()
+        .map(|v| {
+            let first = session_day(&v.first_session_id);
+            let second = session_day(&v.second_session_id);
+            ReviewRow {
+                id: v.id.clone(),
+                open: v.decided_at.is_none(),
+                text: match v.decision {
+                    Some(d) => format!(
+                        "Unacceptable absences on {first} and {second}. Decided: {}{}",
+                        d.label(),
+                        v.note.as_ref().map(|n| format!(". {n}")).unwrap_or_default()
+                    ),
+                    None => format!(
+                        "Unacceptable absences on {first} and {second}, within 12 months: the responsible officer decides what follows"
+                    ),
+                },
+            }
+        })
+        .collect();
+    let reports = t
+        .reports
+        .iter()
+        .map(|r| ReportRow {
+            kind: r.kind.label().to_owned(),
+            note: r.note.clone(),
+            byline: format!(
+                "{}, {}",
+                names.get(&r.written_by).cloned().unwrap_or_default(),
+                format::date_time(r.written_at)
+            ),
+        })
+        .collect();
+    TreatmentView {
+        has_plan: t.plan.is_some(),
+        plan_text: t
+            .plan
+            .as_ref()
+            .map(|p| {
+                format!(
+                    "{} sessions, {}, {} minutes each, {}{}",
+                    p.target_sessions,
+                    p.cadence.label().to_lowercase(),
+                    p.minutes,
+                    p.mode.label().to_lowercase(),
+                    p.location
+                        .as_ref()
+                        .map(|l| format!(" at {l}"))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_default(),
+        attended: t
+            .sessions
+            .iter()
+            .filter(|s| s.outcome.is_some_and(Outcome::attended))
+            .count(),
+        target: t.plan.as_ref().map(|p| p.target_sessions).unwrap_or(12),
+        sessions,
+        measures,
+        alerts,
+        reviews,
+        reports,
+    }
+}

@@ -1,0 +1,1041 @@
+//! Session pages: plan the 12 sessions (with a check of the dates before booking), add,
+//! move, cancel and record a session, outcome measures, the practitioner's report, risk
+//! alerts and enforcement decisions. Every page finds its referral through the service,
+//! which applies scope and role; a form shown with the person's name is a recorded view.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::Flash;
+use crate::db::DbConn;
+use crate::error::{AppError, FieldErrors};
+use crate::referrals::forms::RawForm;
+use crate::referrals::model::{self as referrals_model, Referral, Viewer};
+use crate::sessions::codes::*;
+use crate::sessions::forms::{self, answer_field};
+use crate::sessions::measures::Instrument;
+use crate::sessions::model::{self, Session};
+use crate::sessions::plan::{self, Cadence};
+use crate::sessions::service::{self, Replacement};
+use crate::sessions::views;
+use crate::state::State;
+use crate::web::{self as page, format};
+
+#[derive(Debug, Clone, Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+}
+
+fn choices<T: Copy>(all: &[T], code: fn(&T) -> &'static str, label: fn(&T) -> &'static str) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice {
+            value: code(v).to_owned(),
+            text: label(v).to_owned(),
+        })
+        .collect()
+}
+
+fn values(raw: &RawForm) -> BTreeMap<String, String> {
+    raw.0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
+        .collect()
+}
+
+/// The person's name and the referral reference for the page caption; recorded as a view.
+fn caption(
+    c: &mut DbConn,
+    actor: &audit::Actor,
+    r: &Referral,
+) -> Result<(String, String), AppError> {
+    let p = referrals_model::person(c, &r.person_id)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", &r.id),
+    )?;
+    Ok((
+        r.reference.clone(),
+        format!("{} {}", p.given_name, p.family_name),
+    ))
+}
+
+struct Heading {
+    referral_id: String,
+    reference: String,
+    person_name: String,
+}
+
+fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("referral_id", &h.referral_id);
+    ctx.insert("reference", &h.reference);
+    ctx.insert("person_name", &h.person_name);
+    ctx.insert("title", title);
+    ctx.insert("form_action", action);
+    ctx.insert("values", &values(raw));
+    ctx.insert("errors", &BTreeMap::<String, String>::new());
+    ctx
+}
+
+async fn show_form(
+    state: &State,
+    user: &CurrentUser,
+    template: &str,
+    mut ctx: tera::Context,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(e) = errors {
+        page::insert_errors(&mut ctx, e);
+    }
+    page::render(state, user, "/referrals", template, ctx).await
+}
+
+async fn referral_heading(
+    state: &State,
+    user: &CurrentUser,
+    referral_id: String,
+) -> Result<(Referral, Heading), AppError> {
+    let viewer = Viewer::from(user);
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| {
+            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
+            let (reference, person_name) = caption(c, &actor, &r)?;
+            Ok((
+                r.clone(),
+                Heading {
+                    referral_id: r.id.clone(),
+                    reference,
+                    person_name,
+                },
+            ))
+        })
+        .await
+}
+
+async fn session_heading(
+    state: &State,
+    user: &CurrentUser,
+    session_id: String,
+) -> Result<(Referral, Session, Heading), AppError> {
+    let viewer = Viewer::from(user);
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| {
+            let (r, s) = service::session_to_manage(c, &viewer, &session_id)?;
+            let (reference, person_name) = caption(c, &actor, &r)?;
+            let h = Heading {
+                referral_id: r.id.clone(),
+                reference,
+                person_name,
+            };
+            Ok((r, s, h))
+        })
+        .await
+}
+
+fn back_to(referral_id: &str) -> String {
+    format!("/referrals/{referral_id}#sessions")
+}
+
+// ------------------------------------------------------------------ the plan
+
+fn plan_ctx(h: &Heading, r: &Referral, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Plan the 12 sessions",
+        &format!("/referrals/{}/sessions/plan", h.referral_id),
+        raw,
+    );
+    ctx.insert(
+        "cadence_options",
+        &choices(Cadence::ALL, Cadence::as_str, Cadence::label),
+    );
+    ctx.insert("mode_options", &choices(Mode::ALL, Mode::as_str, Mode::label));
+    ctx.insert(
+        "end_date",
+        &r.requirement_end_date.map(format::date).unwrap_or_default(),
+    );
+    ctx
+}
+
+pub async fn plan_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (r, h) = referral_heading(&state, &user, path.into_inner()).await?;
+    let mut raw = RawForm::default();
+    raw.set("minutes", plan::DEFAULT_MINUTES.to_string());
+    raw.set("cadence", service::default_cadence().as_str());
+    let ctx = plan_ctx(&h, &r, &raw);
+    show_form(&state, &user, "sessions/plan.html", ctx, None).await
+}
+
+pub async fn plan(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let referral_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let confirm = raw.get("confirm") == "yes";
+    let viewer = Viewer::from(&user);
+    let actor = user.actor();
+    let parsed = forms::parse_plan(&raw, service::local_now());
+    let input = match parsed {
+        Ok(i) => i,
+        Err(e) => {
+            let (r, h) = referral_heading(&state, &user, referral_id).await?;
+            let ctx = plan_ctx(&h, &r, &raw);
+            return show_form(&state, &user, "sessions/plan.html", ctx, Some(&e)).await;
+        }
+    };
+    let result = if confirm {
+        let emails = state.emails.clone();
+        let (v, rid, i) = (viewer.clone(), referral_id.clone(), input.clone());
+        state
+            .db
+            .write(move |c| service::make_plan(c, &v, &actor, &rid, &i, Some(&emails)))
+            .await
+            .map(|made| made.into_iter().map(|s| s.starts_at).collect::<Vec<_>>())
+    } else {
+        let (v, rid, i) = (viewer.clone(), referral_id.clone(), input.clone());
+        state
+            .db
+            .run(move |c| service::preview_plan(c, &v, &rid, &i))
+            .await
+    };
+    match result {
+        Ok(dates) if confirm => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success(format!(
+                    "{} sessions booked, from {} to {}",
+                    dates.len(),
+                    format::date(dates[0].date()),
+                    format::date(dates[dates.len() - 1].date())
+                )),
+                &back_to(&referral_id),
+            )
+            .await
+        }
+        Ok(dates) => {
+            let (r, h) = referral_heading(&state, &user, referral_id).await?;
+            let mut ctx = plan_ctx(&h, &r, &raw);
+            ctx.insert("title", "Check the session dates");
+            let rows: Vec<(usize, String, Option<&'static str>)> = dates
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let nominal = input.first.date()
+                        + chrono::TimeDelta::days(i as i64 * input.cadence.days());
+                    (
+                        i + 1,
+                        format!(
+                            "{} {}, {}",
+                            d.format("%a"),
+                            format::date(d.date()),
+                            d.format("%H:%M")
+                        ),
+                        (d.date() != nominal).then_some("Moved from the usual day"),
+                    )
+                })
+                .collect();
+            ctx.insert("dates", &rows);
+            ctx.insert("hidden", &values(&raw));
+            show_form(&state, &user, "sessions/plan_check.html", ctx, None).await
+        }
+        Err(AppError::Validation(e)) => {
+            let (r, h) = referral_heading(&state, &user, referral_id).await?;
+            let ctx = plan_ctx(&h, &r, &raw);
+            show_form(&state, &user, "sessions/plan.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ add one
+
+pub async fn add_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, h) = referral_heading(&state, &user, path.into_inner()).await?;
+    let action = format!("/referrals/{}/sessions/add", h.referral_id);
+    let ctx = base_ctx(&h, "Add a session", &action, &RawForm::default());
+    show_form(&state, &user, "sessions/add.html", ctx, None).await
+}
+
+pub async fn add(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let referral_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let mut e = FieldErrors::new();
+    let at = match (
+        raw.date("new_date", "date of the session"),
+        forms::parse_time(raw.get("new_time")),
+    ) {
+        (Ok(d), Ok(t)) if d.and_time(t) > service::local_now() => Some(d.and_time(t)),
+        (Ok(_), Ok(_)) => {
+            e.add("new_date", "The appointment must be in the future");
+            None
+        }
+        (d, t) => {
+            if let Err(m) = d {
+                e.add("new_date", m);
+            }
+            if let Err(m) = t {
+                e.add("new_time", m);
+            }
+            None
+        }
+    };
+    let result = match at {
+        Some(at) => {
+            let (v, a, rid, emails) = (
+                Viewer::from(&user),
+                user.actor(),
+                referral_id.clone(),
+                state.emails.clone(),
+            );
+            state
+                .db
+                .write(move |c| service::add_session(c, &v, &a, &rid, at, Some(&emails)))
+                .await
+        }
+        None => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(s) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success(format!("Session added on {}", views::when(&s))),
+                &back_to(&referral_id),
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            let (_, h) = referral_heading(&state, &user, referral_id).await?;
+            let action = format!("/referrals/{}/sessions/add", h.referral_id);
+            let ctx = base_ctx(&h, "Add a session", &action, &raw);
+            show_form(&state, &user, "sessions/add.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ move
+
+fn move_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Move a session",
+        &format!("/sessions/{}/reschedule", s.id),
+        raw,
+    );
+    ctx.insert("session_when", &views::when(s));
+    ctx.insert("version", &s.version);
+    ctx.insert(
+        "party_options",
+        &choices(ChangeParty::ALL, ChangeParty::as_str, ChangeParty::label),
+    );
+    ctx.insert(
+        "which_options",
+        &vec![
+            Choice {
+                value: "this".into(),
+                text: "Only this session".into(),
+            },
+            Choice {
+                value: "remaining".into(),
+                text: "This session and every booked session after it, keeping the same interval"
+                    .into(),
+            },
+        ],
+    );
+    ctx
+}
+
+pub async fn move_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, s, h) = session_heading(&state, &user, path.into_inner()).await?;
+    let mut raw = RawForm::default();
+    raw.set("which", "this");
+    let ctx = move_ctx(&h, &s, &raw);
+    show_form(&state, &user, "sessions/move.html", ctx, None).await
+}
+
+pub async fn move_session(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let session_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let all = raw.get("which") == "remaining";
+    let result = match forms::parse_move(&raw, service::local_now()) {
+        Ok(input) => {
+            let (v, a, sid, emails) = (
+                Viewer::from(&user),
+                user.actor(),
+                session_id.clone(),
+                state.emails.clone(),
+            );
+            state
+                .db
+                .write(move |c| {
+                    if all {
+                        service::shift_remaining(c, &v, &a, &sid, &input, Some(&emails))
+                    } else {
+                        service::reschedule(c, &v, &a, &sid, &input, Some(&emails))
+                            .map(|s| vec![s])
+                    }
+                })
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(moved) => {
+            let referral_id = moved
+                .first()
+                .map(|s| s.referral_id.clone())
+                .unwrap_or_default();
+            let text = match moved.as_slice() {
+                [one] => format!("Session moved to {}", views::when(one)),
+                many => format!("{} sessions moved", many.len()),
+            };
+            page::flash_and_redirect(&state, &user, Flash::success(text), &back_to(&referral_id))
+                .await
+        }
+        Err(AppError::Validation(e)) => {
+            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            let ctx = move_ctx(&h, &s, &raw);
+            show_form(&state, &user, "sessions/move.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ cancel
+
+fn cancel_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Cancel a session",
+        &format!("/sessions/{}/cancel", s.id),
+        raw,
+    );
+    ctx.insert("session_when", &views::when(s));
+    ctx.insert("version", &s.version);
+    ctx.insert(
+        "reason_options",
+        &CancelReason::ALL
+            .iter()
+            .map(|r| Choice {
+                value: r.as_str().to_owned(),
+                text: format!(
+                    "{} ({})",
+                    r.label(),
+                    if r.needs_replacement() {
+                        "a replacement session is booked"
+                    } else {
+                        "no replacement"
+                    }
+                ),
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx
+}
+
+pub async fn cancel_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, s, h) = session_heading(&state, &user, path.into_inner()).await?;
+    let ctx = cancel_ctx(&h, &s, &RawForm::default());
+    show_form(&state, &user, "sessions/cancel.html", ctx, None).await
+}
+
+pub async fn cancel(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let session_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_cancel(&raw) {
+        Ok(input) => {
+            let (v, a, sid, emails) = (
+                Viewer::from(&user),
+                user.actor(),
+                session_id.clone(),
+                state.emails.clone(),
+            );
+            state
+                .db
+                .write(move |c| {
+                    let s = model::session(c, &sid)?;
+                    service::cancel(c, &v, &a, &sid, &input, Some(&emails))
+                        .map(|r| (s.referral_id, r))
+                })
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok((referral_id, replacement)) => {
+            let flash = match replacement {
+                Replacement::NotNeeded => Flash::success("Session cancelled"),
+                Replacement::Booked(s) => Flash::success(format!(
+                    "Session cancelled. A replacement is booked on {}",
+                    views::when(&s)
+                )),
+                Replacement::NotPossible(why) => Flash::important(format!(
+                    "Session cancelled, but no replacement could be booked: {why}"
+                )),
+            };
+            page::flash_and_redirect(&state, &user, flash, &back_to(&referral_id)).await
+        }
+        Err(AppError::Validation(e)) => {
+            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            let ctx = cancel_ctx(&h, &s, &raw);
+            show_form(&state, &user, "sessions/cancel.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ attendance
+
+fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Record a session",
+        &format!("/sessions/{}/attendance", s.id),
+        raw,
+    );
+    ctx.insert("session_when", &views::when(s));
+    ctx.insert("version", &s.version);
+    ctx.insert(
+        "happened_options",
+        &vec![
+            Choice {
+                value: "yes".into(),
+                text: "Yes".into(),
+            },
+            Choice {
+                value: "no".into(),
+                text: "No".into(),
+            },
+        ],
+    );
+    ctx.insert(
+        "attendance_options",
+        &vec![
+            Choice {
+                value: "attended".into(),
+                text: "Yes, on time".into(),
+            },
+            Choice {
+                value: "attended_late".into(),
+                text: "Yes, but late".into(),
+            },
+        ],
+    );
+    ctx.insert(
+        "reason_options",
+        &[
+            Outcome::AcceptableAbsence,
+            Outcome::UnacceptableAbsence,
+            Outcome::ServiceLogistics,
+        ]
+        .iter()
+        .map(|o| Choice {
+            value: o.as_str().to_owned(),
+            text: match o {
+                Outcome::AcceptableAbsence => "Acceptable absence (the person gave an acceptable reason)",
+                Outcome::UnacceptableAbsence => {
+                    "Unacceptable absence (the responsible officer is told at once)"
+                }
+                _ => "Service logistics (a replacement session is booked)",
+            }
+            .to_owned(),
+        })
+        .collect::<Vec<_>>(),
+    );
+    ctx
+}
+
+pub async fn attendance_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, s, h) = session_heading(&state, &user, path.into_inner()).await?;
+    let ctx = attendance_ctx(&h, &s, &RawForm::default());
+    show_form(&state, &user, "sessions/attendance.html", ctx, None).await
+}
+
+pub async fn attendance(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let session_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_attendance(&raw) {
+        Ok(input) => {
+            let (v, a, sid, emails) = (
+                Viewer::from(&user),
+                user.actor(),
+                session_id.clone(),
+                state.emails.clone(),
+            );
+            state
+                .db
+                .write(move |c| {
+                    let s = model::session(c, &sid)?;
+                    service::record_attendance(c, &v, &a, &sid, &input, Some(&emails))
+                        .map(|r| (s.referral_id, r))
+                })
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok((referral_id, rec)) => {
+            let mut text = format!(
+                "Session recorded. {} of {} sessions attended",
+                rec.attended, rec.target
+            );
+            if rec.started {
+                text.push_str(". Treatment has started");
+            }
+            if rec.ended {
+                text.push_str(". Treatment is complete");
+            }
+            if rec.absence_reported {
+                text.push_str(". The responsible officer has been told of the absence");
+            }
+            if rec.enforcement_flagged {
+                text.push_str(
+                    ". This is the second unacceptable absence within 12 months: the referral is flagged for enforcement review",
+                );
+            }
+            match &rec.replacement {
+                Some(Replacement::Booked(s)) => {
+                    text.push_str(&format!(". A replacement is booked on {}", views::when(s)))
+                }
+                Some(Replacement::NotPossible(why)) => {
+                    text.push_str(&format!(". No replacement could be booked: {why}"))
+                }
+                _ => {}
+            }
+            let flash = if rec.enforcement_flagged || rec.absence_reported {
+                Flash::important(text)
+            } else {
+                Flash::success(text)
+            };
+            page::flash_and_redirect(&state, &user, flash, &back_to(&referral_id)).await
+        }
+        Err(AppError::Validation(e)) => {
+            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            let ctx = attendance_ctx(&h, &s, &raw);
+            show_form(&state, &user, "sessions/attendance.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ measures
+
+#[derive(Debug, Clone, Serialize)]
+struct Question {
+    name: String,
+    number: usize,
+    text: String,
+}
+
+fn measure_ctx(h: &Heading, s: &Session, instrument: Instrument, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        &format!("Record {}", instrument.label()),
+        &format!("/sessions/{}/measures/{}", s.id, instrument.as_str()),
+        raw,
+    );
+    ctx.insert("session_when", &views::when(s));
+    ctx.insert("instrument_title", instrument.title());
+    ctx.insert("stem", instrument.stem());
+    ctx.insert(
+        "questions",
+        &instrument
+            .questions()
+            .iter()
+            .enumerate()
+            .map(|(i, q)| Question {
+                name: answer_field(i + 1),
+                number: i + 1,
+                text: format!("{}. {q}", i + 1),
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert(
+        "answer_options",
+        &instrument
+            .answers()
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Choice {
+                value: i.to_string(),
+                text: format!("{a} ({i})"),
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert(
+        "stage_options",
+        &choices(Stage::ALL, Stage::as_str, Stage::label),
+    );
+    ctx
+}
+
+fn instrument_of(s: &str) -> Result<Instrument, AppError> {
+    s.parse().map_err(|_| AppError::NotFound)
+}
+
+pub async fn measure_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (session_id, instrument) = path.into_inner();
+    let instrument = instrument_of(&instrument)?;
+    let (_, s, h) = session_heading(&state, &user, session_id).await?;
+    let ctx = measure_ctx(&h, &s, instrument, &RawForm::default());
+    show_form(&state, &user, "sessions/measure.html", ctx, None).await
+}
+
+pub async fn measure(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (session_id, instrument) = path.into_inner();
+    let instrument = instrument_of(&instrument)?;
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_measure(&raw, instrument) {
+        Ok(input) => {
+            let (v, a, sid, emails) = (
+                Viewer::from(&user),
+                user.actor(),
+                session_id.clone(),
+                state.emails.clone(),
+            );
+            state
+                .db
+                .write(move |c| service::record_measure(c, &v, &a, &sid, &input, Some(&emails)))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(m) => {
+            let mut text = format!(
+                "{} recorded: total {} of {} ({})",
+                instrument.label(),
+                m.total,
+                instrument.max_total(),
+                instrument.severity(m.total.max(0) as u32).to_lowercase()
+            );
+            let flash = if m.risk {
+                text.push_str(". The risk item was answered above zero: the clinical leads have been alerted");
+                Flash::important(text)
+            } else {
+                Flash::success(text)
+            };
+            page::flash_and_redirect(&state, &user, flash, &back_to(&m.referral_id)).await
+        }
+        Err(AppError::Validation(e)) => {
+            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            let ctx = measure_ctx(&h, &s, instrument, &raw);
+            show_form(&state, &user, "sessions/measure.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ practitioner report
+
+fn report_ctx(h: &Heading, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Report to the responsible officer",
+        &format!("/referrals/{}/practitioner-report", h.referral_id),
+        raw,
+    );
+    ctx.insert(
+        "kind_options",
+        &choices(ReportKind::ALL, ReportKind::as_str, ReportKind::label),
+    );
+    ctx
+}
+
+pub async fn report_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, h) = referral_heading(&state, &user, path.into_inner()).await?;
+    let ctx = report_ctx(&h, &RawForm::default());
+    show_form(&state, &user, "sessions/report.html", ctx, None).await
+}
+
+pub async fn report(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let referral_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_report(&raw) {
+        Ok(input) => {
+            let (v, a, rid, emails) = (
+                Viewer::from(&user),
+                user.actor(),
+                referral_id.clone(),
+                state.emails.clone(),
+            );
+            state
+                .db
+                .write(move |c| service::send_report(c, &v, &a, &rid, &input, Some(&emails)))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(()) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success("Report sent to the responsible officer"),
+                &back_to(&referral_id),
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            let (_, h) = referral_heading(&state, &user, referral_id).await?;
+            let ctx = report_ctx(&h, &raw);
+            show_form(&state, &user, "sessions/report.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ risk alerts
+
+async fn alert_heading(
+    state: &State,
+    user: &CurrentUser,
+    alert_id: String,
+) -> Result<Heading, AppError> {
+    let viewer = Viewer::from(user);
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| {
+            use crate::db::schema::risk_alerts;
+            use diesel::prelude::*;
+            let referral_id: String = risk_alerts::table
+                .find(&alert_id)
+                .select(risk_alerts::referral_id)
+                .first(c)?;
+            let r = referrals_model::find(c, &viewer, &referral_id)?;
+            let (reference, person_name) = caption(c, &actor, &r)?;
+            Ok(Heading {
+                referral_id: r.id,
+                reference,
+                person_name,
+            })
+        })
+        .await
+}
+
+pub async fn alert_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let h = alert_heading(&state, &user, id.clone()).await?;
+    let ctx = base_ctx(
+        &h,
+        "Acknowledge a risk alert",
+        &format!("/risk-alerts/{id}/acknowledge"),
+        &RawForm::default(),
+    );
+    show_form(&state, &user, "sessions/alert.html", ctx, None).await
+}
+
+pub async fn alert(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_acknowledgement(&raw) {
+        Ok(note) => {
+            let (v, a, aid) = (Viewer::from(&user), user.actor(), id.clone());
+            state
+                .db
+                .write(move |c| service::acknowledge_alert(c, &v, &a, &aid, &note))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(referral_id) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success("Risk alert acknowledged"),
+                &back_to(&referral_id),
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            let h = alert_heading(&state, &user, id.clone()).await?;
+            let ctx = base_ctx(
+                &h,
+                "Acknowledge a risk alert",
+                &format!("/risk-alerts/{id}/acknowledge"),
+                &raw,
+            );
+            show_form(&state, &user, "sessions/alert.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ enforcement
+
+async fn review_heading(
+    state: &State,
+    user: &CurrentUser,
+    review_id: String,
+) -> Result<Heading, AppError> {
+    let viewer = Viewer::from(user);
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| {
+            use crate::db::schema::enforcement_reviews;
+            use diesel::prelude::*;
+            let referral_id: String = enforcement_reviews::table
+                .find(&review_id)
+                .select(enforcement_reviews::referral_id)
+                .first(c)?;
+            let r = referrals_model::find(c, &viewer, &referral_id)?;
+            let (reference, person_name) = caption(c, &actor, &r)?;
+            Ok(Heading {
+                referral_id: r.id,
+                reference,
+                person_name,
+            })
+        })
+        .await
+}
+
+fn decision_ctx(h: &Heading, id: &str, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Record your enforcement decision",
+        &format!("/enforcement-reviews/{id}/decision"),
+        raw,
+    );
+    ctx.insert(
+        "decision_options",
+        &choices(
+            EnforcementDecision::ALL,
+            EnforcementDecision::as_str,
+            EnforcementDecision::label,
+        ),
+    );
+    ctx
+}
+
+pub async fn decision_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let h = review_heading(&state, &user, id.clone()).await?;
+    let ctx = decision_ctx(&h, &id, &RawForm::default());
+    show_form(&state, &user, "sessions/decision.html", ctx, None).await
+}
+
+pub async fn decision(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_decision(&raw) {
+        Ok(input) => {
+            let (v, a, rid) = (Viewer::from(&user), user.actor(), id.clone());
+            state
+                .db
+                .write(move |c| service::decide_review(c, &v, &a, &rid, &input))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(referral_id) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success("Enforcement decision recorded"),
+                &back_to(&referral_id),
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            let h = review_heading(&state, &user, id.clone()).await?;
+            let ctx = decision_ctx(&h, &id, &raw);
+            show_form(&state, &user, "sessions/decision.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
