@@ -40,6 +40,8 @@ struct DemoPerson {
     entry: EntryPoint,
     /// How far along the pathway the referral has gone.
     steps: &'static [Action],
+    /// Sessions planned five weeks ago and recorded since (after allocation).
+    sessions: bool,
 }
 
 const PEOPLE: &[DemoPerson] = &[
@@ -51,6 +53,7 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "M204113",
         entry: EntryPoint::Probation,
         steps: &[],
+        sessions: false,
     },
     DemoPerson {
         given: "Aisha",
@@ -60,6 +63,7 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "",
         entry: EntryPoint::Arrest,
         steps: PATHWAY.split_at(1).0,
+        sessions: false,
     },
     DemoPerson {
         given: "Kieran",
@@ -69,6 +73,7 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "H310987",
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(2).0,
+        sessions: false,
     },
     DemoPerson {
         given: "Sophie",
@@ -78,6 +83,7 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "R118542",
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(7).0,
+        sessions: false,
     },
     DemoPerson {
         given: "Marcus",
@@ -87,6 +93,7 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "M998102",
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(8).0,
+        sessions: false,
     },
     DemoPerson {
         given: "Priti",
@@ -95,7 +102,8 @@ const PEOPLE: &[DemoPerson] = &[
         area: "Rutland",
         crn: "R552310",
         entry: EntryPoint::Probation,
-        steps: PATHWAY.split_at(11).0,
+        steps: PATHWAY.split_at(10).0,
+        sessions: true,
     },
     DemoPerson {
         given: "Liam",
@@ -105,6 +113,7 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "H771204",
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(13).0,
+        sessions: false,
     },
     DemoPerson {
         given: "Grace",
@@ -114,6 +123,7 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "M430015",
         entry: EntryPoint::Probation,
         steps: &[Action::Accept, Action::Withdraw],
+        sessions: false,
     },
     DemoPerson {
         given: "Ryan",
@@ -123,6 +133,17 @@ const PEOPLE: &[DemoPerson] = &[
         crn: "",
         entry: EntryPoint::Arrest,
         steps: &[Action::Decline],
+        sessions: false,
+    },
+    DemoPerson {
+        given: "Ellie",
+        family: "Watson",
+        born: (1993, 5, 9),
+        area: "Rutland",
+        crn: "R640981",
+        entry: EntryPoint::Probation,
+        steps: PATHWAY.split_at(10).0,
+        sessions: false,
     },
 ];
 
@@ -281,6 +302,85 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
                 service::transition(c, viewer, &actor(viewer), &referral.id, *action, &t, None)?;
             version = moved.version;
         }
+        if p.sessions {
+            demo_sessions(c, &ap_v, &referral.id, today)?;
+        }
+    }
+    Ok(())
+}
+
+/// A weekly plan that began five weeks ago: attended, late, an unacceptable absence, then
+/// attended again; PHQ-9 and GAD-7 at the first session, with the risk item answered.
+fn demo_sessions(
+    c: &mut DbConn,
+    ap: &Viewer,
+    referral_id: &str,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::sessions::codes::{Mode, Outcome, Stage};
+    use crate::sessions::forms::{AttendanceInput, MeasureInput, PlanInput};
+    use crate::sessions::measures::{Instrument, Scores};
+    use crate::sessions::{calendar, plan, service as sessions};
+    use chrono::Datelike;
+    let actor = Actor::user(&ap.user_id, &ap.name, None);
+    let mut first = today - Duration::days(35);
+    while first.weekday().number_from_monday() > 5 || calendar::is_bank_holiday(first) {
+        first += Duration::days(1);
+    }
+    let input = PlanInput {
+        first: first.and_hms_opt(10, 0, 0).unwrap_or_default(),
+        cadence: plan::Cadence::Weekly,
+        minutes: plan::DEFAULT_MINUTES,
+        mode: Mode::InPerson,
+        location: Some("Oakham Probation Office, interview room 2".into()),
+    };
+    let made = sessions::make_plan(c, ap, &actor, referral_id, &input, None)?;
+    let outcomes = [
+        Outcome::Attended,
+        Outcome::AttendedLate,
+        Outcome::UnacceptableAbsence,
+        Outcome::Attended,
+        Outcome::Attended,
+    ];
+    let past = made.iter().filter(|s| s.starts_at.date() < today);
+    for (s, outcome) in past.zip(outcomes) {
+        let notes = outcome
+            .attended()
+            .then(|| "Engaged well; worked on a sleep diary and grounding techniques.".to_owned());
+        sessions::record_attendance(
+            c,
+            ap,
+            &actor,
+            &s.id,
+            &AttendanceInput {
+                version: s.version,
+                outcome,
+                engagement_notes: notes,
+                summary_for_ro: outcome
+                    .attended()
+                    .then(|| "Attended and engaged.".to_owned()),
+            },
+            None,
+        )?;
+    }
+    let measures = [
+        (Instrument::Phq9, vec![2, 2, 1, 2, 1, 1, 1, 0, 1]),
+        (Instrument::Gad7, vec![2, 2, 1, 1, 1, 1, 1]),
+    ];
+    for (instrument, answers) in measures {
+        let scores = Scores::from_answers(instrument, &answers)
+            .map_err(|e| AppError::Config(format!("demo measure is invalid: {e}")))?;
+        sessions::record_measure(
+            c,
+            ap,
+            &actor,
+            &made[0].id,
+            &MeasureInput {
+                stage: Stage::First,
+                scores,
+            },
+            None,
+        )?;
     }
     Ok(())
 }

@@ -374,7 +374,10 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     let history = model::history(c, id)?;
     let amendments = model::amendments(c, id)?;
     let merges = model::merges_of_person(c, &referral.person_id)?;
-    let clinical = matches!(viewer.role, Role::ClinicalLead | Role::AssistantPsychologist);
+    let clinical = matches!(
+        viewer.role,
+        Role::ClinicalLead | Role::AssistantPsychologist
+    );
     let events = crate::sessions::model::events_of(c, id)?
         .into_iter()
         .filter(|e| clinical || !e.clinical)

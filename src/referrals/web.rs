@@ -549,7 +549,10 @@ pub async fn show(
     ctx.insert(
         "can_report",
         &(can_manage_sessions
-            && matches!(r.status, Status::Allocated | Status::InTreatment | Status::Ended)),
+            && matches!(
+                r.status,
+                Status::Allocated | Status::InTreatment | Status::Ended
+            )),
     );
     ctx.insert("is_lead", &(role == Role::ClinicalLead));
     ctx.insert(

@@ -115,7 +115,10 @@ pub fn treatment_view(
             }
             if s.status == SessionStatus::Superseded {
                 if let Some(p) = s.change_party {
-                    detail.push(format!("Moved at the request of {}", p.label().to_lowercase()));
+                    detail.push(format!(
+                        "Moved at the request of {}",
+                        p.label().to_lowercase()
+                    ));
                 }
                 if let Some(r) = &s.change_reason {
                     detail.push(r.clone());
@@ -172,7 +175,11 @@ pub fn treatment_view(
             session: session_day(&m.session_id),
             total: format!("{} of {}", m.total, m.instrument.max_total()),
             severity: m.instrument.severity(m.total.max(0) as u32).to_owned(),
-            risk: if m.risk { "Yes: risk item above zero" } else { "No" },
+            risk: if m.risk {
+                "Yes: risk item above zero"
+            } else {
+                "No"
+            },
         })
         .collect();
     let alerts = t

@@ -31,7 +31,11 @@ struct Choice {
     text: String,
 }
 
-fn choices<T: Copy>(all: &[T], code: fn(&T) -> &'static str, label: fn(&T) -> &'static str) -> Vec<Choice> {
+fn choices<T: Copy>(
+    all: &[T],
+    code: fn(&T) -> &'static str,
+    label: fn(&T) -> &'static str,
+) -> Vec<Choice> {
     all.iter()
         .map(|v| Choice {
             value: code(v).to_owned(),
@@ -159,7 +163,10 @@ fn plan_ctx(h: &Heading, r: &Referral, raw: &RawForm) -> tera::Context {
         "cadence_options",
         &choices(Cadence::ALL, Cadence::as_str, Cadence::label),
     );
-    ctx.insert("mode_options", &choices(Mode::ALL, Mode::as_str, Mode::label));
+    ctx.insert(
+        "mode_options",
+        &choices(Mode::ALL, Mode::as_str, Mode::label),
+    );
     ctx.insert(
         "end_date",
         &r.requirement_end_date.map(format::date).unwrap_or_default(),
@@ -408,8 +415,7 @@ pub async fn move_session(
                     if all {
                         service::shift_remaining(c, &v, &a, &sid, &input, Some(&emails))
                     } else {
-                        service::reschedule(c, &v, &a, &sid, &input, Some(&emails))
-                            .map(|s| vec![s])
+                        service::reschedule(c, &v, &a, &sid, &input, Some(&emails)).map(|s| vec![s])
                     }
                 })
                 .await
@@ -578,7 +584,9 @@ fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
         .map(|o| Choice {
             value: o.as_str().to_owned(),
             text: match o {
-                Outcome::AcceptableAbsence => "Acceptable absence (the person gave an acceptable reason)",
+                Outcome::AcceptableAbsence => {
+                    "Acceptable absence (the person gave an acceptable reason)"
+                }
                 Outcome::UnacceptableAbsence => {
                     "Unacceptable absence (the responsible officer is told at once)"
                 }
@@ -774,7 +782,9 @@ pub async fn measure(
                 instrument.severity(m.total.max(0) as u32).to_lowercase()
             );
             let flash = if m.risk {
-                text.push_str(". The risk item was answered above zero: the clinical leads have been alerted");
+                text.push_str(
+                    ". The risk item was answered above zero: the clinical leads have been alerted",
+                );
                 Flash::important(text)
             } else {
                 Flash::success(text)

@@ -1346,7 +1346,7 @@ async fn the_demo_referrals_show_on_every_page_for_every_role() {
         .run(|c| Ok(referrals::table.count().get_result(c)?))
         .await
         .unwrap();
-    assert_eq!(total, 9, "loading the demo twice makes its referrals once");
+    assert_eq!(total, 10, "loading the demo twice makes its referrals once");
     let mut acted = 0;
     for account in mhtr_pathway::demo::ACCOUNTS {
         let b = app.browser(&app.demo_user(account)).await;
