@@ -180,6 +180,17 @@ pub struct Waiting {
     pub first_booked: String,
 }
 
+#[derive(Queryable)]
+struct WaitingRow {
+    id: String,
+    reference: String,
+    given_name: String,
+    family_name: String,
+    allocated_ap_id: Option<String>,
+    sentence_date: Option<NaiveDate>,
+    updated_at: NaiveDateTime,
+}
+
 /// Orders made in `areas` (made, inducted or allocated) with no attended session yet,
 /// longest waiting first.
 pub fn waiting_list(
@@ -194,15 +205,7 @@ pub fn waiting_list(
             treatment_sessions::outcome
                 .eq_any([Outcome::Attended.as_str(), Outcome::AttendedLate.as_str()]),
         );
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<NaiveDate>,
-        NaiveDateTime,
-    )> = referrals::table
+    let rows: Vec<WaitingRow> = referrals::table
         .inner_join(people::table)
         .filter(referrals::area_id.eq_any(areas))
         .filter(referrals::status.eq_any([Status::MhtrMade, Status::Inducted, Status::Allocated]))
@@ -217,7 +220,7 @@ pub fn waiting_list(
             referrals::updated_at,
         ))
         .load(c)?;
-    let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
     let mut first: HashMap<String, NaiveDateTime> = HashMap::new();
     for (rid, at) in treatment_sessions::table
         .filter(treatment_sessions::referral_id.eq_any(&ids))
@@ -233,7 +236,10 @@ pub fn waiting_list(
             .and_modify(|t| *t = (*t).min(at))
             .or_insert(at);
     }
-    let ap_ids: Vec<&String> = rows.iter().filter_map(|r| r.4.as_ref()).collect();
+    let ap_ids: Vec<&String> = rows
+        .iter()
+        .filter_map(|r| r.allocated_ap_id.as_ref())
+        .collect();
     let names: HashMap<String, String> = users::table
         .filter(users::id.eq_any(&ap_ids))
         .select((users::id, users::name))
@@ -242,7 +248,16 @@ pub fn waiting_list(
         .collect();
     let mut list: Vec<Waiting> = rows
         .into_iter()
-        .map(|(id, reference, given, family, ap, sentence, updated)| {
+        .map(|r| {
+            let WaitingRow {
+                id,
+                reference,
+                given_name: given,
+                family_name: family,
+                allocated_ap_id: ap,
+                sentence_date: sentence,
+                updated_at: updated,
+            } = r;
             let since = sentence.unwrap_or(updated.date());
             Waiting {
                 initials: initials(&given, &family),
