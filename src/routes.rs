@@ -6,6 +6,7 @@ use actix_web::http::Method;
 use actix_web::{Route as ActixRoute, guard, web};
 
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
+use crate::sessions::{capacity, closures, diary, feeds};
 use crate::users::model::Role;
 use crate::{assets, auth, home, notifications, openapi, referrals, sessions, users};
 
@@ -24,6 +25,13 @@ const TREATERS: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead];
 const LEADS: &[Role] = &[Role::ClinicalLead];
 /// Clinical leads and administrators join two records of one person.
 const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
+/// Those with a diary: assistant psychologists their own, clinical leads their teams'.
+const DIARY: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead];
+const LEADS: &[Role] = &[Role::ClinicalLead];
+/// Who sees a practitioner's capacity: the practitioner, their leads and administrators.
+const CAPACITY_READERS: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead, Role::Admin];
+/// Who sets it: not the practitioner.
+const CAPACITY_SETTERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 
 pub struct Entry {
     pub method: Method,
@@ -145,6 +153,17 @@ pub fn table() -> Vec<Entry> {
             "/account/notifications",
             Staff(ANY_ROLE),
             web::to(notifications::web::save_preferences),
+        ),
+        get("/account/calendar", Staff(DIARY), web::to(feeds::show)),
+        post(
+            "/account/calendar",
+            Staff(DIARY),
+            web::to(feeds::create_feed),
+        ),
+        post(
+            "/account/calendar/revoke",
+            Staff(DIARY),
+            web::to(feeds::revoke_feed),
         ),
         // Administration
         get("/admin/users", Staff(ADMIN), web::to(users::web::list)),
@@ -364,6 +383,28 @@ pub fn table() -> Vec<Entry> {
             Staff(ADMIN),
             web::to(notifications::web::retry),
         ),
+        // Diary, capacity and closures
+        get("/diary", Staff(DIARY), web::to(diary::show)),
+        get("/capacity", Staff(LEADS), web::to(capacity::overview)),
+        get(
+            "/practitioners/{id}/capacity",
+            Staff(CAPACITY_READERS),
+            web::to(capacity::settings_form),
+        ),
+        post(
+            "/practitioners/{id}/capacity",
+            Staff(CAPACITY_SETTERS),
+            web::to(capacity::save_settings),
+        ),
+        get("/admin/closures", Staff(ADMIN), web::to(closures::list)),
+        post("/admin/closures", Staff(ADMIN), web::to(closures::create)),
+        post(
+            "/admin/closures/{id}/delete",
+            Staff(ADMIN),
+            web::to(closures::delete),
+        ),
+        // Calendar feeds: the secret in the address is the credential, so no session.
+        get("/calendar/{token}.ics", Public, web::to(feeds::ics_feed)),
         // API
         get(
             "/api/v1/openapi.json",

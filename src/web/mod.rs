@@ -42,7 +42,14 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/referrals", "Referrals"),
             ("/referrals/new", "Make a referral"),
         ]),
-        Role::ClinicalLead | Role::AssistantPsychologist => items.push(("/referrals", "Referrals")),
+        Role::ClinicalLead => items.extend([
+            ("/referrals", "Referrals"),
+            ("/diary", "Diary"),
+            ("/capacity", "Capacity"),
+        ]),
+        Role::AssistantPsychologist => {
+            items.extend([("/referrals", "Referrals"), ("/diary", "Diary")])
+        }
         Role::Councillor | Role::Admin => {}
     }
     if role == Role::Admin {
@@ -52,6 +59,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/audit", "Audit log"),
             ("/people/merge", "Merge records"),
             ("/admin/outbox", "Email"),
+            ("/admin/closures", "Closures"),
         ]);
     }
     items

@@ -157,6 +157,7 @@ async fn only_the_allowlisted_routes_are_public() {
         ("GET", "/invitation/{token}"),
         ("POST", "/invitation/{token}"),
         ("GET", "/signed-out"),
+        ("GET", "/calendar/{token}.ics"),
         ("GET", "/api/v1/openapi.json"),
         ("POST", "/api/v1/auth/token"),
     ]

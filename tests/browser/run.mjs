@@ -893,6 +893,9 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-merge`, '/people/merge')
         await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
         await visit(t, page, `${r}-outbox`, '/admin/outbox')
+        await visit(t, page, `${r}-closures`, '/admin/closures')
+        await submitEmpty(t, page, `${r}-closures-errors`, '/admin/closures', 'Add closure')
+        await visit(t, page, `${r}-closures-past`, '/admin/closures?past=1')
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.
         await visit(t, page, `${r}-forbidden`, '/admin/users', { expectStatus: 403 })
@@ -902,6 +905,19 @@ for (const account of ACCOUNTS) {
       if (r === 'clinical-lead') await clinicalLeadReferrals(t, page, r)
       if (r === 'assistant-psychologist') await assistantPsychologistReferrals(t, page, r)
       if (r === 'councillor') await visit(t, page, `${r}-referrals-forbidden`, '/referrals', { expectStatus: 403 })
+
+      if (r === 'assistant-psychologist' || r === 'clinical-lead') {
+        await visit(t, page, `${r}-diary`, '/diary')
+        await visit(t, page, `${r}-calendar-feed`, '/account/calendar')
+      }
+      if (r === 'clinical-lead') {
+        await visit(t, page, `${r}-capacity`, '/capacity')
+        await page.goto('/capacity', { waitUntil: 'load' })
+        const patternLinks = page.locator('a[href^="/practitioners/"]')
+        if (await patternLinks.count() > 0) {
+          await visit(t, page, `${r}-working-pattern`, await patternLinks.first().getAttribute('href'))
+        }
+      }
 
       await t.test('sign out', async () => {
         await page.goto('/', { waitUntil: 'load' })

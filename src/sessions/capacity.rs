@@ -1,0 +1,596 @@
+//! Practitioners' capacity: each assistant psychologist's weekly session allowance and
+//! working days, the clinical lead's view of bookings against it for the next 12 weeks, the
+//! waiting list of orders with no first session yet, and the page that sets the pattern.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::Flash;
+use crate::db::DbConn;
+use crate::db::schema::{
+    people, practitioner_capacity, referrals, treatment_sessions, user_areas, users,
+};
+use crate::error::{AppError, FieldErrors};
+use crate::referrals::state::Status;
+use crate::sessions::calendar::{WorkingDays, day_code, day_label};
+use crate::sessions::codes::{Outcome, SessionStatus};
+use crate::sessions::diary::{self, LIVE, Practitioner, Scope, initials, monday_of, week_code};
+use crate::state::State;
+use crate::users::model::{self as users_model, Role};
+use crate::web::{self as page, format};
+
+pub const DEFAULT_SESSIONS_PER_WEEK: i32 = 15;
+pub const DEFAULT_WORKING_DAYS: &str = "mon,tue,wed,thu,fri";
+const WEEKS_AHEAD: u64 = 12;
+const SESSIONS_PER_WEEK_MAX: i32 = 40;
+const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+/// Sessions per week and working days code for an assistant psychologist (15 and Monday to
+/// Friday when nobody has set them).
+pub fn working_pattern(c: &mut DbConn, ap_user_id: &str) -> Result<(i32, String), AppError> {
+    Ok(practitioner_capacity::table
+        .find(ap_user_id)
+        .select((
+            practitioner_capacity::sessions_per_week,
+            practitioner_capacity::working_days,
+        ))
+        .first::<(i32, String)>(c)
+        .optional()?
+        .unwrap_or_else(|| (DEFAULT_SESSIONS_PER_WEEK, DEFAULT_WORKING_DAYS.to_owned())))
+}
+
+/// Sets the pattern (audited).
+fn set_pattern(
+    c: &mut DbConn,
+    actor: &audit::Actor,
+    ap_user_id: &str,
+    input: &CapacityInput,
+) -> Result<(), AppError> {
+    let now = crate::clock::now();
+    let days = input.days.as_code();
+    let updated = diesel::update(practitioner_capacity::table.find(ap_user_id))
+        .set((
+            practitioner_capacity::sessions_per_week.eq(input.sessions_per_week),
+            practitioner_capacity::working_days.eq(&days),
+            practitioner_capacity::updated_by.eq(actor.user_id.as_deref()),
+            practitioner_capacity::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    if updated == 0 {
+        diesel::insert_into(practitioner_capacity::table)
+            .values((
+                practitioner_capacity::user_id.eq(ap_user_id),
+                practitioner_capacity::sessions_per_week.eq(input.sessions_per_week),
+                practitioner_capacity::working_days.eq(&days),
+                practitioner_capacity::updated_by.eq(actor.user_id.as_deref()),
+                practitioner_capacity::updated_at.eq(now),
+            ))
+            .execute(c)?;
+    }
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Alteration, "practitioner_capacity.changed")
+            .record("user", ap_user_id)
+            .details(json!({
+                "sessions_per_week": input.sessions_per_week,
+                "working_days": days,
+            })),
+    )
+}
+
+// ------------------------------------------------------------------------- capacity
+
+/// Live appointments per practitioner per week (by Monday) from `from` for `weeks` weeks.
+fn booked_per_week(
+    c: &mut DbConn,
+    ap_ids: &[String],
+    from: NaiveDate,
+    weeks: u64,
+) -> Result<HashMap<(String, NaiveDate), i64>, AppError> {
+    let to = from + Days::new(7 * weeks);
+    let rows: Vec<(String, NaiveDateTime)> = treatment_sessions::table
+        .filter(treatment_sessions::ap_user_id.eq_any(ap_ids))
+        .filter(treatment_sessions::status.eq_any(LIVE))
+        .filter(treatment_sessions::starts_at.ge(from.and_time(NaiveTime::MIN)))
+        .filter(treatment_sessions::starts_at.lt(to.and_time(NaiveTime::MIN)))
+        .select((
+            treatment_sessions::ap_user_id,
+            treatment_sessions::starts_at,
+        ))
+        .load(c)?;
+    let mut counts = HashMap::new();
+    for (ap, at) in rows {
+        *counts.entry((ap, monday_of(at.date()))).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
+fn patterns(c: &mut DbConn, ap_ids: &[String]) -> Result<HashMap<String, i32>, AppError> {
+    Ok(practitioner_capacity::table
+        .filter(practitioner_capacity::user_id.eq_any(ap_ids))
+        .select((
+            practitioner_capacity::user_id,
+            practitioner_capacity::sessions_per_week,
+        ))
+        .load::<(String, i32)>(c)?
+        .into_iter()
+        .collect())
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct WeekLoad {
+    pub week: String,
+    pub commencing: String,
+    pub booked: i64,
+    pub capacity: i32,
+    pub utilisation: i64,
+    pub over: bool,
+}
+
+/// Booked against capacity for one week.
+pub fn week_load(monday: NaiveDate, booked: i64, capacity: i32) -> WeekLoad {
+    let utilisation = if capacity > 0 {
+        (booked * 100 + i64::from(capacity) / 2) / i64::from(capacity)
+    } else {
+        0
+    };
+    WeekLoad {
+        week: week_code(monday.iso_week()),
+        commencing: format::date(monday),
+        booked,
+        capacity,
+        utilisation,
+        over: booked > i64::from(capacity),
+    }
+}
+
+#[derive(Serialize)]
+struct PractitionerLoad {
+    id: String,
+    name: String,
+    weeks: Vec<WeekLoad>,
+}
+
+/// A referral waiting for its first session.
+#[derive(Debug, Serialize)]
+pub struct Waiting {
+    pub referral_id: String,
+    pub reference: String,
+    pub initials: String,
+    pub allocated: String,
+    pub sentence_date: String,
+    pub days_waiting: i64,
+    pub first_booked: String,
+}
+
+#[derive(Queryable)]
+struct WaitingRow {
+    id: String,
+    reference: String,
+    given_name: String,
+    family_name: String,
+    allocated_ap_id: Option<String>,
+    sentence_date: Option<NaiveDate>,
+    updated_at: NaiveDateTime,
+}
+
+/// Orders made in `areas` (made, inducted or allocated) with no attended session yet,
+/// longest waiting first.
+pub fn waiting_list(
+    c: &mut DbConn,
+    areas: &[String],
+    today: NaiveDate,
+) -> Result<Vec<Waiting>, AppError> {
+    let attended = treatment_sessions::table
+        .filter(treatment_sessions::referral_id.eq(referrals::id))
+        .filter(treatment_sessions::status.eq_any(LIVE))
+        .filter(
+            treatment_sessions::outcome
+                .eq_any([Outcome::Attended.as_str(), Outcome::AttendedLate.as_str()]),
+        );
+    let rows: Vec<WaitingRow> = referrals::table
+        .inner_join(people::table)
+        .filter(referrals::area_id.eq_any(areas))
+        .filter(referrals::status.eq_any([Status::MhtrMade, Status::Inducted, Status::Allocated]))
+        .filter(not(exists(attended)))
+        .select((
+            referrals::id,
+            referrals::reference,
+            people::given_name,
+            people::family_name,
+            referrals::allocated_ap_id,
+            referrals::sentence_date,
+            referrals::updated_at,
+        ))
+        .load(c)?;
+    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+    let mut first: HashMap<String, NaiveDateTime> = HashMap::new();
+    for (rid, at) in treatment_sessions::table
+        .filter(treatment_sessions::referral_id.eq_any(&ids))
+        .filter(treatment_sessions::status.eq(SessionStatus::Booked))
+        .select((
+            treatment_sessions::referral_id,
+            treatment_sessions::starts_at,
+        ))
+        .load::<(String, NaiveDateTime)>(c)?
+    {
+        first
+            .entry(rid)
+            .and_modify(|t| *t = (*t).min(at))
+            .or_insert(at);
+    }
+    let ap_ids: Vec<&String> = rows
+        .iter()
+        .filter_map(|r| r.allocated_ap_id.as_ref())
+        .collect();
+    let names: HashMap<String, String> = users::table
+        .filter(users::id.eq_any(&ap_ids))
+        .select((users::id, users::name))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect();
+    let mut list: Vec<Waiting> = rows
+        .into_iter()
+        .map(|r| {
+            let WaitingRow {
+                id,
+                reference,
+                given_name: given,
+                family_name: family,
+                allocated_ap_id: ap,
+                sentence_date: sentence,
+                updated_at: updated,
+            } = r;
+            let since = sentence.unwrap_or(updated.date());
+            Waiting {
+                initials: initials(&given, &family),
+                allocated: ap
+                    .and_then(|a| names.get(&a).cloned())
+                    .unwrap_or_else(|| "Not allocated".into()),
+                sentence_date: sentence
+                    .map(format::date)
+                    .unwrap_or_else(|| "Not recorded".into()),
+                days_waiting: (today - since).num_days(),
+                first_booked: first
+                    .get(&id)
+                    .map(|t| format!("{} at {}", format::date(t.date()), diary::time_of_day(*t)))
+                    .unwrap_or_else(|| "None booked".into()),
+                referral_id: id,
+                reference,
+            }
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        b.days_waiting
+            .cmp(&a.days_waiting)
+            .then_with(|| a.reference.cmp(&b.reference))
+    });
+    Ok(list)
+}
+
+pub async fn overview(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let scope = Scope::of(&user)?;
+    let areas = user.area_ids.clone();
+    let today = crate::clock::today();
+    let monday = monday_of(today);
+    let actor = user.actor();
+    let (practitioners, booked, set, waiting) = state
+        .db
+        .write(move |c| {
+            let practitioners: Vec<Practitioner> = scope.practitioners(c)?;
+            let ids: Vec<String> = practitioners.iter().map(|p| p.id.clone()).collect();
+            let booked = booked_per_week(c, &ids, monday, WEEKS_AHEAD)?;
+            let set = patterns(c, &ids)?;
+            let waiting = waiting_list(c, &areas, today)?;
+            if !waiting.is_empty() {
+                audit::record(
+                    c,
+                    &actor,
+                    Event::new(AuditAction::Consultation, "waiting_list.viewed")
+                        .details(json!({ "referrals": waiting.len() })),
+                )?;
+            }
+            Ok((practitioners, booked, set, waiting))
+        })
+        .await?;
+    let loads: Vec<PractitionerLoad> = practitioners
+        .into_iter()
+        .map(|p| {
+            let capacity = set.get(&p.id).copied().unwrap_or(DEFAULT_SESSIONS_PER_WEEK);
+            let weeks = (0..WEEKS_AHEAD)
+                .map(|w| {
+                    let m = monday + Days::new(7 * w);
+                    let n = booked.get(&(p.id.clone(), m)).copied().unwrap_or(0);
+                    week_load(m, n, capacity)
+                })
+                .collect();
+            PractitionerLoad {
+                id: p.id,
+                name: p.name,
+                weeks,
+            }
+        })
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("practitioners", &loads);
+    ctx.insert("waiting", &waiting);
+    page::render(&state, &user, "/capacity", "sessions/capacity.html", ctx).await
+}
+
+// ------------------------------------------------------------------------- settings
+
+/// The capacity form once parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityInput {
+    pub sessions_per_week: i32,
+    pub days: WorkingDays,
+}
+
+/// The capacity form as sent (working days arrive as repeated `working_days=` fields).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CapacityForm {
+    pub sessions_per_week: String,
+    pub working_days: Vec<String>,
+}
+
+impl CapacityForm {
+    pub fn from_body(body: &[u8]) -> Self {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        let mut form = Self::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "sessions_per_week" => form.sessions_per_week = v,
+                "working_days" => form.working_days.push(v),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    pub fn parse(&self) -> Result<CapacityInput, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let raw = self.sessions_per_week.trim();
+        let sessions = match raw.parse::<i32>() {
+            _ if raw.is_empty() => {
+                errors.add("sessions_per_week", "Enter the number of sessions per week");
+                None
+            }
+            Ok(n) if (1..=SESSIONS_PER_WEEK_MAX).contains(&n) => Some(n),
+            _ => {
+                errors.add(
+                    "sessions_per_week",
+                    format!(
+                        "Sessions per week must be a whole number from 1 to {SESSIONS_PER_WEEK_MAX}"
+                    ),
+                );
+                None
+            }
+        };
+        let days = match WorkingDays::parse(&self.working_days.join(",")) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                errors.add("working_days", message);
+                None
+            }
+        };
+        match (sessions, days) {
+            (Some(sessions_per_week), Some(days)) => Ok(CapacityInput {
+                sessions_per_week,
+                days,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The assistant psychologist `id`, if `user` may see their pattern: themselves, one who
+/// shares an area with a clinical lead, any for an administrator. Anyone else is not found.
+fn practitioner_for(
+    c: &mut DbConn,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<Practitioner, AppError> {
+    let target = users_model::by_id(c, id)?;
+    if target.role != Role::AssistantPsychologist {
+        return Err(AppError::NotFound);
+    }
+    let visible = match user.user.role {
+        Role::Admin => true,
+        Role::AssistantPsychologist => target.id == user.user.id,
+        Role::ClinicalLead => {
+            user_areas::table
+                .filter(user_areas::user_id.eq(&target.id))
+                .filter(user_areas::area_id.eq_any(&user.area_ids))
+                .count()
+                .get_result::<i64>(c)?
+                > 0
+        }
+        _ => false,
+    };
+    if !visible {
+        return Err(AppError::NotFound);
+    }
+    Ok(Practitioner {
+        id: target.id,
+        name: target.name,
+    })
+}
+
+#[derive(Serialize)]
+struct DayOption {
+    value: &'static str,
+    text: &'static str,
+}
+
+fn settings_context(p: &Practitioner, form: &CapacityForm, can_edit: bool) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("practitioner", p);
+    ctx.insert("form", form);
+    ctx.insert("can_edit", &can_edit);
+    ctx.insert(
+        "day_options",
+        &WEEK
+            .iter()
+            .map(|d| DayOption {
+                value: day_code(*d),
+                text: day_label(*d),
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert(
+        "days_label",
+        &WorkingDays::parse(&form.working_days.join(","))
+            .map(|d| d.describe())
+            .unwrap_or_default(),
+    );
+    ctx
+}
+
+fn nav_path(user: &CurrentUser) -> &'static str {
+    match user.user.role {
+        Role::ClinicalLead => "/capacity",
+        Role::Admin => "/admin/users",
+        _ => "/diary",
+    }
+}
+
+pub async fn settings_form(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let u = user.clone();
+    let (p, (sessions, days)) = state
+        .db
+        .run(move |c| {
+            let p = practitioner_for(c, &u, &id)?;
+            let pattern = working_pattern(c, &p.id)?;
+            Ok((p, pattern))
+        })
+        .await?;
+    let form = CapacityForm {
+        sessions_per_week: sessions.to_string(),
+        working_days: WorkingDays::parse(&days)
+            .map(|d| {
+                d.days()
+                    .into_iter()
+                    .map(|d| day_code(d).to_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let can_edit = matches!(user.user.role, Role::ClinicalLead | Role::Admin);
+    let ctx = settings_context(&p, &form, can_edit);
+    page::render(
+        &state,
+        &user,
+        nav_path(&user),
+        "sessions/practitioner_capacity.html",
+        ctx,
+    )
+    .await
+}
+
+pub async fn save_settings(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let u = user.clone();
+    let p = state.db.run(move |c| practitioner_for(c, &u, &id)).await?;
+    let form = CapacityForm::from_body(&body);
+    let input = match form.parse() {
+        Ok(i) => i,
+        Err(errors) => {
+            let ctx = page::with_errors(settings_context(&p, &form, true), &errors);
+            return page::render(
+                &state,
+                &user,
+                nav_path(&user),
+                "sessions/practitioner_capacity.html",
+                ctx,
+            )
+            .await;
+        }
+    };
+    let actor = user.actor();
+    let pid = p.id.clone();
+    state
+        .db
+        .write(move |c| set_pattern(c, &actor, &pid, &input))
+        .await?;
+    let back = if user.user.role == Role::ClinicalLead {
+        "/capacity".to_owned()
+    } else {
+        format!("/practitioners/{}/capacity", p.id)
+    };
+    page::flash_and_redirect(
+        &state,
+        &user,
+        Flash::success(format!("{}’s capacity has been saved", p.name)),
+        &back,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_needs_1_to_40_sessions_and_a_day() {
+        let form = |n: &str, days: &[&str]| CapacityForm {
+            sessions_per_week: n.into(),
+            working_days: days.iter().map(|d| d.to_string()).collect(),
+        };
+        let ok = form(" 12 ", &["tue", "thu"]).parse().unwrap();
+        assert_eq!(ok.sessions_per_week, 12);
+        assert_eq!(ok.days.as_code(), "tue,thu");
+        for bad in ["0", "41", "ten", "2.5"] {
+            let e = form(bad, &["mon"]).parse().unwrap_err();
+            assert!(
+                e.get("sessions_per_week").unwrap().contains("from 1 to 40"),
+                "{bad}"
+            );
+        }
+        let e = form("", &[]).parse().unwrap_err();
+        assert_eq!(
+            e.get("sessions_per_week"),
+            Some("Enter the number of sessions per week")
+        );
+        assert_eq!(
+            e.get("working_days"),
+            Some("Select at least one working day")
+        );
+    }
+
+    #[test]
+    fn utilisation_is_rounded_and_over_capacity_is_flagged() {
+        let m = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let w = week_load(m, 2, 3);
+        assert_eq!((w.utilisation, w.over), (67, false));
+        assert_eq!(w.week, "2026-W48");
+        let w = week_load(m, 16, 15);
+        assert_eq!((w.utilisation, w.over), (107, true));
+    }
+}
