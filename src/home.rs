@@ -97,12 +97,14 @@ fn role_summary(role: Role) -> &'static str {
 
 pub async fn index(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let (uid, org_id) = (user.user.id.clone(), user.user.organisation_id.clone());
-    let (areas, organisation) = state
+    let viewer = crate::referrals::model::Viewer::from(&user);
+    let (areas, organisation, attention) = state
         .db
         .run(move |c| {
             Ok((
                 model::area_names(c, &uid)?,
                 model::organisation_name(c, &org_id)?,
+                crate::sessions::service::attention(c, &viewer)?,
             ))
         })
         .await?;
@@ -119,6 +121,7 @@ pub async fn index(state: State, user: CurrentUser) -> Result<HttpResponse, AppE
     ctx.insert("organisation", &organisation);
     ctx.insert("tasks", &tasks(user.user.role));
     ctx.insert("vetting_soon", &vetting_soon);
+    ctx.insert("attention", &attention);
     page::render(&state, &user, "/", "home/index.html", ctx).await
 }
 

@@ -26,8 +26,7 @@ const LEADS: &[Role] = &[Role::ClinicalLead];
 /// Clinical leads and administrators join two records of one person.
 const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 /// Those with a diary: assistant psychologists their own, clinical leads their teams'.
-const DIARY: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead];
-const LEADS: &[Role] = &[Role::ClinicalLead];
+const DIARY: &[Role] = TREATERS;
 /// Who sees a practitioner's capacity: the practitioner, their leads and administrators.
 const CAPACITY_READERS: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead, Role::Admin];
 /// Who sets it: not the practitioner.

@@ -309,8 +309,9 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A weekly plan that began five weeks ago: attended, late, an unacceptable absence, then
-/// attended again; PHQ-9 and GAD-7 at the first session, with the risk item answered.
+/// A weekly plan that began five weeks ago: the first four sessions recorded, two of them
+/// unacceptable absences (so the referral waits for the responsible officer's enforcement
+/// review), the last one past still to record; PHQ-9 and GAD-7 at the first session, with the risk item answered.
 fn demo_sessions(
     c: &mut DbConn,
     ap: &Viewer,
@@ -337,10 +338,9 @@ fn demo_sessions(
     let made = sessions::make_plan(c, ap, &actor, referral_id, &input, None)?;
     let outcomes = [
         Outcome::Attended,
+        Outcome::UnacceptableAbsence,
         Outcome::AttendedLate,
         Outcome::UnacceptableAbsence,
-        Outcome::Attended,
-        Outcome::Attended,
     ];
     let past = made.iter().filter(|s| s.starts_at.date() < today);
     for (s, outcome) in past.zip(outcomes) {

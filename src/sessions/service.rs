@@ -1380,3 +1380,58 @@ pub fn referral_to_manage(
 pub fn default_cadence() -> Cadence {
     Cadence::Weekly
 }
+
+/// Something on a referral in the viewer's scope that needs them: an enforcement review not
+/// yet decided, or (for clinical leads) a risk alert not yet acknowledged.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Attention {
+    pub href: String,
+    pub reference: String,
+    pub text: &'static str,
+}
+
+pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppError> {
+    use crate::db::schema::referrals;
+    use crate::referrals::model::{Purpose, scoped};
+    let mut out = Vec::new();
+    if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
+        return Ok(out);
+    }
+    let reviews: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
+        .filter(
+            referrals::id.eq_any(
+                enforcement_reviews::table
+                    .filter(enforcement_reviews::decided_at.is_null())
+                    .select(enforcement_reviews::referral_id),
+            ),
+        )
+        .select((referrals::id, referrals::reference))
+        .order(referrals::reference.asc())
+        .limit(100)
+        .load(c)?;
+    out.extend(reviews.into_iter().map(|(id, reference)| Attention {
+        href: format!("/referrals/{id}"),
+        reference,
+        text: "Second unacceptable absence: enforcement review",
+    }));
+    if viewer.role == Role::ClinicalLead {
+        let alerts: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
+            .filter(
+                referrals::id.eq_any(
+                    risk_alerts::table
+                        .filter(risk_alerts::acknowledged_at.is_null())
+                        .select(risk_alerts::referral_id),
+                ),
+            )
+            .select((referrals::id, referrals::reference))
+            .order(referrals::reference.asc())
+            .limit(100)
+            .load(c)?;
+        out.extend(alerts.into_iter().map(|(id, reference)| Attention {
+            href: format!("/referrals/{id}"),
+            reference,
+            text: "Risk alert to acknowledge",
+        }));
+    }
+    Ok(out)
+}

@@ -848,6 +848,48 @@ async function assistantPsychologistReferrals (t, page, r) {
   await visitReferralAndActions(t, page, `${r}-referral`, href)
 }
 
+
+// The treatment pages a referral offers (plan, sessions, measures, reports, alerts and
+// enforcement decisions), each visited once per kind and submitted empty.
+const TREATMENT_FORMS = [
+  [/\/sessions\/plan$/, 'plan', 'Check the dates'],
+  [/\/sessions\/add$/, 'add-session', 'Add the session'],
+  [/\/reschedule$/, 'move-session', 'Move the session'],
+  [/\/cancel$/, 'cancel-session', 'Cancel the session'],
+  [/\/attendance$/, 'record-session', 'Record the session'],
+  [/\/measures\/phq9$/, 'measure-phq9', 'Record the answers'],
+  [/\/measures\/core10$/, 'measure-core10', 'Record the answers'],
+  [/\/practitioner-report$/, 'practitioner-report', 'Send the report'],
+  [/^\/risk-alerts\//, 'risk-alert', 'Acknowledge the alert'],
+  [/^\/enforcement-reviews\//, 'enforcement-decision', 'Record the decision']
+]
+
+async function visitTreatmentPages (t, page, r) {
+  const seen = new Set()
+  for (const tab of ['waiting', 'in_treatment']) {
+    let referrals = []
+    await t.test(`${r}: referrals ${tab}`, async () => {
+      await page.goto(`/referrals?tab=${tab}`, { waitUntil: 'load' })
+      referrals = (await hrefs(page, 'table.govuk-table tbody a[href^="/referrals/"]')).slice(0, 3)
+    })
+    for (const href of referrals) {
+      let links = []
+      await t.test(`${r}: treatment links on ${href}`, async () => {
+        await page.goto(href, { waitUntil: 'load' })
+        links = await hrefs(page, 'main a[href]')
+      })
+      for (const link of links) {
+        const form = TREATMENT_FORMS.find(([pattern]) => pattern.test(link))
+        if (!form || seen.has(form[1])) continue
+        seen.add(form[1])
+        await visit(t, page, `${r}-${form[1]}`, link)
+        await submitEmpty(t, page, `${r}-${form[1]}-errors`, link, form[2])
+      }
+    }
+  }
+  return seen
+}
+
 // ------------------------------------------------------------------ each role
 
 for (const account of ACCOUNTS) {
@@ -906,6 +948,17 @@ for (const account of ACCOUNTS) {
       if (r === 'assistant-psychologist') await assistantPsychologistReferrals(t, page, r)
       if (r === 'councillor') await visit(t, page, `${r}-referrals-forbidden`, '/referrals', { expectStatus: 403 })
 
+      if (r === 'assistant-psychologist' || r === 'clinical-lead' || r === 'probation-officer') {
+        const seen = await visitTreatmentPages(t, page, r)
+        await t.test(`${r}: the demo offers its treatment pages`, () => {
+          const expected = {
+            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report'],
+            'clinical-lead': ['plan', 'risk-alert', 'move-session'],
+            'probation-officer': ['enforcement-decision']
+          }[r]
+          for (const kind of expected) assert.ok(seen.has(kind), `${kind} page reached`)
+        })
+      }
       if (r === 'assistant-psychologist' || r === 'clinical-lead') {
         await visit(t, page, `${r}-diary`, '/diary')
         await visit(t, page, `${r}-calendar-feed`, '/account/calendar')
