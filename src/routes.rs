@@ -7,7 +7,7 @@ use actix_web::{Route as ActixRoute, guard, web};
 
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::users::model::Role;
-use crate::{assets, auth, home, notifications, openapi, referrals, users};
+use crate::{assets, auth, home, notifications, openapi, referrals, sessions, users};
 
 const ADMIN: &[Role] = &[Role::Admin];
 /// Everyone who works with referrals. Councillors and administrators are not among them:
@@ -19,6 +19,9 @@ const CASEWORK: &[Role] = &[
 ];
 const REFERRERS: &[Role] = &[Role::ProbationOfficer];
 const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
+/// Those who change sessions: the service checks the allocated assistant psychologist or a
+/// clinical lead of the area.
+const CLINICIANS: &[Role] = &[Role::ClinicalLead, Role::AssistantPsychologist];
 /// Clinical leads and administrators join two records of one person.
 const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 
@@ -311,6 +314,41 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/referrals/{id}/transitions",
             Api(CASEWORK),
             web::to(referrals::api::transition),
+        ),
+        get(
+            "/api/v1/referrals/{id}/sessions",
+            Api(CASEWORK),
+            web::to(sessions::api::list),
+        ),
+        post(
+            "/api/v1/referrals/{id}/sessions",
+            Api(CLINICIANS),
+            web::to(sessions::api::add),
+        ),
+        post(
+            "/api/v1/referrals/{id}/sessions/plan",
+            Api(CLINICIANS),
+            web::to(sessions::api::plan),
+        ),
+        post(
+            "/api/v1/sessions/{id}/reschedule",
+            Api(CLINICIANS),
+            web::to(sessions::api::reschedule),
+        ),
+        post(
+            "/api/v1/sessions/{id}/cancel",
+            Api(CLINICIANS),
+            web::to(sessions::api::cancel),
+        ),
+        post(
+            "/api/v1/sessions/{id}/attendance",
+            Api(CLINICIANS),
+            web::to(sessions::api::attendance),
+        ),
+        post(
+            "/api/v1/sessions/{id}/measures",
+            Api(CLINICIANS),
+            web::to(sessions::api::measure),
         ),
     ]
 }

@@ -621,7 +621,8 @@ pub fn shift_remaining(
 #[derive(Debug, Clone)]
 pub enum Replacement {
     NotNeeded,
-    Booked(Session),
+    /// Boxed: a session row is large beside the other variants.
+    Booked(Box<Session>),
     /// No time could be found before the requirement ends: why, in words.
     NotPossible(String),
 }
@@ -683,7 +684,7 @@ fn replace(
                     when(lost.starts_at)
                 ),
             )?;
-            Ok(Replacement::Booked(s))
+            Ok(Replacement::Booked(Box::new(s)))
         }
         Err(e) => Ok(Replacement::NotPossible(e.message())),
     }
@@ -808,6 +809,7 @@ pub struct Recorded {
     pub replacement: Option<Replacement>,
 }
 
+#[expect(clippy::too_many_arguments)]
 fn transition_to(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -1310,6 +1312,12 @@ pub struct Treatment {
     pub can_manage: bool,
 }
 
+/// Whether a role sees clinical content: engagement notes, measures, risk alerts and
+/// clinical timeline events.
+pub fn sees_clinical(role: Role) -> bool {
+    matches!(role, Role::ClinicalLead | Role::AssistantPsychologist)
+}
+
 /// Loads a referral's treatment. The caller has found the referral in scope (and recorded
 /// the view).
 pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatment, AppError> {
@@ -1320,10 +1328,7 @@ pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatm
         }
         _ => false,
     };
-    let clinical = matches!(
-        viewer.role,
-        Role::ClinicalLead | Role::AssistantPsychologist
-    );
+    let clinical = sees_clinical(viewer.role);
     Ok(Treatment {
         plan: model::plan(c, &r.id)?,
         sessions: model::sessions_of(c, &r.id)?,
