@@ -20,3 +20,4 @@ mod referrals;
 mod sessions;
 mod sign_in;
 mod throttling;
+mod treatment_sessions;
