@@ -565,8 +565,10 @@ pub fn shift_remaining(
     };
     let diary = load_diary(c, &s.ap_user_id, input.to.date(), end, &ids)?;
     let dates = plan::generate(&req, &diary).map_err(|e| plan_error("new_date", e))?;
-    let mut made = Vec::with_capacity(dates.len());
-    for (old, at) in moving.iter().zip(&dates) {
+    // Every old appointment lets go of its time before any new one is booked: the new
+    // dates were chosen ignoring the moving ones, so a new one may take an old one's slot
+    // (moving everything a week later, say).
+    for old in &moving {
         retire(
             c,
             viewer,
@@ -576,6 +578,9 @@ pub fn shift_remaining(
             Some(input.reason.clone()),
             None,
         )?;
+    }
+    let mut made = Vec::with_capacity(dates.len());
+    for (old, at) in moving.iter().zip(&dates) {
         made.push(insert_session(
             c,
             viewer,

@@ -856,3 +856,50 @@ async fn racing_plans_for_one_practitioner_book_one_and_never_overlap() {
         }
     }
 }
+
+#[tokio::test]
+async fn moving_all_remaining_sessions_a_week_later_keeps_the_cadence() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 9).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Tue))).await;
+    let tr = treatment(&c.ap, &id).await;
+    let (third, fourth) = (numbered(&tr, 3), numbered(&tr, 4));
+
+    // Each appointment moves onto the time the next one holds until it moves too.
+    let to = starts_at(&fourth);
+    let (status, r) =
+        c.ap.post(
+            &format!(
+                "/api/v1/sessions/{}/reschedule",
+                third["id"].as_str().unwrap()
+            ),
+            &json!({
+                "version": third["version"],
+                "new_date": to.date().to_string(),
+                "new_time": to.format("%H:%M").to_string(),
+                "party": "person_on_probation",
+                "reason": "Away for a week",
+                "all_remaining": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let moved = r["sessions"].as_array().unwrap();
+    assert_eq!(moved.len(), 10, "sessions 3 to 12 move");
+    assert_eq!(moved[0]["replaces_id"], third["id"]);
+    assert_eq!(starts_at(&moved[0]), to);
+    let after = treatment(&c.ap, &id).await;
+    assert_eq!(live(&after).len(), 12);
+    assert_eq!(
+        after["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "superseded" && s["change_reason"] == "Away for a week")
+            .count(),
+        10
+    );
+    let last = live(&after).last().cloned().unwrap();
+    assert!(starts_at(&last) > starts_at(&numbered(&tr, 12)));
+}
