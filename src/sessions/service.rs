@@ -37,6 +37,9 @@ use crate::web::format;
 pub const STALE_SESSION: &str =
     "This appointment has changed since you opened it. Reload the page and try again";
 
+const ALREADY_PLANNED: &str =
+    "This referral already has a session plan: move or cancel its sessions instead";
+
 /// The UK wall-clock time now.
 pub fn local_now() -> NaiveDateTime {
     calendar::utc_to_london(crate::clock::now())
@@ -324,9 +327,7 @@ fn plan_dates(
         ));
     }
     if model::plan(c, &r.id)?.is_some() {
-        return Err(AppError::Conflict(
-            "This referral already has a session plan: move or cancel its sessions instead".into(),
-        ));
+        return Err(AppError::Conflict(ALREADY_PLANNED.into()));
     }
     let ap = r
         .allocated_ap_id
@@ -358,6 +359,8 @@ pub fn make_plan(
     let dates = plan_dates(c, &r, input)?;
     let ap = r.allocated_ap_id.clone().unwrap_or_default();
     let now = crate::clock::now();
+    // The plan's key is the referral: a plan made meanwhile by a concurrent request (which
+    // `plan_dates` could not yet see) fails here, and is the same conflict.
     diesel::insert_into(session_plans::table)
         .values(Plan {
             referral_id: r.id.clone(),
@@ -370,7 +373,14 @@ pub fn make_plan(
             created_at: now,
             updated_at: now,
         })
-        .execute(c)?;
+        .execute(c)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => AppError::Conflict(ALREADY_PLANNED.into()),
+            other => other.into(),
+        })?;
     let mut made = Vec::with_capacity(dates.len());
     for at in &dates {
         made.push(insert_session(

@@ -903,3 +903,37 @@ async fn moving_all_remaining_sessions_a_week_later_keeps_the_cadence() {
     let last = live(&after).last().cloned().unwrap();
     assert!(starts_at(&last) > starts_at(&numbered(&tr, 12)));
 }
+
+#[tokio::test]
+async fn one_referral_planned_twice_at_once_gets_one_plan() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 10).await;
+    // Different times, so only the plan itself can clash.
+    let mut racing = Vec::new();
+    for time in ["09:00", "11:00", "13:00", "15:00"] {
+        let api = t.app.api(&t.ap).await;
+        let path = format!("/api/v1/referrals/{id}/sessions/plan");
+        let mut body = weekly_plan(next(Weekday::Mon));
+        body["first_time"] = json!(time);
+        racing.push(tokio::spawn(async move { api.post(&path, &body).await }));
+    }
+    let mut statuses = Vec::new();
+    for r in racing {
+        let (status, body) = r.await.unwrap();
+        assert!(
+            [StatusCode::CREATED, StatusCode::CONFLICT].contains(&status),
+            "{status}: {body}"
+        );
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(live(&treatment(&c.ap, &id).await).len(), 12);
+}
