@@ -6,7 +6,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use diesel::prelude::*;
 use mhtr_pathway::db::schema::{
-    ap_bookings, outbox_messages, referrals, session_plans, treatment_sessions,
+    ap_bookings, audit_events, outbox_messages, referrals, session_plans, treatment_sessions,
 };
 use mhtr_pathway::notifications::messages::MessageKind;
 use mhtr_pathway::notifications::model::OutboxMessage;
@@ -391,6 +391,26 @@ async fn a_plan_of_twelve_skips_bank_holidays_and_one_that_cannot_fit_is_refused
     let tr = treatment(&c.ap, &id).await;
     assert_eq!(tr["plan"]["cadence"], "weekly");
     assert_eq!(tr["plan"]["target"], 12);
+    assert_eq!(tr["can_manage"], true);
+
+    // Each reading is recorded as a consultation of the referral, by whom.
+    let (rid, ap) = (id.clone(), t.ap.id.clone());
+    let views: i64 = t
+        .app
+        .state
+        .db
+        .run(move |c| {
+            Ok(audit_events::table
+                .filter(audit_events::action.eq("consultation"))
+                .filter(audit_events::event.eq("referral.sessions_viewed"))
+                .filter(audit_events::record_id.eq(rid))
+                .filter(audit_events::actor_user_id.eq(ap))
+                .count()
+                .get_result(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(views, 3, "three readings so far");
 
     // Only one plan per referral.
     let (status, _) =
