@@ -114,9 +114,9 @@ fn optional_for(role: Role) -> Vec<MessageKind> {
         .filter(|k| match k {
             MessageKind::VettingExpiringAdmin => role == Role::Admin,
             MessageKind::ReferralSubmitted => role == Role::ClinicalLead,
-            MessageKind::ReferralScreened | MessageKind::TreatmentEnded => {
-                role == Role::ProbationOfficer
-            }
+            MessageKind::ReferralScreened
+            | MessageKind::TreatmentEnded
+            | MessageKind::SessionPlan => role == Role::ProbationOfficer,
             MessageKind::ApAllocated => role == Role::AssistantPsychologist,
             _ => true,
         })
