@@ -17,6 +17,13 @@ use utoipa::{Modify, OpenApi};
         crate::referrals::api::get,
         crate::referrals::api::amend,
         crate::referrals::api::transition,
+        crate::sessions::api::list,
+        crate::sessions::api::plan,
+        crate::sessions::api::add,
+        crate::sessions::api::reschedule,
+        crate::sessions::api::cancel,
+        crate::sessions::api::attendance,
+        crate::sessions::api::measure,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -27,11 +34,29 @@ use utoipa::{Modify, OpenApi};
         crate::referrals::api::DuplicateBody,
         crate::referrals::api::PossibleDuplicate,
         crate::referrals::api::AmendRequest,
+        crate::sessions::api::TreatmentJson,
+        crate::sessions::api::PlanJson,
+        crate::sessions::api::SessionJson,
+        crate::sessions::api::SessionsJson,
+        crate::sessions::api::MeasureJson,
+        crate::sessions::api::RiskAlertJson,
+        crate::sessions::api::ReportJson,
+        crate::sessions::api::EnforcementReviewJson,
+        crate::sessions::api::PlanRequest,
+        crate::sessions::api::PlanPreview,
+        crate::sessions::api::AddRequest,
+        crate::sessions::api::MoveRequest,
+        crate::sessions::api::CancelRequest,
+        crate::sessions::api::CancelledJson,
+        crate::sessions::api::AttendanceRequest,
+        crate::sessions::api::RecordedJson,
+        crate::sessions::api::MeasureRequest,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Bearer tokens (password and second factor)"),
-        (name = "referrals", description = "Referrals: list, make, read, amend, move along the pathway")
+        (name = "referrals", description = "Referrals: list, make, read, amend, move along the pathway"),
+        (name = "sessions", description = "Treatment sessions: the 12-session plan, moves, cancellations, attendance, outcome measures")
     )
 )]
 pub struct ApiDoc;

@@ -446,6 +446,41 @@ pub fn table() -> Vec<Entry> {
             Api(CASEWORK),
             web::to(referrals::api::transition),
         ),
+        get(
+            "/api/v1/referrals/{id}/sessions",
+            Api(CASEWORK),
+            web::to(sessions::api::list),
+        ),
+        post(
+            "/api/v1/referrals/{id}/sessions",
+            Api(TREATERS),
+            web::to(sessions::api::add),
+        ),
+        post(
+            "/api/v1/referrals/{id}/sessions/plan",
+            Api(TREATERS),
+            web::to(sessions::api::plan),
+        ),
+        post(
+            "/api/v1/sessions/{id}/reschedule",
+            Api(TREATERS),
+            web::to(sessions::api::reschedule),
+        ),
+        post(
+            "/api/v1/sessions/{id}/cancel",
+            Api(TREATERS),
+            web::to(sessions::api::cancel),
+        ),
+        post(
+            "/api/v1/sessions/{id}/attendance",
+            Api(TREATERS),
+            web::to(sessions::api::attendance),
+        ),
+        post(
+            "/api/v1/sessions/{id}/measures",
+            Api(TREATERS),
+            web::to(sessions::api::measure),
+        ),
     ]
 }
 

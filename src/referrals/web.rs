@@ -372,9 +372,9 @@ pub async fn show(
                 .filter_map(|a| a.acknowledged_by.clone())
                 .chain(t.reports.iter().map(|r| r.written_by.clone()))
             {
-                if !names.contains_key(&uid) {
-                    let n = model::user_name(c, &uid)?;
-                    names.insert(uid, n);
+                if let std::collections::btree_map::Entry::Vacant(e) = names.entry(uid) {
+                    let n = model::user_name(c, e.key())?;
+                    e.insert(n);
                 }
             }
             let clinical = matches!(

@@ -164,6 +164,17 @@ pub fn parse_move(raw: &RawForm, now: NaiveDateTime) -> Result<MoveInput, FieldE
     }
 }
 
+/// One more appointment for a referral that has a plan: when.
+pub fn parse_add(raw: &RawForm, now: NaiveDateTime) -> Result<NaiveDateTime, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let at = date_time(raw, &mut e, "new_date", "new_time", "date");
+    not_past(&mut e, "new_date", at, now);
+    match at {
+        Some(at) if e.is_empty() => Ok(at),
+        _ => Err(e),
+    }
+}
+
 fn version(raw: &RawForm, e: &mut FieldErrors) -> i64 {
     match raw.get("version").trim().parse::<i64>() {
         Ok(v) if v >= 0 => v,
@@ -430,6 +441,22 @@ mod tests {
         let e = parse_plan(&r, now()).unwrap_err();
         assert!(e.get("location").is_none());
         assert!(e.get("minutes").is_some());
+    }
+
+    #[test]
+    fn an_added_session_needs_a_future_date_and_a_time() {
+        let mut r = RawForm::default();
+        r.set_date("new_date", NaiveDate::from_ymd_opt(2026, 12, 3));
+        r.set("new_time", "14:30");
+        assert_eq!(
+            parse_add(&r, now()).unwrap().to_string(),
+            "2026-12-03 14:30:00"
+        );
+        r.set_date("new_date", NaiveDate::from_ymd_opt(2026, 11, 2));
+        let e = parse_add(&r, now()).unwrap_err();
+        assert!(e.get("new_date").unwrap().contains("future"));
+        r.set("new_time", "");
+        assert!(parse_add(&r, now()).unwrap_err().get("new_time").is_some());
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! Treatment sessions: the 12-session plan, the diary, attendance, outcome measures.
+pub mod api;
 pub mod calendar;
 pub mod capacity;
 pub mod closures;

@@ -37,6 +37,9 @@ use crate::web::format;
 pub const STALE_SESSION: &str =
     "This appointment has changed since you opened it. Reload the page and try again";
 
+const ALREADY_PLANNED: &str =
+    "This referral already has a session plan: move or cancel its sessions instead";
+
 /// The UK wall-clock time now.
 pub fn local_now() -> NaiveDateTime {
     calendar::utc_to_london(crate::clock::now())
@@ -324,9 +327,7 @@ fn plan_dates(
         ));
     }
     if model::plan(c, &r.id)?.is_some() {
-        return Err(AppError::Conflict(
-            "This referral already has a session plan: move or cancel its sessions instead".into(),
-        ));
+        return Err(AppError::Conflict(ALREADY_PLANNED.into()));
     }
     let ap = r
         .allocated_ap_id
@@ -358,6 +359,8 @@ pub fn make_plan(
     let dates = plan_dates(c, &r, input)?;
     let ap = r.allocated_ap_id.clone().unwrap_or_default();
     let now = crate::clock::now();
+    // The plan's key is the referral: a plan made meanwhile by a concurrent request (which
+    // `plan_dates` could not yet see) fails here, and is the same conflict.
     diesel::insert_into(session_plans::table)
         .values(Plan {
             referral_id: r.id.clone(),
@@ -370,7 +373,14 @@ pub fn make_plan(
             created_at: now,
             updated_at: now,
         })
-        .execute(c)?;
+        .execute(c)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => AppError::Conflict(ALREADY_PLANNED.into()),
+            other => other.into(),
+        })?;
     let mut made = Vec::with_capacity(dates.len());
     for at in &dates {
         made.push(insert_session(
@@ -565,8 +575,10 @@ pub fn shift_remaining(
     };
     let diary = load_diary(c, &s.ap_user_id, input.to.date(), end, &ids)?;
     let dates = plan::generate(&req, &diary).map_err(|e| plan_error("new_date", e))?;
-    let mut made = Vec::with_capacity(dates.len());
-    for (old, at) in moving.iter().zip(&dates) {
+    // Every old appointment lets go of its time before any new one is booked: the new
+    // dates were chosen ignoring the moving ones, so a new one may take an old one's slot
+    // (moving everything a week later, say).
+    for old in &moving {
         retire(
             c,
             viewer,
@@ -576,6 +588,9 @@ pub fn shift_remaining(
             Some(input.reason.clone()),
             None,
         )?;
+    }
+    let mut made = Vec::with_capacity(dates.len());
+    for (old, at) in moving.iter().zip(&dates) {
         made.push(insert_session(
             c,
             viewer,
@@ -621,7 +636,8 @@ pub fn shift_remaining(
 #[derive(Debug, Clone)]
 pub enum Replacement {
     NotNeeded,
-    Booked(Session),
+    /// Boxed: a session row is large beside the other variants.
+    Booked(Box<Session>),
     /// No time could be found before the requirement ends: why, in words.
     NotPossible(String),
 }
@@ -683,7 +699,7 @@ fn replace(
                     when(lost.starts_at)
                 ),
             )?;
-            Ok(Replacement::Booked(s))
+            Ok(Replacement::Booked(Box::new(s)))
         }
         Err(e) => Ok(Replacement::NotPossible(e.message())),
     }
@@ -808,6 +824,7 @@ pub struct Recorded {
     pub replacement: Option<Replacement>,
 }
 
+#[expect(clippy::too_many_arguments)]
 fn transition_to(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -1310,6 +1327,12 @@ pub struct Treatment {
     pub can_manage: bool,
 }
 
+/// Whether a role sees clinical content: engagement notes, measures, risk alerts and
+/// clinical timeline events.
+pub fn sees_clinical(role: Role) -> bool {
+    matches!(role, Role::ClinicalLead | Role::AssistantPsychologist)
+}
+
 /// Loads a referral's treatment. The caller has found the referral in scope (and recorded
 /// the view).
 pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatment, AppError> {
@@ -1320,10 +1343,7 @@ pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatm
         }
         _ => false,
     };
-    let clinical = matches!(
-        viewer.role,
-        Role::ClinicalLead | Role::AssistantPsychologist
-    );
+    let clinical = sees_clinical(viewer.role);
     Ok(Treatment {
         plan: model::plan(c, &r.id)?,
         sessions: model::sessions_of(c, &r.id)?,

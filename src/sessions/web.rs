@@ -293,28 +293,9 @@ pub async fn add(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let mut e = FieldErrors::new();
-    let at = match (
-        raw.date("new_date", "date of the session"),
-        forms::parse_time(raw.get("new_time")),
-    ) {
-        (Ok(d), Ok(t)) if d.and_time(t) > service::local_now() => Some(d.and_time(t)),
-        (Ok(_), Ok(_)) => {
-            e.add("new_date", "The appointment must be in the future");
-            None
-        }
-        (d, t) => {
-            if let Err(m) = d {
-                e.add("new_date", m);
-            }
-            if let Err(m) = t {
-                e.add("new_time", m);
-            }
-            None
-        }
-    };
+    let at = forms::parse_add(&raw, service::local_now());
     let result = match at {
-        Some(at) => {
+        Ok(at) => {
             let (v, a, rid, emails) = (
                 Viewer::from(&user),
                 user.actor(),
@@ -326,7 +307,7 @@ pub async fn add(
                 .write(move |c| service::add_session(c, &v, &a, &rid, at, Some(&emails)))
                 .await
         }
-        None => Err(AppError::Validation(e)),
+        Err(e) => Err(AppError::Validation(e)),
     };
     match result {
         Ok(s) => {

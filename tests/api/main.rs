@@ -21,3 +21,4 @@ mod sessions;
 mod sign_in;
 mod throttling;
 mod treatment_diary;
+mod treatment_sessions;

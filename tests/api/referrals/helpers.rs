@@ -82,7 +82,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             )
         }
         _ => {
-            let dir = tempfile::TempDir::new().expect("temporary directory");
+            // Memory-backed when the system has it, as in the main harness.
+            let shm = std::path::Path::new("/dev/shm");
+            let dir = if shm.is_dir() {
+                tempfile::TempDir::new_in(shm)
+            } else {
+                tempfile::TempDir::new()
+            }
+            .expect("temporary directory");
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
             (url, Database::Sqlite { _dir: dir })
         }

@@ -1,0 +1,713 @@
+//! The treatment sessions JSON API: the same service, scope, rules and messages as the pages.
+//! Bodies are typed for the OpenAPI document, then read through the pages' form parsers
+//! (`RawForm::from_json`), so a mistake gets the same message on either side.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::ApiUser;
+use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
+use crate::referrals::forms::RawForm;
+use crate::referrals::model::{self as referrals_model, Viewer};
+use crate::sessions::forms;
+use crate::sessions::measures::Instrument;
+use crate::sessions::model::{self, Session};
+use crate::sessions::service::{self, Replacement, Treatment};
+use crate::state::State;
+
+/// Local (UK wall-clock) date and time as the API writes it.
+fn local(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+fn utc(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A typed body as the form the parsers read.
+fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
+    match serde_json::to_value(body) {
+        Ok(serde_json::Value::Object(obj)) => Ok(RawForm::from_json(&obj)),
+        _ => Err(AppError::BadRequest(
+            "The request body must be a JSON object".into(),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanJson {
+    /// `weekly` or `fortnightly`.
+    pub cadence: String,
+    pub minutes: i32,
+    /// `in_person`, `phone` or `video`.
+    pub mode: String,
+    pub location: Option<String>,
+    /// How many sessions the plan is to deliver.
+    pub target: i32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionJson {
+    pub id: String,
+    /// Its place among the live (booked or recorded) sessions, from 1; null once moved or
+    /// cancelled.
+    pub number: Option<i64>,
+    /// UK wall-clock time, `YYYY-MM-DDTHH:MM`.
+    pub starts_at: String,
+    pub minutes: i32,
+    pub mode: String,
+    pub location: Option<String>,
+    /// `booked`, `recorded`, `cancelled` or `superseded` (shown as Rescheduled).
+    pub status: String,
+    pub outcome: Option<String>,
+    /// Send it back with a change; a change made meanwhile is refused with 409.
+    pub version: i64,
+    pub summary_for_ro: Option<String>,
+    /// Clinical roles only: absent for others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub engagement_notes: Option<Option<String>>,
+    /// Who asked for a move or cancellation: `person_on_probation` or `service`.
+    pub change_party: Option<String>,
+    pub change_reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    /// The appointment this one was moved from.
+    pub replaces_id: Option<String>,
+    /// The appointment the service could not hold that this one makes up for.
+    pub added_for_id: Option<String>,
+}
+
+/// Every appointment of a referral as JSON, numbered among the live ones.
+fn sessions_json(all: &[Session], clinical: bool) -> Vec<SessionJson> {
+    let mut n = 0;
+    all.iter()
+        .map(|s| {
+            let number = s.is_live().then(|| {
+                n += 1;
+                n
+            });
+            SessionJson {
+                id: s.id.clone(),
+                number,
+                starts_at: local(s.starts_at),
+                minutes: s.minutes,
+                mode: s.mode.as_str().into(),
+                location: s.location.clone(),
+                status: s.status.as_str().into(),
+                outcome: s.outcome.map(|o| o.as_str().into()),
+                version: s.version,
+                summary_for_ro: s.summary_for_ro.clone(),
+                engagement_notes: clinical.then(|| s.engagement_notes.clone()),
+                change_party: s.change_party.map(|p| p.as_str().into()),
+                change_reason: s.change_reason.clone(),
+                cancel_reason: s.cancel_reason.map(|r| r.as_str().into()),
+                replaces_id: s.replaces_id.clone(),
+                added_for_id: s.added_for_id.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The named appointments of a referral, read back after a change so they carry their
+/// numbers, in the order named.
+fn reload(
+    c: &mut crate::db::DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+    ids: &[&str],
+) -> Result<Vec<SessionJson>, AppError> {
+    let all = sessions_json(
+        &model::sessions_of(c, referral_id)?,
+        service::sees_clinical(viewer.role),
+    );
+    Ok(ids
+        .iter()
+        .filter_map(|id| all.iter().find(|s| s.id == *id).cloned())
+        .collect())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasureJson {
+    pub id: String,
+    pub session_id: String,
+    /// `phq9`, `gad7` or `core10`.
+    pub instrument: String,
+    /// `first`, `mid` or `last`.
+    pub stage: String,
+    pub total: i32,
+    pub severity: String,
+    /// A risk item was answered above zero.
+    pub risk: bool,
+}
+
+impl From<&model::Measure> for MeasureJson {
+    fn from(m: &model::Measure) -> Self {
+        MeasureJson {
+            id: m.id.clone(),
+            session_id: m.session_id.clone(),
+            instrument: m.instrument.as_str().into(),
+            stage: m.stage.as_str().into(),
+            total: m.total,
+            severity: m.instrument.severity(m.total.max(0) as u32).into(),
+            risk: m.risk,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RiskAlertJson {
+    pub id: String,
+    pub measure_id: String,
+    /// UTC.
+    pub raised_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportJson {
+    pub id: String,
+    pub kind: String,
+    pub note: String,
+    /// UTC.
+    pub written_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnforcementReviewJson {
+    pub id: String,
+    pub first_session_id: String,
+    pub second_session_id: String,
+    /// UTC.
+    pub flagged_at: String,
+    /// `warning`, `breach` or `no_action`; null until the responsible officer decides.
+    pub decision: Option<String>,
+    pub note: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+/// A referral's treatment as the viewer may see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TreatmentJson {
+    pub referral_id: String,
+    pub plan: Option<PlanJson>,
+    /// Every appointment in time order, moved and cancelled ones included.
+    pub sessions: Vec<SessionJson>,
+    /// Clinical roles only: absent for others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measures: Option<Vec<MeasureJson>>,
+    /// Risk alerts not yet acknowledged. Clinical roles only: absent for others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_alerts: Option<Vec<RiskAlertJson>>,
+    pub reports: Vec<ReportJson>,
+    pub enforcement_reviews: Vec<EnforcementReviewJson>,
+    /// Whether you may change the sessions.
+    pub can_manage: bool,
+}
+
+impl TreatmentJson {
+    fn new(referral_id: String, t: &Treatment, clinical: bool) -> Self {
+        TreatmentJson {
+            referral_id,
+            plan: t.plan.as_ref().map(|p| PlanJson {
+                cadence: p.cadence.as_str().into(),
+                minutes: p.minutes,
+                mode: p.mode.as_str().into(),
+                location: p.location.clone(),
+                target: p.target_sessions,
+            }),
+            sessions: sessions_json(&t.sessions, clinical),
+            measures: clinical.then(|| t.measures.iter().map(MeasureJson::from).collect()),
+            risk_alerts: clinical.then(|| {
+                t.alerts
+                    .iter()
+                    .filter(|a| a.acknowledged_at.is_none())
+                    .map(|a| RiskAlertJson {
+                        id: a.id.clone(),
+                        measure_id: a.measure_id.clone(),
+                        raised_at: utc(a.raised_at),
+                    })
+                    .collect()
+            }),
+            reports: t
+                .reports
+                .iter()
+                .map(|r| ReportJson {
+                    id: r.id.clone(),
+                    kind: r.kind.as_str().into(),
+                    note: r.note.clone(),
+                    written_at: utc(r.written_at),
+                })
+                .collect(),
+            enforcement_reviews: t
+                .reviews
+                .iter()
+                .map(|v| EnforcementReviewJson {
+                    id: v.id.clone(),
+                    first_session_id: v.first_session_id.clone(),
+                    second_session_id: v.second_session_id.clone(),
+                    flagged_at: utc(v.flagged_at),
+                    decision: v.decision.map(|d| d.as_str().into()),
+                    note: v.note.clone(),
+                    decided_at: v.decided_at.map(utc),
+                })
+                .collect(),
+            can_manage: t.can_manage,
+        }
+    }
+}
+
+/// A referral's treatment: plan, appointments, reports and enforcement reviews; measures and
+/// open risk alerts for clinical roles. The view is recorded in the audit log.
+#[utoipa::path(
+    get, path = "/api/v1/referrals/{id}/sessions", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id")),
+    responses(
+        (status = 200, description = "The referral's treatment", body = TreatmentJson),
+        (status = 403, description = "Your role has no referrals", body = ErrorBody),
+        (status = 404, description = "No such referral in your scope", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let clinical = service::sees_clinical(viewer.role);
+    let (rid, t) = state
+        .db
+        .write(move |c| {
+            let r = referrals_model::find(c, &viewer, &id)?;
+            audit::record(
+                c,
+                &actor,
+                Event::new(AuditAction::Consultation, "referral.sessions_viewed")
+                    .record("referral", &r.id),
+            )?;
+            Ok((r.id.clone(), service::treatment(c, &viewer, &r)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TreatmentJson::new(rid, &t, clinical)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PlanRequest {
+    /// `YYYY-MM-DD`, in the future.
+    pub first_date: String,
+    /// `HH:MM` on the 24-hour clock, on the quarter hour.
+    pub first_time: String,
+    /// `weekly` or `fortnightly`.
+    pub cadence: String,
+    /// 15 to 180 in steps of 5; 50 when not given.
+    pub minutes: Option<u32>,
+    /// `in_person`, `phone` or `video`.
+    pub mode: String,
+    /// Required in person.
+    pub location: Option<String>,
+    /// Only say which dates the plan would book; nothing is saved.
+    pub preview: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsJson {
+    pub sessions: Vec<SessionJson>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanPreview {
+    /// UK wall-clock times, `YYYY-MM-DDTHH:MM`.
+    pub dates: Vec<String>,
+}
+
+/// Make the 12-session plan, booking every appointment or none. With `"preview": true`, say
+/// which dates it would book and save nothing.
+#[utoipa::path(
+    post, path = "/api/v1/referrals/{id}/sessions/plan", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id")),
+    request_body = PlanRequest,
+    responses(
+        (status = 201, description = "Plan made: its appointments", body = SessionsJson),
+        (status = 200, description = "Preview: the dates it would book", body = PlanPreview),
+        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 409, description = "Not possible at this step, already planned, or the diary changed meanwhile", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or no plan fits (the message says why)", body = ErrorBody),
+    )
+)]
+pub async fn plan(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<PlanRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let input =
+        forms::parse_plan(&raw_of(&body)?, service::local_now()).map_err(AppError::Validation)?;
+    let viewer = Viewer::from(&api);
+    if body.preview == Some(true) {
+        let dates = state
+            .db
+            .run(move |c| service::preview_plan(c, &viewer, &id, &input))
+            .await?;
+        return Ok(HttpResponse::Ok().json(PlanPreview {
+            dates: dates.into_iter().map(local).collect(),
+        }));
+    }
+    let actor = api.actor();
+    let emails = state.emails.clone();
+    let sessions = state
+        .db
+        .write(move |c| {
+            let made = service::make_plan(c, &viewer, &actor, &id, &input, Some(&emails))?;
+            let ids: Vec<&str> = made.iter().map(|s| s.id.as_str()).collect();
+            reload(c, &viewer, &id, &ids)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SessionsJson { sessions }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AddRequest {
+    /// `YYYY-MM-DD`, in the future.
+    pub new_date: String,
+    /// `HH:MM` on the quarter hour.
+    pub new_time: String,
+}
+
+/// Add one appointment to a referral's plan, with the plan's length, mode and place.
+#[utoipa::path(
+    post, path = "/api/v1/referrals/{id}/sessions", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id")),
+    request_body = AddRequest,
+    responses(
+        (status = 201, description = "Added", body = SessionJson),
+        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 409, description = "No plan, not in treatment, or the time was taken meanwhile", body = ErrorBody),
+        (status = 422, description = "Invalid or unavailable time", body = ErrorBody),
+    )
+)]
+pub async fn add(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<AddRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let at = forms::parse_add(&raw_of(&body.into_inner())?, service::local_now())
+        .map_err(AppError::Validation)?;
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let emails = state.emails.clone();
+    let mut s = state
+        .db
+        .write(move |c| {
+            let s = service::add_session(c, &viewer, &actor, &id, at, Some(&emails))?;
+            reload(c, &viewer, &id, &[&s.id])
+        })
+        .await?;
+    let s = s
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("added session not read back")))?;
+    Ok(HttpResponse::Created().json(s))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MoveRequest {
+    /// The appointment's `version` as you read it.
+    pub version: i64,
+    /// `YYYY-MM-DD`, in the future.
+    pub new_date: String,
+    /// `HH:MM` on the quarter hour.
+    pub new_time: String,
+    /// Who asked: `person_on_probation` or `service`.
+    pub party: String,
+    pub reason: String,
+    /// Move this and every booked appointment after it, keeping the plan's cadence.
+    pub all_remaining: Option<bool>,
+}
+
+/// Move an appointment (or it and all after it). The old ones are kept as rescheduled, with
+/// who asked and why, and each new one names the one it replaces.
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/reschedule", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    request_body = MoveRequest,
+    responses(
+        (status = 200, description = "The new appointments", body = SessionsJson),
+        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "Changed since you read it, or cannot change now", body = ErrorBody),
+        (status = 422, description = "Invalid or unavailable time", body = ErrorBody),
+    )
+)]
+pub async fn reschedule(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<MoveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let input =
+        forms::parse_move(&raw_of(&body)?, service::local_now()).map_err(AppError::Validation)?;
+    let all = body.all_remaining == Some(true);
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let emails = state.emails.clone();
+    let sessions = state
+        .db
+        .write(move |c| {
+            let made = if all {
+                service::shift_remaining(c, &viewer, &actor, &id, &input, Some(&emails))?
+            } else {
+                vec![service::reschedule(
+                    c,
+                    &viewer,
+                    &actor,
+                    &id,
+                    &input,
+                    Some(&emails),
+                )?]
+            };
+            let Some(first) = made.first() else {
+                return Ok(Vec::new());
+            };
+            let ids: Vec<&str> = made.iter().map(|s| s.id.as_str()).collect();
+            reload(c, &viewer, &first.referral_id, &ids)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(SessionsJson { sessions }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CancelRequest {
+    pub version: i64,
+    /// `person_request`, `person_unwell`, `person_in_custody`, `practitioner_unavailable`,
+    /// `premises_unavailable` or `booked_in_error`.
+    pub cancel_reason: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelledJson {
+    pub cancelled: SessionJson,
+    /// The appointment added at the end when the service could not hold this one.
+    pub replacement: Option<SessionJson>,
+    /// Why no replacement could be booked, when one was needed.
+    pub replacement_not_possible: Option<String>,
+}
+
+fn split(r: &Replacement) -> (Option<&str>, Option<String>) {
+    match r {
+        Replacement::NotNeeded => (None, None),
+        Replacement::Booked(s) => (Some(s.id.as_str()), None),
+        Replacement::NotPossible(why) => (None, Some(why.clone())),
+    }
+}
+
+/// Cancel an appointment with a coded reason. One the service cancels is replaced at the end
+/// of the plan.
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/cancel", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    request_body = CancelRequest,
+    responses(
+        (status = 200, description = "Cancelled, with any replacement", body = CancelledJson),
+        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "Changed since you read it, or cannot change now", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+pub async fn cancel(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<CancelRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let input = forms::parse_cancel(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let emails = state.emails.clone();
+    let out = state
+        .db
+        .write(move |c| {
+            let replacement = service::cancel(c, &viewer, &actor, &id, &input, Some(&emails))?;
+            let s = model::session(c, &id)?;
+            let (new_id, not_possible) = split(&replacement);
+            let mut ids = vec![id.as_str()];
+            ids.extend(new_id);
+            let mut found = reload(c, &viewer, &s.referral_id, &ids)?.into_iter();
+            let cancelled = found.next().ok_or(AppError::NotFound)?;
+            Ok(CancelledJson {
+                cancelled,
+                replacement: found.next(),
+                replacement_not_possible: not_possible,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttendanceRequest {
+    pub version: i64,
+    /// Whether the session took place.
+    pub happened: bool,
+    /// When it happened: `attended` or `attended_late`.
+    pub attendance: Option<String>,
+    /// When it did not: `acceptable_absence`, `unacceptable_absence` or `service_logistics`.
+    pub not_happened_reason: Option<String>,
+    pub engagement_notes: Option<String>,
+    pub summary_for_ro: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedJson {
+    pub session: SessionJson,
+    /// Sessions attended so far, and how many the plan is to deliver.
+    pub attended: i64,
+    pub target: i64,
+    /// This was the first attended session: treatment has started.
+    pub started: bool,
+    /// This completed the plan: treatment has ended.
+    pub ended: bool,
+    /// An unacceptable absence, reported to the responsible officer.
+    pub absence_reported: bool,
+    /// A second unacceptable absence within 12 months: flagged for enforcement review.
+    pub enforcement_flagged: bool,
+    /// Added when the service could not hold the session.
+    pub replacement: Option<SessionJson>,
+    pub replacement_not_possible: Option<String>,
+}
+
+/// Record what happened at a session, on its day or after.
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/attendance", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    request_body = AttendanceRequest,
+    responses(
+        (status = 200, description = "Recorded, and what followed", body = RecordedJson),
+        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "Changed since you read it, or cannot change now", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or the session is still to come", body = ErrorBody),
+    )
+)]
+pub async fn attendance(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<AttendanceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let input =
+        forms::parse_attendance(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let emails = state.emails.clone();
+    let out = state
+        .db
+        .write(move |c| {
+            let rec = service::record_attendance(c, &viewer, &actor, &id, &input, Some(&emails))?;
+            let s = model::session(c, &id)?;
+            let (new_id, not_possible) =
+                rec.replacement.as_ref().map(split).unwrap_or((None, None));
+            let mut ids = vec![id.as_str()];
+            ids.extend(new_id);
+            let mut found = reload(c, &viewer, &s.referral_id, &ids)?.into_iter();
+            let session = found.next().ok_or(AppError::NotFound)?;
+            Ok(RecordedJson {
+                session,
+                attended: rec.attended,
+                target: rec.target,
+                started: rec.started,
+                ended: rec.ended,
+                absence_reported: rec.absence_reported,
+                enforcement_flagged: rec.enforcement_flagged,
+                replacement: found.next(),
+                replacement_not_possible: not_possible,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MeasureRequest {
+    /// `phq9`, `gad7` or `core10`.
+    pub instrument: String,
+    /// `first`, `mid` or `last`.
+    pub stage: String,
+    /// The answer to each question in order, each within the instrument's range. A wrong
+    /// answer is reported against its question as `q1`, `q2`, …
+    pub answers: Vec<i64>,
+}
+
+/// Record an outcome measure taken at an attended session. A risk item answered above zero
+/// alerts the area's clinical leads at once.
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/measures", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    request_body = MeasureRequest,
+    responses(
+        (status = 201, description = "Recorded", body = MeasureJson),
+        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "Not an attended session, or already recorded", body = ErrorBody),
+        (status = 422, description = "Invalid answers, each against its question", body = ErrorBody),
+    )
+)]
+pub async fn measure(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+    body: web::Json<MeasureRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let instrument: Instrument = body.instrument.parse().map_err(|_| {
+        AppError::Validation(FieldErrors::single(
+            "instrument",
+            "Select a questionnaire from the list",
+        ))
+    })?;
+    if body.answers.len() > instrument.questions().len() {
+        return Err(AppError::Validation(FieldErrors::single(
+            "answers",
+            format!(
+                "The {} has {} questions",
+                instrument.label(),
+                instrument.questions().len()
+            ),
+        ))
+        .into());
+    }
+    let mut raw = RawForm::default();
+    raw.set("stage", body.stage);
+    for (i, a) in body.answers.iter().enumerate() {
+        raw.set(&forms::answer_field(i + 1), a.to_string());
+    }
+    let input = forms::parse_measure(&raw, instrument).map_err(AppError::Validation)?;
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let emails = state.emails.clone();
+    let m = state
+        .db
+        .write(move |c| service::record_measure(c, &viewer, &actor, &id, &input, Some(&emails)))
+        .await?;
+    Ok(HttpResponse::Created().json(MeasureJson::from(&m)))
+}

@@ -1,0 +1,959 @@
+//! Treatment sessions through the JSON API, on SQLite (default) or PostgreSQL
+//! (`TEST_DATABASE_URL`): the 12-session plan, moves and cancellations kept with who asked and
+//! why, attendance that starts and ends treatment, absences reported and flagged, outcome
+//! measures with risk alerts, scope, and one practitioner's diary under racing requests.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
+use diesel::prelude::*;
+use mhtr_pathway::db::schema::{
+    ap_bookings, audit_events, outbox_messages, referrals, session_plans, treatment_sessions,
+};
+use mhtr_pathway::notifications::messages::MessageKind;
+use mhtr_pathway::notifications::model::OutboxMessage;
+use mhtr_pathway::sessions::calendar;
+use mhtr_pathway::sessions::plan;
+use mhtr_pathway::users::model::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::referrals::helpers::{Api, TestApp, TestUser, spawn_app};
+use crate::referrals::{advance, api_referral, probation_json};
+
+struct Cast {
+    app: TestApp,
+    po: TestUser,
+    cl: TestUser,
+    cl2: TestUser,
+    cl_b: TestUser,
+    ap: TestUser,
+    ap2: TestUser,
+    councillor: TestUser,
+    admin: TestUser,
+}
+
+async fn cast() -> Cast {
+    let app = spawn_app().await;
+    let (a, b) = (app.area_a.clone(), app.area_b.clone());
+    Cast {
+        po: app
+            .create_user(Role::ProbationOfficer, "Pat Officer", &[&a])
+            .await,
+        cl: app
+            .create_user(Role::ClinicalLead, "Dr Lee Lead", &[&a, &b])
+            .await,
+        cl2: app
+            .create_user(Role::ClinicalLead, "Dr Sam Second", &[&a])
+            .await,
+        cl_b: app
+            .create_user(Role::ClinicalLead, "Dr Bo Elsewhere", &[&b])
+            .await,
+        ap: app
+            .create_user(Role::AssistantPsychologist, "Ash Psych", &[&a])
+            .await,
+        ap2: app
+            .create_user(Role::AssistantPsychologist, "Other Psych", &[&a])
+            .await,
+        councillor: app.create_user(Role::Councillor, "Cllr Count", &[&a]).await,
+        admin: app.create_user(Role::Admin, "Ada Admin", &[&a]).await,
+        app,
+    }
+}
+
+/// The clients a referral needs on its way to allocation.
+struct Clients {
+    po: Api,
+    cl: Api,
+    ap: Api,
+}
+
+async fn clients(t: &Cast) -> Clients {
+    Clients {
+        po: t.app.api(&t.po).await,
+        cl: t.app.api(&t.cl).await,
+        ap: t.app.api(&t.ap).await,
+    }
+}
+
+/// UK wall-clock today, as the service sees it.
+fn today() -> NaiveDate {
+    mhtr_pathway::sessions::service::local_now().date()
+}
+
+/// A referral taken by API from submission to an allocated assistant psychologist, with a
+/// requirement ending about nine months ahead. `n` keeps people and CRNs apart.
+async fn allocated_referral(t: &Cast, c: &Clients, n: u32) -> String {
+    let mut body = probation_json(
+        &t.app.area_a,
+        "Dana",
+        &format!("Sessionson{n}"),
+        Some(&format!("S{:06}", 100_000 + n)),
+    );
+    body["create_new_person"] = json!(true);
+    let id = api_referral(&c.po, &body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let day = |d: i64| (today() + Duration::days(d)).to_string();
+    let apis = [("po", &c.po), ("cl", &c.cl), ("ap", &c.ap)];
+    let r = advance(
+        &apis,
+        &id,
+        &[
+            ("cl", json!({"action": "accept"})),
+            (
+                "cl",
+                json!({"action": "book_assessment", "assessment_date": "2030-01-01", "assessor_id": t.ap.id}),
+            ),
+            (
+                "ap",
+                json!({"action": "record_assessment", "assessment_date": day(-40)}),
+            ),
+            ("cl", json!({"action": "record_suitable"})),
+            (
+                "ap",
+                json!({"action": "record_consent", "consent_date": day(-39)}),
+            ),
+            ("cl", json!({"action": "send_report", "report_date": day(-38)})),
+            (
+                "po",
+                json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),
+            ),
+            (
+                "po",
+                json!({
+                    "action": "record_mhtr_made",
+                    "order_type": "co",
+                    "sentence_date": day(-30),
+                    "requirement_end_date": day(270),
+                    "court": "Leicester Crown Court",
+                    "treatment_director_id": t.cl.id,
+                    "combined_with": "drr",
+                }),
+            ),
+            (
+                "po",
+                json!({"action": "record_induction", "induction_date": day(-25)}),
+            ),
+            ("cl", json!({"action": "allocate_ap", "ap_id": t.ap.id})),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "allocated");
+    id
+}
+
+fn end_date() -> NaiveDate {
+    today() + Duration::days(270)
+}
+
+/// The first `weekday` after today.
+fn next(weekday: Weekday) -> NaiveDate {
+    let mut d = today() + Duration::days(1);
+    while d.weekday() != weekday {
+        d += Duration::days(1);
+    }
+    d
+}
+
+/// The first weekday on or after `d` that is not a bank holiday.
+fn working_day_from(mut d: NaiveDate) -> NaiveDate {
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        || calendar::bank_holiday_name(d).is_some()
+    {
+        d += Duration::days(1);
+    }
+    d
+}
+
+fn weekly_plan(first: NaiveDate) -> Value {
+    json!({
+        "first_date": first.to_string(),
+        "first_time": "10:00",
+        "cadence": "weekly",
+        "mode": "phone",
+    })
+}
+
+async fn make_plan(api: &Api, id: &str, body: &Value) -> Vec<Value> {
+    let (status, r) = api
+        .post(&format!("/api/v1/referrals/{id}/sessions/plan"), body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    r["sessions"].as_array().unwrap().clone()
+}
+
+async fn treatment(api: &Api, id: &str) -> Value {
+    let (status, r) = api.get(&format!("/api/v1/referrals/{id}/sessions")).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    r
+}
+
+fn live(t: &Value) -> Vec<Value> {
+    t["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["number"].is_number())
+        .cloned()
+        .collect()
+}
+
+fn numbered(t: &Value, n: i64) -> Value {
+    live(t)
+        .into_iter()
+        .find(|s| s["number"] == n)
+        .unwrap_or_else(|| panic!("session {n}: {t}"))
+}
+
+fn starts_at(s: &Value) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s["starts_at"].as_str().unwrap(), "%Y-%m-%dT%H:%M").unwrap()
+}
+
+/// Time passing: a booked appointment as if its day came `days_ago` days ago, moved together
+/// with the quarter hours it holds in the practitioner's diary. Sessions are recorded on or
+/// after their day and plans start in the future, so this is the one place tests rewrite
+/// time.
+async fn as_if_held(app: &TestApp, session_id: &str, days_ago: i64) {
+    let id = session_id.to_owned();
+    let day = today() - Duration::days(days_ago);
+    app.state
+        .db
+        .write(move |c| {
+            let (at, ap): (NaiveDateTime, String) = treatment_sessions::table
+                .find(&id)
+                .select((
+                    treatment_sessions::starts_at,
+                    treatment_sessions::ap_user_id,
+                ))
+                .first(c)?;
+            let moved = day.and_time(at.time());
+            let blocks: Vec<NaiveDateTime> = ap_bookings::table
+                .filter(ap_bookings::session_id.eq(&id))
+                .select(ap_bookings::block_start)
+                .load(c)?;
+            diesel::delete(ap_bookings::table.filter(ap_bookings::session_id.eq(&id)))
+                .execute(c)?;
+            for b in blocks {
+                diesel::insert_into(ap_bookings::table)
+                    .values((
+                        ap_bookings::ap_user_id.eq(&ap),
+                        ap_bookings::block_start.eq(b + (moved - at)),
+                        ap_bookings::session_id.eq(&id),
+                    ))
+                    .execute(c)?;
+            }
+            diesel::update(treatment_sessions::table.find(&id))
+                .set(treatment_sessions::starts_at.eq(moved))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+async fn record(api: &Api, session: &Value, body: Value) -> (StatusCode, Value) {
+    let mut body = body;
+    body["version"] = session["version"].clone();
+    api.post(
+        &format!(
+            "/api/v1/sessions/{}/attendance",
+            session["id"].as_str().unwrap()
+        ),
+        &body,
+    )
+    .await
+}
+
+async fn outbox(app: &TestApp) -> Vec<OutboxMessage> {
+    app.state
+        .db
+        .run(|c| {
+            Ok(outbox_messages::table
+                .order((outbox_messages::created_at.asc(), outbox_messages::id.asc()))
+                .select(OutboxMessage::as_select())
+                .load(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+fn sent(rows: &[OutboxMessage], kind: MessageKind) -> Vec<String> {
+    let mut to: Vec<String> = rows
+        .iter()
+        .filter(|m| m.kind == kind)
+        .map(|m| {
+            for part in [&m.subject, &m.text_body, &m.html_body] {
+                assert!(!part.contains("Dana"), "no name in emails: {part}");
+                assert!(!part.contains("Sessionson"), "no name in emails: {part}");
+            }
+            m.recipient.clone()
+        })
+        .collect();
+    to.sort();
+    to
+}
+
+fn emails_of(users: &[&TestUser]) -> Vec<String> {
+    let mut e: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
+    e.sort();
+    e
+}
+
+async fn referral_status(app: &TestApp, id: &str) -> String {
+    let id = id.to_owned();
+    app.state
+        .db
+        .run(move |c| {
+            Ok(referrals::table
+                .find(id)
+                .select(referrals::status)
+                .first::<String>(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// The first Monday from which twelve weekly sessions meet a bank holiday, and that day.
+fn mondays_meeting_a_bank_holiday() -> (NaiveDate, NaiveDate) {
+    let mut first = next(Weekday::Mon);
+    loop {
+        if let Some(hit) = (0..12)
+            .map(|k| first + Duration::days(7 * k))
+            .find(|d| calendar::bank_holiday_name(*d).is_some())
+        {
+            return (first, hit);
+        }
+        first += Duration::days(7);
+    }
+}
+
+#[tokio::test]
+async fn a_plan_of_twelve_skips_bank_holidays_and_one_that_cannot_fit_is_refused() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 1).await;
+
+    // Fortnightly from five months ahead would run past the requirement's end.
+    let late = working_day_from(end_date() - Duration::days(120));
+    let mut body = weekly_plan(late);
+    body["cadence"] = json!("fortnightly");
+    let (status, r) =
+        c.ap.post(&format!("/api/v1/referrals/{id}/sessions/plan"), &body)
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    let message = r["fields"]["first_date"].as_str().unwrap();
+    assert!(message.contains("after the requirement ends"), "{message}");
+    let tr = treatment(&c.ap, &id).await;
+    assert!(tr["plan"].is_null());
+    assert_eq!(tr["sessions"], json!([]));
+
+    // Weekly on Mondays through a bank holiday: previewed, then made.
+    let (first, holiday) = mondays_meeting_a_bank_holiday();
+    let mut preview = weekly_plan(first);
+    preview["preview"] = json!(true);
+    let (status, p) =
+        c.ap.post(&format!("/api/v1/referrals/{id}/sessions/plan"), &preview)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!(p["dates"].as_array().unwrap().len(), 12);
+    assert!(
+        treatment(&c.ap, &id).await["plan"].is_null(),
+        "a preview saves nothing"
+    );
+
+    let made = make_plan(&c.ap, &id, &weekly_plan(first)).await;
+    assert_eq!(made.len(), 12);
+    let days: Vec<NaiveDate> = made.iter().map(|s| starts_at(s).date()).collect();
+    assert_eq!(
+        p["dates"],
+        json!(
+            made.iter()
+                .map(|s| s["starts_at"].clone())
+                .collect::<Vec<_>>()
+        )
+    );
+    assert_eq!(days[0], first);
+    assert!(!days.contains(&holiday), "{holiday} is a bank holiday");
+    assert!(
+        days.iter()
+            .all(|d| calendar::bank_holiday_name(*d).is_none())
+    );
+    assert!(days.iter().all(|d| *d <= end_date()));
+    assert!(
+        days.contains(&working_day_from(holiday)),
+        "that week's session moves to the next working day: {days:?}"
+    );
+    for (n, s) in made.iter().enumerate() {
+        assert_eq!(s["number"], json!(n + 1));
+        assert_eq!(s["status"], "booked");
+        assert_eq!(s["minutes"], 50);
+    }
+    let tr = treatment(&c.ap, &id).await;
+    assert_eq!(tr["plan"]["cadence"], "weekly");
+    assert_eq!(tr["plan"]["target"], 12);
+    assert_eq!(tr["can_manage"], true);
+
+    // Each reading is recorded as a consultation of the referral, by whom.
+    let (rid, ap) = (id.clone(), t.ap.id.clone());
+    let views: i64 = t
+        .app
+        .state
+        .db
+        .run(move |c| {
+            Ok(audit_events::table
+                .filter(audit_events::action.eq("consultation"))
+                .filter(audit_events::event.eq("referral.sessions_viewed"))
+                .filter(audit_events::record_id.eq(rid))
+                .filter(audit_events::actor_user_id.eq(ap))
+                .count()
+                .get_result(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(views, 3, "three readings so far");
+
+    // Only one plan per referral.
+    let (status, _) =
+        c.ap.post(
+            &format!("/api/v1/referrals/{id}/sessions/plan"),
+            &weekly_plan(first + Duration::days(1)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn moving_a_session_twice_keeps_each_old_appointment_as_rescheduled() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 2).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Mon))).await;
+    let third = numbered(&treatment(&c.ap, &id).await, 3);
+
+    let to = working_day_from(starts_at(&third).date() + Duration::days(2));
+    let (status, r) =
+        c.ap.post(
+            &format!(
+                "/api/v1/sessions/{}/reschedule",
+                third["id"].as_str().unwrap()
+            ),
+            &json!({
+                "version": third["version"],
+                "new_date": to.to_string(),
+                "new_time": "14:00",
+                "party": "person_on_probation",
+                "reason": "Job interview that morning",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let moved = r["sessions"][0].clone();
+    assert_eq!(moved["replaces_id"], third["id"]);
+    assert_eq!(moved["starts_at"], format!("{to}T14:00"));
+    assert_eq!(moved["number"], 3);
+
+    // The old version of the first appointment no longer moves.
+    let (status, _) =
+        c.ap.post(
+            &format!(
+                "/api/v1/sessions/{}/reschedule",
+                third["id"].as_str().unwrap()
+            ),
+            &json!({
+                "version": third["version"],
+                "new_date": to.to_string(),
+                "new_time": "16:00",
+                "party": "service",
+                "reason": "Again",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let again = working_day_from(to + Duration::days(1));
+    let (status, r) =
+        c.ap.post(
+            &format!(
+                "/api/v1/sessions/{}/reschedule",
+                moved["id"].as_str().unwrap()
+            ),
+            &json!({
+                "version": moved["version"],
+                "new_date": again.to_string(),
+                "new_time": "15:00",
+                "party": "service",
+                "reason": "Practitioner on training",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let last = r["sessions"][0].clone();
+    assert_eq!(last["replaces_id"], moved["id"]);
+
+    let tr = treatment(&c.ap, &id).await;
+    let all = tr["sessions"].as_array().unwrap();
+    let find = |sid: &Value| all.iter().find(|s| s["id"] == *sid).unwrap().clone();
+    let (old, middle) = (find(&third["id"]), find(&moved["id"]));
+    assert_eq!(old["status"], "superseded");
+    assert_eq!(old["number"], Value::Null);
+    assert_eq!(old["change_party"], "person_on_probation");
+    assert_eq!(old["change_reason"], "Job interview that morning");
+    assert_eq!(middle["status"], "superseded");
+    assert_eq!(middle["change_party"], "service");
+    assert_eq!(middle["change_reason"], "Practitioner on training");
+    assert_eq!(find(&last["id"])["status"], "booked");
+    assert_eq!(all.len(), 14);
+    assert_eq!(live(&tr).len(), 12, "still twelve live sessions");
+}
+
+#[tokio::test]
+async fn a_session_the_service_cancels_is_replaced_and_one_the_person_cancels_is_not() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 3).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Tue))).await;
+    let tr = treatment(&c.ap, &id).await;
+    let (second, fourth) = (numbered(&tr, 2), numbered(&tr, 4));
+    let last_before = starts_at(&numbered(&tr, 12));
+
+    let (status, r) = c
+        .ap
+        .post(
+            &format!("/api/v1/sessions/{}/cancel", second["id"].as_str().unwrap()),
+            &json!({"version": second["version"], "cancel_reason": "practitioner_unavailable", "note": "Off sick"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["cancelled"]["status"], "cancelled");
+    assert_eq!(r["cancelled"]["change_party"], "service");
+    assert_eq!(r["cancelled"]["cancel_reason"], "practitioner_unavailable");
+    let replacement = &r["replacement"];
+    assert_eq!(replacement["added_for_id"], second["id"]);
+    assert!(starts_at(replacement) > last_before, "added at the end");
+    assert_eq!(replacement["number"], 12);
+    assert!(starts_at(replacement).date() <= end_date());
+    assert_eq!(live(&treatment(&c.ap, &id).await).len(), 12);
+
+    let (status, r) =
+        c.ap.post(
+            &format!("/api/v1/sessions/{}/cancel", fourth["id"].as_str().unwrap()),
+            &json!({"version": fourth["version"], "cancel_reason": "person_unwell"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["cancelled"]["change_party"], "person_on_probation");
+    assert!(r["replacement"].is_null());
+    assert!(r["replacement_not_possible"].is_null());
+    assert_eq!(live(&treatment(&c.ap, &id).await).len(), 11);
+
+    // An unknown reason is refused against its field.
+    let fifth = numbered(&treatment(&c.ap, &id).await, 5);
+    let (status, r) =
+        c.ap.post(
+            &format!("/api/v1/sessions/{}/cancel", fifth["id"].as_str().unwrap()),
+            &json!({"version": fifth["version"], "cancel_reason": "bored"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r["fields"]["cancel_reason"].is_string());
+}
+
+#[tokio::test]
+async fn unacceptable_absences_are_reported_and_a_second_is_flagged_for_enforcement() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 4).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Mon))).await;
+    let tr = treatment(&c.ap, &id).await;
+    for (n, days_ago) in [(1, 14), (2, 7)] {
+        as_if_held(&t.app, numbered(&tr, n)["id"].as_str().unwrap(), days_ago).await;
+    }
+    let tr = treatment(&c.ap, &id).await;
+    let before = outbox(&t.app).await.len();
+    let dna = json!({"happened": false, "not_happened_reason": "unacceptable_absence", "summary_for_ro": "Did not attend, no contact"});
+
+    let (status, r) = record(&c.ap, &numbered(&tr, 1), dna.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["absence_reported"], true);
+    assert_eq!(r["enforcement_flagged"], false);
+    let rows = outbox(&t.app).await;
+    assert_eq!(rows.len(), before + 1, "{rows:#?}");
+    assert_eq!(sent(&rows, MessageKind::Absence), emails_of(&[&t.po]));
+    assert_eq!(referral_status(&t.app, &id).await, "allocated");
+
+    let (status, r) = record(&c.ap, &numbered(&tr, 2), dna).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["enforcement_flagged"], true);
+    let rows = outbox(&t.app).await;
+    assert_eq!(
+        sent(&rows, MessageKind::SecondAbsence),
+        emails_of(&[&t.po, &t.cl, &t.cl2]),
+        "the officer and the area's clinical leads"
+    );
+
+    // The responsible officer sees the flag, and no clinical content.
+    let seen = treatment(&c.po, &id).await;
+    let reviews = seen["enforcement_reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0]["first_session_id"], numbered(&tr, 1)["id"]);
+    assert_eq!(reviews[0]["second_session_id"], numbered(&tr, 2)["id"]);
+    assert!(reviews[0]["decision"].is_null());
+    let recorded = &seen["sessions"][0];
+    assert_eq!(recorded["outcome"], "unacceptable_absence");
+    assert_eq!(recorded["summary_for_ro"], "Did not attend, no contact");
+}
+
+#[tokio::test]
+async fn the_first_attended_session_starts_treatment_and_the_twelfth_completes_it() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 5).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Wed))).await;
+
+    // Not before its day.
+    let tr = treatment(&c.ap, &id).await;
+    let (status, r) = record(
+        &c.ap,
+        &numbered(&tr, 1),
+        json!({"happened": true, "attendance": "attended"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r["fields"]["happened"].is_string());
+
+    for n in 1..=12 {
+        as_if_held(&t.app, numbered(&tr, n)["id"].as_str().unwrap(), 13 - n).await;
+    }
+    let tr = treatment(&c.ap, &id).await;
+    for n in 1..=12 {
+        let (status, r) = record(
+            &c.ap,
+            &numbered(&tr, n),
+            json!({"happened": true, "attendance": if n == 5 { "attended_late" } else { "attended" }, "engagement_notes": "Engaged well"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "session {n}: {r}");
+        assert_eq!(r["attended"], n);
+        assert_eq!(r["started"], n == 1, "session {n}");
+        assert_eq!(r["ended"], n == 12, "session {n}");
+        let expected = match n {
+            1..=11 => "in_treatment",
+            _ => "ended",
+        };
+        assert_eq!(referral_status(&t.app, &id).await, expected, "session {n}");
+    }
+    let (_, r) = c.po.get(&format!("/api/v1/referrals/{id}")).await;
+    assert!(
+        r["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["description"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Completed")),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn outcome_measures_are_checked_and_a_risk_answer_alerts_the_clinical_leads() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 6).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Thu))).await;
+    let first = numbered(&treatment(&c.ap, &id).await, 1);
+    let sid = first["id"].as_str().unwrap().to_owned();
+    as_if_held(&t.app, &sid, 1).await;
+    let (status, r) = record(
+        &c.ap,
+        &first,
+        json!({"happened": true, "attendance": "attended", "engagement_notes": "Low mood discussed", "summary_for_ro": "Attended"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let path = format!("/api/v1/sessions/{sid}/measures");
+
+    let (status, r) = c
+        .ap
+        .post(
+            &path,
+            &json!({"instrument": "phq9", "stage": "first", "answers": [1, 1, 1, 4, 1, 1, 1, 1, 0]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert!(r["fields"]["q4"].is_string(), "{r}");
+    let before = outbox(&t.app).await.len();
+
+    let (status, m) = c
+        .ap
+        .post(
+            &path,
+            &json!({"instrument": "phq9", "stage": "first", "answers": [2, 2, 1, 1, 1, 1, 1, 1, 1]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    assert_eq!(m["total"], 11);
+    assert_eq!(m["risk"], true);
+    let rows = outbox(&t.app).await;
+    assert_eq!(rows.len(), before + 2, "{rows:#?}");
+    assert_eq!(
+        sent(&rows, MessageKind::RiskAlert),
+        emails_of(&[&t.cl, &t.cl2]),
+        "the clinical leads of the area, not of another"
+    );
+    assert!(!sent(&rows, MessageKind::RiskAlert).contains(&t.cl_b.email));
+
+    // The same instrument twice at one session is refused.
+    let (status, _) = c
+        .ap
+        .post(
+            &path,
+            &json!({"instrument": "phq9", "stage": "first", "answers": [0, 0, 0, 0, 0, 0, 0, 0, 0]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Clinical roles see measures, open alerts and notes; the officer sees none of them.
+    let clinical = treatment(&c.cl, &id).await;
+    assert_eq!(clinical["measures"][0]["session_id"], sid.as_str());
+    assert_eq!(clinical["measures"][0]["severity"], "Moderate");
+    assert_eq!(clinical["risk_alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        clinical["sessions"][0]["engagement_notes"],
+        "Low mood discussed"
+    );
+    let officer = treatment(&c.po, &id).await;
+    assert!(officer.get("measures").is_none(), "{officer}");
+    assert!(officer.get("risk_alerts").is_none());
+    assert!(officer["sessions"][0].get("engagement_notes").is_none());
+    assert_eq!(officer["sessions"][0]["summary_for_ro"], "Attended");
+    let whole = serde_json::to_string(&officer).unwrap();
+    assert!(!whole.contains("Low mood"));
+}
+
+#[tokio::test]
+async fn people_outside_the_sessions_scope_see_and_change_nothing() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 7).await;
+    let other = allocated_referral(&t, &c, 8).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Mon))).await;
+    let before = treatment(&c.ap, &id).await;
+    let first = numbered(&before, 1);
+    let sid = first["id"].as_str().unwrap();
+    let later = working_day_from(starts_at(&first).date() + Duration::days(2));
+    let move_body = json!({
+        "version": first["version"],
+        "new_date": later.to_string(),
+        "new_time": "11:00",
+        "party": "service",
+        "reason": "Not mine to move",
+    });
+
+    // Another assistant psychologist of the same area.
+    let ap2 = t.app.api(&t.ap2).await;
+    let (status, _) = ap2.get(&format!("/api/v1/referrals/{id}/sessions")).await;
+    assert!(
+        [StatusCode::NOT_FOUND, StatusCode::FORBIDDEN].contains(&status),
+        "{status}"
+    );
+    for (path, body) in [
+        (
+            format!("/api/v1/referrals/{other}/sessions/plan"),
+            weekly_plan(next(Weekday::Tue)),
+        ),
+        (
+            format!("/api/v1/referrals/{id}/sessions"),
+            json!({"new_date": later.to_string(), "new_time": "16:00"}),
+        ),
+        (
+            format!("/api/v1/sessions/{sid}/reschedule"),
+            move_body.clone(),
+        ),
+        (
+            format!("/api/v1/sessions/{sid}/cancel"),
+            json!({"version": first["version"], "cancel_reason": "booked_in_error"}),
+        ),
+    ] {
+        let (status, r) = ap2.post(&path, &body).await;
+        assert!(
+            [StatusCode::NOT_FOUND, StatusCode::FORBIDDEN].contains(&status),
+            "{path}: {status} {r}"
+        );
+    }
+
+    // Roles without referrals, and an officer who cannot change sessions.
+    let councillor = t.app.api(&t.councillor).await;
+    let admin = t.app.api(&t.admin).await;
+    for api in [&councillor, &admin] {
+        let (status, _) = api.get(&format!("/api/v1/referrals/{id}/sessions")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = api
+            .post(&format!("/api/v1/sessions/{sid}/reschedule"), &move_body)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) =
+        c.po.post(&format!("/api/v1/sessions/{sid}/reschedule"), &move_body)
+            .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let after = treatment(&c.ap, &id).await;
+    assert_eq!(after["sessions"], before["sessions"], "nothing changed");
+    assert!(treatment(&c.ap, &other).await["plan"].is_null());
+}
+
+#[tokio::test]
+async fn racing_plans_for_one_practitioner_book_one_and_never_overlap() {
+    const N: u32 = 6;
+    let t = cast().await;
+    let c = clients(&t).await;
+    let mut ids = Vec::new();
+    for n in 0..N {
+        ids.push(allocated_referral(&t, &c, 20 + n).await);
+    }
+    let body = weekly_plan(next(Weekday::Mon));
+    // Each request on its own client and token, all in flight at once.
+    let mut racing = Vec::new();
+    for id in &ids {
+        let api = t.app.api(&t.ap).await;
+        let (path, body) = (
+            format!("/api/v1/referrals/{id}/sessions/plan"),
+            body.clone(),
+        );
+        racing.push(tokio::spawn(async move { api.post(&path, &body).await }));
+    }
+    let mut results = Vec::new();
+    for r in racing {
+        results.push(r.await.unwrap());
+    }
+    let made = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(made, 1, "{results:#?}");
+    for (status, r) in &results {
+        assert!(
+            [
+                StatusCode::CREATED,
+                StatusCode::CONFLICT,
+                StatusCode::UNPROCESSABLE_ENTITY
+            ]
+            .contains(status),
+            "{status}: {r}"
+        );
+    }
+
+    let ap = t.ap.id.clone();
+    let (plans, sessions, blocks) = t
+        .app
+        .state
+        .db
+        .run(move |c| {
+            let plans: i64 = session_plans::table.count().get_result(c)?;
+            let sessions: Vec<(NaiveDateTime, i32)> = treatment_sessions::table
+                .filter(treatment_sessions::ap_user_id.eq(&ap))
+                .select((treatment_sessions::starts_at, treatment_sessions::minutes))
+                .load(c)?;
+            let blocks: i64 = ap_bookings::table
+                .filter(ap_bookings::ap_user_id.eq(&ap))
+                .count()
+                .get_result(c)?;
+            Ok((plans, sessions, blocks))
+        })
+        .await
+        .unwrap();
+    assert_eq!(plans, 1);
+    assert_eq!(sessions.len(), 12);
+    assert_eq!(blocks, 12 * 4, "50 minutes hold four quarter hours");
+    for (i, a) in sessions.iter().enumerate() {
+        for b in &sessions[i + 1..] {
+            assert!(
+                !plan::overlaps(a.0, a.1 as u32, b.0, b.1 as u32),
+                "{a:?} and {b:?} overlap"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn moving_all_remaining_sessions_a_week_later_keeps_the_cadence() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 9).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Tue))).await;
+    let tr = treatment(&c.ap, &id).await;
+    let (third, fourth) = (numbered(&tr, 3), numbered(&tr, 4));
+
+    // Each appointment moves onto the time the next one holds until it moves too.
+    let to = starts_at(&fourth);
+    let (status, r) =
+        c.ap.post(
+            &format!(
+                "/api/v1/sessions/{}/reschedule",
+                third["id"].as_str().unwrap()
+            ),
+            &json!({
+                "version": third["version"],
+                "new_date": to.date().to_string(),
+                "new_time": to.format("%H:%M").to_string(),
+                "party": "person_on_probation",
+                "reason": "Away for a week",
+                "all_remaining": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let moved = r["sessions"].as_array().unwrap();
+    assert_eq!(moved.len(), 10, "sessions 3 to 12 move");
+    assert_eq!(moved[0]["replaces_id"], third["id"]);
+    assert_eq!(starts_at(&moved[0]), to);
+    let after = treatment(&c.ap, &id).await;
+    assert_eq!(live(&after).len(), 12);
+    assert_eq!(
+        after["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "superseded" && s["change_reason"] == "Away for a week")
+            .count(),
+        10
+    );
+    let last = live(&after).last().cloned().unwrap();
+    assert!(starts_at(&last) > starts_at(&numbered(&tr, 12)));
+}
+
+#[tokio::test]
+async fn one_referral_planned_twice_at_once_gets_one_plan() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 10).await;
+    // Different times, so only the plan itself can clash.
+    let mut racing = Vec::new();
+    for time in ["09:00", "11:00", "13:00", "15:00"] {
+        let api = t.app.api(&t.ap).await;
+        let path = format!("/api/v1/referrals/{id}/sessions/plan");
+        let mut body = weekly_plan(next(Weekday::Mon));
+        body["first_time"] = json!(time);
+        racing.push(tokio::spawn(async move { api.post(&path, &body).await }));
+    }
+    let mut statuses = Vec::new();
+    for r in racing {
+        let (status, body) = r.await.unwrap();
+        assert!(
+            [StatusCode::CREATED, StatusCode::CONFLICT].contains(&status),
+            "{status}: {body}"
+        );
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(live(&treatment(&c.ap, &id).await).len(), 12);
+}
