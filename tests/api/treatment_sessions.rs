@@ -957,3 +957,209 @@ async fn one_referral_planned_twice_at_once_gets_one_plan() {
     );
     assert_eq!(live(&treatment(&c.ap, &id).await).len(), 12);
 }
+
+// ------------------------------------------------------------------ the pages
+
+fn date_pairs(name: &str, d: NaiveDate) -> Vec<(String, String)> {
+    vec![
+        (format!("{name}_day"), d.day().to_string()),
+        (format!("{name}_month"), d.month().to_string()),
+        (format!("{name}_year"), d.year().to_string()),
+    ]
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, s)| (k.as_str(), s.as_str())).collect()
+}
+
+#[tokio::test]
+async fn an_assistant_psychologist_plans_records_and_measures_on_the_pages() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 40).await;
+    let ap = t.app.browser(&t.ap).await;
+
+    let (status, page) = ap.get(&format!("/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Plan the 12 sessions"), "offered the plan");
+    assert!(
+        !page.contains("/actions/start_treatment"),
+        "treatment starts from the sessions, not by hand"
+    );
+
+    // A bad form keeps what was typed and says what is wrong, GOV.UK style.
+    let plan_path = format!("/referrals/{id}/sessions/plan");
+    let (status, _, body) = ap
+        .post(
+            &plan_path,
+            &[
+                ("first_time", "10:10"),
+                ("location", "Room 4"),
+                ("mode", "in_person"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("govuk-error-summary"), "{body}");
+    assert!(body.contains("Appointments start on the quarter hour"));
+    assert!(body.contains("value=\"Room 4\""), "input kept");
+    assert!(
+        body.contains("href=\"#first_date-day\""),
+        "date error anchored"
+    );
+
+    // The dates are shown before anything is booked, then booked on confirmation.
+    let first = working_day_from(next(Weekday::Tue));
+    let mut form = date_pairs("first_date", first);
+    form.extend([
+        ("first_time".to_owned(), "11:00".to_owned()),
+        ("cadence".to_owned(), "weekly".to_owned()),
+        ("minutes".to_owned(), "50".to_owned()),
+        ("mode".to_owned(), "in_person".to_owned()),
+        ("location".to_owned(), "Probation office, room 4".to_owned()),
+    ]);
+    let (status, _, check) = ap.post(&plan_path, &pairs(&form)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(check.contains("Check the session dates"), "{check}");
+    assert!(check.contains("Book these sessions"));
+    assert!(
+        live(&treatment(&c.ap, &id).await).is_empty(),
+        "nothing booked before confirming"
+    );
+    form.push(("confirm".to_owned(), "yes".to_owned()));
+    let (status, location, _) = ap.post(&plan_path, &pairs(&form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with(&format!("/referrals/{id}")));
+    let sessions = live(&treatment(&c.ap, &id).await);
+    assert_eq!(sessions.len(), 12);
+
+    // The first session, held: recorded on its page with a summary and private notes.
+    let s1 = numbered(&treatment(&c.ap, &id).await, 1);
+    as_if_held(&t.app, s1["id"].as_str().unwrap(), 1).await;
+    let s1_id = s1["id"].as_str().unwrap();
+    let attendance = format!("/sessions/{s1_id}/attendance");
+    let (status, form_page) = ap.get(&attendance).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form_page.contains("Did the session happen?"));
+    let (status, _, body) = ap
+        .post(&attendance, &[("version", "0"), ("happened", "no")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Select why the session did not happen"),
+        "{body}"
+    );
+    let (status, _, _) = ap
+        .post(
+            &attendance,
+            &[
+                ("version", "0"),
+                ("happened", "yes"),
+                ("attendance", "attended"),
+                ("engagement_notes", "Talked about the loss of his brother"),
+                ("summary_for_ro", "Attended and engaged well"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(referral_status(&t.app, &id).await, "in_treatment");
+
+    // PHQ-9 on its page: an out-of-range answer is refused against its question.
+    let measure = format!("/sessions/{s1_id}/measures/phq9");
+    let (status, q) = ap.get(&measure).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(q.contains("Little interest or pleasure"), "{q}");
+    let mut answers: Vec<(String, String)> =
+        (1..=9).map(|n| (format!("q{n}"), "1".to_owned())).collect();
+    answers.push(("stage".into(), "first".into()));
+    answers[3].1 = "7".into();
+    let (status, _, body) = ap.post(&measure, &pairs(&answers)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("href=\"#q4\""), "{body}");
+    answers[3].1 = "2".into();
+    answers[8].1 = "0".into();
+    let (status, _, _) = ap.post(&measure, &pairs(&answers)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // What each role sees on the referral page.
+    let (_, page) = ap.get(&format!("/referrals/{id}")).await;
+    assert!(page.contains("Talked about the loss of his brother"));
+    assert!(page.contains("PHQ-9"));
+    assert!(page.contains("Session plan made"), "on the timeline");
+    assert!(page.contains("1 of 12 attended"));
+    let po = t.app.browser(&t.po).await;
+    let (_, page) = po.get(&format!("/referrals/{id}")).await;
+    assert!(
+        page.contains("Attended and engaged well"),
+        "summary for the officer"
+    );
+    assert!(
+        !page.contains("Talked about the loss of his brother"),
+        "engagement notes are for clinical staff only"
+    );
+    assert!(
+        !page.contains("Outcome measure recorded"),
+        "measures are clinical"
+    );
+    assert!(
+        !page.contains("/sessions/"),
+        "no session actions for the officer"
+    );
+}
+
+#[tokio::test]
+async fn a_second_absence_is_decided_by_the_responsible_officer_on_the_pages() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 41).await;
+    make_plan(
+        &c.ap,
+        &id,
+        &weekly_plan(working_day_from(next(Weekday::Wed))),
+    )
+    .await;
+    let ap = t.app.browser(&t.ap).await;
+    for n in 1..=2 {
+        let s = numbered(&treatment(&c.ap, &id).await, n);
+        as_if_held(&t.app, s["id"].as_str().unwrap(), 30 - n * 7).await;
+        let (status, _, _) = ap
+            .post(
+                &format!("/sessions/{}/attendance", s["id"].as_str().unwrap()),
+                &[
+                    ("version", "0"),
+                    ("happened", "no"),
+                    ("not_happened_reason", "unacceptable_absence"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+    let po = t.app.browser(&t.po).await;
+    let (_, home) = po.get("/").await;
+    assert!(home.contains("Needs your attention"), "{home}");
+    assert!(home.contains("enforcement review"));
+    let (_, page) = po.get(&format!("/referrals/{id}")).await;
+    assert!(page.contains("Flagged for enforcement review"));
+    let review = page
+        .split("/enforcement-reviews/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a link to decide")
+        .to_owned();
+    let path = format!("/enforcement-reviews/{review}/decision");
+    // Only the responsible officer decides.
+    let (status, _, _) = ap.post(&path, &[("decision", "warning")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = po.post(&path, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Select what you decided"));
+    let (status, _, _) = po
+        .post(&path, &[("decision", "warning"), ("note", "Letter sent")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = po.get(&format!("/referrals/{id}")).await;
+    assert!(!page.contains("Record your decision"), "the banner is gone");
+    assert!(page.contains("Decided: Warning issued"));
+    let (_, home) = po.get("/").await;
+    assert!(!home.contains("Needs your attention"));
+}
