@@ -263,6 +263,15 @@ mod tests {
                 .unwrap(),
             e.typed("a@example.org", &TreatmentEnded(notice.clone()))
                 .unwrap(),
+            e.typed("a@example.org", &SessionPlanChanged(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &Absence(notice.clone())).unwrap(),
+            e.typed("a@example.org", &SecondAbsence(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &RiskAlert(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &PractitionerReport(notice.clone()))
+                .unwrap(),
         ] {
             assert!(m.subject.contains("MH-7K3Q-PX4D"), "{}", m.subject);
             assert!(!m.subject.contains('\n'));
