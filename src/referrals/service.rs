@@ -512,6 +512,9 @@ pub fn transition(
                 "ap_id",
                 "Select an assistant psychologist who works in the person's area",
             )?;
+            if r.allocated_ap_id.as_deref() != Some(chosen.as_str()) {
+                crate::sessions::service::reassign(c, id, &chosen)?;
+            }
             ap = Some(chosen.clone());
             details = json!({ "ap_id": chosen });
             format!("Allocated to {name}")
@@ -563,13 +566,23 @@ pub fn transition(
         }
         Action::EndTreatment => {
             let outcome = t.end_outcome.unwrap_or(EndOutcome::Completed);
+            let attended = crate::sessions::service::attended_count(c, id)?;
             details = json!({
                 "end_outcome": outcome.as_str(),
                 "end_reason": t.end_reason.map(|r| r.as_str()),
+                "sessions_attended": attended,
             });
+            let sessions = format!(
+                "{attended} session{} attended",
+                if attended == 1 { "" } else { "s" }
+            );
             match t.end_reason {
-                Some(reason) => format!("{} on {date}: {}", outcome.label(), reason.label()),
-                None => format!("{} on {date}", outcome.label()),
+                Some(reason) => format!(
+                    "{} on {date}: {}. {sessions}",
+                    outcome.label(),
+                    reason.label()
+                ),
+                None => format!("{} on {date}. {sessions}", outcome.label()),
             }
         }
         Action::Withdraw => {

@@ -1455,3 +1455,46 @@ pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppE
     }
     Ok(out)
 }
+
+/// The referral passes to another assistant psychologist before treatment starts: its booked
+/// appointments move to their diary, or the change is refused naming the clash.
+pub fn reassign(c: &mut DbConn, referral_id: &str, new_ap: &str) -> Result<(), AppError> {
+    let booked: Vec<Session> = model::sessions_of(c, referral_id)?
+        .into_iter()
+        .filter(|s| s.status == SessionStatus::Booked && s.ap_user_id != new_ap)
+        .collect();
+    let days = working_days(c, new_ap)?;
+    for s in &booked {
+        if !days.contains(chrono::Datelike::weekday(&s.starts_at.date())) {
+            return Err(AppError::Conflict(format!(
+                "The session on {} is not on one of that assistant psychologist’s working days: move it first",
+                when(s.starts_at)
+            )));
+        }
+        model::release_blocks(c, &s.id)?;
+        model::book_blocks(c, new_ap, &s.id, &plan::blocks(s.starts_at, s.minutes as u32))
+            .map_err(|_| {
+                AppError::Conflict(format!(
+                    "That assistant psychologist already has an appointment at the time of the session on {}: move it first",
+                    when(s.starts_at)
+                ))
+            })?;
+        diesel::update(treatment_sessions::table.find(&s.id))
+            .set((
+                treatment_sessions::ap_user_id.eq(new_ap),
+                treatment_sessions::version.eq(s.version + 1),
+                treatment_sessions::updated_at.eq(crate::clock::now()),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Sessions attended so far.
+pub fn attended_count(c: &mut DbConn, referral_id: &str) -> Result<i64, AppError> {
+    Ok(treatment_sessions::table
+        .filter(treatment_sessions::referral_id.eq(referral_id))
+        .filter(treatment_sessions::outcome.eq_any([Outcome::Attended, Outcome::AttendedLate]))
+        .count()
+        .get_result(c)?)
+}

@@ -1163,3 +1163,54 @@ async fn a_second_absence_is_decided_by_the_responsible_officer_on_the_pages() {
     let (_, home) = po.get("/").await;
     assert!(!home.contains("Needs your attention"));
 }
+
+#[tokio::test]
+async fn reallocating_before_treatment_moves_the_booked_sessions_or_names_the_clash() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let first = working_day_from(next(Weekday::Thu));
+    let id = allocated_referral(&t, &c, 42).await;
+    make_plan(&c.ap, &id, &weekly_plan(first)).await;
+    let apis = [("cl", &c.cl)];
+    advance(
+        &apis,
+        &id,
+        &[("cl", json!({"action": "allocate_ap", "ap_id": t.ap2.id}))],
+    )
+    .await;
+    let rid = id.clone();
+    let holders: Vec<String> = t
+        .app
+        .state
+        .db
+        .run(move |conn| {
+            Ok(treatment_sessions::table
+                .filter(treatment_sessions::referral_id.eq(&rid))
+                .select(treatment_sessions::ap_user_id)
+                .distinct()
+                .load(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        holders,
+        vec![t.ap2.id.clone()],
+        "every booked session moved"
+    );
+
+    // Another referral takes the same times in the first practitioner's diary: moving the
+    // first one back would double-book, so it is refused and nothing changes.
+    let other = allocated_referral(&t, &c, 43).await;
+    make_plan(&c.ap, &other, &weekly_plan(first)).await;
+    let (_, current) = c.cl.get(&format!("/api/v1/referrals/{id}")).await;
+    let (status, body) =
+        c.cl.post(
+            &format!("/api/v1/referrals/{id}/transitions"),
+            &json!({"action": "allocate_ap", "ap_id": t.ap.id, "version": current["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("move it first"));
+    let (_, after) = c.cl.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(after["version"], current["version"]);
+}
