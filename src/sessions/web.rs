@@ -851,22 +851,20 @@ pub async fn report(
 
 // ------------------------------------------------------------------ risk alerts
 
-async fn alert_heading(
+/// The heading for a page about a record hanging off a referral (a risk alert, an
+/// enforcement review): `referral_of` finds the referral's id; scope is then checked on it.
+async fn heading_via(
     state: &State,
     user: &CurrentUser,
-    alert_id: String,
+    id: String,
+    referral_of: fn(&mut DbConn, &str) -> Result<String, AppError>,
 ) -> Result<Heading, AppError> {
     let viewer = Viewer::from(user);
     let actor = user.actor();
     state
         .db
         .write(move |c| {
-            use crate::db::schema::risk_alerts;
-            use diesel::prelude::*;
-            let referral_id: String = risk_alerts::table
-                .find(&alert_id)
-                .select(risk_alerts::referral_id)
-                .first(c)?;
+            let referral_id = referral_of(c, &id)?;
             let r = referrals_model::find(c, &viewer, &referral_id)?;
             let (reference, person_name) = caption(c, &actor, &r)?;
             Ok(Heading {
@@ -876,6 +874,23 @@ async fn alert_heading(
             })
         })
         .await
+}
+
+fn alert_referral(c: &mut DbConn, id: &str) -> Result<String, AppError> {
+    use crate::db::schema::risk_alerts;
+    use diesel::prelude::*;
+    Ok(risk_alerts::table
+        .find(id)
+        .select(risk_alerts::referral_id)
+        .first(c)?)
+}
+
+async fn alert_heading(
+    state: &State,
+    user: &CurrentUser,
+    alert_id: String,
+) -> Result<Heading, AppError> {
+    heading_via(state, user, alert_id, alert_referral).await
 }
 
 pub async fn alert_form(
@@ -938,31 +953,21 @@ pub async fn alert(
 
 // ------------------------------------------------------------------ enforcement
 
+fn review_referral(c: &mut DbConn, id: &str) -> Result<String, AppError> {
+    use crate::db::schema::enforcement_reviews;
+    use diesel::prelude::*;
+    Ok(enforcement_reviews::table
+        .find(id)
+        .select(enforcement_reviews::referral_id)
+        .first(c)?)
+}
+
 async fn review_heading(
     state: &State,
     user: &CurrentUser,
     review_id: String,
 ) -> Result<Heading, AppError> {
-    let viewer = Viewer::from(user);
-    let actor = user.actor();
-    state
-        .db
-        .write(move |c| {
-            use crate::db::schema::enforcement_reviews;
-            use diesel::prelude::*;
-            let referral_id: String = enforcement_reviews::table
-                .find(&review_id)
-                .select(enforcement_reviews::referral_id)
-                .first(c)?;
-            let r = referrals_model::find(c, &viewer, &referral_id)?;
-            let (reference, person_name) = caption(c, &actor, &r)?;
-            Ok(Heading {
-                referral_id: r.id,
-                reference,
-                person_name,
-            })
-        })
-        .await
+    heading_via(state, user, review_id, review_referral).await
 }
 
 fn decision_ctx(h: &Heading, id: &str, raw: &RawForm) -> tera::Context {
