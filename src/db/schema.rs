@@ -417,6 +417,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_facts (referral_id) {
+        referral_id -> Text,
+        area_id -> Text,
+        entry_point -> Text,
+        status -> Text,
+        referred_on -> Date,
+        sex -> Text,
+        ethnic_group -> Nullable<Text>,
+        age_band -> Text,
+        screened_on -> Nullable<Date>,
+        accepted -> Bool,
+        assessed_on -> Nullable<Date>,
+        suitable -> Bool,
+        consented_on -> Nullable<Date>,
+        sentenced_on -> Nullable<Date>,
+        order_made -> Bool,
+        combined_with -> Nullable<Text>,
+        first_session_on -> Nullable<Date>,
+        ended_on -> Nullable<Date>,
+        end_outcome -> Nullable<Text>,
+        end_reason -> Nullable<Text>,
+        withdrawn -> Bool,
+        sessions_attended -> Integer,
+        sessions_missed -> Integer,
+        phq9_first -> Nullable<Integer>,
+        phq9_last -> Nullable<Integer>,
+        gad7_first -> Nullable<Integer>,
+        gad7_last -> Nullable<Integer>,
+        core10_first -> Nullable<Integer>,
+        core10_last -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    report_referral_months (referral_id, month) {
+        referral_id -> Text,
+        month -> Date,
+        area_id -> Text,
+        booked -> Integer,
+        delivered -> Integer,
+        missed -> Integer,
+    }
+}
+
+diesel::table! {
+    report_area_months (area_id, month) {
+        area_id -> Text,
+        month -> Date,
+        booked -> Integer,
+        delivered -> Integer,
+        missed -> Integer,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -470,4 +525,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     enforcement_reviews,
     calendar_feeds,
     referral_events,
+    report_facts,
+    report_referral_months,
+    report_area_months,
 );

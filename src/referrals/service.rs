@@ -303,6 +303,7 @@ pub fn create(
     if let Some(emails) = emails {
         notifications::referrals::submitted(c, emails, &created)?;
     }
+    crate::reports::facts::refresh(c, &created.id)?;
     Ok(CreateOutcome::Created(created))
 }
 
@@ -682,6 +683,7 @@ pub fn transition(
     if let Some(emails) = emails {
         notifications::referrals::transitioned(c, emails, action, &moved, t.date)?;
     }
+    crate::reports::facts::refresh(c, id)?;
     Ok(moved)
 }
 
@@ -797,6 +799,12 @@ pub fn amend(
             .reason(reason)
             .details(json!({ "fields": fields })),
     )?;
+    // The person's details feed every one of their referrals' facts.
+    let person_id: String = referrals::table
+        .find(id)
+        .select(referrals::person_id)
+        .first(c)?;
+    crate::reports::facts::refresh_person(c, &person_id)?;
     Ok(rows)
 }
 
@@ -904,6 +912,7 @@ pub fn merge_people(
             .reason(reason)
             .details(json!({ "merge_id": row.id, "merged_person_id": merge.person_id, "referral_ids": all })),
     )?;
+    crate::reports::facts::refresh_person(c, &keep.person_id)?;
     Ok(row)
 }
 
@@ -966,6 +975,8 @@ pub fn undo_merge(
             .record("person", &m.kept_person_id)
             .details(json!({ "merge_id": m.id, "merged_person_id": m.merged_person_id, "referral_ids": ids })),
     )?;
+    crate::reports::facts::refresh_person(c, &m.kept_person_id)?;
+    crate::reports::facts::refresh_person(c, &m.merged_person_id)?;
     Ok(model::Merge {
         undone_by: Some(viewer.user_id.clone()),
         undone_at: Some(now),

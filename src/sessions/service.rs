@@ -423,6 +423,7 @@ pub fn make_plan(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, first.date(), "made")?;
     }
+    crate::reports::facts::refresh(c, &r.id)?;
     Ok(made)
 }
 
@@ -541,6 +542,7 @@ pub fn reschedule(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, input.to.date(), "changed")?;
     }
+    crate::reports::facts::refresh(c, &r.id)?;
     Ok(new)
 }
 
@@ -629,6 +631,7 @@ pub fn shift_remaining(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, dates[0].date(), "changed")?;
     }
+    crate::reports::facts::refresh(c, &r.id)?;
     Ok(made)
 }
 
@@ -755,6 +758,7 @@ pub fn cancel(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, s.starts_at.date(), "changed")?;
     }
+    crate::reports::facts::refresh(c, &r.id)?;
     Ok(replacement)
 }
 
@@ -807,6 +811,7 @@ pub fn add_session(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, at.date(), "changed")?;
     }
+    crate::reports::facts::refresh(c, &r.id)?;
     Ok(s)
 }
 
@@ -1024,6 +1029,7 @@ pub fn record_attendance(
         }
         _ => {}
     }
+    crate::reports::facts::refresh(c, &r.id)?;
     Ok(out)
 }
 
@@ -1125,6 +1131,7 @@ pub fn record_measure(
     if m.risk {
         raise_alert(c, viewer, &r, &m, instrument, emails)?;
     }
+    crate::reports::facts::refresh(c, &r.id)?;
     Ok(m)
 }
 

@@ -245,6 +245,12 @@ async fn as_if_held(app: &TestApp, session_id: &str, days_ago: i64) {
             diesel::update(treatment_sessions::table.find(&id))
                 .set(treatment_sessions::starts_at.eq(moved))
                 .execute(c)?;
+            // The reporting facts follow, as they would had the appointment been made then.
+            let referral_id: String = treatment_sessions::table
+                .find(&id)
+                .select(treatment_sessions::referral_id)
+                .first(c)?;
+            mhtr_pathway::reports::facts::refresh(c, &referral_id)?;
             Ok(())
         })
         .await
@@ -1213,4 +1219,112 @@ async fn reallocating_before_treatment_moves_the_booked_sessions_or_names_the_cl
     assert!(body["message"].as_str().unwrap().contains("move it first"));
     let (_, after) = c.cl.get(&format!("/api/v1/referrals/{id}")).await;
     assert_eq!(after["version"], current["version"]);
+}
+
+// ------------------------------------------------------------------ reporting facts
+
+/// A small deterministic generator, so a failure can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+#[tokio::test]
+async fn the_reporting_facts_equal_a_recount_after_random_changes() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let id = allocated_referral(&t, &c, 60 + n).await;
+        let first = working_day_from(next(Weekday::Mon) + Duration::days(i64::from(n)));
+        make_plan(&c.ap, &id, &weekly_plan(first)).await;
+        ids.push(id);
+    }
+    let mut rng = Lcg(0x5eed);
+    let outcomes = [
+        json!({"happened": true, "attendance": "attended"}),
+        json!({"happened": true, "attendance": "attended_late"}),
+        json!({"happened": false, "not_happened_reason": "unacceptable_absence"}),
+        json!({"happened": false, "not_happened_reason": "acceptable_absence"}),
+        json!({"happened": false, "not_happened_reason": "service_logistics"}),
+    ];
+    for step in 0..24 {
+        let id = &ids[rng.below(ids.len())];
+        let tr = treatment(&c.ap, id).await;
+        let booked: Vec<Value> = live(&tr)
+            .into_iter()
+            .filter(|s| s["status"] == "booked")
+            .collect();
+        if booked.is_empty() {
+            continue;
+        }
+        let s = &booked[rng.below(booked.len())];
+        let sid = s["id"].as_str().unwrap();
+        match rng.below(4) {
+            0 => {
+                let to = starts_at(s) + Duration::days(1);
+                let _ = c
+                    .ap
+                    .post(
+                        &format!("/api/v1/sessions/{sid}/reschedule"),
+                        &json!({"version": s["version"], "new_date": to.date().to_string(),
+                                "new_time": "15:00", "party": "service", "reason": format!("step {step}")}),
+                    )
+                    .await;
+            }
+            1 => {
+                let reason = ["person_request", "practitioner_unavailable"][rng.below(2)];
+                let _ =
+                    c.ap.post(
+                        &format!("/api/v1/sessions/{sid}/cancel"),
+                        &json!({"version": s["version"], "cancel_reason": reason}),
+                    )
+                    .await;
+            }
+            _ => {
+                // Held earlier, in the past, then recorded: this moves it between months.
+                as_if_held(&t.app, sid, 40 - step).await;
+                let tr = treatment(&c.ap, id).await;
+                let s = tr["sessions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["id"] == sid)
+                    .unwrap()
+                    .clone();
+                let (status, r) =
+                    record(&c.ap, &s, outcomes[rng.below(outcomes.len())].clone()).await;
+                assert_eq!(status, StatusCode::OK, "{r}");
+                if r["attended"].as_i64().unwrap_or(0) > 0 && rng.below(2) == 0 {
+                    let _ = c
+                        .ap
+                        .post(
+                            &format!("/api/v1/sessions/{sid}/measures"),
+                            &json!({"instrument": "phq9", "stage": "first", "answers": [1,2,1,2,1,0,1,2,0]}),
+                        )
+                        .await;
+                }
+            }
+        }
+    }
+    let recount = t
+        .app
+        .state
+        .db
+        .run(mhtr_pathway::reports::facts::recount)
+        .await
+        .unwrap();
+    assert_eq!(recount.referrals, 3);
+    assert!(recount.facts_equal, "stored facts equal a recount");
+    assert!(
+        recount.months_equal,
+        "monthly session counts equal a recount"
+    );
 }

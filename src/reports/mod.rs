@@ -1,0 +1,2 @@
+//! Uptake and capacity reporting for councillors and clinical leads.
+pub mod facts;
