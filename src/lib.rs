@@ -15,6 +15,7 @@ pub mod ids;
 pub mod notifications;
 pub mod openapi;
 pub mod referrals;
+pub mod reports;
 pub mod routes;
 pub mod sessions;
 pub mod settings;

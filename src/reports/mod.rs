@@ -1,0 +1,5 @@
+//! Uptake and capacity reporting for councillors and clinical leads.
+
+pub mod periods;
+pub mod suppression;
+pub mod trend;
