@@ -8,7 +8,7 @@ use actix_web::{Route as ActixRoute, guard, web};
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::sessions::{capacity, closures, diary, feeds};
 use crate::users::model::Role;
-use crate::{assets, auth, home, notifications, openapi, referrals, sessions, users};
+use crate::{assets, auth, home, notifications, openapi, referrals, reports, sessions, users};
 
 const ADMIN: &[Role] = &[Role::Admin];
 /// Everyone who works with referrals. Councillors and administrators are not among them:
@@ -23,6 +23,9 @@ const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
 /// Those who plan, move, cancel and record treatment sessions.
 const TREATERS: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead];
 const LEADS: &[Role] = &[Role::ClinicalLead];
+/// Who reads the uptake report: councillors (through disclosure control), clinical leads
+/// and administrators.
+const REPORT_READERS: &[Role] = &[Role::Councillor, Role::ClinicalLead, Role::Admin];
 /// Clinical leads and administrators join two records of one person.
 const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 /// Those with a diary: assistant psychologists their own, clinical leads their teams'.
@@ -373,6 +376,16 @@ pub fn table() -> Vec<Entry> {
             web::to(sessions::web::decision),
         ),
         get(
+            "/reports/uptake",
+            Staff(REPORT_READERS),
+            web::to(reports::web::uptake),
+        ),
+        get(
+            "/reports/uptake.csv",
+            Staff(REPORT_READERS),
+            web::to(reports::web::uptake_csv),
+        ),
+        get(
             "/admin/outbox",
             Staff(ADMIN),
             web::to(notifications::web::outbox),
@@ -421,6 +434,11 @@ pub fn table() -> Vec<Entry> {
             web::to(auth::api::revoke_token),
         ),
         get("/api/v1/me", Api(ANY_ROLE), web::to(auth::api::me)),
+        get(
+            "/api/v1/reports/uptake",
+            Api(REPORT_READERS),
+            web::to(reports::api::uptake),
+        ),
         get(
             "/api/v1/referrals",
             Api(CASEWORK),

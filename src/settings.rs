@@ -18,6 +18,24 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
     pub email: EmailSettings,
+    #[serde(default)]
+    pub reports: ReportSettings,
+}
+
+/// Reporting: disclosure control for councillors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// Counts from 1 to one less than this are withheld from councillors.
+    pub suppression_threshold: i64,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            suppression_threshold: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

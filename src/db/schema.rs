@@ -493,6 +493,7 @@ diesel::joinable!(enforcement_reviews -> referrals (referral_id));
 diesel::joinable!(practitioner_reports -> referrals (referral_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
+diesel::joinable!(practitioner_capacity -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     areas,

@@ -1,5 +1,8 @@
 //! Uptake and capacity reporting for councillors and clinical leads.
+pub mod api;
 pub mod facts;
 pub mod periods;
 pub mod suppression;
 pub mod trend;
+pub mod uptake;
+pub mod web;

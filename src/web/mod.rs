@@ -52,6 +52,9 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
         }
         Role::Councillor | Role::Admin => {}
     }
+    if matches!(role, Role::Councillor | Role::ClinicalLead | Role::Admin) {
+        items.push(("/reports/uptake", "Reports"));
+    }
     if role == Role::Admin {
         items.extend([
             ("/admin/users", "Users"),

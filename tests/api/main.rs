@@ -17,6 +17,7 @@ mod migrations;
 mod passwords;
 mod referral_emails;
 mod referrals;
+mod reports;
 mod sessions;
 mod sign_in;
 mod throttling;

@@ -947,6 +947,11 @@ for (const account of ACCOUNTS) {
       if (r === 'clinical-lead') await clinicalLeadReferrals(t, page, r)
       if (r === 'assistant-psychologist') await assistantPsychologistReferrals(t, page, r)
       if (r === 'councillor') await visit(t, page, `${r}-referrals-forbidden`, '/referrals', { expectStatus: 403 })
+      if (r === 'councillor' || r === 'clinical-lead' || r === 'admin') {
+        await visit(t, page, `${r}-uptake-report`, '/reports/uptake')
+        await visit(t, page, `${r}-uptake-report-print`, '/reports/uptake?print=1')
+        await visit(t, page, `${r}-uptake-report-bad-period`, '/reports/uptake?period=other&period_other=sometime')
+      }
 
       if (r === 'assistant-psychologist' || r === 'clinical-lead' || r === 'probation-officer') {
         const seen = await visitTreatmentPages(t, page, r)

@@ -1,0 +1,253 @@
+//! The uptake report pages and their CSV downloads. Councillors, clinical leads and
+//! administrators choose a period and any of their own areas; councillors get the figures
+//! through disclosure control, everywhere, exports included.
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::CurrentUser;
+use crate::db::DbConn;
+use crate::error::{AppError, FieldErrors};
+use crate::referrals::forms::RawForm;
+use crate::reports::periods::{Period, PeriodKind};
+use crate::reports::uptake::{self, Report};
+use crate::state::State;
+use crate::users::model::Role;
+
+/// What was asked for, checked: the areas (id, name) in the user's scope and the period.
+pub struct Query {
+    pub areas: Vec<(String, String)>,
+    pub period: Period,
+}
+
+/// Reads `period` and `area` (repeatable) from a query string. No area means all the user's
+/// areas; an area outside them is refused as if it did not exist.
+pub fn parse_query(c: &mut DbConn, user_areas: &[String], query: &str) -> Result<Query, AppError> {
+    let raw = RawForm::from_urlencoded(query.as_bytes());
+    let mut errors = FieldErrors::new();
+    let code = match raw.get("period").trim() {
+        "other" => raw.get("period_other").trim(),
+        code => code,
+    };
+    let period = match code {
+        "" => Period::containing(PeriodKind::FinancialYear, crate::clock::today()),
+        code => match Period::parse(code) {
+            Ok(p) => p,
+            Err(m) => {
+                errors.add("period", m);
+                Period::containing(PeriodKind::FinancialYear, crate::clock::today())
+            }
+        },
+    };
+    let mine: Vec<(String, String)> = crate::areas::active_areas(c)?
+        .into_iter()
+        .filter(|a| user_areas.contains(&a.id))
+        .map(|a| (a.id, a.name))
+        .collect();
+    let asked = raw.all("area");
+    let areas = if asked.is_empty() || asked.iter().any(|a| a == "all") {
+        mine
+    } else {
+        if asked.iter().any(|a| !mine.iter().any(|(id, _)| id == a)) {
+            errors.add("area", "Choose from your areas");
+        }
+        mine.into_iter()
+            .filter(|(id, _)| asked.contains(id))
+            .collect()
+    };
+    if areas.is_empty() && errors.get("area").is_none() {
+        errors.add(
+            "area",
+            "You have no areas to report on: ask an administrator",
+        );
+    }
+    if errors.is_empty() {
+        Ok(Query { areas, period })
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+pub fn suppressed_for(role: Role) -> bool {
+    !matches!(role, Role::ClinicalLead | Role::Admin)
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+    checked: bool,
+}
+
+fn period_choices(current: &Period) -> Vec<Choice> {
+    let today = crate::clock::today();
+    let this_fy = Period::containing(PeriodKind::FinancialYear, today);
+    let this_q = Period::containing(PeriodKind::Quarter, today);
+    let this_m = Period::containing(PeriodKind::Month, today);
+    [
+        this_fy,
+        this_fy.previous(),
+        this_q,
+        this_q.previous(),
+        this_m,
+        this_m.previous(),
+    ]
+    .into_iter()
+    .map(|p| Choice {
+        value: p.code(),
+        text: p.label(),
+        checked: p == *current,
+    })
+    .collect()
+}
+
+pub async fn uptake(
+    state: State,
+    user: CurrentUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let query = req.query_string().to_owned();
+    let area_ids = user.area_ids.clone();
+    let role = user.user.role;
+    let threshold = state.settings.reports.suppression_threshold;
+    let actor = user.actor();
+    let result = state
+        .db
+        .write(move |c| {
+            let all_areas: Vec<(String, String)> = crate::areas::active_areas(c)?
+                .into_iter()
+                .filter(|a| area_ids.contains(&a.id))
+                .map(|a| (a.id, a.name))
+                .collect();
+            match parse_query(c, &area_ids, &query) {
+                Ok(q) => {
+                    let report =
+                        uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
+                    audit::record(
+                        c,
+                        &actor,
+                        Event::new(AuditAction::Consultation, "report.uptake_viewed").details(
+                            serde_json::json!({ "period": report.period, "areas": q.areas.iter().map(|a| &a.0).collect::<Vec<_>>() }),
+                        ),
+                    )?;
+                    Ok((all_areas, Ok((report, q.areas))))
+                }
+                Err(AppError::Validation(e)) => Ok((all_areas, Err(e))),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+    let (all_areas, outcome) = result;
+    let mut ctx = tera::Context::new();
+    let raw = RawForm::from_urlencoded(req.query_string().as_bytes());
+    let chosen: Vec<String> = raw.all("area");
+    match outcome {
+        Ok((report, areas)) => {
+            let area_query: String = areas.iter().map(|(id, _)| format!("&area={id}")).collect();
+            ctx.insert(
+                "period_choices",
+                &period_choices(&Period::parse(&report.period).unwrap_or_else(|_| {
+                    Period::containing(PeriodKind::FinancialYear, crate::clock::today())
+                })),
+            );
+            ctx.insert(
+                "csv_query",
+                &format!("period={}{area_query}", report.period),
+            );
+            ctx.insert("withheld_max", &(report.threshold - 1));
+            ctx.insert("report", &report);
+        }
+        Err(errors) => {
+            ctx.insert(
+                "period_choices",
+                &period_choices(&Period::containing(
+                    PeriodKind::FinancialYear,
+                    crate::clock::today(),
+                )),
+            );
+            crate::web::insert_errors(&mut ctx, &errors);
+        }
+    }
+    let preset = period_choices(&Period::containing(
+        PeriodKind::Month,
+        crate::clock::today(),
+    ))
+    .into_iter()
+    .any(|p| p.value == raw.get("period"));
+    ctx.insert(
+        "other_checked",
+        &(raw.get("period") == "other" || (!raw.get("period").is_empty() && !preset)),
+    );
+    ctx.insert(
+        "period_other",
+        if raw.get("period") == "other" {
+            raw.get("period_other")
+        } else if preset {
+            ""
+        } else {
+            raw.get("period")
+        },
+    );
+    ctx.insert(
+        "area_choices",
+        &all_areas
+            .into_iter()
+            .map(|(id, name)| Choice {
+                checked: chosen.is_empty() || chosen.contains(&id),
+                value: id,
+                text: name,
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert("print", &(raw.get("print") == "1"));
+    crate::web::render(&state, &user, "/reports", "reports/uptake.html", ctx).await
+}
+
+/// One table of the report as CSV, through the same disclosure control as the page.
+pub async fn uptake_csv(
+    state: State,
+    user: CurrentUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let query = req.query_string().to_owned();
+    let raw = RawForm::from_urlencoded(query.as_bytes());
+    let section = raw.get("section").to_owned();
+    let area_ids = user.area_ids.clone();
+    let role = user.user.role;
+    let threshold = state.settings.reports.suppression_threshold;
+    let actor = user.actor();
+    let (report, body): (Report, String) = state
+        .db
+        .write(move |c| {
+            let q = parse_query(c, &area_ids, &query)?;
+            let report = uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
+            let s = report
+                .sections
+                .iter()
+                .find(|s| s.key == section)
+                .ok_or(AppError::NotFound)?;
+            let body = uptake::csv(&report, s);
+            audit::record(
+                c,
+                &actor,
+                Event::new(AuditAction::Disclosure, "report.uptake_downloaded").details(
+                    serde_json::json!({ "period": report.period, "section": section, "suppressed": report.suppressed }),
+                ),
+            )?;
+            Ok((report, body))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"mhtr-uptake-{}-{}.csv\"",
+                report.period.replace("..", "_to_"),
+                raw.get("section")
+                    .replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_', "")
+            ),
+        ))
+        .body(body))
+}
