@@ -417,6 +417,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    linked_requirements (id) {
+        id -> Text,
+        referral_id -> Text,
+        kind -> Text,
+        provider -> Text,
+        treatment_director -> Text,
+        key_contact -> Nullable<Text>,
+        start_date -> Date,
+        end_date -> Date,
+        sequencing -> Text,
+        status -> Text,
+        activated_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    linked_activity (id) {
+        id -> Text,
+        linked_requirement_id -> Text,
+        on_date -> Date,
+        kind -> Text,
+        note -> Text,
+        entered_by -> Text,
+        entered_via -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -438,6 +470,8 @@ diesel::joinable!(enforcement_reviews -> referrals (referral_id));
 diesel::joinable!(practitioner_reports -> referrals (referral_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
+diesel::joinable!(linked_requirements -> referrals (referral_id));
+diesel::joinable!(linked_activity -> linked_requirements (linked_requirement_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     areas,
@@ -470,4 +504,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     enforcement_reviews,
     calendar_feeds,
     referral_events,
+    linked_requirements,
+    linked_activity,
 );
