@@ -20,6 +20,14 @@ impl RequirementKind {
         }
     }
 
+    /// "a DRR" or "an ATR", for messages.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            RequirementKind::Drr => "a DRR",
+            RequirementKind::Atr => "an ATR",
+        }
+    }
+
     pub fn added_event(self) -> EventKind {
         match self {
             RequirementKind::Drr => EventKind::DrrAdded,

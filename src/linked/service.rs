@@ -228,11 +228,15 @@ pub fn change_status(
             format!("This {what} is {from}: its status cannot change")
         } else {
             let to: Vec<String> = allowed.iter().map(|s| s.label().to_lowercase()).collect();
-            format!(
-                "A {what} that is {from} can become {}, not {}",
+            let mut message = format!(
+                "{} that is {from} can become {}, not {}",
+                l.kind.with_article(),
                 to.join(" or "),
                 input.status.label().to_lowercase()
-            )
+            );
+            // Capitalised: it starts the message.
+            message.replace_range(..1, "A");
+            message
         }));
     }
     let now = crate::clock::now();
