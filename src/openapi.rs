@@ -25,6 +25,11 @@ use utoipa::{Modify, OpenApi};
         crate::sessions::api::attendance,
         crate::sessions::api::measure,
         crate::reports::api::uptake,
+        crate::linked::api::list,
+        crate::linked::api::create,
+        crate::linked::api::get,
+        crate::linked::api::status,
+        crate::linked::api::activity,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -56,12 +61,21 @@ use utoipa::{Modify, OpenApi};
         crate::sessions::api::AttendanceRequest,
         crate::sessions::api::RecordedJson,
         crate::sessions::api::MeasureRequest,
+        crate::linked::views::LinkedRequirementJson,
+        crate::linked::views::LinkedRequirementsJson,
+        crate::linked::views::LinkedRequirementDetailJson,
+        crate::linked::views::ActivityJson,
+        crate::linked::views::CourtReviewJson,
+        crate::linked::api::CreateRequest,
+        crate::linked::api::StatusRequest,
+        crate::linked::api::ActivityRequest,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Bearer tokens (password and second factor)"),
         (name = "referrals", description = "Referrals: list, make, read, amend, move along the pathway"),
-        (name = "sessions", description = "Treatment sessions: the 12-session plan, moves, cancellations, attendance, outcome measures")
+        (name = "sessions", description = "Treatment sessions: the 12-session plan, moves, cancellations, attendance, outcome measures"),
+        (name = "linked requirements", description = "DRRs and ATRs beside the MHTR: status, activity and court reviews, on the referral's combined timeline")
     )
 )]
 pub struct ApiDoc;

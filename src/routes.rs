@@ -8,7 +8,9 @@ use actix_web::{Route as ActixRoute, guard, web};
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::sessions::{capacity, closures, diary, feeds};
 use crate::users::model::Role;
-use crate::{assets, auth, home, notifications, openapi, referrals, reports, sessions, users};
+use crate::{
+    assets, auth, home, linked, notifications, openapi, referrals, reports, sessions, users,
+};
 
 const ADMIN: &[Role] = &[Role::Admin];
 /// Everyone who works with referrals. Councillors and administrators are not among them:
@@ -26,6 +28,9 @@ const LEADS: &[Role] = &[Role::ClinicalLead];
 /// Who reads the uptake report: councillors (through disclosure control), clinical leads
 /// and administrators.
 const REPORT_READERS: &[Role] = &[Role::Councillor, Role::ClinicalLead, Role::Admin];
+/// Those who record linked DRRs and ATRs and change their status (the holder of the
+/// referral or a clinical lead, checked in the service).
+const LINKERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
 /// Clinical leads and administrators join two records of one person.
 const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 /// Those with a diary: assistant psychologists their own, clinical leads their teams'.
@@ -375,6 +380,42 @@ pub fn table() -> Vec<Entry> {
             Staff(REFERRERS),
             web::to(sessions::web::decision),
         ),
+        // Linked DRR and ATR requirements
+        get(
+            "/referrals/{id}/linked-requirements/new",
+            Staff(LINKERS),
+            web::to(linked::web::new_form),
+        ),
+        post(
+            "/referrals/{id}/linked-requirements/new",
+            Staff(LINKERS),
+            web::to(linked::web::create),
+        ),
+        get(
+            "/linked-requirements/{id}",
+            Staff(CASEWORK),
+            web::to(linked::web::show),
+        ),
+        get(
+            "/linked-requirements/{id}/status",
+            Staff(LINKERS),
+            web::to(linked::web::status_form),
+        ),
+        post(
+            "/linked-requirements/{id}/status",
+            Staff(LINKERS),
+            web::to(linked::web::status),
+        ),
+        get(
+            "/linked-requirements/{id}/activity",
+            Staff(CASEWORK),
+            web::to(linked::web::activity_form),
+        ),
+        post(
+            "/linked-requirements/{id}/activity",
+            Staff(CASEWORK),
+            web::to(linked::web::activity),
+        ),
         get(
             "/reports/uptake",
             Staff(REPORT_READERS),
@@ -498,6 +539,31 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/sessions/{id}/measures",
             Api(TREATERS),
             web::to(sessions::api::measure),
+        ),
+        get(
+            "/api/v1/referrals/{id}/linked-requirements",
+            Api(CASEWORK),
+            web::to(linked::api::list),
+        ),
+        post(
+            "/api/v1/referrals/{id}/linked-requirements",
+            Api(LINKERS),
+            web::to(linked::api::create),
+        ),
+        get(
+            "/api/v1/linked-requirements/{id}",
+            Api(CASEWORK),
+            web::to(linked::api::get),
+        ),
+        post(
+            "/api/v1/linked-requirements/{id}/status",
+            Api(LINKERS),
+            web::to(linked::api::status),
+        ),
+        post(
+            "/api/v1/linked-requirements/{id}/activity",
+            Api(CASEWORK),
+            web::to(linked::api::activity),
         ),
     ]
 }

@@ -472,6 +472,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    linked_requirements (id) {
+        id -> Text,
+        referral_id -> Text,
+        kind -> Text,
+        provider -> Text,
+        treatment_director -> Text,
+        key_contact -> Nullable<Text>,
+        start_date -> Date,
+        end_date -> Date,
+        sequencing -> Text,
+        status -> Text,
+        activated_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    linked_activity (id) {
+        id -> Text,
+        linked_requirement_id -> Text,
+        on_date -> Date,
+        kind -> Text,
+        note -> Text,
+        entered_by -> Text,
+        entered_via -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -494,6 +526,8 @@ diesel::joinable!(practitioner_reports -> referrals (referral_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(practitioner_capacity -> users (user_id));
+diesel::joinable!(linked_requirements -> referrals (referral_id));
+diesel::joinable!(linked_activity -> linked_requirements (linked_requirement_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     areas,
@@ -529,4 +563,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_facts,
     report_referral_months,
     report_area_months,
+    linked_requirements,
+    linked_activity,
 );

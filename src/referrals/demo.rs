@@ -42,6 +42,8 @@ struct DemoPerson {
     steps: &'static [Action],
     /// Sessions planned five weeks ago and recorded since (after allocation).
     sessions: bool,
+    /// A Drug Rehabilitation Requirement running beside the MHTR, with some activity.
+    drr: bool,
 }
 
 const PEOPLE: &[DemoPerson] = &[
@@ -54,6 +56,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: &[],
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Aisha",
@@ -64,6 +67,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Arrest,
         steps: PATHWAY.split_at(1).0,
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Kieran",
@@ -74,6 +78,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(2).0,
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Sophie",
@@ -84,6 +89,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(7).0,
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Marcus",
@@ -94,6 +100,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(8).0,
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Priti",
@@ -104,6 +111,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(10).0,
         sessions: true,
+        drr: true,
     },
     DemoPerson {
         given: "Liam",
@@ -114,6 +122,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(13).0,
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Grace",
@@ -124,6 +133,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: &[Action::Accept, Action::Withdraw],
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Ryan",
@@ -134,6 +144,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Arrest,
         steps: &[Action::Decline],
         sessions: false,
+        drr: false,
     },
     DemoPerson {
         given: "Ellie",
@@ -144,6 +155,7 @@ const PEOPLE: &[DemoPerson] = &[
         entry: EntryPoint::Probation,
         steps: PATHWAY.split_at(10).0,
         sessions: false,
+        drr: false,
     },
 ];
 
@@ -287,7 +299,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
                     requirement_end_date: days_ago(-140),
                     court: Some("Leicester Magistrates' Court".into()),
                     user_id: Some(cl.id.clone()),
-                    combined_with: Some(CombinedWith::None),
+                    combined_with: Some(if p.drr { CombinedWith::Drr } else { CombinedWith::None }),
                     ..Default::default()
                 }),
                 Action::RecordInduction => (&po_v, TransitionInput { date: days_ago(42), ..Default::default() }),
@@ -304,6 +316,9 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
         }
         if p.sessions {
             demo_sessions(c, &ap_v, &referral.id, today)?;
+        }
+        if p.drr {
+            demo_drr(c, &po_v, &ap_v, &referral.id, today)?;
         }
     }
     Ok(())
@@ -380,6 +395,85 @@ fn demo_sessions(
                 scores,
             },
             None,
+        )?;
+    }
+    Ok(())
+}
+
+/// A DRR with a drug service, running in parallel since the order was made: active, with
+/// appointments kept and missed, a review, and a court review to come.
+fn demo_drr(
+    c: &mut DbConn,
+    po: &Viewer,
+    ap: &Viewer,
+    referral_id: &str,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::linked::codes::{
+        ActivityKind, EnteredVia, RequirementKind, RequirementStatus, Sequencing,
+    };
+    use crate::linked::forms::{ActivityInput, RequirementInput};
+    use crate::linked::service as linked;
+    let po_actor = Actor::user(&po.user_id, &po.name, None);
+    let ap_actor = Actor::user(&ap.user_id, &ap.name, None);
+    let drr = linked::add(
+        c,
+        po,
+        &po_actor,
+        referral_id,
+        &RequirementInput {
+            kind: RequirementKind::Drr,
+            provider: "Rutland Drug and Alcohol Service".into(),
+            treatment_director: "Dr Morgan Reid".into(),
+            key_contact: Some("Sam Patel, keyworker, 01572 000 000".into()),
+            start_date: today - Duration::days(45),
+            end_date: today - Duration::days(45) + Duration::days(365),
+            sequencing: Sequencing::Parallel,
+            status: RequirementStatus::Active,
+        },
+    )?;
+    let entries = [
+        (
+            po,
+            &po_actor,
+            -38,
+            ActivityKind::AppointmentAttended,
+            "Assessment with the keyworker; prescribing plan agreed.",
+        ),
+        (
+            po,
+            &po_actor,
+            -24,
+            ActivityKind::AppointmentMissed,
+            "Did not attend; keyworker rebooked for the following week.",
+        ),
+        (
+            ap,
+            &ap_actor,
+            -17,
+            ActivityKind::ReviewHeld,
+            "Three-way review with probation and the MHTR practitioner.",
+        ),
+        (
+            po,
+            &po_actor,
+            20,
+            ActivityKind::CourtReview,
+            "First DRR court review, Leicester Magistrates' Court.",
+        ),
+    ];
+    for (viewer, actor, days, kind, note) in entries {
+        linked::add_activity(
+            c,
+            viewer,
+            actor,
+            &drr.id,
+            &ActivityInput {
+                on_date: today + Duration::days(days),
+                kind,
+                note: note.into(),
+            },
+            EnteredVia::Page,
         )?;
     }
     Ok(())

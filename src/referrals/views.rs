@@ -20,6 +20,9 @@ pub struct Row {
 /// One entry of the MoJ timeline.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TimelineItem {
+    /// What part of the order it is about: `mhtr` (the referral, its status and its
+    /// sessions), `drr` or `atr` (a linked requirement).
+    pub source: String,
     pub title: String,
     pub byline: String,
     pub datetime_iso: String,
@@ -143,7 +146,8 @@ fn history_title(action: Action, to: Status) -> String {
     }
 }
 
-/// The referral's timeline, newest first: every transition and amendment with who and when.
+/// The referral's timeline, newest first: every transition and amendment with who and when,
+/// the treatment sessions and any linked DRR or ATR — the combined timeline of the order.
 pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
     let mut items: Vec<(chrono::NaiveDateTime, TimelineItem)> = l
         .history
@@ -152,6 +156,7 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
             (
                 h.at,
                 TimelineItem {
+                    source: "mhtr".into(),
                     title: history_title(h.action, h.to_status),
                     byline: h.actor_name.clone(),
                     datetime_iso: format::iso(h.at),
@@ -191,6 +196,7 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
         items.push((
             first.at,
             TimelineItem {
+                source: "mhtr".into(),
                 title: "Referral amended".into(),
                 byline: first.actor_name.clone(),
                 datetime_iso: format::iso(first.at),
@@ -205,6 +211,7 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
         items.push((
             m.merged_at,
             TimelineItem {
+                source: "mhtr".into(),
                 title: "Records of this person merged".into(),
                 byline: who(&m.merged_by),
                 datetime_iso: format::iso(m.merged_at),
@@ -216,6 +223,7 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
             items.push((
                 at,
                 TimelineItem {
+                    source: "mhtr".into(),
                     title: "Merge undone".into(),
                     byline: who(by),
                     datetime_iso: format::iso(at),
@@ -229,6 +237,7 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
         items.push((
             e.at,
             TimelineItem {
+                source: e.kind.source().into(),
                 title: e.kind.label().to_owned(),
                 byline: e.actor_name.clone(),
                 datetime_iso: format::iso(e.at),

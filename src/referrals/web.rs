@@ -352,18 +352,27 @@ struct ActionLink {
     text: &'static str,
 }
 
+/// The timeline filter on the referral page: `mhtr`, `drr` or `atr`; anything else shows all.
+#[derive(Debug, Deserialize)]
+pub struct TimelineFilter {
+    timeline: Option<String>,
+}
+
 pub async fn show(
     state: State,
     user: CurrentUser,
     id: web::Path<String>,
+    filter: web::Query<TimelineFilter>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let viewer = Viewer::from(&user);
     let actor = user.actor();
-    let (l, treatment) = state
+    let (l, treatment, linked) = state
         .db
         .write(move |c| {
             let l = service::view(c, &viewer, &actor, &id)?;
+            let linked = crate::linked::model::requirements_of(c, &l.referral.id)?;
+            let can_link = crate::linked::service::may_change(&viewer, &l.referral);
             let t = crate::sessions::service::treatment(c, &viewer, &l.referral)?;
             let mut names = l.names.clone();
             for uid in t
@@ -387,9 +396,10 @@ pub async fn show(
                 clinical,
                 crate::sessions::service::local_now().date(),
             );
-            Ok((l, (t.can_manage, view)))
+            Ok((l, (t.can_manage, view), (linked, can_link)))
         })
         .await?;
+    let (linked, can_link) = linked;
     let (can_manage_sessions, treatment) = treatment;
     let r = &l.referral;
     let role = user.user.role;
@@ -528,7 +538,50 @@ pub async fn show(
     ctx.insert("risk_rows", &risk_rows);
     ctx.insert("consent", &views::consent_text(&l));
     ctx.insert("order", &views::order_text(&l));
-    ctx.insert("timeline", &views::timeline(&l));
+    let shown = filter
+        .timeline
+        .as_deref()
+        .filter(|f| matches!(*f, "mhtr" | "drr" | "atr"))
+        .unwrap_or("all");
+    let timeline: Vec<views::TimelineItem> = views::timeline(&l)
+        .into_iter()
+        .filter(|t| shown == "all" || t.source == shown)
+        .collect();
+    ctx.insert("timeline", &timeline);
+    #[derive(Serialize)]
+    struct FilterLink {
+        text: &'static str,
+        href: String,
+        current: bool,
+    }
+    let filters: Vec<FilterLink> = [
+        ("all", "Everything"),
+        ("mhtr", "MHTR"),
+        ("drr", "DRR"),
+        ("atr", "ATR"),
+    ]
+    .into_iter()
+    .map(|(code, text)| FilterLink {
+        text,
+        href: if code == "all" {
+            format!("/referrals/{}#timeline", r.id)
+        } else {
+            format!("/referrals/{}?timeline={code}#timeline", r.id)
+        },
+        current: code == shown,
+    })
+    .collect();
+    ctx.insert("timeline_filters", &filters);
+    ctx.insert(
+        "linked",
+        &linked
+            .iter()
+            .map(crate::linked::views::LinkedRequirementJson::new)
+            .collect::<Vec<_>>(),
+    );
+    let combination = crate::linked::service::combination(&linked);
+    ctx.insert("linked_combination", combination.label());
+    ctx.insert("can_link", &can_link);
     ctx.insert("actions", &actions);
     ctx.insert("can_amend", &amend);
     ctx.insert("merges", &merges);

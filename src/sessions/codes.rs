@@ -135,6 +135,24 @@ coded_enum! {
         RiskAlert = ("risk_alert", "Risk alert raised"),
         RiskAlertAcknowledged = ("risk_alert_acknowledged", "Risk alert acknowledged"),
         PractitionerReport = ("practitioner_report", "Practitioner report sent"),
+        DrrAdded = ("drr_added", "DRR: requirement recorded"),
+        DrrStatusChanged = ("drr_status_changed", "DRR: status changed"),
+        DrrActivity = ("drr_activity", "DRR: activity recorded"),
+        AtrAdded = ("atr_added", "ATR: requirement recorded"),
+        AtrStatusChanged = ("atr_status_changed", "ATR: status changed"),
+        AtrActivity = ("atr_activity", "ATR: activity recorded"),
+    }
+}
+
+impl EventKind {
+    /// Which part of the combined order the event is about: `drr`, `atr`, or `mhtr` for the
+    /// treatment sessions.
+    pub fn source(self) -> &'static str {
+        match self {
+            EventKind::DrrAdded | EventKind::DrrStatusChanged | EventKind::DrrActivity => "drr",
+            EventKind::AtrAdded | EventKind::AtrStatusChanged | EventKind::AtrActivity => "atr",
+            _ => "mhtr",
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod csrf;
 mod email;
 mod headers;
 mod health;
+mod linked_requirements;
 mod mfa;
 mod migrations;
 mod passwords;

@@ -966,7 +966,7 @@ async fn one_referral_planned_twice_at_once_gets_one_plan() {
 
 // ------------------------------------------------------------------ the pages
 
-fn date_pairs(name: &str, d: NaiveDate) -> Vec<(String, String)> {
+pub(crate) fn date_pairs(name: &str, d: NaiveDate) -> Vec<(String, String)> {
     vec![
         (format!("{name}_day"), d.day().to_string()),
         (format!("{name}_month"), d.month().to_string()),
@@ -974,7 +974,7 @@ fn date_pairs(name: &str, d: NaiveDate) -> Vec<(String, String)> {
     ]
 }
 
-fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, s)| (k.as_str(), s.as_str())).collect()
 }
 

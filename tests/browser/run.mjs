@@ -890,6 +890,49 @@ async function visitTreatmentPages (t, page, r) {
   return seen
 }
 
+const LINKED_FORMS = [
+  [/\/linked-requirements\/new$/, 'new-linked-requirement', 'Save the requirement'],
+  [/^\/linked-requirements\/[^/]+\/activity$/, 'linked-activity', 'Add the activity'],
+  [/^\/linked-requirements\/[^/]+\/status$/, 'linked-status', 'Change the status']
+]
+
+/** The linked DRR and ATR pages reachable from referrals in treatment: the form to add one
+ * (and its empty submit), a requirement's page, and its activity and status forms. */
+async function visitLinkedPages (t, page, r) {
+  const seen = new Set()
+  let referrals = []
+  await t.test(`${r}: referrals in treatment for linked requirements`, async () => {
+    await page.goto('/referrals?tab=in_treatment', { waitUntil: 'load' })
+    referrals = (await hrefs(page, 'table.govuk-table tbody a[href^="/referrals/"]')).slice(0, 3)
+  })
+  for (const href of referrals) {
+    let links = []
+    await t.test(`${r}: linked requirement links on ${href}`, async () => {
+      await page.goto(href, { waitUntil: 'load' })
+      links = await hrefs(page, 'main a[href]')
+    })
+    for (const link of links) {
+      if (/^\/linked-requirements\/[^/]+$/.test(link) && !seen.has('linked-requirement')) {
+        seen.add('linked-requirement')
+        await visit(t, page, `${r}-linked-requirement`, link)
+        let inner = []
+        await t.test(`${r}: links on ${link}`, async () => {
+          await page.goto(link, { waitUntil: 'load' })
+          inner = await hrefs(page, 'main a[href]')
+        })
+        links.push(...inner)
+        continue
+      }
+      const form = LINKED_FORMS.find(([pattern]) => pattern.test(link))
+      if (!form || seen.has(form[1])) continue
+      seen.add(form[1])
+      await visit(t, page, `${r}-${form[1]}`, link)
+      await submitEmpty(t, page, `${r}-${form[1]}-errors`, link, form[2])
+    }
+  }
+  return seen
+}
+
 // ------------------------------------------------------------------ each role
 
 for (const account of ACCOUNTS) {
@@ -961,6 +1004,15 @@ for (const account of ACCOUNTS) {
             'clinical-lead': ['plan', 'risk-alert', 'move-session'],
             'probation-officer': ['enforcement-decision']
           }[r]
+          for (const kind of expected) assert.ok(seen.has(kind), `${kind} page reached`)
+        })
+      }
+      if (r === 'assistant-psychologist' || r === 'clinical-lead' || r === 'probation-officer') {
+        const seen = await visitLinkedPages(t, page, r)
+        await t.test(`${r}: the demo offers its linked requirement pages`, () => {
+          const expected = r === 'assistant-psychologist'
+            ? ['linked-requirement', 'linked-activity']
+            : ['new-linked-requirement', 'linked-requirement', 'linked-activity', 'linked-status']
           for (const kind of expected) assert.ok(seen.has(kind), `${kind} page reached`)
         })
       }

@@ -1348,6 +1348,7 @@ async fn the_demo_referrals_show_on_every_page_for_every_role() {
         .unwrap();
     assert_eq!(total, 10, "loading the demo twice makes its referrals once");
     let mut acted = 0;
+    let mut linked_seen = 0;
     for account in mhtr_pathway::demo::ACCOUNTS {
         let b = app.browser(&app.demo_user(account)).await;
         let (status, first) = b.get("/referrals").await;
@@ -1387,10 +1388,20 @@ async fn the_demo_referrals_show_on_every_page_for_every_role() {
                     assert_eq!(status, StatusCode::OK, "{} {action} on {id}", account.email);
                     acted += 1;
                 }
+                for linked in page
+                    .split("href=\"/linked-requirements/")
+                    .skip(1)
+                    .filter_map(|rest| rest.split('"').next())
+                {
+                    let (status, _) = b.get(&format!("/linked-requirements/{linked}")).await;
+                    assert_eq!(status, StatusCode::OK, "{} linked {linked}", account.email);
+                    linked_seen += 1;
+                }
             }
         }
         assert!(seen > 0, "{} sees demo referrals", account.email);
         assert!(first.contains("referral"));
     }
     assert!(acted >= 5, "action forms opened: {acted}");
+    assert!(linked_seen > 0, "the demo DRR is shown");
 }

@@ -1,0 +1,2 @@
+DROP TABLE linked_activity;
+DROP TABLE linked_requirements;

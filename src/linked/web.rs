@@ -1,0 +1,406 @@
+//! Linked requirement pages: record a DRR or ATR on a referral, its page with the activity
+//! and court reviews, change its status, enter activity. Every page finds its referral
+//! through the service, which applies scope and role; a page shown with the person's name
+//! is a recorded view.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::Flash;
+use crate::db::DbConn;
+use crate::error::{AppError, FieldErrors};
+use crate::linked::codes::*;
+use crate::linked::forms;
+use crate::linked::model::LinkedRequirement;
+use crate::linked::service;
+use crate::linked::views::{LinkedRequirementDetailJson, LinkedRequirementJson};
+use crate::referrals::forms::RawForm;
+use crate::referrals::model::{self as referrals_model, Referral, Viewer};
+use crate::sessions::service::local_now;
+use crate::state::State;
+use crate::web as page;
+
+#[derive(Debug, Clone, Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+}
+
+fn choices<T: Copy>(
+    all: &[T],
+    code: fn(&T) -> &'static str,
+    label: fn(&T) -> &'static str,
+) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice {
+            value: code(v).to_owned(),
+            text: label(v).to_owned(),
+        })
+        .collect()
+}
+
+fn values(raw: &RawForm) -> BTreeMap<String, String> {
+    raw.0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
+        .collect()
+}
+
+/// How a page finds a requirement with its referral, applying scope and role.
+type Finder = fn(&mut DbConn, &Viewer, &str) -> Result<(Referral, LinkedRequirement), AppError>;
+
+/// The referral reference and the person's name for the page caption; recorded as a view.
+struct Heading {
+    referral_id: String,
+    reference: String,
+    person_name: String,
+}
+
+fn heading(c: &mut DbConn, actor: &audit::Actor, r: &Referral) -> Result<Heading, AppError> {
+    let p = referrals_model::person(c, &r.person_id)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", &r.id),
+    )?;
+    Ok(Heading {
+        referral_id: r.id.clone(),
+        reference: r.reference.clone(),
+        person_name: format!("{} {}", p.given_name, p.family_name),
+    })
+}
+
+fn base_ctx(h: &Heading, title: &str, action: &str, back: &str, raw: &RawForm) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("referral_id", &h.referral_id);
+    ctx.insert("reference", &h.reference);
+    ctx.insert("person_name", &h.person_name);
+    ctx.insert("title", title);
+    ctx.insert("form_action", action);
+    ctx.insert("back_href", back);
+    ctx.insert("values", &values(raw));
+    ctx.insert("errors", &BTreeMap::<String, String>::new());
+    ctx
+}
+
+async fn show_form(
+    state: &State,
+    user: &CurrentUser,
+    template: &str,
+    mut ctx: tera::Context,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(e) = errors {
+        page::insert_errors(&mut ctx, e);
+    }
+    page::render(state, user, "/referrals", template, ctx).await
+}
+
+fn back_to_referral(referral_id: &str) -> String {
+    format!("/referrals/{referral_id}#linked-requirements")
+}
+
+fn requirement_href(id: &str) -> String {
+    format!("/linked-requirements/{id}")
+}
+
+// ------------------------------------------------------------------ a new requirement
+
+async fn referral_heading(
+    state: &State,
+    user: &CurrentUser,
+    referral_id: String,
+) -> Result<Heading, AppError> {
+    let viewer = Viewer::from(user);
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| {
+            let r = service::referral_to_change(c, &viewer, &referral_id)?;
+            heading(c, &actor, &r)
+        })
+        .await
+}
+
+fn new_ctx(h: &Heading, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Add a linked DRR or ATR",
+        &format!("/referrals/{}/linked-requirements/new", h.referral_id),
+        &back_to_referral(&h.referral_id),
+        raw,
+    );
+    ctx.insert(
+        "kind_options",
+        &choices(
+            RequirementKind::ALL,
+            RequirementKind::as_str,
+            RequirementKind::label,
+        ),
+    );
+    ctx.insert(
+        "sequencing_options",
+        &choices(Sequencing::ALL, Sequencing::as_str, Sequencing::label),
+    );
+    ctx.insert(
+        "status_options",
+        &choices(
+            &[RequirementStatus::Proposed, RequirementStatus::Active],
+            RequirementStatus::as_str,
+            RequirementStatus::label,
+        ),
+    );
+    ctx
+}
+
+pub async fn new_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let h = referral_heading(&state, &user, path.into_inner()).await?;
+    let ctx = new_ctx(&h, &RawForm::default());
+    show_form(&state, &user, "linked/new.html", ctx, None).await
+}
+
+pub async fn create(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let referral_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_requirement(&raw, local_now().date()) {
+        Ok(input) => {
+            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            state
+                .db
+                .write(move |c| service::add(c, &v, &a, &rid, &input))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(l) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success(format!("{} recorded", l.kind.short())),
+                &requirement_href(&l.id),
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            let h = referral_heading(&state, &user, referral_id).await?;
+            let ctx = new_ctx(&h, &raw);
+            show_form(&state, &user, "linked/new.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ its page
+
+pub async fn show(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let viewer = Viewer::from(&user);
+    let actor = user.actor();
+    let (d, person_name) = state
+        .db
+        .write(move |c| {
+            let d = service::details(c, &viewer, &actor, &id)?;
+            let p = referrals_model::person(c, &d.referral.person_id)?;
+            Ok((d, format!("{} {}", p.given_name, p.family_name)))
+        })
+        .await?;
+    let view = LinkedRequirementDetailJson::new(&d, local_now().date());
+    let mut ctx = tera::Context::new();
+    ctx.insert("referral_id", &d.referral.id);
+    ctx.insert("reference", &d.referral.reference);
+    ctx.insert("person_name", &person_name);
+    ctx.insert("title", &d.requirement.kind.label());
+    ctx.insert("l", &view.requirement);
+    ctx.insert("activity", &view.activity);
+    ctx.insert("court_reviews", &view.court_reviews);
+    ctx.insert("is_drr", &(d.requirement.kind == RequirementKind::Drr));
+    ctx.insert(
+        "can_change",
+        &(d.can_change && !d.requirement.status.next().is_empty()),
+    );
+    ctx.insert("can_log", &d.can_log);
+    page::render(&state, &user, "/referrals", "linked/show.html", ctx).await
+}
+
+// ------------------------------------------------------------------ status
+
+async fn requirement_heading(
+    state: &State,
+    user: &CurrentUser,
+    id: String,
+    find: Finder,
+) -> Result<(LinkedRequirement, Heading), AppError> {
+    let viewer = Viewer::from(user);
+    let actor = user.actor();
+    state
+        .db
+        .write(move |c| {
+            let (r, l) = find(c, &viewer, &id)?;
+            Ok((l, heading(c, &actor, &r)?))
+        })
+        .await
+}
+
+fn status_ctx(h: &Heading, l: &LinkedRequirement, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        &format!("Change the status of the {}", l.kind.short()),
+        &format!("/linked-requirements/{}/status", l.id),
+        &requirement_href(&l.id),
+        raw,
+    );
+    ctx.insert("l", &LinkedRequirementJson::new(l));
+    ctx.insert(
+        "status_options",
+        &choices(
+            l.status.next(),
+            RequirementStatus::as_str,
+            RequirementStatus::label,
+        ),
+    );
+    ctx
+}
+
+pub async fn status_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::to_change).await?;
+    let ctx = status_ctx(&h, &l, &RawForm::default());
+    show_form(&state, &user, "linked/status.html", ctx, None).await
+}
+
+pub async fn status(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_status(&raw) {
+        Ok(input) => {
+            let (v, a, lid) = (Viewer::from(&user), user.actor(), id.clone());
+            state
+                .db
+                .write(move |c| service::change_status(c, &v, &a, &lid, &input, EnteredVia::Page))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    let errors = match result {
+        Ok(l) => {
+            return page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success(format!(
+                    "{} is now {}",
+                    l.kind.short(),
+                    l.status.label().to_lowercase()
+                )),
+                &requirement_href(&l.id),
+            )
+            .await;
+        }
+        Err(AppError::Validation(e)) => e,
+        // A move the rules refuse is shown on the form, saying what is possible.
+        Err(AppError::Conflict(m)) => {
+            let mut e = FieldErrors::new();
+            e.add("status", m);
+            e
+        }
+        Err(e) => return Err(e),
+    };
+    let (l, h) = requirement_heading(&state, &user, id, service::to_change).await?;
+    let ctx = status_ctx(&h, &l, &raw);
+    show_form(&state, &user, "linked/status.html", ctx, Some(&errors)).await
+}
+
+// ------------------------------------------------------------------ activity
+
+fn activity_ctx(h: &Heading, l: &LinkedRequirement, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        &format!("Add activity to the {}", l.kind.short()),
+        &format!("/linked-requirements/{}/activity", l.id),
+        &requirement_href(&l.id),
+        raw,
+    );
+    let kinds: Vec<ActivityKind> = ActivityKind::ENTERED
+        .iter()
+        .copied()
+        .filter(|k| *k != ActivityKind::CourtReview || l.kind == RequirementKind::Drr)
+        .collect();
+    ctx.insert(
+        "kind_options",
+        &choices(&kinds, ActivityKind::as_str, ActivityKind::label),
+    );
+    ctx.insert("l", &LinkedRequirementJson::new(l));
+    ctx
+}
+
+pub async fn activity_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::to_log).await?;
+    let ctx = activity_ctx(&h, &l, &RawForm::default());
+    show_form(&state, &user, "linked/activity.html", ctx, None).await
+}
+
+pub async fn activity(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_activity(&raw, local_now().date()) {
+        Ok(input) => {
+            let (v, a, lid) = (Viewer::from(&user), user.actor(), id.clone());
+            state
+                .db
+                .write(move |c| service::add_activity(c, &v, &a, &lid, &input, EnteredVia::Page))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(_) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success("Activity added"),
+                &requirement_href(&id),
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            let (l, h) = requirement_heading(&state, &user, id, service::to_log).await?;
+            let ctx = activity_ctx(&h, &l, &raw);
+            show_form(&state, &user, "linked/activity.html", ctx, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
