@@ -18,6 +18,7 @@ pub mod referrals;
 pub mod routes;
 pub mod sessions;
 pub mod settings;
+pub mod signposting;
 pub mod startup;
 pub mod state;
 pub mod users;

@@ -135,6 +135,10 @@ coded_enum! {
         RiskAlert = ("risk_alert", "Risk alert raised"),
         RiskAlertAcknowledged = ("risk_alert_acknowledged", "Risk alert acknowledged"),
         PractitionerReport = ("practitioner_report", "Practitioner report sent"),
+        SignpostingRecorded = ("signposting_recorded", "Signposted to a service"),
+        SignpostingUpdated = ("signposting_updated", "Signposting updated"),
+        NoOnwardSupport = ("no_onward_support", "No onward support needed"),
+        EndSummaryWritten = ("end_summary_written", "End-of-treatment summary written"),
     }
 }
 
