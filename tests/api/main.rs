@@ -19,6 +19,7 @@ mod referral_emails;
 mod referrals;
 mod sessions;
 mod sign_in;
+mod signposting;
 mod throttling;
 mod treatment_diary;
 mod treatment_sessions;

@@ -19,19 +19,19 @@ use serde_json::{Value, json};
 use crate::referrals::helpers::{Api, TestApp, TestUser, spawn_app};
 use crate::referrals::{advance, api_referral, probation_json};
 
-struct Cast {
-    app: TestApp,
-    po: TestUser,
-    cl: TestUser,
-    cl2: TestUser,
-    cl_b: TestUser,
-    ap: TestUser,
-    ap2: TestUser,
-    councillor: TestUser,
-    admin: TestUser,
+pub(crate) struct Cast {
+    pub(crate) app: TestApp,
+    pub(crate) po: TestUser,
+    pub(crate) cl: TestUser,
+    pub(crate) cl2: TestUser,
+    pub(crate) cl_b: TestUser,
+    pub(crate) ap: TestUser,
+    pub(crate) ap2: TestUser,
+    pub(crate) councillor: TestUser,
+    pub(crate) admin: TestUser,
 }
 
-async fn cast() -> Cast {
+pub(crate) async fn cast() -> Cast {
     let app = spawn_app().await;
     let (a, b) = (app.area_a.clone(), app.area_b.clone());
     Cast {
@@ -60,13 +60,13 @@ async fn cast() -> Cast {
 }
 
 /// The clients a referral needs on its way to allocation.
-struct Clients {
-    po: Api,
-    cl: Api,
-    ap: Api,
+pub(crate) struct Clients {
+    pub(crate) po: Api,
+    pub(crate) cl: Api,
+    pub(crate) ap: Api,
 }
 
-async fn clients(t: &Cast) -> Clients {
+pub(crate) async fn clients(t: &Cast) -> Clients {
     Clients {
         po: t.app.api(&t.po).await,
         cl: t.app.api(&t.cl).await,
@@ -75,13 +75,13 @@ async fn clients(t: &Cast) -> Clients {
 }
 
 /// UK wall-clock today, as the service sees it.
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     mhtr_pathway::sessions::service::local_now().date()
 }
 
 /// A referral taken by API from submission to an allocated assistant psychologist, with a
 /// requirement ending about nine months ahead. `n` keeps people and CRNs apart.
-async fn allocated_referral(t: &Cast, c: &Clients, n: u32) -> String {
+pub(crate) async fn allocated_referral(t: &Cast, c: &Clients, n: u32) -> String {
     let mut body = probation_json(
         &t.app.area_a,
         "Dana",
@@ -147,7 +147,7 @@ fn end_date() -> NaiveDate {
 }
 
 /// The first `weekday` after today.
-fn next(weekday: Weekday) -> NaiveDate {
+pub(crate) fn next(weekday: Weekday) -> NaiveDate {
     let mut d = today() + Duration::days(1);
     while d.weekday() != weekday {
         d += Duration::days(1);
@@ -156,7 +156,7 @@ fn next(weekday: Weekday) -> NaiveDate {
 }
 
 /// The first weekday on or after `d` that is not a bank holiday.
-fn working_day_from(mut d: NaiveDate) -> NaiveDate {
+pub(crate) fn working_day_from(mut d: NaiveDate) -> NaiveDate {
     while matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
         || calendar::bank_holiday_name(d).is_some()
     {
@@ -165,7 +165,7 @@ fn working_day_from(mut d: NaiveDate) -> NaiveDate {
     d
 }
 
-fn weekly_plan(first: NaiveDate) -> Value {
+pub(crate) fn weekly_plan(first: NaiveDate) -> Value {
     json!({
         "first_date": first.to_string(),
         "first_time": "10:00",
@@ -174,7 +174,7 @@ fn weekly_plan(first: NaiveDate) -> Value {
     })
 }
 
-async fn make_plan(api: &Api, id: &str, body: &Value) -> Vec<Value> {
+pub(crate) async fn make_plan(api: &Api, id: &str, body: &Value) -> Vec<Value> {
     let (status, r) = api
         .post(&format!("/api/v1/referrals/{id}/sessions/plan"), body)
         .await;
@@ -182,13 +182,13 @@ async fn make_plan(api: &Api, id: &str, body: &Value) -> Vec<Value> {
     r["sessions"].as_array().unwrap().clone()
 }
 
-async fn treatment(api: &Api, id: &str) -> Value {
+pub(crate) async fn treatment(api: &Api, id: &str) -> Value {
     let (status, r) = api.get(&format!("/api/v1/referrals/{id}/sessions")).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     r
 }
 
-fn live(t: &Value) -> Vec<Value> {
+pub(crate) fn live(t: &Value) -> Vec<Value> {
     t["sessions"]
         .as_array()
         .unwrap()
@@ -198,7 +198,7 @@ fn live(t: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn numbered(t: &Value, n: i64) -> Value {
+pub(crate) fn numbered(t: &Value, n: i64) -> Value {
     live(t)
         .into_iter()
         .find(|s| s["number"] == n)
@@ -213,7 +213,7 @@ fn starts_at(s: &Value) -> NaiveDateTime {
 /// with the quarter hours it holds in the practitioner's diary. Sessions are recorded on or
 /// after their day and plans start in the future, so this is the one place tests rewrite
 /// time.
-async fn as_if_held(app: &TestApp, session_id: &str, days_ago: i64) {
+pub(crate) async fn as_if_held(app: &TestApp, session_id: &str, days_ago: i64) {
     let id = session_id.to_owned();
     let day = today() - Duration::days(days_ago);
     app.state
@@ -251,7 +251,7 @@ async fn as_if_held(app: &TestApp, session_id: &str, days_ago: i64) {
         .unwrap();
 }
 
-async fn record(api: &Api, session: &Value, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn record(api: &Api, session: &Value, body: Value) -> (StatusCode, Value) {
     let mut body = body;
     body["version"] = session["version"].clone();
     api.post(
@@ -299,7 +299,7 @@ fn emails_of(users: &[&TestUser]) -> Vec<String> {
     e
 }
 
-async fn referral_status(app: &TestApp, id: &str) -> String {
+pub(crate) async fn referral_status(app: &TestApp, id: &str) -> String {
     let id = id.to_owned();
     app.state
         .db

@@ -289,6 +289,13 @@ async fn a_probation_referral_goes_through_the_whole_pathway_on_the_pages() {
         ("end_reason".into(), "disengaged".into()),
     ]);
     go!(&ap, "end_treatment", end);
+    let (status, _, _) = ap
+        .post(
+            &format!("/referrals/{id}/no-onward-support"),
+            &[("reason", "Already supported by the local recovery service")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     go!(&cl, "close", vec![]);
     assert_eq!(status_of(&t.app, &id).await, "closed");
 
