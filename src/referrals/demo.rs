@@ -309,6 +309,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
         }
         if p.sessions {
             demo_sessions(c, &ap_v, &referral.id, today)?;
+            crate::signposting::demo::follow_up_due(c, &ap_v, &referral.id, today)?;
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
-//! Demo directory entries for the demo areas, and onward support for the demo referral whose
-//! treatment has ended, so the directory and onward support pages have something to show.
+//! Demo directory entries for the demo areas, onward support for the demo referral whose
+//! treatment has ended, and a follow-up due on one in treatment, so the directory and onward
+//! support pages have something to show.
 
 use chrono::{Duration, NaiveDate};
 
@@ -156,4 +157,35 @@ pub fn signpost_ended(
         referral_id,
         "Completed treatment and engaged well throughout. Mood and anxiety improved; relapse-prevention plan agreed. Signposted to the community mental health team and to the jobs hub.",
     )
+}
+
+/// A signposting made during treatment whose follow-up is due today, so the practitioner's
+/// home page and due list have something to show.
+pub fn follow_up_due(
+    c: &mut DbConn,
+    ap: &Viewer,
+    referral_id: &str,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let actor = Actor::user(&ap.user_id, &ap.name, None);
+    let r = service::referral_to_manage(c, ap, referral_id)?;
+    let Some(first) = service::offered_services(c, &r)?.into_iter().next() else {
+        return Ok(());
+    };
+    service::signpost(
+        c,
+        ap,
+        &actor,
+        referral_id,
+        &SignpostInput {
+            service_id: first.id,
+            signposted_on: today - Duration::days(14),
+            status: StatusInput {
+                status: SignpostStatus::ReferralMade,
+                reason: None,
+                follow_up_on: Some(today),
+            },
+        },
+    )?;
+    Ok(())
 }

@@ -1357,6 +1357,19 @@ async fn the_demo_referrals_show_on_every_page_for_every_role() {
     let mut acted = 0;
     for account in mhtr_pathway::demo::ACCOUNTS {
         let b = app.browser(&app.demo_user(account)).await;
+        // Onward support: the directory has demo services, and a follow-up is due.
+        if account.role == Role::Admin {
+            let (status, directory) = b.get("/admin/directory").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(directory.contains("Harborough Jobs and Skills Hub"));
+        }
+        if account.email == "tom.walker@turningpoint.demo.example" {
+            let (_, home) = b.get("/").await;
+            assert!(home.contains("Signposting follow-up due"), "{home}");
+            let (status, due) = b.get("/signposting/due").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(due.contains("Rutland Housing Options"), "{due}");
+        }
         let (status, first) = b.get("/referrals").await;
         if matches!(account.role, Role::Councillor | Role::Admin) {
             assert_eq!(status, StatusCode::FORBIDDEN);
