@@ -48,6 +48,11 @@ fn tasks(role: Role) -> Vec<Task> {
                 "Your caseload",
                 "People you are assessing or treating.",
             ));
+            t.push(task(
+                "/signposting/due",
+                "Signposting follow-ups",
+                "Onward support awaiting an answer whose follow-up date has come.",
+            ));
         }
         Role::Councillor => {}
         Role::Admin => {
@@ -55,6 +60,11 @@ fn tasks(role: Role) -> Vec<Task> {
                 "/admin/users",
                 "Manage users",
                 "Add people, set their areas and vetting, disable accounts and reset sign-in.",
+            ));
+            t.push(task(
+                "/admin/directory",
+                "Service directory",
+                "The services people are signposted to when treatment ends, per area.",
             ));
             t.push(task("/admin/vetting", "Vetting due to expire", "People whose police vetting or DBS check expires in the next 30 days, or has expired."));
             t.push(task(
@@ -95,6 +105,27 @@ fn role_summary(role: Role) -> &'static str {
     }
 }
 
+/// What needs the user: the treatment items, and for an assistant psychologist the
+/// signposting follow-ups that have come due.
+fn attention(
+    c: &mut crate::db::DbConn,
+    viewer: &crate::referrals::model::Viewer,
+) -> Result<Vec<crate::sessions::service::Attention>, AppError> {
+    let mut out = crate::sessions::service::attention(c, viewer)?;
+    if viewer.role == Role::AssistantPsychologist {
+        let due = crate::signposting::service::due(c, viewer, crate::clock::today())?;
+        out.extend(
+            due.into_iter()
+                .map(|d| crate::sessions::service::Attention {
+                    href: format!("/signposting/{}/update", d.signposting.id),
+                    reference: d.reference,
+                    text: "Signposting follow-up due",
+                }),
+        );
+    }
+    Ok(out)
+}
+
 pub async fn index(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let (uid, org_id) = (user.user.id.clone(), user.user.organisation_id.clone());
     let viewer = crate::referrals::model::Viewer::from(&user);
@@ -104,7 +135,7 @@ pub async fn index(state: State, user: CurrentUser) -> Result<HttpResponse, AppE
             Ok((
                 model::area_names(c, &uid)?,
                 model::organisation_name(c, &org_id)?,
-                crate::sessions::service::attention(c, &viewer)?,
+                attention(c, &viewer)?,
             ))
         })
         .await?;

@@ -20,6 +20,7 @@ pub mod reports;
 pub mod routes;
 pub mod sessions;
 pub mod settings;
+pub mod signposting;
 pub mod startup;
 pub mod state;
 pub mod users;

@@ -30,6 +30,15 @@ use utoipa::{Modify, OpenApi};
         crate::linked::api::get,
         crate::linked::api::status,
         crate::linked::api::activity,
+        crate::signposting::api::list,
+        crate::signposting::api::signpost,
+        crate::signposting::api::update,
+        crate::signposting::api::no_onward,
+        crate::signposting::api::end_summary,
+        crate::signposting::api::write_summary,
+        crate::signposting::api::directory_list,
+        crate::signposting::api::directory_create,
+        crate::signposting::api::directory_update,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -69,13 +78,25 @@ use utoipa::{Modify, OpenApi};
         crate::linked::api::CreateRequest,
         crate::linked::api::StatusRequest,
         crate::linked::api::ActivityRequest,
+        crate::signposting::views::DirectoryServiceJson,
+        crate::signposting::views::SignpostingJson,
+        crate::signposting::views::NoOnwardSupportJson,
+        crate::signposting::views::OnwardSupportJson,
+        crate::signposting::views::MeasureChangeJson,
+        crate::signposting::views::EndSummaryJson,
+        crate::signposting::api::SignpostRequest,
+        crate::signposting::api::SignpostUpdateRequest,
+        crate::signposting::api::NoOnwardRequest,
+        crate::signposting::api::EndSummaryRequest,
+        crate::signposting::api::DirectoryRequest,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Bearer tokens (password and second factor)"),
         (name = "referrals", description = "Referrals: list, make, read, amend, move along the pathway"),
         (name = "sessions", description = "Treatment sessions: the 12-session plan, moves, cancellations, attendance, outcome measures"),
-        (name = "linked requirements", description = "DRRs and ATRs beside the MHTR: status, activity and court reviews, on the referral's combined timeline")
+        (name = "linked requirements", description = "DRRs and ATRs beside the MHTR: status, activity and court reviews, on the referral's combined timeline"),
+        (name = "onward support", description = "Ending treatment and onward support: signposting to the service directory, the end-of-treatment summary, and the directory itself")
     )
 )]
 pub struct ApiDoc;

@@ -7,9 +7,11 @@ use actix_web::{Route as ActixRoute, guard, web};
 
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::sessions::{capacity, closures, diary, feeds};
+use crate::signposting::directory;
 use crate::users::model::Role;
 use crate::{
-    assets, auth, home, linked, notifications, openapi, referrals, reports, sessions, users,
+    assets, auth, home, linked, notifications, openapi, referrals, reports, sessions, signposting,
+    users,
 };
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -436,6 +438,83 @@ pub fn table() -> Vec<Entry> {
             Staff(ADMIN),
             web::to(notifications::web::retry),
         ),
+        // Ending treatment and onward support
+        get(
+            "/referrals/{id}/signposting/new",
+            Staff(TREATERS),
+            web::to(signposting::web::signpost_form),
+        ),
+        post(
+            "/referrals/{id}/signposting/new",
+            Staff(TREATERS),
+            web::to(signposting::web::signpost),
+        ),
+        get(
+            "/signposting/due",
+            Staff(TREATERS),
+            web::to(signposting::web::due),
+        ),
+        get(
+            "/signposting/{id}/update",
+            Staff(TREATERS),
+            web::to(signposting::web::update_form),
+        ),
+        post(
+            "/signposting/{id}/update",
+            Staff(TREATERS),
+            web::to(signposting::web::update),
+        ),
+        get(
+            "/referrals/{id}/no-onward-support",
+            Staff(TREATERS),
+            web::to(signposting::web::no_onward_form),
+        ),
+        post(
+            "/referrals/{id}/no-onward-support",
+            Staff(TREATERS),
+            web::to(signposting::web::no_onward),
+        ),
+        get(
+            "/referrals/{id}/end-summary",
+            Staff(TREATERS),
+            web::to(signposting::web::summary_form),
+        ),
+        post(
+            "/referrals/{id}/end-summary",
+            Staff(TREATERS),
+            web::to(signposting::web::write_summary),
+        ),
+        get("/admin/directory", Staff(ADMIN), web::to(directory::list)),
+        get(
+            "/admin/directory/new",
+            Staff(ADMIN),
+            web::to(directory::new_form),
+        ),
+        post(
+            "/admin/directory/new",
+            Staff(ADMIN),
+            web::to(directory::create_page),
+        ),
+        get(
+            "/admin/directory/{id}/edit",
+            Staff(ADMIN),
+            web::to(directory::edit_form),
+        ),
+        post(
+            "/admin/directory/{id}/edit",
+            Staff(ADMIN),
+            web::to(directory::edit),
+        ),
+        post(
+            "/admin/directory/{id}/deactivate",
+            Staff(ADMIN),
+            web::to(directory::deactivate),
+        ),
+        post(
+            "/admin/directory/{id}/reactivate",
+            Staff(ADMIN),
+            web::to(directory::reactivate),
+        ),
         // Diary, capacity and closures
         get("/diary", Staff(DIARY), web::to(diary::show)),
         get("/capacity", Staff(LEADS), web::to(capacity::overview)),
@@ -564,6 +643,51 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/linked-requirements/{id}/activity",
             Api(CASEWORK),
             web::to(linked::api::activity),
+        ),
+        get(
+            "/api/v1/referrals/{id}/signposting",
+            Api(CASEWORK),
+            web::to(signposting::api::list),
+        ),
+        post(
+            "/api/v1/referrals/{id}/signposting",
+            Api(TREATERS),
+            web::to(signposting::api::signpost),
+        ),
+        post(
+            "/api/v1/signposting/{id}",
+            Api(TREATERS),
+            web::to(signposting::api::update),
+        ),
+        post(
+            "/api/v1/referrals/{id}/no-onward-support",
+            Api(TREATERS),
+            web::to(signposting::api::no_onward),
+        ),
+        get(
+            "/api/v1/referrals/{id}/end-summary",
+            Api(CASEWORK),
+            web::to(signposting::api::end_summary),
+        ),
+        post(
+            "/api/v1/referrals/{id}/end-summary",
+            Api(TREATERS),
+            web::to(signposting::api::write_summary),
+        ),
+        get(
+            "/api/v1/directory",
+            Api(ADMIN),
+            web::to(signposting::api::directory_list),
+        ),
+        post(
+            "/api/v1/directory",
+            Api(ADMIN),
+            web::to(signposting::api::directory_create),
+        ),
+        post(
+            "/api/v1/directory/{id}",
+            Api(ADMIN),
+            web::to(signposting::api::directory_update),
         ),
     ]
 }

@@ -504,6 +504,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    directory_services (id) {
+        id -> Text,
+        name -> Text,
+        service_type -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        website -> Nullable<Text>,
+        address -> Nullable<Text>,
+        active -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    directory_service_areas (service_id, area_id) {
+        service_id -> Text,
+        area_id -> Text,
+    }
+}
+
+diesel::table! {
+    signpostings (id) {
+        id -> Text,
+        referral_id -> Text,
+        service_id -> Text,
+        signposted_on -> Date,
+        status -> Text,
+        reason -> Nullable<Text>,
+        follow_up_on -> Nullable<Date>,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    no_onward_support (referral_id) {
+        referral_id -> Text,
+        reason -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    end_summaries (referral_id) {
+        referral_id -> Text,
+        summary -> Text,
+        written_by -> Text,
+        written_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -526,6 +584,9 @@ diesel::joinable!(practitioner_reports -> referrals (referral_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(practitioner_capacity -> users (user_id));
+diesel::joinable!(directory_service_areas -> directory_services (service_id));
+diesel::joinable!(signpostings -> directory_services (service_id));
+diesel::joinable!(signpostings -> referrals (referral_id));
 diesel::joinable!(linked_requirements -> referrals (referral_id));
 diesel::joinable!(linked_activity -> linked_requirements (linked_requirement_id));
 
@@ -565,4 +626,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_area_months,
     linked_requirements,
     linked_activity,
+    directory_services,
+    directory_service_areas,
+    signpostings,
+    no_onward_support,
+    end_summaries,
 );

@@ -606,11 +606,14 @@ pub fn transition(
         Action::RecordAdjourned => format!("Adjourned to {date}"),
         Action::RecordInduction => format!("Inducted on {date}"),
         Action::StartTreatment => format!("First session on {date}"),
-        Action::Accept
-        | Action::RecordSuitable
-        | Action::RecordMhtrNotMade
-        | Action::Close
-        | Action::Submit => String::new(),
+        Action::Close => {
+            // Onward support must be settled before the referral closes.
+            crate::signposting::service::settled(c, id)?;
+            String::new()
+        }
+        Action::Accept | Action::RecordSuitable | Action::RecordMhtrNotMade | Action::Submit => {
+            String::new()
+        }
     };
     let summary = match (&t.text, action) {
         (Some(note), a) if !matches!(a, Action::Decline | Action::RecordNotSuitable) => {

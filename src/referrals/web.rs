@@ -612,6 +612,14 @@ pub async fn show(
         "is_holder",
         &(role == Role::ProbationOfficer && holder == &user.user.id),
     );
+    // Ending treatment and onward support.
+    let (viewer, shown) = (Viewer::from(&user), r.clone());
+    let (end_summary, onward) = state
+        .db
+        .run(move |c| crate::signposting::web::referral_section(c, &viewer, &shown))
+        .await?;
+    ctx.insert("end_summary", &end_summary);
+    ctx.insert("onward", &onward);
     page::render(&state, &user, "/referrals", "referrals/show.html", ctx).await
 }
 

@@ -141,6 +141,10 @@ coded_enum! {
         AtrAdded = ("atr_added", "ATR: requirement recorded"),
         AtrStatusChanged = ("atr_status_changed", "ATR: status changed"),
         AtrActivity = ("atr_activity", "ATR: activity recorded"),
+        SignpostingRecorded = ("signposting_recorded", "Signposted to a service"),
+        SignpostingUpdated = ("signposting_updated", "Signposting updated"),
+        NoOnwardSupport = ("no_onward_support", "No onward support needed"),
+        EndSummaryWritten = ("end_summary_written", "End-of-treatment summary written"),
     }
 }
 

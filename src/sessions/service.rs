@@ -209,7 +209,8 @@ fn check_slot(
     Ok(())
 }
 
-fn record_event(
+/// Writes a treatment event on the referral's timeline.
+pub(crate) fn record_event(
     c: &mut DbConn,
     viewer: &Viewer,
     referral_id: &str,

@@ -21,6 +21,7 @@ mod referrals;
 mod reports;
 mod sessions;
 mod sign_in;
+mod signposting;
 mod throttling;
 mod treatment_diary;
 mod treatment_sessions;

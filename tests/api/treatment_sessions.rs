@@ -305,7 +305,7 @@ fn emails_of(users: &[&TestUser]) -> Vec<String> {
     e
 }
 
-async fn referral_status(app: &TestApp, id: &str) -> String {
+pub(crate) async fn referral_status(app: &TestApp, id: &str) -> String {
     let id = id.to_owned();
     app.state
         .db

@@ -861,7 +861,9 @@ const TREATMENT_FORMS = [
   [/\/measures\/core10$/, 'measure-core10', 'Record the answers'],
   [/\/practitioner-report$/, 'practitioner-report', 'Send the report'],
   [/^\/risk-alerts\//, 'risk-alert', 'Acknowledge the alert'],
-  [/^\/enforcement-reviews\//, 'enforcement-decision', 'Record the decision']
+  [/^\/enforcement-reviews\//, 'enforcement-decision', 'Record the decision'],
+  [/\/signposting\/new$/, 'signpost', 'Record the signposting'],
+  [/\/no-onward-support$/, 'no-onward-support', 'Save']
 ]
 
 async function visitTreatmentPages (t, page, r) {
@@ -981,6 +983,13 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-closures`, '/admin/closures')
         await submitEmpty(t, page, `${r}-closures-errors`, '/admin/closures', 'Add closure')
         await visit(t, page, `${r}-closures-past`, '/admin/closures?past=1')
+        await visit(t, page, `${r}-directory`, '/admin/directory')
+        await visit(t, page, `${r}-directory-new`, '/admin/directory/new')
+        await submitEmpty(t, page, `${r}-directory-new-errors`, '/admin/directory/new', 'Save')
+        await page.goto('/admin/directory', { waitUntil: 'load' })
+        const servicePath = await page.locator('table.govuk-table tbody a[href$="/edit"]').first().getAttribute('href')
+        assert.match(servicePath ?? '', /^\/admin\/directory\/[^/]+\/edit$/, 'the directory lists a demo service')
+        await visit(t, page, `${r}-directory-edit`, servicePath)
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.
         await visit(t, page, `${r}-forbidden`, '/admin/users', { expectStatus: 403 })
@@ -988,7 +997,10 @@ for (const account of ACCOUNTS) {
 
       if (r === 'probation-officer') await probationOfficerReferrals(t, page, r)
       if (r === 'clinical-lead') await clinicalLeadReferrals(t, page, r)
-      if (r === 'assistant-psychologist') await assistantPsychologistReferrals(t, page, r)
+      if (r === 'assistant-psychologist') {
+        await assistantPsychologistReferrals(t, page, r)
+        await visit(t, page, `${r}-signposting-due`, '/signposting/due')
+      }
       if (r === 'councillor') await visit(t, page, `${r}-referrals-forbidden`, '/referrals', { expectStatus: 403 })
       if (r === 'councillor' || r === 'clinical-lead' || r === 'admin') {
         await visit(t, page, `${r}-uptake-report`, '/reports/uptake')
@@ -1000,7 +1012,7 @@ for (const account of ACCOUNTS) {
         const seen = await visitTreatmentPages(t, page, r)
         await t.test(`${r}: the demo offers its treatment pages`, () => {
           const expected = {
-            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report'],
+            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support'],
             'clinical-lead': ['plan', 'risk-alert', 'move-session'],
             'probation-officer': ['enforcement-decision']
           }[r]

@@ -289,6 +289,13 @@ async fn a_probation_referral_goes_through_the_whole_pathway_on_the_pages() {
         ("end_reason".into(), "disengaged".into()),
     ]);
     go!(&ap, "end_treatment", end);
+    let (status, _, _) = ap
+        .post(
+            &format!("/referrals/{id}/no-onward-support"),
+            &[("reason", "Already supported by the local recovery service")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     go!(&cl, "close", vec![]);
     assert_eq!(status_of(&t.app, &id).await, "closed");
 
@@ -1351,6 +1358,19 @@ async fn the_demo_referrals_show_on_every_page_for_every_role() {
     let mut linked_seen = 0;
     for account in mhtr_pathway::demo::ACCOUNTS {
         let b = app.browser(&app.demo_user(account)).await;
+        // Onward support: the directory has demo services, and a follow-up is due.
+        if account.role == Role::Admin {
+            let (status, directory) = b.get("/admin/directory").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(directory.contains("Harborough Jobs and Skills Hub"));
+        }
+        if account.email == "tom.walker@turningpoint.demo.example" {
+            let (_, home) = b.get("/").await;
+            assert!(home.contains("Signposting follow-up due"), "{home}");
+            let (status, due) = b.get("/signposting/due").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(due.contains("Rutland Housing Options"), "{due}");
+        }
         let (status, first) = b.get("/referrals").await;
         if matches!(account.role, Role::Councillor | Role::Admin) {
             assert_eq!(status, StatusCode::FORBIDDEN);

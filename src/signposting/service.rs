@@ -1,0 +1,405 @@
+//! The rules of onward support, each change in one transaction: signposting a person to a
+//! directory service, moving a signposting on, recording that no onward support is needed,
+//! the practitioner's end-of-treatment summary, and [`settled`], the rule that a referral
+//! closes only once onward support is settled. Every function finds the referral through
+//! the referrals scope chokepoint first; changes are for its allocated assistant
+//! psychologist or a clinical lead of its area, and the responsible officer may read.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, Actor, AuditAction, Event};
+use crate::db::DbConn;
+use crate::db::schema::{end_summaries, no_onward_support, referrals, signpostings};
+use crate::error::{AppError, FieldErrors};
+use crate::referrals::model::{Purpose, Referral, Viewer, scoped};
+use crate::referrals::state::Status;
+use crate::sessions::codes::EventKind;
+use crate::sessions::service::record_event;
+use crate::signposting::codes::SignpostStatus;
+use crate::signposting::forms::{SignpostInput, StatusInput, UpdateInput};
+use crate::signposting::model::{self, DirectoryService, EndSummary, NoOnwardSupport, Signposting};
+use crate::users::model::Role;
+use crate::web::format;
+
+pub const STALE_SIGNPOSTING: &str =
+    "This signposting has changed since you opened it. Reload the page and try again";
+
+/// The referral in scope, if the viewer may change its onward support (the same people who
+/// manage its sessions).
+pub fn referral_to_manage(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+) -> Result<Referral, AppError> {
+    crate::sessions::service::referral_to_manage(c, viewer, referral_id)
+}
+
+/// Whether the viewer may change a referral's onward support (it is in their scope).
+pub fn can_manage(viewer: &Viewer, r: &Referral) -> bool {
+    match viewer.role {
+        Role::ClinicalLead => true,
+        Role::AssistantPsychologist => {
+            r.allocated_ap_id.as_deref() == Some(viewer.user_id.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// Onward support is arranged from allocation until the referral is closed.
+pub fn open_for_signposting(r: &Referral) -> bool {
+    matches!(
+        r.status,
+        Status::Allocated | Status::InTreatment | Status::Ended
+    )
+}
+
+fn check_open(r: &Referral) -> Result<(), AppError> {
+    if open_for_signposting(r) {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "Onward support cannot change when the referral is {}",
+            r.status.label().to_lowercase()
+        )))
+    }
+}
+
+/// The services offered for a referral: active, and serving its area.
+pub fn offered_services(c: &mut DbConn, r: &Referral) -> Result<Vec<DirectoryService>, AppError> {
+    model::services_in(c, std::slice::from_ref(&r.area_id), true)
+}
+
+fn audit_change(
+    c: &mut DbConn,
+    actor: &Actor,
+    name: &str,
+    record: (&str, &str),
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Alteration, name)
+            .record(record.0, record.1)
+            .details(details),
+    )
+}
+
+fn describe(service: &DirectoryService, s: &StatusInput) -> String {
+    let mut text = format!(
+        "{} ({}): {}",
+        service.name,
+        service.service_type.label(),
+        s.status.label().to_lowercase()
+    );
+    if let Some(r) = &s.reason {
+        text.push_str(&format!(". {r}"));
+    }
+    if let Some(d) = s.follow_up_on {
+        text.push_str(&format!(". Follow up on {}", format::date(d)));
+    }
+    text
+}
+
+/// Signposts the person to a service offered for the referral's area.
+pub fn signpost(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    input: &SignpostInput,
+) -> Result<Signposting, AppError> {
+    let r = referral_to_manage(c, viewer, referral_id)?;
+    check_open(&r)?;
+    let service = offered_services(c, &r)?
+        .into_iter()
+        .find(|s| s.id == input.service_id)
+        .ok_or_else(|| {
+            AppError::Validation(FieldErrors::single(
+                "service_id",
+                "Select an active service that covers the person's area",
+            ))
+        })?;
+    let now = crate::clock::now();
+    let row = Signposting {
+        id: crate::ids::new_id(),
+        referral_id: r.id.clone(),
+        service_id: service.id.clone(),
+        signposted_on: input.signposted_on,
+        status: input.status.status,
+        reason: input.status.reason.clone(),
+        follow_up_on: input.status.follow_up_on,
+        version: 0,
+        created_by: viewer.user_id.clone(),
+        created_at: now,
+        updated_by: viewer.user_id.clone(),
+        updated_at: now,
+    };
+    diesel::insert_into(signpostings::table)
+        .values(&row)
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::SignpostingRecorded,
+        false,
+        describe(&service, &input.status),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "signposting.recorded",
+        ("referral", &r.id),
+        json!({ "signposting": row.id, "service": service.id, "status": row.status.as_str() }),
+    )?;
+    Ok(row)
+}
+
+/// A signposting in scope with its referral and service, if the viewer may change it.
+pub fn signposting_to_manage(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<(Referral, Signposting, DirectoryService), AppError> {
+    let s = model::signposting(c, id)?;
+    let r = referral_to_manage(c, viewer, &s.referral_id)?;
+    let service = model::service(c, &s.service_id)?;
+    Ok((r, s, service))
+}
+
+/// Moves a signposting on: a referral made, accepted, declined, not needed, or a new
+/// follow-up date.
+pub fn update(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    input: &UpdateInput,
+) -> Result<Signposting, AppError> {
+    let (r, s, service) = signposting_to_manage(c, viewer, id)?;
+    check_open(&r)?;
+    if s.version != input.version {
+        return Err(AppError::Conflict(STALE_SIGNPOSTING.into()));
+    }
+    let changed = diesel::update(
+        signpostings::table
+            .filter(signpostings::id.eq(id))
+            .filter(signpostings::version.eq(s.version)),
+    )
+    .set((
+        signpostings::status.eq(input.status.status),
+        signpostings::reason.eq(&input.status.reason),
+        signpostings::follow_up_on.eq(input.status.follow_up_on),
+        signpostings::version.eq(s.version + 1),
+        signpostings::updated_by.eq(&viewer.user_id),
+        signpostings::updated_at.eq(crate::clock::now()),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(STALE_SIGNPOSTING.into()));
+    }
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::SignpostingUpdated,
+        false,
+        describe(&service, &input.status),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "signposting.updated",
+        ("referral", &r.id),
+        json!({ "signposting": id, "from": s.status.as_str(), "to": input.status.status.as_str() }),
+    )?;
+    model::signposting(c, id)
+}
+
+/// Records (or restates) that the person needs no onward support, and why.
+pub fn record_no_onward(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let r = referral_to_manage(c, viewer, referral_id)?;
+    check_open(&r)?;
+    let row = NoOnwardSupport {
+        referral_id: r.id.clone(),
+        reason: reason.to_owned(),
+        recorded_by: viewer.user_id.clone(),
+        recorded_at: crate::clock::now(),
+    };
+    diesel::delete(no_onward_support::table.find(&r.id)).execute(c)?;
+    diesel::insert_into(no_onward_support::table)
+        .values(&row)
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::NoOnwardSupport,
+        false,
+        reason.to_owned(),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "signposting.no_onward_support",
+        ("referral", &r.id),
+        json!({}),
+    )
+}
+
+/// Writes or rewrites the practitioner's end-of-treatment summary for the responsible
+/// officer, once treatment has ended.
+pub fn write_summary(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    summary: &str,
+) -> Result<(), AppError> {
+    let r = referral_to_manage(c, viewer, referral_id)?;
+    if !crate::signposting::summary::has_ended(&r) {
+        return Err(AppError::Conflict(
+            "The end-of-treatment summary is written once treatment has ended".into(),
+        ));
+    }
+    let rewritten = model::end_summary_of(c, &r.id)?.is_some();
+    diesel::delete(end_summaries::table.find(&r.id)).execute(c)?;
+    diesel::insert_into(end_summaries::table)
+        .values(EndSummary {
+            referral_id: r.id.clone(),
+            summary: summary.to_owned(),
+            written_by: viewer.user_id.clone(),
+            written_at: crate::clock::now(),
+        })
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::EndSummaryWritten,
+        false,
+        if rewritten {
+            format!("Summary changed: {summary}")
+        } else {
+            summary.to_owned()
+        },
+    )?;
+    audit_change(
+        c,
+        actor,
+        "signposting.end_summary",
+        ("referral", &r.id),
+        json!({ "rewritten": rewritten }),
+    )
+}
+
+/// The close rule: every signposting has a final status (a referral made still awaits its
+/// answer), and there is at least one signposting or a record that no onward support is
+/// needed. Refuses naming what is unsettled.
+pub fn settled(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
+    let all = model::signpostings_of(c, referral_id)?;
+    let mut open = Vec::new();
+    for s in all.iter().filter(|s| !s.status.is_final()) {
+        let service = model::service(c, &s.service_id)?;
+        open.push(format!(
+            "{} ({})",
+            service.name,
+            s.status.label().to_lowercase()
+        ));
+    }
+    if !open.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "The referral cannot be closed until onward support is settled: record whether {} accepted or declined the person, or that it is not needed",
+            open.join(", ")
+        )));
+    }
+    if all.is_empty() && model::no_onward_support_of(c, referral_id)?.is_none() {
+        return Err(AppError::Conflict(
+            "The referral cannot be closed until onward support is settled: signpost the person to a service, or record that no onward support is needed and why".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A referral's onward support, for its page and the API. The caller has found the
+/// referral in scope.
+#[derive(Debug, Clone)]
+pub struct Onward {
+    pub signpostings: Vec<(Signposting, DirectoryService)>,
+    pub no_onward: Option<NoOnwardSupport>,
+    pub offered: Vec<DirectoryService>,
+    pub can_manage: bool,
+    pub open: bool,
+}
+
+pub fn onward(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Onward, AppError> {
+    let mut signposted = Vec::new();
+    for s in model::signpostings_of(c, &r.id)? {
+        let service = model::service(c, &s.service_id)?;
+        signposted.push((s, service));
+    }
+    Ok(Onward {
+        signpostings: signposted,
+        no_onward: model::no_onward_support_of(c, &r.id)?,
+        offered: offered_services(c, r)?,
+        can_manage: can_manage(viewer, r),
+        open: open_for_signposting(r),
+    })
+}
+
+/// A follow-up that has come due.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub signposting: Signposting,
+    pub reference: String,
+    pub service_name: String,
+}
+
+/// Signpostings awaiting an answer whose follow-up date is today or past: for an assistant
+/// psychologist, on the referrals allocated to them; for a clinical lead, in their areas.
+pub fn due(c: &mut DbConn, viewer: &Viewer, today: NaiveDate) -> Result<Vec<Due>, AppError> {
+    if !matches!(
+        viewer.role,
+        Role::AssistantPsychologist | Role::ClinicalLead
+    ) {
+        return Ok(Vec::new());
+    }
+    let mut q = scoped(viewer, Purpose::Casework);
+    if viewer.role == Role::AssistantPsychologist {
+        q = q.filter(referrals::allocated_ap_id.eq(viewer.user_id.clone()));
+    }
+    let refs: Vec<(String, String)> = q.select((referrals::id, referrals::reference)).load(c)?;
+    let references: std::collections::BTreeMap<String, String> = refs.into_iter().collect();
+    let open: Vec<SignpostStatus> = SignpostStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| !s.is_final())
+        .collect();
+    let rows: Vec<Signposting> = signpostings::table
+        .filter(signpostings::referral_id.eq_any(references.keys().cloned().collect::<Vec<_>>()))
+        .filter(signpostings::status.eq_any(open))
+        .filter(signpostings::follow_up_on.le(today))
+        .order((signpostings::follow_up_on.asc(), signpostings::id.asc()))
+        .limit(model::MAX_SERVICES)
+        .select(Signposting::as_select())
+        .load(c)?;
+    let mut out = Vec::new();
+    for s in rows {
+        let service_name = model::service(c, &s.service_id)?.name;
+        out.push(Due {
+            reference: references.get(&s.referral_id).cloned().unwrap_or_default(),
+            service_name,
+            signposting: s,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,460 @@
+//! Onward support pages: signpost to a directory service, move a signposting on, record
+//! that no onward support is needed, the practitioner's end-of-treatment summary, and the
+//! follow-ups that have come due. Every page finds its referral through the service, which
+//! applies scope and role; a form shown with the person's name is a recorded view.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::audit::{self, AuditAction, Event};
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::Flash;
+use crate::db::DbConn;
+use crate::error::{AppError, FieldErrors};
+use crate::referrals::forms::RawForm;
+use crate::referrals::model::{self as referrals_model, Referral, Viewer};
+use crate::signposting::codes::SignpostStatus;
+use crate::signposting::model::{self, DirectoryService, Signposting};
+use crate::signposting::views::{DirectoryServiceJson, DueRow, EndSummaryView, OnwardView};
+use crate::signposting::{forms, service, summary};
+use crate::state::State;
+use crate::web as page;
+
+#[derive(Debug, Clone, Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+    hint: String,
+}
+
+fn values(raw: &RawForm) -> BTreeMap<String, String> {
+    raw.0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
+        .collect()
+}
+
+fn status_options() -> Vec<Choice> {
+    SignpostStatus::ALL
+        .iter()
+        .map(|s| Choice {
+            value: s.as_str().into(),
+            text: s.label().into(),
+            hint: if s.is_final() {
+                String::new()
+            } else {
+                "Awaiting an answer: give a follow-up date".into()
+            },
+        })
+        .collect()
+}
+
+/// The referral's onward support and, once treatment has ended, its end-of-treatment
+/// summary, for the referral page. The caller has found the referral in scope and recorded
+/// the view.
+pub fn referral_section(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+) -> Result<(Option<EndSummaryView>, OnwardView), AppError> {
+    let clinical = crate::sessions::service::sees_clinical(viewer.role);
+    let end = summary::end_of_treatment(c, r)?.map(|e| EndSummaryView::new(&e, clinical));
+    let onward = service::onward(c, viewer, r)?;
+    Ok((end, OnwardView::new(&onward, crate::clock::today())))
+}
+
+/// The heading of a form about one referral; showing it is a recorded view.
+struct Heading {
+    referral_id: String,
+    reference: String,
+    person_name: String,
+}
+
+fn heading(c: &mut DbConn, actor: &audit::Actor, r: &Referral) -> Result<Heading, AppError> {
+    let p = referrals_model::person(c, &r.person_id)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", &r.id),
+    )?;
+    Ok(Heading {
+        referral_id: r.id.clone(),
+        reference: r.reference.clone(),
+        person_name: format!("{} {}", p.given_name, p.family_name),
+    })
+}
+
+fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("referral_id", &h.referral_id);
+    ctx.insert("reference", &h.reference);
+    ctx.insert("person_name", &h.person_name);
+    ctx.insert("title", title);
+    ctx.insert("form_action", action);
+    ctx.insert("values", &values(raw));
+    ctx.insert("errors", &BTreeMap::<String, String>::new());
+    ctx
+}
+
+async fn show_form(
+    state: &State,
+    user: &CurrentUser,
+    template: &str,
+    mut ctx: tera::Context,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(e) = errors {
+        page::insert_errors(&mut ctx, e);
+    }
+    page::render(state, user, "/referrals", template, ctx).await
+}
+
+fn back_to(referral_id: &str) -> String {
+    format!("/referrals/{referral_id}#onward-support")
+}
+
+async fn done(
+    state: &State,
+    user: &CurrentUser,
+    message: &str,
+    referral_id: &str,
+) -> Result<HttpResponse, AppError> {
+    page::flash_and_redirect(state, user, Flash::success(message), &back_to(referral_id)).await
+}
+
+// ------------------------------------------------------------------ signpost
+
+async fn signpost_page(
+    state: &State,
+    user: &CurrentUser,
+    referral_id: String,
+    raw: &RawForm,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let (viewer, actor) = (Viewer::from(user), user.actor());
+    let (h, offered) = state
+        .db
+        .write(move |c| {
+            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
+            let offered: Vec<DirectoryService> = service::offered_services(c, &r)?;
+            Ok((heading(c, &actor, &r)?, offered))
+        })
+        .await?;
+    let mut ctx = base_ctx(
+        &h,
+        "Signpost to a service",
+        &format!("/referrals/{}/signposting/new", h.referral_id),
+        raw,
+    );
+    let options: Vec<Choice> = offered
+        .iter()
+        .map(|s| Choice {
+            value: s.id.clone(),
+            text: format!("{} ({})", s.name, s.service_type.label()),
+            hint: DirectoryServiceJson::new(s, Vec::new()).contact(),
+        })
+        .collect();
+    ctx.insert("service_options", &options);
+    ctx.insert("status_options", &status_options());
+    show_form(state, user, "signposting/signpost.html", ctx, errors).await
+}
+
+pub async fn signpost_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut raw = RawForm::default();
+    raw.set_date("signposted_date", Some(crate::clock::today()));
+    signpost_page(&state, &user, path.into_inner(), &raw, None).await
+}
+
+pub async fn signpost(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let referral_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_signpost(&raw, crate::clock::today()) {
+        Ok(input) => {
+            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            state
+                .db
+                .write(move |c| service::signpost(c, &v, &a, &rid, &input))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(_) => done(&state, &user, "Signposting recorded", &referral_id).await,
+        Err(AppError::Validation(e)) => {
+            signpost_page(&state, &user, referral_id, &raw, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ update
+
+async fn update_page(
+    state: &State,
+    user: &CurrentUser,
+    id: String,
+    raw: Option<&RawForm>,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let (viewer, actor) = (Viewer::from(user), user.actor());
+    let (h, s, svc): (Heading, Signposting, DirectoryService) = state
+        .db
+        .write(move |c| {
+            let (r, s, svc) = service::signposting_to_manage(c, &viewer, &id)?;
+            Ok((heading(c, &actor, &r)?, s, svc))
+        })
+        .await?;
+    let raw = match raw {
+        Some(r) => r.clone(),
+        None => {
+            let mut r = RawForm::default();
+            r.set("status", s.status.as_str());
+            r.set("reason", s.reason.clone().unwrap_or_default());
+            r.set_date("follow_up_date", s.follow_up_on);
+            r
+        }
+    };
+    let mut ctx = base_ctx(
+        &h,
+        &format!("Update the signposting to {}", svc.name),
+        &format!("/signposting/{}/update", s.id),
+        &raw,
+    );
+    ctx.insert("version", &s.version);
+    ctx.insert(
+        "service_contact",
+        &DirectoryServiceJson::new(&svc, Vec::new()).contact(),
+    );
+    ctx.insert("signposted", &crate::web::format::date(s.signposted_on));
+    ctx.insert("status_options", &status_options());
+    show_form(state, user, "signposting/update.html", ctx, errors).await
+}
+
+pub async fn update_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    update_page(&state, &user, path.into_inner(), None, None).await
+}
+
+pub async fn update(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let (v, a, sid, typed) = (Viewer::from(&user), user.actor(), id.clone(), raw.clone());
+    let result = state
+        .db
+        .write(move |c| {
+            let (_, s, _) = service::signposting_to_manage(c, &v, &sid)?;
+            let input =
+                forms::parse_update(&typed, s.signposted_on).map_err(AppError::Validation)?;
+            service::update(c, &v, &a, &sid, &input)
+        })
+        .await;
+    match result {
+        Ok(s) => done(&state, &user, "Signposting updated", &s.referral_id).await,
+        Err(AppError::Validation(e)) => update_page(&state, &user, id, Some(&raw), Some(&e)).await,
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ no onward support
+
+async fn no_onward_page(
+    state: &State,
+    user: &CurrentUser,
+    referral_id: String,
+    raw: Option<&RawForm>,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let (viewer, actor) = (Viewer::from(user), user.actor());
+    let (h, existing) = state
+        .db
+        .write(move |c| {
+            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
+            Ok((
+                heading(c, &actor, &r)?,
+                model::no_onward_support_of(c, &r.id)?,
+            ))
+        })
+        .await?;
+    let raw = match raw {
+        Some(r) => r.clone(),
+        None => {
+            let mut r = RawForm::default();
+            r.set("reason", existing.map(|e| e.reason).unwrap_or_default());
+            r
+        }
+    };
+    let ctx = base_ctx(
+        &h,
+        "Record that no onward support is needed",
+        &format!("/referrals/{}/no-onward-support", h.referral_id),
+        &raw,
+    );
+    show_form(state, user, "signposting/no_onward.html", ctx, errors).await
+}
+
+pub async fn no_onward_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    no_onward_page(&state, &user, path.into_inner(), None, None).await
+}
+
+pub async fn no_onward(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let referral_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_no_onward(&raw) {
+        Ok(reason) => {
+            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            state
+                .db
+                .write(move |c| service::record_no_onward(c, &v, &a, &rid, &reason))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(()) => {
+            done(
+                &state,
+                &user,
+                "Recorded that no onward support is needed",
+                &referral_id,
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            no_onward_page(&state, &user, referral_id, Some(&raw), Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ end-of-treatment summary
+
+async fn summary_page(
+    state: &State,
+    user: &CurrentUser,
+    referral_id: String,
+    raw: Option<&RawForm>,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let (viewer, actor) = (Viewer::from(user), user.actor());
+    let (h, existing) = state
+        .db
+        .write(move |c| {
+            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
+            if !summary::has_ended(&r) {
+                return Err(AppError::Conflict(
+                    "The end-of-treatment summary is written once treatment has ended".into(),
+                ));
+            }
+            Ok((heading(c, &actor, &r)?, model::end_summary_of(c, &r.id)?))
+        })
+        .await?;
+    let raw = match raw {
+        Some(r) => r.clone(),
+        None => {
+            let mut r = RawForm::default();
+            r.set("summary", existing.map(|e| e.summary).unwrap_or_default());
+            r
+        }
+    };
+    let ctx = base_ctx(
+        &h,
+        "End-of-treatment summary for the responsible officer",
+        &format!("/referrals/{}/end-summary", h.referral_id),
+        &raw,
+    );
+    show_form(state, user, "signposting/end_summary.html", ctx, errors).await
+}
+
+pub async fn summary_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    summary_page(&state, &user, path.into_inner(), None, None).await
+}
+
+pub async fn write_summary(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let referral_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let result = match forms::parse_summary(&raw) {
+        Ok(text) => {
+            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            state
+                .db
+                .write(move |c| service::write_summary(c, &v, &a, &rid, &text))
+                .await
+        }
+        Err(e) => Err(AppError::Validation(e)),
+    };
+    match result {
+        Ok(()) => {
+            done(
+                &state,
+                &user,
+                "End-of-treatment summary saved",
+                &referral_id,
+            )
+            .await
+        }
+        Err(AppError::Validation(e)) => {
+            summary_page(&state, &user, referral_id, Some(&raw), Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ due follow-ups
+
+pub async fn due(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::from(&user);
+    let rows: Vec<DueRow> = state
+        .db
+        .run(move |c| service::due(c, &viewer, crate::clock::today()))
+        .await?
+        .iter()
+        .map(DueRow::from)
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("rows", &rows);
+    page::render(
+        &state,
+        &user,
+        "/signposting/due",
+        "signposting/due.html",
+        ctx,
+    )
+    .await
+}
