@@ -8,7 +8,7 @@ use actix_web::{Route as ActixRoute, guard, web};
 use crate::auth::guard::{ANY_ROLE, Access, enforce};
 use crate::sessions::{capacity, closures, diary, feeds};
 use crate::users::model::Role;
-use crate::{assets, auth, home, notifications, openapi, referrals, sessions, users};
+use crate::{areas, assets, auth, home, notifications, openapi, referrals, sessions, users};
 
 const ADMIN: &[Role] = &[Role::Admin];
 /// Everyone who works with referrals. Councillors and administrators are not among them:
@@ -372,6 +372,9 @@ pub fn table() -> Vec<Entry> {
             Staff(REFERRERS),
             web::to(sessions::web::decision),
         ),
+        get("/admin/areas", Staff(ADMIN), web::to(areas::web::list)),
+        get("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::edit)),
+        post("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::save)),
         get(
             "/admin/outbox",
             Staff(ADMIN),
