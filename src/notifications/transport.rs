@@ -177,11 +177,27 @@ fn describe_smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
         SendError::transient(format!("the mail server deferred the message{code}"))
     } else if e.is_timeout() {
         SendError::transient("the mail server did not answer in time")
-    } else if e.is_tls() {
+    } else if e.is_tls() || failed_tls_handshake(e) {
         SendError::transient("the secure connection to the mail server failed")
     } else {
         SendError::transient("could not reach the mail server")
     }
+}
+
+/// A TLS handshake that failed (an untrusted or mismatched certificate, say) reaches lettre as
+/// an I/O error carrying the rustls error, not as one of its own TLS errors.
+fn failed_tls_handshake(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let io_inner = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if s.is::<rustls::Error>() || io_inner.is_some_and(|i| i.is::<rustls::Error>()) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Writes each message to `<dir>/<id>.eml`, for reading in a mail client during development.
