@@ -10,8 +10,8 @@ use crate::sessions::{capacity, closures, diary, feeds};
 use crate::signposting::directory;
 use crate::users::model::Role;
 use crate::{
-    assets, auth, home, linked, notifications, openapi, referrals, reports, sessions, signposting,
-    users,
+    areas, assets, auth, home, linked, notifications, openapi, referrals, reports, sessions,
+    signposting, users,
 };
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -428,6 +428,9 @@ pub fn table() -> Vec<Entry> {
             Staff(REPORT_READERS),
             web::to(reports::web::uptake_csv),
         ),
+        get("/admin/areas", Staff(ADMIN), web::to(areas::web::list)),
+        get("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::edit)),
+        post("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::save)),
         get(
             "/admin/outbox",
             Staff(ADMIN),

@@ -143,6 +143,9 @@ pub struct SmtpSettings {
     pub username: String,
     pub password: String,
     pub timeout_secs: u64,
+    /// A PEM file of a certificate authority to trust for the mail server, besides the public
+    /// ones; empty for none.
+    pub ca_file: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -168,6 +171,7 @@ impl std::fmt::Debug for SmtpSettings {
                 &if self.password.is_empty() { "" } else { "***" },
             )
             .field("timeout_secs", &self.timeout_secs)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }

@@ -167,8 +167,9 @@ fn request_logger() -> Logger {
 }
 
 /// Hourly: clean-up of dead session rows, referral drafts never submitted and old sent
-/// emails, and the vetting expiry reminders (which queue at most one reminder per user per
-/// expiry date, however often they run).
+/// emails, the vetting expiry reminders (which queue at most one reminder per user per
+/// expiry date, however often they run) and, on Monday morning, the clinical leads' weekly
+/// digests (at most one per lead per ISO week).
 fn spawn_housekeeping(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -207,6 +208,18 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => log::info!("queued vetting reminders for {n} user(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("vetting reminders failed: {e}"),
+            }
+            if crate::notifications::digest::is_due(crate::clock::now()) {
+                let emails = state.emails.clone();
+                match state
+                    .db
+                    .write(move |c| crate::notifications::digest::queue_digests(c, &emails, today))
+                    .await
+                {
+                    Ok(n) if n > 0 => log::info!("queued weekly digests for {n} clinical lead(s)"),
+                    Ok(_) => {}
+                    Err(e) => log::warn!("weekly digests failed: {e}"),
+                }
             }
         }
     });

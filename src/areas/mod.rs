@@ -1,5 +1,9 @@
 //! Local authority areas (the tenant boundary of every record) and partner organisations.
-//! Both are data, configured per partnership, never code.
+//! Both are data, configured per partnership, never code. Each area may name the provider's
+//! intake mailbox, where news of a new referral goes (set on `/admin/areas`, see [`web`]).
+
+pub mod forms;
+pub mod web;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -18,6 +22,9 @@ pub struct Area {
     pub name: String,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    /// The provider's intake mailbox for the area; `None` sends news of a new referral to
+    /// the area's clinical leads instead.
+    pub intake_email: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -103,6 +110,52 @@ pub fn active_areas(conn: &mut DbConn) -> Result<Vec<Area>, AppError> {
         .order(areas::name.asc())
         .select(Area::as_select())
         .load(conn)?)
+}
+
+pub fn area_by_id(conn: &mut DbConn, id: &str) -> Result<Area, AppError> {
+    Ok(areas::table
+        .find(id)
+        .select(Area::as_select())
+        .first(conn)?)
+}
+
+/// The provider's intake mailbox for an area, if one is set.
+pub fn intake_email(conn: &mut DbConn, area_id: &str) -> Result<Option<String>, AppError> {
+    Ok(areas::table
+        .find(area_id)
+        .select(areas::intake_email)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Sets or clears (`None`) an area's intake mailbox (audited, without the address: it may be
+/// a person's). Returns the area as it is now.
+pub fn set_intake_email(
+    conn: &mut DbConn,
+    actor: &crate::audit::Actor,
+    area_id: &str,
+    mailbox: Option<&forms::Email>,
+) -> Result<Area, AppError> {
+    let before = area_by_id(conn, area_id)?;
+    let after = mailbox.map(|m| m.as_str().to_owned());
+    diesel::update(areas::table.find(area_id))
+        .set(areas::intake_email.eq(&after))
+        .execute(conn)?;
+    crate::audit::record(
+        conn,
+        actor,
+        crate::audit::Event::new(
+            crate::audit::AuditAction::Administration,
+            "area.intake_mailbox_changed",
+        )
+        .record("area", area_id)
+        .details(serde_json::json!({
+            "intake_mailbox": if after.is_some() { "set" } else { "cleared" },
+            "changed": before.intake_email != after,
+        })),
+    )?;
+    area_by_id(conn, area_id)
 }
 
 pub fn active_organisations(conn: &mut DbConn) -> Result<Vec<Organisation>, AppError> {

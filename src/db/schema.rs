@@ -8,6 +8,7 @@ diesel::table! {
         name -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        intake_email -> Nullable<Text>,
     }
 }
 
@@ -263,6 +264,14 @@ diesel::table! {
     vetting_reminders (user_id, expires_on) {
         user_id -> Text,
         expires_on -> Date,
+        queued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    weekly_digests (user_id, week_start) {
+        user_id -> Text,
+        week_start -> Date,
         queued_at -> Timestamp,
     }
 }
@@ -575,6 +584,7 @@ diesel::joinable!(referral_status_history -> referrals (referral_id));
 diesel::joinable!(referral_amendments -> referrals (referral_id));
 diesel::joinable!(notification_opt_outs -> users (user_id));
 diesel::joinable!(vetting_reminders -> users (user_id));
+diesel::joinable!(weekly_digests -> users (user_id));
 diesel::joinable!(treatment_sessions -> referrals (referral_id));
 diesel::joinable!(session_plans -> referrals (referral_id));
 diesel::joinable!(outcome_measures -> treatment_sessions (session_id));
@@ -610,6 +620,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_messages,
     notification_opt_outs,
     vetting_reminders,
+    weekly_digests,
     practitioner_capacity,
     service_closures,
     session_plans,

@@ -26,6 +26,7 @@ coded_enum! {
         SecondAbsence = ("second_absence", "A second unacceptable absence within 12 months"),
         RiskAlert = ("risk_alert", "A risk item answered above zero on an outcome measure"),
         PractitionerReport = ("practitioner_report", "A practitioner's report to the responsible officer"),
+        WeeklyDigest = ("weekly_digest", "A weekly summary of your areas, on Monday morning"),
     }
 }
 
@@ -38,6 +39,7 @@ impl MessageKind {
         MessageKind::ApAllocated,
         MessageKind::TreatmentEnded,
         MessageKind::SessionPlan,
+        MessageKind::WeeklyDigest,
     ];
 
     pub fn is_optional(self) -> bool {
@@ -194,7 +196,7 @@ macro_rules! referral_email {
 }
 
 referral_email! {
-    /// To the clinical leads of the referral's area: a referral has been made.
+    /// To the intake mailbox of the referral's area (else its clinical leads): a referral has been made.
     ReferralSubmitted => ReferralSubmitted, "referral_submitted";
     /// To the referrer: accepted or declined at screening.
     ReferralScreened => ReferralScreened, "referral_screened";
@@ -212,6 +214,30 @@ referral_email! {
     RiskAlert => RiskAlert, "risk_alert";
     /// To the responsible officer: the practitioner has reported.
     PractitionerReport => PractitionerReport, "practitioner_report";
+}
+
+/// To a clinical lead on Monday morning: counts for their areas, nothing that names anyone.
+#[derive(Debug, Serialize)]
+pub struct WeeklyDigest {
+    /// The Monday the week begins, as a date.
+    pub week: String,
+    /// Referrals waiting for a first attended session.
+    pub waiting: i64,
+    /// The longest of those waits, in days; `None` when nobody is waiting.
+    pub oldest_wait_days: Option<i64>,
+    /// Risk alerts not yet acknowledged.
+    pub risk_alerts: i64,
+    /// Enforcement reviews with no decision recorded.
+    pub enforcement_reviews: i64,
+    /// Signposting follow-ups due (see [`crate::notifications::digest::due_follow_ups`]).
+    pub follow_ups: i64,
+    /// An absolute link to the service's home page.
+    pub link: String,
+}
+
+impl Email for WeeklyDigest {
+    const KIND: MessageKind = MessageKind::WeeklyDigest;
+    const TEMPLATE: &'static str = "weekly_digest";
 }
 
 /// "Robin Ash" → "R. A.": enough for an administrator to recognise, not a name in an inbox.

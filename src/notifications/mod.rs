@@ -5,6 +5,7 @@
 //! Emails carry no special-category or offence data: a reference, initials, a date and a
 //! link. Invitation and reset emails also carry the single-use link and the person's own name.
 
+pub mod digest;
 pub mod messages;
 pub mod model;
 pub mod referrals;

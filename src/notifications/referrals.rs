@@ -1,5 +1,5 @@
 //! Emails about referrals, queued in the transaction of the change they report: a referral
-//! made (to the clinical leads of its area), screened (to the referrer), allocated (to the
+//! made (to the provider's intake mailbox for its area, else its clinical leads), screened (to the referrer), allocated (to the
 //! assistant psychologist) and treatment ended (to the responsible officer, else the
 //! referrer). Each carries the reference, the person's initials, a date, the outcome word
 //! and a link; never a name, needs, offence or reasons.
@@ -57,22 +57,25 @@ pub(crate) fn send<E: Email>(
     Ok(())
 }
 
-/// A referral has just been made: every active clinical lead whose areas include the
-/// referral's area hears of it (the provider's intake).
+/// A referral has just been made: the provider's intake mailbox for the referral's area hears
+/// of it, or, where the area has none, every active clinical lead whose areas include it.
 pub fn submitted(c: &mut DbConn, emails: &Emails, r: &Referral) -> Result<(), AppError> {
-    let leads: Vec<String> = users::table
-        .inner_join(user_areas::table)
-        .filter(user_areas::area_id.eq(&r.area_id))
-        .filter(users::role.eq(Role::ClinicalLead))
-        .filter(users::disabled_at.is_null())
-        .select(users::email)
-        .order(users::email.asc())
-        .load(c)?;
-    if leads.is_empty() {
+    let to: Vec<String> = match crate::areas::intake_email(c, &r.area_id)? {
+        Some(mailbox) => vec![mailbox],
+        None => users::table
+            .inner_join(user_areas::table)
+            .filter(user_areas::area_id.eq(&r.area_id))
+            .filter(users::role.eq(Role::ClinicalLead))
+            .filter(users::disabled_at.is_null())
+            .select(users::email)
+            .order(users::email.asc())
+            .load(c)?,
+    };
+    if to.is_empty() {
         return Ok(());
     }
     let n = notice(c, emails, r, crate::clock::today(), None)?;
-    send(c, emails, &leads, &ReferralSubmitted(n))
+    send(c, emails, &to, &ReferralSubmitted(n))
 }
 
 /// `r` (as it is after `action`) has just moved along the pathway; `date` is the date the

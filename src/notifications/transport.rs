@@ -10,7 +10,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::error::AppError;
@@ -102,8 +102,17 @@ pub struct SmtpTransport {
 impl SmtpTransport {
     pub fn new(settings: &EmailSettings, from: Mailbox) -> Result<Self, AppError> {
         let s = &settings.smtp;
+        let extra_root = extra_root_certificate(&s.ca_file)?;
         let tls_parameters = || {
-            TlsParameters::new(s.host.clone())
+            let mut builder = TlsParameters::builder(s.host.clone());
+            if let Some(pem) = &extra_root {
+                let certificate = Certificate::from_pem(pem).map_err(|e| {
+                    AppError::Config(format!("email.smtp.ca_file is not a PEM certificate: {e}"))
+                })?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder
+                .build()
                 .map_err(|e| AppError::Config(format!("email.smtp TLS settings: {e}")))
         };
         let tls = match s.tls {
@@ -123,6 +132,25 @@ impl SmtpTransport {
             from,
         })
     }
+}
+
+/// The PEM of `email.smtp.ca_file`, if set: a certificate authority trusted for the mail
+/// server in addition to the usual public ones (a relay with a private or in-house CA).
+fn extra_root_certificate(ca_file: &str) -> Result<Option<Vec<u8>>, AppError> {
+    if ca_file.is_empty() {
+        return Ok(None);
+    }
+    let pem = std::fs::read(ca_file)
+        .map_err(|e| AppError::Config(format!("email.smtp.ca_file {ca_file}: {e}")))?;
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(AppError::Config(format!(
+            "email.smtp.ca_file {ca_file} holds no PEM certificate"
+        )));
+    }
+    Ok(Some(pem))
 }
 
 impl Transport for SmtpTransport {
@@ -149,11 +177,27 @@ fn describe_smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
         SendError::transient(format!("the mail server deferred the message{code}"))
     } else if e.is_timeout() {
         SendError::transient("the mail server did not answer in time")
-    } else if e.is_tls() {
+    } else if e.is_tls() || failed_tls_handshake(e) {
         SendError::transient("the secure connection to the mail server failed")
     } else {
         SendError::transient("could not reach the mail server")
     }
+}
+
+/// A TLS handshake that failed (an untrusted or mismatched certificate, say) reaches lettre as
+/// an I/O error carrying the rustls error, not as one of its own TLS errors.
+fn failed_tls_handshake(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let io_inner = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if s.is::<rustls::Error>() || io_inner.is_some_and(|i| i.is::<rustls::Error>()) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Writes each message to `<dir>/<id>.eml`, for reading in a mail client during development.

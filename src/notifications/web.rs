@@ -113,7 +113,9 @@ fn optional_for(role: Role) -> Vec<MessageKind> {
         .copied()
         .filter(|k| match k {
             MessageKind::VettingExpiringAdmin => role == Role::Admin,
-            MessageKind::ReferralSubmitted => role == Role::ClinicalLead,
+            MessageKind::ReferralSubmitted | MessageKind::WeeklyDigest => {
+                role == Role::ClinicalLead
+            }
             MessageKind::ReferralScreened
             | MessageKind::TreatmentEnded
             | MessageKind::SessionPlan => role == Role::ProbationOfficer,

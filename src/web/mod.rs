@@ -63,6 +63,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/people/merge", "Merge records"),
             ("/admin/outbox", "Email"),
             ("/admin/closures", "Closures"),
+            ("/admin/areas", "Areas"),
         ]);
     }
     items

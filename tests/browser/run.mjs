@@ -990,6 +990,24 @@ for (const account of ACCOUNTS) {
         const servicePath = await page.locator('table.govuk-table tbody a[href$="/edit"]').first().getAttribute('href')
         assert.match(servicePath ?? '', /^\/admin\/directory\/[^/]+\/edit$/, 'the directory lists a demo service')
         await visit(t, page, `${r}-directory-edit`, servicePath)
+        await visit(t, page, `${r}-areas`, '/admin/areas')
+        await page.goto('/admin/areas', { waitUntil: 'load' })
+        const areaPath = await page.locator('table#areas tbody a').first().getAttribute('href')
+        assert.match(areaPath ?? '', /^\/admin\/areas\/[^/]+$/, 'first link in the areas table is an area page')
+        await visit(t, page, `${r}-area`, areaPath)
+        await t.test(`${r}-area-errors: ${areaPath} with a malformed address`, async () => {
+          resetLog(page)
+          await page.goto(areaPath, { waitUntil: 'load' })
+          await page.getByLabel('Intake mailbox email address').fill('not an address')
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === areaPath, { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Save intake mailbox', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-area-errors`)
+          assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'error summary shown')
+          assert.match(await page.title(), /^Error: /, 'page title starts "Error: "')
+          assert.equal(await page.getByLabel('Intake mailbox email address').inputValue(), 'not an address', 'input kept')
+        })
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.
         await visit(t, page, `${r}-forbidden`, '/admin/users', { expectStatus: 403 })

@@ -1,13 +1,15 @@
-//! A small SMTP server for the tests (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, no
-//! TLS): it records what it accepts, can defer every message with 451, and can go down
-//! entirely (its listener closed) and come back on the same port.
+//! A small SMTP server for the tests (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, and
+//! STARTTLS or implicit TLS when started with a certificate): it records what it accepts, can
+//! defer every message with 451, and can go down entirely (its listener closed) and come
+//! back on the same port.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 /// One message as the server accepted it.
 #[derive(Debug, Clone)]
@@ -16,6 +18,8 @@ pub struct Received {
     pub to: Vec<String>,
     /// The message as sent after DATA, dot-unstuffed.
     pub data: String,
+    /// Whether it came over TLS.
+    pub secure: bool,
 }
 
 impl Received {
@@ -62,19 +66,33 @@ struct Inner {
     defer: bool,
 }
 
+/// How the server speaks: plain, offering STARTTLS, or TLS from the first byte.
+#[derive(Clone)]
+pub enum Security {
+    Plain,
+    StartTls(TlsAcceptor),
+    Implicit(TlsAcceptor),
+}
+
 pub struct SmtpServer {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
+    security: Security,
     accept: Option<JoinHandle<()>>,
 }
 
 impl SmtpServer {
     pub async fn start() -> Self {
+        Self::start_with(Security::Plain).await
+    }
+
+    pub async fn start_with(security: Security) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let mut server = Self {
             addr,
             inner: Arc::default(),
+            security,
             accept: None,
         };
         server.accept = Some(server.serve(listener));
@@ -87,9 +105,10 @@ impl SmtpServer {
 
     fn serve(&self, listener: TcpListener) -> JoinHandle<()> {
         let inner = self.inner.clone();
+        let security = self.security.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, inner.clone()));
+                tokio::spawn(connection(stream, inner.clone(), security.clone()));
             }
         })
     }
@@ -142,29 +161,84 @@ fn argument(line: &str) -> String {
         .to_owned()
 }
 
-async fn reply(w: &mut tokio::net::tcp::OwnedWriteHalf, text: &str) -> bool {
-    w.write_all(text.as_bytes()).await.is_ok()
+async fn reply<S: AsyncWrite + Unpin>(w: &mut S, text: &str) -> bool {
+    w.write_all(text.as_bytes()).await.is_ok() && w.flush().await.is_ok()
 }
 
-async fn session(stream: TcpStream, inner: Arc<Mutex<Inner>>) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    if !reply(&mut write, "220 smtp.test ESMTP\r\n").await {
-        return;
+async fn connection(stream: TcpStream, inner: Arc<Mutex<Inner>>, security: Security) {
+    match security {
+        Security::Plain => {
+            session(BufReader::new(stream), inner, Greeting::Send, false).await;
+        }
+        Security::Implicit(tls) => {
+            if let Ok(stream) = tls.accept(stream).await {
+                session(BufReader::new(stream), inner, Greeting::Send, true).await;
+            }
+        }
+        Security::StartTls(tls) => {
+            let plain = session(
+                BufReader::new(stream),
+                inner.clone(),
+                Greeting::OfferStartTls,
+                false,
+            );
+            if let Ended::StartTls(reader) = plain.await
+                && let Ok(stream) = tls.accept(reader.into_inner()).await
+            {
+                session(BufReader::new(stream), inner, Greeting::AfterStartTls, true).await;
+            }
+        }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Greeting {
+    Send,
+    /// Send the greeting and offer STARTTLS; nothing is accepted before it.
+    OfferStartTls,
+    /// The client has just upgraded: no second greeting.
+    AfterStartTls,
+}
+
+enum Ended<S> {
+    Closed,
+    StartTls(BufReader<S>),
+}
+
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: BufReader<S>,
+    inner: Arc<Mutex<Inner>>,
+    greeting: Greeting,
+    secure: bool,
+) -> Ended<S> {
+    if greeting != Greeting::AfterStartTls && !reply(&mut stream, "220 smtp.test ESMTP\r\n").await {
+        return Ended::Closed;
+    }
+    let offer_starttls = greeting == Greeting::OfferStartTls;
     let mut from = String::new();
     let mut to = Vec::new();
     loop {
         let mut line = String::new();
-        match reader.read_line(&mut line).await {
-            Ok(0) | Err(_) => return,
+        match stream.read_line(&mut line).await {
+            Ok(0) | Err(_) => return Ended::Closed,
             Ok(_) => {}
         }
         let upper = line.trim_end().to_ascii_uppercase();
         let answer = if upper.starts_with("EHLO") {
-            "250-smtp.test\r\n250 8BITMIME\r\n"
+            if offer_starttls {
+                "250-smtp.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+            } else {
+                "250-smtp.test\r\n250 8BITMIME\r\n"
+            }
         } else if upper.starts_with("HELO") {
             "250 smtp.test\r\n"
+        } else if upper == "STARTTLS" && offer_starttls {
+            if !reply(&mut stream, "220 2.0.0 Ready to start TLS\r\n").await {
+                return Ended::Closed;
+            }
+            return Ended::StartTls(stream);
+        } else if offer_starttls && !upper.starts_with("QUIT") && !upper.starts_with("NOOP") {
+            "530 5.7.0 Must issue a STARTTLS command first\r\n"
         } else if upper.starts_with("MAIL FROM:") {
             if inner.lock().unwrap().defer {
                 "451 4.3.0 Try again later\r\n"
@@ -177,14 +251,14 @@ async fn session(stream: TcpStream, inner: Arc<Mutex<Inner>>) {
             to.push(argument(&line));
             "250 2.1.5 OK\r\n"
         } else if upper == "DATA" {
-            if !reply(&mut write, "354 End data with <CR><LF>.<CR><LF>\r\n").await {
-                return;
+            if !reply(&mut stream, "354 End data with <CR><LF>.<CR><LF>\r\n").await {
+                return Ended::Closed;
             }
             let mut data = String::new();
             loop {
                 let mut l = String::new();
-                match reader.read_line(&mut l).await {
-                    Ok(0) | Err(_) => return,
+                match stream.read_line(&mut l).await {
+                    Ok(0) | Err(_) => return Ended::Closed,
                     Ok(_) => {}
                 }
                 if l == ".\r\n" {
@@ -196,6 +270,7 @@ async fn session(stream: TcpStream, inner: Arc<Mutex<Inner>>) {
                 from: from.clone(),
                 to: std::mem::take(&mut to),
                 data,
+                secure,
             });
             "250 2.0.0 Queued\r\n"
         } else if upper == "RSET" {
@@ -204,13 +279,56 @@ async fn session(stream: TcpStream, inner: Arc<Mutex<Inner>>) {
         } else if upper == "NOOP" {
             "250 2.0.0 OK\r\n"
         } else if upper == "QUIT" {
-            let _ = reply(&mut write, "221 2.0.0 Bye\r\n").await;
-            return;
+            let _ = reply(&mut stream, "221 2.0.0 Bye\r\n").await;
+            return Ended::Closed;
         } else {
             "502 5.5.2 Command not recognised\r\n"
         };
-        if !reply(&mut write, answer).await {
-            return;
+        if !reply(&mut stream, answer).await {
+            return Ended::Closed;
+        }
+    }
+}
+
+/// A certificate authority made for one test, and a certificate it issued for 127.0.0.1 and
+/// localhost, ready for a TLS server.
+pub struct TestCertificates {
+    /// The authority's certificate, PEM: what the service must trust.
+    pub ca_pem: String,
+    pub acceptor: TlsAcceptor,
+}
+
+impl TestCertificates {
+    pub fn generate() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        use tokio_rustls::rustls::ServerConfig;
+        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "MHTR Pathway test mail CA");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
+            .expect("CA certificate");
+        let key = KeyPair::generate().expect("server key");
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("server parameters")
+            .signed_by(&key, &*ca)
+            .expect("server certificate");
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone(), ca.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server TLS configuration");
+        Self {
+            ca_pem: ca.pem(),
+            acceptor: TlsAcceptor::from(Arc::new(config)),
         }
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE weekly_digests;
+ALTER TABLE areas DROP COLUMN intake_email;
