@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 
 use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::CurrentUser;
@@ -22,33 +21,7 @@ use crate::referrals::forms::RawForm;
 use crate::referrals::model::{self as referrals_model, Referral, Viewer};
 use crate::sessions::service::local_now;
 use crate::state::State;
-use crate::web as page;
-
-#[derive(Debug, Clone, Serialize)]
-struct Choice {
-    value: String,
-    text: String,
-}
-
-fn choices<T: Copy>(
-    all: &[T],
-    code: fn(&T) -> &'static str,
-    label: fn(&T) -> &'static str,
-) -> Vec<Choice> {
-    all.iter()
-        .map(|v| Choice {
-            value: code(v).to_owned(),
-            text: label(v).to_owned(),
-        })
-        .collect()
-}
-
-fn values(raw: &RawForm) -> BTreeMap<String, String> {
-    raw.0
-        .iter()
-        .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
-        .collect()
-}
+use crate::web::{self as page, choices};
 
 /// How a page finds a requirement with its referral, applying scope and role.
 type Finder = fn(&mut DbConn, &Viewer, &str) -> Result<(Referral, LinkedRequirement), AppError>;
@@ -82,7 +55,7 @@ fn base_ctx(h: &Heading, title: &str, action: &str, back: &str, raw: &RawForm) -
     ctx.insert("title", title);
     ctx.insert("form_action", action);
     ctx.insert("back_href", back);
-    ctx.insert("values", &values(raw));
+    ctx.insert("values", &raw.first_values());
     ctx.insert("errors", &BTreeMap::<String, String>::new());
     ctx
 }

@@ -207,6 +207,14 @@ impl RawForm {
         }
     }
 
+    /// Each field's first value, as the form templates show them back.
+    pub fn first_values(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
+            .collect()
+    }
+
     pub fn date(&self, name: &str, what: &str) -> Result<NaiveDate, String> {
         parse_date(
             self.get(&format!("{name}_day")),

@@ -23,33 +23,7 @@ use crate::sessions::plan::{self, Cadence};
 use crate::sessions::service::{self, Replacement};
 use crate::sessions::views;
 use crate::state::State;
-use crate::web::{self as page, format};
-
-#[derive(Debug, Clone, Serialize)]
-struct Choice {
-    value: String,
-    text: String,
-}
-
-fn choices<T: Copy>(
-    all: &[T],
-    code: fn(&T) -> &'static str,
-    label: fn(&T) -> &'static str,
-) -> Vec<Choice> {
-    all.iter()
-        .map(|v| Choice {
-            value: code(v).to_owned(),
-            text: label(v).to_owned(),
-        })
-        .collect()
-}
-
-fn values(raw: &RawForm) -> BTreeMap<String, String> {
-    raw.0
-        .iter()
-        .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
-        .collect()
-}
+use crate::web::{self as page, Choice, choices, format};
 
 /// The person's name and the referral reference for the page caption; recorded as a view.
 fn caption(
@@ -82,7 +56,7 @@ fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Cont
     ctx.insert("person_name", &h.person_name);
     ctx.insert("title", title);
     ctx.insert("form_action", action);
-    ctx.insert("values", &values(raw));
+    ctx.insert("values", &raw.first_values());
     ctx.insert("errors", &BTreeMap::<String, String>::new());
     ctx
 }
@@ -260,7 +234,7 @@ pub async fn plan(
                 })
                 .collect();
             ctx.insert("dates", &rows);
-            ctx.insert("hidden", &values(&raw));
+            ctx.insert("hidden", &raw.first_values());
             show_form(&state, &user, "sessions/plan_check.html", ctx, None).await
         }
         Err(AppError::Validation(e)) => {

@@ -29,13 +29,6 @@ struct Choice {
     hint: String,
 }
 
-fn values(raw: &RawForm) -> BTreeMap<String, String> {
-    raw.0
-        .iter()
-        .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
-        .collect()
-}
-
 fn status_options() -> Vec<Choice> {
     SignpostStatus::ALL
         .iter()
@@ -93,7 +86,7 @@ fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Cont
     ctx.insert("person_name", &h.person_name);
     ctx.insert("title", title);
     ctx.insert("form_action", action);
-    ctx.insert("values", &values(raw));
+    ctx.insert("values", &raw.first_values());
     ctx.insert("errors", &BTreeMap::<String, String>::new());
     ctx
 }

@@ -296,3 +296,24 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         ServiceResponse::new(req, resp).map_into_right_body(),
     ))
 }
+
+/// One option of a radio group or select, as the GOV.UK macros take it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub text: String,
+}
+
+/// The options of a coded list: each value's code and label.
+pub fn choices<T: Copy>(
+    all: &[T],
+    code: fn(&T) -> &'static str,
+    label: fn(&T) -> &'static str,
+) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice {
+            value: code(v).to_owned(),
+            text: label(v).to_owned(),
+        })
+        .collect()
+}
