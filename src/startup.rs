@@ -148,7 +148,10 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> Result<Ser
     Ok(server)
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
+    if let Some(user) = crate::auth::guard::identify(&req).await {
+        actix_web::HttpMessage::extensions_mut(&req).insert(user);
+    }
     Err(AppError::NotFound)
 }
 

@@ -269,6 +269,32 @@ async fn check(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// The fully signed-in person behind a request no route matched, if there is one, so the
+/// "page not found" page keeps their header and navigation. Nothing is refused here: an
+/// absent, expired or half-finished session just means the anonymous page.
+pub async fn identify(req: &HttpRequest) -> Option<CurrentUser> {
+    if req.path().starts_with("/api/") {
+        return None;
+    }
+    let state = req.app_data::<web::Data<AppState>>()?.clone();
+    let token = req
+        .cookie(state.settings.session_cookie_name())
+        .map(|c| c.value().to_owned())?;
+    let settings = state.settings.security.clone();
+    let loaded = state
+        .db
+        .run(move |c| load_staff(c, &token, &settings))
+        .await
+        .ok()?;
+    let (user, session, area_ids) = loaded.ok()?;
+    Some(CurrentUser {
+        user,
+        session,
+        area_ids,
+        client: client_info(req),
+    })
+}
+
 enum StaffRefusal {
     Invalid(Invalid),
     NotFull,

@@ -234,6 +234,7 @@ async fn a_refusal_and_a_missing_record_keep_the_signed_in_header() {
             StatusCode::NOT_FOUND,
             "Page not found",
         ),
+        ("/no-such-address", StatusCode::NOT_FOUND, "Page not found"),
     ] {
         let res = browser.get(path).await;
         assert_eq!(res.status(), status, "{path}");
