@@ -52,7 +52,8 @@ pub struct PlanJson {
 pub struct SessionJson {
     pub id: String,
     /// Its place among the live (booked or recorded) sessions, from 1; null once moved or
-    /// cancelled.
+    /// cancelled, or when it did not happen for the service's own reasons (its replacement
+    /// takes the number).
     pub number: Option<i64>,
     /// UK wall-clock time, `YYYY-MM-DDTHH:MM`.
     pub starts_at: String,
@@ -79,33 +80,27 @@ pub struct SessionJson {
     pub added_for_id: Option<String>,
 }
 
-/// Every appointment of a referral as JSON, numbered among the live ones.
+/// Every appointment of a referral as JSON, numbered as the referral page numbers them.
 fn sessions_json(all: &[Session], clinical: bool) -> Vec<SessionJson> {
-    let mut n = 0;
+    let numbers = crate::sessions::views::numbers(all);
     all.iter()
-        .map(|s| {
-            let number = s.is_live().then(|| {
-                n += 1;
-                n
-            });
-            SessionJson {
-                id: s.id.clone(),
-                number,
-                starts_at: local(s.starts_at),
-                minutes: s.minutes,
-                mode: s.mode.as_str().into(),
-                location: s.location.clone(),
-                status: s.status.as_str().into(),
-                outcome: s.outcome.map(|o| o.as_str().into()),
-                version: s.version,
-                summary_for_ro: s.summary_for_ro.clone(),
-                engagement_notes: clinical.then(|| s.engagement_notes.clone()),
-                change_party: s.change_party.map(|p| p.as_str().into()),
-                change_reason: s.change_reason.clone(),
-                cancel_reason: s.cancel_reason.map(|r| r.as_str().into()),
-                replaces_id: s.replaces_id.clone(),
-                added_for_id: s.added_for_id.clone(),
-            }
+        .map(|s| SessionJson {
+            id: s.id.clone(),
+            number: numbers.get(&s.id).map(|&n| n as i64),
+            starts_at: local(s.starts_at),
+            minutes: s.minutes,
+            mode: s.mode.as_str().into(),
+            location: s.location.clone(),
+            status: s.status.as_str().into(),
+            outcome: s.outcome.map(|o| o.as_str().into()),
+            version: s.version,
+            summary_for_ro: s.summary_for_ro.clone(),
+            engagement_notes: clinical.then(|| s.engagement_notes.clone()),
+            change_party: s.change_party.map(|p| p.as_str().into()),
+            change_reason: s.change_reason.clone(),
+            cancel_reason: s.cancel_reason.map(|r| r.as_str().into()),
+            replaces_id: s.replaces_id.clone(),
+            added_for_id: s.added_for_id.clone(),
         })
         .collect()
 }

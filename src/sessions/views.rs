@@ -81,11 +81,12 @@ pub fn when(s: &Session) -> String {
     ) + &format!(", {}", s.starts_at.format("%H:%M"))
 }
 
-/// Each live appointment's number, from 1, in time order.
+/// Each live appointment's number, from 1, in time order. A session that did not happen for
+/// the service's own reasons is not counted: its replacement takes its number.
 pub fn numbers(sessions: &[Session]) -> BTreeMap<String, usize> {
     sessions
         .iter()
-        .filter(|s| s.is_live())
+        .filter(|s| s.is_live() && s.outcome != Some(Outcome::ServiceLogistics))
         .enumerate()
         .map(|(i, s)| (s.id.clone(), i + 1))
         .collect()
@@ -263,5 +264,63 @@ pub fn treatment_view(
         alerts,
         reviews,
         reports,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sessions::codes::Mode;
+
+    fn session(id: &str, day: u32, status: SessionStatus, outcome: Option<Outcome>) -> Session {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 3, day)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        Session {
+            id: id.into(),
+            referral_id: "r".into(),
+            area_id: "a".into(),
+            ap_user_id: "u".into(),
+            starts_at: at,
+            minutes: 60,
+            mode: Mode::Phone,
+            location: None,
+            status,
+            outcome,
+            engagement_notes: None,
+            summary_for_ro: None,
+            recorded_by: None,
+            recorded_at: None,
+            change_party: None,
+            change_reason: None,
+            cancel_reason: None,
+            changed_by: None,
+            changed_at: None,
+            replaces_id: None,
+            added_for_id: None,
+            version: 1,
+            created_by: "u".into(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_session_the_service_could_not_hold_gives_its_number_to_the_replacement() {
+        use SessionStatus::*;
+        let sessions = [
+            session("a", 2, Recorded, Some(Outcome::Attended)),
+            session("b", 9, Recorded, Some(Outcome::ServiceLogistics)),
+            session("c", 10, Recorded, Some(Outcome::UnacceptableAbsence)),
+            session("d", 11, Cancelled, None),
+            session("e", 16, Booked, None),
+        ];
+        let n = numbers(&sessions);
+        assert_eq!(n.get("a"), Some(&1));
+        assert_eq!(n.get("b"), None);
+        assert_eq!(n.get("c"), Some(&2));
+        assert_eq!(n.get("d"), None);
+        assert_eq!(n.get("e"), Some(&3));
     }
 }
