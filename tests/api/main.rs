@@ -9,6 +9,7 @@ mod api_tokens;
 mod area_intake;
 mod audit;
 mod config;
+mod crash_safety;
 mod csrf;
 mod email;
 mod email_tls;
