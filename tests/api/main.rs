@@ -8,6 +8,7 @@ mod admin_users;
 mod api_tokens;
 mod area_intake;
 mod audit;
+mod busy_database;
 mod config;
 mod crash_safety;
 mod csrf;
