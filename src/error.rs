@@ -82,10 +82,25 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            // SQLite gave up waiting for another writer (busy_timeout): the user's action was
+            // not applied, and trying again shortly will work. A 503, not a crash.
+            diesel::result::Error::DatabaseError(_, ref info) if is_busy(info.message()) => {
+                AppError::Unavailable(format!("database busy: {}", info.message()))
+            }
             other => AppError::Database(other),
         }
     }
 }
+
+/// SQLite's answers when a lock could not be had in time (SQLITE_BUSY, SQLITE_LOCKED).
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked")
+        || message.contains("database is busy")
+        || message.contains("database table is locked")
+}
+
+/// How long a client is told to wait before trying again after a 503.
+const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
 
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
@@ -142,7 +157,11 @@ impl AppError {
             AppError::Throttled { .. } => {
                 "Too many attempts. Wait a few minutes and try again".into()
             }
-            AppError::Unavailable(_) => "The service is temporarily unavailable".into(),
+            AppError::Unavailable(_) => {
+                "The service is busy and nothing was saved. Wait a few seconds, then go back \
+                 and try again: what you entered is still in the form"
+                    .into()
+            }
             AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => {
                 "Sorry, there is a problem with the service".into()
             }
@@ -187,6 +206,9 @@ impl ResponseError for AppError {
                 let mut resp = HttpResponse::build(self.status());
                 if let AppError::Throttled { retry_after_secs } = self {
                     resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+                }
+                if let AppError::Unavailable(_) = self {
+                    resp.insert_header(("Retry-After", RETRY_AFTER_UNAVAILABLE_SECS.to_string()));
                 }
                 let mut resp = resp
                     .content_type("text/plain; charset=utf-8")
@@ -258,6 +280,9 @@ impl ResponseError for ApiError {
         }
         if let AppError::Throttled { retry_after_secs } = self.0 {
             resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        if let AppError::Unavailable(_) = self.0 {
+            resp.insert_header(("Retry-After", RETRY_AFTER_UNAVAILABLE_SECS.to_string()));
         }
         resp.json(ErrorBody {
             error: self.0.code().to_owned(),

@@ -12,6 +12,8 @@ pub mod demo;
 pub mod error;
 pub mod home;
 pub mod ids;
+#[cfg(test)]
+mod input_properties;
 pub mod linked;
 pub mod notifications;
 pub mod openapi;

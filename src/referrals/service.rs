@@ -451,11 +451,18 @@ pub fn transition(
     emails: Option<&Emails>,
 ) -> Result<Referral, AppError> {
     let r = model::find(c, viewer, id)?;
-    let to =
-        state::check(viewer.role, action, r.status).map_err(|e| refusal(e, action, r.status))?;
+    // A role that may never take this action is refused first; then a stale version (someone
+    // else moved the referral since it was loaded) is named as such, rather than as an action
+    // not possible at the new step, so the loser of a race is told to reload. The update
+    // below compares the version again inside this write transaction.
+    let checked = state::check(viewer.role, action, r.status);
+    if matches!(checked, Err(state::Refusal::WrongRole)) {
+        return Err(AppError::Forbidden);
+    }
     if t.version != r.version {
         return Err(AppError::Conflict(STALE_MESSAGE.into()));
     }
+    let to = checked.map_err(|e| refusal(e, action, r.status))?;
     let date = t.date.map(crate::web::format::date).unwrap_or_default();
     let mut ro = r.responsible_officer_id.clone();
     let mut assessor = r.assessor_id.clone();

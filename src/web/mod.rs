@@ -254,6 +254,10 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
             "This has changed since you opened it".to_owned(),
             message.unwrap_or_default(),
         ),
+        503 => (
+            "Sorry, the service is busy".to_owned(),
+            message.unwrap_or_default(),
+        ),
         s if s >= 500 => (
             "Sorry, there is a problem with the service".to_owned(),
             String::new(),

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use actix_web::http::Method;
+use diesel::prelude::*;
 use mhtr_pathway::auth::guard::Access;
 use mhtr_pathway::routes;
 use mhtr_pathway::users::model::Role;
@@ -245,5 +246,389 @@ async fn a_refusal_and_a_missing_record_keep_the_signed_in_header() {
             "{path}"
         );
         assert!(page.contains("Sign out"), "{path}");
+    }
+}
+
+// ------------------------------------------------------------------ record scope
+
+/// What a route's `{id}` names, and so whose it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// A referral, or something of one (session, alert, review, linked requirement,
+    /// signposting): scoped by area and caseload through `referrals::model::scoped`.
+    Casework(&'static str),
+    /// A practitioner's capacity: their leads, themselves and administrators.
+    Practitioner,
+    /// The user's own draft, session or API token.
+    Own(&'static str),
+    /// Service-wide records that only administrators manage (users, areas, the outbox,
+    /// the directory, closures, merges): the role decides.
+    Global(&'static str),
+}
+
+/// Every route with an id placeholder must be named here: a new one fails the test until
+/// someone decides whose record it is.
+fn record_of(path: &str) -> Option<Record> {
+    use Record::*;
+    let p = path.strip_prefix("/api/v1").unwrap_or(path);
+    if !p.contains("{id}") {
+        return None;
+    }
+    Some(if p.starts_with("/referrals/drafts/") {
+        Own("draft")
+    } else if p.starts_with("/referrals/{id}") {
+        Casework("referral")
+    } else if p.starts_with("/sessions/{id}") {
+        Casework("session")
+    } else if p.starts_with("/risk-alerts/{id}") {
+        Casework("alert")
+    } else if p.starts_with("/enforcement-reviews/{id}") {
+        Casework("review")
+    } else if p.starts_with("/linked-requirements/{id}") {
+        Casework("linked")
+    } else if p.starts_with("/signposting/{id}") {
+        Casework("signposting")
+    } else if p.starts_with("/practitioners/{id}") {
+        Practitioner
+    } else if p.starts_with("/account/sessions/{id}") {
+        Own("session")
+    } else if p.starts_with("/account/tokens/{id}") {
+        Own("token")
+    } else if p.starts_with("/admin/users/{id}") {
+        Global("user")
+    } else if p.starts_with("/admin/areas/{id}") {
+        Global("area")
+    } else if p.starts_with("/admin/outbox/{id}") {
+        Global("outbox")
+    } else if p.starts_with("/admin/directory/{id}") || p.starts_with("/directory/{id}") {
+        Global("directory")
+    } else if p.starts_with("/admin/closures/{id}") {
+        Global("closure")
+    } else if p.starts_with("/people/merges/{id}") {
+        Global("merge")
+    } else {
+        panic!("{path} has a record id but no scope case in access.rs: decide whose it is")
+    })
+}
+
+struct Actor {
+    role: Role,
+    browser: Browser,
+    token: String,
+    user_id: String,
+}
+
+fn first_id_in<'a>(rows: &'a [(String, String)], kind: &str) -> &'a str {
+    &rows
+        .iter()
+        .find(|(k, _)| k == kind)
+        .unwrap_or_else(|| panic!("the demo data has a {kind}"))
+        .1
+}
+
+fn action_path(html: &str, prefix: &str) -> Option<String> {
+    let start = html.find(&format!("action=\"{prefix}"))? + "action=\"".len();
+    let rest = &html[start + prefix.len()..];
+    Some(rest[..rest.find('/')?].to_owned())
+}
+
+async fn try_route(actor: &Actor, method: &Method, path: &str) -> StatusCode {
+    let b = &actor.browser;
+    let res = if path.starts_with("/api/") {
+        let req = match *method {
+            Method::GET => b.client.get(b.url(path)),
+            Method::POST => b.client.post(b.url(path)).json(&serde_json::json!({})),
+            Method::DELETE => b.client.delete(b.url(path)),
+            ref other => panic!("no test for {other} routes yet"),
+        };
+        req.bearer_auth(&actor.token).send().await.expect("request")
+    } else {
+        let csrf = (*method != Method::GET).then(|| b.csrf());
+        send(b, method, path, csrf).await
+    };
+    res.status()
+}
+
+/// Every route with a record id, every role, a record in the user's scope and one out of it.
+/// Out of scope looks exactly like not found; a role the route does not name is refused;
+/// councillors reach no record at all (aggregates only).
+#[tokio::test]
+async fn every_record_route_answers_by_role_and_scope() {
+    use mhtr_pathway::db::schema::{
+        directory_services, enforcement_reviews, linked_requirements, referrals, risk_alerts,
+        signpostings, treatment_sessions, user_areas, users,
+    };
+
+    let app = spawn_app().await;
+    // The demo data: its people and records are in Rutland, Melton and Harborough.
+    app.with_db(|c| mhtr_pathway::demo::load(c, &app.state.hasher).expect("demo data"));
+    let accounts = mhtr_pathway::demo::ACCOUNTS;
+    let (referral, tom) = app.with_db(|c| {
+        let tom: String = users::table
+            .filter(users::email.eq(accounts[1].email))
+            .select(users::id)
+            .first(c)
+            .unwrap();
+        // The referral in treatment: made by the demo officer, allocated to the demo
+        // psychologist, holding sessions, an alert, a review, linked requirements and
+        // signposting.
+        let referral: String = referrals::table
+            .filter(referrals::allocated_ap_id.eq(&tom))
+            .filter(referrals::status.eq("in_treatment"))
+            .select(referrals::id)
+            .first(c)
+            .unwrap();
+        (referral, tom)
+    });
+    let rows: Vec<(String, String)> = app.with_db(|c| {
+        let mut rows = vec![("referral".to_owned(), referral.clone())];
+        let one = |kind: &str, id: Option<String>| (kind.to_owned(), id.expect(kind));
+        rows.push(one(
+            "session",
+            treatment_sessions::table
+                .filter(treatment_sessions::referral_id.eq(&referral))
+                .select(treatment_sessions::id)
+                .first(c)
+                .optional()
+                .unwrap(),
+        ));
+        rows.push(one(
+            "alert",
+            risk_alerts::table
+                .filter(risk_alerts::referral_id.eq(&referral))
+                .select(risk_alerts::id)
+                .first(c)
+                .optional()
+                .unwrap(),
+        ));
+        rows.push(one(
+            "review",
+            enforcement_reviews::table
+                .filter(enforcement_reviews::referral_id.eq(&referral))
+                .select(enforcement_reviews::id)
+                .first(c)
+                .optional()
+                .unwrap(),
+        ));
+        rows.push(one(
+            "linked",
+            linked_requirements::table
+                .filter(linked_requirements::referral_id.eq(&referral))
+                .select(linked_requirements::id)
+                .first(c)
+                .optional()
+                .unwrap(),
+        ));
+        rows.push(one(
+            "signposting",
+            signpostings::table
+                .filter(signpostings::referral_id.eq(&referral))
+                .select(signpostings::id)
+                .first(c)
+                .optional()
+                .unwrap(),
+        ));
+        rows.push(one(
+            "directory",
+            directory_services::table
+                .select(directory_services::id)
+                .first(c)
+                .optional()
+                .unwrap(),
+        ));
+        rows
+    });
+
+    // Insiders: the demo people whose records these are. Outsiders: the same roles in an
+    // area no demo person or record is in.
+    let mut insiders = Vec::new();
+    let mut second_sign_in = None;
+    for account in accounts {
+        let id: String = app.with_db(|c| {
+            users::table
+                .filter(users::email.eq(account.email))
+                .select(users::id)
+                .first(c)
+                .unwrap()
+        });
+        let user = crate::helpers::TestUser {
+            id: id.clone(),
+            name: account.name.to_owned(),
+            email: account.email.to_owned(),
+            password: account.password.to_owned(),
+            totp_secret: Some(account.totp_secret.to_owned()),
+        };
+        insiders.push(actor(&app, account.role, &user).await);
+        if account.role == Role::ProbationOfficer {
+            // A second session of the officer's, for the outsiders to try to end.
+            app.allow_code_reuse(&user);
+            let other = app.new_browser();
+            other.sign_in(&user).await;
+            second_sign_in = Some(other);
+        }
+    }
+    // An area of their own, which no demo user or record is in.
+    let elsewhere = app.with_db(|c| {
+        mhtr_pathway::areas::insert_area(c, "E99999999", "Elsewhere").expect("an area")
+    });
+    let mut outsiders = Vec::new();
+    for role in Role::ALL {
+        let user = app.create_user(*role, &["Oadby and Wigston"]);
+        app.with_db(|c| {
+            diesel::update(user_areas::table.filter(user_areas::user_id.eq(&user.id)))
+                .set(user_areas::area_id.eq(&elsewhere))
+                .execute(c)
+                .expect("move the user to their own area")
+        });
+        outsiders.push(actor(&app, *role, &user).await);
+    }
+
+    // The insiders' own things, which outsiders try to use.
+    let po = &insiders[0];
+    let res = send(
+        &po.browser,
+        &Method::POST,
+        "/referrals/new",
+        Some(po.browser.csrf()),
+    )
+    .await;
+    let draft = crate::helpers::location(&res)
+        .trim_start_matches("/referrals/drafts/")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let account_page = po.browser.get_page("/account").await;
+    let own_session = action_path(&account_page, "/account/sessions/").expect("a session");
+    let own_token = action_path(&account_page, "/account/tokens/").expect("a token");
+
+    let id_for = |record: Record, user: &Actor| -> String {
+        match record {
+            Record::Casework(kind) => first_id_in(&rows, kind).to_owned(),
+            Record::Practitioner => tom.clone(),
+            Record::Own("draft") => draft.clone(),
+            Record::Own("session") => own_session.clone(),
+            Record::Own(_) => own_token.clone(),
+            Record::Global("user") => tom.clone(),
+            Record::Global("area") => app.area_id("Rutland"),
+            Record::Global("directory") => first_id_in(&rows, "directory").to_owned(),
+            // No such record in the demo data: administrators are told it is not there.
+            Record::Global(_) => format!("no-such-record-for-{}", user.user_id.len()),
+        }
+    };
+
+    let mut checked = 0;
+    for (method, path, access) in routes::declarations() {
+        let Some(record) = record_of(path) else {
+            continue;
+        };
+        let allowed: &[Role] = match access {
+            Access::Staff(roles) | Access::Api(roles) => roles,
+            other => panic!("{method} {path} names a record but is {other:?}"),
+        };
+        for (inside, actors) in [(true, &insiders), (false, &outsiders)] {
+            for actor in actors.iter() {
+                if matches!(record, Record::Own(_)) && inside {
+                    // Using one's own session or token here would end the test's own sign-in.
+                    continue;
+                }
+                let url = path
+                    .replace("{id}", &id_for(record, actor))
+                    .replace(
+                        "{action}",
+                        if path.starts_with("/admin/users") {
+                            "enable"
+                        } else {
+                            "accept"
+                        },
+                    )
+                    .replace("{step}", "person")
+                    .replace("{instrument}", "phq9");
+                let status = try_route(actor, &method, &url).await;
+                let role = actor.role;
+                let what = format!(
+                    "{role} ({}) on {method} {url} [{path}]",
+                    if inside { "in scope" } else { "out of scope" }
+                );
+                assert!(!status.is_server_error(), "{what}: {status}");
+                if role == Role::Councillor {
+                    assert!(
+                        status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+                        "councillors reach no record: {what}: {status}"
+                    );
+                }
+                if !allowed.contains(&role) {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                } else {
+                    match (record, inside) {
+                        (Record::Global(_), _) => {
+                            assert_ne!(status, StatusCode::FORBIDDEN, "{what}");
+                        }
+                        // Administrators manage every user, and so see every
+                        // practitioner's capacity.
+                        (Record::Practitioner, false) if role == Role::Admin => {
+                            assert_ne!(status, StatusCode::NOT_FOUND, "{what}");
+                        }
+                        (Record::Practitioner, false) => assert!(
+                            status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+                            "{what}: {status}"
+                        ),
+                        // Out of scope looks exactly like not found: the same answer as
+                        // for an id that names nothing (a 404, or the same refusal of
+                        // the body that comes before any record is looked up).
+                        (_, false) => {
+                            let ghost = url.replace(
+                                &id_for(record, actor),
+                                "00000000-0000-0000-0000-000000000000",
+                            );
+                            let nothing = try_route(actor, &method, &ghost).await;
+                            assert_eq!(status, nothing, "{what}: differs from a missing record");
+                            assert!(status.is_client_error(), "{what}: {status}");
+                        }
+                        (_, true) => assert!(
+                            status != StatusCode::NOT_FOUND,
+                            "{what}: the record is in scope"
+                        ),
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 300, "{checked} checks");
+    // Nothing the outsiders did reached the insiders' things.
+    let account_page = po.browser.get_page("/account").await;
+    assert!(
+        account_page.contains(&own_session),
+        "the session still stands"
+    );
+    let other = second_sign_in.expect("signed in twice");
+    assert_eq!(
+        other.get("/").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+    assert!(account_page.contains(&own_token), "the token still stands");
+    let res = po
+        .browser
+        .get(&format!("/referrals/drafts/{draft}/person"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "the draft still stands");
+}
+
+async fn actor(
+    app: &crate::helpers::TestApp,
+    role: Role,
+    user: &crate::helpers::TestUser,
+) -> Actor {
+    let browser = app.new_browser();
+    browser.sign_in(user).await;
+    let uid = user.id.clone();
+    let (token, _) = app.with_db(|c| mhtr_pathway::auth::tokens::issue(c, &uid, 1).expect("token"));
+    Actor {
+        role,
+        browser,
+        token,
+        user_id: user.id.clone(),
     }
 }

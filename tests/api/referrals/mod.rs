@@ -6,7 +6,9 @@ pub(crate) mod helpers;
 use chrono::Duration;
 use diesel::prelude::*;
 use helpers::{Api, Browser, TestApp, TestUser, spawn_app};
-use mhtr_pathway::db::schema::{referral_amendments, referral_drafts, referrals};
+use mhtr_pathway::db::schema::{
+    referral_amendments, referral_drafts, referral_status_history, referrals,
+};
 use mhtr_pathway::users::model::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -424,6 +426,15 @@ async fn out_of_role_out_of_order_and_stale_transitions_change_nothing() {
         .post(
             &format!("/referrals/{id}/actions/accept"),
             &[("version", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("This referral has changed since you opened it"));
+    // At the right version, an action the new step does not allow is named as such.
+    let (status, _, body) = page
+        .post(
+            &format!("/referrals/{id}/actions/accept"),
+            &[("version", "2")],
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -1424,4 +1435,125 @@ async fn the_demo_referrals_show_on_every_page_for_every_role() {
     }
     assert!(acted >= 5, "action forms opened: {acted}");
     assert!(linked_seen > 0, "the demo DRR is shown");
+}
+
+async fn history_len(app: &TestApp, id: &str) -> i64 {
+    let id = id.to_owned();
+    app.state
+        .db
+        .run(move |c| {
+            Ok(referral_status_history::table
+                .filter(referral_status_history::referral_id.eq(id))
+                .count()
+                .get_result(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// Two clinical leads screen the same referral at the same moment, one accepting and one
+/// declining: exactly one wins, the other is told the referral changed and to reload, and
+/// nothing of the losing action is kept. Repeated so that the requests really overlap.
+#[tokio::test]
+async fn racing_transitions_of_one_referral_let_exactly_one_win_through_the_api() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let lead_a = t.app.api(&t.cl).await;
+    let other = t
+        .app
+        .create_user(Role::ClinicalLead, "Dr Second Lead", &[&t.app.area_a])
+        .await;
+    let lead_b = t.app.api(&other).await;
+    let names = ["Ashby", "Brook", "Carver", "Dunmore", "Ellery", "Fenwick"];
+    for (n, family) in names.into_iter().enumerate() {
+        let r = api_referral(
+            &po,
+            &probation_json(
+                &t.app.area_a,
+                "Rae",
+                family,
+                Some(&format!("R{:06}", 200 + n)),
+            ),
+        )
+        .await;
+        let id = r["id"].as_str().unwrap().to_owned();
+        let before = history_len(&t.app, &id).await;
+        let path = format!("/api/v1/referrals/{id}/transitions");
+        let accept = json!({"action": "accept", "version": 1});
+        let decline = json!({"action": "decline", "version": 1, "reason": "Needs secondary care"});
+        let ((sa, ba), (sb, bb)) =
+            tokio::join!(lead_a.post(&path, &accept), lead_b.post(&path, &decline));
+        let (won, lost_body, expected) = match (sa, sb) {
+            (StatusCode::OK, StatusCode::CONFLICT) => (ba, bb, "accepted"),
+            (StatusCode::CONFLICT, StatusCode::OK) => (bb, ba, "declined"),
+            other => panic!("exactly one must win: {other:?} {ba} {bb}"),
+        };
+        assert_eq!(won["status"], expected, "{won}");
+        assert_eq!(lost_body["error"], "conflict");
+        assert!(
+            lost_body["message"]
+                .as_str()
+                .unwrap()
+                .contains("changed since you opened it. Reload"),
+            "{lost_body}"
+        );
+        assert_eq!(status_of(&t.app, &id).await, expected);
+        assert_eq!(version_of(&t.app, &id).await, 2);
+        assert_eq!(
+            history_len(&t.app, &id).await,
+            before + 1,
+            "one step recorded"
+        );
+    }
+}
+
+/// The same race through the pages: the winner is sent back to the referral, the loser
+/// gets a page saying the referral changed and to reload, with a 409.
+#[tokio::test]
+async fn racing_transitions_of_one_referral_through_the_pages_tell_the_loser_to_reload() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let other = t
+        .app
+        .create_user(Role::ClinicalLead, "Dr Second Lead", &[&t.app.area_a])
+        .await;
+    let (page_a, page_b) = (t.app.browser(&t.cl).await, t.app.browser(&other).await);
+    let names = ["Gower", "Hollins", "Iredale", "Jessop"];
+    for (n, family) in names.into_iter().enumerate() {
+        let r = api_referral(
+            &po,
+            &probation_json(
+                &t.app.area_a,
+                "Rae",
+                family,
+                Some(&format!("P{:06}", 300 + n)),
+            ),
+        )
+        .await;
+        let id = r["id"].as_str().unwrap().to_owned();
+        let before = history_len(&t.app, &id).await;
+        let accept = format!("/referrals/{id}/actions/accept");
+        let decline = format!("/referrals/{id}/actions/decline");
+        let ((sa, _, ba), (sb, _, bb)) = tokio::join!(
+            page_a.post(&accept, &[("version", "1")]),
+            page_b.post(
+                &decline,
+                &[("version", "1"), ("reason", "Needs secondary care")]
+            )
+        );
+        let (lost_page, expected) = match (sa, sb) {
+            (StatusCode::SEE_OTHER, StatusCode::CONFLICT) => (bb, "accepted"),
+            (StatusCode::CONFLICT, StatusCode::SEE_OTHER) => (ba, "declined"),
+            other => panic!("exactly one must win: {other:?}"),
+        };
+        assert!(
+            lost_page.contains("This referral has changed since you opened it"),
+            "{lost_page}"
+        );
+        assert!(lost_page.contains("Reload the page"));
+        assert!(lost_page.contains("govuk-"), "a GOV.UK page");
+        assert_eq!(status_of(&t.app, &id).await, expected);
+        assert_eq!(version_of(&t.app, &id).await, 2);
+        assert_eq!(history_len(&t.app, &id).await, before + 1);
+    }
 }
