@@ -15,11 +15,14 @@ use crate::db::schema::{
 };
 use crate::error::AppError;
 use crate::referrals::codes::{CombinedWith, EntryPoint, EthnicGroup, Sex};
+use crate::reports::charts;
 use crate::reports::facts::{AgeBand, Fact};
 use crate::reports::periods::Period;
 use crate::reports::suppression::{Cell, Table};
 use crate::reports::trend::{self, Polarity};
 use crate::sessions::measures::{Instrument, reliably_improved};
+use crate::settings::Target;
+use crate::signposting::codes::ServiceType;
 use crate::users::model::Role;
 
 /// Sessions a week a practitioner is taken to offer when no capacity is recorded.
@@ -27,7 +30,7 @@ const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
 
 /// The counts of one area (or the total) for the period's cohort: referrals made in it.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Tally {
+pub struct Tally {
     counts: BTreeMap<&'static str, i64>,
     waits: [Vec<i64>; 3],
     attended: i64,
@@ -103,6 +106,37 @@ const FUNNEL: &[Indicator] = &[
     ),
     count!("completed", "Completed 12 sessions", HigherIsBetter),
     count!("ended_early", "Ended early", LowerIsBetter),
+    count!("signposted", "Signposted onward", Neutral),
+    count!(
+        "signposted_talking_therapies",
+        "  to NHS Talking Therapies",
+        Neutral
+    ),
+    count!(
+        "signposted_community_mental_health",
+        "  to a community mental health team",
+        Neutral
+    ),
+    count!("signposted_gp", "  to a GP", Neutral),
+    count!(
+        "signposted_drug_alcohol",
+        "  to a drug and alcohol service",
+        Neutral
+    ),
+    count!("signposted_housing", "  to housing support", Neutral),
+    count!(
+        "signposted_employment",
+        "  to employment, education and training",
+        Neutral
+    ),
+    count!("signposted_debt", "  to debt advice", Neutral),
+    count!(
+        "signposted_domestic_abuse",
+        "  to a domestic abuse service",
+        Neutral
+    ),
+    count!("signposted_peer_support", "  to peer support", Neutral),
+    count!("signposted_other", "  to another service", Neutral),
     count!(
         "sentenced_not_started",
         "Sentenced but not started",
@@ -263,6 +297,16 @@ fn tally(t: &mut Tally, f: &Fact) {
         Some(_) => t.add("ended_early", 1),
         None => {}
     }
+    let mut signposted = false;
+    for code in f.signposted_types.split(',').filter(|c| !c.is_empty()) {
+        if let Ok(kind) = code.parse::<ServiceType>() {
+            signposted = true;
+            t.add(signposted_key(kind), 1);
+        }
+    }
+    if signposted {
+        t.add("signposted", 1);
+    }
     t.missed += i64::from(f.sessions_missed);
     t.add("missed", i64::from(f.sessions_missed));
     t.add(
@@ -338,6 +382,22 @@ fn tally(t: &mut Tally, f: &Fact) {
         },
         1,
     );
+}
+
+/// The funnel row counting people signposted to services of this type.
+fn signposted_key(kind: ServiceType) -> &'static str {
+    match kind {
+        ServiceType::TalkingTherapies => "signposted_talking_therapies",
+        ServiceType::CommunityMentalHealth => "signposted_community_mental_health",
+        ServiceType::Gp => "signposted_gp",
+        ServiceType::DrugAlcohol => "signposted_drug_alcohol",
+        ServiceType::Housing => "signposted_housing",
+        ServiceType::Employment => "signposted_employment",
+        ServiceType::Debt => "signposted_debt",
+        ServiceType::DomesticAbuse => "signposted_domestic_abuse",
+        ServiceType::PeerSupport => "signposted_peer_support",
+        ServiceType::Other => "signposted_other",
+    }
 }
 
 const EQUALITY: &[(&str, &[(&str, &str)])] = &[
@@ -436,6 +496,32 @@ pub struct Row {
     /// The total against the previous period: direction, judgement, words.
     #[schema(value_type = Option<Object>)]
     pub trend: Option<trend::Trend>,
+    /// The total against its configured target, when there is one and the total is shown.
+    pub target: Option<TargetStatus>,
+}
+
+/// Where an indicator stands against its target: words and a GOV.UK tag colour, never
+/// colour alone.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TargetStatus {
+    /// The target as the indicator is written, for example "60.0%".
+    pub target: String,
+    /// "red", "amber" or "green".
+    pub rag: String,
+    /// "On target", "Near target" or "Off target".
+    pub label: String,
+    /// GOV.UK tag colour.
+    pub colour: String,
+}
+
+/// Key indicators over the last periods of the chosen kind, for all the chosen areas
+/// together, through the same disclosure control as each period's own report.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct History {
+    /// Short period names, oldest first.
+    pub periods: Vec<String>,
+    /// One row per indicator, a figure per period.
+    pub rows: Vec<Row>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -457,6 +543,7 @@ pub struct Report {
     pub suppressed: bool,
     pub threshold: i64,
     pub sections: Vec<Section>,
+    pub history: History,
 }
 
 // ------------------------------------------------------------------ computing
@@ -586,6 +673,102 @@ fn capacity(c: &mut DbConn, areas: &[String], period: &Period) -> Result<Vec<[i6
     Ok(out)
 }
 
+/// The counts of each area, then the total, for the cohort of `period` (referrals made in
+/// it).
+pub fn period_tallies(
+    c: &mut DbConn,
+    areas: &[String],
+    period: &Period,
+) -> Result<Vec<Tally>, AppError> {
+    Ok(tallies(&load_facts(c, areas, period)?, areas))
+}
+
+/// How many periods the history charts cover, the chosen one last.
+const HISTORY_PERIODS: usize = 12;
+
+/// The indicators followed over time.
+const HISTORY: &[(&str, &str)] = &[
+    ("referred", "Referrals made"),
+    ("started", "Started treatment"),
+    ("completed", "Completed 12 sessions"),
+    ("rate_dna", "Did-not-attend rate"),
+];
+
+/// A count table's cells as published: every area, then the total.
+type Cells = BTreeMap<&'static str, Vec<Cell>>;
+
+/// Every count that is shown, or that a rate is built on.
+fn count_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = FUNNEL.iter().map(|i| i.key).collect();
+    keys.extend(HIDDEN_COUNTS);
+    for (_, cats) in EQUALITY {
+        keys.extend(cats.iter().map(|(k, _)| *k));
+    }
+    keys
+}
+
+/// The counts of one period in one table, so one suppression pass covers the rows' totals and
+/// the breakdowns' sums: the constraints are every row's total over the areas, referrals by
+/// entry point, orders by what they were combined with, and each equality breakdown.
+fn count_table(tallies: &[Tally]) -> (Vec<&'static str>, Table) {
+    let keys = count_keys();
+    let n = tallies.len();
+    let mut values = Vec::with_capacity(keys.len() * n);
+    for k in &keys {
+        values.extend(tallies.iter().map(|t| t.get(k)));
+    }
+    let mut table = Table::new(values);
+    let at = |k: &str, col: usize| keys.iter().position(|x| *x == k).unwrap_or(0) * n + col;
+    for (r, _) in keys.iter().enumerate() {
+        table.sum(r * n + n - 1, (0..n - 1).map(|col| r * n + col).collect());
+    }
+    for col in 0..n {
+        table.sum(
+            at("referred", col),
+            vec![at("referred_arrest", col), at("referred_probation", col)],
+        );
+        table.sum(
+            at("order_made", col),
+            ["order_alone", "order_drr", "order_atr", "order_both"]
+                .iter()
+                .map(|k| at(k, col))
+                .collect(),
+        );
+        for (_, cats) in EQUALITY {
+            table.sum(
+                at("referred", col),
+                cats.iter().map(|(k, _)| at(k, col)).collect(),
+            );
+        }
+    }
+    (keys, table)
+}
+
+fn cells_of(tallies: &[Tally], suppress: bool, threshold: i64) -> Cells {
+    let n = tallies.len();
+    let (keys, table) = count_table(tallies);
+    let shown: Vec<Cell> = if suppress {
+        table.suppress(threshold)
+    } else {
+        table.values().iter().map(|v| Cell::Shown(*v)).collect()
+    };
+    keys.iter()
+        .enumerate()
+        .map(|(r, k)| (*k, shown[r * n..(r + 1) * n].to_vec()))
+        .collect()
+}
+
+/// A rate as a percentage, withheld when a count it is built on is.
+fn rate_figure(cells: &Cells, num: &str, den: &str, col: usize) -> Figure {
+    let pct =
+        crate::reports::suppression::rate(cells[num][col], cells[den][col]).map(|r| r * 100.0);
+    match (pct, cells[num][col], cells[den][col]) {
+        (Some(v), _, _) => Figure::number(v, format!("{v:.1}%")),
+        (None, Cell::Suppressed, _) | (None, _, Cell::Suppressed) => Figure::withheld(),
+        _ => Figure::none(),
+    }
+}
+
 /// Builds the report. `suppress` applies disclosure control (councillors); `threshold` is
 /// the smallest count shown.
 pub fn build(
@@ -596,61 +779,101 @@ pub fn build(
     threshold: i64,
 ) -> Result<Report, AppError> {
     let ids: Vec<String> = areas.iter().map(|(id, _)| id.clone()).collect();
-    let now = tallies(&load_facts(c, &ids, period)?, &ids);
+    let now = period_tallies(c, &ids, period)?;
     let previous_period = period.previous();
-    let before = tallies(&load_facts(c, &ids, &previous_period)?, &ids);
+    let before = period_tallies(c, &ids, &previous_period)?;
     let cap = capacity(c, &ids, period)?;
     let cap_before = capacity(c, &ids, &previous_period)?;
-    let n = ids.len() + 1;
-
-    // Every count that is shown, or that a rate is built on, in one table so one
-    // suppression pass covers the rows' totals and the breakdowns' sums.
-    let mut keys: Vec<&'static str> = FUNNEL.iter().map(|i| i.key).collect();
-    keys.extend(HIDDEN_COUNTS);
-    for (_, cats) in EQUALITY {
-        keys.extend(cats.iter().map(|(k, _)| *k));
-    }
-    let cells = |tallies: &[Tally]| -> BTreeMap<&'static str, Vec<Cell>> {
-        let mut values = Vec::with_capacity(keys.len() * n);
-        for k in &keys {
-            values.extend(tallies.iter().map(|t| t.get(k)));
-        }
-        let mut table = Table::new(values.clone());
-        let at = |k: &str, col: usize| keys.iter().position(|x| *x == k).unwrap_or(0) * n + col;
-        for (r, _) in keys.iter().enumerate() {
-            table.sum(r * n + n - 1, (0..n - 1).map(|col| r * n + col).collect());
-        }
-        for col in 0..n {
-            table.sum(
-                at("referred", col),
-                vec![at("referred_arrest", col), at("referred_probation", col)],
-            );
-            table.sum(
-                at("order_made", col),
-                ["order_alone", "order_drr", "order_atr", "order_both"]
-                    .iter()
-                    .map(|k| at(k, col))
-                    .collect(),
-            );
-            for (_, cats) in EQUALITY {
-                table.sum(
-                    at("referred", col),
-                    cats.iter().map(|(k, _)| at(k, col)).collect(),
-                );
-            }
-        }
-        let shown: Vec<Cell> = if suppress {
-            table.suppress(threshold)
+    let mut series = Vec::new();
+    for p in period.series(HISTORY_PERIODS) {
+        let t = if p == *period {
+            now.clone()
+        } else if p == previous_period {
+            before.clone()
         } else {
-            values.iter().map(|v| Cell::Shown(*v)).collect()
+            period_tallies(c, &ids, &p)?
         };
-        keys.iter()
-            .enumerate()
-            .map(|(r, k)| (*k, shown[r * n..(r + 1) * n].to_vec()))
-            .collect()
+        series.push((p, t));
+    }
+    Ok(assemble(
+        areas,
+        period,
+        Counts {
+            now: &now,
+            before: &before,
+            cap: &cap,
+            cap_before: &cap_before,
+            series: &series,
+        },
+        suppress,
+        threshold,
+    ))
+}
+
+/// What the report is built from: the counts of the period and the one before, sessions
+/// and capacity of both, and the counts of each period the history covers.
+struct Counts<'a> {
+    now: &'a [Tally],
+    before: &'a [Tally],
+    cap: &'a [[i64; 5]],
+    cap_before: &'a [[i64; 5]],
+    series: &'a [(Period, Vec<Tally>)],
+}
+
+/// The report from its counts, through disclosure control when `suppress` is set.
+fn assemble(
+    areas: &[(String, String)],
+    period: &Period,
+    counts: Counts<'_>,
+    suppress: bool,
+    threshold: i64,
+) -> Report {
+    let Counts {
+        now,
+        before,
+        cap,
+        cap_before,
+        series,
+    } = counts;
+    let ids: Vec<String> = areas.iter().map(|(id, _)| id.clone()).collect();
+    let previous_period = period.previous();
+    let n = ids.len() + 1;
+    let cur = cells_of(now, suppress, threshold);
+    let prev = cells_of(before, suppress, threshold);
+    let history_cells: Vec<Cells> = series
+        .iter()
+        .map(|(p, t)| {
+            if p == period {
+                cur.clone()
+            } else if *p == previous_period {
+                prev.clone()
+            } else {
+                cells_of(t, suppress, threshold)
+            }
+        })
+        .collect();
+    let history = History {
+        periods: series.iter().map(|(p, _)| p.short_label()).collect(),
+        rows: HISTORY
+            .iter()
+            .map(|(key, label)| Row {
+                key: (*key).into(),
+                label: (*label).into(),
+                figures: history_cells
+                    .iter()
+                    .map(|cells| match RATES.iter().find(|i| i.key == *key) {
+                        Some(Indicator {
+                            kind: Kind::Rate(num, den),
+                            ..
+                        }) => rate_figure(cells, num, den, n - 1),
+                        _ => Figure::count(cells[key][n - 1]),
+                    })
+                    .collect(),
+                trend: None,
+                target: None,
+            })
+            .collect(),
     };
-    let cur = cells(&now);
-    let prev = cells(&before);
 
     let count_trend = |key: &str, pol: Polarity| {
         let v = |m: &BTreeMap<&'static str, Vec<Cell>>| match m.get(key).and_then(|r| r.last()) {
@@ -662,6 +885,7 @@ pub fn build(
     let funnel = FUNNEL
         .iter()
         .map(|i| Row {
+            target: None,
             key: i.key.into(),
             label: i.label.trim().into(),
             figures: cur[i.key].iter().map(|c| Figure::count(*c)).collect(),
@@ -677,18 +901,9 @@ pub fn build(
             let Kind::Rate(num, den) = i.kind else {
                 unreachable!("rates are rates")
             };
-            let figures = (0..n)
-                .map(
-                    |col| match (pct(&cur, num, den, col), cur[num][col], cur[den][col]) {
-                        (Some(v), _, _) => Figure::number(v, format!("{v:.1}%")),
-                        (None, Cell::Suppressed, _) | (None, _, Cell::Suppressed) => {
-                            Figure::withheld()
-                        }
-                        _ => Figure::none(),
-                    },
-                )
-                .collect();
+            let figures = (0..n).map(|col| rate_figure(&cur, num, den, col)).collect();
             Row {
+                target: None,
                 key: i.key.into(),
                 label: i.label.into(),
                 figures,
@@ -714,6 +929,7 @@ pub fn build(
             })
             .collect();
         Row {
+            target: None,
             key: "mean_sessions".into(),
             label: "Mean sessions attended (of those who started)".into(),
             figures,
@@ -745,12 +961,14 @@ pub fn build(
                 .collect()
         };
         waits.push(Row {
+            target: None,
             key: format!("{key}_median"),
             label: format!("{label}: median"),
             figures: figures(false),
             trend: None,
         });
         waits.push(Row {
+            target: None,
             key: format!("{key}_p90"),
             label: format!("{label}: 90th percentile"),
             figures: figures(true),
@@ -761,12 +979,14 @@ pub fn build(
         let figure = |v: i64| Figure::number(v as f64, v.to_string());
         let mut rows = vec![
             Row {
+                target: None,
                 key: "sessions_capacity".into(),
                 label: "Session capacity (practitioners' weekly capacity over the period)".into(),
                 figures: cap.iter().map(|c| figure(c[3])).collect(),
                 trend: None,
             },
             Row {
+                target: None,
                 key: "sessions_booked".into(),
                 label: "Sessions booked".into(),
                 figures: cap.iter().map(|c| figure(c[0])).collect(),
@@ -778,6 +998,7 @@ pub fn build(
                 ),
             },
             Row {
+                target: None,
                 key: "sessions_delivered".into(),
                 label: "Sessions delivered".into(),
                 figures: cap.iter().map(|c| figure(c[1])).collect(),
@@ -789,6 +1010,7 @@ pub fn build(
                 ),
             },
             Row {
+                target: None,
                 key: "utilisation".into(),
                 label: "Utilisation (booked of capacity)".into(),
                 figures: cap
@@ -814,6 +1036,7 @@ pub fn build(
             cap.iter().map(|c| Cell::Shown(c[4])).collect()
         };
         rows.push(Row {
+            target: None,
             key: "waiting_list".into(),
             label: "Waiting for a first session now".into(),
             figures: waiting_cells.iter().map(|c| Figure::count(*c)).collect(),
@@ -821,6 +1044,7 @@ pub fn build(
         });
         let weeks = months_of(period).len() as f64 * 52.0 / 12.0;
         rows.push(Row {
+            target: None,
             key: "weeks_to_clear".into(),
             label: "Weeks to clear the waiting list at current spare capacity".into(),
             figures: cap
@@ -861,6 +1085,7 @@ pub fn build(
             rows: cats
                 .iter()
                 .map(|(k, label)| Row {
+                    target: None,
                     key: (*k).into(),
                     label: (*label).into(),
                     figures: cur[k].iter().map(|c| Figure::count(*c)).collect(),
@@ -898,7 +1123,7 @@ pub fn build(
     sections.extend(equality);
     let mut columns: Vec<String> = areas.iter().map(|(_, name)| name.clone()).collect();
     columns.push("Total".into());
-    Ok(Report {
+    Report {
         period: period.code(),
         period_label: period.label(),
         previous_label: previous_period.label(),
@@ -907,30 +1132,333 @@ pub fn build(
         suppressed: suppress,
         threshold,
         sections,
-    })
+        history,
+    }
 }
 
-/// One section as CSV: a heading row, then a row per indicator.
-pub fn csv(report: &Report, section: &Section) -> String {
-    fn field(s: &str) -> String {
-        // Quote everything and neutralise spreadsheet formulas.
-        let s = if s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
-        } else {
-            s.to_owned()
-        };
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
+fn csv_field(s: &str) -> String {
+    // Quote everything and neutralise spreadsheet formulas.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn csv_rows(columns: &[String], rows: &[Row]) -> String {
+    let with_targets = rows.iter().any(|r| r.target.is_some());
     let mut out = String::new();
-    let mut head = vec![field("Indicator")];
-    head.extend(report.columns.iter().map(|c| field(c)));
+    let mut head = vec![csv_field("Indicator")];
+    head.extend(columns.iter().map(|c| csv_field(c)));
+    if with_targets {
+        head.push(csv_field("Target"));
+        head.push(csv_field("Against target (total)"));
+    }
     out.push_str(&head.join(","));
     out.push_str("\r\n");
-    for row in &section.rows {
-        let mut line = vec![field(&row.label)];
-        line.extend(row.figures.iter().map(|f| field(&f.text)));
+    for row in rows {
+        let mut line = vec![csv_field(&row.label)];
+        line.extend(row.figures.iter().map(|f| csv_field(&f.text)));
+        if with_targets {
+            let (target, status) = row
+                .target
+                .as_ref()
+                .map_or(("", ""), |t| (t.target.as_str(), t.label.as_str()));
+            line.push(csv_field(target));
+            line.push(csv_field(status));
+        }
         out.push_str(&line.join(","));
         out.push_str("\r\n");
+    }
+    out
+}
+
+/// One section as CSV: a heading row, then a row per indicator, with the target and the
+/// status against it when the section has targets.
+pub fn csv(report: &Report, section: &Section) -> String {
+    csv_rows(&report.columns, &section.rows)
+}
+
+/// The key indicators over the last periods as CSV: a column per period.
+pub fn history_csv(report: &Report) -> String {
+    csv_rows(&report.history.periods, &report.history.rows)
+}
+
+// ------------------------------------------------------------------ targets
+
+/// How an indicator that can take a target is measured: the factor from the configured
+/// unit to the figure shown (rates are configured as fractions and shown as percentages),
+/// which way is better, and how a target is written.
+fn target_unit(key: &str) -> Option<(f64, Polarity, fn(f64) -> String)> {
+    fn percent(v: f64) -> String {
+        format!("{v:.1}%")
+    }
+    fn days(v: f64) -> String {
+        format!("{v:.0} days")
+    }
+    fn number(v: f64) -> String {
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    }
+    if let Some(i) = RATES.iter().find(|i| i.key == key) {
+        return Some((100.0, i.polarity, percent));
+    }
+    if let Some(i) = FUNNEL.iter().find(|i| i.key == key) {
+        return Some((1.0, i.polarity, number));
+    }
+    match key {
+        "utilisation" => Some((100.0, Polarity::HigherIsBetter, percent)),
+        "mean_sessions" | "sessions_delivered" => Some((1.0, Polarity::HigherIsBetter, number)),
+        "waiting_list" | "weeks_to_clear" => Some((1.0, Polarity::LowerIsBetter, number)),
+        k if k.starts_with("wait_") && (k.ends_with("_median") || k.ends_with("_p90")) => {
+            let stem = k.trim_end_matches("_median").trim_end_matches("_p90");
+            ["wait_assessment", "wait_sentence", "wait_first_session"]
+                .contains(&stem)
+                .then_some((1.0, Polarity::LowerIsBetter, days as fn(f64) -> String))
+        }
+        _ => None,
+    }
+}
+
+/// Whether an indicator can be given a target (checked when the settings are loaded).
+pub fn takes_target(key: &str) -> bool {
+    target_unit(key).is_some()
+}
+
+/// Puts each configured target beside its indicator with a red, amber or green status for
+/// the total. A withheld or missing total gets no status: a status would hint at the figure.
+pub fn apply_targets(report: &mut Report, targets: &BTreeMap<String, Target>) {
+    for row in report.sections.iter_mut().flat_map(|s| s.rows.iter_mut()) {
+        let (Some(t), Some((scale, polarity, write))) =
+            (targets.get(&row.key), target_unit(&row.key))
+        else {
+            continue;
+        };
+        let total = row
+            .figures
+            .last()
+            .filter(|f| !f.suppressed)
+            .and_then(|f| f.value);
+        row.target = total.map(|value| {
+            let rag = trend::rag_within(value, t.target * scale, t.amber_within * scale, polarity);
+            TargetStatus {
+                target: write(t.target * scale),
+                rag: serde_json::to_value(rag)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                label: rag.label().into(),
+                colour: rag.colour().into(),
+            }
+        });
+    }
+}
+
+// ------------------------------------------------------------------ charts
+
+fn chart_value(f: &Figure) -> charts::Value {
+    match (f.suppressed, f.value) {
+        (true, _) => charts::Value::Suppressed,
+        (false, Some(v)) => charts::Value::Shown(v, f.text.clone()),
+        (false, None) => charts::Value::None,
+    }
+}
+
+/// A chart tied to the section it illustrates.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionChart {
+    pub section: String,
+    #[serde(flatten)]
+    pub chart: charts::Chart,
+}
+
+/// The report's charts, drawn from the figures as shown (so a councillor's charts carry
+/// exactly the withheld cells their tables do): the funnel and the capacity against sessions
+/// for the chosen period, and each key indicator over the last periods.
+pub fn charts(report: &Report) -> Vec<SectionChart> {
+    let mut out = Vec::new();
+    let together = if report.columns.len() > 2 {
+        format!(
+            "{} together",
+            report.columns[..report.columns.len() - 1].join(", ")
+        )
+    } else {
+        report.columns.first().cloned().unwrap_or_default()
+    };
+    let find = |section: &str, key: &str| {
+        report
+            .sections
+            .iter()
+            .filter(|s| s.key == section)
+            .flat_map(|s| &s.rows)
+            .find(|r| r.key == key)
+    };
+    let total = |row: &Row| row.figures.last().cloned().unwrap_or_else(Figure::none);
+
+    // The funnel.
+    let steps = [
+        "referred",
+        "screened",
+        "assessed",
+        "suitable",
+        "consented",
+        "order_made",
+        "started",
+        "completed",
+        "signposted",
+    ];
+    let mut bars = Vec::new();
+    for key in steps {
+        let Some(row) = find("funnel", key) else {
+            continue;
+        };
+        bars.push((row.label.clone(), total(row)));
+        if key == "signposted" {
+            for kind in ServiceType::ALL {
+                if let Some(row) = find("funnel", signposted_key(*kind)) {
+                    let f = total(row);
+                    if f.suppressed || f.value.is_some_and(|v| v > 0.0) {
+                        bars.push((format!("Signposted: {}", kind.label()), f));
+                    }
+                }
+            }
+        }
+    }
+    let title = format!("The pathway, {}", report.period_label);
+    out.push(SectionChart {
+        section: "funnel".into(),
+        chart: charts::Chart {
+            id: "chart-funnel".into(),
+            svg: charts::bars(
+                "chart-funnel",
+                &title,
+                &format!(
+                    "Horizontal bars: how many of the people referred in {} reached each step of the pathway, {together}. Withheld figures are marked suppressed and not drawn.",
+                    report.period_label
+                ),
+                &bars
+                    .iter()
+                    .map(|(label, f)| charts::Bar {
+                        label: label.clone(),
+                        value: chart_value(f),
+                        colour: charts::BLUE,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            table: charts::ChartTable {
+                caption: title.clone(),
+                headings: vec!["Step".into(), "People".into()],
+                rows: bars
+                    .iter()
+                    .map(|(label, f)| (label.clone(), vec![f.text.clone()]))
+                    .collect(),
+            },
+            title,
+        },
+    });
+
+    // Each key indicator over time.
+    let first = report.history.periods.first().cloned().unwrap_or_default();
+    let last = report.history.periods.last().cloned().unwrap_or_default();
+    for row in &report.history.rows {
+        let id = format!("chart-history-{}", row.key.replace('_', "-"));
+        let title = format!("{}, {first} to {last}", row.label);
+        let points: Vec<(String, charts::Value)> = report
+            .history
+            .periods
+            .iter()
+            .zip(&row.figures)
+            .map(|(p, f)| (p.clone(), chart_value(f)))
+            .collect();
+        let colour = if row.key == "rate_dna" {
+            charts::DARK_BLUE
+        } else {
+            charts::BLUE
+        };
+        out.push(SectionChart {
+            section: "history".into(),
+            chart: charts::Chart {
+                svg: charts::columns(
+                    &id,
+                    &title,
+                    &format!(
+                        "Columns, one for each period from {first} to {last}: {}, {together}. Withheld figures are marked suppressed and not drawn.",
+                        row.label.to_lowercase()
+                    ),
+                    &points,
+                    colour,
+                ),
+                table: charts::ChartTable {
+                    caption: title.clone(),
+                    headings: vec!["Period".into(), row.label.clone()],
+                    rows: report
+                        .history
+                        .periods
+                        .iter()
+                        .zip(&row.figures)
+                        .map(|(p, f)| (p.clone(), vec![f.text.clone()]))
+                        .collect(),
+                },
+                id,
+                title,
+            },
+        });
+    }
+
+    // Capacity against sessions booked and delivered, per area.
+    let series = [
+        ("sessions_capacity", "capacity", charts::GREY),
+        ("sessions_booked", "booked", charts::BLUE),
+        ("sessions_delivered", "delivered", charts::GREEN),
+    ];
+    let rows: Vec<Option<&Row>> = series.iter().map(|(k, _, _)| find("capacity", k)).collect();
+    if rows.iter().all(Option::is_some) {
+        let mut bars = Vec::new();
+        let mut table_rows = Vec::new();
+        for (col, name) in report.columns.iter().enumerate() {
+            let mut texts = Vec::new();
+            for ((_, word, colour), row) in series.iter().zip(rows.iter().flatten()) {
+                let f = row.figures.get(col).cloned().unwrap_or_else(Figure::none);
+                bars.push(charts::Bar {
+                    label: format!("{name}: sessions {word}"),
+                    value: chart_value(&f),
+                    colour,
+                });
+                texts.push(f.text);
+            }
+            table_rows.push((name.clone(), texts));
+        }
+        let title = format!("Session capacity and sessions, {}", report.period_label);
+        out.push(SectionChart {
+            section: "capacity".into(),
+            chart: charts::Chart {
+                id: "chart-capacity".into(),
+                svg: charts::bars(
+                    "chart-capacity",
+                    &title,
+                    &format!(
+                        "Horizontal bars for each area and the total: session capacity, sessions booked and sessions delivered in {}.",
+                        report.period_label
+                    ),
+                    &bars,
+                ),
+                table: charts::ChartTable {
+                    caption: title.clone(),
+                    headings: vec![
+                        "Area".into(),
+                        "Session capacity".into(),
+                        "Sessions booked".into(),
+                        "Sessions delivered".into(),
+                    ],
+                    rows: table_rows,
+                },
+                title,
+            },
+        });
     }
     out
 }
@@ -967,6 +1495,10 @@ mod tests {
             suppressed: true,
             threshold: 5,
             sections: vec![],
+            history: History {
+                periods: vec![],
+                rows: vec![],
+            },
         };
         let section = Section {
             key: "x".into(),
@@ -976,6 +1508,7 @@ mod tests {
                 label: "=HYPERLINK(\"x\")".into(),
                 figures: vec![Figure::withheld(), Figure::number(7.0, "7".into())],
                 trend: None,
+                target: None,
             }],
         };
         let out = csv(&report, &section);
