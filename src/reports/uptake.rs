@@ -1518,4 +1518,469 @@ mod tests {
             "{out}"
         );
     }
+
+    use crate::reports::suppression::determined;
+    use crate::reports::suppression::tests::{fillable, nearest_first};
+    use proptest::prelude::*;
+
+    /// A plausible referral's facts from a few random numbers: how far along the pathway it
+    /// got, and some bits for the choices on the way.
+    fn fact(area: &str, on: NaiveDate, stage: u8, bits: u16, sessions: (i32, i32)) -> Fact {
+        let bit = |i: u16| bits & (1 << i) != 0;
+        let at = |s: u8| (stage >= s).then_some(on);
+        Fact {
+            referral_id: format!("{area}-{on}-{bits}"),
+            area_id: area.into(),
+            entry_point: if bit(0) {
+                EntryPoint::Arrest
+            } else {
+                EntryPoint::Probation
+            },
+            status: crate::referrals::state::Status::Submitted,
+            referred_on: on,
+            sex: if bit(1) { Sex::Female } else { Sex::Male },
+            ethnic_group: ["white", "asian", "black", "mixed"]
+                .get(usize::from(bits >> 2 & 7))
+                .map(|g| (*g).to_owned()),
+            age_band: [
+                AgeBand::From18To24,
+                AgeBand::From25To34,
+                AgeBand::From45To54,
+            ][usize::from(bits >> 5 & 3).min(2)],
+            screened_on: at(1),
+            accepted: stage >= 2,
+            assessed_on: at(3),
+            suitable: stage >= 4,
+            consented_on: at(5),
+            sentenced_on: at(6),
+            order_made: stage >= 6,
+            combined_with: (stage >= 6).then_some(
+                [
+                    CombinedWith::None,
+                    CombinedWith::Drr,
+                    CombinedWith::Atr,
+                    CombinedWith::DrrAndAtr,
+                ][usize::from(bits >> 7 & 3)],
+            ),
+            first_session_on: at(7),
+            ended_on: at(8),
+            end_outcome: (stage >= 8)
+                .then(|| if bit(9) { "completed" } else { "disengaged" }.to_owned()),
+            end_reason: None,
+            withdrawn: false,
+            sessions_attended: if stage >= 7 { sessions.0 } else { 0 },
+            sessions_missed: if stage >= 7 { sessions.1 } else { 0 },
+            phq9_first: (stage >= 8).then_some(18),
+            phq9_last: (stage >= 8 && bit(10)).then_some(8),
+            gad7_first: None,
+            gad7_last: None,
+            core10_first: None,
+            core10_last: None,
+            signposted_types: ["", "housing", "gp,housing", "talking_therapies"]
+                [usize::from(bits >> 11 & 3)]
+            .to_owned(),
+        }
+    }
+
+    type Cohort = Vec<(usize, u8, u16, (i32, i32))>;
+
+    fn cohort(areas: usize) -> impl Strategy<Value = Cohort> {
+        proptest::collection::vec(
+            (0..areas, 0u8..=8, any::<u16>(), (0i32..=3, 0i32..=2)),
+            0..14,
+        )
+    }
+
+    fn tallies_of(cohort: &Cohort, ids: &[String], on: NaiveDate) -> Vec<Tally> {
+        let facts: Vec<Fact> = cohort
+            .iter()
+            .map(|(a, stage, bits, s)| fact(&ids[*a], on, *stage, *bits, *s))
+            .collect();
+        tallies(&facts, ids)
+    }
+
+    fn councillor_report(
+        areas: &[(String, String)],
+        period: &Period,
+        now: &[Tally],
+        before: &[Tally],
+        suppress: bool,
+    ) -> Report {
+        let cap = vec![[0i64; 5]; now.len()];
+        let series = vec![
+            (period.previous(), before.to_vec()),
+            (*period, now.to_vec()),
+        ];
+        assemble(
+            areas,
+            period,
+            Counts {
+                now,
+                before,
+                cap: &cap,
+                cap_before: &cap,
+                series: &series,
+            },
+            suppress,
+            5,
+        )
+    }
+
+    fn row_of<'a>(report: &'a Report, key: &str) -> Option<&'a Row> {
+        report
+            .sections
+            .iter()
+            .flat_map(|s| &s.rows)
+            .find(|r| r.key == key)
+    }
+
+    /// What a reader of the page knows of each count cell: the figure shown, or for a count
+    /// that only feeds a rate, the count the shown rate and its shown denominator give away.
+    fn published(report: &Report, keys: &[&str], n: usize) -> Vec<Option<i64>> {
+        let mut known = vec![None; keys.len() * n];
+        for (r, key) in keys.iter().enumerate() {
+            if let Some(row) = row_of(report, key) {
+                for (col, f) in row.figures.iter().enumerate() {
+                    if !f.suppressed {
+                        known[r * n + col] = f.value.map(|v| v as i64);
+                    }
+                }
+            }
+        }
+        for i in RATES {
+            let Kind::Rate(num, den) = i.kind else {
+                continue;
+            };
+            let (Some(rn), Some(rd)) = (
+                keys.iter().position(|k| *k == num),
+                keys.iter().position(|k| *k == den),
+            ) else {
+                continue;
+            };
+            let row = row_of(report, i.key).expect("a rate row");
+            for (col, f) in row.figures.iter().enumerate() {
+                if let (Some(pct), Some(d)) = (f.value, known[rd * n + col]) {
+                    known[rn * n + col] = Some((pct * d as f64 / 100.0).round() as i64);
+                }
+            }
+        }
+        known
+    }
+
+    const COUNT_SECTIONS: &[&str] = &[
+        "funnel",
+        "equality_sex",
+        "equality_broad_ethnic_group",
+        "equality_age_at_referral",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Several areas side by side and two adjacent periods, through the whole councillor
+        /// report: nothing from 1 to 4 shows anywhere (tables, history, charts, CSV), the
+        /// page, its charts and its CSV withhold the same cells, a change is only described
+        /// between two shown figures, and no withheld count can be worked out from what is
+        /// shown, whether by the sums (row and column totals, breakdowns, the areas beside
+        /// it) or by searching every filling that keeps them.
+        #[test]
+        fn no_withheld_count_can_be_derived_from_the_councillor_report(
+            areas in 1usize..=3,
+            now in cohort(3),
+            before in cohort(3),
+        ) {
+            let names: Vec<(String, String)> = (0..areas)
+                .map(|i| (format!("a{i}"), format!("Area {i}")))
+                .collect();
+            let ids: Vec<String> = names.iter().map(|(id, _)| id.clone()).collect();
+            let clip = |c: &Cohort| -> Cohort {
+                c.iter().map(|(a, s, b, x)| (a % areas, *s, *b, *x)).collect()
+            };
+            let period = Period::month(2026, 10).unwrap();
+            let t_now = tallies_of(&clip(&now), &ids, period.start);
+            let t_before = tallies_of(&clip(&before), &ids, period.previous().start);
+            let report = councillor_report(&names, &period, &t_now, &t_before, true);
+            let n = areas + 1;
+
+            // No small count anywhere a councillor can look.
+            let small = |text: &str| matches!(text.trim().parse::<i64>(), Ok(1..=4));
+            for key in COUNT_SECTIONS {
+                let section = report.sections.iter().find(|s| s.key == *key).unwrap();
+                for row in &section.rows {
+                    for f in &row.figures {
+                        prop_assert!(!small(&f.text), "{} shows {}", row.key, f.text);
+                    }
+                }
+                // The CSV withholds exactly what the page does.
+                let csv = csv(&report, section);
+                for (line, row) in csv.lines().skip(1).zip(&section.rows) {
+                    let fields: Vec<String> = line
+                        .split("\",\"")
+                        .map(|f| f.trim_matches('"').to_owned())
+                        .collect();
+                    let page: Vec<&str> = row.figures.iter().map(|f| f.text.as_str()).collect();
+                    prop_assert_eq!(&fields[1..=n], &page[..]);
+                }
+            }
+            for row in &report.history.rows {
+                for f in &row.figures {
+                    prop_assert!(!small(&f.text));
+                }
+            }
+            let history_csv = history_csv(&report);
+            for line in history_csv.lines().skip(1) {
+                for field in line.split(',').skip(1) {
+                    prop_assert!(!small(field.trim_matches('"')), "{}", line);
+                }
+            }
+            for chart in charts(&report) {
+                for (_, texts) in &chart.chart.table.rows {
+                    for text in texts {
+                        prop_assert!(!small(text), "{} shows {}", chart.chart.id, text);
+                    }
+                }
+                let withheld = chart
+                    .chart
+                    .table
+                    .rows
+                    .iter()
+                    .flat_map(|(_, t)| t)
+                    .filter(|t| *t == "[c]")
+                    .count();
+                prop_assert_eq!(chart.chart.svg.matches(">suppressed</text>").count(), withheld);
+                for number in chart.chart.svg.split('>').filter_map(|s| s.strip_suffix("</text")) {
+                    prop_assert!(!small(number), "{} draws {}", chart.chart.id, number);
+                }
+            }
+
+            // The history's two periods are the report's own figures, and a change is told
+            // only between two shown totals, each as its own period's report shows it.
+            let previous = councillor_report(&names, &period.previous(), &t_before, &t_before, true);
+            for key in ["referred", "started", "completed"] {
+                let h = report.history.rows.iter().find(|r| r.key == key).unwrap();
+                let now_total = row_of(&report, key).unwrap().figures[n - 1].clone();
+                let before_total = row_of(&previous, key).unwrap().figures[n - 1].clone();
+                prop_assert_eq!(&h.figures[1], &now_total);
+                prop_assert_eq!(&h.figures[0], &before_total);
+            }
+            for i in FUNNEL {
+                let row = row_of(&report, i.key).unwrap();
+                let now_total = &row.figures[n - 1];
+                let before_total = &row_of(&previous, i.key).unwrap().figures[n - 1];
+                prop_assert_eq!(
+                    row.trend.is_some(),
+                    !now_total.suppressed && !before_total.suppressed,
+                    "{}", i.key
+                );
+                if let Some(t) = &row.trend {
+                    prop_assert!(t.text.contains(&before_total.text) && t.text.contains(&now_total.text));
+                }
+            }
+
+            // Nothing withheld can be worked out, in either period.
+            for (tallies, shown) in [(&t_now, &report), (&t_before, &previous)] {
+                let (keys, table) = count_table(tallies);
+                let known = published(shown, &keys, n);
+                for (cell, k) in known.iter().enumerate() {
+                    if let Some(v) = k {
+                        prop_assert_eq!(*v, table.values()[cell], "shown as it is");
+                    }
+                }
+                let hidden: Vec<bool> = known.iter().map(Option::is_none).collect();
+                let pinned = determined(table.constraints(), &hidden);
+                for (cell, p) in pinned.iter().enumerate() {
+                    prop_assert!(
+                        !*p || table.values()[cell] == 0 || table.values()[cell] >= 5,
+                        "{} of column {} ({}) follows from the sums",
+                        keys[cell / n], cell % n, table.values()[cell]
+                    );
+                }
+                let cells: Vec<Cell> = known
+                    .iter()
+                    .map(|k| k.map_or(Cell::Suppressed, Cell::Shown))
+                    .collect();
+                let bound = table.values().iter().copied().max().unwrap_or(0);
+                for (cell, value) in table.values().iter().enumerate() {
+                    if known[cell].is_some() || !(1..5).contains(value) {
+                        continue;
+                    }
+                    let other = nearest_first(*value, bound)
+                        .into_iter()
+                        .filter(|v| v != value)
+                        .any(|v| fillable(table.values(), &cells, table.constraints(), bound, (cell, v)));
+                    prop_assert!(other, "{} of column {} ({}) can be recovered", keys[cell / n], cell % n, value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn charts_show_what_the_tables_show_and_draw_nothing_withheld() {
+        let names = vec![("a0".to_string(), "Rutland".to_string())];
+        let ids = vec!["a0".to_string()];
+        let period = Period::month(2026, 10).unwrap();
+        let cohort: Cohort = (0..12u16).map(|i| (0, 8, i << 9, (3, 1))).collect();
+        let mut small = cohort.clone();
+        small.truncate(3);
+        let now = tallies_of(&cohort, &ids, period.start);
+        let before = tallies_of(&small, &ids, period.previous().start);
+        let open = councillor_report(&names, &period, &now, &before, false);
+        let shut = councillor_report(&names, &period, &now, &before, true);
+        let funnel = |r: &Report| {
+            charts(r)
+                .into_iter()
+                .find(|c| c.chart.id == "chart-funnel")
+                .unwrap()
+        };
+        let f = funnel(&open);
+        assert_eq!(
+            f.chart.table.rows[0],
+            ("Referrals made".into(), vec!["12".into()])
+        );
+        assert!(f.chart.svg.contains(">Referrals made</text>"));
+        assert!(!f.chart.svg.contains("suppressed</text>"));
+        let history = |r: &Report| {
+            charts(r)
+                .into_iter()
+                .find(|c| c.chart.id == "chart-history-referred")
+                .unwrap()
+        };
+        let h = history(&open);
+        assert_eq!(h.chart.table.rows.len(), 2);
+        assert_eq!(h.chart.table.rows[0].1, vec!["3".to_string()]);
+        let h = history(&shut);
+        assert_eq!(h.chart.table.rows[0].1, vec!["[c]".to_string()]);
+        assert_eq!(h.chart.svg.matches(">suppressed</text>").count(), 1);
+        assert_eq!(
+            h.chart.svg.matches("<rect").count(),
+            1,
+            "only the shown period is drawn"
+        );
+        let ids: Vec<String> = charts(&open).into_iter().map(|c| c.chart.id).collect();
+        assert!(ids.contains(&"chart-capacity".to_string()));
+        assert_eq!(
+            ids.iter()
+                .filter(|i| i.starts_with("chart-history-"))
+                .count(),
+            4
+        );
+    }
+
+    #[test]
+    fn targets_get_words_and_colours_and_none_when_withheld() {
+        let names = vec![("a0".to_string(), "Rutland".to_string())];
+        let ids = vec!["a0".to_string()];
+        let period = Period::month(2026, 10).unwrap();
+        // Ten started, four completed: 40% against a target of 60% within 10 points.
+        let cohort: Cohort = (0..10u16)
+            .map(|i| (0, 8, if i < 4 { 1 << 9 } else { 0 }, (3, 1)))
+            .collect();
+        let now = tallies_of(&cohort, &ids, period.start);
+        let targets: BTreeMap<String, Target> = [
+            ("rate_completed", 0.6, 0.1),
+            ("rate_dna", 0.3, 0.05),
+            ("referred", 10.0, 0.0),
+            ("completed", 5.0, 2.0),
+        ]
+        .into_iter()
+        .map(|(k, target, amber_within)| {
+            (
+                k.to_string(),
+                Target {
+                    target,
+                    amber_within,
+                },
+            )
+        })
+        .collect();
+        let mut open = councillor_report(&names, &period, &now, &now, false);
+        apply_targets(&mut open, &targets);
+        let status = |r: &Report, key: &str| row_of(r, key).unwrap().target.clone();
+        let completed = status(&open, "rate_completed").unwrap();
+        assert_eq!(
+            (
+                completed.target.as_str(),
+                completed.label.as_str(),
+                completed.colour.as_str()
+            ),
+            ("60.0%", "Off target", "red")
+        );
+        // Missed one session in four: 25% against at most 30%.
+        let dna = status(&open, "rate_dna").unwrap();
+        assert_eq!(
+            (dna.label.as_str(), dna.rag.as_str()),
+            ("On target", "green")
+        );
+        assert_eq!(status(&open, "referred").unwrap().label, "On target");
+        assert_eq!(status(&open, "completed").unwrap().label, "Near target");
+        assert_eq!(status(&open, "started"), None, "no target, no status");
+        let csv_text = csv(&open, &open.sections[1]);
+        assert!(
+            csv_text
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("\"Target\",\"Against target (total)\"")
+        );
+        assert!(csv_text.contains("\"60.0%\",\"Off target\""), "{csv_text}");
+
+        let mut shut = councillor_report(&names, &period, &now, &now, true);
+        apply_targets(&mut shut, &targets);
+        assert_eq!(
+            status(&shut, "completed"),
+            None,
+            "a withheld figure gets no status"
+        );
+        assert!(status(&shut, "referred").is_some());
+    }
+
+    #[test]
+    fn every_indicator_has_arrow_words_and_the_right_polarity() {
+        let names = vec![("a0".to_string(), "Rutland".to_string())];
+        let ids = vec!["a0".to_string()];
+        let period = Period::month(2026, 10).unwrap();
+        // Before: 20 completed, each missing 2 sessions; now: 10 completed, each missing 1.
+        let before: Cohort = (0..20u16).map(|_| (0, 8, 1 << 9, (3, 2))).collect();
+        let now: Cohort = (0..10u16).map(|_| (0, 8, 1 << 9, (3, 1))).collect();
+        let report = councillor_report(
+            &names,
+            &period,
+            &tallies_of(&now, &ids, period.start),
+            &tallies_of(&before, &ids, period.previous().start),
+            false,
+        );
+        let t = |key: &str| row_of(&report, key).unwrap().trend.clone().unwrap();
+        let completed = t("completed");
+        assert_eq!(
+            (completed.arrow, completed.judgement, completed.colour),
+            ("↓", "worse", "red"),
+            "fewer completions"
+        );
+        assert_eq!(completed.text, "Down from 20 to 10: worse");
+        let dna = t("rate_dna");
+        assert_eq!(
+            (dna.arrow, dna.judgement, dna.colour),
+            ("↓", "better", "green"),
+            "fewer did-not-attends"
+        );
+        assert_eq!(dna.text, "Down from 40.0% to 25.0%: better");
+        for i in FUNNEL.iter().chain(RATES) {
+            if let Some(trend) = &row_of(&report, i.key).unwrap().trend {
+                assert!(
+                    !trend.arrow.is_empty() && !trend.text.is_empty(),
+                    "{}",
+                    i.key
+                );
+                let expected = match (trend.direction, i.polarity) {
+                    ("same", _) => "no change",
+                    (_, Polarity::Neutral) => "not judged",
+                    ("up", Polarity::HigherIsBetter) | ("down", Polarity::LowerIsBetter) => {
+                        "better"
+                    }
+                    _ => "worse",
+                };
+                assert_eq!(trend.judgement, expected, "{}", i.key);
+            }
+        }
+    }
 }
