@@ -917,24 +917,25 @@ fn assemble(
         })
         .collect();
     // Means and waits are built on counts: withheld where the count behind them is.
-    let mean_row = {
-        let figures = (0..n)
-            .map(|col| match cur["started"][col] {
-                Cell::Suppressed => Figure::withheld(),
-                Cell::Shown(0) => Figure::none(),
-                Cell::Shown(s) => {
-                    let v = now[col].attended as f64 / s as f64;
-                    Figure::number(v, format!("{v:.1}"))
-                }
-            })
-            .collect();
-        Row {
-            target: None,
-            key: "mean_sessions".into(),
-            label: "Mean sessions attended (of those who started)".into(),
-            figures,
-            trend: None,
+    let mean = |cells: &Cells, tallies: &[Tally], col: usize| match cells["started"][col] {
+        Cell::Suppressed => Figure::withheld(),
+        Cell::Shown(0) => Figure::none(),
+        Cell::Shown(s) => {
+            let v = tallies[col].attended as f64 / s as f64;
+            Figure::number(v, format!("{v:.1}"))
         }
+    };
+    let mean_row = Row {
+        target: None,
+        key: "mean_sessions".into(),
+        label: "Mean sessions attended (of those who started)".into(),
+        figures: (0..n).map(|col| mean(&cur, now, col)).collect(),
+        trend: trend::trend(
+            mean(&cur, now, n - 1).value,
+            mean(&prev, before, n - 1).value,
+            Polarity::HigherIsBetter,
+            |x| format!("{x:.1}"),
+        ),
     };
     let wait_labels = [
         ("wait_assessment", "Referral to assessment"),
@@ -943,37 +944,36 @@ fn assemble(
     ];
     let mut waits = Vec::new();
     for (w, (key, label)) in wait_labels.iter().enumerate() {
-        let figures = |p90: bool| -> Vec<Figure> {
-            (0..n)
-                .map(|col| {
-                    let count = now[col].waits[w].len() as i64;
-                    if suppress && count > 0 && count < threshold {
-                        return Figure::withheld();
-                    }
-                    match percentiles(now[col].waits[w].clone()) {
-                        Some((median, p)) => {
-                            let v = if p90 { p } else { median };
-                            Figure::number(v as f64, format!("{v} days"))
-                        }
-                        None => Figure::none(),
-                    }
-                })
-                .collect()
+        let wait = |tallies: &[Tally], col: usize, p90: bool| -> Figure {
+            let count = tallies[col].waits[w].len() as i64;
+            if suppress && count > 0 && count < threshold {
+                return Figure::withheld();
+            }
+            match percentiles(tallies[col].waits[w].clone()) {
+                Some((median, p)) => {
+                    let v = if p90 { p } else { median };
+                    Figure::number(v as f64, format!("{v} days"))
+                }
+                None => Figure::none(),
+            }
         };
-        waits.push(Row {
-            target: None,
-            key: format!("{key}_median"),
-            label: format!("{label}: median"),
-            figures: figures(false),
-            trend: None,
-        });
-        waits.push(Row {
-            target: None,
-            key: format!("{key}_p90"),
-            label: format!("{label}: 90th percentile"),
-            figures: figures(true),
-            trend: None,
-        });
+        for (suffix, words, p90) in [
+            ("median", "median", false),
+            ("p90", "90th percentile", true),
+        ] {
+            waits.push(Row {
+                target: None,
+                key: format!("{key}_{suffix}"),
+                label: format!("{label}: {words}"),
+                figures: (0..n).map(|col| wait(now, col, p90)).collect(),
+                trend: trend::trend(
+                    wait(now, n - 1, p90).value,
+                    wait(before, n - 1, p90).value,
+                    Polarity::LowerIsBetter,
+                    |x| format!("{x:.0} days"),
+                ),
+            });
+        }
     }
     let capacity_rows = {
         let figure = |v: i64| Figure::number(v as f64, v.to_string());
@@ -1187,10 +1187,13 @@ pub fn history_csv(report: &Report) -> String {
 
 // ------------------------------------------------------------------ targets
 
+/// Writes a value as the report shows it.
+type Writer = fn(f64) -> String;
+
 /// How an indicator that can take a target is measured: the factor from the configured
 /// unit to the figure shown (rates are configured as fractions and shown as percentages),
 /// which way is better, and how a target is written.
-fn target_unit(key: &str) -> Option<(f64, Polarity, fn(f64) -> String)> {
+fn target_unit(key: &str) -> Option<(f64, Polarity, Writer)> {
     fn percent(v: f64) -> String {
         format!("{v:.1}%")
     }
@@ -1218,7 +1221,7 @@ fn target_unit(key: &str) -> Option<(f64, Polarity, fn(f64) -> String)> {
             let stem = k.trim_end_matches("_median").trim_end_matches("_p90");
             ["wait_assessment", "wait_sentence", "wait_first_session"]
                 .contains(&stem)
-                .then_some((1.0, Polarity::LowerIsBetter, days as fn(f64) -> String))
+                .then_some((1.0, Polarity::LowerIsBetter, days as Writer))
         }
         _ => None,
     }
@@ -1964,6 +1967,8 @@ mod tests {
             "fewer did-not-attends"
         );
         assert_eq!(dna.text, "Down from 40.0% to 25.0%: better");
+        assert_eq!(t("wait_assessment_median").text, "No change from 0 days");
+        assert_eq!(t("mean_sessions").text, "No change from 3.0");
         for i in FUNNEL.iter().chain(RATES) {
             if let Some(trend) = &row_of(&report, i.key).unwrap().trend {
                 assert!(
