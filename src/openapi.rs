@@ -46,6 +46,8 @@ use utoipa::{Modify, OpenApi};
         crate::reports::uptake::Section,
         crate::reports::uptake::Row,
         crate::reports::uptake::Figure,
+        crate::reports::uptake::TargetStatus,
+        crate::reports::uptake::History,
         crate::referrals::views::ReferralJson,
         crate::referrals::views::ReferralSummary,
         crate::referrals::views::TimelineItem,

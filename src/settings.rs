@@ -28,12 +28,27 @@ pub struct Settings {
 pub struct ReportSettings {
     /// Counts from 1 to one less than this are withheld from councillors.
     pub suppression_threshold: i64,
+    /// Targets by indicator key (a row key of the uptake report, like `rate_completed`).
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<String, Target>,
+}
+
+/// A target for one indicator, in the indicator's own unit: a fraction for a rate (0.6 is
+/// 60%), days for a wait, a number for a count. Within `amber_within` of the target on the
+/// wrong side is "near target".
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub target: f64,
+    #[serde(default)]
+    pub amber_within: f64,
 }
 
 impl Default for ReportSettings {
     fn default() -> Self {
         Self {
             suppression_threshold: 5,
+            targets: Default::default(),
         }
     }
 }
@@ -287,6 +302,18 @@ impl Settings {
         {
             problems.push("server.base_url must start with http:// or https://");
         }
+        let mut problems: Vec<String> = problems.into_iter().map(str::to_owned).collect();
+        for (key, t) in &self.reports.targets {
+            if !crate::reports::uptake::takes_target(key) {
+                problems.push(format!(
+                    "reports.targets.{key} is not an indicator of the uptake report that can take a target"
+                ));
+            } else if !t.target.is_finite() || !t.amber_within.is_finite() || t.amber_within < 0.0 {
+                problems.push(format!(
+                    "reports.targets.{key} needs a number for target and amber_within at least 0"
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -328,6 +355,34 @@ mod tests {
         let s = Settings::from_toml("").unwrap();
         assert_eq!(s.server.bind, "127.0.0.1:8080");
         assert_eq!(s.session_cookie_name(), "__Host-mhtr-session");
+    }
+
+    #[test]
+    fn report_targets_are_read_and_checked() {
+        let s = Settings::from_toml("").unwrap();
+        let t = s.reports.targets["rate_completed"];
+        assert_eq!((t.target, t.amber_within), (0.6, 0.1));
+        let s = Settings::from_toml(
+            "[reports.targets]\nwait_assessment_p90 = { target = 28, amber_within = 7 }",
+        )
+        .unwrap();
+        assert_eq!(s.reports.targets["wait_assessment_p90"].target, 28.0);
+        let err =
+            Settings::from_toml("[reports.targets]\ncompletion = { target = 0.6 }").unwrap_err();
+        assert!(
+            err.to_string().contains("reports.targets.completion"),
+            "{err}"
+        );
+        assert!(
+            Settings::from_toml("[reports.targets]\nrate_dna = { target = 0.1, amber = 1 }")
+                .is_err()
+        );
+        assert!(
+            Settings::from_toml(
+                "[reports.targets]\nrate_dna = { target = 0.1, amber_within = -1 }"
+            )
+            .is_err()
+        );
     }
 
     #[test]

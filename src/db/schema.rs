@@ -457,6 +457,7 @@ diesel::table! {
         gad7_last -> Nullable<Integer>,
         core10_first -> Nullable<Integer>,
         core10_last -> Nullable<Integer>,
+        signposted_types -> Text,
     }
 }
 

@@ -33,12 +33,15 @@ pub async fn uptake(
     let area_ids = api.area_ids.clone();
     let role = api.user.role;
     let threshold = state.settings.reports.suppression_threshold;
+    let targets = state.settings.reports.targets.clone();
     let actor = api.actor();
     let report = state
         .db
         .write(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
-            let report = uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
+            let mut report =
+                uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
+            uptake::apply_targets(&mut report, &targets);
             audit::record(
                 c,
                 &actor,

@@ -12,14 +12,15 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{
-    outcome_measures, people, referral_status_history, referrals, report_area_months, report_facts,
-    report_referral_months, treatment_sessions,
+    directory_services, outcome_measures, people, referral_status_history, referrals,
+    report_area_months, report_facts, report_referral_months, signpostings, treatment_sessions,
 };
 use crate::error::AppError;
 use crate::referrals::codes::{CombinedWith, EntryPoint, Ethnicity, Sex};
 use crate::referrals::state::{Action, Status};
 use crate::sessions::codes::{Outcome, SessionStatus};
 use crate::sessions::measures::Instrument;
+use crate::signposting::codes::{ServiceType, SignpostStatus};
 
 crate::coded_enum! {
     /// Age at referral, in the bands equality monitoring reports.
@@ -81,6 +82,9 @@ pub struct Fact {
     pub gad7_last: Option<i32>,
     pub core10_first: Option<i32>,
     pub core10_last: Option<i32>,
+    /// The service types the person was signposted onward to: sorted, distinct codes joined
+    /// by commas; empty for none.
+    pub signposted_types: String,
 }
 
 /// A referral's sessions in one month.
@@ -111,6 +115,8 @@ pub struct Parts {
     pub sessions: Vec<(NaiveDateTime, SessionStatus, Option<Outcome>)>,
     /// Measures in the order taken: instrument, total.
     pub measures: Vec<(Instrument, i32)>,
+    /// Signpostings onward: the service's type and where the signposting stands.
+    pub signposted: Vec<(ServiceType, SignpostStatus)>,
 }
 
 /// The date the user gave for a step (`details.date`), else the day it was recorded.
@@ -130,6 +136,17 @@ fn detail(details: &str, key: &str) -> Option<String> {
 
 pub fn first_of_month(d: NaiveDate) -> NaiveDate {
     d.with_day(1).unwrap_or(d)
+}
+
+/// Signposted onward to a type of service: any signposting to it except one found not
+/// needed, so a suggestion counts as well as a referral made, accepted or declined.
+fn signposted_types(signposted: &[(ServiceType, SignpostStatus)]) -> String {
+    let types: std::collections::BTreeSet<&str> = signposted
+        .iter()
+        .filter(|(_, status)| *status != SignpostStatus::NotNeeded)
+        .map(|(kind, _)| kind.as_str())
+        .collect();
+    types.into_iter().collect::<Vec<_>>().join(",")
 }
 
 /// THE definition of every fact.
@@ -165,6 +182,7 @@ pub fn derive(p: &Parts) -> (Fact, BTreeMap<NaiveDate, MonthCounts>) {
         gad7_last: None,
         core10_first: None,
         core10_last: None,
+        signposted_types: signposted_types(&p.signposted),
     };
     let mut started_by_hand = None;
     for (action, at, details) in &p.history {
@@ -291,6 +309,11 @@ pub fn parts(c: &mut DbConn, referral_id: &str) -> Result<Parts, AppError> {
         ))
         .select((outcome_measures::instrument, outcome_measures::total))
         .load(c)?;
+    let signposted = signpostings::table
+        .inner_join(directory_services::table)
+        .filter(signpostings::referral_id.eq(referral_id))
+        .select((directory_services::service_type, signpostings::status))
+        .load(c)?;
     Ok(Parts {
         referral_id: referral_id.to_owned(),
         area_id,
@@ -305,6 +328,7 @@ pub fn parts(c: &mut DbConn, referral_id: &str) -> Result<Parts, AppError> {
         history,
         sessions,
         measures,
+        signposted,
     })
 }
 
@@ -559,6 +583,12 @@ mod tests {
                 (Instrument::Phq9, 11),
                 (Instrument::Gad7, 9),
             ],
+            signposted: vec![
+                (ServiceType::Housing, SignpostStatus::Accepted),
+                (ServiceType::Gp, SignpostStatus::Suggested),
+                (ServiceType::Housing, SignpostStatus::Declined),
+                (ServiceType::Debt, SignpostStatus::NotNeeded),
+            ],
         }
     }
 
@@ -583,6 +613,10 @@ mod tests {
         );
         assert_eq!(f.age_band, AgeBand::From25To34);
         assert_eq!(f.ethnic_group.as_deref(), Some("asian"));
+        assert_eq!(
+            f.signposted_types, "gp,housing",
+            "each type once, sorted, not the one not needed"
+        );
         let march = months[&NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()];
         assert_eq!(
             march,

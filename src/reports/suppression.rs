@@ -198,7 +198,7 @@ impl Table {
 /// hidden cells to row echelon form: a hidden cell is determined when it leads a row with no
 /// free (non-leading) hidden cell in it. The coefficients are small integers and the
 /// eliminations few, so floating point with a tolerance is exact enough here.
-fn determined(constraints: &[Constraint], hidden: &[bool]) -> Vec<bool> {
+pub(crate) fn determined(constraints: &[Constraint], hidden: &[bool]) -> Vec<bool> {
     const EPSILON: f64 = 1e-9;
     let unknowns: Vec<usize> = (0..hidden.len()).filter(|c| hidden[*c]).collect();
     let column = |cell: usize| unknowns.binary_search(&cell).ok();
@@ -287,7 +287,7 @@ pub fn is_safe(values: &[i64], cells: &[Cell], constraints: &[Constraint]) -> bo
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use Cell::{Shown, Suppressed as S};
     use proptest::prelude::*;
@@ -432,7 +432,7 @@ mod tests {
 
     /// Whether the hidden cells can be filled with non-negative values up to `bound`, keeping
     /// every constraint, with `cell` set to `value`.
-    fn fillable(
+    pub(crate) fn fillable(
         values: &[i64],
         cells: &[Cell],
         constraints: &[Constraint],
@@ -453,7 +453,7 @@ mod tests {
 
     /// Every value from 0 to `bound`, nearest `hint` first, so the search meets the fillings
     /// close to the real one early.
-    fn nearest_first(hint: i64, bound: i64) -> Vec<i64> {
+    pub(crate) fn nearest_first(hint: i64, bound: i64) -> Vec<i64> {
         let mut order: Vec<i64> = (0..=bound).collect();
         order.sort_by_key(|v| ((v - hint).abs(), *v));
         order

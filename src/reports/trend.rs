@@ -114,7 +114,7 @@ impl Rag {
     pub fn label(self) -> &'static str {
         match self {
             Rag::Red => "Off target",
-            Rag::Amber => "Close to target",
+            Rag::Amber => "Near target",
             Rag::Green => "On target",
         }
     }
@@ -133,6 +133,11 @@ impl Rag {
 /// otherwise (and for a value that is not a number). With no better direction, green only on the
 /// target and amber anywhere else.
 pub fn rag(value: f64, target: f64, polarity: Polarity) -> Rag {
+    rag_within(value, target, target.abs() / 10.0, polarity)
+}
+
+/// As [`rag`], with amber for a miss of no more than `amber_within`.
+pub fn rag_within(value: f64, target: f64, amber_within: f64, polarity: Polarity) -> Rag {
     let met = match polarity {
         Polarity::HigherIsBetter => value >= target,
         Polarity::LowerIsBetter => value <= target,
@@ -146,7 +151,8 @@ pub fn rag(value: f64, target: f64, polarity: Polarity) -> Rag {
     };
     if met {
         Rag::Green
-    } else if (value - target).abs() <= target.abs() / 10.0 {
+    } else if (value - target).abs() <= amber_within.abs() + 1e-9 {
+        // The tolerance keeps a miss of exactly the margin amber despite binary fractions.
         Rag::Amber
     } else {
         Rag::Red
@@ -254,6 +260,19 @@ mod tests {
     }
 
     #[test]
+    fn rag_with_a_configured_margin() {
+        use Polarity::*;
+        use Rag::*;
+        assert_eq!(rag_within(0.6, 0.6, 0.1, HigherIsBetter), Green);
+        assert_eq!(rag_within(0.5, 0.6, 0.1, HigherIsBetter), Amber);
+        assert_eq!(rag_within(0.49, 0.6, 0.1, HigherIsBetter), Red);
+        assert_eq!(rag_within(0.2, 0.15, 0.05, LowerIsBetter), Amber);
+        assert_eq!(rag_within(0.21, 0.15, 0.05, LowerIsBetter), Red);
+        assert_eq!(rag_within(0.1, 0.15, 0.05, LowerIsBetter), Green);
+        assert_eq!(rag_within(0.5, 0.6, 0.0, HigherIsBetter), Red);
+    }
+
+    #[test]
     fn rag_words_and_colours() {
         assert_eq!(
             (Rag::Green.label(), Rag::Green.colour()),
@@ -261,7 +280,7 @@ mod tests {
         );
         assert_eq!(
             (Rag::Amber.label(), Rag::Amber.colour()),
-            ("Close to target", "orange")
+            ("Near target", "orange")
         );
         assert_eq!((Rag::Red.label(), Rag::Red.colour()), ("Off target", "red"));
         assert_eq!(serde_json::to_string(&Rag::Amber).unwrap(), "\"amber\"");

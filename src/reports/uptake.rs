@@ -15,11 +15,14 @@ use crate::db::schema::{
 };
 use crate::error::AppError;
 use crate::referrals::codes::{CombinedWith, EntryPoint, EthnicGroup, Sex};
+use crate::reports::charts;
 use crate::reports::facts::{AgeBand, Fact};
 use crate::reports::periods::Period;
 use crate::reports::suppression::{Cell, Table};
 use crate::reports::trend::{self, Polarity};
 use crate::sessions::measures::{Instrument, reliably_improved};
+use crate::settings::Target;
+use crate::signposting::codes::ServiceType;
 use crate::users::model::Role;
 
 /// Sessions a week a practitioner is taken to offer when no capacity is recorded.
@@ -27,7 +30,7 @@ const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
 
 /// The counts of one area (or the total) for the period's cohort: referrals made in it.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Tally {
+pub struct Tally {
     counts: BTreeMap<&'static str, i64>,
     waits: [Vec<i64>; 3],
     attended: i64,
@@ -103,6 +106,37 @@ const FUNNEL: &[Indicator] = &[
     ),
     count!("completed", "Completed 12 sessions", HigherIsBetter),
     count!("ended_early", "Ended early", LowerIsBetter),
+    count!("signposted", "Signposted onward", Neutral),
+    count!(
+        "signposted_talking_therapies",
+        "  to NHS Talking Therapies",
+        Neutral
+    ),
+    count!(
+        "signposted_community_mental_health",
+        "  to a community mental health team",
+        Neutral
+    ),
+    count!("signposted_gp", "  to a GP", Neutral),
+    count!(
+        "signposted_drug_alcohol",
+        "  to a drug and alcohol service",
+        Neutral
+    ),
+    count!("signposted_housing", "  to housing support", Neutral),
+    count!(
+        "signposted_employment",
+        "  to employment, education and training",
+        Neutral
+    ),
+    count!("signposted_debt", "  to debt advice", Neutral),
+    count!(
+        "signposted_domestic_abuse",
+        "  to a domestic abuse service",
+        Neutral
+    ),
+    count!("signposted_peer_support", "  to peer support", Neutral),
+    count!("signposted_other", "  to another service", Neutral),
     count!(
         "sentenced_not_started",
         "Sentenced but not started",
@@ -263,6 +297,16 @@ fn tally(t: &mut Tally, f: &Fact) {
         Some(_) => t.add("ended_early", 1),
         None => {}
     }
+    let mut signposted = false;
+    for code in f.signposted_types.split(',').filter(|c| !c.is_empty()) {
+        if let Ok(kind) = code.parse::<ServiceType>() {
+            signposted = true;
+            t.add(signposted_key(kind), 1);
+        }
+    }
+    if signposted {
+        t.add("signposted", 1);
+    }
     t.missed += i64::from(f.sessions_missed);
     t.add("missed", i64::from(f.sessions_missed));
     t.add(
@@ -338,6 +382,22 @@ fn tally(t: &mut Tally, f: &Fact) {
         },
         1,
     );
+}
+
+/// The funnel row counting people signposted to services of this type.
+fn signposted_key(kind: ServiceType) -> &'static str {
+    match kind {
+        ServiceType::TalkingTherapies => "signposted_talking_therapies",
+        ServiceType::CommunityMentalHealth => "signposted_community_mental_health",
+        ServiceType::Gp => "signposted_gp",
+        ServiceType::DrugAlcohol => "signposted_drug_alcohol",
+        ServiceType::Housing => "signposted_housing",
+        ServiceType::Employment => "signposted_employment",
+        ServiceType::Debt => "signposted_debt",
+        ServiceType::DomesticAbuse => "signposted_domestic_abuse",
+        ServiceType::PeerSupport => "signposted_peer_support",
+        ServiceType::Other => "signposted_other",
+    }
 }
 
 const EQUALITY: &[(&str, &[(&str, &str)])] = &[
@@ -436,6 +496,32 @@ pub struct Row {
     /// The total against the previous period: direction, judgement, words.
     #[schema(value_type = Option<Object>)]
     pub trend: Option<trend::Trend>,
+    /// The total against its configured target, when there is one and the total is shown.
+    pub target: Option<TargetStatus>,
+}
+
+/// Where an indicator stands against its target: words and a GOV.UK tag colour, never
+/// colour alone.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TargetStatus {
+    /// The target as the indicator is written, for example "60.0%".
+    pub target: String,
+    /// "red", "amber" or "green".
+    pub rag: String,
+    /// "On target", "Near target" or "Off target".
+    pub label: String,
+    /// GOV.UK tag colour.
+    pub colour: String,
+}
+
+/// Key indicators over the last periods of the chosen kind, for all the chosen areas
+/// together, through the same disclosure control as each period's own report.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct History {
+    /// Short period names, oldest first.
+    pub periods: Vec<String>,
+    /// One row per indicator, a figure per period.
+    pub rows: Vec<Row>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -457,6 +543,7 @@ pub struct Report {
     pub suppressed: bool,
     pub threshold: i64,
     pub sections: Vec<Section>,
+    pub history: History,
 }
 
 // ------------------------------------------------------------------ computing
@@ -586,6 +673,102 @@ fn capacity(c: &mut DbConn, areas: &[String], period: &Period) -> Result<Vec<[i6
     Ok(out)
 }
 
+/// The counts of each area, then the total, for the cohort of `period` (referrals made in
+/// it).
+pub fn period_tallies(
+    c: &mut DbConn,
+    areas: &[String],
+    period: &Period,
+) -> Result<Vec<Tally>, AppError> {
+    Ok(tallies(&load_facts(c, areas, period)?, areas))
+}
+
+/// How many periods the history charts cover, the chosen one last.
+const HISTORY_PERIODS: usize = 12;
+
+/// The indicators followed over time.
+const HISTORY: &[(&str, &str)] = &[
+    ("referred", "Referrals made"),
+    ("started", "Started treatment"),
+    ("completed", "Completed 12 sessions"),
+    ("rate_dna", "Did-not-attend rate"),
+];
+
+/// A count table's cells as published: every area, then the total.
+type Cells = BTreeMap<&'static str, Vec<Cell>>;
+
+/// Every count that is shown, or that a rate is built on.
+fn count_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = FUNNEL.iter().map(|i| i.key).collect();
+    keys.extend(HIDDEN_COUNTS);
+    for (_, cats) in EQUALITY {
+        keys.extend(cats.iter().map(|(k, _)| *k));
+    }
+    keys
+}
+
+/// The counts of one period in one table, so one suppression pass covers the rows' totals and
+/// the breakdowns' sums: the constraints are every row's total over the areas, referrals by
+/// entry point, orders by what they were combined with, and each equality breakdown.
+fn count_table(tallies: &[Tally]) -> (Vec<&'static str>, Table) {
+    let keys = count_keys();
+    let n = tallies.len();
+    let mut values = Vec::with_capacity(keys.len() * n);
+    for k in &keys {
+        values.extend(tallies.iter().map(|t| t.get(k)));
+    }
+    let mut table = Table::new(values);
+    let at = |k: &str, col: usize| keys.iter().position(|x| *x == k).unwrap_or(0) * n + col;
+    for (r, _) in keys.iter().enumerate() {
+        table.sum(r * n + n - 1, (0..n - 1).map(|col| r * n + col).collect());
+    }
+    for col in 0..n {
+        table.sum(
+            at("referred", col),
+            vec![at("referred_arrest", col), at("referred_probation", col)],
+        );
+        table.sum(
+            at("order_made", col),
+            ["order_alone", "order_drr", "order_atr", "order_both"]
+                .iter()
+                .map(|k| at(k, col))
+                .collect(),
+        );
+        for (_, cats) in EQUALITY {
+            table.sum(
+                at("referred", col),
+                cats.iter().map(|(k, _)| at(k, col)).collect(),
+            );
+        }
+    }
+    (keys, table)
+}
+
+fn cells_of(tallies: &[Tally], suppress: bool, threshold: i64) -> Cells {
+    let n = tallies.len();
+    let (keys, table) = count_table(tallies);
+    let shown: Vec<Cell> = if suppress {
+        table.suppress(threshold)
+    } else {
+        table.values().iter().map(|v| Cell::Shown(*v)).collect()
+    };
+    keys.iter()
+        .enumerate()
+        .map(|(r, k)| (*k, shown[r * n..(r + 1) * n].to_vec()))
+        .collect()
+}
+
+/// A rate as a percentage, withheld when a count it is built on is.
+fn rate_figure(cells: &Cells, num: &str, den: &str, col: usize) -> Figure {
+    let pct =
+        crate::reports::suppression::rate(cells[num][col], cells[den][col]).map(|r| r * 100.0);
+    match (pct, cells[num][col], cells[den][col]) {
+        (Some(v), _, _) => Figure::number(v, format!("{v:.1}%")),
+        (None, Cell::Suppressed, _) | (None, _, Cell::Suppressed) => Figure::withheld(),
+        _ => Figure::none(),
+    }
+}
+
 /// Builds the report. `suppress` applies disclosure control (councillors); `threshold` is
 /// the smallest count shown.
 pub fn build(
@@ -596,61 +779,101 @@ pub fn build(
     threshold: i64,
 ) -> Result<Report, AppError> {
     let ids: Vec<String> = areas.iter().map(|(id, _)| id.clone()).collect();
-    let now = tallies(&load_facts(c, &ids, period)?, &ids);
+    let now = period_tallies(c, &ids, period)?;
     let previous_period = period.previous();
-    let before = tallies(&load_facts(c, &ids, &previous_period)?, &ids);
+    let before = period_tallies(c, &ids, &previous_period)?;
     let cap = capacity(c, &ids, period)?;
     let cap_before = capacity(c, &ids, &previous_period)?;
-    let n = ids.len() + 1;
-
-    // Every count that is shown, or that a rate is built on, in one table so one
-    // suppression pass covers the rows' totals and the breakdowns' sums.
-    let mut keys: Vec<&'static str> = FUNNEL.iter().map(|i| i.key).collect();
-    keys.extend(HIDDEN_COUNTS);
-    for (_, cats) in EQUALITY {
-        keys.extend(cats.iter().map(|(k, _)| *k));
-    }
-    let cells = |tallies: &[Tally]| -> BTreeMap<&'static str, Vec<Cell>> {
-        let mut values = Vec::with_capacity(keys.len() * n);
-        for k in &keys {
-            values.extend(tallies.iter().map(|t| t.get(k)));
-        }
-        let mut table = Table::new(values.clone());
-        let at = |k: &str, col: usize| keys.iter().position(|x| *x == k).unwrap_or(0) * n + col;
-        for (r, _) in keys.iter().enumerate() {
-            table.sum(r * n + n - 1, (0..n - 1).map(|col| r * n + col).collect());
-        }
-        for col in 0..n {
-            table.sum(
-                at("referred", col),
-                vec![at("referred_arrest", col), at("referred_probation", col)],
-            );
-            table.sum(
-                at("order_made", col),
-                ["order_alone", "order_drr", "order_atr", "order_both"]
-                    .iter()
-                    .map(|k| at(k, col))
-                    .collect(),
-            );
-            for (_, cats) in EQUALITY {
-                table.sum(
-                    at("referred", col),
-                    cats.iter().map(|(k, _)| at(k, col)).collect(),
-                );
-            }
-        }
-        let shown: Vec<Cell> = if suppress {
-            table.suppress(threshold)
+    let mut series = Vec::new();
+    for p in period.series(HISTORY_PERIODS) {
+        let t = if p == *period {
+            now.clone()
+        } else if p == previous_period {
+            before.clone()
         } else {
-            values.iter().map(|v| Cell::Shown(*v)).collect()
+            period_tallies(c, &ids, &p)?
         };
-        keys.iter()
-            .enumerate()
-            .map(|(r, k)| (*k, shown[r * n..(r + 1) * n].to_vec()))
-            .collect()
+        series.push((p, t));
+    }
+    Ok(assemble(
+        areas,
+        period,
+        Counts {
+            now: &now,
+            before: &before,
+            cap: &cap,
+            cap_before: &cap_before,
+            series: &series,
+        },
+        suppress,
+        threshold,
+    ))
+}
+
+/// What the report is built from: the counts of the period and the one before, sessions
+/// and capacity of both, and the counts of each period the history covers.
+struct Counts<'a> {
+    now: &'a [Tally],
+    before: &'a [Tally],
+    cap: &'a [[i64; 5]],
+    cap_before: &'a [[i64; 5]],
+    series: &'a [(Period, Vec<Tally>)],
+}
+
+/// The report from its counts, through disclosure control when `suppress` is set.
+fn assemble(
+    areas: &[(String, String)],
+    period: &Period,
+    counts: Counts<'_>,
+    suppress: bool,
+    threshold: i64,
+) -> Report {
+    let Counts {
+        now,
+        before,
+        cap,
+        cap_before,
+        series,
+    } = counts;
+    let ids: Vec<String> = areas.iter().map(|(id, _)| id.clone()).collect();
+    let previous_period = period.previous();
+    let n = ids.len() + 1;
+    let cur = cells_of(now, suppress, threshold);
+    let prev = cells_of(before, suppress, threshold);
+    let history_cells: Vec<Cells> = series
+        .iter()
+        .map(|(p, t)| {
+            if p == period {
+                cur.clone()
+            } else if *p == previous_period {
+                prev.clone()
+            } else {
+                cells_of(t, suppress, threshold)
+            }
+        })
+        .collect();
+    let history = History {
+        periods: series.iter().map(|(p, _)| p.short_label()).collect(),
+        rows: HISTORY
+            .iter()
+            .map(|(key, label)| Row {
+                key: (*key).into(),
+                label: (*label).into(),
+                figures: history_cells
+                    .iter()
+                    .map(|cells| match RATES.iter().find(|i| i.key == *key) {
+                        Some(Indicator {
+                            kind: Kind::Rate(num, den),
+                            ..
+                        }) => rate_figure(cells, num, den, n - 1),
+                        _ => Figure::count(cells[key][n - 1]),
+                    })
+                    .collect(),
+                trend: None,
+                target: None,
+            })
+            .collect(),
     };
-    let cur = cells(&now);
-    let prev = cells(&before);
 
     let count_trend = |key: &str, pol: Polarity| {
         let v = |m: &BTreeMap<&'static str, Vec<Cell>>| match m.get(key).and_then(|r| r.last()) {
@@ -662,6 +885,7 @@ pub fn build(
     let funnel = FUNNEL
         .iter()
         .map(|i| Row {
+            target: None,
             key: i.key.into(),
             label: i.label.trim().into(),
             figures: cur[i.key].iter().map(|c| Figure::count(*c)).collect(),
@@ -677,18 +901,9 @@ pub fn build(
             let Kind::Rate(num, den) = i.kind else {
                 unreachable!("rates are rates")
             };
-            let figures = (0..n)
-                .map(
-                    |col| match (pct(&cur, num, den, col), cur[num][col], cur[den][col]) {
-                        (Some(v), _, _) => Figure::number(v, format!("{v:.1}%")),
-                        (None, Cell::Suppressed, _) | (None, _, Cell::Suppressed) => {
-                            Figure::withheld()
-                        }
-                        _ => Figure::none(),
-                    },
-                )
-                .collect();
+            let figures = (0..n).map(|col| rate_figure(&cur, num, den, col)).collect();
             Row {
+                target: None,
                 key: i.key.into(),
                 label: i.label.into(),
                 figures,
@@ -702,23 +917,25 @@ pub fn build(
         })
         .collect();
     // Means and waits are built on counts: withheld where the count behind them is.
-    let mean_row = {
-        let figures = (0..n)
-            .map(|col| match cur["started"][col] {
-                Cell::Suppressed => Figure::withheld(),
-                Cell::Shown(0) => Figure::none(),
-                Cell::Shown(s) => {
-                    let v = now[col].attended as f64 / s as f64;
-                    Figure::number(v, format!("{v:.1}"))
-                }
-            })
-            .collect();
-        Row {
-            key: "mean_sessions".into(),
-            label: "Mean sessions attended (of those who started)".into(),
-            figures,
-            trend: None,
+    let mean = |cells: &Cells, tallies: &[Tally], col: usize| match cells["started"][col] {
+        Cell::Suppressed => Figure::withheld(),
+        Cell::Shown(0) => Figure::none(),
+        Cell::Shown(s) => {
+            let v = tallies[col].attended as f64 / s as f64;
+            Figure::number(v, format!("{v:.1}"))
         }
+    };
+    let mean_row = Row {
+        target: None,
+        key: "mean_sessions".into(),
+        label: "Mean sessions attended (of those who started)".into(),
+        figures: (0..n).map(|col| mean(&cur, now, col)).collect(),
+        trend: trend::trend(
+            mean(&cur, now, n - 1).value,
+            mean(&prev, before, n - 1).value,
+            Polarity::HigherIsBetter,
+            |x| format!("{x:.1}"),
+        ),
     };
     let wait_labels = [
         ("wait_assessment", "Referral to assessment"),
@@ -727,46 +944,49 @@ pub fn build(
     ];
     let mut waits = Vec::new();
     for (w, (key, label)) in wait_labels.iter().enumerate() {
-        let figures = |p90: bool| -> Vec<Figure> {
-            (0..n)
-                .map(|col| {
-                    let count = now[col].waits[w].len() as i64;
-                    if suppress && count > 0 && count < threshold {
-                        return Figure::withheld();
-                    }
-                    match percentiles(now[col].waits[w].clone()) {
-                        Some((median, p)) => {
-                            let v = if p90 { p } else { median };
-                            Figure::number(v as f64, format!("{v} days"))
-                        }
-                        None => Figure::none(),
-                    }
-                })
-                .collect()
+        let wait = |tallies: &[Tally], col: usize, p90: bool| -> Figure {
+            let count = tallies[col].waits[w].len() as i64;
+            if suppress && count > 0 && count < threshold {
+                return Figure::withheld();
+            }
+            match percentiles(tallies[col].waits[w].clone()) {
+                Some((median, p)) => {
+                    let v = if p90 { p } else { median };
+                    Figure::number(v as f64, format!("{v} days"))
+                }
+                None => Figure::none(),
+            }
         };
-        waits.push(Row {
-            key: format!("{key}_median"),
-            label: format!("{label}: median"),
-            figures: figures(false),
-            trend: None,
-        });
-        waits.push(Row {
-            key: format!("{key}_p90"),
-            label: format!("{label}: 90th percentile"),
-            figures: figures(true),
-            trend: None,
-        });
+        for (suffix, words, p90) in [
+            ("median", "median", false),
+            ("p90", "90th percentile", true),
+        ] {
+            waits.push(Row {
+                target: None,
+                key: format!("{key}_{suffix}"),
+                label: format!("{label}: {words}"),
+                figures: (0..n).map(|col| wait(now, col, p90)).collect(),
+                trend: trend::trend(
+                    wait(now, n - 1, p90).value,
+                    wait(before, n - 1, p90).value,
+                    Polarity::LowerIsBetter,
+                    |x| format!("{x:.0} days"),
+                ),
+            });
+        }
     }
     let capacity_rows = {
         let figure = |v: i64| Figure::number(v as f64, v.to_string());
         let mut rows = vec![
             Row {
+                target: None,
                 key: "sessions_capacity".into(),
                 label: "Session capacity (practitioners' weekly capacity over the period)".into(),
                 figures: cap.iter().map(|c| figure(c[3])).collect(),
                 trend: None,
             },
             Row {
+                target: None,
                 key: "sessions_booked".into(),
                 label: "Sessions booked".into(),
                 figures: cap.iter().map(|c| figure(c[0])).collect(),
@@ -778,6 +998,7 @@ pub fn build(
                 ),
             },
             Row {
+                target: None,
                 key: "sessions_delivered".into(),
                 label: "Sessions delivered".into(),
                 figures: cap.iter().map(|c| figure(c[1])).collect(),
@@ -789,6 +1010,7 @@ pub fn build(
                 ),
             },
             Row {
+                target: None,
                 key: "utilisation".into(),
                 label: "Utilisation (booked of capacity)".into(),
                 figures: cap
@@ -814,6 +1036,7 @@ pub fn build(
             cap.iter().map(|c| Cell::Shown(c[4])).collect()
         };
         rows.push(Row {
+            target: None,
             key: "waiting_list".into(),
             label: "Waiting for a first session now".into(),
             figures: waiting_cells.iter().map(|c| Figure::count(*c)).collect(),
@@ -821,6 +1044,7 @@ pub fn build(
         });
         let weeks = months_of(period).len() as f64 * 52.0 / 12.0;
         rows.push(Row {
+            target: None,
             key: "weeks_to_clear".into(),
             label: "Weeks to clear the waiting list at current spare capacity".into(),
             figures: cap
@@ -861,6 +1085,7 @@ pub fn build(
             rows: cats
                 .iter()
                 .map(|(k, label)| Row {
+                    target: None,
                     key: (*k).into(),
                     label: (*label).into(),
                     figures: cur[k].iter().map(|c| Figure::count(*c)).collect(),
@@ -898,7 +1123,7 @@ pub fn build(
     sections.extend(equality);
     let mut columns: Vec<String> = areas.iter().map(|(_, name)| name.clone()).collect();
     columns.push("Total".into());
-    Ok(Report {
+    Report {
         period: period.code(),
         period_label: period.label(),
         previous_label: previous_period.label(),
@@ -907,30 +1132,336 @@ pub fn build(
         suppressed: suppress,
         threshold,
         sections,
-    })
+        history,
+    }
 }
 
-/// One section as CSV: a heading row, then a row per indicator.
-pub fn csv(report: &Report, section: &Section) -> String {
-    fn field(s: &str) -> String {
-        // Quote everything and neutralise spreadsheet formulas.
-        let s = if s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
-        } else {
-            s.to_owned()
-        };
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
+fn csv_field(s: &str) -> String {
+    // Quote everything and neutralise spreadsheet formulas.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn csv_rows(columns: &[String], rows: &[Row]) -> String {
+    let with_targets = rows.iter().any(|r| r.target.is_some());
     let mut out = String::new();
-    let mut head = vec![field("Indicator")];
-    head.extend(report.columns.iter().map(|c| field(c)));
+    let mut head = vec![csv_field("Indicator")];
+    head.extend(columns.iter().map(|c| csv_field(c)));
+    if with_targets {
+        head.push(csv_field("Target"));
+        head.push(csv_field("Against target (total)"));
+    }
     out.push_str(&head.join(","));
     out.push_str("\r\n");
-    for row in &section.rows {
-        let mut line = vec![field(&row.label)];
-        line.extend(row.figures.iter().map(|f| field(&f.text)));
+    for row in rows {
+        let mut line = vec![csv_field(&row.label)];
+        line.extend(row.figures.iter().map(|f| csv_field(&f.text)));
+        if with_targets {
+            let (target, status) = row
+                .target
+                .as_ref()
+                .map_or(("", ""), |t| (t.target.as_str(), t.label.as_str()));
+            line.push(csv_field(target));
+            line.push(csv_field(status));
+        }
         out.push_str(&line.join(","));
         out.push_str("\r\n");
+    }
+    out
+}
+
+/// One section as CSV: a heading row, then a row per indicator, with the target and the
+/// status against it when the section has targets.
+pub fn csv(report: &Report, section: &Section) -> String {
+    csv_rows(&report.columns, &section.rows)
+}
+
+/// The key indicators over the last periods as CSV: a column per period.
+pub fn history_csv(report: &Report) -> String {
+    csv_rows(&report.history.periods, &report.history.rows)
+}
+
+// ------------------------------------------------------------------ targets
+
+/// Writes a value as the report shows it.
+type Writer = fn(f64) -> String;
+
+/// How an indicator that can take a target is measured: the factor from the configured
+/// unit to the figure shown (rates are configured as fractions and shown as percentages),
+/// which way is better, and how a target is written.
+fn target_unit(key: &str) -> Option<(f64, Polarity, Writer)> {
+    fn percent(v: f64) -> String {
+        format!("{v:.1}%")
+    }
+    fn days(v: f64) -> String {
+        format!("{v:.0} days")
+    }
+    fn number(v: f64) -> String {
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    }
+    if let Some(i) = RATES.iter().find(|i| i.key == key) {
+        return Some((100.0, i.polarity, percent));
+    }
+    if let Some(i) = FUNNEL.iter().find(|i| i.key == key) {
+        return Some((1.0, i.polarity, number));
+    }
+    match key {
+        "utilisation" => Some((100.0, Polarity::HigherIsBetter, percent)),
+        "mean_sessions" | "sessions_delivered" => Some((1.0, Polarity::HigherIsBetter, number)),
+        "waiting_list" | "weeks_to_clear" => Some((1.0, Polarity::LowerIsBetter, number)),
+        k if k.starts_with("wait_") && (k.ends_with("_median") || k.ends_with("_p90")) => {
+            let stem = k.trim_end_matches("_median").trim_end_matches("_p90");
+            ["wait_assessment", "wait_sentence", "wait_first_session"]
+                .contains(&stem)
+                .then_some((1.0, Polarity::LowerIsBetter, days as Writer))
+        }
+        _ => None,
+    }
+}
+
+/// Whether an indicator can be given a target (checked when the settings are loaded).
+pub fn takes_target(key: &str) -> bool {
+    target_unit(key).is_some()
+}
+
+/// Puts each configured target beside its indicator with a red, amber or green status for
+/// the total. A withheld or missing total gets no status: a status would hint at the figure.
+pub fn apply_targets(report: &mut Report, targets: &BTreeMap<String, Target>) {
+    for row in report.sections.iter_mut().flat_map(|s| s.rows.iter_mut()) {
+        let (Some(t), Some((scale, polarity, write))) =
+            (targets.get(&row.key), target_unit(&row.key))
+        else {
+            continue;
+        };
+        let total = row
+            .figures
+            .last()
+            .filter(|f| !f.suppressed)
+            .and_then(|f| f.value);
+        row.target = total.map(|value| {
+            let rag = trend::rag_within(value, t.target * scale, t.amber_within * scale, polarity);
+            TargetStatus {
+                target: write(t.target * scale),
+                rag: serde_json::to_value(rag)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                label: rag.label().into(),
+                colour: rag.colour().into(),
+            }
+        });
+    }
+}
+
+// ------------------------------------------------------------------ charts
+
+fn chart_value(f: &Figure) -> charts::Value {
+    match (f.suppressed, f.value) {
+        (true, _) => charts::Value::Suppressed,
+        (false, Some(v)) => charts::Value::Shown(v, f.text.clone()),
+        (false, None) => charts::Value::None,
+    }
+}
+
+/// A chart tied to the section it illustrates.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionChart {
+    pub section: String,
+    #[serde(flatten)]
+    pub chart: charts::Chart,
+}
+
+/// The report's charts, drawn from the figures as shown (so a councillor's charts carry
+/// exactly the withheld cells their tables do): the funnel and the capacity against sessions
+/// for the chosen period, and each key indicator over the last periods.
+pub fn charts(report: &Report) -> Vec<SectionChart> {
+    let mut out = Vec::new();
+    let together = if report.columns.len() > 2 {
+        format!(
+            "{} together",
+            report.columns[..report.columns.len() - 1].join(", ")
+        )
+    } else {
+        report.columns.first().cloned().unwrap_or_default()
+    };
+    let find = |section: &str, key: &str| {
+        report
+            .sections
+            .iter()
+            .filter(|s| s.key == section)
+            .flat_map(|s| &s.rows)
+            .find(|r| r.key == key)
+    };
+    let total = |row: &Row| row.figures.last().cloned().unwrap_or_else(Figure::none);
+
+    // The funnel.
+    let steps = [
+        "referred",
+        "screened",
+        "assessed",
+        "suitable",
+        "consented",
+        "order_made",
+        "started",
+        "completed",
+        "signposted",
+    ];
+    let mut bars = Vec::new();
+    for key in steps {
+        let Some(row) = find("funnel", key) else {
+            continue;
+        };
+        bars.push((row.label.clone(), total(row)));
+        if key == "signposted" {
+            for kind in ServiceType::ALL {
+                if let Some(row) = find("funnel", signposted_key(*kind)) {
+                    let f = total(row);
+                    if f.suppressed || f.value.is_some_and(|v| v > 0.0) {
+                        bars.push((format!("Signposted: {}", kind.label()), f));
+                    }
+                }
+            }
+        }
+    }
+    let title = format!("The pathway, {}", report.period_label);
+    out.push(SectionChart {
+        section: "funnel".into(),
+        chart: charts::Chart {
+            id: "chart-funnel".into(),
+            svg: charts::bars(
+                "chart-funnel",
+                &title,
+                &format!(
+                    "Horizontal bars: how many of the people referred in {} reached each step of the pathway, {together}. Withheld figures are marked suppressed and not drawn.",
+                    report.period_label
+                ),
+                &bars
+                    .iter()
+                    .map(|(label, f)| charts::Bar {
+                        label: label.clone(),
+                        value: chart_value(f),
+                        colour: charts::BLUE,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            table: charts::ChartTable {
+                caption: title.clone(),
+                headings: vec!["Step".into(), "People".into()],
+                rows: bars
+                    .iter()
+                    .map(|(label, f)| (label.clone(), vec![f.text.clone()]))
+                    .collect(),
+            },
+            title,
+        },
+    });
+
+    // Each key indicator over time.
+    let first = report.history.periods.first().cloned().unwrap_or_default();
+    let last = report.history.periods.last().cloned().unwrap_or_default();
+    for row in &report.history.rows {
+        let id = format!("chart-history-{}", row.key.replace('_', "-"));
+        let title = format!("{}, {first} to {last}", row.label);
+        let points: Vec<(String, charts::Value)> = report
+            .history
+            .periods
+            .iter()
+            .zip(&row.figures)
+            .map(|(p, f)| (p.clone(), chart_value(f)))
+            .collect();
+        let colour = if row.key == "rate_dna" {
+            charts::DARK_BLUE
+        } else {
+            charts::BLUE
+        };
+        out.push(SectionChart {
+            section: "history".into(),
+            chart: charts::Chart {
+                svg: charts::columns(
+                    &id,
+                    &title,
+                    &format!(
+                        "Columns, one for each period from {first} to {last}: {}, {together}. Withheld figures are marked suppressed and not drawn.",
+                        row.label.to_lowercase()
+                    ),
+                    &points,
+                    colour,
+                ),
+                table: charts::ChartTable {
+                    caption: title.clone(),
+                    headings: vec!["Period".into(), row.label.clone()],
+                    rows: report
+                        .history
+                        .periods
+                        .iter()
+                        .zip(&row.figures)
+                        .map(|(p, f)| (p.clone(), vec![f.text.clone()]))
+                        .collect(),
+                },
+                id,
+                title,
+            },
+        });
+    }
+
+    // Capacity against sessions booked and delivered, per area.
+    let series = [
+        ("sessions_capacity", "capacity", charts::GREY),
+        ("sessions_booked", "booked", charts::BLUE),
+        ("sessions_delivered", "delivered", charts::GREEN),
+    ];
+    let rows: Vec<Option<&Row>> = series.iter().map(|(k, _, _)| find("capacity", k)).collect();
+    if rows.iter().all(Option::is_some) {
+        let mut bars = Vec::new();
+        let mut table_rows = Vec::new();
+        for (col, name) in report.columns.iter().enumerate() {
+            let mut texts = Vec::new();
+            for ((_, word, colour), row) in series.iter().zip(rows.iter().flatten()) {
+                let f = row.figures.get(col).cloned().unwrap_or_else(Figure::none);
+                bars.push(charts::Bar {
+                    label: format!("{name}: sessions {word}"),
+                    value: chart_value(&f),
+                    colour,
+                });
+                texts.push(f.text);
+            }
+            table_rows.push((name.clone(), texts));
+        }
+        let title = format!("Session capacity and sessions, {}", report.period_label);
+        out.push(SectionChart {
+            section: "capacity".into(),
+            chart: charts::Chart {
+                id: "chart-capacity".into(),
+                svg: charts::bars(
+                    "chart-capacity",
+                    &title,
+                    &format!(
+                        "Horizontal bars for each area and the total: session capacity, sessions booked and sessions delivered in {}.",
+                        report.period_label
+                    ),
+                    &bars,
+                ),
+                table: charts::ChartTable {
+                    caption: title.clone(),
+                    headings: vec![
+                        "Area".into(),
+                        "Session capacity".into(),
+                        "Sessions booked".into(),
+                        "Sessions delivered".into(),
+                    ],
+                    rows: table_rows,
+                },
+                title,
+            },
+        });
     }
     out
 }
@@ -967,6 +1498,10 @@ mod tests {
             suppressed: true,
             threshold: 5,
             sections: vec![],
+            history: History {
+                periods: vec![],
+                rows: vec![],
+            },
         };
         let section = Section {
             key: "x".into(),
@@ -976,6 +1511,7 @@ mod tests {
                 label: "=HYPERLINK(\"x\")".into(),
                 figures: vec![Figure::withheld(), Figure::number(7.0, "7".into())],
                 trend: None,
+                target: None,
             }],
         };
         let out = csv(&report, &section);
@@ -984,5 +1520,472 @@ mod tests {
             out.contains("\"'=HYPERLINK(\"\"x\"\")\",\"[c]\",\"7\""),
             "{out}"
         );
+    }
+
+    use crate::reports::suppression::determined;
+    use crate::reports::suppression::tests::{fillable, nearest_first};
+    use proptest::prelude::*;
+
+    /// A plausible referral's facts from a few random numbers: how far along the pathway it
+    /// got, and some bits for the choices on the way.
+    fn fact(area: &str, on: NaiveDate, stage: u8, bits: u16, sessions: (i32, i32)) -> Fact {
+        let bit = |i: u16| bits & (1 << i) != 0;
+        let at = |s: u8| (stage >= s).then_some(on);
+        Fact {
+            referral_id: format!("{area}-{on}-{bits}"),
+            area_id: area.into(),
+            entry_point: if bit(0) {
+                EntryPoint::Arrest
+            } else {
+                EntryPoint::Probation
+            },
+            status: crate::referrals::state::Status::Submitted,
+            referred_on: on,
+            sex: if bit(1) { Sex::Female } else { Sex::Male },
+            ethnic_group: ["white", "asian", "black", "mixed"]
+                .get(usize::from(bits >> 2 & 7))
+                .map(|g| (*g).to_owned()),
+            age_band: [
+                AgeBand::From18To24,
+                AgeBand::From25To34,
+                AgeBand::From45To54,
+            ][usize::from(bits >> 5 & 3).min(2)],
+            screened_on: at(1),
+            accepted: stage >= 2,
+            assessed_on: at(3),
+            suitable: stage >= 4,
+            consented_on: at(5),
+            sentenced_on: at(6),
+            order_made: stage >= 6,
+            combined_with: (stage >= 6).then_some(
+                [
+                    CombinedWith::None,
+                    CombinedWith::Drr,
+                    CombinedWith::Atr,
+                    CombinedWith::DrrAndAtr,
+                ][usize::from(bits >> 7 & 3)],
+            ),
+            first_session_on: at(7),
+            ended_on: at(8),
+            end_outcome: (stage >= 8)
+                .then(|| if bit(9) { "completed" } else { "disengaged" }.to_owned()),
+            end_reason: None,
+            withdrawn: false,
+            sessions_attended: if stage >= 7 { sessions.0 } else { 0 },
+            sessions_missed: if stage >= 7 { sessions.1 } else { 0 },
+            phq9_first: (stage >= 8).then_some(18),
+            phq9_last: (stage >= 8 && bit(10)).then_some(8),
+            gad7_first: None,
+            gad7_last: None,
+            core10_first: None,
+            core10_last: None,
+            signposted_types: ["", "housing", "gp,housing", "talking_therapies"]
+                [usize::from(bits >> 11 & 3)]
+            .to_owned(),
+        }
+    }
+
+    type Cohort = Vec<(usize, u8, u16, (i32, i32))>;
+
+    fn cohort(areas: usize) -> impl Strategy<Value = Cohort> {
+        proptest::collection::vec(
+            (0..areas, 0u8..=8, any::<u16>(), (0i32..=3, 0i32..=2)),
+            0..14,
+        )
+    }
+
+    fn tallies_of(cohort: &Cohort, ids: &[String], on: NaiveDate) -> Vec<Tally> {
+        let facts: Vec<Fact> = cohort
+            .iter()
+            .map(|(a, stage, bits, s)| fact(&ids[*a], on, *stage, *bits, *s))
+            .collect();
+        tallies(&facts, ids)
+    }
+
+    fn councillor_report(
+        areas: &[(String, String)],
+        period: &Period,
+        now: &[Tally],
+        before: &[Tally],
+        suppress: bool,
+    ) -> Report {
+        let cap = vec![[0i64; 5]; now.len()];
+        let series = vec![
+            (period.previous(), before.to_vec()),
+            (*period, now.to_vec()),
+        ];
+        assemble(
+            areas,
+            period,
+            Counts {
+                now,
+                before,
+                cap: &cap,
+                cap_before: &cap,
+                series: &series,
+            },
+            suppress,
+            5,
+        )
+    }
+
+    fn row_of<'a>(report: &'a Report, key: &str) -> Option<&'a Row> {
+        report
+            .sections
+            .iter()
+            .flat_map(|s| &s.rows)
+            .find(|r| r.key == key)
+    }
+
+    /// What a reader of the page knows of each count cell: the figure shown, or for a count
+    /// that only feeds a rate, the count the shown rate and its shown denominator give away.
+    fn published(report: &Report, keys: &[&str], n: usize) -> Vec<Option<i64>> {
+        let mut known = vec![None; keys.len() * n];
+        for (r, key) in keys.iter().enumerate() {
+            if let Some(row) = row_of(report, key) {
+                for (col, f) in row.figures.iter().enumerate() {
+                    if !f.suppressed {
+                        known[r * n + col] = f.value.map(|v| v as i64);
+                    }
+                }
+            }
+        }
+        for i in RATES {
+            let Kind::Rate(num, den) = i.kind else {
+                continue;
+            };
+            let (Some(rn), Some(rd)) = (
+                keys.iter().position(|k| *k == num),
+                keys.iter().position(|k| *k == den),
+            ) else {
+                continue;
+            };
+            let row = row_of(report, i.key).expect("a rate row");
+            for (col, f) in row.figures.iter().enumerate() {
+                if let (Some(pct), Some(d)) = (f.value, known[rd * n + col]) {
+                    known[rn * n + col] = Some((pct * d as f64 / 100.0).round() as i64);
+                }
+            }
+        }
+        known
+    }
+
+    const COUNT_SECTIONS: &[&str] = &[
+        "funnel",
+        "equality_sex",
+        "equality_broad_ethnic_group",
+        "equality_age_at_referral",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Several areas side by side and two adjacent periods, through the whole councillor
+        /// report: nothing from 1 to 4 shows anywhere (tables, history, charts, CSV), the
+        /// page, its charts and its CSV withhold the same cells, a change is only described
+        /// between two shown figures, and no withheld count can be worked out from what is
+        /// shown, whether by the sums (row and column totals, breakdowns, the areas beside
+        /// it) or by searching every filling that keeps them.
+        #[test]
+        fn no_withheld_count_can_be_derived_from_the_councillor_report(
+            areas in 1usize..=3,
+            now in cohort(3),
+            before in cohort(3),
+        ) {
+            let names: Vec<(String, String)> = (0..areas)
+                .map(|i| (format!("a{i}"), format!("Area {i}")))
+                .collect();
+            let ids: Vec<String> = names.iter().map(|(id, _)| id.clone()).collect();
+            let clip = |c: &Cohort| -> Cohort {
+                c.iter().map(|(a, s, b, x)| (a % areas, *s, *b, *x)).collect()
+            };
+            let period = Period::month(2026, 10).unwrap();
+            let t_now = tallies_of(&clip(&now), &ids, period.start);
+            let t_before = tallies_of(&clip(&before), &ids, period.previous().start);
+            let report = councillor_report(&names, &period, &t_now, &t_before, true);
+            let n = areas + 1;
+
+            // No small count anywhere a councillor can look.
+            let small = |text: &str| matches!(text.trim().parse::<i64>(), Ok(1..=4));
+            for key in COUNT_SECTIONS {
+                let section = report.sections.iter().find(|s| s.key == *key).unwrap();
+                for row in &section.rows {
+                    for f in &row.figures {
+                        prop_assert!(!small(&f.text), "{} shows {}", row.key, f.text);
+                    }
+                }
+                // The CSV withholds exactly what the page does.
+                let csv = csv(&report, section);
+                for (line, row) in csv.lines().skip(1).zip(&section.rows) {
+                    let fields: Vec<String> = line
+                        .split("\",\"")
+                        .map(|f| f.trim_matches('"').to_owned())
+                        .collect();
+                    let page: Vec<&str> = row.figures.iter().map(|f| f.text.as_str()).collect();
+                    prop_assert_eq!(&fields[1..=n], &page[..]);
+                }
+            }
+            for row in &report.history.rows {
+                for f in &row.figures {
+                    prop_assert!(!small(&f.text));
+                }
+            }
+            let history_csv = history_csv(&report);
+            for line in history_csv.lines().skip(1) {
+                for field in line.split(',').skip(1) {
+                    prop_assert!(!small(field.trim_matches('"')), "{}", line);
+                }
+            }
+            for chart in charts(&report) {
+                for (_, texts) in &chart.chart.table.rows {
+                    for text in texts {
+                        prop_assert!(!small(text), "{} shows {}", chart.chart.id, text);
+                    }
+                }
+                let withheld = chart
+                    .chart
+                    .table
+                    .rows
+                    .iter()
+                    .flat_map(|(_, t)| t)
+                    .filter(|t| *t == "[c]")
+                    .count();
+                prop_assert_eq!(chart.chart.svg.matches(">suppressed</text>").count(), withheld);
+                for number in chart.chart.svg.split('>').filter_map(|s| s.strip_suffix("</text")) {
+                    prop_assert!(!small(number), "{} draws {}", chart.chart.id, number);
+                }
+            }
+
+            // The history's two periods are the report's own figures, and a change is told
+            // only between two shown totals, each as its own period's report shows it.
+            let previous = councillor_report(&names, &period.previous(), &t_before, &t_before, true);
+            for key in ["referred", "started", "completed"] {
+                let h = report.history.rows.iter().find(|r| r.key == key).unwrap();
+                let now_total = row_of(&report, key).unwrap().figures[n - 1].clone();
+                let before_total = row_of(&previous, key).unwrap().figures[n - 1].clone();
+                prop_assert_eq!(&h.figures[1], &now_total);
+                prop_assert_eq!(&h.figures[0], &before_total);
+            }
+            for i in FUNNEL {
+                let row = row_of(&report, i.key).unwrap();
+                let now_total = &row.figures[n - 1];
+                let before_total = &row_of(&previous, i.key).unwrap().figures[n - 1];
+                prop_assert_eq!(
+                    row.trend.is_some(),
+                    !now_total.suppressed && !before_total.suppressed,
+                    "{}", i.key
+                );
+                if let Some(t) = &row.trend {
+                    prop_assert!(t.text.contains(&before_total.text) && t.text.contains(&now_total.text));
+                }
+            }
+
+            // Nothing withheld can be worked out, in either period.
+            for (tallies, shown) in [(&t_now, &report), (&t_before, &previous)] {
+                let (keys, table) = count_table(tallies);
+                let known = published(shown, &keys, n);
+                for (cell, k) in known.iter().enumerate() {
+                    if let Some(v) = k {
+                        prop_assert_eq!(*v, table.values()[cell], "shown as it is");
+                    }
+                }
+                let hidden: Vec<bool> = known.iter().map(Option::is_none).collect();
+                let pinned = determined(table.constraints(), &hidden);
+                for (cell, p) in pinned.iter().enumerate() {
+                    prop_assert!(
+                        !*p || table.values()[cell] == 0 || table.values()[cell] >= 5,
+                        "{} of column {} ({}) follows from the sums",
+                        keys[cell / n], cell % n, table.values()[cell]
+                    );
+                }
+                let cells: Vec<Cell> = known
+                    .iter()
+                    .map(|k| k.map_or(Cell::Suppressed, Cell::Shown))
+                    .collect();
+                let bound = table.values().iter().copied().max().unwrap_or(0);
+                for (cell, value) in table.values().iter().enumerate() {
+                    if known[cell].is_some() || !(1..5).contains(value) {
+                        continue;
+                    }
+                    let other = nearest_first(*value, bound)
+                        .into_iter()
+                        .filter(|v| v != value)
+                        .any(|v| fillable(table.values(), &cells, table.constraints(), bound, (cell, v)));
+                    prop_assert!(other, "{} of column {} ({}) can be recovered", keys[cell / n], cell % n, value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn charts_show_what_the_tables_show_and_draw_nothing_withheld() {
+        let names = vec![("a0".to_string(), "Rutland".to_string())];
+        let ids = vec!["a0".to_string()];
+        let period = Period::month(2026, 10).unwrap();
+        let cohort: Cohort = (0..12u16).map(|i| (0, 8, i << 9, (3, 1))).collect();
+        let mut small = cohort.clone();
+        small.truncate(3);
+        let now = tallies_of(&cohort, &ids, period.start);
+        let before = tallies_of(&small, &ids, period.previous().start);
+        let open = councillor_report(&names, &period, &now, &before, false);
+        let shut = councillor_report(&names, &period, &now, &before, true);
+        let funnel = |r: &Report| {
+            charts(r)
+                .into_iter()
+                .find(|c| c.chart.id == "chart-funnel")
+                .unwrap()
+        };
+        let f = funnel(&open);
+        assert_eq!(
+            f.chart.table.rows[0],
+            ("Referrals made".into(), vec!["12".into()])
+        );
+        assert!(f.chart.svg.contains(">Referrals made</text>"));
+        assert!(!f.chart.svg.contains("suppressed</text>"));
+        let history = |r: &Report| {
+            charts(r)
+                .into_iter()
+                .find(|c| c.chart.id == "chart-history-referred")
+                .unwrap()
+        };
+        let h = history(&open);
+        assert_eq!(h.chart.table.rows.len(), 2);
+        assert_eq!(h.chart.table.rows[0].1, vec!["3".to_string()]);
+        let h = history(&shut);
+        assert_eq!(h.chart.table.rows[0].1, vec!["[c]".to_string()]);
+        assert_eq!(h.chart.svg.matches(">suppressed</text>").count(), 1);
+        assert_eq!(
+            h.chart.svg.matches("<rect").count(),
+            1,
+            "only the shown period is drawn"
+        );
+        let ids: Vec<String> = charts(&open).into_iter().map(|c| c.chart.id).collect();
+        assert!(ids.contains(&"chart-capacity".to_string()));
+        assert_eq!(
+            ids.iter()
+                .filter(|i| i.starts_with("chart-history-"))
+                .count(),
+            4
+        );
+    }
+
+    #[test]
+    fn targets_get_words_and_colours_and_none_when_withheld() {
+        let names = vec![("a0".to_string(), "Rutland".to_string())];
+        let ids = vec!["a0".to_string()];
+        let period = Period::month(2026, 10).unwrap();
+        // Ten started, four completed: 40% against a target of 60% within 10 points.
+        let cohort: Cohort = (0..10u16)
+            .map(|i| (0, 8, if i < 4 { 1 << 9 } else { 0 }, (3, 1)))
+            .collect();
+        let now = tallies_of(&cohort, &ids, period.start);
+        let targets: BTreeMap<String, Target> = [
+            ("rate_completed", 0.6, 0.1),
+            ("rate_dna", 0.3, 0.05),
+            ("referred", 10.0, 0.0),
+            ("completed", 5.0, 2.0),
+        ]
+        .into_iter()
+        .map(|(k, target, amber_within)| {
+            (
+                k.to_string(),
+                Target {
+                    target,
+                    amber_within,
+                },
+            )
+        })
+        .collect();
+        let mut open = councillor_report(&names, &period, &now, &now, false);
+        apply_targets(&mut open, &targets);
+        let status = |r: &Report, key: &str| row_of(r, key).unwrap().target.clone();
+        let completed = status(&open, "rate_completed").unwrap();
+        assert_eq!(
+            (
+                completed.target.as_str(),
+                completed.label.as_str(),
+                completed.colour.as_str()
+            ),
+            ("60.0%", "Off target", "red")
+        );
+        // Missed one session in four: 25% against at most 30%.
+        let dna = status(&open, "rate_dna").unwrap();
+        assert_eq!(
+            (dna.label.as_str(), dna.rag.as_str()),
+            ("On target", "green")
+        );
+        assert_eq!(status(&open, "referred").unwrap().label, "On target");
+        assert_eq!(status(&open, "completed").unwrap().label, "Near target");
+        assert_eq!(status(&open, "started"), None, "no target, no status");
+        let csv_text = csv(&open, &open.sections[1]);
+        assert!(
+            csv_text
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("\"Target\",\"Against target (total)\"")
+        );
+        assert!(csv_text.contains("\"60.0%\",\"Off target\""), "{csv_text}");
+
+        let mut shut = councillor_report(&names, &period, &now, &now, true);
+        apply_targets(&mut shut, &targets);
+        assert_eq!(
+            status(&shut, "completed"),
+            None,
+            "a withheld figure gets no status"
+        );
+        assert!(status(&shut, "referred").is_some());
+    }
+
+    #[test]
+    fn every_indicator_has_arrow_words_and_the_right_polarity() {
+        let names = vec![("a0".to_string(), "Rutland".to_string())];
+        let ids = vec!["a0".to_string()];
+        let period = Period::month(2026, 10).unwrap();
+        // Before: 20 completed, each missing 2 sessions; now: 10 completed, each missing 1.
+        let before: Cohort = (0..20u16).map(|_| (0, 8, 1 << 9, (3, 2))).collect();
+        let now: Cohort = (0..10u16).map(|_| (0, 8, 1 << 9, (3, 1))).collect();
+        let report = councillor_report(
+            &names,
+            &period,
+            &tallies_of(&now, &ids, period.start),
+            &tallies_of(&before, &ids, period.previous().start),
+            false,
+        );
+        let t = |key: &str| row_of(&report, key).unwrap().trend.clone().unwrap();
+        let completed = t("completed");
+        assert_eq!(
+            (completed.arrow, completed.judgement, completed.colour),
+            ("↓", "worse", "red"),
+            "fewer completions"
+        );
+        assert_eq!(completed.text, "Down from 20 to 10: worse");
+        let dna = t("rate_dna");
+        assert_eq!(
+            (dna.arrow, dna.judgement, dna.colour),
+            ("↓", "better", "green"),
+            "fewer did-not-attends"
+        );
+        assert_eq!(dna.text, "Down from 40.0% to 25.0%: better");
+        assert_eq!(t("wait_assessment_median").text, "No change from 0 days");
+        assert_eq!(t("mean_sessions").text, "No change from 3.0");
+        for i in FUNNEL.iter().chain(RATES) {
+            if let Some(trend) = &row_of(&report, i.key).unwrap().trend {
+                assert!(
+                    !trend.arrow.is_empty() && !trend.text.is_empty(),
+                    "{}",
+                    i.key
+                );
+                let expected = match (trend.direction, i.polarity) {
+                    ("same", _) => "no change",
+                    (_, Polarity::Neutral) => "not judged",
+                    ("up", Polarity::HigherIsBetter) | ("down", Polarity::LowerIsBetter) => {
+                        "better"
+                    }
+                    _ => "worse",
+                };
+                assert_eq!(trend.judgement, expected, "{}", i.key);
+            }
+        }
     }
 }

@@ -111,6 +111,7 @@ pub async fn uptake(
     let area_ids = user.area_ids.clone();
     let role = user.user.role;
     let threshold = state.settings.reports.suppression_threshold;
+    let targets = state.settings.reports.targets.clone();
     let actor = user.actor();
     let result = state
         .db
@@ -122,8 +123,9 @@ pub async fn uptake(
                 .collect();
             match parse_query(c, &area_ids, &query) {
                 Ok(q) => {
-                    let report =
+                    let mut report =
                         uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
+                    uptake::apply_targets(&mut report, &targets);
                     audit::record(
                         c,
                         &actor,
@@ -156,6 +158,7 @@ pub async fn uptake(
                 &format!("period={}{area_query}", report.period),
             );
             ctx.insert("withheld_max", &(report.threshold - 1));
+            ctx.insert("charts", &uptake::charts(&report));
             ctx.insert("report", &report);
         }
         Err(errors) => {
@@ -216,18 +219,25 @@ pub async fn uptake_csv(
     let area_ids = user.area_ids.clone();
     let role = user.user.role;
     let threshold = state.settings.reports.suppression_threshold;
+    let targets = state.settings.reports.targets.clone();
     let actor = user.actor();
     let (report, body): (Report, String) = state
         .db
         .write(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
-            let report = uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
-            let s = report
-                .sections
-                .iter()
-                .find(|s| s.key == section)
-                .ok_or(AppError::NotFound)?;
-            let body = uptake::csv(&report, s);
+            let mut report =
+                uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
+            uptake::apply_targets(&mut report, &targets);
+            let body = if section == "history" {
+                uptake::history_csv(&report)
+            } else {
+                let s = report
+                    .sections
+                    .iter()
+                    .find(|s| s.key == section)
+                    .ok_or(AppError::NotFound)?;
+                uptake::csv(&report, s)
+            };
             audit::record(
                 c,
                 &actor,

@@ -14,7 +14,7 @@ use crate::audit::{self, Actor, AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
-use crate::db::schema::directory_services;
+use crate::db::schema::{directory_services, signpostings};
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::forms::RawForm;
 use crate::signposting::codes::ServiceType;
@@ -121,6 +121,15 @@ pub fn update(
             updated_at: crate::clock::now(),
         })
         .execute(c)?;
+    // The reporting facts count signposting by the service's type.
+    let signposted: Vec<String> = signpostings::table
+        .filter(signpostings::service_id.eq(id))
+        .select(signpostings::referral_id)
+        .distinct()
+        .load(c)?;
+    for referral_id in signposted {
+        crate::reports::facts::refresh(c, &referral_id)?;
+    }
     let mut kept: Vec<String> = areas
         .into_iter()
         .filter(|a| !admin_areas.contains(a))

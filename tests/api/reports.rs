@@ -214,3 +214,172 @@ async fn a_period_that_cannot_be_read_is_refused_with_a_message() {
     let (status, _) = pages.get("/reports/uptake?period=FY2025").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_page_draws_its_charts_with_tables_and_targets_beside_the_figures() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    cohort(&t, &c).await;
+    let (_, report) = c.cl.get("/api/v1/reports/uptake").await;
+    // The default configuration sets a target for the share of MHTRs that started: 1 of 3
+    // against 80% is off target.
+    let started = &row(&report, "rate_started")["target"];
+    assert_eq!(started["label"], "Off target", "{report}");
+    assert_eq!(started["target"], "80.0%");
+    assert_eq!(started["colour"], "red");
+    assert!(row(&report, "screened")["target"].is_null());
+    assert_eq!(
+        report["history"]["periods"].as_array().unwrap().len(),
+        12,
+        "twelve financial years back fit after the first day"
+    );
+
+    let pages = t.app.browser(&t.cl).await;
+    let (status, page) = pages.get("/reports/uptake").await;
+    assert_eq!(status, StatusCode::OK);
+    for id in [
+        "chart-funnel",
+        "chart-capacity",
+        "chart-history-referred",
+        "chart-history-started",
+        "chart-history-completed",
+        "chart-history-rate-dna",
+    ] {
+        assert!(
+            page.contains(&format!("aria-labelledby=\"{id}-title {id}-desc\"")),
+            "{id}"
+        );
+        assert!(page.contains(&format!("<title id=\"{id}-title\">")), "{id}");
+    }
+    assert_eq!(page.matches("role=\"img\"").count(), 6);
+    assert!(page.contains("as a table</span>"), "a table alternative");
+    assert!(page.contains(">Step</th>") && page.contains(">People</th>"));
+    assert!(page.contains("Against target (total)"));
+    assert!(page.contains("Off target") && page.contains("Target 80.0%"));
+
+    let period = report["period"].as_str().unwrap();
+    let (status, csv) = pages
+        .get(&format!(
+            "/reports/uptake.csv?period={period}&section=rates"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("\"Target\",\"Against target (total)\""),
+        "{csv}"
+    );
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("\"MHTRs that started treatment\""))
+        .unwrap();
+    assert!(line.ends_with("\"80.0%\",\"Off target\""), "{line}");
+    let (status, history) = pages
+        .get(&format!(
+            "/reports/uptake.csv?period={period}&section=history"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(history.contains("\"Referrals made\""), "{history}");
+}
+
+#[tokio::test]
+async fn councillors_charts_withhold_what_their_tables_withhold() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    cohort(&t, &c).await;
+    let pages = t.app.browser(&t.councillor).await;
+    let (status, page) = pages.get("/reports/uptake").await;
+    assert_eq!(status, StatusCode::OK);
+    let start = page.find("<title id=\"chart-funnel-title\">").unwrap();
+    let funnel = &page[start..start + page[start..].find("</svg>").unwrap()];
+    // Referrals made (5) is drawn, and the zeros (completed, signposted); the six steps from
+    // screening to starting are withheld: not drawn, and each says so.
+    assert!(funnel.contains(">5</text>"), "{funnel}");
+    assert_eq!(funnel.matches(">suppressed</text>").count(), 6, "{funnel}");
+    assert_eq!(funnel.matches("<rect").count(), 3, "{funnel}");
+    for small in 1..=4 {
+        assert!(
+            !funnel.contains(&format!(">{small}</text>")),
+            "no {small} in the chart"
+        );
+    }
+    // The history charts for this year carry the same withheld cells.
+    let start = page
+        .find("<title id=\"chart-history-started-title\">")
+        .unwrap();
+    let started = &page[start..start + page[start..].find("</svg>").unwrap()];
+    assert!(started.contains(">suppressed</text>"), "{started}");
+    assert!(!started.contains(">1</text>"));
+    // Targets are not judged on withheld figures.
+    let (_, report) = t
+        .app
+        .api(&t.councillor)
+        .await
+        .get("/api/v1/reports/uptake")
+        .await;
+    assert!(row(&report, "rate_started")["target"].is_null(), "{report}");
+}
+
+#[tokio::test]
+async fn signposting_onward_is_counted_by_the_services_type() {
+    use crate::signposting::{add_service, ended_referral, signpost_body};
+    let t = cast().await;
+    let c = clients(&t).await;
+    let admin = t.app.api(&t.admin).await;
+    let service = add_service(&admin, "Leicester Talking Therapies", &[&t.app.area_a]).await;
+    let id = ended_referral(&t, &c, 1).await;
+    let (status, s) =
+        c.ap.post(
+            &format!("/api/v1/referrals/{id}/signposting"),
+            &signpost_body(
+                &service,
+                "referral_made",
+                Some(crate::treatment_sessions::today().to_string()),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let (_, report) = c.cl.get("/api/v1/reports/uptake").await;
+    assert_eq!(texts(&report, "signposted")[2], "1");
+    assert_eq!(texts(&report, "signposted_talking_therapies")[2], "1");
+    assert_eq!(texts(&report, "signposted_housing")[2], "0");
+
+    // The directory says it is a housing service after all: the report follows.
+    let (status, r) = admin
+        .post(
+            &format!("/api/v1/directory/{service}"),
+            &json!({"name": "Leicester Housing", "service_type": "housing", "phone": "0116 1", "areas": [t.app.area_a]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, report) = c.cl.get("/api/v1/reports/uptake").await;
+    assert_eq!(texts(&report, "signposted_talking_therapies")[2], "0");
+    assert_eq!(texts(&report, "signposted_housing")[2], "1");
+    let pages = t.app.browser(&t.cl).await;
+    let (_, page) = pages.get("/reports/uptake").await;
+    assert!(page.contains("Signposted: Housing"), "the funnel chart");
+
+    // Found not needed: no longer counted.
+    let sid = s["id"].as_str().unwrap();
+    let (status, r) =
+        c.ap.post(
+            &format!("/api/v1/signposting/{sid}"),
+            &json!({"version": s["version"], "status": "not_needed", "reason": "Has support already"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, report) = c.cl.get("/api/v1/reports/uptake").await;
+    assert_eq!(texts(&report, "signposted")[2], "0");
+
+    let recount = t
+        .app
+        .state
+        .db
+        .run(mhtr_pathway::reports::facts::recount)
+        .await
+        .unwrap();
+    assert!(recount.facts_equal, "stored facts equal a recount");
+}

@@ -18,7 +18,7 @@ use crate::treatment_sessions::{
 };
 
 /// A directory service added by the administrator's API, serving `areas`.
-async fn add_service(admin: &Api, name: &str, areas: &[&str]) -> String {
+pub(crate) async fn add_service(admin: &Api, name: &str, areas: &[&str]) -> String {
     let (status, r) = admin
         .post(
             "/api/v1/directory",
@@ -38,7 +38,7 @@ async fn transition(api: &Api, id: &str, body: Value) -> (StatusCode, Value) {
 }
 
 /// An allocated referral whose treatment started and then ended early, without sessions.
-async fn ended_referral(t: &Cast, c: &Clients, n: u32) -> String {
+pub(crate) async fn ended_referral(t: &Cast, c: &Clients, n: u32) -> String {
     let id = allocated_referral(t, c, n).await;
     let day = |d: i64| (today() - Duration::days(d)).to_string();
     let apis = [("ap", &c.ap)];
@@ -60,7 +60,7 @@ async fn ended_referral(t: &Cast, c: &Clients, n: u32) -> String {
     id
 }
 
-fn signpost_body(service_id: &str, status: &str, follow_up: Option<String>) -> Value {
+pub(crate) fn signpost_body(service_id: &str, status: &str, follow_up: Option<String>) -> Value {
     json!({
         "service_id": service_id,
         "signposted_date": today().to_string(),

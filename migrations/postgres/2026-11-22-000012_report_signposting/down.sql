@@ -1,0 +1,1 @@
+ALTER TABLE report_facts DROP COLUMN signposted_types;
