@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod home;
 pub mod ids;
+pub mod import;
 pub mod linked;
 pub mod notifications;
 pub mod openapi;
