@@ -83,6 +83,17 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Write a synthetic CaseBook export of about 5 x PEOPLE rows (for the import benchmark).
+    #[command(hide = true)]
+    ImportSample {
+        #[arg(long)]
+        people: usize,
+        /// The email of an existing user who holds the appointments.
+        #[arg(long)]
+        practitioner: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +215,29 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             }
         }
         Command::User(cmd) => user_command(settings, cmd).await,
+        Command::ImportSample {
+            people,
+            practitioner,
+            out,
+        } => {
+            let (inputs, expected) = crate::import::generate::casebook(people, &practitioner, 2026);
+            std::fs::create_dir_all(&out)
+                .map_err(|e| AppError::Config(format!("cannot create {}: {e}", out.display())))?;
+            let mut rows = 0;
+            for i in inputs {
+                rows += i.bytes.iter().filter(|b| **b == b'\n').count() - 1;
+                std::fs::write(out.join(&i.name), &i.bytes)
+                    .map_err(|e| AppError::Config(format!("cannot write {}: {e}", i.name)))?;
+            }
+            println!(
+                "{rows} source rows written to {}; expect {} people, {} referrals and {} sessions imported",
+                out.display(),
+                expected.people,
+                expected.cases,
+                expected.sessions
+            );
+            Ok(())
+        }
         Command::Import {
             mapping,
             dry_run,

@@ -10,9 +10,9 @@
 //! half way resumes where its last committed batch stopped.
 
 pub mod apply;
+pub mod generate;
 pub mod mapping;
 pub mod report;
-pub mod web;
 
 use std::collections::{HashMap, HashSet};
 

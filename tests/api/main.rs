@@ -14,6 +14,7 @@ mod email;
 mod email_tls;
 mod headers;
 mod health;
+mod import;
 mod linked_requirements;
 mod mfa;
 mod migrations;
