@@ -57,6 +57,43 @@ pub enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import CSV exports of a legacy case system through a mapping file. Run with --dry-run
+    /// first: it prints the reconciliation report (and writes it as CSV and HTML with
+    /// --report-dir) and the checksum the real run must match (--checksum).
+    Import {
+        /// The mapping file, e.g. config/import/legacy_casebook.toml.
+        #[arg(long, value_name = "FILE")]
+        mapping: PathBuf,
+        /// Check and reconcile only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write reconciliation.csv and reconciliation.html here.
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
+        /// Refuse to import unless the accepted content has this checksum (from the dry run).
+        #[arg(long, value_name = "SHA256")]
+        checksum: Option<String>,
+        /// The email of the administrator doing the import (recorded on imported records).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_user: Option<String>,
+        /// Source rows per transaction.
+        #[arg(long, default_value_t = 20_000)]
+        batch_rows: usize,
+        /// The CSV files of the export, named as in the mapping.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Write a synthetic CaseBook export of about 5 x PEOPLE rows (for the import benchmark).
+    #[command(hide = true)]
+    ImportSample {
+        #[arg(long)]
+        people: usize,
+        /// The email of an existing user who holds the appointments.
+        #[arg(long)]
+        practitioner: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,7 +215,133 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             }
         }
         Command::User(cmd) => user_command(settings, cmd).await,
+        Command::ImportSample {
+            people,
+            practitioner,
+            out,
+        } => {
+            let (inputs, expected) = crate::import::generate::casebook(people, &practitioner, 2026);
+            std::fs::create_dir_all(&out)
+                .map_err(|e| AppError::Config(format!("cannot create {}: {e}", out.display())))?;
+            let mut rows = 0;
+            for i in inputs {
+                rows += i.bytes.iter().filter(|b| **b == b'\n').count() - 1;
+                std::fs::write(out.join(&i.name), &i.bytes)
+                    .map_err(|e| AppError::Config(format!("cannot write {}: {e}", i.name)))?;
+            }
+            println!(
+                "{rows} source rows written to {}; expect {} people, {} referrals and {} sessions imported",
+                out.display(),
+                expected.people,
+                expected.cases,
+                expected.sessions
+            );
+            Ok(())
+        }
+        Command::Import {
+            mapping,
+            dry_run,
+            report_dir,
+            checksum,
+            as_user,
+            batch_rows,
+            files,
+        } => {
+            let url = settings.database_url();
+            blocking(move || {
+                import_command(
+                    &url, &mapping, dry_run, report_dir, checksum, as_user, batch_rows, &files,
+                )
+            })
+            .await
+        }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_command(
+    url: &db::DatabaseUrl,
+    mapping_path: &std::path::Path,
+    dry_run: bool,
+    report_dir: Option<PathBuf>,
+    checksum: Option<String>,
+    as_user: Option<String>,
+    batch_rows: usize,
+    files: &[PathBuf],
+) -> Result<(), AppError> {
+    use crate::import;
+    let started = std::time::Instant::now();
+    let mapping = import::Mapping::load(mapping_path).map_err(AppError::Config)?;
+    let name = mapping_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let inputs = files
+        .iter()
+        .map(|f| import::Input::read(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: usize = inputs
+        .iter()
+        .map(|i| i.bytes.iter().filter(|b| **b == b'\n').count())
+        .sum();
+    let mut c = db::connect(url)?;
+    db::run_migrations(&mut c)?;
+    let importer = if dry_run {
+        None
+    } else {
+        let email = as_user.ok_or_else(|| {
+            AppError::Config("--as EMAIL names the administrator doing the import".into())
+        })?;
+        let user = model::by_email(&mut c, &email.to_lowercase())?
+            .filter(|u| u.role == Role::Admin && !u.is_disabled())
+            .ok_or_else(|| AppError::Config(format!("{email} is not an active administrator")))?;
+        Some(import::apply::Importer {
+            actor: Actor::user(&user.id, &user.email, None),
+            user_id: user.id,
+            name: user.name,
+        })
+    };
+    let (plan, mut report) = import::plan(&mut c, &mapping, &name, &inputs)?;
+    let planned = started.elapsed();
+    if let Some(importer) = importer {
+        let opts = import::apply::ApplyOptions {
+            batch_rows,
+            progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            fail_after_batches: None,
+        };
+        import::apply::apply(
+            &mut c,
+            &plan,
+            &mut report,
+            &importer,
+            checksum.as_deref(),
+            &opts,
+        )?;
+    }
+    let total = started.elapsed();
+    print!("{}", report.to_text(50));
+    if let Some(dir) = report_dir {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        for (file, text) in [
+            ("reconciliation.csv", report.to_csv()),
+            ("reconciliation.html", report.to_html()),
+        ] {
+            std::fs::write(dir.join(file), text).map_err(|e| {
+                AppError::Config(format!("cannot write {}: {e}", dir.join(file).display()))
+            })?;
+        }
+        println!("Reports written to {}", dir.display());
+    }
+    let secs = total.as_secs_f64().max(0.001);
+    println!(
+        "{} source rows in {:.2}s (reconciled in {:.2}s): {:.0} rows/s",
+        rows.saturating_sub(inputs.len()),
+        secs,
+        planned.as_secs_f64(),
+        rows.saturating_sub(inputs.len()) as f64 / secs
+    );
+    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(

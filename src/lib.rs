@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod home;
 pub mod ids;
+pub mod import;
 #[cfg(test)]
 mod input_properties;
 pub mod linked;

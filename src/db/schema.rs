@@ -572,6 +572,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    import_batches (id) {
+        id -> Text,
+        source_system -> Text,
+        mapping -> Text,
+        checksum -> Text,
+        started_by -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        summary -> Text,
+    }
+}
+
+diesel::table! {
+    import_rows (source_system, kind, source_id) {
+        source_system -> Text,
+        kind -> Text,
+        source_id -> Text,
+        batch_id -> Text,
+        target_table -> Text,
+        target_id -> Text,
+        outcome -> Text,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -643,4 +668,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     signpostings,
     no_onward_support,
     end_summaries,
+    import_batches,
+    import_rows,
 );

@@ -64,7 +64,7 @@ pub fn new_reference() -> String {
     format!("MH-{}-{}", part(), part())
 }
 
-fn normalise_name(s: &str) -> String {
+pub(crate) fn normalise_name(s: &str) -> String {
     s.trim()
         .to_lowercase()
         .chars()

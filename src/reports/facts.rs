@@ -50,7 +50,7 @@ impl AgeBand {
 
 /// One referral's facts, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = report_facts)]
+#[diesel(table_name = report_facts, treat_none_as_default_value = false)]
 pub struct Fact {
     pub referral_id: String,
     pub area_id: String,
@@ -335,7 +335,7 @@ pub fn parts(c: &mut DbConn, referral_id: &str) -> Result<Parts, AppError> {
 /// Adds `delta` to an area's month, creating the row when it is the first. Runs inside the
 /// caller's write transaction: on SQLite writers are serialised; on PostgreSQL the upsert is
 /// atomic.
-fn add_to_area_month(
+pub(crate) fn add_to_area_month(
     c: &mut DbConn,
     area_id: &str,
     month: NaiveDate,

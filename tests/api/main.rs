@@ -16,6 +16,7 @@ mod email;
 mod email_tls;
 mod headers;
 mod health;
+mod import;
 mod linked_requirements;
 mod mfa;
 mod migrations;

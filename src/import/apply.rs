@@ -1,0 +1,780 @@
+//! Writes a plan: people, then merges, then each case with its sessions, then sessions of
+//! cases an earlier import made. Each batch is one write transaction with multi-row inserts,
+//! its `import_rows` (source id → record) and one audit entry, so a batch is all or nothing
+//! and a run stopped between batches resumes by running again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write as _;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::report::Report;
+use super::{CaseRec, CaseRef, PersonRef, Plan, SessionRec};
+use crate::audit::{self, Actor, AuditAction, Event};
+use crate::db::schema::{
+    import_batches, import_rows, people, referral_status_history, referrals,
+    report_referral_months, treatment_sessions,
+};
+use crate::db::{self, DbConn};
+use crate::error::AppError;
+use crate::referrals::codes::*;
+use crate::referrals::state::{Action, Status};
+use crate::reports::facts::{self, MonthCounts, Parts};
+use crate::sessions::codes::{Mode, Outcome, SessionStatus};
+
+/// Rows per multi-row INSERT (kept under SQLite's and PostgreSQL's bound-parameter limits).
+const CHUNK: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Source rows per transaction.
+    pub batch_rows: usize,
+    /// Draw a progress bar on standard error.
+    pub progress: bool,
+    /// Tests: fail (as a crash would) once this many batches have committed.
+    pub fail_after_batches: Option<usize>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            batch_rows: 20_000,
+            progress: false,
+            fail_after_batches: None,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = people, treat_none_as_default_value = false)]
+struct PersonRow<'a> {
+    id: &'a str,
+    given_name: &'a str,
+    family_name: &'a str,
+    date_of_birth: chrono::NaiveDate,
+    sex: Sex,
+    gender_identity: GenderIdentity,
+    ethnicity: Option<Ethnicity>,
+    pnc_id: Option<&'a str>,
+    crn: Option<&'a str>,
+    area_id: &'a str,
+    gp_practice: Option<&'a str>,
+    communication_needs: Option<&'a str>,
+    interpreter_needed: bool,
+    language: Option<&'a str>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = referrals, treat_none_as_default_value = false)]
+struct ReferralRow<'a> {
+    id: &'a str,
+    reference: &'a str,
+    person_id: &'a str,
+    area_id: &'a str,
+    entry_point: EntryPoint,
+    status: Status,
+    version: i64,
+    created_by: &'a str,
+    offence_category: OffenceCategory,
+    urgency: Urgency,
+    details: &'a str,
+    submitted_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    sentence_date: Option<chrono::NaiveDate>,
+    requirement_end_date: Option<chrono::NaiveDate>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = referral_status_history, treat_none_as_default_value = false)]
+struct HistoryInsert<'a> {
+    id: String,
+    referral_id: &'a str,
+    action: Action,
+    to_status: Status,
+    actor_user_id: Option<&'a str>,
+    actor_name: &'a str,
+    at: NaiveDateTime,
+    summary: &'a str,
+    details: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = treatment_sessions, treat_none_as_default_value = false)]
+struct SessionRow<'a> {
+    id: String,
+    referral_id: &'a str,
+    area_id: &'a str,
+    ap_user_id: &'a str,
+    starts_at: NaiveDateTime,
+    minutes: i32,
+    mode: Mode,
+    status: SessionStatus,
+    outcome: Option<Outcome>,
+    version: i64,
+    created_by: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = import_rows)]
+struct ImportRow<'a> {
+    source_system: &'a str,
+    kind: &'static str,
+    source_id: &'a str,
+    batch_id: &'a str,
+    target_table: &'static str,
+    target_id: &'a str,
+    outcome: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = report_referral_months)]
+struct MonthRow<'a> {
+    referral_id: &'a str,
+    month: chrono::NaiveDate,
+    area_id: &'a str,
+    booked: i32,
+    delivered: i32,
+    missed: i32,
+}
+
+/// Multi-row INSERTs of `rows`, `CHUNK` at a time, on whichever backend.
+macro_rules! bulk_insert {
+    ($c:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks(CHUNK) {
+            match &mut *$c {
+                DbConn::Sqlite(inner) => {
+                    diesel::insert_into($table).values(chunk).execute(inner)?;
+                }
+                DbConn::Pg(inner) => {
+                    diesel::insert_into($table).values(chunk).execute(inner)?;
+                }
+            }
+        }
+    };
+}
+
+/// Who the import is done by: recorded as the creator of imported referrals and sessions.
+#[derive(Debug, Clone)]
+pub struct Importer {
+    pub actor: Actor,
+    pub user_id: String,
+    pub name: String,
+}
+
+/// Counts written by one batch.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    people: usize,
+    merged: usize,
+    referrals: usize,
+    sessions: usize,
+}
+
+struct Progress {
+    on: bool,
+    total: usize,
+    done: usize,
+}
+
+impl Progress {
+    fn step(&mut self, n: usize) {
+        self.done += n;
+        if self.on && self.total > 0 {
+            let pct = self.done * 100 / self.total;
+            let filled = pct * 40 / 100;
+            let _ = write!(
+                std::io::stderr(),
+                "\r[{}{}] {:>3}% {}/{} rows",
+                "#".repeat(filled),
+                " ".repeat(40 - filled),
+                pct,
+                self.done,
+                self.total
+            );
+            if self.done >= self.total {
+                let _ = writeln!(std::io::stderr());
+            }
+        }
+    }
+}
+
+/// Applies the plan the report describes. With `expected_checksum`, refuses unless the plan is
+/// exactly the one a dry run showed.
+pub fn apply(
+    c: &mut DbConn,
+    plan: &Plan,
+    report: &mut Report,
+    importer: &Importer,
+    expected_checksum: Option<&str>,
+    opts: &ApplyOptions,
+) -> Result<(), AppError> {
+    if let Some(expected) = expected_checksum
+        && expected != report.checksum
+    {
+        return Err(AppError::Conflict(format!(
+            "the files or the database have changed since the dry run (checksum {} now, {} then): run the dry run again",
+            report.checksum, expected
+        )));
+    }
+    if plan.people.is_empty()
+        && plan.merges.is_empty()
+        && plan.cases.is_empty()
+        && plan.sessions.is_empty()
+    {
+        // Nothing new: no batch, no audit entry.
+        report.applied = true;
+        return Ok(());
+    }
+    let batch_id = crate::ids::new_id();
+    let now = crate::clock::now();
+    let sys = plan.source_system.as_str();
+    db::write_tx(c, |c| {
+        diesel::insert_into(import_batches::table)
+            .values((
+                import_batches::id.eq(&batch_id),
+                import_batches::source_system.eq(sys),
+                import_batches::mapping.eq(&report.mapping),
+                import_batches::checksum.eq(&report.checksum),
+                import_batches::started_by.eq(&importer.actor.label),
+                import_batches::started_at.eq(now),
+                import_batches::summary.eq("{}"),
+            ))
+            .execute(c)?;
+        Ok(())
+    })?;
+    let mut references: HashSet<String> = referrals::table
+        .select(referrals::reference)
+        .load(c)?
+        .into_iter()
+        .collect();
+    let mut progress = Progress {
+        on: opts.progress,
+        total: plan.people.len() + plan.merges.len() + plan.cases.len() + plan.sessions.len(),
+        done: 0,
+    };
+    let batch_rows = opts.batch_rows.max(1);
+    let mut committed = 0usize;
+    let mut totals = Counts::default();
+    let mut person_ids: HashMap<&str, String> = HashMap::with_capacity(plan.people.len());
+    let mut person_facts_of: HashMap<String, PersonFacts> =
+        HashMap::with_capacity(plan.people.len());
+    let check_crash = |committed: usize| -> Result<(), AppError> {
+        if opts.fail_after_batches == Some(committed) {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "import stopped after {committed} batch(es) (injected failure)"
+            )));
+        }
+        Ok(())
+    };
+
+    // People.
+    for chunk in plan.people.chunks(batch_rows) {
+        let ids: Vec<String> = chunk.iter().map(|_| crate::ids::new_id()).collect();
+        db::write_tx(c, |c| {
+            let rows: Vec<PersonRow<'_>> = chunk
+                .iter()
+                .zip(&ids)
+                .map(|(p, id)| PersonRow {
+                    id,
+                    given_name: &p.given_name,
+                    family_name: &p.family_name,
+                    date_of_birth: p.date_of_birth,
+                    sex: p.sex,
+                    gender_identity: p.gender_identity,
+                    ethnicity: p.ethnicity,
+                    pnc_id: p.pnc_id.as_deref(),
+                    crn: p.crn.as_deref(),
+                    area_id: &p.area_id,
+                    gp_practice: p.gp_practice.as_deref(),
+                    communication_needs: p.communication_needs.as_deref(),
+                    interpreter_needed: p.interpreter_needed,
+                    language: p.language.as_deref(),
+                    created_at: now,
+                    updated_at: now,
+                })
+                .collect();
+            bulk_insert!(c, people::table, rows);
+            let maps: Vec<ImportRow<'_>> = chunk
+                .iter()
+                .zip(&ids)
+                .map(|(p, id)| ImportRow {
+                    source_system: sys,
+                    kind: "people",
+                    source_id: &p.source_id,
+                    batch_id: &batch_id,
+                    target_table: "people",
+                    target_id: id,
+                    outcome: "imported",
+                })
+                .collect();
+            bulk_insert!(c, import_rows::table, maps);
+            let counts = Counts {
+                people: chunk.len(),
+                ..Counts::default()
+            };
+            audit_batch(
+                c,
+                importer,
+                &batch_id,
+                sys,
+                committed + 1,
+                counts,
+                chunk.first().map(|p| p.source_id.as_str()),
+                chunk.last().map(|p| p.source_id.as_str()),
+            )
+        })?;
+        for (p, id) in chunk.iter().zip(ids) {
+            person_facts_of.insert(id.clone(), (p.sex, p.ethnicity, p.date_of_birth));
+            person_ids.insert(p.source_id.as_str(), id);
+        }
+        totals.people += chunk.len();
+        committed += 1;
+        progress.step(chunk.len());
+        check_crash(committed)?;
+    }
+
+    // People who are someone already here, or someone earlier in this import.
+    let resolve = |r: &PersonRef, person_ids: &HashMap<&str, String>| -> Result<String, AppError> {
+        match r {
+            PersonRef::Existing(id) => Ok(id.clone()),
+            PersonRef::New(s) => person_ids.get(s.as_str()).cloned().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("person {s} was planned but not written"))
+            }),
+        }
+    };
+    for chunk in plan.merges.chunks(batch_rows) {
+        let targets: Vec<String> = chunk
+            .iter()
+            .map(|m| resolve(&m.into, &person_ids))
+            .collect::<Result<_, _>>()?;
+        db::write_tx(c, |c| {
+            let maps: Vec<ImportRow<'_>> = chunk
+                .iter()
+                .zip(&targets)
+                .map(|(m, id)| ImportRow {
+                    source_system: sys,
+                    kind: "people",
+                    source_id: &m.source_id,
+                    batch_id: &batch_id,
+                    target_table: "people",
+                    target_id: id,
+                    outcome: "merged",
+                })
+                .collect();
+            bulk_insert!(c, import_rows::table, maps);
+            let counts = Counts {
+                merged: chunk.len(),
+                ..Counts::default()
+            };
+            audit_batch(
+                c,
+                importer,
+                &batch_id,
+                sys,
+                committed + 1,
+                counts,
+                chunk.first().map(|m| m.source_id.as_str()),
+                chunk.last().map(|m| m.source_id.as_str()),
+            )
+        })?;
+        totals.merged += chunk.len();
+        committed += 1;
+        progress.step(chunk.len());
+        check_crash(committed)?;
+    }
+
+    // Cases, each with its sessions, so every batch leaves a case's report facts complete.
+    let mut sessions_of: HashMap<&str, Vec<&SessionRec>> = HashMap::new();
+    let mut later: Vec<&SessionRec> = Vec::new();
+    for s in &plan.sessions {
+        match &s.case {
+            CaseRef::New(src) => sessions_of.entry(src.as_str()).or_default().push(s),
+            CaseRef::Existing { .. } => later.push(s),
+        }
+    }
+    let mut start = 0;
+    while start < plan.cases.len() {
+        let mut end = start;
+        let mut rows = 0;
+        while end < plan.cases.len() && (rows == 0 || rows < batch_rows) {
+            rows += 1 + sessions_of
+                .get(plan.cases[end].source_id.as_str())
+                .map_or(0, Vec::len);
+            end += 1;
+        }
+        let chunk = &plan.cases[start..end];
+        let ids: Vec<String> = chunk.iter().map(|_| crate::ids::new_id()).collect();
+        let mut refs = Vec::with_capacity(chunk.len());
+        for _ in chunk {
+            let mut r = crate::referrals::service::new_reference();
+            while references.contains(&r) {
+                r = crate::referrals::service::new_reference();
+            }
+            references.insert(r.clone());
+            refs.push(r);
+        }
+        let person_of: Vec<String> = chunk
+            .iter()
+            .map(|r| resolve(&r.person, &person_ids))
+            .collect::<Result<_, _>>()?;
+        let n_sessions = db::write_tx(c, |c| {
+            write_cases(
+                c,
+                plan,
+                importer,
+                &batch_id,
+                chunk,
+                &ids,
+                &refs,
+                &person_of,
+                &sessions_of,
+                &person_facts_of,
+                committed + 1,
+            )
+        })?;
+        totals.referrals += chunk.len();
+        totals.sessions += n_sessions;
+        committed += 1;
+        progress.step(rows);
+        start = end;
+        check_crash(committed)?;
+    }
+
+    // Sessions of cases an earlier import made: their facts are recomputed from the tables.
+    for chunk in later.chunks(batch_rows) {
+        db::write_tx(c, |c| {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut maps = Vec::with_capacity(chunk.len());
+            let ids: Vec<String> = chunk.iter().map(|_| crate::ids::new_id()).collect();
+            let mut touched = BTreeMap::new();
+            for (s, id) in chunk.iter().zip(&ids) {
+                let CaseRef::Existing {
+                    referral_id,
+                    area_id,
+                } = &s.case
+                else {
+                    continue;
+                };
+                touched.insert(referral_id.as_str(), ());
+                rows.push(session_row(
+                    s,
+                    id.clone(),
+                    referral_id,
+                    area_id,
+                    importer,
+                    now,
+                ));
+                maps.push(ImportRow {
+                    source_system: sys,
+                    kind: "sessions",
+                    source_id: &s.source_id,
+                    batch_id: &batch_id,
+                    target_table: "treatment_sessions",
+                    target_id: id,
+                    outcome: "imported",
+                });
+            }
+            bulk_insert!(c, treatment_sessions::table, rows);
+            bulk_insert!(c, import_rows::table, maps);
+            for r in touched.keys() {
+                facts::refresh(c, r)?;
+            }
+            let counts = Counts {
+                sessions: chunk.len(),
+                ..Counts::default()
+            };
+            audit_batch(
+                c,
+                importer,
+                &batch_id,
+                sys,
+                committed + 1,
+                counts,
+                chunk.first().map(|s| s.source_id.as_str()),
+                chunk.last().map(|s| s.source_id.as_str()),
+            )
+        })?;
+        totals.sessions += chunk.len();
+        committed += 1;
+        progress.step(chunk.len());
+        check_crash(committed)?;
+    }
+
+    let summary = json!({
+        "people": totals.people, "merged": totals.merged, "referrals": totals.referrals,
+        "sessions": totals.sessions, "batches": committed,
+    });
+    db::write_tx(c, |c| {
+        diesel::update(import_batches::table.find(&batch_id))
+            .set((
+                import_batches::finished_at.eq(crate::clock::now()),
+                import_batches::summary.eq(summary.to_string()),
+            ))
+            .execute(c)?;
+        Ok(())
+    })?;
+    let after = super::table_counts(c)?;
+    for ((_, _, a), (_, now_count, _)) in report.tables.iter_mut().zip(after) {
+        *a = now_count;
+    }
+    report.batch_id = Some(batch_id);
+    report.applied = true;
+    Ok(())
+}
+
+fn session_row<'a>(
+    s: &'a SessionRec,
+    id: String,
+    referral_id: &'a str,
+    area_id: &'a str,
+    importer: &'a Importer,
+    now: NaiveDateTime,
+) -> SessionRow<'a> {
+    SessionRow {
+        id,
+        referral_id,
+        area_id,
+        ap_user_id: &s.ap_user_id,
+        starts_at: s.starts_at,
+        minutes: s.minutes,
+        mode: s.mode,
+        status: s.status,
+        outcome: s.outcome,
+        version: 1,
+        created_by: &importer.user_id,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// One batch of cases: referrals, their history line, their sessions, their report facts and
+/// the mapping of every source id.
+#[allow(clippy::too_many_arguments)]
+fn write_cases(
+    c: &mut DbConn,
+    plan: &Plan,
+    importer: &Importer,
+    batch_id: &str,
+    chunk: &[CaseRec],
+    ids: &[String],
+    refs: &[String],
+    person_of: &[String],
+    sessions_of: &HashMap<&str, Vec<&SessionRec>>,
+    person_facts_of: &HashMap<String, PersonFacts>,
+    batch_no: usize,
+) -> Result<usize, AppError> {
+    let now = crate::clock::now();
+    let sys = plan.source_system.as_str();
+    let details = "{}";
+    let summaries: Vec<String> = chunk
+        .iter()
+        .map(|r| format!("Imported from {sys} (case {})", r.source_id))
+        .collect();
+    let history_details: Vec<String> = chunk
+        .iter()
+        .map(|r| {
+            json!({"source_system": sys, "source_id": r.source_id, "import_batch": batch_id})
+                .to_string()
+        })
+        .collect();
+    let mut referral_rows = Vec::with_capacity(chunk.len());
+    let mut history = Vec::with_capacity(chunk.len());
+    let mut maps = Vec::with_capacity(chunk.len() * 4);
+    let mut session_rows = Vec::new();
+    let mut session_ids: Vec<String> = Vec::new();
+    let mut fact_rows = Vec::with_capacity(chunk.len());
+    let mut month_rows: Vec<(usize, chrono::NaiveDate, MonthCounts)> = Vec::new();
+    let mut area_deltas: BTreeMap<(String, chrono::NaiveDate), MonthCounts> = BTreeMap::new();
+    for (i, r) in chunk.iter().enumerate() {
+        let submitted_at = r.referred_on.and_hms_opt(0, 0, 0).unwrap_or_default();
+        referral_rows.push(ReferralRow {
+            id: &ids[i],
+            reference: &refs[i],
+            person_id: &person_of[i],
+            area_id: &r.area_id,
+            entry_point: r.entry_point,
+            status: r.status,
+            version: 1,
+            created_by: &importer.user_id,
+            offence_category: r.offence_category,
+            urgency: r.urgency,
+            details,
+            submitted_at,
+            updated_at: now,
+            sentence_date: r.sentence_date,
+            requirement_end_date: r.requirement_end_date,
+        });
+        history.push(HistoryInsert {
+            id: crate::ids::new_id(),
+            referral_id: &ids[i],
+            action: Action::Submit,
+            to_status: r.status,
+            actor_user_id: Some(&importer.user_id),
+            actor_name: &importer.name,
+            at: submitted_at,
+            summary: &summaries[i],
+            details: &history_details[i],
+        });
+        maps.push(ImportRow {
+            source_system: sys,
+            kind: "referrals",
+            source_id: &r.source_id,
+            batch_id,
+            target_table: "referrals",
+            target_id: &ids[i],
+            outcome: "imported",
+        });
+        let sessions = sessions_of
+            .get(r.source_id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for _ in sessions {
+            session_ids.push(crate::ids::new_id());
+        }
+        // The report facts, derived from what this batch writes (the one definition).
+        let (sex, ethnicity, born) = person_facts_of
+            .get(person_of[i].as_str())
+            .or_else(|| plan.existing_people.get(&person_of[i]))
+            .copied()
+            .map(Ok)
+            .unwrap_or_else(|| person_facts(c, &person_of[i]))?;
+        let mut timeline: Vec<_> = sessions
+            .iter()
+            .map(|s| (s.starts_at, s.status, s.outcome))
+            .collect();
+        timeline.sort_by_key(|t| t.0);
+        let parts = Parts {
+            referral_id: ids[i].clone(),
+            area_id: r.area_id.clone(),
+            entry_point: r.entry_point,
+            status: r.status,
+            submitted_at,
+            sentence_date: r.sentence_date,
+            combined_with: None,
+            sex,
+            ethnicity,
+            born,
+            history: vec![(Action::Submit, submitted_at, history_details[i].clone())],
+            sessions: timeline,
+            measures: Vec::new(),
+        };
+        let (fact, months) = facts::derive(&parts);
+        for (m, counts) in months {
+            month_rows.push((i, m, counts));
+            let e = area_deltas.entry((r.area_id.clone(), m)).or_default();
+            e.booked += counts.booked;
+            e.delivered += counts.delivered;
+            e.missed += counts.missed;
+        }
+        fact_rows.push(fact);
+    }
+    let mut k = 0;
+    for (i, r) in chunk.iter().enumerate() {
+        for s in sessions_of
+            .get(r.source_id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            session_rows.push(session_row(
+                s,
+                session_ids[k].clone(),
+                &ids[i],
+                &r.area_id,
+                importer,
+                now,
+            ));
+            maps.push(ImportRow {
+                source_system: sys,
+                kind: "sessions",
+                source_id: &s.source_id,
+                batch_id,
+                target_table: "treatment_sessions",
+                target_id: &session_ids[k],
+                outcome: "imported",
+            });
+            k += 1;
+        }
+    }
+    bulk_insert!(c, referrals::table, referral_rows);
+    bulk_insert!(c, referral_status_history::table, history);
+    bulk_insert!(c, treatment_sessions::table, session_rows);
+    bulk_insert!(c, import_rows::table, maps);
+    bulk_insert!(c, crate::db::schema::report_facts::table, fact_rows);
+    let months: Vec<MonthRow<'_>> = month_rows
+        .iter()
+        .map(|(i, m, n)| MonthRow {
+            referral_id: &ids[*i],
+            month: *m,
+            area_id: &chunk[*i].area_id,
+            booked: n.booked,
+            delivered: n.delivered,
+            missed: n.missed,
+        })
+        .collect();
+    bulk_insert!(c, report_referral_months::table, months);
+    for ((area, month), delta) in &area_deltas {
+        facts::add_to_area_month(c, area, *month, *delta)?;
+    }
+    let counts = Counts {
+        referrals: chunk.len(),
+        sessions: k,
+        ..Counts::default()
+    };
+    audit_batch(
+        c,
+        importer,
+        batch_id,
+        sys,
+        batch_no,
+        counts,
+        chunk.first().map(|r| r.source_id.as_str()),
+        chunk.last().map(|r| r.source_id.as_str()),
+    )?;
+    Ok(k)
+}
+
+type PersonFacts = (Sex, Option<Ethnicity>, chrono::NaiveDate);
+
+fn person_facts(c: &mut DbConn, id: &str) -> Result<PersonFacts, AppError> {
+    Ok(people::table
+        .find(id)
+        .select((people::sex, people::ethnicity, people::date_of_birth))
+        .first(c)?)
+}
+
+/// One audit entry per batch (a combination under DPA 2018 s.62), naming the import batch,
+/// the source system, the counts and the first and last source ids it carried.
+#[allow(clippy::too_many_arguments)]
+fn audit_batch(
+    c: &mut DbConn,
+    importer: &Importer,
+    batch_id: &str,
+    source_system: &str,
+    batch_no: usize,
+    counts: Counts,
+    first: Option<&str>,
+    last: Option<&str>,
+) -> Result<(), AppError> {
+    audit::record(
+        c,
+        &importer.actor,
+        Event::new(AuditAction::Combination, "import.batch")
+            .record("import_batch", batch_id)
+            .details(json!({
+                "source_system": source_system,
+                "batch": batch_no,
+                "people": counts.people,
+                "merged": counts.merged,
+                "referrals": counts.referrals,
+                "sessions": counts.sessions,
+                "first_source_id": first,
+                "last_source_id": last,
+            })),
+    )
+}

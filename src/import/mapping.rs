@@ -1,0 +1,484 @@
+//! The mapping file: how one legacy system's CSV export maps onto our tables. A different
+//! legacy layout needs a new mapping file, not new code.
+//!
+//! ```toml
+//! source_system = "casebook"
+//! [retention]
+//! rule = "closed-over-6-years"
+//! closed_more_than_years = 6
+//! [[file]]
+//! file_name = "clients.csv"
+//! table = "people"
+//! source_id = "ClientRef"
+//! [file.columns]          # our field = source column
+//! given_name = "Forename"
+//! [file.dates]            # formats tried in turn
+//! date_of_birth = ["%d/%m/%Y", "%Y-%m-%d"]
+//! [file.codes.sex]        # legacy code = our code; anything else is rejected
+//! M = "male"
+//! [file.defaults]         # used when the column is not mapped or the cell is blank
+//! gender_identity = "not_stated"
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+/// The tables a legacy file can feed, in the order they are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    People,
+    Referrals,
+    Sessions,
+}
+
+impl Table {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::People => "people",
+            Table::Referrals => "referrals",
+            Table::Sessions => "sessions",
+        }
+    }
+
+    /// The fields a file of this table may map, and whether each is required.
+    pub fn fields(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Table::People => &[
+                ("given_name", true),
+                ("family_name", true),
+                ("date_of_birth", true),
+                ("sex", true),
+                ("gender_identity", true),
+                ("ethnicity", false),
+                ("pnc_id", false),
+                ("crn", false),
+                ("area", true),
+                ("gp_practice", false),
+                ("communication_needs", false),
+                ("interpreter_needed", false),
+                ("language", false),
+            ],
+            Table::Referrals => &[
+                ("person", true),
+                ("area", false),
+                ("entry_point", true),
+                ("status", true),
+                ("offence_category", true),
+                ("urgency", true),
+                ("referred_on", true),
+                ("sentence_date", false),
+                ("requirement_end_date", false),
+                ("closed_on", false),
+            ],
+            Table::Sessions => &[
+                ("referral", true),
+                ("starts_at", true),
+                ("minutes", true),
+                ("mode", true),
+                ("status", true),
+                ("outcome", false),
+                ("practitioner", true),
+            ],
+        }
+    }
+
+    /// Fields holding dates (`date`) or date-times (`datetime`).
+    pub fn date_kind(self, field: &str) -> Option<DateKind> {
+        match (self, field) {
+            (Table::People, "date_of_birth")
+            | (
+                Table::Referrals,
+                "referred_on" | "sentence_date" | "requirement_end_date" | "closed_on",
+            ) => Some(DateKind::Date),
+            (Table::Sessions, "starts_at") => Some(DateKind::DateTime),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateKind {
+    Date,
+    DateTime,
+}
+
+/// How the bytes of a file are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// UTF-8; a row that is not valid UTF-8 is read as Windows-1252 and reported.
+    #[default]
+    Auto,
+    Utf8,
+    #[serde(alias = "cp1252", alias = "windows1252")]
+    Windows1252,
+}
+
+/// Cases closed longer ago than this are not brought over.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// The rule's name, shown against every row it excludes.
+    pub rule: String,
+    #[serde(default)]
+    pub description: String,
+    pub closed_more_than_years: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMapping {
+    /// The input file's name (without folders), e.g. `cb_clients.csv`.
+    pub file_name: String,
+    pub table: Table,
+    /// The source column holding the row's id in the legacy system.
+    pub source_id: String,
+    #[serde(default)]
+    pub encoding: Encoding,
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// Our field = source column.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Our field = the date formats tried in turn (chrono `strftime` syntax).
+    #[serde(default)]
+    pub dates: BTreeMap<String, Vec<String>>,
+    /// Our field = { legacy code = our code }.
+    #[serde(default)]
+    pub codes: BTreeMap<String, BTreeMap<String, String>>,
+    /// Our field = the value used when the column is unmapped or the cell blank.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, String>,
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// Names the legacy system; source ids are unique within it.
+    pub source_system: String,
+    #[serde(default)]
+    pub description: String,
+    pub retention: Option<Retention>,
+    #[serde(rename = "file")]
+    pub files: Vec<FileMapping>,
+}
+
+const DEFAULT_DATE_FORMATS: &[&str] = &["%Y-%m-%d"];
+const DEFAULT_DATETIME_FORMATS: &[&str] =
+    &["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"];
+
+impl Mapping {
+    /// Reads and checks a mapping file's text. Every problem is a message, never a panic.
+    pub fn parse(text: &str) -> Result<Mapping, String> {
+        let m: Mapping = toml::from_str(text).map_err(|e| format!("mapping file: {e}"))?;
+        m.check()?;
+        Ok(m)
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Mapping, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read mapping file {}: {e}", path.display()))?;
+        Mapping::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.source_system.trim().is_empty() {
+            return Err("source_system must name the legacy system".into());
+        }
+        if self.files.is_empty() {
+            return Err("the mapping describes no [[file]]".into());
+        }
+        if let Some(r) = &self.retention
+            && r.rule.trim().is_empty()
+        {
+            return Err("[retention] needs a rule name".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for f in &self.files {
+            if !names.insert(f.file_name.as_str()) {
+                return Err(format!("file {} is described twice", f.file_name));
+            }
+            if f.source_id.trim().is_empty() {
+                return Err(format!(
+                    "file {}: source_id must name a column",
+                    f.file_name
+                ));
+            }
+            if !f.delimiter.is_ascii() {
+                return Err(format!(
+                    "file {}: the delimiter must be one ASCII character",
+                    f.file_name
+                ));
+            }
+            let known: Vec<&str> = f.table.fields().iter().map(|(n, _)| *n).collect();
+            for key in f
+                .columns
+                .keys()
+                .chain(f.dates.keys())
+                .chain(f.codes.keys())
+                .chain(f.defaults.keys())
+            {
+                if !known.contains(&key.as_str()) {
+                    return Err(format!(
+                        "file {}: {} has no field '{key}' (fields: {})",
+                        f.file_name,
+                        f.table.as_str(),
+                        known.join(", ")
+                    ));
+                }
+            }
+            for (field, required) in f.table.fields() {
+                if *required && !f.columns.contains_key(*field) && !f.defaults.contains_key(*field)
+                {
+                    return Err(format!(
+                        "file {}: the required field '{field}' has no column and no default",
+                        f.file_name
+                    ));
+                }
+            }
+            for (field, formats) in &f.dates {
+                if f.table.date_kind(field).is_none() {
+                    return Err(format!(
+                        "file {}: '{field}' is not a date field",
+                        f.file_name
+                    ));
+                }
+                if formats.is_empty() {
+                    return Err(format!(
+                        "file {}: no date format for '{field}'",
+                        f.file_name
+                    ));
+                }
+                for fmt in formats {
+                    check_format(fmt).map_err(|e| format!("file {}: {field}: {e}", f.file_name))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The mapping of an input file, by its name.
+    pub fn file(&self, file_name: &str) -> Option<&FileMapping> {
+        self.files.iter().find(|f| f.file_name == file_name)
+    }
+}
+
+/// A strftime format chrono accepts (an invalid one would fail every row instead of once here).
+fn check_format(fmt: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if fmt.trim().is_empty() {
+        return Err("an empty date format".into());
+    }
+    if StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error)) {
+        return Err(format!("'{fmt}' is not a valid date format"));
+    }
+    Ok(())
+}
+
+impl FileMapping {
+    /// The formats for a date field: the mapping's, else ISO 8601.
+    pub fn formats(&self, field: &str, kind: DateKind) -> Vec<&str> {
+        match self.dates.get(field) {
+            Some(f) => f.iter().map(String::as_str).collect(),
+            None => match kind {
+                DateKind::Date => DEFAULT_DATE_FORMATS.to_vec(),
+                DateKind::DateTime => DEFAULT_DATETIME_FORMATS.to_vec(),
+            },
+        }
+    }
+
+    /// Translates a legacy code through the field's code map; with no map the value itself
+    /// must be one of our codes (checked by the caller).
+    pub fn code<'a>(&'a self, field: &str, value: &'a str) -> Result<&'a str, String> {
+        match self.codes.get(field) {
+            None => Ok(value),
+            Some(map) => map
+                .get(value)
+                .or_else(|| {
+                    map.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(value))
+                        .map(|(_, v)| v)
+                })
+                .map(String::as_str)
+                .ok_or_else(|| format!("unknown code '{}'", printable(value))),
+        }
+    }
+}
+
+/// Parses a date with the first format that fits.
+pub fn parse_date(value: &str, formats: &[&str]) -> Result<NaiveDate, String> {
+    let v = value.trim();
+    for f in formats {
+        if let Ok(d) = NaiveDate::parse_from_str(v, f) {
+            return Ok(d);
+        }
+    }
+    Err(format!(
+        "'{}' is not a date in any of the formats {}",
+        printable(v),
+        formats.join(", ")
+    ))
+}
+
+/// Parses a date and time with the first format that fits; a bare date is midnight.
+pub fn parse_datetime(value: &str, formats: &[&str]) -> Result<NaiveDateTime, String> {
+    let v = value.trim();
+    for f in formats {
+        if let Ok(d) = NaiveDateTime::parse_from_str(v, f) {
+            return Ok(d);
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(v, f)
+            && let Some(t) = d.and_hms_opt(0, 0, 0)
+        {
+            return Ok(t);
+        }
+    }
+    Err(format!(
+        "'{}' is not a date and time in any of the formats {}",
+        printable(v),
+        formats.join(", ")
+    ))
+}
+
+/// A value quoted in a message: control characters escaped, at most 40 characters.
+pub fn printable(v: &str) -> String {
+    let mut out: String = v.chars().take(40).flat_map(char::escape_default).collect();
+    if v.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SMALL: &str = r#"
+source_system = "x"
+[[file]]
+file_name = "p.csv"
+table = "people"
+source_id = "Id"
+[file.columns]
+given_name = "First"
+family_name = "Last"
+date_of_birth = "Born"
+sex = "Sex"
+area = "Area"
+[file.defaults]
+gender_identity = "not_stated"
+[file.dates]
+date_of_birth = ["%d/%m/%Y", "%Y-%m-%d"]
+[file.codes.sex]
+M = "male"
+"#;
+
+    #[test]
+    fn the_shipped_mapping_parses() {
+        let text = include_str!("../../config/import/legacy_casebook.toml");
+        let m = Mapping::parse(text).unwrap();
+        assert_eq!(m.source_system, "casebook");
+        assert_eq!(m.files.len(), 3);
+    }
+
+    #[test]
+    fn a_small_mapping_parses_and_translates() {
+        let m = Mapping::parse(SMALL).unwrap();
+        let f = m.file("p.csv").unwrap();
+        assert_eq!(f.code("sex", "M").unwrap(), "male");
+        assert_eq!(f.code("sex", "m").unwrap(), "male");
+        assert_eq!(f.code("sex", "X").unwrap_err(), "unknown code 'X'");
+        let formats = f.formats("date_of_birth", DateKind::Date);
+        assert_eq!(
+            parse_date("03/02/1990", &formats).unwrap(),
+            NaiveDate::from_ymd_opt(1990, 2, 3).unwrap()
+        );
+        assert_eq!(
+            parse_date("1990-02-03", &formats).unwrap(),
+            NaiveDate::from_ymd_opt(1990, 2, 3).unwrap()
+        );
+        assert!(
+            parse_date("31/02/1990", &formats)
+                .unwrap_err()
+                .contains("not a date")
+        );
+    }
+
+    #[test]
+    fn mistakes_in_a_mapping_are_explained() {
+        let missing = SMALL.replace("area = \"Area\"\n", "");
+        assert!(Mapping::parse(&missing).unwrap_err().contains("'area'"));
+        let unknown = SMALL.replace("area = \"Area\"", "area = \"Area\"\nshoe_size = \"Shoe\"");
+        assert!(Mapping::parse(&unknown).unwrap_err().contains("shoe_size"));
+        let bad_table = SMALL.replace("table = \"people\"", "table = \"cats\"");
+        assert!(
+            Mapping::parse(&bad_table)
+                .unwrap_err()
+                .contains("mapping file")
+        );
+        let bad_format = SMALL.replace("%d/%m/%Y", "%Q");
+        assert!(
+            Mapping::parse(&bad_format)
+                .unwrap_err()
+                .contains("not a valid date format")
+        );
+        assert!(Mapping::parse("").is_err());
+    }
+
+    #[test]
+    fn datetimes_accept_bare_dates() {
+        let t = parse_datetime("2024-05-01", &["%Y-%m-%d %H:%M", "%Y-%m-%d"]).unwrap();
+        assert_eq!(t.to_string(), "2024-05-01 00:00:00");
+        let t = parse_datetime("01/05/2024 14:30", &["%d/%m/%Y %H:%M"]).unwrap();
+        assert_eq!(t.to_string(), "2024-05-01 14:30:00");
+    }
+
+    proptest! {
+        #[test]
+        fn mapping_parsing_never_panics(text in "\\PC{0,400}") {
+            let _ = Mapping::parse(&text);
+        }
+
+        #[test]
+        fn mapping_with_mutated_lines_never_panics(cut in 0usize..400, insert in "\\PC{0,20}") {
+            let mut s = SMALL.to_owned();
+            let at = (0..=cut.min(s.len())).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+            s.insert_str(at, &insert);
+            let _ = Mapping::parse(&s);
+        }
+
+        #[test]
+        fn dates_never_panic_and_explain(v in "\\PC{0,30}", fmt in "(%[dmYyHMSbB]|[-/ :]|\\PC){0,8}") {
+            match parse_date(&v, &[fmt.as_str()]) {
+                Ok(_) => {}
+                Err(e) => prop_assert!(e.contains("not a date")),
+            }
+            let _ = parse_datetime(&v, &[fmt.as_str()]);
+        }
+
+        #[test]
+        fn valid_dates_round_trip(y in 1900i32..2100, m in 1u32..=12, d in 1u32..=28) {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let text = date.format("%d/%m/%Y").to_string();
+            prop_assert_eq!(parse_date(&text, &["%Y-%m-%d", "%d/%m/%Y"]).unwrap(), date);
+        }
+
+        #[test]
+        fn codes_never_panic(v in "\\PC{0,30}") {
+            let m = Mapping::parse(SMALL).unwrap();
+            let f = m.file("p.csv").unwrap();
+            match f.code("sex", &v) {
+                Ok(c) => prop_assert_eq!(c, "male"),
+                Err(e) => prop_assert!(e.starts_with("unknown code")),
+            }
+        }
+    }
+}

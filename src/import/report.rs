@@ -1,0 +1,364 @@
+//! The reconciliation report: for every input file, source rows = imported + merged +
+//! rejected + excluded by retention + already imported, with every row that was not simply
+//! imported listed by row number, field and reason; table counts before and after; and the
+//! checksum of the accepted content. Shown on the terminal, written as CSV and as HTML.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::mapping::Table;
+
+/// A row that was not simply imported, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RowNote {
+    pub line: u64,
+    pub source_id: String,
+    /// `merged`, `rejected`, `excluded` or `already imported`.
+    pub outcome: &'static str,
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub name: String,
+    pub table: &'static str,
+    pub source_rows: usize,
+    pub imported: usize,
+    pub merged: usize,
+    pub rejected: usize,
+    pub excluded: usize,
+    pub already: usize,
+    /// Rows whose text was not UTF-8 and was read as Windows-1252.
+    pub recoded: usize,
+    pub notes: Vec<RowNote>,
+}
+
+impl FileReport {
+    pub fn new(name: &str, table: Table) -> Self {
+        Self {
+            name: name.to_owned(),
+            table: table.as_str(),
+            source_rows: 0,
+            imported: 0,
+            merged: 0,
+            rejected: 0,
+            excluded: 0,
+            already: 0,
+            recoded: 0,
+            notes: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, line: u64, id: &str, outcome: &'static str, field: &str, reason: &str) {
+        self.notes.push(RowNote {
+            line,
+            source_id: id.to_owned(),
+            outcome,
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+
+    pub fn note_rejected(&mut self, line: u64, id: &str, field: &str, reason: &str) {
+        self.rejected += 1;
+        self.note(line, id, "rejected", field, reason);
+    }
+
+    pub fn note_excluded(&mut self, line: u64, id: &str, rule: &str) {
+        self.excluded += 1;
+        self.note(line, id, "excluded", "", rule);
+    }
+
+    pub fn note_merged(&mut self, line: u64, id: &str, why: &str) {
+        self.merged += 1;
+        self.note(line, id, "merged", "", why);
+    }
+
+    pub fn note_already(&mut self, line: u64, id: &str) {
+        self.already += 1;
+        self.note(
+            line,
+            id,
+            "already imported",
+            "",
+            "imported by an earlier run",
+        );
+    }
+
+    pub fn accounted(&self) -> usize {
+        self.imported + self.merged + self.rejected + self.excluded + self.already
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub source_system: String,
+    pub mapping: String,
+    pub files: Vec<FileReport>,
+    /// Table, rows before, rows after (expected after, for a dry run).
+    pub tables: Vec<(String, i64, i64)>,
+    pub checksum: String,
+    /// Set once applied.
+    pub batch_id: Option<String>,
+    pub applied: bool,
+}
+
+impl Report {
+    pub fn new(source_system: &str, mapping: &str) -> Self {
+        Self {
+            source_system: source_system.to_owned(),
+            mapping: mapping.to_owned(),
+            files: Vec::new(),
+            tables: Vec::new(),
+            checksum: String::new(),
+            batch_id: None,
+            applied: false,
+        }
+    }
+
+    /// Every source row is accounted for, in every file. A failure here is a bug in the
+    /// importer, never in the data, so it stops the run.
+    pub fn assert_balanced(&self) {
+        for f in &self.files {
+            assert_eq!(
+                f.source_rows,
+                f.accounted(),
+                "{}: {} source rows but {} accounted for",
+                f.name,
+                f.source_rows,
+                f.accounted()
+            );
+            assert_eq!(
+                f.notes.len(),
+                f.merged + f.rejected + f.excluded + f.already,
+                "{}: every row not simply imported has its note",
+                f.name
+            );
+        }
+    }
+
+    pub fn total(&self, pick: impl Fn(&FileReport) -> usize) -> usize {
+        self.files.iter().map(pick).sum()
+    }
+
+    /// The terminal summary (rejections listed up to `max_notes` per file).
+    pub fn to_text(&self, max_notes: usize) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "Reconciliation: {} (mapping {}){}",
+            self.source_system,
+            self.mapping,
+            if self.applied {
+                ""
+            } else {
+                " — dry run, nothing written"
+            }
+        );
+        let _ = writeln!(
+            s,
+            "{:<28} {:<10} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}",
+            "FILE", "TABLE", "SOURCE", "IMPORTED", "MERGED", "REJECTED", "EXCLUDED", "ALREADY"
+        );
+        for f in &self.files {
+            let _ = writeln!(
+                s,
+                "{:<28} {:<10} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}",
+                f.name,
+                f.table,
+                f.source_rows,
+                f.imported,
+                f.merged,
+                f.rejected,
+                f.excluded,
+                f.already
+            );
+        }
+        for f in &self.files {
+            if f.recoded > 0 {
+                let _ = writeln!(
+                    s,
+                    "{}: {} row(s) were not UTF-8 and were read as Windows-1252",
+                    f.name, f.recoded
+                );
+            }
+            let shown: Vec<&RowNote> = f
+                .notes
+                .iter()
+                .filter(|n| n.outcome != "already imported")
+                .collect();
+            if shown.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "\n{}:", f.name);
+            for n in shown.iter().take(max_notes) {
+                let field = if n.field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", n.field)
+                };
+                let _ = writeln!(
+                    s,
+                    "  row {:>6} {:<14} {:<9}{}: {}",
+                    n.line, n.source_id, n.outcome, field, n.reason
+                );
+            }
+            if shown.len() > max_notes {
+                let _ = writeln!(
+                    s,
+                    "  … and {} more (see the CSV report)",
+                    shown.len() - max_notes
+                );
+            }
+        }
+        let _ = writeln!(s, "\n{:<20} {:>10} {:>10}", "TABLE", "BEFORE", "AFTER");
+        for (t, b, a) in &self.tables {
+            let _ = writeln!(s, "{t:<20} {b:>10} {a:>10}");
+        }
+        let _ = writeln!(
+            s,
+            "\nChecksum of the accepted content (SHA-256): {}",
+            self.checksum
+        );
+        if let Some(b) = &self.batch_id {
+            let _ = writeln!(s, "Import batch: {b}");
+        }
+        s
+    }
+
+    /// Every file's counts, then every noted row. One header, so a spreadsheet filters it.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record([
+            "record",
+            "file",
+            "table",
+            "row",
+            "source_id",
+            "outcome",
+            "field",
+            "reason_or_count",
+        ]);
+        for f in &self.files {
+            for (what, n) in [
+                ("source rows", f.source_rows),
+                ("imported", f.imported),
+                ("merged", f.merged),
+                ("rejected", f.rejected),
+                ("excluded", f.excluded),
+                ("already imported", f.already),
+            ] {
+                let _ =
+                    w.write_record(["count", &f.name, f.table, "", "", what, "", &n.to_string()]);
+            }
+        }
+        for (t, b, a) in &self.tables {
+            let _ = w.write_record(["table", "", t, "", "", "before", "", &b.to_string()]);
+            let _ = w.write_record(["table", "", t, "", "", "after", "", &a.to_string()]);
+        }
+        let _ = w.write_record(["checksum", "", "", "", "", "sha256", "", &self.checksum]);
+        for f in &self.files {
+            for n in &f.notes {
+                let _ = w.write_record([
+                    "row",
+                    &f.name,
+                    f.table,
+                    &n.line.to_string(),
+                    &csv_safe(&n.source_id),
+                    n.outcome,
+                    &csv_safe(&n.field),
+                    &csv_safe(&n.reason),
+                ]);
+            }
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// A stand-alone accessible HTML page (GOV.UK typography without its assets).
+    pub fn to_html(&self) -> String {
+        let mut ctx = tera::Context::new();
+        ctx.insert("r", &self.view(usize::MAX));
+        tera::Tera::one_off(HTML, &ctx, true).unwrap_or_else(|e| format!("report error: {e}"))
+    }
+
+    /// What templates show: counts, tables and at most `max_notes` notes per file.
+    pub fn view(&self, max_notes: usize) -> serde_json::Value {
+        let files: Vec<serde_json::Value> = self
+            .files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name, "table": f.table, "source_rows": f.source_rows,
+                    "imported": f.imported, "merged": f.merged, "rejected": f.rejected,
+                    "excluded": f.excluded, "already": f.already, "recoded": f.recoded,
+                    "notes": f.notes.iter().take(max_notes).collect::<Vec<_>>(),
+                    "more": f.notes.len().saturating_sub(max_notes),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "source_system": self.source_system, "mapping": self.mapping, "files": files,
+            "tables": self.tables.iter().map(|(t, b, a)| serde_json::json!({"name": t, "before": b, "after": a})).collect::<Vec<_>>(),
+            "checksum": self.checksum, "batch_id": self.batch_id, "applied": self.applied,
+        })
+    }
+}
+
+/// A cell a spreadsheet would run as a formula gets a leading apostrophe.
+fn csv_safe(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    }
+}
+
+const HTML: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Import reconciliation: {{ r.source_system }}</title>
+<style>
+body { font-family: Arial, sans-serif; color: #0b0c0c; margin: 2rem; line-height: 1.4; }
+table { border-collapse: collapse; margin-bottom: 2rem; }
+th, td { border-bottom: 1px solid #b1b4b6; padding: .5rem 1rem .5rem 0; text-align: left; vertical-align: top; }
+td.num, th.num { text-align: right; }
+caption { font-weight: bold; font-size: 1.2rem; text-align: left; padding-bottom: .5rem; }
+code { font-size: 1rem; word-break: break-all; }
+</style>
+</head>
+<body>
+<main>
+<h1>Import reconciliation: {{ r.source_system }}</h1>
+<p>Mapping: {{ r.mapping }}. {% if r.applied %}Applied as batch {{ r.batch_id }}.{% else %}Dry run: nothing was written.{% endif %}</p>
+<table>
+<caption>Source rows by file</caption>
+<thead><tr><th scope="col">File</th><th scope="col">Table</th><th scope="col" class="num">Source rows</th><th scope="col" class="num">Imported</th><th scope="col" class="num">Merged</th><th scope="col" class="num">Rejected</th><th scope="col" class="num">Excluded</th><th scope="col" class="num">Already imported</th></tr></thead>
+<tbody>
+{% for f in r.files %}<tr><th scope="row">{{ f.name }}</th><td>{{ f.table }}</td><td class="num">{{ f.source_rows }}</td><td class="num">{{ f.imported }}</td><td class="num">{{ f.merged }}</td><td class="num">{{ f.rejected }}</td><td class="num">{{ f.excluded }}</td><td class="num">{{ f.already }}</td></tr>
+{% endfor %}</tbody>
+</table>
+<table>
+<caption>Rows in each table</caption>
+<thead><tr><th scope="col">Table</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th></tr></thead>
+<tbody>
+{% for t in r.tables %}<tr><th scope="row">{{ t.name }}</th><td class="num">{{ t.before }}</td><td class="num">{{ t.after }}</td></tr>
+{% endfor %}</tbody>
+</table>
+<p>Checksum of the accepted content (SHA-256): <code>{{ r.checksum }}</code></p>
+{% for f in r.files %}{% if f.notes %}
+<table>
+<caption>{{ f.name }}: rows not simply imported</caption>
+<thead><tr><th scope="col" class="num">Row</th><th scope="col">Source id</th><th scope="col">Outcome</th><th scope="col">Field</th><th scope="col">Reason or rule</th></tr></thead>
+<tbody>
+{% for n in f.notes %}<tr><td class="num">{{ n.line }}</td><td>{{ n.source_id }}</td><td>{{ n.outcome }}</td><td>{{ n.field }}</td><td>{{ n.reason }}</td></tr>
+{% endfor %}</tbody>
+</table>
+{% endif %}{% endfor %}
+</main>
+</body>
+</html>
+"#;
