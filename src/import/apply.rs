@@ -663,6 +663,7 @@ fn write_cases(
             history: vec![(Action::Submit, submitted_at, history_details[i].clone())],
             sessions: timeline,
             measures: Vec::new(),
+            signposted: Vec::new(),
         };
         let (fact, months) = facts::derive(&parts);
         for (m, counts) in months {
