@@ -416,3 +416,53 @@ async fn serve_starts_a_worker_that_delivers_without_being_asked() {
     }
     assert_eq!(server.received_by(&invitation.email).len(), 1);
 }
+
+/// A mail server that accepts the connection and then says nothing: the user's action does
+/// not wait for it, the worker gives up after its timeout without losing the message, and
+/// the service goes on answering.
+#[tokio::test]
+async fn a_mail_server_that_never_answers_holds_up_no_one_and_loses_nothing() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = silent.accept().await {
+            keep.lock().unwrap().push(socket);
+        }
+    });
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.email.transport = mhtr_pathway::settings::EmailTransport::Smtp;
+        s.email.smtp.host = "127.0.0.1".into();
+        s.email.smtp.port = port;
+        s.email.smtp.tls = mhtr_pathway::settings::SmtpTls::None;
+        s.email.smtp.timeout_secs = 1;
+    })
+    .await;
+    let (admin, _) = app.login_as(Role::Admin).await;
+
+    let started = std::time::Instant::now();
+    let invited = app.invite_through_admin_pages(&admin).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "the invitation did not wait for the mail server"
+    );
+
+    let pass = app.email_worker().run_once().await.unwrap();
+    assert_eq!((pass.sent, pass.retrying), (0, 1), "{pass:?}");
+    let queued = app.outbox();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        queued[0].status,
+        OutboxStatus::Queued,
+        "kept for the next attempt"
+    );
+    assert_eq!(queued[0].recipient, invited.email);
+    assert!(
+        !held.lock().unwrap().is_empty(),
+        "the worker did reach the silent server"
+    );
+
+    // The service answers as usual meanwhile.
+    assert_eq!(admin.get("/admin/outbox").await.status(), StatusCode::OK);
+}
