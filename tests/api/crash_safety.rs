@@ -239,8 +239,14 @@ async fn acknowledged_writes_survive_sigkill_and_the_database_stays_intact() {
                 unreachable!()
             }));
         }
-        // Kill at a random moment while the writers are busy.
-        let delay = rand::random_range(5..120);
+        // Kill at a random moment while the writers are busy: after the round's first
+        // acknowledgement (however loaded the machine), then somewhere in the next 100 ms.
+        let before = acknowledged.lock().unwrap().len();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while acknowledged.lock().unwrap().len() == before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let delay = rand::random_range(0..100);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         server.child.kill().expect("SIGKILL the server");
         server.child.wait().expect("reap the server");
