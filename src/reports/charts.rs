@@ -92,8 +92,8 @@ fn safe_id(id: &str) -> String {
 }
 
 const WIDTH: f64 = 640.0;
-const LABEL_WIDTH: f64 = 250.0;
-const BAR_AREA: f64 = 280.0;
+const LABEL_WIDTH: f64 = 310.0;
+const BAR_AREA: f64 = 230.0;
 const ROW: f64 = 28.0;
 const BAR: f64 = 18.0;
 
@@ -274,8 +274,8 @@ mod tests {
         assert!(svg.contains("<desc id=\"funnel-desc\">Referrals to completions</desc>"));
         assert!(svg.contains(">Referrals</text>") && svg.contains(">100</text>"));
         // The largest bar fills the area, the others are in proportion.
-        assert!(svg.contains("width=\"280.0\""), "{svg}");
-        assert!(svg.contains("width=\"140.0\""), "{svg}");
+        assert!(svg.contains("width=\"230.0\""), "{svg}");
+        assert!(svg.contains("width=\"115.0\""), "{svg}");
     }
 
     #[test]

@@ -1303,29 +1303,30 @@ pub fn charts(report: &Report) -> Vec<SectionChart> {
     let total = |row: &Row| row.figures.last().cloned().unwrap_or_else(Figure::none);
 
     // The funnel.
+    // Short names, so the chart's labels fit beside the bars.
     let steps = [
-        "referred",
-        "screened",
-        "assessed",
-        "suitable",
-        "consented",
-        "order_made",
-        "started",
-        "completed",
-        "signposted",
+        ("referred", "Referrals made"),
+        ("screened", "Screened"),
+        ("assessed", "Assessed"),
+        ("suitable", "Found suitable"),
+        ("consented", "Consented"),
+        ("order_made", "MHTR made"),
+        ("started", "Started treatment"),
+        ("completed", "Completed 12 sessions"),
+        ("signposted", "Signposted onward"),
     ];
     let mut bars = Vec::new();
-    for key in steps {
+    for (key, name) in steps {
         let Some(row) = find("funnel", key) else {
             continue;
         };
-        bars.push((row.label.clone(), total(row)));
+        bars.push((name.to_owned(), total(row)));
         if key == "signposted" {
             for kind in ServiceType::ALL {
                 if let Some(row) = find("funnel", signposted_key(*kind)) {
                     let f = total(row);
                     if f.suppressed || f.value.is_some_and(|v| v > 0.0) {
-                        bars.push((format!("Signposted: {}", kind.label()), f));
+                        bars.push((format!("to {}", kind.label()), f));
                     }
                 }
             }
