@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `user …`, `demo`, `totp`, `audit verify`.
+//! The command line: `serve`, `migrate`, `user …`, `demo`, `totp`, `audit verify`, `backup`,
+//! `restore`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -57,6 +58,23 @@ pub enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Take a consistent backup of the live SQLite database (safe while `serve` runs).
+    /// PostgreSQL is backed up with pg_dump -Fc (see the README).
+    Backup {
+        /// The backup file to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Put a SQLite backup back in place of the configured database. The backup is checked
+    /// with PRAGMA integrity_check first; stop the service before restoring.
+    Restore {
+        /// A file written by `mhtr-pathway backup`.
+        file: PathBuf,
+        /// Restore even though the database looks in use (its -wal or -shm file exists),
+        /// for files left behind by a crash. Never while the service is running.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +196,33 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             }
         }
         Command::User(cmd) => user_command(settings, cmd).await,
+        Command::Backup { out } => {
+            let url = settings.database_url();
+            let summary =
+                blocking(move || db::backup::backup(&url, &out, &Actor::system("command line")))
+                    .await?;
+            println!(
+                "backup written to {} ({} bytes, {} audit entries, integrity check ok)",
+                summary.path.display(),
+                summary.bytes,
+                summary.audit_entries
+            );
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let url = settings.database_url();
+            let summary = blocking(move || {
+                db::backup::restore(&url, &file, force, &Actor::system("command line"))
+            })
+            .await?;
+            println!(
+                "restored {} ({} bytes, {} audit entries); run `mhtr-pathway audit verify` to check the log",
+                summary.path.display(),
+                summary.bytes,
+                summary.audit_entries
+            );
+            Ok(())
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod admin_users;
 mod api_tokens;
 mod area_intake;
 mod audit;
+mod backup;
 mod config;
 mod csrf;
 mod email;
