@@ -65,6 +65,17 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Write everything the service holds (without password hashes, authenticator secrets or
+    /// tokens) as CSV and JSON, one file per table, with manifest.json. Recorded in the audit
+    /// log as a disclosure. Columns are described in docs/export.md.
+    Export {
+        /// A new or empty directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Why the data is being exported (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
     /// Put a SQLite backup back in place of the configured database. The backup is checked
     /// with PRAGMA integrity_check first; stop the service before restoring.
     Restore {
@@ -206,6 +217,21 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 summary.path.display(),
                 summary.bytes,
                 summary.audit_entries
+            );
+            Ok(())
+        }
+        Command::Export { out, reason } => {
+            let url = settings.database_url();
+            let summary = blocking(move || {
+                let mut c = db::connect(&url)?;
+                crate::export::export(&mut c, &out, &reason, &Actor::system("command line"))
+            })
+            .await?;
+            let rows: usize = summary.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "exported {rows} rows from {} tables to {} (see manifest.json)",
+                summary.tables.len(),
+                summary.dir.display()
             );
             Ok(())
         }

@@ -13,6 +13,7 @@ mod config;
 mod csrf;
 mod email;
 mod email_tls;
+mod export;
 mod headers;
 mod health;
 mod linked_requirements;
