@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `user …`, `demo`, `totp`, `audit verify`.
+//! The command line: `serve`, `migrate`, `user …`, `demo`, `totp`, `audit verify`, `backup`,
+//! `restore`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -93,6 +94,34 @@ pub enum Command {
         practitioner: String,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Take a consistent backup of the live SQLite database (safe while `serve` runs).
+    /// PostgreSQL is backed up with pg_dump -Fc (see the README).
+    Backup {
+        /// The backup file to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Write everything the service holds (without password hashes, authenticator secrets or
+    /// tokens) as CSV and JSON, one file per table, with manifest.json. Recorded in the audit
+    /// log as a disclosure. Columns are described in docs/export.md.
+    Export {
+        /// A new or empty directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Why the data is being exported (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Put a SQLite backup back in place of the configured database. The backup is checked
+    /// with PRAGMA integrity_check first; stop the service before restoring.
+    Restore {
+        /// A file written by `mhtr-pathway backup`.
+        file: PathBuf,
+        /// Restore even though the database looks in use (its -wal or -shm file exists),
+        /// for files left behind by a crash. Never while the service is running.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -254,6 +283,48 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 )
             })
             .await
+        }
+        Command::Backup { out } => {
+            let url = settings.database_url();
+            let summary =
+                blocking(move || db::backup::backup(&url, &out, &Actor::system("command line")))
+                    .await?;
+            println!(
+                "backup written to {} ({} bytes, {} audit entries, integrity check ok)",
+                summary.path.display(),
+                summary.bytes,
+                summary.audit_entries
+            );
+            Ok(())
+        }
+        Command::Export { out, reason } => {
+            let url = settings.database_url();
+            let summary = blocking(move || {
+                let mut c = db::connect(&url)?;
+                crate::export::export(&mut c, &out, &reason, &Actor::system("command line"))
+            })
+            .await?;
+            let rows: usize = summary.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "exported {rows} rows from {} tables to {} (see manifest.json)",
+                summary.tables.len(),
+                summary.dir.display()
+            );
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let url = settings.database_url();
+            let summary = blocking(move || {
+                db::backup::restore(&url, &file, force, &Actor::system("command line"))
+            })
+            .await?;
+            println!(
+                "restored {} ({} bytes, {} audit entries); run `mhtr-pathway audit verify` to check the log",
+                summary.path.display(),
+                summary.bytes,
+                summary.audit_entries
+            );
+            Ok(())
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod home;
 pub mod ids;
 pub mod import;

@@ -10,7 +10,7 @@ use crate::sessions::{capacity, closures, diary, feeds};
 use crate::signposting::directory;
 use crate::users::model::Role;
 use crate::{
-    areas, assets, auth, home, linked, notifications, openapi, referrals, reports, sessions,
+    areas, assets, audit, auth, home, linked, notifications, openapi, referrals, reports, sessions,
     signposting, users,
 };
 
@@ -218,7 +218,12 @@ pub fn table() -> Vec<Entry> {
             web::to(users::web::end_all_sessions),
         ),
         get("/admin/vetting", Staff(ADMIN), web::to(users::web::vetting)),
-        get("/admin/audit", Staff(ADMIN), web::to(users::web::audit_log)),
+        get("/admin/audit", Staff(ADMIN), web::to(audit::web::search)),
+        post(
+            "/admin/audit/export",
+            Staff(ADMIN),
+            web::to(audit::web::export),
+        ),
         // Referrals
         get("/referrals", Staff(CASEWORK), web::to(referrals::web::list)),
         get(
@@ -255,6 +260,16 @@ pub fn table() -> Vec<Entry> {
             "/referrals/{id}",
             Staff(CASEWORK),
             web::to(referrals::web::show),
+        ),
+        get(
+            "/referrals/{id}/reason",
+            Staff(LEADS),
+            web::to(referrals::web::reason_form),
+        ),
+        post(
+            "/referrals/{id}/reason",
+            Staff(LEADS),
+            web::to(referrals::web::give_reason),
         ),
         get(
             "/referrals/{id}/amend",

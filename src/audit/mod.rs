@@ -11,6 +11,8 @@ use crate::db::DbConn;
 use crate::db::schema::audit_events;
 use crate::error::AppError;
 
+pub mod web;
+
 coded_enum! {
     /// The s.62 category an event belongs to, plus sign-in and administration events.
     pub enum AuditAction {
@@ -307,4 +309,140 @@ pub fn verify(conn: &mut DbConn) -> Result<Result<u64, i64>, AppError> {
             after = r.seq;
         }
     }
+}
+
+/// What the administrators' search narrows the log to. Every part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Filter {
+    /// The actor's email address (as recorded) or user id.
+    pub user: Option<String>,
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    pub action: Option<AuditAction>,
+    /// First and last day, inclusive.
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+}
+
+fn filtered<'a>(f: &Filter) -> audit_events::BoxedQuery<'a, crate::db::MultiBackend> {
+    let mut q = audit_events::table.into_boxed();
+    if let Some(u) = &f.user {
+        q = q.filter(
+            audit_events::actor_label
+                .eq(u.clone())
+                .or(audit_events::actor_user_id.eq(u.clone())),
+        );
+    }
+    if let Some(t) = &f.record_type {
+        q = q.filter(audit_events::record_type.eq(t.clone()));
+    }
+    if let Some(id) = &f.record_id {
+        q = q.filter(audit_events::record_id.eq(id.clone()));
+    }
+    if let Some(a) = f.action {
+        q = q.filter(audit_events::action.eq(a));
+    }
+    if let Some(d) = f.from {
+        q = q.filter(audit_events::at.ge(d.and_time(chrono::NaiveTime::MIN)));
+    }
+    if let Some(d) = f.to.and_then(|d| d.succ_opt()) {
+        q = q.filter(audit_events::at.lt(d.and_time(chrono::NaiveTime::MIN)));
+    }
+    q
+}
+
+/// One page of matching entries, newest first, and how many match in all.
+pub fn search(
+    conn: &mut DbConn,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<AuditRow>, i64), AppError> {
+    let total: i64 = filtered(f).count().get_result(conn)?;
+    let rows = filtered(f)
+        .select(AuditRow::as_select())
+        .order(audit_events::seq.desc())
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Every matching entry, oldest first (for the export), in batches so memory stays flat.
+pub fn each_matching(
+    conn: &mut DbConn,
+    f: &Filter,
+    mut each: impl FnMut(&AuditRow),
+) -> Result<u64, AppError> {
+    let mut after = 0i64;
+    let mut n = 0u64;
+    loop {
+        let batch: Vec<AuditRow> = filtered(f)
+            .filter(audit_events::seq.gt(after))
+            .select(AuditRow::as_select())
+            .order(audit_events::seq.asc())
+            .limit(5000)
+            .load(conn)?;
+        let Some(last) = batch.last() else {
+            return Ok(n);
+        };
+        after = last.seq;
+        for r in &batch {
+            each(r);
+            n += 1;
+        }
+    }
+}
+
+/// One CSV field: always quoted, spreadsheet formulas defused.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// The columns of the audit CSV, which carries the chain so a reader can check it too.
+pub const CSV_COLUMNS: [&str; 14] = [
+    "seq",
+    "id",
+    "at",
+    "actor_user_id",
+    "actor_label",
+    "category",
+    "event",
+    "record_type",
+    "record_id",
+    "reason",
+    "ip",
+    "details",
+    "prev_hash",
+    "hash",
+];
+
+/// One entry as a CSV line (CRLF-terminated).
+pub fn csv_line(r: &AuditRow) -> String {
+    let at = r.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    let seq = r.seq.to_string();
+    let fields: [&str; 14] = [
+        &seq,
+        &r.id,
+        &at,
+        r.actor_user_id.as_deref().unwrap_or(""),
+        &r.actor_label,
+        r.action.as_str(),
+        &r.event,
+        r.record_type.as_deref().unwrap_or(""),
+        r.record_id.as_deref().unwrap_or(""),
+        r.reason.as_deref().unwrap_or(""),
+        r.ip.as_deref().unwrap_or(""),
+        &r.details,
+        &r.prev_hash,
+        &r.hash,
+    ];
+    let mut line = fields.map(csv_field).join(",");
+    line.push_str("\r\n");
+    line
 }

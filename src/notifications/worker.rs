@@ -64,9 +64,29 @@ impl Worker {
             let id = message.id.clone();
             match result {
                 Ok(()) => {
+                    let details = serde_json::json!({
+                        "kind": message.kind.as_str(),
+                        "to": message.recipient,
+                    });
+                    // Sending is a disclosure: recorded with the delivery, in one transaction.
                     let kept = self
                         .db
-                        .write(move |c| model::mark_sent(c, &id, &owner))
+                        .write(move |c| {
+                            let kept = model::mark_sent(c, &id, &owner)?;
+                            if kept {
+                                crate::audit::record(
+                                    c,
+                                    &crate::audit::Actor::system("email worker"),
+                                    crate::audit::Event::new(
+                                        crate::audit::AuditAction::Disclosure,
+                                        "email.sent",
+                                    )
+                                    .record("email", &id)
+                                    .details(details),
+                                )?;
+                            }
+                            Ok(kept)
+                        })
                         .await?;
                     if !kept {
                         log::warn!(

@@ -358,6 +358,95 @@ pub fn view(c: &mut DbConn, viewer: &Viewer, actor: &Actor, id: &str) -> Result<
     Ok(loaded)
 }
 
+/// Whether a referral is on the viewer's own caseload: one they made, hold as responsible
+/// officer, assess or are allocated. Clinical leads see every referral in their areas, but
+/// looking at one off their own caseload needs a reason (DPA 2018 s.62), given once per
+/// sign-in session for each referral.
+pub fn on_caseload(viewer: &Viewer, r: &Referral) -> bool {
+    if viewer.role != Role::ClinicalLead {
+        return true;
+    }
+    let me = Some(viewer.user_id.as_str());
+    r.created_by == viewer.user_id
+        || r.responsible_officer_id.as_deref() == me
+        || r.assessor_id.as_deref() == me
+        || r.allocated_ap_id.as_deref() == me
+}
+
+/// The reason the user gave, since `since` (the start of their session), for looking at a
+/// referral off their caseload.
+pub fn access_reason(
+    c: &mut DbConn,
+    user_id: &str,
+    referral_id: &str,
+    since: chrono::NaiveDateTime,
+) -> Result<Option<String>, AppError> {
+    use crate::db::schema::audit_events as a;
+    Ok(a::table
+        .filter(a::actor_user_id.eq(user_id))
+        .filter(a::event.eq(ACCESS_REASON_EVENT))
+        .filter(a::record_type.eq("referral"))
+        .filter(a::record_id.eq(referral_id))
+        .filter(a::at.ge(since))
+        .order(a::seq.desc())
+        .select(a::reason)
+        .first::<Option<String>>(c)
+        .optional()?
+        .flatten())
+}
+
+pub const ACCESS_REASON_EVENT: &str = "referral.access_reason";
+
+/// What a page may show: the referral, or first a reason is needed.
+pub enum Viewed {
+    Shown(Box<Loaded>),
+    ReasonNeeded,
+}
+
+/// Like [`view`], for pages: a referral off the viewer's caseload is shown only once a
+/// reason was given this session, and the view is recorded with it.
+pub fn view_for_page(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    session_started: chrono::NaiveDateTime,
+) -> Result<Viewed, AppError> {
+    let loaded = load(c, viewer, id)?;
+    let reason = if on_caseload(viewer, &loaded.referral) {
+        None
+    } else {
+        match access_reason(c, &viewer.user_id, id, session_started)? {
+            Some(r) => Some(r),
+            None => return Ok(Viewed::ReasonNeeded),
+        }
+    };
+    let mut event = Event::new(AuditAction::Consultation, "referral.viewed").record("referral", id);
+    if let Some(r) = reason.as_deref() {
+        event = event.reason(r);
+    }
+    audit::record(c, actor, event)?;
+    Ok(Viewed::Shown(Box::new(loaded)))
+}
+
+/// Records the reason for looking at a referral off one's caseload.
+pub fn give_access_reason(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let referral = model::find(c, viewer, id)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, ACCESS_REASON_EVENT)
+            .record("referral", &referral.id)
+            .reason(reason),
+    )
+}
+
 /// Records that a referral loaded with [`load`] was shown to the user.
 pub fn record_view(c: &mut DbConn, actor: &Actor, id: &str) -> Result<(), AppError> {
     audit::record(

@@ -365,12 +365,17 @@ pub async fn show(
     filter: web::Query<TimelineFilter>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    let reason_path = format!("/referrals/{id}/reason");
     let viewer = Viewer::from(&user);
     let actor = user.actor();
-    let (l, treatment, linked) = state
+    let session_started = user.session.created_at;
+    let shown = state
         .db
         .write(move |c| {
-            let l = service::view(c, &viewer, &actor, &id)?;
+            let l = match service::view_for_page(c, &viewer, &actor, &id, session_started)? {
+                service::Viewed::Shown(l) => *l,
+                service::Viewed::ReasonNeeded => return Ok(None),
+            };
             let linked = crate::linked::model::requirements_of(c, &l.referral.id)?;
             let can_link = crate::linked::service::may_change(&viewer, &l.referral);
             let t = crate::sessions::service::treatment(c, &viewer, &l.referral)?;
@@ -396,9 +401,12 @@ pub async fn show(
                 clinical,
                 crate::sessions::service::local_now().date(),
             );
-            Ok((l, (t.can_manage, view), (linked, can_link)))
+            Ok(Some((l, (t.can_manage, view), (linked, can_link))))
         })
         .await?;
+    let Some((l, treatment, linked)) = shown else {
+        return Ok(page::see_other(&reason_path));
+    };
     let (linked, can_link) = linked;
     let (can_manage_sessions, treatment) = treatment;
     let r = &l.referral;
@@ -869,12 +877,18 @@ pub async fn amend_form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    let reason_path = format!("/referrals/{id}/reason");
     let viewer = Viewer::from(&user);
     let actor = user.actor();
-    let l = state
+    let session_started = user.session.created_at;
+    let l = match state
         .db
-        .write(move |c| service::view(c, &viewer, &actor, &id))
-        .await?;
+        .write(move |c| service::view_for_page(c, &viewer, &actor, &id, session_started))
+        .await?
+    {
+        service::Viewed::Shown(l) => *l,
+        service::Viewed::ReasonNeeded => return Ok(page::see_other(&reason_path)),
+    };
     if !can_amend(user.user.role, l.referral.status) {
         return Err(AppError::Conflict(format!(
             "A referral that is {} cannot be amended",
@@ -1417,4 +1431,72 @@ pub async fn undo_merge(
         &back,
     )
     .await
+}
+
+const ACCESS_REASON_MAX: usize = 500;
+
+async fn reason_page(
+    state: &State,
+    user: &CurrentUser,
+    id: String,
+    reason: &str,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::from(user);
+    // Only the reference is shown here: no personal data before a reason is given.
+    let referral = state.db.run(move |c| model::find(c, &viewer, &id)).await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("id", &referral.id);
+    ctx.insert("reference", &referral.reference);
+    ctx.insert("reason", reason);
+    if let Some(e) = errors {
+        page::insert_errors(&mut ctx, e);
+    }
+    page::render(state, user, "/referrals", "referrals/reason.html", ctx).await
+}
+
+/// `GET /referrals/{id}/reason`: asks a clinical lead why they are opening a referral that
+/// is in their area but not on their own caseload.
+pub async fn reason_form(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    reason_page(&state, &user, id.into_inner(), "", None).await
+}
+
+/// `POST /referrals/{id}/reason`: records the reason (remembered for this referral until
+/// the session ends) and opens the referral.
+pub async fn give_reason(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let reason = raw.get("reason").trim().to_owned();
+    let mut errors = FieldErrors::new();
+    if reason.is_empty() {
+        errors.add(
+            "reason",
+            "Enter why you need to see this referral, for example a safeguarding review",
+        );
+    } else if reason.chars().count() > ACCESS_REASON_MAX {
+        errors.add(
+            "reason",
+            format!("The reason must be {ACCESS_REASON_MAX} characters or fewer"),
+        );
+    }
+    if !errors.is_empty() {
+        return reason_page(&state, &user, id, &reason, Some(&errors)).await;
+    }
+    let viewer = Viewer::from(&user);
+    let actor = user.actor();
+    let path = format!("/referrals/{id}");
+    state
+        .db
+        .write(move |c| service::give_access_reason(c, &viewer, &actor, &id, &reason))
+        .await?;
+    Ok(page::see_other(&path))
 }

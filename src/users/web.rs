@@ -658,28 +658,3 @@ pub async fn vetting(state: State, user: CurrentUser) -> Result<HttpResponse, Ap
     );
     page::render(&state, &user, "/admin/vetting", "admin/vetting.html", ctx).await
 }
-
-#[derive(Debug, Deserialize)]
-pub struct AuditQuery {
-    user: Option<String>,
-}
-
-pub async fn audit_log(
-    state: State,
-    user: CurrentUser,
-    q: web::Query<AuditQuery>,
-) -> Result<HttpResponse, AppError> {
-    let filter = q.user.clone().filter(|s| !s.is_empty());
-    let f = filter.clone();
-    let rows = state
-        .db
-        .run(move |c| audit::recent(c, f.as_deref(), 200))
-        .await?;
-    let mut ctx = tera::Context::new();
-    ctx.insert(
-        "events",
-        &rows.iter().map(AuditView::from).collect::<Vec<_>>(),
-    );
-    ctx.insert("filtered", &filter.is_some());
-    page::render(&state, &user, "/admin/audit", "admin/audit.html", ctx).await
-}

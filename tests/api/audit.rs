@@ -157,3 +157,163 @@ async fn concurrent_events_keep_the_chain_intact() {
         Ok(8)
     );
 }
+
+#[tokio::test]
+async fn reordering_audit_rows_breaks_the_chain() {
+    let app = spawn_app().await;
+    let (_admin, _) = app.login_as(Role::Admin).await;
+    app.new_browser()
+        .submit_password("nobody@staff.example.org", "a wrong guess at it")
+        .await;
+    let events = app.audit_events();
+    assert!(events.len() >= 2);
+    let (a, b) = (events[0].seq, events[1].seq);
+    // Swap two entries' places in the sequence, keeping each one's own hashes.
+    app.with_db(|c| {
+        use diesel::RunQueryDsl;
+        for sql in [
+            format!("UPDATE audit_events SET seq = -1 WHERE seq = {a}"),
+            format!("UPDATE audit_events SET seq = {a} WHERE seq = {b}"),
+            format!("UPDATE audit_events SET seq = {b} WHERE seq = -1"),
+        ] {
+            diesel::sql_query(sql).execute(c).unwrap();
+        }
+    });
+    assert_eq!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap()),
+        Err(a.min(b))
+    );
+}
+
+#[tokio::test]
+async fn administrators_search_the_log_and_bad_dates_are_explained() {
+    let app = spawn_app().await;
+    let (admin, admin_user) = app.login_as(Role::Admin).await;
+    app.new_browser()
+        .submit_password("nobody@staff.example.org", "a wrong guess at it")
+        .await;
+
+    let page = admin
+        .get_page(&format!(
+            "/admin/audit?user={}",
+            admin_user.email.to_uppercase()
+        ))
+        .await;
+    assert!(page.contains("sign_in.succeeded"), "{page}");
+    assert!(!page.contains("nobody@staff.example.org"));
+
+    let page = admin.get_page("/admin/audit?category=authentication").await;
+    assert!(page.contains("nobody@staff.example.org"));
+    let page = admin.get_page("/admin/audit?category=erasure").await;
+    assert!(page.contains("0 entries"), "{page}");
+
+    let today = crate::helpers::today();
+    let tomorrow = today.succ_opt().unwrap();
+    let q = |d: chrono::NaiveDate, name: &str| {
+        use chrono::Datelike;
+        format!(
+            "{name}_day={}&{name}_month={}&{name}_year={}",
+            d.day(),
+            d.month(),
+            d.year()
+        )
+    };
+    let page = admin
+        .get_page(&format!("/admin/audit?{}", q(tomorrow, "from_date")))
+        .await;
+    assert!(page.contains("0 entries"));
+    let page = admin
+        .get_page(&format!(
+            "/admin/audit?{}&{}",
+            q(today, "from_date"),
+            q(today, "to_date")
+        ))
+        .await;
+    assert!(page.contains("sign_in.succeeded"));
+
+    let page = admin
+        .get_page("/admin/audit?from_date_day=31&from_date_month=2&from_date_year=2026")
+        .await;
+    assert_eq!(
+        crate::helpers::error_summary(&page),
+        vec!["The date to search from must be a real date"]
+    );
+    assert_eq!(
+        crate::helpers::input_value(&page, "from_date_day").as_deref(),
+        Some("31")
+    );
+    let page = admin
+        .get_page(&format!(
+            "/admin/audit?{}&{}",
+            q(tomorrow, "from_date"),
+            q(today, "to_date")
+        ))
+        .await;
+    assert_eq!(crate::helpers::error_summary(&page).len(), 1);
+}
+
+#[tokio::test]
+async fn the_log_exports_as_csv_with_a_reason_and_the_export_is_recorded() {
+    let app = spawn_app().await;
+    let (admin, admin_user) = app.login_as(Role::Admin).await;
+
+    // No reason: the page again, with the error.
+    let res = admin
+        .post(
+            "/admin/audit/export",
+            &[("category", "authentication"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert_eq!(
+        crate::helpers::error_summary(&page),
+        vec!["Enter why you are exporting the audit log, for example the request it answers"]
+    );
+
+    let res = admin
+        .post(
+            "/admin/audit/export",
+            &[
+                ("category", "authentication"),
+                ("reason", "Subject access request SAR-2026-14"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = res.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("seq,id,at,actor_user_id"));
+    let body: Vec<&str> = lines.collect();
+    assert!(!body.is_empty());
+    assert!(
+        body.iter().all(|l| l.contains("\"authentication\"")),
+        "{csv}"
+    );
+
+    let exported = app
+        .audit_events()
+        .into_iter()
+        .find(|e| e.event == "audit.exported")
+        .expect("the export is recorded");
+    assert_eq!(exported.action.as_str(), "disclosure");
+    assert_eq!(
+        exported.actor_user_id.as_deref(),
+        Some(admin_user.id.as_str())
+    );
+    assert_eq!(
+        exported.reason.as_deref(),
+        Some("Subject access request SAR-2026-14")
+    );
+    assert!(exported.details.contains("authentication"));
+    assert!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap())
+            .is_ok()
+    );
+}

@@ -136,9 +136,29 @@ function stopUnless (passed, what) {
   if (!passed) throw new Error(`${what} failed, so the remaining steps were not run`)
 }
 
+/** Opening a referral off one's own caseload first asks why (a clinical lead's area is wider
+ * than their caseload): answer it, then go where we were going. The question page itself is
+ * checked by `visit` in clinicalLeadReferrals. */
+const REASON_PATH = /^\/referrals\/[^/]+\/reason$/
+function answerAccessReasons (page) {
+  const goto = page.goto.bind(page)
+  page.goto = async (url, options) => {
+    const res = await goto(url, options)
+    const asked = REASON_PATH.test(new URL(page.url()).pathname)
+    if (!asked || REASON_PATH.test(new URL(url, BASE_URL).pathname)) return res
+    await page.getByLabel('Reason').fill('Checking every page of the service')
+    await Promise.all([
+      page.waitForURL((u) => !REASON_PATH.test(u.pathname), { waitUntil: 'load' }),
+      page.getByRole('button', { name: 'Continue', exact: true }).click()
+    ])
+    return goto(url, options)
+  }
+}
+
 /** A page that records console errors, uncaught exceptions and failed asset requests. */
 async function newPage (context) {
   const page = await context.newPage()
+  answerAccessReasons(page)
   const log = { console: [], assets: [], documents: new Map() }
   page.on('console', (msg) => {
     if (msg.type() === 'error') log.console.push({ text: msg.text(), url: msg.location()?.url ?? '' })
@@ -810,6 +830,10 @@ async function clinicalLeadReferrals (t, page, r) {
     assert.ok(target, `the New tab lists a submitted referral (rows: ${JSON.stringify(rows)})`)
   }), 'finding a referral to screen')
 
+  // The question asked before opening a referral off one's own caseload, and its error.
+  await visit(t, page, `${r}-referral-reason`, `${target}/reason`)
+  await submitEmpty(t, page, `${r}-referral-reason-errors`, `${target}/reason`, 'Continue')
+
   const seen = new Set()
   await visitReferralAndActions(t, page, `${r}-referral`, target, seen)
   await visit(t, page, `${r}-referral-amend`, `${target}/amend`)
@@ -977,6 +1001,8 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-user-vetting`, `${userPath}/vetting`)
         await visit(t, page, `${r}-vetting`, '/admin/vetting')
         await visit(t, page, `${r}-audit`, '/admin/audit')
+        await visit(t, page, `${r}-audit-search`, '/admin/audit?category=consultation&record_type=referral')
+        await visit(t, page, `${r}-audit-bad-date`, '/admin/audit?from_date_day=31&from_date_month=2&from_date_year=2026')
         await visit(t, page, `${r}-merge`, '/people/merge')
         await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
         await visit(t, page, `${r}-outbox`, '/admin/outbox')

@@ -275,14 +275,24 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A GET. A clinical lead opening a referral off their own caseload is asked why first:
+    /// this answers with a reason and fetches the page again, as a person would
+    /// (`get_with_location` shows the question itself).
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
-        (r.status(), r.text().await.unwrap_or_default())
+        let (status, loc, body) = self.get_with_location(path).await;
+        if status == StatusCode::SEE_OTHER
+            && loc.starts_with("/referrals/")
+            && loc.ends_with("/reason")
+            && !path.ends_with("/reason")
+        {
+            let (status, _, body) = self
+                .post(&loc, &[("reason", "Reviewing the area's referrals")])
+                .await;
+            assert_eq!(status, StatusCode::SEE_OTHER, "reason accepted: {body}");
+            let (status, _, body) = self.get_with_location(path).await;
+            return (status, body);
+        }
+        (status, body)
     }
 
     async fn post_raw(&self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
@@ -292,6 +302,23 @@ impl Browser {
             .client
             .post(format!("{}{path}", self.base))
             .form(&form)
+            .send()
+            .await
+            .expect("request");
+        let loc = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (r.status(), loc, r.text().await.unwrap_or_default())
+    }
+
+    /// A GET that reports where it redirects: status, location, body.
+    pub async fn get_with_location(&self, path: &str) -> (StatusCode, String, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
             .send()
             .await
             .expect("request");

@@ -551,11 +551,37 @@ async fn viewing_a_referral_is_recorded_as_a_consultation() {
     )
     .await;
     let id = r["id"].as_str().unwrap().to_owned();
-    t.app
-        .browser(&t.cl)
-        .await
-        .get(&format!("/referrals/{id}"))
+    // The referral is in the clinical lead's area but not on their caseload: a reason first.
+    let cl = t.app.browser(&t.cl).await;
+    let (status, loc, _) = cl.get_with_location(&format!("/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc, format!("/referrals/{id}/reason"));
+    let (status, page) = cl.get(&loc).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("Ewer"), "no personal data before the reason");
+    let (status, _, page) = cl.post(&loc, &[("reason", "  ")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Enter why you need to see this referral"));
+    let (status, to, _) = cl
+        .post(
+            &loc,
+            &[("reason", "Safeguarding review of the Melton caseload")],
+        )
         .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(to, format!("/referrals/{id}"));
+    // Remembered for this referral for the rest of the session.
+    for _ in 0..2 {
+        let (status, page) = cl.get(&format!("/referrals/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Ewer"));
+    }
+    // Probation officers see their own referral without being asked.
+    let po_page = t.app.browser(&t.po).await;
+    assert_eq!(
+        po_page.get(&format!("/referrals/{id}")).await.0,
+        StatusCode::OK
+    );
     po.get(&format!("/api/v1/referrals/{id}")).await;
     let rid = id.clone();
     let views = t
@@ -570,9 +596,24 @@ async fn viewing_a_referral_is_recorded_as_a_consultation() {
         .filter(|e| e.event == "referral.viewed")
         .map(|e| e.actor_label.clone())
         .collect();
-    assert_eq!(consultations.len(), 2);
-    assert!(consultations.contains(&t.cl.email));
+    assert_eq!(consultations.len(), 4);
+    assert_eq!(
+        consultations.iter().filter(|a| **a == t.cl.email).count(),
+        2
+    );
     assert!(consultations.contains(&t.po.email));
+    let reasons: Vec<_> = views
+        .iter()
+        .filter(|e| e.event == "referral.viewed" && e.actor_label == t.cl.email)
+        .map(|e| e.reason.clone())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.as_deref() == Some("Safeguarding review of the Melton caseload")),
+        "{reasons:?}"
+    );
+    assert!(views.iter().any(|e| e.event == "referral.access_reason"));
 }
 
 #[tokio::test]
