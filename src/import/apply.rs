@@ -402,7 +402,7 @@ pub fn apply(
     while start < plan.cases.len() {
         let mut end = start;
         let mut rows = 0;
-        while end < plan.cases.len() && (rows == 0 || rows < batch_rows) {
+        while end < plan.cases.len() && rows < batch_rows {
             rows += 1 + sessions_of
                 .get(plan.cases[end].source_id.as_str())
                 .map_or(0, Vec::len);

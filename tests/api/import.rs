@@ -138,7 +138,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     let (daniel, aisha) = existing_people(&app);
     let before = app.with_db(counts);
 
-    let (plan1, mut report) = plan(&app, &sample());
+    let (plan1, report) = plan(&app, &sample());
     // A dry run writes nothing.
     assert_eq!(app.with_db(counts), before);
     let clients = file(&report, "cb_clients.csv");
@@ -297,11 +297,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
             .unwrap()
     });
     assert_eq!(audited, 3, "people, merges and cases with their sessions");
-    assert!(
-        app.with_db(|c| mhtr_pathway::audit::verify(c))
-            .unwrap()
-            .is_ok()
-    );
+    assert!(app.with_db(mhtr_pathway::audit::verify).unwrap().is_ok());
     // The recount from the source tables agrees with the facts written in bulk.
     app.with_db(|c| {
         let ids: Vec<String> = import_rows::table
