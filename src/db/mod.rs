@@ -1,6 +1,7 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool, migrations,
 //! SQLite connection hygiene and the few helpers whose SQL differs between backends.
 
+pub mod bulk;
 pub mod schema;
 pub mod types;
 

@@ -1,5 +1,6 @@
 //! Uptake and capacity reporting for councillors and clinical leads.
 pub mod api;
+pub mod cube;
 pub mod facts;
 pub mod periods;
 pub mod suppression;

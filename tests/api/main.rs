@@ -24,6 +24,7 @@ mod reports;
 mod sessions;
 mod sign_in;
 mod signposting;
+mod synth;
 mod throttling;
 mod treatment_diary;
 mod treatment_sessions;
