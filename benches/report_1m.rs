@@ -84,7 +84,11 @@ fn main() {
     } else {
         today.year() - 2
     };
-    let period = Period::financial_year(fy);
+    // BENCH_PERIOD (e.g. FY2023) when the data do not reach the last financial year.
+    let period = std::env::var("BENCH_PERIOD")
+        .ok()
+        .and_then(|p| Period::parse(&p).ok())
+        .unwrap_or_else(|| Period::financial_year(fy));
     println!(
         "{} database, {referrals} referrals, {sessions} sessions; report for {} ({}), nine areas, {runs} runs",
         url.backend_name(),
