@@ -123,6 +123,20 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Fill the database with synthetic people, referrals, sessions and measures across the
+    /// nine demo areas over five years, with their reporting facts (loads the demo data
+    /// first if the areas are missing). For test and demo databases only.
+    Synth {
+        /// How many referrals to make.
+        #[arg(long, default_value_t = 2_000)]
+        referrals: usize,
+        /// Seed for the generator: the same seed makes the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How many years back from today to spread them over.
+        #[arg(long, default_value_t = 5)]
+        years: i32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -323,6 +337,54 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 summary.path.display(),
                 summary.bytes,
                 summary.audit_entries
+            );
+            Ok(())
+        }
+        Command::Synth {
+            referrals,
+            seed,
+            years,
+        } => {
+            if settings.environment == Environment::Production {
+                return Err(AppError::Config(
+                    "synthetic data is refused in production".into(),
+                ));
+            }
+            let url = settings.database_url();
+            let mut c = blocking(move || {
+                let mut c = db::connect(&url)?;
+                db::run_migrations(&mut c)?;
+                let has_areas = crate::areas::find_area(&mut c, crate::demo::AREAS[0].0)?.is_some();
+                Ok((c, has_areas))
+            })
+            .await?;
+            if !c.1 {
+                let text = load_demo(&settings).await?;
+                println!("{text}");
+            }
+            let opts = crate::synth::Options {
+                referrals,
+                seed,
+                years: years.max(1),
+                ..Default::default()
+            };
+            let summary = blocking(move || {
+                crate::synth::run(&mut c.0, &opts, |s| {
+                    eprintln!(
+                        "  {:>9} / {referrals} referrals, {:>10} sessions, {:>10} history rows, {:>6.1} s",
+                        s.referrals, s.sessions, s.history, s.seconds
+                    );
+                })
+            })
+            .await?;
+            println!(
+                "Made {} referrals with {} status changes, {} sessions, {} outcome measures and {} signpostings in {:.1} s.",
+                summary.referrals,
+                summary.history,
+                summary.sessions,
+                summary.measures,
+                summary.signpostings,
+                summary.seconds
             );
             Ok(())
         }

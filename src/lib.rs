@@ -27,5 +27,6 @@ pub mod settings;
 pub mod signposting;
 pub mod startup;
 pub mod state;
+pub mod synth;
 pub mod users;
 pub mod web;

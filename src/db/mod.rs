@@ -2,6 +2,7 @@
 //! SQLite connection hygiene and the few helpers whose SQL differs between backends.
 
 pub mod backup;
+pub mod bulk;
 pub mod schema;
 pub mod types;
 

@@ -462,6 +462,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_cube (area_id, month, indicator) {
+        area_id -> Text,
+        month -> Date,
+        indicator -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    report_cube_waits (area_id, month, kind, days) {
+        area_id -> Text,
+        month -> Date,
+        kind -> Integer,
+        days -> Integer,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     report_referral_months (referral_id, month) {
         referral_id -> Text,
         month -> Date,
@@ -661,6 +680,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_facts,
     report_referral_months,
     report_area_months,
+    report_cube,
+    report_cube_waits,
     linked_requirements,
     linked_activity,
     directory_services,

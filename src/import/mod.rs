@@ -269,11 +269,14 @@ impl Context {
     }
 }
 
+/// A data row's cells, or the column and reason it could not be read.
+type DecodedRow = Result<Vec<String>, (String, String)>;
+
 /// Reads a file's bytes into records of strings, one per data row, with their line numbers.
 /// A field that is not UTF-8 is read as Windows-1252 (encoding `auto`), or rejected (`utf-8`).
 struct Decoded {
     headers: Vec<String>,
-    rows: Vec<(u64, Result<Vec<String>, (String, String)>)>,
+    rows: Vec<(u64, DecodedRow)>,
     recoded: usize,
 }
 

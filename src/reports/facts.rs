@@ -380,6 +380,12 @@ pub(crate) fn add_to_area_month(
 pub fn refresh(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
     let p = parts(c, referral_id)?;
     let (fact, months) = derive(&p);
+    let old_fact: Option<Fact> = report_facts::table
+        .find(referral_id)
+        .select(Fact::as_select())
+        .first(c)
+        .optional()?;
+    crate::reports::cube::replace(c, old_fact.as_ref(), &fact)?;
     diesel::delete(report_facts::table.find(referral_id)).execute(c)?;
     diesel::insert_into(report_facts::table)
         .values(&fact)
@@ -451,9 +457,14 @@ pub fn refresh_person(c: &mut DbConn, person_id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Computes the facts of every referral that has none, a thousand to a transaction.
+/// Computes the facts of every referral that has none, a thousand to a transaction, and
+/// the report's aggregates from the facts when they have none yet (a database made before
+/// they existed).
 pub fn backfill(c: &mut DbConn) -> Result<usize, AppError> {
     use diesel::connection::Connection;
+    if crate::reports::cube::is_empty(c)? {
+        c.transaction::<_, AppError, _>(crate::reports::cube::rebuild)?;
+    }
     let missing: Vec<String> = referrals::table
         .filter(diesel::dsl::not(
             referrals::id.eq_any(report_facts::table.select(report_facts::referral_id)),
@@ -479,9 +490,11 @@ pub fn recount(c: &mut DbConn) -> Result<Recount, AppError> {
         .order(referrals::id.asc())
         .load(c)?;
     let mut facts = Vec::with_capacity(ids.len());
+    let (mut cube_counts, mut cube_waits) = Default::default();
     let mut area_months: BTreeMap<(String, NaiveDate), MonthCounts> = BTreeMap::new();
     for id in &ids {
         let (fact, months) = derive(&parts(c, id)?);
+        crate::reports::cube::accumulate(&fact, 1, &mut cube_counts, &mut cube_waits);
         for (m, counts) in months {
             let e = area_months.entry((fact.area_id.clone(), m)).or_default();
             e.booked += counts.booked;
@@ -517,9 +530,13 @@ pub fn recount(c: &mut DbConn) -> Result<Recount, AppError> {
         })
         .filter(|(_, v)| *v != MonthCounts::default())
         .collect();
+    cube_counts.retain(|_, n| *n != 0);
+    cube_waits.retain(|_, n| *n != 0);
+    let stored_cube = crate::reports::cube::stored(c)?;
     Ok(Recount {
         facts_equal: facts == stored_facts,
         months_equal: area_months == stored_months,
+        aggregates_equal: (cube_counts, cube_waits) == stored_cube,
         referrals: facts.len(),
     })
 }
@@ -528,6 +545,8 @@ pub fn recount(c: &mut DbConn) -> Result<Recount, AppError> {
 pub struct Recount {
     pub facts_equal: bool,
     pub months_equal: bool,
+    /// The report's aggregates ([`cube`](super::cube)) equal the sum of the recounted facts.
+    pub aggregates_equal: bool,
     pub referrals: usize,
 }
 

@@ -1,6 +1,7 @@
 //! Uptake and capacity reporting for councillors and clinical leads.
 pub mod api;
 pub mod charts;
+pub mod cube;
 pub mod facts;
 pub mod periods;
 pub mod suppression;

@@ -29,22 +29,98 @@ use crate::users::model::Role;
 const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
 
 /// The counts of one area (or the total) for the period's cohort: referrals made in it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
-    counts: BTreeMap<&'static str, i64>,
-    waits: [Vec<i64>; 3],
-    attended: i64,
-    missed: i64,
+    pub counts: BTreeMap<&'static str, i64>,
+    /// Referral to assessment, assessment to sentence, sentence to first session.
+    pub waits: [Waits; 3],
+    pub attended: i64,
+    pub missed: i64,
 }
 
 impl Tally {
-    fn add(&mut self, key: &'static str, n: i64) {
-        *self.counts.entry(key).or_default() += n;
+    /// Adds to a count; a count that is zero is not kept, so equal tallies compare equal
+    /// however they were made.
+    pub fn add(&mut self, key: &'static str, n: i64) {
+        if n == 0 {
+            return;
+        }
+        let e = self.counts.entry(key).or_default();
+        *e += n;
+        if *e == 0 {
+            self.counts.remove(key);
+        }
     }
 
-    fn get(&self, key: &str) -> i64 {
+    pub fn get(&self, key: &str) -> i64 {
         self.counts.get(key).copied().unwrap_or(0)
     }
+}
+
+/// Waits in days, as an exact histogram: how many waited each number of days.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Waits {
+    days: BTreeMap<i64, i64>,
+    n: i64,
+}
+
+impl Waits {
+    pub fn push(&mut self, days: i64) {
+        self.add(days, 1);
+    }
+
+    /// Adds `n` waits of `days` days.
+    pub fn add(&mut self, days: i64, n: i64) {
+        if n == 0 {
+            return;
+        }
+        let e = self.days.entry(days).or_default();
+        *e += n;
+        if *e == 0 {
+            self.days.remove(&days);
+        }
+        self.n += n;
+    }
+
+    /// How many waits.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.n).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n <= 0
+    }
+
+    /// (days, how many), shortest first.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.days.iter().map(|(d, n)| (*d, *n))
+    }
+}
+
+impl From<Vec<i64>> for Waits {
+    fn from(days: Vec<i64>) -> Waits {
+        let mut w = Waits::default();
+        for d in days {
+            w.push(d);
+        }
+        w
+    }
+}
+
+/// The one `&'static str` for an indicator key read back from the aggregates. Keys come
+/// only from [`tally_fact`], so the set stays small.
+pub fn intern(key: &str) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::{LazyLock, Mutex};
+    static KEYS: LazyLock<Mutex<BTreeSet<&'static str>>> =
+        LazyLock::new(|| Mutex::new(BTreeSet::new()));
+    let mut keys = KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = keys.get(key) {
+        return k;
+    }
+    let k: &'static str = Box::leak(key.to_owned().into_boxed_str());
+    keys.insert(k);
+    k
 }
 
 /// One indicator: what it is, how to read a change, and which counts it is built from.
@@ -244,6 +320,13 @@ fn pair(first: Option<i32>, last: Option<i32>) -> Option<(u32, u32)> {
     }
 }
 
+/// One referral's share of the counts: what the aggregates add up.
+pub fn tally_fact(f: &Fact) -> Tally {
+    let mut t = Tally::default();
+    tally(&mut t, f);
+    t
+}
+
 fn tally(t: &mut Tally, f: &Fact) {
     t.add("referred", 1);
     t.add(
@@ -427,14 +510,21 @@ const EQUALITY: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// The median and 90th percentile (nearest rank) of some waits, in days.
-pub fn percentiles(mut days: Vec<i64>) -> Option<(i64, i64)> {
-    if days.is_empty() {
+pub fn percentiles(days: impl Into<Waits>) -> Option<(i64, i64)> {
+    let w: Waits = days.into();
+    if w.n <= 0 {
         return None;
     }
-    days.sort_unstable();
     let rank = |p: f64| {
-        let r = (p * days.len() as f64).ceil() as usize;
-        days[r.clamp(1, days.len()) - 1]
+        let r = ((p * w.n as f64).ceil() as i64).clamp(1, w.n);
+        let mut seen = 0;
+        for (d, n) in w.iter() {
+            seen += n;
+            if seen >= r {
+                return d;
+            }
+        }
+        w.days.keys().next_back().copied().unwrap_or(0)
     };
     Some((rank(0.5), rank(0.9)))
 }
@@ -548,16 +638,26 @@ pub struct Report {
 
 // ------------------------------------------------------------------ computing
 
-fn load_facts(c: &mut DbConn, areas: &[String], period: &Period) -> Result<Vec<Fact>, AppError> {
+fn load_facts(
+    c: &mut DbConn,
+    areas: &[String],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<Fact>, AppError> {
     Ok(report_facts::table
         .filter(report_facts::area_id.eq_any(areas))
-        .filter(report_facts::referred_on.between(period.start, period.end))
+        .filter(report_facts::referred_on.between(start, end))
         .select(Fact::as_select())
         .load(c)?)
 }
 
 fn tallies(facts: &[Fact], areas: &[String]) -> Vec<Tally> {
     let mut out = vec![Tally::default(); areas.len() + 1];
+    add_tallies(&mut out, facts, areas);
+    out
+}
+
+fn add_tallies(out: &mut [Tally], facts: &[Fact], areas: &[String]) {
     let index: BTreeMap<&str, usize> = areas
         .iter()
         .enumerate()
@@ -570,7 +670,66 @@ fn tallies(facts: &[Fact], areas: &[String]) -> Vec<Tally> {
             tally(&mut out[last], f);
         }
     }
-    out
+}
+
+fn last_of_month(m: NaiveDate) -> NaiveDate {
+    let next = if m.month() == 12 {
+        NaiveDate::from_ymd_opt(m.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(m.year(), m.month() + 1, 1)
+    };
+    next.and_then(|n| n.pred_opt()).unwrap_or(m)
+}
+
+/// The counts of the period's cohort (referrals made in it): one tally per area in the
+/// order given, then the total. Calendar months wholly inside the period are read from the
+/// aggregates ([`cube`](super::cube)); the days of a month the period covers only in part
+/// are counted from the facts. Equal to [`recount_tallies`] always.
+pub fn period_tallies(
+    c: &mut DbConn,
+    areas: &[String],
+    period: &Period,
+) -> Result<Vec<Tally>, AppError> {
+    let mut out = vec![Tally::default(); areas.len() + 1];
+    if areas.is_empty() || period.end < period.start {
+        return Ok(out);
+    }
+    let mut whole: Option<(NaiveDate, NaiveDate)> = None;
+    let mut partial: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut m = crate::reports::facts::first_of_month(period.start);
+    while m <= period.end {
+        let last = last_of_month(m);
+        if m >= period.start && last <= period.end {
+            whole = Some((whole.map_or(m, |w| w.0), m));
+        } else {
+            partial.push((m.max(period.start), last.min(period.end)));
+        }
+        match last.succ_opt() {
+            Some(next) => m = next,
+            None => break,
+        }
+    }
+    if let Some((first, last)) = whole {
+        crate::reports::cube::add_months(c, areas, first, last, &mut out)?;
+    }
+    for (start, end) in partial {
+        let facts = load_facts(c, areas, start, end)?;
+        add_tallies(&mut out, &facts, areas);
+    }
+    Ok(out)
+}
+
+/// The same counts as [`period_tallies`], counted from every fact of the period: the
+/// direct recount the fast path must always equal.
+pub fn recount_tallies(
+    c: &mut DbConn,
+    areas: &[String],
+    period: &Period,
+) -> Result<Vec<Tally>, AppError> {
+    Ok(tallies(
+        &load_facts(c, areas, period.start, period.end)?,
+        areas,
+    ))
 }
 
 /// Months whose first day falls in the period: the calendar months the session counts are
@@ -596,7 +755,11 @@ fn months_of(period: &Period) -> Vec<NaiveDate> {
 
 /// Sessions booked, delivered and missed per area in the period, and the weekly capacity
 /// of the practitioners working there (shared equally between their areas).
-fn capacity(c: &mut DbConn, areas: &[String], period: &Period) -> Result<Vec<[i64; 5]>, AppError> {
+pub fn capacity(
+    c: &mut DbConn,
+    areas: &[String],
+    period: &Period,
+) -> Result<Vec<[i64; 5]>, AppError> {
     let months = months_of(period);
     let rows: Vec<(String, i32, i32, i32)> = report_area_months::table
         .filter(report_area_months::area_id.eq_any(areas))
@@ -637,15 +800,14 @@ fn capacity(c: &mut DbConn, areas: &[String], period: &Period) -> Result<Vec<[i6
         }
     }
     let weeks = months.len() as f64 * 52.0 / 12.0;
-    for (user, per_week) in practitioners {
-        let theirs: Vec<&str> = memberships
-            .iter()
-            .filter(|(u, _)| *u == user)
-            .map(|(_, a)| a.as_str())
-            .collect();
-        if theirs.is_empty() {
+    let mut theirs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (u, a) in &memberships {
+        theirs.entry(u.as_str()).or_default().push(a.as_str());
+    }
+    for (user, per_week) in &practitioners {
+        let Some(theirs) = theirs.get(user.as_str()) else {
             continue;
-        }
+        };
         let weekly = per_week.map(i64::from).unwrap_or(DEFAULT_WEEKLY_CAPACITY);
         let share = weekly as f64 * weeks / theirs.len() as f64;
         for a in theirs {
@@ -656,18 +818,10 @@ fn capacity(c: &mut DbConn, areas: &[String], period: &Period) -> Result<Vec<[i6
         }
     }
     // Waiting now: orders made, no first session, not ended or withdrawn.
-    let waiting: Vec<String> = report_facts::table
-        .filter(report_facts::area_id.eq_any(areas))
-        .filter(report_facts::order_made.eq(true))
-        .filter(report_facts::first_session_on.is_null())
-        .filter(report_facts::ended_on.is_null())
-        .filter(report_facts::withdrawn.eq(false))
-        .select(report_facts::area_id)
-        .load(c)?;
-    for a in waiting {
+    for (a, n) in crate::reports::cube::waiting_now(c, areas)? {
         if let Some(&i) = index.get(a.as_str()) {
-            out[i][4] += 1;
-            out[last][4] += 1;
+            out[i][4] += n;
+            out[last][4] += n;
         }
     }
     Ok(out)
@@ -675,14 +829,6 @@ fn capacity(c: &mut DbConn, areas: &[String], period: &Period) -> Result<Vec<[i6
 
 /// The counts of each area, then the total, for the cohort of `period` (referrals made in
 /// it).
-pub fn period_tallies(
-    c: &mut DbConn,
-    areas: &[String],
-    period: &Period,
-) -> Result<Vec<Tally>, AppError> {
-    Ok(tallies(&load_facts(c, areas, period)?, areas))
-}
-
 /// How many periods the history charts cover, the chosen one last.
 const HISTORY_PERIODS: usize = 12;
 
@@ -1475,7 +1621,7 @@ mod tests {
     fn percentiles_use_the_nearest_rank() {
         assert_eq!(percentiles(vec![]), None);
         assert_eq!(percentiles(vec![7]), Some((7, 7)));
-        assert_eq!(percentiles((1..=10).collect()), Some((5, 9)));
+        assert_eq!(percentiles((1..=10).collect::<Vec<i64>>()), Some((5, 9)));
         assert_eq!(percentiles(vec![30, 10, 20]), Some((20, 30)));
     }
 

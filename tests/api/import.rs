@@ -344,16 +344,19 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     assert_eq!(app.with_db(counts), after);
 }
 
-/// What an import left, independent of generated ids.
-fn state(
-    c: &mut DbConn,
-) -> (
+/// What an import left, independent of generated ids: the source rows mapped (kind, source
+/// id, outcome), the people's names, the counts of sessions and of report facts, and the
+/// monthly session figures.
+type ImportState = (
     Vec<(String, String, String)>,
     Vec<(String, String)>,
     i64,
     i64,
     Vec<(i32, i32, i32)>,
-) {
+);
+
+/// What an import left, independent of generated ids.
+fn state(c: &mut DbConn) -> ImportState {
     let rows: Vec<(String, String, String)> = import_rows::table
         .select((
             import_rows::kind,

@@ -1327,4 +1327,17 @@ async fn the_reporting_facts_equal_a_recount_after_random_changes() {
         recount.months_equal,
         "monthly session counts equal a recount"
     );
+    assert!(
+        recount.aggregates_equal,
+        "the report's aggregates equal a recount"
+    );
+    let areas = vec![t.app.area_a.clone(), t.app.area_b.clone()];
+    let mismatches = t
+        .app
+        .state
+        .db
+        .run(move |c| Ok(crate::synth::fast_path_mismatches(c, &areas)))
+        .await
+        .unwrap();
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
 }

@@ -1,0 +1,2 @@
+DROP TABLE report_cube_waits;
+DROP TABLE report_cube;

@@ -1,0 +1,50 @@
+//! Bulk writes as multi-row `INSERT ... VALUES` statements with literal values, for the
+//! synthetic data generator and the report aggregates. Every text value goes through [`q`],
+//! and only values the application made itself are written this way, never user input.
+
+use diesel::connection::SimpleConnection;
+
+use crate::db::DbConn;
+use crate::error::AppError;
+
+/// A text literal, quotes doubled.
+pub fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A date literal.
+pub fn day(d: chrono::NaiveDate) -> String {
+    format!("'{d}'")
+}
+
+/// Runs `head VALUES row, row, ... tail` over the rows, a few hundred to a statement.
+pub fn insert_rows(
+    c: &mut DbConn,
+    head: &str,
+    rows: &[String],
+    tail: &str,
+) -> Result<(), AppError> {
+    for chunk in rows.chunks(400) {
+        let mut sql = String::with_capacity(head.len() + tail.len() + chunk.len() * 200);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        for (i, r) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(r);
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        c.batch_execute(&sql)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_are_doubled() {
+        assert_eq!(super::q("O'Connor"), "'O''Connor'");
+    }
+}
