@@ -188,7 +188,7 @@ const HISTORY_HEAD: &str = "INSERT INTO referral_status_history (id, referral_id
 const SESSIONS_HEAD: &str = "INSERT INTO treatment_sessions (id, referral_id, area_id, ap_user_id, starts_at, minutes, mode, location, status, outcome, engagement_notes, summary_for_ro, recorded_by, recorded_at, change_party, change_reason, cancel_reason, changed_by, changed_at, replaces_id, added_for_id, version, created_by, created_at, updated_at)";
 const MEASURES_HEAD: &str = "INSERT INTO outcome_measures (id, referral_id, session_id, instrument, stage, answers, total, risk, recorded_by, recorded_at)";
 const SIGNPOST_HEAD: &str = "INSERT INTO signpostings (id, referral_id, service_id, signposted_on, status, reason, follow_up_on, version, created_by, created_at, updated_by, updated_at)";
-const FACTS_HEAD: &str = "INSERT INTO report_facts (referral_id, area_id, entry_point, status, referred_on, sex, ethnic_group, age_band, screened_on, accepted, assessed_on, suitable, consented_on, sentenced_on, order_made, combined_with, first_session_on, ended_on, end_outcome, end_reason, withdrawn, sessions_attended, sessions_missed, phq9_first, phq9_last, gad7_first, gad7_last, core10_first, core10_last)";
+const FACTS_HEAD: &str = "INSERT INTO report_facts (referral_id, area_id, entry_point, status, referred_on, sex, ethnic_group, age_band, screened_on, accepted, assessed_on, suitable, consented_on, sentenced_on, order_made, combined_with, first_session_on, ended_on, end_outcome, end_reason, withdrawn, sessions_attended, sessions_missed, phq9_first, phq9_last, gad7_first, gad7_last, core10_first, core10_last, signposted_types)";
 const REFERRAL_MONTHS_HEAD: &str =
     "INSERT INTO report_referral_months (referral_id, month, area_id, booked, delivered, missed)";
 const AREA_MONTHS_HEAD: &str =
@@ -197,7 +197,7 @@ const AREA_MONTHS_TAIL: &str = "ON CONFLICT (area_id, month) DO UPDATE SET booke
 
 pub(crate) fn fact_row(f: &Fact) -> String {
     format!(
-        "({},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{})",
+        "({},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{})",
         q(&f.referral_id),
         q(&f.area_id),
         q(f.entry_point.as_str()),
@@ -227,6 +227,7 @@ pub(crate) fn fact_row(f: &Fact) -> String {
         io(f.gad7_last),
         io(f.core10_first),
         io(f.core10_last),
+        q(&f.signposted_types),
     )
 }
 
