@@ -707,6 +707,7 @@ fn write_cases(
     bulk_insert!(c, treatment_sessions::table, session_rows);
     bulk_insert!(c, import_rows::table, maps);
     bulk_insert!(c, crate::db::schema::report_facts::table, fact_rows);
+    crate::reports::cube::add_facts(c, &fact_rows)?;
     let months: Vec<MonthRow<'_>> = month_rows
         .iter()
         .map(|(i, m, n)| MonthRow {

@@ -298,7 +298,13 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     });
     assert_eq!(audited, 3, "people, merges and cases with their sessions");
     assert!(app.with_db(mhtr_pathway::audit::verify).unwrap().is_ok());
-    // The recount from the source tables agrees with the facts written in bulk.
+    // The recount from the source tables agrees with the facts and report aggregates
+    // written in bulk.
+    let recount = app.with_db(|c| mhtr_pathway::reports::facts::recount(c).unwrap());
+    assert!(
+        recount.facts_equal && recount.months_equal && recount.aggregates_equal,
+        "{recount:?}"
+    );
     app.with_db(|c| {
         let ids: Vec<String> = import_rows::table
             .filter(import_rows::kind.eq("referrals"))
