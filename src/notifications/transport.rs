@@ -97,6 +97,10 @@ pub fn from_settings(settings: &EmailSettings) -> Result<Arc<dyn Transport>, App
 pub struct SmtpTransport {
     inner: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The most one delivery may take, end to end. lettre's own timeout covers each network
+    /// step it knows of; this bounds the whole exchange, so a server that accepts the
+    /// connection and then never speaks cannot hold the worker.
+    deadline: Duration,
 }
 
 impl SmtpTransport {
@@ -130,6 +134,7 @@ impl SmtpTransport {
         Ok(Self {
             inner: builder.build(),
             from,
+            deadline: Duration::from_secs(s.timeout_secs.max(1) * 4),
         })
     }
 }
@@ -157,11 +162,12 @@ impl Transport for SmtpTransport {
     fn send<'a>(&'a self, message: &'a OutboxMessage) -> SendFuture<'a> {
         Box::pin(async move {
             let mime = build_mime(&self.from, message)?;
-            self.inner
-                .send(mime)
-                .await
-                .map(|_| ())
-                .map_err(|e| describe_smtp_error(&e))
+            match tokio::time::timeout(self.deadline, self.inner.send(mime)).await {
+                Ok(sent) => sent.map(|_| ()).map_err(|e| describe_smtp_error(&e)),
+                Err(_) => Err(SendError::transient(
+                    "the mail server did not answer in time",
+                )),
+            }
         })
     }
 }

@@ -184,6 +184,51 @@ async fn messages_wait_while_the_server_is_down_and_all_arrive_once_when_it_is_b
 }
 
 #[tokio::test]
+async fn a_mail_server_that_never_answers_holds_the_worker_only_for_the_timeout() {
+    // Accepts connections and then says nothing: no greeting, no reply, no close.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            open.push(conn);
+        }
+    });
+    let server = SmtpServer::start().await;
+    let app = spawn_app_with_smtp(&server, |s| {
+        s.email.smtp.port = port;
+        s.email.smtp.timeout_secs = 1;
+    })
+    .await;
+    let (admin, _) = app.login_as(Role::Admin).await;
+    let invited = app.invite_through_admin_pages(&admin).await;
+
+    let started = std::time::Instant::now();
+    let pass = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        app.email_worker().run_once(),
+    )
+    .await
+    .expect("the worker gives up on a silent server")
+    .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(pass.retrying, 1);
+    let outbox = app.outbox();
+    assert_eq!(
+        outbox.len(),
+        1,
+        "the invitation to {} is kept",
+        invited.email
+    );
+    assert_eq!(outbox[0].status, OutboxStatus::Queued);
+    assert_eq!(
+        outbox[0].last_error.as_deref(),
+        Some("the mail server did not answer in time")
+    );
+    held.abort();
+}
+
+#[tokio::test]
 async fn the_wait_between_attempts_grows_so_a_failed_message_is_not_retried_at_once() {
     let mut server = SmtpServer::start().await;
     let app = spawn_app_with_smtp(&server, |s| s.email.backoff_base_secs = 60).await;
