@@ -174,62 +174,17 @@ fn dayo(d: Option<NaiveDate>) -> String {
     d.map(day).unwrap_or_else(|| "NULL".into())
 }
 
-fn b(v: bool) -> &'static str {
-    if v { "TRUE" } else { "FALSE" }
-}
-
-fn io(v: Option<i32>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "NULL".into())
-}
-
 const PEOPLE_HEAD: &str = "INSERT INTO people (id, given_name, family_name, date_of_birth, sex, gender_identity, ethnicity, pnc_id, crn, area_id, gp_practice, communication_needs, interpreter_needed, language, merged_into_id, created_at, updated_at)";
 const REFERRALS_HEAD: &str = "INSERT INTO referrals (id, reference, person_id, area_id, entry_point, status, version, created_by, responsible_officer_id, assessor_id, allocated_ap_id, offence_category, urgency, details, idempotency_key, submitted_at, updated_at, sentence_date, requirement_end_date, combined_with)";
 const HISTORY_HEAD: &str = "INSERT INTO referral_status_history (id, referral_id, action, from_status, to_status, actor_user_id, actor_name, at, summary, details)";
 const SESSIONS_HEAD: &str = "INSERT INTO treatment_sessions (id, referral_id, area_id, ap_user_id, starts_at, minutes, mode, location, status, outcome, engagement_notes, summary_for_ro, recorded_by, recorded_at, change_party, change_reason, cancel_reason, changed_by, changed_at, replaces_id, added_for_id, version, created_by, created_at, updated_at)";
 const MEASURES_HEAD: &str = "INSERT INTO outcome_measures (id, referral_id, session_id, instrument, stage, answers, total, risk, recorded_by, recorded_at)";
 const SIGNPOST_HEAD: &str = "INSERT INTO signpostings (id, referral_id, service_id, signposted_on, status, reason, follow_up_on, version, created_by, created_at, updated_by, updated_at)";
-const FACTS_HEAD: &str = "INSERT INTO report_facts (referral_id, area_id, entry_point, status, referred_on, sex, ethnic_group, age_band, screened_on, accepted, assessed_on, suitable, consented_on, sentenced_on, order_made, combined_with, first_session_on, ended_on, end_outcome, end_reason, withdrawn, sessions_attended, sessions_missed, phq9_first, phq9_last, gad7_first, gad7_last, core10_first, core10_last, signposted_types)";
 const REFERRAL_MONTHS_HEAD: &str =
     "INSERT INTO report_referral_months (referral_id, month, area_id, booked, delivered, missed)";
 const AREA_MONTHS_HEAD: &str =
     "INSERT INTO report_area_months (area_id, month, booked, delivered, missed)";
 const AREA_MONTHS_TAIL: &str = "ON CONFLICT (area_id, month) DO UPDATE SET booked = report_area_months.booked + excluded.booked, delivered = report_area_months.delivered + excluded.delivered, missed = report_area_months.missed + excluded.missed";
-
-pub(crate) fn fact_row(f: &Fact) -> String {
-    format!(
-        "({},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{})",
-        q(&f.referral_id),
-        q(&f.area_id),
-        q(f.entry_point.as_str()),
-        q(f.status.as_str()),
-        day(f.referred_on),
-        q(f.sex.as_str()),
-        qo(f.ethnic_group.as_deref()),
-        q(f.age_band.as_str()),
-        dayo(f.screened_on),
-        b(f.accepted),
-        dayo(f.assessed_on),
-        b(f.suitable),
-        dayo(f.consented_on),
-        dayo(f.sentenced_on),
-        b(f.order_made),
-        qo(f.combined_with.map(|c| c.as_str())),
-        dayo(f.first_session_on),
-        dayo(f.ended_on),
-        qo(f.end_outcome.as_deref()),
-        qo(f.end_reason.as_deref()),
-        b(f.withdrawn),
-        f.sessions_attended,
-        f.sessions_missed,
-        io(f.phq9_first),
-        io(f.phq9_last),
-        io(f.gad7_first),
-        io(f.gad7_last),
-        io(f.core10_first),
-        io(f.core10_last),
-        q(&f.signposted_types),
-    )
-}
 
 // ------------------------------------------------------------------ set-up
 
@@ -1182,8 +1137,7 @@ fn write_chunk(c: &mut DbConn, chunk: &Chunk) -> Result<(), AppError> {
     insert_rows(c, SESSIONS_HEAD, &chunk.sessions, "")?;
     insert_rows(c, MEASURES_HEAD, &chunk.measures, "")?;
     insert_rows(c, SIGNPOST_HEAD, &chunk.signposts, "")?;
-    let facts: Vec<String> = chunk.facts.iter().map(fact_row).collect();
-    insert_rows(c, FACTS_HEAD, &facts, "")?;
+    crate::db::bulk_insert!(c, crate::db::schema::report_facts::table, chunk.facts);
     insert_rows(c, REFERRAL_MONTHS_HEAD, &chunk.referral_months, "")?;
     let area_months: Vec<String> = chunk
         .area_months

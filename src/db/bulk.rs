@@ -1,11 +1,35 @@
-//! Bulk writes as multi-row `INSERT ... VALUES` statements with literal values, for the
-//! synthetic data generator and the report aggregates. Every text value goes through [`q`],
+//! Bulk writes: [`bulk_insert!`] of diesel rows, and multi-row `INSERT ... VALUES`
+//! statements with literal values, for the synthetic data generator and the report
+//! aggregates. Every text value goes through [`q`],
 //! and only values the application made itself are written this way, never user input.
 
 use diesel::connection::SimpleConnection;
 
 use crate::db::DbConn;
 use crate::error::AppError;
+
+/// Rows per multi-row INSERT of [`bulk_insert!`] (kept under SQLite's and PostgreSQL's
+/// bound-parameter limits for the widest table written this way, `report_facts`).
+pub const CHUNK: usize = 1000;
+
+/// Multi-row INSERTs of `rows` (a slice of diesel `Insertable`s), [`CHUNK`] at a time, on
+/// whichever backend `$c` is. The columns come from the row type, so a new column cannot be
+/// left out; for the import and the synthetic data generator.
+macro_rules! bulk_insert {
+    ($c:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks($crate::db::bulk::CHUNK) {
+            match &mut *$c {
+                $crate::db::DbConn::Sqlite(inner) => {
+                    diesel::insert_into($table).values(chunk).execute(inner)?;
+                }
+                $crate::db::DbConn::Pg(inner) => {
+                    diesel::insert_into($table).values(chunk).execute(inner)?;
+                }
+            }
+        }
+    };
+}
+pub(crate) use bulk_insert;
 
 /// A text literal, quotes doubled.
 pub fn q(s: &str) -> String {

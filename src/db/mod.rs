@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod bulk;
+pub(crate) use bulk::bulk_insert;
 pub mod schema;
 pub mod types;
 

@@ -17,15 +17,12 @@ use crate::db::schema::{
     import_batches, import_rows, people, referral_status_history, referrals,
     report_referral_months, treatment_sessions,
 };
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, bulk_insert};
 use crate::error::AppError;
 use crate::referrals::codes::*;
 use crate::referrals::state::{Action, Status};
 use crate::reports::facts::{self, MonthCounts, Parts};
 use crate::sessions::codes::{Mode, Outcome, SessionStatus};
-
-/// Rows per multi-row INSERT (kept under SQLite's and PostgreSQL's bound-parameter limits).
-const CHUNK: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -141,22 +138,6 @@ struct MonthRow<'a> {
     booked: i32,
     delivered: i32,
     missed: i32,
-}
-
-/// Multi-row INSERTs of `rows`, `CHUNK` at a time, on whichever backend.
-macro_rules! bulk_insert {
-    ($c:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks(CHUNK) {
-            match &mut *$c {
-                DbConn::Sqlite(inner) => {
-                    diesel::insert_into($table).values(chunk).execute(inner)?;
-                }
-                DbConn::Pg(inner) => {
-                    diesel::insert_into($table).values(chunk).execute(inner)?;
-                }
-            }
-        }
-    };
 }
 
 /// Who the import is done by: recorded as the creator of imported referrals and sessions.
