@@ -6,8 +6,8 @@
 # Needs: a release build (cargo build --release), wrk, curl. Uses ports 8095/8096 on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=./target/release/mhtr-pathway
-[ -x "$BIN" ] || { echo "build first: cargo build --release"; exit 1; }
+. benches/lib.sh
+need wrk curl
 DUR=${DUR:-15}
 
 run() { # $1 = max concurrent hashes, $2 = port
@@ -18,19 +18,10 @@ run() { # $1 = max concurrent hashes, $2 = port
     APP_SECURITY__THROTTLE__PER_ACCOUNT_AND_ADDRESS=100000000 RUST_LOG=warn
   $BIN serve --demo >"$dir/server.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 50); do curl -fs "http://localhost:$port/healthz" >/dev/null && break; sleep 0.2; done
-  # Sign in as the demo administrator.
-  local jar=$dir/jar page csrf code base=http://localhost:$port
-  page=$(curl -s -c "$jar" -b "$jar" "$base/sign-in")
-  csrf=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
-  curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode "csrf_token=$csrf" \
-    --data-urlencode "email=sam.okafor@admin.demo.example" --data-urlencode "password=lantern gravel mosaic sixty" "$base/sign-in"
-  page=$(curl -s -c "$jar" -b "$jar" "$base/sign-in/code")
-  csrf=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
-  code=$($BIN totp GMXJPAAE5UJ4XUVMOYEYUZPJQBTT2VKQ)
-  curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode "csrf_token=$csrf" --data-urlencode "code=$code" "$base/sign-in/code"
-  local cookie; cookie=$(awk '$6=="__Host-mhtr-session"{print $7}' "$jar")
-  [ -n "$cookie" ] || { echo "sign-in failed"; cat "$dir/server.log"; kill $pid; exit 1; }
+  local base=http://localhost:$port cookie
+  wait_up "$base" "$dir/server.log"
+  cookie=$(sign_in "$base" sam.okafor@admin.demo.example "lantern gravel mosaic sixty" \
+    GMXJPAAE5UJ4XUVMOYEYUZPJQBTT2VKQ "$dir/jar") || { kill $pid; exit 1; }
 
   echo "### max_concurrent_hashes = $hashes"
   echo "--- /account alone (8 connections, ${DUR}s)"
@@ -44,7 +35,7 @@ run() { # $1 = max concurrent hashes, $2 = port
   echo "--- the burst itself"
   grep -E "Requests/sec|Latency" "$dir/burst.txt"
   echo "--- server memory (max RSS so far)"
-  grep VmHWM /proc/$pid/status
+  echo "$(peak_mib $pid) MiB"
   kill $pid; wait $pid 2>/dev/null || true
   rm -rf "$dir"
 }

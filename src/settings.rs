@@ -67,6 +67,9 @@ pub struct ServerSettings {
     pub bind: String,
     pub base_url: String,
     pub workers: usize,
+    /// Threads per worker for database work; 0 means the database pool's size.
+    #[serde(default)]
+    pub blocking_threads: usize,
     pub shutdown_timeout_secs: u64,
 }
 

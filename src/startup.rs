@@ -115,6 +115,11 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> Result<Ser
             .unwrap_or(2),
         n => n,
     };
+    let blocking = match state.settings.server.blocking_threads {
+        0 => state.settings.database.pool_size as usize,
+        n => n,
+    }
+    .max(2);
     let shutdown = state.settings.server.shutdown_timeout_secs;
     let hsts = state.settings.security.hsts;
     let server = HttpServer::new(move || {
@@ -141,6 +146,7 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> Result<Ser
             .wrap(request_logger())
     })
     .workers(workers)
+    .worker_max_blocking_threads(blocking)
     .shutdown_timeout(shutdown)
     .listen(listener)
     .map_err(|e| AppError::Config(format!("cannot start the server: {e}")))?

@@ -23,7 +23,7 @@ use crate::areas::{self, OrganisationKind};
 use crate::audit::Actor;
 use crate::db::DbConn;
 use crate::db::bulk::{day, insert_rows, q};
-use crate::db::schema::{areas as areas_t, directory_services};
+use crate::db::schema::{areas as areas_t, directory_services, user_areas, users};
 use crate::error::AppError;
 use crate::referrals::codes::{CombinedWith, EntryPoint, Ethnicity, Sex};
 use crate::referrals::state::{Action, Status};
@@ -198,7 +198,8 @@ struct Staff {
 struct Setting {
     /// (area id, weight), in the order of [`AREA_WEIGHTS`].
     areas: Vec<(String, u32)>,
-    officer: Staff,
+    /// Probation officers per area id.
+    officers: BTreeMap<String, Vec<Staff>>,
     lead: Staff,
     /// Assistant psychologists per area id.
     aps: BTreeMap<String, Vec<Staff>>,
@@ -240,9 +241,25 @@ fn staff_user(
     })
 }
 
-/// Makes sure the nine areas, the organisations and the synthetic staff exist: one
-/// probation officer and one clinical lead for everything, and enough assistant
-/// psychologists in each area for the sessions the area will have.
+/// Active staff of `role` who work in `area` and are not synthetic themselves.
+fn existing_staff(c: &mut DbConn, role: Role, area: &str) -> Result<Vec<Staff>, AppError> {
+    let rows: Vec<(String, String)> = users::table
+        .inner_join(user_areas::table.on(user_areas::user_id.eq(users::id)))
+        .filter(users::role.eq(role))
+        .filter(user_areas::area_id.eq(area))
+        .filter(users::disabled_at.is_null())
+        .filter(users::email.not_like("%.synth.example"))
+        .select((users::id, users::name))
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Staff { id, name })
+        .collect())
+}
+
+/// Makes sure the nine areas, the organisations and the synthetic staff exist: one clinical
+/// lead for everything, and enough probation officers and assistant psychologists in each
+/// area for the cases and sessions the area will have, besides any staff already there.
 fn prepare(c: &mut DbConn, opts: &Options) -> Result<Setting, AppError> {
     let today = crate::clock::today();
     crate::db::write_tx(c, |c| {
@@ -277,15 +294,6 @@ fn prepare(c: &mut DbConn, opts: &Options) -> Result<Setting, AppError> {
             area_list.push((id, *w));
         }
         let all: Vec<String> = area_list.iter().map(|(id, _)| id.clone()).collect();
-        let officer = staff_user(
-            c,
-            Role::ProbationOfficer,
-            "Synthetic Probation Officer",
-            "synthetic.officer@probation.synth.example",
-            &probation,
-            all.clone(),
-            today,
-        )?;
         let lead = staff_user(
             c,
             Role::ClinicalLead,
@@ -296,16 +304,17 @@ fn prepare(c: &mut DbConn, opts: &Options) -> Result<Setting, AppError> {
             today,
         )?;
         // About nine sessions a referral, spread over the years; a practitioner offers some
-        // 600 a year.
+        // 600 a year. A probation officer takes on some 150 referrals a year. Staff already
+        // working in an area (the demo accounts, say) take their share of its cases too.
         let total_w: u32 = area_list.iter().map(|(_, w)| w).sum();
         let mut aps = BTreeMap::new();
+        let mut officers = BTreeMap::new();
         for (i, (area, w)) in area_list.iter().enumerate() {
-            let per_year = opts.referrals as f64 * 9.0 * f64::from(*w)
+            let per_year = opts.referrals as f64 * f64::from(*w)
                 / f64::from(total_w)
                 / f64::from(opts.years.max(1));
-            let n = ((per_year / 600.0).ceil() as usize).clamp(1, 2000);
-            let mut list = Vec::new();
-            for k in 0..n {
+            let mut list = existing_staff(c, Role::AssistantPsychologist, area)?;
+            for k in 0..((per_year * 9.0 / 600.0).ceil() as usize).clamp(1, 2000) {
                 list.push(staff_user(
                     c,
                     Role::AssistantPsychologist,
@@ -317,6 +326,19 @@ fn prepare(c: &mut DbConn, opts: &Options) -> Result<Setting, AppError> {
                 )?);
             }
             aps.insert(area.clone(), list);
+            let mut list = existing_staff(c, Role::ProbationOfficer, area)?;
+            for k in 0..((per_year / 150.0).ceil() as usize).clamp(1, 2000) {
+                list.push(staff_user(
+                    c,
+                    Role::ProbationOfficer,
+                    &format!("Synthetic Probation Officer {}-{}", i + 1, k + 1),
+                    &format!("synthetic.po{}.{}@probation.synth.example", i + 1, k + 1),
+                    &probation,
+                    vec![area.clone()],
+                    today,
+                )?);
+            }
+            officers.insert(area.clone(), list);
         }
         let mut services: Vec<(String, ServiceType)> = directory_services::table
             .filter(directory_services::active.eq(true))
@@ -355,7 +377,7 @@ fn prepare(c: &mut DbConn, opts: &Options) -> Result<Setting, AppError> {
         }
         Ok(Setting {
             areas: area_list,
-            officer,
+            officers,
             lead,
             aps,
             services,
@@ -489,7 +511,9 @@ impl Gen<'_> {
         let mut signposted: Vec<(ServiceType, SignpostStatus)> = Vec::new();
         let aps = &s.aps[&area];
         let ap = &aps[self.rng.random_range(0..aps.len())];
-        let (officer, lead) = (&s.officer, &s.lead);
+        let officers = &s.officers[&area];
+        let officer = &officers[self.rng.random_range(0..officers.len())];
+        let lead = &s.lead;
 
         macro_rules! step {
             ($action:expr, $to:expr, $when:expr, $summary:expr, $details:expr) => {{
@@ -705,7 +729,7 @@ impl Gen<'_> {
             let mut first_attended: Option<NaiveDateTime> = None;
             let mut last_attended: Option<(NaiveDateTime, String)> = None;
             let mut first_scores: Option<[i32; 3]> = None;
-            let mut appointments = 0;
+            let mut appointments: u32 = 0;
             let mut early = false;
             while attended < 12 && appointments < 24 {
                 appointments += 1;
@@ -838,13 +862,16 @@ impl Gen<'_> {
                 }
                 if never_starts && appointments >= 3 && attended == 0 {
                     let t = self.after(held.date(), 3, 14);
-                    step!(
+                    if step!(
                         Action::Withdraw,
                         Status::Withdrawn,
                         t,
                         "Withdrawn: did not engage".into(),
                         r#"{"reason":"person_declined"}"#.into()
-                    );
+                    ) {
+                        let rest = (slot + Duration::days(7), 12 - appointments.min(12));
+                        cancel_rest(&referral_id, &area, ap, allocated_at, rest, t, out);
+                    }
                     break 'pathway;
                 }
                 if let Some(k) = ends_early_after
@@ -918,6 +945,10 @@ impl Gen<'_> {
                 )
             ) {
                 break 'pathway;
+            }
+            if early {
+                let rest = (slot + Duration::days(7), 12 - appointments.min(12));
+                cancel_rest(&referral_id, &area, ap, allocated_at, rest, t, out);
             }
             if !s.services.is_empty() && chance(&mut self.rng, 0.75) {
                 for _ in 0..self.rng.random_range(1..=2) {
@@ -1111,6 +1142,37 @@ fn session_row(
         ts(created),
         ts(recorded.unwrap_or(created)),
     )
+}
+
+/// The appointments of the 12-session plan still booked when treatment ends early or the
+/// referral is withdrawn: `rest` is the first such slot and how many; they are cancelled
+/// when it ends, as the service does, and kept (weekly from that slot) as cancelled.
+fn cancel_rest(
+    referral_id: &str,
+    area: &str,
+    ap: &Staff,
+    planned: NaiveDateTime,
+    rest: (NaiveDateTime, u32),
+    ended: NaiveDateTime,
+    out: &mut Chunk,
+) {
+    let (mut slot, n) = rest;
+    for _ in 0..n {
+        out.sessions.push(format!(
+            "({},{},{},{},{},50,'in_person',NULL,'cancelled',NULL,NULL,NULL,NULL,NULL,'service','Treatment ended',NULL,{},{},NULL,NULL,2,{},{},{})",
+            q(&crate::ids::new_id()),
+            q(referral_id),
+            q(area),
+            q(&ap.id),
+            ts(slot),
+            q(&ap.id),
+            ts(ended),
+            q(&ap.id),
+            ts(planned),
+            ts(ended),
+        ));
+        slot += Duration::days(7);
+    }
 }
 
 const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";

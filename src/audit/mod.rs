@@ -11,6 +11,7 @@ use crate::db::DbConn;
 use crate::db::schema::audit_events;
 use crate::error::AppError;
 
+pub mod appender;
 pub mod web;
 
 coded_enum! {
@@ -193,37 +194,51 @@ fn chain_hash(prev_hash: &str, row: &NewAuditRow<'_>) -> String {
 /// Appends an event. Call it inside the transaction of the change it records, so the change
 /// and its audit entry commit or fail together.
 pub fn record(conn: &mut DbConn, actor: &Actor, event: Event<'_>) -> Result<(), AppError> {
+    record_all(conn, &[(actor, event)])
+}
+
+/// Appends events in order, in one statement, chaining each to the one before. Call it
+/// inside a write transaction.
+pub fn record_all(conn: &mut DbConn, events: &[(&Actor, Event<'_>)]) -> Result<(), AppError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     crate::db::lock_audit_chain(conn)?;
     let last: Option<(i64, String)> = audit_events::table
         .select((audit_events::seq, audit_events::hash))
         .order(audit_events::seq.desc())
         .first(conn)
         .optional()?;
-    let (seq, prev_hash) = match last {
+    let (mut seq, mut prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
     };
-    let mut row = NewAuditRow {
-        seq,
-        id: crate::ids::new_id(),
-        at: crate::clock::now(),
-        actor_user_id: actor.user_id.as_deref(),
-        actor_label: &actor.label,
-        action: event.action,
-        event: event.event,
-        record_type: event.record_type,
-        record_id: event.record_id,
-        reason: event.reason,
-        ip: actor.ip.as_deref(),
-        details: event.details.to_string(),
-        prev_hash: String::new(),
-        hash: String::new(),
-    };
-    row.hash = chain_hash(&prev_hash, &row);
-    row.prev_hash = prev_hash;
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)?;
+    let details: Vec<String> = events.iter().map(|(_, e)| e.details.to_string()).collect();
+    let at = crate::clock::now();
+    let mut rows = Vec::with_capacity(events.len());
+    for ((actor, event), details) in events.iter().zip(&details) {
+        let mut row = NewAuditRow {
+            seq,
+            id: crate::ids::new_id(),
+            at,
+            actor_user_id: actor.user_id.as_deref(),
+            actor_label: &actor.label,
+            action: event.action,
+            event: event.event,
+            record_type: event.record_type,
+            record_id: event.record_id,
+            reason: event.reason,
+            ip: actor.ip.as_deref(),
+            details: details.clone(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        row.hash = chain_hash(&prev_hash, &row);
+        row.prev_hash = std::mem::replace(&mut prev_hash, row.hash.clone());
+        rows.push(row);
+        seq += 1;
+    }
+    crate::db::bulk::bulk_insert!(conn, audit_events::table, rows);
     Ok(())
 }
 

@@ -221,6 +221,21 @@ where
     }
 }
 
+/// Runs `f` in a read transaction: a snapshot on SQLite (`BEGIN`, deferred, in WAL mode) and
+/// `REPEATABLE READ, READ ONLY` on PostgreSQL.
+pub fn read_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    conn.transaction(|c| {
+        if let DbConn::Pg(_) = c {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(c)?;
+        }
+        f(c)
+    })
+}
+
 /// Serialises appends to the audit chain until the surrounding transaction ends. SQLite
 /// needs nothing: write transactions there are already serial (`BEGIN IMMEDIATE`).
 pub fn lock_audit_chain(conn: &mut DbConn) -> Result<(), AppError> {
@@ -242,6 +257,8 @@ pub fn ping(conn: &mut DbConn) -> Result<(), AppError> {
 pub struct Db {
     pool: DbPool,
     backend: &'static str,
+    /// Started on first use.
+    appender: std::sync::Arc<std::sync::OnceLock<crate::audit::appender::Appender>>,
 }
 
 impl Db {
@@ -249,7 +266,34 @@ impl Db {
         Self {
             pool,
             backend: url.backend_name(),
+            appender: Default::default(),
         }
+    }
+
+    /// Appends an audit entry that stands alone (a view), group-committed with the others
+    /// waiting ([`crate::audit::appender`]); returns once it is durable.
+    pub async fn audit(
+        &self,
+        actor: &crate::audit::Actor,
+        event: crate::audit::Event<'_>,
+    ) -> Result<(), AppError> {
+        let appender = match self.appender.get() {
+            Some(a) => a.clone(),
+            None => {
+                let started = crate::audit::appender::Appender::start(self.pool.clone())?;
+                self.appender.get_or_init(|| started).clone()
+            }
+        };
+        appender.append(actor, event).await
+    }
+
+    /// Like [`Db::run`] inside a read-only transaction, so every query sees the same moment.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| read_tx(conn, f)).await
     }
 
     pub fn backend(&self) -> &'static str {

@@ -397,18 +397,19 @@ pub fn access_reason(
 
 pub const ACCESS_REASON_EVENT: &str = "referral.access_reason";
 
-/// What a page may show: the referral, or first a reason is needed.
+/// What a page may show: the referral with the reason given for looking at it (when it is
+/// off the viewer's caseload), or first a reason is needed.
 pub enum Viewed {
-    Shown(Box<Loaded>),
+    Shown(Box<Loaded>, Option<String>),
     ReasonNeeded,
 }
 
 /// Like [`view`], for pages: a referral off the viewer's caseload is shown only once a
-/// reason was given this session, and the view is recorded with it.
-pub fn view_for_page(
+/// reason was given this session. Records nothing, so it can run in a read transaction: the
+/// page records [`view_event`] (with the reason) before it shows anything.
+pub fn load_for_page(
     c: &mut DbConn,
     viewer: &Viewer,
-    actor: &Actor,
     id: &str,
     session_started: chrono::NaiveDateTime,
 ) -> Result<Viewed, AppError> {
@@ -421,12 +422,16 @@ pub fn view_for_page(
             None => return Ok(Viewed::ReasonNeeded),
         }
     };
-    let mut event = Event::new(AuditAction::Consultation, "referral.viewed").record("referral", id);
-    if let Some(r) = reason.as_deref() {
-        event = event.reason(r);
+    Ok(Viewed::Shown(Box::new(loaded), reason))
+}
+
+/// The audit entry of a view of referral `id`, with the reason given for it if any.
+pub fn view_event<'a>(id: &'a str, reason: Option<&'a str>) -> Event<'a> {
+    let event = Event::new(AuditAction::Consultation, "referral.viewed").record("referral", id);
+    match reason {
+        Some(r) => event.reason(r),
+        None => event,
     }
-    audit::record(c, actor, event)?;
-    Ok(Viewed::Shown(Box::new(loaded)))
 }
 
 /// Records the reason for looking at a referral off one's caseload.
@@ -449,11 +454,7 @@ pub fn give_access_reason(
 
 /// Records that a referral loaded with [`load`] was shown to the user.
 pub fn record_view(c: &mut DbConn, actor: &Actor, id: &str) -> Result<(), AppError> {
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", id),
-    )
+    audit::record(c, actor, view_event(id, None))
 }
 
 /// Loads a referral in scope without recording a view (used before a change).

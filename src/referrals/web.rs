@@ -371,9 +371,9 @@ pub async fn show(
     let session_started = user.session.created_at;
     let shown = state
         .db
-        .write(move |c| {
-            let l = match service::view_for_page(c, &viewer, &actor, &id, session_started)? {
-                service::Viewed::Shown(l) => *l,
+        .read(move |c| {
+            let (l, reason) = match service::load_for_page(c, &viewer, &id, session_started)? {
+                service::Viewed::Shown(l, reason) => (*l, reason),
                 service::Viewed::ReasonNeeded => return Ok(None),
             };
             let linked = crate::linked::model::requirements_of(c, &l.referral.id)?;
@@ -401,12 +401,17 @@ pub async fn show(
                 clinical,
                 crate::sessions::service::local_now().date(),
             );
-            Ok(Some((l, (t.can_manage, view), (linked, can_link))))
+            Ok(Some((l, reason, (t.can_manage, view), (linked, can_link))))
         })
         .await?;
-    let Some((l, treatment, linked)) = shown else {
+    let Some((l, reason, treatment, linked)) = shown else {
         return Ok(page::see_other(&reason_path));
     };
+    // Recorded, durably, before anything of it is shown.
+    state
+        .db
+        .audit(&actor, service::view_event(&l.referral.id, reason.as_deref()))
+        .await?;
     let (linked, can_link) = linked;
     let (can_manage_sessions, treatment) = treatment;
     let r = &l.referral;
@@ -883,10 +888,16 @@ pub async fn amend_form(
     let session_started = user.session.created_at;
     let l = match state
         .db
-        .write(move |c| service::view_for_page(c, &viewer, &actor, &id, session_started))
+        .read(move |c| service::load_for_page(c, &viewer, &id, session_started))
         .await?
     {
-        service::Viewed::Shown(l) => *l,
+        service::Viewed::Shown(l, reason) => {
+            state
+                .db
+                .audit(&actor, service::view_event(&l.referral.id, reason.as_deref()))
+                .await?;
+            *l
+        }
         service::Viewed::ReasonNeeded => return Ok(page::see_other(&reason_path)),
     };
     if !can_amend(user.user.role, l.referral.status) {

@@ -95,6 +95,25 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
         summary.sessions
     );
     assert!(summary.measures > 0 && summary.signpostings > 0);
+    let short_plans = app.with_db(|c| {
+        use diesel::dsl::count_star;
+        use diesel::prelude::*;
+        use mhtr_pathway::db::schema::{referrals, treatment_sessions};
+        use mhtr_pathway::referrals::state::Status;
+        let counts: Vec<(String, i64)> = treatment_sessions::table
+            .inner_join(referrals::table)
+            .filter(referrals::status.eq_any([Status::Ended, Status::Withdrawn]))
+            .group_by(treatment_sessions::referral_id)
+            .select((treatment_sessions::referral_id, count_star()))
+            .load(c)
+            .unwrap();
+        assert!(counts.len() > 100, "{}", counts.len());
+        counts.into_iter().filter(|(_, n)| *n < 12).count()
+    });
+    assert_eq!(
+        short_plans, 0,
+        "a plan cut short keeps its twelve appointments, the rest cancelled"
+    );
 
     let recount = app.with_db(|c| mhtr_pathway::reports::facts::recount(c).unwrap());
     assert_eq!(recount.referrals, 2_000);

@@ -617,6 +617,50 @@ async fn viewing_a_referral_is_recorded_as_a_consultation() {
 }
 
 #[tokio::test]
+async fn views_at_once_are_each_recorded_before_the_page_is_shown() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let created = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Rowan", "Ewer", Some("V123456")),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let page = std::sync::Arc::new(t.app.browser(&t.po).await);
+    let mut views = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (page, path) = (page.clone(), format!("/referrals/{id}"));
+        views.spawn(async move { page.get(&path).await.0 });
+    }
+    for status in views.join_all().await {
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Every page shown has its entry, already committed, in one unbroken chain.
+    let rid = id.clone();
+    let entries = t
+        .app
+        .state
+        .db
+        .run(move |c| mhtr_pathway::audit::for_record(c, "referral", &rid, 100))
+        .await
+        .unwrap();
+    let viewed = entries
+        .iter()
+        .filter(|e| e.event == "referral.viewed" && e.actor_label == t.po.email)
+        .count();
+    assert_eq!(viewed, 40);
+    assert!(
+        t.app
+            .state
+            .db
+            .run(|c| mhtr_pathway::audit::verify(c))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}
+
+#[tokio::test]
 async fn duplicates_link_on_identifiers_and_offer_a_choice_on_close_names() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
