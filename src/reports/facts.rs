@@ -377,6 +377,7 @@ pub(crate) fn add_to_area_month(
 /// Recomputes one referral's facts and moves the area's monthly session counts by exactly
 /// the difference. Call at the end of every write transaction that changes a referral, its
 /// person, its sessions or its measures.
+///
 /// An erased referral's facts are left as they stand: its source data is blanked, and its
 /// stored facts are what keeps the report's history right.
 pub fn refresh(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
