@@ -442,6 +442,24 @@ mod tests {
     }
 
     #[test]
+    fn the_retention_policy_is_read_and_checked() {
+        let s = Settings::from_toml("").unwrap();
+        assert_eq!(s.retention, RetentionSettings::default());
+        let s = Settings::from_toml("[retention]\nclosed_after_treatment_years = 8").unwrap();
+        assert_eq!(s.retention.closed_after_treatment_years, 8);
+        assert_eq!(s.retention.ended_without_treatment_years, 2);
+        let err =
+            Settings::from_toml("[retention]\nended_without_treatment_years = 0").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("retention.ended_without_treatment_years must be a whole number of years from 1 to 100"),
+            "{err}"
+        );
+        assert!(Settings::from_toml("[retention]\nmax_retain_years = 11").is_err());
+        assert!(Settings::from_toml("[retention]\nreview_years = 3").is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(Settings::from_toml("[server]\nbnid = \"x\"").is_err());
     }
