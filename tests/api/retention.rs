@@ -669,6 +669,11 @@ async fn erasure_blanks_every_personal_field_and_keeps_the_figures() {
     assert!(!page.contains("Robin"));
     let (status, _) = c.cl.get(&format!("/api/v1/referrals/{treated}")).await;
     assert_eq!(status, StatusCode::OK);
+    // Nothing new is written about it.
+    let (status, _) = cl
+        .get(&format!("/referrals/{treated}/linked-requirements/new"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
     // A second decision cannot follow.
     let (status, _, _) = admin
         .post(
