@@ -117,6 +117,7 @@ pub const TABLES: &[Table] = &[
             ("merged_into_id", Text),
             ("created_at", Timestamp),
             ("updated_at", Timestamp),
+            ("erased_at", Timestamp),
         ],
     },
     Table {
@@ -142,6 +143,9 @@ pub const TABLES: &[Table] = &[
             ("sentence_date", Date),
             ("requirement_end_date", Date),
             ("combined_with", Text),
+            ("retention_review_on", Date),
+            ("erased_at", Timestamp),
+            ("erased_by", Text),
         ],
     },
     Table {
@@ -422,6 +426,19 @@ pub const TABLES: &[Table] = &[
             ("description", Text),
             ("created_by", Text),
             ("created_at", Timestamp),
+        ],
+    },
+    Table {
+        name: "retention_decisions",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("referral_id", Text),
+            ("decision", Text),
+            ("reason", Text),
+            ("next_review_on", Date),
+            ("decided_by", Text),
+            ("decided_at", Timestamp),
         ],
     },
     Table {

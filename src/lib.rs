@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod referrals;
 pub mod reports;
+pub mod retention;
 pub mod routes;
 pub mod sessions;
 pub mod settings;

@@ -10,8 +10,8 @@ use crate::sessions::{capacity, closures, diary, feeds};
 use crate::signposting::directory;
 use crate::users::model::Role;
 use crate::{
-    areas, assets, audit, auth, home, linked, notifications, openapi, referrals, reports, sessions,
-    signposting, users,
+    areas, assets, audit, auth, home, linked, notifications, openapi, referrals, reports,
+    retention, sessions, signposting, users,
 };
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -35,6 +35,9 @@ const REPORT_READERS: &[Role] = &[Role::Councillor, Role::ClinicalLead, Role::Ad
 const LINKERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
 /// Clinical leads and administrators join two records of one person.
 const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
+/// Who reviews closed referrals under the retention policy: administrators in every area,
+/// clinical leads in theirs.
+const RETENTION_REVIEWERS: &[Role] = &[Role::Admin, Role::ClinicalLead];
 /// Those with a diary: assistant psychologists their own, clinical leads their teams'.
 const DIARY: &[Role] = TREATERS;
 /// Who sees a practitioner's capacity: the practitioner, their leads and administrators.
@@ -552,6 +555,22 @@ pub fn table() -> Vec<Entry> {
             "/admin/closures/{id}/delete",
             Staff(ADMIN),
             web::to(closures::delete),
+        ),
+        // Retention review
+        get(
+            "/retention",
+            Staff(RETENTION_REVIEWERS),
+            web::to(retention::web::queue),
+        ),
+        get(
+            "/retention/{id}",
+            Staff(RETENTION_REVIEWERS),
+            web::to(retention::web::review_form),
+        ),
+        post(
+            "/retention/{id}",
+            Staff(RETENTION_REVIEWERS),
+            web::to(retention::web::decide),
         ),
         // Calendar feeds: the secret in the address is the credential, so no session.
         get("/calendar/{token}.ics", Public, web::to(feeds::ics_feed)),

@@ -20,6 +20,61 @@ pub struct Settings {
     pub email: EmailSettings,
     #[serde(default)]
     pub reports: ReportSettings,
+    #[serde(default)]
+    pub retention: RetentionSettings,
+}
+
+/// The retention policy: how many years after a referral closed it comes up for review, by
+/// how it closed, and how far ahead a decision to keep it may set the next review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Declined at screening, not suitable, MHTR not made or withdrawn.
+    pub ended_without_treatment_years: u32,
+    /// Closed after treatment (completed, ended early, signposted and closed).
+    pub closed_after_treatment_years: u32,
+    /// A decision to keep a record sets its next review at most this many years ahead.
+    pub max_retain_years: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            ended_without_treatment_years: 2,
+            closed_after_treatment_years: 6,
+            max_retain_years: 5,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// What is wrong with the policy, in words for whoever runs the service.
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, years) in [
+            (
+                "ended_without_treatment_years",
+                self.ended_without_treatment_years,
+            ),
+            (
+                "closed_after_treatment_years",
+                self.closed_after_treatment_years,
+            ),
+        ] {
+            if !(1..=100).contains(&years) {
+                out.push(format!(
+                    "retention.{key} must be a whole number of years from 1 to 100 (it is {years})"
+                ));
+            }
+        }
+        if !(1..=10).contains(&self.max_retain_years) {
+            out.push(format!(
+                "retention.max_retain_years must be a whole number of years from 1 to 10 (it is {})",
+                self.max_retain_years
+            ));
+        }
+        out
+    }
 }
 
 /// Reporting: disclosure control for councillors.
@@ -317,6 +372,7 @@ impl Settings {
                 ));
             }
         }
+        problems.extend(self.retention.problems());
         if problems.is_empty() {
             Ok(())
         } else {
@@ -386,6 +442,24 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_retention_policy_is_read_and_checked() {
+        let s = Settings::from_toml("").unwrap();
+        assert_eq!(s.retention, RetentionSettings::default());
+        let s = Settings::from_toml("[retention]\nclosed_after_treatment_years = 8").unwrap();
+        assert_eq!(s.retention.closed_after_treatment_years, 8);
+        assert_eq!(s.retention.ended_without_treatment_years, 2);
+        let err =
+            Settings::from_toml("[retention]\nended_without_treatment_years = 0").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("retention.ended_without_treatment_years must be a whole number of years from 1 to 100"),
+            "{err}"
+        );
+        assert!(Settings::from_toml("[retention]\nmax_retain_years = 11").is_err());
+        assert!(Settings::from_toml("[retention]\nreview_years = 3").is_err());
     }
 
     #[test]

@@ -151,6 +151,7 @@ diesel::table! {
         merged_into_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -176,6 +177,9 @@ diesel::table! {
         sentence_date -> Nullable<Date>,
         requirement_end_date -> Nullable<Date>,
         combined_with -> Nullable<Text>,
+        retention_review_on -> Nullable<Date>,
+        erased_at -> Nullable<Timestamp>,
+        erased_by -> Nullable<Text>,
     }
 }
 
@@ -616,6 +620,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    retention_decisions (id) {
+        id -> Text,
+        referral_id -> Text,
+        decision -> Text,
+        reason -> Text,
+        next_review_on -> Nullable<Date>,
+        decided_by -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -637,6 +653,7 @@ diesel::joinable!(risk_alerts -> referrals (referral_id));
 diesel::joinable!(enforcement_reviews -> referrals (referral_id));
 diesel::joinable!(practitioner_reports -> referrals (referral_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(retention_decisions -> referrals (referral_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(practitioner_capacity -> users (user_id));
 diesel::joinable!(directory_service_areas -> directory_services (service_id));
@@ -691,4 +708,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     end_summaries,
     import_batches,
     import_rows,
+    retention_decisions,
 );

@@ -56,6 +56,17 @@ pub fn combination(reqs: &[LinkedRequirement]) -> CombinedWith {
     }
 }
 
+/// Refuses anything new on a referral whose personal data was erased under the retention
+/// policy: what is written about it would be personal data again.
+fn not_erased(c: &mut DbConn, r: &Referral) -> Result<(), AppError> {
+    if crate::retention::model::is_erased(c, &r.id)? {
+        return Err(AppError::Conflict(
+            "The personal data of this referral was erased: nothing more is recorded on it".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A referral in scope whose linked requirements the viewer may record (for forms).
 pub fn referral_to_change(
     c: &mut DbConn,
@@ -66,6 +77,7 @@ pub fn referral_to_change(
     if !may_change(viewer, &r) {
         return Err(AppError::Forbidden);
     }
+    not_erased(c, &r)?;
     Ok(r)
 }
 
@@ -90,6 +102,7 @@ pub fn to_change(
     if !may_change(viewer, &r) {
         return Err(AppError::Forbidden);
     }
+    not_erased(c, &r)?;
     Ok((r, l))
 }
 
@@ -103,6 +116,7 @@ pub fn to_log(
     if !may_log(viewer, &r) {
         return Err(AppError::Forbidden);
     }
+    not_erased(c, &r)?;
     Ok((r, l))
 }
 

@@ -365,6 +365,9 @@ pub async fn show(
     filter: web::Query<TimelineFilter>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    if let Some(erased) = crate::retention::web::erased_referral_page(&state, &user, &id).await? {
+        return Ok(erased);
+    }
     let reason_path = format!("/referrals/{id}/reason");
     let viewer = Viewer::from(&user);
     let actor = user.actor();

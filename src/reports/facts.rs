@@ -377,7 +377,13 @@ pub(crate) fn add_to_area_month(
 /// Recomputes one referral's facts and moves the area's monthly session counts by exactly
 /// the difference. Call at the end of every write transaction that changes a referral, its
 /// person, its sessions or its measures.
+///
+/// An erased referral's facts are left as they stand: its source data is blanked, and its
+/// stored facts are what keeps the report's history right.
 pub fn refresh(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
+    if crate::retention::model::is_erased(c, referral_id)? {
+        return Ok(());
+    }
     let p = parts(c, referral_id)?;
     let (fact, months) = derive(&p);
     let old_fact: Option<Fact> = report_facts::table
@@ -482,18 +488,58 @@ pub fn backfill(c: &mut DbConn) -> Result<usize, AppError> {
     Ok(missing.len())
 }
 
+/// An erased referral's stored facts and months: they cannot be derived again from its
+/// blanked source data, so they stand as they are.
+fn stored_parts(
+    c: &mut DbConn,
+    referral_id: &str,
+) -> Result<(Fact, BTreeMap<NaiveDate, MonthCounts>), AppError> {
+    let fact = report_facts::table
+        .find(referral_id)
+        .select(Fact::as_select())
+        .first(c)?;
+    let months = report_referral_months::table
+        .filter(report_referral_months::referral_id.eq(referral_id))
+        .select((
+            report_referral_months::month,
+            report_referral_months::booked,
+            report_referral_months::delivered,
+            report_referral_months::missed,
+        ))
+        .load::<(NaiveDate, i32, i32, i32)>(c)?
+        .into_iter()
+        .map(|(m, booked, delivered, missed)| {
+            (
+                m,
+                MonthCounts {
+                    booked,
+                    delivered,
+                    missed,
+                },
+            )
+        })
+        .collect();
+    Ok((fact, months))
+}
+
 /// The stored facts and monthly counts, and the same computed afresh from the source tables:
-/// they must be equal. Used by tests and by `mhtr-pathway report recount`.
+/// they must be equal. An erased referral's stored facts stand for it (its source data is
+/// gone), but still count towards the aggregates and months checked. Used by tests and by
+/// `mhtr-pathway report recount`.
 pub fn recount(c: &mut DbConn) -> Result<Recount, AppError> {
-    let ids: Vec<String> = referrals::table
-        .select(referrals::id)
+    let rows: Vec<(String, Option<NaiveDateTime>)> = referrals::table
+        .select((referrals::id, referrals::erased_at))
         .order(referrals::id.asc())
         .load(c)?;
-    let mut facts = Vec::with_capacity(ids.len());
+    let mut facts = Vec::with_capacity(rows.len());
     let (mut cube_counts, mut cube_waits) = Default::default();
     let mut area_months: BTreeMap<(String, NaiveDate), MonthCounts> = BTreeMap::new();
-    for id in &ids {
-        let (fact, months) = derive(&parts(c, id)?);
+    for (id, erased_at) in &rows {
+        let (fact, months) = if erased_at.is_some() {
+            stored_parts(c, id)?
+        } else {
+            derive(&parts(c, id)?)
+        };
         crate::reports::cube::accumulate(&fact, 1, &mut cube_counts, &mut cube_waits);
         for (m, counts) in months {
             let e = area_months.entry((fact.area_id.clone(), m)).or_default();

@@ -145,6 +145,8 @@ coded_enum! {
         SignpostingUpdated = ("signposting_updated", "Signposting updated"),
         NoOnwardSupport = ("no_onward_support", "No onward support needed"),
         EndSummaryWritten = ("end_summary_written", "End-of-treatment summary written"),
+        RecordRetained = ("record_retained", "Kept under the retention policy"),
+        PersonalDataErased = ("personal_data_erased", "Personal data erased under the retention policy"),
     }
 }
 

@@ -46,6 +46,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/referrals", "Referrals"),
             ("/diary", "Diary"),
             ("/capacity", "Capacity"),
+            ("/retention", "Retention"),
         ]),
         Role::AssistantPsychologist => {
             items.extend([("/referrals", "Referrals"), ("/diary", "Diary")])
@@ -64,6 +65,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/outbox", "Email"),
             ("/admin/closures", "Closures"),
             ("/admin/areas", "Areas"),
+            ("/retention", "Retention"),
         ]);
     }
     items

@@ -257,6 +257,9 @@ enum Record {
     /// A referral, or something of one (session, alert, review, linked requirement,
     /// signposting): scoped by area and caseload through `referrals::model::scoped`.
     Casework(&'static str),
+    /// A referral's retention review: clinical leads of its area, administrators of every
+    /// area (so no administrator is out of scope).
+    Retention,
     /// A practitioner's capacity: their leads, themselves and administrators.
     Practitioner,
     /// The user's own draft, session or API token.
@@ -288,6 +291,8 @@ fn record_of(path: &str) -> Option<Record> {
         Casework("linked")
     } else if p.starts_with("/signposting/{id}") {
         Casework("signposting")
+    } else if p.starts_with("/retention/{id}") {
+        Retention
     } else if p.starts_with("/practitioners/{id}") {
         Practitioner
     } else if p.starts_with("/account/sessions/{id}") {
@@ -505,6 +510,7 @@ async fn every_record_route_answers_by_role_and_scope() {
     let id_for = |record: Record, user: &Actor| -> String {
         match record {
             Record::Casework(kind) => first_id_in(&rows, kind).to_owned(),
+            Record::Retention => first_id_in(&rows, "referral").to_owned(),
             Record::Practitioner => tom.clone(),
             Record::Own("draft") => draft.clone(),
             Record::Own("session") => own_session.clone(),
@@ -566,6 +572,9 @@ async fn every_record_route_answers_by_role_and_scope() {
                         }
                         // Administrators manage every user, and so see every
                         // practitioner's capacity.
+                        (Record::Retention, false) if role == Role::Admin => {
+                            assert_ne!(status, StatusCode::NOT_FOUND, "{what}");
+                        }
                         (Record::Practitioner, false) if role == Role::Admin => {
                             assert_ne!(status, StatusCode::NOT_FOUND, "{what}");
                         }

@@ -26,6 +26,7 @@ mod passwords;
 mod referral_emails;
 mod referrals;
 mod reports;
+mod retention;
 mod sessions;
 mod sign_in;
 mod signposting;

@@ -860,6 +860,11 @@ async function clinicalLeadReferrals (t, page, r) {
 
   await visit(t, page, `${r}-merge`, '/people/merge')
   await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
+
+  // The retention review: the queue of the lead's areas, and a referral's review page (the
+  // demo referrals are recent, so it says when the review will come).
+  await visit(t, page, `${r}-retention`, '/retention')
+  await visit(t, page, `${r}-retention-review`, target.replace(/^\/referrals\//, '/retention/'))
 }
 
 async function assistantPsychologistReferrals (t, page, r) {
@@ -1005,6 +1010,13 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-audit-bad-date`, '/admin/audit?from_date_day=31&from_date_month=2&from_date_year=2026')
         await visit(t, page, `${r}-merge`, '/people/merge')
         await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
+        await visit(t, page, `${r}-retention`, '/retention')
+        const due = page.locator('table.govuk-table tbody a[href^="/retention/"]')
+        if (await due.count() > 0) {
+          const reviewPath = await due.first().getAttribute('href')
+          await visit(t, page, `${r}-retention-review`, reviewPath)
+          await submitEmpty(t, page, `${r}-retention-review-errors`, reviewPath, 'Save the decision')
+        }
         await visit(t, page, `${r}-outbox`, '/admin/outbox')
         await visit(t, page, `${r}-closures`, '/admin/closures')
         await submitEmpty(t, page, `${r}-closures-errors`, '/admin/closures', 'Add closure')

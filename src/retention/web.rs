@@ -1,0 +1,319 @@
+//! The retention review pages: the queue of closed referrals whose review has come, and the
+//! decision page of one referral. Neither shows personal data: the reference, the area and
+//! how and when it closed are what the policy decides on; the referral page is a link away
+//! for those whose casework scope reaches it.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::guard::CurrentUser;
+use crate::auth::session::Flash;
+use crate::db::DbConn;
+use crate::db::schema::areas;
+use crate::error::{AppError, FieldErrors};
+use crate::referrals::forms::RawForm;
+use crate::referrals::model::Viewer;
+use crate::retention::forms::parse_review;
+use crate::retention::model::{Decision, DecisionRow};
+use crate::retention::service::{self, Due, Review};
+use crate::state::State;
+use crate::web::{self as page, Choice, format};
+
+const PAGE_SIZE: usize = 50;
+
+fn area_names(c: &mut DbConn) -> Result<BTreeMap<String, String>, AppError> {
+    Ok(areas::table
+        .select((areas::id, areas::name))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect())
+}
+
+#[derive(Debug, Serialize)]
+struct DueRow {
+    href: String,
+    reference: String,
+    area: String,
+    closed_as: &'static str,
+    record_type: &'static str,
+    closed_on: String,
+    due_on: String,
+}
+
+impl DueRow {
+    fn new(d: &Due, areas: &BTreeMap<String, String>) -> Self {
+        Self {
+            href: format!("/retention/{}", d.referral.id),
+            reference: d.referral.reference.clone(),
+            area: areas.get(&d.referral.area_id).cloned().unwrap_or_default(),
+            closed_as: d.referral.status.label(),
+            record_type: d.kind.label(),
+            closed_on: format::date(d.closed_on),
+            due_on: format::date(d.due_on),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QueueQuery {
+    page: Option<usize>,
+}
+
+pub async fn queue(
+    state: State,
+    user: CurrentUser,
+    q: web::Query<QueueQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (viewer, policy) = (Viewer::from(&user), state.settings.retention);
+    let (due, areas) = state
+        .db
+        .run(move |c| {
+            let due = service::queue(c, &viewer, &policy, crate::clock::today())?;
+            Ok((due, area_names(c)?))
+        })
+        .await?;
+    let pages = due.len().div_ceil(PAGE_SIZE).max(1);
+    let page_no = q.page.unwrap_or(1).clamp(1, pages);
+    let rows: Vec<DueRow> = due
+        .iter()
+        .skip((page_no - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|d| DueRow::new(d, &areas))
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("rows", &rows);
+    ctx.insert("total", &due.len());
+    ctx.insert("page", &page_no);
+    ctx.insert("pages", &pages);
+    ctx.insert("base_url", "/retention?");
+    ctx.insert("policy", &state.settings.retention);
+    page::render(&state, &user, "/retention", "retention/queue.html", ctx).await
+}
+
+#[derive(Debug, Serialize)]
+struct DecisionView {
+    decision: &'static str,
+    reason: String,
+    next_review_on: String,
+    decided_by: String,
+    decided_at: String,
+}
+
+fn decision_views(c: &mut DbConn, rows: &[DecisionRow]) -> Result<Vec<DecisionView>, AppError> {
+    rows.iter()
+        .map(|d| {
+            Ok(DecisionView {
+                decision: d.decision.label(),
+                reason: d.reason.clone(),
+                next_review_on: d.next_review_on.map(format::date).unwrap_or_default(),
+                decided_by: crate::referrals::model::user_name(c, &d.decided_by)?,
+                decided_at: format::date_time(d.decided_at),
+            })
+        })
+        .collect()
+}
+
+/// What the decision page shows about the referral.
+#[derive(Debug, Serialize)]
+struct ReviewView {
+    id: String,
+    reference: String,
+    area: String,
+    closed: bool,
+    erased: bool,
+    is_due: bool,
+    closed_as: String,
+    record_type: String,
+    closed_on: String,
+    due_on: String,
+    version: i64,
+}
+
+impl ReviewView {
+    fn new(id: &str, r: &Review, areas: &BTreeMap<String, String>) -> Self {
+        let today = crate::clock::today();
+        let d = r.due.as_ref();
+        Self {
+            id: id.to_owned(),
+            reference: r.reference.clone(),
+            area: areas.get(&r.area_id).cloned().unwrap_or_default(),
+            closed: d.is_some(),
+            erased: d.is_some_and(|d| d.referral.erased_at.is_some()),
+            is_due: d.is_some_and(|d| d.is_due(today)),
+            closed_as: d
+                .map_or("Not closed", |d| d.referral.status.label())
+                .to_owned(),
+            record_type: d
+                .map_or("Not covered until it closes", |d| d.kind.label())
+                .to_owned(),
+            closed_on: d.map_or("Not closed".to_owned(), |d| format::date(d.closed_on)),
+            due_on: d.map_or("Not due".to_owned(), |d| format::date(d.due_on)),
+            version: d.map(|d| d.referral.version).unwrap_or_default(),
+        }
+    }
+}
+
+fn decision_options() -> Vec<Choice> {
+    vec![
+        Choice {
+            value: Decision::Retain.as_str().into(),
+            text: "Keep the record until a next review".into(),
+        },
+        Choice {
+            value: Decision::Erase.as_str().into(),
+            text: "Erase the personal data".into(),
+        },
+    ]
+}
+
+async fn review_page(
+    state: &State,
+    user: &CurrentUser,
+    id: String,
+    raw: &RawForm,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let (viewer, policy) = (Viewer::from(user), state.settings.retention);
+    let (view, decisions) = state
+        .db
+        .run(move |c| {
+            let r = service::review(c, &viewer, &policy, &id)?;
+            let view = ReviewView::new(&id, &r, &area_names(c)?);
+            Ok((view, decision_views(c, &r.decisions)?))
+        })
+        .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("r", &view);
+    ctx.insert("decisions", &decisions);
+    ctx.insert("decision_options", &decision_options());
+    ctx.insert(
+        "confirm_options",
+        &[Choice {
+            value: "yes".into(),
+            text: "I understand the personal data cannot be recovered".into(),
+        }],
+    );
+    ctx.insert(
+        "max_retain_years",
+        &state.settings.retention.max_retain_years,
+    );
+    ctx.insert("values", &raw.first_values());
+    ctx.insert("errors", &BTreeMap::<String, String>::new());
+    if let Some(e) = errors {
+        page::insert_errors(&mut ctx, e);
+    }
+    page::render(state, user, "/retention", "retention/review.html", ctx).await
+}
+
+pub async fn review_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    review_page(&state, &user, path.into_inner(), &RawForm::default(), None).await
+}
+
+pub async fn decide(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let policy = state.settings.retention;
+    let (viewer, actor, rid) = (Viewer::from(&user), user.actor(), id.clone());
+    let parsed = parse_review(&raw, crate::clock::today(), policy.max_retain_years);
+    // The referral is looked up (and scope applied) before the input is judged, so a record
+    // out of scope answers like a missing one whatever was sent.
+    let result = state
+        .db
+        .write(move |c| {
+            service::review(c, &viewer, &policy, &rid)?;
+            let input = parsed.map_err(AppError::Validation)?;
+            service::decide(c, &viewer, &actor, &policy, &rid, &input)
+        })
+        .await;
+    let message = match result {
+        Ok(Decision::Retain) => "Record kept; it comes back to the queue on its next review date",
+        Ok(Decision::Erase) => "Personal data erased; the report figures are unchanged",
+        Err(AppError::Validation(e)) => {
+            return review_page(&state, &user, id, &raw, Some(&e)).await;
+        }
+        Err(e) => return Err(e),
+    };
+    page::flash_and_redirect(&state, &user, Flash::success(message), "/retention").await
+}
+
+#[derive(Debug, Serialize)]
+struct ErasedEntry {
+    text: &'static str,
+    on: String,
+}
+
+/// What is left to show of an erased referral: no personal data, only what happened when.
+#[derive(Debug, Serialize)]
+struct ErasedView {
+    reference: String,
+    status: &'static str,
+    area: String,
+    erased_on: String,
+    entries: Vec<ErasedEntry>,
+}
+
+fn erased_view(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Option<ErasedView>, AppError> {
+    use crate::db::schema::referrals;
+    let r = crate::referrals::model::find(c, viewer, id)?;
+    let erased_at: Option<chrono::NaiveDateTime> = referrals::table
+        .find(id)
+        .select(referrals::erased_at)
+        .first(c)?;
+    let Some(erased_at) = erased_at else {
+        return Ok(None);
+    };
+    let mut entries: Vec<(chrono::NaiveDateTime, &'static str)> =
+        crate::referrals::model::history(c, id)?
+            .iter()
+            .map(|h| (h.at, h.action.label()))
+            .collect();
+    entries.extend(
+        crate::sessions::model::events_of(c, id)?
+            .iter()
+            .map(|e| (e.at, e.kind.label())),
+    );
+    entries.sort_by_key(|(at, _)| *at);
+    Ok(Some(ErasedView {
+        reference: r.reference,
+        status: r.status.label(),
+        area: area_names(c)?.remove(&r.area_id).unwrap_or_default(),
+        erased_on: format::date(crate::sessions::calendar::utc_to_london(erased_at).date()),
+        entries: entries
+            .into_iter()
+            .map(|(at, text)| ErasedEntry {
+                text,
+                on: format::date_time(at),
+            })
+            .collect(),
+    }))
+}
+
+/// The referral page of an erased referral, in place of the full page; `None` for one that
+/// is not erased. Scope as for any referral page.
+pub async fn erased_referral_page(
+    state: &State,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<Option<HttpResponse>, AppError> {
+    let (viewer, id) = (Viewer::from(user), id.to_owned());
+    let Some(view) = state.db.run(move |c| erased_view(c, &viewer, &id)).await? else {
+        return Ok(None);
+    };
+    let mut ctx = tera::Context::new();
+    ctx.insert("r", &view);
+    page::render(state, user, "/referrals", "referrals/erased.html", ctx)
+        .await
+        .map(Some)
+}
