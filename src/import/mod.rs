@@ -13,6 +13,7 @@ pub mod apply;
 pub mod generate;
 pub mod mapping;
 pub mod report;
+pub mod web;
 
 use std::collections::{HashMap, HashSet};
 

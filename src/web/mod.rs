@@ -64,6 +64,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/outbox", "Email"),
             ("/admin/closures", "Closures"),
             ("/admin/areas", "Areas"),
+            ("/admin/import", "Import"),
         ]);
     }
     items
