@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod generate;
 pub mod mapping;
+pub mod native;
 pub mod report;
 pub mod web;
 

@@ -66,6 +66,10 @@ pub fn mapping_choices(settings: &ImportSettings) -> Vec<MappingChoice> {
             if !valid_name(&name) {
                 return None;
             }
+            // The native format (this service's own export) is for the command line.
+            if std::fs::read_to_string(&path).is_ok_and(|t| super::native::is_native(&t)) {
+                return None;
+            }
             let hint = match Mapping::load(&path) {
                 Ok(m) if m.description.is_empty() => format!("Files: {}", file_names(&m)),
                 Ok(m) => format!("{}. Files: {}", m.description, file_names(&m)),

@@ -212,6 +212,10 @@ async fn the_sample_uploaded_through_the_page_reconciles_like_the_cli_and_import
         form.contains("value=\"legacy_casebook\""),
         "the shipped mapping is offered"
     );
+    assert!(
+        !form.contains("value=\"native\""),
+        "the native format is for the command line"
+    );
     let expected = cli_dry_run(&app);
     let before = app.with_db(totals);
 
