@@ -165,7 +165,14 @@ fn stage(
     sweep(settings);
     let id = crate::ids::random_token(18);
     let dir = staging_path(settings, &id);
-    std::fs::create_dir_all(&dir).map_err(|e| io_error("create folder", e))?;
+    // Only the service's own user may read what was uploaded.
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&dir)
+        .map_err(|e| io_error("create folder", e))?;
     let mut files = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let stored = format!("{}.csv", i + 1);
