@@ -235,6 +235,59 @@ fn inputs_of(dir: &std::path::Path) -> Vec<mhtr_pathway::import::Input> {
         .collect()
 }
 
+/// The round trip's "identical": every data file byte-identical; the audit log files are the
+/// first export's entries byte for byte followed by exactly the import's own entry; the
+/// manifest is the same but for the audit log.
+fn assert_same_but_the_import_entry(
+    one: &BTreeMap<String, Vec<u8>>,
+    two: &BTreeMap<String, Vec<u8>>,
+) {
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        two.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in one {
+        if name.starts_with("audit_events.") || name == "manifest.json" {
+            continue;
+        }
+        assert!(two[name] == *bytes, "{name} differs after the round trip");
+    }
+    // The audit log: the first database's entries, then the import's own, nothing else.
+    let (csv1, csv2) = (
+        String::from_utf8(one["audit_events.csv"].clone()).unwrap(),
+        String::from_utf8(two["audit_events.csv"].clone()).unwrap(),
+    );
+    assert!(
+        csv2.starts_with(&csv1),
+        "the audit entries are kept as they were"
+    );
+    let added = &csv2[csv1.len()..];
+    assert_eq!(added.lines().count(), 1, "{added}");
+    assert!(added.contains(",combination,import.native,"), "{added}");
+    let (json1, json2): (Vec<serde_json::Value>, Vec<serde_json::Value>) = (
+        serde_json::from_slice(&one["audit_events.json"]).unwrap(),
+        serde_json::from_slice(&two["audit_events.json"]).unwrap(),
+    );
+    assert_eq!(json2.len(), json1.len() + 1);
+    assert_eq!(json2[..json1.len()], json1[..]);
+    assert_eq!(json2[json1.len()]["event"], "import.native");
+    assert_eq!(
+        json2[json1.len()]["prev_hash"],
+        json1.last().unwrap()["hash"],
+        "the import's entry continues the imported chain"
+    );
+    // The manifest differs only in the audit log's count and checksums.
+    let strip = |bytes: &[u8]| {
+        let mut m: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        m["tables"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|t| t["name"] != "audit_events");
+        m
+    };
+    assert_eq!(strip(&one["manifest.json"]), strip(&two["manifest.json"]));
+}
+
 /// The round trip: export, import the export with the shipped `native` mapping into an
 /// empty database, export again. "Identical" means: every data file (CSV and JSON) of every
 /// table but the audit log is byte-identical; the audit log files hold every entry of the first
@@ -302,50 +355,7 @@ async fn an_export_imported_with_the_native_mapping_exports_identically() {
     mhtr_pathway::export::export(&mut c, second.path(), "Check the move", &actor).unwrap();
 
     let (one, two) = (files(first.path()), files(second.path()));
-    assert_eq!(
-        one.keys().collect::<Vec<_>>(),
-        two.keys().collect::<Vec<_>>()
-    );
-    for (name, bytes) in &one {
-        if name.starts_with("audit_events.") || name == "manifest.json" {
-            continue;
-        }
-        assert!(two[name] == *bytes, "{name} differs after the round trip");
-    }
-    // The audit log: the first database's entries, then the import's own, nothing else.
-    let (csv1, csv2) = (
-        String::from_utf8(one["audit_events.csv"].clone()).unwrap(),
-        String::from_utf8(two["audit_events.csv"].clone()).unwrap(),
-    );
-    assert!(
-        csv2.starts_with(&csv1),
-        "the audit entries are kept as they were"
-    );
-    let added = &csv2[csv1.len()..];
-    assert_eq!(added.lines().count(), 1, "{added}");
-    assert!(added.contains(",combination,import.native,"), "{added}");
-    let (json1, json2): (Vec<serde_json::Value>, Vec<serde_json::Value>) = (
-        serde_json::from_slice(&one["audit_events.json"]).unwrap(),
-        serde_json::from_slice(&two["audit_events.json"]).unwrap(),
-    );
-    assert_eq!(json2.len(), json1.len() + 1);
-    assert_eq!(json2[..json1.len()], json1[..]);
-    assert_eq!(json2[json1.len()]["event"], "import.native");
-    assert_eq!(
-        json2[json1.len()]["prev_hash"],
-        json1.last().unwrap()["hash"],
-        "the import's entry continues the imported chain"
-    );
-    // The manifest differs only in the audit log's count and checksums.
-    let strip = |bytes: &[u8]| {
-        let mut m: serde_json::Value = serde_json::from_slice(bytes).unwrap();
-        m["tables"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|t| t["name"] != "audit_events");
-        m
-    };
-    assert_eq!(strip(&one["manifest.json"]), strip(&two["manifest.json"]));
+    assert_same_but_the_import_entry(&one, &two);
 
     assert!(
         mhtr_pathway::audit::verify(&mut c).unwrap().is_ok(),
@@ -373,6 +383,32 @@ async fn an_export_imported_with_the_native_mapping_exports_identically() {
             .unwrap();
         assert!(hashes.iter().all(Option::is_none));
     }
+
+    // Across backends: the same export into a fresh SQLite database exports the same (under
+    // TEST_DATABASE_URL this is PostgreSQL to SQLite).
+    let lite = tempfile::tempdir().unwrap();
+    let url = mhtr_pathway::db::DatabaseUrl::parse(&format!(
+        "sqlite://{}",
+        lite.path().join("restored.db").display()
+    ))
+    .unwrap();
+    let mut l = mhtr_pathway::db::connect(&url).unwrap();
+    mhtr_pathway::db::run_migrations(&mut l).unwrap();
+    let (plan, mut report) =
+        mhtr_pathway::import::native::plan(&mut l, &mapping, "native", &inputs).unwrap();
+    assert_eq!(report.checksum, checksum, "the same rows are accepted");
+    mhtr_pathway::import::native::apply(
+        &mut l,
+        &plan,
+        &mut report,
+        &Actor::system("import (native)"),
+        Some(&checksum),
+    )
+    .unwrap();
+    let third = tempfile::tempdir().unwrap();
+    mhtr_pathway::export::export(&mut l, third.path(), "Check the move", &actor).unwrap();
+    assert_same_but_the_import_entry(&one, &files(third.path()));
+    drop(l);
 
     // Again: everything is already here.
     let (plan, report) =
