@@ -403,6 +403,23 @@ fn import_command(
     files: &[PathBuf],
 ) -> Result<(), AppError> {
     use crate::import;
+    let text = std::fs::read_to_string(mapping_path).map_err(|e| {
+        AppError::Config(format!(
+            "cannot read mapping file {}: {e}",
+            mapping_path.display()
+        ))
+    })?;
+    if import::native::is_native(&text) {
+        return native_import_command(
+            url,
+            mapping_path,
+            dry_run,
+            report_dir,
+            checksum,
+            as_user,
+            files,
+        );
+    }
     let started = std::time::Instant::now();
     let mapping = import::Mapping::load(mapping_path).map_err(AppError::Config)?;
     let name = mapping_path
@@ -474,6 +491,70 @@ fn import_command(
         planned.as_secs_f64(),
         rows.saturating_sub(inputs.len()) as f64 / secs
     );
+    Ok(())
+}
+
+/// `import` with a `format = "native"` mapping: an export of this service restored verbatim.
+/// A folder among the files stands for the mapping's files in it.
+fn native_import_command(
+    url: &db::DatabaseUrl,
+    mapping_path: &std::path::Path,
+    dry_run: bool,
+    report_dir: Option<PathBuf>,
+    checksum: Option<String>,
+    as_user: Option<String>,
+    files: &[PathBuf],
+) -> Result<(), AppError> {
+    use crate::import::{self, native};
+    let mapping = native::NativeMapping::load(mapping_path).map_err(AppError::Config)?;
+    let name = mapping_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut paths = Vec::new();
+    for f in files {
+        if f.is_dir() {
+            paths.extend(mapping.files.iter().map(|m| f.join(&m.file_name)));
+        } else {
+            paths.push(f.clone());
+        }
+    }
+    let inputs = paths
+        .iter()
+        .map(|f| import::Input::read(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut c = db::connect(url)?;
+    db::run_migrations(&mut c)?;
+    // The database may be empty (no administrator yet): then the import is the system's.
+    let actor = match &as_user {
+        None => Actor::system("import (native)"),
+        Some(email) => {
+            let user = model::by_email(&mut c, &email.to_lowercase())?
+                .filter(|u| u.role == Role::Admin && !u.is_disabled())
+                .ok_or_else(|| {
+                    AppError::Config(format!("{email} is not an active administrator"))
+                })?;
+            Actor::user(&user.id, &user.email, None)
+        }
+    };
+    let (plan, mut report) = native::plan(&mut c, &mapping, &name, &inputs)?;
+    if !dry_run {
+        native::apply(&mut c, &plan, &mut report, &actor, checksum.as_deref())?;
+    }
+    print!("{}", report.to_text(50));
+    if let Some(dir) = report_dir {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        for (file, text) in [
+            ("reconciliation.csv", report.to_csv()),
+            ("reconciliation.html", report.to_html()),
+        ] {
+            std::fs::write(dir.join(file), text).map_err(|e| {
+                AppError::Config(format!("cannot write {}: {e}", dir.join(file).display()))
+            })?;
+        }
+        println!("Reports written to {}", dir.display());
+    }
     Ok(())
 }
 

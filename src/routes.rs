@@ -10,7 +10,7 @@ use crate::sessions::{capacity, closures, diary, feeds};
 use crate::signposting::directory;
 use crate::users::model::Role;
 use crate::{
-    areas, assets, audit, auth, home, linked, notifications, openapi, referrals, reports,
+    areas, assets, audit, auth, home, import, linked, notifications, openapi, referrals, reports,
     retention, sessions, signposting, users,
 };
 
@@ -222,6 +222,14 @@ pub fn table() -> Vec<Entry> {
         ),
         get("/admin/vetting", Staff(ADMIN), web::to(users::web::vetting)),
         get("/admin/audit", Staff(ADMIN), web::to(audit::web::search)),
+        get("/admin/import", Staff(ADMIN), web::to(import::web::form)),
+        post("/admin/import", Staff(ADMIN), web::to(import::web::upload)),
+        post("/admin/import/run", Staff(ADMIN), web::to(import::web::run)),
+        get(
+            "/admin/import/report.csv",
+            Staff(ADMIN),
+            web::to(import::web::report_csv),
+        ),
         post(
             "/admin/audit/export",
             Staff(ADMIN),

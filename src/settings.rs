@@ -22,6 +22,8 @@ pub struct Settings {
     pub reports: ReportSettings,
     #[serde(default)]
     pub retention: RetentionSettings,
+    #[serde(default)]
+    pub import: ImportSettings,
 }
 
 /// The retention policy: how many years after a referral closed it comes up for review, by
@@ -43,6 +45,33 @@ impl Default for RetentionSettings {
             ended_without_treatment_years: 2,
             closed_after_treatment_years: 6,
             max_retain_years: 5,
+        }
+    }
+}
+
+
+/// The administrators' import page (`/admin/import`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// The shipped mapping files offered on the page (every `*.toml` in it, by name only).
+    pub mappings_dir: String,
+    /// Where uploads wait between the dry run and the import, each in a folder with a random
+    /// name. Uploaded files are removed once imported; anything left is removed after a day.
+    pub staging_dir: String,
+    /// The largest file accepted, in MiB.
+    pub max_file_mib: u64,
+    /// The most accepted in one upload, all files together, in MiB.
+    pub max_total_mib: u64,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            mappings_dir: "config/import".into(),
+            staging_dir: "./data/import-staging".into(),
+            max_file_mib: 50,
+            max_total_mib: 50,
         }
     }
 }
@@ -74,6 +103,16 @@ impl RetentionSettings {
             ));
         }
         out
+    }
+}
+
+impl ImportSettings {
+    pub fn max_file_bytes(&self) -> usize {
+        (self.max_file_mib as usize).saturating_mul(1024 * 1024)
+    }
+
+    pub fn max_total_bytes(&self) -> usize {
+        (self.max_total_mib as usize).saturating_mul(1024 * 1024)
     }
 }
 
@@ -359,6 +398,14 @@ impl Settings {
             && !self.server.base_url.starts_with("https://")
         {
             problems.push("server.base_url must start with http:// or https://");
+        }
+        let i = &self.import;
+        if i.max_file_mib < 1 || i.max_total_mib < i.max_file_mib {
+            problems
+                .push("import.max_file_mib must be at least 1 and at most import.max_total_mib");
+        }
+        if i.staging_dir.trim().is_empty() || i.mappings_dir.trim().is_empty() {
+            problems.push("import.staging_dir and import.mappings_dir must name folders");
         }
         let mut problems: Vec<String> = problems.into_iter().map(str::to_owned).collect();
         for (key, t) in &self.reports.targets {

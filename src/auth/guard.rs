@@ -414,16 +414,29 @@ struct CsrfField {
 }
 
 /// The CSRF token from the `X-CSRF-Token` header, or from the form body (which is read and
-/// put back for the handler).
+/// put back for the handler). A `multipart/form-data` body (a file upload) must carry the
+/// token as its first part: only that part is read, at most [`MULTIPART_CSRF_PREFIX`] bytes,
+/// and the bytes read are put back in front of the rest of the body, still unread.
 async fn csrf_from_request(req: &mut ServiceRequest) -> Result<String, actix_web::Error> {
     if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return Ok(v.to_owned());
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or("")
+        .to_owned();
+    if content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return Ok(match multipart_boundary(&content_type) {
+            Some(boundary) => csrf_from_multipart(req, &boundary).await?,
+            None => String::new(),
+        });
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return Ok(String::new());
     }
@@ -433,6 +446,128 @@ async fn csrf_from_request(req: &mut ServiceRequest) -> Result<String, actix_web
         .and_then(|f| f.csrf_token)
         .unwrap_or_default();
     req.set_payload(bytes_payload(body));
+    Ok(token)
+}
+
+/// How much of a multipart body is read to find the token part before giving up.
+pub const MULTIPART_CSRF_PREFIX: usize = 8 * 1024;
+
+/// The `boundary` parameter of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        if !k.trim().eq_ignore_ascii_case("boundary") {
+            return None;
+        }
+        let v = v.trim().trim_matches('"');
+        (!v.is_empty() && v.len() <= 70).then(|| v.to_owned())
+    })
+}
+
+/// What the start of a multipart body says about the token.
+#[derive(Debug, PartialEq, Eq)]
+enum FirstPart {
+    /// The first part is the `csrf_token` field, with this value.
+    Token(String),
+    /// The first part is something else, or the body is not multipart: no token.
+    Absent,
+    /// More bytes are needed to tell.
+    Incomplete,
+}
+
+/// Reads the first part of a multipart body: `--boundary CRLF`, headers, a blank line, the
+/// value, then `CRLF --boundary`. Only a plain field (no file name) called `csrf_token` counts.
+fn first_multipart_part(head: &[u8], boundary: &str) -> FirstPart {
+    let opening = format!("--{boundary}\r\n");
+    if head.len() < opening.len() {
+        return if opening.as_bytes().starts_with(head) {
+            FirstPart::Incomplete
+        } else {
+            FirstPart::Absent
+        };
+    }
+    let Some(rest) = head.strip_prefix(opening.as_bytes()) else {
+        return FirstPart::Absent;
+    };
+    let Some(end_of_headers) = find(rest, b"\r\n\r\n") else {
+        return FirstPart::Incomplete;
+    };
+    let Ok(headers) = std::str::from_utf8(&rest[..end_of_headers]) else {
+        return FirstPart::Absent;
+    };
+    let mut is_token = false;
+    for line in headers.split("\r\n") {
+        let Some((name, value)) = line.split_once(':') else {
+            return FirstPart::Absent;
+        };
+        if !name.trim().eq_ignore_ascii_case("content-disposition") {
+            continue;
+        }
+        let mut params = value.split(';').map(str::trim);
+        if !params
+            .next()
+            .is_some_and(|d| d.eq_ignore_ascii_case("form-data"))
+        {
+            return FirstPart::Absent;
+        }
+        for p in params {
+            match p.split_once('=') {
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("name") => {
+                    is_token = v.trim().trim_matches('"') == CSRF_FIELD;
+                }
+                Some((k, _)) if k.trim().to_ascii_lowercase().starts_with("filename") => {
+                    return FirstPart::Absent;
+                }
+                _ => {}
+            }
+        }
+    }
+    if !is_token {
+        return FirstPart::Absent;
+    }
+    let body = &rest[end_of_headers + 4..];
+    let closing = format!("\r\n--{boundary}");
+    match find(body, closing.as_bytes()) {
+        Some(end) => match std::str::from_utf8(&body[..end]) {
+            Ok(v) => FirstPart::Token(v.to_owned()),
+            Err(_) => FirstPart::Absent,
+        },
+        None => FirstPart::Incomplete,
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The token from the first part of a multipart body. The body is read only until the first
+/// part ends (at most [`MULTIPART_CSRF_PREFIX`] bytes); what was read goes back in front of
+/// the rest of the stream, so the handler sees the whole body and no file is held here.
+async fn csrf_from_multipart(
+    req: &mut ServiceRequest,
+    boundary: &str,
+) -> Result<String, actix_web::Error> {
+    use futures_util::StreamExt as _;
+    let mut payload = req.take_payload();
+    let mut head = web::BytesMut::new();
+    let mut ended = false;
+    let token = loop {
+        match first_multipart_part(&head, boundary) {
+            FirstPart::Token(t) => break t,
+            FirstPart::Absent => break String::new(),
+            FirstPart::Incomplete if ended || head.len() >= MULTIPART_CSRF_PREFIX => {
+                break String::new();
+            }
+            FirstPart::Incomplete => match payload.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err(e.into()),
+                None => ended = true,
+            },
+        }
+    };
+    let read = futures_util::stream::once(std::future::ready(Ok(head.freeze())));
+    let joined: actix_http::BoxedPayloadStream = Box::pin(read.chain(payload));
+    req.set_payload(Payload::from(joined));
     Ok(token)
 }
 
@@ -469,4 +604,59 @@ pub fn presession_token(
         .same_site(actix_web::cookie::SameSite::Strict)
         .finish();
     (token, Some(cookie))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: &str = "XyZ123";
+
+    fn body(first: &str) -> Vec<u8> {
+        format!("--{B}\r\n{first}\r\n--{B}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.csv\"\r\n\r\nx\r\n--{B}--\r\n").into_bytes()
+    }
+
+    #[test]
+    fn the_boundary_is_read_from_the_content_type() {
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=----abc").as_deref(),
+            Some("----abc")
+        );
+        assert_eq!(
+            multipart_boundary("multipart/form-data; charset=utf-8; boundary=\"q r\"").as_deref(),
+            Some("q r")
+        );
+        assert_eq!(multipart_boundary("multipart/form-data"), None);
+    }
+
+    #[test]
+    fn only_a_first_part_named_csrf_token_gives_the_token() {
+        let ok = body("Content-Disposition: form-data; name=\"csrf_token\"\r\n\r\nsecret");
+        assert_eq!(
+            first_multipart_part(&ok, B),
+            FirstPart::Token("secret".into())
+        );
+        // Every prefix of it is incomplete, never a wrong answer.
+        let full = "--XyZ123\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nsecret\r\n--XyZ123".len();
+        for n in 0..full {
+            assert_eq!(
+                first_multipart_part(&ok[..n], B),
+                FirstPart::Incomplete,
+                "{n}"
+            );
+        }
+        for other in [
+            "Content-Disposition: form-data; name=\"mapping\"\r\n\r\nsecret",
+            "Content-Disposition: form-data; name=\"csrf_token\"; filename=\"t\"\r\n\r\nsecret",
+            "Content-Disposition: attachment; name=\"csrf_token\"\r\n\r\nsecret",
+        ] {
+            assert_eq!(first_multipart_part(&body(other), B), FirstPart::Absent);
+        }
+        // A token part that is not first does not count.
+        let later = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"mapping\"\r\n\r\nm\r\n--{B}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nsecret\r\n--{B}--\r\n"
+        );
+        assert_eq!(first_multipart_part(later.as_bytes(), B), FirstPart::Absent);
+        assert_eq!(first_multipart_part(b"garbage", B), FirstPart::Absent);
+    }
 }

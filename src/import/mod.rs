@@ -12,7 +12,9 @@
 pub mod apply;
 pub mod generate;
 pub mod mapping;
+pub mod native;
 pub mod report;
+pub mod web;
 
 use std::collections::{HashMap, HashSet};
 

@@ -66,6 +66,7 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/closures", "Closures"),
             ("/admin/areas", "Areas"),
             ("/retention", "Retention"),
+            ("/admin/import", "Import"),
         ]);
     }
     items

@@ -196,3 +196,102 @@ async fn the_code_step_needs_the_pending_sessions_token() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_redirects_to(&browser.get("/").await, "/sign-in");
 }
+
+/// A file upload (multipart/form-data) carries the token as the form's first part. Without it,
+/// with a wrong one, or with the right one anywhere but first, the upload is refused before
+/// any file is read or stored.
+#[tokio::test]
+async fn a_multipart_upload_without_the_token_as_its_first_part_is_refused() {
+    use crate::import_page::{Part, multipart, post_multipart};
+    let staging = tempfile::tempdir().unwrap();
+    let dir = staging.path().to_string_lossy().into_owned();
+    let app = crate::helpers::spawn_app_with(move |s| {
+        s.import.staging_dir = dir;
+        s.import.mappings_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/import").into();
+    })
+    .await;
+    let (admin, _) = app.login_as(Role::Admin).await;
+    let token = admin.csrf();
+    let token = token.as_bytes();
+    let token_part = |t: &'static [u8]| Part {
+        name: "csrf_token",
+        filename: None,
+        body: t,
+    };
+    for (what, body) in [
+        ("no token", multipart(&[mapping_part(), file_part()])),
+        (
+            "a wrong token",
+            multipart(&[token_part(b"not-the-token"), mapping_part(), file_part()]),
+        ),
+        (
+            "the token after the file",
+            multipart(&[
+                mapping_part(),
+                file_part(),
+                Part {
+                    name: "csrf_token",
+                    filename: None,
+                    body: token,
+                },
+            ]),
+        ),
+        (
+            "the token as a file",
+            multipart(&[
+                Part {
+                    name: "csrf_token",
+                    filename: Some("t.csv"),
+                    body: token,
+                },
+                mapping_part(),
+                file_part(),
+            ]),
+        ),
+    ] {
+        let res = post_multipart(&admin, "/admin/import", body).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{what}");
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains("This form has expired or was not sent from this service"),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(staging.path()).unwrap().count(),
+        0,
+        "nothing was staged"
+    );
+    // The same upload with the token first gets through the guard (and reaches the page).
+    let res = post_multipart(
+        &admin,
+        "/admin/import",
+        multipart(&[
+            Part {
+                name: "csrf_token",
+                filename: None,
+                body: token,
+            },
+            mapping_part(),
+            file_part(),
+        ]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+fn file_part() -> crate::import_page::Part<'static> {
+    crate::import_page::Part {
+        name: "files",
+        filename: Some("cb_clients.csv"),
+        body: b"ClientRef\nCB1\n",
+    }
+}
+
+fn mapping_part() -> crate::import_page::Part<'static> {
+    crate::import_page::Part {
+        name: "mapping",
+        filename: None,
+        body: b"legacy_casebook",
+    }
+}

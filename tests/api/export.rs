@@ -124,3 +124,353 @@ async fn two_exports_of_the_same_data_are_identical_and_hold_no_secrets() {
             .is_err()
     );
 }
+
+/// The row count of every exported table.
+fn table_rows(c: &mut mhtr_pathway::db::DbConn) -> BTreeMap<&'static str, usize> {
+    mhtr_pathway::export::TABLES
+        .iter()
+        .map(|t| (t.name, mhtr_pathway::export::rows(c, t).unwrap().len()))
+        .collect()
+}
+
+/// Fills the tables the demo data and the synthetic data leave empty, with awkward text
+/// (commas, quotes, new lines, non-ASCII, an empty string beside a null).
+fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
+    use diesel::prelude::*;
+    use mhtr_pathway::db::schema::*;
+    let now = mhtr_pathway::clock::now();
+    let user: String = users::table
+        .filter(users::role.eq("clinical_lead"))
+        .select(users::id)
+        .order(users::id.asc())
+        .first(c)
+        .unwrap();
+    let refs: Vec<String> = referrals::table
+        .select(referrals::id)
+        .order(referrals::id.asc())
+        .limit(3)
+        .load(c)
+        .unwrap();
+    let folk: Vec<String> = people::table
+        .select(people::id)
+        .order(people::id.asc())
+        .limit(2)
+        .load(c)
+        .unwrap();
+    let done: Vec<String> = no_onward_support::table
+        .select(no_onward_support::referral_id)
+        .load(c)
+        .unwrap();
+    let free = refs.iter().find(|r| !done.contains(r)).unwrap();
+    diesel::insert_into(no_onward_support::table)
+        .values((
+            no_onward_support::referral_id.eq(free),
+            no_onward_support::reason.eq("Declined, said \"not now\",\r\nmaybe later — Zoë"),
+            no_onward_support::recorded_by.eq(&user),
+            no_onward_support::recorded_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+    diesel::insert_into(person_merges::table)
+        .values((
+            person_merges::id.eq(mhtr_pathway::ids::new_id()),
+            person_merges::kept_person_id.eq(&folk[0]),
+            person_merges::merged_person_id.eq(&folk[1]),
+            person_merges::referral_ids.eq("[]"),
+            person_merges::merged_by.eq(&user),
+            person_merges::merged_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+    diesel::insert_into(practitioner_capacity::table)
+        .values((
+            practitioner_capacity::user_id.eq(&user),
+            practitioner_capacity::sessions_per_week.eq(12),
+            practitioner_capacity::working_days.eq("mon,tue,thu"),
+            practitioner_capacity::updated_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+    diesel::insert_into(practitioner_reports::table)
+        .values((
+            practitioner_reports::id.eq(mhtr_pathway::ids::new_id()),
+            practitioner_reports::referral_id.eq(&refs[0]),
+            practitioner_reports::kind.eq("progress"),
+            practitioner_reports::note.eq(""),
+            practitioner_reports::written_by.eq(&user),
+            practitioner_reports::written_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+    diesel::insert_into(referral_amendments::table)
+        .values((
+            referral_amendments::id.eq(mhtr_pathway::ids::new_id()),
+            referral_amendments::referral_id.eq(&refs[1]),
+            referral_amendments::field.eq("urgency"),
+            referral_amendments::field_label.eq("Urgency"),
+            referral_amendments::old_value.eq("routine"),
+            referral_amendments::new_value.eq("urgent"),
+            referral_amendments::reason.eq("=SUM(A1) in a reason, 'quoted'"),
+            referral_amendments::actor_name.eq("System"),
+            referral_amendments::at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+    diesel::insert_into(service_closures::table)
+        .values((
+            service_closures::id.eq(mhtr_pathway::ids::new_id()),
+            service_closures::day.eq(chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()),
+            service_closures::description.eq("Christmas Day"),
+            service_closures::created_by.eq(&user),
+            service_closures::created_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+}
+
+fn inputs_of(dir: &std::path::Path) -> Vec<mhtr_pathway::import::Input> {
+    mhtr_pathway::export::TABLES
+        .iter()
+        .map(|t| mhtr_pathway::import::Input::read(&dir.join(format!("{}.json", t.name))).unwrap())
+        .collect()
+}
+
+/// The round trip's "identical": every data file byte-identical; the audit log files are the
+/// first export's entries byte for byte followed by exactly the import's own entry; the
+/// manifest is the same but for the audit log.
+fn assert_same_but_the_import_entry(
+    one: &BTreeMap<String, Vec<u8>>,
+    two: &BTreeMap<String, Vec<u8>>,
+) {
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        two.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in one {
+        if name.starts_with("audit_events.") || name == "manifest.json" {
+            continue;
+        }
+        assert!(two[name] == *bytes, "{name} differs after the round trip");
+    }
+    // The audit log: the first database's entries, then the import's own, nothing else.
+    let (csv1, csv2) = (
+        String::from_utf8(one["audit_events.csv"].clone()).unwrap(),
+        String::from_utf8(two["audit_events.csv"].clone()).unwrap(),
+    );
+    assert!(
+        csv2.starts_with(&csv1),
+        "the audit entries are kept as they were"
+    );
+    let added = &csv2[csv1.len()..];
+    assert_eq!(added.lines().count(), 1, "{added}");
+    assert!(added.contains(",combination,import.native,"), "{added}");
+    let (json1, json2): (Vec<serde_json::Value>, Vec<serde_json::Value>) = (
+        serde_json::from_slice(&one["audit_events.json"]).unwrap(),
+        serde_json::from_slice(&two["audit_events.json"]).unwrap(),
+    );
+    assert_eq!(json2.len(), json1.len() + 1);
+    assert_eq!(json2[..json1.len()], json1[..]);
+    assert_eq!(json2[json1.len()]["event"], "import.native");
+    assert_eq!(
+        json2[json1.len()]["prev_hash"],
+        json1.last().unwrap()["hash"],
+        "the import's entry continues the imported chain"
+    );
+    // The manifest differs only in the audit log's count and checksums.
+    let strip = |bytes: &[u8]| {
+        let mut m: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        m["tables"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|t| t["name"] != "audit_events");
+        m
+    };
+    assert_eq!(strip(&one["manifest.json"]), strip(&two["manifest.json"]));
+}
+
+/// The round trip: export, import the export with the shipped `native` mapping into an
+/// empty database, export again. "Identical" means: every data file (CSV and JSON) of every
+/// table but the audit log is byte-identical; the audit log files hold every entry of the first
+/// export byte for byte, followed by exactly the import's own entry (`import.native`), and
+/// nothing else; the manifest is identical but for the audit log's row count and checksums.
+/// The second database's audit chain verifies, its report facts and aggregates equal a
+/// recount, and importing the same export again imports nothing.
+#[tokio::test]
+async fn an_export_imported_with_the_native_mapping_exports_identically() {
+    let app = spawn_app().await;
+    let hasher = app.state.hasher.clone();
+    app.state
+        .db
+        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
+        .await
+        .expect("demo loads");
+    app.with_db(|c| {
+        let opts = mhtr_pathway::synth::Options {
+            referrals: 150,
+            seed: 9,
+            chunk: 100,
+            ..Default::default()
+        };
+        mhtr_pathway::synth::run(c, &opts, |_| {}).unwrap();
+        fill_the_rest(c);
+    });
+    let rows = app.with_db(table_rows);
+    for (t, n) in &rows {
+        assert!(*n > 0, "{t} has rows to carry over");
+    }
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let actor = Actor::system("test");
+    app.with_db(|c| mhtr_pathway::export::export(c, first.path(), "Move to new server", &actor))
+        .unwrap();
+
+    // Into an empty database.
+    let target = crate::helpers::TestDatabase::new();
+    let mut c = target.connect();
+    mhtr_pathway::db::run_migrations(&mut c).unwrap();
+    let mapping = mhtr_pathway::import::native::NativeMapping::parse(include_str!(
+        "../../config/import/native.toml"
+    ))
+    .unwrap();
+    let inputs = inputs_of(first.path());
+    let (plan, mut report) =
+        mhtr_pathway::import::native::plan(&mut c, &mapping, "native", &inputs).unwrap();
+    for f in &report.files {
+        assert_eq!(
+            (f.imported, f.rejected, f.already),
+            (f.source_rows, 0, 0),
+            "{}: {:?}",
+            f.name,
+            f.notes.first()
+        );
+    }
+    let checksum = report.checksum.clone();
+    mhtr_pathway::import::native::apply(
+        &mut c,
+        &plan,
+        &mut report,
+        &Actor::system("import (native)"),
+        Some(&checksum),
+    )
+    .unwrap();
+    mhtr_pathway::export::export(&mut c, second.path(), "Check the move", &actor).unwrap();
+
+    let (one, two) = (files(first.path()), files(second.path()));
+    assert_same_but_the_import_entry(&one, &two);
+
+    assert!(
+        mhtr_pathway::audit::verify(&mut c).unwrap().is_ok(),
+        "the restored audit chain verifies"
+    );
+    let recount = mhtr_pathway::reports::facts::recount(&mut c).unwrap();
+    assert_eq!(recount.referrals, rows["referrals"]);
+    assert!(recount.facts_equal && recount.months_equal && recount.aggregates_equal);
+    // The report facts are the original's.
+    let facts = |c: &mut mhtr_pathway::db::DbConn| -> i64 {
+        use diesel::prelude::*;
+        mhtr_pathway::db::schema::report_facts::table
+            .count()
+            .get_result(c)
+            .unwrap()
+    };
+    assert_eq!(facts(&mut c), app.with_db(facts));
+    // Nobody can sign in with a password until invited again.
+    {
+        use diesel::prelude::*;
+        use mhtr_pathway::db::schema::users;
+        let hashes: Vec<Option<String>> = users::table
+            .select(users::password_hash)
+            .load(&mut c)
+            .unwrap();
+        assert!(hashes.iter().all(Option::is_none));
+    }
+
+    // Across backends: the same export into a fresh SQLite database exports the same (under
+    // TEST_DATABASE_URL this is PostgreSQL to SQLite).
+    let lite = tempfile::tempdir().unwrap();
+    let url = mhtr_pathway::db::DatabaseUrl::parse(&format!(
+        "sqlite://{}",
+        lite.path().join("restored.db").display()
+    ))
+    .unwrap();
+    let mut l = mhtr_pathway::db::connect(&url).unwrap();
+    mhtr_pathway::db::run_migrations(&mut l).unwrap();
+    let (plan, mut report) =
+        mhtr_pathway::import::native::plan(&mut l, &mapping, "native", &inputs).unwrap();
+    assert_eq!(report.checksum, checksum, "the same rows are accepted");
+    mhtr_pathway::import::native::apply(
+        &mut l,
+        &plan,
+        &mut report,
+        &Actor::system("import (native)"),
+        Some(&checksum),
+    )
+    .unwrap();
+    let third = tempfile::tempdir().unwrap();
+    mhtr_pathway::export::export(&mut l, third.path(), "Check the move", &actor).unwrap();
+    assert_same_but_the_import_entry(&one, &files(third.path()));
+    drop(l);
+
+    // Again: everything is already here.
+    let (plan, report) =
+        mhtr_pathway::import::native::plan(&mut c, &mapping, "native", &inputs).unwrap();
+    assert_eq!(plan.rows(), 0);
+    for f in &report.files {
+        if f.table == "audit_events" {
+            continue;
+        }
+        assert_eq!(f.already, f.source_rows, "{}", f.name);
+    }
+    // A changed row under a kept id is rejected, with its row and column.
+    let mut people: Vec<serde_json::Value> = serde_json::from_slice(&one["people.json"]).unwrap();
+    people[0]["given_name"] = "Changed".into();
+    people[1]["date_of_birth"] = "31/02/1990".into();
+    let changed = vec![mhtr_pathway::import::Input {
+        name: "people.json".into(),
+        bytes: serde_json::to_vec(&people).unwrap(),
+    }];
+    let only_people = mhtr_pathway::import::native::NativeMapping::parse(
+        "format = \"native\"\nsource_system = \"mhtr-pathway\"\n[[file]]\nfile_name = \"people.json\"\ntable = \"people\"\n",
+    )
+    .unwrap();
+    let (_, report) =
+        mhtr_pathway::import::native::plan(&mut c, &only_people, "native", &changed).unwrap();
+    let f = &report.files[0];
+    assert_eq!(f.rejected, 2);
+    assert_eq!(f.already, f.source_rows - 2);
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.line == 1 && n.outcome == "rejected" && n.reason.contains("different row"))
+    );
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.line == 2 && n.field == "date_of_birth" && n.reason.contains("not a date"))
+    );
+
+    {
+        use diesel::prelude::*;
+        use mhtr_pathway::db::schema::users;
+        // "Reset authenticator app" is their new invitation: set a password, then an app.
+        let admin: String = users::table
+            .filter(users::role.eq("admin"))
+            .select(users::id)
+            .first(&mut c)
+            .unwrap();
+        let token = mhtr_pathway::users::service::reset_mfa(
+            &mut c,
+            &Actor::system("test"),
+            &admin,
+            7,
+            &app.state.emails,
+        )
+        .unwrap();
+        assert!(!token.is_empty());
+        let state: String = users::table
+            .find(&admin)
+            .select(users::mfa_state)
+            .first(&mut c)
+            .unwrap();
+        assert_eq!(state, "enrol_on_sign_in");
+    }
+}

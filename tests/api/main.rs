@@ -19,6 +19,7 @@ mod export;
 mod headers;
 mod health;
 mod import;
+mod import_page;
 mod linked_requirements;
 mod mfa;
 mod migrations;

@@ -1046,6 +1046,35 @@ for (const account of ACCOUNTS) {
           assert.match(await page.title(), /^Error: /, 'page title starts "Error: "')
           assert.equal(await page.getByLabel('Intake mailbox email address').inputValue(), 'not an address', 'input kept')
         })
+        await visit(t, page, `${r}-import`, '/admin/import')
+        await t.test(`${r}-import-errors: /admin/import with nothing chosen`, async () => {
+          resetLog(page)
+          await page.goto('/admin/import', { waitUntil: 'load' })
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/admin/import', { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Check the files', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-import-errors`)
+          assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'error summary shown')
+          assert.match(await page.title(), /^Error: /, 'page title starts "Error: "')
+        })
+        // The dry run only: it writes nothing, so the other journeys see the demo data unchanged.
+        await t.test(`${r}-import-report: the CaseBook sample's dry run through the upload form`, async () => {
+          resetLog(page)
+          await page.goto('/admin/import', { waitUntil: 'load' })
+          await page.getByLabel('legacy_casebook', { exact: true }).check()
+          await page.getByLabel('Files', { exact: true }).setInputFiles(
+            ['cb_clients.csv', 'cb_cases.csv', 'cb_appointments.csv'].map((f) => path.join(ROOT, 'config', 'import', 'sample', f))
+          )
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/admin/import', { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Check the files', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-import-report`)
+          assert.equal(await page.locator('h1').innerText(), 'Check the import')
+          assert.equal(await page.locator('#import-files tbody tr').count(), 3, 'one row per file')
+          assert.equal(await page.getByRole('button', { name: 'Import these rows', exact: true }).count(), 1)
+        })
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.
         await visit(t, page, `${r}-forbidden`, '/admin/users', { expectStatus: 403 })
