@@ -123,7 +123,11 @@ fn main() {
         let t = Instant::now();
         let slow = uptake::recount_tallies(&mut c, &ids, &p).expect("recount");
         let took = t.elapsed().as_secs_f64() * 1000.0;
-        assert!(fast == slow, "{}: the aggregates differ from a recount", p.code());
+        assert!(
+            fast == slow,
+            "{}: the aggregates differ from a recount",
+            p.code()
+        );
         println!(
             "  {}: equal to a direct recount of its facts (the recount took {took:.0} ms)",
             p.code()

@@ -49,7 +49,6 @@ impl Default for RetentionSettings {
     }
 }
 
-
 /// The administrators' import page (`/admin/import`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

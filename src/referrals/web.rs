@@ -413,7 +413,10 @@ pub async fn show(
     // Recorded, durably, before anything of it is shown.
     state
         .db
-        .audit(&actor, service::view_event(&l.referral.id, reason.as_deref()))
+        .audit(
+            &actor,
+            service::view_event(&l.referral.id, reason.as_deref()),
+        )
         .await?;
     let (linked, can_link) = linked;
     let (can_manage_sessions, treatment) = treatment;
@@ -897,7 +900,10 @@ pub async fn amend_form(
         service::Viewed::Shown(l, reason) => {
             state
                 .db
-                .audit(&actor, service::view_event(&l.referral.id, reason.as_deref()))
+                .audit(
+                    &actor,
+                    service::view_event(&l.referral.id, reason.as_deref()),
+                )
                 .await?;
             *l
         }

@@ -171,6 +171,18 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
         ))
         .execute(c)
         .unwrap();
+    diesel::insert_into(retention_decisions::table)
+        .values((
+            retention_decisions::id.eq(mhtr_pathway::ids::new_id()),
+            retention_decisions::referral_id.eq(&refs[0]),
+            retention_decisions::decision.eq("retain"),
+            retention_decisions::reason.eq("Open complaint, \"keep\" until it closes; Zoë"),
+            retention_decisions::next_review_on.eq(Some(now.date() + chrono::Duration::days(365))),
+            retention_decisions::decided_by.eq(&user),
+            retention_decisions::decided_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(person_merges::table)
         .values((
             person_merges::id.eq(mhtr_pathway::ids::new_id()),

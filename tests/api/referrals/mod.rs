@@ -653,7 +653,7 @@ async fn views_at_once_are_each_recorded_before_the_page_is_shown() {
         t.app
             .state
             .db
-            .run(|c| mhtr_pathway::audit::verify(c))
+            .run(mhtr_pathway::audit::verify)
             .await
             .unwrap()
             .is_ok()
