@@ -213,10 +213,9 @@ pub fn record_all(conn: &mut DbConn, events: &[(&Actor, Event<'_>)]) -> Result<(
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
     };
-    let details: Vec<String> = events.iter().map(|(_, e)| e.details.to_string()).collect();
     let at = crate::clock::now();
     let mut rows = Vec::with_capacity(events.len());
-    for ((actor, event), details) in events.iter().zip(&details) {
+    for (actor, event) in events {
         let mut row = NewAuditRow {
             seq,
             id: crate::ids::new_id(),
@@ -229,7 +228,7 @@ pub fn record_all(conn: &mut DbConn, events: &[(&Actor, Event<'_>)]) -> Result<(
             record_id: event.record_id,
             reason: event.reason,
             ip: actor.ip.as_deref(),
-            details: details.clone(),
+            details: event.details.to_string(),
             prev_hash: String::new(),
             hash: String::new(),
         };

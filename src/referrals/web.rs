@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::areas;
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
+use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::codes::*;
 use crate::referrals::forms::{self, Kind, RawForm, Step};
@@ -358,6 +359,47 @@ pub struct TimelineFilter {
     timeline: Option<String>,
 }
 
+/// A referral for one of its pages, with what `more` reads of it in the same read
+/// transaction; the view is recorded, durably, before anything of it is returned (entries of
+/// views arriving together share one commit: [`crate::audit::appender`]). `None` when a
+/// clinical lead must first say why they are opening a referral off their caseload.
+async fn viewed_for_page<T, F>(
+    state: &State,
+    user: &CurrentUser,
+    id: &str,
+    more: F,
+) -> Result<Option<(service::Loaded, T)>, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &Viewer, &service::Loaded) -> Result<T, AppError> + Send + 'static,
+{
+    let (viewer, id) = (Viewer::from(user), id.to_owned());
+    let session_started = user.session.created_at;
+    let read = state
+        .db
+        .read(
+            move |c| match service::load_for_page(c, &viewer, &id, session_started)? {
+                service::Viewed::Shown(l, reason) => {
+                    let extra = more(c, &viewer, &l)?;
+                    Ok(Some((*l, reason, extra)))
+                }
+                service::Viewed::ReasonNeeded => Ok(None),
+            },
+        )
+        .await?;
+    let Some((l, reason, extra)) = read else {
+        return Ok(None);
+    };
+    state
+        .db
+        .audit(
+            &user.actor(),
+            service::view_event(&l.referral.id, reason.as_deref()),
+        )
+        .await?;
+    Ok(Some((l, extra)))
+}
+
 pub async fn show(
     state: State,
     user: CurrentUser,
@@ -368,56 +410,38 @@ pub async fn show(
     if let Some(erased) = crate::retention::web::erased_referral_page(&state, &user, &id).await? {
         return Ok(erased);
     }
-    let reason_path = format!("/referrals/{id}/reason");
-    let viewer = Viewer::from(&user);
-    let actor = user.actor();
-    let session_started = user.session.created_at;
-    let shown = state
-        .db
-        .read(move |c| {
-            let (l, reason) = match service::load_for_page(c, &viewer, &id, session_started)? {
-                service::Viewed::Shown(l, reason) => (*l, reason),
-                service::Viewed::ReasonNeeded => return Ok(None),
-            };
-            let linked = crate::linked::model::requirements_of(c, &l.referral.id)?;
-            let can_link = crate::linked::service::may_change(&viewer, &l.referral);
-            let t = crate::sessions::service::treatment(c, &viewer, &l.referral)?;
-            let mut names = l.names.clone();
-            for uid in t
-                .alerts
-                .iter()
-                .filter_map(|a| a.acknowledged_by.clone())
-                .chain(t.reports.iter().map(|r| r.written_by.clone()))
-            {
-                if let std::collections::btree_map::Entry::Vacant(e) = names.entry(uid) {
-                    let n = model::user_name(c, e.key())?;
-                    e.insert(n);
-                }
+    let shown = viewed_for_page(&state, &user, &id, |c, viewer, l| {
+        let linked = crate::linked::model::requirements_of(c, &l.referral.id)?;
+        let can_link = crate::linked::service::may_change(viewer, &l.referral);
+        let t = crate::sessions::service::treatment(c, viewer, &l.referral)?;
+        let mut names = l.names.clone();
+        for uid in t
+            .alerts
+            .iter()
+            .filter_map(|a| a.acknowledged_by.clone())
+            .chain(t.reports.iter().map(|r| r.written_by.clone()))
+        {
+            if let std::collections::btree_map::Entry::Vacant(e) = names.entry(uid) {
+                let n = model::user_name(c, e.key())?;
+                e.insert(n);
             }
-            let clinical = matches!(
-                viewer.role,
-                Role::ClinicalLead | Role::AssistantPsychologist
-            );
-            let view = crate::sessions::views::treatment_view(
-                &t,
-                &names,
-                clinical,
-                crate::sessions::service::local_now().date(),
-            );
-            Ok(Some((l, reason, (t.can_manage, view), (linked, can_link))))
-        })
-        .await?;
-    let Some((l, reason, treatment, linked)) = shown else {
-        return Ok(page::see_other(&reason_path));
+        }
+        let clinical = matches!(
+            viewer.role,
+            Role::ClinicalLead | Role::AssistantPsychologist
+        );
+        let view = crate::sessions::views::treatment_view(
+            &t,
+            &names,
+            clinical,
+            crate::sessions::service::local_now().date(),
+        );
+        Ok(((t.can_manage, view), (linked, can_link)))
+    })
+    .await?;
+    let Some((l, (treatment, linked))) = shown else {
+        return Ok(page::see_other(&format!("/referrals/{id}/reason")));
     };
-    // Recorded, durably, before anything of it is shown.
-    state
-        .db
-        .audit(
-            &actor,
-            service::view_event(&l.referral.id, reason.as_deref()),
-        )
-        .await?;
     let (linked, can_link) = linked;
     let (can_manage_sessions, treatment) = treatment;
     let r = &l.referral;
@@ -888,26 +912,8 @@ pub async fn amend_form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let reason_path = format!("/referrals/{id}/reason");
-    let viewer = Viewer::from(&user);
-    let actor = user.actor();
-    let session_started = user.session.created_at;
-    let l = match state
-        .db
-        .read(move |c| service::load_for_page(c, &viewer, &id, session_started))
-        .await?
-    {
-        service::Viewed::Shown(l, reason) => {
-            state
-                .db
-                .audit(
-                    &actor,
-                    service::view_event(&l.referral.id, reason.as_deref()),
-                )
-                .await?;
-            *l
-        }
-        service::Viewed::ReasonNeeded => return Ok(page::see_other(&reason_path)),
+    let Some((l, ())) = viewed_for_page(&state, &user, &id, |_, _, _| Ok(())).await? else {
+        return Ok(page::see_other(&format!("/referrals/{id}/reason")));
     };
     if !can_amend(user.user.role, l.referral.status) {
         return Err(AppError::Conflict(format!(
