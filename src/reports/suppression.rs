@@ -557,6 +557,13 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        // A fixed seed: the recovery check searches every filling of the hidden cells, which
+        // is exponential, so a random draw can keep a debug build busy for minutes.
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20261123),
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn suppressed_grids_pass_the_audit(counts in grid(6, count()), threshold in 2i64..=10) {
             let (table, cells) = suppress_grid(&counts, threshold);

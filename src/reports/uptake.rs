@@ -1825,7 +1825,14 @@ mod tests {
     ];
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        // A fixed seed: the recovery check searches every filling of the withheld cells,
+        // which is exponential, and some random cohorts kept a debug build busy for many
+        // minutes. These 32 cohorts are checked in seconds on every run.
+        #![proptest_config(ProptestConfig {
+            cases: 32,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20261123),
+            ..ProptestConfig::default()
+        })]
 
         /// Several areas side by side and two adjacent periods, through the whole councillor
         /// report: nothing from 1 to 4 shows anywhere (tables, history, charts, CSV), the
