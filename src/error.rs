@@ -60,6 +60,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// A clinical lead asked for a referral off their own caseload without saying why
+    /// (DPA 2018 s.62). Pages ask on the reason page; the API answers this.
+    #[error("a reason is needed")]
+    ReasonRequired,
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
@@ -121,6 +125,7 @@ impl AppError {
             AppError::Validation(_) => "validation",
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
+            AppError::ReasonRequired => "reason_required",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Throttled { .. } => "too_many_requests",
@@ -134,7 +139,7 @@ impl AppError {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ReasonRequired => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -152,6 +157,11 @@ impl AppError {
             AppError::Validation(_) => "There is a problem with the information you gave".into(),
             AppError::Unauthenticated => "You need to sign in".into(),
             AppError::Forbidden => "You do not have permission to do that".into(),
+            AppError::ReasonRequired => format!(
+                "This referral is not on your caseload. Say why you need it in the {} header: \
+                 the reason is recorded in the audit log",
+                crate::referrals::api::ACCESS_REASON_HEADER
+            ),
             AppError::NotFound => "Not found".into(),
             AppError::Conflict(m) | AppError::BadRequest(m) => m.clone(),
             AppError::Throttled { .. } => {
@@ -225,8 +235,8 @@ impl ResponseError for AppError {
 /// The JSON error body of every API response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// Stable machine-readable code: validation, unauthenticated, forbidden, not_found,
-    /// conflict, too_many_requests, bad_request, unavailable, internal.
+    /// Stable machine-readable code: validation, unauthenticated, forbidden, reason_required,
+    /// not_found, conflict, too_many_requests, bad_request, unavailable, internal.
     pub error: String,
     pub message: String,
     /// Field name to message, for `validation` errors.

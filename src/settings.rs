@@ -199,7 +199,15 @@ pub struct SecuritySettings {
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
     pub max_concurrent_hashes: usize,
+    /// How long a page request may rely on a signed-in session read by an earlier one, in
+    /// seconds (0: every request reads it). See `auth::session_cache`.
+    #[serde(default = "default_session_cache_seconds")]
+    pub session_cache_seconds: i64,
     pub throttle: ThrottleSettings,
+}
+
+fn default_session_cache_seconds() -> i64 {
+    2
 }
 
 #[derive(Debug, Clone, Deserialize)]

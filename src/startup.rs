@@ -72,6 +72,7 @@ impl Application {
             hasher,
             emails: Emails::new(templates.clone(), &settings.server.base_url),
             templates,
+            sessions: crate::auth::session_cache::SessionCache::new(&settings.security),
             settings,
         });
         let port = listener

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::password::Hasher;
+use crate::auth::session_cache::SessionCache;
 use crate::db::Db;
 use crate::notifications::Emails;
 use crate::settings::Settings;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub templates: Arc<tera::Tera>,
     pub emails: Emails,
+    /// Signed-in sessions recently read, for requests that change nothing.
+    pub sessions: SessionCache,
 }
 
 pub type State = actix_web::web::Data<AppState>;

@@ -119,12 +119,16 @@ fn run(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
 
 fn commit(pool: &DbPool, group: &[Job]) -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    write_tx(&mut conn, |c| {
+    let result = write_tx(&mut conn, |c| {
         let events: Vec<(&Actor, Event<'_>)> = group
             .iter()
             .map(|j| (&j.actor, j.event.as_event()))
             .collect();
         super::record_all(c, &events)
-    })
-    .map_err(|e| e.to_string())
+    });
+    if let Err(e) = &result {
+        crate::db::note_if_lost(e);
+    }
+    drop(conn);
+    result.map_err(|e| e.to_string())
 }

@@ -91,6 +91,12 @@ impl<'a> Event<'a> {
         self
     }
 
+    /// [`Event::reason`] when there is one.
+    pub fn reason_if_any(mut self, reason: Option<&'a str>) -> Self {
+        self.reason = reason.or(self.reason);
+        self
+    }
+
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
         self

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::auth::session::{self, ClientInfo, Invalid, SessionRow, SessionStage};
+use crate::auth::session_cache::Staff;
 use crate::auth::tokens;
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
@@ -71,6 +72,9 @@ pub struct PendingSignIn {
 pub struct ApiUser {
     pub user: User,
     pub token_id: String,
+    /// When the token was issued: for the API what a page session's start is to the pages
+    /// (a reason given for looking at a referral holds from then on).
+    pub token_issued_at: chrono::NaiveDateTime,
     pub area_ids: Vec<String>,
     pub client: ClientInfo,
 }
@@ -131,10 +135,44 @@ pub async fn enforce(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let http_req = req.request().clone();
-    match check(access, req, next).await {
-        Ok(res) => Ok(res),
-        Err(e) => Ok(ServiceResponse::new(http_req, e.error_response())),
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let unsafe_method = is_unsafe(req.method());
+    let res = match check(access, req, next).await {
+        Ok(res) => res,
+        Err(e) => ServiceResponse::new(http_req, e.error_response()),
+    };
+    if unsafe_method && let Some(state) = state {
+        // Whatever it changed (a user, their areas, a session) is committed by now.
+        state.sessions.changed();
     }
+    Ok(res)
+}
+
+/// The signed-in person behind a session cookie: from the [`SessionCache`] for a request
+/// that changes nothing, else from the database (and then remembered).
+///
+/// [`SessionCache`]: crate::auth::session_cache::SessionCache
+async fn staff_for(
+    state: &web::Data<AppState>,
+    token: String,
+    unsafe_method: bool,
+) -> Result<Result<Staff, StaffRefusal>, AppError> {
+    let settings = state.settings.security.clone();
+    let session_id = crate::ids::sha256_hex(&token);
+    if !unsafe_method && let Some(staff) = state.sessions.get(&session_id, &settings) {
+        return Ok(Ok(staff));
+    }
+    let generation = state.sessions.generation();
+    let loaded = state
+        .db
+        .run(move |c| load_staff(c, &token, &settings))
+        .await?;
+    if let Ok(staff) = &loaded
+        && !unsafe_method
+    {
+        state.sessions.put(staff, generation);
+    }
+    Ok(loaded)
 }
 
 async fn check(
@@ -204,13 +242,13 @@ async fn check(
             let Some(token) = cookie else {
                 return Ok(redirect(req, "/sign-in"));
             };
-            let settings = state.settings.security.clone();
-            let loaded = state
-                .db
-                .run(move |c| load_staff(c, &token, &settings))
-                .await?;
+            let loaded = staff_for(&state, token, unsafe_method).await?;
             let current = match loaded {
-                Ok((user, session, area_ids)) => CurrentUser {
+                Ok(Staff {
+                    user,
+                    session,
+                    area_ids,
+                }) => CurrentUser {
                     user,
                     session,
                     area_ids,
@@ -286,7 +324,11 @@ pub async fn identify(req: &HttpRequest) -> Option<CurrentUser> {
         .run(move |c| load_staff(c, &token, &settings))
         .await
         .ok()?;
-    let (user, session, area_ids) = loaded.ok()?;
+    let Staff {
+        user,
+        session,
+        area_ids,
+    } = loaded.ok()?;
     Some(CurrentUser {
         user,
         session,
@@ -302,13 +344,11 @@ enum StaffRefusal {
     VettingExpired,
 }
 
-type StaffSession = (User, SessionRow, Vec<String>);
-
 fn load_staff(
     c: &mut crate::db::DbConn,
     token: &str,
     settings: &crate::settings::SecuritySettings,
-) -> Result<Result<StaffSession, StaffRefusal>, AppError> {
+) -> Result<Result<Staff, StaffRefusal>, AppError> {
     let mut row = match session::lookup(c, token, settings)? {
         Ok(r) => r,
         Err(why) => return Ok(Err(StaffRefusal::Invalid(why))),
@@ -326,8 +366,12 @@ fn load_staff(
         return Ok(Err(StaffRefusal::VettingExpired));
     }
     session::touch(c, &mut row, false)?;
-    let areas = users::area_ids(c, &user.id)?;
-    Ok(Ok((user, row, areas)))
+    let area_ids = users::area_ids(c, &user.id)?;
+    Ok(Ok(Staff {
+        user,
+        session: row,
+        area_ids,
+    }))
 }
 
 async fn enforce_api(
@@ -359,11 +403,11 @@ async fn enforce_api(
                 return Ok(None);
             }
             let areas = users::area_ids(c, &user.id)?;
-            Ok(Some((tok.id, user, areas)))
+            Ok(Some((tok.id, tok.created_at, user, areas)))
         })
         .await
         .map_err(ApiError)?;
-    let Some((token_id, user, area_ids)) = found else {
+    let Some((token_id, token_issued_at, user, area_ids)) = found else {
         return Err(ApiError(AppError::Unauthenticated).into());
     };
     if !roles.contains(&user.role) {
@@ -373,6 +417,7 @@ async fn enforce_api(
     req.extensions_mut().insert(ApiUser {
         user,
         token_id,
+        token_issued_at,
         area_ids,
         client,
     });

@@ -6,6 +6,7 @@ pub mod guard;
 pub mod password;
 pub mod service;
 pub mod session;
+pub mod session_cache;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;

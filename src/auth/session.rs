@@ -237,11 +237,13 @@ pub fn end_all_for_user(
     if let Some(keep) = keep {
         q = q.filter(sessions::id.ne(keep));
     }
-    Ok(q.set((
-        sessions::ended_at.eq(crate::clock::now()),
-        sessions::ended_reason.eq(reason),
-    ))
-    .execute(conn)?)
+    let n = q
+        .set((
+            sessions::ended_at.eq(crate::clock::now()),
+            sessions::ended_reason.eq(reason),
+        ))
+        .execute(conn)?;
+    Ok(n)
 }
 
 /// Ends every live session of everyone.
@@ -256,11 +258,13 @@ pub fn end_everyone(
     if let Some(keep) = keep {
         q = q.filter(sessions::id.ne(keep));
     }
-    Ok(q.set((
-        sessions::ended_at.eq(crate::clock::now()),
-        sessions::ended_reason.eq(reason),
-    ))
-    .execute(conn)?)
+    let n = q
+        .set((
+            sessions::ended_at.eq(crate::clock::now()),
+            sessions::ended_reason.eq(reason),
+        ))
+        .execute(conn)?;
+    Ok(n)
 }
 
 /// Live, fully signed-in sessions of a user, newest first.

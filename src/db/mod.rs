@@ -91,6 +91,60 @@ pub const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; \
      PRAGMA busy_timeout = 5000;";
 
+/// SQLite settings of a connection while it bulk-loads (see [`bulk_load`]): a 256 MiB page
+/// cache, so the indexes a load touches stay in memory instead of being spilled to the log
+/// and read back; temporary structures in memory; commits not synced one by one; and a log
+/// checkpointed every 64 MiB rather than every 4 MiB, so each database page is written back
+/// once for many batches.
+const SQLITE_BULK_LOAD: &str = "PRAGMA cache_size = -262144; \
+     PRAGMA temp_store = MEMORY; \
+     PRAGMA synchronous = NORMAL; \
+     PRAGMA wal_autocheckpoint = 16384;";
+
+/// What [`SQLITE_BULK_LOAD`] changed, back to SQLite's defaults and [`SQLITE_PRAGMAS`]; the
+/// cache's memory is handed back (a pooled connection lives on).
+const SQLITE_BULK_LOAD_END: &str = "PRAGMA synchronous = FULL; \
+     PRAGMA wal_autocheckpoint = 1000; \
+     PRAGMA temp_store = DEFAULT; \
+     PRAGMA cache_size = -2000; \
+     PRAGMA shrink_memory;";
+
+/// Runs a bulk load of many write transactions (`load`), then `finish`, a write transaction
+/// that records the load as complete and is the only thing the caller acknowledges.
+///
+/// On SQLite, `load`'s commits are not synced one by one (`synchronous = NORMAL`): each is
+/// atomic and, in WAL mode, a crash or power cut leaves the database as of some earlier
+/// commit, never torn. No acknowledged data can be lost by this: the settings are put back
+/// (`synchronous = FULL`) before `finish`, so `finish`'s commit syncs the log, which holds
+/// every frame `load` committed that a checkpoint has not already synced into the database
+/// (a checkpoint syncs the log before it copies and the database after). What a power cut
+/// during `load` loses is batches that were never acknowledged, and the caller's loads are
+/// idempotent: running them again carries on from the last commit that survived. The
+/// settings are restored whatever `load` returns, and if it panics, since the connection
+/// may be a pooled one. On PostgreSQL this is just `load` then `finish`.
+pub fn bulk_load<T, U>(
+    conn: &mut DbConn,
+    load: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    finish: impl FnOnce(&mut DbConn, T) -> Result<U, AppError>,
+) -> Result<U, AppError> {
+    let DbConn::Sqlite(inner) = conn else {
+        let loaded = load(conn)?;
+        return finish(conn, loaded);
+    };
+    inner.batch_execute(SQLITE_BULK_LOAD)?;
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(&mut *conn)));
+    let restored = match conn {
+        DbConn::Sqlite(inner) => inner.batch_execute(SQLITE_BULK_LOAD_END),
+        DbConn::Pg(_) => unreachable!("backend cannot change"),
+    };
+    let loaded = match loaded {
+        Ok(loaded) => loaded?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    restored?;
+    finish(conn, loaded)
+}
+
 /// Opens one connection to the backend the URL names (used by the CLI and the pool alike).
 /// The backend is chosen here, from the parsed URL, never by trying each in turn.
 pub fn connect(url: &DatabaseUrl) -> Result<DbConn, AppError> {
@@ -143,14 +197,52 @@ impl ManageConnection for Manager {
         ping(conn)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// Asked as a connection goes back to the pool, on the thread that used it: true when
+    /// that use failed for want of a connection ([`Db::run`] notes it), so a connection
+    /// PostgreSQL has closed is dropped and replaced instead of being handed out again.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        let lost = CONNECTION_LOST.with(|lost| lost.replace(false));
+        let stuck = match conn {
+            DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        };
+        lost || stuck
     }
+}
+
+thread_local! {
+    /// Set by [`Db::run`] when the work it ran failed because the connection was lost.
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes, for the connection about to go back to the pool from this thread, that `e` showed
+/// it lost; call before returning the connection.
+pub fn note_if_lost(e: &AppError) {
+    if connection_lost(e) {
+        CONNECTION_LOST.with(|lost| lost.set(true));
+    }
+}
+
+/// Whether an error means the connection itself is gone (the server closed it or cannot be
+/// reached), as opposed to a query that failed on a healthy connection.
+fn connection_lost(e: &AppError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        AppError::Database(
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _
+            ) | Error::BrokenTransactionManager
+        )
+    )
 }
 
 pub type DbPool = Pool<Manager>;
 
-/// Builds the connection pool.
+/// Builds the connection pool. Connections are not pinged on every checkout (that doubled
+/// the round trips of a short request); a connection whose use showed it lost is discarded
+/// as it is returned ([`Manager::has_broken`]), and the next request gets a fresh one.
 pub fn build_pool(
     url: &DatabaseUrl,
     max_size: u32,
@@ -158,6 +250,7 @@ pub fn build_pool(
 ) -> Result<DbPool, AppError> {
     Pool::builder()
         .max_size(max_size)
+        .test_on_check_out(false)
         .connection_timeout(connect_timeout)
         .build(Manager { url: url.clone() })
         .map_err(|e| AppError::Config(format!("cannot open the database pool: {e}")))
@@ -199,41 +292,55 @@ where
 {
     match conn {
         DbConn::Pg(_) => conn.transaction(f),
-        DbConn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-            match f(conn) {
-                Ok(value) => {
-                    let DbConn::Sqlite(inner) = conn else {
-                        unreachable!("backend cannot change")
-                    };
-                    AnsiTransactionManager::commit_transaction(inner)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    let DbConn::Sqlite(inner) = conn else {
-                        unreachable!("backend cannot change")
-                    };
-                    AnsiTransactionManager::rollback_transaction(inner)?;
-                    Err(e)
-                }
-            }
-        }
+        DbConn::Sqlite(_) => transaction_from(conn, "BEGIN IMMEDIATE", f),
     }
 }
 
 /// Runs `f` in a read transaction: a snapshot on SQLite (`BEGIN`, deferred, in WAL mode) and
-/// `REPEATABLE READ, READ ONLY` on PostgreSQL.
+/// `REPEATABLE READ, READ ONLY` on PostgreSQL (said in the `BEGIN`, one round trip).
 pub fn read_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError>,
 {
-    conn.transaction(|c| {
-        if let DbConn::Pg(_) = c {
-            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(c)?;
+    match conn {
+        DbConn::Pg(_) => {
+            transaction_from(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", f)
         }
-        f(c)
-    })
+        DbConn::Sqlite(_) => transaction_from(conn, "BEGIN", f),
+    }
+}
+
+/// A transaction opened by `begin`, committed when `f` succeeds and rolled back otherwise.
+fn transaction_from<T, F>(conn: &mut DbConn, begin: &str, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    fn end(conn: &mut DbConn, commit: bool) -> diesel::QueryResult<()> {
+        match (conn, commit) {
+            (DbConn::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConn::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
+            (DbConn::Pg(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConn::Pg(c), false) => AnsiTransactionManager::rollback_transaction(c),
+        }
+    }
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, begin)?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, begin)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            end(conn, true)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The first error is the one to report; a connection whose rollback failed is
+            // left marked broken and is not reused (`Manager::has_broken`).
+            if let Err(rollback) = end(conn, false) {
+                log::warn!("rollback failed after an error: {rollback}");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Serialises appends to the audit chain until the surrounding transaction ends. SQLite
@@ -314,7 +421,13 @@ impl Db {
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if let Err(e) = &result {
+                note_if_lost(e);
+            }
+            // Returned to the pool here, on this thread, where `has_broken` reads the note.
+            drop(conn);
+            result
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
@@ -373,5 +486,69 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Settings {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct CacheSize {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        cache_size: i32,
+    }
+
+    /// (synchronous, cache_size) of the connection: 2 is FULL, 1 NORMAL.
+    fn settings(c: &mut DbConn) -> (i32, i32) {
+        let s: Settings = diesel::sql_query("PRAGMA synchronous")
+            .get_result(c)
+            .unwrap();
+        let k: CacheSize = diesel::sql_query("PRAGMA cache_size")
+            .get_result(c)
+            .unwrap();
+        (s.synchronous, k.cache_size)
+    }
+
+    #[test]
+    fn a_bulk_load_relaxes_syncing_only_until_its_finishing_commit_and_always_restores() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("bulk.db").to_string_lossy().into_owned(),
+        };
+        let mut c = connect(&url).unwrap();
+        let normal = settings(&mut c);
+        assert_eq!(normal, (2, -2000));
+
+        let seen = bulk_load(
+            &mut c,
+            |c| Ok(settings(c)),
+            |c, during| Ok((during, settings(c))),
+        )
+        .unwrap();
+        assert_eq!(seen, ((1, -262144), normal), "finish commits fully synced");
+        assert_eq!(settings(&mut c), normal);
+
+        let failed: Result<(), AppError> = bulk_load(
+            &mut c,
+            |_| Err(AppError::Internal(anyhow::anyhow!("stopped"))),
+            |_, ()| panic!("finish runs only after a whole load"),
+        );
+        assert!(failed.is_err());
+        assert_eq!(settings(&mut c), normal);
+
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = bulk_load(
+                &mut c,
+                |_| -> Result<(), AppError> { panic!("bug") },
+                |_, ()| Ok(()),
+            );
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(
+            settings(&mut c),
+            normal,
+            "a pooled connection goes back as it was"
+        );
     }
 }

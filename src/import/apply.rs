@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -185,6 +186,43 @@ impl Progress {
     }
 }
 
+/// Where a run's time goes, phase by phase, summed over its batches (logged at debug level).
+struct Phases {
+    mark: Instant,
+    spent: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Self {
+            mark: Instant::now(),
+            spent: Vec::new(),
+        }
+    }
+
+    /// Charges the time since the last lap to `phase`.
+    fn lap(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        let took = now - self.mark;
+        self.mark = now;
+        match self.spent.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, d)) => *d += took,
+            None => self.spent.push((phase, took)),
+        }
+    }
+
+    fn log(&self) {
+        if log::log_enabled!(log::Level::Debug) {
+            let parts: Vec<String> = self
+                .spent
+                .iter()
+                .map(|(p, d)| format!("{p} {:.2}s", d.as_secs_f64()))
+                .collect();
+            log::debug!("import batches: {}", parts.join(", "));
+        }
+    }
+}
+
 /// Applies the plan the report describes. With `expected_checksum`, refuses unless the plan is
 /// exactly the one a dry run showed.
 pub fn apply(
@@ -234,6 +272,51 @@ pub fn apply(
         .load(c)?
         .into_iter()
         .collect();
+    // The batches commit one by one; the run is acknowledged by the last transaction, which
+    // records the import batch as finished (`db::bulk_load` says why the batches need not be
+    // synced one by one).
+    db::bulk_load(
+        c,
+        |c| write_batches(c, plan, importer, &batch_id, now, &mut references, opts),
+        |c, (totals, committed)| {
+            let summary = json!({
+                "people": totals.people, "merged": totals.merged, "referrals": totals.referrals,
+                "sessions": totals.sessions, "batches": committed,
+            });
+            db::write_tx(c, |c| {
+                diesel::update(import_batches::table.find(&batch_id))
+                    .set((
+                        import_batches::finished_at.eq(crate::clock::now()),
+                        import_batches::summary.eq(summary.to_string()),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            })?;
+            Ok(())
+        },
+    )?;
+    let after = super::table_counts(c)?;
+    for ((_, _, a), (_, now_count, _)) in report.tables.iter_mut().zip(after) {
+        *a = now_count;
+    }
+    report.batch_id = Some(batch_id);
+    report.applied = true;
+    Ok(())
+}
+
+/// Writes the plan's batches, each one write transaction; returns what they wrote and how many
+/// there were.
+fn write_batches(
+    c: &mut DbConn,
+    plan: &Plan,
+    importer: &Importer,
+    batch_id: &str,
+    now: NaiveDateTime,
+    references: &mut HashSet<String>,
+    opts: &ApplyOptions,
+) -> Result<(Counts, usize), AppError> {
+    let sys = plan.source_system.as_str();
+    let mut phases = Phases::new();
     let mut progress = Progress {
         on: opts.progress,
         total: plan.people.len() + plan.merges.len() + plan.cases.len() + plan.sessions.len(),
@@ -281,6 +364,7 @@ pub fn apply(
                 })
                 .collect();
             bulk_insert!(c, people::table, rows);
+            phases.lap("people");
             let maps: Vec<ImportRow<'_>> = chunk
                 .iter()
                 .zip(&ids)
@@ -288,13 +372,14 @@ pub fn apply(
                     source_system: sys,
                     kind: "people",
                     source_id: &p.source_id,
-                    batch_id: &batch_id,
+                    batch_id,
                     target_table: "people",
                     target_id: id,
                     outcome: "imported",
                 })
                 .collect();
             bulk_insert!(c, import_rows::table, maps);
+            phases.lap("import_rows");
             let counts = Counts {
                 people: chunk.len(),
                 ..Counts::default()
@@ -302,7 +387,7 @@ pub fn apply(
             audit_batch(
                 c,
                 importer,
-                &batch_id,
+                batch_id,
                 sys,
                 committed + 1,
                 counts,
@@ -310,6 +395,7 @@ pub fn apply(
                 chunk.last().map(|p| p.source_id.as_str()),
             )
         })?;
+        phases.lap("audit and commit");
         for (p, id) in chunk.iter().zip(ids) {
             person_facts_of.insert(id.clone(), (p.sex, p.ethnicity, p.date_of_birth));
             person_ids.insert(p.source_id.as_str(), id);
@@ -342,7 +428,7 @@ pub fn apply(
                     source_system: sys,
                     kind: "people",
                     source_id: &m.source_id,
-                    batch_id: &batch_id,
+                    batch_id,
                     target_table: "people",
                     target_id: id,
                     outcome: "merged",
@@ -356,7 +442,7 @@ pub fn apply(
             audit_batch(
                 c,
                 importer,
-                &batch_id,
+                batch_id,
                 sys,
                 committed + 1,
                 counts,
@@ -409,7 +495,7 @@ pub fn apply(
                 c,
                 plan,
                 importer,
-                &batch_id,
+                batch_id,
                 chunk,
                 &ids,
                 &refs,
@@ -417,8 +503,10 @@ pub fn apply(
                 &sessions_of,
                 &person_facts_of,
                 committed + 1,
+                &mut phases,
             )
         })?;
+        phases.lap("audit and commit");
         totals.referrals += chunk.len();
         totals.sessions += n_sessions;
         committed += 1;
@@ -455,7 +543,7 @@ pub fn apply(
                     source_system: sys,
                     kind: "sessions",
                     source_id: &s.source_id,
-                    batch_id: &batch_id,
+                    batch_id,
                     target_table: "treatment_sessions",
                     target_id: id,
                     outcome: "imported",
@@ -473,7 +561,7 @@ pub fn apply(
             audit_batch(
                 c,
                 importer,
-                &batch_id,
+                batch_id,
                 sys,
                 committed + 1,
                 counts,
@@ -486,27 +574,8 @@ pub fn apply(
         progress.step(chunk.len());
         check_crash(committed)?;
     }
-
-    let summary = json!({
-        "people": totals.people, "merged": totals.merged, "referrals": totals.referrals,
-        "sessions": totals.sessions, "batches": committed,
-    });
-    db::write_tx(c, |c| {
-        diesel::update(import_batches::table.find(&batch_id))
-            .set((
-                import_batches::finished_at.eq(crate::clock::now()),
-                import_batches::summary.eq(summary.to_string()),
-            ))
-            .execute(c)?;
-        Ok(())
-    })?;
-    let after = super::table_counts(c)?;
-    for ((_, _, a), (_, now_count, _)) in report.tables.iter_mut().zip(after) {
-        *a = now_count;
-    }
-    report.batch_id = Some(batch_id);
-    report.applied = true;
-    Ok(())
+    phases.log();
+    Ok((totals, committed))
 }
 
 fn session_row<'a>(
@@ -549,6 +618,7 @@ fn write_cases(
     sessions_of: &HashMap<&str, Vec<&SessionRec>>,
     person_facts_of: &HashMap<String, PersonFacts>,
     batch_no: usize,
+    phases: &mut Phases,
 ) -> Result<usize, AppError> {
     let now = crate::clock::now();
     let sys = plan.source_system.as_str();
@@ -683,12 +753,19 @@ fn write_cases(
             k += 1;
         }
     }
+    phases.lap("cases in memory");
     bulk_insert!(c, referrals::table, referral_rows);
+    phases.lap("referrals");
     bulk_insert!(c, referral_status_history::table, history);
+    phases.lap("history");
     bulk_insert!(c, treatment_sessions::table, session_rows);
+    phases.lap("sessions");
     bulk_insert!(c, import_rows::table, maps);
+    phases.lap("import_rows");
     bulk_insert!(c, crate::db::schema::report_facts::table, fact_rows);
+    phases.lap("report facts");
     crate::reports::cube::add_facts(c, &fact_rows)?;
+    phases.lap("report cube");
     let months: Vec<MonthRow<'_>> = month_rows
         .iter()
         .map(|(i, m, n)| MonthRow {
@@ -704,6 +781,7 @@ fn write_cases(
     for ((area, month), delta) in &area_deltas {
         facts::add_to_area_month(c, area, *month, *delta)?;
     }
+    phases.lap("report months");
     let counts = Counts {
         referrals: chunk.len(),
         sessions: k,

@@ -15,7 +15,8 @@ use crate::linked::views::{
 };
 use crate::linked::{forms, model, service};
 use crate::referrals::forms::RawForm;
-use crate::referrals::model::{self as referrals_model, Viewer};
+use crate::referrals::model::Viewer;
+use crate::referrals::service::{Grounds, looking_at};
 use crate::sessions::service::local_now;
 use crate::state::State;
 
@@ -33,15 +34,18 @@ fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
 #[utoipa::path(
     get, path = "/api/v1/referrals/{id}/linked-requirements", tag = "linked requirements",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     responses(
         (status = 200, description = "The linked requirements", body = LinkedRequirementsJson),
+        (status = 403, description = "Your role has no referrals, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn list(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -50,11 +54,13 @@ pub async fn list(
     let (rid, reqs) = state
         .db
         .write(move |c| {
-            let r = referrals_model::find(c, &viewer, &id)?;
+            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
             audit::record(
                 c,
                 &actor,
-                Event::new(AuditAction::Consultation, "linked.listed").record("referral", &r.id),
+                Event::new(AuditAction::Consultation, "linked.listed")
+                    .record("referral", &r.id)
+                    .reason_if_any(reason.as_deref()),
             )?;
             Ok((r.id.clone(), model::requirements_of(c, &r.id)?))
         })
@@ -86,11 +92,11 @@ pub struct CreateRequest {
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/linked-requirements", tag = "linked requirements",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body = CreateRequest,
     responses(
         (status = 201, description = "Recorded", body = LinkedRequirementJson),
-        (status = 403, description = "You do not hold this referral", body = ErrorBody),
+        (status = 403, description = "You do not hold this referral, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     )
@@ -98,6 +104,7 @@ pub struct CreateRequest {
 pub async fn create(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<CreateRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -108,7 +115,10 @@ pub async fn create(
     let actor = api.actor();
     let l = state
         .db
-        .write(move |c| service::add(c, &viewer, &actor, &id, &input))
+        .write(move |c| {
+            looking_at(c, &viewer, &actor, &id, &grounds)?;
+            service::add(c, &viewer, &actor, &id, &input)
+        })
         .await?;
     Ok(HttpResponse::Created().json(LinkedRequirementJson::new(&l)))
 }

@@ -1,19 +1,91 @@
 //! The referrals JSON API: the same service, rules, scope and messages as the pages.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
-use crate::referrals::forms::{self, RawForm};
+use crate::referrals::forms::{self, ACCESS_REASON_MAX, AccessReason, RawForm};
 use crate::referrals::model::{self, ListFilter, Sort, Viewer};
-use crate::referrals::service::{self, CreateOutcome, PersonChoice};
+use crate::referrals::service::{self, CreateOutcome, Grounds, PersonChoice};
 use crate::referrals::state::{Action, Status, Tab};
 use crate::referrals::views::{ReferralJson, ReferralSummary};
 use crate::state::State;
 
 const MAX_PER_PAGE: i64 = 100;
+
+/// The request header in which a clinical lead says why they need a referral that is not on
+/// their own caseload; the API's counterpart of the reason page.
+pub const ACCESS_REASON_HEADER: &str = "Access-Reason";
+
+/// Reads the [`Grounds`] of an API request: the `Access-Reason` header, checked as the reason
+/// page checks its answer (a header sent blank, too long or twice is refused with a message
+/// on the header, whoever sends it), and the issue of the bearer token.
+fn grounds_of(req: &HttpRequest) -> Result<Grounds, AppError> {
+    let since = req
+        .extensions()
+        .get::<ApiUser>()
+        .map(|u| u.token_issued_at)
+        .ok_or(AppError::Unauthenticated)?;
+    let invalid = |m: String| AppError::Validation(FieldErrors::single(ACCESS_REASON_HEADER, m));
+    let mut values = req.headers().get_all(ACCESS_REASON_HEADER);
+    let given = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => {
+            return Err(invalid(format!(
+                "Send one {ACCESS_REASON_HEADER} header, not several"
+            )));
+        }
+        (Some(v), None) => {
+            let text = std::str::from_utf8(v.as_bytes())
+                .map_err(|_| invalid("Send the reason as UTF-8 text".into()))?;
+            Some(AccessReason::parse(text).map_err(invalid)?)
+        }
+    };
+    Ok(Grounds { given, since })
+}
+
+impl FromRequest for Grounds {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(grounds_of(req).map_err(|e| ApiError(e).into()))
+    }
+}
+
+/// The `Access-Reason` header in the OpenAPI document of every operation that takes it.
+impl IntoParams for Grounds {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name(ACCESS_REASON_HEADER)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(format!(
+                    "Clinical leads: why you need this referral when it is not on your own \
+                     caseload (DPA 2018 s.62); without it the answer is 403 `reason_required`. \
+                     Recorded in the audit log and remembered for this referral while the token \
+                     lasts, so later calls need not send it. 1 to {ACCESS_REASON_MAX} \
+                     characters, UTF-8."
+                )))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(ACCESS_REASON_MAX)),
+                ))
+                .build(),
+        ]
+    }
+}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
@@ -251,19 +323,23 @@ pub async fn create(
     }
 }
 
-/// Get a referral (the view is recorded in the audit log).
+/// Get a referral (the view is recorded in the audit log, with the reason for it when a
+/// clinical lead looks at a referral off their own caseload).
 #[utoipa::path(
     get, path = "/api/v1/referrals/{id}", tag = "referrals",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     responses(
         (status = 200, description = "The referral", body = ReferralJson),
+        (status = 403, description = "`reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn get(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -272,7 +348,7 @@ pub async fn get(
     let role = api.user.role;
     let l = state
         .db
-        .write(move |c| service::view(c, &viewer, &actor, &id))
+        .write(move |c| service::view(c, &viewer, &actor, &id, &grounds))
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
 }
@@ -290,10 +366,11 @@ pub struct AmendRequest {
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/amend", tag = "referrals",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body = AmendRequest,
     responses(
         (status = 200, description = "Amended", body = ReferralJson),
+        (status = 403, description = "Your role cannot amend, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "Changed since you loaded it", body = ErrorBody),
         (status = 422, description = "Invalid answers", body = ErrorBody),
@@ -302,6 +379,7 @@ pub struct AmendRequest {
 pub async fn amend(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<AmendRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -314,6 +392,7 @@ pub async fn amend(
     let l = state
         .db
         .write(move |c| {
+            service::looking_at(c, &viewer, &actor, &id, &grounds)?;
             service::amend(
                 c,
                 &viewer,
@@ -334,11 +413,11 @@ pub async fn amend(
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/transitions", tag = "referrals",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body(content = Object, description = "action, version and the action's fields"),
     responses(
         (status = 200, description = "Done", body = ReferralJson),
-        (status = 403, description = "Your role cannot take this action", body = ErrorBody),
+        (status = 403, description = "Your role cannot take this action, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "Not possible at this step, or changed since you loaded it", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -347,6 +426,7 @@ pub async fn amend(
 pub async fn transition(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -377,6 +457,7 @@ pub async fn transition(
     let l = state
         .db
         .write(move |c| {
+            service::looking_at(c, &viewer, &actor, &id, &grounds)?;
             service::transition(c, &viewer, &actor, &id, action, &t, Some(&emails))?;
             service::load(c, &viewer, &id)
         })

@@ -103,6 +103,36 @@ impl PncId {
     }
 }
 
+// ------------------------------------------------------------------ reason for access
+
+/// The longest reason accepted for looking at a referral off one's caseload.
+pub const ACCESS_REASON_MAX: usize = 500;
+
+/// Why a clinical lead needs a referral that is not on their own caseload (DPA 2018 s.62):
+/// trimmed, not empty, at most [`ACCESS_REASON_MAX`] characters. The reason page and the
+/// API's `Access-Reason` header both go through [`AccessReason::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessReason(String);
+
+impl AccessReason {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let v = raw.trim();
+        if v.is_empty() {
+            Err("Enter why you need to see this referral, for example a safeguarding review".into())
+        } else if v.chars().count() > ACCESS_REASON_MAX {
+            Err(format!(
+                "The reason must be {ACCESS_REASON_MAX} characters or fewer"
+            ))
+        } else {
+            Ok(Self(v.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 // ------------------------------------------------------------------ raw input
 
 /// Field name to values, as sent by a form (repeated names for checkboxes) or by the API
@@ -1186,6 +1216,32 @@ pub fn parse_transition(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn access_reasons_are_trimmed_and_bounded() {
+        assert_eq!(
+            AccessReason::parse("  Safeguarding review\t")
+                .unwrap()
+                .as_str(),
+            "Safeguarding review"
+        );
+        for blank in ["", "   ", "\t\n"] {
+            assert!(
+                AccessReason::parse(blank)
+                    .unwrap_err()
+                    .starts_with("Enter why you need to see this referral"),
+                "{blank:?}"
+            );
+        }
+        let longest = "é".repeat(ACCESS_REASON_MAX);
+        assert_eq!(AccessReason::parse(&longest).unwrap().as_str(), longest);
+        assert_eq!(
+            AccessReason::parse(&format!("{longest}x")).unwrap_err(),
+            "The reason must be 500 characters or fewer"
+        );
+        // Spaces around the reason do not count towards its length.
+        assert!(AccessReason::parse(&format!("  {longest}  ")).is_ok());
+    }
 
     #[test]
     fn crns_are_one_letter_and_six_digits() {

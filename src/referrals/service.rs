@@ -16,7 +16,8 @@ use crate::error::{AppError, FieldErrors};
 use crate::notifications::{self, Emails};
 use crate::referrals::codes::*;
 use crate::referrals::forms::{
-    self, Crn, PersonInput, PncId, RawForm, ReferralDetails, ReferralInput, TransitionInput,
+    self, AccessReason, Crn, PersonInput, PncId, RawForm, ReferralDetails, ReferralInput,
+    TransitionInput,
 };
 use crate::referrals::model::{
     self, AmendmentRow, Draft, HistoryRow, NewReferral, Person, PersonWrite, Referral, Viewer,
@@ -350,18 +351,25 @@ pub struct Loaded {
     pub area_names: std::collections::BTreeMap<String, String>,
 }
 
-/// Loads a referral in scope and records the view (consultation) in the audit log, in one
-/// write transaction.
-pub fn view(c: &mut DbConn, viewer: &Viewer, actor: &Actor, id: &str) -> Result<Loaded, AppError> {
+/// For the API: loads a referral in scope, once [`looking_at`] allows it, and records the
+/// view (consultation) with the reason for it, in one write transaction.
+pub fn view(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    grounds: &Grounds,
+) -> Result<Loaded, AppError> {
+    let (_, reason) = looking_at(c, viewer, actor, id, grounds)?;
     let loaded = load(c, viewer, id)?;
-    record_view(c, actor, id)?;
+    audit::record(c, actor, view_event(id, reason.as_deref()))?;
     Ok(loaded)
 }
 
 /// Whether a referral is on the viewer's own caseload: one they made, hold as responsible
 /// officer, assess or are allocated. Clinical leads see every referral in their areas, but
 /// looking at one off their own caseload needs a reason (DPA 2018 s.62), given once per
-/// sign-in session for each referral.
+/// sign-in session (or API token) for each referral: see [`reason_to_look`].
 pub fn on_caseload(viewer: &Viewer, r: &Referral) -> bool {
     if viewer.role != Role::ClinicalLead {
         return true;
@@ -373,8 +381,8 @@ pub fn on_caseload(viewer: &Viewer, r: &Referral) -> bool {
         || r.allocated_ap_id.as_deref() == me
 }
 
-/// The reason the user gave, since `since` (the start of their session), for looking at a
-/// referral off their caseload.
+/// The reason the user gave, since `since` (the start of their session, or the issue of
+/// their API token), for looking at a referral off their caseload: the latest one.
 pub fn access_reason(
     c: &mut DbConn,
     user_id: &str,
@@ -414,24 +422,70 @@ pub fn load_for_page(
     session_started: chrono::NaiveDateTime,
 ) -> Result<Viewed, AppError> {
     let loaded = load(c, viewer, id)?;
-    let reason = if on_caseload(viewer, &loaded.referral) {
-        None
-    } else {
-        match access_reason(c, &viewer.user_id, id, session_started)? {
-            Some(r) => Some(r),
-            None => return Ok(Viewed::ReasonNeeded),
-        }
-    };
-    Ok(Viewed::Shown(Box::new(loaded), reason))
+    match reason_to_look(c, viewer, &loaded.referral, session_started) {
+        Ok(reason) => Ok(Viewed::Shown(Box::new(loaded), reason)),
+        Err(AppError::ReasonRequired) => Ok(Viewed::ReasonNeeded),
+        Err(e) => Err(e),
+    }
+}
+
+/// THE rule for looking at a referral off one's caseload, for pages and API alike: `None`
+/// when `r` is on the viewer's caseload (or the viewer is not a clinical lead), the reason
+/// they gave since `since` when it is not, or [`AppError::ReasonRequired`] when they gave
+/// none.
+pub fn reason_to_look(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+    since: chrono::NaiveDateTime,
+) -> Result<Option<String>, AppError> {
+    if on_caseload(viewer, r) {
+        return Ok(None);
+    }
+    access_reason(c, &viewer.user_id, &r.id, since)?
+        .map(Some)
+        .ok_or(AppError::ReasonRequired)
+}
+
+/// What an API request brings towards looking at a referral off the caller's caseload:
+/// the reason it sends (the `Access-Reason` header), and since when a reason given earlier
+/// still holds (the bearer token's issue, as a page session's start does for the pages).
+#[derive(Debug, Clone)]
+pub struct Grounds {
+    pub given: Option<AccessReason>,
+    pub since: chrono::NaiveDateTime,
+}
+
+/// The chokepoint of every API call on a referral (`/api/v1/referrals/{id}` and what is
+/// under it), before anything is read or changed: finds the referral in scope (out of scope
+/// is not found, as ever); off the viewer's caseload, records the reason sent exactly as the
+/// reason page does ([`give_access_reason`]; not again while the same reason stands), then
+/// applies [`reason_to_look`]. Returns the referral and the reason to put on the audit entry
+/// of what is shown. Call inside a write transaction.
+pub fn looking_at(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    grounds: &Grounds,
+) -> Result<(Referral, Option<String>), AppError> {
+    let r = model::find(c, viewer, id)?;
+    if let Some(given) = &grounds.given
+        && !on_caseload(viewer, &r)
+        && access_reason(c, &viewer.user_id, &r.id, grounds.since)?.as_deref()
+            != Some(given.as_str())
+    {
+        give_access_reason(c, viewer, actor, &r.id, given)?;
+    }
+    let reason = reason_to_look(c, viewer, &r, grounds.since)?;
+    Ok((r, reason))
 }
 
 /// The audit entry of a view of referral `id`, with the reason given for it if any.
 pub fn view_event<'a>(id: &'a str, reason: Option<&'a str>) -> Event<'a> {
-    let event = Event::new(AuditAction::Consultation, "referral.viewed").record("referral", id);
-    match reason {
-        Some(r) => event.reason(r),
-        None => event,
-    }
+    Event::new(AuditAction::Consultation, "referral.viewed")
+        .record("referral", id)
+        .reason_if_any(reason)
 }
 
 /// Records the reason for looking at a referral off one's caseload.
@@ -440,7 +494,7 @@ pub fn give_access_reason(
     viewer: &Viewer,
     actor: &Actor,
     id: &str,
-    reason: &str,
+    reason: &AccessReason,
 ) -> Result<(), AppError> {
     let referral = model::find(c, viewer, id)?;
     audit::record(
@@ -448,7 +502,7 @@ pub fn give_access_reason(
         actor,
         Event::new(AuditAction::Consultation, ACCESS_REASON_EVENT)
             .record("referral", &referral.id)
-            .reason(reason),
+            .reason(reason.as_str()),
     )
 }
 

@@ -13,7 +13,7 @@ use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::codes::*;
-use crate::referrals::forms::{self, Kind, RawForm, Step};
+use crate::referrals::forms::{self, AccessReason, Kind, RawForm, Step};
 use crate::referrals::model::{self, Viewer};
 use crate::referrals::service::{self, CreateOutcome, Loaded, PersonChoice};
 use crate::referrals::state::{self, Action, Status, Tab};
@@ -58,16 +58,16 @@ fn urlencode(s: &str) -> String {
 /// The user's areas as (id, name), alphabetical.
 async fn my_areas(state: &State, user: &CurrentUser) -> Result<Vec<(String, String)>, AppError> {
     let mine = user.area_ids.clone();
-    state
-        .db
-        .run(move |c| {
-            Ok(areas::active_areas(c)?
-                .into_iter()
-                .filter(|a| mine.contains(&a.id))
-                .map(|a| (a.id, a.name))
-                .collect())
-        })
-        .await
+    state.db.run(move |c| areas_of(c, &mine)).await
+}
+
+/// The active areas among `mine`, as (id, name).
+fn areas_of(c: &mut DbConn, mine: &[String]) -> Result<Vec<(String, String)>, AppError> {
+    Ok(areas::active_areas(c)?
+        .into_iter()
+        .filter(|a| mine.contains(&a.id))
+        .map(|a| (a.id, a.name))
+        .collect())
 }
 
 /// The answers in the shape the question macros want: one string per field (dates as
@@ -183,11 +183,11 @@ pub async fn list(
     let page_no = q.page.unwrap_or(1).max(1);
     let viewer = Viewer::from(&user);
     let f2 = filter.clone();
-    let area_list = my_areas(&state, &user).await?;
     let is_lead = user.user.role == Role::ClinicalLead;
-    let (rows, total, aps) = state
+    let (area_list, rows, total, aps) = state
         .db
-        .run(move |c| {
+        .read(move |c| {
+            let area_list = areas_of(c, &viewer.area_ids)?;
             let (rows, total) = model::list(c, &viewer, &f2, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?;
             let mut aps = Vec::new();
             if is_lead {
@@ -202,7 +202,7 @@ pub async fn list(
                     }
                 }
             }
-            Ok((rows, total, aps))
+            Ok((area_list, rows, total, aps))
         })
         .await?;
     let area_name = |id: &str| {
@@ -359,16 +359,26 @@ pub struct TimelineFilter {
     timeline: Option<String>,
 }
 
+/// What opening a referral for one of its pages found.
+enum PageRead<T> {
+    /// The referral, with what the page read of it in the same transaction; its view is
+    /// already recorded.
+    Shown(Box<service::Loaded>, T),
+    /// A clinical lead must first say why they are opening a referral off their caseload.
+    ReasonNeeded,
+    /// The referral's personal data was erased: only what is left of it can be shown.
+    Erased(crate::retention::web::ErasedView),
+}
+
 /// A referral for one of its pages, with what `more` reads of it in the same read
 /// transaction; the view is recorded, durably, before anything of it is returned (entries of
-/// views arriving together share one commit: [`crate::audit::appender`]). `None` when a
-/// clinical lead must first say why they are opening a referral off their caseload.
+/// views arriving together share one commit: [`crate::audit::appender`]).
 async fn viewed_for_page<T, F>(
     state: &State,
     user: &CurrentUser,
     id: &str,
     more: F,
-) -> Result<Option<(service::Loaded, T)>, AppError>
+) -> Result<PageRead<T>, AppError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &Viewer, &service::Loaded) -> Result<T, AppError> + Send + 'static,
@@ -377,18 +387,22 @@ where
     let session_started = user.session.created_at;
     let read = state
         .db
-        .read(
-            move |c| match service::load_for_page(c, &viewer, &id, session_started)? {
+        .read(move |c| {
+            if let Some(erased) = crate::retention::web::erased_view(c, &viewer, &id)? {
+                return Ok(Err(PageRead::Erased(erased)));
+            }
+            match service::load_for_page(c, &viewer, &id, session_started)? {
                 service::Viewed::Shown(l, reason) => {
                     let extra = more(c, &viewer, &l)?;
-                    Ok(Some((*l, reason, extra)))
+                    Ok(Ok((l, reason, extra)))
                 }
-                service::Viewed::ReasonNeeded => Ok(None),
-            },
-        )
+                service::Viewed::ReasonNeeded => Ok(Err(PageRead::ReasonNeeded)),
+            }
+        })
         .await?;
-    let Some((l, reason, extra)) = read else {
-        return Ok(None);
+    let (l, reason, extra) = match read {
+        Ok(shown) => shown,
+        Err(other) => return Ok(other),
     };
     state
         .db
@@ -397,7 +411,7 @@ where
             service::view_event(&l.referral.id, reason.as_deref()),
         )
         .await?;
-    Ok(Some((l, extra)))
+    Ok(PageRead::Shown(l, extra))
 }
 
 pub async fn show(
@@ -407,9 +421,6 @@ pub async fn show(
     filter: web::Query<TimelineFilter>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    if let Some(erased) = crate::retention::web::erased_referral_page(&state, &user, &id).await? {
-        return Ok(erased);
-    }
     let shown = viewed_for_page(&state, &user, &id, |c, viewer, l| {
         let linked = crate::linked::model::requirements_of(c, &l.referral.id)?;
         let can_link = crate::linked::service::may_change(viewer, &l.referral);
@@ -439,8 +450,12 @@ pub async fn show(
         Ok(((t.can_manage, view), (linked, can_link)))
     })
     .await?;
-    let Some((l, (treatment, linked))) = shown else {
-        return Ok(page::see_other(&format!("/referrals/{id}/reason")));
+    let (l, (treatment, linked)) = match shown {
+        PageRead::Shown(l, extra) => (l, extra),
+        PageRead::ReasonNeeded => return Ok(page::see_other(&format!("/referrals/{id}/reason"))),
+        PageRead::Erased(view) => {
+            return crate::retention::web::erased_referral_page(&state, &user, &view).await;
+        }
     };
     let (linked, can_link) = linked;
     let (can_manage_sessions, treatment) = treatment;
@@ -912,8 +927,12 @@ pub async fn amend_form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let Some((l, ())) = viewed_for_page(&state, &user, &id, |_, _, _| Ok(())).await? else {
-        return Ok(page::see_other(&format!("/referrals/{id}/reason")));
+    let l = match viewed_for_page(&state, &user, &id, |_, _, _| Ok(())).await? {
+        PageRead::Shown(l, ()) => l,
+        PageRead::ReasonNeeded => return Ok(page::see_other(&format!("/referrals/{id}/reason"))),
+        PageRead::Erased(view) => {
+            return crate::retention::web::erased_referral_page(&state, &user, &view).await;
+        }
     };
     if !can_amend(user.user.role, l.referral.status) {
         return Err(AppError::Conflict(format!(
@@ -1459,8 +1478,6 @@ pub async fn undo_merge(
     .await
 }
 
-const ACCESS_REASON_MAX: usize = 500;
-
 async fn reason_page(
     state: &State,
     user: &CurrentUser,
@@ -1501,22 +1518,14 @@ pub async fn give_reason(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let reason = raw.get("reason").trim().to_owned();
-    let mut errors = FieldErrors::new();
-    if reason.is_empty() {
-        errors.add(
-            "reason",
-            "Enter why you need to see this referral, for example a safeguarding review",
-        );
-    } else if reason.chars().count() > ACCESS_REASON_MAX {
-        errors.add(
-            "reason",
-            format!("The reason must be {ACCESS_REASON_MAX} characters or fewer"),
-        );
-    }
-    if !errors.is_empty() {
-        return reason_page(&state, &user, id, &reason, Some(&errors)).await;
-    }
+    let reason = match AccessReason::parse(raw.get("reason")) {
+        Ok(r) => r,
+        Err(message) => {
+            let errors = FieldErrors::single("reason", message);
+            let shown = raw.get("reason").trim().to_owned();
+            return reason_page(&state, &user, id, &shown, Some(&errors)).await;
+        }
+    };
     let viewer = Viewer::from(&user);
     let actor = user.actor();
     let path = format!("/referrals/{id}");

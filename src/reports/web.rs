@@ -102,6 +102,14 @@ fn period_choices(current: &Period) -> Vec<Choice> {
     .collect()
 }
 
+/// Turns to build a report: one per core.
+fn building_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
 pub async fn uptake(
     state: State,
     user: CurrentUser,
@@ -112,10 +120,16 @@ pub async fn uptake(
     let role = user.user.role;
     let threshold = state.settings.reports.suppression_threshold;
     let targets = state.settings.reports.targets.clone();
-    let actor = user.actor();
+    // Built in a read transaction, so reports run side by side, as many at once as there are
+    // cores (the work is all CPU; more at once would only hold more memory); the view is
+    // recorded (durably, group-committed with others) before anything of it is shown.
+    let _turn = building_permits()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let result = state
         .db
-        .write(move |c| {
+        .read(move |c| {
             let all_areas: Vec<(String, String)> = crate::areas::active_areas(c)?
                 .into_iter()
                 .filter(|a| area_ids.contains(&a.id))
@@ -126,13 +140,6 @@ pub async fn uptake(
                     let mut report =
                         uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
                     uptake::apply_targets(&mut report, &targets);
-                    audit::record(
-                        c,
-                        &actor,
-                        Event::new(AuditAction::Consultation, "report.uptake_viewed").details(
-                            serde_json::json!({ "period": report.period, "areas": q.areas.iter().map(|a| &a.0).collect::<Vec<_>>() }),
-                        ),
-                    )?;
                     Ok((all_areas, Ok((report, q.areas))))
                 }
                 Err(AppError::Validation(e)) => Ok((all_areas, Err(e))),
@@ -140,6 +147,17 @@ pub async fn uptake(
             }
         })
         .await?;
+    if let (_, Ok((report, areas))) = &result {
+        state
+            .db
+            .audit(
+                &user.actor(),
+                Event::new(AuditAction::Consultation, "report.uptake_viewed").details(
+                    serde_json::json!({ "period": report.period, "areas": areas.iter().map(|a| &a.0).collect::<Vec<_>>() }),
+                ),
+            )
+            .await?;
+    }
     let (all_areas, outcome) = result;
     let mut ctx = tera::Context::new();
     let raw = RawForm::from_urlencoded(req.query_string().as_bytes());

@@ -256,7 +256,7 @@ struct ErasedEntry {
 
 /// What is left to show of an erased referral: no personal data, only what happened when.
 #[derive(Debug, Serialize)]
-struct ErasedView {
+pub struct ErasedView {
     reference: String,
     status: &'static str,
     area: String,
@@ -264,9 +264,16 @@ struct ErasedView {
     entries: Vec<ErasedEntry>,
 }
 
-fn erased_view(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Option<ErasedView>, AppError> {
+/// What is left to show of an erased referral, if it was erased (`None` otherwise, for the
+/// referral's own page to answer). A missing or out-of-scope referral is not found either
+/// way; the scoped lookup is made only for an erased one, so a live referral costs one read
+/// by key here.
+pub fn erased_view(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<ErasedView>, AppError> {
     use crate::db::schema::referrals;
-    let r = crate::referrals::model::find(c, viewer, id)?;
     let erased_at: Option<chrono::NaiveDateTime> = referrals::table
         .find(id)
         .select(referrals::erased_at)
@@ -274,6 +281,7 @@ fn erased_view(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Option<Erase
     let Some(erased_at) = erased_at else {
         return Ok(None);
     };
+    let r = crate::referrals::model::find(c, viewer, id)?;
     let mut entries: Vec<(chrono::NaiveDateTime, &'static str)> =
         crate::referrals::model::history(c, id)?
             .iter()
@@ -302,18 +310,13 @@ fn erased_view(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Option<Erase
 
 /// The referral page of an erased referral, in place of the full page; `None` for one that
 /// is not erased. Scope as for any referral page.
+/// The page of an erased referral ([`erased_view`]).
 pub async fn erased_referral_page(
     state: &State,
     user: &CurrentUser,
-    id: &str,
-) -> Result<Option<HttpResponse>, AppError> {
-    let (viewer, id) = (Viewer::from(user), id.to_owned());
-    let Some(view) = state.db.run(move |c| erased_view(c, &viewer, &id)).await? else {
-        return Ok(None);
-    };
+    view: &ErasedView,
+) -> Result<HttpResponse, AppError> {
     let mut ctx = tera::Context::new();
-    ctx.insert("r", &view);
-    page::render(state, user, "/referrals", "referrals/erased.html", ctx)
-        .await
-        .map(Some)
+    ctx.insert("r", view);
+    page::render(state, user, "/referrals", "referrals/erased.html", ctx).await
 }

@@ -10,7 +10,8 @@ use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::referrals::forms::RawForm;
-use crate::referrals::model::{self as referrals_model, Viewer};
+use crate::referrals::model::Viewer;
+use crate::referrals::service::{Grounds, looking_at};
 use crate::sessions::forms;
 use crate::sessions::measures::Instrument;
 use crate::sessions::model::{self, Session};
@@ -253,20 +254,23 @@ impl TreatmentJson {
 }
 
 /// A referral's treatment: plan, appointments, reports and enforcement reviews; measures and
-/// open risk alerts for clinical roles. The view is recorded in the audit log.
+/// open risk alerts for clinical roles. The view is recorded in the audit log, with the
+/// reason for it when a clinical lead looks at a referral off their own caseload.
 #[utoipa::path(
     get, path = "/api/v1/referrals/{id}/sessions", tag = "sessions",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     responses(
         (status = 200, description = "The referral's treatment", body = TreatmentJson),
-        (status = 403, description = "Your role has no referrals", body = ErrorBody),
+        (status = 403, description = "Your role has no referrals, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn list(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -276,12 +280,13 @@ pub async fn list(
     let (rid, t) = state
         .db
         .write(move |c| {
-            let r = referrals_model::find(c, &viewer, &id)?;
+            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
             audit::record(
                 c,
                 &actor,
                 Event::new(AuditAction::Consultation, "referral.sessions_viewed")
-                    .record("referral", &r.id),
+                    .record("referral", &r.id)
+                    .reason_if_any(reason.as_deref()),
             )?;
             Ok((r.id.clone(), service::treatment(c, &viewer, &r)?))
         })
@@ -323,12 +328,12 @@ pub struct PlanPreview {
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/sessions/plan", tag = "sessions",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body = PlanRequest,
     responses(
         (status = 201, description = "Plan made: its appointments", body = SessionsJson),
         (status = 200, description = "Preview: the dates it would book", body = PlanPreview),
-        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's sessions, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "Not possible at this step, already planned, or the diary changed meanwhile", body = ErrorBody),
         (status = 422, description = "Invalid fields, or no plan fits (the message says why)", body = ErrorBody),
@@ -337,6 +342,7 @@ pub struct PlanPreview {
 pub async fn plan(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<PlanRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -345,20 +351,25 @@ pub async fn plan(
     let input =
         forms::parse_plan(&raw_of(&body)?, service::local_now()).map_err(AppError::Validation)?;
     let viewer = Viewer::from(&api);
+    let actor = api.actor();
     if body.preview == Some(true) {
+        // A write transaction: a reason sent with the preview is recorded.
         let dates = state
             .db
-            .run(move |c| service::preview_plan(c, &viewer, &id, &input))
+            .write(move |c| {
+                looking_at(c, &viewer, &actor, &id, &grounds)?;
+                service::preview_plan(c, &viewer, &id, &input)
+            })
             .await?;
         return Ok(HttpResponse::Ok().json(PlanPreview {
             dates: dates.into_iter().map(local).collect(),
         }));
     }
-    let actor = api.actor();
     let emails = state.emails.clone();
     let sessions = state
         .db
         .write(move |c| {
+            looking_at(c, &viewer, &actor, &id, &grounds)?;
             let made = service::make_plan(c, &viewer, &actor, &id, &input, Some(&emails))?;
             let ids: Vec<&str> = made.iter().map(|s| s.id.as_str()).collect();
             reload(c, &viewer, &id, &ids)
@@ -379,11 +390,11 @@ pub struct AddRequest {
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/sessions", tag = "sessions",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body = AddRequest,
     responses(
         (status = 201, description = "Added", body = SessionJson),
-        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's sessions, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "No plan, not in treatment, or the time was taken meanwhile", body = ErrorBody),
         (status = 422, description = "Invalid or unavailable time", body = ErrorBody),
@@ -392,6 +403,7 @@ pub struct AddRequest {
 pub async fn add(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<AddRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -404,6 +416,7 @@ pub async fn add(
     let mut s = state
         .db
         .write(move |c| {
+            looking_at(c, &viewer, &actor, &id, &grounds)?;
             let s = service::add_session(c, &viewer, &actor, &id, at, Some(&emails))?;
             reload(c, &viewer, &id, &[&s.id])
         })

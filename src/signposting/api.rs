@@ -10,7 +10,8 @@ use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::referrals::forms::RawForm;
-use crate::referrals::model::{self as referrals_model, Viewer};
+use crate::referrals::model::Viewer;
+use crate::referrals::service::{Grounds, looking_at};
 use crate::signposting::views::{
     DirectoryServiceJson, EndSummaryJson, OnwardSupportJson, SignpostingJson,
 };
@@ -31,27 +32,32 @@ fn viewed(
     actor: &audit::Actor,
     event: &str,
     referral_id: &str,
+    reason: Option<&str>,
 ) -> Result<(), AppError> {
     audit::record(
         c,
         actor,
-        Event::new(AuditAction::Consultation, event).record("referral", referral_id),
+        Event::new(AuditAction::Consultation, event)
+            .record("referral", referral_id)
+            .reason_if_any(reason),
     )
 }
 
 #[utoipa::path(
     get, path = "/api/v1/referrals/{id}/signposting", tag = "onward support",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     responses(
         (status = 200, description = "The referral's signpostings, any record that no onward support is needed, and the services that may be chosen", body = OnwardSupportJson),
-        (status = 403, description = "Your role has no referrals", body = ErrorBody),
+        (status = 403, description = "Your role has no referrals, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn list(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -59,8 +65,14 @@ pub async fn list(
     let onward = state
         .db
         .write(move |c| {
-            let r = referrals_model::find(c, &viewer, &id)?;
-            viewed(c, &actor, "referral.signposting_viewed", &r.id)?;
+            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
+            viewed(
+                c,
+                &actor,
+                "referral.signposting_viewed",
+                &r.id,
+                reason.as_deref(),
+            )?;
             service::onward(c, &viewer, &r)
         })
         .await?;
@@ -84,11 +96,11 @@ pub struct SignpostRequest {
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/signposting", tag = "onward support",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body = SignpostRequest,
     responses(
         (status = 201, description = "Signposted", body = SignpostingJson),
-        (status = 403, description = "You do not manage this referral's onward support", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's onward support, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "The referral is closed or not yet allocated", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a service not offered for the referral's area", body = ErrorBody),
@@ -97,6 +109,7 @@ pub struct SignpostRequest {
 pub async fn signpost(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<SignpostRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -107,6 +120,7 @@ pub async fn signpost(
     let json = state
         .db
         .write(move |c| {
+            looking_at(c, &viewer, &actor, &id, &grounds)?;
             let s = service::signpost(c, &viewer, &actor, &id, &input)?;
             let svc = model::service(c, &s.service_id)?;
             Ok(SignpostingJson::new(&s, &svc))
@@ -167,11 +181,11 @@ pub struct NoOnwardRequest {
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/no-onward-support", tag = "onward support",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body = NoOnwardRequest,
     responses(
         (status = 200, description = "Recorded: the referral's onward support", body = OnwardSupportJson),
-        (status = 403, description = "You do not manage this referral's onward support", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's onward support, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "The referral is closed or not yet allocated", body = ErrorBody),
         (status = 422, description = "No reason given", body = ErrorBody),
@@ -180,6 +194,7 @@ pub struct NoOnwardRequest {
 pub async fn no_onward(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<NoOnwardRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -190,8 +205,8 @@ pub async fn no_onward(
     let onward = state
         .db
         .write(move |c| {
+            let (r, _) = looking_at(c, &viewer, &actor, &id, &grounds)?;
             service::record_no_onward(c, &viewer, &actor, &id, &reason)?;
-            let r = referrals_model::find(c, &viewer, &id)?;
             service::onward(c, &viewer, &r)
         })
         .await?;
@@ -201,17 +216,19 @@ pub async fn no_onward(
 #[utoipa::path(
     get, path = "/api/v1/referrals/{id}/end-summary", tag = "onward support",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     responses(
         (status = 200, description = "The end-of-treatment summary. Measure totals are for clinical roles; others see whether each reliably improved", body = EndSummaryJson),
-        (status = 403, description = "Your role has no referrals", body = ErrorBody),
+        (status = 403, description = "Your role has no referrals, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "Treatment has not ended", body = ErrorBody),
+        (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn end_summary(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -220,8 +237,14 @@ pub async fn end_summary(
     let e = state
         .db
         .write(move |c| {
-            let r = referrals_model::find(c, &viewer, &id)?;
-            viewed(c, &actor, "referral.end_summary_viewed", &r.id)?;
+            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
+            viewed(
+                c,
+                &actor,
+                "referral.end_summary_viewed",
+                &r.id,
+                reason.as_deref(),
+            )?;
             summary::end_of_treatment(c, &r)?
                 .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))
         })
@@ -238,11 +261,11 @@ pub struct EndSummaryRequest {
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/end-summary", tag = "onward support",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Referral id")),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
     request_body = EndSummaryRequest,
     responses(
         (status = 200, description = "Saved: the end-of-treatment summary", body = EndSummaryJson),
-        (status = 403, description = "You do not manage this referral's treatment", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's treatment, or `reason_required`: the referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such referral in your scope", body = ErrorBody),
         (status = 409, description = "Treatment has not ended", body = ErrorBody),
         (status = 422, description = "No summary given", body = ErrorBody),
@@ -251,6 +274,7 @@ pub struct EndSummaryRequest {
 pub async fn write_summary(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<EndSummaryRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -261,8 +285,8 @@ pub async fn write_summary(
     let e = state
         .db
         .write(move |c| {
+            let (r, _) = looking_at(c, &viewer, &actor, &id, &grounds)?;
             service::write_summary(c, &viewer, &actor, &id, &text)?;
-            let r = referrals_model::find(c, &viewer, &id)?;
             summary::end_of_treatment(c, &r)?
                 .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))
         })

@@ -109,7 +109,10 @@ pub async fn render(
 ) -> Result<HttpResponse, AppError> {
     let flash = if user.session.flash.is_some() {
         let row = user.session.clone();
-        state.db.run(move |c| session::take_flash(c, &row)).await?
+        let flash = state.db.run(move |c| session::take_flash(c, &row)).await?;
+        // A page view may have come from a cached session: it must not show this again.
+        state.sessions.changed();
+        flash
     } else {
         None
     };
@@ -212,6 +215,7 @@ pub async fn flash_and_redirect(
         .db
         .run(move |c| session::set_flash(c, &sid, &flash))
         .await?;
+    state.sessions.changed();
     Ok(see_other(to))
 }
 

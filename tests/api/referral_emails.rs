@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::smtp::SmtpServer;
-use crate::referrals::helpers::{TestApp, TestUser, spawn_app_with};
+use crate::referrals::helpers::{LEAD_REASON, TestApp, TestUser, spawn_app_with};
 use crate::referrals::{advance, api_referral, page_referral, probation_json};
 
 /// What the referral made by `page_referral` must never show in an email.
@@ -170,7 +170,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
         .await;
     let (po2, cl, ap) = (
         t.app.api(&taker).await,
-        t.app.api(&t.cl).await,
+        t.app.api(&t.cl).await.giving_reason(LEAD_REASON),
         t.app.api(&t.ap).await,
     );
     let apis = [("po", &po2), ("cl", &cl), ("ap", &ap)];
@@ -299,7 +299,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
 async fn declining_emails_the_referrer_and_opted_out_people_get_nothing() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let cl = t.app.api(&t.cl).await;
+    let cl = t.app.api(&t.cl).await.giving_reason(LEAD_REASON);
     let apis = [("po", &po), ("cl", &cl)];
 
     // The clinical lead turns referral news off on their account page; the officer keeps
@@ -399,7 +399,7 @@ async fn declining_emails_the_referrer_and_opted_out_people_get_nothing() {
 async fn a_refused_step_queues_nothing() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let cl = t.app.api(&t.cl).await;
+    let cl = t.app.api(&t.cl).await.giving_reason(LEAD_REASON);
     let id = api_referral(
         &po,
         &probation_json(&t.app.area_a, "Sam", "Stone", Some("A111111")),

@@ -16,7 +16,7 @@ use mhtr_pathway::users::model::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::referrals::helpers::{Api, TestApp, TestUser, spawn_app};
+use crate::referrals::helpers::{Api, LEAD_REASON, TestApp, TestUser, spawn_app};
 use crate::referrals::{advance, api_referral, probation_json};
 
 pub(crate) struct Cast {
@@ -69,7 +69,7 @@ pub(crate) struct Clients {
 pub(crate) async fn clients(t: &Cast) -> Clients {
     Clients {
         po: t.app.api(&t.po).await,
-        cl: t.app.api(&t.cl).await,
+        cl: t.app.api(&t.cl).await.giving_reason(LEAD_REASON),
         ap: t.app.api(&t.ap).await,
     }
 }

@@ -254,6 +254,7 @@ impl TestApp {
             base: self.base.clone(),
             client: reqwest::Client::new(),
             token,
+            access_reason: None,
         }
     }
 }
@@ -337,22 +338,56 @@ impl Browser {
     }
 }
 
+/// What the clinical leads of these tests say when working referrals off their own caseload
+/// (screening, allocation, treatment oversight).
+pub const LEAD_REASON: &str = "Screening and treatment oversight for the area";
+
 pub struct Api {
     base: String,
     client: reqwest::Client,
     token: String,
+    /// Sent as `Access-Reason` with every request, as a clinical lead's client working
+    /// referrals off their caseload would.
+    access_reason: Option<String>,
 }
 
 impl Api {
+    /// This client, saying why with every request (the `Access-Reason` header).
+    pub fn giving_reason(mut self, reason: &str) -> Self {
+        self.access_reason = Some(reason.to_owned());
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        match &self.access_reason {
+            Some(r) => req.header("Access-Reason", r),
+            None => req,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .expect("request");
         (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A GET with these headers besides the token: status and body as text.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut req = self.request(reqwest::Method::GET, path);
+        for (name, value) in headers {
+            // As bytes: a reason may be any UTF-8 text, not only ASCII.
+            let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes()).expect("header");
+            req = req.header(*name, value);
+        }
+        let r = req.send().await.expect("request");
+        (r.status(), r.text().await.unwrap_or_default())
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
@@ -365,11 +400,7 @@ impl Api {
         body: &Value,
         key: Option<&str>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body);
+        let mut req = self.request(reqwest::Method::POST, path).json(body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }

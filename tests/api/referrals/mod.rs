@@ -1,11 +1,12 @@
 //! Referrals end to end (with their own small harness), through the pages and the API, on SQLite (default) or PostgreSQL
 //! (`TEST_DATABASE_URL`).
 
+mod access_reason;
 pub(crate) mod helpers;
 
 use chrono::Duration;
 use diesel::prelude::*;
-use helpers::{Api, Browser, TestApp, TestUser, spawn_app};
+use helpers::{Api, Browser, LEAD_REASON, TestApp, TestUser, spawn_app};
 use mhtr_pathway::db::schema::{
     referral_amendments, referral_drafts, referral_status_history, referrals,
 };
@@ -364,7 +365,7 @@ async fn an_arrest_referral_is_taken_over_by_a_responsible_officer() {
 async fn out_of_role_out_of_order_and_stale_transitions_change_nothing() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let cl = t.app.api(&t.cl).await;
+    let cl = t.app.api(&t.cl).await.giving_reason(LEAD_REASON);
     let r = api_referral(
         &po,
         &probation_json(&t.app.area_a, "Sam", "Stone", Some("A111111")),
@@ -514,7 +515,7 @@ async fn people_outside_scope_get_the_same_answer_as_for_nothing() {
     );
 
     // Once allocated for assessment, the assistant psychologist sees it.
-    let cl = t.app.api(&t.cl).await;
+    let cl = t.app.api(&t.cl).await.giving_reason(LEAD_REASON);
     let path = format!("/api/v1/referrals/{id}/transitions");
     cl.post(&path, &json!({"action": "accept", "version": 1}))
         .await;
@@ -1313,7 +1314,7 @@ async fn every_way_out_of_the_pathway_is_recorded_with_its_reason() {
     let t = cast().await;
     let (po, cl, ap) = (
         t.app.api(&t.po).await,
-        t.app.api(&t.cl).await,
+        t.app.api(&t.cl).await.giving_reason(LEAD_REASON),
         t.app.api(&t.ap).await,
     );
     let apis = [("po", &po), ("cl", &cl), ("ap", &ap)];
@@ -1543,12 +1544,12 @@ async fn history_len(app: &TestApp, id: &str) -> i64 {
 async fn racing_transitions_of_one_referral_let_exactly_one_win_through_the_api() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let lead_a = t.app.api(&t.cl).await;
+    let lead_a = t.app.api(&t.cl).await.giving_reason(LEAD_REASON);
     let other = t
         .app
         .create_user(Role::ClinicalLead, "Dr Second Lead", &[&t.app.area_a])
         .await;
-    let lead_b = t.app.api(&other).await;
+    let lead_b = t.app.api(&other).await.giving_reason(LEAD_REASON);
     let names = ["Ashby", "Brook", "Carver", "Dunmore", "Ellery", "Fenwick"];
     for (n, family) in names.into_iter().enumerate() {
         let r = api_referral(
