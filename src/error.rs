@@ -60,10 +60,11 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
-    /// A clinical lead asked for a referral off their own caseload without saying why
-    /// (DPA 2018 s.62). Pages ask on the reason page; the API answers this.
+    /// A clinical lead asked for a referral off their own caseload, or a record of one,
+    /// without saying why (DPA 2018 s.62). The API answers this; a page sends the person to
+    /// the referral's reason page and back ([`ReasonNeeded`], `web::error_page`).
     #[error("a reason is needed")]
-    ReasonRequired,
+    ReasonRequired { referral_id: String },
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
@@ -125,7 +126,7 @@ impl AppError {
             AppError::Validation(_) => "validation",
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
-            AppError::ReasonRequired => "reason_required",
+            AppError::ReasonRequired { .. } => "reason_required",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Throttled { .. } => "too_many_requests",
@@ -139,7 +140,7 @@ impl AppError {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::ReasonRequired => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ReasonRequired { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -157,7 +158,7 @@ impl AppError {
             AppError::Validation(_) => "There is a problem with the information you gave".into(),
             AppError::Unauthenticated => "You need to sign in".into(),
             AppError::Forbidden => "You do not have permission to do that".into(),
-            AppError::ReasonRequired => format!(
+            AppError::ReasonRequired { .. } => format!(
                 "This referral is not on your caseload. Say why you need it in the {} header: \
                  the reason is recorded in the audit log",
                 crate::referrals::api::ACCESS_REASON_HEADER
@@ -201,6 +202,13 @@ pub struct PageErrorMarker {
     pub message: String,
 }
 
+/// Marks a response to a page asked for without the reason a referral off the user's
+/// caseload needs: the page middleware sends the person to that referral's reason page.
+#[derive(Debug, Clone)]
+pub struct ReasonNeeded {
+    pub referral_id: String,
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         self.status()
@@ -226,6 +234,11 @@ impl ResponseError for AppError {
                 resp.extensions_mut().insert(PageErrorMarker {
                     message: self.public_message(),
                 });
+                if let AppError::ReasonRequired { referral_id } = self {
+                    resp.extensions_mut().insert(ReasonNeeded {
+                        referral_id: referral_id.clone(),
+                    });
+                }
                 resp
             }
         }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
+use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::linked::codes::EnteredVia;
 use crate::linked::views::{
@@ -123,19 +124,37 @@ pub async fn create(
     Ok(HttpResponse::Created().json(LinkedRequirementJson::new(&l)))
 }
 
-/// A linked requirement with its activity and court reviews. Recorded as a view.
+/// Finds the referral of a linked requirement in scope and applies the reason rule to it
+/// ([`looking_at`]): a requirement out of scope is not found, as one that does not exist.
+fn looking_at_requirement(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &audit::Actor,
+    id: &str,
+    grounds: &Grounds,
+) -> Result<Option<String>, AppError> {
+    let referral_id = model::requirement(c, id)?.referral_id;
+    let (_, reason) = looking_at(c, viewer, actor, &referral_id, grounds)?;
+    Ok(reason)
+}
+
+/// A linked requirement with its activity and court reviews. Recorded as a view, with the
+/// reason for it when a clinical lead looks at a referral off their own caseload.
 #[utoipa::path(
     get, path = "/api/v1/linked-requirements/{id}", tag = "linked requirements",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Linked requirement id")),
+    params(("id" = String, Path, description = "Linked requirement id"), Grounds),
     responses(
         (status = 200, description = "The requirement", body = LinkedRequirementDetailJson),
+        (status = 403, description = "`reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such requirement in your scope", body = ErrorBody),
+        (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn get(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -143,7 +162,10 @@ pub async fn get(
     let actor = api.actor();
     let d = state
         .db
-        .write(move |c| service::details(c, &viewer, &actor, &id))
+        .write(move |c| {
+            let reason = looking_at_requirement(c, &viewer, &actor, &id, &grounds)?;
+            service::details(c, &viewer, &actor, &id, reason.as_deref())
+        })
         .await?;
     Ok(HttpResponse::Ok().json(LinkedRequirementDetailJson::new(&d, local_now().date())))
 }
@@ -160,11 +182,11 @@ pub struct StatusRequest {
 #[utoipa::path(
     post, path = "/api/v1/linked-requirements/{id}/status", tag = "linked requirements",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Linked requirement id")),
+    params(("id" = String, Path, description = "Linked requirement id"), Grounds),
     request_body = StatusRequest,
     responses(
         (status = 200, description = "Changed", body = LinkedRequirementJson),
-        (status = 403, description = "You do not hold this referral", body = ErrorBody),
+        (status = 403, description = "You do not hold this referral, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such requirement in your scope", body = ErrorBody),
         (status = 409, description = "That change is not possible from its status", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -173,6 +195,7 @@ pub struct StatusRequest {
 pub async fn status(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -182,7 +205,10 @@ pub async fn status(
     let actor = api.actor();
     let l = state
         .db
-        .write(move |c| service::change_status(c, &viewer, &actor, &id, &input, EnteredVia::Api))
+        .write(move |c| {
+            looking_at_requirement(c, &viewer, &actor, &id, &grounds)?;
+            service::change_status(c, &viewer, &actor, &id, &input, EnteredVia::Api)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(LinkedRequirementJson::new(&l)))
 }
@@ -202,11 +228,11 @@ pub struct ActivityRequest {
 #[utoipa::path(
     post, path = "/api/v1/linked-requirements/{id}/activity", tag = "linked requirements",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Linked requirement id")),
+    params(("id" = String, Path, description = "Linked requirement id"), Grounds),
     request_body = ActivityRequest,
     responses(
         (status = 201, description = "Entered", body = ActivityJson),
-        (status = 403, description = "You may not enter activity on this referral", body = ErrorBody),
+        (status = 403, description = "You may not enter activity on this referral, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such requirement in your scope", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     )
@@ -214,6 +240,7 @@ pub struct ActivityRequest {
 pub async fn activity(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<ActivityRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -225,7 +252,10 @@ pub async fn activity(
     let actor = api.actor();
     let a = state
         .db
-        .write(move |c| service::add_activity(c, &viewer, &actor, &id, &input, EnteredVia::Api))
+        .write(move |c| {
+            looking_at_requirement(c, &viewer, &actor, &id, &grounds)?;
+            service::add_activity(c, &viewer, &actor, &id, &input, EnteredVia::Api)
+        })
         .await?;
     Ok(HttpResponse::Created().json(ActivityJson::new(&a, name)))
 }

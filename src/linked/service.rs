@@ -362,12 +362,14 @@ pub struct Details {
     pub can_log: bool,
 }
 
-/// Reads a requirement in scope and records the view.
+/// Reads a requirement in scope and records the view, with the reason given for looking at
+/// its referral off the viewer's caseload (see `referrals::service::looking_at`, `opening`).
 pub fn details(
     c: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,
     id: &str,
+    reason: Option<&str>,
 ) -> Result<Details, AppError> {
     let (r, l) = in_scope(c, viewer, id)?;
     audit::record(
@@ -375,6 +377,7 @@ pub fn details(
         actor,
         Event::new(AuditAction::Consultation, "linked.viewed")
             .record("referral", &r.id)
+            .reason_if_any(reason)
             .details(serde_json::json!({ "linked_requirement": l.id })),
     )?;
     let activity = model::activity_of(c, &l.id)?;

@@ -7,18 +7,18 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 
-use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::linked::codes::*;
 use crate::linked::forms;
-use crate::linked::model::LinkedRequirement;
+use crate::linked::model::{self, LinkedRequirement};
 use crate::linked::service;
 use crate::linked::views::{LinkedRequirementDetailJson, LinkedRequirementJson};
 use crate::referrals::forms::RawForm;
 use crate::referrals::model::{self as referrals_model, Referral, Viewer};
+use crate::referrals::service::{self as referrals_service, Caption};
 use crate::sessions::service::local_now;
 use crate::state::State;
 use crate::web::{self as page, choices};
@@ -26,25 +26,19 @@ use crate::web::{self as page, choices};
 /// How a page finds a requirement with its referral, applying scope and role.
 type Finder = fn(&mut DbConn, &Viewer, &str) -> Result<(Referral, LinkedRequirement), AppError>;
 
-/// The referral reference and the person's name for the page caption; recorded as a view.
-struct Heading {
-    referral_id: String,
-    reference: String,
-    person_name: String,
-}
+/// The page caption: the referral reference and the person's name.
+type Heading = Caption;
 
-fn heading(c: &mut DbConn, actor: &audit::Actor, r: &Referral) -> Result<Heading, AppError> {
-    let p = referrals_model::person(c, &r.person_id)?;
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", &r.id),
-    )?;
-    Ok(Heading {
-        referral_id: r.id.clone(),
-        reference: r.reference.clone(),
-        person_name: format!("{} {}", p.given_name, p.family_name),
-    })
+/// A page about a requirement, or a change to it, opens its referral first (off a clinical
+/// lead's caseload, only with a reason given this session).
+fn opening_requirement(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+    since: chrono::NaiveDateTime,
+) -> Result<(Referral, Option<String>), AppError> {
+    let referral_id = model::requirement(c, id)?.referral_id;
+    referrals_service::opening(c, viewer, &referral_id, since)
 }
 
 fn base_ctx(h: &Heading, title: &str, action: &str, back: &str, raw: &RawForm) -> tera::Context {
@@ -90,11 +84,13 @@ async fn referral_heading(
 ) -> Result<Heading, AppError> {
     let viewer = Viewer::from(user);
     let actor = user.actor();
+    let since = user.session.created_at;
     state
         .db
         .write(move |c| {
+            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
             let r = service::referral_to_change(c, &viewer, &referral_id)?;
-            heading(c, &actor, &r)
+            referrals_service::caption(c, &actor, &r, reason.as_deref())
         })
         .await
 }
@@ -151,9 +147,13 @@ pub async fn create(
     let result = match forms::parse_requirement(&raw, local_now().date()) {
         Ok(input) => {
             let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::add(c, &v, &a, &rid, &input))
+                .write(move |c| {
+                    referrals_service::opening(c, &v, &rid, since)?;
+                    service::add(c, &v, &a, &rid, &input)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -187,10 +187,12 @@ pub async fn show(
     let id = path.into_inner();
     let viewer = Viewer::from(&user);
     let actor = user.actor();
+    let since = user.session.created_at;
     let (d, person_name) = state
         .db
         .write(move |c| {
-            let d = service::details(c, &viewer, &actor, &id)?;
+            let (_, reason) = opening_requirement(c, &viewer, &id, since)?;
+            let d = service::details(c, &viewer, &actor, &id, reason.as_deref())?;
             let p = referrals_model::person(c, &d.referral.person_id)?;
             Ok((d, format!("{} {}", p.given_name, p.family_name)))
         })
@@ -223,11 +225,16 @@ async fn requirement_heading(
 ) -> Result<(LinkedRequirement, Heading), AppError> {
     let viewer = Viewer::from(user);
     let actor = user.actor();
+    let since = user.session.created_at;
     state
         .db
         .write(move |c| {
+            let (_, reason) = opening_requirement(c, &viewer, &id, since)?;
             let (r, l) = find(c, &viewer, &id)?;
-            Ok((l, heading(c, &actor, &r)?))
+            Ok((
+                l,
+                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
+            ))
         })
         .await
 }
@@ -273,9 +280,13 @@ pub async fn status(
     let result = match forms::parse_status(&raw) {
         Ok(input) => {
             let (v, a, lid) = (Viewer::from(&user), user.actor(), id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::change_status(c, &v, &a, &lid, &input, EnteredVia::Page))
+                .write(move |c| {
+                    opening_requirement(c, &v, &lid, since)?;
+                    service::change_status(c, &v, &a, &lid, &input, EnteredVia::Page)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -352,9 +363,13 @@ pub async fn activity(
     let result = match forms::parse_activity(&raw, local_now().date()) {
         Ok(input) => {
             let (v, a, lid) = (Viewer::from(&user), user.actor(), id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::add_activity(c, &v, &a, &lid, &input, EnteredVia::Page))
+                .write(move |c| {
+                    opening_requirement(c, &v, &lid, since)?;
+                    service::add_activity(c, &v, &a, &lid, &input, EnteredVia::Page)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),

@@ -10,11 +10,13 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{self, Actor};
 use crate::auth::guard::ApiUser;
+use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::referrals::forms::{self, ACCESS_REASON_MAX, AccessReason, RawForm};
 use crate::referrals::model::{self, ListFilter, Sort, Viewer};
-use crate::referrals::service::{self, CreateOutcome, Grounds, PersonChoice};
+use crate::referrals::service::{self, CreateOutcome, Grounds, Loaded, PersonChoice};
 use crate::referrals::state::{Action, Status, Tab};
 use crate::referrals::views::{ReferralJson, ReferralSummary};
 use crate::state::State;
@@ -70,8 +72,8 @@ impl IntoParams for Grounds {
                 .parameter_in(ParameterIn::Header)
                 .required(Required::False)
                 .description(Some(format!(
-                    "Clinical leads: why you need this referral when it is not on your own \
-                     caseload (DPA 2018 s.62); without it the answer is 403 `reason_required`. \
+                    "Clinical leads: why you need this referral (or the referral this record \
+                     is part of) when it is not on your own caseload (DPA 2018 s.62); without it the answer is 403 `reason_required`. \
                      Recorded in the audit log and remembered for this referral while the token \
                      lasts, so later calls need not send it. 1 to {ACCESS_REASON_MAX} \
                      characters, UTF-8."
@@ -353,6 +355,22 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
 }
 
+/// The whole referral as a change leaves it, for the answer to the change: a consultation
+/// of the person's record, recorded as the view the pages record when they show the
+/// referral after a change. The change's own entry (an alteration) names only what
+/// changed; the answer shows everything.
+fn shown_after_change(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    reason: Option<&str>,
+) -> Result<Loaded, AppError> {
+    let loaded = service::load(c, viewer, id)?;
+    audit::record(c, actor, service::view_event(id, reason))?;
+    Ok(loaded)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AmendRequest {
     pub version: i64,
@@ -392,7 +410,7 @@ pub async fn amend(
     let l = state
         .db
         .write(move |c| {
-            service::looking_at(c, &viewer, &actor, &id, &grounds)?;
+            let (_, reason) = service::looking_at(c, &viewer, &actor, &id, &grounds)?;
             service::amend(
                 c,
                 &viewer,
@@ -402,7 +420,7 @@ pub async fn amend(
                 &changes,
                 &body.reason,
             )?;
-            service::load(c, &viewer, &id)
+            shown_after_change(c, &viewer, &actor, &id, reason.as_deref())
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
@@ -457,9 +475,9 @@ pub async fn transition(
     let l = state
         .db
         .write(move |c| {
-            service::looking_at(c, &viewer, &actor, &id, &grounds)?;
+            let (_, reason) = service::looking_at(c, &viewer, &actor, &id, &grounds)?;
             service::transition(c, &viewer, &actor, &id, action, &t, Some(&emails))?;
-            service::load(c, &viewer, &id)
+            shown_after_change(c, &viewer, &actor, &id, reason.as_deref())
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))

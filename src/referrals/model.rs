@@ -383,6 +383,24 @@ pub fn history(conn: &mut DbConn, referral_id: &str) -> Result<Vec<HistoryRow>, 
         .load(conn)?)
 }
 
+/// The clinical lead named as treatment director when the MHTR was made (the latest order
+/// recorded), kept with the step in the referral's history.
+pub fn treatment_director(
+    conn: &mut DbConn,
+    referral_id: &str,
+) -> Result<Option<String>, AppError> {
+    let details: Option<String> = referral_status_history::table
+        .filter(referral_status_history::referral_id.eq(referral_id))
+        .filter(referral_status_history::action.eq(Action::RecordMhtrMade))
+        .order(referral_status_history::at.desc())
+        .select(referral_status_history::details)
+        .first(conn)
+        .optional()?;
+    Ok(details
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+        .and_then(|d| d["treatment_director_id"].as_str().map(str::to_owned)))
+}
+
 pub fn amendments(conn: &mut DbConn, referral_id: &str) -> Result<Vec<AmendmentRow>, AppError> {
     Ok(referral_amendments::table
         .filter(referral_amendments::referral_id.eq(referral_id))

@@ -367,18 +367,24 @@ pub fn view(
 }
 
 /// Whether a referral is on the viewer's own caseload: one they made, hold as responsible
-/// officer, assess or are allocated. Clinical leads see every referral in their areas, but
-/// looking at one off their own caseload needs a reason (DPA 2018 s.62), given once per
-/// sign-in session (or API token) for each referral: see [`reason_to_look`].
-pub fn on_caseload(viewer: &Viewer, r: &Referral) -> bool {
+/// officer, assess or are allocated, or whose treatment they direct (named when the MHTR
+/// was made). Clinical leads see every referral in their areas, but looking at one off
+/// their own caseload needs a reason (DPA 2018 s.62), given once per sign-in session (or
+/// API token) for each referral: see [`reason_to_look`].
+pub fn on_caseload(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<bool, AppError> {
     if viewer.role != Role::ClinicalLead {
-        return true;
+        return Ok(true);
     }
     let me = Some(viewer.user_id.as_str());
-    r.created_by == viewer.user_id
+    if r.created_by == viewer.user_id
         || r.responsible_officer_id.as_deref() == me
         || r.assessor_id.as_deref() == me
         || r.allocated_ap_id.as_deref() == me
+    {
+        return Ok(true);
+    }
+    // Asked only of a clinical lead the referral names in no other way.
+    Ok(model::treatment_director(c, &r.id)?.as_deref() == me)
 }
 
 /// The reason the user gave, since `since` (the start of their session, or the issue of
@@ -405,28 +411,19 @@ pub fn access_reason(
 
 pub const ACCESS_REASON_EVENT: &str = "referral.access_reason";
 
-/// What a page may show: the referral with the reason given for looking at it (when it is
-/// off the viewer's caseload), or first a reason is needed.
-pub enum Viewed {
-    Shown(Box<Loaded>, Option<String>),
-    ReasonNeeded,
-}
-
-/// Like [`view`], for pages: a referral off the viewer's caseload is shown only once a
-/// reason was given this session. Records nothing, so it can run in a read transaction: the
+/// Like [`view`], for the referral's own pages: the referral with the reason given this
+/// session for looking at it (when it is off the viewer's caseload), or
+/// [`AppError::ReasonRequired`]. Records nothing, so it can run in a read transaction: the
 /// page records [`view_event`] (with the reason) before it shows anything.
 pub fn load_for_page(
     c: &mut DbConn,
     viewer: &Viewer,
     id: &str,
     session_started: chrono::NaiveDateTime,
-) -> Result<Viewed, AppError> {
+) -> Result<(Loaded, Option<String>), AppError> {
     let loaded = load(c, viewer, id)?;
-    match reason_to_look(c, viewer, &loaded.referral, session_started) {
-        Ok(reason) => Ok(Viewed::Shown(Box::new(loaded), reason)),
-        Err(AppError::ReasonRequired) => Ok(Viewed::ReasonNeeded),
-        Err(e) => Err(e),
-    }
+    let reason = reason_to_look(c, viewer, &loaded.referral, session_started)?;
+    Ok((loaded, reason))
 }
 
 /// THE rule for looking at a referral off one's caseload, for pages and API alike: `None`
@@ -439,12 +436,14 @@ pub fn reason_to_look(
     r: &Referral,
     since: chrono::NaiveDateTime,
 ) -> Result<Option<String>, AppError> {
-    if on_caseload(viewer, r) {
+    if on_caseload(c, viewer, r)? {
         return Ok(None);
     }
     access_reason(c, &viewer.user_id, &r.id, since)?
         .map(Some)
-        .ok_or(AppError::ReasonRequired)
+        .ok_or_else(|| AppError::ReasonRequired {
+            referral_id: r.id.clone(),
+        })
 }
 
 /// What an API request brings towards looking at a referral off the caller's caseload:
@@ -456,12 +455,13 @@ pub struct Grounds {
     pub since: chrono::NaiveDateTime,
 }
 
-/// The chokepoint of every API call on a referral (`/api/v1/referrals/{id}` and what is
-/// under it), before anything is read or changed: finds the referral in scope (out of scope
-/// is not found, as ever); off the viewer's caseload, records the reason sent exactly as the
-/// reason page does ([`give_access_reason`]; not again while the same reason stands), then
-/// applies [`reason_to_look`]. Returns the referral and the reason to put on the audit entry
-/// of what is shown. Call inside a write transaction.
+/// The chokepoint of every API call on a referral or on a record of one (a treatment
+/// session, a linked requirement, a signposting: pass its referral's id), before anything
+/// is read or changed: finds the referral in scope (out of scope is not found, as ever);
+/// off the viewer's caseload, records the reason sent exactly as the reason page does
+/// ([`give_access_reason`]; not again while the same reason stands), then applies
+/// [`reason_to_look`]. Returns the referral and the reason to put on the audit entry of
+/// what is shown. Call inside a write transaction.
 pub fn looking_at(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -471,7 +471,7 @@ pub fn looking_at(
 ) -> Result<(Referral, Option<String>), AppError> {
     let r = model::find(c, viewer, id)?;
     if let Some(given) = &grounds.given
-        && !on_caseload(viewer, &r)
+        && !on_caseload(c, viewer, &r)?
         && access_reason(c, &viewer.user_id, &r.id, grounds.since)?.as_deref()
             != Some(given.as_str())
     {
@@ -479,6 +479,49 @@ pub fn looking_at(
     }
     let reason = reason_to_look(c, viewer, &r, grounds.since)?;
     Ok((r, reason))
+}
+
+/// The pages' counterpart of [`looking_at`], for every page on a referral or on a record
+/// of one other than the referral page itself ([`load_for_page`]), and before every change
+/// a page makes: the referral in scope and the reason given this session for looking at
+/// it, or [`AppError::ReasonRequired`], which sends the person to the reason page and
+/// back. Records nothing.
+pub fn opening(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+    session_started: chrono::NaiveDateTime,
+) -> Result<(Referral, Option<String>), AppError> {
+    let r = model::find(c, viewer, id)?;
+    let reason = reason_to_look(c, viewer, &r, session_started)?;
+    Ok((r, reason))
+}
+
+/// The caption of a page about a referral or a record of one: the referral's reference and
+/// the person's name.
+#[derive(Debug, Clone)]
+pub struct Caption {
+    pub referral_id: String,
+    pub reference: String,
+    pub person_name: String,
+}
+
+/// The caption of a form or page about referral `r`, which the page has opened
+/// ([`opening`], giving `reason`) and found for the viewer's role: the view is recorded,
+/// with the reason, before anything is shown. Call inside a write transaction.
+pub fn caption(
+    c: &mut DbConn,
+    actor: &Actor,
+    r: &Referral,
+    reason: Option<&str>,
+) -> Result<Caption, AppError> {
+    let p = model::person(c, &r.person_id)?;
+    audit::record(c, actor, view_event(&r.id, reason))?;
+    Ok(Caption {
+        referral_id: r.id.clone(),
+        reference: r.reference.clone(),
+        person_name: format!("{} {}", p.given_name, p.family_name),
+    })
 }
 
 /// The audit entry of a view of referral `id`, with the reason given for it if any.
@@ -504,11 +547,6 @@ pub fn give_access_reason(
             .record("referral", &referral.id)
             .reason(reason.as_str()),
     )
-}
-
-/// Records that a referral loaded with [`load`] was shown to the user.
-pub fn record_view(c: &mut DbConn, actor: &Actor, id: &str) -> Result<(), AppError> {
-    audit::record(c, actor, view_event(id, None))
 }
 
 /// Loads a referral in scope without recording a view (used before a change).

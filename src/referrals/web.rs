@@ -13,7 +13,7 @@ use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::codes::*;
-use crate::referrals::forms::{self, AccessReason, Kind, RawForm, Step};
+use crate::referrals::forms::{self, AccessReason, Kind, RawForm, ReturnPath, Step};
 use crate::referrals::model::{self, Viewer};
 use crate::referrals::service::{self, CreateOutcome, Loaded, PersonChoice};
 use crate::referrals::state::{self, Action, Status, Tab};
@@ -364,15 +364,16 @@ enum PageRead<T> {
     /// The referral, with what the page read of it in the same transaction; its view is
     /// already recorded.
     Shown(Box<service::Loaded>, T),
-    /// A clinical lead must first say why they are opening a referral off their caseload.
-    ReasonNeeded,
     /// The referral's personal data was erased: only what is left of it can be shown.
     Erased(crate::retention::web::ErasedView),
 }
 
 /// A referral for one of its pages, with what `more` reads of it in the same read
-/// transaction; the view is recorded, durably, before anything of it is returned (entries of
-/// views arriving together share one commit: [`crate::audit::appender`]).
+/// transaction; the view is recorded, durably, with the reason for it, before anything of
+/// it is returned (entries of views arriving together share one commit:
+/// [`crate::audit::appender`]). Off a clinical lead's caseload without a reason given this
+/// session: [`AppError::ReasonRequired`], which sends them to the reason page and back.
+/// `more` may refuse too, and nothing is recorded then.
 async fn viewed_for_page<T, F>(
     state: &State,
     user: &CurrentUser,
@@ -389,20 +390,16 @@ where
         .db
         .read(move |c| {
             if let Some(erased) = crate::retention::web::erased_view(c, &viewer, &id)? {
-                return Ok(Err(PageRead::Erased(erased)));
+                return Ok(Err(erased));
             }
-            match service::load_for_page(c, &viewer, &id, session_started)? {
-                service::Viewed::Shown(l, reason) => {
-                    let extra = more(c, &viewer, &l)?;
-                    Ok(Ok((l, reason, extra)))
-                }
-                service::Viewed::ReasonNeeded => Ok(Err(PageRead::ReasonNeeded)),
-            }
+            let (l, reason) = service::load_for_page(c, &viewer, &id, session_started)?;
+            let extra = more(c, &viewer, &l)?;
+            Ok(Ok((l, reason, extra)))
         })
         .await?;
     let (l, reason, extra) = match read {
         Ok(shown) => shown,
-        Err(other) => return Ok(other),
+        Err(erased) => return Ok(PageRead::Erased(erased)),
     };
     state
         .db
@@ -411,7 +408,28 @@ where
             service::view_event(&l.referral.id, reason.as_deref()),
         )
         .await?;
-    Ok(PageRead::Shown(l, extra))
+    Ok(PageRead::Shown(Box::new(l), extra))
+}
+
+/// The referral for a form about it (an action, an amendment), its view recorded as
+/// [`viewed_for_page`] records it; `check` may refuse the form first. A referral whose
+/// personal data was erased shows what is left of it instead.
+async fn for_form<F>(
+    state: &State,
+    user: &CurrentUser,
+    id: &str,
+    check: F,
+) -> Result<Result<Box<Loaded>, HttpResponse>, AppError>
+where
+    F: FnOnce(&Loaded) -> Result<(), AppError> + Send + 'static,
+{
+    match viewed_for_page(state, user, id, move |_, _, l| check(l)).await? {
+        PageRead::Shown(l, ()) => Ok(Ok(l)),
+        PageRead::Erased(view) => Ok(Err(crate::retention::web::erased_referral_page(
+            state, user, &view,
+        )
+        .await?)),
+    }
 }
 
 pub async fn show(
@@ -452,7 +470,6 @@ pub async fn show(
     .await?;
     let (l, (treatment, linked)) = match shown {
         PageRead::Shown(l, extra) => (l, extra),
-        PageRead::ReasonNeeded => return Ok(page::see_other(&format!("/referrals/{id}/reason"))),
         PageRead::Erased(view) => {
             return crate::retention::web::erased_referral_page(&state, &user, &view).await;
         }
@@ -819,25 +836,25 @@ pub async fn action_form(
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let action = parse_action(&action)?;
-    let viewer = Viewer::from(&user);
-    let actor = user.actor();
-    let role = user.user.role;
-    // A refused action shows nothing of the referral, so only a form shown is a view.
-    let l = state
-        .db
-        .write(move |c| {
-            let l = service::load(c, &viewer, &id)?;
-            if let Err(refusal) = state::check(role, action, l.referral.status) {
-                return Err(match refusal {
-                    state::Refusal::WrongRole => AppError::Forbidden,
-                    r => AppError::Conflict(r.message(action, l.referral.status)),
-                });
-            }
-            service::record_view(c, &actor, &id)?;
-            Ok(l)
-        })
-        .await?;
+    let l = match for_form(&state, &user, &id, action_allowed(user.user.role, action)).await? {
+        Ok(l) => l,
+        Err(erased) => return Ok(erased),
+    };
     action_page(&state, &user, &l, action, &RawForm::default(), None).await
+}
+
+/// Refuses the form of an action the role may never take or that is not possible at the
+/// referral's step: a refused action shows nothing of the referral, so only a form shown
+/// is a view.
+fn action_allowed(role: Role, action: Action) -> impl FnOnce(&Loaded) -> Result<(), AppError> {
+    move |l| {
+        state::check(role, action, l.referral.status)
+            .map(|_| ())
+            .map_err(|refusal| match refusal {
+                state::Refusal::WrongRole => AppError::Forbidden,
+                r => AppError::Conflict(r.message(action, l.referral.status)),
+            })
+    }
 }
 
 pub async fn act(
@@ -850,17 +867,19 @@ pub async fn act(
     let action = parse_action(&action)?;
     let raw = RawForm::from_urlencoded(&body);
     let viewer = Viewer::from(&user);
-    let rid = id.clone();
+    let since = user.session.created_at;
     let parsed = forms::parse_transition(action, &raw, crate::clock::today());
     let result = match parsed {
         Ok(t) => {
             let actor = user.actor();
-            let v = viewer.clone();
-            let rid = rid.clone();
+            let rid = id.clone();
             let emails = state.emails.clone();
             state
                 .db
-                .write(move |c| service::transition(c, &v, &actor, &rid, action, &t, Some(&emails)))
+                .write(move |c| {
+                    service::opening(c, &viewer, &rid, since)?;
+                    service::transition(c, &viewer, &actor, &rid, action, &t, Some(&emails))
+                })
                 .await
                 .map(|_| ())
         }
@@ -877,10 +896,11 @@ pub async fn act(
             .await
         }
         Err(AppError::Validation(errors)) => {
-            let l = state
-                .db
-                .run(move |c| service::load(c, &viewer, &rid))
-                .await?;
+            let l =
+                match for_form(&state, &user, &id, action_allowed(user.user.role, action)).await? {
+                    Ok(l) => l,
+                    Err(erased) => return Ok(erased),
+                };
             action_page(&state, &user, &l, action, &raw, Some(&errors)).await
         }
         Err(e) => Err(e),
@@ -921,25 +941,31 @@ async fn amend_page(
     page::render(state, user, "/referrals", "referrals/amend.html", ctx).await
 }
 
+/// Refuses the amendment form of a referral that can no longer be amended, before anything
+/// of it is shown.
+fn amend_allowed(role: Role) -> impl FnOnce(&Loaded) -> Result<(), AppError> {
+    move |l| {
+        if can_amend(role, l.referral.status) {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(format!(
+                "A referral that is {} cannot be amended",
+                l.referral.status.label().to_lowercase()
+            )))
+        }
+    }
+}
+
 pub async fn amend_form(
     state: State,
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let l = match viewed_for_page(&state, &user, &id, |_, _, _| Ok(())).await? {
-        PageRead::Shown(l, ()) => l,
-        PageRead::ReasonNeeded => return Ok(page::see_other(&format!("/referrals/{id}/reason"))),
-        PageRead::Erased(view) => {
-            return crate::retention::web::erased_referral_page(&state, &user, &view).await;
-        }
+    let l = match for_form(&state, &user, &id, amend_allowed(user.user.role)).await? {
+        Ok(l) => l,
+        Err(erased) => return Ok(erased),
     };
-    if !can_amend(user.user.role, l.referral.status) {
-        return Err(AppError::Conflict(format!(
-            "A referral that is {} cannot be amended",
-            l.referral.status.label().to_lowercase()
-        )));
-    }
     let raw = l.input.to_raw();
     amend_page(&state, &user, &l, &raw, "", None).await
 }
@@ -964,10 +990,14 @@ pub async fn amend(
     }
     let viewer = Viewer::from(&user);
     let actor = user.actor();
-    let (v, rid, changes, why) = (viewer.clone(), id.clone(), raw.clone(), reason.clone());
+    let since = user.session.created_at;
+    let (rid, changes, why) = (id.clone(), raw.clone(), reason.clone());
     let result = state
         .db
-        .write(move |c| service::amend(c, &v, &actor, &rid, version, &changes, &why))
+        .write(move |c| {
+            service::opening(c, &viewer, &rid, since)?;
+            service::amend(c, &viewer, &actor, &rid, version, &changes, &why)
+        })
         .await;
     match result {
         Ok(rows) => {
@@ -984,10 +1014,10 @@ pub async fn amend(
             .await
         }
         Err(AppError::Validation(errors)) => {
-            let l = state
-                .db
-                .run(move |c| service::load(c, &viewer, &id))
-                .await?;
+            let l = match for_form(&state, &user, &id, amend_allowed(user.user.role)).await? {
+                Ok(l) => l,
+                Err(erased) => return Ok(erased),
+            };
             let mut shown = l.input.to_raw();
             shown.merge(&raw);
             amend_page(&state, &user, &l, &shown, &reason, Some(&errors)).await
@@ -1478,10 +1508,33 @@ pub async fn undo_merge(
     .await
 }
 
+/// Where a page asked for without the reason its referral needs sends the person: the
+/// referral's reason page, which brings them back to `going_to` once they have given it
+/// (if that is a page of a referral or of a record of one; else to the referral).
+pub fn reason_page_for(referral_id: &str, going_to: &str) -> String {
+    let reason_page = format!("/referrals/{referral_id}/reason");
+    match ReturnPath::parse(going_to) {
+        Some(next) if next.as_str() != format!("/referrals/{referral_id}") => {
+            match serde_urlencoded::to_string([("next", next.as_str())]) {
+                Ok(query) => format!("{reason_page}?{query}"),
+                Err(_) => reason_page,
+            }
+        }
+        _ => reason_page,
+    }
+}
+
+/// The `next` of the reason page: where to go once the reason is given.
+#[derive(Debug, Deserialize)]
+pub struct GoingTo {
+    next: Option<String>,
+}
+
 async fn reason_page(
     state: &State,
     user: &CurrentUser,
     id: String,
+    next: Option<ReturnPath>,
     reason: &str,
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
@@ -1491,6 +1544,7 @@ async fn reason_page(
     let mut ctx = tera::Context::new();
     ctx.insert("id", &referral.id);
     ctx.insert("reference", &referral.reference);
+    ctx.insert("next", next.as_ref().map(ReturnPath::as_str).unwrap_or(""));
     ctx.insert("reason", reason);
     if let Some(e) = errors {
         page::insert_errors(&mut ctx, e);
@@ -1499,17 +1553,20 @@ async fn reason_page(
 }
 
 /// `GET /referrals/{id}/reason`: asks a clinical lead why they are opening a referral that
-/// is in their area but not on their own caseload.
+/// is in their area but not on their own caseload, or a page about it (`next`).
 pub async fn reason_form(
     state: State,
     user: CurrentUser,
     id: web::Path<String>,
+    going_to: web::Query<GoingTo>,
 ) -> Result<HttpResponse, AppError> {
-    reason_page(&state, &user, id.into_inner(), "", None).await
+    let next = going_to.next.as_deref().and_then(ReturnPath::parse);
+    reason_page(&state, &user, id.into_inner(), next, "", None).await
 }
 
 /// `POST /referrals/{id}/reason`: records the reason (remembered for this referral until
-/// the session ends) and opens the referral.
+/// the session ends) and opens the page the person was going to: the referral, or a page
+/// about it or one of its records.
 pub async fn give_reason(
     state: State,
     user: CurrentUser,
@@ -1518,17 +1575,21 @@ pub async fn give_reason(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let raw = RawForm::from_urlencoded(&body);
+    let next = ReturnPath::parse(raw.get("next"));
     let reason = match AccessReason::parse(raw.get("reason")) {
         Ok(r) => r,
         Err(message) => {
             let errors = FieldErrors::single("reason", message);
             let shown = raw.get("reason").trim().to_owned();
-            return reason_page(&state, &user, id, &shown, Some(&errors)).await;
+            return reason_page(&state, &user, id, next, &shown, Some(&errors)).await;
         }
     };
     let viewer = Viewer::from(&user);
     let actor = user.actor();
-    let path = format!("/referrals/{id}");
+    let path = match next {
+        Some(next) => next.as_str().to_owned(),
+        None => format!("/referrals/{id}"),
+    };
     state
         .db
         .write(move |c| service::give_access_reason(c, &viewer, &actor, &id, &reason))

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
+use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::referrals::forms::RawForm;
 use crate::referrals::model::Viewer;
@@ -427,6 +428,19 @@ pub async fn add(
     Ok(HttpResponse::Created().json(s))
 }
 
+/// Finds the referral of a session in scope and applies the reason rule to it
+/// ([`looking_at`]): a session out of scope is not found, as one that does not exist.
+fn looking_at_session(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &audit::Actor,
+    id: &str,
+    grounds: &Grounds,
+) -> Result<(), AppError> {
+    let referral_id = model::session(c, id)?.referral_id;
+    looking_at(c, viewer, actor, &referral_id, grounds).map(|_| ())
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MoveRequest {
     /// The appointment's `version` as you read it.
@@ -447,19 +461,20 @@ pub struct MoveRequest {
 #[utoipa::path(
     post, path = "/api/v1/sessions/{id}/reschedule", tag = "sessions",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Session id")),
+    params(("id" = String, Path, description = "Session id"), Grounds),
     request_body = MoveRequest,
     responses(
         (status = 200, description = "The new appointments", body = SessionsJson),
-        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's sessions, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such session in your scope", body = ErrorBody),
         (status = 409, description = "Changed since you read it, or cannot change now", body = ErrorBody),
-        (status = 422, description = "Invalid or unavailable time", body = ErrorBody),
+        (status = 422, description = "Invalid or unavailable time, or Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn reschedule(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<MoveRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -474,6 +489,7 @@ pub async fn reschedule(
     let sessions = state
         .db
         .write(move |c| {
+            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
             let made = if all {
                 service::shift_remaining(c, &viewer, &actor, &id, &input, Some(&emails))?
             } else {
@@ -527,19 +543,20 @@ fn split(r: &Replacement) -> (Option<&str>, Option<String>) {
 #[utoipa::path(
     post, path = "/api/v1/sessions/{id}/cancel", tag = "sessions",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Session id")),
+    params(("id" = String, Path, description = "Session id"), Grounds),
     request_body = CancelRequest,
     responses(
         (status = 200, description = "Cancelled, with any replacement", body = CancelledJson),
-        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's sessions, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such session in your scope", body = ErrorBody),
         (status = 409, description = "Changed since you read it, or cannot change now", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn cancel(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<CancelRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -551,6 +568,7 @@ pub async fn cancel(
     let out = state
         .db
         .write(move |c| {
+            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
             let replacement = service::cancel(c, &viewer, &actor, &id, &input, Some(&emails))?;
             let s = model::session(c, &id)?;
             let (new_id, not_possible) = split(&replacement);
@@ -604,19 +622,20 @@ pub struct RecordedJson {
 #[utoipa::path(
     post, path = "/api/v1/sessions/{id}/attendance", tag = "sessions",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Session id")),
+    params(("id" = String, Path, description = "Session id"), Grounds),
     request_body = AttendanceRequest,
     responses(
         (status = 200, description = "Recorded, and what followed", body = RecordedJson),
-        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's sessions, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such session in your scope", body = ErrorBody),
         (status = 409, description = "Changed since you read it, or cannot change now", body = ErrorBody),
-        (status = 422, description = "Invalid fields, or the session is still to come", body = ErrorBody),
+        (status = 422, description = "Invalid fields, the session is still to come, or Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn attendance(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<AttendanceRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -629,6 +648,7 @@ pub async fn attendance(
     let out = state
         .db
         .write(move |c| {
+            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
             let rec = service::record_attendance(c, &viewer, &actor, &id, &input, Some(&emails))?;
             let s = model::session(c, &id)?;
             let (new_id, not_possible) =
@@ -669,19 +689,20 @@ pub struct MeasureRequest {
 #[utoipa::path(
     post, path = "/api/v1/sessions/{id}/measures", tag = "sessions",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Session id")),
+    params(("id" = String, Path, description = "Session id"), Grounds),
     request_body = MeasureRequest,
     responses(
         (status = 201, description = "Recorded", body = MeasureJson),
-        (status = 403, description = "You do not manage this referral's sessions", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's sessions, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such session in your scope", body = ErrorBody),
         (status = 409, description = "Not an attended session, or already recorded", body = ErrorBody),
-        (status = 422, description = "Invalid answers, each against its question", body = ErrorBody),
+        (status = 422, description = "Invalid answers, each against its question, or Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn measure(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<MeasureRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -715,7 +736,10 @@ pub async fn measure(
     let emails = state.emails.clone();
     let m = state
         .db
-        .write(move |c| service::record_measure(c, &viewer, &actor, &id, &input, Some(&emails)))
+        .write(move |c| {
+            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
+            service::record_measure(c, &viewer, &actor, &id, &input, Some(&emails))
+        })
         .await?;
     Ok(HttpResponse::Created().json(MeasureJson::from(&m)))
 }

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::forms::RawForm;
-use crate::referrals::model::{self as referrals_model, Referral, Viewer};
+use crate::referrals::model::{Referral, Viewer};
+use crate::referrals::service::{self as referrals_service, Caption};
 use crate::sessions::codes::*;
 use crate::sessions::forms::{self, answer_field};
 use crate::sessions::measures::Instrument;
@@ -25,29 +25,8 @@ use crate::sessions::views;
 use crate::state::State;
 use crate::web::{self as page, Choice, choices, format};
 
-/// The person's name and the referral reference for the page caption; recorded as a view.
-fn caption(
-    c: &mut DbConn,
-    actor: &audit::Actor,
-    r: &Referral,
-) -> Result<(String, String), AppError> {
-    let p = referrals_model::person(c, &r.person_id)?;
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", &r.id),
-    )?;
-    Ok((
-        r.reference.clone(),
-        format!("{} {}", p.given_name, p.family_name),
-    ))
-}
-
-struct Heading {
-    referral_id: String,
-    reference: String,
-    person_name: String,
-}
+/// The page caption: the referral reference and the person's name.
+type Heading = Caption;
 
 fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Context {
     let mut ctx = tera::Context::new();
@@ -74,6 +53,8 @@ async fn show_form(
     page::render(state, user, "/referrals", template, ctx).await
 }
 
+/// The referral of a page about its treatment and the page's caption: off a clinical
+/// lead's caseload only with a reason given this session; recorded as a view.
 async fn referral_heading(
     state: &State,
     user: &CurrentUser,
@@ -81,23 +62,19 @@ async fn referral_heading(
 ) -> Result<(Referral, Heading), AppError> {
     let viewer = Viewer::from(user);
     let actor = user.actor();
+    let since = user.session.created_at;
     state
         .db
         .write(move |c| {
+            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
             let r = service::referral_to_manage(c, &viewer, &referral_id)?;
-            let (reference, person_name) = caption(c, &actor, &r)?;
-            Ok((
-                r.clone(),
-                Heading {
-                    referral_id: r.id.clone(),
-                    reference,
-                    person_name,
-                },
-            ))
+            let h = referrals_service::caption(c, &actor, &r, reason.as_deref())?;
+            Ok((r, h))
         })
         .await
 }
 
+/// A session, its referral and the page's caption, as [`referral_heading`].
 async fn session_heading(
     state: &State,
     user: &CurrentUser,
@@ -105,19 +82,29 @@ async fn session_heading(
 ) -> Result<(Referral, Session, Heading), AppError> {
     let viewer = Viewer::from(user);
     let actor = user.actor();
+    let since = user.session.created_at;
     state
         .db
         .write(move |c| {
+            let (_, reason) = opening_session(c, &viewer, &session_id, since)?;
             let (r, s) = service::session_to_manage(c, &viewer, &session_id)?;
-            let (reference, person_name) = caption(c, &actor, &r)?;
-            let h = Heading {
-                referral_id: r.id.clone(),
-                reference,
-                person_name,
-            };
+            let h = referrals_service::caption(c, &actor, &r, reason.as_deref())?;
             Ok((r, s, h))
         })
         .await
+}
+
+/// A page about a session, or a change to it, opens its referral first (off a clinical
+/// lead's caseload, only with a reason given this session): the session and the reason.
+fn opening_session(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    session_id: &str,
+    since: chrono::NaiveDateTime,
+) -> Result<(Session, Option<String>), AppError> {
+    let s = model::session(c, session_id)?;
+    let (_, reason) = referrals_service::opening(c, viewer, &s.referral_id, since)?;
+    Ok((s, reason))
 }
 
 fn back_to(referral_id: &str) -> String {
@@ -172,6 +159,7 @@ pub async fn plan(
     let confirm = raw.get("confirm") == "yes";
     let viewer = Viewer::from(&user);
     let actor = user.actor();
+    let since = user.session.created_at;
     let parsed = forms::parse_plan(&raw, service::local_now());
     let input = match parsed {
         Ok(i) => i,
@@ -186,14 +174,20 @@ pub async fn plan(
         let (v, rid, i) = (viewer.clone(), referral_id.clone(), input.clone());
         state
             .db
-            .write(move |c| service::make_plan(c, &v, &actor, &rid, &i, Some(&emails)))
+            .write(move |c| {
+                referrals_service::opening(c, &v, &rid, since)?;
+                service::make_plan(c, &v, &actor, &rid, &i, Some(&emails))
+            })
             .await
             .map(|made| made.into_iter().map(|s| s.starts_at).collect::<Vec<_>>())
     } else {
         let (v, rid, i) = (viewer.clone(), referral_id.clone(), input.clone());
         state
             .db
-            .run(move |c| service::preview_plan(c, &v, &rid, &i))
+            .run(move |c| {
+                referrals_service::opening(c, &v, &rid, since)?;
+                service::preview_plan(c, &v, &rid, &i)
+            })
             .await
     };
     match result {
@@ -276,9 +270,13 @@ pub async fn add(
                 referral_id.clone(),
                 state.emails.clone(),
             );
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::add_session(c, &v, &a, &rid, at, Some(&emails)))
+                .write(move |c| {
+                    referrals_service::opening(c, &v, &rid, since)?;
+                    service::add_session(c, &v, &a, &rid, at, Some(&emails))
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -364,9 +362,11 @@ pub async fn move_session(
                 session_id.clone(),
                 state.emails.clone(),
             );
+            let since = user.session.created_at;
             state
                 .db
                 .write(move |c| {
+                    opening_session(c, &v, &sid, since)?;
                     if all {
                         service::shift_remaining(c, &v, &a, &sid, &input, Some(&emails))
                     } else {
@@ -457,10 +457,11 @@ pub async fn cancel(
                 session_id.clone(),
                 state.emails.clone(),
             );
+            let since = user.session.created_at;
             state
                 .db
                 .write(move |c| {
-                    let s = model::session(c, &sid)?;
+                    let (s, _) = opening_session(c, &v, &sid, since)?;
                     service::cancel(c, &v, &a, &sid, &input, Some(&emails))
                         .map(|r| (s.referral_id, r))
                 })
@@ -580,10 +581,11 @@ pub async fn attendance(
                 session_id.clone(),
                 state.emails.clone(),
             );
+            let since = user.session.created_at;
             state
                 .db
                 .write(move |c| {
-                    let s = model::session(c, &sid)?;
+                    let (s, _) = opening_session(c, &v, &sid, since)?;
                     service::record_attendance(c, &v, &a, &sid, &input, Some(&emails))
                         .map(|r| (s.referral_id, r))
                 })
@@ -720,9 +722,13 @@ pub async fn measure(
                 session_id.clone(),
                 state.emails.clone(),
             );
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::record_measure(c, &v, &a, &sid, &input, Some(&emails)))
+                .write(move |c| {
+                    opening_session(c, &v, &sid, since)?;
+                    service::record_measure(c, &v, &a, &sid, &input, Some(&emails))
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -797,9 +803,13 @@ pub async fn report(
                 referral_id.clone(),
                 state.emails.clone(),
             );
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::send_report(c, &v, &a, &rid, &input, Some(&emails)))
+                .write(move |c| {
+                    referrals_service::opening(c, &v, &rid, since)?;
+                    service::send_report(c, &v, &a, &rid, &input, Some(&emails))
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -835,17 +845,13 @@ async fn heading_via(
 ) -> Result<Heading, AppError> {
     let viewer = Viewer::from(user);
     let actor = user.actor();
+    let since = user.session.created_at;
     state
         .db
         .write(move |c| {
             let referral_id = referral_of(c, &id)?;
-            let r = referrals_model::find(c, &viewer, &referral_id)?;
-            let (reference, person_name) = caption(c, &actor, &r)?;
-            Ok(Heading {
-                referral_id: r.id,
-                reference,
-                person_name,
-            })
+            let (r, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
+            referrals_service::caption(c, &actor, &r, reason.as_deref())
         })
         .await
 }
@@ -894,9 +900,14 @@ pub async fn alert(
     let result = match forms::parse_acknowledgement(&raw) {
         Ok(note) => {
             let (v, a, aid) = (Viewer::from(&user), user.actor(), id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::acknowledge_alert(c, &v, &a, &aid, &note))
+                .write(move |c| {
+                    let referral_id = alert_referral(c, &aid)?;
+                    referrals_service::opening(c, &v, &referral_id, since)?;
+                    service::acknowledge_alert(c, &v, &a, &aid, &note)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -984,9 +995,14 @@ pub async fn decision(
     let result = match forms::parse_decision(&raw) {
         Ok(input) => {
             let (v, a, rid) = (Viewer::from(&user), user.actor(), id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::decide_review(c, &v, &a, &rid, &input))
+                .write(move |c| {
+                    let referral_id = review_referral(c, &rid)?;
+                    referrals_service::opening(c, &v, &referral_id, since)?;
+                    service::decide_review(c, &v, &a, &rid, &input)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),

@@ -141,19 +141,20 @@ pub struct SignpostUpdateRequest {
 #[utoipa::path(
     post, path = "/api/v1/signposting/{id}", tag = "onward support",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Signposting id")),
+    params(("id" = String, Path, description = "Signposting id"), Grounds),
     request_body = SignpostUpdateRequest,
     responses(
         (status = 200, description = "Updated", body = SignpostingJson),
-        (status = 403, description = "You do not manage this referral's onward support", body = ErrorBody),
+        (status = 403, description = "You do not manage this referral's onward support, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
         (status = 404, description = "No such signposting in your scope", body = ErrorBody),
         (status = 409, description = "Changed since you read it, or the referral is closed", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or Access-Reason blank or too long", body = ErrorBody),
     )
 )]
 pub async fn update(
     state: State,
     api: ApiUser,
+    grounds: Grounds,
     id: web::Path<String>,
     body: web::Json<SignpostUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -163,6 +164,9 @@ pub async fn update(
     let json = state
         .db
         .write(move |c| {
+            // Its referral in scope, and a reason when it is off the caller's caseload.
+            let referral_id = model::signposting(c, &id)?.referral_id;
+            looking_at(c, &viewer, &actor, &referral_id, &grounds)?;
             let (_, s, svc) = service::signposting_to_manage(c, &viewer, &id)?;
             let input = forms::parse_update(&raw, s.signposted_on).map_err(AppError::Validation)?;
             let s = service::update(c, &viewer, &actor, &id, &input)?;

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::forms::RawForm;
-use crate::referrals::model::{self as referrals_model, Referral, Viewer};
+use crate::referrals::model::{Referral, Viewer};
+use crate::referrals::service::{self as referrals_service, Caption};
 use crate::signposting::codes::SignpostStatus;
 use crate::signposting::model::{self, DirectoryService, Signposting};
 use crate::signposting::views::{DirectoryServiceJson, DueRow, EndSummaryView, OnwardView};
@@ -59,25 +59,7 @@ pub fn referral_section(
 }
 
 /// The heading of a form about one referral; showing it is a recorded view.
-struct Heading {
-    referral_id: String,
-    reference: String,
-    person_name: String,
-}
-
-fn heading(c: &mut DbConn, actor: &audit::Actor, r: &Referral) -> Result<Heading, AppError> {
-    let p = referrals_model::person(c, &r.person_id)?;
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Consultation, "referral.viewed").record("referral", &r.id),
-    )?;
-    Ok(Heading {
-        referral_id: r.id.clone(),
-        reference: r.reference.clone(),
-        person_name: format!("{} {}", p.given_name, p.family_name),
-    })
-}
+type Heading = Caption;
 
 fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Context {
     let mut ctx = tera::Context::new();
@@ -127,12 +109,17 @@ async fn signpost_page(
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, actor) = (Viewer::from(user), user.actor());
+    let since = user.session.created_at;
     let (h, offered) = state
         .db
         .write(move |c| {
+            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
             let r = service::referral_to_manage(c, &viewer, &referral_id)?;
             let offered: Vec<DirectoryService> = service::offered_services(c, &r)?;
-            Ok((heading(c, &actor, &r)?, offered))
+            Ok((
+                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
+                offered,
+            ))
         })
         .await?;
     let mut ctx = base_ctx(
@@ -175,9 +162,13 @@ pub async fn signpost(
     let result = match forms::parse_signpost(&raw, crate::clock::today()) {
         Ok(input) => {
             let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::signpost(c, &v, &a, &rid, &input))
+                .write(move |c| {
+                    referrals_service::opening(c, &v, &rid, since)?;
+                    service::signpost(c, &v, &a, &rid, &input)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -201,11 +192,18 @@ async fn update_page(
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, actor) = (Viewer::from(user), user.actor());
+    let since = user.session.created_at;
     let (h, s, svc): (Heading, Signposting, DirectoryService) = state
         .db
         .write(move |c| {
+            let referral_id = model::signposting(c, &id)?.referral_id;
+            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
             let (r, s, svc) = service::signposting_to_manage(c, &viewer, &id)?;
-            Ok((heading(c, &actor, &r)?, s, svc))
+            Ok((
+                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
+                s,
+                svc,
+            ))
         })
         .await?;
     let raw = match raw {
@@ -251,9 +249,12 @@ pub async fn update(
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
     let (v, a, sid, typed) = (Viewer::from(&user), user.actor(), id.clone(), raw.clone());
+    let since = user.session.created_at;
     let result = state
         .db
         .write(move |c| {
+            let referral_id = model::signposting(c, &sid)?.referral_id;
+            referrals_service::opening(c, &v, &referral_id, since)?;
             let (_, s, _) = service::signposting_to_manage(c, &v, &sid)?;
             let input =
                 forms::parse_update(&typed, s.signposted_on).map_err(AppError::Validation)?;
@@ -277,12 +278,14 @@ async fn no_onward_page(
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, actor) = (Viewer::from(user), user.actor());
+    let since = user.session.created_at;
     let (h, existing) = state
         .db
         .write(move |c| {
+            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
             let r = service::referral_to_manage(c, &viewer, &referral_id)?;
             Ok((
-                heading(c, &actor, &r)?,
+                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
                 model::no_onward_support_of(c, &r.id)?,
             ))
         })
@@ -323,9 +326,13 @@ pub async fn no_onward(
     let result = match forms::parse_no_onward(&raw) {
         Ok(reason) => {
             let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::record_no_onward(c, &v, &a, &rid, &reason))
+                .write(move |c| {
+                    referrals_service::opening(c, &v, &rid, since)?;
+                    service::record_no_onward(c, &v, &a, &rid, &reason)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -357,16 +364,21 @@ async fn summary_page(
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, actor) = (Viewer::from(user), user.actor());
+    let since = user.session.created_at;
     let (h, existing) = state
         .db
         .write(move |c| {
+            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
             let r = service::referral_to_manage(c, &viewer, &referral_id)?;
             if !summary::has_ended(&r) {
                 return Err(AppError::Conflict(
                     "The end-of-treatment summary is written once treatment has ended".into(),
                 ));
             }
-            Ok((heading(c, &actor, &r)?, model::end_summary_of(c, &r.id)?))
+            Ok((
+                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
+                model::end_summary_of(c, &r.id)?,
+            ))
         })
         .await?;
     let raw = match raw {
@@ -405,9 +417,13 @@ pub async fn write_summary(
     let result = match forms::parse_summary(&raw) {
         Ok(text) => {
             let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
+            let since = user.session.created_at;
             state
                 .db
-                .write(move |c| service::write_summary(c, &v, &a, &rid, &text))
+                .write(move |c| {
+                    referrals_service::opening(c, &v, &rid, since)?;
+                    service::write_summary(c, &v, &a, &rid, &text)
+                })
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),

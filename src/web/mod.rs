@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::{self, Flash};
-use crate::error::{AppError, FieldErrors, PageErrorMarker};
+use crate::error::{AppError, FieldErrors, PageErrorMarker, ReasonNeeded};
 use crate::state::AppState;
 use crate::users::model::Role;
 
@@ -224,6 +224,26 @@ pub async fn flash_and_redirect(
 pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     if res.request().path().starts_with("/api/") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    // A referral off a clinical lead's caseload, asked for without a reason: to its reason
+    // page, which brings the person back here once they have given one. A form sent
+    // without one comes back to the form, as it is shown at the same address.
+    let needed = res
+        .response()
+        .extensions()
+        .get::<ReasonNeeded>()
+        .map(|n| n.referral_id.clone());
+    if let Some(referral_id) = needed {
+        let req = res.request();
+        let going_to = match (req.method().is_safe(), req.query_string()) {
+            (true, q) if !q.is_empty() => format!("{}?{q}", req.path()),
+            _ => req.path().to_owned(),
+        };
+        let to = crate::referrals::web::reason_page_for(&referral_id, &going_to);
+        let (req, _) = res.into_parts();
+        return Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, see_other(&to)).map_into_right_body(),
+        ));
     }
     // A body a handler produced on purpose (a form with its errors sent with 429, the health
     // check's JSON 503) stays; only errors and the framework's plain-text answers are restyled.

@@ -321,6 +321,9 @@ struct Actor {
     browser: Browser,
     token: String,
     user_id: String,
+    /// A clinical lead of the demo areas who works none of the demo referrals (the demo's
+    /// own clinical lead directs their treatment): asked for a reason first.
+    off_caseload: bool,
 }
 
 fn first_id_in<'a>(rows: &'a [(String, String)], kind: &str) -> &'a str {
@@ -342,7 +345,7 @@ async fn try_route(actor: &Actor, method: &Method, path: &str) -> StatusCode {
 }
 
 /// A request as `actor`, with `token` for the API and, when given, an `Access-Reason`:
-/// status, and the error code of an API refusal.
+/// status, and the error code of an API refusal or where a page redirects.
 async fn try_api(
     actor: &Actor,
     token: &str,
@@ -367,9 +370,30 @@ async fn try_api(
         let body: serde_json::Value = res.json().await.unwrap_or_default();
         (status, body["error"].as_str().map(str::to_owned))
     } else {
-        let csrf = (*method != Method::GET).then(|| b.csrf());
-        (send(b, method, path, csrf).await.status(), None)
+        page_as(b, method, path).await
     }
+}
+
+/// A page request in `browser`: status and where it redirects.
+async fn page_as(browser: &Browser, method: &Method, path: &str) -> (StatusCode, Option<String>) {
+    let csrf = (*method != Method::GET).then(|| browser.csrf());
+    let res = send(browser, method, path, csrf).await;
+    let to = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (res.status(), to)
+}
+
+/// Whether a page's answer sends the person to the reason page of `referral`.
+fn asks_why(answer: &(StatusCode, Option<String>), referral: &str) -> bool {
+    let reason_page = format!("/referrals/{referral}/reason");
+    answer.0 == StatusCode::SEE_OTHER
+        && answer
+            .1
+            .as_deref()
+            .is_some_and(|to| to == reason_page || to.starts_with(&format!("{reason_page}?next=")))
 }
 
 /// Every route with a record id, every role, a record in the user's scope and one out of it.
@@ -490,6 +514,23 @@ async fn every_record_route_answers_by_role_and_scope() {
             second_sign_in = Some(other);
         }
     }
+    // A second clinical lead of the demo areas, who works none of the demo referrals,
+    // signed in twice: once giving a reason for the referral, then afresh (a reason counts
+    // for the sessions and tokens that began before it was given).
+    let second_lead = app.create_user(Role::ClinicalLead, &["Rutland", "Melton", "Harborough"]);
+    let with_reason = app.new_browser();
+    with_reason.sign_in(&second_lead).await;
+    let res = with_reason
+        .post(
+            &format!("/referrals/{referral}/reason"),
+            &[("reason", "Caseload audit for the area")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the reason is taken");
+    app.allow_code_reuse(&second_lead);
+    let mut off = actor(&app, Role::ClinicalLead, &second_lead).await;
+    off.off_caseload = true;
+    insiders.push(off);
     // An area of their own, which no demo user or record is in.
     let elsewhere = app.with_db(|c| {
         mhtr_pathway::areas::insert_area(c, "E99999999", "Elsewhere").expect("an area")
@@ -568,7 +609,8 @@ async fn every_record_route_answers_by_role_and_scope() {
                     )
                     .replace("{step}", "person")
                     .replace("{instrument}", "phq9");
-                let status = try_route(actor, &method, &url).await;
+                let answer = try_api(actor, &actor.token, &method, &url, None).await;
+                let status = answer.0;
                 let role = actor.role;
                 let what = format!(
                     "{role} ({}) on {method} {url} [{path}]",
@@ -612,15 +654,27 @@ async fn every_record_route_answers_by_role_and_scope() {
                             assert_eq!(status, nothing, "{what}: differs from a missing record");
                             assert!(status.is_client_error(), "{what}: {status}");
                         }
-                        // The demo's clinical lead has none of the demo referrals on their own
-                        // caseload: every API call on one asks for the reason first (a fresh
-                        // token, as a reason given remains for the token's life), unless the
-                        // request is refused for its body before any record is looked up;
-                        // with the reason it goes ahead.
-                        (_, true)
-                            if role == Role::ClinicalLead
-                                && path.starts_with("/api/v1/referrals/{id}") =>
+                        // A clinical lead of the demo areas who works none of the demo
+                        // referrals is asked for the reason first, on every page and API
+                        // call on one or on a record of one (on the API with a fresh token,
+                        // as a reason given remains for the token's life), unless the request
+                        // is refused for its body before any record is looked up; with the
+                        // reason it goes ahead.
+                        (Record::Casework(_), true)
+                            if actor.off_caseload && !path.ends_with("/reason") =>
                         {
+                            if !url.starts_with("/api/") {
+                                let asked = page_as(&actor.browser, &method, &url).await;
+                                assert!(asks_why(&asked, &referral), "{what}: {asked:?}");
+                                let given = page_as(&with_reason, &method, &url).await;
+                                assert!(
+                                    given.0 != StatusCode::NOT_FOUND
+                                        && !asks_why(&given, &referral),
+                                    "{what}: with a reason: {given:?}"
+                                );
+                                checked += 1;
+                                continue;
+                            }
                             let uid = actor.user_id.clone();
                             let (fresh, _) = app.with_db(|c| {
                                 mhtr_pathway::auth::tokens::issue(c, &uid, 1).expect("token")
@@ -652,6 +706,17 @@ async fn every_record_route_answers_by_role_and_scope() {
                                 given != StatusCode::NOT_FOUND
                                     && code.as_deref() != Some("reason_required"),
                                 "{what}: with a reason: {given} {code:?}"
+                            );
+                        }
+                        // Everyone else who reaches a record is not asked: the demo's
+                        // clinical lead directs the referral's treatment, so it is on their
+                        // caseload.
+                        (Record::Casework(_), true) => {
+                            assert!(
+                                answer.0 != StatusCode::NOT_FOUND
+                                    && answer.1.as_deref() != Some("reason_required")
+                                    && !asks_why(&answer, &referral),
+                                "{what}: the record is in scope, and no reason is asked: {answer:?}"
                             );
                         }
                         (_, true) => assert!(
@@ -699,5 +764,6 @@ async fn actor(
         browser,
         token,
         user_id: user.id.clone(),
+        off_caseload: false,
     }
 }

@@ -25,6 +25,7 @@ mod lost_connection;
 mod mfa;
 mod migrations;
 mod passwords;
+mod reasons;
 mod referral_emails;
 mod referrals;
 mod reports;

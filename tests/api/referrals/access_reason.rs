@@ -301,6 +301,19 @@ async fn every_api_call_on_a_referral_off_the_caseload_asks_first_and_changes_no
         reasons_of(&t.app, &id, "referral.access_reason", &t.cl.email).await,
         [Some(REASON.to_owned())]
     );
+    // Each answer shows the whole referral: a view, recorded with the reason, beside the
+    // change itself.
+    assert_eq!(
+        reasons_of(&t.app, &id, "referral.viewed", &t.cl.email).await,
+        vec![Some(REASON.to_owned()); 2]
+    );
+    for change in ["referral.transition", "referral.amended"] {
+        assert_eq!(
+            reasons_of(&t.app, &id, change, &t.cl.email).await.len(),
+            1,
+            "{change}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -276,24 +276,24 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// A GET. A clinical lead opening a referral off their own caseload is asked why first:
-    /// this answers with a reason and fetches the page again, as a person would
-    /// (`get_with_location` shows the question itself).
+    /// A GET. A clinical lead opening a referral off their own caseload, or a page about one
+    /// of its records, is asked why first: this answers with a reason and fetches the page
+    /// again, as a person would (`get_with_location` shows the question itself).
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
         let (status, loc, body) = self.get_with_location(path).await;
-        if status == StatusCode::SEE_OTHER
-            && loc.starts_with("/referrals/")
-            && loc.ends_with("/reason")
-            && !path.ends_with("/reason")
-        {
-            let (status, _, body) = self
-                .post(&loc, &[("reason", "Reviewing the area's referrals")])
-                .await;
-            assert_eq!(status, StatusCode::SEE_OTHER, "reason accepted: {body}");
+        if let Some(reason_page) = asked_why(status, &loc, path) {
+            self.give_reason(&reason_page).await;
             let (status, _, body) = self.get_with_location(path).await;
             return (status, body);
         }
         (status, body)
+    }
+
+    async fn give_reason(&self, reason_page: &str) {
+        let (status, _, body) = self
+            .post_raw(reason_page, &[("reason", "Reviewing the area's referrals")])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "reason accepted: {body}");
     }
 
     async fn post_raw(&self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
@@ -332,10 +332,27 @@ impl Browser {
         (r.status(), loc, r.text().await.unwrap_or_default())
     }
 
-    /// Posts a form with the session's CSRF token: status, redirect location, body.
+    /// Posts a form with the session's CSRF token: status, redirect location, body. Asked
+    /// why first (a clinical lead off their caseload), it answers and sends the form again,
+    /// as `get` does.
     pub async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
-        self.post_raw(path, pairs).await
+        let (status, loc, body) = self.post_raw(path, pairs).await;
+        if let Some(reason_page) = asked_why(status, &loc, path) {
+            self.give_reason(&reason_page).await;
+            return self.post_raw(path, pairs).await;
+        }
+        (status, loc, body)
     }
+}
+
+/// The reason page an answer to `path` sends the person to, if it does.
+fn asked_why(status: StatusCode, loc: &str, path: &str) -> Option<String> {
+    let page = loc.split('?').next().unwrap_or("");
+    (status == StatusCode::SEE_OTHER
+        && page.starts_with("/referrals/")
+        && page.ends_with("/reason")
+        && !path.split('?').next().unwrap_or("").ends_with("/reason"))
+    .then(|| page.to_owned())
 }
 
 /// What the clinical leads of these tests say when working referrals off their own caseload
