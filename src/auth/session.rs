@@ -230,41 +230,39 @@ pub fn end_all_for_user(
     reason: &str,
     keep: Option<&str>,
 ) -> Result<usize, AppError> {
-    let mut q = diesel::update(sessions::table)
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::ended_at.is_null())
-        .into_boxed();
-    if let Some(keep) = keep {
-        q = q.filter(sessions::id.ne(keep));
-    }
-    let n = q
-        .set((
-            sessions::ended_at.eq(crate::clock::now()),
-            sessions::ended_reason.eq(reason),
-        ))
-        .execute(conn)?;
-    Ok(n)
+    end_live(conn, Some(user_id), reason, keep)
 }
 
-/// Ends every live session of everyone.
+/// Ends every live session of everyone (optionally keeping one).
 pub fn end_everyone(
     conn: &mut DbConn,
+    reason: &str,
+    keep: Option<&str>,
+) -> Result<usize, AppError> {
+    end_live(conn, None, reason, keep)
+}
+
+/// Ends the live sessions of one user, or of everyone, but `keep`.
+fn end_live(
+    conn: &mut DbConn,
+    user_id: Option<&str>,
     reason: &str,
     keep: Option<&str>,
 ) -> Result<usize, AppError> {
     let mut q = diesel::update(sessions::table)
         .filter(sessions::ended_at.is_null())
         .into_boxed();
-    if let Some(keep) = keep {
-        q = q.filter(sessions::id.ne(keep));
+    if let Some(user_id) = user_id {
+        q = q.filter(sessions::user_id.eq(user_id.to_owned()));
     }
-    let n = q
-        .set((
-            sessions::ended_at.eq(crate::clock::now()),
-            sessions::ended_reason.eq(reason),
-        ))
-        .execute(conn)?;
-    Ok(n)
+    if let Some(keep) = keep {
+        q = q.filter(sessions::id.ne(keep.to_owned()));
+    }
+    Ok(q.set((
+        sessions::ended_at.eq(crate::clock::now()),
+        sessions::ended_reason.eq(reason),
+    ))
+    .execute(conn)?)
 }
 
 /// Live, fully signed-in sessions of a user, newest first.

@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::audit::{self, AuditAction, Event};
+use crate::audit::{AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
@@ -239,9 +239,10 @@ pub async fn uptake_csv(
     let threshold = state.settings.reports.suppression_threshold;
     let targets = state.settings.reports.targets.clone();
     let actor = user.actor();
+    // Built in a read transaction; the disclosure is recorded, durably, before it is sent.
     let (report, body): (Report, String) = state
         .db
-        .write(move |c| {
+        .read(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
             let mut report =
                 uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
@@ -256,15 +257,17 @@ pub async fn uptake_csv(
                     .ok_or(AppError::NotFound)?;
                 uptake::csv(&report, s)
             };
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Disclosure, "report.uptake_downloaded").details(
-                    serde_json::json!({ "period": report.period, "section": section, "suppressed": report.suppressed }),
-                ),
-            )?;
             Ok((report, body))
         })
+        .await?;
+    state
+        .db
+        .audit(
+            &actor,
+            Event::new(AuditAction::Disclosure, "report.uptake_downloaded").details(
+                serde_json::json!({ "period": report.period, "section": raw.get("section"), "suppressed": report.suppressed }),
+            ),
+        )
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
