@@ -166,36 +166,78 @@ pub enum Purpose {
     Retention,
 }
 
-/// THE scope chokepoint: the referrals `viewer` may see or touch, filtered in SQL. Areas
-/// first (a tenant boundary); then probation officers see what they made or hold as
-/// responsible officer, plus arrest referrals in their areas still waiting for one;
-/// assistant psychologists see what they assess or are allocated; clinical leads see their
-/// areas. Administrators reach referrals in their areas only to merge people's records, by
-/// reference, and every area's closed referrals for the retention review; councillors never.
-pub fn scoped<'a>(viewer: &Viewer, purpose: Purpose) -> Scoped<'a> {
-    if (viewer.role, purpose) == (Role::Admin, Purpose::Retention) {
-        return referrals::table.into_boxed();
-    }
-    let q = referrals::table
-        .into_boxed()
-        .filter(referrals::area_id.eq_any(viewer.area_ids.clone()));
-    let me = viewer.user_id.clone();
+/// One way a person with a caseload reaches a referral (made it, holds it as responsible
+/// officer, assesses it...), as a condition on its row.
+type Way = Box<
+    dyn BoxableExpression<
+            referrals::table,
+            crate::db::MultiBackend,
+            SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+        >,
+>;
+
+/// What a viewer's scope is made of, for one purpose.
+enum Reach {
+    /// Every referral in every area.
+    Everywhere,
+    /// Every referral in the viewer's areas.
+    Areas,
+    /// The referrals in the viewer's areas that any of these ways reaches.
+    Caseload(Vec<Way>),
+    /// None at all.
+    Nothing,
+}
+
+/// The scope rule itself: areas first (a tenant boundary); then probation officers reach
+/// what they made or hold as responsible officer, plus arrest referrals in their areas still
+/// waiting for one; assistant psychologists what they assess or are allocated; clinical
+/// leads their areas. Administrators reach referrals in their areas only to merge people's
+/// records, by reference, and every area's closed referrals for the retention review;
+/// councillors never.
+fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
+    let me = || viewer.user_id.clone();
     match (viewer.role, purpose) {
-        (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => q,
-        (Role::ProbationOfficer, Purpose::Casework) => q.filter(
-            referrals::created_by
-                .eq(me.clone())
-                .or(referrals::responsible_officer_id.eq(me))
-                .or(referrals::entry_point
+        (Role::Admin, Purpose::Retention) => Reach::Everywhere,
+        (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => Reach::Areas,
+        (Role::ProbationOfficer, Purpose::Casework) => Reach::Caseload(vec![
+            Box::new(referrals::created_by.eq(me()).nullable()),
+            Box::new(referrals::responsible_officer_id.eq(me())),
+            Box::new(
+                referrals::entry_point
                     .eq(EntryPoint::Arrest)
-                    .and(referrals::responsible_officer_id.is_null())),
-        ),
-        (Role::AssistantPsychologist, Purpose::Casework) => q.filter(
-            referrals::assessor_id
-                .eq(me.clone())
-                .or(referrals::allocated_ap_id.eq(me)),
-        ),
-        _ => q.filter(referrals::id.is_null()),
+                    .and(referrals::responsible_officer_id.is_null())
+                    .nullable(),
+            ),
+        ]),
+        (Role::AssistantPsychologist, Purpose::Casework) => Reach::Caseload(vec![
+            Box::new(referrals::assessor_id.eq(me())),
+            Box::new(referrals::allocated_ap_id.eq(me())),
+        ]),
+        _ => Reach::Nothing,
+    }
+}
+
+fn in_areas<'a>(viewer: &Viewer) -> Scoped<'a> {
+    referrals::table
+        .into_boxed()
+        .filter(referrals::area_id.eq_any(viewer.area_ids.clone()))
+}
+
+/// THE scope chokepoint: the referrals `viewer` may see or touch, filtered in SQL, by the
+/// rule in [`reach`].
+pub fn scoped<'a>(viewer: &Viewer, purpose: Purpose) -> Scoped<'a> {
+    match reach(viewer, purpose) {
+        Reach::Everywhere => referrals::table.into_boxed(),
+        Reach::Areas => in_areas(viewer),
+        Reach::Caseload(ways) => match ways.into_iter().reduce(|a, b| Box::new(a.or(b))) {
+            Some(any) => in_areas(viewer).filter(any),
+            None => referrals::table
+                .into_boxed()
+                .filter(referrals::id.is_null()),
+        },
+        Reach::Nothing => referrals::table
+            .into_boxed()
+            .filter(referrals::id.is_null()),
     }
 }
 
@@ -279,7 +321,24 @@ fn like_pattern(q: &str) -> String {
     )
 }
 
+/// What a list is ordered by, for each referral on it.
+#[derive(Debug, Queryable)]
+struct SortKey {
+    id: String,
+    submitted_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    reference: String,
+    urgency: Urgency,
+}
+
 /// A page of referrals in scope with their people, and the total matching.
+///
+/// A caseload reached in several ways (a probation officer's own referrals, those they hold
+/// as responsible officer, arrest referrals waiting for one) is read one way at a time, each
+/// along its own index, and the ways' referrals are merged, counted and ordered here: asked
+/// as one query with OR, the databases read every referral of the viewer's areas in the
+/// chosen statuses instead, thousands of rows for a page of a few. Everyone else's list is
+/// counted and ordered by the database.
 pub fn list(
     conn: &mut DbConn,
     viewer: &Viewer,
@@ -287,68 +346,61 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<(Referral, Person)>, i64), AppError> {
-    let build = || {
-        let mut q = scoped(viewer, Purpose::Casework);
-        if !filter.statuses.is_empty() {
-            q = q.filter(referrals::status.eq_any(filter.statuses.clone()));
+    let page: Vec<String>;
+    let total: i64;
+    match reach(viewer, Purpose::Casework) {
+        Reach::Caseload(ways) => {
+            let mut keys: Vec<SortKey> = Vec::new();
+            for way in ways {
+                keys.extend(
+                    refine(in_areas(viewer).filter(way), filter)
+                        .select((
+                            referrals::id,
+                            referrals::submitted_at,
+                            referrals::updated_at,
+                            referrals::reference,
+                            referrals::urgency,
+                        ))
+                        .load::<SortKey>(conn)?,
+                );
+            }
+            keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            keys.dedup_by(|a, b| a.id == b.id);
+            total = keys.len() as i64;
+            order(&mut keys, filter.sort);
+            page = keys
+                .into_iter()
+                .skip(offset.max(0) as usize)
+                .take(limit.max(0) as usize)
+                .map(|k| k.id)
+                .collect();
         }
-        if let Some(a) = &filter.area_id {
-            q = q.filter(referrals::area_id.eq(a.clone()));
+        _ => {
+            total = refine(scoped(viewer, Purpose::Casework), filter)
+                .count()
+                .get_result(conn)?;
+            let q = refine(scoped(viewer, Purpose::Casework), filter);
+            let q = match filter.sort {
+                Sort::Newest => q.order((referrals::submitted_at.desc(), referrals::id.desc())),
+                Sort::Oldest => q.order((referrals::submitted_at.asc(), referrals::id.asc())),
+                Sort::Updated => q.order((referrals::updated_at.desc(), referrals::id.desc())),
+                Sort::Reference => q.order((referrals::reference.asc(), referrals::id.asc())),
+                // "urgent" sorts after "routine".
+                Sort::UrgentFirst => q.order((
+                    referrals::urgency.desc(),
+                    referrals::submitted_at.asc(),
+                    referrals::id.asc(),
+                )),
+            };
+            // The page's ids first, so only the sort keys and ids are sorted, then the rows
+            // of the page by key: sorting whole rows cost twice as much on a large caseload.
+            page = q
+                .select(referrals::id)
+                .offset(offset)
+                .limit(limit)
+                .load(conn)?;
         }
-        if let Some(e) = filter.entry_point {
-            q = q.filter(referrals::entry_point.eq(e));
-        }
-        if let Some(ap) = &filter.ap_id {
-            q = q.filter(
-                referrals::allocated_ap_id
-                    .eq(ap.clone())
-                    .or(referrals::assessor_id.eq(ap.clone())),
-            );
-        }
-        if let Some(text) = filter.query.as_deref().filter(|t| !t.trim().is_empty()) {
-            let upper = text.trim().to_uppercase();
-            let p = like_pattern(text);
-            let matching_people = people::table
-                .filter(
-                    people::crn
-                        .eq(upper.clone())
-                        .or(people::pnc_id.eq(upper.clone()))
-                        .or(
-                            lower(people::given_name.concat(" ").concat(people::family_name))
-                                .like(p.clone()),
-                        )
-                        .or(lower(people::family_name).like(p)),
-                )
-                .select(people::id);
-            q = q.filter(
-                referrals::reference
-                    .eq(upper)
-                    .or(referrals::person_id.eq_any(matching_people)),
-            );
-        }
-        q
-    };
-    let total: i64 = build().count().get_result(conn)?;
-    let q = build();
-    let q = match filter.sort {
-        Sort::Newest => q.order((referrals::submitted_at.desc(), referrals::id.desc())),
-        Sort::Oldest => q.order((referrals::submitted_at.asc(), referrals::id.asc())),
-        Sort::Updated => q.order((referrals::updated_at.desc(), referrals::id.desc())),
-        Sort::Reference => q.order(referrals::reference.asc()),
-        // "urgent" sorts after "routine".
-        Sort::UrgentFirst => q.order((
-            referrals::urgency.desc(),
-            referrals::submitted_at.asc(),
-            referrals::id.asc(),
-        )),
-    };
-    // The page's ids first, so only the sort keys and ids are sorted, then the rows of the
-    // page by key: sorting whole rows cost twice as much on a large caseload.
-    let page: Vec<String> = q
-        .select(referrals::id)
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
+    }
     let mut rows: Vec<Referral> = referrals::table
         .filter(referrals::id.eq_any(&page))
         .select(Referral::as_select())
@@ -369,6 +421,76 @@ pub fn list(
         out.push((r, p));
     }
     Ok((out, total))
+}
+
+/// Orders a caseload as the database orders everyone else's list.
+fn order(keys: &mut [SortKey], sort: Sort) {
+    use std::cmp::Reverse;
+    match sort {
+        Sort::Newest => keys.sort_unstable_by(|a, b| {
+            (Reverse(a.submitted_at), Reverse(&a.id))
+                .cmp(&(Reverse(b.submitted_at), Reverse(&b.id)))
+        }),
+        Sort::Oldest => {
+            keys.sort_unstable_by(|a, b| (a.submitted_at, &a.id).cmp(&(b.submitted_at, &b.id)))
+        }
+        Sort::Updated => keys.sort_unstable_by(|a, b| {
+            (Reverse(a.updated_at), Reverse(&a.id)).cmp(&(Reverse(b.updated_at), Reverse(&b.id)))
+        }),
+        Sort::Reference => {
+            keys.sort_unstable_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)))
+        }
+        // "urgent" sorts after "routine", and comes first.
+        Sort::UrgentFirst => keys.sort_unstable_by(|a, b| {
+            (Reverse(a.urgency.as_str()), a.submitted_at, &a.id).cmp(&(
+                Reverse(b.urgency.as_str()),
+                b.submitted_at,
+                &b.id,
+            ))
+        }),
+    }
+}
+
+/// The list's filters on a query of referrals.
+fn refine<'a>(mut q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
+    if !filter.statuses.is_empty() {
+        q = q.filter(referrals::status.eq_any(filter.statuses.clone()));
+    }
+    if let Some(a) = &filter.area_id {
+        q = q.filter(referrals::area_id.eq(a.clone()));
+    }
+    if let Some(e) = filter.entry_point {
+        q = q.filter(referrals::entry_point.eq(e));
+    }
+    if let Some(ap) = &filter.ap_id {
+        q = q.filter(
+            referrals::allocated_ap_id
+                .eq(ap.clone())
+                .or(referrals::assessor_id.eq(ap.clone())),
+        );
+    }
+    if let Some(text) = filter.query.as_deref().filter(|t| !t.trim().is_empty()) {
+        let upper = text.trim().to_uppercase();
+        let p = like_pattern(text);
+        let matching_people = people::table
+            .filter(
+                people::crn
+                    .eq(upper.clone())
+                    .or(people::pnc_id.eq(upper.clone()))
+                    .or(
+                        lower(people::given_name.concat(" ").concat(people::family_name))
+                            .like(p.clone()),
+                    )
+                    .or(lower(people::family_name).like(p)),
+            )
+            .select(people::id);
+        q = q.filter(
+            referrals::reference
+                .eq(upper)
+                .or(referrals::person_id.eq_any(matching_people)),
+        );
+    }
+    q
 }
 
 /// No list is unbounded: a referral's timeline shows at most this many of each kind of entry.
