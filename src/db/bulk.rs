@@ -8,21 +8,30 @@ use diesel::connection::SimpleConnection;
 use crate::db::DbConn;
 use crate::error::AppError;
 
-/// Rows per multi-row INSERT of [`bulk_insert!`] (kept under SQLite's and PostgreSQL's
-/// bound-parameter limits for the widest table written this way, `report_facts`).
+/// Rows per multi-row INSERT of [`bulk_insert!`] on PostgreSQL (kept under its bound-parameter
+/// limit for the widest table written this way, `report_facts`).
 pub const CHUNK: usize = 1000;
 
-/// Multi-row INSERTs of `rows` (a slice of diesel `Insertable`s), [`CHUNK`] at a time, on
-/// whichever backend `$c` is. The columns come from the row type, so a new column cannot be
-/// left out; for the import and the synthetic data generator.
+/// Inserts `rows` (a slice of diesel `Insertable`s) on whichever backend `$c` is. The columns
+/// come from the row type, so a new column cannot be left out; for the import, the audit log
+/// and the synthetic data generator.
+///
+/// On SQLite, one single-row INSERT a row: diesel prepares that statement once and keeps it,
+/// so each row costs a bind and a step. A multi-row INSERT of a slice cannot be kept (its
+/// length is only known at run time), so SQLite would parse and plan a thousand-row statement
+/// on every call, and keep a statement journal while it runs; with no round trips to save,
+/// the single-row statement is cheaper (about a fifth less CPU for the import). On
+/// PostgreSQL, multi-row INSERTs of [`CHUNK`] rows, one round trip each.
 macro_rules! bulk_insert {
     ($c:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks($crate::db::bulk::CHUNK) {
-            match &mut *$c {
-                $crate::db::DbConn::Sqlite(inner) => {
-                    diesel::insert_into($table).values(chunk).execute(inner)?;
+        match &mut *$c {
+            $crate::db::DbConn::Sqlite(inner) => {
+                for row in $rows.iter() {
+                    diesel::insert_into($table).values(row).execute(inner)?;
                 }
-                $crate::db::DbConn::Pg(inner) => {
+            }
+            $crate::db::DbConn::Pg(inner) => {
+                for chunk in $rows.chunks($crate::db::bulk::CHUNK) {
                     diesel::insert_into($table).values(chunk).execute(inner)?;
                 }
             }

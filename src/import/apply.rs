@@ -190,6 +190,8 @@ impl Progress {
 struct Phases {
     mark: Instant,
     spent: Vec<(&'static str, Duration)>,
+    /// The longest a batch held the write lock (others wait up to the busy timeout).
+    longest: Duration,
 }
 
 impl Phases {
@@ -197,6 +199,7 @@ impl Phases {
         Self {
             mark: Instant::now(),
             spent: Vec::new(),
+            longest: Duration::ZERO,
         }
     }
 
@@ -211,6 +214,11 @@ impl Phases {
         }
     }
 
+    /// Notes how long a batch's transaction took, from its start.
+    fn held(&mut self, since: Instant) {
+        self.longest = self.longest.max(since.elapsed());
+    }
+
     fn log(&self) {
         if log::log_enabled!(log::Level::Debug) {
             let parts: Vec<String> = self
@@ -218,7 +226,11 @@ impl Phases {
                 .iter()
                 .map(|(p, d)| format!("{p} {:.2}s", d.as_secs_f64()))
                 .collect();
-            log::debug!("import batches: {}", parts.join(", "));
+            log::debug!(
+                "import batches: {}; longest batch {:.2}s",
+                parts.join(", "),
+                self.longest.as_secs_f64()
+            );
         }
     }
 }
@@ -340,6 +352,7 @@ fn write_batches(
     // People.
     for chunk in plan.people.chunks(batch_rows) {
         let ids: Vec<String> = chunk.iter().map(|_| crate::ids::new_id()).collect();
+        let began = Instant::now();
         db::write_tx(c, |c| {
             let rows: Vec<PersonRow<'_>> = chunk
                 .iter()
@@ -395,6 +408,7 @@ fn write_batches(
                 chunk.last().map(|p| p.source_id.as_str()),
             )
         })?;
+        phases.held(began);
         phases.lap("audit and commit");
         for (p, id) in chunk.iter().zip(ids) {
             person_facts_of.insert(id.clone(), (p.sex, p.ethnicity, p.date_of_birth));
@@ -420,6 +434,7 @@ fn write_batches(
             .iter()
             .map(|m| resolve(&m.into, &person_ids))
             .collect::<Result<_, _>>()?;
+        let began = Instant::now();
         db::write_tx(c, |c| {
             let maps: Vec<ImportRow<'_>> = chunk
                 .iter()
@@ -450,6 +465,7 @@ fn write_batches(
                 chunk.last().map(|m| m.source_id.as_str()),
             )
         })?;
+        phases.held(began);
         totals.merged += chunk.len();
         committed += 1;
         progress.step(chunk.len());
@@ -490,6 +506,7 @@ fn write_batches(
             .iter()
             .map(|r| resolve(&r.person, &person_ids))
             .collect::<Result<_, _>>()?;
+        let began = Instant::now();
         let n_sessions = db::write_tx(c, |c| {
             write_cases(
                 c,
@@ -506,6 +523,7 @@ fn write_batches(
                 &mut phases,
             )
         })?;
+        phases.held(began);
         phases.lap("audit and commit");
         totals.referrals += chunk.len();
         totals.sessions += n_sessions;
@@ -517,6 +535,7 @@ fn write_batches(
 
     // Sessions of cases an earlier import made: their facts are recomputed from the tables.
     for chunk in later.chunks(batch_rows) {
+        let began = Instant::now();
         db::write_tx(c, |c| {
             let mut rows = Vec::with_capacity(chunk.len());
             let mut maps = Vec::with_capacity(chunk.len());
@@ -569,6 +588,7 @@ fn write_batches(
                 chunk.last().map(|s| s.source_id.as_str()),
             )
         })?;
+        phases.held(began);
         totals.sessions += chunk.len();
         committed += 1;
         progress.step(chunk.len());
