@@ -164,6 +164,14 @@ pub struct ServerSettings {
     #[serde(default)]
     pub blocking_threads: usize,
     pub shutdown_timeout_secs: u64,
+    /// Whether `serve` runs the hourly housekeeping (clean-ups, vetting reminders, the
+    /// weekly digests), starting at once.
+    #[serde(default = "yes")]
+    pub housekeeping: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Deserialize)]

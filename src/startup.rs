@@ -96,9 +96,11 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, then lets requests in flight finish. Starts the
-    /// housekeeping task and, unless turned off, the email delivery worker.
+    /// housekeeping task and the email delivery worker, unless either is turned off.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        spawn_housekeeping(self.state.clone());
+        if self.state.settings.server.housekeeping {
+            spawn_housekeeping(self.state.clone());
+        }
         if self.state.settings.email.run_worker {
             let transport =
                 crate::notifications::transport::from_settings(&self.state.settings.email)
