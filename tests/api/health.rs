@@ -59,12 +59,41 @@ async fn healthz_answers_503_while_the_database_refuses_connections() {
     block(format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
     ));
+    // Termination is only signalled: wait until the backends are gone, or a query may still
+    // reach one that has not yet exited.
+    let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+    for _ in 0..100 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let left = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .get_result::<Count>(&mut admin)
+        .unwrap();
+        if left.n == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let res = app.new_browser().get("/healthz").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], "unavailable");
 
+    // Once it answers again the check recovers: each pooled connection the database closed
+    // fails one request at most and is replaced (tests/api/lost_connection.rs).
     block(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
-    let res = app.new_browser().get("/healthz").await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let pool = app.state.settings.database.pool_size as usize;
+    let mut failed = 0;
+    while app.new_browser().get("/healthz").await.status() != StatusCode::OK {
+        failed += 1;
+        assert!(failed <= pool, "the health check did not recover");
+    }
+    for _ in 0..5 {
+        let res = app.new_browser().get("/healthz").await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
 }
