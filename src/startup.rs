@@ -179,7 +179,7 @@ fn request_logger() -> Logger {
 }
 
 /// Hourly: clean-up of dead session rows, referral drafts never submitted and old sent
-/// emails, the vetting expiry reminders (which queue at most one reminder per user per
+/// emails, fresh query planner statistics on SQLite, the vetting expiry reminders (which queue at most one reminder per user per
 /// expiry date, however often they run) and, on Monday morning, the clinical leads' weekly
 /// digests (at most one per lead per ISO week).
 fn spawn_housekeeping(state: web::Data<AppState>) {
@@ -220,6 +220,9 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => log::info!("queued vetting reminders for {n} user(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("vetting reminders failed: {e}"),
+            }
+            if let Err(e) = state.db.run(crate::db::refresh_statistics).await {
+                log::warn!("refreshing the query planner's statistics failed: {e}");
             }
             if crate::notifications::digest::is_due(crate::clock::now()) {
                 let emails = state.emails.clone();

@@ -358,6 +358,42 @@ pub fn ping(conn: &mut DbConn) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Keeps SQLite's query planner statistics current, reading a bounded sample of each index:
+/// a database without statistics for its referrals is analysed; after that `PRAGMA optimize`
+/// analyses again the
+/// tables that have grown or shrunk enough. Without statistics SQLite may choose an area-wide
+/// index for a caseload query (BENCHMARKS.md). PostgreSQL's autovacuum does this there, so
+/// this does nothing on it. Run by the hourly housekeeping.
+pub fn refresh_statistics(conn: &mut DbConn) -> Result<(), AppError> {
+    use diesel::connection::SimpleConnection;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(());
+    };
+    let count = |c: &mut SqliteConnection, sql: &str| -> Result<i64, AppError> {
+        Ok(diesel::sql_query(sql).get_result::<Count>(c)?.n)
+    };
+    // Referrals, the largest table the pages search, stand for the rest.
+    let analysed = count(
+        c,
+        "SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'",
+    )? > 0
+        && count(
+            c,
+            "SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl = 'referrals'",
+        )? > 0;
+    c.batch_execute(if analysed {
+        "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;"
+    } else {
+        "PRAGMA analysis_limit = 1000; ANALYZE;"
+    })?;
+    Ok(())
+}
+
 /// The async face of the pool: every query runs on the blocking thread pool, never on an
 /// async worker.
 #[derive(Clone)]

@@ -353,3 +353,51 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
     }
     assert!(compared > 500, "the caseloads were not empty: {compared}");
 }
+
+/// The hourly housekeeping keeps SQLite's planner statistics: after a database has grown
+/// without them, `refresh_statistics` gathers them (PostgreSQL's autovacuum does this there).
+#[tokio::test]
+async fn planner_statistics_are_gathered_where_they_are_missing() {
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    if app.state.db.backend() != "sqlite" {
+        return;
+    }
+    let opts = mhtr_pathway::synth::Options {
+        referrals: 300,
+        seed: 3,
+        chunk: 300,
+        ..Default::default()
+    };
+    app.with_db(|c| mhtr_pathway::synth::run(c, &opts, |_| {}).expect("synthetic data"));
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let referral_stats = |c: &mut DbConn| -> i64 {
+        diesel::sql_query("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+            .get_result::<Count>(c)
+            .unwrap()
+            .n
+            * diesel::sql_query("SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl = 'referrals'")
+                .get_result::<Count>(c)
+                .map(|r| r.n)
+                .unwrap_or(0)
+    };
+    // A database that grew without ever being analysed, and one analysed while it had no
+    // referrals.
+    for forget in ["DROP TABLE sqlite_stat1", "DELETE FROM sqlite_stat1"] {
+        app.with_db(|c| {
+            mhtr_pathway::db::refresh_statistics(c).unwrap();
+            assert!(referral_stats(c) > 0);
+            diesel::sql_query(forget).execute(c).unwrap();
+            assert_eq!(referral_stats(c), 0);
+            mhtr_pathway::db::refresh_statistics(c).unwrap();
+            assert!(
+                referral_stats(c) > 0,
+                "the referrals' indexes were analysed after {forget}"
+            );
+        });
+    }
+}
