@@ -360,10 +360,9 @@ pub fn ping(conn: &mut DbConn) -> Result<(), AppError> {
 
 /// Keeps SQLite's query planner statistics current, reading a bounded sample of each index:
 /// a database without statistics for its referrals is analysed; after that `PRAGMA optimize`
-/// analyses again the
-/// tables that have grown or shrunk enough. Without statistics SQLite may choose an area-wide
-/// index for a caseload query (BENCHMARKS.md). PostgreSQL's autovacuum does this there, so
-/// this does nothing on it. Run by the hourly housekeeping.
+/// analyses again the tables that have grown or shrunk enough. Without statistics SQLite may
+/// choose an area-wide index for a caseload query (BENCHMARKS.md). PostgreSQL's autovacuum
+/// does this there, so this does nothing on it. Run by the hourly housekeeping.
 pub fn refresh_statistics(conn: &mut DbConn) -> Result<(), AppError> {
     use diesel::connection::SimpleConnection;
     #[derive(diesel::QueryableByName)]

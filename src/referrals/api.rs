@@ -10,13 +10,11 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::{self, Actor};
 use crate::auth::guard::ApiUser;
-use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::referrals::forms::{self, ACCESS_REASON_MAX, AccessReason, RawForm};
 use crate::referrals::model::{self, ListFilter, Sort, Viewer};
-use crate::referrals::service::{self, CreateOutcome, Grounds, Loaded, PersonChoice};
+use crate::referrals::service::{self, CreateOutcome, Grounds, PersonChoice};
 use crate::referrals::state::{Action, Status, Tab};
 use crate::referrals::views::{ReferralJson, ReferralSummary};
 use crate::state::State;
@@ -355,22 +353,6 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
 }
 
-/// The whole referral as a change leaves it, for the answer to the change: a consultation
-/// of the person's record, recorded as the view the pages record when they show the
-/// referral after a change. The change's own entry (an alteration) names only what
-/// changed; the answer shows everything.
-fn shown_after_change(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
-    id: &str,
-    reason: Option<&str>,
-) -> Result<Loaded, AppError> {
-    let loaded = service::load(c, viewer, id)?;
-    audit::record(c, actor, service::view_event(id, reason))?;
-    Ok(loaded)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AmendRequest {
     pub version: i64,
@@ -420,7 +402,7 @@ pub async fn amend(
                 &changes,
                 &body.reason,
             )?;
-            shown_after_change(c, &viewer, &actor, &id, reason.as_deref())
+            service::load_viewed(c, &viewer, &actor, &id, reason.as_deref())
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
@@ -477,7 +459,7 @@ pub async fn transition(
         .write(move |c| {
             let (_, reason) = service::looking_at(c, &viewer, &actor, &id, &grounds)?;
             service::transition(c, &viewer, &actor, &id, action, &t, Some(&emails))?;
-            shown_after_change(c, &viewer, &actor, &id, reason.as_deref())
+            service::load_viewed(c, &viewer, &actor, &id, reason.as_deref())
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))

@@ -361,8 +361,21 @@ pub fn view(
     grounds: &Grounds,
 ) -> Result<Loaded, AppError> {
     let (_, reason) = looking_at(c, viewer, actor, id, grounds)?;
+    load_viewed(c, viewer, actor, id, reason.as_deref())
+}
+
+/// Loads a referral in scope and records its view, with the reason for it if any: for an
+/// answer that shows the whole referral, such as the API's after a change (whose own
+/// entry, an alteration, names only what changed).
+pub fn load_viewed(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    reason: Option<&str>,
+) -> Result<Loaded, AppError> {
     let loaded = load(c, viewer, id)?;
-    audit::record(c, actor, view_event(id, reason.as_deref()))?;
+    audit::record(c, actor, view_event(id, reason))?;
     Ok(loaded)
 }
 
@@ -439,11 +452,20 @@ pub fn reason_to_look(
     if on_caseload(c, viewer, r)? {
         return Ok(None);
     }
-    access_reason(c, &viewer.user_id, &r.id, since)?
-        .map(Some)
-        .ok_or_else(|| AppError::ReasonRequired {
-            referral_id: r.id.clone(),
-        })
+    reason_given(c, viewer, r, since).map(Some)
+}
+
+/// The reason given since `since` for looking at `r`, which is off the viewer's caseload,
+/// or [`AppError::ReasonRequired`].
+fn reason_given(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+    since: chrono::NaiveDateTime,
+) -> Result<String, AppError> {
+    access_reason(c, &viewer.user_id, &r.id, since)?.ok_or_else(|| AppError::ReasonRequired {
+        referral_id: r.id.clone(),
+    })
 }
 
 /// What an API request brings towards looking at a referral off the caller's caseload:
@@ -470,15 +492,17 @@ pub fn looking_at(
     grounds: &Grounds,
 ) -> Result<(Referral, Option<String>), AppError> {
     let r = model::find(c, viewer, id)?;
+    if on_caseload(c, viewer, &r)? {
+        return Ok((r, None));
+    }
     if let Some(given) = &grounds.given
-        && !on_caseload(c, viewer, &r)?
         && access_reason(c, &viewer.user_id, &r.id, grounds.since)?.as_deref()
             != Some(given.as_str())
     {
         give_access_reason(c, viewer, actor, &r.id, given)?;
     }
-    let reason = reason_to_look(c, viewer, &r, grounds.since)?;
-    Ok((r, reason))
+    let reason = reason_given(c, viewer, &r, grounds.since)?;
+    Ok((r, Some(reason)))
 }
 
 /// The pages' counterpart of [`looking_at`], for every page on a referral or on a record
