@@ -352,6 +352,35 @@ pub fn lock_audit_chain(conn: &mut DbConn) -> Result<(), AppError> {
     Ok(())
 }
 
+/// `column IN (values)` written as `column = ? OR column = ? ...`, for the queries of every
+/// page view. Diesel never keeps a statement holding an IN list of bound values, so SQLite
+/// parses and plans it again on each use; it keeps one with equalities joined by OR by its
+/// text, one statement for each number of values, and both databases read an OR of
+/// equalities on one column as IN. No values matches nothing.
+pub fn any_of<QS, C, V>(
+    column: C,
+    values: impl IntoIterator<Item = V>,
+) -> Box<dyn diesel::BoxableExpression<QS, MultiBackend, SqlType = diesel::sql_types::Bool>>
+where
+    QS: 'static,
+    C: diesel::ExpressionMethods + Copy,
+    C::SqlType: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    V: diesel::expression::AsExpression<C::SqlType>,
+    diesel::dsl::Eq<C, V>:
+        diesel::BoxableExpression<QS, MultiBackend, SqlType = diesel::sql_types::Bool> + 'static,
+{
+    use diesel::BoolExpressionMethods;
+    values
+        .into_iter()
+        .map(
+            |v| -> Box<dyn diesel::BoxableExpression<QS, MultiBackend, SqlType = _>> {
+                Box::new(column.eq(v))
+            },
+        )
+        .reduce(|a, b| Box::new(a.or(b)))
+        .unwrap_or_else(|| Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")))
+}
+
 /// Cheap reachability check for `/healthz`.
 pub fn ping(conn: &mut DbConn) -> Result<(), AppError> {
     diesel::sql_query("SELECT 1").execute(conn)?;
@@ -512,6 +541,26 @@ mod tests {
         ] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    /// The build's SQLite keeps its plans for every bound value (`.cargo/config.toml`): without
+    /// it each `.first()` re-prepares its cached statement, as its LIMIT is a bound value.
+    #[test]
+    fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
+        #[derive(diesel::QueryableByName)]
+        struct Opt {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let opts: Vec<Opt> = diesel::sql_query("PRAGMA compile_options")
+            .load(&mut c)
+            .unwrap();
+        assert!(
+            opts.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite was built without SQLITE_ENABLE_QPSG: build from the checkout so \
+             .cargo/config.toml applies"
+        );
     }
 
     #[test]

@@ -218,9 +218,10 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
 }
 
 fn in_areas<'a>(viewer: &Viewer) -> Scoped<'a> {
-    referrals::table
-        .into_boxed()
-        .filter(referrals::area_id.eq_any(viewer.area_ids.clone()))
+    referrals::table.into_boxed().filter(crate::db::any_of(
+        referrals::area_id,
+        viewer.area_ids.clone(),
+    ))
 }
 
 /// THE scope chokepoint: the referrals `viewer` may see or touch, filtered in SQL, by the
@@ -321,14 +322,71 @@ fn like_pattern(q: &str) -> String {
     )
 }
 
-/// What a list is ordered by, for each referral on it.
-#[derive(Debug, Queryable)]
+/// What a list is ordered by, for each referral on it. Only the fields the chosen order
+/// uses are read ([`sort_keys`]); the others keep their defaults.
+#[derive(Debug)]
 struct SortKey {
     id: String,
     submitted_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     reference: String,
     urgency: Urgency,
+}
+
+impl SortKey {
+    fn of(id: String) -> Self {
+        Self {
+            id,
+            submitted_at: NaiveDateTime::MIN,
+            updated_at: NaiveDateTime::MIN,
+            reference: String::new(),
+            urgency: Urgency::Routine,
+        }
+    }
+}
+
+/// The sort keys of the referrals `q` finds, reading the columns `sort` orders by and no
+/// others: a caseload tab holds a few hundred referrals, and each timestamp read is parsed.
+fn sort_keys(conn: &mut DbConn, q: Scoped<'_>, sort: Sort) -> Result<Vec<SortKey>, AppError> {
+    Ok(match sort {
+        Sort::Newest | Sort::Oldest => q
+            .select((referrals::id, referrals::submitted_at))
+            .load::<(String, NaiveDateTime)>(conn)?
+            .into_iter()
+            .map(|(id, at)| SortKey {
+                submitted_at: at,
+                ..SortKey::of(id)
+            })
+            .collect(),
+        Sort::Updated => q
+            .select((referrals::id, referrals::updated_at))
+            .load::<(String, NaiveDateTime)>(conn)?
+            .into_iter()
+            .map(|(id, at)| SortKey {
+                updated_at: at,
+                ..SortKey::of(id)
+            })
+            .collect(),
+        Sort::Reference => q
+            .select((referrals::id, referrals::reference))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .map(|(id, reference)| SortKey {
+                reference,
+                ..SortKey::of(id)
+            })
+            .collect(),
+        Sort::UrgentFirst => q
+            .select((referrals::id, referrals::urgency, referrals::submitted_at))
+            .load::<(String, Urgency, NaiveDateTime)>(conn)?
+            .into_iter()
+            .map(|(id, urgency, at)| SortKey {
+                urgency,
+                submitted_at: at,
+                ..SortKey::of(id)
+            })
+            .collect(),
+    })
 }
 
 /// A page of referrals in scope with their people, and the total matching.
@@ -352,17 +410,11 @@ pub fn list(
         Reach::Caseload(ways) => {
             let mut keys: Vec<SortKey> = Vec::new();
             for way in ways {
-                keys.extend(
-                    refine(in_areas(viewer).filter(way), filter)
-                        .select((
-                            referrals::id,
-                            referrals::submitted_at,
-                            referrals::updated_at,
-                            referrals::reference,
-                            referrals::urgency,
-                        ))
-                        .load::<SortKey>(conn)?,
-                );
+                keys.extend(sort_keys(
+                    conn,
+                    refine(in_areas(viewer).filter(way), filter),
+                    filter.sort,
+                )?);
             }
             keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
             keys.dedup_by(|a, b| a.id == b.id);
@@ -402,13 +454,15 @@ pub fn list(
         }
     }
     let mut rows: Vec<Referral> = referrals::table
-        .filter(referrals::id.eq_any(&page))
+        .filter(crate::db::any_of(referrals::id, page.clone()))
         .select(Referral::as_select())
         .load(conn)?;
     rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
-    let ids: Vec<String> = rows.iter().map(|r| r.person_id.clone()).collect();
+    let mut ids: Vec<String> = rows.iter().map(|r| r.person_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let found: Vec<Person> = people::table
-        .filter(people::id.eq_any(ids))
+        .filter(crate::db::any_of(people::id, ids))
         .select(Person::as_select())
         .load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
@@ -454,7 +508,10 @@ fn order(keys: &mut [SortKey], sort: Sort) {
 /// The list's filters on a query of referrals.
 fn refine<'a>(mut q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
     if !filter.statuses.is_empty() {
-        q = q.filter(referrals::status.eq_any(filter.statuses.clone()));
+        q = q.filter(crate::db::any_of(
+            referrals::status,
+            filter.statuses.clone(),
+        ));
     }
     if let Some(a) = &filter.area_id {
         q = q.filter(referrals::area_id.eq(a.clone()));
