@@ -225,12 +225,24 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 log::warn!("refreshing the query planner's statistics failed: {e}");
             }
             if crate::notifications::digest::is_due(crate::clock::now()) {
+                use crate::notifications::digest;
                 let emails = state.emails.clone();
-                match state
+                let owed = state
                     .db
-                    .write(move |c| crate::notifications::digest::queue_digests(c, &emails, today))
-                    .await
-                {
+                    .read(move |c| digest::owed(c, &emails, today))
+                    .await;
+                let emails = state.emails.clone();
+                let queued = match owed {
+                    Ok(owed) if owed.is_empty() => Ok(0),
+                    Ok(owed) => {
+                        state
+                            .db
+                            .write(move |c| digest::queue_owed(c, &emails, today, owed))
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match queued {
                     Ok(n) if n > 0 => log::info!("queued weekly digests for {n} clinical lead(s)"),
                     Ok(_) => {}
                     Err(e) => log::warn!("weekly digests failed: {e}"),

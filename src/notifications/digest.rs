@@ -28,12 +28,29 @@ pub fn is_due(now: NaiveDateTime) -> bool {
 /// Queues the digest for the ISO week of `today` to every active clinical lead with areas
 /// who has none yet this week; returns how many were queued (a lead who turned digests off
 /// is recorded but sent nothing). Call it in a write transaction, so the record of a digest
-/// and its email commit together.
+/// and its email commit together. The service itself works the counts out in a read
+/// transaction first ([`owed`]) and holds the write lock only for [`queue_owed`]: on a large
+/// database the counts take seconds, and staff saving a form meanwhile would wait for them.
 pub fn queue_digests(
     conn: &mut DbConn,
     emails: &Emails,
     today: NaiveDate,
 ) -> Result<usize, AppError> {
+    let owed = owed(conn, emails, today)?;
+    queue_owed(conn, emails, today, owed)
+}
+
+/// A clinical lead's digest for the week, worked out and not yet recorded.
+#[derive(Debug)]
+pub struct Owed {
+    lead_id: String,
+    email: String,
+    digest: WeeklyDigest,
+}
+
+/// The digests owed for the ISO week of `today`: one for each active clinical lead with areas
+/// who has none recorded yet this week. Reads only.
+pub fn owed(conn: &mut DbConn, emails: &Emails, today: NaiveDate) -> Result<Vec<Owed>, AppError> {
     let week_start = monday_of(today);
     let leads: Vec<(String, String)> = users::table
         .filter(users::role.eq(Role::ClinicalLead))
@@ -41,14 +58,9 @@ pub fn queue_digests(
         .order(users::id.asc())
         .select((users::id, users::email))
         .load(conn)?;
-    let mut queued = 0;
+    let mut owed = Vec::new();
     for (lead_id, email) in leads {
-        let already: i64 = weekly_digests::table
-            .filter(weekly_digests::user_id.eq(&lead_id))
-            .filter(weekly_digests::week_start.eq(week_start))
-            .count()
-            .get_result(conn)?;
-        if already > 0 {
+        if recorded(conn, &lead_id, week_start)? {
             continue;
         }
         let area_ids: Vec<String> = user_areas::table
@@ -58,20 +70,53 @@ pub fn queue_digests(
         if area_ids.is_empty() {
             continue;
         }
+        let digest = counts(conn, emails, &area_ids, week_start, today)?;
+        owed.push(Owed {
+            lead_id,
+            email,
+            digest,
+        });
+    }
+    Ok(owed)
+}
+
+/// Records and queues the digests [`owed`] found; one recorded meanwhile (by another
+/// instance, or an earlier run) is skipped. Call it in a write transaction.
+pub fn queue_owed(
+    conn: &mut DbConn,
+    emails: &Emails,
+    today: NaiveDate,
+    owed: Vec<Owed>,
+) -> Result<usize, AppError> {
+    let week_start = monday_of(today);
+    let mut queued = 0;
+    for o in owed {
+        if recorded(conn, &o.lead_id, week_start)? {
+            continue;
+        }
         // Another instance racing here fails on the primary key and rolls back its emails.
         diesel::insert_into(weekly_digests::table)
             .values((
-                weekly_digests::user_id.eq(&lead_id),
+                weekly_digests::user_id.eq(&o.lead_id),
                 weekly_digests::week_start.eq(week_start),
                 weekly_digests::queued_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
-        let digest = counts(conn, emails, &area_ids, week_start, today)?;
-        if enqueue(conn, emails.typed(&email, &digest)?)? {
+        if enqueue(conn, emails.typed(&o.email, &o.digest)?)? {
             queued += 1;
         }
     }
     Ok(queued)
+}
+
+/// Whether the lead's digest for the week starting `week_start` is recorded.
+fn recorded(conn: &mut DbConn, lead_id: &str, week_start: NaiveDate) -> Result<bool, AppError> {
+    let n: i64 = weekly_digests::table
+        .filter(weekly_digests::user_id.eq(lead_id))
+        .filter(weekly_digests::week_start.eq(week_start))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// The digest's counts for `area_ids` on `today`.
