@@ -57,8 +57,9 @@ impl Default for ApplyOptions {
 pub const DEFER_INDEXES_FROM: usize = 10_000;
 
 /// A table that would hold more rows than this after the import keeps its indexes: building an
-/// index holds the write lock, for about 2 s at 633,000 sessions on the benchmark machine
-/// (BENCHMARKS.md), and the service's writers wait at most the 5-second busy timeout.
+/// index holds the write lock, for 3.5–3.7 s at 633,000 sessions on the two-core benchmark
+/// machine under load (BENCHMARKS.md), and the service's writers wait at most the 5-second
+/// busy timeout.
 pub const DEFER_INDEXES_UP_TO: i64 = 1_000_000;
 
 #[derive(Insertable)]
