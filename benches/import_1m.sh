@@ -5,7 +5,7 @@
 # Usage: cargo build --release && benches/import_1m.sh   (PEOPLE=200000 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=./target/release/mhtr-pathway
+BIN=${BIN:-./target/release/mhtr-pathway}   # another build to compare: BIN=path
 PEOPLE=${PEOPLE:-200000}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

@@ -457,7 +457,7 @@ fn import_command(
         let opts = import::apply::ApplyOptions {
             batch_rows,
             progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            fail_after_batches: None,
+            ..import::apply::ApplyOptions::default()
         };
         import::apply::apply(
             &mut c,

@@ -19,6 +19,7 @@ async fn main() {
         env_logger::Env::default().default_filter_or("info,actix_server=warn"),
     )
     .init();
+    mhtr_pathway::db::configure_sqlite_library();
     let cli = mhtr_pathway::cli::Cli::parse();
     if let Err(e) = mhtr_pathway::cli::run(cli).await {
         eprintln!("error: {e}");

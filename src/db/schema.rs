@@ -596,6 +596,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    deferred_indexes (name) {
+        name -> Text,
+        table_name -> Text,
+        definition -> Text,
+        deferred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     import_batches (id) {
         id -> Text,
         source_system -> Text,
@@ -706,6 +715,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     signpostings,
     no_onward_support,
     end_summaries,
+    deferred_indexes,
     import_batches,
     import_rows,
     retention_decisions,

@@ -90,3 +90,127 @@ macro_rules! coded_enum {
         $crate::text_sql_type!($name);
     };
 }
+
+/// One instant written into many rows by a bulk load (an import's `created_at` and
+/// `updated_at`), as a timestamp. SQLite stores timestamps as text, and diesel formats a
+/// `NaiveDateTime` again, into a new string, for every row it binds; this is formatted once
+/// ([`Stamp::new`], the same text diesel writes) and bound by reference. PostgreSQL binds the
+/// instant itself.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    at: chrono::NaiveDateTime,
+    text: String,
+}
+
+impl Stamp {
+    pub fn new(at: chrono::NaiveDateTime) -> Self {
+        // diesel's own format for SQLite timestamps.
+        let text = at.format("%F %T%.f").to_string();
+        Self { at, text }
+    }
+
+    /// What a row holds: a reference, so binding it copies nothing.
+    pub fn get(&self) -> StampRef<'_> {
+        StampRef(self)
+    }
+}
+
+/// A [`Stamp`] as a row's field.
+#[derive(Debug, Clone, Copy, diesel::AsExpression)]
+#[diesel(sql_type = diesel::sql_types::Timestamp)]
+pub struct StampRef<'a>(&'a Stamp);
+
+impl diesel::serialize::ToSql<diesel::sql_types::Timestamp, diesel::sqlite::Sqlite>
+    for StampRef<'_>
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(self.0.text.as_str());
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Timestamp, diesel::pg::Pg> for StampRef<'_> {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+    ) -> diesel::serialize::Result {
+        diesel::serialize::ToSql::<diesel::sql_types::Timestamp, diesel::pg::Pg>::to_sql(
+            &self.0.at, out,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+
+    use super::Stamp;
+    use crate::db::{DatabaseUrl, DbConn, connect};
+
+    diesel::table! {
+        stamps (id) {
+            id -> Integer,
+            at -> Timestamp,
+        }
+    }
+
+    #[test]
+    fn a_stamp_is_stored_as_diesel_stores_the_instant_and_reads_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("s.db").to_string_lossy().into_owned(),
+        };
+        let mut c = connect(&url).unwrap();
+        diesel::sql_query("CREATE TABLE stamps (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL)")
+            .execute(&mut c)
+            .unwrap();
+        let DbConn::Sqlite(inner) = &mut c else {
+            unreachable!()
+        };
+        for (id, at) in [
+            (1, crate::clock::now()),
+            (
+                3,
+                chrono::NaiveDate::from_ymd_opt(2026, 1, 2)
+                    .unwrap()
+                    .and_hms_opt(3, 4, 5)
+                    .unwrap(),
+            ),
+        ] {
+            let stamp = Stamp::new(at);
+            diesel::insert_into(stamps::table)
+                .values((stamps::id.eq(id), stamps::at.eq(stamp.get())))
+                .execute(inner)
+                .unwrap();
+            diesel::insert_into(stamps::table)
+                .values((stamps::id.eq(id + 1), stamps::at.eq(at)))
+                .execute(inner)
+                .unwrap();
+            let read: Vec<chrono::NaiveDateTime> = stamps::table
+                .filter(stamps::id.eq_any([id, id + 1]))
+                .select(stamps::at)
+                .load(inner)
+                .unwrap();
+            assert_eq!(read, [at, at]);
+        }
+        let texts: Vec<(i32, String)> = diesel::sql_query("SELECT id, at FROM stamps ORDER BY id")
+            .load::<Text>(inner)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.id, t.at))
+            .collect();
+        assert_eq!(texts[0].1, texts[1].1, "the same text as diesel writes");
+        assert_eq!(texts[2].1, texts[3].1);
+    }
+
+    #[derive(QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        id: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        at: String,
+    }
+}

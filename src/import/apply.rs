@@ -3,6 +3,7 @@
 //! its `import_rows` (source id → record) and one audit entry, so a batch is all or nothing
 //! and a run stopped between batches resumes by running again.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
 use std::time::{Duration, Instant};
@@ -18,7 +19,8 @@ use crate::db::schema::{
     import_batches, import_rows, people, referral_status_history, referrals,
     report_referral_months, treatment_sessions,
 };
-use crate::db::{self, DbConn, bulk_insert};
+use crate::db::types::{Stamp, StampRef};
+use crate::db::{self, DbConn, bulk_insert, deferred_indexes};
 use crate::error::AppError;
 use crate::referrals::codes::*;
 use crate::referrals::state::{Action, Status};
@@ -33,6 +35,10 @@ pub struct ApplyOptions {
     pub progress: bool,
     /// Tests: fail (as a crash would) once this many batches have committed.
     pub fail_after_batches: Option<usize>,
+    /// Build a table's ordinary indexes after the load instead of row by row when the plan
+    /// brings it at least this many rows and more than it holds (see `defer_indexes`); `None`
+    /// never does.
+    pub defer_indexes_from: Option<usize>,
 }
 
 impl Default for ApplyOptions {
@@ -41,9 +47,20 @@ impl Default for ApplyOptions {
             batch_rows: 20_000,
             progress: false,
             fail_after_batches: None,
+            defer_indexes_from: Some(DEFER_INDEXES_FROM),
         }
     }
 }
+
+/// Below this many rows for a table, keeping its indexes up to date row by row costs well
+/// under a second: not worth leaving the service's queries without them while the import runs.
+pub const DEFER_INDEXES_FROM: usize = 10_000;
+
+/// A table that would hold more rows than this after the import keeps its indexes: building an
+/// index holds the write lock, for 3.5–3.7 s at 633,000 sessions on the two-core benchmark
+/// machine under load (BENCHMARKS.md), and the service's writers wait at most the 5-second
+/// busy timeout.
+pub const DEFER_INDEXES_UP_TO: i64 = 1_000_000;
 
 #[derive(Insertable)]
 #[diesel(table_name = people, treat_none_as_default_value = false)]
@@ -62,8 +79,8 @@ struct PersonRow<'a> {
     communication_needs: Option<&'a str>,
     interpreter_needed: bool,
     language: Option<&'a str>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: StampRef<'a>,
+    updated_at: StampRef<'a>,
 }
 
 #[derive(Insertable)]
@@ -81,7 +98,7 @@ struct ReferralRow<'a> {
     urgency: Urgency,
     details: &'a str,
     submitted_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    updated_at: StampRef<'a>,
     sentence_date: Option<chrono::NaiveDate>,
     requirement_end_date: Option<chrono::NaiveDate>,
 }
@@ -103,7 +120,7 @@ struct HistoryInsert<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = treatment_sessions, treat_none_as_default_value = false)]
 struct SessionRow<'a> {
-    id: String,
+    id: &'a str,
     referral_id: &'a str,
     area_id: &'a str,
     ap_user_id: &'a str,
@@ -114,8 +131,8 @@ struct SessionRow<'a> {
     outcome: Option<Outcome>,
     version: i64,
     created_by: &'a str,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: StampRef<'a>,
+    updated_at: StampRef<'a>,
 }
 
 #[derive(Insertable)]
@@ -289,7 +306,31 @@ pub fn apply(
     // synced one by one).
     db::bulk_load(
         c,
-        |c| write_batches(c, plan, importer, &batch_id, now, &mut references, opts),
+        |c| {
+            // Indexes an interrupted run set aside come back first (a CREATE INDEX each, cheap
+            // beside the load); then this run decides for itself which to set aside.
+            deferred_indexes::restore(c)?;
+            defer_indexes(c, plan, opts)?;
+            let crashed = Cell::new(false);
+            let written = write_batches(
+                c,
+                plan,
+                importer,
+                &batch_id,
+                now,
+                &mut references,
+                opts,
+                &crashed,
+            );
+            if written.is_err()
+                && !crashed.get()
+                && let Err(e) = deferred_indexes::restore(c)
+            {
+                // They are recorded: the next import, `migrate` or start builds them.
+                log::warn!("could not build the indexes set aside after a failed import: {e}");
+            }
+            written
+        },
         |c, (totals, committed)| {
             let summary = json!({
                 "people": totals.people, "merged": totals.merged, "referrals": totals.referrals,
@@ -316,8 +357,82 @@ pub fn apply(
     Ok(())
 }
 
-/// Writes the plan's batches, each one write transaction; returns what they wrote and how many
-/// there were.
+/// Sets aside the ordinary (non-unique) indexes of each table the plan brings more rows than it
+/// holds, and at least `opts.defer_indexes_from` (but no more than [`DEFER_INDEXES_UP_TO`] in
+/// all), to be built once after the cases are written ([`deferred_indexes`]). Building such an index sorts at most twice the rows the import
+/// brings, and writes each page once; keeping it up to date costs a B-tree insert at a random
+/// place for every row, and every batch's commit writes again each index page it touched. Into
+/// a table already larger than the import, a rebuild would cost more than it saves and hold the
+/// write lock for longer, so those keep their indexes. Tables the import writes only a little
+/// into (the report cube, the area-month counters) keep theirs.
+fn defer_indexes(c: &mut DbConn, plan: &Plan, opts: &ApplyOptions) -> Result<(), AppError> {
+    use crate::db::schema::report_facts;
+    let Some(from) = opts.defer_indexes_from else {
+        return Ok(());
+    };
+    if !matches!(c, DbConn::Sqlite(_)) {
+        // PostgreSQL keeps its indexes: dropping one takes an exclusive lock on the table.
+        return Ok(());
+    }
+    let cases = plan.cases.len() as i64;
+    let sessions = plan
+        .sessions
+        .iter()
+        .filter(|s| matches!(s.case, CaseRef::New(_)))
+        .count() as i64;
+    let tables = [
+        (
+            "people",
+            plan.people.len() as i64,
+            people::table.count().get_result::<i64>(c)?,
+        ),
+        (
+            "referrals",
+            cases,
+            referrals::table.count().get_result::<i64>(c)?,
+        ),
+        (
+            "referral_status_history",
+            cases,
+            referral_status_history::table
+                .count()
+                .get_result::<i64>(c)?,
+        ),
+        (
+            "report_facts",
+            cases,
+            report_facts::table.count().get_result::<i64>(c)?,
+        ),
+        (
+            "treatment_sessions",
+            sessions,
+            treatment_sessions::table.count().get_result::<i64>(c)?,
+        ),
+    ];
+    let mut deferred = Vec::new();
+    for (table, incoming, existing) in tables {
+        if incoming >= from as i64
+            && incoming > existing
+            && existing + incoming <= DEFER_INDEXES_UP_TO
+        {
+            deferred.extend(deferred_indexes::defer(c, table)?);
+        }
+    }
+    if !deferred.is_empty() {
+        log::info!(
+            "building {} index(es) once after the load instead of row by row: {}",
+            deferred.len(),
+            deferred.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Writes the plan's batches, each one write transaction, and builds the indexes set aside
+/// once the cases are in; returns what they wrote and how many there were. `crashed` is set
+/// when the failure injected for tests stops it, which, like a crash, leaves the indexes to the
+/// next start.
+#[allow(clippy::too_many_arguments)]
 fn write_batches(
     c: &mut DbConn,
     plan: &Plan,
@@ -326,8 +441,10 @@ fn write_batches(
     now: NaiveDateTime,
     references: &mut HashSet<String>,
     opts: &ApplyOptions,
+    crashed: &Cell<bool>,
 ) -> Result<(Counts, usize), AppError> {
     let sys = plan.source_system.as_str();
+    let stamp = Stamp::new(now);
     let mut phases = Phases::new();
     let mut progress = Progress {
         on: opts.progress,
@@ -342,6 +459,7 @@ fn write_batches(
         HashMap::with_capacity(plan.people.len());
     let check_crash = |committed: usize| -> Result<(), AppError> {
         if opts.fail_after_batches == Some(committed) {
+            crashed.set(true);
             return Err(AppError::Internal(anyhow::anyhow!(
                 "import stopped after {committed} batch(es) (injected failure)"
             )));
@@ -372,8 +490,8 @@ fn write_batches(
                     communication_needs: p.communication_needs.as_deref(),
                     interpreter_needed: p.interpreter_needed,
                     language: p.language.as_deref(),
-                    created_at: now,
-                    updated_at: now,
+                    created_at: stamp.get(),
+                    updated_at: stamp.get(),
                 })
                 .collect();
             bulk_insert!(c, people::table, rows);
@@ -533,6 +651,14 @@ fn write_batches(
         check_crash(committed)?;
     }
 
+    // The indexes set aside, built once (before the sessions below, whose facts are recomputed
+    // by queries that use them).
+    let (built, longest) = deferred_indexes::restore(c)?;
+    if built > 0 {
+        phases.longest = phases.longest.max(longest);
+        phases.lap("building indexes");
+    }
+
     // Sessions of cases an earlier import made: their facts are recomputed from the tables.
     for chunk in later.chunks(batch_rows) {
         let began = Instant::now();
@@ -552,11 +678,11 @@ fn write_batches(
                 touched.insert(referral_id.as_str(), ());
                 rows.push(session_row(
                     s,
-                    id.clone(),
+                    id,
                     referral_id,
                     area_id,
                     importer,
-                    now,
+                    stamp.get(),
                 ));
                 maps.push(ImportRow {
                     source_system: sys,
@@ -600,11 +726,11 @@ fn write_batches(
 
 fn session_row<'a>(
     s: &'a SessionRec,
-    id: String,
+    id: &'a str,
     referral_id: &'a str,
     area_id: &'a str,
     importer: &'a Importer,
-    now: NaiveDateTime,
+    now: StampRef<'a>,
 ) -> SessionRow<'a> {
     SessionRow {
         id,
@@ -640,7 +766,8 @@ fn write_cases(
     batch_no: usize,
     phases: &mut Phases,
 ) -> Result<usize, AppError> {
-    let now = crate::clock::now();
+    let stamp = Stamp::new(crate::clock::now());
+    let now = stamp.get();
     let sys = plan.source_system.as_str();
     let details = "{}";
     let summaries: Vec<String> = chunk
@@ -755,7 +882,7 @@ fn write_cases(
         {
             session_rows.push(session_row(
                 s,
-                session_ids[k].clone(),
+                &session_ids[k],
                 &ids[i],
                 &r.area_id,
                 importer,

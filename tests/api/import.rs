@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use mhtr_pathway::audit::Actor;
 use mhtr_pathway::db::DbConn;
 use mhtr_pathway::db::schema::{
-    audit_events, import_rows, people, referrals, report_area_months, report_facts,
-    treatment_sessions, users,
+    audit_events, deferred_indexes, import_rows, people, referrals, report_area_months,
+    report_facts, treatment_sessions, users,
 };
 use mhtr_pathway::import::apply::{ApplyOptions, Importer, apply};
 use mhtr_pathway::import::{self, Input, Mapping, Report};
@@ -396,13 +396,53 @@ fn state(c: &mut DbConn) -> ImportState {
     )
 }
 
+/// The database's indexes (name and definition; on PostgreSQL the name only, as its
+/// definitions name each test's own schema).
+fn indexes(c: &mut DbConn) -> Vec<(String, String)> {
+    #[derive(QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        definition: String,
+    }
+    let sql = match c {
+        DbConn::Sqlite(_) => {
+            "SELECT name, sql AS definition FROM sqlite_schema \
+             WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        }
+        DbConn::Pg(_) => {
+            "SELECT indexname AS name, '' AS definition FROM pg_indexes \
+             WHERE schemaname = current_schema() ORDER BY indexname"
+        }
+    };
+    diesel::sql_query(sql)
+        .load::<Index>(c)
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.name, i.definition))
+        .collect()
+}
+
+/// Indexes an import has set aside and not yet built again.
+fn set_aside(c: &mut DbConn) -> Vec<String> {
+    deferred_indexes::table
+        .select(deferred_indexes::name)
+        .order(deferred_indexes::name)
+        .load(c)
+        .unwrap()
+}
+
 #[tokio::test]
 async fn generated_exports_reconcile_and_a_stopped_import_resumes_to_the_same_state() {
     let (inputs, expected) = import::generate::casebook(400, AP_EMAIL, 7);
-    let opts = |fail| ApplyOptions {
+    // The uninterrupted run keeps its indexes up to date row by row; the stopped one sets
+    // them aside (on SQLite) whenever a table gets more rows than it holds.
+    let opts = |fail, defer| ApplyOptions {
         batch_rows: 150,
         progress: false,
         fail_after_batches: fail,
+        defer_indexes_from: defer,
     };
 
     // Uninterrupted.
@@ -434,17 +474,40 @@ async fn generated_exports_reconcile_and_a_stopped_import_resumes_to_the_same_st
         );
     }
     whole
-        .with_db(|c| apply(c, &p, &mut r, &importer, None, &opts(None)))
+        .with_db(|c| apply(c, &p, &mut r, &importer, None, &opts(None, None)))
         .unwrap();
     let want = whole.with_db(state);
+    let all_indexes = whole.with_db(indexes);
+    assert!(whole.with_db(set_aside).is_empty());
 
     // Stopped after each of several batches, then run again until done.
     let stopped = spawn_app().await;
     let importer = setup(&stopped);
+    let sqlite = stopped.with_db(|c| matches!(c, DbConn::Sqlite(_)));
     for k in [1, 3, 2] {
         let (p, mut r) = plan(&stopped, &inputs);
-        let result = stopped.with_db(|c| apply(c, &p, &mut r, &importer, None, &opts(Some(k))));
+        let result =
+            stopped.with_db(|c| apply(c, &p, &mut r, &importer, None, &opts(Some(k), Some(0))));
         assert!(result.is_err(), "the injected failure stops the run");
+        // Stopped as a crash would stop it: the indexes it set aside are missing and recorded.
+        let (left, missing) = stopped.with_db(|c| (set_aside(c), indexes(c)));
+        if sqlite {
+            assert!(
+                left.contains(&"treatment_sessions_ap".to_owned()),
+                "{left:?}"
+            );
+            assert!(missing.iter().all(|(name, _)| !left.contains(name)));
+            assert_eq!(missing.len() + left.len(), all_indexes.len());
+        } else {
+            assert!(left.is_empty(), "PostgreSQL keeps its indexes");
+            assert_eq!(missing, all_indexes);
+        }
+        if k == 3 {
+            // `migrate` and the service's start build them again (the next import does too).
+            stopped.with_db(|c| mhtr_pathway::db::run_migrations(c).unwrap());
+            assert!(stopped.with_db(set_aside).is_empty());
+            assert_eq!(stopped.with_db(indexes), all_indexes);
+        }
         // No partial rows: everything written is mapped, every referral has its facts.
         stopped.with_db(|c| {
             let (p, rf, s, mapped, facts) = counts(c);
@@ -464,9 +527,11 @@ async fn generated_exports_reconcile_and_a_stopped_import_resumes_to_the_same_st
     let (p, mut r) = plan(&stopped, &inputs);
     assert!(r.files.iter().any(|f| f.already > 0));
     stopped
-        .with_db(|c| apply(c, &p, &mut r, &importer, None, &opts(None)))
+        .with_db(|c| apply(c, &p, &mut r, &importer, None, &opts(None, Some(0))))
         .unwrap();
     assert_eq!(stopped.with_db(state), want);
+    assert!(stopped.with_db(set_aside).is_empty());
+    assert_eq!(stopped.with_db(indexes), all_indexes);
 
     let (_, again) = plan(&stopped, &inputs);
     assert!(again.files.iter().all(|f| f.imported + f.merged == 0));
