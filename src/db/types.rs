@@ -143,6 +143,75 @@ impl diesel::serialize::ToSql<diesel::sql_types::Timestamp, diesel::pg::Pg> for 
     }
 }
 
+/// A timestamp as read from a row, for the columns read most (a referral's, a person's, the
+/// caseload list's sort keys): fields declare `#[diesel(deserialize_as = At)]` and stay
+/// `NaiveDateTime`.
+///
+/// SQLite stores timestamps as text, and diesel decodes each with chrono's format parser,
+/// which reads its format string anew every time: about a tenth of the caseload list's CPU on
+/// a million referrals (BENCHMARKS.md). The text diesel writes, `YYYY-MM-DD HH:MM:SS` with an
+/// optional fraction of up to nine digits, is decoded here directly ([`parse_stamp`]);
+/// anything else falls back to diesel's own decoding, so every value diesel accepts still
+/// reads the same. PostgreSQL sends the instant itself and is decoded by diesel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::FromSqlRow)]
+pub struct At(pub chrono::NaiveDateTime);
+
+impl From<At> for chrono::NaiveDateTime {
+    fn from(at: At) -> Self {
+        at.0
+    }
+}
+
+impl diesel::deserialize::FromSql<diesel::sql_types::Timestamp, crate::db::MultiBackend> for At {
+    fn from_sql(value: crate::db::MultiRawValue<'_>) -> diesel::deserialize::Result<Self> {
+        use diesel::deserialize::FromSql;
+        use diesel::sql_types::Timestamp;
+        match value {
+            crate::db::MultiRawValue::Sqlite(mut v) => match parse_stamp(v.read_text()) {
+                Some(at) => Ok(At(at)),
+                None => {
+                    <chrono::NaiveDateTime as FromSql<Timestamp, diesel::sqlite::Sqlite>>::from_sql(
+                        v,
+                    )
+                    .map(At)
+                }
+            },
+            crate::db::MultiRawValue::Pg(v) => {
+                <chrono::NaiveDateTime as FromSql<Timestamp, diesel::pg::Pg>>::from_sql(v).map(At)
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, optionally followed by `.` and one to nine digits, as a valid date
+/// and time; `None` for anything else (the caller then tries the other forms).
+pub fn parse_stamp(text: &str) -> Option<chrono::NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            num(20..b.len())? * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    date.and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::prelude::*;
@@ -212,5 +281,81 @@ mod tests {
         id: i32,
         #[diesel(sql_type = diesel::sql_types::Text)]
         at: String,
+    }
+
+    #[test]
+    fn a_timestamp_is_read_back_as_written_whichever_way_it_is_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("a.db").to_string_lossy().into_owned(),
+        };
+        let mut c = connect(&url).unwrap();
+        diesel::sql_query("CREATE TABLE stamps (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL)")
+            .execute(&mut c)
+            .unwrap();
+        let at = crate::clock::now();
+        // Written by diesel, and in forms diesel reads but does not write.
+        diesel::insert_into(stamps::table)
+            .values((stamps::id.eq(1), stamps::at.eq(at)))
+            .execute(&mut c)
+            .unwrap();
+        diesel::sql_query(
+            "INSERT INTO stamps VALUES (2, '2026-01-02T03:04:05'), (3, '2026-01-02 03:04')",
+        )
+        .execute(&mut c)
+        .unwrap();
+        let read: Vec<super::At> = stamps::table
+            .order(stamps::id)
+            .select(stamps::at)
+            .load(&mut c)
+            .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+        assert_eq!(
+            read.into_iter()
+                .map(Into::into)
+                .collect::<Vec<chrono::NaiveDateTime>>(),
+            [
+                at,
+                day.and_hms_opt(3, 4, 5).unwrap(),
+                day.and_hms_opt(3, 4, 0).unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn parse_stamp_refuses_what_is_not_a_valid_instant_in_diesels_form() {
+        for text in [
+            "",
+            "2026-01-02",
+            "2026-01-02T03:04:05",
+            "2026-02-30 03:04:05",
+            "2026-01-02 24:00:00",
+            "2026-01-02 03:04:05.",
+            "2026-01-02 03:04:05.1234567890",
+            "2026-01-02 03:04:05Z",
+            "2026-01-02 03:04:05+01:00",
+            "2026-0a-02 03:04:05",
+            "2026-01-02 03:04:0\u{e9}",
+        ] {
+            assert_eq!(super::parse_stamp(text), None, "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_stamp_reads_every_instant_as_diesel_writes_it(
+            // Years 0 to 9999: the four-digit years `%F` writes.
+            secs in -62_167_219_200i64..253_402_300_800,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let at = chrono::DateTime::from_timestamp(secs, nanos).unwrap().naive_utc();
+            let text = at.format("%F %T%.f").to_string();
+            proptest::prop_assert_eq!(super::parse_stamp(&text), Some(at));
+        }
+
+        #[test]
+        fn parse_stamp_never_panics(text in "\\PC{0,40}") {
+            let _ = super::parse_stamp(&text);
+        }
     }
 }

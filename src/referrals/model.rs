@@ -32,7 +32,9 @@ pub struct Person {
     pub interpreter_needed: bool,
     pub language: Option<String>,
     pub merged_into_id: Option<String>,
+    #[diesel(deserialize_as = crate::db::types::At)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::types::At)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -73,7 +75,9 @@ pub struct Referral {
     pub urgency: Urgency,
     pub details: String,
     pub idempotency_key: Option<String>,
+    #[diesel(deserialize_as = crate::db::types::At)]
     pub submitted_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::types::At)]
     pub updated_at: NaiveDateTime,
     /// Set when the court makes the order.
     pub sentence_date: Option<NaiveDate>,
@@ -111,6 +115,7 @@ pub struct HistoryRow {
     pub to_status: Status,
     pub actor_user_id: Option<String>,
     pub actor_name: String,
+    #[diesel(deserialize_as = crate::db::types::At)]
     pub at: NaiveDateTime,
     pub summary: String,
     pub details: String,
@@ -128,6 +133,7 @@ pub struct AmendmentRow {
     pub reason: String,
     pub actor_user_id: Option<String>,
     pub actor_name: String,
+    #[diesel(deserialize_as = crate::db::types::At)]
     pub at: NaiveDateTime,
 }
 
@@ -348,22 +354,23 @@ impl SortKey {
 /// The sort keys of the referrals `q` finds, reading the columns `sort` orders by and no
 /// others: a caseload tab holds a few hundred referrals, and each timestamp read is parsed.
 fn sort_keys(conn: &mut DbConn, q: Scoped<'_>, sort: Sort) -> Result<Vec<SortKey>, AppError> {
+    use crate::db::types::At;
     Ok(match sort {
         Sort::Newest | Sort::Oldest => q
             .select((referrals::id, referrals::submitted_at))
-            .load::<(String, NaiveDateTime)>(conn)?
+            .load::<(String, At)>(conn)?
             .into_iter()
             .map(|(id, at)| SortKey {
-                submitted_at: at,
+                submitted_at: at.0,
                 ..SortKey::of(id)
             })
             .collect(),
         Sort::Updated => q
             .select((referrals::id, referrals::updated_at))
-            .load::<(String, NaiveDateTime)>(conn)?
+            .load::<(String, At)>(conn)?
             .into_iter()
             .map(|(id, at)| SortKey {
-                updated_at: at,
+                updated_at: at.0,
                 ..SortKey::of(id)
             })
             .collect(),
@@ -378,11 +385,11 @@ fn sort_keys(conn: &mut DbConn, q: Scoped<'_>, sort: Sort) -> Result<Vec<SortKey
             .collect(),
         Sort::UrgentFirst => q
             .select((referrals::id, referrals::urgency, referrals::submitted_at))
-            .load::<(String, Urgency, NaiveDateTime)>(conn)?
+            .load::<(String, Urgency, At)>(conn)?
             .into_iter()
             .map(|(id, urgency, at)| SortKey {
                 urgency,
-                submitted_at: at,
+                submitted_at: at.0,
                 ..SortKey::of(id)
             })
             .collect(),
