@@ -153,7 +153,7 @@ impl diesel::serialize::ToSql<diesel::sql_types::Timestamp, diesel::pg::Pg> for 
 /// optional fraction of up to nine digits, is decoded here directly ([`parse_stamp`]);
 /// anything else falls back to diesel's own decoding, so every value diesel accepts still
 /// reads the same. PostgreSQL sends the instant itself and is decoded by diesel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::FromSqlRow)]
+#[derive(Debug, Clone, Copy, diesel::FromSqlRow)]
 pub struct At(pub chrono::NaiveDateTime);
 
 impl From<At> for chrono::NaiveDateTime {
@@ -196,20 +196,21 @@ pub fn parse_stamp(text: &str) -> Option<chrono::NaiveDateTime> {
     {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, &d| {
+    let num = |digits: &[u8]| -> Option<u32> {
+        digits.iter().try_fold(0u32, |n, &d| {
             d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
         })
     };
-    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let date =
+        chrono::NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
     let nanos = match &b[19..] {
         [] => 0,
         [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
-            num(20..b.len())? * 10u32.pow(9 - digits.len() as u32)
+            num(digits)? * 10u32.pow(9 - digits.len() as u32)
         }
         _ => return None,
     };
-    date.and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)
+    date.and_hms_nano_opt(num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?, nanos)
 }
 
 #[cfg(test)]
@@ -226,8 +227,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stamp_is_stored_as_diesel_stores_the_instant_and_reads_back_the_same() {
+    /// A new SQLite database holding the empty `stamps` table (kept while the directory is).
+    fn stamps_database() -> (tempfile::TempDir, DbConn) {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::Sqlite {
             path: dir.path().join("s.db").to_string_lossy().into_owned(),
@@ -236,6 +237,12 @@ mod tests {
         diesel::sql_query("CREATE TABLE stamps (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL)")
             .execute(&mut c)
             .unwrap();
+        (dir, c)
+    }
+
+    #[test]
+    fn a_stamp_is_stored_as_diesel_stores_the_instant_and_reads_back_the_same() {
+        let (_dir, mut c) = stamps_database();
         let DbConn::Sqlite(inner) = &mut c else {
             unreachable!()
         };
@@ -285,14 +292,7 @@ mod tests {
 
     #[test]
     fn a_timestamp_is_read_back_as_written_whichever_way_it_is_decoded() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite {
-            path: dir.path().join("a.db").to_string_lossy().into_owned(),
-        };
-        let mut c = connect(&url).unwrap();
-        diesel::sql_query("CREATE TABLE stamps (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL)")
-            .execute(&mut c)
-            .unwrap();
+        let (_dir, mut c) = stamps_database();
         let at = crate::clock::now();
         // Written by diesel, and in forms diesel reads but does not write.
         diesel::insert_into(stamps::table)
