@@ -461,7 +461,7 @@ pub fn refresh_statistics(conn: &mut DbConn) -> Result<(), AppError> {
 }
 
 /// The async face of the pool: every query runs on the blocking thread pool, never on an
-/// async worker.
+/// async worker, except the short reads of [`Db::read_short`] on SQLite.
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
@@ -503,6 +503,32 @@ impl Db {
         T: Send + 'static,
     {
         self.run(move |conn| read_tx(conn, f)).await
+    }
+
+    /// Like [`Db::read`], for a short read that an index bounds (a page of a caseload, one
+    /// referral): on SQLite, when a pooled connection is free at once, it runs here on the
+    /// calling worker rather than being handed to the blocking pool and back. The two thread
+    /// hand-offs cost more than such a read (BENCHMARKS.md, load test, sixth run); a WAL
+    /// reader never waits for a lock. Anything else (PostgreSQL, whose queries wait on the
+    /// network; no connection free) goes the way [`Db::read`] goes. Never use it for a read
+    /// whose length grows with the data: it holds up every other request on this worker.
+    pub async fn read_short<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.backend == "sqlite"
+            && let Some(mut conn) = self.pool.try_get()
+        {
+            let result = read_tx(&mut conn, f);
+            if let Err(e) = &result {
+                note_if_lost(e);
+            }
+            // Returned to the pool here, on this thread, where `has_broken` reads the note.
+            drop(conn);
+            return result;
+        }
+        self.read(f).await
     }
 
     pub fn backend(&self) -> &'static str {
@@ -598,6 +624,42 @@ mod tests {
             opts.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
             "SQLite was built without SQLITE_ENABLE_QPSG: build from the checkout so \
              .cargo/config.toml applies"
+        );
+    }
+
+    /// A short read runs on the calling thread when a connection is free, and is handed to
+    /// the blocking pool, to wait there, when none is.
+    #[actix_web::test]
+    async fn a_short_read_runs_here_only_when_a_connection_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("short.db").to_string_lossy().into_owned(),
+        };
+        let pool = build_pool(&url, 1, Duration::from_secs(5)).unwrap();
+        let db = Db::new(pool.clone(), &url);
+        let here = std::thread::current().id();
+        let ran_on = |_: &mut DbConn| Ok(std::thread::current().id());
+
+        assert_eq!(db.read_short(ran_on).await.unwrap(), here);
+
+        let held = pool.get().unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(held);
+        });
+        let elsewhere = db.read_short(ran_on).await.unwrap();
+        release.join().unwrap();
+        assert_ne!(
+            elsewhere, here,
+            "no connection was free: not run on this thread"
+        );
+
+        let failed: Result<(), AppError> = db.read_short(|_| Err(AppError::NotFound)).await;
+        assert!(matches!(failed, Err(AppError::NotFound)));
+        assert_eq!(
+            db.read_short(ran_on).await.unwrap(),
+            here,
+            "the connection is back"
         );
     }
 

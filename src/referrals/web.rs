@@ -184,27 +184,35 @@ pub async fn list(
     let viewer = Viewer::from(&user);
     let f2 = filter.clone();
     let is_lead = user.user.role == Role::ClinicalLead;
-    let (area_list, rows, total, aps) = state
-        .db
-        .read(move |c| {
-            let area_list = areas_of(c, &viewer.area_ids)?;
-            let (rows, total) = model::list(c, &viewer, &f2, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?;
-            let mut aps = Vec::new();
-            if is_lead {
-                for a in &viewer.area_ids {
-                    for s in model::staff_in_area(c, Role::AssistantPsychologist, a)? {
-                        if !aps
-                            .iter()
-                            .any(|x: &(String, String, Option<String>)| x.0 == s.0)
-                        {
-                            aps.push(s);
-                        }
+    // A caseload is a few hundred referrals at most, read along its indexes: a short read.
+    // A clinical lead's list counts every referral of their areas in the tab's statuses.
+    let short = matches!(
+        user.user.role,
+        Role::ProbationOfficer | Role::AssistantPsychologist
+    );
+    let read = move |c: &mut DbConn| {
+        let area_list = areas_of(c, &viewer.area_ids)?;
+        let (rows, total) = model::list(c, &viewer, &f2, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?;
+        let mut aps = Vec::new();
+        if is_lead {
+            for a in &viewer.area_ids {
+                for s in model::staff_in_area(c, Role::AssistantPsychologist, a)? {
+                    if !aps
+                        .iter()
+                        .any(|x: &(String, String, Option<String>)| x.0 == s.0)
+                    {
+                        aps.push(s);
                     }
                 }
             }
-            Ok((area_list, rows, total, aps))
-        })
-        .await?;
+        }
+        Ok((area_list, rows, total, aps))
+    };
+    let (area_list, rows, total, aps) = if short {
+        state.db.read_short(read).await?
+    } else {
+        state.db.read(read).await?
+    };
     let area_name = |id: &str| {
         area_list
             .iter()
@@ -386,9 +394,10 @@ where
 {
     let (viewer, id) = (Viewer::from(user), id.to_owned());
     let session_started = user.session.created_at;
+    // One referral and its own records: a short read.
     let read = state
         .db
-        .read(move |c| {
+        .read_short(move |c| {
             if let Some(erased) = crate::retention::web::erased_view(c, &viewer, &id)? {
                 return Ok(Err(erased));
             }
