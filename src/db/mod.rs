@@ -460,6 +460,20 @@ pub fn refresh_statistics(conn: &mut DbConn) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Runs `f` on a pooled connection, then returns it to the pool on this thread, noting first
+/// whether an error showed it lost (`has_broken` reads the note on this thread).
+fn run_on<T, F>(mut conn: diesel::r2d2::PooledConnection<Manager>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    let result = f(&mut conn);
+    if let Err(e) = &result {
+        note_if_lost(e);
+    }
+    drop(conn);
+    result
+}
+
 /// The async face of the pool: every query runs on the blocking thread pool, never on an
 /// async worker, except the short reads of [`Db::read_short`] on SQLite.
 #[derive(Clone)]
@@ -518,15 +532,9 @@ impl Db {
         T: Send + 'static,
     {
         if self.backend == "sqlite"
-            && let Some(mut conn) = self.pool.try_get()
+            && let Some(conn) = self.pool.try_get()
         {
-            let result = read_tx(&mut conn, f);
-            if let Err(e) = &result {
-                note_if_lost(e);
-            }
-            // Returned to the pool here, on this thread, where `has_broken` reads the note.
-            drop(conn);
-            return result;
+            return run_on(conn, move |c| read_tx(c, f));
         }
         self.read(f).await
     }
@@ -546,16 +554,10 @@ impl Db {
     {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut conn = pool
+            let conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            let result = f(&mut conn);
-            if let Err(e) = &result {
-                note_if_lost(e);
-            }
-            // Returned to the pool here, on this thread, where `has_broken` reads the note.
-            drop(conn);
-            result
+            run_on(conn, f)
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?

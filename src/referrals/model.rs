@@ -223,6 +223,12 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
     }
 }
 
+/// Whether the viewer's referrals are a caseload of their own (reached in [`reach`]'s ways),
+/// rather than whole areas: a caseload's list is a short read, along its indexes.
+pub fn has_caseload(viewer: &Viewer) -> bool {
+    matches!(reach(viewer, Purpose::Casework), Reach::Caseload(_))
+}
+
 fn in_areas<'a>(viewer: &Viewer) -> Scoped<'a> {
     referrals::table.into_boxed().filter(crate::db::any_of(
         referrals::area_id,

@@ -185,11 +185,8 @@ pub async fn list(
     let f2 = filter.clone();
     let is_lead = user.user.role == Role::ClinicalLead;
     // A caseload is a few hundred referrals at most, read along its indexes: a short read.
-    // A clinical lead's list counts every referral of their areas in the tab's statuses.
-    let short = matches!(
-        user.user.role,
-        Role::ProbationOfficer | Role::AssistantPsychologist
-    );
+    // A list of whole areas (a clinical lead's) counts every referral in the tab's statuses.
+    let short = model::has_caseload(&viewer);
     let read = move |c: &mut DbConn| {
         let area_list = areas_of(c, &viewer.area_ids)?;
         let (rows, total) = model::list(c, &viewer, &f2, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?;
