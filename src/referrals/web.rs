@@ -471,10 +471,12 @@ pub async fn show(
             clinical,
             crate::sessions::service::local_now().date(),
         );
-        Ok(((t.can_manage, view), (linked, can_link)))
+        // Ending treatment and onward support, in the same read.
+        let ending = crate::signposting::web::referral_section(c, viewer, &l.referral)?;
+        Ok(((t.can_manage, view), (linked, can_link), ending))
     })
     .await?;
-    let (l, (treatment, linked)) = match shown {
+    let (l, (treatment, linked, (end_summary, onward))) = match shown {
         PageRead::Shown(l, extra) => (l, extra),
         PageRead::Erased(view) => {
             return crate::retention::web::erased_referral_page(&state, &user, &view).await;
@@ -693,12 +695,6 @@ pub async fn show(
         "is_holder",
         &(role == Role::ProbationOfficer && holder == &user.user.id),
     );
-    // Ending treatment and onward support.
-    let (viewer, shown) = (Viewer::from(&user), r.clone());
-    let (end_summary, onward) = state
-        .db
-        .run(move |c| crate::signposting::web::referral_section(c, &viewer, &shown))
-        .await?;
     ctx.insert("end_summary", &end_summary);
     ctx.insert("onward", &onward);
     page::render(&state, &user, "/referrals", "referrals/show.html", ctx).await
