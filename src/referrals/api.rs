@@ -206,7 +206,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ReferralPage {
         items: rows
             .iter()
-            .map(|(r, p)| ReferralSummary::new(r, p, area_name(&r.area_id)))
+            .map(|r| ReferralSummary::new(r, area_name(&r.area_id)))
             .collect(),
         total,
         page,

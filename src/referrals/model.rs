@@ -402,7 +402,24 @@ fn sort_keys(conn: &mut DbConn, q: Scoped<'_>, sort: Sort) -> Result<Vec<SortKey
     })
 }
 
-/// A page of referrals in scope with their people, and the total matching.
+/// What a list shows of one referral: a few of its columns and its person's name. Read in
+/// one joined query, a page of these costs a fraction of its whole referral and person
+/// rows (BENCHMARKS.md, load test, seventh run).
+#[derive(Debug, Clone, Queryable)]
+pub struct ListRow {
+    pub id: String,
+    pub reference: String,
+    pub area_id: String,
+    pub entry_point: EntryPoint,
+    pub status: Status,
+    pub urgency: Urgency,
+    #[diesel(deserialize_as = crate::db::types::At)]
+    pub submitted_at: NaiveDateTime,
+    pub given_name: String,
+    pub family_name: String,
+}
+
+/// A page of referrals in scope, as a list shows them, and the total matching.
 ///
 /// A caseload reached in several ways (a probation officer's own referrals, those they hold
 /// as responsible officer, arrest referrals waiting for one) is read one way at a time, each
@@ -416,7 +433,7 @@ pub fn list(
     filter: &ListFilter,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<(Referral, Person)>, i64), AppError> {
+) -> Result<(Vec<ListRow>, i64), AppError> {
     let page: Vec<String>;
     let total: i64;
     match reach(viewer, Purpose::Casework) {
@@ -466,28 +483,24 @@ pub fn list(
                 .load(conn)?;
         }
     }
-    let mut rows: Vec<Referral> = referrals::table
+    // What the page shows of each, with the person's name, in one query.
+    let mut rows: Vec<ListRow> = referrals::table
+        .inner_join(people::table)
         .filter(crate::db::any_of(referrals::id, page.clone()))
-        .select(Referral::as_select())
+        .select((
+            referrals::id,
+            referrals::reference,
+            referrals::area_id,
+            referrals::entry_point,
+            referrals::status,
+            referrals::urgency,
+            referrals::submitted_at,
+            people::given_name,
+            people::family_name,
+        ))
         .load(conn)?;
     rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
-    let mut ids: Vec<String> = rows.iter().map(|r| r.person_id.clone()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let found: Vec<Person> = people::table
-        .filter(crate::db::any_of(people::id, ids))
-        .select(Person::as_select())
-        .load(conn)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let p = found
-            .iter()
-            .find(|p| p.id == r.person_id)
-            .cloned()
-            .ok_or(AppError::NotFound)?;
-        out.push((r, p));
-    }
-    Ok((out, total))
+    Ok((rows, total))
 }
 
 /// Orders a caseload as the database orders everyone else's list.

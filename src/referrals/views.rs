@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::referrals::forms::{self, Field, Kind, RawForm, ReferralInput, Step};
-use crate::referrals::model::{Person, Referral};
+use crate::referrals::model::ListRow;
 use crate::referrals::service::Loaded;
 use crate::referrals::state::{Action, Status};
 use crate::web::format;
@@ -49,11 +49,11 @@ pub struct ReferralSummary {
 }
 
 impl ReferralSummary {
-    pub fn new(r: &Referral, p: &Person, area: String) -> Self {
+    pub fn new(r: &ListRow, area: String) -> Self {
         Self {
             id: r.id.clone(),
             reference: r.reference.clone(),
-            person_name: format!("{} {}", p.given_name, p.family_name),
+            person_name: format!("{} {}", r.given_name, r.family_name),
             status: r.status.as_str().into(),
             status_label: r.status.label().into(),
             status_colour: r.status.colour(),

@@ -219,7 +219,7 @@ pub async fn list(
     };
     let items: Vec<ReferralSummary> = rows
         .iter()
-        .map(|(r, p)| ReferralSummary::new(r, p, area_name(&r.area_id)))
+        .map(|r| ReferralSummary::new(r, area_name(&r.area_id)))
         .collect();
 
     // The filters to carry across pages (all) and tabs (all but status, which a tab replaces).

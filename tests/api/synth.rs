@@ -337,7 +337,7 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
                     for (offset, limit) in [(0, 25), (25, 25), (40, 7), (all.len() as i64, 25)] {
                         let (rows, total) = model::list(c, viewer, &filter, offset, limit).unwrap();
                         assert_eq!(total, all.len() as i64, "{:?} {filter:?}", viewer.role);
-                        let got: Vec<&str> = rows.iter().map(|(r, _)| r.id.as_str()).collect();
+                        let got: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
                         let want: Vec<&str> = all
                             .iter()
                             .skip(offset as usize)
