@@ -93,20 +93,33 @@ pub fn areas_of(c: &mut DbConn, service_id: &str) -> Result<Vec<String>, AppErro
 }
 
 /// Services serving any of `area_ids`, active or not, by name.
+/// The most services found by id with [`crate::db::any_of`]; more go in an IN list.
+const ANY_OF_MAX: usize = 100;
+
 pub fn services_in(
     c: &mut DbConn,
     area_ids: &[String],
     active_only: bool,
 ) -> Result<Vec<DirectoryService>, AppError> {
-    let mut q = directory_services::table
-        .filter(
-            directory_services::id.eq_any(
-                directory_service_areas::table
-                    .filter(directory_service_areas::area_id.eq_any(area_ids.to_vec()))
-                    .select(directory_service_areas::service_id),
-            ),
-        )
-        .into_boxed();
+    // Two short queries that both stay prepared (every referral page reads this), where
+    // one with an IN list is parsed and planned again on each use ([`crate::db::any_of`]).
+    let mut ids: Vec<String> = directory_service_areas::table
+        .into_boxed()
+        .filter(crate::db::any_of(
+            directory_service_areas::area_id,
+            area_ids.iter().cloned(),
+        ))
+        .select(directory_service_areas::service_id)
+        .load(c)?;
+    ids.sort_unstable();
+    ids.dedup();
+    let mut q = directory_services::table.into_boxed();
+    // A long OR chain would pass SQLite's expression depth limit (1,000).
+    q = if ids.len() <= ANY_OF_MAX {
+        q.filter(crate::db::any_of(directory_services::id, ids))
+    } else {
+        q.filter(directory_services::id.eq_any(ids))
+    };
     if active_only {
         q = q.filter(directory_services::active.eq(true));
     }

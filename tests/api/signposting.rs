@@ -601,3 +601,64 @@ async fn people_outside_the_scope_see_and_change_nothing_on_the_new_routes() {
     assert_eq!(onward["signpostings"][0]["status"], "suggested");
     assert_eq!(onward["signpostings"][0]["version"], 0);
 }
+
+/// An area with more services than are looked up by a chain of equalities is read with an
+/// IN list instead, and both ways find the same services, in name order.
+#[tokio::test]
+async fn an_area_with_many_services_offers_them_all() {
+    use mhtr_pathway::db::schema::{directory_service_areas, directory_services};
+    let t = cast().await;
+    let admin = t.app.api(&t.admin).await;
+    let first = add_service(&admin, "Aardvark House", &[&t.app.area_a]).await;
+    let area = t.app.area_a.clone();
+    let found = t
+        .app
+        .state
+        .db
+        .run(move |c| {
+            let now = chrono::Utc::now().naive_utc();
+            let few = mhtr_pathway::signposting::model::services_in(
+                c,
+                std::slice::from_ref(&area),
+                true,
+            )?;
+            for n in 0..120 {
+                let id = format!("bulk-service-{n:03}");
+                diesel::insert_into(directory_services::table)
+                    .values((
+                        directory_services::id.eq(&id),
+                        directory_services::name.eq(format!("Service {n:03}")),
+                        directory_services::service_type.eq("housing"),
+                        directory_services::active.eq(n % 10 != 0),
+                        directory_services::created_at.eq(now),
+                        directory_services::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+                diesel::insert_into(directory_service_areas::table)
+                    .values((
+                        directory_service_areas::service_id.eq(&id),
+                        directory_service_areas::area_id.eq(&area),
+                    ))
+                    .execute(c)?;
+            }
+            let many = mhtr_pathway::signposting::model::services_in(c, &[area], true)?;
+            Ok((few, many))
+        })
+        .await
+        .unwrap();
+    let (few, many) = found;
+    assert_eq!(
+        few.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [first.as_str()]
+    );
+    // 108 active bulk services and the first; MAX_SERVICES bounds the answer.
+    let names: Vec<&str> = many.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names[0], "Aardvark House");
+    assert!(names.len() > 100, "{}", names.len());
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    assert!(
+        !names.contains(&"Service 010"),
+        "an inactive service was offered"
+    );
+    assert!(names.contains(&"Service 011"));
+}
