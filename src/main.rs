@@ -1,26 +1,14 @@
 use clap::Parser;
 
-/// Page rendering allocates and frees many small values; mimalloc's thread-local free lists
-/// serve them at a fraction of glibc's cost (BENCHMARKS.md, load test, seventh run). Password
-/// hashing's 19 MiB buffers are mimalloc "huge" blocks, mapped for each hash and unmapped on
-/// free, so they are given back to the system as before.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Keeps the allocator's resident memory near what the program uses: memory is committed
-/// as it is needed rather than an arena at a time, and freed memory is given back at once
-/// rather than after 10 ms. Under the load test this holds the service at about 60 MiB,
-/// where mimalloc's defaults took it past 90 (BENCHMARKS.md, load test, seventh run).
+/// Password hashing allocates 19 MiB per hash. With glibc's default dynamic threshold those
+/// buffers end up in per-thread heaps that are never given back; a fixed threshold keeps them
+/// as mappings returned to the system on free, and a few arenas keep the heap compact.
 fn tune_allocator() {
-    // The option numbers of mimalloc 3's `mi_option_e` (include/mimalloc.h), which the raw
-    // bindings do not name: `mi_option_arena_eager_commit` and `mi_option_purge_delay`.
-    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: setting an option only stores its value; both are read as memory is reserved
-    // or purged, and any value is valid for them.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator parameters; called before any other thread starts.
     unsafe {
-        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 4);
     }
 }
 
