@@ -394,7 +394,8 @@ pub fn lock_audit_chain(conn: &mut DbConn) -> Result<(), AppError> {
 /// page view. Diesel never keeps a statement holding an IN list of bound values, so SQLite
 /// parses and plans it again on each use; it keeps one with equalities joined by OR by its
 /// text, one statement for each number of values, and both databases read an OR of
-/// equalities on one column as IN. No values matches nothing.
+/// equalities on one column as IN. The ORs are nested as a balanced tree, so a long list
+/// stays far under SQLite's expression depth limit (1,000). No values matches nothing.
 pub fn any_of<QS, C, V>(
     column: C,
     values: impl IntoIterator<Item = V>,
@@ -408,14 +409,25 @@ where
         diesel::BoxableExpression<QS, MultiBackend, SqlType = diesel::sql_types::Bool> + 'static,
 {
     use diesel::BoolExpressionMethods;
-    values
+    type Term<QS> =
+        Box<dyn diesel::BoxableExpression<QS, MultiBackend, SqlType = diesel::sql_types::Bool>>;
+    let mut terms: Vec<Term<QS>> = values
         .into_iter()
-        .map(
-            |v| -> Box<dyn diesel::BoxableExpression<QS, MultiBackend, SqlType = _>> {
-                Box::new(column.eq(v))
-            },
-        )
-        .reduce(|a, b| Box::new(a.or(b)))
+        .map(|v| -> Term<QS> { Box::new(column.eq(v)) })
+        .collect();
+    while terms.len() > 1 {
+        let mut pairs = terms.into_iter();
+        let mut joined = Vec::new();
+        while let Some(a) = pairs.next() {
+            joined.push(match pairs.next() {
+                Some(b) => Box::new(a.or(b)) as Term<QS>,
+                None => a,
+            });
+        }
+        terms = joined;
+    }
+    terms
+        .pop()
         .unwrap_or_else(|| Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")))
 }
 

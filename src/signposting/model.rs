@@ -93,9 +93,6 @@ pub fn areas_of(c: &mut DbConn, service_id: &str) -> Result<Vec<String>, AppErro
 }
 
 /// Services serving any of `area_ids`, active or not, by name.
-/// The most services found by id with [`crate::db::any_of`]; more go in an IN list.
-const ANY_OF_MAX: usize = 100;
-
 pub fn services_in(
     c: &mut DbConn,
     area_ids: &[String],
@@ -113,13 +110,9 @@ pub fn services_in(
         .load(c)?;
     ids.sort_unstable();
     ids.dedup();
-    let mut q = directory_services::table.into_boxed();
-    // A long OR chain would pass SQLite's expression depth limit (1,000).
-    q = if ids.len() <= ANY_OF_MAX {
-        q.filter(crate::db::any_of(directory_services::id, ids))
-    } else {
-        q.filter(directory_services::id.eq_any(ids))
-    };
+    let mut q = directory_services::table
+        .into_boxed()
+        .filter(crate::db::any_of(directory_services::id, ids));
     if active_only {
         q = q.filter(directory_services::active.eq(true));
     }
