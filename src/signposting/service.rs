@@ -375,25 +375,57 @@ pub fn due(c: &mut DbConn, viewer: &Viewer, today: NaiveDate) -> Result<Vec<Due>
     ) {
         return Ok(Vec::new());
     }
-    let mut q = scoped(viewer, Purpose::Casework);
-    if viewer.role == Role::AssistantPsychologist {
-        q = q.filter(referrals::allocated_ap_id.eq(viewer.user_id.clone()));
-    }
-    let refs: Vec<(String, String)> = q.select((referrals::id, referrals::reference)).load(c)?;
-    let references: std::collections::BTreeMap<String, String> = refs.into_iter().collect();
     let open: Vec<SignpostStatus> = SignpostStatus::ALL
         .iter()
         .copied()
         .filter(|s| !s.is_final())
         .collect();
-    let rows: Vec<Signposting> = signpostings::table
-        .filter(signpostings::referral_id.eq_any(references.keys().cloned().collect::<Vec<_>>()))
+    // The follow-ups due first, then which of them are in the viewer's scope: due follow-ups
+    // are few beside the referrals in scope (a clinical lead's areas may hold a million),
+    // and the scope is asked of their referrals a chunk at a time, so no query carries more
+    // values than a database accepts.
+    let due: Vec<(String, String)> = signpostings::table
         .filter(signpostings::status.eq_any(open))
         .filter(signpostings::follow_up_on.le(today))
         .order((signpostings::follow_up_on.asc(), signpostings::id.asc()))
-        .limit(model::MAX_SERVICES)
-        .select(Signposting::as_select())
+        .select((signpostings::id, signpostings::referral_id))
         .load(c)?;
+    let mut wanted_referrals: Vec<String> = due.iter().map(|d| d.1.clone()).collect();
+    wanted_referrals.sort_unstable();
+    wanted_referrals.dedup();
+    let mut references: std::collections::BTreeMap<String, String> = Default::default();
+    for chunk in wanted_referrals.chunks(500) {
+        let mut q = scoped(viewer, Purpose::Casework)
+            .filter(crate::db::any_of(referrals::id, chunk.to_vec()));
+        if viewer.role == Role::AssistantPsychologist {
+            q = q.filter(referrals::allocated_ap_id.eq(viewer.user_id.clone()));
+        }
+        references.extend(
+            q.select((referrals::id, referrals::reference))
+                .load::<(String, String)>(c)?,
+        );
+    }
+    let wanted: Vec<String> = due
+        .into_iter()
+        .filter(|(_, referral_id)| references.contains_key(referral_id))
+        .map(|(id, _)| id)
+        .take(model::MAX_SERVICES as usize)
+        .collect();
+    let mut rows: Vec<Signposting> = Vec::with_capacity(wanted.len());
+    for chunk in wanted.chunks(500) {
+        rows.extend(
+            signpostings::table
+                .filter(crate::db::any_of(signpostings::id, chunk.to_vec()))
+                .select(Signposting::as_select())
+                .load::<Signposting>(c)?,
+        );
+    }
+    let order: std::collections::HashMap<&str, usize> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    rows.sort_by_key(|s| order.get(s.id.as_str()).copied());
     let mut out = Vec::new();
     for s in rows {
         let service_name = model::service(c, &s.service_id)?.name;
