@@ -334,6 +334,56 @@ fn like_pattern(q: &str) -> String {
     )
 }
 
+/// Which of the referrals `ids` a search finds: by reference, or by their person's CRN, PNC
+/// ID or name, as [`refine`] searches. A caseload holds a few thousand referrals at most;
+/// asked of the people table as a whole, a name (matched anywhere in it, so no index serves
+/// it) would be compared with every person on the database (3 s on a million, BENCHMARKS.md,
+/// eighth run), so the caseload's own people are read and matched instead, a chunk at a time.
+fn search_within<'i>(
+    conn: &mut DbConn,
+    ids: impl Iterator<Item = &'i str>,
+    text: &str,
+) -> Result<std::collections::HashSet<String>, AppError> {
+    let upper = text.trim().to_uppercase();
+    let p = like_pattern(text);
+    let ids: Vec<&str> = ids.collect();
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String, String)> = referrals::table
+            .filter(crate::db::any_of(
+                referrals::id,
+                chunk.iter().map(|s| (*s).to_owned()),
+            ))
+            .select((referrals::id, referrals::reference, referrals::person_id))
+            .load(conn)?;
+        let mut people_ids: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+        people_ids.sort_unstable();
+        people_ids.dedup();
+        let matching: std::collections::HashSet<String> = people::table
+            .filter(crate::db::any_of(people::id, people_ids))
+            .filter(
+                people::crn
+                    .eq(upper.clone())
+                    .or(people::pnc_id.eq(upper.clone()))
+                    .or(
+                        lower(people::given_name.concat(" ").concat(people::family_name))
+                            .like(p.clone()),
+                    )
+                    .or(lower(people::family_name).like(p.clone())),
+            )
+            .select(people::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        found.extend(
+            rows.into_iter()
+                .filter(|(_, reference, person)| *reference == upper || matching.contains(person))
+                .map(|(id, _, _)| id),
+        );
+    }
+    Ok(found)
+}
+
 /// What a list is ordered by, for each referral on it. Only the fields the chosen order
 /// uses are read ([`sort_keys`]); the others keep their defaults.
 #[derive(Debug)]
@@ -438,16 +488,27 @@ pub fn list(
     let total: i64;
     match reach(viewer, Purpose::Casework) {
         Reach::Caseload(ways) => {
+            // A search is answered within the caseload (see `search_within`), not asked of
+            // every person on the database.
+            let text = filter.query.as_deref().filter(|t| !t.trim().is_empty());
+            let unsearched = ListFilter {
+                query: None,
+                ..filter.clone()
+            };
             let mut keys: Vec<SortKey> = Vec::new();
             for way in ways {
                 keys.extend(sort_keys(
                     conn,
-                    refine(in_areas(viewer).filter(way), filter),
+                    refine(in_areas(viewer).filter(way), &unsearched),
                     filter.sort,
                 )?);
             }
             keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
             keys.dedup_by(|a, b| a.id == b.id);
+            if let Some(text) = text {
+                let found = search_within(conn, keys.iter().map(|k| k.id.as_str()), text)?;
+                keys.retain(|k| found.contains(&k.id));
+            }
             total = keys.len() as i64;
             order(&mut keys, filter.sort);
             page = keys
@@ -461,22 +522,9 @@ pub fn list(
             total = refine(scoped(viewer, Purpose::Casework), filter)
                 .count()
                 .get_result(conn)?;
-            let q = refine(scoped(viewer, Purpose::Casework), filter);
-            let q = match filter.sort {
-                Sort::Newest => q.order((referrals::submitted_at.desc(), referrals::id.desc())),
-                Sort::Oldest => q.order((referrals::submitted_at.asc(), referrals::id.asc())),
-                Sort::Updated => q.order((referrals::updated_at.desc(), referrals::id.desc())),
-                Sort::Reference => q.order((referrals::reference.asc(), referrals::id.asc())),
-                // "urgent" sorts after "routine".
-                Sort::UrgentFirst => q.order((
-                    referrals::urgency.desc(),
-                    referrals::submitted_at.asc(),
-                    referrals::id.asc(),
-                )),
-            };
             // The page's ids first, so only the sort keys and ids are sorted, then the rows
             // of the page by key: sorting whole rows cost twice as much on a large caseload.
-            page = q
+            page = in_order(viewer, filter)
                 .select(referrals::id)
                 .offset(offset)
                 .limit(limit)
@@ -501,6 +549,25 @@ pub fn list(
         .load(conn)?;
     rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
     Ok((rows, total))
+}
+
+/// Everyone else's list (whole areas) in the order asked for. Newest and oldest first, the
+/// default, read the referrals of each area and status from `referrals_area_status` in
+/// order, without visiting the rows (migration 000018).
+pub fn in_order<'a>(viewer: &Viewer, filter: &ListFilter) -> Scoped<'a> {
+    let q = refine(scoped(viewer, Purpose::Casework), filter);
+    match filter.sort {
+        Sort::Newest => q.order((referrals::submitted_at.desc(), referrals::id.desc())),
+        Sort::Oldest => q.order((referrals::submitted_at.asc(), referrals::id.asc())),
+        Sort::Updated => q.order((referrals::updated_at.desc(), referrals::id.desc())),
+        Sort::Reference => q.order((referrals::reference.asc(), referrals::id.asc())),
+        // "urgent" sorts after "routine".
+        Sort::UrgentFirst => q.order((
+            referrals::urgency.desc(),
+            referrals::submitted_at.asc(),
+            referrals::id.asc(),
+        )),
+    }
 }
 
 /// Orders a caseload as the database orders everyone else's list.

@@ -1,0 +1,2 @@
+DROP INDEX referrals_area_status;
+CREATE INDEX referrals_area_status ON referrals (area_id, status);
