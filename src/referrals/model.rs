@@ -349,18 +349,17 @@ fn search_within<'i>(
     let ids: Vec<&str> = ids.collect();
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
+        // IN lists rather than `db::any_of`: on SQLite a long OR of equalities may be planned
+        // as a scan of the whole table, and these statements are rare enough not to be kept.
         let rows: Vec<(String, String, String)> = referrals::table
-            .filter(crate::db::any_of(
-                referrals::id,
-                chunk.iter().map(|s| (*s).to_owned()),
-            ))
+            .filter(referrals::id.eq_any(chunk))
             .select((referrals::id, referrals::reference, referrals::person_id))
             .load(conn)?;
         let mut people_ids: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
         people_ids.sort_unstable();
         people_ids.dedup();
         let matching: std::collections::HashSet<String> = people::table
-            .filter(crate::db::any_of(people::id, people_ids))
+            .filter(people::id.eq_any(&people_ids))
             .filter(
                 people::crn
                     .eq(upper.clone())

@@ -395,8 +395,9 @@ pub fn due(c: &mut DbConn, viewer: &Viewer, today: NaiveDate) -> Result<Vec<Due>
     wanted_referrals.dedup();
     let mut references: std::collections::BTreeMap<String, String> = Default::default();
     for chunk in wanted_referrals.chunks(500) {
-        let mut q = scoped(viewer, Purpose::Casework)
-            .filter(crate::db::any_of(referrals::id, chunk.to_vec()));
+        // IN lists rather than `db::any_of`: on SQLite a long OR of equalities may be planned
+        // as a scan of the whole table.
+        let mut q = scoped(viewer, Purpose::Casework).filter(referrals::id.eq_any(chunk.to_vec()));
         if viewer.role == Role::AssistantPsychologist {
             q = q.filter(referrals::allocated_ap_id.eq(viewer.user_id.clone()));
         }
@@ -415,7 +416,7 @@ pub fn due(c: &mut DbConn, viewer: &Viewer, today: NaiveDate) -> Result<Vec<Due>
     for chunk in wanted.chunks(500) {
         rows.extend(
             signpostings::table
-                .filter(crate::db::any_of(signpostings::id, chunk.to_vec()))
+                .filter(signpostings::id.eq_any(chunk))
                 .select(Signposting::as_select())
                 .load::<Signposting>(c)?,
         );
