@@ -396,6 +396,10 @@ pub fn lock_audit_chain(conn: &mut DbConn) -> Result<(), AppError> {
 /// text, one statement for each number of values, and both databases read an OR of
 /// equalities on one column as IN. The ORs are nested as a balanced tree, so a long list
 /// stays far under SQLite's expression depth limit (1,000). No values matches nothing.
+///
+/// For short lists (areas, statuses, a page of ids). Hundreds of keys of a large table are
+/// better read a chunk at a time with `eq_any`: on the million-referral database this build's
+/// SQLite read such an OR of 500 ids by scanning the table (BENCHMARKS.md, eighth run).
 pub fn any_of<QS, C, V>(
     column: C,
     values: impl IntoIterator<Item = V>,

@@ -327,6 +327,23 @@ impl Sort {
     }
 }
 
+/// Whether a person is one a search of the case list names: by CRN or PNC ID (whole, any
+/// case), or by name (any part of the whole name or the family name, any case); `$text` is
+/// the search as typed. A referral is found by its reference too, which the callers check. A
+/// macro, not a function returning a boxed expression: [`refine`] puts it in a subquery of
+/// the scoped query, and diesel's multi-backend subqueries need its concrete type.
+macro_rules! person_matches {
+    ($text:expr) => {{
+        let upper = $text.trim().to_uppercase();
+        let p = like_pattern($text);
+        people::crn
+            .eq(upper.clone())
+            .or(people::pnc_id.eq(upper))
+            .or(lower(people::given_name.concat(" ").concat(people::family_name)).like(p.clone()))
+            .or(lower(people::family_name).like(p))
+    }};
+}
+
 fn like_pattern(q: &str) -> String {
     format!(
         "%{}%",
@@ -345,12 +362,10 @@ fn search_within<'i>(
     text: &str,
 ) -> Result<std::collections::HashSet<String>, AppError> {
     let upper = text.trim().to_uppercase();
-    let p = like_pattern(text);
     let ids: Vec<&str> = ids.collect();
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
-        // IN lists rather than `db::any_of`: on SQLite a long OR of equalities may be planned
-        // as a scan of the whole table, and these statements are rare enough not to be kept.
+        // IN lists, not `db::any_of`: its OR of equalities is for short lists.
         let rows: Vec<(String, String, String)> = referrals::table
             .filter(referrals::id.eq_any(chunk))
             .select((referrals::id, referrals::reference, referrals::person_id))
@@ -360,16 +375,7 @@ fn search_within<'i>(
         people_ids.dedup();
         let matching: std::collections::HashSet<String> = people::table
             .filter(people::id.eq_any(&people_ids))
-            .filter(
-                people::crn
-                    .eq(upper.clone())
-                    .or(people::pnc_id.eq(upper.clone()))
-                    .or(
-                        lower(people::given_name.concat(" ").concat(people::family_name))
-                            .like(p.clone()),
-                    )
-                    .or(lower(people::family_name).like(p.clone())),
-            )
+            .filter(person_matches!(text))
             .select(people::id)
             .load::<String>(conn)?
             .into_iter()
@@ -620,18 +626,8 @@ fn refine<'a>(mut q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
     }
     if let Some(text) = filter.query.as_deref().filter(|t| !t.trim().is_empty()) {
         let upper = text.trim().to_uppercase();
-        let p = like_pattern(text);
         let matching_people = people::table
-            .filter(
-                people::crn
-                    .eq(upper.clone())
-                    .or(people::pnc_id.eq(upper.clone()))
-                    .or(
-                        lower(people::given_name.concat(" ").concat(people::family_name))
-                            .like(p.clone()),
-                    )
-                    .or(lower(people::family_name).like(p)),
-            )
+            .filter(person_matches!(text))
             .select(people::id);
         q = q.filter(
             referrals::reference

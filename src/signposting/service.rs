@@ -395,8 +395,7 @@ pub fn due(c: &mut DbConn, viewer: &Viewer, today: NaiveDate) -> Result<Vec<Due>
     wanted_referrals.dedup();
     let mut references: std::collections::BTreeMap<String, String> = Default::default();
     for chunk in wanted_referrals.chunks(500) {
-        // IN lists rather than `db::any_of`: on SQLite a long OR of equalities may be planned
-        // as a scan of the whole table.
+        // IN lists, not `db::any_of`: its OR of equalities is for short lists.
         let mut q = scoped(viewer, Purpose::Casework).filter(referrals::id.eq_any(chunk.to_vec()));
         if viewer.role == Role::AssistantPsychologist {
             q = q.filter(referrals::allocated_ap_id.eq(viewer.user_id.clone()));

@@ -10,7 +10,7 @@ use mhtr_pathway::reports::periods::Period;
 use mhtr_pathway::reports::uptake;
 use mhtr_pathway::users::model::Role;
 
-use crate::helpers::{spawn_app, today};
+use crate::helpers::{TestApp, spawn_app, today};
 
 /// Financial years, quarters, months and custom periods that start and end mid-month:
 /// the aggregates must give exactly what counting the facts gives, for every area set.
@@ -175,6 +175,17 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
 }
 
 /// The viewer behind a demo account, as the pages build it.
+/// Synthetic referrals, written in one transaction.
+fn synthesise(app: &TestApp, referrals: usize, seed: u64) {
+    let opts = mhtr_pathway::synth::Options {
+        referrals,
+        seed,
+        chunk: referrals,
+        ..Default::default()
+    };
+    app.with_db(|c| mhtr_pathway::synth::run(c, &opts, |_| {}).expect("synthetic data"));
+}
+
 fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Viewer {
     use diesel::prelude::*;
     use mhtr_pathway::db::schema::{user_areas, users};
@@ -212,13 +223,7 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
     // Staff already working in an area take their share of its synthetic cases.
     let officer = app.create_user(Role::ProbationOfficer, &["Rutland", "Leicester"]);
     let practitioner = app.create_user(Role::AssistantPsychologist, &["Rutland"]);
-    let opts = mhtr_pathway::synth::Options {
-        referrals: 900,
-        seed: 7,
-        chunk: 900,
-        ..Default::default()
-    };
-    app.with_db(|c| mhtr_pathway::synth::run(c, &opts, |_| {}).expect("synthetic data"));
+    synthesise(&app, 900, 7);
     let officer = app.with_db(|c| viewer_of(c, &officer.email));
     let practitioner = app.with_db(|c| viewer_of(c, &practitioner.email));
 
@@ -391,19 +396,13 @@ async fn a_leads_list_in_submission_order_reads_the_area_index_alone() {
     }
 
     let app = spawn_app().await;
+    if app.state.db.backend() != "sqlite" {
+        return;
+    }
     let lead = app.create_user(Role::ClinicalLead, &["Rutland", "Leicester"]);
-    let opts = mhtr_pathway::synth::Options {
-        referrals: 300,
-        seed: 11,
-        chunk: 300,
-        ..Default::default()
-    };
-    app.with_db(|c| mhtr_pathway::synth::run(c, &opts, |_| {}).expect("synthetic data"));
+    synthesise(&app, 300, 11);
     let lead = app.with_db(|c| viewer_of(c, &lead.email));
     app.with_db(|c| {
-        if !matches!(c, DbConn::Sqlite(_)) {
-            return;
-        }
         for sort in [Sort::Newest, Sort::Oldest] {
             for tab in [Tab::New, Tab::Ended] {
                 let filter = ListFilter {
@@ -452,13 +451,7 @@ async fn planner_statistics_are_gathered_where_they_are_missing() {
     if app.state.db.backend() != "sqlite" {
         return;
     }
-    let opts = mhtr_pathway::synth::Options {
-        referrals: 300,
-        seed: 3,
-        chunk: 300,
-        ..Default::default()
-    };
-    app.with_db(|c| mhtr_pathway::synth::run(c, &opts, |_| {}).expect("synthetic data"));
+    synthesise(&app, 300, 3);
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
