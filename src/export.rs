@@ -146,6 +146,7 @@ pub const TABLES: &[Table] = &[
             ("retention_review_on", Date),
             ("erased_at", Timestamp),
             ("erased_by", Text),
+            ("closed_at", Timestamp),
         ],
     },
     Table {

@@ -175,7 +175,7 @@ fn dayo(d: Option<NaiveDate>) -> String {
 }
 
 const PEOPLE_HEAD: &str = "INSERT INTO people (id, given_name, family_name, date_of_birth, sex, gender_identity, ethnicity, pnc_id, crn, area_id, gp_practice, communication_needs, interpreter_needed, language, merged_into_id, created_at, updated_at)";
-const REFERRALS_HEAD: &str = "INSERT INTO referrals (id, reference, person_id, area_id, entry_point, status, version, created_by, responsible_officer_id, assessor_id, allocated_ap_id, offence_category, urgency, details, idempotency_key, submitted_at, updated_at, sentence_date, requirement_end_date, combined_with)";
+const REFERRALS_HEAD: &str = "INSERT INTO referrals (id, reference, person_id, area_id, entry_point, status, version, created_by, responsible_officer_id, assessor_id, allocated_ap_id, offence_category, urgency, details, idempotency_key, submitted_at, updated_at, sentence_date, requirement_end_date, combined_with, closed_at)";
 const HISTORY_HEAD: &str = "INSERT INTO referral_status_history (id, referral_id, action, from_status, to_status, actor_user_id, actor_name, at, summary, details)";
 const SESSIONS_HEAD: &str = "INSERT INTO treatment_sessions (id, referral_id, area_id, ap_user_id, starts_at, minutes, mode, location, status, outcome, engagement_notes, summary_for_ro, recorded_by, recorded_at, change_party, change_reason, cancel_reason, changed_by, changed_at, replaces_id, added_for_id, version, created_by, created_at, updated_at)";
 const MEASURES_HEAD: &str = "INSERT INTO outcome_measures (id, referral_id, session_id, instrument, stage, answers, total, risk, recorded_by, recorded_at)";
@@ -980,7 +980,7 @@ impl Gen<'_> {
         let updated = history.last().map(|h| h.1).unwrap_or(submitted);
         let ends = sentence.map(|d| d + Duration::days(183));
         out.referrals.push(format!(
-            "({},{},{},{},{},{},{},{},{},{},{},{},'routine',{},NULL,{},{},{},{},{})",
+            "({},{},{},{},{},{},{},{},{},{},{},{},'routine',{},NULL,{},{},{},{},{},{})",
             q(&referral_id),
             q(&synthetic_reference(self.s.reference_base + number)),
             q(&person_id),
@@ -999,6 +999,11 @@ impl Gen<'_> {
             dayo(sentence),
             dayo(ends),
             qo(combined.map(|c| c.as_str())),
+            if status.is_final() {
+                ts(updated)
+            } else {
+                "NULL".to_owned()
+            },
         ));
         let mut from: Option<Status> = None;
         for (i, (action, at, summary, details)) in history.iter().enumerate() {

@@ -180,6 +180,7 @@ diesel::table! {
         retention_review_on -> Nullable<Date>,
         erased_at -> Nullable<Timestamp>,
         erased_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
     }
 }
 

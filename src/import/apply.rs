@@ -101,6 +101,7 @@ struct ReferralRow<'a> {
     updated_at: StampRef<'a>,
     sentence_date: Option<chrono::NaiveDate>,
     requirement_end_date: Option<chrono::NaiveDate>,
+    closed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -807,6 +808,8 @@ fn write_cases(
             updated_at: now,
             sentence_date: r.sentence_date,
             requirement_end_date: r.requirement_end_date,
+            // A case imported closed is dated by its one history entry, at the referral date.
+            closed_at: r.status.is_final().then_some(submitted_at),
         });
         history.push(HistoryInsert {
             id: crate::ids::new_id(),

@@ -854,6 +854,8 @@ pub fn transition(
         referrals::assessor_id.eq(assessor),
         referrals::allocated_ap_id.eq(ap),
         referrals::updated_at.eq(now),
+        // The retention review counts from the moment a referral reaches its final status.
+        referrals::closed_at.eq(to.is_final().then_some(now)),
     ))
     .execute(c)?;
     if changed != 1 {
@@ -868,16 +870,11 @@ pub fn transition(
             ))
             .execute(c)?;
     }
+    let mut entry = history_row(id, action, Some(r.status), to, viewer, summary, details);
+    // The entry dates the change exactly as the referral records it (`closed_at` above).
+    entry.at = now;
     diesel::insert_into(referral_status_history::table)
-        .values(history_row(
-            id,
-            action,
-            Some(r.status),
-            to,
-            viewer,
-            summary,
-            details,
-        ))
+        .values(entry)
         .execute(c)?;
     audit::record(
         c,

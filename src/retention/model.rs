@@ -2,14 +2,12 @@
 //! chokepoint with [`Purpose::Retention`]: administrators reach every area, clinical leads
 //! their own, nobody else anything.
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::coded_enum;
 use crate::db::DbConn;
-use crate::db::schema::{referral_status_history, referrals, retention_decisions};
+use crate::db::schema::{referrals, retention_decisions};
 use crate::error::AppError;
 use crate::referrals::model::{Purpose, Viewer, scoped};
 use crate::referrals::state::Status;
@@ -30,7 +28,7 @@ pub struct ClosedReferral {
     pub reference: String,
     pub area_id: String,
     pub status: Status,
-    /// When it reached its final status.
+    /// When it reached its final status (`referrals.closed_at`).
     pub closed_at: NaiveDateTime,
     pub next_review_on: Option<NaiveDate>,
     pub version: i64,
@@ -49,74 +47,132 @@ pub struct DecisionRow {
     pub decided_at: NaiveDateTime,
 }
 
-/// The closed referrals in the viewer's retention scope, with the time each closed: those
-/// closed before `closed_before` and not erased when given, the one with `id` when given.
-pub fn closed(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    closed_before: Option<NaiveDateTime>,
-    id: Option<&str>,
-) -> Result<Vec<ClosedReferral>, AppError> {
-    let mut q = scoped(viewer, Purpose::Retention)
-        .filter(referrals::status.eq_any(CLOSING))
-        .select((
+type Row = (
+    String,
+    String,
+    String,
+    Status,
+    Option<NaiveDateTime>,
+    Option<NaiveDate>,
+    i64,
+    Option<NaiveDateTime>,
+);
+
+fn closed_referral(
+    (id, reference, area_id, status, closed_at, next_review_on, version, erased_at): Row,
+) -> Option<ClosedReferral> {
+    Some(ClosedReferral {
+        id,
+        reference,
+        area_id,
+        status,
+        closed_at: closed_at?,
+        next_review_on,
+        version,
+        erased_at,
+    })
+}
+
+macro_rules! closed_columns {
+    () => {
+        (
             referrals::id,
             referrals::reference,
             referrals::area_id,
             referrals::status,
+            referrals::closed_at,
             referrals::retention_review_on,
             referrals::version,
             referrals::erased_at,
-        ));
-    // A final status is reached once and never left, so its one history entry dates it.
-    let mut h = referral_status_history::table
-        .filter(referral_status_history::to_status.eq_any(CLOSING))
-        .select((
-            referral_status_history::referral_id,
-            referral_status_history::to_status,
-            referral_status_history::at,
-        ))
-        .into_boxed();
-    if let Some(t) = closed_before {
-        q = q.filter(referrals::erased_at.is_null());
-        h = h.filter(referral_status_history::at.lt(t));
-    }
-    if let Some(id) = id {
-        q = q.filter(referrals::id.eq(id.to_owned()));
-        h = h.filter(referral_status_history::referral_id.eq(id.to_owned()));
-    }
-    let closing: HashMap<(String, Status), NaiveDateTime> = h
-        .load::<(String, Status, NaiveDateTime)>(c)?
-        .into_iter()
-        .map(|(r, s, at)| ((r, s), at))
-        .collect();
-    type Row = (
-        String,
-        String,
-        String,
-        Status,
-        Option<NaiveDate>,
-        i64,
-        Option<NaiveDateTime>,
-    );
-    Ok(q.load::<Row>(c)?
-        .into_iter()
-        .filter_map(
-            |(id, reference, area_id, status, next_review_on, version, erased_at)| {
-                let closed_at = *closing.get(&(id.clone(), status))?;
-                Some(ClosedReferral {
-                    id,
-                    reference,
-                    area_id,
-                    status,
-                    closed_at,
-                    next_review_on,
-                    version,
-                    erased_at,
-                })
-            },
         )
-        .collect())
+    };
+}
+
+/// One closed referral in the viewer's retention scope, erased or not; `None` while it is
+/// open (or out of scope).
+pub fn closed_one(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<ClosedReferral>, AppError> {
+    Ok(scoped(viewer, Purpose::Retention)
+        .filter(referrals::id.eq(id.to_owned()))
+        .filter(referrals::status.eq_any(CLOSING))
+        .select(closed_columns!())
+        .first::<Row>(c)
+        .optional()?
+        .and_then(closed_referral))
+}
+
+/// The closed referrals in the viewer's scope waiting for their first review that reached
+/// `status` before `closed_before`, not erased: the first `limit` in closing order (the
+/// oldest first, then by id), and how many there are in all. Each status is one range of the
+/// `referrals_retention_due` index, read in its order with the areas checked inside it.
+pub fn first_reviews(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    status: Status,
+    closed_before: NaiveDateTime,
+    limit: usize,
+) -> Result<(Vec<ClosedReferral>, usize), AppError> {
+    let waiting = || {
+        scoped(viewer, Purpose::Retention)
+            .filter(referrals::status.eq(status))
+            .filter(referrals::closed_at.is_not_null())
+            .filter(referrals::closed_at.lt(closed_before))
+            .filter(referrals::erased_at.is_null())
+            .filter(referrals::retention_review_on.is_null())
+    };
+    let total: i64 = waiting().count().get_result(c)?;
+    let rows = if limit == 0 || total == 0 {
+        Vec::new()
+    } else {
+        waiting()
+            .order((referrals::closed_at.asc(), referrals::id.asc()))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .select(closed_columns!())
+            .load::<Row>(c)?
+    };
+    Ok((
+        rows.into_iter().filter_map(closed_referral).collect(),
+        usize::try_from(total).unwrap_or(0),
+    ))
+}
+
+/// The closed referrals in the viewer's scope that a decision kept, whose next review date
+/// is on or before `today`, not erased: the first `limit` by that date (then closing time and
+/// id), and how many there are in all.
+pub fn kept_reviews(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    today: NaiveDate,
+    limit: usize,
+) -> Result<(Vec<ClosedReferral>, usize), AppError> {
+    let waiting = || {
+        scoped(viewer, Purpose::Retention)
+            .filter(referrals::retention_review_on.is_not_null())
+            .filter(referrals::retention_review_on.le(today))
+            .filter(referrals::erased_at.is_null())
+            .filter(referrals::status.eq_any(CLOSING))
+    };
+    let total: i64 = waiting().count().get_result(c)?;
+    let rows = if limit == 0 || total == 0 {
+        Vec::new()
+    } else {
+        waiting()
+            .order((
+                referrals::retention_review_on.asc(),
+                referrals::closed_at.asc(),
+                referrals::id.asc(),
+            ))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .select(closed_columns!())
+            .load::<Row>(c)?
+    };
+    Ok((
+        rows.into_iter().filter_map(closed_referral).collect(),
+        usize::try_from(total).unwrap_or(0),
+    ))
 }
 
 /// Whether the referral is in the viewer's retention scope at all (closed or not).

@@ -3,7 +3,7 @@
 //! next review or to erase the person's data. Every function reaches referrals through
 //! [`model`], so through the referrals scope chokepoint.
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{Months, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -16,7 +16,7 @@ use crate::retention::erase;
 use crate::retention::forms::{DecisionInput, ReviewInput};
 use crate::retention::model::{self, ClosedReferral, Decision, DecisionRow};
 use crate::retention::policy::{self, RecordType};
-use crate::sessions::calendar::utc_to_london;
+use crate::sessions::calendar::{london_to_utc, utc_to_london};
 use crate::sessions::codes::EventKind;
 use crate::settings::RetentionSettings;
 
@@ -52,28 +52,87 @@ fn assess(policy: &RetentionSettings, r: ClosedReferral) -> Option<Due> {
     })
 }
 
-/// The referrals in the viewer's scope whose review has come, the longest due first.
+/// The last day a referral may have closed on to be due for its first review on `today`,
+/// kept `years`: the latest day whose review date ([`policy::add_years`]) is not after
+/// `today`. (On 28 February 2026, kept 2 years, that is 29 February 2024: its review date is
+/// 28 February 2026.)
+pub fn last_closing_day(today: NaiveDate, years: u32) -> NaiveDate {
+    let Some(mut d) = today.checked_sub_months(Months::new(years.saturating_mul(12))) else {
+        return NaiveDate::MIN;
+    };
+    while d > NaiveDate::MIN && policy::add_years(d, years) > today {
+        d = d.pred_opt().unwrap_or(NaiveDate::MIN);
+    }
+    while let Some(next) = d.succ_opt() {
+        if policy::add_years(next, years) > today {
+            break;
+        }
+        d = next;
+    }
+    d
+}
+
+/// The instant (UTC) before which a referral must have closed to be due on `today`, kept
+/// `years`: the start of the UK day after [`last_closing_day`].
+fn closed_before(today: NaiveDate, years: u32) -> NaiveDateTime {
+    let day_after = last_closing_day(today, years)
+        .succ_opt()
+        .unwrap_or(NaiveDate::MAX);
+    london_to_utc(day_after.and_time(NaiveTime::MIN))
+}
+
+/// One page of the review queue.
+#[derive(Debug, Clone)]
+pub struct QueuePage {
+    /// The page's referrals, the longest due first.
+    pub due: Vec<Due>,
+    /// How many are due in all.
+    pub total: usize,
+}
+
+/// The order of the queue: the longest due first, then the earliest closed, then by id. Each
+/// of the queue's database reads returns its referrals in this order.
+fn queue_order(d: &Due) -> (NaiveDate, NaiveDateTime, &str) {
+    (d.due_on, d.referral.closed_at, d.referral.id.as_str())
+}
+
+/// The referrals in the viewer's scope whose review has come, the longest due first: `take`
+/// of them after the first `skip`, and how many there are in all.
+///
+/// The database answers it: for each final status, the referrals waiting for their first
+/// review that closed early enough ([`closed_before`], the policy's period for that status),
+/// in closing order; and the referrals a decision kept whose next review date has come, in
+/// that date's order. Each read is already in the queue's order, so the page is the first
+/// `skip + take` of each, merged.
 pub fn queue(
     c: &mut DbConn,
     viewer: &Viewer,
     policy: &RetentionSettings,
     today: NaiveDate,
-) -> Result<Vec<Due>, AppError> {
-    // Nothing that closed within the shortest period is due (a decision to keep only moves a
-    // review later), so the database returns only the older ones; a day's margin covers the
-    // UK date being ahead of UTC.
-    let years = Months::new(policy::shortest(policy).saturating_mul(12));
-    let cutoff = today
-        .checked_sub_months(years)
-        .and_then(|d| d.checked_add_days(Days::new(2)))
-        .and_then(|d| d.and_hms_opt(0, 0, 0));
-    let mut due: Vec<Due> = model::closed(c, viewer, cutoff, None)?
-        .into_iter()
-        .filter_map(|r| assess(policy, r))
-        .filter(|d| d.is_due(today))
-        .collect();
-    due.sort_by(|a, b| (a.due_on, &a.referral.reference).cmp(&(b.due_on, &b.referral.reference)));
-    Ok(due)
+    skip: usize,
+    take: usize,
+) -> Result<QueuePage, AppError> {
+    let want = skip.saturating_add(take);
+    let mut due: Vec<Due> = Vec::new();
+    let mut total = 0;
+    for status in policy::CLOSING {
+        let Some(kind) = RecordType::of(status) else {
+            continue;
+        };
+        let before = closed_before(today, kind.years(policy));
+        let (rows, n) = model::first_reviews(c, viewer, status, before, want)?;
+        total += n;
+        due.extend(rows.into_iter().filter_map(|r| assess(policy, r)));
+    }
+    let (rows, n) = model::kept_reviews(c, viewer, today, want)?;
+    total += n;
+    due.extend(rows.into_iter().filter_map(|r| assess(policy, r)));
+    debug_assert!(due.iter().all(|d| d.is_due(today)));
+    due.sort_by(|a, b| queue_order(a).cmp(&queue_order(b)));
+    Ok(QueuePage {
+        due: due.into_iter().skip(skip).take(take).collect(),
+        total,
+    })
 }
 
 /// One referral's review: its closure and review date (`None` while it is open) and the
@@ -98,10 +157,7 @@ pub fn review(
         .find(id)
         .select((referrals::reference, referrals::area_id))
         .first(c)?;
-    let due = model::closed(c, viewer, None, Some(id))?
-        .into_iter()
-        .next()
-        .and_then(|r| assess(policy, r));
+    let due = model::closed_one(c, viewer, id)?.and_then(|r| assess(policy, r));
     Ok(Review {
         reference,
         area_id,
@@ -266,4 +322,47 @@ fn erase(
             })),
     )?;
     Ok(Decision::Erase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_last_closing_day_is_the_latest_whose_review_has_come() {
+        assert_eq!(last_closing_day(d(2026, 11, 23), 2), d(2024, 11, 23));
+        assert_eq!(last_closing_day(d(2026, 11, 23), 0), d(2026, 11, 23));
+        // 29 February 2024's review, two years on, is 28 February 2026.
+        assert_eq!(last_closing_day(d(2026, 2, 28), 2), d(2024, 2, 29));
+        assert_eq!(last_closing_day(d(2026, 3, 1), 2), d(2024, 3, 1));
+        assert_eq!(last_closing_day(d(2028, 2, 29), 4), d(2024, 2, 29));
+        assert_eq!(last_closing_day(d(2028, 2, 28), 4), d(2024, 2, 28));
+        for years in [1, 2, 6] {
+            let mut today = d(2023, 1, 1);
+            while today < d(2029, 1, 1) {
+                let last = last_closing_day(today, years);
+                assert!(policy::add_years(last, years) <= today, "{today} {years}");
+                let next = last.succ_opt().unwrap();
+                assert!(policy::add_years(next, years) > today, "{today} {years}");
+                today = today.succ_opt().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn due_means_closed_before_the_uk_day_after_the_last_closing_day() {
+        // In summer the UK day starts at 23:00 UTC the evening before.
+        assert_eq!(
+            closed_before(d(2026, 7, 10), 2),
+            d(2024, 7, 10).and_hms_opt(23, 0, 0).unwrap()
+        );
+        assert_eq!(
+            closed_before(d(2026, 1, 10), 2),
+            d(2024, 1, 11).and_hms_opt(0, 0, 0).unwrap()
+        );
+    }
 }

@@ -68,24 +68,32 @@ pub async fn queue(
     q: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, policy) = (Viewer::from(&user), state.settings.retention);
-    let (due, areas) = state
+    let asked = q.page.unwrap_or(1).max(1);
+    let (queue, page_no, areas) = state
         .db
         .run(move |c| {
-            let due = service::queue(c, &viewer, &policy, crate::clock::today())?;
-            Ok((due, area_names(c)?))
+            let today = crate::clock::today();
+            let at = |page: usize| {
+                let skip = (page - 1).saturating_mul(PAGE_SIZE);
+                (skip, PAGE_SIZE)
+            };
+            let (skip, take) = at(asked);
+            let mut queue = service::queue(c, &viewer, &policy, today, skip, take)?;
+            // A page past the end shows the last one.
+            let last = queue.total.div_ceil(PAGE_SIZE).max(1);
+            let page_no = asked.min(last);
+            if page_no != asked {
+                let (skip, take) = at(page_no);
+                queue = service::queue(c, &viewer, &policy, today, skip, take)?;
+            }
+            Ok((queue, page_no, area_names(c)?))
         })
         .await?;
-    let pages = due.len().div_ceil(PAGE_SIZE).max(1);
-    let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let rows: Vec<DueRow> = due
-        .iter()
-        .skip((page_no - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .map(|d| DueRow::new(d, &areas))
-        .collect();
+    let pages = queue.total.div_ceil(PAGE_SIZE).max(1);
+    let rows: Vec<DueRow> = queue.due.iter().map(|d| DueRow::new(d, &areas)).collect();
     let mut ctx = tera::Context::new();
     ctx.insert("rows", &rows);
-    ctx.insert("total", &due.len());
+    ctx.insert("total", &queue.total);
     ctx.insert("page", &page_no);
     ctx.insert("pages", &pages);
     ctx.insert("base_url", "/retention?");

@@ -71,6 +71,9 @@ async fn closed_days_ago(app: &TestApp, id: &str, days: i64) {
             )
             .set(referral_status_history::at.eq(at))
             .execute(c)?;
+            diesel::update(referrals::table.find(&id))
+                .set(referrals::closed_at.eq(Some(at)))
+                .execute(c)?;
             Ok(())
         })
         .await
@@ -286,6 +289,258 @@ async fn the_queue_shows_exactly_the_due_referrals_in_each_reviewers_scope() {
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         }
     }
+}
+
+/// The ids of the referrals a queue page links to, in the page's order.
+fn queue_ids(page: &str) -> Vec<String> {
+    crate::helpers::unescape(page)
+        .split("href=\"/retention/")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+/// Every closed referral in the database, and which are due today under the default policy,
+/// worked out here one by one: (id, area) in the queue's order.
+fn due_by_brute_force(c: &mut DbConn, today: NaiveDate) -> Vec<(String, String)> {
+    use mhtr_pathway::retention::policy::add_years;
+    use mhtr_pathway::sessions::calendar::utc_to_london;
+    type Row = (
+        String,
+        String,
+        String,
+        Option<NaiveDateTime>,
+        Option<NaiveDate>,
+        Option<NaiveDateTime>,
+    );
+    let rows: Vec<Row> = referrals::table
+        .select((
+            referrals::id,
+            referrals::area_id,
+            referrals::status,
+            referrals::closed_at,
+            referrals::retention_review_on,
+            referrals::erased_at,
+        ))
+        .load(c)
+        .unwrap();
+    let mut due: Vec<(NaiveDate, NaiveDateTime, String, String)> = rows
+        .into_iter()
+        .filter_map(|(id, area, status, closed_at, review_on, erased_at)| {
+            let years = match status.as_str() {
+                "declined" | "not_suitable" | "mhtr_not_made" | "withdrawn" => 2,
+                "closed" => 6,
+                _ => return None,
+            };
+            let closed_at = closed_at.expect("a closed referral has its closing time");
+            let due_on =
+                review_on.unwrap_or_else(|| add_years(utc_to_london(closed_at).date(), years));
+            (erased_at.is_none() && due_on <= today).then_some((due_on, closed_at, id, area))
+        })
+        .collect();
+    due.sort();
+    due.into_iter().map(|(_, _, id, area)| (id, area)).collect()
+}
+
+/// Hundreds of closed referrals over eight years, in every final status, in two areas, some
+/// kept to a next review date (past or to come), some erased, some closed at the same
+/// instant, two either side of the first due day's end: every page of the queue holds exactly
+/// the due ones in order, the longest due first, as worked out here from every referral.
+#[tokio::test]
+async fn the_queue_pages_through_every_due_referral_in_order() {
+    use mhtr_pathway::retention::service::last_closing_day;
+    use mhtr_pathway::sessions::calendar::london_to_utc;
+    let t = cast().await;
+    let c = clients(&t).await;
+    let first = declined(&c.po, &c.cl, &t.app.area_a, 1).await;
+    let (area_a, area_b) = (t.app.area_a.clone(), t.app.area_b.clone());
+    let day = today();
+    t.app
+        .state
+        .db
+        .write(move |c| {
+            crate::signposting::copy_referral(c, &first, 300);
+            let now = mhtr_pathway::clock::now();
+            let statuses = [
+                "declined",
+                "not_suitable",
+                "mhtr_not_made",
+                "withdrawn",
+                "closed",
+            ];
+            let same_instant = now - Duration::days(1000);
+            for i in 1..=300_i64 {
+                let closed_at = if i % 23 == 0 {
+                    same_instant
+                } else {
+                    now - Duration::days(i * 37 % 3000) - Duration::seconds(i * 7919 % 86_400)
+                };
+                let review_on = if i % 11 == 0 {
+                    Some(day - Duration::days(i % 400))
+                } else if i % 13 == 0 {
+                    Some(day + Duration::days(30))
+                } else {
+                    None
+                };
+                diesel::update(referrals::table.find(format!("copy-{i}")))
+                    .set((
+                        referrals::status.eq(statuses[(i % 5) as usize]),
+                        referrals::closed_at.eq(Some(closed_at)),
+                        referrals::area_id.eq(if i % 3 == 0 { &area_b } else { &area_a }),
+                        referrals::retention_review_on.eq(review_on),
+                        referrals::erased_at.eq((i % 17 == 0).then_some(now)),
+                    ))
+                    .execute(c)?;
+            }
+            // Declined, closed in the last minute of the last day that is due, and in the
+            // first minute of the next.
+            let edge = last_closing_day(day, 2);
+            for (id, at) in [
+                ("copy-5", edge.and_hms_opt(23, 59, 59).unwrap()),
+                (
+                    "copy-10",
+                    edge.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap(),
+                ),
+            ] {
+                diesel::update(referrals::table.find(id))
+                    .set((
+                        referrals::status.eq("declined"),
+                        referrals::closed_at.eq(Some(london_to_utc(at))),
+                        referrals::retention_review_on.eq(None::<NaiveDate>),
+                        referrals::erased_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let expected = t
+        .app
+        .state
+        .db
+        .run(move |c| Ok(due_by_brute_force(c, day)))
+        .await
+        .unwrap();
+    let ids = |rows: &[(String, String)]| rows.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>();
+    assert!(
+        expected.len() > 100,
+        "{} due: more than two pages",
+        expected.len()
+    );
+    assert!(expected.iter().any(|(id, _)| id == "copy-5"));
+    assert!(!expected.iter().any(|(id, _)| id == "copy-10"));
+
+    let admin = t.app.browser(&t.admin).await;
+    let mut seen = Vec::new();
+    let pages = expected.len().div_ceil(50);
+    for p in 1..=pages {
+        let (status, page) = admin.get(&format!("/retention?page={p}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            page.contains(&format!("{} records due", expected.len())),
+            "page {p}"
+        );
+        seen.extend(queue_ids(&page));
+    }
+    assert_eq!(seen, ids(&expected), "every due referral once, in order");
+    // A page past the end shows the last.
+    let (_, page) = admin.get(&format!("/retention?page={}", pages + 5)).await;
+    assert_eq!(queue_ids(&page), ids(&expected[(pages - 1) * 50..]));
+
+    // A clinical lead of area A: area A's alone, in the same order.
+    let in_a: Vec<(String, String)> = expected
+        .iter()
+        .filter(|(_, area)| *area == t.app.area_a)
+        .cloned()
+        .collect();
+    let cl2 = t.app.browser(&t.cl2).await;
+    let (_, page) = cl2.get("/retention").await;
+    assert!(page.contains(&format!("{} records due", in_a.len())));
+    assert_eq!(queue_ids(&page), ids(&in_a[..50.min(in_a.len())]));
+    let (_, page) = cl2.get("/retention?page=2").await;
+    assert_eq!(queue_ids(&page), ids(&in_a[50..100.min(in_a.len())]));
+}
+
+/// A database from before closing times were kept: migration 000019 dates each closed
+/// referral by the history entry that closed it, and leaves open ones undated.
+#[tokio::test]
+async fn the_migration_dates_referrals_closed_before_it() {
+    use diesel::connection::SimpleConnection;
+    let t = cast().await;
+    let c = clients(&t).await;
+    let closed = declined(&c.po, &c.cl, &t.app.area_a, 1).await;
+    // The transition that closes a referral dates it as its history entry does.
+    let id = closed.clone();
+    let (closed_at, history_at) = t
+        .app
+        .state
+        .db
+        .run(move |c| {
+            let closed_at: Option<NaiveDateTime> = referrals::table
+                .find(&id)
+                .select(referrals::closed_at)
+                .first(c)?;
+            let history_at: NaiveDateTime = referral_status_history::table
+                .filter(referral_status_history::referral_id.eq(&id))
+                .filter(referral_status_history::to_status.eq("declined"))
+                .select(referral_status_history::at)
+                .first(c)?;
+            Ok((closed_at, history_at))
+        })
+        .await
+        .unwrap();
+    assert_eq!(closed_at, Some(history_at));
+    closed_days_ago(&t.app, &closed, 900).await;
+    let open = {
+        let mut body = probation_json(&t.app.area_a, "Open", "Case", Some("R299998"));
+        body["create_new_person"] = json!(true);
+        api_referral(&c.po, &body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let dir = format!(
+        "{}/migrations/{}/2026-11-22-000019_retention_due",
+        env!("CARGO_MANIFEST_DIR"),
+        t.app.state.db.backend()
+    );
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+    let (down, up) = (read("down.sql"), read("up.sql"));
+    let (ids, expected) = (
+        [closed.clone(), open.clone()],
+        (today() - Duration::days(900)).and_hms_opt(12, 0, 0),
+    );
+    let dated = t
+        .app
+        .state
+        .db
+        .write(move |c| {
+            let before: Vec<Option<NaiveDateTime>> = ids
+                .iter()
+                .map(|id| {
+                    referrals::table
+                        .find(id)
+                        .select(referrals::closed_at)
+                        .first(c)
+                })
+                .collect::<Result<_, _>>()?;
+            assert_eq!(before, [expected, None]);
+            c.batch_execute(&down)?;
+            c.batch_execute(&up)?;
+            Ok(ids
+                .iter()
+                .map(|id| {
+                    referrals::table
+                        .find(id)
+                        .select(referrals::closed_at)
+                        .first(c)
+                })
+                .collect::<Result<Vec<Option<NaiveDateTime>>, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(dated, [expected, None]);
 }
 
 #[tokio::test]

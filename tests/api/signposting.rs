@@ -400,7 +400,7 @@ async fn the_directory_pages_are_for_administrators_only() {
 
 /// Adds `n` copies of a referral (new ids and references), written by SQL in one statement:
 /// a large area without the time it takes to make each through the service.
-fn copy_referral(c: &mut mhtr_pathway::db::DbConn, id: &str, n: u32) {
+pub(crate) fn copy_referral(c: &mut mhtr_pathway::db::DbConn, id: &str, n: u32) {
     #[derive(QueryableByName)]
     struct Column {
         #[diesel(sql_type = diesel::sql_types::Text)]

@@ -442,6 +442,105 @@ async fn a_leads_list_in_submission_order_reads_the_area_index_alone() {
     });
 }
 
+/// The retention queue asks the database for the due referrals a page at a time: for each
+/// final status, the range of the `referrals_retention_due` index before that status's
+/// cut-off, in closing order, with the areas checked inside the index (migration 000019; on
+/// a million referrals the queue had read every closed referral and its closing history). The
+/// test reads the plans of the queries the queue really runs, for a lead and an
+/// administrator, on synthetic data whose closing times it first checks against the history.
+#[tokio::test]
+async fn the_retention_queue_reads_each_status_from_the_due_index_in_closing_order() {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    use diesel::prelude::*;
+    use mhtr_pathway::db::schema::{referral_status_history, referrals};
+    use mhtr_pathway::retention::service;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(QueryableByName, Debug)]
+    struct Step {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+
+    let app = spawn_app().await;
+    let lead = app.create_user(Role::ClinicalLead, &["Rutland", "Leicester"]);
+    let admin = app.create_user(Role::Admin, &[]);
+    synthesise(&app, 400, 17);
+    let sqlite = app.state.db.backend() == "sqlite";
+    let policy = app.state.settings.retention;
+    app.with_db(|c| {
+        // Every synthetic referral in a final status carries the time of the change that
+        // closed it, and no other referral carries one.
+        let closing: Vec<(String, String, Option<chrono::NaiveDateTime>)> = referrals::table
+            .select((referrals::id, referrals::status, referrals::closed_at))
+            .load(c)
+            .unwrap();
+        let mut closed = 0;
+        for (id, status, closed_at) in closing {
+            let at: Option<chrono::NaiveDateTime> = referral_status_history::table
+                .filter(referral_status_history::referral_id.eq(&id))
+                .filter(referral_status_history::to_status.eq(&status))
+                .select(diesel::dsl::max(referral_status_history::at))
+                .first(c)
+                .unwrap();
+            let is_final = [
+                "declined",
+                "not_suitable",
+                "mhtr_not_made",
+                "withdrawn",
+                "closed",
+            ]
+            .contains(&status.as_str());
+            assert_eq!(closed_at, if is_final { at } else { None }, "{id} {status}");
+            closed += usize::from(is_final);
+        }
+        assert!(closed > 100, "{closed} closed");
+
+        for viewer in [viewer_of(c, &lead.email), viewer_of(c, &admin.email)] {
+            let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+            let log = seen.clone();
+            c.set_instrumentation(move |e: InstrumentationEvent<'_>| {
+                if let InstrumentationEvent::StartQuery { query, .. } = e {
+                    log.lock().unwrap().push(query.to_string());
+                }
+            });
+            let page = service::queue(c, &viewer, &policy, today(), 0, 50).unwrap();
+            c.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+            assert!(page.total > 0 && !page.due.is_empty(), "nothing due");
+            if !sqlite {
+                // PostgreSQL chooses its plans by its statistics.
+                continue;
+            }
+            let seen = seen.lock().unwrap();
+            let reads: Vec<&String> = seen
+                .iter()
+                .filter(|q| q.contains("`closed_at` < ?"))
+                .collect();
+            // A count for each final status, and a page for each that has any due.
+            assert!(reads.len() > 5, "{seen:?}");
+            for q in reads {
+                let sql = q.split(" -- binds").next().unwrap().replace('?', "'x'");
+                let plan: Vec<Step> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                    .load(c)
+                    .unwrap();
+                assert!(
+                    plan.iter()
+                        .any(|s| s.detail.contains("INDEX referrals_retention_due")),
+                    "not read from the due index: {plan:?}\n{sql}"
+                );
+                // Referrals closed at the same instant are put in id order among themselves
+                // ("FOR LAST TERM OF ORDER BY"); the range itself is read in closing order.
+                assert!(
+                    !plan
+                        .iter()
+                        .any(|s| s.detail.contains("TEMP B-TREE FOR ORDER BY")),
+                    "sorted rather than read in order: {plan:?}\n{sql}"
+                );
+            }
+        }
+    });
+}
+
 /// The hourly housekeeping keeps SQLite's planner statistics: after a database has grown
 /// without them, `refresh_statistics` gathers them (PostgreSQL's autovacuum does this there).
 #[tokio::test]
