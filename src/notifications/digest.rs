@@ -127,7 +127,8 @@ fn counts(
     week_start: NaiveDate,
     today: NaiveDate,
 ) -> Result<WeeklyDigest, AppError> {
-    let waiting = crate::sessions::capacity::waiting_list(c, area_ids, today)?;
+    // The first of the list is the longest waiting.
+    let waiting = crate::sessions::capacity::waiting_list(c, area_ids, today, Some(1), 1)?;
     let risk_alerts: i64 = risk_alerts::table
         .filter(risk_alerts::area_id.eq_any(area_ids))
         .filter(risk_alerts::acknowledged_at.is_null())
@@ -140,8 +141,8 @@ fn counts(
         .get_result(c)?;
     Ok(WeeklyDigest {
         week: crate::web::format::date(week_start),
-        waiting: i64::try_from(waiting.len()).unwrap_or(i64::MAX),
-        oldest_wait_days: waiting.iter().map(|w| w.days_waiting).max(),
+        waiting: i64::try_from(waiting.total).unwrap_or(i64::MAX),
+        oldest_wait_days: waiting.list.first().map(|w| w.days_waiting),
         risk_alerts,
         enforcement_reviews,
         follow_ups: due_follow_ups(c, area_ids)?,

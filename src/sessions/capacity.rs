@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{self, AuditAction, Event};
@@ -16,7 +16,7 @@ use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::db::schema::{
-    people, practitioner_capacity, referrals, treatment_sessions, user_areas, users,
+    areas, people, practitioner_capacity, referrals, treatment_sessions, user_areas, users,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::state::Status;
@@ -30,6 +30,11 @@ use crate::web::{self as page, format};
 pub const DEFAULT_SESSIONS_PER_WEEK: i32 = 15;
 pub const DEFAULT_WORKING_DAYS: &str = "mon,tue,wed,thu,fri";
 const WEEKS_AHEAD: u64 = 12;
+/// Practitioners a page shows, each with a table of 12 weeks.
+const PRACTITIONERS_PER_PAGE: usize = 20;
+const WAITING_PER_PAGE: usize = 50;
+/// Keys a query binds at most (SQLite allows 32,766 variables a statement).
+const CHUNK: usize = 500;
 const SESSIONS_PER_WEEK_MAX: i32 = 40;
 const WEEK: [Weekday; 7] = [
     Weekday::Mon,
@@ -105,33 +110,39 @@ fn booked_per_week(
     weeks: u64,
 ) -> Result<HashMap<(String, NaiveDate), i64>, AppError> {
     let to = from + Days::new(7 * weeks);
-    let rows: Vec<(String, NaiveDateTime)> = treatment_sessions::table
-        .filter(treatment_sessions::ap_user_id.eq_any(ap_ids))
-        .filter(treatment_sessions::status.eq_any(LIVE))
-        .filter(treatment_sessions::starts_at.ge(from.and_time(NaiveTime::MIN)))
-        .filter(treatment_sessions::starts_at.lt(to.and_time(NaiveTime::MIN)))
-        .select((
-            treatment_sessions::ap_user_id,
-            treatment_sessions::starts_at,
-        ))
-        .load(c)?;
     let mut counts = HashMap::new();
-    for (ap, at) in rows {
-        *counts.entry((ap, monday_of(at.date()))).or_insert(0) += 1;
+    for chunk in ap_ids.chunks(CHUNK) {
+        let rows: Vec<(String, NaiveDateTime)> = treatment_sessions::table
+            .filter(treatment_sessions::ap_user_id.eq_any(chunk))
+            .filter(treatment_sessions::status.eq_any(LIVE))
+            .filter(treatment_sessions::starts_at.ge(from.and_time(NaiveTime::MIN)))
+            .filter(treatment_sessions::starts_at.lt(to.and_time(NaiveTime::MIN)))
+            .select((
+                treatment_sessions::ap_user_id,
+                treatment_sessions::starts_at,
+            ))
+            .load(c)?;
+        for (ap, at) in rows {
+            *counts.entry((ap, monday_of(at.date()))).or_insert(0) += 1;
+        }
     }
     Ok(counts)
 }
 
 fn patterns(c: &mut DbConn, ap_ids: &[String]) -> Result<HashMap<String, i32>, AppError> {
-    Ok(practitioner_capacity::table
-        .filter(practitioner_capacity::user_id.eq_any(ap_ids))
-        .select((
-            practitioner_capacity::user_id,
-            practitioner_capacity::sessions_per_week,
-        ))
-        .load::<(String, i32)>(c)?
-        .into_iter()
-        .collect())
+    let mut set = HashMap::new();
+    for chunk in ap_ids.chunks(CHUNK) {
+        set.extend(
+            practitioner_capacity::table
+                .filter(practitioner_capacity::user_id.eq_any(chunk))
+                .select((
+                    practitioner_capacity::user_id,
+                    practitioner_capacity::sessions_per_week,
+                ))
+                .load::<(String, i32)>(c)?,
+        );
+    }
+    Ok(set)
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -192,12 +203,16 @@ struct WaitingRow {
 }
 
 /// Orders made in `areas` (made, inducted or allocated) with no attended session yet,
-/// longest waiting first.
+/// longest waiting first: page `asked` of them, `per` a page.
+/// Everyone waiting is read (a narrow row each) to order them; the names of practitioners
+/// and first booked sessions are read for the page's alone.
 pub fn waiting_list(
     c: &mut DbConn,
     areas: &[String],
     today: NaiveDate,
-) -> Result<Vec<Waiting>, AppError> {
+    asked: Option<usize>,
+    per: usize,
+) -> Result<WaitingPage, AppError> {
     let attended = treatment_sessions::table
         .filter(treatment_sessions::referral_id.eq(referrals::id))
         .filter(treatment_sessions::status.eq_any(LIVE))
@@ -205,7 +220,7 @@ pub fn waiting_list(
             treatment_sessions::outcome
                 .eq_any([Outcome::Attended.as_str(), Outcome::AttendedLate.as_str()]),
         );
-    let rows: Vec<WaitingRow> = referrals::table
+    let mut rows: Vec<WaitingRow> = referrals::table
         .inner_join(people::table)
         .filter(referrals::area_id.eq_any(areas))
         .filter(referrals::status.eq_any([Status::MhtrMade, Status::Inducted, Status::Allocated]))
@@ -220,6 +235,12 @@ pub fn waiting_list(
             referrals::updated_at,
         ))
         .load(c)?;
+    let since = |r: &WaitingRow| r.sentence_date.unwrap_or(r.updated_at.date());
+    // The longest waiting first: the earliest start of the wait, then by reference.
+    rows.sort_by(|a, b| (since(a), &a.reference).cmp(&(since(b), &b.reference)));
+    let total = rows.len();
+    let (page, pages, skip) = page_of(asked, total, per);
+    let rows: Vec<WaitingRow> = rows.into_iter().skip(skip).take(per).collect();
     let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
     let mut first: HashMap<String, NaiveDateTime> = HashMap::new();
     for (rid, at) in treatment_sessions::table
@@ -246,9 +267,10 @@ pub fn waiting_list(
         .load::<(String, String)>(c)?
         .into_iter()
         .collect();
-    let mut list: Vec<Waiting> = rows
+    let list = rows
         .into_iter()
         .map(|r| {
+            let start = since(&r);
             let WaitingRow {
                 id,
                 reference,
@@ -256,9 +278,8 @@ pub fn waiting_list(
                 family_name: family,
                 allocated_ap_id: ap,
                 sentence_date: sentence,
-                updated_at: updated,
+                updated_at: _,
             } = r;
-            let since = sentence.unwrap_or(updated.date());
             Waiting {
                 initials: initials(&given, &family),
                 allocated: ap
@@ -267,7 +288,7 @@ pub fn waiting_list(
                 sentence_date: sentence
                     .map(format::date)
                     .unwrap_or_else(|| "Not recorded".into()),
-                days_waiting: (today - since).num_days(),
+                days_waiting: (today - start).num_days(),
                 first_booked: first
                     .get(&id)
                     .map(|t| format!("{} at {}", format::date(t.date()), diary::time_of_day(*t)))
@@ -277,47 +298,176 @@ pub fn waiting_list(
             }
         })
         .collect();
-    list.sort_by(|a, b| {
-        b.days_waiting
-            .cmp(&a.days_waiting)
-            .then_with(|| a.reference.cmp(&b.reference))
-    });
-    Ok(list)
+    Ok(WaitingPage {
+        list,
+        total,
+        page,
+        pages,
+    })
 }
 
-pub async fn overview(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let scope = Scope::of(&user)?;
-    let areas = user.area_ids.clone();
+/// A page of the waiting list.
+pub struct WaitingPage {
+    pub list: Vec<Waiting>,
+    /// Everyone waiting.
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+}
+
+/// This week across every practitioner in view: the page's summary.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct WeekSummary {
+    pub practitioners: usize,
+    pub booked: i64,
+    pub capacity: i64,
+    pub utilisation: i64,
+    pub over: usize,
+}
+
+fn week_summary(
+    ids: &[String],
+    booked: &HashMap<(String, NaiveDate), i64>,
+    set: &HashMap<String, i32>,
+    monday: NaiveDate,
+) -> WeekSummary {
+    let mut sum = WeekSummary {
+        practitioners: ids.len(),
+        ..WeekSummary::default()
+    };
+    for id in ids {
+        let capacity = set.get(id).copied().unwrap_or(DEFAULT_SESSIONS_PER_WEEK);
+        let n = booked.get(&(id.clone(), monday)).copied().unwrap_or(0);
+        let load = week_load(monday, n, capacity);
+        sum.booked += load.booked;
+        sum.capacity += i64::from(load.capacity);
+        sum.over += usize::from(load.over);
+    }
+    sum.utilisation = if sum.capacity > 0 {
+        (sum.booked * 100 + sum.capacity / 2) / sum.capacity
+    } else {
+        0
+    };
+    sum
+}
+
+/// The capacity page's query: an area of the reader's (all of them when absent), and the page
+/// of practitioners and of the waiting list.
+#[derive(Debug, Default, Deserialize)]
+pub struct OverviewQuery {
+    pub area: Option<String>,
+    pub page: Option<usize>,
+    pub waiting_page: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct AreaOption {
+    value: String,
+    text: String,
+    selected: bool,
+}
+
+/// The link to the capacity page with these choices, ready for a page number.
+fn overview_url(area: Option<&str>, other: (&str, usize)) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(a) = area {
+        pairs.push(("area", a.to_owned()));
+    }
+    pairs.push((other.0, other.1.to_string()));
+    format!(
+        "/capacity?{}&",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+/// Page `asked` (from 1) of `total` items, `per` a page: the page shown (a page past the end
+/// shows the last), the number of pages, and how many come before it.
+fn page_of(asked: Option<usize>, total: usize, per: usize) -> (usize, usize, usize) {
+    let pages = total.div_ceil(per).max(1);
+    let page = asked.unwrap_or(1).clamp(1, pages);
+    (page, pages, (page - 1) * per)
+}
+
+pub async fn overview(
+    state: State,
+    user: CurrentUser,
+    q: web::Query<OverviewQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let area = q.area.filter(|a| !a.is_empty());
+    // An area outside the reader's is not found, like any record out of scope.
+    if area.as_ref().is_some_and(|a| !user.area_ids.contains(a)) {
+        return Err(AppError::NotFound);
+    }
+    let areas: Vec<String> = match &area {
+        Some(a) => vec![a.clone()],
+        None => user.area_ids.clone(),
+    };
+    let scope = match Scope::of(&user)? {
+        Scope::Lead(_) => Scope::Lead(areas.clone()),
+        own => own,
+    };
+    let mine = user.area_ids.clone();
     let today = crate::clock::today();
     let monday = monday_of(today);
     let actor = user.actor();
-    let (practitioners, booked, set, waiting) = state
+    let (page_p, page_w) = (q.page, q.waiting_page);
+    let view = state
         .db
         .write(move |c| {
             let practitioners: Vec<Practitioner> = scope.practitioners(c)?;
             let ids: Vec<String> = practitioners.iter().map(|p| p.id.clone()).collect();
-            let booked = booked_per_week(c, &ids, monday, WEEKS_AHEAD)?;
             let set = patterns(c, &ids)?;
-            let waiting = waiting_list(c, &areas, today)?;
-            if !waiting.is_empty() {
+            let summary = week_summary(&ids, &booked_per_week(c, &ids, monday, 1)?, &set, monday);
+            let (page, pages, skip) = page_of(page_p, practitioners.len(), PRACTITIONERS_PER_PAGE);
+            let shown: Vec<Practitioner> = practitioners
+                .into_iter()
+                .skip(skip)
+                .take(PRACTITIONERS_PER_PAGE)
+                .collect();
+            let shown_ids: Vec<String> = shown.iter().map(|p| p.id.clone()).collect();
+            let booked = booked_per_week(c, &shown_ids, monday, WEEKS_AHEAD)?;
+            let waiting = waiting_list(c, &areas, today, page_w, WAITING_PER_PAGE)?;
+            if !waiting.list.is_empty() {
                 audit::record(
                     c,
                     &actor,
-                    Event::new(AuditAction::Consultation, "waiting_list.viewed")
-                        .details(json!({ "referrals": waiting.len() })),
+                    Event::new(AuditAction::Consultation, "waiting_list.viewed").details(json!({
+                        "referrals": waiting.list.iter().map(|w| w.referral_id.as_str()).collect::<Vec<_>>(),
+                        "waiting": waiting.total,
+                    })),
                 )?;
             }
-            Ok((practitioners, booked, set, waiting))
+            let names: Vec<(String, String)> = areas::table
+                .filter(areas::id.eq_any(&mine))
+                .order(areas::name.asc())
+                .select((areas::id, areas::name))
+                .load(c)?;
+            Ok(OverviewData {
+                shown,
+                booked,
+                set,
+                summary,
+                page,
+                pages,
+                waiting,
+                names,
+            })
         })
         .await?;
-    let loads: Vec<PractitionerLoad> = practitioners
+    let loads: Vec<PractitionerLoad> = view
+        .shown
         .into_iter()
         .map(|p| {
-            let capacity = set.get(&p.id).copied().unwrap_or(DEFAULT_SESSIONS_PER_WEEK);
+            let capacity = view
+                .set
+                .get(&p.id)
+                .copied()
+                .unwrap_or(DEFAULT_SESSIONS_PER_WEEK);
             let weeks = (0..WEEKS_AHEAD)
                 .map(|w| {
                     let m = monday + Days::new(7 * w);
-                    let n = booked.get(&(p.id.clone(), m)).copied().unwrap_or(0);
+                    let n = view.booked.get(&(p.id.clone(), m)).copied().unwrap_or(0);
                     week_load(m, n, capacity)
                 })
                 .collect();
@@ -328,10 +478,47 @@ pub async fn overview(state: State, user: CurrentUser) -> Result<HttpResponse, A
             }
         })
         .collect();
+    let area_options: Vec<AreaOption> = view
+        .names
+        .into_iter()
+        .map(|(id, name)| AreaOption {
+            selected: area.as_deref() == Some(id.as_str()),
+            value: id,
+            text: name,
+        })
+        .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("practitioners", &loads);
-    ctx.insert("waiting", &waiting);
+    ctx.insert("summary", &view.summary);
+    ctx.insert("week_commencing", &format::date(monday));
+    ctx.insert("page", &view.page);
+    ctx.insert("pages", &view.pages);
+    ctx.insert(
+        "practitioners_url",
+        &overview_url(area.as_deref(), ("waiting_page", view.waiting.page)),
+    );
+    ctx.insert("waiting", &view.waiting.list);
+    ctx.insert("total_waiting", &view.waiting.total);
+    ctx.insert("waiting_page", &view.waiting.page);
+    ctx.insert("waiting_pages", &view.waiting.pages);
+    ctx.insert(
+        "waiting_url",
+        &overview_url(area.as_deref(), ("page", view.page)),
+    );
+    ctx.insert("areas", &area_options);
+    ctx.insert("area_chosen", &area.is_some());
     page::render(&state, &user, "/capacity", "sessions/capacity.html", ctx).await
+}
+
+struct OverviewData {
+    shown: Vec<Practitioner>,
+    booked: HashMap<(String, NaiveDate), i64>,
+    set: HashMap<String, i32>,
+    summary: WeekSummary,
+    page: usize,
+    pages: usize,
+    waiting: WaitingPage,
+    names: Vec<(String, String)>,
 }
 
 // ------------------------------------------------------------------------- settings

@@ -796,3 +796,114 @@ async fn the_calendar_feed_carries_references_and_initials_and_stops_when_revoke
     assert!(stored.contains(&mhtr_pathway::ids::sha256_hex(token)));
     assert!(!stored.iter().any(|h| h == token), "only the hash is kept");
 }
+
+/// How many practitioners' week tables a capacity page shows.
+fn capacity_tables(page: &str) -> usize {
+    page.matches("<table class=\"govuk-table\" id=\"capacity-")
+        .count()
+}
+
+/// The waiting list's references, in the page's order.
+fn waiting_references(page: &str) -> Vec<String> {
+    let Some(table) = element_text(page, "waiting") else {
+        return Vec::new();
+    };
+    table
+        .split_whitespace()
+        .filter(|w| w.starts_with("MH-"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn capacity_pages_practitioners_and_the_waiting_list_and_filters_by_area() {
+    let app = spawn_app().await;
+    let po = app.create_user(Role::ProbationOfficer, &["Rutland", "Melton"]);
+    let lead = app.create_user(Role::ClinicalLead, &["Rutland", "Melton"]);
+    for _ in 0..22 {
+        app.create_user(Role::AssistantPsychologist, &["Rutland"]);
+    }
+    let melton_ap = app.create_user(Role::AssistantPsychologist, &["Melton"]);
+    // 53 waiting in Rutland, sentenced 1 to 53 days ago; one in Melton.
+    let mut rutland = Vec::new();
+    for n in 1..=53_u64 {
+        let (_, reference) = add_referral(
+            &app,
+            &po,
+            Case {
+                status: "mhtr_made",
+                sentence_date: Some(today() - Days::new(n)),
+                ..Case::new("Rutland", "Wait", "Ing")
+            },
+        );
+        rutland.push(reference);
+    }
+    rutland.reverse(); // the longest waiting first
+    let (_, in_melton) = add_referral(
+        &app,
+        &po,
+        Case {
+            status: "mhtr_made",
+            sentence_date: Some(today() - Days::new(400)),
+            ..Case::new("Melton", "Far", "Away")
+        },
+    );
+    let browser = signed_in(&app, &lead).await;
+
+    let page = browser.get_page("/capacity").await;
+    let words = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let summary = words(element_text(&page, "capacity-summary").expect("the week's summary"));
+    assert!(summary.contains("Assistant psychologists 23"), "{summary}");
+    assert!(
+        summary.contains("0 / 345 (0%)"),
+        "15 a week each: {summary}"
+    );
+    assert!(
+        summary.contains("Waiting for a first session 54"),
+        "{summary}"
+    );
+    assert_eq!(capacity_tables(&page), 20, "20 practitioners a page");
+    assert!(page.contains("Page 1 of 2, by name."));
+    let mut expected = vec![in_melton.clone()];
+    expected.extend(rutland.iter().cloned());
+    assert_eq!(waiting_references(&page), expected[..50]);
+    assert!(page.contains("54 people waiting"));
+    // Each list pages on its own, keeping the other's page.
+    let links = unescape(&page);
+    assert!(
+        links.contains("href=\"/capacity?waiting_page=1&page=2\""),
+        "practitioners' next page"
+    );
+    assert!(
+        links.contains("href=\"/capacity?page=1&waiting_page=2\""),
+        "waiting list's next page"
+    );
+    let page = browser.get_page("/capacity?page=2&waiting_page=2").await;
+    assert_eq!(capacity_tables(&page), 3);
+    assert_eq!(waiting_references(&page), expected[50..]);
+    // A page past the end shows the last.
+    let page = browser.get_page("/capacity?page=9&waiting_page=9").await;
+    assert_eq!(capacity_tables(&page), 3);
+    assert_eq!(waiting_references(&page), expected[50..]);
+
+    // One area of the lead's.
+    let melton = app.area_id("Melton");
+    let page = browser.get_page(&format!("/capacity?area={melton}")).await;
+    assert_eq!(capacity_tables(&page), 1);
+    assert!(page.contains(&format!("id=\"capacity-{}\"", melton_ap.id)));
+    assert_eq!(waiting_references(&page), [in_melton.clone()]);
+    let summary = words(element_text(&page, "capacity-summary").unwrap());
+    assert!(summary.contains("Assistant psychologists 1"), "{summary}");
+    assert!(
+        summary.contains("Waiting for a first session 1"),
+        "{summary}"
+    );
+    assert!(unescape(&page).contains(&format!(
+        "<option value=\"{melton}\" selected>Melton</option>"
+    )));
+    // An area that is not the lead's is not found.
+    let res = browser
+        .get(&format!("/capacity?area={}", app.area_id("Leicester")))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
