@@ -891,7 +891,7 @@ async fn capacity_pages_practitioners_and_the_waiting_list_and_filters_by_area()
     let page = browser.get_page(&format!("/capacity?area={melton}")).await;
     assert_eq!(capacity_tables(&page), 1);
     assert!(page.contains(&format!("id=\"capacity-{}\"", melton_ap.id)));
-    assert_eq!(waiting_references(&page), [in_melton.clone()]);
+    assert_eq!(waiting_references(&page), std::slice::from_ref(&in_melton));
     let summary = words(element_text(&page, "capacity-summary").unwrap());
     assert!(summary.contains("Assistant psychologists 1"), "{summary}");
     assert!(
