@@ -158,7 +158,8 @@ pub struct Viewer {
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
-type Scoped<'a> = referrals::BoxedQuery<'a, crate::db::MultiBackend>;
+/// A query of the referrals in some scope, still to be refined.
+pub type Scoped<'a> = referrals::BoxedQuery<'a, crate::db::MultiBackend>;
 
 /// Why a referral is being looked up: the scope depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::coded_enum;
 use crate::db::DbConn;
 use crate::db::schema::{referrals, retention_decisions};
 use crate::error::AppError;
-use crate::referrals::model::{Purpose, Viewer, scoped};
+use crate::referrals::model::{Purpose, Scoped, Viewer, scoped};
 use crate::referrals::state::Status;
 use crate::retention::policy::CLOSING;
 
@@ -123,20 +123,12 @@ pub fn first_reviews(
             .filter(referrals::erased_at.is_null())
             .filter(referrals::retention_review_on.is_null())
     };
-    let total: i64 = waiting().count().get_result(c)?;
-    let rows = if limit == 0 || total == 0 {
-        Vec::new()
-    } else {
-        waiting()
-            .order((referrals::closed_at.asc(), referrals::id.asc()))
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .select(closed_columns!())
-            .load::<Row>(c)?
-    };
-    Ok((
-        rows.into_iter().filter_map(closed_referral).collect(),
-        usize::try_from(total).unwrap_or(0),
-    ))
+    first_and_count(
+        c,
+        waiting,
+        |q| q.order((referrals::closed_at.asc(), referrals::id.asc())),
+        limit,
+    )
 }
 
 /// The closed referrals in the viewer's scope that a decision kept, whose next review date
@@ -155,16 +147,33 @@ pub fn kept_reviews(
             .filter(referrals::erased_at.is_null())
             .filter(referrals::status.eq_any(CLOSING))
     };
-    let total: i64 = waiting().count().get_result(c)?;
-    let rows = if limit == 0 || total == 0 {
-        Vec::new()
-    } else {
-        waiting()
-            .order((
+    first_and_count(
+        c,
+        waiting,
+        |q| {
+            q.order((
                 referrals::retention_review_on.asc(),
                 referrals::closed_at.asc(),
                 referrals::id.asc(),
             ))
+        },
+        limit,
+    )
+}
+
+/// The first `limit` referrals `waiting` holds, in the order `ordered` gives, and how many it
+/// holds in all.
+fn first_and_count<'a>(
+    c: &mut DbConn,
+    waiting: impl Fn() -> Scoped<'a>,
+    ordered: impl FnOnce(Scoped<'a>) -> Scoped<'a>,
+    limit: usize,
+) -> Result<(Vec<ClosedReferral>, usize), AppError> {
+    let total: i64 = waiting().count().get_result(c)?;
+    let rows = if limit == 0 || total == 0 {
+        Vec::new()
+    } else {
+        ordered(waiting())
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .select(closed_columns!())
             .load::<Row>(c)?

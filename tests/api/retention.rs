@@ -51,6 +51,16 @@ async fn declined(po: &Api, cl: &Api, area: &str, n: u32) -> String {
     id
 }
 
+/// A referral made by `po` in `area` and left open.
+async fn open_referral(po: &Api, area: &str, crn: &str) -> String {
+    let mut body = probation_json(area, "Open", "Case", Some(crn));
+    body["create_new_person"] = json!(true);
+    api_referral(po, &body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Time passing: the referral reached its final status `days` ago.
 async fn closed_days_ago(app: &TestApp, id: &str, days: i64) {
     let id = id.to_owned();
@@ -195,14 +205,7 @@ async fn the_queue_shows_exactly_the_due_referrals_in_each_reviewers_scope() {
     let due_b = declined(&po_b, &c.cl, &t.app.area_b, 3).await;
     let treated = closed_after_treatment(&t, &c, 4).await;
     let treated_recent = declined(&c.po, &c.cl, &t.app.area_a, 5).await;
-    let open = {
-        let mut body = probation_json(&t.app.area_a, "Open", "Case", Some("R299999"));
-        body["create_new_person"] = json!(true);
-        api_referral(&c.po, &body).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let open = open_referral(&c.po, &t.app.area_a, "R299999").await;
     // Ended without treatment: due after 2 years. Closed after treatment: after 6.
     closed_days_ago(&t.app, &due_a, 3 * 365 + 10).await;
     closed_days_ago(&t.app, &recent, 365).await;
@@ -492,14 +495,7 @@ async fn the_migration_dates_referrals_closed_before_it() {
         .unwrap();
     assert_eq!(closed_at, Some(history_at));
     closed_days_ago(&t.app, &closed, 900).await;
-    let open = {
-        let mut body = probation_json(&t.app.area_a, "Open", "Case", Some("R299998"));
-        body["create_new_person"] = json!(true);
-        api_referral(&c.po, &body).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let open = open_referral(&c.po, &t.app.area_a, "R299998").await;
     let dir = format!(
         "{}/migrations/{}/2026-11-22-000019_retention_due",
         env!("CARGO_MANIFEST_DIR"),
