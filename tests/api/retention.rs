@@ -512,27 +512,20 @@ async fn the_migration_dates_referrals_closed_before_it() {
         .state
         .db
         .write(move |c| {
-            let before: Vec<Option<NaiveDateTime>> = ids
-                .iter()
-                .map(|id| {
-                    referrals::table
-                        .find(id)
-                        .select(referrals::closed_at)
-                        .first(c)
-                })
-                .collect::<Result<_, _>>()?;
-            assert_eq!(before, [expected, None]);
+            let closing_times = |c: &mut DbConn| {
+                ids.iter()
+                    .map(|id| {
+                        referrals::table
+                            .find(id)
+                            .select(referrals::closed_at)
+                            .first(c)
+                    })
+                    .collect::<Result<Vec<Option<NaiveDateTime>>, _>>()
+            };
+            assert_eq!(closing_times(c)?, [expected, None]);
             c.batch_execute(&down)?;
             c.batch_execute(&up)?;
-            Ok(ids
-                .iter()
-                .map(|id| {
-                    referrals::table
-                        .find(id)
-                        .select(referrals::closed_at)
-                        .first(c)
-                })
-                .collect::<Result<Vec<Option<NaiveDateTime>>, _>>()?)
+            Ok(closing_times(c)?)
         })
         .await
         .unwrap();
