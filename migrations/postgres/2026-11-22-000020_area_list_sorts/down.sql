@@ -1,0 +1,3 @@
+DROP INDEX referrals_area_status_urgency;
+DROP INDEX referrals_area_status_reference;
+DROP INDEX referrals_area_status_updated;
