@@ -19,6 +19,7 @@ mod input_properties;
 pub mod linked;
 pub mod notifications;
 pub mod openapi;
+pub mod paging;
 pub mod referrals;
 pub mod reports;
 pub mod retention;

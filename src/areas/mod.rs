@@ -112,6 +112,15 @@ pub fn active_areas(conn: &mut DbConn) -> Result<Vec<Area>, AppError> {
         .load(conn)?)
 }
 
+/// The active areas among `ids`, as (id, name) by name: the choices of a reader's areas.
+pub fn named(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>, AppError> {
+    Ok(active_areas(conn)?
+        .into_iter()
+        .filter(|a| ids.contains(&a.id))
+        .map(|a| (a.id, a.name))
+        .collect())
+}
+
 pub fn area_by_id(conn: &mut DbConn, id: &str) -> Result<Area, AppError> {
     Ok(areas::table
         .find(id)

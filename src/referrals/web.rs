@@ -58,16 +58,7 @@ fn urlencode(s: &str) -> String {
 /// The user's areas as (id, name), alphabetical.
 async fn my_areas(state: &State, user: &CurrentUser) -> Result<Vec<(String, String)>, AppError> {
     let mine = user.area_ids.clone();
-    state.db.run(move |c| areas_of(c, &mine)).await
-}
-
-/// The active areas among `mine`, as (id, name).
-fn areas_of(c: &mut DbConn, mine: &[String]) -> Result<Vec<(String, String)>, AppError> {
-    Ok(areas::active_areas(c)?
-        .into_iter()
-        .filter(|a| mine.contains(&a.id))
-        .map(|a| (a.id, a.name))
-        .collect())
+    state.db.run(move |c| areas::named(c, &mine)).await
 }
 
 /// The answers in the shape the question macros want: one string per field (dates as
@@ -188,7 +179,7 @@ pub async fn list(
     // A list of whole areas (a clinical lead's) counts every referral in the tab's statuses.
     let short = model::has_caseload(&viewer);
     let read = move |c: &mut DbConn| {
-        let area_list = areas_of(c, &viewer.area_ids)?;
+        let area_list = areas::named(c, &viewer.area_ids)?;
         let (rows, total) = model::list(c, &viewer, &f2, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?;
         let mut aps = Vec::new();
         if is_lead {

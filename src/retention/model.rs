@@ -104,84 +104,71 @@ pub fn closed_one(
         .and_then(closed_referral))
 }
 
-/// The closed referrals in the viewer's scope waiting for their first review that reached
-/// `status` before `closed_before`, not erased: the first `limit` in closing order (the
-/// oldest first, then by id), and how many there are in all. Each status is one range of the
-/// `referrals_retention_due` index, read in its order with the areas checked inside it.
-pub fn first_reviews(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    status: Status,
-    closed_before: NaiveDateTime,
-    limit: usize,
-) -> Result<(Vec<ClosedReferral>, usize), AppError> {
-    let waiting = || {
-        scoped(viewer, Purpose::Retention)
-            .filter(referrals::status.eq(status))
-            .filter(referrals::closed_at.is_not_null())
-            .filter(referrals::closed_at.lt(closed_before))
-            .filter(referrals::erased_at.is_null())
-            .filter(referrals::retention_review_on.is_null())
-    };
-    first_and_count(
-        c,
-        waiting,
-        |q| q.order((referrals::closed_at.asc(), referrals::id.asc())),
-        limit,
-    )
+/// One range of the review queue, each read in the queue's order.
+#[derive(Debug, Clone, Copy)]
+pub enum Waiting {
+    /// Referrals waiting for their first review that reached `status` before
+    /// `closed_before`, in closing order (then by id): one range of the
+    /// `referrals_retention_due` index, read in its order with the areas checked inside it.
+    First {
+        status: Status,
+        closed_before: NaiveDateTime,
+    },
+    /// Referrals a decision kept whose next review date is on or before `today`, by that
+    /// date (then closing time and id).
+    Kept { today: NaiveDate },
 }
 
-/// The closed referrals in the viewer's scope that a decision kept, whose next review date
-/// is on or before `today`, not erased: the first `limit` by that date (then closing time and
-/// id), and how many there are in all.
-pub fn kept_reviews(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    today: NaiveDate,
-    limit: usize,
-) -> Result<(Vec<ClosedReferral>, usize), AppError> {
-    let waiting = || {
-        scoped(viewer, Purpose::Retention)
-            .filter(referrals::retention_review_on.is_not_null())
-            .filter(referrals::retention_review_on.le(today))
-            .filter(referrals::erased_at.is_null())
-            .filter(referrals::status.eq_any(CLOSING))
-    };
-    first_and_count(
-        c,
-        waiting,
-        |q| {
-            q.order((
+impl Waiting {
+    /// The range's referrals in the viewer's scope, not erased.
+    fn query<'a>(self, viewer: &Viewer) -> Scoped<'a> {
+        let q = scoped(viewer, Purpose::Retention).filter(referrals::erased_at.is_null());
+        match self {
+            Waiting::First {
+                status,
+                closed_before,
+            } => q
+                .filter(referrals::status.eq(status))
+                .filter(referrals::closed_at.is_not_null())
+                .filter(referrals::closed_at.lt(closed_before))
+                .filter(referrals::retention_review_on.is_null()),
+            Waiting::Kept { today } => q
+                .filter(referrals::retention_review_on.is_not_null())
+                .filter(referrals::retention_review_on.le(today))
+                .filter(referrals::status.eq_any(CLOSING)),
+        }
+    }
+
+    /// How many referrals in the viewer's scope the range holds.
+    pub fn count(self, c: &mut DbConn, viewer: &Viewer) -> Result<usize, AppError> {
+        let n: i64 = self.query(viewer).count().get_result(c)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// The first `limit` referrals of the range in the viewer's scope, in its order.
+    pub fn first(
+        self,
+        c: &mut DbConn,
+        viewer: &Viewer,
+        limit: usize,
+    ) -> Result<Vec<ClosedReferral>, AppError> {
+        let q = match self {
+            Waiting::First { .. } => self
+                .query(viewer)
+                .order((referrals::closed_at.asc(), referrals::id.asc())),
+            Waiting::Kept { .. } => self.query(viewer).order((
                 referrals::retention_review_on.asc(),
                 referrals::closed_at.asc(),
                 referrals::id.asc(),
-            ))
-        },
-        limit,
-    )
-}
-
-/// The first `limit` referrals `waiting` holds, in the order `ordered` gives, and how many it
-/// holds in all.
-fn first_and_count<'a>(
-    c: &mut DbConn,
-    waiting: impl Fn() -> Scoped<'a>,
-    ordered: impl FnOnce(Scoped<'a>) -> Scoped<'a>,
-    limit: usize,
-) -> Result<(Vec<ClosedReferral>, usize), AppError> {
-    let total: i64 = waiting().count().get_result(c)?;
-    let rows = if limit == 0 || total == 0 {
-        Vec::new()
-    } else {
-        ordered(waiting())
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            )),
+        };
+        Ok(q.limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .select(closed_columns!())
             .load::<Row>(c)?
-    };
-    Ok((
-        rows.into_iter().filter_map(closed_referral).collect(),
-        usize::try_from(total).unwrap_or(0),
-    ))
+            .into_iter()
+            .filter_map(closed_referral)
+            .collect())
+    }
 }
 
 /// Whether the referral is in the viewer's retention scope at all (closed or not).

@@ -11,6 +11,7 @@ use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{referrals, retention_decisions};
 use crate::error::AppError;
+use crate::paging::page_of;
 use crate::referrals::model::Viewer;
 use crate::retention::erase;
 use crate::retention::forms::{DecisionInput, ReviewInput};
@@ -88,6 +89,9 @@ pub struct QueuePage {
     pub due: Vec<Due>,
     /// How many are due in all.
     pub total: usize,
+    /// The page shown (a page past the end shows the last) and how many there are.
+    pub page: usize,
+    pub pages: usize,
 }
 
 /// The order of the queue: the longest due first, then the earliest closed, then by id. Each
@@ -96,42 +100,53 @@ fn queue_order(d: &Due) -> (NaiveDate, NaiveDateTime, &str) {
     (d.due_on, d.referral.closed_at, d.referral.id.as_str())
 }
 
-/// The referrals in the viewer's scope whose review has come, the longest due first: `take`
-/// of them after the first `skip`, and how many there are in all.
+/// The referrals in the viewer's scope whose review has come, the longest due first: page
+/// `asked` of them, `per` a page.
 ///
-/// The database answers it: for each final status, the referrals waiting for their first
-/// review that closed early enough ([`closed_before`], the policy's period for that status),
-/// in closing order; and the referrals a decision kept whose next review date has come, in
-/// that date's order. Each read is already in the queue's order, so the page is the first
-/// `skip + take` of each, merged.
+/// The database answers it, from the queue's ranges ([`model::Waiting`]): for each final
+/// status, the referrals waiting for their first review that closed early enough
+/// ([`closed_before`], the policy's period for that status), in closing order; and the
+/// referrals a decision kept whose next review date has come, in that date's order. The
+/// ranges are counted first; each is already in the queue's order, so the page is the first
+/// `skip + per` of each, merged.
 pub fn queue(
     c: &mut DbConn,
     viewer: &Viewer,
     policy: &RetentionSettings,
     today: NaiveDate,
-    skip: usize,
-    take: usize,
+    asked: Option<usize>,
+    per: usize,
 ) -> Result<QueuePage, AppError> {
-    let want = skip.saturating_add(take);
+    let ranges: Vec<model::Waiting> = policy::CLOSING
+        .iter()
+        .filter_map(|&status| {
+            RecordType::of(status).map(|kind| model::Waiting::First {
+                status,
+                closed_before: closed_before(today, kind.years(policy)),
+            })
+        })
+        .chain([model::Waiting::Kept { today }])
+        .collect();
+    let counts = ranges
+        .iter()
+        .map(|w| w.count(c, viewer))
+        .collect::<Result<Vec<usize>, AppError>>()?;
+    let total = counts.iter().sum();
+    let (page, pages, skip) = page_of(asked, total, per);
     let mut due: Vec<Due> = Vec::new();
-    let mut total = 0;
-    for status in policy::CLOSING {
-        let Some(kind) = RecordType::of(status) else {
-            continue;
-        };
-        let before = closed_before(today, kind.years(policy));
-        let (rows, n) = model::first_reviews(c, viewer, status, before, want)?;
-        total += n;
-        due.extend(rows.into_iter().filter_map(|r| assess(policy, r)));
+    for (w, n) in ranges.into_iter().zip(counts) {
+        if n > 0 {
+            let rows = w.first(c, viewer, skip + per)?;
+            due.extend(rows.into_iter().filter_map(|r| assess(policy, r)));
+        }
     }
-    let (rows, n) = model::kept_reviews(c, viewer, today, want)?;
-    total += n;
-    due.extend(rows.into_iter().filter_map(|r| assess(policy, r)));
     debug_assert!(due.iter().all(|d| d.is_due(today)));
     due.sort_by(|a, b| queue_order(a).cmp(&queue_order(b)));
     Ok(QueuePage {
-        due: due.into_iter().skip(skip).take(take).collect(),
+        due: due.into_iter().skip(skip).take(per).collect(),
         total,
+        page,
+        pages,
     })
 }
 

@@ -67,35 +67,21 @@ pub async fn queue(
     user: CurrentUser,
     q: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (viewer, policy) = (Viewer::from(&user), state.settings.retention);
-    let asked = q.page.unwrap_or(1).max(1);
-    let (queue, page_no, areas) = state
+    let (viewer, policy, asked) = (Viewer::from(&user), state.settings.retention, q.page);
+    let (queue, areas) = state
         .db
         .run(move |c| {
             let today = crate::clock::today();
-            let at = |page: usize| {
-                let skip = (page - 1).saturating_mul(PAGE_SIZE);
-                (skip, PAGE_SIZE)
-            };
-            let (skip, take) = at(asked);
-            let mut queue = service::queue(c, &viewer, &policy, today, skip, take)?;
-            // A page past the end shows the last one.
-            let last = queue.total.div_ceil(PAGE_SIZE).max(1);
-            let page_no = asked.min(last);
-            if page_no != asked {
-                let (skip, take) = at(page_no);
-                queue = service::queue(c, &viewer, &policy, today, skip, take)?;
-            }
-            Ok((queue, page_no, area_names(c)?))
+            let queue = service::queue(c, &viewer, &policy, today, asked, PAGE_SIZE)?;
+            Ok((queue, area_names(c)?))
         })
         .await?;
-    let pages = queue.total.div_ceil(PAGE_SIZE).max(1);
     let rows: Vec<DueRow> = queue.due.iter().map(|d| DueRow::new(d, &areas)).collect();
     let mut ctx = tera::Context::new();
     ctx.insert("rows", &rows);
     ctx.insert("total", &queue.total);
-    ctx.insert("page", &page_no);
-    ctx.insert("pages", &pages);
+    ctx.insert("page", &queue.page);
+    ctx.insert("pages", &queue.pages);
     ctx.insert("base_url", "/retention?");
     ctx.insert("policy", &state.settings.retention);
     page::render(&state, &user, "/retention", "retention/queue.html", ctx).await

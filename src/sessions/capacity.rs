@@ -16,9 +16,10 @@ use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::db::schema::{
-    areas, people, practitioner_capacity, referrals, treatment_sessions, user_areas, users,
+    people, practitioner_capacity, referrals, treatment_sessions, user_areas, users,
 };
 use crate::error::{AppError, FieldErrors};
+use crate::paging::page_of;
 use crate::referrals::state::Status;
 use crate::sessions::calendar::{WorkingDays, day_code, day_label};
 use crate::sessions::codes::{Outcome, SessionStatus};
@@ -380,14 +381,6 @@ fn overview_url(area: Option<&str>, other: (&str, usize)) -> String {
     )
 }
 
-/// Page `asked` (from 1) of `total` items, `per` a page: the page shown (a page past the end
-/// shows the last), the number of pages, and how many come before it.
-fn page_of(asked: Option<usize>, total: usize, per: usize) -> (usize, usize, usize) {
-    let pages = total.div_ceil(per).max(1);
-    let page = asked.unwrap_or(1).clamp(1, pages);
-    (page, pages, (page - 1) * per)
-}
-
 pub async fn overview(
     state: State,
     user: CurrentUser,
@@ -395,18 +388,11 @@ pub async fn overview(
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
     let area = q.area.filter(|a| !a.is_empty());
-    // An area outside the reader's is not found, like any record out of scope.
-    if area.as_ref().is_some_and(|a| !user.area_ids.contains(a)) {
-        return Err(AppError::NotFound);
-    }
-    let areas: Vec<String> = match &area {
-        Some(a) => vec![a.clone()],
-        None => user.area_ids.clone(),
-    };
-    let scope = match Scope::of(&user)? {
-        Scope::Lead(_) => Scope::Lead(areas.clone()),
-        own => own,
-    };
+    let scope = Scope::of(&user)?.within(area.as_deref())?;
+    let areas: Vec<String> = scope
+        .area_filter()
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
     let mine = user.area_ids.clone();
     let today = crate::clock::today();
     let monday = monday_of(today);
@@ -438,11 +424,7 @@ pub async fn overview(
                     })),
                 )?;
             }
-            let names: Vec<(String, String)> = areas::table
-                .filter(areas::id.eq_any(&mine))
-                .order(areas::name.asc())
-                .select((areas::id, areas::name))
-                .load(c)?;
+            let names = crate::areas::named(c, &mine)?;
             Ok(OverviewData {
                 shown,
                 booked,

@@ -125,8 +125,20 @@ impl Scope {
         Ok((chosen, all))
     }
 
+    /// The same reader looking at one of their areas only (`None`: all of them). An area
+    /// that is not theirs is not found, like any record out of scope.
+    pub fn within(self, area: Option<&str>) -> Result<Self, AppError> {
+        match (self, area) {
+            (scope, None) => Ok(scope),
+            (Scope::Lead(areas), Some(a)) if areas.iter().any(|x| x == a) => {
+                Ok(Scope::Lead(vec![a.to_owned()]))
+            }
+            _ => Err(AppError::NotFound),
+        }
+    }
+
     /// Areas a session must be in to be shown, if limited.
-    fn area_filter(&self) -> Option<&[String]> {
+    pub fn area_filter(&self) -> Option<&[String]> {
         match self {
             Scope::Own(_) => None,
             Scope::Lead(areas) => Some(areas),

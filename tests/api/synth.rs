@@ -511,7 +511,7 @@ async fn the_retention_queue_reads_each_status_from_the_due_index_in_closing_ord
                     log.lock().unwrap().push(query.to_string());
                 }
             });
-            let page = service::queue(c, &viewer, &policy, today(), 0, 50).unwrap();
+            let page = service::queue(c, &viewer, &policy, today(), None, 50).unwrap();
             c.set_instrumentation(|_: InstrumentationEvent<'_>| {});
             assert!(page.total > 0 && !page.due.is_empty(), "nothing due");
             if !sqlite {
