@@ -196,6 +196,24 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "identity_links",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("referral_id", Text),
+            ("person_id", Text),
+            ("matched_person_id", Text),
+            ("identifier", Text),
+            ("details_agree", Bool),
+            ("status", Text),
+            ("created_by", Text),
+            ("created_at", Timestamp),
+            ("decided_by", Text),
+            ("decided_at", Timestamp),
+            ("decision_reason", Text),
+        ],
+    },
+    Table {
         name: "referral_events",
         key: &["id"],
         columns: &[

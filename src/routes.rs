@@ -303,6 +303,16 @@ pub fn table() -> Vec<Entry> {
             web::to(referrals::web::act),
         ),
         get(
+            "/referrals/{id}/identity/{link_id}",
+            Staff(LEADS),
+            web::to(referrals::web::identity_form),
+        ),
+        post(
+            "/referrals/{id}/identity/{link_id}",
+            Staff(LEADS),
+            web::to(referrals::web::identity),
+        ),
+        get(
             "/people/merge",
             Staff(MERGERS),
             web::to(referrals::web::merge_form),
@@ -623,6 +633,11 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/referrals/{id}/amend",
             Api(AMENDERS),
             web::to(referrals::api::amend),
+        ),
+        post(
+            "/api/v1/referrals/{id}/identity/{link_id}",
+            Api(LEADS),
+            web::to(referrals::api::identity),
         ),
         post(
             "/api/v1/referrals/{id}/transitions",

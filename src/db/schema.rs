@@ -228,6 +228,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    identity_links (id) {
+        id -> Text,
+        referral_id -> Text,
+        person_id -> Text,
+        matched_person_id -> Text,
+        identifier -> Text,
+        details_agree -> Bool,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     referral_drafts (id) {
         id -> Text,
         created_by -> Text,
@@ -689,6 +706,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_amendments,
     referral_drafts,
     person_merges,
+    identity_links,
     outbox_messages,
     notification_opt_outs,
     vetting_reminders,

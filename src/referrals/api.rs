@@ -408,6 +408,59 @@ pub async fn amend(
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
 }
 
+/// A clinical lead's decision on an identity match of a referral.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IdentityRequest {
+    /// `confirm` (the same person) or `split` (a different person).
+    pub decision: String,
+    pub reason: String,
+}
+
+/// Confirm or split an exact CRN or PNC ID match (`identity` on the referral).
+#[utoipa::path(
+    post, path = "/api/v1/referrals/{id}/identity/{link_id}", tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id"), ("link_id" = String, Path, description = "Identity link id"), Grounds),
+    request_body = IdentityRequest,
+    responses(
+        (status = 200, description = "Decided", body = ReferralJson),
+        (status = 403, description = "Not a clinical lead, or `reason_required`: send Access-Reason", body = ErrorBody),
+        (status = 404, description = "No such referral or match in your scope", body = ErrorBody),
+        (status = 409, description = "Already decided", body = ErrorBody),
+        (status = 422, description = "No decision or no reason", body = ErrorBody),
+    )
+)]
+pub async fn identity(
+    state: State,
+    api: ApiUser,
+    grounds: Grounds,
+    path: web::Path<(String, String)>,
+    body: web::Json<IdentityRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, link_id) = path.into_inner();
+    let body = body.into_inner();
+    let viewer = Viewer::from(&api);
+    let actor = api.actor();
+    let role = api.user.role;
+    let l = state
+        .db
+        .write(move |c| {
+            let (_, reason) = service::looking_at(c, &viewer, &actor, &id, &grounds)?;
+            service::decide_identity(
+                c,
+                &viewer,
+                &actor,
+                &id,
+                &link_id,
+                &body.decision,
+                &body.reason,
+            )?;
+            service::load_viewed(c, &viewer, &actor, &id, reason.as_deref())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+}
+
 /// Move a referral along the pathway. The body holds `action`, `version` and the action's
 /// fields (dates as ISO 8601), named as on the pages.
 #[utoipa::path(

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{
-    people, person_merges, referral_amendments, referral_drafts, referral_status_history, referrals,
+    identity_links, people, person_merges, referral_amendments, referral_drafts,
+    referral_status_history, referrals,
 };
 use crate::error::AppError;
 use crate::referrals::codes::*;
@@ -813,5 +814,48 @@ pub fn merges_of_person(conn: &mut DbConn, person_id: &str) -> Result<Vec<Merge>
         .order(person_merges::merged_at.desc())
         .limit(50)
         .select(Merge::as_select())
+        .load(conn)?)
+}
+
+/// An exact identifier match the referrer was not shown: the referral's own person record,
+/// linked to the person already known (see migration 000021).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = identity_links)]
+pub struct IdentityLink {
+    pub id: String,
+    pub referral_id: String,
+    pub person_id: String,
+    pub matched_person_id: String,
+    /// `crn` or `pnc_id`: which identifier matched.
+    pub identifier: String,
+    /// Whether the names and date of birth typed agreed with the record matched.
+    pub details_agree: bool,
+    /// `linked` (details agree), `to_confirm` (they disagree), `confirmed` or `split`.
+    pub status: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decision_reason: Option<String>,
+}
+
+/// The identity links of one referral, newest first.
+pub fn identity_links_of(
+    conn: &mut DbConn,
+    referral_id: &str,
+) -> Result<Vec<IdentityLink>, AppError> {
+    Ok(identity_links::table
+        .filter(identity_links::referral_id.eq(referral_id))
+        .order(identity_links::created_at.desc())
+        .select(IdentityLink::as_select())
+        .load(conn)?)
+}
+
+/// The referrals of one person (every area), for writing an amendment on each.
+pub fn referral_ids_of_person(conn: &mut DbConn, person_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(referrals::table
+        .filter(referrals::person_id.eq(person_id))
+        .order(referrals::submitted_at.asc())
+        .select(referrals::id)
         .load(conn)?)
 }

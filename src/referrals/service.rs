@@ -10,7 +10,8 @@ use serde_json::json;
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{
-    people, person_merges, referral_amendments, referral_drafts, referral_status_history, referrals,
+    identity_links, people, person_merges, referral_amendments, referral_drafts,
+    referral_status_history, referrals,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::notifications::{self, Emails};
@@ -183,15 +184,30 @@ pub fn create(
     let p = &input.person;
     let now = crate::clock::now();
 
-    // An exact PNC ID or CRN match is the same person; a close name with the same date of
-    // birth is the user's call.
-    let exact = model::people_by_identifier(
-        c,
-        p.pnc_id.as_ref().map(PncId::as_str),
-        p.crn.as_ref().map(Crn::as_str),
-    )?;
-    let person_id = if let Some(found) = exact.first() {
-        found.id.clone()
+    // An exact PNC ID or CRN match is the same person only when the referrer may see that
+    // person and what they typed agrees with the record; otherwise the referral gets a
+    // person record of its own, from what was typed, linked to the one already known for a
+    // clinical lead to confirm. A close name with the same date of birth is the user's call.
+    let exact = exact_match(c, viewer, p)?;
+    let mut link: Option<(String, &'static str, bool)> = None;
+    let new_person = |c: &mut DbConn| -> Result<String, AppError> {
+        let id = crate::ids::new_id();
+        diesel::insert_into(people::table)
+            .values((
+                people::id.eq(&id),
+                person_write(p, now),
+                people::created_at.eq(now),
+            ))
+            .execute(c)?;
+        Ok(id)
+    };
+    let person_id = if let Some(m) = &exact {
+        if m.visible && m.agrees {
+            m.person.id.clone()
+        } else {
+            link = Some((m.person.id.clone(), m.identifier, m.agrees));
+            new_person(c)?
+        }
     } else {
         let close: Vec<Person> = model::people_born_on(c, p.date_of_birth, &viewer.area_ids)?
             .into_iter()
@@ -210,17 +226,7 @@ pub fn create(
             PersonChoice::Undecided if !close.is_empty() => {
                 return Ok(CreateOutcome::PossibleDuplicates(close));
             }
-            _ => {
-                let id = crate::ids::new_id();
-                diesel::insert_into(people::table)
-                    .values((
-                        people::id.eq(&id),
-                        person_write(p, now),
-                        people::created_at.eq(now),
-                    ))
-                    .execute(c)?;
-                id
-            }
+            _ => new_person(c)?,
         }
     };
 
@@ -287,6 +293,43 @@ pub fn create(
     if let Some(d) = draft_id {
         diesel::delete(referral_drafts::table.filter(referral_drafts::id.eq(d))).execute(c)?;
     }
+    if let Some((matched, identifier, agrees)) = &link {
+        let row = model::IdentityLink {
+            id: crate::ids::new_id(),
+            referral_id: id.clone(),
+            person_id: person_id.clone(),
+            matched_person_id: matched.clone(),
+            identifier: (*identifier).to_owned(),
+            details_agree: *agrees,
+            status: if *agrees {
+                LINK_LINKED
+            } else {
+                LINK_TO_CONFIRM
+            }
+            .to_owned(),
+            created_by: viewer.user_id.clone(),
+            created_at: now,
+            decided_by: None,
+            decided_at: None,
+            decision_reason: None,
+        };
+        diesel::insert_into(identity_links::table)
+            .values(&row)
+            .execute(c)?;
+        audit::record(
+            c,
+            actor,
+            Event::new(AuditAction::Combination, "person.identity_linked")
+                .record("referral", &id)
+                .details(json!({
+                    "link_id": row.id,
+                    "person_id": person_id,
+                    "matched_person_id": matched,
+                    "identifier": identifier,
+                    "details_agree": agrees,
+                })),
+        )?;
+    }
     audit::record(
         c,
         actor,
@@ -294,7 +337,7 @@ pub fn create(
             .record("referral", &id)
             .details(json!({
                 "entry_point": input.entry_point.as_str(),
-                "person_linked": !exact.is_empty() || matches!(choice, PersonChoice::Existing(_)),
+                "person_linked": exact.is_some() || matches!(choice, PersonChoice::Existing(_)),
             })),
     )?;
     let created: Referral = referrals::table
@@ -306,6 +349,68 @@ pub fn create(
     }
     crate::reports::facts::refresh(c, &created.id)?;
     Ok(CreateOutcome::Created(created))
+}
+
+/// An identity link the clinical lead has not yet decided: the details typed agreed.
+pub const LINK_LINKED: &str = "linked";
+/// An identity link whose typed details disagree with the record matched.
+pub const LINK_TO_CONFIRM: &str = "to_confirm";
+pub const LINK_CONFIRMED: &str = "confirmed";
+pub const LINK_SPLIT: &str = "split";
+
+/// The person an exact identifier matched, and what the referrer may be told of them.
+struct ExactMatch {
+    person: Person,
+    /// `crn` or `pnc_id`.
+    identifier: &'static str,
+    /// The referrer already sees a referral of this person.
+    visible: bool,
+    /// The names and date of birth typed are those of the record.
+    agrees: bool,
+}
+
+/// The best exact PNC ID or CRN match for a new referral's person: one the referrer sees
+/// and whose details agree, else one whose details agree, else any.
+fn exact_match(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    p: &PersonInput,
+) -> Result<Option<ExactMatch>, AppError> {
+    let pnc = p.pnc_id.as_ref().map(PncId::as_str);
+    let crn = p.crn.as_ref().map(Crn::as_str);
+    let mut best: Option<(u8, ExactMatch)> = None;
+    for found in model::people_by_identifier(c, pnc, crn)? {
+        let identifier = if pnc.is_some() && found.pnc_id.as_deref() == pnc {
+            "pnc_id"
+        } else {
+            "crn"
+        };
+        let visible = model::scoped(viewer, model::Purpose::Casework)
+            .filter(referrals::person_id.eq(found.id.clone()))
+            .count()
+            .get_result::<i64>(c)?
+            > 0;
+        let agrees = found.date_of_birth == p.date_of_birth
+            && close_name(
+                &p.given_name,
+                &p.family_name,
+                &found.given_name,
+                &found.family_name,
+            );
+        let rank = u8::from(agrees) * 2 + u8::from(visible);
+        if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+            best = Some((
+                rank,
+                ExactMatch {
+                    person: found,
+                    identifier,
+                    visible,
+                    agrees,
+                },
+            ));
+        }
+    }
+    Ok(best.map(|(_, m)| m))
 }
 
 /// The referral's answers as checked values again.
@@ -345,6 +450,8 @@ pub struct Loaded {
     pub amendments: Vec<AmendmentRow>,
     /// Merges of this person's records (names of who merged and undid are in `names`).
     pub merges: Vec<model::Merge>,
+    /// Exact identifier matches linked to this referral's person: clinical leads only.
+    pub identity: Vec<IdentityView>,
     /// Treatment activity for the timeline; clinical entries only for clinical roles.
     pub events: Vec<crate::sessions::model::EventRow>,
     pub names: std::collections::BTreeMap<String, String>,
@@ -581,6 +688,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     let history = model::history(c, id)?;
     let amendments = model::amendments(c, id)?;
     let merges = model::merges_of_person(c, &referral.person_id)?;
+    let identity = identity_views(c, viewer, &referral.id)?;
     let clinical = matches!(
         viewer.role,
         Role::ClinicalLead | Role::AssistantPsychologist
@@ -614,6 +722,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         history,
         amendments,
         merges,
+        identity,
         events,
         names,
         area_names,
@@ -1003,6 +1112,35 @@ pub fn amend(
             .values(row)
             .execute(c)?;
     }
+    // The person record is shared by every referral of the person, whichever area it is in:
+    // a change to it is an amendment on each of them, saying which referral it came through.
+    let person_rows: Vec<&AmendmentRow> = rows
+        .iter()
+        .filter(|row| {
+            forms::fields().iter().any(|f| {
+                f.name == row.field && f.step == forms::Step::Person && f.name != "area_id"
+            })
+        })
+        .collect();
+    let mut others = Vec::new();
+    if !person_rows.is_empty() {
+        for other in model::referral_ids_of_person(c, &r.person_id)? {
+            if other == id {
+                continue;
+            }
+            for row in &person_rows {
+                diesel::insert_into(referral_amendments::table)
+                    .values(AmendmentRow {
+                        id: crate::ids::new_id(),
+                        referral_id: other.clone(),
+                        reason: format!("{reason} (through referral {})", r.reference),
+                        ..(*row).clone()
+                    })
+                    .execute(c)?;
+            }
+            others.push(other);
+        }
+    }
     let fields: Vec<&str> = rows.iter().map(|r| r.field.as_str()).collect();
     audit::record(
         c,
@@ -1010,7 +1148,7 @@ pub fn amend(
         Event::new(AuditAction::Alteration, "referral.amended")
             .record("referral", id)
             .reason(reason)
-            .details(json!({ "fields": fields })),
+            .details(json!({ "fields": fields, "also_on_referrals": others })),
     )?;
     // The person's details feed every one of their referrals' facts.
     let person_id: String = referrals::table
@@ -1019,6 +1157,172 @@ pub fn amend(
         .first(c)?;
     crate::reports::facts::refresh_person(c, &person_id)?;
     Ok(rows)
+}
+
+// ------------------------------------------------------------------ identity links
+
+/// An identity link as a clinical lead of the referral's area sees it: nothing about the
+/// person matched beyond the references of their referrals that the lead may see.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct IdentityView {
+    pub id: String,
+    /// `linked`, `to_confirm`, `confirmed` or `split`.
+    pub status: String,
+    pub status_label: String,
+    /// `crn` or `pnc_id`.
+    pub identifier: String,
+    pub details_agree: bool,
+    /// What the lead is told, in a sentence.
+    pub text: String,
+    /// The matched person's referrals in the lead's areas.
+    pub matched_references: Vec<String>,
+    /// Whether the lead may still confirm or split it.
+    pub open: bool,
+    /// Who decided, when and why, once decided.
+    pub decision: Option<String>,
+}
+
+fn identity_views(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+) -> Result<Vec<IdentityView>, AppError> {
+    if viewer.role != Role::ClinicalLead {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for l in model::identity_links_of(c, referral_id)? {
+        let matched_references: Vec<String> = model::scoped(viewer, model::Purpose::Casework)
+            .filter(referrals::person_id.eq(l.matched_person_id.clone()))
+            .order(referrals::submitted_at.asc())
+            .select(referrals::reference)
+            .limit(20)
+            .load(c)?;
+        let which = if l.identifier == "pnc_id" {
+            "PNC ID"
+        } else {
+            "CRN"
+        };
+        let known = if matched_references.is_empty() {
+            "a person known to the service outside your areas".to_owned()
+        } else {
+            format!("the person on {}", matched_references.join(", "))
+        };
+        let text = if l.details_agree {
+            format!(
+                "The {which} given matches {known}, with the same name and date of birth. The referrer was not shown that record."
+            )
+        } else {
+            format!(
+                "The {which} given matches {known}, but the name or date of birth given is different. Check whether the {which} was mistyped."
+            )
+        };
+        let decision = match (&l.decided_by, l.decided_at) {
+            (Some(by), Some(at)) => Some(format!(
+                "{} by {} on {}: {}",
+                identity_status_label(&l.status),
+                model::user_name(c, by)?,
+                crate::web::format::date_time(at),
+                l.decision_reason.clone().unwrap_or_default()
+            )),
+            _ => None,
+        };
+        out.push(IdentityView {
+            open: matches!(l.status.as_str(), LINK_LINKED | LINK_TO_CONFIRM),
+            status_label: identity_status_label(&l.status).to_owned(),
+            id: l.id,
+            status: l.status,
+            identifier: l.identifier,
+            details_agree: l.details_agree,
+            text,
+            matched_references,
+            decision,
+        });
+    }
+    Ok(out)
+}
+
+fn identity_status_label(status: &str) -> &'static str {
+    match status {
+        LINK_LINKED => "Linked, not yet confirmed",
+        LINK_TO_CONFIRM => "To confirm: details differ",
+        LINK_CONFIRMED => "Confirmed as the same person",
+        _ => "Split: a different person",
+    }
+}
+
+/// A clinical lead's decision on an identity link of a referral in their areas: `confirm`
+/// (the same person) or `split` (someone else), with the reason. Recorded on the link and
+/// in the audit log; joining the two records is then a merge (which needs every referral of
+/// both in the lead's areas). Call inside a write transaction.
+pub fn decide_identity(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    referral_id: &str,
+    link_id: &str,
+    decision: &str,
+    reason: &str,
+) -> Result<IdentityView, AppError> {
+    if viewer.role != Role::ClinicalLead {
+        return Err(AppError::Forbidden);
+    }
+    let r = model::find(c, viewer, referral_id)?;
+    let link = model::identity_links_of(c, &r.id)?
+        .into_iter()
+        .find(|l| l.id == link_id)
+        .ok_or(AppError::NotFound)?;
+    let mut e = FieldErrors::new();
+    let status = match decision {
+        "confirm" => LINK_CONFIRMED,
+        "split" => LINK_SPLIT,
+        _ => {
+            e.add("decision", "Select whether this is the same person");
+            ""
+        }
+    };
+    let reason = reason.trim();
+    if reason.is_empty() {
+        e.add("reason", "Enter the reason for your decision");
+    } else if reason.chars().count() > 1000 {
+        e.add("reason", "The reason must be 1000 characters or fewer");
+    }
+    e.into_result()?;
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        identity_links::table
+            .filter(identity_links::id.eq(&link.id))
+            .filter(identity_links::status.eq_any([LINK_LINKED, LINK_TO_CONFIRM])),
+    )
+    .set((
+        identity_links::status.eq(status),
+        identity_links::decided_by.eq(Some(&viewer.user_id)),
+        identity_links::decided_at.eq(Some(now)),
+        identity_links::decision_reason.eq(Some(reason)),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(
+            "This match has already been decided".into(),
+        ));
+    }
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Combination, "person.identity_decided")
+            .record("referral", &r.id)
+            .reason(reason)
+            .details(json!({
+                "link_id": link.id,
+                "decision": status,
+                "person_id": link.person_id,
+                "matched_person_id": link.matched_person_id,
+            })),
+    )?;
+    identity_views(c, viewer, &r.id)?
+        .into_iter()
+        .find(|v| v.id == link.id)
+        .ok_or(AppError::NotFound)
 }
 
 // ------------------------------------------------------------------ merging people

@@ -309,6 +309,9 @@ pub struct ReferralJson {
     pub timeline: Vec<TimelineItem>,
     /// The actions the caller may take now.
     pub actions: Vec<String>,
+    /// Exact CRN or PNC ID matches with a person record the referrer was not shown, for a
+    /// clinical lead to confirm or split (empty for every other role).
+    pub identity: Vec<crate::referrals::service::IdentityView>,
 }
 
 impl ReferralJson {
@@ -344,6 +347,7 @@ impl ReferralJson {
                 .into_iter()
                 .map(|a| a.as_str().to_owned())
                 .collect(),
+            identity: l.identity.clone(),
         }
     }
 }

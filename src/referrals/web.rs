@@ -659,6 +659,7 @@ pub async fn show(
     ctx.insert("actions", &actions);
     ctx.insert("can_amend", &amend);
     ctx.insert("merges", &merges);
+    ctx.insert("identity", &l.identity);
     ctx.insert("can_merge", &(role == Role::ClinicalLead));
     let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
     ctx.insert("treatment", &treatment);
@@ -1588,4 +1589,107 @@ pub async fn give_reason(
         .write(move |c| service::give_access_reason(c, &viewer, &actor, &id, &reason))
         .await?;
     Ok(page::see_other(&path))
+}
+
+// ------------------------------------------------------------------ identity links
+
+/// The identity decision's page: the link as the lead sees it, and the form.
+async fn identity_page(
+    state: &State,
+    user: &CurrentUser,
+    l: &Loaded,
+    link_id: &str,
+    raw: &RawForm,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let link = l
+        .identity
+        .iter()
+        .find(|v| v.id == link_id)
+        .ok_or(AppError::NotFound)?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("id", &l.referral.id);
+    ctx.insert("reference", &l.referral.reference);
+    ctx.insert("link", link);
+    ctx.insert(
+        "decision_options",
+        &choices(vec![
+            ("confirm", "Yes, the same person"),
+            ("split", "No, a different person"),
+        ]),
+    );
+    ctx.insert("decision", raw.get("decision"));
+    ctx.insert("reason", raw.get("reason"));
+    if let Some(e) = errors {
+        page::insert_errors(&mut ctx, e);
+    }
+    page::render(state, user, "/referrals", "referrals/identity.html", ctx).await
+}
+
+fn identity_open(link_id: String) -> impl FnOnce(&Loaded) -> Result<(), AppError> {
+    move |l| match l.identity.iter().find(|v| v.id == link_id) {
+        Some(v) if v.open => Ok(()),
+        Some(_) => Err(AppError::Conflict(
+            "This match has already been decided".into(),
+        )),
+        None => Err(AppError::NotFound),
+    }
+}
+
+pub async fn identity_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, link_id) = path.into_inner();
+    let l = match for_form(&state, &user, &id, identity_open(link_id.clone())).await? {
+        Ok(l) => l,
+        Err(erased) => return Ok(erased),
+    };
+    identity_page(&state, &user, &l, &link_id, &RawForm::default(), None).await
+}
+
+pub async fn identity(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (id, link_id) = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let viewer = Viewer::from(&user);
+    let actor = user.actor();
+    let since = user.session.created_at;
+    let (rid, lid, decision, reason) = (
+        id.clone(),
+        link_id.clone(),
+        raw.get("decision").to_owned(),
+        raw.get("reason").to_owned(),
+    );
+    let result = state
+        .db
+        .write(move |c| {
+            service::opening(c, &viewer, &rid, since)?;
+            service::decide_identity(c, &viewer, &actor, &rid, &lid, &decision, &reason)
+        })
+        .await;
+    match result {
+        Ok(v) => {
+            page::flash_and_redirect(
+                &state,
+                &user,
+                Flash::success(v.status_label),
+                &format!("/referrals/{id}"),
+            )
+            .await
+        }
+        Err(AppError::Validation(errors)) => {
+            let l = match for_form(&state, &user, &id, identity_open(link_id.clone())).await? {
+                Ok(l) => l,
+                Err(erased) => return Ok(erased),
+            };
+            identity_page(&state, &user, &l, &link_id, &raw, Some(&errors)).await
+        }
+        Err(e) => Err(e),
+    }
 }

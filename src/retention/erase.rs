@@ -78,6 +78,12 @@ fn timeline(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
     diesel::update(referral_events::table.filter(referral_events::referral_id.eq(referral_id)))
         .set(referral_events::summary.eq(""))
         .execute(c)?;
+    diesel::update(
+        crate::db::schema::identity_links::table
+            .filter(crate::db::schema::identity_links::referral_id.eq(referral_id)),
+    )
+    .set(crate::db::schema::identity_links::decision_reason.eq(None::<String>))
+    .execute(c)?;
     Ok(())
 }
 

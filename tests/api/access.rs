@@ -427,6 +427,31 @@ async fn every_record_route_answers_by_role_and_scope() {
             .unwrap();
         (referral, tom)
     });
+    // An exact identifier match on the referral, for the lead's identity decision.
+    let link_id = app.with_db(|c| {
+        use mhtr_pathway::db::schema::identity_links as l;
+        let person: String = referrals::table
+            .find(&referral)
+            .select(referrals::person_id)
+            .first(c)
+            .unwrap();
+        let id = mhtr_pathway::ids::new_id();
+        diesel::insert_into(l::table)
+            .values((
+                l::id.eq(&id),
+                l::referral_id.eq(&referral),
+                l::person_id.eq(&person),
+                l::matched_person_id.eq(&person),
+                l::identifier.eq("crn"),
+                l::details_agree.eq(true),
+                l::status.eq("linked"),
+                l::created_by.eq(&tom),
+                l::created_at.eq(mhtr_pathway::clock::now()),
+            ))
+            .execute(c)
+            .unwrap();
+        id
+    });
     let rows: Vec<(String, String)> = app.with_db(|c| {
         let mut rows = vec![("referral".to_owned(), referral.clone())];
         let one = |kind: &str, id: Option<String>| (kind.to_owned(), id.expect(kind));
@@ -608,6 +633,7 @@ async fn every_record_route_answers_by_role_and_scope() {
                         },
                     )
                     .replace("{step}", "person")
+                    .replace("{link_id}", &link_id)
                     .replace("{instrument}", "phq9");
                 let answer = try_api(actor, &actor.token, &method, &url, None).await;
                 let status = answer.0;

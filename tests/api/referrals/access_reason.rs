@@ -422,5 +422,5 @@ async fn the_openapi_document_names_the_header_on_every_call_on_a_referral() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 13, "every call on a referral");
+    assert_eq!(checked, 14, "every call on a referral");
 }

@@ -3,6 +3,7 @@
 
 mod access_reason;
 pub(crate) mod helpers;
+mod identity;
 
 use chrono::Duration;
 use diesel::prelude::*;
@@ -14,7 +15,7 @@ use mhtr_pathway::users::model::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Cast {
+pub(crate) struct Cast {
     app: TestApp,
     po: TestUser,
     po_b: TestUser,
@@ -24,7 +25,7 @@ struct Cast {
     councillor: TestUser,
 }
 
-async fn cast() -> Cast {
+pub(crate) async fn cast() -> Cast {
     let app = spawn_app().await;
     let (a, b) = (app.area_a.clone(), app.area_b.clone());
     Cast {
@@ -671,10 +672,11 @@ async fn duplicates_link_on_identifiers_and_offer_a_choice_on_close_names() {
     )
     .await;
     let person = first["person_id"].clone();
-    // The same CRN is the same person, whatever the name.
+    // The same CRN and an agreeing name is the same person; a name that disagrees is not
+    // attached to the record silently (tests/api/referrals/identity.rs).
     let second = api_referral(
         &po,
-        &probation_json(&t.app.area_a, "Alexander", "Morgan-Smith", Some("x123456")),
+        &probation_json(&t.app.area_a, "Alex", "Morgan", Some("x123456")),
     )
     .await;
     assert_eq!(second["person_id"], person);
