@@ -12,7 +12,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::settings::{Environment, Settings};
 use crate::users::forms::{self, Email, UserInput};
-use crate::users::model::{self, Role, VettingLevel};
+use crate::users::model::{self, AdminScope, Role, VettingLevel};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -175,6 +175,19 @@ pub enum UserCommand {
         /// Read the password from standard input (required).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Make this administrator service-wide: every organisation and area. Only the
+        /// command line can; administrators added on the pages manage their own
+        /// organisation and areas.
+        #[arg(long)]
+        service_wide: bool,
+    },
+    /// Make an administrator service-wide (or, with --revoke, scoped to their own
+    /// organisation and areas again). Their sessions end.
+    ServiceWide {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        revoke: bool,
     },
     /// List users.
     List,
@@ -599,7 +612,13 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
             vetting_level,
             vetting_expires,
             password_stdin: _,
+            service_wide,
         } => {
+            if service_wide && role != "admin" {
+                return Err(AppError::Config(
+                    "--service-wide is for administrators (--role admin) only".into(),
+                ));
+            }
             let mut raw = String::new();
             std::io::stdin()
                 .read_to_string(&mut raw)
@@ -675,10 +694,16 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
                         hcpc_number: hcpc,
                         vetting: Some((level, expires)),
                     };
-                    crate::users::service::create(c, &Actor::system("command line"), &input, Some(&hash)).map_err(|e| match e {
+                    let actor = Actor::system("command line");
+                    let user = crate::users::service::create(c, &AdminScope::everywhere(), &actor, &input, Some(&hash)).map_err(|e| match e {
                         AppError::Validation(f) => AppError::Config(f.iter().map(|(_, m)| m.to_owned()).collect::<Vec<_>>().join("; ")),
                         other => other,
-                    })
+                    })?;
+                    if service_wide {
+                        crate::users::service::set_service_wide(c, &actor, &user.id, true)
+                    } else {
+                        Ok(user)
+                    }
                 })
             })
             .await?;
@@ -692,7 +717,7 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
         UserCommand::List => {
             let rows = blocking(move || {
                 let mut c = db::connect(&url)?;
-                let (rows, _) = model::page(&mut c, None, 0, 10_000)?;
+                let (rows, _) = model::page(&mut c, &AdminScope::everywhere(), None, 0, 10_000)?;
                 Ok(rows)
             })
             .await?;
@@ -729,12 +754,51 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
                     AppError::Config(format!("no user with email {}", email.as_str()))
                 })?;
                 db::write_tx(&mut c, |c| {
-                    crate::users::service::disable(c, &Actor::system("command line"), &user.id)
+                    crate::users::service::disable(
+                        c,
+                        &AdminScope::everywhere(),
+                        &Actor::system("command line"),
+                        &user.id,
+                    )
                 })?;
                 Ok(user.email)
             })
             .await?;
             println!("Disabled {name}; their sessions and API tokens have ended.");
+            Ok(())
+        }
+        UserCommand::ServiceWide { email, revoke } => {
+            let email = Email::parse(&email).map_err(AppError::Config)?;
+            let name = blocking(move || {
+                let mut c = db::connect(&url)?;
+                let user = model::by_email(&mut c, email.as_str())?.ok_or_else(|| {
+                    AppError::Config(format!("no user with email {}", email.as_str()))
+                })?;
+                db::write_tx(&mut c, |c| {
+                    crate::users::service::set_service_wide(
+                        c,
+                        &Actor::system("command line"),
+                        &user.id,
+                        !revoke,
+                    )
+                    .map_err(|e| match e {
+                        AppError::Validation(f) => AppError::Config(
+                            f.iter()
+                                .map(|(_, m)| m.to_owned())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                        other => other,
+                    })
+                })?;
+                Ok(user.email)
+            })
+            .await?;
+            if revoke {
+                println!("{name} now manages their own organisation and areas only.");
+            } else {
+                println!("{name} is now a service-wide administrator.");
+            }
             Ok(())
         }
     }

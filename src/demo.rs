@@ -157,7 +157,13 @@ pub fn load(conn: &mut DbConn, hasher: &Hasher) -> Result<&'static [DemoAccount]
                             .then(|| "PYL012345".to_owned()),
                         vetting: Some((VettingLevel::Nppv2, today + Duration::days(365))),
                     };
-                    crate::users::service::create(c, &actor, &input, Some(hash))?
+                    crate::users::service::create(
+                        c,
+                        &crate::users::model::AdminScope::everywhere(),
+                        &actor,
+                        &input,
+                        Some(hash),
+                    )?
                 }
             };
             // Known credentials on every load, so the printed ones always work.
@@ -170,6 +176,9 @@ pub fn load(conn: &mut DbConn, hasher: &Hasher) -> Result<&'static [DemoAccount]
                     users::disabled_at.eq(None::<chrono::NaiveDateTime>),
                     users::vetting_level.eq(Some(VettingLevel::Nppv2)),
                     users::vetting_expires_on.eq(Some(today + Duration::days(365))),
+                    // The demo administrator is the one a first deployment makes on the
+                    // command line: service-wide.
+                    users::service_wide.eq(account.role == Role::Admin),
                 ))
                 .execute(c)?;
         }

@@ -150,7 +150,11 @@ pub async fn index(state: State, user: CurrentUser) -> Result<HttpResponse, AppE
     ctx.insert("role_summary", role_summary(user.user.role));
     ctx.insert("areas", &areas);
     ctx.insert("organisation", &organisation);
-    ctx.insert("tasks", &tasks(user.user.role));
+    let mut shown = tasks(user.user.role);
+    if !user.user.service_wide {
+        shown.retain(|t| !crate::web::SERVICE_WIDE_PAGES.contains(&t.href));
+    }
+    ctx.insert("tasks", &shown);
     ctx.insert("vetting_soon", &vetting_soon);
     ctx.insert("attention", &attention);
     page::render(&state, &user, "/", "home/index.html", ctx).await

@@ -127,6 +127,16 @@ pub fn table() -> Vec<Entry> {
             Public,
             web::to(auth::web::invitation),
         ),
+        get(
+            "/intake-mailbox/{token}",
+            Public,
+            web::to(areas::web::confirm_form),
+        ),
+        post(
+            "/intake-mailbox/{token}",
+            Public,
+            web::to(areas::web::confirm),
+        ),
         post("/sign-out", Session, web::to(auth::web::sign_out)),
         get("/signed-out", Public, web::to(auth::web::signed_out)),
         post(

@@ -234,7 +234,13 @@ fn staff_user(
         hcpc_number: (role == Role::ClinicalLead).then(|| "PYL099999".to_owned()),
         vetting: Some((VettingLevel::Nppv2, today + Duration::days(365))),
     };
-    let u = crate::users::service::create(c, &Actor::system("synthetic data"), &input, None)?;
+    let u = crate::users::service::create(
+        c,
+        &crate::users::model::AdminScope::everywhere(),
+        &Actor::system("synthetic data"),
+        &input,
+        None,
+    )?;
     Ok(Staff {
         id: u.id,
         name: u.name,

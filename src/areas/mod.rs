@@ -25,6 +25,10 @@ pub struct Area {
     /// The provider's intake mailbox for the area; `None` sends news of a new referral to
     /// the area's clinical leads instead.
     pub intake_email: Option<String>,
+    /// A new intake mailbox waiting for someone at that address to confirm it.
+    pub pending_intake_email: Option<String>,
+    pub pending_intake_token_hash: Option<String>,
+    pub pending_intake_expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -138,33 +142,164 @@ pub fn intake_email(conn: &mut DbConn, area_id: &str) -> Result<Option<String>, 
         .flatten())
 }
 
-/// Sets or clears (`None`) an area's intake mailbox (audited, without the address: it may be
-/// a person's). Returns the area as it is now.
-pub fn set_intake_email(
+/// The areas an administrator manages: every area for a service-wide one, else their own.
+pub fn managed_areas(
     conn: &mut DbConn,
+    scope: &crate::users::model::AdminScope,
+) -> Result<Vec<Area>, AppError> {
+    let mut all = active_areas(conn)?;
+    if !scope.service_wide {
+        all.retain(|a| scope.area_ids.contains(&a.id));
+    }
+    Ok(all)
+}
+
+/// One area the administrator manages, or not found.
+pub fn managed_area(
+    conn: &mut DbConn,
+    scope: &crate::users::model::AdminScope,
+    id: &str,
+) -> Result<Area, AppError> {
+    if !scope.service_wide && !scope.area_ids.iter().any(|a| a == id) {
+        return Err(AppError::NotFound);
+    }
+    area_by_id(conn, id)
+}
+
+/// What became of a change of intake mailbox.
+#[derive(Debug)]
+pub enum IntakeChange {
+    /// Cleared, or set to the address it already had: in force now.
+    Done(Area),
+    /// A new address: mail goes there once someone there confirms it from the email sent.
+    AwaitingConfirmation(Area),
+}
+
+/// Clears (`None`) an area's intake mailbox at once, or asks the new address to confirm it:
+/// the confirmation link goes to that address only, and until it is used mail keeps going
+/// where it went. Audited without the address (it may be a person's).
+pub fn change_intake_email(
+    conn: &mut DbConn,
+    scope: &crate::users::model::AdminScope,
     actor: &crate::audit::Actor,
     area_id: &str,
     mailbox: Option<&forms::Email>,
-) -> Result<Area, AppError> {
-    let before = area_by_id(conn, area_id)?;
+    emails: &crate::notifications::Emails,
+    days: i64,
+) -> Result<IntakeChange, AppError> {
+    let before = managed_area(conn, scope, area_id)?;
     let after = mailbox.map(|m| m.as_str().to_owned());
+    if after.is_none() || after == before.intake_email {
+        diesel::update(areas::table.find(area_id))
+            .set((
+                areas::intake_email.eq(&after),
+                areas::pending_intake_email.eq(None::<String>),
+                areas::pending_intake_token_hash.eq(None::<String>),
+                areas::pending_intake_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        intake_audit(
+            conn,
+            actor,
+            area_id,
+            "area.intake_mailbox_changed",
+            &after,
+            &before,
+        )?;
+        return Ok(IntakeChange::Done(area_by_id(conn, area_id)?));
+    }
+    let token = crate::ids::random_token(32);
+    let expires = crate::clock::now() + chrono::Duration::days(days);
     diesel::update(areas::table.find(area_id))
-        .set(areas::intake_email.eq(&after))
+        .set((
+            areas::pending_intake_email.eq(&after),
+            areas::pending_intake_token_hash.eq(Some(crate::ids::sha256_hex(&token))),
+            areas::pending_intake_expires_at.eq(Some(expires)),
+        ))
         .execute(conn)?;
+    let link = emails.link(&format!("/intake-mailbox/{token}"));
+    let message = emails.typed(
+        after.as_deref().unwrap_or_default(),
+        &crate::notifications::messages::IntakeConfirmation {
+            area: before.name.clone(),
+            link,
+            expires: crate::web::format::date(expires.date()),
+        },
+    )?;
+    crate::notifications::enqueue(conn, message)?;
+    intake_audit(
+        conn,
+        actor,
+        area_id,
+        "area.intake_mailbox_requested",
+        &after,
+        &before,
+    )?;
+    Ok(IntakeChange::AwaitingConfirmation(area_by_id(
+        conn, area_id,
+    )?))
+}
+
+fn intake_audit(
+    conn: &mut DbConn,
+    actor: &crate::audit::Actor,
+    area_id: &str,
+    event: &str,
+    after: &Option<String>,
+    before: &Area,
+) -> Result<(), AppError> {
     crate::audit::record(
         conn,
         actor,
-        crate::audit::Event::new(
-            crate::audit::AuditAction::Administration,
-            "area.intake_mailbox_changed",
-        )
-        .record("area", area_id)
-        .details(serde_json::json!({
-            "intake_mailbox": if after.is_some() { "set" } else { "cleared" },
-            "changed": before.intake_email != after,
-        })),
+        crate::audit::Event::new(crate::audit::AuditAction::Administration, event)
+            .record("area", area_id)
+            .details(serde_json::json!({
+                "intake_mailbox": if after.is_some() { "set" } else { "cleared" },
+                "changed": &before.intake_email != after,
+            })),
+    )
+}
+
+/// The area whose new intake mailbox this link confirms, while the link is live.
+pub fn pending_intake(conn: &mut DbConn, token: &str) -> Result<Option<Area>, AppError> {
+    Ok(areas::table
+        .filter(areas::pending_intake_token_hash.eq(crate::ids::sha256_hex(token)))
+        .filter(areas::pending_intake_expires_at.gt(crate::clock::now()))
+        .select(Area::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Someone at the new address confirmed it: from now on it takes the area's referral news.
+/// The link works once.
+pub fn confirm_intake(conn: &mut DbConn, token: &str) -> Result<Option<Area>, AppError> {
+    let Some(area) = pending_intake(conn, token)? else {
+        return Ok(None);
+    };
+    let changed = diesel::update(
+        areas::table
+            .filter(areas::id.eq(&area.id))
+            .filter(areas::pending_intake_token_hash.eq(crate::ids::sha256_hex(token))),
+    )
+    .set((
+        areas::intake_email.eq(&area.pending_intake_email),
+        areas::pending_intake_email.eq(None::<String>),
+        areas::pending_intake_token_hash.eq(None::<String>),
+        areas::pending_intake_expires_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    if changed != 1 {
+        return Ok(None);
+    }
+    intake_audit(
+        conn,
+        &crate::audit::Actor::system("intake mailbox confirmation"),
+        &area.id,
+        "area.intake_mailbox_changed",
+        &area.pending_intake_email,
+        &area,
     )?;
-    area_by_id(conn, area_id)
+    Ok(Some(area_by_id(conn, &area.id)?))
 }
 
 pub fn active_organisations(conn: &mut DbConn) -> Result<Vec<Organisation>, AppError> {

@@ -17,10 +17,15 @@ struct AreaRow {
     code: String,
     name: String,
     intake_email: Option<String>,
+    pending_intake_email: Option<String>,
 }
 
 pub async fn list(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let areas = state.db.run(super::active_areas).await?;
+    let scope = crate::users::service::admin_scope(&user);
+    let areas = state
+        .db
+        .run(move |c| super::managed_areas(c, &scope))
+        .await?;
     let mut ctx = tera::Context::new();
     ctx.insert(
         "areas",
@@ -31,6 +36,7 @@ pub async fn list(state: State, user: CurrentUser) -> Result<HttpResponse, AppEr
                 code: a.code,
                 name: a.name,
                 intake_email: a.intake_email,
+                pending_intake_email: a.pending_intake_email,
             })
             .collect::<Vec<_>>(),
     );
@@ -44,13 +50,18 @@ async fn form_page(
     form: Option<IntakeForm>,
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
-    let area = state.db.run(move |c| super::area_by_id(c, &id)).await?;
+    let scope = crate::users::service::admin_scope(user);
+    let area = state
+        .db
+        .run(move |c| super::managed_area(c, &scope, &id))
+        .await?;
     let form = form.unwrap_or_else(|| IntakeForm {
         intake_email: area.intake_email.clone().unwrap_or_default(),
     });
     let mut ctx = tera::Context::new();
     ctx.insert("area_id", &area.id);
     ctx.insert("area_name", &area.name);
+    ctx.insert("pending_intake_email", &area.pending_intake_email);
     ctx.insert("form", &form);
     if let Some(errors) = errors {
         page::insert_errors(&mut ctx, errors);
@@ -81,19 +92,87 @@ pub async fn save(
         Err(errors) => return form_page(&state, &user, id, Some(form), Some(&errors)).await,
     };
     let actor = user.actor();
-    let area = state
+    let scope = crate::users::service::admin_scope(&user);
+    let emails = state.emails.clone();
+    let days = state.settings.security.invitation_days;
+    let change = state
         .db
-        .write(move |c| super::set_intake_email(c, &actor, &id, mailbox.as_ref()))
+        .write(move |c| {
+            super::change_intake_email(c, &scope, &actor, &id, mailbox.as_ref(), &emails, days)
+        })
         .await?;
-    let flash = match &area.intake_email {
-        Some(_) => Flash::success(format!(
-            "New referrals in {} will be emailed to its intake mailbox",
+    let flash = match &change {
+        super::IntakeChange::AwaitingConfirmation(area) => Flash::success(format!(
+            "We have emailed {} to confirm it",
+            area.pending_intake_email.clone().unwrap_or_default()
+        ))
+        .with_body(format!(
+            "New referrals in {} go to it once someone there uses the link in that email. Until then they go where they go now.",
             area.name
         )),
-        None => Flash::success(format!(
-            "New referrals in {} will be emailed to its clinical leads",
-            area.name
-        )),
+        super::IntakeChange::Done(area) => match &area.intake_email {
+            Some(_) => Flash::success(format!(
+                "New referrals in {} will be emailed to its intake mailbox",
+                area.name
+            )),
+            None => Flash::success(format!(
+                "New referrals in {} will be emailed to its clinical leads",
+                area.name
+            )),
+        },
     };
     page::flash_and_redirect(&state, &user, flash, "/admin/areas").await
+}
+
+/// The page a confirmation link opens: what it confirms, and a button (a link scanner that
+/// opens it changes nothing).
+pub async fn confirm_form(
+    state: State,
+    req: actix_web::HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = token.into_inner();
+    let area = state
+        .db
+        .run(move |c| super::pending_intake(c, &token))
+        .await?;
+    confirm_page(&state, &req, area, false)
+}
+
+pub async fn confirm(
+    state: State,
+    req: actix_web::HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = token.into_inner();
+    let area = state
+        .db
+        .write(move |c| super::confirm_intake(c, &token))
+        .await?;
+    confirm_page(&state, &req, area, true)
+}
+
+fn confirm_page(
+    state: &State,
+    req: &actix_web::HttpRequest,
+    area: Option<super::Area>,
+    done: bool,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = tera::Context::new();
+    match area {
+        Some(a) => {
+            ctx.insert("area_name", &a.name);
+            ctx.insert(
+                "mailbox",
+                &if done {
+                    a.intake_email
+                } else {
+                    a.pending_intake_email
+                },
+            );
+            ctx.insert("done", &done);
+            crate::auth::web::public_page(state, req, "admin/intake_confirm.html", ctx)
+        }
+        None => crate::auth::web::public_page(state, req, "auth/invitation_invalid.html", ctx),
+    }
 }

@@ -182,6 +182,7 @@ pub async fn search(
     user: CurrentUser,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let raw = RawForm::from_urlencoded(req.query_string().as_bytes());
     let form = Form::read(&raw);
     let page_no = raw.get("page").parse::<i64>().unwrap_or(1).max(1);
@@ -195,6 +196,7 @@ pub async fn export(
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let raw = RawForm::from_urlencoded(&body);
     let form = Form::read(&raw);
     let reason = raw.get("reason").trim().to_owned();

@@ -35,7 +35,7 @@ fn removal_cookie(state: &AppState) -> Cookie<'static> {
     c
 }
 
-fn public_page(
+pub(crate) fn public_page(
     state: &AppState,
     req: &HttpRequest,
     template: &str,

@@ -9,6 +9,9 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         intake_email -> Nullable<Text>,
+        pending_intake_email -> Nullable<Text>,
+        pending_intake_token_hash -> Nullable<Text>,
+        pending_intake_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -40,6 +43,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        service_wide -> Bool,
     }
 }
 

@@ -255,6 +255,7 @@ async fn form_page(
 }
 
 pub async fn form(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     form_page(&state, &user, FormValues::default(), None).await
 }
 
@@ -401,6 +402,7 @@ pub async fn upload(
     user: CurrentUser,
     body: Multipart,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let settings = state.settings.import.clone();
     let up = match read_upload(body, &settings).await {
         Ok(up) => up,
@@ -488,6 +490,7 @@ pub async fn run(
     user: CurrentUser,
     form: web::Form<RunForm>,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let form = form.into_inner();
     let settings = state.settings.import.clone();
     let importer = super::apply::Importer {
@@ -589,6 +592,7 @@ pub async fn report_csv(
     user: CurrentUser,
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let settings = &state.settings.import;
     let id = query.into_inner().upload;
     if !valid_upload_id(&id) {

@@ -27,6 +27,7 @@ coded_enum! {
         RiskAlert = ("risk_alert", "A risk item answered above zero on an outcome measure"),
         PractitionerReport = ("practitioner_report", "A practitioner's report to the responsible officer"),
         WeeklyDigest = ("weekly_digest", "A weekly summary of your areas, on Monday morning"),
+        IntakeConfirmation = ("intake_confirmation", "Confirm a new intake mailbox for an area"),
     }
 }
 
@@ -151,6 +152,19 @@ pub struct VettingExpiring {
 impl Email for VettingExpiring {
     const KIND: MessageKind = MessageKind::VettingExpiring;
     const TEMPLATE: &'static str = "vetting_expiring";
+}
+
+/// To a new intake mailbox: the area and the link that confirms the address.
+#[derive(Debug, Serialize)]
+pub struct IntakeConfirmation {
+    pub area: String,
+    pub link: String,
+    pub expires: String,
+}
+
+impl Email for IntakeConfirmation {
+    const KIND: MessageKind = MessageKind::IntakeConfirmation;
+    const TEMPLATE: &'static str = "intake_confirmation";
 }
 
 /// To administrators: the person's initials and reference, the date and a link.

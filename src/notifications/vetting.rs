@@ -22,7 +22,8 @@ pub fn queue_reminders(
     today: NaiveDate,
 ) -> Result<usize, AppError> {
     let until = today + chrono::Duration::days(DAYS_AHEAD);
-    let expiring = users_model::vetting_expiring(conn, today, until)?;
+    let expiring =
+        users_model::vetting_expiring(conn, &users_model::AdminScope::everywhere(), today, until)?;
     let mut reminded = 0;
     let mut admins: Option<Vec<User>> = None;
     for user in expiring {

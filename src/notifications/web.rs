@@ -34,6 +34,7 @@ struct DeadView {
 }
 
 pub async fn outbox(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let (counts, dead) = state
         .db
         .run(|c| Ok((model::counts(c)?, model::dead(c, 200)?)))
@@ -73,6 +74,7 @@ pub async fn retry(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let id = id.into_inner();
     let actor = user.actor();
     let requeued = state

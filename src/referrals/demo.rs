@@ -165,6 +165,7 @@ fn viewer_of(c: &mut DbConn, u: &User) -> Result<Viewer, AppError> {
         name: u.name.clone(),
         role: u.role,
         area_ids: users::area_ids(c, &u.id)?,
+        service_wide: u.service_wide,
     })
 }
 

@@ -23,6 +23,7 @@ impl From<&CurrentUser> for Viewer {
             name: u.user.name.clone(),
             role: u.user.role,
             area_ids: u.area_ids.clone(),
+            service_wide: u.user.service_wide,
         }
     }
 }
@@ -34,6 +35,7 @@ impl From<&ApiUser> for Viewer {
             name: u.user.name.clone(),
             role: u.user.role,
             area_ids: u.area_ids.clone(),
+            service_wide: u.user.service_wide,
         }
     }
 }

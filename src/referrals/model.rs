@@ -155,6 +155,8 @@ pub struct Viewer {
     pub name: String,
     pub role: Role,
     pub area_ids: Vec<String>,
+    /// A service-wide administrator (every area).
+    pub service_wide: bool,
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -205,7 +207,8 @@ enum Reach {
 fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
     let me = || viewer.user_id.clone();
     match (viewer.role, purpose) {
-        (Role::Admin, Purpose::Retention) => Reach::Everywhere,
+        (Role::Admin, Purpose::Retention) if viewer.service_wide => Reach::Everywhere,
+        (Role::Admin, Purpose::Retention) => Reach::Areas,
         (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => Reach::Areas,
         (Role::ProbationOfficer, Purpose::Casework) => Reach::Caseload(vec![
             Box::new(referrals::created_by.eq(me()).nullable()),

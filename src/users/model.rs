@@ -62,6 +62,8 @@ pub struct User {
     pub disabled_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// An administrator of every organisation and area (made on the command line only).
+    pub service_wide: bool,
 }
 
 impl User {
@@ -97,6 +99,7 @@ pub struct NewUser<'a> {
     pub disabled_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub service_wide: bool,
 }
 
 pub fn by_id(conn: &mut DbConn, id: &str) -> Result<User, AppError> {
@@ -154,16 +157,71 @@ pub fn set_areas(conn: &mut DbConn, user_id: &str, area_ids: &[String]) -> Resul
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
+/// Whom an administrator manages: everyone (a service-wide administrator), or the users of
+/// their own organisation all of whose areas are among the administrator's.
+#[derive(Debug, Clone)]
+pub struct AdminScope {
+    pub user_id: String,
+    pub organisation_id: String,
+    pub area_ids: Vec<String>,
+    pub service_wide: bool,
+}
+
+type UserFilter = Box<
+    dyn BoxableExpression<users::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>,
+>;
+
+impl AdminScope {
+    /// The command line and the system: everyone.
+    pub fn everywhere() -> Self {
+        Self {
+            user_id: String::new(),
+            organisation_id: String::new(),
+            area_ids: Vec::new(),
+            service_wide: true,
+        }
+    }
+
+    /// THE user scope chokepoint, in SQL: every administrator read and write of a user
+    /// goes through it.
+    fn filter(&self) -> UserFilter {
+        if self.service_wide {
+            return Box::new(users::id.eq(users::id));
+        }
+        let outside = user_areas::table
+            .filter(user_areas::area_id.ne_all(self.area_ids.clone()))
+            .select(user_areas::user_id);
+        Box::new(
+            users::organisation_id
+                .eq(self.organisation_id.clone())
+                .and(users::id.ne_all(outside)),
+        )
+    }
+}
+
+/// One user the administrator manages, or not found.
+pub fn managed(conn: &mut DbConn, scope: &AdminScope, id: &str) -> Result<User, AppError> {
+    Ok(users::table
+        .filter(users::id.eq(id.to_owned()))
+        .filter(scope.filter())
+        .select(User::as_select())
+        .first(conn)?)
+}
+
 /// A page of users, ordered by name, optionally only those matching `query` in name or email.
 pub fn page(
     conn: &mut DbConn,
+    scope: &AdminScope,
     query: Option<&str>,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<User>, i64), AppError> {
     let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], "")));
-    let mut q = users::table.select(User::as_select()).into_boxed();
-    let mut count = users::table.count().into_boxed();
+    let mut q = users::table
+        .select(User::as_select())
+        .filter(scope.filter())
+        .into_boxed();
+    let mut count = users::table.count().filter(scope.filter()).into_boxed();
     if let Some(p) = &pattern {
         q = q.filter(
             users::email
@@ -188,10 +246,12 @@ pub fn page(
 /// Active users whose vetting expires between today and `until` (inclusive).
 pub fn vetting_expiring(
     conn: &mut DbConn,
+    scope: &AdminScope,
     today: NaiveDate,
     until: NaiveDate,
 ) -> Result<Vec<User>, AppError> {
     Ok(users::table
+        .filter(scope.filter())
         .filter(users::disabled_at.is_null())
         .filter(users::vetting_expires_on.ge(today))
         .filter(users::vetting_expires_on.le(until))
@@ -201,8 +261,13 @@ pub fn vetting_expiring(
 }
 
 /// Active users whose vetting has already expired or was never recorded.
-pub fn vetting_lapsed(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<User>, AppError> {
+pub fn vetting_lapsed(
+    conn: &mut DbConn,
+    scope: &AdminScope,
+    today: NaiveDate,
+) -> Result<Vec<User>, AppError> {
     Ok(users::table
+        .filter(scope.filter())
         .filter(users::disabled_at.is_null())
         .filter(
             users::vetting_expires_on

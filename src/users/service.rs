@@ -13,17 +13,105 @@ use crate::error::{AppError, FieldErrors};
 use crate::notifications::messages::AccountLink;
 use crate::notifications::{self, Emails, MessageKind};
 use crate::users::forms::{UserInput, VettingInput};
-use crate::users::model::{self, MfaState, NewUser, User};
+use crate::users::model::{self, AdminScope, MfaState, NewUser, User};
+
+/// The administrator's scope: their organisation and areas, or everyone if service-wide.
+pub fn admin_scope(user: &crate::auth::guard::CurrentUser) -> AdminScope {
+    AdminScope {
+        user_id: user.user.id.clone(),
+        organisation_id: user.user.organisation_id.clone(),
+        area_ids: user.area_ids.clone(),
+        service_wide: user.user.service_wide,
+    }
+}
+
+/// Refuses an administrator who is not service-wide: the audit log, the outbox and imports
+/// span every organisation and area.
+pub fn service_wide_only(user: &crate::auth::guard::CurrentUser) -> Result<(), AppError> {
+    if user.user.service_wide {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// What a scoped administrator may give: their own organisation and areas, nothing more.
+fn may_grant(scope: &AdminScope, input: &UserInput) -> Result<(), AppError> {
+    if scope.service_wide {
+        return Ok(());
+    }
+    let mut e = FieldErrors::new();
+    if input.organisation_id != scope.organisation_id {
+        e.add(
+            "organisation_id",
+            "Select your own organisation: you manage its users only",
+        );
+    }
+    if input.area_ids.iter().any(|a| !scope.area_ids.contains(a)) {
+        e.add("areas", "Select only areas that you administer");
+    }
+    e.into_result()
+}
+
+/// A page of the users the administrator manages.
+pub fn list(
+    c: &mut DbConn,
+    scope: &AdminScope,
+    query: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<User>, i64), AppError> {
+    model::page(c, scope, query, offset, limit)
+}
+
+/// One user the administrator manages, with what their page shows: organisation, areas,
+/// how many sessions are open, and the latest audit entries about them.
+pub struct Detail {
+    pub user: User,
+    pub organisation: String,
+    pub areas: Vec<String>,
+    pub area_ids: Vec<String>,
+    pub sessions: usize,
+    pub events: Vec<crate::audit::AuditRow>,
+}
+
+pub fn detail(c: &mut DbConn, scope: &AdminScope, user_id: &str) -> Result<Detail, AppError> {
+    let user = model::managed(c, scope, user_id)?;
+    Ok(Detail {
+        organisation: model::organisation_name(c, &user.organisation_id)?,
+        areas: model::area_names(c, &user.id)?,
+        area_ids: model::area_ids(c, &user.id)?,
+        sessions: session::active_for_user(c, &user.id)?.len(),
+        events: audit::for_record(c, "user", &user.id, 20)?,
+        user,
+    })
+}
+
+/// Users the administrator manages whose vetting expires by `until`, and whose vetting has
+/// lapsed.
+pub fn vetting_due(
+    c: &mut DbConn,
+    scope: &AdminScope,
+    today: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+) -> Result<(Vec<User>, Vec<User>), AppError> {
+    Ok((
+        model::vetting_expiring(c, scope, today, until)?,
+        model::vetting_lapsed(c, scope, today)?,
+    ))
+}
 
 /// Creates a user. With no password hash the user activates their account from a welcome
 /// link; with one (first administrator, made on the command line) they set up their
 /// authenticator at first sign-in.
 pub fn create(
     c: &mut DbConn,
+    scope: &AdminScope,
     actor: &Actor,
     input: &UserInput,
     password_hash: Option<&str>,
 ) -> Result<User, AppError> {
+    may_grant(scope, input)?;
     if model::by_email(c, input.email.as_str())?.is_some() {
         return Err(AppError::Validation(FieldErrors::single(
             "email",
@@ -50,6 +138,7 @@ pub fn create(
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            service_wide: false,
         })
         .execute(c)?;
     model::set_areas(c, &id, &input.area_ids)?;
@@ -67,11 +156,13 @@ pub fn create(
 /// or areas changes what the user may see, so their sessions and tokens end.
 pub fn update(
     c: &mut DbConn,
+    scope: &AdminScope,
     actor: &Actor,
     user_id: &str,
     input: &UserInput,
 ) -> Result<User, AppError> {
-    let before = model::by_id(c, user_id)?;
+    let before = model::managed(c, scope, user_id)?;
+    may_grant(scope, input)?;
     if let Some(other) = model::by_email(c, input.email.as_str())?
         && other.id != user_id
     {
@@ -85,6 +176,16 @@ pub fn update(
         a.sort();
         a
     };
+    if user_id == scope.user_id
+        && (before.role != input.role
+            || before.organisation_id != input.organisation_id
+            || before_areas != input.area_ids)
+    {
+        return Err(AppError::Validation(FieldErrors::single(
+            "role",
+            "You cannot change your own role, organisation or areas: ask another administrator",
+        )));
+    }
     diesel::update(users::table.find(user_id))
         .set((
             users::name.eq(&input.name),
@@ -118,13 +219,18 @@ pub fn update(
 }
 
 /// Disables a user and ends their sessions and tokens in the same transaction.
-pub fn disable(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<User, AppError> {
+pub fn disable(
+    c: &mut DbConn,
+    scope: &AdminScope,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<User, AppError> {
     if actor.user_id.as_deref() == Some(user_id) {
         return Err(AppError::Conflict(
             "You cannot disable your own account".into(),
         ));
     }
-    let user = model::by_id(c, user_id)?;
+    let user = model::managed(c, scope, user_id)?;
     if user.is_disabled() {
         return Ok(user);
     }
@@ -146,8 +252,13 @@ pub fn disable(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<User, App
     model::by_id(c, user_id)
 }
 
-pub fn enable(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<User, AppError> {
-    model::by_id(c, user_id)?;
+pub fn enable(
+    c: &mut DbConn,
+    scope: &AdminScope,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<User, AppError> {
+    model::managed(c, scope, user_id)?;
     diesel::update(users::table.find(user_id))
         .set((
             users::disabled_at.eq(None::<chrono::NaiveDateTime>),
@@ -164,11 +275,12 @@ pub fn enable(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<User, AppE
 
 pub fn set_vetting(
     c: &mut DbConn,
+    scope: &AdminScope,
     actor: &Actor,
     user_id: &str,
     v: &VettingInput,
 ) -> Result<User, AppError> {
-    model::by_id(c, user_id)?;
+    model::managed(c, scope, user_id)?;
     diesel::update(users::table.find(user_id))
         .set((
             users::vetting_level.eq(Some(v.level)),
@@ -186,17 +298,18 @@ pub fn set_vetting(
     model::by_id(c, user_id)
 }
 
-/// A single-use link to set a new password, emailed to the user in this transaction and
-/// returned for the administrator's banner. The old password stops working only when the
+/// A single-use link to set a new password, emailed to the user's own address in this
+/// transaction and never shown to anyone else. The old password stops working only when the
 /// link is used; the second factor is still asked for afterwards.
 pub fn reset_password(
     c: &mut DbConn,
+    scope: &AdminScope,
     actor: &Actor,
     user_id: &str,
     days: i64,
     emails: &Emails,
-) -> Result<String, AppError> {
-    let user = model::by_id(c, user_id)?;
+) -> Result<(), AppError> {
+    let user = model::managed(c, scope, user_id)?;
     let purpose = if user.password_hash.is_none() {
         InvitationPurpose::Welcome
     } else {
@@ -209,19 +322,20 @@ pub fn reset_password(
         actor,
         Event::new(AuditAction::Administration, "user.password_reset_link").record("user", user_id),
     )?;
-    Ok(token)
+    Ok(())
 }
 
-/// Clears the user's authenticator and recovery codes and issues (and emails) the single-use
+/// Clears the user's authenticator and recovery codes and emails the user the single-use
 /// link that, with their password, lets them set up a new one. Their sessions end now.
 pub fn reset_mfa(
     c: &mut DbConn,
+    scope: &AdminScope,
     actor: &Actor,
     user_id: &str,
     days: i64,
     emails: &Emails,
-) -> Result<String, AppError> {
-    let user = model::by_id(c, user_id)?;
+) -> Result<(), AppError> {
+    let user = model::managed(c, scope, user_id)?;
     diesel::update(users::table.find(user_id))
         .set((
             users::mfa_state.eq(if user.password_hash.is_some() {
@@ -249,7 +363,7 @@ pub fn reset_mfa(
         actor,
         Event::new(AuditAction::Authentication, "mfa.reset").record("user", user_id),
     )?;
-    Ok(token)
+    Ok(())
 }
 
 /// Queues the email that carries a single-use link to the person it is for: their name, the
@@ -283,8 +397,13 @@ fn email_link(
 }
 
 /// Ends every session of one user (admin action).
-pub fn end_sessions(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<usize, AppError> {
-    model::by_id(c, user_id)?;
+pub fn end_sessions(
+    c: &mut DbConn,
+    scope: &AdminScope,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<usize, AppError> {
+    model::managed(c, scope, user_id)?;
     let n = session::end_all_for_user(c, user_id, "ended by administrator", None)?;
     audit::record(
         c,
@@ -296,12 +415,17 @@ pub fn end_sessions(c: &mut DbConn, actor: &Actor, user_id: &str) -> Result<usiz
     Ok(n)
 }
 
-/// Ends everyone's sessions but the administrator's own.
+/// Ends everyone's sessions but the administrator's own: a service-wide administrator's
+/// action only.
 pub fn end_all_sessions(
     c: &mut DbConn,
+    scope: &AdminScope,
     actor: &Actor,
     keep_session: &str,
 ) -> Result<usize, AppError> {
+    if !scope.service_wide {
+        return Err(AppError::Forbidden);
+    }
     let n = session::end_everyone(c, "ended for everyone by administrator", Some(keep_session))?;
     audit::record(
         c,
@@ -309,4 +433,37 @@ pub fn end_all_sessions(
         Event::new(AuditAction::Authentication, "session.ended_all").details(json!({ "count": n })),
     )?;
     Ok(n)
+}
+
+/// Makes an administrator service-wide, or scoped again: the command line's action only, so
+/// that no one can grant it through the pages.
+pub fn set_service_wide(
+    c: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    on: bool,
+) -> Result<User, AppError> {
+    let user = model::by_id(c, user_id)?;
+    if on && user.role != crate::users::model::Role::Admin {
+        return Err(AppError::Validation(FieldErrors::single(
+            "email",
+            "Only an administrator can be made service-wide",
+        )));
+    }
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::service_wide.eq(on),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+    session::end_all_for_user(c, user_id, "access changed", None)?;
+    tokens::revoke_all_for_user(c, user_id)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Administration, "user.service_wide")
+            .record("user", user_id)
+            .details(json!({ "service_wide": on })),
+    )?;
+    model::by_id(c, user_id)
 }

@@ -4,13 +4,13 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::areas::{self, AreaView, OrganisationView};
-use crate::audit::{self, AuditView};
+use crate::audit::AuditView;
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::state::State;
 use crate::users::forms::{self, UserFormRaw};
-use crate::users::model::{self, Role, User, VettingLevel};
+use crate::users::model::{Role, User, VettingLevel};
 use crate::users::service;
 use crate::web::{self as page, format};
 
@@ -69,9 +69,18 @@ pub async fn list(
     let q = query.q.clone().filter(|s| !s.trim().is_empty());
     let page_no = query.page.unwrap_or(1).max(1);
     let qq = q.clone();
+    let scope = service::admin_scope(&user);
     let (rows, total) = state
         .db
-        .run(move |c| model::page(c, qq.as_deref(), (page_no - 1) * PAGE_SIZE, PAGE_SIZE))
+        .run(move |c| {
+            service::list(
+                c,
+                &scope,
+                qq.as_deref(),
+                (page_no - 1) * PAGE_SIZE,
+                PAGE_SIZE,
+            )
+        })
         .await?;
     let today = crate::clock::today();
     let mut ctx = tera::Context::new();
@@ -88,6 +97,7 @@ pub async fn list(
         None => "/admin/users?".to_owned(),
     };
     ctx.insert("base_url", &base);
+    ctx.insert("service_wide", &user.user.service_wide);
     page::render(&state, &user, "/admin/users", "admin/users.html", ctx).await
 }
 
@@ -103,14 +113,32 @@ struct Choice {
     text: String,
 }
 
+/// The form's choices: a scoped administrator is offered only their own organisation and
+/// areas (the service refuses anything else too).
 async fn form_context(
     state: &State,
+    user: &CurrentUser,
     raw: &UserFormRaw,
 ) -> Result<(tera::Context, Vec<String>, Vec<String>), AppError> {
-    let (areas, orgs) = state
+    let scope = service::admin_scope(user);
+    let (all_areas, all_orgs) = state
         .db
         .run(|c| Ok((areas::active_areas(c)?, areas::active_organisations(c)?)))
         .await?;
+    // Every real area and organisation parses, so that one outside the administrator's
+    // scope is refused by the service with its own message, not as "select one".
+    let (area_ids, org_ids): (Vec<String>, Vec<String>) = (
+        all_areas.iter().map(|a| a.id.clone()).collect(),
+        all_orgs.iter().map(|o| o.id.clone()).collect(),
+    );
+    let areas: Vec<_> = all_areas
+        .into_iter()
+        .filter(|a| scope.service_wide || scope.area_ids.contains(&a.id))
+        .collect();
+    let orgs: Vec<_> = all_orgs
+        .into_iter()
+        .filter(|o| scope.service_wide || o.id == scope.organisation_id)
+        .collect();
     let mut ctx = tera::Context::new();
     let area_views: Vec<AreaView> = areas.iter().map(AreaView::from).collect();
     let org_views: Vec<OrganisationView> = orgs.iter().map(OrganisationView::from).collect();
@@ -145,11 +173,7 @@ async fn form_context(
     );
     ctx.insert("vetting_options", &vetting_choices());
     ctx.insert("form", &FormEcho::from(raw));
-    Ok((
-        ctx,
-        areas.into_iter().map(|a| a.id).collect(),
-        orgs.into_iter().map(|o| o.id).collect(),
-    ))
+    Ok((ctx, area_ids, org_ids))
 }
 
 /// The form values echoed back into the page (input is kept on error).
@@ -208,15 +232,8 @@ fn parse_user_form(body: &[u8]) -> UserFormRaw {
 }
 
 pub async fn new_form(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let (ctx, _, _) = form_context(&state, &UserFormRaw::default()).await?;
+    let (ctx, _, _) = form_context(&state, &user, &UserFormRaw::default()).await?;
     page::render(&state, &user, "/admin/users", "admin/user_new.html", ctx).await
-}
-
-fn invitation_link(state: &State, token: &str) -> String {
-    format!(
-        "{}/invitation/{token}",
-        state.settings.server.base_url.trim_end_matches('/')
-    )
 }
 
 pub async fn create(
@@ -225,7 +242,7 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let raw = parse_user_form(&body);
-    let (ctx, area_ids, org_ids) = form_context(&state, &raw).await?;
+    let (ctx, area_ids, org_ids) = form_context(&state, &user, &raw).await?;
     let input = match forms::parse_user(&raw, &org_ids, &area_ids, crate::clock::today()) {
         Ok(i) => i,
         Err(errors) => {
@@ -240,17 +257,18 @@ pub async fn create(
         }
     };
     let actor = user.actor();
+    let scope = service::admin_scope(&user);
     let days = state.settings.security.invitation_days;
     let emails = state.emails.clone();
     let result = state
         .db
         .write(move |c| {
-            let created = service::create(c, &actor, &input, None)?;
-            let token = service::reset_password(c, &actor, &created.id, days, &emails)?;
-            Ok((created, token))
+            let created = service::create(c, &scope, &actor, &input, None)?;
+            service::reset_password(c, &scope, &actor, &created.id, days, &emails)?;
+            Ok(created)
         })
         .await;
-    let (created, token) = match result {
+    let created = match result {
         Ok(v) => v,
         Err(AppError::Validation(errors)) => {
             return page::render(
@@ -265,8 +283,7 @@ pub async fn create(
         Err(e) => return Err(e),
     };
     let flash = Flash::success(format!("{} has been added", created.name)).with_body(format!(
-        "We have emailed them a single-use link to set their password. If it does not arrive, give them this one: {} (it expires in {days} days).",
-        invitation_link(&state, &token)
+        "We have emailed them a single-use link to set their password. It expires in {days} days; if it does not arrive, send a new one from this page."
     ));
     page::flash_and_redirect(
         &state,
@@ -303,16 +320,17 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let (u, org, area_names, sessions, events) = state
+    let scope = service::admin_scope(&user);
+    let service::Detail {
+        user: u,
+        organisation: org,
+        areas: area_names,
+        sessions,
+        events,
+        ..
+    } = state
         .db
-        .run(move |c| {
-            let u = model::by_id(c, &id)?;
-            let org = model::organisation_name(c, &u.organisation_id)?;
-            let areas = model::area_names(c, &u.id)?;
-            let sessions = crate::auth::session::active_for_user(c, &u.id)?.len();
-            let events = audit::for_record(c, "user", &u.id, 20)?;
-            Ok((u, org, areas, sessions, events))
-        })
+        .run(move |c| service::detail(c, &scope, &id))
         .await?;
     let today = crate::clock::today();
     let (status, status_colour) = status_of(&u, today);
@@ -358,12 +376,14 @@ pub async fn edit_form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let (u, areas) = state
+    let scope = service::admin_scope(&user);
+    let d = state
         .db
-        .run(move |c| Ok((model::by_id(c, &id)?, model::area_ids(c, &id)?)))
+        .run(move |c| service::detail(c, &scope, &id))
         .await?;
+    let (u, areas) = (d.user, d.area_ids);
     let raw = raw_from_user(&u, areas);
-    let (mut ctx, _, _) = form_context(&state, &raw).await?;
+    let (mut ctx, _, _) = form_context(&state, &user, &raw).await?;
     ctx.insert("user_id", &u.id);
     page::render(&state, &user, "/admin/users", "admin/user_edit.html", ctx).await
 }
@@ -403,7 +423,12 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let uid = id.clone();
-    let existing = state.db.run(move |c| model::by_id(c, &uid)).await?;
+    let scope = service::admin_scope(&user);
+    let existing = state
+        .db
+        .run(move |c| service::detail(c, &scope, &uid))
+        .await?
+        .user;
     let mut raw = parse_user_form(&body);
     // Vetting has its own page; keep what is recorded so the parser sees a complete form.
     let kept = raw_from_user(&existing, vec![]);
@@ -411,7 +436,7 @@ pub async fn update(
     raw.vetting_expires_on_day = kept.vetting_expires_on_day;
     raw.vetting_expires_on_month = kept.vetting_expires_on_month;
     raw.vetting_expires_on_year = kept.vetting_expires_on_year;
-    let (mut ctx, area_ids, org_ids) = form_context(&state, &raw).await?;
+    let (mut ctx, area_ids, org_ids) = form_context(&state, &user, &raw).await?;
     ctx.insert("user_id", &id);
     // Expired vetting must not stop an administrator correcting someone's name.
     let far_past = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
@@ -445,10 +470,11 @@ pub async fn update(
         }
     };
     let actor = user.actor();
+    let scope = service::admin_scope(&user);
     let target = id.clone();
     match state
         .db
-        .write(move |c| service::update(c, &actor, &target, &input))
+        .write(move |c| service::update(c, &scope, &actor, &target, &input))
         .await
     {
         Ok(updated) => {
@@ -519,7 +545,12 @@ pub async fn vetting_form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let u = state.db.run(move |c| model::by_id(c, &id)).await?;
+    let scope = service::admin_scope(&user);
+    let u = state
+        .db
+        .run(move |c| service::detail(c, &scope, &id))
+        .await?
+        .user;
     vetting_page(&state, &user, &u, &raw_from_user(&u, vec![]), None).await
 }
 
@@ -535,14 +566,20 @@ pub async fn set_vetting(
     let vetting = forms::parse_vetting(&raw, crate::clock::today(), &mut errors);
     let Some(vetting) = vetting.filter(|_| errors.is_empty()) else {
         let uid = id.clone();
-        let u = state.db.run(move |c| model::by_id(c, &uid)).await?;
+        let scope = service::admin_scope(&user);
+        let u = state
+            .db
+            .run(move |c| service::detail(c, &scope, &uid))
+            .await?
+            .user;
         return vetting_page(&state, &user, &u, &raw, Some(&errors)).await;
     };
     let actor = user.actor();
+    let scope = service::admin_scope(&user);
     let target = id.clone();
     let u = state
         .db
-        .write(move |c| service::set_vetting(c, &actor, &target, &vetting))
+        .write(move |c| service::set_vetting(c, &scope, &actor, &target, &vetting))
         .await?;
     page::flash_and_redirect(
         &state,
@@ -561,10 +598,14 @@ pub async fn action(
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let actor = user.actor();
+    let scope = service::admin_scope(&user);
     let days = state.settings.security.invitation_days;
     let target = id.clone();
     let act = action.clone();
     let emails = state.emails.clone();
+    let emailed = format!(
+        "We have emailed the user a single-use link at their own address. It expires in {days} days."
+    );
     let outcome = state
         .db
         .write(move |c| {
@@ -572,57 +613,55 @@ pub async fn action(
                 "disable" => (
                     format!(
                         "{} has been disabled",
-                        service::disable(c, &actor, &target)?.name
+                        service::disable(c, &scope, &actor, &target)?.name
                     ),
-                    None,
+                    false,
                 ),
                 "enable" => (
                     format!(
                         "{} has been enabled",
-                        service::enable(c, &actor, &target)?.name
+                        service::enable(c, &scope, &actor, &target)?.name
                     ),
-                    None,
+                    false,
                 ),
-                "reset-password" => (
-                    "Password reset link created".to_owned(),
-                    Some(service::reset_password(c, &actor, &target, days, &emails)?),
-                ),
-                "reset-two-factor" => (
-                    "Two-factor authentication reset".to_owned(),
-                    Some(service::reset_mfa(c, &actor, &target, days, &emails)?),
-                ),
+                "reset-password" => {
+                    service::reset_password(c, &scope, &actor, &target, days, &emails)?;
+                    ("Password reset link sent".to_owned(), true)
+                }
+                "reset-two-factor" => {
+                    service::reset_mfa(c, &scope, &actor, &target, days, &emails)?;
+                    ("Two-factor authentication reset".to_owned(), true)
+                }
                 "end-sessions" => {
-                    let n = service::end_sessions(c, &actor, &target)?;
+                    let n = service::end_sessions(c, &scope, &actor, &target)?;
                     (
                         format!("{n} session{} ended", if n == 1 { "" } else { "s" }),
-                        None,
+                        false,
                     )
                 }
                 _ => return Err(AppError::NotFound),
             })
         })
         .await;
-    let (heading, token) = match outcome {
+    let (heading, link_sent) = match outcome {
         Ok(v) => v,
-        Err(AppError::Conflict(m)) => (m, None),
+        Err(AppError::Conflict(m)) => (m, false),
         Err(e) => return Err(e),
     };
     let mut flash = Flash::success(heading);
-    if let Some(token) = token {
-        flash = flash.with_body(format!(
-            "We have emailed the user a single-use link. If it does not arrive, give them this one: {} (it expires in {days} days). Do not send it by the same route as anything else that identifies them.",
-            invitation_link(&state, &token)
-        ));
+    if link_sent {
+        flash = flash.with_body(emailed);
     }
     page::flash_and_redirect(&state, &user, flash, &format!("/admin/users/{id}")).await
 }
 
 pub async fn end_all_sessions(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let actor = user.actor();
+    let scope = service::admin_scope(&user);
     let keep = user.session.id.clone();
     let n = state
         .db
-        .write(move |c| service::end_all_sessions(c, &actor, &keep))
+        .write(move |c| service::end_all_sessions(c, &scope, &actor, &keep))
         .await?;
     let flash = Flash::success(format!(
         "{n} session{} ended",
@@ -635,14 +674,10 @@ pub async fn end_all_sessions(state: State, user: CurrentUser) -> Result<HttpRes
 pub async fn vetting(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let today = crate::clock::today();
     let until = today + chrono::Duration::days(30);
+    let scope = service::admin_scope(&user);
     let (expiring, lapsed) = state
         .db
-        .run(move |c| {
-            Ok((
-                model::vetting_expiring(c, today, until)?,
-                model::vetting_lapsed(c, today)?,
-            ))
-        })
+        .run(move |c| service::vetting_due(c, &scope, today, until))
         .await?;
     let mut ctx = tera::Context::new();
     ctx.insert(

@@ -34,8 +34,11 @@ struct UserContext<'a> {
     role_label: &'static str,
 }
 
+/// Administrator pages that span every organisation and area.
+pub const SERVICE_WIDE_PAGES: &[&str] = &["/admin/audit", "/admin/outbox", "/admin/import"];
+
 /// The service navigation for a role; `path` marks the current section.
-fn navigation(role: Role, path: &str) -> Vec<NavItem> {
+fn navigation(role: Role, service_wide: bool, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
     match role {
         Role::ProbationOfficer => items.extend([
@@ -68,6 +71,10 @@ fn navigation(role: Role, path: &str) -> Vec<NavItem> {
             ("/retention", "Retention"),
             ("/admin/import", "Import"),
         ]);
+        // The log, the outbox and imports span every area: service-wide administrators only.
+        if !service_wide {
+            items.retain(|(href, _)| !SERVICE_WIDE_PAGES.contains(href));
+        }
     }
     items
         .into_iter()
@@ -136,7 +143,10 @@ fn signed_in_context(
             role_label: user.user.role.label(),
         },
     );
-    ctx.insert("nav", &navigation(user.user.role, path));
+    ctx.insert(
+        "nav",
+        &navigation(user.user.role, user.user.service_wide, path),
+    );
     ctx.insert("csrf_token", &user.session.csrf_token);
     ctx.insert(
         "session_timeout_secs",

@@ -159,6 +159,8 @@ async fn only_the_allowlisted_routes_are_public() {
         ("POST", "/invitation/{token}"),
         ("GET", "/signed-out"),
         ("GET", "/calendar/{token}.ics"),
+        ("GET", "/intake-mailbox/{token}"),
+        ("POST", "/intake-mailbox/{token}"),
         ("GET", "/api/v1/openapi.json"),
         ("POST", "/api/v1/auth/token"),
     ]
@@ -569,6 +571,19 @@ async fn every_record_route_answers_by_role_and_scope() {
                 .execute(c)
                 .expect("move the user to their own area")
         });
+        if *role == Role::Admin {
+            // An administrator of another area only: scoped, as every administrator made
+            // on the pages is (tests/api/admin_scope.rs).
+            app.with_db(|c| {
+                mhtr_pathway::users::service::set_service_wide(
+                    c,
+                    &mhtr_pathway::audit::Actor::system("tests"),
+                    &user.id,
+                    false,
+                )
+                .expect("scoped")
+            });
+        }
         outsiders.push(actor(&app, *role, &user).await);
     }
 
@@ -653,14 +668,25 @@ async fn every_record_route_answers_by_role_and_scope() {
                     assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
                 } else {
                     match (record, inside) {
+                        // The outbox spans every area: service-wide administrators only.
+                        (Record::Global("outbox"), false) => {
+                            assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                        }
+                        // A user or area outside a scoped administrator's organisation
+                        // and areas answers exactly like one that does not exist.
+                        (Record::Global("user" | "area"), false) => {
+                            let ghost = url.replace(
+                                &id_for(record, actor),
+                                "00000000-0000-0000-0000-000000000000",
+                            );
+                            let nothing = try_route(actor, &method, &ghost).await;
+                            assert_eq!(status, nothing, "{what}: differs from a missing record");
+                            assert_eq!(status, StatusCode::NOT_FOUND, "{what}");
+                        }
                         (Record::Global(_), _) => {
                             assert_ne!(status, StatusCode::FORBIDDEN, "{what}");
                         }
-                        // Administrators manage every user, and so see every
-                        // practitioner's capacity.
-                        (Record::Retention, false) if role == Role::Admin => {
-                            assert_ne!(status, StatusCode::NOT_FOUND, "{what}");
-                        }
+                        // Administrators see every practitioner's capacity.
                         (Record::Practitioner, false) if role == Role::Admin => {
                             assert_ne!(status, StatusCode::NOT_FOUND, "{what}");
                         }

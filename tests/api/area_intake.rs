@@ -80,7 +80,36 @@ async fn a_referral_is_emailed_to_its_areas_intake_mailbox_else_to_the_clinical_
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc, "/admin/areas");
     let (_, page) = admin_pages.get("/admin/areas").await;
+    assert!(page.contains("Waiting for confirmation"), "{page}");
     assert!(page.contains("intake@provider.example"), "{page}");
+
+    // Until someone at the new address confirms it, news goes where it went.
+    api_referral(&po_api, &probation_json(&a, "Ida", "Wait", Some("A121212"))).await;
+    assert_eq!(submitted_to(&app).await.last(), Some(&cl.email));
+    let link: String = app
+        .state
+        .db
+        .run(|c| {
+            Ok(outbox_messages::table
+                .filter(outbox_messages::kind.eq(MessageKind::IntakeConfirmation))
+                .filter(outbox_messages::recipient.eq("intake@provider.example"))
+                .select(outbox_messages::text_body)
+                .first::<String>(c)?)
+        })
+        .await
+        .unwrap();
+    let start = link.find("/intake-mailbox/").expect("a confirmation link");
+    let token: String = link[start + "/intake-mailbox/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    let confirmed = app
+        .state
+        .db
+        .write(move |c| mhtr_pathway::areas::confirm_intake(c, &token))
+        .await
+        .unwrap();
+    assert!(confirmed.is_some());
     let (_, form) = admin_pages.get(&path).await;
     assert!(form.contains("value=\"intake@provider.example\""));
 
@@ -91,6 +120,7 @@ async fn a_referral_is_emailed_to_its_areas_intake_mailbox_else_to_the_clinical_
     assert_eq!(
         submitted_to(&app).await,
         vec![
+            cl.email.clone(),
             cl.email.clone(),
             "intake@provider.example".to_owned(),
             cl.email.clone()

@@ -125,7 +125,13 @@ fn seed(conn: &mut DbConn) -> (String, String) {
                 mhtr_pathway::clock::today() + chrono::Duration::days(365),
             )),
         };
-        let user = mhtr_pathway::users::service::create(c, &Actor::system("tests"), &input, None)?;
+        let user = mhtr_pathway::users::service::create(
+            c,
+            &mhtr_pathway::users::model::AdminScope::everywhere(),
+            &Actor::system("tests"),
+            &input,
+            None,
+        )?;
         diesel::update(users::table.find(&user.id))
             .set(users::mfa_state.eq(MfaState::Enrolled))
             .execute(c)?;

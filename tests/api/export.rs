@@ -194,6 +194,23 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
         ))
         .execute(c)
         .unwrap();
+    diesel::insert_into(identity_links::table)
+        .values((
+            identity_links::id.eq(mhtr_pathway::ids::new_id()),
+            identity_links::referral_id.eq(&refs[0]),
+            identity_links::person_id.eq(&folk[0]),
+            identity_links::matched_person_id.eq(&folk[1]),
+            identity_links::identifier.eq("crn"),
+            identity_links::details_agree.eq(false),
+            identity_links::status.eq("split"),
+            identity_links::created_by.eq(&user),
+            identity_links::created_at.eq(now),
+            identity_links::decided_by.eq(Some(&user)),
+            identity_links::decided_at.eq(Some(now)),
+            identity_links::decision_reason.eq(Some("Different \"date\" of birth, Zoë")),
+        ))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(practitioner_capacity::table)
         .values((
             practitioner_capacity::user_id.eq(&user),
@@ -469,15 +486,15 @@ async fn an_export_imported_with_the_native_mapping_exports_identically() {
             .select(users::id)
             .first(&mut c)
             .unwrap();
-        let token = mhtr_pathway::users::service::reset_mfa(
+        mhtr_pathway::users::service::reset_mfa(
             &mut c,
+            &mhtr_pathway::users::model::AdminScope::everywhere(),
             &Actor::system("test"),
             &admin,
             7,
             &app.state.emails,
         )
         .unwrap();
-        assert!(!token.is_empty());
         let state: String = users::table
             .find(&admin)
             .select(users::mfa_state)

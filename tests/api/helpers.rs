@@ -24,7 +24,7 @@ use mhtr_pathway::settings::Settings;
 use mhtr_pathway::startup::Application;
 use mhtr_pathway::state::AppState;
 use mhtr_pathway::users::forms::{Email, UserInput};
-use mhtr_pathway::users::model::{MfaState, Role, User, VettingLevel};
+use mhtr_pathway::users::model::{AdminScope, MfaState, Role, User, VettingLevel};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode, Url};
 
@@ -350,8 +350,27 @@ impl TestApp {
         };
         let hash = self.password_hash();
         let user = self.with_db(|c| {
-            mhtr_pathway::users::service::create(c, &Actor::system("tests"), &input, Some(&hash))
-                .expect("create the user")
+            let u = mhtr_pathway::users::service::create(
+                c,
+                &AdminScope::everywhere(),
+                &Actor::system("tests"),
+                &input,
+                Some(&hash),
+            )
+            .expect("create the user");
+            if role == Role::Admin {
+                // Administrators here are the command line's first: service-wide
+                // (tests/api/admin_scope.rs makes scoped ones).
+                mhtr_pathway::users::service::set_service_wide(
+                    c,
+                    &Actor::system("tests"),
+                    &u.id,
+                    true,
+                )
+                .expect("service-wide")
+            } else {
+                u
+            }
         });
         TestUser {
             id: user.id,
@@ -536,13 +555,29 @@ impl TestApp {
         let page = admin.get_page(&user_page).await;
         assert!(
             unescape(&page).contains("We have emailed them a single-use link"),
-            "the administrator is told the link was emailed too"
+            "the administrator is told the link was emailed"
+        );
+        assert!(
+            !page.contains("/invitation/"),
+            "the link is never shown to the administrator"
         );
         Invitation {
             user_id,
+            path: self.invitation_sent_to(&email),
             email,
-            path: invitation_path(&page),
         }
+    }
+
+    /// The `/invitation/TOKEN` path in the newest email queued to `email`: links go to the
+    /// user's own address only.
+    pub fn invitation_sent_to(&self, email: &str) -> String {
+        let message = self
+            .outbox()
+            .into_iter()
+            .filter(|m| m.recipient == email)
+            .max_by_key(|m| m.created_at)
+            .expect("an email to the user");
+        invitation_path(&message.text_body)
     }
 }
 
@@ -886,12 +921,12 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
     Some(unescape(text.trim()))
 }
 
-/// The `/invitation/TOKEN` path in an administrator's banner.
+/// The `/invitation/TOKEN` path in a text (an email's body).
 pub fn invitation_path(html: &str) -> String {
     let html = unescape(html);
     let start = html
         .find("/invitation/")
-        .expect("the page shows an invitation link");
+        .expect("the text holds an invitation link");
     html[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_'))

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod admin_scope;
 mod admin_users;
 mod api_tokens;
 mod area_intake;

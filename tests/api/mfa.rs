@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{
     Browser, TestApp, TestUser, assert_redirects_to, csrf_from_html, element_text, error_summary,
-    invitation_path, spawn_app,
+    spawn_app,
 };
 
 /// Completes enrolment on the set-up page the browser is at; returns the secret and the
@@ -152,7 +152,7 @@ async fn a_recovery_code_works_once_and_not_twice() {
     assert_redirects_to(&browser.get("/").await, "/sign-in");
 }
 
-/// The administrator resets `user`'s authenticator and reads the link from the banner.
+/// The administrator resets `user`'s authenticator; the link is read from the user's email.
 async fn reset_two_factor(app: &TestApp, admin: &Browser, user: &TestUser) -> String {
     let res = admin
         .post(&format!("/admin/users/{}/reset-two-factor", user.id), &[])
@@ -161,7 +161,8 @@ async fn reset_two_factor(app: &TestApp, admin: &Browser, user: &TestUser) -> St
     let page = admin.get_page(&format!("/admin/users/{}", user.id)).await;
     assert!(page.contains("Two-factor authentication reset"));
     assert_eq!(app.user_row(&user.id).mfa_state, MfaState::ResetPending);
-    invitation_path(&page)
+    assert!(!page.contains("/invitation/"), "never shown on the page");
+    app.invitation_sent_to(&user.email)
 }
 
 #[tokio::test]

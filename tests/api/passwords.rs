@@ -222,9 +222,7 @@ async fn a_password_reset_link_sets_a_new_password_and_still_asks_for_the_code()
         .post(&format!("/admin/users/{}/reset-password", user.id), &[])
         .await;
     assert_redirects_to(&res, &format!("/admin/users/{}", user.id));
-    let link = crate::helpers::invitation_path(
-        &admin.get_page(&format!("/admin/users/{}", user.id)).await,
-    );
+    let link = app.invitation_sent_to(&user.email);
     // The old password keeps working until the link is used.
     their_browser.get_page("/").await;
 

@@ -189,9 +189,9 @@ fn synthesise(app: &TestApp, referrals: usize, seed: u64) {
 fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Viewer {
     use diesel::prelude::*;
     use mhtr_pathway::db::schema::{user_areas, users};
-    let (id, name, role): (String, String, Role) = users::table
+    let (id, name, role, service_wide): (String, String, Role, bool) = users::table
         .filter(users::email.eq(email))
-        .select((users::id, users::name, users::role))
+        .select((users::id, users::name, users::role, users::service_wide))
         .first(c)
         .unwrap();
     let area_ids = user_areas::table
@@ -204,6 +204,7 @@ fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Vie
         name,
         role,
         area_ids,
+        service_wide,
     }
 }
 

@@ -17,7 +17,7 @@ use mhtr_pathway::settings::Settings;
 use mhtr_pathway::startup::Application;
 use mhtr_pathway::state::AppState;
 use mhtr_pathway::users::forms::{Email, UserInput};
-use mhtr_pathway::users::model::{MfaState, Role, VettingLevel};
+use mhtr_pathway::users::model::{AdminScope, MfaState, Role, VettingLevel};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -174,6 +174,7 @@ impl TestApp {
             .write(move |c| {
                 let u = mhtr_pathway::users::service::create(
                     c,
+                    &AdminScope::everywhere(),
                     &Actor::system("test"),
                     &input,
                     Some(&hash),
@@ -182,6 +183,8 @@ impl TestApp {
                     .set((
                         users::mfa_state.eq(MfaState::Enrolled),
                         users::totp_secret.eq(Some(s)),
+                        // Administrators here are the command line's first: service-wide.
+                        users::service_wide.eq(role == Role::Admin),
                     ))
                     .execute(c)?;
                 Ok(u.id)
