@@ -52,16 +52,15 @@ pub async fn check_password(
     let ip = ip_of(client);
     let throttle_settings = state.settings.security.throttle.clone();
     let (e, i) = (email.clone(), ip.clone());
-    let found = state
+    let (attempt, found) = state
         .db
-        .run(move |c| {
-            if let Err(err) = throttle::check(c, &e, &i, &throttle_settings) {
-                throttle::record(c, &e, &i, false, throttle::THROTTLED)?;
-                return Err(err);
-            }
-            users_model::by_email(c, &e)
+        .write(move |c| {
+            Ok(match throttle::reserve(c, &e, &i, &throttle_settings)? {
+                Ok(attempt) => Ok((attempt, users_model::by_email(c, &e)?)),
+                Err(refused) => Err(refused),
+            })
         })
-        .await?;
+        .await??;
     let verified = state
         .hasher
         .verify(
@@ -115,7 +114,7 @@ pub async fn check_password(
         .write(move |c| {
             // The password step alone is not a successful sign-in: success is recorded when
             // the second factor is given.
-            throttle::record(c, &email, &ip, false, label)?;
+            throttle::settle(c, &attempt, label)?;
             if label != throttle::PASSWORD_OK {
                 let actor = Actor {
                     user_id: None,
@@ -152,23 +151,33 @@ pub async fn check_known_password(
 ) -> Result<bool, AppError> {
     let (email, ip) = (user.email.clone(), ip_of(client));
     let throttle_settings = state.settings.security.throttle.clone();
-    state
+    let attempt = state
         .db
-        .run(move |c| throttle::check(c, &email, &ip, &throttle_settings))
-        .await?;
+        .write(move |c| throttle::reserve(c, &email, &ip, &throttle_settings))
+        .await??;
     let ok = !password.expose().is_empty()
         && state
             .hasher
             .verify(password, user.password_hash.clone())
             .await?
             .ok;
-    if !ok {
-        let (user, client) = (user.clone(), client.clone());
-        state
-            .db
-            .write(move |c| record_code_failure(c, &user, &client, via, "bad_password"))
-            .await?;
-    }
+    let (user, client) = (user.clone(), client.clone());
+    state
+        .db
+        .write(move |c| {
+            if ok {
+                throttle::settle(c, &attempt, throttle::PASSWORD_OK)
+            } else {
+                throttle::settle(c, &attempt, "bad_password")?;
+                audit::record(
+                    c,
+                    &Actor::user(&user.id, &user.email, client.ip.clone()),
+                    Event::new(AuditAction::Authentication, "sign_in.failed")
+                        .details(json!({ "reason": "bad_password", "via": via })),
+                )
+            }
+        })
+        .await?;
     Ok(ok)
 }
 

@@ -13,14 +13,26 @@ use crate::settings::ThrottleSettings;
 
 pub const THROTTLED: &str = "throttled";
 pub const PASSWORD_OK: &str = "password_ok";
+/// An attempt reserved before its password is verified: a failure until it is settled.
+pub const PENDING: &str = "pending";
 
 /// Refuses with `Throttled` when the email, the address, or the pair has failed too often.
+/// Call inside a write transaction: the count is serialised with every other attempt on the
+/// same account or address (see [`crate::db::serialise_on`]), so the failures that follow it
+/// in the same transaction are counted by the next one.
 pub fn check(
     conn: &mut DbConn,
     email: &str,
     ip: &str,
     t: &ThrottleSettings,
 ) -> Result<(), AppError> {
+    crate::db::serialise_on(
+        conn,
+        &[
+            &format!("sign-in:account:{email}"),
+            &format!("sign-in:address:{ip}"),
+        ],
+    )?;
     let now = crate::clock::now();
     let since = now - Duration::minutes(t.window_minutes);
     let failures = sign_in_attempts::table
@@ -96,6 +108,34 @@ fn throttled(
     }
 }
 
+/// Reserves an attempt before the slow password check, in one step with the throttle's
+/// count: refused ones are logged as throttled; a reserved one counts as a failure until
+/// [`settle`] says how it went, so any number of attempts at once get no more than the
+/// limit through. Call inside a write transaction; the answer is `Ok(Err(_))` when
+/// throttled, so that the log of the refusal commits.
+pub fn reserve(
+    conn: &mut DbConn,
+    email: &str,
+    ip: &str,
+    t: &ThrottleSettings,
+) -> Result<Result<String, AppError>, AppError> {
+    if let Err(refused) = check(conn, email, ip, t) {
+        record(conn, email, ip, false, THROTTLED)?;
+        return Ok(Err(refused));
+    }
+    let id = crate::ids::new_id();
+    insert(conn, &id, email, ip, false, PENDING)?;
+    Ok(Ok(id))
+}
+
+/// Says how a reserved attempt went.
+pub fn settle(conn: &mut DbConn, id: &str, outcome: &str) -> Result<(), AppError> {
+    diesel::update(sign_in_attempts::table.find(id))
+        .set(sign_in_attempts::outcome.eq(outcome))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Logs an attempt (every attempt, success or failure, is kept).
 pub fn record(
     conn: &mut DbConn,
@@ -104,9 +144,20 @@ pub fn record(
     succeeded: bool,
     outcome: &str,
 ) -> Result<(), AppError> {
+    insert(conn, &crate::ids::new_id(), email, ip, succeeded, outcome)
+}
+
+fn insert(
+    conn: &mut DbConn,
+    id: &str,
+    email: &str,
+    ip: &str,
+    succeeded: bool,
+    outcome: &str,
+) -> Result<(), AppError> {
     diesel::insert_into(sign_in_attempts::table)
         .values((
-            sign_in_attempts::id.eq(crate::ids::new_id()),
+            sign_in_attempts::id.eq(id),
             sign_in_attempts::email.eq(email),
             sign_in_attempts::ip.eq(ip),
             sign_in_attempts::at.eq(crate::clock::now()),

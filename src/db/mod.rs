@@ -334,6 +334,27 @@ where
     }
 }
 
+/// Serialises the rest of the current write transaction with every other transaction that
+/// names any of `keys`, on every instance sharing the database: a check-then-act (a
+/// throttle's count and the attempt it records) is then atomic. On SQLite a write
+/// transaction (`BEGIN IMMEDIATE`) already holds the one write lock, so nothing more is
+/// needed; on PostgreSQL each key takes a transaction-scoped advisory lock, in sorted order
+/// so that two transactions never wait on each other. Call inside [`write_tx`].
+pub fn serialise_on(conn: &mut DbConn, keys: &[&str]) -> Result<(), AppError> {
+    let DbConn::Pg(pg) = conn else {
+        return Ok(());
+    };
+    let mut keys: Vec<&str> = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Runs `f` in a read transaction: a snapshot on SQLite (`BEGIN`, deferred, in WAL mode) and
 /// `REPEATABLE READ, READ ONLY` on PostgreSQL (said in the `BEGIN`, one round trip).
 pub fn read_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>

@@ -195,14 +195,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Like [`spawn_app`], with the test settings adjusted first.
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDatabase::new();
-    let mut settings = Settings::from_toml(include_str!("../../config/test.toml"))
-        .expect("config/test.toml parses");
-    settings.database.url = db.url().to_owned();
-    adjust(&mut settings);
+/// A running server: its address, state, and how to stop it.
+type Server = (
+    String,
+    web::Data<AppState>,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+);
 
+async fn start_server(settings: Settings) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local address").port();
     let (state_tx, state_rx) = tokio::sync::oneshot::channel();
@@ -233,9 +234,50 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("the server thread reports back")
         .unwrap_or_else(|e| panic!("the application failed to build: {e}"));
+    (format!("http://127.0.0.1:{port}"), state, stop_tx, server)
+}
 
+/// A second instance of the service on a test app's database, as a deployment behind a
+/// load balancer runs; it stops when dropped.
+pub struct Instance {
+    pub address: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn second_instance(&self) -> Instance {
+        let (address, _, stop, server) = start_server(self.state.settings.clone()).await;
+        Instance {
+            address,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+}
+
+/// Like [`spawn_app`], with the test settings adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::new();
+    let mut settings = Settings::from_toml(include_str!("../../config/test.toml"))
+        .expect("config/test.toml parses");
+    settings.database.url = db.url().to_owned();
+    adjust(&mut settings);
+
+    let (address, state, stop_tx, server) = start_server(settings).await;
     let mut app = TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        address,
         state,
         area_ids: HashMap::new(),
         org_ids: HashMap::new(),

@@ -182,3 +182,93 @@ async fn successful_sign_ins_of_colleagues_at_one_address_are_not_throttled() {
         browser.get_page("/").await;
     }
 }
+
+/// Attempts for one account from one address that got past the throttle to a password check.
+fn checked_attempts(app: &crate::helpers::TestApp, email: &str) -> i64 {
+    use diesel::prelude::*;
+    use mhtr_pathway::db::schema::sign_in_attempts as a;
+    let email = email.to_owned();
+    app.with_db(move |c| {
+        a::table
+            .filter(a::email.eq(email))
+            .filter(a::outcome.ne(throttle::THROTTLED))
+            .count()
+            .get_result(c)
+            .unwrap()
+    })
+}
+
+/// 200 wrong passwords at once for one account from one address, through the API, the
+/// sign-in page and two instances of the service on one database: the throttle's count and
+/// the attempt it lets through are one step, so no more than the limit are ever checked.
+#[tokio::test]
+async fn wrong_passwords_sent_at_once_get_no_more_than_the_limit_checked() {
+    use std::sync::Arc;
+    let app = spawn_app().await;
+    let limit = app.state.settings.security.throttle.per_account_and_address;
+    let client = reqwest::Client::new();
+
+    // Through the API, on two instances at once.
+    let user = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let second = app.second_instance().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..200 {
+        let base = if n % 2 == 0 {
+            app.address.clone()
+        } else {
+            second.address.clone()
+        };
+        let (client, email) = (client.clone(), user.email.clone());
+        tasks.spawn(async move {
+            client
+                .post(format!("{base}/api/v1/auth/token"))
+                .json(&serde_json::json!({"email": email, "password": "a wrong guess at it", "code": "000000"}))
+                .send()
+                .await
+                .map(|r| r.status())
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        statuses.push(done.unwrap().unwrap());
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS));
+    assert!(
+        checked_attempts(&app, &user.email) <= limit,
+        "{} password checks through the API, limit {limit}",
+        checked_attempts(&app, &user.email)
+    );
+
+    // Through the sign-in page.
+    let other = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let browser = Arc::new(app.new_browser());
+    browser.get_page("/sign-in").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let (browser, email) = (browser.clone(), other.email.clone());
+        tasks.spawn(async move {
+            browser
+                .submit_password(&email, "a wrong guess at it")
+                .await
+                .status()
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let status = done.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+    }
+    assert!(
+        checked_attempts(&app, &other.email) <= limit,
+        "{} password checks through the page, limit {limit}",
+        checked_attempts(&app, &other.email)
+    );
+}
