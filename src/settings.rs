@@ -458,6 +458,15 @@ impl Settings {
         }
     }
 
+    /// The known-device cookie (see `auth::throttle`).
+    pub fn device_cookie_name(&self) -> &'static str {
+        if self.security.secure_cookies {
+            "__Host-mhtr-device"
+        } else {
+            "mhtr-device"
+        }
+    }
+
     pub fn session_cookie_name(&self) -> &'static str {
         if self.security.secure_cookies {
             "__Host-mhtr-session"

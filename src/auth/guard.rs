@@ -109,6 +109,10 @@ from_extensions!(PendingSignIn, AppError::Unauthenticated);
 from_extensions!(ApiUser, ApiError(AppError::Unauthenticated));
 
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    let device = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| req.cookie(s.settings.device_cookie_name()))
+        .map(|c| c.value().chars().take(128).collect());
     ClientInfo {
         ip: req.peer_addr().map(|a| a.ip().to_string()),
         user_agent: req
@@ -116,6 +120,7 @@ pub fn client_info(req: &HttpRequest) -> ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        device,
     }
 }
 

@@ -51,14 +51,16 @@ pub async fn check_password(
     let email = throttle::normalise_email(email_raw);
     let ip = ip_of(client);
     let throttle_settings = state.settings.security.throttle.clone();
-    let (e, i) = (email.clone(), ip.clone());
+    let (e, i, d) = (email.clone(), ip.clone(), client.device.clone());
     let (attempt, found) = state
         .db
         .write(move |c| {
-            Ok(match throttle::reserve(c, &e, &i, &throttle_settings)? {
-                Ok(attempt) => Ok((attempt, users_model::by_email(c, &e)?)),
-                Err(refused) => Err(refused),
-            })
+            Ok(
+                match throttle::reserve(c, &e, &i, d.as_deref(), &throttle_settings)? {
+                    Ok(attempt) => Ok((attempt, users_model::by_email(c, &e)?)),
+                    Err(refused) => Err(refused),
+                },
+            )
         })
         .await??;
     let verified = state
@@ -92,9 +94,13 @@ pub async fn check_password(
                 }
             }
         }
-        _ => (
+        Some(_) => (
             PasswordOutcome::Refused(Refusal::BadCredentials),
             "bad_credentials",
+        ),
+        None => (
+            PasswordOutcome::Refused(Refusal::BadCredentials),
+            throttle::UNKNOWN_ACCOUNT,
         ),
     };
 
@@ -149,11 +155,11 @@ pub async fn check_known_password(
     client: &ClientInfo,
     via: &'static str,
 ) -> Result<bool, AppError> {
-    let (email, ip) = (user.email.clone(), ip_of(client));
+    let (email, ip, device) = (user.email.clone(), ip_of(client), client.device.clone());
     let throttle_settings = state.settings.security.throttle.clone();
     let attempt = state
         .db
-        .write(move |c| throttle::reserve(c, &email, &ip, &throttle_settings))
+        .write(move |c| throttle::reserve(c, &email, &ip, device.as_deref(), &throttle_settings))
         .await??;
     let ok = !password.expose().is_empty()
         && state
@@ -189,7 +195,14 @@ fn record_success(
     via: &str,
     factor: &str,
 ) -> Result<(), AppError> {
-    throttle::record(c, &user.email, &ip_of(client), true, "signed_in")?;
+    throttle::record(
+        c,
+        &user.email,
+        &ip_of(client),
+        client.device.as_deref(),
+        true,
+        "signed_in",
+    )?;
     audit::record(
         c,
         &Actor::user(&user.id, &user.email, client.ip.clone()),
@@ -205,7 +218,14 @@ fn record_code_failure(
     via: &str,
     what: &str,
 ) -> Result<(), AppError> {
-    throttle::record(c, &user.email, &ip_of(client), false, what)?;
+    throttle::record(
+        c,
+        &user.email,
+        &ip_of(client),
+        client.device.as_deref(),
+        false,
+        what,
+    )?;
     audit::record(
         c,
         &Actor::user(&user.id, &user.email, client.ip.clone()),
@@ -228,7 +248,13 @@ pub async fn check_code(
     state
         .db
         .write(move |c| {
-            throttle::check(c, &user.email, &ip_of(&client), &throttle_settings)?;
+            throttle::check_from(
+                c,
+                &user.email,
+                &ip_of(&client),
+                client.device.as_deref(),
+                &throttle_settings,
+            )?;
             let fresh = users_model::by_id(c, &user.id)?;
             let Some(secret) = fresh.totp_secret.as_deref() else {
                 return Ok(false);
@@ -271,7 +297,13 @@ pub async fn use_recovery_code(
     state
         .db
         .write(move |c| {
-            throttle::check(c, &user.email, &ip_of(&client), &throttle_settings)?;
+            throttle::check_from(
+                c,
+                &user.email,
+                &ip_of(&client),
+                client.device.as_deref(),
+                &throttle_settings,
+            )?;
             let used = diesel::update(
                 recovery_codes::table
                     .filter(recovery_codes::user_id.eq(&user.id))
@@ -329,7 +361,13 @@ pub async fn complete_enrolment(
     state
         .db
         .write(move |c| {
-            throttle::check(c, &user.email, &ip_of(&client), &throttle_settings)?;
+            throttle::check_from(
+                c,
+                &user.email,
+                &ip_of(&client),
+                client.device.as_deref(),
+                &throttle_settings,
+            )?;
             let fresh = users_model::by_id(c, &user.id)?;
             if fresh.mfa_state == MfaState::Enrolled {
                 return Ok(None);

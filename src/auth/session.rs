@@ -102,6 +102,8 @@ pub enum Invalid {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The known-device cookie the browser sent, if any (see `auth::throttle`).
+    pub device: Option<String>,
 }
 
 /// Starts a session and returns the cookie token (only its hash is stored).

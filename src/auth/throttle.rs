@@ -1,7 +1,11 @@
 //! Throttling of password and code guessing, per account, per address and per pair, over a
 //! sliding window. Nothing is locked for longer than the window, and an address the account
 //! owner has signed in from before is only held to the per-pair limit, so a distributed
-//! attack on an account cannot keep its owner out.
+//! attack on an account, or a password spray from a shared office address, cannot keep its
+//! owner out. On a known device (a browser the owner completed sign-in on, named by a
+//! long-lived cookie) only that device's own failures count. Failures with made-up accounts
+//! count only against the made-up account and address pair, never against real accounts
+//! tried from the same address.
 
 use chrono::Duration;
 use diesel::prelude::*;
@@ -15,6 +19,63 @@ pub const THROTTLED: &str = "throttled";
 pub const PASSWORD_OK: &str = "password_ok";
 /// An attempt reserved before its password is verified: a failure until it is settled.
 pub const PENDING: &str = "pending";
+/// A failure with an email that names no account.
+pub const UNKNOWN_ACCOUNT: &str = "unknown_account";
+
+/// The known device behind `token`, if it is one of `email`'s: the token's hash, as kept
+/// with each attempt from it.
+pub fn device_of(
+    conn: &mut DbConn,
+    email: &str,
+    token: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    use crate::db::schema::{known_devices, users};
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let hash = crate::ids::sha256_hex(token);
+    let found: i64 = known_devices::table
+        .inner_join(users::table)
+        .filter(known_devices::token_hash.eq(&hash))
+        .filter(users::email.eq(email))
+        .count()
+        .get_result(conn)?;
+    Ok((found > 0).then_some(hash))
+}
+
+/// Remembers the browser `user_id` has just completed sign-in on: the device token it
+/// already holds, if that is theirs, or a new one for the cookie (only its hash is kept).
+pub fn remember_device(
+    conn: &mut DbConn,
+    user_id: &str,
+    token: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    use crate::db::schema::known_devices;
+    let now = crate::clock::now();
+    if let Some(t) = token.filter(|t| !t.is_empty()) {
+        let kept = diesel::update(
+            known_devices::table
+                .filter(known_devices::token_hash.eq(crate::ids::sha256_hex(t)))
+                .filter(known_devices::user_id.eq(user_id)),
+        )
+        .set(known_devices::last_used_at.eq(now))
+        .execute(conn)?;
+        if kept == 1 {
+            return Ok(None);
+        }
+    }
+    let token = crate::ids::random_token(32);
+    diesel::insert_into(known_devices::table)
+        .values((
+            known_devices::id.eq(crate::ids::new_id()),
+            known_devices::user_id.eq(user_id),
+            known_devices::token_hash.eq(crate::ids::sha256_hex(&token)),
+            known_devices::created_at.eq(now),
+            known_devices::last_used_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(Some(token))
+}
 
 /// Refuses with `Throttled` when the email, the address, or the pair has failed too often.
 /// Call inside a write transaction: the count is serialised with every other attempt on the
@@ -24,6 +85,7 @@ pub fn check(
     conn: &mut DbConn,
     email: &str,
     ip: &str,
+    device: Option<&str>,
     t: &ThrottleSettings,
 ) -> Result<(), AppError> {
     crate::db::serialise_on(
@@ -42,6 +104,21 @@ pub fn check(
         // (logged until the second factor completes the sign-in) is no failure.
         .filter(sign_in_attempts::outcome.ne(THROTTLED))
         .filter(sign_in_attempts::outcome.ne(PASSWORD_OK));
+
+    // On a known device of the account, only that device's failures count.
+    if let Some(device) = device {
+        let own: Vec<chrono::NaiveDateTime> = failures
+            .filter(sign_in_attempts::email.eq(email))
+            .filter(sign_in_attempts::device.eq(device))
+            .select(sign_in_attempts::at)
+            .order(sign_in_attempts::at.desc())
+            .limit(t.per_account_and_address)
+            .load(conn)?;
+        if own.len() as i64 >= t.per_account_and_address {
+            return Err(throttled(own.last().copied(), since, t));
+        }
+        return Ok(());
+    }
 
     // A completed sign-in from this address clears the slate for the pair.
     let last_success: Option<chrono::NaiveDateTime> = sign_in_attempts::table
@@ -63,8 +140,23 @@ pub fn check(
         return Err(throttled(pair.last().copied(), since, t));
     }
 
+    // An address the owner signed in from lately: the pair limit above is enough, so that
+    // a spray against other accounts from a shared address does not keep them out.
+    let known_address: i64 = sign_in_attempts::table
+        .filter(sign_in_attempts::email.eq(email))
+        .filter(sign_in_attempts::ip.eq(ip))
+        .filter(sign_in_attempts::succeeded.eq(true))
+        .filter(sign_in_attempts::at.gt(now - Duration::days(30)))
+        .count()
+        .get_result(conn)?;
+    if known_address > 0 {
+        return Ok(());
+    }
+
+    // Spraying real accounts from one address; made-up accounts are no one's to protect.
     let by_ip: Vec<chrono::NaiveDateTime> = failures
         .filter(sign_in_attempts::ip.eq(ip))
+        .filter(sign_in_attempts::outcome.ne(UNKNOWN_ACCOUNT))
         .select(sign_in_attempts::at)
         .order(sign_in_attempts::at.desc())
         .limit(t.per_address)
@@ -73,14 +165,7 @@ pub fn check(
         return Err(throttled(by_ip.last().copied(), since, t));
     }
 
-    let known_address: i64 = sign_in_attempts::table
-        .filter(sign_in_attempts::email.eq(email))
-        .filter(sign_in_attempts::ip.eq(ip))
-        .filter(sign_in_attempts::succeeded.eq(true))
-        .filter(sign_in_attempts::at.gt(now - Duration::days(30)))
-        .count()
-        .get_result(conn)?;
-    if known_address == 0 {
+    {
         let by_account: Vec<chrono::NaiveDateTime> = failures
             .filter(sign_in_attempts::email.eq(email))
             .select(sign_in_attempts::at)
@@ -117,15 +202,37 @@ pub fn reserve(
     conn: &mut DbConn,
     email: &str,
     ip: &str,
+    device_token: Option<&str>,
     t: &ThrottleSettings,
 ) -> Result<Result<String, AppError>, AppError> {
-    if let Err(refused) = check(conn, email, ip, t) {
-        record(conn, email, ip, false, THROTTLED)?;
+    let device = device_of(conn, email, device_token)?;
+    if let Err(refused) = check(conn, email, ip, device.as_deref(), t) {
+        insert(
+            conn,
+            &crate::ids::new_id(),
+            email,
+            ip,
+            device.as_deref(),
+            false,
+            THROTTLED,
+        )?;
         return Ok(Err(refused));
     }
     let id = crate::ids::new_id();
-    insert(conn, &id, email, ip, false, PENDING)?;
+    insert(conn, &id, email, ip, device.as_deref(), false, PENDING)?;
     Ok(Ok(id))
+}
+
+/// [`check`] for an attempt from `device_token`'s browser.
+pub fn check_from(
+    conn: &mut DbConn,
+    email: &str,
+    ip: &str,
+    device_token: Option<&str>,
+    t: &ThrottleSettings,
+) -> Result<(), AppError> {
+    let device = device_of(conn, email, device_token)?;
+    check(conn, email, ip, device.as_deref(), t)
 }
 
 /// Says how a reserved attempt went.
@@ -136,15 +243,26 @@ pub fn settle(conn: &mut DbConn, id: &str, outcome: &str) -> Result<(), AppError
     Ok(())
 }
 
-/// Logs an attempt (every attempt, success or failure, is kept).
+/// Logs an attempt (every attempt, success or failure, is kept), with the known device it
+/// came from.
 pub fn record(
     conn: &mut DbConn,
     email: &str,
     ip: &str,
+    device_token: Option<&str>,
     succeeded: bool,
     outcome: &str,
 ) -> Result<(), AppError> {
-    insert(conn, &crate::ids::new_id(), email, ip, succeeded, outcome)
+    let device = device_of(conn, email, device_token)?;
+    insert(
+        conn,
+        &crate::ids::new_id(),
+        email,
+        ip,
+        device.as_deref(),
+        succeeded,
+        outcome,
+    )
 }
 
 fn insert(
@@ -152,12 +270,14 @@ fn insert(
     id: &str,
     email: &str,
     ip: &str,
+    device: Option<&str>,
     succeeded: bool,
     outcome: &str,
 ) -> Result<(), AppError> {
     diesel::insert_into(sign_in_attempts::table)
         .values((
             sign_in_attempts::id.eq(id),
+            sign_in_attempts::device.eq(device),
             sign_in_attempts::email.eq(email),
             sign_in_attempts::ip.eq(ip),
             sign_in_attempts::at.eq(crate::clock::now()),

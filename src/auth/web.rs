@@ -180,23 +180,53 @@ async fn start_stage(
         .finish())
 }
 
-/// Completes sign-in: a fresh fully signed-in session, the per-user limit applied.
+/// Completes sign-in: a fresh fully signed-in session, the per-user limit applied, and the
+/// browser remembered as a known device. Returns the session row and the cookies to set.
 async fn finish_sign_in(
     state: &State,
     req: &HttpRequest,
     pending: &PendingSignIn,
-) -> Result<(String, SessionRow), AppError> {
+) -> Result<(SessionRow, Vec<Cookie<'static>>), AppError> {
     let client = client_info(req);
     let settings = state.settings.security.clone();
     let old = pending.session.clone();
-    state
+    let (token, row, device) = state
         .db
         .write(move |c| {
             let (token, row) = session::rotate(c, &old, SessionStage::Full, &settings, &client)?;
             session::enforce_limit(c, &row.user_id, settings.max_sessions_per_user)?;
-            Ok((token, row))
+            let device =
+                crate::auth::throttle::remember_device(c, &row.user_id, client.device.as_deref())?;
+            Ok((token, row, device))
         })
-        .await
+        .await?;
+    let mut cookies = vec![session_cookie(state, &token)];
+    if let Some(device) = device {
+        cookies.push(device_cookie(state, &device));
+    }
+    Ok((row, cookies))
+}
+
+/// The known-device cookie: a year, this site only, never read by scripts.
+fn device_cookie(state: &AppState, token: &str) -> Cookie<'static> {
+    Cookie::build(state.settings.device_cookie_name(), token.to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.security.secure_cookies)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::days(365))
+        .finish()
+}
+
+/// A response with the signed-in cookies set.
+fn with_cookies(
+    mut builder: actix_web::HttpResponseBuilder,
+    cookies: Vec<Cookie<'static>>,
+) -> actix_web::HttpResponseBuilder {
+    for c in cookies {
+        builder.cookie(c);
+    }
+    builder
 }
 
 // ---------------------------------------------------------------- second factor
@@ -226,9 +256,8 @@ pub async fn code(
     {
         return Ok(refusal);
     }
-    let (token, _) = finish_sign_in(&state, &req, &pending).await?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(session_cookie(&state, &token))
+    let (_, cookies) = finish_sign_in(&state, &req, &pending).await?;
+    Ok(with_cookies(HttpResponse::SeeOther(), cookies)
         .insert_header((header::LOCATION, "/"))
         .finish())
 }
@@ -355,7 +384,7 @@ pub async fn recovery(
     {
         return Ok(refusal);
     }
-    let (token, row) = finish_sign_in(&state, &req, &pending).await?;
+    let (row, cookies) = finish_sign_in(&state, &req, &pending).await?;
     let uid = pending.user.id.clone();
     let left = state
         .db
@@ -371,8 +400,7 @@ pub async fn recovery(
         .db
         .run(move |c| session::set_flash(c, &sid, &flash))
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(session_cookie(&state, &token))
+    Ok(with_cookies(HttpResponse::SeeOther(), cookies)
         .insert_header((header::LOCATION, "/"))
         .finish())
 }
@@ -451,14 +479,13 @@ pub async fn enrol(
             page::with_errors(ctx, &errors),
         );
     };
-    let (token, row) = finish_sign_in(&state, &req, &pending).await?;
+    let (row, cookies) = finish_sign_in(&state, &req, &pending).await?;
     // The codes are shown once, on this response; only their hashes are kept.
     let mut ctx = tera::Context::new();
     ctx.insert("codes", &codes);
     ctx.extend(page::public_context(Some(&row.csrf_token)));
     let body = state.templates.render("auth/recovery_codes.html", &ctx)?;
-    Ok(HttpResponse::Ok()
-        .cookie(session_cookie(&state, &token))
+    Ok(with_cookies(HttpResponse::Ok(), cookies)
         .content_type("text/html; charset=utf-8")
         .body(body))
 }

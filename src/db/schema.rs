@@ -91,6 +91,17 @@ diesel::table! {
         at -> Timestamp,
         succeeded -> Bool,
         outcome -> Text,
+        device -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    known_devices (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
     }
 }
 
@@ -669,6 +680,7 @@ diesel::joinable!(user_areas -> areas (area_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(known_devices -> users (user_id));
 diesel::joinable!(people -> areas (area_id));
 diesel::joinable!(referrals -> people (person_id));
 diesel::joinable!(referrals -> areas (area_id));
@@ -701,6 +713,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     api_tokens,
     sign_in_attempts,
+    known_devices,
     recovery_codes,
     invitations,
     audit_events,

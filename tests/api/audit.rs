@@ -44,7 +44,7 @@ async fn sign_ins_enrolment_session_ends_and_disabling_are_audited() {
 
     let failed = find("sign_in.failed", None);
     assert_eq!(failed.actor_label, "nobody@staff.example.org");
-    assert!(failed.details.contains("bad_credentials"));
+    assert!(failed.details.contains("unknown_account"));
     assert!(
         !failed.details.contains("a wrong guess"),
         "no password in the log"

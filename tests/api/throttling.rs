@@ -81,6 +81,7 @@ async fn failures_from_elsewhere_do_not_lock_the_owner_out_of_a_known_address() 
                 c,
                 &user.email,
                 &format!("203.0.113.{i}"),
+                None,
                 false,
                 "bad_credentials",
             )
@@ -271,4 +272,77 @@ async fn wrong_passwords_sent_at_once_get_no_more_than_the_limit_checked() {
         "{} password checks through the page, limit {limit}",
         checked_attempts(&app, &other.email)
     );
+}
+
+/// A shared office address: someone there tries 40 made-up accounts, then a colleague's
+/// real one. Neither keeps out a user with the right password and code, whether they have
+/// signed in from there before (their known device) or not.
+#[tokio::test]
+async fn made_up_accounts_and_a_colleagues_guesses_at_one_address_do_not_lock_anyone_out() {
+    let app = spawn_app().await;
+    let owner = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let newcomer = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let office = app.new_browser_from("127.0.0.3");
+    office.sign_in(&owner).await;
+    assert!(
+        office
+            .cookie(app.state.settings.device_cookie_name())
+            .is_some(),
+        "the browser is remembered at sign-in"
+    );
+    office.sign_out().await;
+
+    let per_address = app.state.settings.security.throttle.per_address;
+    let sprayer = app.new_browser_from("127.0.0.3");
+    for n in 0..per_address {
+        let res = sprayer
+            .submit_password(&format!("nobody{n}@made-up.example"), "a wrong guess at it")
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Made-up accounts count only against themselves: a real account is still tried.
+    app.allow_code_reuse(&newcomer);
+    app.new_browser_from("127.0.0.3").sign_in(&newcomer).await;
+
+    // Now a spray of real accounts from the same address trips the per-address limit ...
+    let colleagues: Vec<_> = (0..per_address)
+        .map(|_| app.create_user(Role::ProbationOfficer, &["Rutland"]))
+        .collect();
+    for c in &colleagues {
+        sprayer
+            .submit_password(&c.email, "a wrong guess at it")
+            .await;
+    }
+    let stranger = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let res = app
+        .new_browser_from("127.0.0.3")
+        .submit_password(&stranger.email, &stranger.password)
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a first sign-in from there is held"
+    );
+
+    // ... but not the owner on their known device, nor a user who signed in from there before.
+    app.allow_code_reuse(&owner);
+    let device = office
+        .cookie(app.state.settings.device_cookie_name())
+        .unwrap();
+    let again = app.new_browser_from("127.0.0.3");
+    again.set_cookie(app.state.settings.device_cookie_name(), &device);
+    again.sign_in(&owner).await;
+    app.allow_code_reuse(&newcomer);
+    app.new_browser_from("127.0.0.3").sign_in(&newcomer).await;
+
+    // A known device's own failures still count, for that device only.
+    let guesser = app.new_browser_from("127.0.0.4");
+    guesser.set_cookie(app.state.settings.device_cookie_name(), &device);
+    for _ in 0..5 {
+        guesser
+            .submit_password(&owner.email, "a wrong guess at it")
+            .await;
+    }
+    let res = guesser.submit_password(&owner.email, &owner.password).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
