@@ -142,6 +142,7 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> Result<Ser
             .app_data(web::PayloadConfig::default().limit(256 * 1024))
             .configure(crate::routes::configure)
             .default_service(web::to(not_found))
+            .wrap(from_fn(crate::web::input::reject_control_characters))
             .wrap(ErrorHandlers::new().default_handler(crate::web::error_page))
             .wrap(from_fn(move |req, next| {
                 crate::web::headers::security_headers(hsts, req, next)

@@ -372,6 +372,21 @@ fn decode(input: &Input, fm: &mapping::FileMapping) -> Result<Decoded, AppError>
                     ));
                     continue;
                 }
+                // The service's one rule for text (`web::input`): no control characters but
+                // tab and new lines; a NUL could not be stored on PostgreSQL at all.
+                if let Some(i) = fields
+                    .iter()
+                    .position(|f| crate::web::input::has_forbidden(f))
+                {
+                    out.rows.push((
+                        line,
+                        Err((
+                            out.headers[i].clone(),
+                            "the text holds a control character (such as a NUL byte), which cannot be stored".to_owned(),
+                        )),
+                    ));
+                    continue;
+                }
                 if recoded {
                     out.recoded += 1;
                 }

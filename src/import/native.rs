@@ -116,6 +116,16 @@ impl NativePlan {
 
 /// A value of the export's format for a column of this kind, or why not.
 fn check_value(kind: Kind, v: &Value) -> Result<(), String> {
+    // An old SQLite database may hold a NUL in text; PostgreSQL cannot store one, and the
+    // service no longer takes one (`web::input`): the row is refused, the same on both.
+    if let (Kind::Text, Value::String(s)) = (kind, v)
+        && s.contains('\0')
+    {
+        return Err(
+            "holds a NUL character, which cannot be stored: remove it from the file and run the import again"
+                .into(),
+        );
+    }
     let ok = match (kind, v) {
         (_, Value::Null) => true,
         (Kind::Text, Value::String(_)) => true,
@@ -374,7 +384,16 @@ pub fn apply(
     db::write_tx(c, |c| {
         for (t, rows) in &plan.tables {
             for row in rows {
-                insert(c, t, row)?;
+                // Named by table and key, so the data officer can find the row: most often a
+                // row whose parent was rejected in the dry run.
+                insert(c, t, row).map_err(|e| match e {
+                    AppError::Database(d) => AppError::Conflict(format!(
+                        "{} row {} could not be stored ({d}); nothing was imported. A row it refers to may have been rejected: see the dry run's report",
+                        t.name,
+                        key_of(t, row).join("/").replace('"', ""),
+                    )),
+                    other => other,
+                })?;
             }
         }
         db::lock_audit_chain(c)?;

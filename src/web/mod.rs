@@ -3,6 +3,7 @@
 
 pub mod format;
 pub mod headers;
+pub mod input;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;

@@ -503,3 +503,61 @@ async fn an_export_imported_with_the_native_mapping_exports_identically() {
         assert_eq!(state, "enrol_on_sign_in");
     }
 }
+
+/// An export of an old SQLite database may hold a NUL byte in text, which PostgreSQL cannot
+/// store: the dry run refuses that row by file, line, key and column, and a child of it
+/// stops the import by table and key, never with a bare database error; nothing is written.
+#[tokio::test]
+async fn an_export_holding_a_nul_is_refused_with_the_row_named_on_either_backend() {
+    let app = spawn_app().await;
+    let hasher = app.state.hasher.clone();
+    app.state
+        .db
+        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
+        .await
+        .expect("demo loads");
+    let dir = tempfile::tempdir().unwrap();
+    let actor = Actor::system("test");
+    app.with_db(|c| mhtr_pathway::export::export(c, dir.path(), "Move to new server", &actor))
+        .unwrap();
+    // What an old SQLite database exported: a NUL inside a person's name.
+    let people = dir.path().join("people.json");
+    let mut rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&people).unwrap()).unwrap();
+    let id = rows[0]["id"].as_str().unwrap().to_owned();
+    rows[0]["given_name"] = serde_json::json!("Ju\u{0}lie");
+    std::fs::write(&people, serde_json::to_vec(&rows).unwrap()).unwrap();
+
+    let target = crate::helpers::TestDatabase::new();
+    let mut c = target.connect();
+    mhtr_pathway::db::run_migrations(&mut c).unwrap();
+    let mapping = mhtr_pathway::import::native::NativeMapping::parse(include_str!(
+        "../../config/import/native.toml"
+    ))
+    .unwrap();
+    let (plan, mut report) =
+        mhtr_pathway::import::native::plan(&mut c, &mapping, "native", &inputs_of(dir.path()))
+            .unwrap();
+    let file = report.files.iter().find(|f| f.table == "people").unwrap();
+    assert_eq!(file.rejected, 1);
+    let note = &file.notes[0];
+    assert_eq!(
+        (note.line, note.source_id.as_str(), note.field.as_str()),
+        (1, id.as_str(), "given_name")
+    );
+    assert!(note.reason.contains("NUL"), "{}", note.reason);
+
+    let err = mhtr_pathway::import::native::apply(&mut c, &plan, &mut report, &actor, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("could not be stored") && err.contains("rejected"),
+        "{err}"
+    );
+    use diesel::prelude::*;
+    let stored: i64 = mhtr_pathway::db::schema::people::table
+        .count()
+        .get_result(&mut c)
+        .unwrap();
+    assert_eq!(stored, 0, "all or nothing");
+}

@@ -12,6 +12,7 @@ mod audit;
 mod backup;
 mod busy_database;
 mod config;
+mod control_characters;
 mod crash_safety;
 mod csrf;
 mod email;
