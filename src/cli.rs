@@ -200,8 +200,14 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain; fails if any entry was altered or removed.
-    Verify,
+    /// Check the audit log's hash chain and that it ends at its head; fails if any entry was
+    /// altered or removed, the newest ones too.
+    Verify {
+        /// Also check the log still holds the head recorded in this export's manifest.json
+        /// (or another checkpoint kept apart from the database).
+        #[arg(long, value_name = "MANIFEST")]
+        checkpoint: Option<PathBuf>,
+    },
 }
 
 pub async fn run(cli: Cli) -> Result<(), AppError> {
@@ -253,21 +259,41 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             println!("{}", crate::auth::totp::code_now(&key)?);
             Ok(())
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { checkpoint }) => {
             let url = settings.database_url();
+            let point = match checkpoint {
+                Some(path) => Some(read_checkpoint(&path)?),
+                None => None,
+            };
             let result = blocking(move || {
                 let mut c = db::connect(&url)?;
-                crate::audit::verify(&mut c)
+                let chain = crate::audit::verify(&mut c)?;
+                let point = match point {
+                    Some((seq, hash)) => {
+                        Some((seq, crate::audit::verify_checkpoint(&mut c, seq, &hash)?))
+                    }
+                    None => None,
+                };
+                Ok((chain, point))
             })
             .await?;
             match result {
-                Ok(n) => {
+                (Err(seq), _) => Err(AppError::Config(format!(
+                    "audit log broken at entry {seq}: it was altered, removed or re-ordered"
+                ))),
+                (Ok(_), Some((seq, Err(_)))) => Err(AppError::Config(format!(
+                    "audit log broken: the checkpoint's entry {seq} is missing or altered (entries up to it were removed or changed since)"
+                ))),
+                (Ok(n), Some((seq, Ok(())))) => {
+                    println!(
+                        "audit log intact: {n} entries verified; it still holds the checkpoint's entry {seq}"
+                    );
+                    Ok(())
+                }
+                (Ok(n), None) => {
                     println!("audit log intact: {n} entries verified");
                     Ok(())
                 }
-                Err(seq) => Err(AppError::Config(format!(
-                    "audit log broken at entry {seq}: it was altered, removed or re-ordered"
-                ))),
             }
         }
         Command::User(cmd) => user_command(settings, cmd).await,
@@ -569,6 +595,22 @@ fn native_import_command(
         println!("Reports written to {}", dir.display());
     }
     Ok(())
+}
+
+/// The audit checkpoint (entry and hash) in an export's manifest.json.
+fn read_checkpoint(path: &std::path::Path) -> Result<(i64, String), AppError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AppError::Config(format!("cannot read {}: {e}", path.display())))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| AppError::Config(format!("{} is not JSON: {e}", path.display())))?;
+    let point = &v["audit_checkpoint"];
+    match (point["seq"].as_i64(), point["hash"].as_str()) {
+        (Some(seq), Some(hash)) => Ok((seq, hash.to_owned())),
+        _ => Err(AppError::Config(format!(
+            "{} holds no audit_checkpoint (seq and hash)",
+            path.display()
+        ))),
+    }
 }
 
 async fn blocking<T: Send + 'static>(

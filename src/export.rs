@@ -699,11 +699,20 @@ pub fn export(
         }));
         summary.push((t.name.to_owned(), rows.len()));
     }
+    // The audit chain's head as exported: kept apart from the log, so that `audit verify
+    // --checkpoint` can show later that no entry up to it has been removed or altered.
+    let audit = TABLES
+        .iter()
+        .zip(&snapshot)
+        .find(|(t, _)| t.name == "audit_events")
+        .and_then(|(_, rows)| rows.last())
+        .map(|row| serde_json::json!({ "seq": row[0], "hash": row[row.len() - 1] }));
     let manifest = serde_json::json!({
         "format": "mhtr-pathway-export",
         "version": 1,
         "documentation": "docs/export.md",
         "tables": manifest_tables,
+        "audit_checkpoint": audit,
     });
     let mut text =
         serde_json::to_string_pretty(&manifest).map_err(|e| AppError::Internal(e.into()))?;

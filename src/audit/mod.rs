@@ -243,8 +243,57 @@ pub fn record_all(conn: &mut DbConn, events: &[(&Actor, Event<'_>)]) -> Result<(
         rows.push(row);
         seq += 1;
     }
+    let (head_seq, head_hash) = (seq - 1, prev_hash);
     crate::db::bulk::bulk_insert!(conn, audit_events::table, rows);
+    move_head(conn, head_seq, &head_hash, at)
+}
+
+/// Moves the chain's head (see migration 000024) to the newest entry. Call under
+/// [`crate::db::lock_audit_chain`], in the transaction that appended it.
+fn move_head(
+    conn: &mut DbConn,
+    seq: i64,
+    hash: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    use crate::db::schema::audit_head;
+    let moved = diesel::update(audit_head::table.find(1))
+        .set((
+            audit_head::seq.eq(seq),
+            audit_head::hash.eq(hash),
+            audit_head::at.eq(at),
+        ))
+        .execute(conn)?;
+    if moved == 0 {
+        diesel::insert_into(audit_head::table)
+            .values((
+                audit_head::id.eq(1),
+                audit_head::seq.eq(seq),
+                audit_head::hash.eq(hash),
+                audit_head::at.eq(at),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
+}
+
+/// Whether the log still holds entry `seq` with `hash`: a checkpoint taken earlier (an
+/// export's manifest) against the log as it is now. `Err(seq)` if not.
+pub fn verify_checkpoint(
+    conn: &mut DbConn,
+    seq: i64,
+    hash: &str,
+) -> Result<Result<(), i64>, AppError> {
+    let found: Option<String> = audit_events::table
+        .filter(audit_events::seq.eq(seq))
+        .select(audit_events::hash)
+        .first(conn)
+        .optional()?;
+    Ok(if found.as_deref() == Some(hash) {
+        Ok(())
+    } else {
+        Err(seq)
+    })
 }
 
 /// Records an event in its own write transaction (for events with no other change, such as
@@ -285,8 +334,9 @@ pub fn for_record(
         .load(conn)?)
 }
 
-/// Walks the whole chain. Returns the number of entries checked, or the first sequence
-/// number whose entry was altered, removed or re-ordered.
+/// Walks the whole chain and checks that it ends at its head. Returns the number of entries
+/// checked, or the first sequence number whose entry was altered, removed (the newest ones
+/// too) or re-ordered.
 pub fn verify(conn: &mut DbConn) -> Result<Result<u64, i64>, AppError> {
     let mut prev = GENESIS_HASH.to_owned();
     let mut expected_seq = 1i64;
@@ -299,7 +349,20 @@ pub fn verify(conn: &mut DbConn) -> Result<Result<u64, i64>, AppError> {
             .select(AuditRow::as_select())
             .load(conn)?;
         if batch.is_empty() {
-            return Ok(Ok((expected_seq - 1) as u64));
+            // The chain is whole as far as it goes; it must also go as far as the head says.
+            use crate::db::schema::audit_head;
+            let head: Option<(i64, String)> = audit_head::table
+                .find(1)
+                .select((audit_head::seq, audit_head::hash))
+                .first(conn)
+                .optional()?;
+            let last = expected_seq - 1;
+            return Ok(match head {
+                Some((seq, _)) if seq > last => Err(last + 1),
+                Some((seq, hash)) if seq < last || (seq == last && hash != prev) => Err(seq),
+                None if last > 0 => Err(1),
+                _ => Ok(last as u64),
+            });
         }
         for r in &batch {
             let candidate = NewAuditRow {

@@ -243,6 +243,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     identity_links (id) {
         id -> Text,
         referral_id -> Text,
@@ -724,6 +733,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_drafts,
     person_merges,
     identity_links,
+    audit_head,
     outbox_messages,
     notification_opt_outs,
     vetting_reminders,

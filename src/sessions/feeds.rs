@@ -141,8 +141,8 @@ fn event_of(r: FeedRow) -> ics::Event {
     }
 }
 
-/// The feed behind `token`, as iCalendar text; an unknown or revoked token, or a disabled
-/// account, is not found. Records the use.
+/// The feed behind `token`, as iCalendar text; an unknown or revoked token, or an owner who
+/// could not sign in now (disabled, vetting lapsed) or treats no one, is not found. Records the use.
 fn read(c: &mut DbConn, token: &str, ip: Option<String>) -> Result<String, AppError> {
     let feed = calendar_feeds::table
         .filter(calendar_feeds::token_hash.eq(crate::ids::sha256_hex(token)))
@@ -150,7 +150,16 @@ fn read(c: &mut DbConn, token: &str, ip: Option<String>) -> Result<String, AppEr
         .select(Feed::as_select())
         .first(c)?;
     let owner = crate::users::model::by_id(c, &feed.user_id)?;
-    if owner.is_disabled() {
+    // The feed is the owner's sign-in by other means: it stops, at once, whenever they could
+    // not sign in (disabled, vetting lapsed) or no longer treat anyone.
+    if owner.is_disabled()
+        || owner.vetting_expired(crate::clock::today())
+        || !matches!(
+            owner.role,
+            crate::users::model::Role::AssistantPsychologist
+                | crate::users::model::Role::ClinicalLead
+        )
+    {
         return Err(AppError::NotFound);
     }
     let now = crate::clock::now();

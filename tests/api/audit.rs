@@ -116,6 +116,72 @@ async fn removing_an_audit_row_breaks_the_chain() {
     );
 }
 
+/// Deleting the newest entries leaves a chain that is valid as far as it goes: the head,
+/// kept apart from the log, catches it and says where the log now stops short; an export's
+/// checkpoint catches it even if the head was rolled back too.
+#[tokio::test]
+async fn removing_the_newest_audit_rows_is_caught_and_located() {
+    let app = spawn_app().await;
+    let (_admin, _) = app.login_as(Role::Admin).await;
+    for _ in 0..3 {
+        app.new_browser()
+            .submit_password("nobody@staff.example.org", "a wrong guess at it")
+            .await;
+    }
+    let events = app.audit_events();
+    let total = events.len() as i64;
+    let dir = tempfile::tempdir().unwrap();
+    app.with_db(|c| {
+        mhtr_pathway::export::export(
+            c,
+            dir.path(),
+            "Checkpoint",
+            &mhtr_pathway::audit::Actor::system("tests"),
+        )
+        .unwrap()
+    });
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["audit_checkpoint"]["seq"], total);
+    let hash = manifest["audit_checkpoint"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let first_removed = total - 1;
+    app.with_db(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "DELETE FROM audit_events WHERE seq >= {first_removed}"
+        ))
+        .execute(c)
+        .unwrap();
+    });
+    assert_eq!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap()),
+        Err(first_removed)
+    );
+
+    // Rolling the head back to match hides it from the chain check, not from the checkpoint.
+    app.with_db(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "UPDATE audit_head SET seq = {0}, hash = (SELECT hash FROM audit_events WHERE seq = {0})",
+            first_removed - 1
+        ))
+        .execute(c)
+        .unwrap();
+    });
+    assert!(
+        app.with_db(|c| mhtr_pathway::audit::verify(c).unwrap())
+            .is_ok()
+    );
+    assert_eq!(
+        app.with_db(|c| mhtr_pathway::audit::verify_checkpoint(c, total, &hash).unwrap()),
+        Err(total)
+    );
+}
+
 #[tokio::test]
 async fn the_audit_log_page_shows_the_events_to_administrators() {
     let app = spawn_app().await;

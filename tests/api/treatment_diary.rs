@@ -907,3 +907,32 @@ async fn capacity_pages_practitioners_and_the_waiting_list_and_filters_by_area()
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+/// The feed is the practitioner's sign-in by other means: it stops the moment their vetting
+/// lapses or their account is disabled, and comes back only with them.
+#[tokio::test]
+async fn the_calendar_feed_stops_at_once_when_vetting_lapses_or_the_account_is_disabled() {
+    let app = spawn_app().await;
+    let ap = app.create_user(Role::AssistantPsychologist, &["Rutland"]);
+    let browser = signed_in(&app, &ap).await;
+    let res = browser.post("/account/calendar", &[]).await;
+    let feed = feed_path(&res.text().await.unwrap());
+    let anonymous = app.new_browser();
+    assert_eq!(anonymous.get(&feed).await.status(), StatusCode::OK);
+
+    app.set_vetting_expiry(&ap, today() - Days::new(1));
+    assert_eq!(anonymous.get(&feed).await.status(), StatusCode::NOT_FOUND);
+    app.set_vetting_expiry(&ap, today() + Days::new(100));
+    assert_eq!(anonymous.get(&feed).await.status(), StatusCode::OK);
+
+    app.with_db(|c| {
+        mhtr_pathway::users::service::disable(
+            c,
+            &mhtr_pathway::users::model::AdminScope::everywhere(),
+            &mhtr_pathway::audit::Actor::system("tests"),
+            &ap.id,
+        )
+        .unwrap()
+    });
+    assert_eq!(anonymous.get(&feed).await.status(), StatusCode::NOT_FOUND);
+}
