@@ -595,10 +595,12 @@ pub fn rows(conn: &mut DbConn, t: &Table) -> Result<Vec<Vec<Value>>, AppError> {
 }
 
 /// RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled. Null is empty.
+/// Text a spreadsheet would run as a formula is defused (`spreadsheet::defused`); the JSON
+/// file holds every value as stored.
 fn csv_field(v: &Value) -> String {
     let s = match v {
         Value::Null => return String::new(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => crate::spreadsheet::defused(s).into_owned(),
         other => other.to_string(),
     };
     if s.contains([',', '"', '\r', '\n']) {

@@ -27,6 +27,7 @@ pub mod routes;
 pub mod sessions;
 pub mod settings;
 pub mod signposting;
+pub mod spreadsheet;
 pub mod startup;
 pub mod state;
 pub mod synth;

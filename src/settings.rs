@@ -458,6 +458,16 @@ impl Settings {
         }
     }
 
+    /// The pre-sign-in cookie that carries the CSRF token of forms shown before sign-in:
+    /// `__Host-` prefixed like the session's, so no other host or path can plant one.
+    pub fn presession_cookie_name(&self) -> &'static str {
+        if self.security.secure_cookies {
+            "__Host-mhtr-presession"
+        } else {
+            "mhtr-presession"
+        }
+    }
+
     /// The known-device cookie (see `auth::throttle`).
     pub fn device_cookie_name(&self) -> &'static str {
         if self.security.secure_cookies {

@@ -479,12 +479,7 @@ pub fn each_matching(
 
 /// One CSV field: always quoted, spreadsheet formulas defused.
 pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
+    crate::spreadsheet::quoted(s)
 }
 
 /// The columns of the audit CSV, which carries the chain so a reader can check it too.

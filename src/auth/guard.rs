@@ -124,7 +124,6 @@ pub fn client_info(req: &HttpRequest) -> ClientInfo {
     }
 }
 
-pub const PRESESSION_COOKIE: &str = "mhtr-presession";
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -208,7 +207,9 @@ async fn check(
     let expected_csrf = match access {
         Access::Public => {
             if unsafe_method {
-                let cookie = req.cookie(PRESESSION_COOKIE).map(|c| c.value().to_owned());
+                let cookie = req
+                    .cookie(state.settings.presession_cookie_name())
+                    .map(|c| c.value().to_owned());
                 Some(cookie.ok_or(AppError::BadRequest(
                     "Your session expired before the form was sent. Go back and try again".into(),
                 ))?)
@@ -430,7 +431,7 @@ async fn enforce_api(
 }
 
 /// Refuses state changes sent from another site: browsers say so in `Sec-Fetch-Site`, and
-/// in `Origin` when they send one.
+/// in `Origin` when they send one, which must be the configured base URL's.
 fn cross_site_check(req: &ServiceRequest, state: &AppState) -> Result<(), AppError> {
     if let Some(site) = req
         .headers()
@@ -445,13 +446,9 @@ fn cross_site_check(req: &ServiceRequest, state: &AppState) -> Result<(), AppErr
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
     {
-        let configured = state.settings.origin();
-        let host = req.connection_info().host().to_owned();
-        let same_host = origin
-            .split_once("://")
-            .map(|(_, h)| h == host)
-            .unwrap_or(false);
-        if origin != configured && !same_host {
+        // Against the configured address only: Host, X-Forwarded-Host and Forwarded are the
+        // sender's to choose, so they prove nothing.
+        if !origin.eq_ignore_ascii_case(&state.settings.origin()) {
             return Err(AppError::Forbidden);
         }
     }
@@ -639,18 +636,19 @@ fn redirect(req: ServiceRequest, to: &str) -> ServiceResponse<BoxBody> {
 /// one with the cookie to set.
 pub fn presession_token(
     req: &HttpRequest,
-    secure: bool,
+    settings: &crate::settings::Settings,
 ) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
-    if let Some(c) = req.cookie(PRESESSION_COOKIE)
+    let name = settings.presession_cookie_name();
+    if let Some(c) = req.cookie(name)
         && c.value().len() >= 32
     {
         return (c.value().to_owned(), None);
     }
     let token = crate::ids::random_token(24);
-    let cookie = actix_web::cookie::Cookie::build(PRESESSION_COOKIE, token.clone())
+    let cookie = actix_web::cookie::Cookie::build(name, token.clone())
         .path("/")
         .http_only(true)
-        .secure(secure)
+        .secure(settings.security.secure_cookies)
         .same_site(actix_web::cookie::SameSite::Strict)
         .finish();
     (token, Some(cookie))

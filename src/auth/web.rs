@@ -41,7 +41,7 @@ pub(crate) fn public_page(
     template: &str,
     mut ctx: tera::Context,
 ) -> Result<HttpResponse, AppError> {
-    let (token, cookie) = presession_token(req, state.settings.security.secure_cookies);
+    let (token, cookie) = presession_token(req, &state.settings);
     ctx.extend(page::public_context(Some(&token)));
     let body = state.templates.render(template, &ctx)?;
     let mut resp = HttpResponse::Ok();

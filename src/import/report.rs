@@ -308,11 +308,7 @@ impl Report {
 
 /// A cell a spreadsheet would run as a formula gets a leading apostrophe.
 fn csv_safe(v: &str) -> String {
-    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    }
+    crate::spreadsheet::defused(v).into_owned()
 }
 
 const HTML: &str = r#"<!DOCTYPE html>

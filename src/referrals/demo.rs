@@ -317,7 +317,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
             }
             let t = TransitionInput { version, ..t };
             let moved =
-                service::transition(c, viewer, &actor(viewer), &referral.id, *action, &t, None)?;
+                service::follow(c, viewer, &actor(viewer), &referral.id, *action, &t, None)?;
             version = moved.version;
         }
         if p.sessions {

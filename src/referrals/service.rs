@@ -752,11 +752,32 @@ fn colleague(
         .ok_or_else(|| AppError::Validation(FieldErrors::single(field, message)))
 }
 
+/// Takes an action a user chose (on the pages or through the API). Actions the service takes
+/// itself when something else happens are refused here: treatment starts when the first
+/// session is recorded as attended ([`Action::by_hand`]). Call inside a write transaction.
+pub fn transition(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    action: Action,
+    t: &TransitionInput,
+    emails: Option<&Emails>,
+) -> Result<Referral, AppError> {
+    if !action.by_hand() {
+        return Err(AppError::Validation(FieldErrors::single(
+            "action",
+            "Treatment starts when the first session is recorded as attended: record the session's attendance instead",
+        )));
+    }
+    follow(c, viewer, actor, id, action, t, emails)
+}
+
 /// Moves a referral along the pathway. Call inside a write transaction. Refuses, changing
 /// nothing, when the role may not take the action, the referral is not at a step where it
 /// applies, or it has changed since the user loaded it. With `emails`, whoever the step
 /// concerns is emailed in the same transaction (`None` queues nothing, as for demo data).
-pub fn transition(
+pub(crate) fn follow(
     c: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,

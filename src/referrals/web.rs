@@ -555,8 +555,6 @@ pub async fn show(
     ];
     let actions: Vec<ActionLink> = state::available(role, r.status)
         .into_iter()
-        // Treatment starts when the first session is recorded as attended.
-        .filter(|a| *a != Action::StartTreatment)
         .filter(|a| {
             *a != Action::TakeOver
                 || (r.entry_point == EntryPoint::Arrest

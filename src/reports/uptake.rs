@@ -1283,13 +1283,7 @@ fn assemble(
 }
 
 fn csv_field(s: &str) -> String {
-    // Quote everything and neutralise spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
+    crate::spreadsheet::quoted(s)
 }
 
 fn csv_rows(columns: &[String], rows: &[Row]) -> String {

@@ -848,7 +848,7 @@ fn transition_to(
         end_outcome,
         ..Default::default()
     };
-    crate::referrals::service::transition(c, viewer, actor, referral_id, action, &t, emails)?;
+    crate::referrals::service::follow(c, viewer, actor, referral_id, action, &t, emails)?;
     Ok(())
 }
 

@@ -134,6 +134,31 @@ async fn a_request_from_a_foreign_origin_is_refused_with_403_even_with_the_token
     assert!(is_disabled(&app, &target));
 }
 
+/// The Origin is compared with the configured base URL only: Host, X-Forwarded-Host and
+/// Forwarded are the sender's to set and prove nothing.
+#[tokio::test]
+async fn an_origin_matching_only_a_forged_host_is_refused() {
+    let app = spawn_app().await;
+    let (admin, target) = admin_and_target(&app).await;
+    for (name, value) in [
+        ("Host", "evil.example"),
+        ("X-Forwarded-Host", "evil.example"),
+        ("Forwarded", "host=evil.example;proto=https"),
+    ] {
+        let res = admin
+            .client
+            .post(admin.url(&format!("/admin/users/{}/disable", target.id)))
+            .header("Origin", "https://evil.example")
+            .header(name, value)
+            .form(&[("csrf_token", admin.csrf())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{name}");
+        assert!(!is_disabled(&app, &target));
+    }
+}
+
 #[tokio::test]
 async fn signing_in_without_the_pre_session_cookie_and_token_is_refused_with_400() {
     let app = spawn_app().await;

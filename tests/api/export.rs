@@ -563,3 +563,26 @@ async fn an_export_holding_a_nul_is_refused_with_the_row_named_on_either_backend
         .unwrap();
     assert_eq!(stored, 0, "all or nothing");
 }
+
+/// One rule for every CSV the service writes: a cell a spreadsheet would run as a formula is
+/// defused in the export's CSV as in the reports; the JSON keeps the value as stored.
+#[tokio::test]
+async fn the_exports_csv_defuses_spreadsheet_formulas_and_its_json_keeps_the_value() {
+    let app = spawn_app().await;
+    let formula = "=HYPERLINK(\"http://evil.example\",\"Click\")";
+    app.with_db(|c| mhtr_pathway::areas::insert_area(c, "E99999998", formula).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    app.with_db(|c| {
+        mhtr_pathway::export::export(c, dir.path(), "Formula check", &Actor::system("test"))
+            .unwrap()
+    });
+    let csv = std::fs::read_to_string(dir.path().join("areas.csv")).unwrap();
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil.example\"\""),
+        "{csv}"
+    );
+    assert!(!csv.contains(",=HYPERLINK") && !csv.contains(",\"=HYPERLINK"));
+    let json: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.path().join("areas.json")).unwrap()).unwrap();
+    assert!(json.iter().any(|a| a["name"] == formula));
+}

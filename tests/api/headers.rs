@@ -129,7 +129,8 @@ async fn with_secure_cookies_the_session_cookie_is_host_prefixed_secure_and_http
         .send()
         .await
         .unwrap();
-    let presession = set_cookie_header(&res, "mhtr-presession").expect("a pre-session cookie");
+    let presession =
+        set_cookie_header(&res, "__Host-mhtr-presession").expect("a pre-session cookie");
     assert!(presession.contains("Secure"));
     assert!(presession.contains("HttpOnly"));
     let presession_value = presession
@@ -145,7 +146,10 @@ async fn with_secure_cookies_the_session_cookie_is_host_prefixed_secure_and_http
 
     let res = client
         .post(format!("{}/sign-in", app.address))
-        .header("Cookie", format!("mhtr-presession={presession_value}"))
+        .header(
+            "Cookie",
+            format!("__Host-mhtr-presession={presession_value}"),
+        )
         .form(&[
             ("csrf_token", token.as_str()),
             ("email", user.email.as_str()),

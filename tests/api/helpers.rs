@@ -203,9 +203,12 @@ type Server = (
     std::thread::JoinHandle<()>,
 );
 
-async fn start_server(settings: Settings) -> Server {
+async fn start_server(mut settings: Settings) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local address").port();
+    // The address the server is reached at, as a deployment configures it: links in emails
+    // and the Origin a browser sends are checked against it.
+    settings.server.base_url = format!("http://127.0.0.1:{port}");
     let (state_tx, state_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // The server gets a thread and an actix system of its own, so it runs exactly as under

@@ -243,24 +243,23 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     let rows = outbox(&t.app).await;
     only_new(&rows, 2, MessageKind::ApAllocated, &t.ap, &reference);
 
+    // Sessions planned, the first attended: the responsible officer hears of the plan.
+    crate::treatment_sessions::start_with_first_session(&t.app, &ap, &id, 3).await;
+    let rows = outbox(&t.app).await;
+    only_new(&rows, 3, MessageKind::SessionPlan, &taker, &reference);
+
     // Treatment ended: the responsible officer, not the referrer.
     advance(
         &apis,
         &id,
-        &[
-            (
-                "ap",
-                json!({"action": "start_treatment", "first_session_date": past}),
-            ),
-            (
-                "ap",
-                json!({"action": "end_treatment", "end_date": past, "end_outcome": "ended_early", "end_reason": "disengaged"}),
-            ),
-        ],
+        &[(
+            "ap",
+            json!({"action": "end_treatment", "end_date": past, "end_outcome": "ended_early", "end_reason": "disengaged"}),
+        )],
     )
     .await;
     let rows = outbox(&t.app).await;
-    let m = only_new(&rows, 3, MessageKind::TreatmentEnded, &taker, &reference);
+    let m = only_new(&rows, 4, MessageKind::TreatmentEnded, &taker, &reference);
     assert!(m.text_body.contains("ended"));
     assert!(
         m.text_body
@@ -273,13 +272,13 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     );
 
     // Delivered, each to its own person and nobody else.
-    assert_eq!(deliver(&t.app).await, 4);
-    assert_eq!(t.server.received().len(), 4);
+    assert_eq!(deliver(&t.app).await, 5);
+    assert_eq!(t.server.received().len(), 5);
     for (who, n) in [
         (&t.cl, 1),
         (&t.po, 1),
         (&t.ap, 1),
-        (&taker, 1),
+        (&taker, 2),
         (&t.cl_b, 0),
     ] {
         let mail = t.server.received_by(&who.email);

@@ -37,24 +37,20 @@ async fn transition(api: &Api, id: &str, body: Value) -> (StatusCode, Value) {
         .await
 }
 
-/// An allocated referral whose treatment started and then ended early, without sessions.
+/// An allocated referral whose treatment started with its first session and then ended
+/// early.
 pub(crate) async fn ended_referral(t: &Cast, c: &Clients, n: u32) -> String {
     let id = allocated_referral(t, c, n).await;
     let day = |d: i64| (today() - Duration::days(d)).to_string();
+    crate::treatment_sessions::start_with_first_session(&t.app, &c.ap, &id, 20).await;
     let apis = [("ap", &c.ap)];
     advance(
         &apis,
         &id,
-        &[
-            (
-                "ap",
-                json!({"action": "start_treatment", "first_session_date": day(20)}),
-            ),
-            (
-                "ap",
-                json!({"action": "end_treatment", "end_date": day(1), "end_outcome": "ended_early", "end_reason": "moved_area"}),
-            ),
-        ],
+        &[(
+            "ap",
+            json!({"action": "end_treatment", "end_date": day(1), "end_outcome": "ended_early", "end_reason": "moved_area"}),
+        )],
     )
     .await;
     id

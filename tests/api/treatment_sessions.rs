@@ -270,6 +270,22 @@ pub(crate) async fn record(api: &Api, session: &Value, body: Value) -> (StatusCo
     .await
 }
 
+/// Treatment started the one way it starts: a weekly plan made and its first session, held
+/// `days_ago` days ago, recorded as attended by the assistant psychologist.
+pub(crate) async fn start_with_first_session(app: &TestApp, ap: &Api, id: &str, days_ago: i64) {
+    make_plan(ap, id, &weekly_plan(next(Weekday::Mon))).await;
+    let first = numbered(&treatment(ap, id).await, 1);
+    as_if_held(app, first["id"].as_str().unwrap(), days_ago).await;
+    let first = numbered(&treatment(ap, id).await, 1);
+    let (status, r) = record(
+        ap,
+        &first,
+        json!({"happened": true, "attendance": "attended", "summary_for_ro": "Attended"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+}
+
 async fn outbox(app: &TestApp) -> Vec<OutboxMessage> {
     app.state
         .db
@@ -1340,4 +1356,50 @@ async fn the_reporting_facts_equal_a_recount_after_random_changes() {
         .await
         .unwrap();
     assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+/// Treatment starts when the first session is recorded as attended, never by hand: the
+/// hidden `start_treatment` action is refused through the API and the pages and not offered,
+/// so no referral can be left in treatment without sessions.
+#[tokio::test]
+async fn treatment_cannot_be_started_by_hand() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 77).await;
+    let (_, r) = c.ap.get(&format!("/api/v1/referrals/{id}")).await;
+    assert!(
+        !r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "start_treatment")
+    );
+    for api in [&c.ap, &c.cl] {
+        let (status, body) = api
+            .post(
+                &format!("/api/v1/referrals/{id}/transitions"),
+                &json!({"action": "start_treatment", "version": r["version"], "first_session_date": today().to_string()}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            body["fields"]["action"]
+                .as_str()
+                .unwrap()
+                .contains("attendance")
+        );
+    }
+    let pages = t.app.browser(&t.ap).await;
+    let (status, _, _) = pages
+        .post(
+            &format!("/referrals/{id}/actions/start_treatment"),
+            &[
+                ("version", &r["version"].to_string()),
+                ("first_session_date-day", "1"),
+            ],
+        )
+        .await;
+    assert_ne!(status, StatusCode::SEE_OTHER);
+    let (_, after) = c.ap.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(after["status"], "allocated");
 }

@@ -286,7 +286,9 @@ async fn a_probation_referral_goes_through_the_whole_pathway_on_the_pages() {
     go!(&po, "record_mhtr_made", order);
     go!(&po, "record_induction", with("induction_date", &p));
     go!(&cl, "allocate_ap", vec![("ap_id".into(), t.ap.id.clone())]);
-    go!(&ap, "start_treatment", with("first_session_date", &p));
+    // Treatment starts with its first session attended (the assistant psychologist's API).
+    let ap_api = t.app.api(&t.ap).await;
+    crate::treatment_sessions::start_with_first_session(&t.app, &ap_api, &id, 3).await;
     let mut end = with("end_date", &p);
     end.extend([
         ("end_outcome".into(), "ended_early".into()),
