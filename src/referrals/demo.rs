@@ -166,6 +166,7 @@ fn viewer_of(c: &mut DbConn, u: &User) -> Result<Viewer, AppError> {
         role: u.role,
         area_ids: users::area_ids(c, &u.id)?,
         service_wide: u.service_wide,
+        police_cleared: u.police_cleared(crate::clock::today()),
     })
 }
 

@@ -372,6 +372,21 @@ fn yes_no() -> Vec<(&'static str, &'static str)> {
     vec![("yes", "Yes"), ("no", "No")]
 }
 
+/// Answers that come from the police or describe risk: seen only by users whose vetting
+/// clears them (NPPV, or an enhanced DBS check); see `users::model::VettingLevel`.
+pub const POLICE_LINKED: &[&str] = &[
+    "pnc_id",
+    "offence_category",
+    "rosh_level",
+    "safeguarding_concerns",
+    "risk_to_staff",
+    "risk_to_staff_details",
+];
+
+/// What stands in for a police-linked answer a user's vetting does not clear them to see.
+pub const WITHHELD: &str =
+    "Withheld: seeing this needs police vetting (NPPV) or an enhanced DBS check";
+
 /// Every referral question, in the order the pages ask them.
 pub fn fields() -> Vec<Field> {
     use Kind::*;

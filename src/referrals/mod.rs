@@ -24,6 +24,7 @@ impl From<&CurrentUser> for Viewer {
             role: u.user.role,
             area_ids: u.area_ids.clone(),
             service_wide: u.user.service_wide,
+            police_cleared: u.user.police_cleared(crate::clock::today()),
         }
     }
 }
@@ -36,6 +37,7 @@ impl From<&ApiUser> for Viewer {
             role: u.user.role,
             area_ids: u.area_ids.clone(),
             service_wide: u.user.service_wide,
+            police_cleared: u.user.police_cleared(crate::clock::today()),
         }
     }
 }

@@ -157,6 +157,9 @@ pub struct Viewer {
     pub area_ids: Vec<String>,
     /// A service-wide administrator (every area).
     pub service_wide: bool,
+    /// Holds police vetting (NPPV) or an enhanced DBS check: may see police-linked and risk
+    /// answers ([`crate::referrals::forms::POLICE_LINKED`]).
+    pub police_cleared: bool,
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -297,6 +300,8 @@ pub struct ListFilter {
     pub ap_id: Option<String>,
     pub query: Option<String>,
     pub sort: Sort,
+    /// Not found by PNC ID: police data, searched only by viewers with police vetting.
+    pub without_pnc: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -338,12 +343,18 @@ impl Sort {
 /// macro, not a function returning a boxed expression: [`refine`] puts it in a subquery of
 /// the scoped query, and diesel's multi-backend subqueries need its concrete type.
 macro_rules! person_matches {
-    ($text:expr) => {{
+    ($text:expr, $without_pnc:expr) => {{
         let upper = $text.trim().to_uppercase();
         let p = like_pattern($text);
+        // No PNC ID is stored empty, so "" matches none.
+        let pnc = if $without_pnc {
+            String::new()
+        } else {
+            upper.clone()
+        };
         people::crn
             .eq(upper.clone())
-            .or(people::pnc_id.eq(upper))
+            .or(people::pnc_id.eq(pnc))
             .or(lower(people::given_name.concat(" ").concat(people::family_name)).like(p.clone()))
             .or(lower(people::family_name).like(p))
     }};
@@ -365,6 +376,7 @@ fn search_within<'i>(
     conn: &mut DbConn,
     ids: impl Iterator<Item = &'i str>,
     text: &str,
+    without_pnc: bool,
 ) -> Result<std::collections::HashSet<String>, AppError> {
     let upper = text.trim().to_uppercase();
     let ids: Vec<&str> = ids.collect();
@@ -380,7 +392,7 @@ fn search_within<'i>(
         people_ids.dedup();
         let matching: std::collections::HashSet<String> = people::table
             .filter(people::id.eq_any(&people_ids))
-            .filter(person_matches!(text))
+            .filter(person_matches!(text, without_pnc))
             .select(people::id)
             .load::<String>(conn)?
             .into_iter()
@@ -494,6 +506,16 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<ListRow>, i64), AppError> {
+    let unvetted;
+    let filter = if viewer.police_cleared {
+        filter
+    } else {
+        unvetted = ListFilter {
+            without_pnc: true,
+            ..filter.clone()
+        };
+        &unvetted
+    };
     let page: Vec<String>;
     let total: i64;
     match reach(viewer, Purpose::Casework) {
@@ -516,7 +538,12 @@ pub fn list(
             keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
             keys.dedup_by(|a, b| a.id == b.id);
             if let Some(text) = text {
-                let found = search_within(conn, keys.iter().map(|k| k.id.as_str()), text)?;
+                let found = search_within(
+                    conn,
+                    keys.iter().map(|k| k.id.as_str()),
+                    text,
+                    filter.without_pnc,
+                )?;
                 keys.retain(|k| found.contains(&k.id));
             }
             total = keys.len() as i64;
@@ -632,7 +659,7 @@ fn refine<'a>(mut q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
     if let Some(text) = filter.query.as_deref().filter(|t| !t.trim().is_empty()) {
         let upper = text.trim().to_uppercase();
         let matching_people = people::table
-            .filter(person_matches!(text))
+            .filter(person_matches!(text, filter.without_pnc))
             .select(people::id);
         q = q.filter(
             referrals::reference

@@ -452,6 +452,9 @@ pub struct Loaded {
     pub merges: Vec<model::Merge>,
     /// Exact identifier matches linked to this referral's person: clinical leads only.
     pub identity: Vec<IdentityView>,
+    /// The viewer's vetting does not clear them for police-linked answers
+    /// ([`forms::POLICE_LINKED`]): those are withheld from every view of this referral.
+    pub withheld: bool,
     /// Treatment activity for the timeline; clinical entries only for clinical roles.
     pub events: Vec<crate::sessions::model::EventRow>,
     pub names: std::collections::BTreeMap<String, String>,
@@ -686,7 +689,17 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     let person = model::person(c, &referral.person_id)?;
     let input = input_of(&person, &referral)?;
     let history = model::history(c, id)?;
-    let amendments = model::amendments(c, id)?;
+    let withheld = !viewer.police_cleared;
+    let mut amendments = model::amendments(c, id)?;
+    if withheld {
+        for a in amendments
+            .iter_mut()
+            .filter(|a| forms::POLICE_LINKED.contains(&a.field.as_str()))
+        {
+            a.old_value = forms::WITHHELD.to_owned();
+            a.new_value = forms::WITHHELD.to_owned();
+        }
+    }
     let merges = model::merges_of_person(c, &referral.person_id)?;
     let identity = identity_views(c, viewer, &referral.id)?;
     let clinical = matches!(
@@ -723,6 +736,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         amendments,
         merges,
         identity,
+        withheld,
         events,
         names,
         area_names,
@@ -1042,7 +1056,9 @@ pub fn amend(
     changes: &RawForm,
     reason: &str,
 ) -> Result<Vec<AmendmentRow>, AppError> {
-    if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
+    // Amending shows and rewrites every answer, police-linked ones too.
+    if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) || !viewer.police_cleared
+    {
         return Err(AppError::Forbidden);
     }
     let loaded = load(c, viewer, id)?;

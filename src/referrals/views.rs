@@ -100,12 +100,19 @@ pub fn answer_rows(
 
 /// The answers as JSON, in the shape the API accepts them: codes, dates as ISO 8601,
 /// lists as arrays, yes/no as booleans.
-pub fn answers_json(input: &ReferralInput) -> serde_json::Map<String, serde_json::Value> {
+pub fn answers_json(
+    input: &ReferralInput,
+    withheld: bool,
+) -> serde_json::Map<String, serde_json::Value> {
     use serde_json::Value;
     let raw = input.to_raw();
     let entry = Some(input.entry_point);
     let mut out = serde_json::Map::new();
     for f in applicable_fields(entry) {
+        if withheld && forms::POLICE_LINKED.contains(&f.name) {
+            out.insert(f.name.to_owned(), Value::Null);
+            continue;
+        }
         let v = match f.kind {
             Kind::Date => {
                 let d = crate::users::forms::parse_date(
@@ -303,6 +310,9 @@ pub struct ReferralJson {
     /// The referral's answers, keyed like the create request.
     #[schema(value_type = Object)]
     pub answers: serde_json::Map<String, serde_json::Value>,
+    /// Answers withheld (null in `answers`): police-linked ones, when the caller's vetting
+    /// does not clear them (NPPV, or an enhanced DBS check).
+    pub withheld: Vec<String>,
     pub consent: String,
     pub order: String,
     /// Newest first.
@@ -339,7 +349,15 @@ impl ReferralJson {
             allocated_ap: name(&r.allocated_ap_id),
             submitted_at: format::iso(r.submitted_at),
             updated_at: format::iso(r.updated_at),
-            answers: answers_json(&l.input),
+            answers: answers_json(&l.input, l.withheld),
+            withheld: if l.withheld {
+                forms::POLICE_LINKED
+                    .iter()
+                    .map(|f| (*f).to_owned())
+                    .collect()
+            } else {
+                Vec::new()
+            },
             consent: consent_text(l),
             order: order_text(l),
             timeline: timeline(l),

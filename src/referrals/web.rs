@@ -333,10 +333,22 @@ fn section_rows(l: &Loaded, steps: &[Step], can_amend: bool) -> Vec<views::Row> 
             String::new()
         }
     };
-    steps
+    let mut rows: Vec<views::Row> = steps
         .iter()
         .flat_map(|s| views::answer_rows(&raw, Some(*s), &area, &href))
-        .collect()
+        .collect();
+    if l.withheld {
+        let labels: Vec<&str> = forms::fields()
+            .iter()
+            .filter(|f| forms::POLICE_LINKED.contains(&f.name))
+            .map(|f| f.label)
+            .collect();
+        for row in rows.iter_mut().filter(|r| labels.contains(&r.key.as_str())) {
+            row.value = forms::WITHHELD.to_owned();
+            row.href = String::new();
+        }
+    }
+    rows
 }
 
 fn can_amend(role: Role, status: Status) -> bool {
@@ -477,7 +489,7 @@ pub async fn show(
     let (can_manage_sessions, treatment) = treatment;
     let r = &l.referral;
     let role = user.user.role;
-    let amend = can_amend(role, r.status);
+    let amend = can_amend(role, r.status) && !l.withheld;
     #[derive(Serialize)]
     struct MergeView {
         id: String,
@@ -937,7 +949,10 @@ async fn amend_page(
 /// of it is shown.
 fn amend_allowed(role: Role) -> impl FnOnce(&Loaded) -> Result<(), AppError> {
     move |l| {
-        if can_amend(role, l.referral.status) {
+        if l.withheld {
+            // The form shows every answer, police-linked ones too.
+            Err(AppError::Forbidden)
+        } else if can_amend(role, l.referral.status) {
             Ok(())
         } else {
             Err(AppError::Conflict(format!(

@@ -27,6 +27,16 @@ coded_enum! {
         Nppv3 = ("nppv3", "NPPV level 3"),
         EnhancedDbs = ("enhanced_dbs", "Enhanced DBS"),
         PoliceOfficer = ("police_officer", "Police officer"),
+        StandardDbs = ("standard_dbs", "Standard DBS"),
+        BasicDbs = ("basic_dbs", "Basic DBS"),
+    }
+}
+
+impl VettingLevel {
+    /// Whether the level clears its holder to see police-linked and risk information (the
+    /// seed report: NPPV level 1 or an enhanced DBS check at least).
+    pub fn police_cleared(self) -> bool {
+        !matches!(self, VettingLevel::StandardDbs | VettingLevel::BasicDbs)
     }
 }
 
@@ -69,6 +79,11 @@ pub struct User {
 impl User {
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
+    }
+
+    /// Holds unexpired vetting that clears them for police-linked and risk information.
+    pub fn police_cleared(&self, today: NaiveDate) -> bool {
+        !self.vetting_expired(today) && self.vetting_level.is_some_and(VettingLevel::police_cleared)
     }
 
     /// Vetting is required of everyone; a missing record counts as expired.

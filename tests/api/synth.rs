@@ -205,6 +205,7 @@ fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Vie
         role,
         area_ids,
         service_wide,
+        police_cleared: true,
     }
 }
 

@@ -6,7 +6,7 @@ use super::helpers::LEAD_REASON;
 use super::{api_referral, cast, probation_json};
 use mhtr_pathway::users::model::Role;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn an_identifier_known_in_another_area_links_without_disclosing_the_person() {
@@ -211,4 +211,93 @@ async fn a_change_to_a_shared_person_is_an_amendment_on_every_referral_of_theirs
         )),
         "{d}"
     );
+}
+
+/// Police-linked and risk answers need police vetting (NPPV) or an enhanced DBS check: a
+/// clinical lead with a standard DBS check sees the referral with them withheld, cannot
+/// amend it, and cannot find a person by PNC ID; one with NPPV sees everything.
+#[tokio::test]
+async fn police_linked_answers_are_withheld_from_users_without_police_vetting() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let mut body = probation_json(&t.app.area_a, "Vic", "Vetting", Some("V123456"));
+    let pnc = format!(
+        "2001/0012345{}",
+        mhtr_pathway::referrals::forms::PncId::check_letter(2001, 12345)
+    );
+    body["pnc_id"] = json!(pnc);
+    body["rosh_level"] = json!("high");
+    let (status, r) = po.post("/api/v1/referrals", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap().to_owned();
+
+    let lead = t
+        .app
+        .create_user(Role::ClinicalLead, "Dr Dee Bs", &[&t.app.area_a])
+        .await;
+    let lead_id = lead.id.clone();
+    t.app
+        .state
+        .db
+        .write(move |c| {
+            mhtr_pathway::users::service::set_vetting(
+                c,
+                &mhtr_pathway::users::model::AdminScope::everywhere(),
+                &mhtr_pathway::audit::Actor::system("tests"),
+                &lead_id,
+                &mhtr_pathway::users::forms::VettingInput {
+                    level: mhtr_pathway::users::model::VettingLevel::StandardDbs,
+                    expires_on: chrono::Utc::now().date_naive() + chrono::Duration::days(300),
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let unvetted = t.app.api(&lead).await.giving_reason(LEAD_REASON);
+    let (status, seen) = unvetted.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["answers"]["pnc_id"], Value::Null);
+    assert_eq!(seen["answers"]["rosh_level"], Value::Null);
+    assert_eq!(seen["answers"]["family_name"], "Vetting");
+    assert!(
+        seen["withheld"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("rosh_level"))
+    );
+    let (status, _) = unvetted
+        .post(
+            &format!("/api/v1/referrals/{id}/amend"),
+            &json!({"version": 1, "reason": "x", "changes": {"family_name": "Other"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, by_pnc) = unvetted.get(&format!("/api/v1/referrals?q={pnc}")).await;
+    assert_eq!(by_pnc["total"], 0);
+    let (_, by_name) = unvetted.get("/api/v1/referrals?q=Vetting").await;
+    assert_eq!(by_name["total"], 1);
+
+    let pages = t.app.browser(&lead).await;
+    pages
+        .post(
+            &format!("/referrals/{id}/reason"),
+            &[("reason", LEAD_REASON)],
+        )
+        .await;
+    let (status, page) = pages.get(&format!("/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Withheld: seeing this needs police vetting"));
+    assert!(!page.contains(&pnc));
+    assert!(!page.contains(&format!("/referrals/{id}/amend")));
+    let (status, _) = pages.get(&format!("/referrals/{id}/amend")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Vetted: everything.
+    let cl = t.app.api(&t.cl).await.giving_reason(LEAD_REASON);
+    let (_, full) = cl.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(full["answers"]["rosh_level"], "high");
+    assert_eq!(full["answers"]["pnc_id"], json!(pnc));
+    assert_eq!(full["withheld"], json!([]));
+    let (_, by_pnc) = cl.get(&format!("/api/v1/referrals?q={pnc}")).await;
+    assert_eq!(by_pnc["total"], 1);
 }
