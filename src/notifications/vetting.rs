@@ -1,6 +1,6 @@
 //! The vetting reminder: once per user per expiry date, when vetting expires within 30 days,
-//! the user is emailed (always) and so is every active administrator (unless they turned
-//! these off). Run from the housekeeping loop; running it again queues nothing new.
+//! the user is emailed (always) and so is every active administrator who manages them (unless
+//! they turned these off). Run from the housekeeping loop; running it again queues nothing new.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -25,7 +25,7 @@ pub fn queue_reminders(
     let expiring =
         users_model::vetting_expiring(conn, &users_model::AdminScope::everywhere(), today, until)?;
     let mut reminded = 0;
-    let mut admins: Option<Vec<User>> = None;
+    let mut admins: Option<Vec<(User, Vec<String>)>> = None;
     for user in expiring {
         let Some(expires_on) = user.vetting_expires_on else {
             continue;
@@ -60,7 +60,16 @@ pub fn queue_reminders(
         if admins.is_none() {
             admins = Some(active_admins(conn)?);
         }
-        for admin in admins.iter().flatten().filter(|a| a.id != user.id) {
+        // The administrators who manage this user: service-wide ones, and those of the user's
+        // organisation holding all the user's areas.
+        let areas = users_model::area_ids(conn, &user.id)?;
+        let managers = admins.iter().flatten().filter(|(a, theirs)| {
+            a.id != user.id
+                && (a.service_wide
+                    || (a.organisation_id == user.organisation_id
+                        && areas.iter().all(|x| theirs.contains(x))))
+        });
+        for (admin, _) in managers {
             enqueue(
                 conn,
                 emails.typed(
@@ -79,10 +88,18 @@ pub fn queue_reminders(
     Ok(reminded)
 }
 
-fn active_admins(conn: &mut DbConn) -> Result<Vec<User>, AppError> {
-    Ok(users::table
+/// Every active administrator, with their areas.
+fn active_admins(conn: &mut DbConn) -> Result<Vec<(User, Vec<String>)>, AppError> {
+    let admins: Vec<User> = users::table
         .filter(users::role.eq(Role::Admin))
         .filter(users::disabled_at.is_null())
         .select(User::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    admins
+        .into_iter()
+        .map(|a| {
+            let areas = users_model::area_ids(conn, &a.id)?;
+            Ok((a, areas))
+        })
+        .collect()
 }

@@ -570,7 +570,8 @@ impl CapacityForm {
 }
 
 /// The assistant psychologist `id`, if `user` may see their pattern: themselves, one who
-/// shares an area with a clinical lead, any for an administrator. Anyone else is not found.
+/// shares an area with a clinical lead, those an administrator manages. Anyone else is not
+/// found.
 fn practitioner_for(
     c: &mut DbConn,
     user: &CurrentUser,
@@ -581,7 +582,13 @@ fn practitioner_for(
         return Err(AppError::NotFound);
     }
     let visible = match user.user.role {
-        Role::Admin => true,
+        // An administrator: the practitioners they manage.
+        Role::Admin => match users_model::managed(c, &crate::users::service::admin_scope(user), id)
+        {
+            Ok(_) => true,
+            Err(AppError::NotFound) => false,
+            Err(e) => return Err(e),
+        },
         Role::AssistantPsychologist => target.id == user.user.id,
         Role::ClinicalLead => {
             user_areas::table

@@ -228,6 +228,8 @@ async fn list_page(
     );
     ctx.insert("past", &past);
     ctx.insert("form", form);
+    // The whole service closes: a service-wide administrator's change.
+    ctx.insert("can_change", &user.user.service_wide);
     if let Some(errors) = errors {
         page::insert_errors(&mut ctx, errors);
     }
@@ -255,6 +257,7 @@ pub async fn create(
     user: CurrentUser,
     form: web::Form<ClosureForm>,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let form = form.into_inner();
     let input = match form.parse(crate::clock::today()) {
         Ok(i) => i,
@@ -284,6 +287,7 @@ pub async fn delete(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
     let id = id.into_inner();
     let actor = user.actor();
     let removed = state.db.write(move |c| remove(c, &actor, &id)).await?;

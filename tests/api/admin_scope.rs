@@ -310,3 +310,60 @@ async fn an_intake_mailbox_is_changed_only_in_ones_areas_and_only_once_confirmed
     let again = someone.get_page(&link).await;
     assert!(again.contains("expired or has already been used"));
 }
+
+#[tokio::test]
+async fn a_scoped_administrator_neither_closes_the_service_nor_sees_others_practitioners_or_their_vetting()
+ {
+    let app = spawn_app().await;
+    let (admin, me) = rutland_admin(&app).await;
+    let wide = app.create_user(Role::Admin, &["Rutland"]);
+
+    // Closures shut the whole service: a service-wide administrator's change.
+    let page = admin.get_page("/admin/closures").await;
+    assert!(!page.contains("Add a closure"));
+    let res = admin
+        .post(
+            "/admin/closures",
+            &[
+                ("closure_date_day", "24"),
+                ("closure_date_month", "12"),
+                ("closure_date_year", "2030"),
+                ("description", "Christmas"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // A practitioner elsewhere is not found; one of their own is.
+    let melton_ap = app.create_user(Role::AssistantPsychologist, &["Melton"]);
+    let res = admin
+        .get(&format!("/practitioners/{}/capacity", melton_ap.id))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Vetting reminders about a user go only to the administrators who manage them.
+    let melton_po = app.create_user(Role::ProbationOfficer, &["Melton"]);
+    let rutland_po = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    for u in [&melton_po, &rutland_po] {
+        app.set_vetting_expiry(u, today() + chrono::Duration::days(10));
+    }
+    let emails = app.state.emails.clone();
+    app.with_db(|c| {
+        mhtr_pathway::db::write_tx(c, |c| {
+            mhtr_pathway::notifications::vetting::queue_reminders(c, &emails, today())
+        })
+        .unwrap()
+    });
+    let to = |who: &TestUser| -> usize {
+        app.outbox()
+            .iter()
+            .filter(|m| m.kind == MessageKind::VettingExpiringAdmin && m.recipient == who.email)
+            .count()
+    };
+    assert_eq!(to(&wide), 2, "the service-wide administrator hears of both");
+    assert_eq!(
+        to(&me),
+        1,
+        "the Rutland administrator hears of the Rutland officer only"
+    );
+}
