@@ -613,6 +613,36 @@ fn read_checkpoint(path: &std::path::Path) -> Result<(i64, String), AppError> {
     }
 }
 
+/// Runs `f` in a write transaction on the user with this email; returns their email.
+async fn on_user<T: Send + 'static>(
+    url: crate::db::DatabaseUrl,
+    email: &str,
+    f: impl FnOnce(&mut db::DbConn, &crate::users::model::User) -> Result<T, AppError> + Send + 'static,
+) -> Result<String, AppError> {
+    let email = Email::parse(email).map_err(AppError::Config)?;
+    blocking(move || {
+        let mut c = db::connect(&url)?;
+        let user = model::by_email(&mut c, email.as_str())?
+            .ok_or_else(|| AppError::Config(format!("no user with email {}", email.as_str())))?;
+        db::write_tx(&mut c, |c| f(c, &user))?;
+        Ok(user.email)
+    })
+    .await
+}
+
+/// A refusal with field messages, as the command line says it.
+fn config_error(e: AppError) -> AppError {
+    match e {
+        AppError::Validation(f) => AppError::Config(
+            f.iter()
+                .map(|(_, m)| m.to_owned())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => other,
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
@@ -737,10 +767,7 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
                         vetting: Some((level, expires)),
                     };
                     let actor = Actor::system("command line");
-                    let user = crate::users::service::create(c, &AdminScope::everywhere(), &actor, &input, Some(&hash)).map_err(|e| match e {
-                        AppError::Validation(f) => AppError::Config(f.iter().map(|(_, m)| m.to_owned()).collect::<Vec<_>>().join("; ")),
-                        other => other,
-                    })?;
+                    let user = crate::users::service::create(c, &AdminScope::everywhere(), &actor, &input, Some(&hash)).map_err(config_error)?;
                     if service_wide {
                         crate::users::service::set_service_wide(c, &actor, &user.id, true)
                     } else {
@@ -789,51 +816,27 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
             Ok(())
         }
         UserCommand::Disable { email } => {
-            let email = Email::parse(&email).map_err(AppError::Config)?;
-            let name = blocking(move || {
-                let mut c = db::connect(&url)?;
-                let user = model::by_email(&mut c, email.as_str())?.ok_or_else(|| {
-                    AppError::Config(format!("no user with email {}", email.as_str()))
-                })?;
-                db::write_tx(&mut c, |c| {
-                    crate::users::service::disable(
-                        c,
-                        &AdminScope::everywhere(),
-                        &Actor::system("command line"),
-                        &user.id,
-                    )
-                })?;
-                Ok(user.email)
+            let name = on_user(url, &email, |c, user| {
+                crate::users::service::disable(
+                    c,
+                    &AdminScope::everywhere(),
+                    &Actor::system("command line"),
+                    &user.id,
+                )
             })
             .await?;
             println!("Disabled {name}; their sessions and API tokens have ended.");
             Ok(())
         }
         UserCommand::ServiceWide { email, revoke } => {
-            let email = Email::parse(&email).map_err(AppError::Config)?;
-            let name = blocking(move || {
-                let mut c = db::connect(&url)?;
-                let user = model::by_email(&mut c, email.as_str())?.ok_or_else(|| {
-                    AppError::Config(format!("no user with email {}", email.as_str()))
-                })?;
-                db::write_tx(&mut c, |c| {
-                    crate::users::service::set_service_wide(
-                        c,
-                        &Actor::system("command line"),
-                        &user.id,
-                        !revoke,
-                    )
-                    .map_err(|e| match e {
-                        AppError::Validation(f) => AppError::Config(
-                            f.iter()
-                                .map(|(_, m)| m.to_owned())
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        ),
-                        other => other,
-                    })
-                })?;
-                Ok(user.email)
+            let name = on_user(url, &email, move |c, user| {
+                crate::users::service::set_service_wide(
+                    c,
+                    &Actor::system("command line"),
+                    &user.id,
+                    !revoke,
+                )
+                .map_err(config_error)
             })
             .await?;
             if revoke {

@@ -187,6 +187,22 @@ pub async fn check_known_password(
     Ok(ok)
 }
 
+/// The throttle for a code (or a known user's password) sent from `client`.
+fn check_code_throttle(
+    c: &mut DbConn,
+    user: &User,
+    client: &ClientInfo,
+    settings: &crate::settings::ThrottleSettings,
+) -> Result<(), AppError> {
+    throttle::check_from(
+        c,
+        &user.email,
+        &ip_of(client),
+        client.device.as_deref(),
+        settings,
+    )
+}
+
 /// Logs a completed sign-in, which clears the failure count for this account and address.
 fn record_success(
     c: &mut DbConn,
@@ -248,13 +264,7 @@ pub async fn check_code(
     state
         .db
         .write(move |c| {
-            throttle::check_from(
-                c,
-                &user.email,
-                &ip_of(&client),
-                client.device.as_deref(),
-                &throttle_settings,
-            )?;
+            check_code_throttle(c, &user, &client, &throttle_settings)?;
             let fresh = users_model::by_id(c, &user.id)?;
             let Some(secret) = fresh.totp_secret.as_deref() else {
                 return Ok(false);
@@ -297,13 +307,7 @@ pub async fn use_recovery_code(
     state
         .db
         .write(move |c| {
-            throttle::check_from(
-                c,
-                &user.email,
-                &ip_of(&client),
-                client.device.as_deref(),
-                &throttle_settings,
-            )?;
+            check_code_throttle(c, &user, &client, &throttle_settings)?;
             let used = diesel::update(
                 recovery_codes::table
                     .filter(recovery_codes::user_id.eq(&user.id))
@@ -361,13 +365,7 @@ pub async fn complete_enrolment(
     state
         .db
         .write(move |c| {
-            throttle::check_from(
-                c,
-                &user.email,
-                &ip_of(&client),
-                client.device.as_deref(),
-                &throttle_settings,
-            )?;
+            check_code_throttle(c, &user, &client, &throttle_settings)?;
             let fresh = users_model::by_id(c, &user.id)?;
             if fresh.mfa_state == MfaState::Enrolled {
                 return Ok(None);

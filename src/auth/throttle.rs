@@ -114,9 +114,7 @@ pub fn check(
             .order(sign_in_attempts::at.desc())
             .limit(t.per_account_and_address)
             .load(conn)?;
-        if own.len() as i64 >= t.per_account_and_address {
-            return Err(throttled(own.last().copied(), since, t));
-        }
+        full(own, t.per_account_and_address, since, t)?;
         return Ok(());
     }
 
@@ -136,9 +134,7 @@ pub fn check(
         .order(sign_in_attempts::at.desc())
         .limit(t.per_account_and_address)
         .load(conn)?;
-    if pair.len() as i64 >= t.per_account_and_address {
-        return Err(throttled(pair.last().copied(), since, t));
-    }
+    full(pair, t.per_account_and_address, since, t)?;
 
     // An address the owner signed in from lately: the pair limit above is enough, so that
     // a spray against other accounts from a shared address does not keep them out.
@@ -161,9 +157,7 @@ pub fn check(
         .order(sign_in_attempts::at.desc())
         .limit(t.per_address)
         .load(conn)?;
-    if by_ip.len() as i64 >= t.per_address {
-        return Err(throttled(by_ip.last().copied(), since, t));
-    }
+    full(by_ip, t.per_address, since, t)?;
 
     {
         let by_account: Vec<chrono::NaiveDateTime> = failures
@@ -172,11 +166,23 @@ pub fn check(
             .order(sign_in_attempts::at.desc())
             .limit(t.per_account)
             .load(conn)?;
-        if by_account.len() as i64 >= t.per_account {
-            return Err(throttled(by_account.last().copied(), since, t));
-        }
+        full(by_account, t.per_account, since, t)?;
     }
     Ok(())
+}
+
+/// Refuses when the newest failures counted (newest first, at most `limit`) fill the limit.
+fn full(
+    newest: Vec<chrono::NaiveDateTime>,
+    limit: i64,
+    since: chrono::NaiveDateTime,
+    t: &ThrottleSettings,
+) -> Result<(), AppError> {
+    if newest.len() as i64 >= limit {
+        Err(throttled(newest.last().copied(), since, t))
+    } else {
+        Ok(())
+    }
 }
 
 /// Seconds until the oldest counted failure leaves the window.

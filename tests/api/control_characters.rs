@@ -55,27 +55,13 @@ async fn a_nul_in_referral_text_a_search_or_an_address_is_refused_and_nothing_is
             .0
     });
     let client = reqwest::Client::new();
-    let body = json!({
-        "entry_point": "probation",
-        "given_name": "Nul\u{0}Byte",
-        "family_name": "Person",
-        "date_of_birth": "1990-04-01",
-        "sex": "male",
-        "gender_identity": "same_as_sex",
-        "ethnicity": "white_british",
-        "area_id": app.area_id("Rutland"),
-        "interpreter_needed": false,
-        "court": "Oakham\u{1b}[31m Court",
-        "hearing_date": "2026-12-14",
-        "offence_category": "theft",
-        "needs": ["anxiety"],
-        "substance_misuse": false,
-        "drr_atr": "none",
-        "rosh_level": "low",
-        "risk_to_staff": false,
-        "urgency": "routine",
-        "session_mode": "phone",
-    });
+    let mut body = crate::referrals::probation_json(
+        &app.area_id("Rutland"),
+        "Nul\u{0}Byte",
+        "Person",
+        Some("N123456"),
+    );
+    body["court"] = json!("Oakham\u{1b}[31m Court");
     let res = client
         .post(format!("{}/api/v1/referrals", app.address))
         .bearer_auth(&token)

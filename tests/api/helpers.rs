@@ -147,8 +147,8 @@ pub struct TestApp {
     area_ids: HashMap<String, String>,
     org_ids: HashMap<String, String>,
     next_user: AtomicUsize,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<std::thread::JoinHandle<()>>,
+    /// Held so the server stops when the app is dropped, before its database goes.
+    _server: Instance,
     // Last: the database outlives everything that uses it.
     pub db: TestDatabase,
 }
@@ -195,15 +195,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// A running server: its address, state, and how to stop it.
-type Server = (
-    String,
-    web::Data<AppState>,
-    tokio::sync::oneshot::Sender<()>,
-    std::thread::JoinHandle<()>,
-);
-
-async fn start_server(mut settings: Settings) -> Server {
+/// Starts a server: its state, and the running instance (stopped when dropped).
+async fn start_server(mut settings: Settings) -> (web::Data<AppState>, Instance) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local address").port();
     // The address the server is reached at, as a deployment configures it: links in emails
@@ -237,11 +230,17 @@ async fn start_server(mut settings: Settings) -> Server {
         .await
         .expect("the server thread reports back")
         .unwrap_or_else(|e| panic!("the application failed to build: {e}"));
-    (format!("http://127.0.0.1:{port}"), state, stop_tx, server)
+    (
+        state,
+        Instance {
+            address: format!("http://127.0.0.1:{port}"),
+            stop: Some(stop_tx),
+            server: Some(server),
+        },
+    )
 }
 
-/// A second instance of the service on a test app's database, as a deployment behind a
-/// load balancer runs; it stops when dropped.
+/// A running instance of the service; it stops when dropped.
 pub struct Instance {
     pub address: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -260,13 +259,10 @@ impl Drop for Instance {
 }
 
 impl TestApp {
+    /// A second instance of the service on this app's database, as a deployment behind a
+    /// load balancer runs.
     pub async fn second_instance(&self) -> Instance {
-        let (address, _, stop, server) = start_server(self.state.settings.clone()).await;
-        Instance {
-            address,
-            stop: Some(stop),
-            server: Some(server),
-        }
+        start_server(self.state.settings.clone()).await.1
     }
 }
 
@@ -278,30 +274,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.database.url = db.url().to_owned();
     adjust(&mut settings);
 
-    let (address, state, stop_tx, server) = start_server(settings).await;
+    let (state, server) = start_server(settings).await;
     let mut app = TestApp {
-        address,
+        address: server.address.clone(),
         state,
         area_ids: HashMap::new(),
         org_ids: HashMap::new(),
         next_user: AtomicUsize::new(1),
-        stop: Some(stop_tx),
-        server: Some(server),
+        _server: server,
         db,
     };
     app.seed_areas_and_organisations();
     app
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.join();
-        }
-    }
 }
 
 impl TestApp {
