@@ -157,6 +157,19 @@ const PEOPLE: &[DemoPerson] = &[
         sessions: false,
         drr: false,
     },
+    // Daniel Hughes's CRN typed for someone else: the referral gets a person of its own and
+    // the clinical lead is asked to confirm or split the match.
+    DemoPerson {
+        given: "Jordan",
+        family: "Ellis",
+        born: (1987, 11, 2),
+        area: "Melton",
+        crn: "M204113",
+        entry: EntryPoint::Probation,
+        steps: &[],
+        sessions: false,
+        drr: false,
+    },
 ];
 
 fn viewer_of(c: &mut DbConn, u: &User) -> Result<Viewer, AppError> {

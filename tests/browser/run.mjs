@@ -861,6 +861,28 @@ async function clinicalLeadReferrals (t, page, r) {
   await visit(t, page, `${r}-merge`, '/people/merge')
   await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
 
+  // An identity match (a demo referral was given another person's CRN): the lead's decision
+  // page, and its errors.
+  let identity = null
+  await t.test(`${r}: find the identity match to decide`, async () => {
+    for (const tab of tabs) {
+      await page.goto(tab.href, { waitUntil: 'load' })
+      for (const href of await hrefs(page, 'table.govuk-table tbody a[href^="/referrals/"]')) {
+        await page.goto(href, { waitUntil: 'load' })
+        const link = page.locator('main a[href*="/identity/"]')
+        if (await link.count()) {
+          identity = await link.first().getAttribute('href')
+          return
+        }
+      }
+    }
+    assert.ok(identity, 'a demo referral has an identity match to decide')
+  })
+  if (identity) {
+    await visit(t, page, `${r}-identity`, identity)
+    await submitEmpty(t, page, `${r}-identity-errors`, identity, 'Save decision')
+  }
+
   // The retention review: the queue of the lead's areas, and a referral's review page (the
   // demo referrals are recent, so it says when the review will come).
   await visit(t, page, `${r}-retention`, '/retention')

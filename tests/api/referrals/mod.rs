@@ -1454,7 +1454,18 @@ async fn the_demo_referrals_show_on_every_page_for_every_role() {
         .run(|c| Ok(referrals::table.count().get_result(c)?))
         .await
         .unwrap();
-    assert_eq!(total, 10, "loading the demo twice makes its referrals once");
+    assert_eq!(total, 11, "loading the demo twice makes its referrals once");
+    // One of them was given another person's CRN: linked for the lead to confirm or split.
+    let links: Vec<String> = app
+        .state
+        .db
+        .run(|c| {
+            use mhtr_pathway::db::schema::identity_links as l;
+            Ok(l::table.select(l::status).load(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(links, vec!["to_confirm".to_owned()]);
     let mut acted = 0;
     let mut linked_seen = 0;
     for account in mhtr_pathway::demo::ACCOUNTS {
