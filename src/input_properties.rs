@@ -10,7 +10,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use proptest::prelude::*;
 
 use crate::error::FieldErrors;
-use crate::referrals::forms::{self, Crn, Kind, PncId, RawForm};
+use crate::form::RawForm;
+use crate::referrals::forms::{self, Crn, Kind, PncId};
 use crate::referrals::state::Action;
 use crate::sessions::measures::Instrument;
 
@@ -346,7 +347,7 @@ proptest! {
         m in prop_oneof![(0u32..15).prop_map(|n| n.to_string()), value()],
         y in prop_oneof![(-5i32..10_000).prop_map(|n| n.to_string()), value()],
     ) {
-        match crate::users::forms::parse_date(&d, &m, &y, "date of birth") {
+        match crate::form::parse_date(&d, &m, &y, "date of birth") {
             Ok(date) => {
                 let (dn, mn, yn) = (
                     d.trim().parse::<u32>().unwrap(),

@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod form;
 pub mod home;
 pub mod ids;
 pub mod import;

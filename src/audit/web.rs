@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{AuditAction, AuditView, Event, Filter};
 use crate::auth::guard::CurrentUser;
 use crate::error::{AppError, FieldErrors};
-use crate::referrals::forms::RawForm;
+use crate::form::RawForm;
 use crate::state::State;
 use crate::web::{self as page, Choice};
 
@@ -65,7 +65,7 @@ impl Form {
             if parts.iter().all(|p| p.is_empty()) {
                 return None;
             }
-            match crate::users::forms::parse_date(parts[0], parts[1], parts[2], what) {
+            match crate::form::parse_date(parts[0], parts[1], parts[2], what) {
                 Ok(d) => Some(d),
                 Err(m) => {
                     errors.add(field, m);

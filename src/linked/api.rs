@@ -10,12 +10,12 @@ use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
 use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::form::RawForm;
 use crate::linked::codes::EnteredVia;
 use crate::linked::views::{
     ActivityJson, LinkedRequirementDetailJson, LinkedRequirementJson, LinkedRequirementsJson,
 };
 use crate::linked::{forms, model, service};
-use crate::referrals::forms::RawForm;
 use crate::referrals::model::Viewer;
 use crate::referrals::service::{Grounds, looking_at};
 use crate::sessions::service::local_now;

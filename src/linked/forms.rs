@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 
 use crate::error::FieldErrors;
+use crate::form::{RawForm, choice, text};
 use crate::linked::codes::*;
-use crate::referrals::forms::{RawForm, choice, text};
 
 /// A requirement runs for at most three years (Sentencing Code, community requirements).
 pub const MAX_YEARS: i32 = 3;

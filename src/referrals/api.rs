@@ -12,7 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
-use crate::referrals::forms::{self, ACCESS_REASON_MAX, AccessReason, RawForm};
+use crate::form::RawForm;
+use crate::referrals::forms::{self, ACCESS_REASON_MAX, AccessReason};
 use crate::referrals::model::{self, ListFilter, Sort, Viewer};
 use crate::referrals::service::{self, CreateOutcome, Grounds, PersonChoice};
 use crate::referrals::state::{Action, Status, Tab};

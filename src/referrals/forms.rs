@@ -1,17 +1,15 @@
 //! Raw input (page forms and API JSON alike) parsed into checked referral values. Both the
-//! pages and the API go through [`RawForm`] and these parsers, so they give the same
+//! pages and the API go through [`crate::form::RawForm`] and these parsers, so they give the same
 //! messages for the same mistakes.
-
-use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::code_pairs;
 use crate::error::FieldErrors;
+use crate::form::{RawForm, choice, text};
 use crate::referrals::codes::*;
 use crate::referrals::state::Action;
-use crate::users::forms::parse_date;
 
 // ------------------------------------------------------------------ identifiers
 
@@ -164,134 +162,6 @@ impl ReturnPath {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-// ------------------------------------------------------------------ raw input
-
-/// Field name to values, as sent by a form (repeated names for checkboxes) or by the API
-/// (arrays, strings, booleans and numbers read as text).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RawForm(pub BTreeMap<String, Vec<String>>);
-
-impl RawForm {
-    pub fn from_urlencoded(body: &[u8]) -> Self {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in pairs {
-            if k == "csrf_token" {
-                continue;
-            }
-            map.entry(k).or_default().push(v);
-        }
-        Self(map)
-    }
-
-    /// Reads a JSON object. Dates may be given as one ISO 8601 value (`"date_of_birth":
-    /// "1990-04-01"`) and are split into the day, month and year the forms use.
-    pub fn from_json(obj: &serde_json::Map<String, serde_json::Value>) -> Self {
-        use serde_json::Value;
-        let mut map = BTreeMap::new();
-        for (k, v) in obj {
-            let values: Vec<String> = match v {
-                Value::Null => vec![],
-                Value::Bool(b) => vec![if *b { "yes" } else { "no" }.to_owned()],
-                Value::Number(n) => vec![n.to_string()],
-                Value::String(s) => vec![s.clone()],
-                Value::Array(items) => items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    })
-                    .collect(),
-                Value::Object(_) => vec![],
-            };
-            if k.ends_with("_date") || k == "date_of_birth" {
-                let s = values.first().cloned().unwrap_or_default();
-                let parts: Vec<&str> = s.split('-').collect();
-                let (y, m, d) = match parts.as_slice() {
-                    [y, m, d] => (y.to_string(), m.to_string(), d.to_string()),
-                    // Not ISO: leave the parts so the date parser reports it.
-                    _ if s.is_empty() => (String::new(), String::new(), String::new()),
-                    _ => ("x".into(), "x".into(), "x".into()),
-                };
-                map.insert(format!("{k}_day"), vec![d]);
-                map.insert(format!("{k}_month"), vec![m]);
-                map.insert(format!("{k}_year"), vec![y]);
-                continue;
-            }
-            map.insert(k.clone(), values);
-        }
-        Self(map)
-    }
-
-    pub fn get(&self, name: &str) -> &str {
-        self.0
-            .get(name)
-            .and_then(|v| v.first())
-            .map(String::as_str)
-            .unwrap_or("")
-    }
-
-    pub fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .get(name)
-            .map(|v| v.iter().filter(|s| !s.is_empty()).cloned().collect())
-            .unwrap_or_default()
-    }
-
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        self.0.insert(name.to_owned(), vec![value.into()]);
-    }
-
-    pub fn set_all(&mut self, name: &str, values: Vec<String>) {
-        self.0.insert(name.to_owned(), values);
-    }
-
-    pub fn set_date(&mut self, name: &str, d: Option<NaiveDate>) {
-        let (day, month, year) = match d {
-            Some(d) => (
-                d.day().to_string(),
-                d.month().to_string(),
-                d.year().to_string(),
-            ),
-            None => Default::default(),
-        };
-        self.set(&format!("{name}_day"), day);
-        self.set(&format!("{name}_month"), month);
-        self.set(&format!("{name}_year"), year);
-    }
-
-    /// Overlays `other`'s fields on these (a page of the flow, or an amendment).
-    pub fn merge(&mut self, other: &RawForm) {
-        for (k, v) in &other.0 {
-            self.0.insert(k.clone(), v.clone());
-        }
-    }
-
-    /// Each field's first value, as the form templates show them back.
-    pub fn first_values(&self) -> BTreeMap<String, String> {
-        self.0
-            .iter()
-            .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
-            .collect()
-    }
-
-    pub fn date(&self, name: &str, what: &str) -> Result<NaiveDate, String> {
-        parse_date(
-            self.get(&format!("{name}_day")),
-            self.get(&format!("{name}_month")),
-            self.get(&format!("{name}_year")),
-            what,
-        )
-    }
-
-    pub fn date_given(&self, name: &str) -> bool {
-        ["day", "month", "year"]
-            .iter()
-            .any(|p| !self.get(&format!("{name}_{p}")).trim().is_empty())
     }
 }
 
@@ -604,43 +474,6 @@ pub struct ReferralInput {
     pub urgency: Urgency,
     pub person: PersonInput,
     pub details: ReferralDetails,
-}
-
-pub(crate) fn text(
-    raw: &RawForm,
-    errors: &mut FieldErrors,
-    name: &str,
-    label: &str,
-    required: Option<&str>,
-    max: usize,
-) -> Option<String> {
-    let v = raw.get(name).trim();
-    if v.is_empty() {
-        if let Some(msg) = required {
-            errors.add(name, msg);
-        }
-        return None;
-    }
-    if v.chars().count() > max {
-        errors.add(name, format!("{label} must be {max} characters or fewer"));
-        return None;
-    }
-    Some(v.to_owned())
-}
-
-pub(crate) fn choice<T: std::str::FromStr>(
-    raw: &RawForm,
-    errors: &mut FieldErrors,
-    name: &str,
-    msg: &str,
-) -> Option<T> {
-    match raw.get(name).parse::<T>() {
-        Ok(v) => Some(v),
-        Err(_) => {
-            errors.add(name, msg);
-            None
-        }
-    }
 }
 
 fn yes_no_answer(raw: &RawForm, errors: &mut FieldErrors, name: &str, msg: &str) -> Option<bool> {

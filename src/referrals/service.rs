@@ -14,11 +14,11 @@ use crate::db::schema::{
     referral_status_history, referrals,
 };
 use crate::error::{AppError, FieldErrors};
+use crate::form::RawForm;
 use crate::notifications::{self, Emails};
 use crate::referrals::codes::*;
 use crate::referrals::forms::{
-    self, AccessReason, Crn, PersonInput, PncId, RawForm, ReferralDetails, ReferralInput,
-    TransitionInput,
+    self, AccessReason, Crn, PersonInput, PncId, ReferralDetails, ReferralInput, TransitionInput,
 };
 use crate::referrals::model::{
     self, AmendmentRow, Draft, HistoryRow, NewReferral, Person, PersonWrite, Referral, Viewer,

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::referrals::forms::{self, Field, Kind, RawForm, ReferralInput, Step};
+use crate::form::RawForm;
+use crate::referrals::forms::{self, Field, Kind, ReferralInput, Step};
 use crate::referrals::model::ListRow;
 use crate::referrals::service::Loaded;
 use crate::referrals::state::{Action, Status};
@@ -115,7 +116,7 @@ pub fn answers_json(
         }
         let v = match f.kind {
             Kind::Date => {
-                let d = crate::users::forms::parse_date(
+                let d = crate::form::parse_date(
                     raw.get(&format!("{}_day", f.name)),
                     raw.get(&format!("{}_month", f.name)),
                     raw.get(&format!("{}_year", f.name)),

@@ -9,7 +9,7 @@ use crate::audit::{AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
-use crate::referrals::forms::RawForm;
+use crate::form::RawForm;
 use crate::reports::periods::{Period, PeriodKind};
 use crate::reports::uptake::{self, Report};
 use crate::state::State;

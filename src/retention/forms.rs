@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use crate::error::FieldErrors;
-use crate::referrals::forms::{RawForm, choice, text};
+use crate::form::{RawForm, choice, text};
 use crate::retention::model::Decision;
 use crate::retention::policy::add_years;
 

@@ -14,7 +14,7 @@ use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::db::schema::areas;
 use crate::error::{AppError, FieldErrors};
-use crate::referrals::forms::RawForm;
+use crate::form::RawForm;
 use crate::referrals::model::Viewer;
 use crate::retention::forms::parse_review;
 use crate::retention::model::{Decision, DecisionRow};

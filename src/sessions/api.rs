@@ -10,7 +10,7 @@ use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
 use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
-use crate::referrals::forms::RawForm;
+use crate::form::RawForm;
 use crate::referrals::model::Viewer;
 use crate::referrals::service::{Grounds, looking_at};
 use crate::sessions::forms;

@@ -101,7 +101,7 @@ impl ClosureForm {
     /// Parses the form; `today` is the earliest day a closure may be added for.
     pub fn parse(&self, today: NaiveDate) -> Result<ClosureInput, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let day = match crate::users::forms::parse_date(
+        let day = match crate::form::parse_date(
             &self.closure_date_day,
             &self.closure_date_month,
             &self.closure_date_year,

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use crate::error::FieldErrors;
-use crate::referrals::forms::{RawForm, choice, text};
+use crate::form::{RawForm, choice, text};
 use crate::sessions::codes::*;
 use crate::sessions::measures::{self, Instrument, Scores};
 use crate::sessions::plan::{self, Cadence};

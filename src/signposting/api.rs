@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, AppError, ErrorBody};
-use crate::referrals::forms::RawForm;
+use crate::form::RawForm;
 use crate::referrals::model::Viewer;
 use crate::referrals::service::{Grounds, looking_at};
 use crate::signposting::views::{

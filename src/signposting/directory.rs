@@ -16,7 +16,7 @@ use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::db::schema::{directory_services, signpostings};
 use crate::error::{AppError, FieldErrors};
-use crate::referrals::forms::RawForm;
+use crate::form::RawForm;
 use crate::signposting::codes::ServiceType;
 use crate::signposting::forms::{self, DirectoryInput};
 use crate::signposting::model::{self, DirectoryChanges, DirectoryService};

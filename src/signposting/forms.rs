@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::error::FieldErrors;
-use crate::referrals::forms::{RawForm, choice, text};
+use crate::form::{RawForm, choice, text};
 use crate::signposting::codes::{ServiceType, SignpostStatus};
 
 const NAME_MAX: usize = 200;

@@ -12,7 +12,7 @@ use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
-use crate::referrals::forms::RawForm;
+use crate::form::RawForm;
 use crate::referrals::model::{Referral, Viewer};
 use crate::referrals::service::{self as referrals_service, Caption};
 use crate::signposting::codes::SignpostStatus;

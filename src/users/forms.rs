@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::error::FieldErrors;
+use crate::form::parse_date;
 use crate::users::model::{Role, VettingLevel};
 
 /// An email address, trimmed and lower-cased, plausibly deliverable.
@@ -52,34 +53,6 @@ pub fn parse_hcpc(raw: &str) -> Result<String, String> {
     } else {
         Err("Enter the HCPC registration number in the correct format, like PYL012345".into())
     }
-}
-
-/// A date from the GOV.UK three-field date input.
-pub fn parse_date(day: &str, month: &str, year: &str, what: &str) -> Result<NaiveDate, String> {
-    let (d, m, y) = (day.trim(), month.trim(), year.trim());
-    if d.is_empty() && m.is_empty() && y.is_empty() {
-        return Err(format!("Enter the {what}"));
-    }
-    let missing: Vec<&str> = [("day", d), ("month", m), ("year", y)]
-        .iter()
-        .filter(|(_, v)| v.is_empty())
-        .map(|(n, _)| *n)
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "The {what} must include a {}",
-            missing.join(" and ")
-        ));
-    }
-    let (Ok(d), Ok(m), Ok(y)) = (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>()) else {
-        return Err(format!("The {what} must be a real date"));
-    };
-    if !(1900..=2200).contains(&y) {
-        return Err(format!(
-            "The {what} must be a real date, with a 4-digit year"
-        ));
-    }
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("The {what} must be a real date"))
 }
 
 /// The user form as sent by the admin pages (checkbox areas arrive as repeated fields).
