@@ -1,8 +1,9 @@
 //! The one place the service reads the time: UTC, to the microsecond (both backends keep
-//! microseconds, so a value read back equals the value written), and the UK date for
-//! anything a person reads or enters as a date.
+//! microseconds, so a value read back equals the value written), the UK date for anything
+//! a person reads or enters as a date, and every conversion between UTC and the UK wall
+//! clock (GMT, or BST from the last Sunday of March to the last Sunday of October).
 
-use chrono::{NaiveDateTime, Timelike, Utc};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 
 pub fn now() -> NaiveDateTime {
     let t = Utc::now().naive_utc();
@@ -13,5 +14,44 @@ pub fn now() -> NaiveDateTime {
 /// late March to late October is an hour ahead of UTC: between midnight and 1am BST the
 /// UTC date is still yesterday's.
 pub fn today() -> chrono::NaiveDate {
-    crate::sessions::calendar::utc_to_london(now()).date()
+    utc_to_london(now()).date()
+}
+
+/// The last Sunday of March or October (both 31 days long), where the UK clocks change.
+fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
+    let last = NaiveDate::from_ymd_opt(year, month, 31)?;
+    last.checked_sub_signed(TimeDelta::days(i64::from(
+        last.weekday().num_days_from_sunday(),
+    )))
+}
+
+/// The instants (UTC) where BST starts and ends in `year`: 01:00 UTC on the last Sundays of
+/// March and October. `None` only at the very ends of chrono's range, which are read as GMT.
+fn bst_bounds_utc(year: i32) -> Option<(NaiveDateTime, NaiveDateTime)> {
+    let one_am = |d: NaiveDate| d.and_time(NaiveTime::MIN) + TimeDelta::hours(1);
+    Some((
+        one_am(last_sunday(year, 3)?),
+        one_am(last_sunday(year, 10)?),
+    ))
+}
+
+/// Converts a UK wall-clock time to UTC. A time in the spring-forward gap (01:00–01:59, which
+/// never shows on a UK clock) is read as BST, so it lands an hour earlier in UTC; a time in the
+/// repeated autumn hour is read as its first (BST) occurrence.
+pub fn london_to_utc(local: NaiveDateTime) -> NaiveDateTime {
+    // On the wall clock BST runs from 01:00 (GMT) in March to 02:00 (BST) in October.
+    match bst_bounds_utc(local.year()) {
+        Some((start, end)) if local >= start && local < end + TimeDelta::hours(1) => {
+            local - TimeDelta::hours(1)
+        }
+        _ => local,
+    }
+}
+
+/// Converts a UTC time to the UK wall clock.
+pub fn utc_to_london(utc: NaiveDateTime) -> NaiveDateTime {
+    match bst_bounds_utc(utc.year()) {
+        Some((start, end)) if utc >= start && utc < end => utc + TimeDelta::hours(1),
+        _ => utc,
+    }
 }

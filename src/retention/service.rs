@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, Actor, AuditAction, Event};
+use crate::clock::{london_to_utc, utc_to_london};
 use crate::db::DbConn;
 use crate::db::schema::{referrals, retention_decisions};
 use crate::error::AppError;
@@ -17,7 +18,6 @@ use crate::retention::erase;
 use crate::retention::forms::{DecisionInput, ReviewInput};
 use crate::retention::model::{self, ClosedReferral, Decision, DecisionRow};
 use crate::retention::policy::{self, RecordType};
-use crate::sessions::calendar::{london_to_utc, utc_to_london};
 use crate::sessions::codes::EventKind;
 use crate::settings::RetentionSettings;
 

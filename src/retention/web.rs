@@ -291,7 +291,7 @@ pub fn erased_view(
         reference: r.reference,
         status: r.status.label(),
         area: area_names(c)?.remove(&r.area_id).unwrap_or_default(),
-        erased_on: format::date(crate::sessions::calendar::utc_to_london(erased_at).date()),
+        erased_on: format::date(crate::clock::utc_to_london(erased_at).date()),
         entries: entries
             .into_iter()
             .map(|(at, text)| ErasedEntry {

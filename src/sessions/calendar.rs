@@ -2,7 +2,7 @@
 //! the service plans in, the UK wall clock (GMT/BST), and an assistant psychologist's working
 //! days.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Weekday};
+use chrono::{Datelike, NaiveDate, Weekday};
 
 /// The first year whose bank holidays are known.
 pub const FIRST_YEAR: i32 = 2024;
@@ -131,45 +131,6 @@ pub fn covers(day: NaiveDate) -> bool {
     (FIRST_YEAR..=LAST_YEAR).contains(&day.year())
 }
 
-/// The last Sunday of March or October (both 31 days long), where the UK clocks change.
-fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
-    let last = NaiveDate::from_ymd_opt(year, month, 31)?;
-    last.checked_sub_signed(TimeDelta::days(i64::from(
-        last.weekday().num_days_from_sunday(),
-    )))
-}
-
-/// The instants (UTC) where BST starts and ends in `year`: 01:00 UTC on the last Sundays of
-/// March and October. `None` only at the very ends of chrono's range, which are read as GMT.
-fn bst_bounds_utc(year: i32) -> Option<(NaiveDateTime, NaiveDateTime)> {
-    let one_am = |d: NaiveDate| d.and_time(NaiveTime::MIN) + TimeDelta::hours(1);
-    Some((
-        one_am(last_sunday(year, 3)?),
-        one_am(last_sunday(year, 10)?),
-    ))
-}
-
-/// Converts a UK wall-clock time to UTC. A time in the spring-forward gap (01:00–01:59, which
-/// never shows on a UK clock) is read as BST, so it lands an hour earlier in UTC; a time in the
-/// repeated autumn hour is read as its first (BST) occurrence.
-pub fn london_to_utc(local: NaiveDateTime) -> NaiveDateTime {
-    // On the wall clock BST runs from 01:00 (GMT) in March to 02:00 (BST) in October.
-    match bst_bounds_utc(local.year()) {
-        Some((start, end)) if local >= start && local < end + TimeDelta::hours(1) => {
-            local - TimeDelta::hours(1)
-        }
-        _ => local,
-    }
-}
-
-/// Converts a UTC time to the UK wall clock.
-pub fn utc_to_london(utc: NaiveDateTime) -> NaiveDateTime {
-    match bst_bounds_utc(utc.year()) {
-        Some((start, end)) if utc >= start && utc < end => utc + TimeDelta::hours(1),
-        _ => utc,
-    }
-}
-
 const DAYS: [Weekday; 7] = [
     Weekday::Mon,
     Weekday::Tue,
@@ -282,6 +243,8 @@ pub fn day_label(day: Weekday) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{london_to_utc, utc_to_london};
+    use chrono::{NaiveDateTime, TimeDelta};
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

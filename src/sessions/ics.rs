@@ -3,8 +3,8 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
+use crate::clock::london_to_utc;
 use crate::coded_enum;
-use crate::sessions::calendar::london_to_utc;
 
 coded_enum! {
     /// Whether a subscribed calendar should show the event or strike it out.

@@ -42,7 +42,7 @@ const ALREADY_PLANNED: &str =
 
 /// The UK wall-clock time now.
 pub fn local_now() -> NaiveDateTime {
-    calendar::utc_to_london(crate::clock::now())
+    crate::clock::utc_to_london(crate::clock::now())
 }
 
 /// The referral in scope, if the viewer may change its sessions: its allocated assistant

@@ -306,8 +306,8 @@ fn queue_ids(page: &str) -> Vec<String> {
 /// Every closed referral in the database, and which are due today under the default policy,
 /// worked out here one by one: (id, area) in the queue's order.
 fn due_by_brute_force(c: &mut DbConn, today: NaiveDate) -> Vec<(String, String)> {
+    use mhtr_pathway::clock::utc_to_london;
     use mhtr_pathway::retention::policy::add_years;
-    use mhtr_pathway::sessions::calendar::utc_to_london;
     type Row = (
         String,
         String,
@@ -351,8 +351,8 @@ fn due_by_brute_force(c: &mut DbConn, today: NaiveDate) -> Vec<(String, String)>
 /// the due ones in order, the longest due first, as worked out here from every referral.
 #[tokio::test]
 async fn the_queue_pages_through_every_due_referral_in_order() {
+    use mhtr_pathway::clock::london_to_utc;
     use mhtr_pathway::retention::service::last_closing_day;
-    use mhtr_pathway::sessions::calendar::london_to_utc;
     let t = cast().await;
     let c = clients(&t).await;
     let first = declined(&c.po, &c.cl, &t.app.area_a, 1).await;
