@@ -239,7 +239,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let url = settings.database_url();
             let applied = blocking(move || {
                 let mut c = db::connect(&url)?;
-                db::run_migrations(&mut c)
+                crate::startup::migrate(&mut c)
             })
             .await?;
             println!("{} migration(s) applied", applied.len());
@@ -392,7 +392,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let url = settings.database_url();
             let mut c = blocking(move || {
                 let mut c = db::connect(&url)?;
-                db::run_migrations(&mut c)?;
+                crate::startup::migrate(&mut c)?;
                 let has_areas = crate::areas::find_area(&mut c, crate::demo::AREAS[0].0)?.is_some();
                 Ok((c, has_areas))
             })
@@ -474,7 +474,7 @@ fn import_command(
         .map(|i| i.bytes.iter().filter(|b| **b == b'\n').count())
         .sum();
     let mut c = db::connect(url)?;
-    db::run_migrations(&mut c)?;
+    crate::startup::migrate(&mut c)?;
     let importer = if dry_run {
         None
     } else {
@@ -563,7 +563,7 @@ fn native_import_command(
         .map(|f| import::Input::read(f))
         .collect::<Result<Vec<_>, _>>()?;
     let mut c = db::connect(url)?;
-    db::run_migrations(&mut c)?;
+    crate::startup::migrate(&mut c)?;
     // The database may be empty (no administrator yet): then the import is the system's.
     let actor = match &as_user {
         None => Actor::system("import (native)"),
@@ -662,7 +662,7 @@ async fn load_demo(settings: &Settings) -> Result<String, AppError> {
     let base = settings.server.base_url.clone();
     blocking(move || {
         let mut c = db::connect(&url)?;
-        db::run_migrations(&mut c)?;
+        crate::startup::migrate(&mut c)?;
         let accounts = crate::demo::load(&mut c, &hasher)?;
         Ok(crate::demo::instructions(&base, accounts))
     })
@@ -735,7 +735,7 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
             let hash = hasher.hash_now(&password)?;
             let user = blocking(move || {
                 let mut c = db::connect(&url)?;
-                db::run_migrations(&mut c)?;
+                crate::startup::migrate(&mut c)?;
                 db::write_tx(&mut c, |c| {
                     let org_row = match (crate::areas::find_organisation(c, &org)?, create_org) {
                         (Some(o), _) => o,

@@ -107,6 +107,10 @@ fn is_busy(message: &str) -> bool {
 /// How long a client is told to wait before trying again after a 503.
 const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
 
+/// The request header an API client says why it looks at a referral off its caseload in;
+/// named by [`AppError::ReasonRequired`]'s message.
+pub const ACCESS_REASON_HEADER: &str = "Access-Reason";
+
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
         AppError::Internal(e)
@@ -161,7 +165,7 @@ impl AppError {
             AppError::ReasonRequired { .. } => format!(
                 "This referral is not on your caseload. Say why you need it in the {} header: \
                  the reason is recorded in the audit log",
-                crate::referrals::api::ACCESS_REASON_HEADER
+                ACCESS_REASON_HEADER
             ),
             AppError::NotFound => "Not found".into(),
             AppError::Conflict(m) | AppError::BadRequest(m) => m.clone(),

@@ -57,7 +57,7 @@ impl Application {
             let mut conn = migrate_pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            let applied = db::run_migrations(&mut conn)?;
+            let applied = migrate(&mut conn)?;
             if !applied.is_empty() {
                 log::info!("applied {} migration(s)", applied.len());
             }
@@ -251,4 +251,16 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             }
         }
     });
+}
+
+/// Migrates the database, then gives referrals made before the reporting facts existed (or
+/// by an older version) theirs: what the service's start and every command line do first.
+/// The database layer migrates; bringing the domains' derived data up to date is this
+/// layer's, above both.
+pub fn migrate(conn: &mut db::DbConn) -> Result<Vec<String>, AppError> {
+    let applied = db::run_migrations(conn)?;
+    if !applied.is_empty() {
+        crate::reports::facts::backfill(conn)?;
+    }
+    Ok(applied)
 }

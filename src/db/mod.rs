@@ -299,12 +299,7 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, AppError> {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(names),
         DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(names),
     };
-    let applied = applied.map_err(|e| AppError::Config(format!("migration failed: {e}")))?;
-    if !applied.is_empty() {
-        // Referrals made before the reporting facts existed (or by an older version) get theirs.
-        crate::reports::facts::backfill(conn)?;
-    }
-    Ok(applied)
+    applied.map_err(|e| AppError::Config(format!("migration failed: {e}")))
 }
 
 /// Reverts every applied migration (used by the round-trip test and by operators).

@@ -24,7 +24,7 @@ const MAX_PER_PAGE: i64 = 100;
 
 /// The request header in which a clinical lead says why they need a referral that is not on
 /// their own caseload; the API's counterpart of the reason page.
-pub const ACCESS_REASON_HEADER: &str = "Access-Reason";
+pub use crate::error::ACCESS_REASON_HEADER;
 
 /// Reads the [`Grounds`] of an API request: the `Access-Reason` header, checked as the reason
 /// page checks its answer (a header sent blank, too long or twice is refused with a message
