@@ -1,5 +1,9 @@
 //! Identifiers are generated in the application, never by the database, so both backends
-//! behave alike. UUIDv7 keeps them roughly in creation order.
+//! behave alike. UUIDv7 keeps them roughly in creation order. Also the service's own name,
+//! as every page and email shows it.
+
+/// The service's name on every page and in every email.
+pub const SERVICE_NAME: &str = "MHTR Pathway";
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

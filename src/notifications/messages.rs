@@ -130,14 +130,14 @@ impl Emails {
             }
         };
         let mut ctx = tera::Context::from_serialize(email)?;
-        ctx.insert("service_name", crate::web::SERVICE_NAME);
+        ctx.insert("service_name", crate::ids::SERVICE_NAME);
         self.render(email.kind, template, to, &ctx)
     }
 
     /// Sends `E` to `to`.
     pub fn typed<E: Email>(&self, to: &str, email: &E) -> Result<Message, AppError> {
         let mut ctx = tera::Context::from_serialize(email)?;
-        ctx.insert("service_name", crate::web::SERVICE_NAME);
+        ctx.insert("service_name", crate::ids::SERVICE_NAME);
         self.render(E::KIND, E::TEMPLATE, to, &ctx)
     }
 }

@@ -18,7 +18,7 @@ use crate::error::{AppError, FieldErrors, PageErrorMarker, ReasonNeeded};
 use crate::state::AppState;
 use crate::users::model::Role;
 
-pub const SERVICE_NAME: &str = "MHTR Pathway";
+pub use crate::ids::SERVICE_NAME;
 
 #[derive(Debug, Serialize)]
 struct NavItem {
