@@ -244,7 +244,7 @@ pub fn day_label(day: Weekday) -> &'static str {
 mod tests {
     use super::*;
     use crate::clock::{london_to_utc, utc_to_london};
-    use chrono::{NaiveDateTime, TimeDelta};
+    use chrono::{NaiveDateTime, TimeDelta, Timelike};
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -488,7 +488,20 @@ mod tests {
         #[test]
         fn utc_round_trips_through_the_uk_clock(minutes in 0i64..(9 * 366 * 24 * 60)) {
             let utc = at(2024, 1, 1, 0, 0) + TimeDelta::minutes(minutes);
-            prop_assert_eq!(london_to_utc(utc_to_london(utc)), utc);
+            let back = london_to_utc(utc_to_london(utc));
+            // The autumn hour that the UK clock shows twice reads as its first (BST) showing:
+            // the hour of UTC just after BST ends comes back an hour early, as documented.
+            let local = utc_to_london(utc);
+            let repeated = local == utc
+                && local.month() == 10
+                && local.weekday() == chrono::Weekday::Sun
+                && local.day() > 24
+                && local.hour() == 1;
+            if repeated {
+                prop_assert_eq!(back, utc - TimeDelta::hours(1));
+            } else {
+                prop_assert_eq!(back, utc);
+            }
         }
 
         #[test]
