@@ -125,6 +125,17 @@ pub fn named(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>,
         .collect())
 }
 
+/// Every area's name by its id, inactive ones too (for records made while they were active).
+pub fn names_by_id(
+    conn: &mut DbConn,
+) -> Result<std::collections::BTreeMap<String, String>, AppError> {
+    Ok(areas::table
+        .select((areas::id, areas::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn area_by_id(conn: &mut DbConn, id: &str) -> Result<Area, AppError> {
     Ok(areas::table
         .find(id)

@@ -139,6 +139,7 @@ pub async fn confirm_form(
     confirm_page(&state, &req, area, false)
 }
 
+/// The button: the mailbox takes referral news from now on.
 pub async fn confirm(
     state: State,
     req: actix_web::HttpRequest,

@@ -618,7 +618,8 @@ async fn csrf_from_multipart(
     Ok(token)
 }
 
-fn bytes_payload(body: web::Bytes) -> Payload {
+/// A body read by a middleware, put back for the handler.
+pub(crate) fn bytes_payload(body: web::Bytes) -> Payload {
     let (_, mut h1) = actix_http::h1::Payload::create(true);
     h1.unread_data(body);
     Payload::from(h1)

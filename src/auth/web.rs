@@ -643,7 +643,7 @@ pub async fn invitation(
                 if !service::consume_invitation(c, &inv_id)? {
                     return Ok(false);
                 }
-                diesel_set_mfa_state(c, &uid, MfaState::EnrolOnSignIn)?;
+                crate::users::model::set_mfa_state(c, &uid, MfaState::EnrolOnSignIn)?;
                 audit::record(
                     c,
                     &actor,
@@ -732,26 +732,10 @@ pub async fn invitation(
         let id = fresh.id.clone();
         state
             .db
-            .write(move |c| diesel_set_mfa_state(c, &id, MfaState::EnrolOnSignIn))
+            .write(move |c| crate::users::model::set_mfa_state(c, &id, MfaState::EnrolOnSignIn))
             .await?;
     }
     start_stage(&state, &req, &fresh, stage, None).await
-}
-
-fn diesel_set_mfa_state(
-    c: &mut crate::db::DbConn,
-    user_id: &str,
-    mfa: MfaState,
-) -> Result<(), AppError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    diesel::update(users::table.find(user_id))
-        .set((
-            users::mfa_state.eq(mfa),
-            users::updated_at.eq(crate::clock::now()),
-        ))
-        .execute(c)?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------- your account

@@ -25,7 +25,7 @@ pub fn queue_reminders(
     let expiring =
         users_model::vetting_expiring(conn, &users_model::AdminScope::everywhere(), today, until)?;
     let mut reminded = 0;
-    let mut admins: Option<Vec<(User, Vec<String>)>> = None;
+    let mut admins: Option<Vec<(User, users_model::AdminScope)>> = None;
     for user in expiring {
         let Some(expires_on) = user.vetting_expires_on else {
             continue;
@@ -60,16 +60,14 @@ pub fn queue_reminders(
         if admins.is_none() {
             admins = Some(active_admins(conn)?);
         }
-        // The administrators who manage this user: service-wide ones, and those of the user's
-        // organisation holding all the user's areas.
-        let areas = users_model::area_ids(conn, &user.id)?;
-        let managers = admins.iter().flatten().filter(|(a, theirs)| {
-            a.id != user.id
-                && (a.service_wide
-                    || (a.organisation_id == user.organisation_id
-                        && areas.iter().all(|x| theirs.contains(x))))
-        });
-        for (admin, _) in managers {
+        // The administrators who manage this user, by the one rule of the admin scope.
+        let mut managers = Vec::new();
+        for (admin, scope) in admins.iter().flatten() {
+            if admin.id != user.id && users_model::manages(conn, scope, &user.id)? {
+                managers.push(admin);
+            }
+        }
+        for admin in managers {
             enqueue(
                 conn,
                 emails.typed(
@@ -88,8 +86,8 @@ pub fn queue_reminders(
     Ok(reminded)
 }
 
-/// Every active administrator, with their areas.
-fn active_admins(conn: &mut DbConn) -> Result<Vec<(User, Vec<String>)>, AppError> {
+/// Every active administrator, with whom they manage.
+fn active_admins(conn: &mut DbConn) -> Result<Vec<(User, users_model::AdminScope)>, AppError> {
     let admins: Vec<User> = users::table
         .filter(users::role.eq(Role::Admin))
         .filter(users::disabled_at.is_null())
@@ -98,8 +96,8 @@ fn active_admins(conn: &mut DbConn) -> Result<Vec<(User, Vec<String>)>, AppError
     admins
         .into_iter()
         .map(|a| {
-            let areas = users_model::area_ids(conn, &a.id)?;
-            Ok((a, areas))
+            let scope = users_model::AdminScope::of(&a, users_model::area_ids(conn, &a.id)?);
+            Ok((a, scope))
         })
         .collect()
 }

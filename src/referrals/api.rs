@@ -446,16 +446,12 @@ pub async fn identity(
     let l = state
         .db
         .write(move |c| {
-            let (_, reason) = service::looking_at(c, &viewer, &actor, &id, &grounds)?;
-            service::decide_identity(
-                c,
-                &viewer,
-                &actor,
-                &id,
-                &link_id,
-                &body.decision,
-                &body.reason,
-            )?;
+            let answer = service::IdentityDecision {
+                decision: &body.decision,
+                reason: &body.reason,
+            };
+            let (_, reason) =
+                service::decide_identity(c, &viewer, &actor, &grounds, &id, &link_id, &answer)?;
             service::load_viewed(c, &viewer, &actor, &id, reason.as_deref())
         })
         .await?;

@@ -1161,22 +1161,21 @@ pub fn amend(
         .collect();
     let mut others = Vec::new();
     if !person_rows.is_empty() {
-        for other in model::referral_ids_of_person(c, &r.person_id)? {
-            if other == id {
-                continue;
-            }
-            for row in &person_rows {
-                diesel::insert_into(referral_amendments::table)
-                    .values(AmendmentRow {
-                        id: crate::ids::new_id(),
-                        referral_id: other.clone(),
-                        reason: format!("{reason} (through referral {})", r.reference),
-                        ..(*row).clone()
-                    })
-                    .execute(c)?;
-            }
-            others.push(other);
-        }
+        others = model::referral_ids_of_person(c, &r.person_id)?;
+        others.retain(|other| other != id);
+        let through = format!("{reason} (through referral {})", r.reference);
+        let copies: Vec<AmendmentRow> = others
+            .iter()
+            .flat_map(|other| {
+                person_rows.iter().map(|row| AmendmentRow {
+                    id: crate::ids::new_id(),
+                    referral_id: other.clone(),
+                    reason: through.clone(),
+                    ..(*row).clone()
+                })
+            })
+            .collect();
+        crate::db::bulk::bulk_insert!(c, referral_amendments::table, copies);
     }
     let fields: Vec<&str> = rows.iter().map(|r| r.field.as_str()).collect();
     audit::record(
@@ -1288,7 +1287,16 @@ fn identity_status_label(status: &str) -> &'static str {
     }
 }
 
-/// A clinical lead's decision on an identity link of a referral in their areas: `confirm`
+/// What a clinical lead answers about an identity link: `confirm` or `split`, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityDecision<'a> {
+    pub decision: &'a str,
+    pub reason: &'a str,
+}
+
+/// A clinical lead's decision on an identity link of a referral in their areas, once the
+/// reason to look at it is given (pages: `grounds.given` is `None` and the reason comes from
+/// the session; API: the `Access-Reason` header): `confirm`
 /// (the same person) or `split` (someone else), with the reason. Recorded on the link and
 /// in the audit log; joining the two records is then a merge (which needs every referral of
 /// both in the lead's areas). Call inside a write transaction.
@@ -1296,15 +1304,17 @@ pub fn decide_identity(
     c: &mut DbConn,
     viewer: &Viewer,
     actor: &Actor,
+    grounds: &Grounds,
     referral_id: &str,
     link_id: &str,
-    decision: &str,
-    reason: &str,
-) -> Result<IdentityView, AppError> {
+    answer: &IdentityDecision<'_>,
+) -> Result<(IdentityView, Option<String>), AppError> {
     if viewer.role != Role::ClinicalLead {
         return Err(AppError::Forbidden);
     }
-    let r = model::find(c, viewer, referral_id)?;
+    // The reason gate is this use case's own: a page or an API call alike.
+    let (r, looked) = looking_at(c, viewer, actor, referral_id, grounds)?;
+    let (decision, reason) = (answer.decision, answer.reason);
     let link = model::identity_links_of(c, &r.id)?
         .into_iter()
         .find(|l| l.id == link_id)
@@ -1356,10 +1366,11 @@ pub fn decide_identity(
                 "matched_person_id": link.matched_person_id,
             })),
     )?;
-    identity_views(c, viewer, &r.id)?
+    let view = identity_views(c, viewer, &r.id)?
         .into_iter()
         .find(|v| v.id == link.id)
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    Ok((view, looked))
 }
 
 // ------------------------------------------------------------------ merging people

@@ -77,10 +77,11 @@ pub fn applicable_fields(entry: Option<crate::referrals::codes::EntryPoint>) -> 
 }
 
 /// Summary rows for the answers of one step (or all steps), empty answers shown as "Not
-/// given".
+/// given"; with `withheld`, police-linked answers read [`forms::WITHHELD`], not to be changed.
 pub fn answer_rows(
     raw: &RawForm,
     step: Option<Step>,
+    withheld: bool,
     area_name: &dyn Fn(&str) -> String,
     href: &dyn Fn(&Field) -> String,
 ) -> Vec<Row> {
@@ -89,6 +90,13 @@ pub fn answer_rows(
         .iter()
         .filter(|f| step.is_none_or(|s| f.step == s))
         .map(|f| {
+            if withheld && forms::POLICE_LINKED.contains(&f.name) {
+                return Row {
+                    key: f.label.to_owned(),
+                    value: forms::WITHHELD.to_owned(),
+                    href: String::new(),
+                };
+            }
             let v = forms::display(f, raw, area_name);
             Row {
                 key: f.label.to_owned(),

@@ -334,22 +334,10 @@ fn section_rows(l: &Loaded, steps: &[Step], can_amend: bool) -> Vec<views::Row> 
             String::new()
         }
     };
-    let mut rows: Vec<views::Row> = steps
+    steps
         .iter()
-        .flat_map(|s| views::answer_rows(&raw, Some(*s), &area, &href))
-        .collect();
-    if l.withheld {
-        let labels: Vec<&str> = forms::fields()
-            .iter()
-            .filter(|f| forms::POLICE_LINKED.contains(&f.name))
-            .map(|f| f.label)
-            .collect();
-        for row in rows.iter_mut().filter(|r| labels.contains(&r.key.as_str())) {
-            row.value = forms::WITHHELD.to_owned();
-            row.href = String::new();
-        }
-    }
-    rows
+        .flat_map(|s| views::answer_rows(&raw, Some(*s), l.withheld, &area, &href))
+        .collect()
 }
 
 fn can_amend(role: Role, status: Status) -> bool {
@@ -1215,7 +1203,8 @@ async fn check_page(
             let href = |_: &forms::Field| format!("/referrals/drafts/{draft_id}/{}", s.slug());
             (
                 s.title().to_owned(),
-                views::answer_rows(raw, Some(*s), &area, &href),
+                // The referrer's own draft: every answer is theirs.
+                views::answer_rows(raw, Some(*s), false, &area, &href),
             )
         })
         .collect();
@@ -1680,15 +1669,19 @@ pub async fn identity(
         raw.get("decision").to_owned(),
         raw.get("reason").to_owned(),
     );
+    let grounds = service::Grounds { given: None, since };
     let result = state
         .db
         .write(move |c| {
-            service::opening(c, &viewer, &rid, since)?;
-            service::decide_identity(c, &viewer, &actor, &rid, &lid, &decision, &reason)
+            let answer = service::IdentityDecision {
+                decision: &decision,
+                reason: &reason,
+            };
+            service::decide_identity(c, &viewer, &actor, &grounds, &rid, &lid, &answer)
         })
         .await;
     match result {
-        Ok(v) => {
+        Ok((v, _)) => {
             page::flash_and_redirect(
                 &state,
                 &user,

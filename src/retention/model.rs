@@ -200,3 +200,12 @@ pub fn is_erased(c: &mut DbConn, referral_id: &str) -> Result<bool, AppError> {
         .flatten()
         .is_some())
 }
+
+/// When a referral was erased (`None` if it was not); not found if there is no such referral.
+/// By key, without scope: the caller looks the referral up in scope before showing anything.
+pub fn erased_at(conn: &mut DbConn, id: &str) -> Result<Option<NaiveDateTime>, AppError> {
+    Ok(referrals::table
+        .find(id)
+        .select(referrals::erased_at)
+        .first(conn)?)
+}

@@ -6,13 +6,11 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db::DbConn;
-use crate::db::schema::areas;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::model::Viewer;
@@ -25,11 +23,7 @@ use crate::web::{self as page, Choice, format};
 const PAGE_SIZE: usize = 50;
 
 fn area_names(c: &mut DbConn) -> Result<BTreeMap<String, String>, AppError> {
-    Ok(areas::table
-        .select((areas::id, areas::name))
-        .load::<(String, String)>(c)?
-        .into_iter()
-        .collect())
+    crate::areas::names_by_id(c)
 }
 
 #[derive(Debug, Serialize)]
@@ -267,12 +261,7 @@ pub fn erased_view(
     viewer: &Viewer,
     id: &str,
 ) -> Result<Option<ErasedView>, AppError> {
-    use crate::db::schema::referrals;
-    let erased_at: Option<chrono::NaiveDateTime> = referrals::table
-        .find(id)
-        .select(referrals::erased_at)
-        .first(c)?;
-    let Some(erased_at) = erased_at else {
+    let Some(erased_at) = crate::retention::model::erased_at(c, id)? else {
         return Ok(None);
     };
     let r = crate::referrals::model::find(c, viewer, id)?;

@@ -583,12 +583,7 @@ fn practitioner_for(
     }
     let visible = match user.user.role {
         // An administrator: the practitioners they manage.
-        Role::Admin => match users_model::managed(c, &crate::users::service::admin_scope(user), id)
-        {
-            Ok(_) => true,
-            Err(AppError::NotFound) => false,
-            Err(e) => return Err(e),
-        },
+        Role::Admin => users_model::manages(c, &crate::users::service::admin_scope(user), id)?,
         Role::AssistantPsychologist => target.id == user.user.id,
         Role::ClinicalLead => {
             user_areas::table

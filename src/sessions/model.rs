@@ -294,3 +294,22 @@ pub fn unacceptable_absences(
         .select(Session::as_select())
         .load(c)?)
 }
+
+/// The referral a risk alert is about (not found if there is no such alert; scope is the
+/// caller's, through the referral).
+pub fn alert_referral(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
+    use crate::db::schema::risk_alerts;
+    Ok(risk_alerts::table
+        .find(id)
+        .select(risk_alerts::referral_id)
+        .first(conn)?)
+}
+
+/// The referral an enforcement review is about (as [`alert_referral`]).
+pub fn review_referral(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
+    use crate::db::schema::enforcement_reviews;
+    Ok(enforcement_reviews::table
+        .find(id)
+        .select(enforcement_reviews::referral_id)
+        .first(conn)?)
+}

@@ -856,21 +856,18 @@ async fn heading_via(
         .await
 }
 
-fn alert_referral(c: &mut DbConn, id: &str) -> Result<String, AppError> {
-    use crate::db::schema::risk_alerts;
-    use diesel::prelude::*;
-    Ok(risk_alerts::table
-        .find(id)
-        .select(risk_alerts::referral_id)
-        .first(c)?)
-}
-
 async fn alert_heading(
     state: &State,
     user: &CurrentUser,
     alert_id: String,
 ) -> Result<Heading, AppError> {
-    heading_via(state, user, alert_id, alert_referral).await
+    heading_via(
+        state,
+        user,
+        alert_id,
+        crate::sessions::model::alert_referral,
+    )
+    .await
 }
 
 pub async fn alert_form(
@@ -904,7 +901,7 @@ pub async fn alert(
             state
                 .db
                 .write(move |c| {
-                    let referral_id = alert_referral(c, &aid)?;
+                    let referral_id = crate::sessions::model::alert_referral(c, &aid)?;
                     referrals_service::opening(c, &v, &referral_id, since)?;
                     service::acknowledge_alert(c, &v, &a, &aid, &note)
                 })
@@ -938,21 +935,18 @@ pub async fn alert(
 
 // ------------------------------------------------------------------ enforcement
 
-fn review_referral(c: &mut DbConn, id: &str) -> Result<String, AppError> {
-    use crate::db::schema::enforcement_reviews;
-    use diesel::prelude::*;
-    Ok(enforcement_reviews::table
-        .find(id)
-        .select(enforcement_reviews::referral_id)
-        .first(c)?)
-}
-
 async fn review_heading(
     state: &State,
     user: &CurrentUser,
     review_id: String,
 ) -> Result<Heading, AppError> {
-    heading_via(state, user, review_id, review_referral).await
+    heading_via(
+        state,
+        user,
+        review_id,
+        crate::sessions::model::review_referral,
+    )
+    .await
 }
 
 fn decision_ctx(h: &Heading, id: &str, raw: &RawForm) -> tera::Context {
@@ -999,7 +993,7 @@ pub async fn decision(
             state
                 .db
                 .write(move |c| {
-                    let referral_id = review_referral(c, &rid)?;
+                    let referral_id = crate::sessions::model::review_referral(c, &rid)?;
                     referrals_service::opening(c, &v, &referral_id, since)?;
                     service::decide_review(c, &v, &a, &rid, &input)
                 })

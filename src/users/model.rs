@@ -187,6 +187,16 @@ type UserFilter = Box<
 >;
 
 impl AdminScope {
+    /// The scope of administrator `admin`, whose areas are `area_ids`.
+    pub fn of(admin: &User, area_ids: Vec<String>) -> Self {
+        Self {
+            user_id: admin.id.clone(),
+            organisation_id: admin.organisation_id.clone(),
+            area_ids,
+            service_wide: admin.service_wide,
+        }
+    }
+
     /// The command line and the system: everyone.
     pub fn everywhere() -> Self {
         Self {
@@ -211,6 +221,26 @@ impl AdminScope {
                 .eq(self.organisation_id.clone())
                 .and(users::id.ne_all(outside)),
         )
+    }
+}
+
+/// Records where a user stands with the second factor.
+pub fn set_mfa_state(conn: &mut DbConn, user_id: &str, mfa: MfaState) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::mfa_state.eq(mfa),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the administrator manages this user.
+pub fn manages(conn: &mut DbConn, scope: &AdminScope, id: &str) -> Result<bool, AppError> {
+    match managed(conn, scope, id) {
+        Ok(_) => Ok(true),
+        Err(AppError::NotFound) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -17,12 +17,7 @@ use crate::users::model::{self, AdminScope, MfaState, NewUser, User};
 
 /// The administrator's scope: their organisation and areas, or everyone if service-wide.
 pub fn admin_scope(user: &crate::auth::guard::CurrentUser) -> AdminScope {
-    AdminScope {
-        user_id: user.user.id.clone(),
-        organisation_id: user.user.organisation_id.clone(),
-        area_ids: user.area_ids.clone(),
-        service_wide: user.user.service_wide,
-    }
+    AdminScope::of(&user.user, user.area_ids.clone())
 }
 
 /// Refuses an administrator who is not service-wide: the audit log, the outbox and imports

@@ -121,7 +121,7 @@ pub async fn reject_control_characters(
                 json_fields(&value, "", &mut errors);
             }
         }
-        req.set_payload(bytes_to_payload(body));
+        req.set_payload(crate::auth::guard::bytes_payload(body));
     }
     if !errors.is_empty() {
         let path = req.path().to_owned();
@@ -154,12 +154,6 @@ fn percent_decoded(path: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn bytes_to_payload(buf: web::Bytes) -> actix_web::dev::Payload {
-    let (_, mut pl) = actix_http::h1::Payload::create(true);
-    pl.unread_data(buf);
-    actix_web::dev::Payload::from(pl)
 }
 
 #[cfg(test)]

@@ -21,15 +21,16 @@ fn files(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// A test app holding the demo data.
+async fn app_with_demo() -> crate::helpers::TestApp {
+    let app = spawn_app().await;
+    app.with_db(|c| mhtr_pathway::demo::load(c, &app.state.hasher).expect("demo loads"));
+    app
+}
+
 #[tokio::test]
 async fn two_exports_of_the_same_data_are_identical_and_hold_no_secrets() {
-    let app = spawn_app().await;
-    let hasher = app.state.hasher.clone();
-    app.state
-        .db
-        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
-        .await
-        .expect("demo loads");
+    let app = app_with_demo().await;
     let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let actor = Actor::system("test");
     let a = app.with_db(|c| {
@@ -328,13 +329,7 @@ fn assert_same_but_the_import_entry(
 /// recount, and importing the same export again imports nothing.
 #[tokio::test]
 async fn an_export_imported_with_the_native_mapping_exports_identically() {
-    let app = spawn_app().await;
-    let hasher = app.state.hasher.clone();
-    app.state
-        .db
-        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
-        .await
-        .expect("demo loads");
+    let app = app_with_demo().await;
     app.with_db(|c| {
         let opts = mhtr_pathway::synth::Options {
             referrals: 150,
@@ -511,13 +506,7 @@ async fn an_export_imported_with_the_native_mapping_exports_identically() {
 /// stops the import by table and key, never with a bare database error; nothing is written.
 #[tokio::test]
 async fn an_export_holding_a_nul_is_refused_with_the_row_named_on_either_backend() {
-    let app = spawn_app().await;
-    let hasher = app.state.hasher.clone();
-    app.state
-        .db
-        .run(move |c| mhtr_pathway::demo::load(c, &hasher).map(|_| ()))
-        .await
-        .expect("demo loads");
+    let app = app_with_demo().await;
     let dir = tempfile::tempdir().unwrap();
     let actor = Actor::system("test");
     app.with_db(|c| mhtr_pathway::export::export(c, dir.path(), "Move to new server", &actor))
