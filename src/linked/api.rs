@@ -6,18 +6,14 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, AuditAction, Event};
-use crate::auth::guard::ApiUser;
-use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::form::RawForm;
 use crate::linked::codes::EnteredVia;
 use crate::linked::views::{
     ActivityJson, LinkedRequirementDetailJson, LinkedRequirementJson, LinkedRequirementsJson,
 };
-use crate::linked::{forms, model, service};
-use crate::referrals::model::Viewer;
-use crate::referrals::service::{Grounds, looking_at};
+use crate::linked::{forms, service};
+use crate::referrals::access::{Ctx, Grounds};
 use crate::sessions::service::local_now;
 use crate::state::State;
 
@@ -43,29 +39,9 @@ fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
         (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
-pub async fn list(
-    state: State,
-    api: ApiUser,
-    grounds: Grounds,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: State, ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
-    let (rid, reqs) = state
-        .db
-        .write(move |c| {
-            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Consultation, "linked.listed")
-                    .record("referral", &r.id)
-                    .reason_if_any(reason.as_deref()),
-            )?;
-            Ok((r.id.clone(), model::requirements_of(c, &r.id)?))
-        })
-        .await?;
+    let (rid, reqs) = state.db.write(move |c| service::list(c, &ctx, &id)).await?;
     Ok(HttpResponse::Ok().json(LinkedRequirementsJson::new(rid, &reqs)))
 }
 
@@ -104,42 +80,20 @@ pub struct CreateRequest {
 )]
 pub async fn create(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<CreateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input = forms::parse_requirement(&raw_of(&body.into_inner())?, local_now().date())
         .map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let l = state
         .db
-        .write(move |c| {
-            looking_at(c, &viewer, &actor, &id, &grounds)?;
-            service::add(c, &viewer, &actor, &id, &input)
-        })
+        .write(move |c| service::add(c, &ctx, &id, &input))
         .await?;
     Ok(HttpResponse::Created().json(LinkedRequirementJson::new(&l)))
 }
 
-/// Finds the referral of a linked requirement in scope and applies the reason rule to it
-/// ([`looking_at`]): a requirement out of scope is not found, as one that does not exist.
-fn looking_at_requirement(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &audit::Actor,
-    id: &str,
-    grounds: &Grounds,
-) -> Result<Option<String>, AppError> {
-    let referral_id = model::requirement(c, id)?.referral_id;
-    let (_, reason) = looking_at(c, viewer, actor, &referral_id, grounds)?;
-    Ok(reason)
-}
-
-/// A linked requirement with its activity and court reviews. Recorded as a view, with the
-/// reason for it when a clinical lead looks at a referral off their own caseload.
 #[utoipa::path(
     get, path = "/api/v1/linked-requirements/{id}", tag = "linked requirements",
     security(("bearer" = [])),
@@ -151,21 +105,11 @@ fn looking_at_requirement(
         (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
-pub async fn get(
-    state: State,
-    api: ApiUser,
-    grounds: Grounds,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(state: State, ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let d = state
         .db
-        .write(move |c| {
-            let reason = looking_at_requirement(c, &viewer, &actor, &id, &grounds)?;
-            service::details(c, &viewer, &actor, &id, reason.as_deref())
-        })
+        .write(move |c| service::details(c, &ctx, &id))
         .await?;
     Ok(HttpResponse::Ok().json(LinkedRequirementDetailJson::new(&d, local_now().date())))
 }
@@ -194,21 +138,15 @@ pub struct StatusRequest {
 )]
 pub async fn status(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input = forms::parse_status(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let l = state
         .db
-        .write(move |c| {
-            looking_at_requirement(c, &viewer, &actor, &id, &grounds)?;
-            service::change_status(c, &viewer, &actor, &id, &input, EnteredVia::Api)
-        })
+        .write(move |c| service::change_status(c, &ctx, &id, &input, EnteredVia::Api))
         .await?;
     Ok(HttpResponse::Ok().json(LinkedRequirementJson::new(&l)))
 }
@@ -239,23 +177,17 @@ pub struct ActivityRequest {
 )]
 pub async fn activity(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<ActivityRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input = forms::parse_activity(&raw_of(&body.into_inner())?, local_now().date())
         .map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let name = api.user.name.clone();
-    let actor = api.actor();
+    let name = ctx.viewer.name.clone();
     let a = state
         .db
-        .write(move |c| {
-            looking_at_requirement(c, &viewer, &actor, &id, &grounds)?;
-            service::add_activity(c, &viewer, &actor, &id, &input, EnteredVia::Api)
-        })
+        .write(move |c| service::add_activity(c, &ctx, &id, &input, EnteredVia::Api))
         .await?;
     Ok(HttpResponse::Created().json(ActivityJson::new(&a, name)))
 }

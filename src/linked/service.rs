@@ -16,6 +16,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::linked::codes::*;
 use crate::linked::forms::{ActivityInput, RequirementInput, StatusInput};
 use crate::linked::model::{self, Activity, LinkedRequirement};
+use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::codes::CombinedWith;
 use crate::referrals::model::{self as referrals_model, Referral, Viewer};
 use crate::sessions::codes::EventKind;
@@ -70,35 +71,85 @@ fn not_erased(c: &mut DbConn, r: &Referral) -> Result<(), AppError> {
 /// A referral in scope whose linked requirements the viewer may record (for forms).
 pub fn referral_to_change(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     referral_id: &str,
 ) -> Result<Referral, AppError> {
-    let r = referrals_model::find(c, viewer, referral_id)?;
-    if !may_change(viewer, &r) {
+    let (r, _) = ctx.open(c, referral_id)?;
+    if !may_change(&ctx.viewer, &r) {
         return Err(AppError::Forbidden);
     }
     not_erased(c, &r)?;
     Ok(r)
 }
 
+/// A linked requirement with its referral, opened through the reason gate
+/// ([`Ctx::open`]), and the reason given for looking at it.
+fn opened(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<(Referral, LinkedRequirement, Option<String>), AppError> {
+    let l = model::requirement(c, id)?;
+    let (r, reason) = ctx.open(c, &l.referral_id)?;
+    Ok((r, l, reason))
+}
+
 /// A linked requirement with its referral, if the referral is in scope.
 pub fn in_scope(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     id: &str,
 ) -> Result<(Referral, LinkedRequirement), AppError> {
-    let l = model::requirement(c, id)?;
-    let r = referrals_model::find(c, viewer, &l.referral_id)?;
-    Ok((r, l))
+    opened(c, ctx, id).map(|(r, l, _)| (r, l))
+}
+
+/// How a form on a requirement finds it: [`to_change`] or [`to_log`].
+pub type Finder = fn(&mut DbConn, &Ctx, &str) -> Result<(Referral, LinkedRequirement), AppError>;
+
+/// The caption of the form adding a requirement to a referral, the view recorded.
+pub fn form_on_referral(c: &mut DbConn, ctx: &Ctx, referral_id: &str) -> Result<Caption, AppError> {
+    let r = referral_to_change(c, ctx, referral_id)?;
+    ctx.caption(c, &r.id)
+}
+
+/// A form on requirement `id`, found by `find`: the requirement and the form's caption, the
+/// view recorded.
+pub fn form_on_requirement(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    id: &str,
+    find: Finder,
+) -> Result<(LinkedRequirement, Caption), AppError> {
+    let (r, l) = find(c, ctx, id)?;
+    Ok((l, ctx.caption(c, &r.id)?))
+}
+
+/// A referral's linked requirements, for the API: opened through the reason gate, the view
+/// recorded. Returns the referral's id with them.
+pub fn list(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(String, Vec<LinkedRequirement>), AppError> {
+    let (r, reason) = ctx.open(c, referral_id)?;
+    audit::record(
+        c,
+        &ctx.actor,
+        Event::new(AuditAction::Consultation, "linked.listed")
+            .record("referral", &r.id)
+            .reason_if_any(reason.as_deref()),
+    )?;
+    Ok((r.id.clone(), model::requirements_of(c, &r.id)?))
 }
 
 /// A linked requirement whose status the viewer may change.
 pub fn to_change(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     id: &str,
 ) -> Result<(Referral, LinkedRequirement), AppError> {
-    let (r, l) = in_scope(c, viewer, id)?;
+    let viewer = &ctx.viewer;
+    let (r, l) = in_scope(c, ctx, id)?;
     if !may_change(viewer, &r) {
         return Err(AppError::Forbidden);
     }
@@ -109,10 +160,11 @@ pub fn to_change(
 /// A linked requirement the viewer may enter activity on.
 pub fn to_log(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     id: &str,
 ) -> Result<(Referral, LinkedRequirement), AppError> {
-    let (r, l) = in_scope(c, viewer, id)?;
+    let viewer = &ctx.viewer;
+    let (r, l) = in_scope(c, ctx, id)?;
     if !may_log(viewer, &r) {
         return Err(AppError::Forbidden);
     }
@@ -161,12 +213,12 @@ fn audit_change(
 /// Records a DRR or ATR on a referral.
 pub fn add(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     referral_id: &str,
     input: &RequirementInput,
 ) -> Result<LinkedRequirement, AppError> {
-    let r = referral_to_change(c, viewer, referral_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let r = referral_to_change(c, ctx, referral_id)?;
     let now = crate::clock::now();
     let row = LinkedRequirement {
         id: crate::ids::new_id(),
@@ -227,13 +279,13 @@ pub fn add(
 /// revoked. Anything else is refused, saying what is possible.
 pub fn change_status(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     id: &str,
     input: &StatusInput,
     via: EnteredVia,
 ) -> Result<LinkedRequirement, AppError> {
-    let (r, l) = to_change(c, viewer, id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, l) = to_change(c, ctx, id)?;
     let allowed = l.status.next();
     if !allowed.contains(&input.status) {
         let what = l.kind.short();
@@ -300,13 +352,13 @@ pub fn change_status(
 /// Enters one activity on a requirement, from a page or the API.
 pub fn add_activity(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     id: &str,
     input: &ActivityInput,
     via: EnteredVia,
 ) -> Result<Activity, AppError> {
-    let (r, l) = to_log(c, viewer, id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, l) = to_log(c, ctx, id)?;
     if input.kind == ActivityKind::CourtReview && l.kind != RequirementKind::Drr {
         let mut e = FieldErrors::new();
         e.add("kind", "Court reviews are for DRRs only");
@@ -354,6 +406,7 @@ pub fn add_activity(
 #[derive(Debug, Clone)]
 pub struct Details {
     pub referral: Referral,
+    pub person_name: String,
     pub requirement: LinkedRequirement,
     pub activity: Vec<Activity>,
     /// Names of those who entered the activity, by user id.
@@ -362,16 +415,12 @@ pub struct Details {
     pub can_log: bool,
 }
 
-/// Reads a requirement in scope and records the view, with the reason given for looking at
-/// its referral off the viewer's caseload (see `referrals::service::looking_at`, `opening`).
-pub fn details(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
-    id: &str,
-    reason: Option<&str>,
-) -> Result<Details, AppError> {
-    let (r, l) = in_scope(c, viewer, id)?;
+/// Reads a requirement, its referral opened through the reason gate, and records the view
+/// with the reason given for looking at it.
+pub fn details(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<Details, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, l, reason) = opened(c, ctx, id)?;
+    let reason = reason.as_deref();
     audit::record(
         c,
         actor,
@@ -388,7 +437,9 @@ pub fn details(
             names.insert(a.entered_by.clone(), n);
         }
     }
+    let p = referrals_model::person(c, &r.person_id)?;
     Ok(Details {
+        person_name: format!("{} {}", p.given_name, p.family_name),
         can_change: may_change(viewer, &r),
         can_log: may_log(viewer, &r),
         referral: r,

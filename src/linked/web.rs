@@ -9,37 +9,20 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
-use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::linked::codes::*;
 use crate::linked::forms;
-use crate::linked::model::{self, LinkedRequirement};
+use crate::linked::model::LinkedRequirement;
 use crate::linked::service;
 use crate::linked::views::{LinkedRequirementDetailJson, LinkedRequirementJson};
-use crate::referrals::model::{self as referrals_model, Referral, Viewer};
-use crate::referrals::service::{self as referrals_service, Caption};
+use crate::referrals::access::{Caption, Ctx};
 use crate::sessions::service::local_now;
 use crate::state::State;
 use crate::web::{self as page, choices};
 
-/// How a page finds a requirement with its referral, applying scope and role.
-type Finder = fn(&mut DbConn, &Viewer, &str) -> Result<(Referral, LinkedRequirement), AppError>;
-
 /// The page caption: the referral reference and the person's name.
 type Heading = Caption;
-
-/// A page about a requirement, or a change to it, opens its referral first (off a clinical
-/// lead's caseload, only with a reason given this session).
-fn opening_requirement(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    id: &str,
-    since: chrono::NaiveDateTime,
-) -> Result<(Referral, Option<String>), AppError> {
-    let referral_id = model::requirement(c, id)?.referral_id;
-    referrals_service::opening(c, viewer, &referral_id, since)
-}
 
 fn base_ctx(h: &Heading, title: &str, action: &str, back: &str, raw: &RawForm) -> tera::Context {
     let mut ctx = tera::Context::new();
@@ -82,16 +65,10 @@ async fn referral_heading(
     user: &CurrentUser,
     referral_id: String,
 ) -> Result<Heading, AppError> {
-    let viewer = Viewer::from(user);
-    let actor = user.actor();
-    let since = user.session.created_at;
+    let acting = Ctx::from(user);
     state
         .db
-        .write(move |c| {
-            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
-            let r = service::referral_to_change(c, &viewer, &referral_id)?;
-            referrals_service::caption(c, &actor, &r, reason.as_deref())
-        })
+        .write(move |c| service::form_on_referral(c, &acting, &referral_id))
         .await
 }
 
@@ -146,14 +123,10 @@ pub async fn create(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_requirement(&raw, local_now().date()) {
         Ok(input) => {
-            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
-            let since = user.session.created_at;
+            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
             state
                 .db
-                .write(move |c| {
-                    referrals_service::opening(c, &v, &rid, since)?;
-                    service::add(c, &v, &a, &rid, &input)
-                })
+                .write(move |c| service::add(c, &acting, &rid, &input))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -185,23 +158,16 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let viewer = Viewer::from(&user);
-    let actor = user.actor();
-    let since = user.session.created_at;
-    let (d, person_name) = state
+    let acting = Ctx::from(&user);
+    let d = state
         .db
-        .write(move |c| {
-            let (_, reason) = opening_requirement(c, &viewer, &id, since)?;
-            let d = service::details(c, &viewer, &actor, &id, reason.as_deref())?;
-            let p = referrals_model::person(c, &d.referral.person_id)?;
-            Ok((d, format!("{} {}", p.given_name, p.family_name)))
-        })
+        .write(move |c| service::details(c, &acting, &id))
         .await?;
     let view = LinkedRequirementDetailJson::new(&d, local_now().date());
     let mut ctx = tera::Context::new();
     ctx.insert("referral_id", &d.referral.id);
     ctx.insert("reference", &d.referral.reference);
-    ctx.insert("person_name", &person_name);
+    ctx.insert("person_name", &d.person_name);
     ctx.insert("title", &d.requirement.kind.label());
     ctx.insert("l", &view.requirement);
     ctx.insert("activity", &view.activity);
@@ -221,21 +187,12 @@ async fn requirement_heading(
     state: &State,
     user: &CurrentUser,
     id: String,
-    find: Finder,
+    find: service::Finder,
 ) -> Result<(LinkedRequirement, Heading), AppError> {
-    let viewer = Viewer::from(user);
-    let actor = user.actor();
-    let since = user.session.created_at;
+    let acting = Ctx::from(user);
     state
         .db
-        .write(move |c| {
-            let (_, reason) = opening_requirement(c, &viewer, &id, since)?;
-            let (r, l) = find(c, &viewer, &id)?;
-            Ok((
-                l,
-                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
-            ))
-        })
+        .write(move |c| service::form_on_requirement(c, &acting, &id, find))
         .await
 }
 
@@ -279,14 +236,10 @@ pub async fn status(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_status(&raw) {
         Ok(input) => {
-            let (v, a, lid) = (Viewer::from(&user), user.actor(), id.clone());
-            let since = user.session.created_at;
+            let (acting, lid) = (Ctx::from(&user), id.clone());
             state
                 .db
-                .write(move |c| {
-                    opening_requirement(c, &v, &lid, since)?;
-                    service::change_status(c, &v, &a, &lid, &input, EnteredVia::Page)
-                })
+                .write(move |c| service::change_status(c, &acting, &lid, &input, EnteredVia::Page))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -362,14 +315,10 @@ pub async fn activity(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_activity(&raw, local_now().date()) {
         Ok(input) => {
-            let (v, a, lid) = (Viewer::from(&user), user.actor(), id.clone());
-            let since = user.session.created_at;
+            let (acting, lid) = (Ctx::from(&user), id.clone());
             state
                 .db
-                .write(move |c| {
-                    opening_requirement(c, &v, &lid, since)?;
-                    service::add_activity(c, &v, &a, &lid, &input, EnteredVia::Page)
-                })
+                .write(move |c| service::add_activity(c, &acting, &lid, &input, EnteredVia::Page))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),

@@ -1,92 +1,21 @@
 //! The referrals JSON API: the same service, rules, scope and messages as the pages.
 
-use std::future::{Ready, ready};
-
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::Required;
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::form::RawForm;
-use crate::referrals::forms::{self, ACCESS_REASON_MAX, AccessReason};
+use crate::referrals::access::{Ctx, Grounds};
+use crate::referrals::forms::{self};
 use crate::referrals::model::{self, ListFilter, Sort, Viewer};
-use crate::referrals::service::{self, CreateOutcome, Grounds, PersonChoice};
+use crate::referrals::service::{self, CreateOutcome, PersonChoice};
 use crate::referrals::state::{Action, Status, Tab};
 use crate::referrals::views::{ReferralJson, ReferralSummary};
 use crate::state::State;
 
 const MAX_PER_PAGE: i64 = 100;
-
-/// The request header in which a clinical lead says why they need a referral that is not on
-/// their own caseload; the API's counterpart of the reason page.
-pub use crate::error::ACCESS_REASON_HEADER;
-
-/// Reads the [`Grounds`] of an API request: the `Access-Reason` header, checked as the reason
-/// page checks its answer (a header sent blank, too long or twice is refused with a message
-/// on the header, whoever sends it), and the issue of the bearer token.
-fn grounds_of(req: &HttpRequest) -> Result<Grounds, AppError> {
-    let since = req
-        .extensions()
-        .get::<ApiUser>()
-        .map(|u| u.token_issued_at)
-        .ok_or(AppError::Unauthenticated)?;
-    let invalid = |m: String| AppError::Validation(FieldErrors::single(ACCESS_REASON_HEADER, m));
-    let mut values = req.headers().get_all(ACCESS_REASON_HEADER);
-    let given = match (values.next(), values.next()) {
-        (None, _) => None,
-        (Some(_), Some(_)) => {
-            return Err(invalid(format!(
-                "Send one {ACCESS_REASON_HEADER} header, not several"
-            )));
-        }
-        (Some(v), None) => {
-            let text = std::str::from_utf8(v.as_bytes())
-                .map_err(|_| invalid("Send the reason as UTF-8 text".into()))?;
-            Some(AccessReason::parse(text).map_err(invalid)?)
-        }
-    };
-    Ok(Grounds { given, since })
-}
-
-impl FromRequest for Grounds {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(grounds_of(req).map_err(|e| ApiError(e).into()))
-    }
-}
-
-/// The `Access-Reason` header in the OpenAPI document of every operation that takes it.
-impl IntoParams for Grounds {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![
-            ParameterBuilder::new()
-                .name(ACCESS_REASON_HEADER)
-                .parameter_in(ParameterIn::Header)
-                .required(Required::False)
-                .description(Some(format!(
-                    "Clinical leads: why you need this referral (or the referral this record \
-                     is part of) when it is not on your own caseload (DPA 2018 s.62); without it the answer is 403 `reason_required`. \
-                     Recorded in the audit log and remembered for this referral while the token \
-                     lasts, so later calls need not send it. 1 to {ACCESS_REASON_MAX} \
-                     characters, UTF-8."
-                )))
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .min_length(Some(1))
-                        .max_length(Some(ACCESS_REASON_MAX)),
-                ))
-                .build(),
-        ]
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
@@ -337,20 +266,10 @@ pub async fn create(
         (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
-pub async fn get(
-    state: State,
-    api: ApiUser,
-    grounds: Grounds,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(state: State, ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
-    let role = api.user.role;
-    let l = state
-        .db
-        .write(move |c| service::view(c, &viewer, &actor, &id, &grounds))
-        .await?;
+    let role = ctx.viewer.role;
+    let l = state.db.write(move |c| service::view(c, &ctx, &id)).await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
 }
 
@@ -379,31 +298,19 @@ pub struct AmendRequest {
 )]
 pub async fn amend(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<AmendRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
     let changes = RawForm::from_json(&body.changes);
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
-    let role = api.user.role;
+    let role = ctx.viewer.role;
     let l = state
         .db
         .write(move |c| {
-            let (_, reason) = service::looking_at(c, &viewer, &actor, &id, &grounds)?;
-            service::amend(
-                c,
-                &viewer,
-                &actor,
-                &id,
-                body.version,
-                &changes,
-                &body.reason,
-            )?;
-            service::load_viewed(c, &viewer, &actor, &id, reason.as_deref())
+            service::amend(c, &ctx, &id, body.version, &changes, &body.reason)?;
+            service::view(c, &ctx, &id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
@@ -433,16 +340,13 @@ pub struct IdentityRequest {
 )]
 pub async fn identity(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     path: web::Path<(String, String)>,
     body: web::Json<IdentityRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, link_id) = path.into_inner();
     let body = body.into_inner();
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
-    let role = api.user.role;
+    let role = ctx.viewer.role;
     let l = state
         .db
         .write(move |c| {
@@ -450,9 +354,8 @@ pub async fn identity(
                 decision: &body.decision,
                 reason: &body.reason,
             };
-            let (_, reason) =
-                service::decide_identity(c, &viewer, &actor, &grounds, &id, &link_id, &answer)?;
-            service::load_viewed(c, &viewer, &actor, &id, reason.as_deref())
+            service::decide_identity(c, &ctx, &id, &link_id, &answer)?;
+            service::view(c, &ctx, &id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
@@ -475,8 +378,7 @@ pub async fn identity(
 )]
 pub async fn transition(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -500,16 +402,13 @@ pub async fn transition(
     }
     let t = forms::parse_transition(action, &raw, crate::clock::today())
         .map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
-    let role = api.user.role;
+    let role = ctx.viewer.role;
     let emails = state.emails.clone();
     let l = state
         .db
         .write(move |c| {
-            let (_, reason) = service::looking_at(c, &viewer, &actor, &id, &grounds)?;
-            service::transition(c, &viewer, &actor, &id, action, &t, Some(&emails))?;
-            service::load_viewed(c, &viewer, &actor, &id, reason.as_deref())
+            service::transition(c, &ctx, &id, action, &t, Some(&emails))?;
+            service::view(c, &ctx, &id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))

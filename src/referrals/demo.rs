@@ -5,9 +5,11 @@
 use chrono::{Duration, NaiveDate};
 
 use crate::audit::Actor;
+use crate::clock::now;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::form::RawForm;
+use crate::referrals::access::Ctx;
 use crate::referrals::codes::*;
 use crate::referrals::forms::{self, TransitionInput};
 use crate::referrals::model::Viewer;
@@ -360,7 +362,7 @@ fn demo_sessions(
     use crate::sessions::measures::{Instrument, Scores};
     use crate::sessions::{calendar, plan, service as sessions};
     use chrono::Datelike;
-    let actor = Actor::user(&ap.user_id, &ap.name, None);
+    let acting = Ctx::new(ap.clone(), Actor::user(&ap.user_id, &ap.name, None), now());
     let mut first = today - Duration::days(35);
     while first.weekday().number_from_monday() > 5 || calendar::is_bank_holiday(first) {
         first += Duration::days(1);
@@ -372,7 +374,7 @@ fn demo_sessions(
         mode: Mode::InPerson,
         location: Some("Oakham Probation Office, interview room 2".into()),
     };
-    let made = sessions::make_plan(c, ap, &actor, referral_id, &input, None)?;
+    let made = sessions::make_plan(c, &acting, referral_id, &input, None)?;
     let outcomes = [
         Outcome::Attended,
         Outcome::UnacceptableAbsence,
@@ -386,8 +388,7 @@ fn demo_sessions(
             .then(|| "Engaged well; worked on a sleep diary and grounding techniques.".to_owned());
         sessions::record_attendance(
             c,
-            ap,
-            &actor,
+            &acting,
             &s.id,
             &AttendanceInput {
                 version: s.version,
@@ -409,8 +410,7 @@ fn demo_sessions(
             .map_err(|e| AppError::Config(format!("demo measure is invalid: {e}")))?;
         sessions::record_measure(
             c,
-            ap,
-            &actor,
+            &acting,
             &made[0].id,
             &MeasureInput {
                 stage: Stage::First,
@@ -436,12 +436,11 @@ fn demo_drr(
     };
     use crate::linked::forms::{ActivityInput, RequirementInput};
     use crate::linked::service as linked;
-    let po_actor = Actor::user(&po.user_id, &po.name, None);
-    let ap_actor = Actor::user(&ap.user_id, &ap.name, None);
+    let acting = |v: &Viewer| Ctx::new(v.clone(), Actor::user(&v.user_id, &v.name, None), now());
+    let (po, ap) = (acting(po), acting(ap));
     let drr = linked::add(
         c,
-        po,
-        &po_actor,
+        &po,
         referral_id,
         &RequirementInput {
             kind: RequirementKind::Drr,
@@ -456,39 +455,34 @@ fn demo_drr(
     )?;
     let entries = [
         (
-            po,
-            &po_actor,
+            &po,
             -38,
             ActivityKind::AppointmentAttended,
             "Assessment with the keyworker; prescribing plan agreed.",
         ),
         (
-            po,
-            &po_actor,
+            &po,
             -24,
             ActivityKind::AppointmentMissed,
             "Did not attend; keyworker rebooked for the following week.",
         ),
         (
-            ap,
-            &ap_actor,
+            &ap,
             -17,
             ActivityKind::ReviewHeld,
             "Three-way review with probation and the MHTR practitioner.",
         ),
         (
-            po,
-            &po_actor,
+            &po,
             20,
             ActivityKind::CourtReview,
             "First DRR court review, Leicester Magistrates' Court.",
         ),
     ];
-    for (viewer, actor, days, kind, note) in entries {
+    for (acting, days, kind, note) in entries {
         linked::add_activity(
             c,
-            viewer,
-            actor,
+            acting,
             &drr.id,
             &ActivityInput {
                 on_date: today + Duration::days(days),

@@ -16,9 +16,10 @@ use crate::db::schema::{
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::notifications::{self, Emails};
+use crate::referrals::access::{Ctx, view_event};
 use crate::referrals::codes::*;
 use crate::referrals::forms::{
-    self, AccessReason, Crn, PersonInput, PncId, ReferralDetails, ReferralInput, TransitionInput,
+    self, Crn, PersonInput, PncId, ReferralDetails, ReferralInput, TransitionInput,
 };
 use crate::referrals::model::{
     self, AmendmentRow, Draft, HistoryRow, NewReferral, Person, PersonWrite, Referral, Viewer,
@@ -461,17 +462,11 @@ pub struct Loaded {
     pub area_names: std::collections::BTreeMap<String, String>,
 }
 
-/// For the API: loads a referral in scope, once [`looking_at`] allows it, and records the
+/// For the API: loads a referral in scope, once [`Ctx::open`] allows it, and records the
 /// view (consultation) with the reason for it, in one write transaction.
-pub fn view(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
-    id: &str,
-    grounds: &Grounds,
-) -> Result<Loaded, AppError> {
-    let (_, reason) = looking_at(c, viewer, actor, id, grounds)?;
-    load_viewed(c, viewer, actor, id, reason.as_deref())
+pub fn view(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<Loaded, AppError> {
+    let (_, reason) = ctx.open(c, id)?;
+    load_viewed(c, &ctx.viewer, &ctx.actor, id, reason.as_deref())
 }
 
 /// Loads a referral in scope and records its view, with the reason for it if any: for an
@@ -489,198 +484,17 @@ pub fn load_viewed(
     Ok(loaded)
 }
 
-/// Whether a referral is on the viewer's own caseload: one they made, hold as responsible
-/// officer, assess or are allocated, or whose treatment they direct (named when the MHTR
-/// was made). Clinical leads see every referral in their areas, but looking at one off
-/// their own caseload needs a reason (DPA 2018 s.62), given once per sign-in session (or
-/// API token) for each referral: see [`reason_to_look`].
-pub fn on_caseload(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<bool, AppError> {
-    if viewer.role != Role::ClinicalLead {
-        return Ok(true);
-    }
-    let me = Some(viewer.user_id.as_str());
-    if r.created_by == viewer.user_id
-        || r.responsible_officer_id.as_deref() == me
-        || r.assessor_id.as_deref() == me
-        || r.allocated_ap_id.as_deref() == me
-    {
-        return Ok(true);
-    }
-    // Asked only of a clinical lead the referral names in no other way.
-    Ok(model::treatment_director(c, &r.id)?.as_deref() == me)
-}
-
-/// The reason the user gave, since `since` (the start of their session, or the issue of
-/// their API token), for looking at a referral off their caseload: the latest one.
-pub fn access_reason(
-    c: &mut DbConn,
-    user_id: &str,
-    referral_id: &str,
-    since: chrono::NaiveDateTime,
-) -> Result<Option<String>, AppError> {
-    use crate::db::schema::audit_events as a;
-    Ok(a::table
-        .filter(a::actor_user_id.eq(user_id))
-        .filter(a::event.eq(ACCESS_REASON_EVENT))
-        .filter(a::record_type.eq("referral"))
-        .filter(a::record_id.eq(referral_id))
-        .filter(a::at.ge(since))
-        .order(a::seq.desc())
-        .select(a::reason)
-        .first::<Option<String>>(c)
-        .optional()?
-        .flatten())
-}
-
-pub const ACCESS_REASON_EVENT: &str = "referral.access_reason";
-
 /// Like [`view`], for the referral's own pages: the referral with the reason given this
 /// session for looking at it (when it is off the viewer's caseload), or
 /// [`AppError::ReasonRequired`]. Records nothing, so it can run in a read transaction: the
 /// page records [`view_event`] (with the reason) before it shows anything.
 pub fn load_for_page(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     id: &str,
-    session_started: chrono::NaiveDateTime,
 ) -> Result<(Loaded, Option<String>), AppError> {
-    let loaded = load(c, viewer, id)?;
-    let reason = reason_to_look(c, viewer, &loaded.referral, session_started)?;
-    Ok((loaded, reason))
-}
-
-/// THE rule for looking at a referral off one's caseload, for pages and API alike: `None`
-/// when `r` is on the viewer's caseload (or the viewer is not a clinical lead), the reason
-/// they gave since `since` when it is not, or [`AppError::ReasonRequired`] when they gave
-/// none.
-pub fn reason_to_look(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    r: &Referral,
-    since: chrono::NaiveDateTime,
-) -> Result<Option<String>, AppError> {
-    if on_caseload(c, viewer, r)? {
-        return Ok(None);
-    }
-    reason_given(c, viewer, r, since).map(Some)
-}
-
-/// The reason given since `since` for looking at `r`, which is off the viewer's caseload,
-/// or [`AppError::ReasonRequired`].
-fn reason_given(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    r: &Referral,
-    since: chrono::NaiveDateTime,
-) -> Result<String, AppError> {
-    access_reason(c, &viewer.user_id, &r.id, since)?.ok_or_else(|| AppError::ReasonRequired {
-        referral_id: r.id.clone(),
-    })
-}
-
-/// What an API request brings towards looking at a referral off the caller's caseload:
-/// the reason it sends (the `Access-Reason` header), and since when a reason given earlier
-/// still holds (the bearer token's issue, as a page session's start does for the pages).
-#[derive(Debug, Clone)]
-pub struct Grounds {
-    pub given: Option<AccessReason>,
-    pub since: chrono::NaiveDateTime,
-}
-
-/// The chokepoint of every API call on a referral or on a record of one (a treatment
-/// session, a linked requirement, a signposting: pass its referral's id), before anything
-/// is read or changed: finds the referral in scope (out of scope is not found, as ever);
-/// off the viewer's caseload, records the reason sent exactly as the reason page does
-/// ([`give_access_reason`]; not again while the same reason stands), then applies
-/// [`reason_to_look`]. Returns the referral and the reason to put on the audit entry of
-/// what is shown. Call inside a write transaction.
-pub fn looking_at(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
-    id: &str,
-    grounds: &Grounds,
-) -> Result<(Referral, Option<String>), AppError> {
-    let r = model::find(c, viewer, id)?;
-    if on_caseload(c, viewer, &r)? {
-        return Ok((r, None));
-    }
-    if let Some(given) = &grounds.given
-        && access_reason(c, &viewer.user_id, &r.id, grounds.since)?.as_deref()
-            != Some(given.as_str())
-    {
-        give_access_reason(c, viewer, actor, &r.id, given)?;
-    }
-    let reason = reason_given(c, viewer, &r, grounds.since)?;
-    Ok((r, Some(reason)))
-}
-
-/// The pages' counterpart of [`looking_at`], for every page on a referral or on a record
-/// of one other than the referral page itself ([`load_for_page`]), and before every change
-/// a page makes: the referral in scope and the reason given this session for looking at
-/// it, or [`AppError::ReasonRequired`], which sends the person to the reason page and
-/// back. Records nothing.
-pub fn opening(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    id: &str,
-    session_started: chrono::NaiveDateTime,
-) -> Result<(Referral, Option<String>), AppError> {
-    let r = model::find(c, viewer, id)?;
-    let reason = reason_to_look(c, viewer, &r, session_started)?;
-    Ok((r, reason))
-}
-
-/// The caption of a page about a referral or a record of one: the referral's reference and
-/// the person's name.
-#[derive(Debug, Clone)]
-pub struct Caption {
-    pub referral_id: String,
-    pub reference: String,
-    pub person_name: String,
-}
-
-/// The caption of a form or page about referral `r`, which the page has opened
-/// ([`opening`], giving `reason`) and found for the viewer's role: the view is recorded,
-/// with the reason, before anything is shown. Call inside a write transaction.
-pub fn caption(
-    c: &mut DbConn,
-    actor: &Actor,
-    r: &Referral,
-    reason: Option<&str>,
-) -> Result<Caption, AppError> {
-    let p = model::person(c, &r.person_id)?;
-    audit::record(c, actor, view_event(&r.id, reason))?;
-    Ok(Caption {
-        referral_id: r.id.clone(),
-        reference: r.reference.clone(),
-        person_name: format!("{} {}", p.given_name, p.family_name),
-    })
-}
-
-/// The audit entry of a view of referral `id`, with the reason given for it if any.
-pub fn view_event<'a>(id: &'a str, reason: Option<&'a str>) -> Event<'a> {
-    Event::new(AuditAction::Consultation, "referral.viewed")
-        .record("referral", id)
-        .reason_if_any(reason)
-}
-
-/// Records the reason for looking at a referral off one's caseload.
-pub fn give_access_reason(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
-    id: &str,
-    reason: &AccessReason,
-) -> Result<(), AppError> {
-    let referral = model::find(c, viewer, id)?;
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Consultation, ACCESS_REASON_EVENT)
-            .record("referral", &referral.id)
-            .reason(reason.as_str()),
-    )
+    let (_, reason) = ctx.open(c, id)?;
+    Ok((load(c, &ctx.viewer, id)?, reason))
 }
 
 /// Loads a referral in scope without recording a view (used before a change).
@@ -771,8 +585,7 @@ fn colleague(
 /// session is recorded as attended ([`Action::by_hand`]). Call inside a write transaction.
 pub fn transition(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     id: &str,
     action: Action,
     t: &TransitionInput,
@@ -784,7 +597,8 @@ pub fn transition(
             "Treatment starts when the first session is recorded as attended: record the session's attendance instead",
         )));
     }
-    follow(c, viewer, actor, id, action, t, emails)
+    ctx.open(c, id)?;
+    follow(c, &ctx.viewer, &ctx.actor, id, action, t, emails)
 }
 
 /// Moves a referral along the pathway. Call inside a write transaction. Refuses, changing
@@ -1049,13 +863,14 @@ pub(crate) fn follow(
 /// and why. Call inside a write transaction.
 pub fn amend(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     id: &str,
     version: i64,
     changes: &RawForm,
     reason: &str,
 ) -> Result<Vec<AmendmentRow>, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    ctx.open(c, id)?;
     // Amending shows and rewrites every answer, police-linked ones too.
     if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) || !viewer.police_cleared
     {
@@ -1302,18 +1117,16 @@ pub struct IdentityDecision<'a> {
 /// both in the lead's areas). Call inside a write transaction.
 pub fn decide_identity(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
-    grounds: &Grounds,
+    ctx: &Ctx,
     referral_id: &str,
     link_id: &str,
     answer: &IdentityDecision<'_>,
 ) -> Result<(IdentityView, Option<String>), AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     if viewer.role != Role::ClinicalLead {
         return Err(AppError::Forbidden);
     }
-    // The reason gate is this use case's own: a page or an API call alike.
-    let (r, looked) = looking_at(c, viewer, actor, referral_id, grounds)?;
+    let (r, looked) = ctx.open(c, referral_id)?;
     let (decision, reason) = (answer.decision, answer.reason);
     let link = model::identity_links_of(c, &r.id)?
         .into_iter()

@@ -13,6 +13,7 @@ use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
+use crate::referrals::access::{Ctx, view_event};
 use crate::referrals::codes::*;
 use crate::referrals::forms::{self, AccessReason, Kind, ReturnPath, Step};
 use crate::referrals::model::{self, Viewer};
@@ -381,17 +382,16 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &Viewer, &service::Loaded) -> Result<T, AppError> + Send + 'static,
 {
-    let (viewer, id) = (Viewer::from(user), id.to_owned());
-    let session_started = user.session.created_at;
+    let (ctx, id) = (Ctx::from(user), id.to_owned());
     // One referral and its own records: a short read.
     let read = state
         .db
         .read_short(move |c| {
-            if let Some(erased) = crate::retention::web::erased_view(c, &viewer, &id)? {
+            if let Some(erased) = crate::retention::web::erased_view(c, &ctx.viewer, &id)? {
                 return Ok(Err(erased));
             }
-            let (l, reason) = service::load_for_page(c, &viewer, &id, session_started)?;
-            let extra = more(c, &viewer, &l)?;
+            let (l, reason) = service::load_for_page(c, &ctx, &id)?;
+            let extra = more(c, &ctx.viewer, &l)?;
             Ok(Ok((l, reason, extra)))
         })
         .await?;
@@ -401,10 +401,7 @@ where
     };
     state
         .db
-        .audit(
-            &user.actor(),
-            service::view_event(&l.referral.id, reason.as_deref()),
-        )
+        .audit(&user.actor(), view_event(&l.referral.id, reason.as_deref()))
         .await?;
     Ok(PageRead::Shown(Box::new(l), extra))
 }
@@ -859,20 +856,15 @@ pub async fn act(
     let (id, action) = path.into_inner();
     let action = parse_action(&action)?;
     let raw = RawForm::from_urlencoded(&body);
-    let viewer = Viewer::from(&user);
-    let since = user.session.created_at;
+    let ctx = Ctx::from(&user);
     let parsed = forms::parse_transition(action, &raw, crate::clock::today());
     let result = match parsed {
         Ok(t) => {
-            let actor = user.actor();
             let rid = id.clone();
             let emails = state.emails.clone();
             state
                 .db
-                .write(move |c| {
-                    service::opening(c, &viewer, &rid, since)?;
-                    service::transition(c, &viewer, &actor, &rid, action, &t, Some(&emails))
-                })
+                .write(move |c| service::transition(c, &ctx, &rid, action, &t, Some(&emails)))
                 .await
                 .map(|_| ())
         }
@@ -984,16 +976,11 @@ pub async fn amend(
             raw.set_all(f.name, vec![]);
         }
     }
-    let viewer = Viewer::from(&user);
-    let actor = user.actor();
-    let since = user.session.created_at;
+    let ctx = Ctx::from(&user);
     let (rid, changes, why) = (id.clone(), raw.clone(), reason.clone());
     let result = state
         .db
-        .write(move |c| {
-            service::opening(c, &viewer, &rid, since)?;
-            service::amend(c, &viewer, &actor, &rid, version, &changes, &why)
-        })
+        .write(move |c| service::amend(c, &ctx, &rid, version, &changes, &why))
         .await;
     match result {
         Ok(rows) => {
@@ -1589,7 +1576,9 @@ pub async fn give_reason(
     };
     state
         .db
-        .write(move |c| service::give_access_reason(c, &viewer, &actor, &id, &reason))
+        .write(move |c| {
+            crate::referrals::access::give_access_reason(c, &viewer, &actor, &id, &reason)
+        })
         .await?;
     Ok(page::see_other(&path))
 }
@@ -1660,16 +1649,13 @@ pub async fn identity(
 ) -> Result<HttpResponse, AppError> {
     let (id, link_id) = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let viewer = Viewer::from(&user);
-    let actor = user.actor();
-    let since = user.session.created_at;
+    let ctx = Ctx::from(&user);
     let (rid, lid, decision, reason) = (
         id.clone(),
         link_id.clone(),
         raw.get("decision").to_owned(),
         raw.get("reason").to_owned(),
     );
-    let grounds = service::Grounds { given: None, since };
     let result = state
         .db
         .write(move |c| {
@@ -1677,7 +1663,7 @@ pub async fn identity(
                 decision: &decision,
                 reason: &reason,
             };
-            service::decide_identity(c, &viewer, &actor, &grounds, &rid, &lid, &answer)
+            service::decide_identity(c, &ctx, &rid, &lid, &answer)
         })
         .await;
     match result {

@@ -6,13 +6,10 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, AuditAction, Event};
-use crate::auth::guard::ApiUser;
-use crate::db::DbConn;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::form::RawForm;
+use crate::referrals::access::{Ctx, Grounds};
 use crate::referrals::model::Viewer;
-use crate::referrals::service::{Grounds, looking_at};
 use crate::sessions::forms;
 use crate::sessions::measures::Instrument;
 use crate::sessions::model::{self, Session};
@@ -268,29 +265,12 @@ impl TreatmentJson {
         (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
-pub async fn list(
-    state: State,
-    api: ApiUser,
-    grounds: Grounds,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: State, ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
-    let clinical = service::sees_clinical(viewer.role);
+    let clinical = service::sees_clinical(ctx.viewer.role);
     let (rid, t) = state
         .db
-        .write(move |c| {
-            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Consultation, "referral.sessions_viewed")
-                    .record("referral", &r.id)
-                    .reason_if_any(reason.as_deref()),
-            )?;
-            Ok((r.id.clone(), service::treatment(c, &viewer, &r)?))
-        })
+        .write(move |c| service::view_treatment(c, &ctx, &id))
         .await?;
     Ok(HttpResponse::Ok().json(TreatmentJson::new(rid, &t, clinical)))
 }
@@ -342,8 +322,7 @@ pub struct PlanPreview {
 )]
 pub async fn plan(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<PlanRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -351,16 +330,11 @@ pub async fn plan(
     let body = body.into_inner();
     let input =
         forms::parse_plan(&raw_of(&body)?, service::local_now()).map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     if body.preview == Some(true) {
         // A write transaction: a reason sent with the preview is recorded.
         let dates = state
             .db
-            .write(move |c| {
-                looking_at(c, &viewer, &actor, &id, &grounds)?;
-                service::preview_plan(c, &viewer, &id, &input)
-            })
+            .write(move |c| service::preview_plan(c, &ctx, &id, &input))
             .await?;
         return Ok(HttpResponse::Ok().json(PlanPreview {
             dates: dates.into_iter().map(local).collect(),
@@ -370,10 +344,9 @@ pub async fn plan(
     let sessions = state
         .db
         .write(move |c| {
-            looking_at(c, &viewer, &actor, &id, &grounds)?;
-            let made = service::make_plan(c, &viewer, &actor, &id, &input, Some(&emails))?;
+            let made = service::make_plan(c, &ctx, &id, &input, Some(&emails))?;
             let ids: Vec<&str> = made.iter().map(|s| s.id.as_str()).collect();
-            reload(c, &viewer, &id, &ids)
+            reload(c, &ctx.viewer, &id, &ids)
         })
         .await?;
     Ok(HttpResponse::Created().json(SessionsJson { sessions }))
@@ -403,42 +376,25 @@ pub struct AddRequest {
 )]
 pub async fn add(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<AddRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let at = forms::parse_add(&raw_of(&body.into_inner())?, service::local_now())
         .map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let emails = state.emails.clone();
     let mut s = state
         .db
         .write(move |c| {
-            looking_at(c, &viewer, &actor, &id, &grounds)?;
-            let s = service::add_session(c, &viewer, &actor, &id, at, Some(&emails))?;
-            reload(c, &viewer, &id, &[&s.id])
+            let s = service::add_session(c, &ctx, &id, at, Some(&emails))?;
+            reload(c, &ctx.viewer, &id, &[&s.id])
         })
         .await?;
     let s = s
         .pop()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("added session not read back")))?;
     Ok(HttpResponse::Created().json(s))
-}
-
-/// Finds the referral of a session in scope and applies the reason rule to it
-/// ([`looking_at`]): a session out of scope is not found, as one that does not exist.
-fn looking_at_session(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &audit::Actor,
-    id: &str,
-    grounds: &Grounds,
-) -> Result<(), AppError> {
-    let referral_id = model::session(c, id)?.referral_id;
-    looking_at(c, viewer, actor, &referral_id, grounds).map(|_| ())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -473,8 +429,7 @@ pub struct MoveRequest {
 )]
 pub async fn reschedule(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<MoveRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -483,30 +438,20 @@ pub async fn reschedule(
     let input =
         forms::parse_move(&raw_of(&body)?, service::local_now()).map_err(AppError::Validation)?;
     let all = body.all_remaining == Some(true);
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let emails = state.emails.clone();
     let sessions = state
         .db
         .write(move |c| {
-            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
             let made = if all {
-                service::shift_remaining(c, &viewer, &actor, &id, &input, Some(&emails))?
+                service::shift_remaining(c, &ctx, &id, &input, Some(&emails))?
             } else {
-                vec![service::reschedule(
-                    c,
-                    &viewer,
-                    &actor,
-                    &id,
-                    &input,
-                    Some(&emails),
-                )?]
+                vec![service::reschedule(c, &ctx, &id, &input, Some(&emails))?]
             };
             let Some(first) = made.first() else {
                 return Ok(Vec::new());
             };
             let ids: Vec<&str> = made.iter().map(|s| s.id.as_str()).collect();
-            reload(c, &viewer, &first.referral_id, &ids)
+            reload(c, &ctx.viewer, &first.referral_id, &ids)
         })
         .await?;
     Ok(HttpResponse::Ok().json(SessionsJson { sessions }))
@@ -555,26 +500,22 @@ fn split(r: &Replacement) -> (Option<&str>, Option<String>) {
 )]
 pub async fn cancel(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<CancelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input = forms::parse_cancel(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let emails = state.emails.clone();
     let out = state
         .db
         .write(move |c| {
-            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
-            let replacement = service::cancel(c, &viewer, &actor, &id, &input, Some(&emails))?;
+            let replacement = service::cancel(c, &ctx, &id, &input, Some(&emails))?;
             let s = model::session(c, &id)?;
             let (new_id, not_possible) = split(&replacement);
             let mut ids = vec![id.as_str()];
             ids.extend(new_id);
-            let mut found = reload(c, &viewer, &s.referral_id, &ids)?.into_iter();
+            let mut found = reload(c, &ctx.viewer, &s.referral_id, &ids)?.into_iter();
             let cancelled = found.next().ok_or(AppError::NotFound)?;
             Ok(CancelledJson {
                 cancelled,
@@ -634,28 +575,24 @@ pub struct RecordedJson {
 )]
 pub async fn attendance(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<AttendanceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input =
         forms::parse_attendance(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let emails = state.emails.clone();
     let out = state
         .db
         .write(move |c| {
-            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
-            let rec = service::record_attendance(c, &viewer, &actor, &id, &input, Some(&emails))?;
+            let rec = service::record_attendance(c, &ctx, &id, &input, Some(&emails))?;
             let s = model::session(c, &id)?;
             let (new_id, not_possible) =
                 rec.replacement.as_ref().map(split).unwrap_or((None, None));
             let mut ids = vec![id.as_str()];
             ids.extend(new_id);
-            let mut found = reload(c, &viewer, &s.referral_id, &ids)?.into_iter();
+            let mut found = reload(c, &ctx.viewer, &s.referral_id, &ids)?.into_iter();
             let session = found.next().ok_or(AppError::NotFound)?;
             Ok(RecordedJson {
                 session,
@@ -701,8 +638,7 @@ pub struct MeasureRequest {
 )]
 pub async fn measure(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<MeasureRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -731,15 +667,10 @@ pub async fn measure(
         raw.set(&forms::answer_field(i + 1), a.to_string());
     }
     let input = forms::parse_measure(&raw, instrument).map_err(AppError::Validation)?;
-    let viewer = Viewer::from(&api);
-    let actor = api.actor();
     let emails = state.emails.clone();
     let m = state
         .db
-        .write(move |c| {
-            looking_at_session(c, &viewer, &actor, &id, &grounds)?;
-            service::record_measure(c, &viewer, &actor, &id, &input, Some(&emails))
-        })
+        .write(move |c| service::record_measure(c, &ctx, &id, &input, Some(&emails)))
         .await?;
     Ok(HttpResponse::Created().json(MeasureJson::from(&m)))
 }

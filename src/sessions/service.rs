@@ -19,6 +19,7 @@ use crate::db::schema::{
 };
 use crate::error::{AppError, FieldErrors};
 use crate::notifications::Emails;
+use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::codes::EndOutcome;
 use crate::referrals::forms::TransitionInput;
 use crate::referrals::model::{self as referrals_model, Referral, Viewer};
@@ -45,36 +46,82 @@ pub fn local_now() -> NaiveDateTime {
     crate::clock::utc_to_london(crate::clock::now())
 }
 
-/// The referral in scope, if the viewer may change its sessions: its allocated assistant
-/// psychologist, or a clinical lead of its area (scope has checked the area).
-fn managed_referral(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    referral_id: &str,
-) -> Result<Referral, AppError> {
-    let r = referrals_model::find(c, viewer, referral_id)?;
-    let allowed = match viewer.role {
+/// Whether the viewer may change a referral's sessions and onward support: a clinical lead
+/// of its area, or its allocated assistant psychologist.
+pub fn may_manage(viewer: &Viewer, r: &Referral) -> bool {
+    match viewer.role {
         Role::ClinicalLead => true,
         Role::AssistantPsychologist => {
             r.allocated_ap_id.as_deref() == Some(viewer.user_id.as_str())
         }
         _ => false,
-    };
-    if !allowed {
+    }
+}
+
+/// The referral, opened through the reason gate ([`Ctx::open`]), if the viewer may change
+/// its sessions; and the reason given for looking at it.
+fn managed(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(Referral, Option<String>), AppError> {
+    let (r, reason) = ctx.open(c, referral_id)?;
+    if !may_manage(&ctx.viewer, &r) {
         return Err(AppError::Forbidden);
     }
-    Ok(r)
+    Ok((r, reason))
+}
+
+/// A referral in scope, if the viewer may change its sessions.
+fn managed_referral(c: &mut DbConn, ctx: &Ctx, referral_id: &str) -> Result<Referral, AppError> {
+    managed(c, ctx, referral_id).map(|(r, _)| r)
 }
 
 /// A session in scope with its referral, if the viewer may change it.
 fn managed_session(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     session_id: &str,
 ) -> Result<(Referral, Session), AppError> {
     let s = model::session(c, session_id)?;
-    let r = managed_referral(c, viewer, &s.referral_id)?;
+    let r = managed_referral(c, ctx, &s.referral_id)?;
     Ok((r, s))
+}
+
+/// A form on a referral's treatment: the referral, if the viewer may change its sessions,
+/// and the form's caption, the view recorded with its reason.
+pub fn form_on_referral(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(Referral, Caption), AppError> {
+    let (r, reason) = managed(c, ctx, referral_id)?;
+    let caption = crate::referrals::access::caption(c, &ctx.actor, &r, reason.as_deref())?;
+    Ok((r, caption))
+}
+
+/// The caption of the form on risk alert `alert_id`, its referral opened through the
+/// reason gate and the view recorded.
+pub fn alert_form(c: &mut DbConn, ctx: &Ctx, alert_id: &str) -> Result<Caption, AppError> {
+    let referral_id = model::alert_referral(c, alert_id)?;
+    ctx.caption(c, &referral_id)
+}
+
+/// The caption of the form on enforcement review `review_id`, as [`alert_form`].
+pub fn review_form(c: &mut DbConn, ctx: &Ctx, review_id: &str) -> Result<Caption, AppError> {
+    let referral_id = model::review_referral(c, review_id)?;
+    ctx.caption(c, &referral_id)
+}
+
+/// A form on one session, as [`form_on_referral`]: its referral, the session and the caption.
+pub fn form_on_session(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    session_id: &str,
+) -> Result<(Referral, Session, Caption), AppError> {
+    let s = model::session(c, session_id)?;
+    let (r, caption) = form_on_referral(c, ctx, &s.referral_id)?;
+    Ok((r, s, caption))
 }
 
 fn in_treatment(r: &Referral) -> Result<(), AppError> {
@@ -308,11 +355,12 @@ fn insert_session(
 /// cannot be done.
 pub fn preview_plan(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     referral_id: &str,
     input: &PlanInput,
 ) -> Result<Vec<NaiveDateTime>, AppError> {
-    let r = managed_referral(c, viewer, referral_id)?;
+    let _viewer = &ctx.viewer;
+    let r = managed_referral(c, ctx, referral_id)?;
     plan_dates(c, &r, input)
 }
 
@@ -350,13 +398,13 @@ fn plan_dates(
 /// Makes the 12-session plan and books every appointment, all or nothing.
 pub fn make_plan(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     referral_id: &str,
     input: &PlanInput,
     emails: Option<&Emails>,
 ) -> Result<Vec<Session>, AppError> {
-    let r = managed_referral(c, viewer, referral_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let r = managed_referral(c, ctx, referral_id)?;
     let dates = plan_dates(c, &r, input)?;
     let ap = r.allocated_ap_id.clone().unwrap_or_default();
     let now = crate::clock::now();
@@ -479,13 +527,13 @@ fn retire(
 /// Moves one appointment. The old one is kept as rescheduled, with who asked and why.
 pub fn reschedule(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     session_id: &str,
     input: &MoveInput,
     emails: Option<&Emails>,
 ) -> Result<Session, AppError> {
-    let (r, s) = managed_session(c, viewer, session_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, s) = managed_session(c, ctx, session_id)?;
     in_treatment(&r)?;
     fresh(&s, input.version)?;
     let end = end_date(&r)?;
@@ -551,13 +599,13 @@ pub fn reschedule(
 /// the rest follow at the plan's cadence with the plan's rules.
 pub fn shift_remaining(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     session_id: &str,
     input: &MoveInput,
     emails: Option<&Emails>,
 ) -> Result<Vec<Session>, AppError> {
-    let (r, s) = managed_session(c, viewer, session_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, s) = managed_session(c, ctx, session_id)?;
     in_treatment(&r)?;
     fresh(&s, input.version)?;
     let plan = model::plan(c, &r.id)?
@@ -712,13 +760,13 @@ fn replace(
 /// Cancels an appointment with a coded reason. One the service cancels is replaced.
 pub fn cancel(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     session_id: &str,
     input: &CancelInput,
     emails: Option<&Emails>,
 ) -> Result<Replacement, AppError> {
-    let (r, s) = managed_session(c, viewer, session_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, s) = managed_session(c, ctx, session_id)?;
     in_treatment(&r)?;
     fresh(&s, input.version)?;
     retire(
@@ -766,13 +814,13 @@ pub fn cancel(
 /// Adds one appointment to a referral's plan (after absences, say).
 pub fn add_session(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     referral_id: &str,
     at: NaiveDateTime,
     emails: Option<&Emails>,
 ) -> Result<Session, AppError> {
-    let r = managed_referral(c, viewer, referral_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let r = managed_referral(c, ctx, referral_id)?;
     in_treatment(&r)?;
     let plan = model::plan(c, &r.id)?
         .ok_or_else(|| AppError::Conflict("Make the session plan first".into()))?;
@@ -858,13 +906,13 @@ fn transition_to(
 /// enforcement review.
 pub fn record_attendance(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     session_id: &str,
     input: &AttendanceInput,
     emails: Option<&Emails>,
 ) -> Result<Recorded, AppError> {
-    let (r, s) = managed_session(c, viewer, session_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, s) = managed_session(c, ctx, session_id)?;
     in_treatment(&r)?;
     fresh(&s, input.version)?;
     if s.starts_at.date() > local_now().date() {
@@ -1062,13 +1110,13 @@ pub fn treatment_ended(c: &mut DbConn, viewer: &Viewer, referral_id: &str) -> Re
 /// zero raises a risk alert to the clinical leads of the area at once.
 pub fn record_measure(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     session_id: &str,
     input: &MeasureInput,
     emails: Option<&Emails>,
 ) -> Result<Measure, AppError> {
-    let (r, s) = managed_session(c, viewer, session_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, s) = managed_session(c, ctx, session_id)?;
     if !matches!(r.status, Status::InTreatment | Status::Ended) {
         return Err(AppError::Conflict(
             "Outcome measures are recorded during treatment".into(),
@@ -1177,16 +1225,16 @@ fn raise_alert(
 /// A clinical lead records what was done about a risk alert.
 pub fn acknowledge_alert(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     alert_id: &str,
     action_taken: &str,
 ) -> Result<String, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     let alert: model::RiskAlert = risk_alerts::table
         .find(alert_id)
         .select(model::RiskAlert::as_select())
         .first(c)?;
-    let r = referrals_model::find(c, viewer, &alert.referral_id)?;
+    let (r, _) = ctx.open(c, &alert.referral_id)?;
     if viewer.role != Role::ClinicalLead {
         return Err(AppError::Forbidden);
     }
@@ -1223,13 +1271,13 @@ pub fn acknowledge_alert(
 /// The practitioner's report to the responsible officer: on the timeline and sent.
 pub fn send_report(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     referral_id: &str,
     input: &ReportInput,
     emails: Option<&Emails>,
 ) -> Result<(), AppError> {
-    let r = managed_referral(c, viewer, referral_id)?;
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let r = managed_referral(c, ctx, referral_id)?;
     if !matches!(
         r.status,
         Status::Allocated | Status::InTreatment | Status::Ended
@@ -1273,16 +1321,16 @@ pub fn send_report(
 /// The responsible officer records the decision after a second unacceptable absence.
 pub fn decide_review(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     review_id: &str,
     input: &DecisionInput,
 ) -> Result<String, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     let review: EnforcementReview = enforcement_reviews::table
         .find(review_id)
         .select(EnforcementReview::as_select())
         .first(c)?;
-    let r = referrals_model::find(c, viewer, &review.referral_id)?;
+    let (r, _) = ctx.open(c, &review.referral_id)?;
     let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
     if viewer.role != Role::ProbationOfficer || holder != &viewer.user_id {
         return Err(AppError::Forbidden);
@@ -1341,6 +1389,24 @@ pub fn sees_clinical(role: Role) -> bool {
     matches!(role, Role::ClinicalLead | Role::AssistantPsychologist)
 }
 
+/// A referral's treatment, for the API: opened through the reason gate and recorded as a
+/// view of its sessions. Returns the referral's id with it.
+pub fn view_treatment(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(String, Treatment), AppError> {
+    let (r, reason) = ctx.open(c, referral_id)?;
+    audit::record(
+        c,
+        &ctx.actor,
+        Event::new(AuditAction::Consultation, "referral.sessions_viewed")
+            .record("referral", &r.id)
+            .reason_if_any(reason.as_deref()),
+    )?;
+    Ok((r.id.clone(), treatment(c, &ctx.viewer, &r)?))
+}
+
 /// Loads a referral's treatment. The caller has found the referral in scope (and recorded
 /// the view).
 pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatment, AppError> {
@@ -1386,22 +1452,13 @@ pub fn session_in_scope(
     Ok((r, s))
 }
 
-/// A session the viewer may change, with its referral (for forms).
-pub fn session_to_manage(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    session_id: &str,
-) -> Result<(Referral, Session), AppError> {
-    managed_session(c, viewer, session_id)
-}
-
 /// A referral whose sessions the viewer may change (for forms).
 pub fn referral_to_manage(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     referral_id: &str,
 ) -> Result<Referral, AppError> {
-    managed_referral(c, viewer, referral_id)
+    managed_referral(c, ctx, referral_id)
 }
 
 /// The default cadence offered on the plan form.

@@ -10,11 +10,10 @@ use serde::Serialize;
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
-use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
-use crate::referrals::model::{Referral, Viewer};
-use crate::referrals::service::{self as referrals_service, Caption};
+use crate::referrals::access::{Caption, Ctx};
+use crate::referrals::model::Referral;
 use crate::sessions::codes::*;
 use crate::sessions::forms::{self, answer_field};
 use crate::sessions::measures::Instrument;
@@ -60,17 +59,10 @@ async fn referral_heading(
     user: &CurrentUser,
     referral_id: String,
 ) -> Result<(Referral, Heading), AppError> {
-    let viewer = Viewer::from(user);
-    let actor = user.actor();
-    let since = user.session.created_at;
+    let acting = Ctx::from(user);
     state
         .db
-        .write(move |c| {
-            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
-            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
-            let h = referrals_service::caption(c, &actor, &r, reason.as_deref())?;
-            Ok((r, h))
-        })
+        .write(move |c| service::form_on_referral(c, &acting, &referral_id))
         .await
 }
 
@@ -80,31 +72,11 @@ async fn session_heading(
     user: &CurrentUser,
     session_id: String,
 ) -> Result<(Referral, Session, Heading), AppError> {
-    let viewer = Viewer::from(user);
-    let actor = user.actor();
-    let since = user.session.created_at;
+    let acting = Ctx::from(user);
     state
         .db
-        .write(move |c| {
-            let (_, reason) = opening_session(c, &viewer, &session_id, since)?;
-            let (r, s) = service::session_to_manage(c, &viewer, &session_id)?;
-            let h = referrals_service::caption(c, &actor, &r, reason.as_deref())?;
-            Ok((r, s, h))
-        })
+        .write(move |c| service::form_on_session(c, &acting, &session_id))
         .await
-}
-
-/// A page about a session, or a change to it, opens its referral first (off a clinical
-/// lead's caseload, only with a reason given this session): the session and the reason.
-fn opening_session(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    session_id: &str,
-    since: chrono::NaiveDateTime,
-) -> Result<(Session, Option<String>), AppError> {
-    let s = model::session(c, session_id)?;
-    let (_, reason) = referrals_service::opening(c, viewer, &s.referral_id, since)?;
-    Ok((s, reason))
 }
 
 fn back_to(referral_id: &str) -> String {
@@ -157,9 +129,7 @@ pub async fn plan(
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
     let confirm = raw.get("confirm") == "yes";
-    let viewer = Viewer::from(&user);
-    let actor = user.actor();
-    let since = user.session.created_at;
+    let acting = Ctx::from(&user);
     let parsed = forms::parse_plan(&raw, service::local_now());
     let input = match parsed {
         Ok(i) => i,
@@ -171,23 +141,17 @@ pub async fn plan(
     };
     let result = if confirm {
         let emails = state.emails.clone();
-        let (v, rid, i) = (viewer.clone(), referral_id.clone(), input.clone());
+        let (rid, i) = (referral_id.clone(), input.clone());
         state
             .db
-            .write(move |c| {
-                referrals_service::opening(c, &v, &rid, since)?;
-                service::make_plan(c, &v, &actor, &rid, &i, Some(&emails))
-            })
+            .write(move |c| service::make_plan(c, &acting, &rid, &i, Some(&emails)))
             .await
             .map(|made| made.into_iter().map(|s| s.starts_at).collect::<Vec<_>>())
     } else {
-        let (v, rid, i) = (viewer.clone(), referral_id.clone(), input.clone());
+        let (rid, i) = (referral_id.clone(), input.clone());
         state
             .db
-            .run(move |c| {
-                referrals_service::opening(c, &v, &rid, since)?;
-                service::preview_plan(c, &v, &rid, &i)
-            })
+            .run(move |c| service::preview_plan(c, &acting, &rid, &i))
             .await
     };
     match result {
@@ -264,19 +228,11 @@ pub async fn add(
     let at = forms::parse_add(&raw, service::local_now());
     let result = match at {
         Ok(at) => {
-            let (v, a, rid, emails) = (
-                Viewer::from(&user),
-                user.actor(),
-                referral_id.clone(),
-                state.emails.clone(),
-            );
-            let since = user.session.created_at;
+            let (acting, rid, emails) =
+                (Ctx::from(&user), referral_id.clone(), state.emails.clone());
             state
                 .db
-                .write(move |c| {
-                    referrals_service::opening(c, &v, &rid, since)?;
-                    service::add_session(c, &v, &a, &rid, at, Some(&emails))
-                })
+                .write(move |c| service::add_session(c, &acting, &rid, at, Some(&emails)))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -356,21 +312,16 @@ pub async fn move_session(
     let all = raw.get("which") == "remaining";
     let result = match forms::parse_move(&raw, service::local_now()) {
         Ok(input) => {
-            let (v, a, sid, emails) = (
-                Viewer::from(&user),
-                user.actor(),
-                session_id.clone(),
-                state.emails.clone(),
-            );
-            let since = user.session.created_at;
+            let (acting, sid, emails) =
+                (Ctx::from(&user), session_id.clone(), state.emails.clone());
             state
                 .db
                 .write(move |c| {
-                    opening_session(c, &v, &sid, since)?;
                     if all {
-                        service::shift_remaining(c, &v, &a, &sid, &input, Some(&emails))
+                        service::shift_remaining(c, &acting, &sid, &input, Some(&emails))
                     } else {
-                        service::reschedule(c, &v, &a, &sid, &input, Some(&emails)).map(|s| vec![s])
+                        service::reschedule(c, &acting, &sid, &input, Some(&emails))
+                            .map(|s| vec![s])
                     }
                 })
                 .await
@@ -451,18 +402,13 @@ pub async fn cancel(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_cancel(&raw) {
         Ok(input) => {
-            let (v, a, sid, emails) = (
-                Viewer::from(&user),
-                user.actor(),
-                session_id.clone(),
-                state.emails.clone(),
-            );
-            let since = user.session.created_at;
+            let (acting, sid, emails) =
+                (Ctx::from(&user), session_id.clone(), state.emails.clone());
             state
                 .db
                 .write(move |c| {
-                    let (s, _) = opening_session(c, &v, &sid, since)?;
-                    service::cancel(c, &v, &a, &sid, &input, Some(&emails))
+                    let s = model::session(c, &sid)?;
+                    service::cancel(c, &acting, &sid, &input, Some(&emails))
                         .map(|r| (s.referral_id, r))
                 })
                 .await
@@ -575,18 +521,13 @@ pub async fn attendance(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_attendance(&raw) {
         Ok(input) => {
-            let (v, a, sid, emails) = (
-                Viewer::from(&user),
-                user.actor(),
-                session_id.clone(),
-                state.emails.clone(),
-            );
-            let since = user.session.created_at;
+            let (acting, sid, emails) =
+                (Ctx::from(&user), session_id.clone(), state.emails.clone());
             state
                 .db
                 .write(move |c| {
-                    let (s, _) = opening_session(c, &v, &sid, since)?;
-                    service::record_attendance(c, &v, &a, &sid, &input, Some(&emails))
+                    let s = model::session(c, &sid)?;
+                    service::record_attendance(c, &acting, &sid, &input, Some(&emails))
                         .map(|r| (s.referral_id, r))
                 })
                 .await
@@ -716,19 +657,11 @@ pub async fn measure(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_measure(&raw, instrument) {
         Ok(input) => {
-            let (v, a, sid, emails) = (
-                Viewer::from(&user),
-                user.actor(),
-                session_id.clone(),
-                state.emails.clone(),
-            );
-            let since = user.session.created_at;
+            let (acting, sid, emails) =
+                (Ctx::from(&user), session_id.clone(), state.emails.clone());
             state
                 .db
-                .write(move |c| {
-                    opening_session(c, &v, &sid, since)?;
-                    service::record_measure(c, &v, &a, &sid, &input, Some(&emails))
-                })
+                .write(move |c| service::record_measure(c, &acting, &sid, &input, Some(&emails)))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -797,19 +730,11 @@ pub async fn report(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_report(&raw) {
         Ok(input) => {
-            let (v, a, rid, emails) = (
-                Viewer::from(&user),
-                user.actor(),
-                referral_id.clone(),
-                state.emails.clone(),
-            );
-            let since = user.session.created_at;
+            let (acting, rid, emails) =
+                (Ctx::from(&user), referral_id.clone(), state.emails.clone());
             state
                 .db
-                .write(move |c| {
-                    referrals_service::opening(c, &v, &rid, since)?;
-                    service::send_report(c, &v, &a, &rid, &input, Some(&emails))
-                })
+                .write(move |c| service::send_report(c, &acting, &rid, &input, Some(&emails)))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -835,39 +760,16 @@ pub async fn report(
 
 // ------------------------------------------------------------------ risk alerts
 
-/// The heading for a page about a record hanging off a referral (a risk alert, an
-/// enforcement review): `referral_of` finds the referral's id; scope is then checked on it.
-async fn heading_via(
-    state: &State,
-    user: &CurrentUser,
-    id: String,
-    referral_of: fn(&mut DbConn, &str) -> Result<String, AppError>,
-) -> Result<Heading, AppError> {
-    let viewer = Viewer::from(user);
-    let actor = user.actor();
-    let since = user.session.created_at;
-    state
-        .db
-        .write(move |c| {
-            let referral_id = referral_of(c, &id)?;
-            let (r, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
-            referrals_service::caption(c, &actor, &r, reason.as_deref())
-        })
-        .await
-}
-
 async fn alert_heading(
     state: &State,
     user: &CurrentUser,
     alert_id: String,
 ) -> Result<Heading, AppError> {
-    heading_via(
-        state,
-        user,
-        alert_id,
-        crate::sessions::model::alert_referral,
-    )
-    .await
+    let acting = Ctx::from(user);
+    state
+        .db
+        .write(move |c| service::alert_form(c, &acting, &alert_id))
+        .await
 }
 
 pub async fn alert_form(
@@ -896,15 +798,10 @@ pub async fn alert(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_acknowledgement(&raw) {
         Ok(note) => {
-            let (v, a, aid) = (Viewer::from(&user), user.actor(), id.clone());
-            let since = user.session.created_at;
+            let (acting, aid) = (Ctx::from(&user), id.clone());
             state
                 .db
-                .write(move |c| {
-                    let referral_id = crate::sessions::model::alert_referral(c, &aid)?;
-                    referrals_service::opening(c, &v, &referral_id, since)?;
-                    service::acknowledge_alert(c, &v, &a, &aid, &note)
-                })
+                .write(move |c| service::acknowledge_alert(c, &acting, &aid, &note))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -940,13 +837,11 @@ async fn review_heading(
     user: &CurrentUser,
     review_id: String,
 ) -> Result<Heading, AppError> {
-    heading_via(
-        state,
-        user,
-        review_id,
-        crate::sessions::model::review_referral,
-    )
-    .await
+    let acting = Ctx::from(user);
+    state
+        .db
+        .write(move |c| service::review_form(c, &acting, &review_id))
+        .await
 }
 
 fn decision_ctx(h: &Heading, id: &str, raw: &RawForm) -> tera::Context {
@@ -988,15 +883,10 @@ pub async fn decision(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_decision(&raw) {
         Ok(input) => {
-            let (v, a, rid) = (Viewer::from(&user), user.actor(), id.clone());
-            let since = user.session.created_at;
+            let (acting, rid) = (Ctx::from(&user), id.clone());
             state
                 .db
-                .write(move |c| {
-                    let referral_id = crate::sessions::model::review_referral(c, &rid)?;
-                    referrals_service::opening(c, &v, &referral_id, since)?;
-                    service::decide_review(c, &v, &a, &rid, &input)
-                })
+                .write(move |c| service::decide_review(c, &acting, &rid, &input))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),

@@ -6,16 +6,14 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::form::RawForm;
-use crate::referrals::model::Viewer;
-use crate::referrals::service::{Grounds, looking_at};
+use crate::referrals::access::{Ctx, Grounds};
 use crate::signposting::views::{
     DirectoryServiceJson, EndSummaryJson, OnwardSupportJson, SignpostingJson,
 };
-use crate::signposting::{directory, forms, model, service, summary};
+use crate::signposting::{directory, forms, model, service};
 use crate::state::State;
 
 fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
@@ -25,22 +23,6 @@ fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
             "The request body must be a JSON object".into(),
         )),
     }
-}
-
-fn viewed(
-    c: &mut crate::db::DbConn,
-    actor: &audit::Actor,
-    event: &str,
-    referral_id: &str,
-    reason: Option<&str>,
-) -> Result<(), AppError> {
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Consultation, event)
-            .record("referral", referral_id)
-            .reason_if_any(reason),
-    )
 }
 
 #[utoipa::path(
@@ -54,27 +36,11 @@ fn viewed(
         (status = 422, description = "Access-Reason blank or too long", body = ErrorBody),
     )
 )]
-pub async fn list(
-    state: State,
-    api: ApiUser,
-    grounds: Grounds,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: State, ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (viewer, actor) = (Viewer::from(&api), api.actor());
     let onward = state
         .db
-        .write(move |c| {
-            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
-            viewed(
-                c,
-                &actor,
-                "referral.signposting_viewed",
-                &r.id,
-                reason.as_deref(),
-            )?;
-            service::onward(c, &viewer, &r)
-        })
+        .write(move |c| service::view_onward(c, &ctx, &id))
         .await?;
     Ok(HttpResponse::Ok().json(OnwardSupportJson::new(&onward)))
 }
@@ -108,25 +74,18 @@ pub struct SignpostRequest {
 )]
 pub async fn signpost(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<SignpostRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input = forms::parse_signpost(&raw_of(&body.into_inner())?, crate::clock::today())
         .map_err(AppError::Validation)?;
-    let (viewer, actor) = (Viewer::from(&api), api.actor());
-    let json = state
+    let (s, svc) = state
         .db
-        .write(move |c| {
-            looking_at(c, &viewer, &actor, &id, &grounds)?;
-            let s = service::signpost(c, &viewer, &actor, &id, &input)?;
-            let svc = model::service(c, &s.service_id)?;
-            Ok(SignpostingJson::new(&s, &svc))
-        })
+        .write(move |c| service::signpost(c, &ctx, &id, &input))
         .await?;
-    Ok(HttpResponse::Created().json(json))
+    Ok(HttpResponse::Created().json(SignpostingJson::new(&s, &svc)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -153,27 +112,17 @@ pub struct SignpostUpdateRequest {
 )]
 pub async fn update(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<SignpostUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let raw = raw_of(&body.into_inner())?;
-    let (viewer, actor) = (Viewer::from(&api), api.actor());
-    let json = state
+    let (s, svc) = state
         .db
-        .write(move |c| {
-            // Its referral in scope, and a reason when it is off the caller's caseload.
-            let referral_id = model::signposting(c, &id)?.referral_id;
-            looking_at(c, &viewer, &actor, &referral_id, &grounds)?;
-            let (_, s, svc) = service::signposting_to_manage(c, &viewer, &id)?;
-            let input = forms::parse_update(&raw, s.signposted_on).map_err(AppError::Validation)?;
-            let s = service::update(c, &viewer, &actor, &id, &input)?;
-            Ok(SignpostingJson::new(&s, &svc))
-        })
+        .write(move |c| service::update_from_form(c, &ctx, &id, &raw))
         .await?;
-    Ok(HttpResponse::Ok().json(json))
+    Ok(HttpResponse::Ok().json(SignpostingJson::new(&s, &svc)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -197,22 +146,16 @@ pub struct NoOnwardRequest {
 )]
 pub async fn no_onward(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<NoOnwardRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let reason =
         forms::parse_no_onward(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
-    let (viewer, actor) = (Viewer::from(&api), api.actor());
     let onward = state
         .db
-        .write(move |c| {
-            let (r, _) = looking_at(c, &viewer, &actor, &id, &grounds)?;
-            service::record_no_onward(c, &viewer, &actor, &id, &reason)?;
-            service::onward(c, &viewer, &r)
-        })
+        .write(move |c| service::record_no_onward(c, &ctx, &id, &reason))
         .await?;
     Ok(HttpResponse::Ok().json(OnwardSupportJson::new(&onward)))
 }
@@ -231,27 +174,14 @@ pub async fn no_onward(
 )]
 pub async fn end_summary(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (viewer, actor) = (Viewer::from(&api), api.actor());
-    let clinical = crate::sessions::service::sees_clinical(viewer.role);
+    let clinical = crate::sessions::service::sees_clinical(ctx.viewer.role);
     let e = state
         .db
-        .write(move |c| {
-            let (r, reason) = looking_at(c, &viewer, &actor, &id, &grounds)?;
-            viewed(
-                c,
-                &actor,
-                "referral.end_summary_viewed",
-                &r.id,
-                reason.as_deref(),
-            )?;
-            summary::end_of_treatment(c, &r)?
-                .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))
-        })
+        .write(move |c| service::view_end_summary(c, &ctx, &id))
         .await?;
     Ok(HttpResponse::Ok().json(EndSummaryJson::new(&e, clinical)))
 }
@@ -277,23 +207,16 @@ pub struct EndSummaryRequest {
 )]
 pub async fn write_summary(
     state: State,
-    api: ApiUser,
-    grounds: Grounds,
+    ctx: Ctx,
     id: web::Path<String>,
     body: web::Json<EndSummaryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let text = forms::parse_summary(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
-    let (viewer, actor) = (Viewer::from(&api), api.actor());
-    let clinical = crate::sessions::service::sees_clinical(viewer.role);
+    let clinical = crate::sessions::service::sees_clinical(ctx.viewer.role);
     let e = state
         .db
-        .write(move |c| {
-            let (r, _) = looking_at(c, &viewer, &actor, &id, &grounds)?;
-            service::write_summary(c, &viewer, &actor, &id, &text)?;
-            summary::end_of_treatment(c, &r)?
-                .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))
-        })
+        .write(move |c| service::write_summary(c, &ctx, &id, &text))
         .await?;
     Ok(HttpResponse::Ok().json(EndSummaryJson::new(&e, clinical)))
 }

@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate};
 use crate::audit::Actor;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::referrals::access::Ctx;
 use crate::referrals::model::Viewer;
 use crate::signposting::codes::{ServiceType, SignpostStatus};
 use crate::signposting::forms::{DirectoryInput, SignpostInput, StatusInput};
@@ -121,8 +122,12 @@ pub fn signpost_ended(
     today: NaiveDate,
     settle: bool,
 ) -> Result<(), AppError> {
-    let actor = Actor::user(&ap.user_id, &ap.name, None);
-    let r = service::referral_to_manage(c, ap, referral_id)?;
+    let acting = Ctx::new(
+        ap.clone(),
+        Actor::user(&ap.user_id, &ap.name, None),
+        crate::clock::now(),
+    );
+    let r = service::referral_to_manage(c, &acting, referral_id)?;
     let offered = service::offered_services(c, &r)?;
     for (i, s) in offered.iter().take(2).enumerate() {
         let status = if i == 0 || settle {
@@ -140,8 +145,7 @@ pub fn signpost_ended(
         };
         service::signpost(
             c,
-            ap,
-            &actor,
+            &acting,
             referral_id,
             &SignpostInput {
                 service_id: s.id.clone(),
@@ -152,11 +156,11 @@ pub fn signpost_ended(
     }
     service::write_summary(
         c,
-        ap,
-        &actor,
+        &acting,
         referral_id,
         "Completed treatment and engaged well throughout. Mood and anxiety improved; relapse-prevention plan agreed. Signposted to the community mental health team and to the jobs hub.",
-    )
+    )?;
+    Ok(())
 }
 
 /// A signposting made during treatment whose follow-up is due today, so the practitioner's
@@ -167,15 +171,18 @@ pub fn follow_up_due(
     referral_id: &str,
     today: NaiveDate,
 ) -> Result<(), AppError> {
-    let actor = Actor::user(&ap.user_id, &ap.name, None);
-    let r = service::referral_to_manage(c, ap, referral_id)?;
+    let acting = Ctx::new(
+        ap.clone(),
+        Actor::user(&ap.user_id, &ap.name, None),
+        crate::clock::now(),
+    );
+    let r = service::referral_to_manage(c, &acting, referral_id)?;
     let Some(first) = service::offered_services(c, &r)?.into_iter().next() else {
         return Ok(());
     };
     service::signpost(
         c,
-        ap,
-        &actor,
+        &acting,
         referral_id,
         &SignpostInput {
             service_id: first.id,

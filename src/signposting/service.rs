@@ -13,6 +13,7 @@ use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{end_summaries, no_onward_support, referrals, signpostings};
 use crate::error::{AppError, FieldErrors};
+use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::{Purpose, Referral, Viewer, scoped};
 use crate::referrals::state::Status;
 use crate::sessions::codes::EventKind;
@@ -20,8 +21,11 @@ use crate::sessions::service::record_event;
 use crate::signposting::codes::SignpostStatus;
 use crate::signposting::forms::{SignpostInput, StatusInput, UpdateInput};
 use crate::signposting::model::{self, DirectoryService, EndSummary, NoOnwardSupport, Signposting};
+use crate::signposting::summary::EndOfTreatment;
 use crate::users::model::Role;
 use crate::web::format;
+
+const SUMMARY_AFTER_END: &str = "The end-of-treatment summary is written once treatment has ended";
 
 pub const STALE_SIGNPOSTING: &str =
     "This signposting has changed since you opened it. Reload the page and try again";
@@ -30,21 +34,25 @@ pub const STALE_SIGNPOSTING: &str =
 /// manage its sessions).
 pub fn referral_to_manage(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     referral_id: &str,
 ) -> Result<Referral, AppError> {
-    crate::sessions::service::referral_to_manage(c, viewer, referral_id)
+    crate::sessions::service::referral_to_manage(c, ctx, referral_id)
+}
+
+/// A form on a referral's onward support: the referral, if the viewer may change it, and the
+/// form's caption, the view recorded with its reason.
+pub fn form_on_referral(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(Referral, Caption), AppError> {
+    crate::sessions::service::form_on_referral(c, ctx, referral_id)
 }
 
 /// Whether the viewer may change a referral's onward support (it is in their scope).
 pub fn can_manage(viewer: &Viewer, r: &Referral) -> bool {
-    match viewer.role {
-        Role::ClinicalLead => true,
-        Role::AssistantPsychologist => {
-            r.allocated_ap_id.as_deref() == Some(viewer.user_id.as_str())
-        }
-        _ => false,
-    }
+    crate::sessions::service::may_manage(viewer, r)
 }
 
 /// Onward support is arranged from allocation until the referral is closed.
@@ -106,12 +114,12 @@ fn describe(service: &DirectoryService, s: &StatusInput) -> String {
 /// Signposts the person to a service offered for the referral's area.
 pub fn signpost(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     referral_id: &str,
     input: &SignpostInput,
-) -> Result<Signposting, AppError> {
-    let r = referral_to_manage(c, viewer, referral_id)?;
+) -> Result<(Signposting, DirectoryService), AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let r = referral_to_manage(c, ctx, referral_id)?;
     check_open(&r)?;
     let service = offered_services(c, &r)?
         .into_iter()
@@ -156,31 +164,92 @@ pub fn signpost(
         ("referral", &r.id),
         json!({ "signposting": row.id, "service": service.id, "status": row.status.as_str() }),
     )?;
-    Ok(row)
+    Ok((row, service))
 }
 
 /// A signposting in scope with its referral and service, if the viewer may change it.
 pub fn signposting_to_manage(
     c: &mut DbConn,
-    viewer: &Viewer,
+    ctx: &Ctx,
     id: &str,
 ) -> Result<(Referral, Signposting, DirectoryService), AppError> {
     let s = model::signposting(c, id)?;
-    let r = referral_to_manage(c, viewer, &s.referral_id)?;
+    let r = referral_to_manage(c, ctx, &s.referral_id)?;
     let service = model::service(c, &s.service_id)?;
     Ok((r, s, service))
+}
+
+/// A form on one signposting, as [`form_on_referral`]: its referral, the signposting, its
+/// directory service and the form's caption.
+pub fn form_on_signposting(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<(Referral, Signposting, DirectoryService, Caption), AppError> {
+    let s = model::signposting(c, id)?;
+    let (r, caption) = form_on_referral(c, ctx, &s.referral_id)?;
+    let service = model::service(c, &s.service_id)?;
+    Ok((r, s, service, caption))
+}
+
+/// The signpost form: its caption and the services offered for the referral's area.
+pub fn signpost_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(Caption, Vec<DirectoryService>), AppError> {
+    let (r, caption) = form_on_referral(c, ctx, referral_id)?;
+    Ok((caption, offered_services(c, &r)?))
+}
+
+/// The "no onward support needed" form: its caption and what was recorded before, if any.
+pub fn no_onward_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(Caption, Option<NoOnwardSupport>), AppError> {
+    let (r, caption) = form_on_referral(c, ctx, referral_id)?;
+    Ok((caption, model::no_onward_support_of(c, &r.id)?))
+}
+
+/// The end-of-treatment summary form, once treatment has ended: its caption and the summary
+/// written before, if any.
+pub fn summary_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(Caption, Option<EndSummary>), AppError> {
+    let (r, caption) = form_on_referral(c, ctx, referral_id)?;
+    if !crate::signposting::summary::has_ended(&r) {
+        return Err(AppError::Conflict(SUMMARY_AFTER_END.into()));
+    }
+    Ok((caption, model::end_summary_of(c, &r.id)?))
+}
+
+/// A signposting moved on from the update form's answers, which are read against the
+/// signposting as stored (a follow-up date cannot come before it was signposted).
+pub fn update_from_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    id: &str,
+    answers: &crate::form::RawForm,
+) -> Result<(Signposting, DirectoryService), AppError> {
+    let (_, s, _) = signposting_to_manage(c, ctx, id)?;
+    let input = crate::signposting::forms::parse_update(answers, s.signposted_on)
+        .map_err(AppError::Validation)?;
+    update(c, ctx, id, &input)
 }
 
 /// Moves a signposting on: a referral made, accepted, declined, not needed, or a new
 /// follow-up date.
 pub fn update(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     id: &str,
     input: &UpdateInput,
-) -> Result<Signposting, AppError> {
-    let (r, s, service) = signposting_to_manage(c, viewer, id)?;
+) -> Result<(Signposting, DirectoryService), AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let (r, s, service) = signposting_to_manage(c, ctx, id)?;
     check_open(&r)?;
     if s.version != input.version {
         return Err(AppError::Conflict(STALE_SIGNPOSTING.into()));
@@ -218,18 +287,18 @@ pub fn update(
         ("referral", &r.id),
         json!({ "signposting": id, "from": s.status.as_str(), "to": input.status.status.as_str() }),
     )?;
-    model::signposting(c, id)
+    Ok((model::signposting(c, id)?, service))
 }
 
 /// Records (or restates) that the person needs no onward support, and why.
 pub fn record_no_onward(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     referral_id: &str,
     reason: &str,
-) -> Result<(), AppError> {
-    let r = referral_to_manage(c, viewer, referral_id)?;
+) -> Result<Onward, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let r = referral_to_manage(c, ctx, referral_id)?;
     check_open(&r)?;
     let row = NoOnwardSupport {
         referral_id: r.id.clone(),
@@ -255,23 +324,22 @@ pub fn record_no_onward(
         "signposting.no_onward_support",
         ("referral", &r.id),
         json!({}),
-    )
+    )?;
+    onward(c, viewer, &r)
 }
 
 /// Writes or rewrites the practitioner's end-of-treatment summary for the responsible
 /// officer, once treatment has ended.
 pub fn write_summary(
     c: &mut DbConn,
-    viewer: &Viewer,
-    actor: &Actor,
+    ctx: &Ctx,
     referral_id: &str,
     summary: &str,
-) -> Result<(), AppError> {
-    let r = referral_to_manage(c, viewer, referral_id)?;
+) -> Result<EndOfTreatment, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    let r = referral_to_manage(c, ctx, referral_id)?;
     if !crate::signposting::summary::has_ended(&r) {
-        return Err(AppError::Conflict(
-            "The end-of-treatment summary is written once treatment has ended".into(),
-        ));
+        return Err(AppError::Conflict(SUMMARY_AFTER_END.into()));
     }
     let rewritten = model::end_summary_of(c, &r.id)?.is_some();
     diesel::delete(end_summaries::table.find(&r.id)).execute(c)?;
@@ -301,6 +369,57 @@ pub fn write_summary(
         "signposting.end_summary",
         ("referral", &r.id),
         json!({ "rewritten": rewritten }),
+    )?;
+    crate::signposting::summary::end_of_treatment(c, &r)?
+        .ok_or_else(|| AppError::Conflict(SUMMARY_AFTER_END.into()))
+}
+
+/// A referral's onward support, for the API: opened through the reason gate, the view
+/// recorded.
+pub fn view_onward(c: &mut DbConn, ctx: &Ctx, referral_id: &str) -> Result<Onward, AppError> {
+    let (r, reason) = ctx.open(c, referral_id)?;
+    viewed(
+        c,
+        &ctx.actor,
+        "referral.signposting_viewed",
+        &r.id,
+        reason.as_deref(),
+    )?;
+    onward(c, &ctx.viewer, &r)
+}
+
+/// A referral's end-of-treatment summary, for the API, as [`view_onward`]; refused until
+/// treatment has ended.
+pub fn view_end_summary(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<EndOfTreatment, AppError> {
+    let (r, reason) = ctx.open(c, referral_id)?;
+    viewed(
+        c,
+        &ctx.actor,
+        "referral.end_summary_viewed",
+        &r.id,
+        reason.as_deref(),
+    )?;
+    crate::signposting::summary::end_of_treatment(c, &r)?
+        .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))
+}
+
+fn viewed(
+    c: &mut DbConn,
+    actor: &Actor,
+    event: &str,
+    referral_id: &str,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, event)
+            .record("referral", referral_id)
+            .reason_if_any(reason),
     )
 }
 

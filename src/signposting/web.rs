@@ -13,10 +13,9 @@ use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
+use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::{Referral, Viewer};
-use crate::referrals::service::{self as referrals_service, Caption};
 use crate::signposting::codes::SignpostStatus;
-use crate::signposting::model::{self, DirectoryService, Signposting};
 use crate::signposting::views::{DirectoryServiceJson, DueRow, EndSummaryView, OnwardView};
 use crate::signposting::{forms, service, summary};
 use crate::state::State;
@@ -108,19 +107,10 @@ async fn signpost_page(
     raw: &RawForm,
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
-    let (viewer, actor) = (Viewer::from(user), user.actor());
-    let since = user.session.created_at;
+    let acting = Ctx::from(user);
     let (h, offered) = state
         .db
-        .write(move |c| {
-            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
-            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
-            let offered: Vec<DirectoryService> = service::offered_services(c, &r)?;
-            Ok((
-                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
-                offered,
-            ))
-        })
+        .write(move |c| service::signpost_form(c, &acting, &referral_id))
         .await?;
     let mut ctx = base_ctx(
         &h,
@@ -161,14 +151,10 @@ pub async fn signpost(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_signpost(&raw, crate::clock::today()) {
         Ok(input) => {
-            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
-            let since = user.session.created_at;
+            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
             state
                 .db
-                .write(move |c| {
-                    referrals_service::opening(c, &v, &rid, since)?;
-                    service::signpost(c, &v, &a, &rid, &input)
-                })
+                .write(move |c| service::signpost(c, &acting, &rid, &input))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
@@ -191,20 +177,10 @@ async fn update_page(
     raw: Option<&RawForm>,
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
-    let (viewer, actor) = (Viewer::from(user), user.actor());
-    let since = user.session.created_at;
-    let (h, s, svc): (Heading, Signposting, DirectoryService) = state
+    let acting = Ctx::from(user);
+    let (_, s, svc, h) = state
         .db
-        .write(move |c| {
-            let referral_id = model::signposting(c, &id)?.referral_id;
-            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
-            let (r, s, svc) = service::signposting_to_manage(c, &viewer, &id)?;
-            Ok((
-                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
-                s,
-                svc,
-            ))
-        })
+        .write(move |c| service::form_on_signposting(c, &acting, &id))
         .await?;
     let raw = match raw {
         Some(r) => r.clone(),
@@ -248,21 +224,13 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let (v, a, sid, typed) = (Viewer::from(&user), user.actor(), id.clone(), raw.clone());
-    let since = user.session.created_at;
+    let (acting, sid, typed) = (Ctx::from(&user), id.clone(), raw.clone());
     let result = state
         .db
-        .write(move |c| {
-            let referral_id = model::signposting(c, &sid)?.referral_id;
-            referrals_service::opening(c, &v, &referral_id, since)?;
-            let (_, s, _) = service::signposting_to_manage(c, &v, &sid)?;
-            let input =
-                forms::parse_update(&typed, s.signposted_on).map_err(AppError::Validation)?;
-            service::update(c, &v, &a, &sid, &input)
-        })
+        .write(move |c| service::update_from_form(c, &acting, &sid, &typed))
         .await;
     match result {
-        Ok(s) => done(&state, &user, "Signposting updated", &s.referral_id).await,
+        Ok((s, _)) => done(&state, &user, "Signposting updated", &s.referral_id).await,
         Err(AppError::Validation(e)) => update_page(&state, &user, id, Some(&raw), Some(&e)).await,
         Err(e) => Err(e),
     }
@@ -277,18 +245,10 @@ async fn no_onward_page(
     raw: Option<&RawForm>,
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
-    let (viewer, actor) = (Viewer::from(user), user.actor());
-    let since = user.session.created_at;
+    let acting = Ctx::from(user);
     let (h, existing) = state
         .db
-        .write(move |c| {
-            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
-            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
-            Ok((
-                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
-                model::no_onward_support_of(c, &r.id)?,
-            ))
-        })
+        .write(move |c| service::no_onward_form(c, &acting, &referral_id))
         .await?;
     let raw = match raw {
         Some(r) => r.clone(),
@@ -325,20 +285,16 @@ pub async fn no_onward(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_no_onward(&raw) {
         Ok(reason) => {
-            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
-            let since = user.session.created_at;
+            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
             state
                 .db
-                .write(move |c| {
-                    referrals_service::opening(c, &v, &rid, since)?;
-                    service::record_no_onward(c, &v, &a, &rid, &reason)
-                })
+                .write(move |c| service::record_no_onward(c, &acting, &rid, &reason))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(()) => {
+        Ok(_) => {
             done(
                 &state,
                 &user,
@@ -363,23 +319,10 @@ async fn summary_page(
     raw: Option<&RawForm>,
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
-    let (viewer, actor) = (Viewer::from(user), user.actor());
-    let since = user.session.created_at;
+    let acting = Ctx::from(user);
     let (h, existing) = state
         .db
-        .write(move |c| {
-            let (_, reason) = referrals_service::opening(c, &viewer, &referral_id, since)?;
-            let r = service::referral_to_manage(c, &viewer, &referral_id)?;
-            if !summary::has_ended(&r) {
-                return Err(AppError::Conflict(
-                    "The end-of-treatment summary is written once treatment has ended".into(),
-                ));
-            }
-            Ok((
-                referrals_service::caption(c, &actor, &r, reason.as_deref())?,
-                model::end_summary_of(c, &r.id)?,
-            ))
-        })
+        .write(move |c| service::summary_form(c, &acting, &referral_id))
         .await?;
     let raw = match raw {
         Some(r) => r.clone(),
@@ -416,20 +359,16 @@ pub async fn write_summary(
     let raw = RawForm::from_urlencoded(&body);
     let result = match forms::parse_summary(&raw) {
         Ok(text) => {
-            let (v, a, rid) = (Viewer::from(&user), user.actor(), referral_id.clone());
-            let since = user.session.created_at;
+            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
             state
                 .db
-                .write(move |c| {
-                    referrals_service::opening(c, &v, &rid, since)?;
-                    service::write_summary(c, &v, &a, &rid, &text)
-                })
+                .write(move |c| service::write_summary(c, &acting, &rid, &text))
                 .await
         }
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(()) => {
+        Ok(_) => {
             done(
                 &state,
                 &user,
