@@ -176,16 +176,16 @@ pub fn table() -> Vec<Entry> {
             Staff(ANY_ROLE),
             web::to(notifications::web::save_preferences),
         ),
-        get("/account/calendar", Staff(DIARY), web::to(feeds::show)),
+        get("/account/calendar", Staff(DIARY), web::to(feeds::web::show)),
         post(
             "/account/calendar",
             Staff(DIARY),
-            web::to(feeds::create_feed),
+            web::to(feeds::web::create_feed),
         ),
         post(
             "/account/calendar/revoke",
             Staff(DIARY),
-            web::to(feeds::revoke_feed),
+            web::to(feeds::web::revoke_feed),
         ),
         // Administration
         get("/admin/users", Staff(ADMIN), web::to(users::web::list)),
@@ -533,56 +533,68 @@ pub fn table() -> Vec<Entry> {
             Staff(TREATERS),
             web::to(signposting::web::write_summary),
         ),
-        get("/admin/directory", Staff(ADMIN), web::to(directory::list)),
+        get(
+            "/admin/directory",
+            Staff(ADMIN),
+            web::to(directory::web::list),
+        ),
         get(
             "/admin/directory/new",
             Staff(ADMIN),
-            web::to(directory::new_form),
+            web::to(directory::web::new_form),
         ),
         post(
             "/admin/directory/new",
             Staff(ADMIN),
-            web::to(directory::create_page),
+            web::to(directory::web::create_page),
         ),
         get(
             "/admin/directory/{id}/edit",
             Staff(ADMIN),
-            web::to(directory::edit_form),
+            web::to(directory::web::edit_form),
         ),
         post(
             "/admin/directory/{id}/edit",
             Staff(ADMIN),
-            web::to(directory::edit),
+            web::to(directory::web::edit),
         ),
         post(
             "/admin/directory/{id}/deactivate",
             Staff(ADMIN),
-            web::to(directory::deactivate),
+            web::to(directory::web::deactivate),
         ),
         post(
             "/admin/directory/{id}/reactivate",
             Staff(ADMIN),
-            web::to(directory::reactivate),
+            web::to(directory::web::reactivate),
         ),
         // Diary, capacity and closures
-        get("/diary", Staff(DIARY), web::to(diary::show)),
-        get("/capacity", Staff(LEADS), web::to(capacity::overview)),
+        get("/diary", Staff(DIARY), web::to(diary::web::show)),
+        get("/capacity", Staff(LEADS), web::to(capacity::web::overview)),
         get(
             "/practitioners/{id}/capacity",
             Staff(CAPACITY_READERS),
-            web::to(capacity::settings_form),
+            web::to(capacity::web::settings_form),
         ),
         post(
             "/practitioners/{id}/capacity",
             Staff(CAPACITY_SETTERS),
-            web::to(capacity::save_settings),
+            web::to(capacity::web::save_settings),
         ),
-        get("/admin/closures", Staff(ADMIN), web::to(closures::list)),
-        post("/admin/closures", Staff(ADMIN), web::to(closures::create)),
+        get(
+            "/admin/closures",
+            Staff(ADMIN),
+            web::to(closures::web::list),
+        ),
+        post(
+            "/admin/closures",
+            Staff(ADMIN),
+            web::to(closures::web::create),
+        ),
         post(
             "/admin/closures/{id}/delete",
             Staff(ADMIN),
-            web::to(closures::delete),
+            web::to(closures::web::delete),
         ),
         // Retention review
         get(
@@ -601,7 +613,11 @@ pub fn table() -> Vec<Entry> {
             web::to(retention::web::decide),
         ),
         // Calendar feeds: the secret in the address is the credential, so no session.
-        get("/calendar/{token}.ics", Public, web::to(feeds::ics_feed)),
+        get(
+            "/calendar/{token}.ics",
+            Public,
+            web::to(feeds::web::ics_feed),
+        ),
         // API
         get(
             "/api/v1/openapi.json",

@@ -180,6 +180,7 @@ fn viewer_of(c: &mut DbConn, u: &User) -> Result<Viewer, AppError> {
         user_id: u.id.clone(),
         name: u.name.clone(),
         role: u.role,
+        organisation_id: u.organisation_id.clone(),
         area_ids: users::area_ids(c, &u.id)?,
         service_wide: u.service_wide,
         police_cleared: u.police_cleared(crate::clock::today()),

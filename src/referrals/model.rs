@@ -154,12 +154,26 @@ pub struct Viewer {
     pub user_id: String,
     pub name: String,
     pub role: Role,
+    pub organisation_id: String,
     pub area_ids: Vec<String>,
     /// A service-wide administrator (every area).
     pub service_wide: bool,
     /// Holds police vetting (NPPV) or an enhanced DBS check: may see police-linked and risk
     /// answers ([`crate::referrals::forms::POLICE_LINKED`]).
     pub police_cleared: bool,
+}
+
+impl Viewer {
+    /// The viewer as an administrator: what users they manage (their organisation and
+    /// areas, or everyone if service-wide).
+    pub fn admin_scope(&self) -> crate::users::model::AdminScope {
+        crate::users::model::AdminScope {
+            user_id: self.user_id.clone(),
+            organisation_id: self.organisation_id.clone(),
+            area_ids: self.area_ids.clone(),
+            service_wide: self.service_wide,
+        }
+    }
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);

@@ -189,11 +189,18 @@ fn synthesise(app: &TestApp, referrals: usize, seed: u64) {
 fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Viewer {
     use diesel::prelude::*;
     use mhtr_pathway::db::schema::{user_areas, users};
-    let (id, name, role, service_wide): (String, String, Role, bool) = users::table
-        .filter(users::email.eq(email))
-        .select((users::id, users::name, users::role, users::service_wide))
-        .first(c)
-        .unwrap();
+    let (id, name, role, service_wide, organisation_id): (String, String, Role, bool, String) =
+        users::table
+            .filter(users::email.eq(email))
+            .select((
+                users::id,
+                users::name,
+                users::role,
+                users::service_wide,
+                users::organisation_id,
+            ))
+            .first(c)
+            .unwrap();
     let area_ids = user_areas::table
         .filter(user_areas::user_id.eq(&id))
         .select(user_areas::area_id)
@@ -203,6 +210,7 @@ fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Vie
         user_id: id,
         name,
         role,
+        organisation_id,
         area_ids,
         service_wide,
         police_cleared: true,

@@ -2,31 +2,30 @@
 //! working days, the clinical lead's view of bookings against it for the next 12 weeks, the
 //! waiting list of orders with no first session yet, and the page that sets the pattern.
 
+pub mod web;
+
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, web};
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, AuditAction, Event};
-use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::db::schema::{
     people, practitioner_capacity, referrals, treatment_sessions, user_areas, users,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::paging::page_of;
+use crate::referrals::model::Viewer;
 use crate::referrals::state::Status;
 use crate::sessions::calendar::{WorkingDays, day_code, day_label};
 use crate::sessions::codes::{Outcome, SessionStatus};
 use crate::sessions::diary::{self, LIVE, Practitioner, Scope, initials, monday_of, week_code};
-use crate::state::State;
 use crate::users::model::{self as users_model, Role};
-use crate::web::{self as page, format};
+use crate::web::format;
 
 pub const DEFAULT_SESSIONS_PER_WEEK: i32 = 15;
 pub const DEFAULT_WORKING_DAYS: &str = "mon,tue,wed,thu,fri";
@@ -59,6 +58,35 @@ pub fn working_pattern(c: &mut DbConn, ap_user_id: &str) -> Result<(i32, String)
         .first::<(i32, String)>(c)
         .optional()?
         .unwrap_or_else(|| (DEFAULT_SESSIONS_PER_WEEK, DEFAULT_WORKING_DAYS.to_owned())))
+}
+
+/// A practitioner's pattern, for the settings page: the practitioner, if the viewer may see
+/// them ([`practitioner_for`]), their sessions per week and working days code.
+pub fn pattern_of(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<(Practitioner, (i32, String)), AppError> {
+    let p = practitioner_for(c, viewer, id)?;
+    let pattern = working_pattern(c, &p.id)?;
+    Ok((p, pattern))
+}
+
+/// Sets a practitioner's pattern (audited): clinical leads of their areas and the
+/// administrators who manage them.
+pub fn save_pattern(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &audit::Actor,
+    id: &str,
+    input: &CapacityInput,
+) -> Result<Practitioner, AppError> {
+    if !matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
+        return Err(AppError::Forbidden);
+    }
+    let p = practitioner_for(c, viewer, id)?;
+    set_pattern(c, actor, &p.id, input)?;
+    Ok(p)
 }
 
 /// Sets the pattern (audited).
@@ -173,14 +201,6 @@ pub fn week_load(monday: NaiveDate, booked: i64, capacity: i32) -> WeekLoad {
     }
 }
 
-#[derive(Serialize)]
-struct PractitionerLoad {
-    id: String,
-    name: String,
-    weeks: Vec<WeekLoad>,
-}
-
-/// A referral waiting for its first session.
 #[derive(Debug, Serialize)]
 pub struct Waiting {
     pub referral_id: String,
@@ -352,155 +372,72 @@ fn week_summary(
     sum
 }
 
-/// The capacity page's query: an area of the reader's (all of them when absent), and the page
-/// of practitioners and of the waiting list.
-#[derive(Debug, Default, Deserialize)]
-pub struct OverviewQuery {
-    pub area: Option<String>,
-    pub page: Option<usize>,
-    pub waiting_page: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct AreaOption {
-    value: String,
-    text: String,
-    selected: bool,
-}
-
-/// The link to the capacity page with these choices, ready for a page number.
-fn overview_url(area: Option<&str>, other: (&str, usize)) -> String {
-    let mut pairs: Vec<(&str, String)> = Vec::new();
-    if let Some(a) = area {
-        pairs.push(("area", a.to_owned()));
-    }
-    pairs.push((other.0, other.1.to_string()));
-    format!(
-        "/capacity?{}&",
-        serde_urlencoded::to_string(&pairs).unwrap_or_default()
-    )
-}
-
-pub async fn overview(
-    state: State,
-    user: CurrentUser,
-    q: web::Query<OverviewQuery>,
-) -> Result<HttpResponse, AppError> {
-    let q = q.into_inner();
-    let area = q.area.filter(|a| !a.is_empty());
-    let scope = Scope::of(&user)?.within(area.as_deref())?;
+/// The capacity overview of a clinical lead (or a practitioner's own): this week's summary
+/// across the practitioners in view, one page of them with their next 12 weeks' bookings,
+/// and one page of the waiting list, whose view is recorded. `area` narrows to one of the
+/// viewer's areas (another is not found).
+pub fn overview(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &audit::Actor,
+    area: Option<&str>,
+    today: NaiveDate,
+    page_p: Option<usize>,
+    page_w: Option<usize>,
+) -> Result<OverviewData, AppError> {
+    let scope = Scope::of(viewer)?.within(area)?;
     let areas: Vec<String> = scope
         .area_filter()
         .map(<[String]>::to_vec)
         .unwrap_or_default();
-    let mine = user.area_ids.clone();
-    let today = crate::clock::today();
+    let mine = viewer.area_ids.clone();
     let monday = monday_of(today);
-    let actor = user.actor();
-    let (page_p, page_w) = (q.page, q.waiting_page);
-    let view = state
-        .db
-        .write(move |c| {
-            let practitioners: Vec<Practitioner> = scope.practitioners(c)?;
-            let ids: Vec<String> = practitioners.iter().map(|p| p.id.clone()).collect();
-            let set = patterns(c, &ids)?;
-            let summary = week_summary(&ids, &booked_per_week(c, &ids, monday, 1)?, &set, monday);
-            let (page, pages, skip) = page_of(page_p, practitioners.len(), PRACTITIONERS_PER_PAGE);
-            let shown: Vec<Practitioner> = practitioners
-                .into_iter()
-                .skip(skip)
-                .take(PRACTITIONERS_PER_PAGE)
-                .collect();
-            let shown_ids: Vec<String> = shown.iter().map(|p| p.id.clone()).collect();
-            let booked = booked_per_week(c, &shown_ids, monday, WEEKS_AHEAD)?;
-            let waiting = waiting_list(c, &areas, today, page_w, WAITING_PER_PAGE)?;
-            if !waiting.list.is_empty() {
-                audit::record(
-                    c,
-                    &actor,
-                    Event::new(AuditAction::Consultation, "waiting_list.viewed").details(json!({
-                        "referrals": waiting.list.iter().map(|w| w.referral_id.as_str()).collect::<Vec<_>>(),
-                        "waiting": waiting.total,
-                    })),
-                )?;
-            }
-            let names = crate::areas::named(c, &mine)?;
-            Ok(OverviewData {
-                shown,
-                booked,
-                set,
-                summary,
-                page,
-                pages,
-                waiting,
-                names,
-            })
-        })
-        .await?;
-    let loads: Vec<PractitionerLoad> = view
-        .shown
+    let practitioners: Vec<Practitioner> = scope.practitioners(c)?;
+    let ids: Vec<String> = practitioners.iter().map(|p| p.id.clone()).collect();
+    let set = patterns(c, &ids)?;
+    let summary = week_summary(&ids, &booked_per_week(c, &ids, monday, 1)?, &set, monday);
+    let (page, pages, skip) = page_of(page_p, practitioners.len(), PRACTITIONERS_PER_PAGE);
+    let shown: Vec<Practitioner> = practitioners
         .into_iter()
-        .map(|p| {
-            let capacity = view
-                .set
-                .get(&p.id)
-                .copied()
-                .unwrap_or(DEFAULT_SESSIONS_PER_WEEK);
-            let weeks = (0..WEEKS_AHEAD)
-                .map(|w| {
-                    let m = monday + Days::new(7 * w);
-                    let n = view.booked.get(&(p.id.clone(), m)).copied().unwrap_or(0);
-                    week_load(m, n, capacity)
-                })
-                .collect();
-            PractitionerLoad {
-                id: p.id,
-                name: p.name,
-                weeks,
-            }
-        })
+        .skip(skip)
+        .take(PRACTITIONERS_PER_PAGE)
         .collect();
-    let area_options: Vec<AreaOption> = view
-        .names
-        .into_iter()
-        .map(|(id, name)| AreaOption {
-            selected: area.as_deref() == Some(id.as_str()),
-            value: id,
-            text: name,
-        })
-        .collect();
-    let mut ctx = tera::Context::new();
-    ctx.insert("practitioners", &loads);
-    ctx.insert("summary", &view.summary);
-    ctx.insert("week_commencing", &format::date(monday));
-    ctx.insert("page", &view.page);
-    ctx.insert("pages", &view.pages);
-    ctx.insert(
-        "practitioners_url",
-        &overview_url(area.as_deref(), ("waiting_page", view.waiting.page)),
-    );
-    ctx.insert("waiting", &view.waiting.list);
-    ctx.insert("total_waiting", &view.waiting.total);
-    ctx.insert("waiting_page", &view.waiting.page);
-    ctx.insert("waiting_pages", &view.waiting.pages);
-    ctx.insert(
-        "waiting_url",
-        &overview_url(area.as_deref(), ("page", view.page)),
-    );
-    ctx.insert("areas", &area_options);
-    ctx.insert("area_chosen", &area.is_some());
-    page::render(&state, &user, "/capacity", "sessions/capacity.html", ctx).await
+    let shown_ids: Vec<String> = shown.iter().map(|p| p.id.clone()).collect();
+    let booked = booked_per_week(c, &shown_ids, monday, WEEKS_AHEAD)?;
+    let waiting = waiting_list(c, &areas, today, page_w, WAITING_PER_PAGE)?;
+    if !waiting.list.is_empty() {
+        audit::record(
+            c,
+            actor,
+            Event::new(AuditAction::Consultation, "waiting_list.viewed").details(json!({
+                "referrals": waiting.list.iter().map(|w| w.referral_id.as_str()).collect::<Vec<_>>(),
+                "waiting": waiting.total,
+            })),
+        )?;
+    }
+    let names = crate::areas::named(c, &mine)?;
+    Ok(OverviewData {
+        shown,
+        booked,
+        set,
+        summary,
+        page,
+        pages,
+        waiting,
+        names,
+    })
 }
 
-struct OverviewData {
-    shown: Vec<Practitioner>,
-    booked: HashMap<(String, NaiveDate), i64>,
-    set: HashMap<String, i32>,
-    summary: WeekSummary,
-    page: usize,
-    pages: usize,
-    waiting: WaitingPage,
-    names: Vec<(String, String)>,
+/// What the capacity page shows.
+pub struct OverviewData {
+    pub shown: Vec<Practitioner>,
+    pub booked: HashMap<(String, NaiveDate), i64>,
+    pub set: HashMap<String, i32>,
+    pub summary: WeekSummary,
+    pub page: usize,
+    pub pages: usize,
+    pub waiting: WaitingPage,
+    pub names: Vec<(String, String)>,
 }
 
 // ------------------------------------------------------------------------- settings
@@ -569,26 +506,26 @@ impl CapacityForm {
     }
 }
 
-/// The assistant psychologist `id`, if `user` may see their pattern: themselves, one who
+/// The assistant psychologist `id`, if `viewer` may see their pattern: themselves, one who
 /// shares an area with a clinical lead, those an administrator manages. Anyone else is not
 /// found.
-fn practitioner_for(
+pub fn practitioner_for(
     c: &mut DbConn,
-    user: &CurrentUser,
+    viewer: &Viewer,
     id: &str,
 ) -> Result<Practitioner, AppError> {
     let target = users_model::by_id(c, id)?;
     if target.role != Role::AssistantPsychologist {
         return Err(AppError::NotFound);
     }
-    let visible = match user.user.role {
+    let visible = match viewer.role {
         // An administrator: the practitioners they manage.
-        Role::Admin => users_model::manages(c, &crate::users::service::admin_scope(user), id)?,
-        Role::AssistantPsychologist => target.id == user.user.id,
+        Role::Admin => users_model::manages(c, &viewer.admin_scope(), id)?,
+        Role::AssistantPsychologist => target.id == viewer.user_id,
         Role::ClinicalLead => {
             user_areas::table
                 .filter(user_areas::user_id.eq(&target.id))
-                .filter(user_areas::area_id.eq_any(&user.area_ids))
+                .filter(user_areas::area_id.eq_any(&viewer.area_ids))
                 .count()
                 .get_result::<i64>(c)?
                 > 0
@@ -602,126 +539,6 @@ fn practitioner_for(
         id: target.id,
         name: target.name,
     })
-}
-
-#[derive(Serialize)]
-struct DayOption {
-    value: &'static str,
-    text: &'static str,
-}
-
-fn settings_context(p: &Practitioner, form: &CapacityForm, can_edit: bool) -> tera::Context {
-    let mut ctx = tera::Context::new();
-    ctx.insert("practitioner", p);
-    ctx.insert("form", form);
-    ctx.insert("can_edit", &can_edit);
-    ctx.insert(
-        "day_options",
-        &WEEK
-            .iter()
-            .map(|d| DayOption {
-                value: day_code(*d),
-                text: day_label(*d),
-            })
-            .collect::<Vec<_>>(),
-    );
-    ctx.insert(
-        "days_label",
-        &WorkingDays::parse(&form.working_days.join(","))
-            .map(|d| d.describe())
-            .unwrap_or_default(),
-    );
-    ctx
-}
-
-fn nav_path(user: &CurrentUser) -> &'static str {
-    match user.user.role {
-        Role::ClinicalLead => "/capacity",
-        Role::Admin => "/admin/users",
-        _ => "/diary",
-    }
-}
-
-pub async fn settings_form(
-    state: State,
-    user: CurrentUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let u = user.clone();
-    let (p, (sessions, days)) = state
-        .db
-        .run(move |c| {
-            let p = practitioner_for(c, &u, &id)?;
-            let pattern = working_pattern(c, &p.id)?;
-            Ok((p, pattern))
-        })
-        .await?;
-    let form = CapacityForm {
-        sessions_per_week: sessions.to_string(),
-        working_days: WorkingDays::parse(&days)
-            .map(|d| {
-                d.days()
-                    .into_iter()
-                    .map(|d| day_code(d).to_owned())
-                    .collect()
-            })
-            .unwrap_or_default(),
-    };
-    let can_edit = matches!(user.user.role, Role::ClinicalLead | Role::Admin);
-    let ctx = settings_context(&p, &form, can_edit);
-    page::render(
-        &state,
-        &user,
-        nav_path(&user),
-        "sessions/practitioner_capacity.html",
-        ctx,
-    )
-    .await
-}
-
-pub async fn save_settings(
-    state: State,
-    user: CurrentUser,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let u = user.clone();
-    let p = state.db.run(move |c| practitioner_for(c, &u, &id)).await?;
-    let form = CapacityForm::from_body(&body);
-    let input = match form.parse() {
-        Ok(i) => i,
-        Err(errors) => {
-            let ctx = page::with_errors(settings_context(&p, &form, true), &errors);
-            return page::render(
-                &state,
-                &user,
-                nav_path(&user),
-                "sessions/practitioner_capacity.html",
-                ctx,
-            )
-            .await;
-        }
-    };
-    let actor = user.actor();
-    let pid = p.id.clone();
-    state
-        .db
-        .write(move |c| set_pattern(c, &actor, &pid, &input))
-        .await?;
-    let back = if user.user.role == Role::ClinicalLead {
-        "/capacity".to_owned()
-    } else {
-        format!("/practitioners/{}/capacity", p.id)
-    };
-    page::flash_and_redirect(
-        &state,
-        &user,
-        Flash::success(format!("{}’s capacity has been saved", p.name)),
-        &back,
-    )
-    .await
 }
 
 #[cfg(test)]
