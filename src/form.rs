@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldErrors;
+use crate::error::{AppError, FieldErrors};
 
 /// Field name to values, as sent by a form (repeated names for checkboxes) or by the API
 /// (arrays, strings, booleans and numbers read as text).
@@ -25,6 +25,18 @@ impl RawForm {
             map.entry(k).or_default().push(v);
         }
         Self(map)
+    }
+
+    /// Reads an API request's typed body as the form the parsers read, so a mistake gets
+    /// the same message on the pages and the API. A body that is not a JSON object is a bad
+    /// request.
+    pub fn from_body<T: serde::Serialize>(body: &T) -> Result<Self, AppError> {
+        match serde_json::to_value(body) {
+            Ok(serde_json::Value::Object(obj)) => Ok(Self::from_json(&obj)),
+            _ => Err(AppError::BadRequest(
+                "The request body must be a JSON object".into(),
+            )),
+        }
     }
 
     /// Reads a JSON object. Dates may be given as one ISO 8601 value (`"date_of_birth":

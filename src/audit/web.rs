@@ -121,10 +121,7 @@ impl Form {
 }
 
 fn categories() -> Vec<Choice> {
-    let mut all = vec![Choice {
-        value: String::new(),
-        text: "Any category".into(),
-    }];
+    let mut all = vec![Choice::new(String::new(), "Any category")];
     all.extend(page::choices(
         AuditAction::ALL,
         AuditAction::as_str,

@@ -17,16 +17,6 @@ use crate::referrals::access::{Ctx, Grounds};
 use crate::sessions::service::local_now;
 use crate::state::State;
 
-/// A typed body as the form the parsers read.
-fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
-    match serde_json::to_value(body) {
-        Ok(serde_json::Value::Object(obj)) => Ok(RawForm::from_json(&obj)),
-        _ => Err(AppError::BadRequest(
-            "The request body must be a JSON object".into(),
-        )),
-    }
-}
-
 /// A referral's linked DRRs and ATRs, and what the order combines.
 #[utoipa::path(
     get, path = "/api/v1/referrals/{id}/linked-requirements", tag = "linked requirements",
@@ -85,8 +75,9 @@ pub async fn create(
     body: web::Json<CreateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let input = forms::parse_requirement(&raw_of(&body.into_inner())?, local_now().date())
-        .map_err(AppError::Validation)?;
+    let input =
+        forms::parse_requirement(&RawForm::from_body(&body.into_inner())?, local_now().date())
+            .map_err(AppError::Validation)?;
     let l = state
         .db
         .write(move |c| service::add(c, &ctx, &id, &input))
@@ -143,7 +134,8 @@ pub async fn status(
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let input = forms::parse_status(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
+    let input = forms::parse_status(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
     let l = state
         .db
         .write(move |c| service::change_status(c, &ctx, &id, &input, EnteredVia::Api))
@@ -182,7 +174,7 @@ pub async fn activity(
     body: web::Json<ActivityRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let input = forms::parse_activity(&raw_of(&body.into_inner())?, local_now().date())
+    let input = forms::parse_activity(&RawForm::from_body(&body.into_inner())?, local_now().date())
         .map_err(AppError::Validation)?;
     let name = ctx.viewer.name.clone();
     let a = state

@@ -3,8 +3,6 @@
 //! through the service, which applies scope and role; a page shown with the person's name
 //! is a recorded view.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, web};
 
 use crate::auth::guard::CurrentUser;
@@ -17,38 +15,13 @@ use crate::linked::model::LinkedRequirement;
 use crate::linked::service;
 use crate::linked::views::{LinkedRequirementDetailJson, LinkedRequirementJson};
 use crate::referrals::access::{Caption, Ctx};
+use crate::referrals::pages;
 use crate::sessions::service::local_now;
 use crate::state::State;
 use crate::web::{self as page, choices};
 
 /// The page caption: the referral reference and the person's name.
 type Heading = Caption;
-
-fn base_ctx(h: &Heading, title: &str, action: &str, back: &str, raw: &RawForm) -> tera::Context {
-    let mut ctx = tera::Context::new();
-    ctx.insert("referral_id", &h.referral_id);
-    ctx.insert("reference", &h.reference);
-    ctx.insert("person_name", &h.person_name);
-    ctx.insert("title", title);
-    ctx.insert("form_action", action);
-    ctx.insert("back_href", back);
-    ctx.insert("values", &raw.first_values());
-    ctx.insert("errors", &BTreeMap::<String, String>::new());
-    ctx
-}
-
-async fn show_form(
-    state: &State,
-    user: &CurrentUser,
-    template: &str,
-    mut ctx: tera::Context,
-    errors: Option<&FieldErrors>,
-) -> Result<HttpResponse, AppError> {
-    if let Some(e) = errors {
-        page::insert_errors(&mut ctx, e);
-    }
-    page::render(state, user, "/referrals", template, ctx).await
-}
 
 fn back_to_referral(referral_id: &str) -> String {
     format!("/referrals/{referral_id}#linked-requirements")
@@ -73,7 +46,7 @@ async fn referral_heading(
 }
 
 fn new_ctx(h: &Heading, raw: &RawForm) -> tera::Context {
-    let mut ctx = base_ctx(
+    let mut ctx = pages::form(
         h,
         "Add a linked DRR or ATR",
         &format!("/referrals/{}/linked-requirements/new", h.referral_id),
@@ -110,7 +83,7 @@ pub async fn new_form(
 ) -> Result<HttpResponse, AppError> {
     let h = referral_heading(&state, &user, path.into_inner()).await?;
     let ctx = new_ctx(&h, &RawForm::default());
-    show_form(&state, &user, "linked/new.html", ctx, None).await
+    pages::show(&state, &user, "linked/new.html", ctx, None).await
 }
 
 pub async fn create(
@@ -144,7 +117,7 @@ pub async fn create(
         Err(AppError::Validation(e)) => {
             let h = referral_heading(&state, &user, referral_id).await?;
             let ctx = new_ctx(&h, &raw);
-            show_form(&state, &user, "linked/new.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "linked/new.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -197,7 +170,7 @@ async fn requirement_heading(
 }
 
 fn status_ctx(h: &Heading, l: &LinkedRequirement, raw: &RawForm) -> tera::Context {
-    let mut ctx = base_ctx(
+    let mut ctx = pages::form(
         h,
         &format!("Change the status of the {}", l.kind.short()),
         &format!("/linked-requirements/{}/status", l.id),
@@ -223,7 +196,7 @@ pub async fn status_form(
 ) -> Result<HttpResponse, AppError> {
     let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::to_change).await?;
     let ctx = status_ctx(&h, &l, &RawForm::default());
-    show_form(&state, &user, "linked/status.html", ctx, None).await
+    pages::show(&state, &user, "linked/status.html", ctx, None).await
 }
 
 pub async fn status(
@@ -269,13 +242,13 @@ pub async fn status(
     };
     let (l, h) = requirement_heading(&state, &user, id, service::to_change).await?;
     let ctx = status_ctx(&h, &l, &raw);
-    show_form(&state, &user, "linked/status.html", ctx, Some(&errors)).await
+    pages::show(&state, &user, "linked/status.html", ctx, Some(&errors)).await
 }
 
 // ------------------------------------------------------------------ activity
 
 fn activity_ctx(h: &Heading, l: &LinkedRequirement, raw: &RawForm) -> tera::Context {
-    let mut ctx = base_ctx(
+    let mut ctx = pages::form(
         h,
         &format!("Add activity to the {}", l.kind.short()),
         &format!("/linked-requirements/{}/activity", l.id),
@@ -302,7 +275,7 @@ pub async fn activity_form(
 ) -> Result<HttpResponse, AppError> {
     let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::to_log).await?;
     let ctx = activity_ctx(&h, &l, &RawForm::default());
-    show_form(&state, &user, "linked/activity.html", ctx, None).await
+    pages::show(&state, &user, "linked/activity.html", ctx, None).await
 }
 
 pub async fn activity(
@@ -336,7 +309,7 @@ pub async fn activity(
         Err(AppError::Validation(e)) => {
             let (l, h) = requirement_heading(&state, &user, id, service::to_log).await?;
             let ctx = activity_ctx(&h, &l, &raw);
-            show_form(&state, &user, "linked/activity.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "linked/activity.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }

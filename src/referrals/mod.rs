@@ -10,6 +10,7 @@ pub mod demo;
 pub mod extract;
 pub mod forms;
 pub mod model;
+pub mod pages;
 pub mod service;
 pub mod state;
 pub mod views;

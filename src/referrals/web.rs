@@ -22,31 +22,16 @@ use crate::referrals::state::{self, Action, Status, Tab};
 use crate::referrals::views::{self, ReferralSummary};
 use crate::state::State;
 use crate::users::model::Role;
-use crate::web::{self as page, format};
+use crate::web::{self as page, Choice, format};
 
 const PAGE_SIZE: i64 = 25;
 
-#[derive(Debug, Clone, Serialize)]
-struct Choice {
-    value: String,
-    text: String,
-}
-
 fn choices(pairs: Vec<(&'static str, &'static str)>) -> Vec<Choice> {
-    pairs
-        .into_iter()
-        .map(|(v, t)| Choice {
-            value: v.into(),
-            text: t.into(),
-        })
-        .collect()
+    pairs.into_iter().map(|(v, t)| Choice::new(v, t)).collect()
 }
 
 fn with_blank(first: &str, rest: Vec<Choice>) -> Vec<Choice> {
-    let mut v = vec![Choice {
-        value: String::new(),
-        text: first.into(),
-    }];
+    let mut v = vec![Choice::new(String::new(), first)];
     v.extend(rest);
     v
 }
@@ -109,10 +94,7 @@ fn form_context(ctx: &mut tera::Context, raw: &RawForm, area_options: &[(String,
             "Select an area",
             area_options
                 .iter()
-                .map(|(id, name)| Choice {
-                    value: id.clone(),
-                    text: name.clone(),
-                })
+                .map(|(id, name)| Choice::new(id.clone(), name.clone()))
                 .collect(),
         ),
     );
@@ -283,10 +265,7 @@ pub async fn list(
             "All your areas",
             area_list
                 .iter()
-                .map(|(id, n)| Choice {
-                    value: id.clone(),
-                    text: n.clone(),
-                })
+                .map(|(id, n)| Choice::new(id.clone(), n.clone()))
                 .collect(),
         ),
     );
@@ -299,10 +278,7 @@ pub async fn list(
         &with_blank(
             "Any",
             aps.into_iter()
-                .map(|(id, name, _)| Choice {
-                    value: id,
-                    text: name,
-                })
+                .map(|(id, name, _)| Choice::new(id, name))
                 .collect(),
         ),
     );
@@ -777,12 +753,12 @@ async fn action_page(
                 staff
                     .into_iter()
                     .filter(|(_, _, hcpc)| role != Role::ClinicalLead || hcpc.is_some())
-                    .map(|(id, n, hcpc)| Choice {
-                        value: id,
-                        text: match hcpc {
+                    .map(|(id, n, hcpc)| {
+                        let text = match hcpc {
                             Some(h) if role == Role::ClinicalLead => format!("{n} ({h})"),
                             _ => n,
-                        },
+                        };
+                        Choice::new(id, text)
                     })
                     .collect(),
             ),

@@ -3,7 +3,6 @@
 //! through disclosure control, everywhere, exports included.
 
 use actix_web::{HttpRequest, HttpResponse};
-use serde::Serialize;
 
 use crate::audit::{AuditAction, Event};
 use crate::auth::guard::CurrentUser;
@@ -14,6 +13,7 @@ use crate::reports::periods::{Period, PeriodKind};
 use crate::reports::uptake::{self, Report};
 use crate::state::State;
 use crate::users::model::Role;
+use crate::web::Choice;
 
 /// What was asked for, checked: the areas (id, name) in the user's scope and the period.
 pub struct Query {
@@ -73,13 +73,6 @@ pub fn suppressed_for(role: Role) -> bool {
     !matches!(role, Role::ClinicalLead | Role::Admin)
 }
 
-#[derive(Serialize)]
-struct Choice {
-    value: String,
-    text: String,
-    checked: bool,
-}
-
 fn period_choices(current: &Period) -> Vec<Choice> {
     let today = crate::clock::today();
     let this_fy = Period::containing(PeriodKind::FinancialYear, today);
@@ -94,11 +87,7 @@ fn period_choices(current: &Period) -> Vec<Choice> {
         this_m.previous(),
     ]
     .into_iter()
-    .map(|p| Choice {
-        value: p.code(),
-        text: p.label(),
-        checked: p == *current,
-    })
+    .map(|p| Choice::new(p.code(), p.label()).checked(p == *current))
     .collect()
 }
 
@@ -214,10 +203,9 @@ pub async fn uptake(
         "area_choices",
         &all_areas
             .into_iter()
-            .map(|(id, name)| Choice {
-                checked: chosen.is_empty() || chosen.contains(&id),
-                value: id,
-                text: name,
+            .map(|(id, name)| {
+                let checked = chosen.is_empty() || chosen.contains(&id);
+                Choice::new(id, name).checked(checked)
             })
             .collect::<Vec<_>>(),
     );

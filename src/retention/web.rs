@@ -146,14 +146,11 @@ impl ReviewView {
 
 fn decision_options() -> Vec<Choice> {
     vec![
-        Choice {
-            value: Decision::Retain.as_str().into(),
-            text: "Keep the record until a next review".into(),
-        },
-        Choice {
-            value: Decision::Erase.as_str().into(),
-            text: "Erase the personal data".into(),
-        },
+        Choice::new(
+            Decision::Retain.as_str(),
+            "Keep the record until a next review",
+        ),
+        Choice::new(Decision::Erase.as_str(), "Erase the personal data"),
     ]
 }
 
@@ -179,10 +176,10 @@ async fn review_page(
     ctx.insert("decision_options", &decision_options());
     ctx.insert(
         "confirm_options",
-        &[Choice {
-            value: "yes".into(),
-            text: "I understand the personal data cannot be recovered".into(),
-        }],
+        &[Choice::new(
+            "yes",
+            "I understand the personal data cannot be recovered",
+        )],
     );
     ctx.insert(
         "max_retain_years",

@@ -25,16 +25,6 @@ fn utc(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A typed body as the form the parsers read.
-fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
-    match serde_json::to_value(body) {
-        Ok(serde_json::Value::Object(obj)) => Ok(RawForm::from_json(&obj)),
-        _ => Err(AppError::BadRequest(
-            "The request body must be a JSON object".into(),
-        )),
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanJson {
     /// `weekly` or `fortnightly`.
@@ -328,8 +318,8 @@ pub async fn plan(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
-    let input =
-        forms::parse_plan(&raw_of(&body)?, service::local_now()).map_err(AppError::Validation)?;
+    let input = forms::parse_plan(&RawForm::from_body(&body)?, service::local_now())
+        .map_err(AppError::Validation)?;
     if body.preview == Some(true) {
         // A write transaction: a reason sent with the preview is recorded.
         let dates = state
@@ -381,8 +371,11 @@ pub async fn add(
     body: web::Json<AddRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let at = forms::parse_add(&raw_of(&body.into_inner())?, service::local_now())
-        .map_err(AppError::Validation)?;
+    let at = forms::parse_add(
+        &RawForm::from_body(&body.into_inner())?,
+        service::local_now(),
+    )
+    .map_err(AppError::Validation)?;
     let emails = state.emails.clone();
     let mut s = state
         .db
@@ -435,8 +428,8 @@ pub async fn reschedule(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
-    let input =
-        forms::parse_move(&raw_of(&body)?, service::local_now()).map_err(AppError::Validation)?;
+    let input = forms::parse_move(&RawForm::from_body(&body)?, service::local_now())
+        .map_err(AppError::Validation)?;
     let all = body.all_remaining == Some(true);
     let emails = state.emails.clone();
     let sessions = state
@@ -505,7 +498,8 @@ pub async fn cancel(
     body: web::Json<CancelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let input = forms::parse_cancel(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
+    let input = forms::parse_cancel(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
     let emails = state.emails.clone();
     let out = state
         .db
@@ -580,8 +574,8 @@ pub async fn attendance(
     body: web::Json<AttendanceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let input =
-        forms::parse_attendance(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
+    let input = forms::parse_attendance(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
     let emails = state.emails.clone();
     let out = state
         .db

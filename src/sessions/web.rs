@@ -3,17 +3,16 @@
 //! alerts and enforcement decisions. Every page finds its referral through the service,
 //! which applies scope and role; a form shown with the person's name is a recorded view.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
-use crate::error::{AppError, FieldErrors};
+use crate::error::AppError;
 use crate::form::RawForm;
 use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::Referral;
+use crate::referrals::pages;
 use crate::sessions::codes::*;
 use crate::sessions::forms::{self, answer_field};
 use crate::sessions::measures::Instrument;
@@ -28,28 +27,7 @@ use crate::web::{self as page, Choice, choices, format};
 type Heading = Caption;
 
 fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Context {
-    let mut ctx = tera::Context::new();
-    ctx.insert("referral_id", &h.referral_id);
-    ctx.insert("reference", &h.reference);
-    ctx.insert("person_name", &h.person_name);
-    ctx.insert("title", title);
-    ctx.insert("form_action", action);
-    ctx.insert("values", &raw.first_values());
-    ctx.insert("errors", &BTreeMap::<String, String>::new());
-    ctx
-}
-
-async fn show_form(
-    state: &State,
-    user: &CurrentUser,
-    template: &str,
-    mut ctx: tera::Context,
-    errors: Option<&FieldErrors>,
-) -> Result<HttpResponse, AppError> {
-    if let Some(e) = errors {
-        page::insert_errors(&mut ctx, e);
-    }
-    page::render(state, user, "/referrals", template, ctx).await
+    pages::form(h, title, action, &back_to(&h.referral_id), raw)
 }
 
 /// The referral of a page about its treatment and the page's caption: off a clinical
@@ -117,7 +95,7 @@ pub async fn plan_form(
     raw.set("minutes", plan::DEFAULT_MINUTES.to_string());
     raw.set("cadence", service::default_cadence().as_str());
     let ctx = plan_ctx(&h, &r, &raw);
-    show_form(&state, &user, "sessions/plan.html", ctx, None).await
+    pages::show(&state, &user, "sessions/plan.html", ctx, None).await
 }
 
 pub async fn plan(
@@ -136,7 +114,7 @@ pub async fn plan(
         Err(e) => {
             let (r, h) = referral_heading(&state, &user, referral_id).await?;
             let ctx = plan_ctx(&h, &r, &raw);
-            return show_form(&state, &user, "sessions/plan.html", ctx, Some(&e)).await;
+            return pages::show(&state, &user, "sessions/plan.html", ctx, Some(&e)).await;
         }
     };
     let result = if confirm {
@@ -193,12 +171,12 @@ pub async fn plan(
                 .collect();
             ctx.insert("dates", &rows);
             ctx.insert("hidden", &raw.first_values());
-            show_form(&state, &user, "sessions/plan_check.html", ctx, None).await
+            pages::show(&state, &user, "sessions/plan_check.html", ctx, None).await
         }
         Err(AppError::Validation(e)) => {
             let (r, h) = referral_heading(&state, &user, referral_id).await?;
             let ctx = plan_ctx(&h, &r, &raw);
-            show_form(&state, &user, "sessions/plan.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/plan.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -214,7 +192,7 @@ pub async fn add_form(
     let (_, h) = referral_heading(&state, &user, path.into_inner()).await?;
     let action = format!("/referrals/{}/sessions/add", h.referral_id);
     let ctx = base_ctx(&h, "Add a session", &action, &RawForm::default());
-    show_form(&state, &user, "sessions/add.html", ctx, None).await
+    pages::show(&state, &user, "sessions/add.html", ctx, None).await
 }
 
 pub async fn add(
@@ -251,7 +229,7 @@ pub async fn add(
             let (_, h) = referral_heading(&state, &user, referral_id).await?;
             let action = format!("/referrals/{}/sessions/add", h.referral_id);
             let ctx = base_ctx(&h, "Add a session", &action, &raw);
-            show_form(&state, &user, "sessions/add.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/add.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -275,15 +253,11 @@ fn move_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
     ctx.insert(
         "which_options",
         &vec![
-            Choice {
-                value: "this".into(),
-                text: "Only this session".into(),
-            },
-            Choice {
-                value: "remaining".into(),
-                text: "This session and every booked session after it, keeping the same interval"
-                    .into(),
-            },
+            Choice::new("this", "Only this session"),
+            Choice::new(
+                "remaining",
+                "This session and every booked session after it, keeping the same interval",
+            ),
         ],
     );
     ctx
@@ -298,7 +272,7 @@ pub async fn move_form(
     let mut raw = RawForm::default();
     raw.set("which", "this");
     let ctx = move_ctx(&h, &s, &raw);
-    show_form(&state, &user, "sessions/move.html", ctx, None).await
+    pages::show(&state, &user, "sessions/move.html", ctx, None).await
 }
 
 pub async fn move_session(
@@ -344,7 +318,7 @@ pub async fn move_session(
         Err(AppError::Validation(e)) => {
             let (_, s, h) = session_heading(&state, &user, session_id).await?;
             let ctx = move_ctx(&h, &s, &raw);
-            show_form(&state, &user, "sessions/move.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/move.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -365,17 +339,13 @@ fn cancel_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
         "reason_options",
         &CancelReason::ALL
             .iter()
-            .map(|r| Choice {
-                value: r.as_str().to_owned(),
-                text: format!(
-                    "{} ({})",
-                    r.label(),
-                    if r.needs_replacement() {
-                        "a replacement session is booked"
-                    } else {
-                        "no replacement"
-                    }
-                ),
+            .map(|r| {
+                let replacement = if r.needs_replacement() {
+                    "a replacement session is booked"
+                } else {
+                    "no replacement"
+                };
+                Choice::new(r.as_str(), format!("{} ({replacement})", r.label()))
             })
             .collect::<Vec<_>>(),
     );
@@ -389,7 +359,7 @@ pub async fn cancel_form(
 ) -> Result<HttpResponse, AppError> {
     let (_, s, h) = session_heading(&state, &user, path.into_inner()).await?;
     let ctx = cancel_ctx(&h, &s, &RawForm::default());
-    show_form(&state, &user, "sessions/cancel.html", ctx, None).await
+    pages::show(&state, &user, "sessions/cancel.html", ctx, None).await
 }
 
 pub async fn cancel(
@@ -432,7 +402,7 @@ pub async fn cancel(
         Err(AppError::Validation(e)) => {
             let (_, s, h) = session_heading(&state, &user, session_id).await?;
             let ctx = cancel_ctx(&h, &s, &raw);
-            show_form(&state, &user, "sessions/cancel.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/cancel.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -451,28 +421,13 @@ fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
     ctx.insert("version", &s.version);
     ctx.insert(
         "happened_options",
-        &vec![
-            Choice {
-                value: "yes".into(),
-                text: "Yes".into(),
-            },
-            Choice {
-                value: "no".into(),
-                text: "No".into(),
-            },
-        ],
+        &vec![Choice::new("yes", "Yes"), Choice::new("no", "No")],
     );
     ctx.insert(
         "attendance_options",
         &vec![
-            Choice {
-                value: "attended".into(),
-                text: "Yes, on time".into(),
-            },
-            Choice {
-                value: "attended_late".into(),
-                text: "Yes, but late".into(),
-            },
+            Choice::new("attended", "Yes, on time"),
+            Choice::new("attended_late", "Yes, but late"),
         ],
     );
     ctx.insert(
@@ -483,9 +438,8 @@ fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
             Outcome::ServiceLogistics,
         ]
         .iter()
-        .map(|o| Choice {
-            value: o.as_str().to_owned(),
-            text: match o {
+        .map(|o| {
+            let text = match o {
                 Outcome::AcceptableAbsence => {
                     "Acceptable absence (the person gave an acceptable reason)"
                 }
@@ -493,8 +447,8 @@ fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
                     "Unacceptable absence (the responsible officer is told at once)"
                 }
                 _ => "Service logistics (a replacement session is booked)",
-            }
-            .to_owned(),
+            };
+            Choice::new(o.as_str(), text)
         })
         .collect::<Vec<_>>(),
     );
@@ -508,7 +462,7 @@ pub async fn attendance_form(
 ) -> Result<HttpResponse, AppError> {
     let (_, s, h) = session_heading(&state, &user, path.into_inner()).await?;
     let ctx = attendance_ctx(&h, &s, &RawForm::default());
-    show_form(&state, &user, "sessions/attendance.html", ctx, None).await
+    pages::show(&state, &user, "sessions/attendance.html", ctx, None).await
 }
 
 pub async fn attendance(
@@ -573,7 +527,7 @@ pub async fn attendance(
         Err(AppError::Validation(e)) => {
             let (_, s, h) = session_heading(&state, &user, session_id).await?;
             let ctx = attendance_ctx(&h, &s, &raw);
-            show_form(&state, &user, "sessions/attendance.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/attendance.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -617,10 +571,7 @@ fn measure_ctx(h: &Heading, s: &Session, instrument: Instrument, raw: &RawForm) 
             .answers()
             .iter()
             .enumerate()
-            .map(|(i, a)| Choice {
-                value: i.to_string(),
-                text: format!("{a} ({i})"),
-            })
+            .map(|(i, a)| Choice::new(i.to_string(), format!("{a} ({i})")))
             .collect::<Vec<_>>(),
     );
     ctx.insert(
@@ -643,7 +594,7 @@ pub async fn measure_form(
     let instrument = instrument_of(&instrument)?;
     let (_, s, h) = session_heading(&state, &user, session_id).await?;
     let ctx = measure_ctx(&h, &s, instrument, &RawForm::default());
-    show_form(&state, &user, "sessions/measure.html", ctx, None).await
+    pages::show(&state, &user, "sessions/measure.html", ctx, None).await
 }
 
 pub async fn measure(
@@ -688,7 +639,7 @@ pub async fn measure(
         Err(AppError::Validation(e)) => {
             let (_, s, h) = session_heading(&state, &user, session_id).await?;
             let ctx = measure_ctx(&h, &s, instrument, &raw);
-            show_form(&state, &user, "sessions/measure.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/measure.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -717,7 +668,7 @@ pub async fn report_form(
 ) -> Result<HttpResponse, AppError> {
     let (_, h) = referral_heading(&state, &user, path.into_inner()).await?;
     let ctx = report_ctx(&h, &RawForm::default());
-    show_form(&state, &user, "sessions/report.html", ctx, None).await
+    pages::show(&state, &user, "sessions/report.html", ctx, None).await
 }
 
 pub async fn report(
@@ -752,7 +703,7 @@ pub async fn report(
         Err(AppError::Validation(e)) => {
             let (_, h) = referral_heading(&state, &user, referral_id).await?;
             let ctx = report_ctx(&h, &raw);
-            show_form(&state, &user, "sessions/report.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/report.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -785,7 +736,7 @@ pub async fn alert_form(
         &format!("/risk-alerts/{id}/acknowledge"),
         &RawForm::default(),
     );
-    show_form(&state, &user, "sessions/alert.html", ctx, None).await
+    pages::show(&state, &user, "sessions/alert.html", ctx, None).await
 }
 
 pub async fn alert(
@@ -824,7 +775,7 @@ pub async fn alert(
                 &format!("/risk-alerts/{id}/acknowledge"),
                 &raw,
             );
-            show_form(&state, &user, "sessions/alert.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/alert.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -870,7 +821,7 @@ pub async fn decision_form(
     let id = path.into_inner();
     let h = review_heading(&state, &user, id.clone()).await?;
     let ctx = decision_ctx(&h, &id, &RawForm::default());
-    show_form(&state, &user, "sessions/decision.html", ctx, None).await
+    pages::show(&state, &user, "sessions/decision.html", ctx, None).await
 }
 
 pub async fn decision(
@@ -904,7 +855,7 @@ pub async fn decision(
         Err(AppError::Validation(e)) => {
             let h = review_heading(&state, &user, id.clone()).await?;
             let ctx = decision_ctx(&h, &id, &raw);
-            show_form(&state, &user, "sessions/decision.html", ctx, Some(&e)).await
+            pages::show(&state, &user, "sessions/decision.html", ctx, Some(&e)).await
         }
         Err(e) => Err(e),
     }

@@ -16,15 +16,6 @@ use crate::signposting::views::{
 use crate::signposting::{directory, forms, model, service};
 use crate::state::State;
 
-fn raw_of<T: Serialize>(body: &T) -> Result<RawForm, AppError> {
-    match serde_json::to_value(body) {
-        Ok(serde_json::Value::Object(obj)) => Ok(RawForm::from_json(&obj)),
-        _ => Err(AppError::BadRequest(
-            "The request body must be a JSON object".into(),
-        )),
-    }
-}
-
 #[utoipa::path(
     get, path = "/api/v1/referrals/{id}/signposting", tag = "onward support",
     security(("bearer" = [])),
@@ -79,8 +70,11 @@ pub async fn signpost(
     body: web::Json<SignpostRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let input = forms::parse_signpost(&raw_of(&body.into_inner())?, crate::clock::today())
-        .map_err(AppError::Validation)?;
+    let input = forms::parse_signpost(
+        &RawForm::from_body(&body.into_inner())?,
+        crate::clock::today(),
+    )
+    .map_err(AppError::Validation)?;
     let (s, svc) = state
         .db
         .write(move |c| service::signpost(c, &ctx, &id, &input))
@@ -117,7 +111,7 @@ pub async fn update(
     body: web::Json<SignpostUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let raw = raw_of(&body.into_inner())?;
+    let raw = RawForm::from_body(&body.into_inner())?;
     let (s, svc) = state
         .db
         .write(move |c| service::update_from_form(c, &ctx, &id, &raw))
@@ -151,8 +145,8 @@ pub async fn no_onward(
     body: web::Json<NoOnwardRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let reason =
-        forms::parse_no_onward(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
+    let reason = forms::parse_no_onward(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
     let onward = state
         .db
         .write(move |c| service::record_no_onward(c, &ctx, &id, &reason))
@@ -212,7 +206,8 @@ pub async fn write_summary(
     body: web::Json<EndSummaryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let text = forms::parse_summary(&raw_of(&body.into_inner())?).map_err(AppError::Validation)?;
+    let text = forms::parse_summary(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
     let clinical = crate::sessions::service::sees_clinical(ctx.viewer.role);
     let e = state
         .db
@@ -271,7 +266,7 @@ pub async fn directory_create(
     api: ApiUser,
     body: web::Json<DirectoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = forms::parse_directory(&raw_of(&body.into_inner())?, &api.area_ids)
+    let input = forms::parse_directory(&RawForm::from_body(&body.into_inner())?, &api.area_ids)
         .map_err(AppError::Validation)?;
     let actor = api.actor();
     let json = state
@@ -305,8 +300,8 @@ pub async fn directory_update(
     let id = id.into_inner();
     let body = body.into_inner();
     let active = body.active;
-    let input =
-        forms::parse_directory(&raw_of(&body)?, &api.area_ids).map_err(AppError::Validation)?;
+    let input = forms::parse_directory(&RawForm::from_body(&body)?, &api.area_ids)
+        .map_err(AppError::Validation)?;
     let (actor, mine) = (api.actor(), api.area_ids.clone());
     let json = state
         .db

@@ -3,10 +3,7 @@
 //! follow-ups that have come due. Every page finds its referral through the service, which
 //! applies scope and role; a form shown with the person's name is a recorded view.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
@@ -15,30 +12,22 @@ use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::{Referral, Viewer};
+use crate::referrals::pages;
 use crate::signposting::codes::SignpostStatus;
 use crate::signposting::views::{DirectoryServiceJson, DueRow, EndSummaryView, OnwardView};
 use crate::signposting::{forms, service, summary};
 use crate::state::State;
-use crate::web as page;
-
-#[derive(Debug, Clone, Serialize)]
-struct Choice {
-    value: String,
-    text: String,
-    hint: String,
-}
+use crate::web::{self as page, Choice};
 
 fn status_options() -> Vec<Choice> {
     SignpostStatus::ALL
         .iter()
-        .map(|s| Choice {
-            value: s.as_str().into(),
-            text: s.label().into(),
-            hint: if s.is_final() {
+        .map(|s| {
+            Choice::new(s.as_str(), s.label()).hint(if s.is_final() {
                 String::new()
             } else {
                 "Awaiting an answer: give a follow-up date".into()
-            },
+            })
         })
         .collect()
 }
@@ -61,28 +50,7 @@ pub fn referral_section(
 type Heading = Caption;
 
 fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Context {
-    let mut ctx = tera::Context::new();
-    ctx.insert("referral_id", &h.referral_id);
-    ctx.insert("reference", &h.reference);
-    ctx.insert("person_name", &h.person_name);
-    ctx.insert("title", title);
-    ctx.insert("form_action", action);
-    ctx.insert("values", &raw.first_values());
-    ctx.insert("errors", &BTreeMap::<String, String>::new());
-    ctx
-}
-
-async fn show_form(
-    state: &State,
-    user: &CurrentUser,
-    template: &str,
-    mut ctx: tera::Context,
-    errors: Option<&FieldErrors>,
-) -> Result<HttpResponse, AppError> {
-    if let Some(e) = errors {
-        page::insert_errors(&mut ctx, e);
-    }
-    page::render(state, user, "/referrals", template, ctx).await
+    pages::form(h, title, action, &back_to(&h.referral_id), raw)
 }
 
 fn back_to(referral_id: &str) -> String {
@@ -120,15 +88,17 @@ async fn signpost_page(
     );
     let options: Vec<Choice> = offered
         .iter()
-        .map(|s| Choice {
-            value: s.id.clone(),
-            text: format!("{} ({})", s.name, s.service_type.label()),
-            hint: DirectoryServiceJson::new(s, Vec::new()).contact(),
+        .map(|s| {
+            Choice::new(
+                s.id.clone(),
+                format!("{} ({})", s.name, s.service_type.label()),
+            )
+            .hint(DirectoryServiceJson::new(s, Vec::new()).contact())
         })
         .collect();
     ctx.insert("service_options", &options);
     ctx.insert("status_options", &status_options());
-    show_form(state, user, "signposting/signpost.html", ctx, errors).await
+    pages::show(state, user, "signposting/signpost.html", ctx, errors).await
 }
 
 pub async fn signpost_form(
@@ -205,7 +175,7 @@ async fn update_page(
     );
     ctx.insert("signposted", &crate::web::format::date(s.signposted_on));
     ctx.insert("status_options", &status_options());
-    show_form(state, user, "signposting/update.html", ctx, errors).await
+    pages::show(state, user, "signposting/update.html", ctx, errors).await
 }
 
 pub async fn update_form(
@@ -264,7 +234,7 @@ async fn no_onward_page(
         &format!("/referrals/{}/no-onward-support", h.referral_id),
         &raw,
     );
-    show_form(state, user, "signposting/no_onward.html", ctx, errors).await
+    pages::show(state, user, "signposting/no_onward.html", ctx, errors).await
 }
 
 pub async fn no_onward_form(
@@ -338,7 +308,7 @@ async fn summary_page(
         &format!("/referrals/{}/end-summary", h.referral_id),
         &raw,
     );
-    show_form(state, user, "signposting/end_summary.html", ctx, errors).await
+    pages::show(state, user, "signposting/end_summary.html", ctx, errors).await
 }
 
 pub async fn summary_form(

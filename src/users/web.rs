@@ -12,7 +12,7 @@ use crate::state::State;
 use crate::users::forms::{self, UserFormRaw};
 use crate::users::model::{Role, User, VettingLevel};
 use crate::users::service;
-use crate::web::{self as page, format};
+use crate::web::{self as page, Choice, format};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -107,12 +107,6 @@ fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Serialize)]
-struct Choice {
-    value: String,
-    text: String,
-}
-
 /// The form's choices: a scoped administrator is offered only their own organisation and
 /// areas (the service refuses anything else too).
 async fn form_context(
@@ -146,29 +140,21 @@ async fn form_context(
         "area_options",
         &area_views
             .iter()
-            .map(|a| Choice {
-                value: a.id.clone(),
-                text: a.name.clone(),
-            })
+            .map(|a| Choice::new(a.id.clone(), a.name.clone()))
             .collect::<Vec<_>>(),
     );
-    let mut org_options = vec![Choice {
-        value: String::new(),
-        text: "Select an organisation".into(),
-    }];
-    org_options.extend(org_views.iter().map(|o| Choice {
-        value: o.id.clone(),
-        text: format!("{} ({})", o.name, o.kind),
-    }));
+    let mut org_options = vec![Choice::new(String::new(), "Select an organisation")];
+    org_options.extend(
+        org_views
+            .iter()
+            .map(|o| Choice::new(o.id.clone(), format!("{} ({})", o.name, o.kind))),
+    );
     ctx.insert("organisation_options", &org_options);
     ctx.insert(
         "role_options",
         &Role::ALL
             .iter()
-            .map(|r| Choice {
-                value: r.as_str().into(),
-                text: r.label().into(),
-            })
+            .map(|r| Choice::new(r.as_str(), r.label()))
             .collect::<Vec<_>>(),
     );
     ctx.insert("vetting_options", &vetting_choices());
@@ -513,10 +499,7 @@ fn without_vetting(errors: FieldErrors) -> FieldErrors {
 fn vetting_choices() -> Vec<Choice> {
     VettingLevel::ALL
         .iter()
-        .map(|v| Choice {
-            value: v.as_str().into(),
-            text: v.label().into(),
-        })
+        .map(|v| Choice::new(v.as_str(), v.label()))
         .collect()
 }
 

@@ -339,11 +339,35 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     ))
 }
 
-/// One option of a radio group or select, as the GOV.UK macros take it.
-#[derive(Debug, Clone, Serialize)]
+/// One option of a radio group, checkboxes or select, as the GOV.UK macros take it: the
+/// value sent, the text shown, a hint under it (empty for none) and whether it starts
+/// checked. Every list of options on every page is made of these.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Choice {
     pub value: String,
     pub text: String,
+    pub hint: String,
+    pub checked: bool,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, text: impl Into<String>) -> Self {
+        Choice {
+            value: value.into(),
+            text: text.into(),
+            ..Choice::default()
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = hint.into();
+        self
+    }
+
+    pub fn checked(mut self, checked: bool) -> Self {
+        self.checked = checked;
+        self
+    }
 }
 
 /// The options of a coded list: each value's code and label.
@@ -352,10 +376,5 @@ pub fn choices<T: Copy>(
     code: fn(&T) -> &'static str,
     label: fn(&T) -> &'static str,
 ) -> Vec<Choice> {
-    all.iter()
-        .map(|v| Choice {
-            value: code(v).to_owned(),
-            text: label(v).to_owned(),
-        })
-        .collect()
+    all.iter().map(|v| Choice::new(code(v), label(v))).collect()
 }

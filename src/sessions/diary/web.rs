@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::sessions::{calendar, closures};
 use crate::state::State;
 use crate::users::model::Role;
-use crate::web as page;
+use crate::web::{self as page, Choice};
 use actix_web::{HttpResponse, web};
 use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -37,12 +37,6 @@ struct DayView {
     heading: String,
     notes: Vec<String>,
     appointments: Vec<AppointmentView>,
-}
-
-#[derive(Serialize)]
-struct Choice {
-    value: String,
-    text: String,
 }
 
 pub async fn show(
@@ -165,10 +159,7 @@ pub async fn show(
     ctx.insert(
         "practitioner_options",
         &all.iter()
-            .map(|p| Choice {
-                value: p.id.clone(),
-                text: p.name.clone(),
-            })
+            .map(|p| Choice::new(p.id.clone(), p.name.clone()))
             .collect::<Vec<_>>(),
     );
     page::render(&state, &user, "/diary", "sessions/diary.html", ctx).await

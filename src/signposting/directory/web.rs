@@ -10,16 +10,10 @@ use crate::signposting::codes::ServiceType;
 use crate::signposting::forms::{self};
 use crate::signposting::views::DirectoryServiceJson;
 use crate::state::State;
-use crate::web as page;
+use crate::web::{self as page, Choice};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Serialize)]
-struct Choice {
-    value: String,
-    text: String,
-}
 
 #[derive(Serialize)]
 struct ServiceRow {
@@ -89,12 +83,7 @@ async fn form_page(
     let options: Vec<Choice> = user
         .area_ids
         .iter()
-        .filter_map(|a| {
-            names.get(a).map(|n| Choice {
-                value: a.clone(),
-                text: n.clone(),
-            })
-        })
+        .filter_map(|a| names.get(a).map(|n| Choice::new(a.clone(), n.clone())))
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("area_options", &options);
@@ -102,10 +91,7 @@ async fn form_page(
         "type_options",
         &ServiceType::ALL
             .iter()
-            .map(|t| Choice {
-                value: t.as_str().into(),
-                text: t.label().into(),
-            })
+            .map(|t| Choice::new(t.as_str(), t.label()))
             .collect::<Vec<_>>(),
     );
     ctx.insert("values", &values(raw));
