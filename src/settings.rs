@@ -123,18 +123,7 @@ pub struct ReportSettings {
     pub suppression_threshold: i64,
     /// Targets by indicator key (a row key of the uptake report, like `rate_completed`).
     #[serde(default)]
-    pub targets: std::collections::BTreeMap<String, Target>,
-}
-
-/// A target for one indicator, in the indicator's own unit: a fraction for a rate (0.6 is
-/// 60%), days for a wait, a number for a count. Within `amber_within` of the target on the
-/// wrong side is "near target".
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Target {
-    pub target: f64,
-    #[serde(default)]
-    pub amber_within: f64,
+    pub targets: std::collections::BTreeMap<String, crate::reports::catalogue::Target>,
 }
 
 impl Default for ReportSettings {
@@ -424,7 +413,7 @@ impl Settings {
         }
         let mut problems: Vec<String> = problems.into_iter().map(str::to_owned).collect();
         for (key, t) in &self.reports.targets {
-            if !crate::reports::uptake::takes_target(key) {
+            if !crate::reports::catalogue::takes_target(key) {
                 problems.push(format!(
                     "reports.targets.{key} is not an indicator of the uptake report that can take a target"
                 ));

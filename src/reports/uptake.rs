@@ -15,13 +15,16 @@ use crate::db::schema::{
 };
 use crate::error::AppError;
 use crate::referrals::codes::{CombinedWith, EntryPoint, EthnicGroup, Sex};
+use crate::reports::catalogue::{
+    Count, EQUALITY, FUNNEL, HIDDEN_COUNTS, Indicator, Kind, RATES, Target, signposted_key,
+    target_unit,
+};
 use crate::reports::charts;
 use crate::reports::facts::{AgeBand, Fact};
 use crate::reports::periods::Period;
 use crate::reports::suppression::{Cell, Table};
 use crate::reports::trend::{self, Polarity};
 use crate::sessions::measures::{Instrument, reliably_improved};
-use crate::settings::Target;
 use crate::signposting::codes::ServiceType;
 use crate::users::model::Role;
 
@@ -31,7 +34,7 @@ const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
 /// The counts of one area (or the total) for the period's cohort: referrals made in it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
-    pub counts: BTreeMap<&'static str, i64>,
+    pub counts: BTreeMap<Count, i64>,
     /// Referral to assessment, assessment to sentence, sentence to first session.
     pub waits: [Waits; 3],
     pub attended: i64,
@@ -41,19 +44,19 @@ pub struct Tally {
 impl Tally {
     /// Adds to a count; a count that is zero is not kept, so equal tallies compare equal
     /// however they were made.
-    pub fn add(&mut self, key: &'static str, n: i64) {
+    pub fn add(&mut self, key: Count, n: i64) {
         if n == 0 {
             return;
         }
         let e = self.counts.entry(key).or_default();
         *e += n;
         if *e == 0 {
-            self.counts.remove(key);
+            self.counts.remove(&key);
         }
     }
 
-    pub fn get(&self, key: &str) -> i64 {
-        self.counts.get(key).copied().unwrap_or(0)
+    pub fn get(&self, key: Count) -> i64 {
+        self.counts.get(&key).copied().unwrap_or(0)
     }
 }
 
@@ -107,212 +110,6 @@ impl From<Vec<i64>> for Waits {
     }
 }
 
-/// The one `&'static str` for an indicator key read back from the aggregates. Keys come
-/// only from [`tally_fact`], so the set stays small.
-pub fn intern(key: &str) -> &'static str {
-    use std::collections::BTreeSet;
-    use std::sync::{LazyLock, Mutex};
-    static KEYS: LazyLock<Mutex<BTreeSet<&'static str>>> =
-        LazyLock::new(|| Mutex::new(BTreeSet::new()));
-    let mut keys = KEYS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(k) = keys.get(key) {
-        return k;
-    }
-    let k: &'static str = Box::leak(key.to_owned().into_boxed_str());
-    keys.insert(k);
-    k
-}
-
-/// One indicator: what it is, how to read a change, and which counts it is built from.
-struct Indicator {
-    key: &'static str,
-    label: &'static str,
-    polarity: Polarity,
-    kind: Kind,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Count,
-    /// numerator / denominator, as a percentage.
-    Rate(&'static str, &'static str),
-}
-
-macro_rules! count {
-    ($key:literal, $label:literal, $pol:ident) => {
-        Indicator {
-            key: $key,
-            label: $label,
-            polarity: Polarity::$pol,
-            kind: Kind::Count,
-        }
-    };
-}
-
-macro_rules! rate {
-    ($key:literal, $label:literal, $pol:ident, $num:literal, $den:literal) => {
-        Indicator {
-            key: $key,
-            label: $label,
-            polarity: Polarity::$pol,
-            kind: Kind::Rate($num, $den),
-        }
-    };
-}
-
-/// The funnel, in pathway order.
-const FUNNEL: &[Indicator] = &[
-    count!("referred", "Referrals made", HigherIsBetter),
-    count!("referred_arrest", "  at the point of arrest", Neutral),
-    count!("referred_probation", "  at the pre-sentence stage", Neutral),
-    count!("screened", "Screened", HigherIsBetter),
-    count!("accepted", "Accepted at screening", HigherIsBetter),
-    count!("assessed", "Assessed", HigherIsBetter),
-    count!("suitable", "Found suitable", HigherIsBetter),
-    count!("consented", "Consented", HigherIsBetter),
-    count!("order_made", "MHTR made", HigherIsBetter),
-    count!("order_alone", "  MHTR alone", Neutral),
-    count!("order_drr", "  with a DRR", Neutral),
-    count!("order_atr", "  with an ATR", Neutral),
-    count!("order_both", "  with a DRR and an ATR", Neutral),
-    count!(
-        "started",
-        "Started treatment (first session attended)",
-        HigherIsBetter
-    ),
-    count!("completed", "Completed 12 sessions", HigherIsBetter),
-    count!("ended_early", "Ended early", LowerIsBetter),
-    count!("signposted", "Signposted onward", Neutral),
-    count!(
-        "signposted_talking_therapies",
-        "  to NHS Talking Therapies",
-        Neutral
-    ),
-    count!(
-        "signposted_community_mental_health",
-        "  to a community mental health team",
-        Neutral
-    ),
-    count!("signposted_gp", "  to a GP", Neutral),
-    count!(
-        "signposted_drug_alcohol",
-        "  to a drug and alcohol service",
-        Neutral
-    ),
-    count!("signposted_housing", "  to housing support", Neutral),
-    count!(
-        "signposted_employment",
-        "  to employment, education and training",
-        Neutral
-    ),
-    count!("signposted_debt", "  to debt advice", Neutral),
-    count!(
-        "signposted_domestic_abuse",
-        "  to a domestic abuse service",
-        Neutral
-    ),
-    count!("signposted_peer_support", "  to peer support", Neutral),
-    count!("signposted_other", "  to another service", Neutral),
-    count!(
-        "sentenced_not_started",
-        "Sentenced but not started",
-        LowerIsBetter
-    ),
-];
-
-const RATES: &[Indicator] = &[
-    rate!(
-        "rate_screened",
-        "Referrals screened",
-        HigherIsBetter,
-        "screened",
-        "referred"
-    ),
-    rate!(
-        "rate_accepted",
-        "Screened referrals accepted",
-        Neutral,
-        "accepted",
-        "screened"
-    ),
-    rate!(
-        "rate_suitable",
-        "Assessed and found suitable",
-        Neutral,
-        "suitable",
-        "assessed"
-    ),
-    rate!(
-        "rate_order",
-        "Consented who got an MHTR",
-        HigherIsBetter,
-        "order_made",
-        "consented"
-    ),
-    rate!(
-        "rate_started",
-        "MHTRs that started treatment",
-        HigherIsBetter,
-        "started",
-        "order_made"
-    ),
-    rate!(
-        "rate_completed",
-        "Completion rate (of those who started)",
-        HigherIsBetter,
-        "completed",
-        "started"
-    ),
-    rate!(
-        "rate_dna",
-        "Did-not-attend rate (of sessions held or missed)",
-        LowerIsBetter,
-        "missed",
-        "offered"
-    ),
-    rate!(
-        "rate_paired",
-        "Completers with paired PHQ-9 measures",
-        HigherIsBetter,
-        "phq9_pairs_completers",
-        "completed"
-    ),
-    rate!(
-        "rate_phq9",
-        "Reliable improvement on PHQ-9 (of pairs)",
-        HigherIsBetter,
-        "phq9_improved",
-        "phq9_pairs"
-    ),
-    rate!(
-        "rate_gad7",
-        "Reliable improvement on GAD-7 (of pairs)",
-        HigherIsBetter,
-        "gad7_improved",
-        "gad7_pairs"
-    ),
-    rate!(
-        "rate_core10",
-        "Reliable improvement on CORE-10 (of pairs)",
-        HigherIsBetter,
-        "core10_improved",
-        "core10_pairs"
-    ),
-];
-
-/// Counts that only feed rates (not shown as rows of their own).
-const HIDDEN_COUNTS: &[&str] = &[
-    "missed",
-    "offered",
-    "phq9_pairs_completers",
-    "phq9_pairs",
-    "phq9_improved",
-    "gad7_pairs",
-    "gad7_improved",
-    "core10_pairs",
-    "core10_improved",
-];
-
 fn pair(first: Option<i32>, last: Option<i32>) -> Option<(u32, u32)> {
     match (first, last) {
         (Some(a), Some(b)) => Some((a.max(0) as u32, b.max(0) as u32)),
@@ -328,56 +125,56 @@ pub fn tally_fact(f: &Fact) -> Tally {
 }
 
 fn tally(t: &mut Tally, f: &Fact) {
-    t.add("referred", 1);
+    t.add(Count::Referred, 1);
     t.add(
         match f.entry_point {
-            EntryPoint::Arrest => "referred_arrest",
-            EntryPoint::Probation => "referred_probation",
+            EntryPoint::Arrest => Count::ReferredArrest,
+            EntryPoint::Probation => Count::ReferredProbation,
         },
         1,
     );
     if f.screened_on.is_some() {
-        t.add("screened", 1);
+        t.add(Count::Screened, 1);
     }
     if f.accepted {
-        t.add("accepted", 1);
+        t.add(Count::Accepted, 1);
     }
     if f.assessed_on.is_some() {
-        t.add("assessed", 1);
+        t.add(Count::Assessed, 1);
     }
     if f.suitable {
-        t.add("suitable", 1);
+        t.add(Count::Suitable, 1);
     }
     if f.consented_on.is_some() {
-        t.add("consented", 1);
+        t.add(Count::Consented, 1);
     }
     if f.order_made {
-        t.add("order_made", 1);
+        t.add(Count::OrderMade, 1);
         t.add(
             match f.combined_with {
-                Some(CombinedWith::Drr) => "order_drr",
-                Some(CombinedWith::Atr) => "order_atr",
-                Some(CombinedWith::DrrAndAtr) => "order_both",
-                _ => "order_alone",
+                Some(CombinedWith::Drr) => Count::OrderDrr,
+                Some(CombinedWith::Atr) => Count::OrderAtr,
+                Some(CombinedWith::DrrAndAtr) => Count::OrderBoth,
+                _ => Count::OrderAlone,
             },
             1,
         );
         if f.first_session_on.is_none() {
-            t.add("sentenced_not_started", 1);
+            t.add(Count::SentencedNotStarted, 1);
         }
     }
     if f.first_session_on.is_some() {
-        t.add("started", 1);
+        t.add(Count::Started, 1);
         t.attended += i64::from(f.sessions_attended);
     }
     match f.end_outcome.as_deref() {
         Some("completed") => {
-            t.add("completed", 1);
+            t.add(Count::Completed, 1);
             if pair(f.phq9_first, f.phq9_last).is_some() {
-                t.add("phq9_pairs_completers", 1);
+                t.add(Count::Phq9PairsCompleters, 1);
             }
         }
-        Some(_) => t.add("ended_early", 1),
+        Some(_) => t.add(Count::EndedEarly, 1),
         None => {}
     }
     let mut signposted = false;
@@ -388,31 +185,31 @@ fn tally(t: &mut Tally, f: &Fact) {
         }
     }
     if signposted {
-        t.add("signposted", 1);
+        t.add(Count::Signposted, 1);
     }
     t.missed += i64::from(f.sessions_missed);
-    t.add("missed", i64::from(f.sessions_missed));
+    t.add(Count::Missed, i64::from(f.sessions_missed));
     t.add(
-        "offered",
+        Count::Offered,
         i64::from(f.sessions_missed + f.sessions_attended),
     );
     for (instrument, pairs, improved, p) in [
         (
             Instrument::Phq9,
-            "phq9_pairs",
-            "phq9_improved",
+            Count::Phq9Pairs,
+            Count::Phq9Improved,
             pair(f.phq9_first, f.phq9_last),
         ),
         (
             Instrument::Gad7,
-            "gad7_pairs",
-            "gad7_improved",
+            Count::Gad7Pairs,
+            Count::Gad7Improved,
             pair(f.gad7_first, f.gad7_last),
         ),
         (
             Instrument::Core10,
-            "core10_pairs",
-            "core10_improved",
+            Count::Core10Pairs,
+            Count::Core10Improved,
             pair(f.core10_first, f.core10_last),
         ),
     ] {
@@ -434,8 +231,8 @@ fn tally(t: &mut Tally, f: &Fact) {
     }
     t.add(
         match f.sex {
-            Sex::Female => "sex_female",
-            Sex::Male => "sex_male",
+            Sex::Female => Count::SexFemale,
+            Sex::Male => Count::SexMale,
         },
         1,
     );
@@ -445,69 +242,27 @@ fn tally(t: &mut Tally, f: &Fact) {
         .and_then(|g| g.parse::<EthnicGroup>().ok());
     t.add(
         match group {
-            Some(EthnicGroup::Asian) => "eth_asian",
-            Some(EthnicGroup::Black) => "eth_black",
-            Some(EthnicGroup::Mixed) => "eth_mixed",
-            Some(EthnicGroup::White) => "eth_white",
-            Some(EthnicGroup::Other) => "eth_other",
-            None => "eth_not_stated",
+            Some(EthnicGroup::Asian) => Count::EthAsian,
+            Some(EthnicGroup::Black) => Count::EthBlack,
+            Some(EthnicGroup::Mixed) => Count::EthMixed,
+            Some(EthnicGroup::White) => Count::EthWhite,
+            Some(EthnicGroup::Other) => Count::EthOther,
+            None => Count::EthNotStated,
         },
         1,
     );
     t.add(
         match f.age_band {
-            AgeBand::From18To24 => "age_18_24",
-            AgeBand::From25To34 => "age_25_34",
-            AgeBand::From35To44 => "age_35_44",
-            AgeBand::From45To54 => "age_45_54",
-            AgeBand::From55To64 => "age_55_64",
-            AgeBand::From65 => "age_65",
+            AgeBand::From18To24 => Count::Age1824,
+            AgeBand::From25To34 => Count::Age2534,
+            AgeBand::From35To44 => Count::Age3544,
+            AgeBand::From45To54 => Count::Age4554,
+            AgeBand::From55To64 => Count::Age5564,
+            AgeBand::From65 => Count::Age65,
         },
         1,
     );
 }
-
-/// The funnel row counting people signposted to services of this type.
-fn signposted_key(kind: ServiceType) -> &'static str {
-    match kind {
-        ServiceType::TalkingTherapies => "signposted_talking_therapies",
-        ServiceType::CommunityMentalHealth => "signposted_community_mental_health",
-        ServiceType::Gp => "signposted_gp",
-        ServiceType::DrugAlcohol => "signposted_drug_alcohol",
-        ServiceType::Housing => "signposted_housing",
-        ServiceType::Employment => "signposted_employment",
-        ServiceType::Debt => "signposted_debt",
-        ServiceType::DomesticAbuse => "signposted_domestic_abuse",
-        ServiceType::PeerSupport => "signposted_peer_support",
-        ServiceType::Other => "signposted_other",
-    }
-}
-
-const EQUALITY: &[(&str, &[(&str, &str)])] = &[
-    ("Sex", &[("sex_female", "Female"), ("sex_male", "Male")]),
-    (
-        "Broad ethnic group",
-        &[
-            ("eth_asian", "Asian or Asian British"),
-            ("eth_black", "Black, Black British, Caribbean or African"),
-            ("eth_mixed", "Mixed or multiple ethnic groups"),
-            ("eth_white", "White"),
-            ("eth_other", "Other ethnic group"),
-            ("eth_not_stated", "Not stated"),
-        ],
-    ),
-    (
-        "Age at referral",
-        &[
-            ("age_18_24", "18 to 24"),
-            ("age_25_34", "25 to 34"),
-            ("age_35_44", "35 to 44"),
-            ("age_45_54", "45 to 54"),
-            ("age_55_64", "55 to 64"),
-            ("age_65", "65 and over"),
-        ],
-    ),
-];
 
 /// The median and 90th percentile (nearest rank) of some waits, in days.
 pub fn percentiles(days: impl Into<Waits>) -> Option<(i64, i64)> {
@@ -853,6 +608,12 @@ fn count_keys() -> Vec<&'static str> {
     keys
 }
 
+/// A tally's count by its catalogue name (every name in the catalogue is a [`Count`]: see
+/// its tests).
+fn count_of(t: &Tally, key: &str) -> i64 {
+    key.parse::<Count>().map_or(0, |k| t.get(k))
+}
+
 /// The counts of one period in one table, so one suppression pass covers the rows' totals and
 /// the breakdowns' sums: the constraints are every row's total over the areas, referrals by
 /// entry point, orders by what they were combined with, and each equality breakdown.
@@ -861,7 +622,7 @@ fn count_table(tallies: &[Tally]) -> (Vec<&'static str>, Table) {
     let n = tallies.len();
     let mut values = Vec::with_capacity(keys.len() * n);
     for k in &keys {
-        values.extend(tallies.iter().map(|t| t.get(k)));
+        values.extend(tallies.iter().map(|t| count_of(t, k)));
     }
     let mut table = Table::new(values);
     let at = |k: &str, col: usize| keys.iter().position(|x| *x == k).unwrap_or(0) * n + col;
@@ -1327,51 +1088,6 @@ pub fn history_csv(report: &Report) -> String {
 
 // ------------------------------------------------------------------ targets
 
-/// Writes a value as the report shows it.
-type Writer = fn(f64) -> String;
-
-/// How an indicator that can take a target is measured: the factor from the configured
-/// unit to the figure shown (rates are configured as fractions and shown as percentages),
-/// which way is better, and how a target is written.
-fn target_unit(key: &str) -> Option<(f64, Polarity, Writer)> {
-    fn percent(v: f64) -> String {
-        format!("{v:.1}%")
-    }
-    fn days(v: f64) -> String {
-        format!("{v:.0} days")
-    }
-    fn number(v: f64) -> String {
-        if v.fract() == 0.0 {
-            format!("{v:.0}")
-        } else {
-            format!("{v:.1}")
-        }
-    }
-    if let Some(i) = RATES.iter().find(|i| i.key == key) {
-        return Some((100.0, i.polarity, percent));
-    }
-    if let Some(i) = FUNNEL.iter().find(|i| i.key == key) {
-        return Some((1.0, i.polarity, number));
-    }
-    match key {
-        "utilisation" => Some((100.0, Polarity::HigherIsBetter, percent)),
-        "mean_sessions" | "sessions_delivered" => Some((1.0, Polarity::HigherIsBetter, number)),
-        "waiting_list" | "weeks_to_clear" => Some((1.0, Polarity::LowerIsBetter, number)),
-        k if k.starts_with("wait_") && (k.ends_with("_median") || k.ends_with("_p90")) => {
-            let stem = k.trim_end_matches("_median").trim_end_matches("_p90");
-            ["wait_assessment", "wait_sentence", "wait_first_session"]
-                .contains(&stem)
-                .then_some((1.0, Polarity::LowerIsBetter, days as Writer))
-        }
-        _ => None,
-    }
-}
-
-/// Whether an indicator can be given a target (checked when the settings are loaded).
-pub fn takes_target(key: &str) -> bool {
-    target_unit(key).is_some()
-}
-
 /// Puts each configured target beside its indicator with a red, amber or green status for
 /// the total. A withheld or missing total gets no status: a status would hint at the figure.
 pub fn apply_targets(report: &mut Report, targets: &BTreeMap<String, Target>) {
@@ -1463,7 +1179,7 @@ pub fn charts(report: &Report) -> Vec<SectionChart> {
         bars.push((name.to_owned(), total(row)));
         if key == "signposted" {
             for kind in ServiceType::ALL {
-                if let Some(row) = find("funnel", signposted_key(*kind)) {
+                if let Some(row) = find("funnel", signposted_key(*kind).as_str()) {
                     let f = total(row);
                     if f.suppressed || f.value.is_some_and(|v| v > 0.0) {
                         bars.push((format!("to {}", kind.label()), f));

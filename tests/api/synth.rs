@@ -6,6 +6,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use reqwest::StatusCode;
 
 use mhtr_pathway::db::DbConn;
+use mhtr_pathway::reports::catalogue::Count;
 use mhtr_pathway::reports::periods::Period;
 use mhtr_pathway::reports::uptake;
 use mhtr_pathway::users::model::Role;
@@ -141,11 +142,11 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
     let tallies = app
         .with_db(|c| uptake::period_tallies(c, &areas, &Period::financial_year(fy - 1)).unwrap());
     let total = tallies.last().unwrap();
-    assert!(total.get("referred") > 300, "{total:?}");
-    assert!(total.get("referred") > total.get("order_made"));
-    assert!(total.get("order_made") > total.get("completed"));
-    assert!(total.get("completed") > 0 && total.get("ended_early") > 0);
-    assert!(tallies[..9].iter().all(|t| t.get("referred") > 0));
+    assert!(total.get(Count::Referred) > 300, "{total:?}");
+    assert!(total.get(Count::Referred) > total.get(Count::OrderMade));
+    assert!(total.get(Count::OrderMade) > total.get(Count::Completed));
+    assert!(total.get(Count::Completed) > 0 && total.get(Count::EndedEarly) > 0);
+    assert!(tallies[..9].iter().all(|t| t.get(Count::Referred) > 0));
 
     // The rebuilt aggregates are the same as those written along the way.
     let before = app.with_db(|c| mhtr_pathway::reports::cube::stored(c).unwrap());
@@ -169,7 +170,7 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
         "all nine areas side by side"
     );
     assert!(
-        page.contains(&total.get("referred").to_string()),
+        page.contains(&total.get(Count::Referred).to_string()),
         "the total referrals are shown"
     );
 }
