@@ -68,6 +68,7 @@ impl Application {
         let hasher = Hasher::new(&settings.security)?;
         let templates = Arc::new(load_templates()?);
         let state = web::Data::new(AppState {
+            views: crate::audit::appender::Views::new(pool.clone()),
             db: Db::new(pool, &url),
             hasher,
             emails: Emails::new(templates.clone(), &settings.server.base_url),

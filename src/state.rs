@@ -12,6 +12,8 @@ use crate::settings::Settings;
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
+    /// Audit entries of views that stand alone, group-committed.
+    pub views: crate::audit::appender::Views,
     pub hasher: Hasher,
     pub templates: Arc<tera::Tera>,
     pub emails: Emails,

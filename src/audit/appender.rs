@@ -132,3 +132,33 @@ fn commit(pool: &DbPool, group: &[Job]) -> Result<(), String> {
     drop(conn);
     result.map_err(|e| e.to_string())
 }
+
+/// The audit log's appender for a pool, started on first use: what a handler calls to
+/// record a view that stands alone ([`Views::append`]).
+#[derive(Clone)]
+pub struct Views {
+    pool: DbPool,
+    appender: std::sync::Arc<std::sync::OnceLock<Appender>>,
+}
+
+impl Views {
+    pub fn new(pool: DbPool) -> Self {
+        Self {
+            pool,
+            appender: Default::default(),
+        }
+    }
+
+    /// Appends an audit entry that stands alone (a view), group-committed with the others
+    /// waiting; returns once it is durable.
+    pub async fn append(&self, actor: &Actor, event: Event<'_>) -> Result<(), AppError> {
+        let appender = match self.appender.get() {
+            Some(a) => a.clone(),
+            None => {
+                let started = Appender::start(self.pool.clone())?;
+                self.appender.get_or_init(|| started).clone()
+            }
+        };
+        appender.append(actor, event).await
+    }
+}

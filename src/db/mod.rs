@@ -512,8 +512,6 @@ where
 pub struct Db {
     pool: DbPool,
     backend: &'static str,
-    /// Started on first use.
-    appender: std::sync::Arc<std::sync::OnceLock<crate::audit::appender::Appender>>,
 }
 
 impl Db {
@@ -521,25 +519,7 @@ impl Db {
         Self {
             pool,
             backend: url.backend_name(),
-            appender: Default::default(),
         }
-    }
-
-    /// Appends an audit entry that stands alone (a view), group-committed with the others
-    /// waiting ([`crate::audit::appender`]); returns once it is durable.
-    pub async fn audit(
-        &self,
-        actor: &crate::audit::Actor,
-        event: crate::audit::Event<'_>,
-    ) -> Result<(), AppError> {
-        let appender = match self.appender.get() {
-            Some(a) => a.clone(),
-            None => {
-                let started = crate::audit::appender::Appender::start(self.pool.clone())?;
-                self.appender.get_or_init(|| started).clone()
-            }
-        };
-        appender.append(actor, event).await
     }
 
     /// Like [`Db::run`] inside a read-only transaction, so every query sees the same moment.

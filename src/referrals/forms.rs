@@ -131,40 +131,6 @@ impl AccessReason {
     }
 }
 
-/// The page a clinical lead was going to when they were asked why they need a referral:
-/// the reason page sends them on to it once they have said. Only a page of a referral or
-/// of a record of one, on this service, so the reason page cannot be made to send anyone
-/// anywhere else.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReturnPath(String);
-
-const RETURN_PATH_PREFIXES: &[&str] = &[
-    "/referrals/",
-    "/sessions/",
-    "/risk-alerts/",
-    "/enforcement-reviews/",
-    "/linked-requirements/",
-    "/signposting/",
-];
-
-impl ReturnPath {
-    pub fn parse(raw: &str) -> Option<Self> {
-        let fits = raw.len() <= 300
-            && RETURN_PATH_PREFIXES.iter().any(|p| raw.starts_with(p))
-            && !raw.contains("//")
-            && !raw.contains("..")
-            && !raw.contains("/reason")
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/-_.?=&%#".contains(c));
-        fits.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 // ------------------------------------------------------------------ the fields
 
 /// The steps of the referral question pages.
@@ -1098,36 +1064,6 @@ pub fn parse_transition(
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn a_return_path_stays_on_the_pages_of_a_referral() {
-        for good in [
-            "/referrals/0b6c/actions/accept",
-            "/sessions/9f1e-22/measures/phq9",
-            "/linked-requirements/a1/status",
-            "/referrals/0b6c?timeline=drr",
-        ] {
-            assert_eq!(ReturnPath::parse(good).unwrap().as_str(), good);
-        }
-        for bad in [
-            "",
-            "https://example.com/referrals/1",
-            "//example.com/referrals/1",
-            "/referrals//example.com",
-            "/referrals/../admin/users",
-            "/admin/users",
-            "/referrals/1/reason",
-            "/referrals/1\\evil",
-            "/referrals/1 x",
-            "/referrals/1\r\nSet-Cookie: a=b",
-        ] {
-            assert_eq!(ReturnPath::parse(bad), None, "{bad:?}");
-        }
-        assert_eq!(
-            ReturnPath::parse(&format!("/referrals/{}", "a".repeat(300))),
-            None
-        );
-    }
 
     #[test]
     fn access_reasons_are_trimmed_and_bounded() {

@@ -685,7 +685,7 @@ pub(crate) fn follow(
                 "Select an assistant psychologist who works in the person's area",
             )?;
             if r.allocated_ap_id.as_deref() != Some(chosen.as_str()) {
-                crate::sessions::service::reassign(c, id, &chosen)?;
+                crate::sessions::upkeep::reassign(c, id, &chosen)?;
             }
             ap = Some(chosen.clone());
             details = json!({ "ap_id": chosen });
@@ -738,7 +738,7 @@ pub(crate) fn follow(
         }
         Action::EndTreatment => {
             let outcome = t.end_outcome.unwrap_or(EndOutcome::Completed);
-            let attended = crate::sessions::service::attended_count(c, id)?;
+            let attended = crate::sessions::upkeep::attended_count(c, id)?;
             details = json!({
                 "end_outcome": outcome.as_str(),
                 "end_reason": t.end_reason.map(|r| r.as_str()),
@@ -779,7 +779,7 @@ pub(crate) fn follow(
         Action::StartTreatment => format!("First session on {date}"),
         Action::Close => {
             // Onward support must be settled before the referral closes.
-            crate::signposting::service::settled(c, id)?;
+            crate::signposting::settled::settled(c, id)?;
             String::new()
         }
         Action::Accept | Action::RecordSuitable | Action::RecordMhtrNotMade | Action::Submit => {
@@ -845,7 +845,7 @@ pub(crate) fn follow(
     )?;
     if matches!(action, Action::EndTreatment | Action::Withdraw) {
         // Appointments still booked are cancelled and the practitioner's time released.
-        crate::sessions::service::treatment_ended(c, viewer, id)?;
+        crate::sessions::upkeep::treatment_ended(c, viewer, id)?;
     }
     let moved: Referral = referrals::table
         .find(id)

@@ -15,13 +15,14 @@ use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::{Ctx, view_event};
 use crate::referrals::codes::*;
-use crate::referrals::forms::{self, AccessReason, Kind, ReturnPath, Step};
+use crate::referrals::forms::{self, AccessReason, Kind, Step};
 use crate::referrals::model::{self, Viewer};
 use crate::referrals::service::{self, CreateOutcome, Loaded, PersonChoice};
 use crate::referrals::state::{self, Action, Status, Tab};
 use crate::referrals::views::{self, ReferralSummary};
 use crate::state::State;
 use crate::users::model::Role;
+use crate::web::return_path::ReturnPath;
 use crate::web::{self as page, Choice, format};
 
 const PAGE_SIZE: i64 = 25;
@@ -339,7 +340,7 @@ enum PageRead<T> {
     /// already recorded.
     Shown(Box<service::Loaded>, T),
     /// The referral's personal data was erased: only what is left of it can be shown.
-    Erased(crate::retention::web::ErasedView),
+    Erased(crate::retention::service::ErasedView),
 }
 
 /// A referral for one of its pages, with what `more` reads of it in the same read
@@ -363,7 +364,7 @@ where
     let read = state
         .db
         .read_short(move |c| {
-            if let Some(erased) = crate::retention::web::erased_view(c, &ctx.viewer, &id)? {
+            if let Some(erased) = crate::retention::service::erased_view(c, &ctx.viewer, &id)? {
                 return Ok(Err(erased));
             }
             let (l, reason) = service::load_for_page(c, &ctx, &id)?;
@@ -376,8 +377,8 @@ where
         Err(erased) => return Ok(PageRead::Erased(erased)),
     };
     state
-        .db
-        .audit(&user.actor(), view_event(&l.referral.id, reason.as_deref()))
+        .views
+        .append(&user.actor(), view_event(&l.referral.id, reason.as_deref()))
         .await?;
     Ok(PageRead::Shown(Box::new(l), extra))
 }
@@ -396,10 +397,7 @@ where
 {
     match viewed_for_page(state, user, id, move |_, _, l| check(l)).await? {
         PageRead::Shown(l, ()) => Ok(Ok(l)),
-        PageRead::Erased(view) => Ok(Err(crate::retention::web::erased_referral_page(
-            state, user, &view,
-        )
-        .await?)),
+        PageRead::Erased(view) => Ok(Err(erased_page(state, user, &view).await?)),
     }
 }
 
@@ -437,14 +435,19 @@ pub async fn show(
             crate::sessions::service::local_now().date(),
         );
         // Ending treatment and onward support, in the same read.
-        let ending = crate::signposting::web::referral_section(c, viewer, &l.referral)?;
+        let (end, onward) = crate::signposting::service::referral_section(c, viewer, &l.referral)?;
+        let clinical = crate::sessions::service::sees_clinical(viewer.role);
+        let ending = (
+            end.map(|e| crate::signposting::views::EndSummaryView::new(&e, clinical)),
+            crate::signposting::views::OnwardView::new(&onward, crate::clock::today()),
+        );
         Ok(((t.can_manage, view), (linked, can_link), ending))
     })
     .await?;
     let (l, (treatment, linked, (end_summary, onward))) = match shown {
         PageRead::Shown(l, extra) => (l, extra),
         PageRead::Erased(view) => {
-            return crate::retention::web::erased_referral_page(&state, &user, &view).await;
+            return erased_page(&state, &user, &view).await;
         }
     };
     let (linked, can_link) = linked;
@@ -1468,22 +1471,6 @@ pub async fn undo_merge(
     .await
 }
 
-/// Where a page asked for without the reason its referral needs sends the person: the
-/// referral's reason page, which brings them back to `going_to` once they have given it
-/// (if that is a page of a referral or of a record of one; else to the referral).
-pub fn reason_page_for(referral_id: &str, going_to: &str) -> String {
-    let reason_page = format!("/referrals/{referral_id}/reason");
-    match ReturnPath::parse(going_to) {
-        Some(next) if next.as_str() != format!("/referrals/{referral_id}") => {
-            match serde_urlencoded::to_string([("next", next.as_str())]) {
-                Ok(query) => format!("{reason_page}?{query}"),
-                Err(_) => reason_page,
-            }
-        }
-        _ => reason_page,
-    }
-}
-
 /// The `next` of the reason page: where to go once the reason is given.
 #[derive(Debug, Deserialize)]
 pub struct GoingTo {
@@ -1661,4 +1648,16 @@ pub async fn identity(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The referral page of an erased referral, in place of the full page: what is left of it
+/// ([`crate::retention::service::erased_view`]).
+async fn erased_page(
+    state: &State,
+    user: &CurrentUser,
+    view: &crate::retention::service::ErasedView,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("r", view);
+    page::render(state, user, "/referrals", "referrals/erased.html", ctx).await
 }

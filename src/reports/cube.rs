@@ -1,6 +1,6 @@
 //! The uptake report's aggregates (`report_cube`, `report_cube_waits`): for each area and
 //! cohort month, every count the report adds up and exact histograms of the waits. A
-//! referral's share is exactly what [`uptake::tally_fact`] counts for its facts, so the
+//! referral's share is exactly what [`tally::tally_fact`] counts for its facts, so the
 //! aggregates are by construction the sum of the facts; [`replace`] moves them by the
 //! difference between a referral's old and new facts in the same transaction as
 //! [`facts::refresh`](super::facts::refresh), and [`rebuild`] computes them afresh.
@@ -19,7 +19,7 @@ use crate::db::schema::{report_cube, report_cube_waits, report_facts};
 use crate::error::AppError;
 use crate::reports::catalogue::Count;
 use crate::reports::facts::{Fact, first_of_month};
-use crate::reports::uptake::{self, Tally};
+use crate::reports::tally::{self, Tally};
 
 /// Sessions attended by those who started (the mean's numerator).
 pub const ATTENDED: &str = "_attended";
@@ -39,7 +39,7 @@ pub fn waiting(f: &Fact) -> bool {
 
 /// Adds `sign` times a fact's share to the maps.
 pub fn accumulate(f: &Fact, sign: i64, counts: &mut Counts, waits: &mut Waits) {
-    let t = uptake::tally_fact(f);
+    let t = tally::tally_fact(f);
     let month = first_of_month(f.referred_on);
     let mut add = |k: &str, n: i64| {
         if n != 0 {

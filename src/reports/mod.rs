@@ -6,6 +6,7 @@ pub mod cube;
 pub mod facts;
 pub mod periods;
 pub mod suppression;
+pub mod tally;
 pub mod trend;
 pub mod uptake;
 pub mod web;

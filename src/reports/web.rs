@@ -138,8 +138,8 @@ pub async fn uptake(
         .await?;
     if let (_, Ok((report, areas))) = &result {
         state
-            .db
-            .audit(
+        .views
+        .append(
                 &user.actor(),
                 Event::new(AuditAction::Consultation, "report.uptake_viewed").details(
                     serde_json::json!({ "period": report.period, "areas": areas.iter().map(|a| &a.0).collect::<Vec<_>>() }),
@@ -249,8 +249,8 @@ pub async fn uptake_csv(
         })
         .await?;
     state
-        .db
-        .audit(
+        .views
+        .append(
             &actor,
             Event::new(AuditAction::Disclosure, "report.uptake_downloaded").details(
                 serde_json::json!({ "period": report.period, "section": raw.get("section"), "suppressed": report.suppressed }),

@@ -269,7 +269,7 @@ fn retain(
         reason,
         Some(next_review_on),
     )?;
-    crate::sessions::service::record_event(
+    crate::sessions::upkeep::record_event(
         c,
         viewer,
         &due.referral.id,
@@ -316,7 +316,7 @@ fn erase(
     erase::referral(c, &due.referral.id, &due.referral.reference)?;
     let person_erased = erase::person_if_done(c, &person_id)?;
     record_decision(c, viewer, due, Decision::Erase, reason, None)?;
-    crate::sessions::service::record_event(
+    crate::sessions::upkeep::record_event(
         c,
         viewer,
         &due.referral.id,
@@ -380,4 +380,61 @@ mod tests {
             d(2024, 1, 11).and_hms_opt(0, 0, 0).unwrap()
         );
     }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ErasedEntry {
+    text: &'static str,
+    on: String,
+}
+
+/// What is left to show of an erased referral: no personal data, only what happened when.
+#[derive(Debug, serde::Serialize)]
+pub struct ErasedView {
+    reference: String,
+    status: &'static str,
+    area: String,
+    erased_on: String,
+    entries: Vec<ErasedEntry>,
+}
+
+/// What is left to show of an erased referral, if it was erased (`None` otherwise, for the
+/// referral's own page to answer). A missing or out-of-scope referral is not found either
+/// way; the scoped lookup is made only for an erased one, so a live referral costs one read
+/// by key here.
+pub fn erased_view(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<ErasedView>, AppError> {
+    let Some(erased_at) = crate::retention::model::erased_at(c, id)? else {
+        return Ok(None);
+    };
+    let r = crate::referrals::model::find(c, viewer, id)?;
+    let mut entries: Vec<(chrono::NaiveDateTime, &'static str)> =
+        crate::referrals::model::history(c, id)?
+            .iter()
+            .map(|h| (h.at, h.action.label()))
+            .collect();
+    entries.extend(
+        crate::sessions::model::events_of(c, id)?
+            .iter()
+            .map(|e| (e.at, e.kind.label())),
+    );
+    entries.sort_by_key(|(at, _)| *at);
+    Ok(Some(ErasedView {
+        reference: r.reference,
+        status: r.status.label(),
+        area: crate::areas::names_by_id(c)?
+            .remove(&r.area_id)
+            .unwrap_or_default(),
+        erased_on: crate::web::format::date(crate::clock::utc_to_london(erased_at).date()),
+        entries: entries
+            .into_iter()
+            .map(|(at, text)| ErasedEntry {
+                text,
+                on: crate::web::format::date_time(at),
+            })
+            .collect(),
+    }))
 }

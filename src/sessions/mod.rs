@@ -12,5 +12,6 @@ pub mod measures;
 pub mod model;
 pub mod plan;
 pub mod service;
+pub mod upkeep;
 pub mod views;
 pub mod web;

@@ -13,9 +13,8 @@ use diesel::prelude::*;
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{
-    ap_bookings, enforcement_reviews, outcome_measures, practitioner_capacity,
-    practitioner_reports, referral_events, risk_alerts, service_closures, session_plans,
-    treatment_sessions,
+    ap_bookings, enforcement_reviews, outcome_measures, practitioner_reports, risk_alerts,
+    service_closures, session_plans, treatment_sessions,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::notifications::Emails;
@@ -24,7 +23,7 @@ use crate::referrals::codes::EndOutcome;
 use crate::referrals::forms::TransitionInput;
 use crate::referrals::model::{self as referrals_model, Referral, Viewer};
 use crate::referrals::state::{Action, Status};
-use crate::sessions::calendar::{self, WorkingDays};
+use crate::sessions::calendar::{self};
 use crate::sessions::codes::*;
 use crate::sessions::forms::{
     AttendanceInput, CancelInput, DecisionInput, MeasureInput, MoveInput, PlanInput, ReportInput,
@@ -32,11 +31,11 @@ use crate::sessions::forms::{
 use crate::sessions::measures::Instrument;
 use crate::sessions::model::{self, EnforcementReview, EventRow, Measure, Plan, Session};
 use crate::sessions::plan::{self, Cadence, PlanError, PlanRequest};
+use crate::sessions::upkeep::{
+    STALE_SESSION, may_manage, record_event, retire, when, working_days,
+};
 use crate::users::model::Role;
 use crate::web::format;
-
-pub const STALE_SESSION: &str =
-    "This appointment has changed since you opened it. Reload the page and try again";
 
 const ALREADY_PLANNED: &str =
     "This referral already has a session plan: move or cancel its sessions instead";
@@ -44,18 +43,6 @@ const ALREADY_PLANNED: &str =
 /// The UK wall-clock time now.
 pub fn local_now() -> NaiveDateTime {
     crate::clock::utc_to_london(crate::clock::now())
-}
-
-/// Whether the viewer may change a referral's sessions and onward support: a clinical lead
-/// of its area, or its allocated assistant psychologist.
-pub fn may_manage(viewer: &Viewer, r: &Referral) -> bool {
-    match viewer.role {
-        Role::ClinicalLead => true,
-        Role::AssistantPsychologist => {
-            r.allocated_ap_id.as_deref() == Some(viewer.user_id.as_str())
-        }
-        _ => false,
-    }
 }
 
 /// The referral, opened through the reason gate ([`Ctx::open`]), if the viewer may change
@@ -139,18 +126,6 @@ fn end_date(r: &Referral) -> Result<NaiveDate, AppError> {
     r.requirement_end_date.ok_or_else(|| {
         AppError::Conflict("The requirement's end date is not recorded for this referral".into())
     })
-}
-
-/// The practitioner's working days (Monday to Friday unless set).
-pub fn working_days(c: &mut DbConn, ap_user_id: &str) -> Result<WorkingDays, AppError> {
-    let code: Option<String> = practitioner_capacity::table
-        .find(ap_user_id)
-        .select(practitioner_capacity::working_days)
-        .first(c)
-        .optional()?;
-    Ok(code
-        .and_then(|c| WorkingDays::parse(&c).ok())
-        .unwrap_or(WorkingDays::WEEKDAYS))
 }
 
 /// What the plan generator knows of the diary, read once for the whole period so a plan
@@ -256,30 +231,6 @@ fn check_slot(
     Ok(())
 }
 
-/// Writes a treatment event on the referral's timeline.
-pub(crate) fn record_event(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    referral_id: &str,
-    kind: EventKind,
-    clinical: bool,
-    summary: String,
-) -> Result<(), AppError> {
-    diesel::insert_into(referral_events::table)
-        .values(EventRow {
-            id: crate::ids::new_id(),
-            referral_id: referral_id.to_owned(),
-            kind,
-            clinical,
-            actor_user_id: Some(viewer.user_id.clone()),
-            actor_name: viewer.name.clone(),
-            at: crate::clock::now(),
-            summary,
-        })
-        .execute(c)?;
-    Ok(())
-}
-
 fn audit_change(
     c: &mut DbConn,
     actor: &Actor,
@@ -294,10 +245,6 @@ fn audit_change(
             .record(record.0, record.1)
             .details(details),
     )
-}
-
-fn when(at: NaiveDateTime) -> String {
-    format!("{} at {}", format::date(at.date()), at.format("%H:%M"))
 }
 
 /// Inserts a booked appointment and holds its time.
@@ -489,39 +436,6 @@ fn fresh(s: &Session, version: i64) -> Result<(), AppError> {
         )));
     }
     Ok(())
-}
-
-/// Marks `s` superseded or cancelled, guarding against a concurrent change.
-fn retire(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    s: &Session,
-    status: SessionStatus,
-    party: ChangeParty,
-    reason: Option<String>,
-    cancel_reason: Option<CancelReason>,
-) -> Result<(), AppError> {
-    let now = crate::clock::now();
-    let changed = diesel::update(
-        treatment_sessions::table
-            .filter(treatment_sessions::id.eq(&s.id))
-            .filter(treatment_sessions::version.eq(s.version)),
-    )
-    .set((
-        treatment_sessions::status.eq(status),
-        treatment_sessions::change_party.eq(party),
-        treatment_sessions::change_reason.eq(reason),
-        treatment_sessions::cancel_reason.eq(cancel_reason),
-        treatment_sessions::changed_by.eq(&viewer.user_id),
-        treatment_sessions::changed_at.eq(now),
-        treatment_sessions::version.eq(s.version + 1),
-        treatment_sessions::updated_at.eq(now),
-    ))
-    .execute(c)?;
-    if changed != 1 {
-        return Err(AppError::Conflict(STALE_SESSION.into()));
-    }
-    model::release_blocks(c, &s.id)
 }
 
 /// Moves one appointment. The old one is kept as rescheduled, with who asked and why.
@@ -1082,30 +996,6 @@ pub fn record_attendance(
     Ok(out)
 }
 
-/// Treatment is over: appointments still booked are cancelled and their time released.
-fn release_future(c: &mut DbConn, viewer: &Viewer, referral_id: &str) -> Result<(), AppError> {
-    for s in model::sessions_of(c, referral_id)?
-        .into_iter()
-        .filter(|s| s.status == SessionStatus::Booked)
-    {
-        retire(
-            c,
-            viewer,
-            &s,
-            SessionStatus::Cancelled,
-            ChangeParty::Service,
-            Some("Treatment ended".into()),
-            None,
-        )?;
-    }
-    Ok(())
-}
-
-/// Cancels the appointments left when treatment ends early (called by the referral's end).
-pub fn treatment_ended(c: &mut DbConn, viewer: &Viewer, referral_id: &str) -> Result<(), AppError> {
-    release_future(c, viewer, referral_id)
-}
-
 /// Records an outcome measure taken at a session that happened. A risk item answered above
 /// zero raises a risk alert to the clinical leads of the area at once.
 pub fn record_measure(
@@ -1519,47 +1409,4 @@ pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppE
         }));
     }
     Ok(out)
-}
-
-/// The referral passes to another assistant psychologist before treatment starts: its booked
-/// appointments move to their diary, or the change is refused naming the clash.
-pub fn reassign(c: &mut DbConn, referral_id: &str, new_ap: &str) -> Result<(), AppError> {
-    let booked: Vec<Session> = model::sessions_of(c, referral_id)?
-        .into_iter()
-        .filter(|s| s.status == SessionStatus::Booked && s.ap_user_id != new_ap)
-        .collect();
-    let days = working_days(c, new_ap)?;
-    for s in &booked {
-        if !days.contains(chrono::Datelike::weekday(&s.starts_at.date())) {
-            return Err(AppError::Conflict(format!(
-                "The session on {} is not on one of that assistant psychologist’s working days: move it first",
-                when(s.starts_at)
-            )));
-        }
-        model::release_blocks(c, &s.id)?;
-        model::book_blocks(c, new_ap, &s.id, &plan::blocks(s.starts_at, s.minutes as u32))
-            .map_err(|_| {
-                AppError::Conflict(format!(
-                    "That assistant psychologist already has an appointment at the time of the session on {}: move it first",
-                    when(s.starts_at)
-                ))
-            })?;
-        diesel::update(treatment_sessions::table.find(&s.id))
-            .set((
-                treatment_sessions::ap_user_id.eq(new_ap),
-                treatment_sessions::version.eq(s.version + 1),
-                treatment_sessions::updated_at.eq(crate::clock::now()),
-            ))
-            .execute(c)?;
-    }
-    Ok(())
-}
-
-/// Sessions attended so far.
-pub fn attended_count(c: &mut DbConn, referral_id: &str) -> Result<i64, AppError> {
-    Ok(treatment_sessions::table
-        .filter(treatment_sessions::referral_id.eq(referral_id))
-        .filter(treatment_sessions::outcome.eq_any([Outcome::Attended, Outcome::AttendedLate]))
-        .count()
-        .get_result(c)?)
 }

@@ -10,6 +10,7 @@ pub mod directory;
 pub mod forms;
 pub mod model;
 pub mod service;
+pub mod settled;
 pub mod summary;
 pub mod views;
 pub mod web;

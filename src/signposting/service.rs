@@ -1,6 +1,6 @@
 //! The rules of onward support, each change in one transaction: signposting a person to a
 //! directory service, moving a signposting on, recording that no onward support is needed,
-//! the practitioner's end-of-treatment summary, and [`settled`], the rule that a referral
+//! the practitioner's end-of-treatment summary, and (in [`crate::signposting::settled`]) the rule that a referral
 //! closes only once onward support is settled. Every function finds the referral through
 //! the referrals scope chokepoint first; changes are for its allocated assistant
 //! psychologist or a clinical lead of its area, and the responsible officer may read.
@@ -17,7 +17,7 @@ use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::{Purpose, Referral, Viewer, scoped};
 use crate::referrals::state::Status;
 use crate::sessions::codes::EventKind;
-use crate::sessions::service::record_event;
+use crate::sessions::upkeep::record_event;
 use crate::signposting::codes::SignpostStatus;
 use crate::signposting::forms::{SignpostInput, StatusInput, UpdateInput};
 use crate::signposting::model::{self, DirectoryService, EndSummary, NoOnwardSupport, Signposting};
@@ -52,7 +52,7 @@ pub fn form_on_referral(
 
 /// Whether the viewer may change a referral's onward support (it is in their scope).
 pub fn can_manage(viewer: &Viewer, r: &Referral) -> bool {
-    crate::sessions::service::may_manage(viewer, r)
+    crate::sessions::upkeep::may_manage(viewer, r)
 }
 
 /// Onward support is arranged from allocation until the referral is closed.
@@ -423,34 +423,6 @@ fn viewed(
     )
 }
 
-/// The close rule: every signposting has a final status (a referral made still awaits its
-/// answer), and there is at least one signposting or a record that no onward support is
-/// needed. Refuses naming what is unsettled.
-pub fn settled(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
-    let all = model::signpostings_of(c, referral_id)?;
-    let mut open = Vec::new();
-    for s in all.iter().filter(|s| !s.status.is_final()) {
-        let service = model::service(c, &s.service_id)?;
-        open.push(format!(
-            "{} ({})",
-            service.name,
-            s.status.label().to_lowercase()
-        ));
-    }
-    if !open.is_empty() {
-        return Err(AppError::Conflict(format!(
-            "The referral cannot be closed until onward support is settled: record whether {} accepted or declined the person, or that it is not needed",
-            open.join(", ")
-        )));
-    }
-    if all.is_empty() && model::no_onward_support_of(c, referral_id)?.is_none() {
-        return Err(AppError::Conflict(
-            "The referral cannot be closed until onward support is settled: signpost the person to a service, or record that no onward support is needed and why".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// A referral's onward support, for its page and the API. The caller has found the
 /// referral in scope.
 #[derive(Debug, Clone)]
@@ -555,4 +527,16 @@ pub fn due(c: &mut DbConn, viewer: &Viewer, today: NaiveDate) -> Result<Vec<Due>
         });
     }
     Ok(out)
+}
+
+/// The referral's onward support and, once treatment has ended, its end-of-treatment
+/// summary, for the referral page. The caller has found the referral in scope and recorded
+/// the view.
+pub fn referral_section(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+) -> Result<(Option<EndOfTreatment>, Onward), AppError> {
+    let end = crate::signposting::summary::end_of_treatment(c, r)?;
+    Ok((end, onward(c, viewer, r)?))
 }

@@ -85,7 +85,7 @@ pub fn end_of_treatment(c: &mut DbConn, r: &Referral) -> Result<Option<EndOfTrea
     let code = |k: &str| details.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let sessions_attended = match details.get("sessions_attended").and_then(|v| v.as_i64()) {
         Some(n) => n,
-        None => crate::sessions::service::attended_count(c, &r.id)?,
+        None => crate::sessions::upkeep::attended_count(c, &r.id)?,
     };
     let target_sessions = crate::sessions::model::plan(c, &r.id)?
         .map(|p| p.target_sessions)

@@ -7,15 +7,14 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
-use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::{Caption, Ctx};
-use crate::referrals::model::{Referral, Viewer};
+use crate::referrals::model::Viewer;
 use crate::referrals::pages;
 use crate::signposting::codes::SignpostStatus;
-use crate::signposting::views::{DirectoryServiceJson, DueRow, EndSummaryView, OnwardView};
-use crate::signposting::{forms, service, summary};
+use crate::signposting::views::{DirectoryServiceJson, DueRow};
+use crate::signposting::{forms, service};
 use crate::state::State;
 use crate::web::{self as page, Choice};
 
@@ -30,20 +29,6 @@ fn status_options() -> Vec<Choice> {
             })
         })
         .collect()
-}
-
-/// The referral's onward support and, once treatment has ended, its end-of-treatment
-/// summary, for the referral page. The caller has found the referral in scope and recorded
-/// the view.
-pub fn referral_section(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    r: &Referral,
-) -> Result<(Option<EndSummaryView>, OnwardView), AppError> {
-    let clinical = crate::sessions::service::sees_clinical(viewer.role);
-    let end = summary::end_of_treatment(c, r)?.map(|e| EndSummaryView::new(&e, clinical));
-    let onward = service::onward(c, viewer, r)?;
-    Ok((end, OnwardView::new(&onward, crate::clock::today())))
 }
 
 /// The heading of a form about one referral; showing it is a recorded view.

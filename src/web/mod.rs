@@ -4,6 +4,7 @@
 pub mod format;
 pub mod headers;
 pub mod input;
+pub mod return_path;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
@@ -250,7 +251,7 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
             (true, q) if !q.is_empty() => format!("{}?{q}", req.path()),
             _ => req.path().to_owned(),
         };
-        let to = crate::referrals::web::reason_page_for(&referral_id, &going_to);
+        let to = return_path::reason_page_for(&referral_id, &going_to);
         let (req, _) = res.into_parts();
         return Ok(ErrorHandlerResponse::Response(
             ServiceResponse::new(req, see_other(&to)).map_into_right_body(),

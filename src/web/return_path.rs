@@ -1,0 +1,88 @@
+//! Where the reason page sends a clinical lead back to: a page of a referral or of a record
+//! of one, on this service, and the reason page's own address with it. The page kernel's
+//! error handler sends a request that needs a reason here; the reason page reads it back.
+
+/// The page a clinical lead was going to when they were asked why they need a referral:
+/// the reason page sends them on to it once they have said. Only a page of a referral or
+/// of a record of one, on this service, so the reason page cannot be made to send anyone
+/// anywhere else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnPath(String);
+
+const RETURN_PATH_PREFIXES: &[&str] = &[
+    "/referrals/",
+    "/sessions/",
+    "/risk-alerts/",
+    "/enforcement-reviews/",
+    "/linked-requirements/",
+    "/signposting/",
+];
+
+impl ReturnPath {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let fits = raw.len() <= 300
+            && RETURN_PATH_PREFIXES.iter().any(|p| raw.starts_with(p))
+            && !raw.contains("//")
+            && !raw.contains("..")
+            && !raw.contains("/reason")
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/-_.?=&%#".contains(c));
+        fits.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a page asked for without the reason its referral needs sends the person: the
+/// referral's reason page, which brings them back to `going_to` once they have given it
+/// (if that is a page of a referral or of a record of one; else to the referral).
+pub fn reason_page_for(referral_id: &str, going_to: &str) -> String {
+    let reason_page = format!("/referrals/{referral_id}/reason");
+    match ReturnPath::parse(going_to) {
+        Some(next) if next.as_str() != format!("/referrals/{referral_id}") => {
+            match serde_urlencoded::to_string([("next", next.as_str())]) {
+                Ok(query) => format!("{reason_page}?{query}"),
+                Err(_) => reason_page,
+            }
+        }
+        _ => reason_page,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_return_path_stays_on_the_pages_of_a_referral() {
+        for good in [
+            "/referrals/0b6c/actions/accept",
+            "/sessions/9f1e-22/measures/phq9",
+            "/linked-requirements/a1/status",
+            "/referrals/0b6c?timeline=drr",
+        ] {
+            assert_eq!(ReturnPath::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "",
+            "https://example.com/referrals/1",
+            "//example.com/referrals/1",
+            "/referrals//example.com",
+            "/referrals/../admin/users",
+            "/admin/users",
+            "/referrals/1/reason",
+            "/referrals/1\\evil",
+            "/referrals/1 x",
+            "/referrals/1\r\nSet-Cookie: a=b",
+        ] {
+            assert_eq!(ReturnPath::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            ReturnPath::parse(&format!("/referrals/{}", "a".repeat(300))),
+            None
+        );
+    }
+}
