@@ -172,8 +172,8 @@ fn confirm_page(
                 },
             );
             ctx.insert("done", &done);
-            crate::auth::web::public_page(state, req, "admin/intake_confirm.html", ctx)
+            crate::web::public_page(state, req, "admin/intake_confirm.html", ctx)
         }
-        None => crate::auth::web::public_page(state, req, "auth/invitation_invalid.html", ctx),
+        None => crate::web::public_page(state, req, "auth/invitation_invalid.html", ctx),
     }
 }

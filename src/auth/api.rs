@@ -4,11 +4,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, AuditAction, Event};
+use crate::audit::{self};
+use crate::auth::account;
 use crate::auth::guard::{ApiUser, client_info};
 use crate::auth::password::Password;
 use crate::auth::service::{self, PasswordOutcome};
-use crate::auth::tokens;
 use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::state::State;
 use crate::users::model as users_model;
@@ -87,16 +87,7 @@ pub async fn issue_token(
     let uid = user.id.clone();
     let (token, row) = state
         .db
-        .write(move |c| {
-            let (token, row) = tokens::issue(c, &uid, hours)?;
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Authentication, "api_token.issued")
-                    .record("api_token", &row.id),
-            )?;
-            Ok((token, row))
-        })
+        .write(move |c| account::issue_token(c, &actor, &uid, hours))
         .await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         token,
@@ -119,15 +110,7 @@ pub async fn revoke_token(state: State, api: ApiUser) -> Result<HttpResponse, Ap
     let tid = api.token_id.clone();
     state
         .db
-        .write(move |c| {
-            tokens::revoke(c, &tid)?;
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Authentication, "api_token.revoked")
-                    .record("api_token", &tid),
-            )
-        })
+        .write(move |c| account::revoke_token(c, &actor, None, &tid).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

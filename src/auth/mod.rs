@@ -1,6 +1,7 @@
 //! Who you are and what you may do: passwords, two-factor sign-in, sessions, API tokens,
 //! throttling and the access middleware.
 
+pub mod account;
 pub mod api;
 pub mod guard;
 pub mod password;

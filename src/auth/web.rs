@@ -5,10 +5,10 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::audit::{self, AuditAction, Event};
-use crate::auth::guard::{CurrentUser, PendingSignIn, client_info, presession_token};
+use crate::audit::{self};
+use crate::auth::account;
+use crate::auth::guard::{CurrentUser, PendingSignIn, client_info};
 use crate::auth::password::Password;
 use crate::auth::service::{self, InvitationPurpose, PasswordOutcome, Refusal};
 use crate::auth::session::{self, ClientInfo, Flash, SessionRow, SessionStage};
@@ -35,22 +35,6 @@ fn removal_cookie(state: &AppState) -> Cookie<'static> {
     c
 }
 
-pub(crate) fn public_page(
-    state: &AppState,
-    req: &HttpRequest,
-    template: &str,
-    mut ctx: tera::Context,
-) -> Result<HttpResponse, AppError> {
-    let (token, cookie) = presession_token(req, &state.settings);
-    ctx.extend(page::public_context(Some(&token)));
-    let body = state.templates.render(template, &ctx)?;
-    let mut resp = HttpResponse::Ok();
-    if let Some(c) = cookie {
-        resp.cookie(c);
-    }
-    Ok(resp.content_type("text/html; charset=utf-8").body(body))
-}
-
 fn pending_page(
     state: &AppState,
     pending: &PendingSignIn,
@@ -72,7 +56,7 @@ pub struct SignInForm {
 }
 
 pub async fn sign_in_form(state: State, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    public_page(&state, &req, "auth/sign_in.html", tera::Context::new())
+    page::public_page(&state, &req, "auth/sign_in.html", tera::Context::new())
 }
 
 pub async fn sign_in(
@@ -91,7 +75,7 @@ pub async fn sign_in(
     let mut ctx = tera::Context::new();
     ctx.insert("email", &form.email);
     if !errors.is_empty() {
-        return public_page(
+        return page::public_page(
             &state,
             &req,
             "auth/sign_in.html",
@@ -110,7 +94,7 @@ pub async fn sign_in(
                 if minutes == 1 { "" } else { "s" }
             );
             let errors = FieldErrors::single("email", msg);
-            let mut resp = public_page(
+            let mut resp = page::public_page(
                 &state,
                 &req,
                 "auth/sign_in.html",
@@ -140,7 +124,7 @@ pub async fn sign_in(
                 }
             };
             let errors = FieldErrors::single("email", message);
-            return public_page(
+            return page::public_page(
                 &state,
                 &req,
                 "auth/sign_in.html",
@@ -351,7 +335,7 @@ async fn sign_in_again(
     let mut ctx = tera::Context::new();
     ctx.insert("email", &pending.user.email);
     let errors = FieldErrors::single("email", message);
-    let mut resp = public_page(
+    let mut resp = page::public_page(
         state,
         req,
         "auth/sign_in.html",
@@ -499,19 +483,7 @@ pub async fn sign_out(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
         let settings = state.settings.security.clone();
         state
             .db
-            .write(move |c| {
-                if let Ok(row) = session::lookup(c, &token, &settings)? {
-                    session::end(c, &row.id, "signed out")?;
-                    let user = users_model::by_id(c, &row.user_id)?;
-                    audit::record(
-                        c,
-                        &audit::Actor::user(&user.id, &user.email, client.ip.clone()),
-                        Event::new(AuditAction::Authentication, "session.ended")
-                            .details(json!({ "reason": "signed out" })),
-                    )?;
-                }
-                Ok(())
-            })
+            .write(move |c| account::sign_out(c, &token, &settings, &client))
             .await?;
     }
     Ok(HttpResponse::SeeOther()
@@ -537,7 +509,7 @@ pub async fn signed_out(
         "idle_minutes",
         &state.settings.security.idle_timeout_minutes,
     );
-    let mut resp = public_page(&state, &req, "auth/signed_out.html", ctx)?;
+    let mut resp = page::public_page(&state, &req, "auth/signed_out.html", ctx)?;
     resp.add_cookie(&removal_cookie(&state))
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(resp)
@@ -589,13 +561,13 @@ pub async fn invitation_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     match invitation_for(&state, &token).await? {
-        Some((inv, user)) => public_page(
+        Some((inv, user)) => page::public_page(
             &state,
             &req,
             "auth/invitation.html",
             invitation_ctx(&inv, &user),
         ),
-        None => public_page(
+        None => page::public_page(
             &state,
             &req,
             "auth/invitation_invalid.html",
@@ -611,7 +583,7 @@ pub async fn invitation(
     form: web::Form<InvitationForm>,
 ) -> Result<HttpResponse, AppError> {
     let Some((inv, user)) = invitation_for(&state, &token).await? else {
-        return public_page(
+        return page::public_page(
             &state,
             &req,
             "auth/invitation_invalid.html",
@@ -628,7 +600,7 @@ pub async fn invitation(
             .await?;
         if !ok {
             let errors = FieldErrors::single("password", "Enter your current password");
-            return public_page(
+            return page::public_page(
                 &state,
                 &req,
                 "auth/invitation.html",
@@ -639,22 +611,10 @@ pub async fn invitation(
         let actor = audit::Actor::user(&user.id, &user.email, client.ip.clone());
         let consumed = state
             .db
-            .write(move |c| {
-                if !service::consume_invitation(c, &inv_id)? {
-                    return Ok(false);
-                }
-                crate::users::model::set_mfa_state(c, &uid, MfaState::EnrolOnSignIn)?;
-                audit::record(
-                    c,
-                    &actor,
-                    Event::new(AuditAction::Authentication, "mfa.reset_link_used")
-                        .record("user", &uid),
-                )?;
-                Ok(true)
-            })
+            .write(move |c| account::use_authenticator_reset(c, &actor, &inv_id, &uid))
             .await?;
         if !consumed {
-            return public_page(
+            return page::public_page(
                 &state,
                 &req,
                 "auth/invitation_invalid.html",
@@ -679,7 +639,7 @@ pub async fn invitation(
         errors.add("confirm_password", "The passwords do not match");
     }
     let (Some(password), true) = (checked, errors.is_empty()) else {
-        return public_page(
+        return page::public_page(
             &state,
             &req,
             "auth/invitation.html",
@@ -691,26 +651,10 @@ pub async fn invitation(
     let actor = audit::Actor::user(&user.id, &user.email, client.ip.clone());
     let consumed = state
         .db
-        .write(move |c| {
-            if !service::consume_invitation(c, &inv_id)? {
-                return Ok(false);
-            }
-            service::store_password(c, &uid, &hash, None)?;
-            let event = if purpose == InvitationPurpose::Welcome {
-                "account.activated"
-            } else {
-                "password.reset"
-            };
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Authentication, event).record("user", &uid),
-            )?;
-            Ok(true)
-        })
+        .write(move |c| account::set_password_by_link(c, &actor, &inv_id, purpose, &uid, &hash))
         .await?;
     if !consumed {
-        return public_page(
+        return page::public_page(
             &state,
             &req,
             "auth/invitation_invalid.html",
@@ -771,7 +715,7 @@ pub async fn account(state: State, user: CurrentUser) -> Result<HttpResponse, Ap
                 service::recovery_codes_left(c, &uid)?,
                 users_model::area_names(c, &uid)?,
                 users_model::organisation_name(c, &org_id)?,
-                crate::notifications::web::account_choices(c, &uid, role)?,
+                crate::notifications::service::account_choices(c, &uid, role)?,
             ))
         })
         .await?;
@@ -851,18 +795,7 @@ pub async fn end_session(
     let actor = user.actor();
     let ended = state
         .db
-        .write(move |c| {
-            let ended = session::end_by_public_id(c, &uid, &pid, "ended by user")?;
-            if ended {
-                audit::record(
-                    c,
-                    &actor,
-                    Event::new(AuditAction::Authentication, "session.ended")
-                        .details(json!({ "reason": "ended by user" })),
-                )?;
-            }
-            Ok(ended)
-        })
+        .write(move |c| account::end_own_session(c, &actor, &uid, &pid))
         .await?;
     if !ended {
         return Err(AppError::NotFound);
@@ -875,16 +808,7 @@ pub async fn end_other_sessions(state: State, user: CurrentUser) -> Result<HttpR
     let actor = user.actor();
     let n = state
         .db
-        .write(move |c| {
-            let n = session::end_all_for_user(c, &uid, "ended by user", Some(&keep))?;
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Authentication, "session.ended")
-                    .details(json!({ "reason": "other sessions ended by user", "count": n })),
-            )?;
-            Ok(n)
-        })
+        .write(move |c| account::end_other_sessions(c, &actor, &uid, &keep))
         .await?;
     let flash = Flash::success(format!(
         "{n} other session{} ended",
@@ -902,18 +826,7 @@ pub async fn revoke_token(
     let actor = user.actor();
     let done = state
         .db
-        .write(move |c| {
-            let done = tokens::revoke_own(c, &uid, &tid)?;
-            if done {
-                audit::record(
-                    c,
-                    &actor,
-                    Event::new(AuditAction::Authentication, "api_token.revoked")
-                        .record("api_token", &tid),
-                )?;
-            }
-            Ok(done)
-        })
+        .write(move |c| account::revoke_token(c, &actor, Some(&uid), &tid))
         .await?;
     if !done {
         return Err(AppError::NotFound);
@@ -1005,17 +918,7 @@ pub async fn change_password(
     let actor = user.actor();
     let (token, row) = state
         .db
-        .write(move |c| {
-            service::store_password(c, &old.user_id, &hash, Some(&old.id))?;
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Authentication, "password.changed")
-                    .record("user", &old.user_id),
-            )?;
-            // A change of credentials is a change of privilege: new session id.
-            session::rotate(c, &old, SessionStage::Full, &settings, &client)
-        })
+        .write(move |c| account::change_password(c, &actor, &old, &hash, &settings, &client))
         .await?;
     let flash = Flash::success("Your password has been changed")
         .with_body("You have been signed out everywhere else.");

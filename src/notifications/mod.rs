@@ -9,6 +9,7 @@ pub mod digest;
 pub mod messages;
 pub mod model;
 pub mod referrals;
+pub mod service;
 pub mod sessions;
 pub mod transport;
 pub mod vetting;

@@ -3,17 +3,13 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use serde_json::json;
 
-use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
-use crate::db::DbConn;
 use crate::error::AppError;
 use crate::notifications::messages::MessageKind;
-use crate::notifications::model;
+use crate::notifications::{model, service};
 use crate::state::State;
-use crate::users::model::Role;
 use crate::web::{self as page, format};
 
 #[derive(Serialize)]
@@ -79,20 +75,7 @@ pub async fn retry(
     let actor = user.actor();
     let requeued = state
         .db
-        .write(move |c| {
-            let message = model::by_id(c, &id)?;
-            let requeued = model::requeue(c, &id)?;
-            if requeued {
-                audit::record(
-                    c,
-                    &actor,
-                    Event::new(AuditAction::Administration, "email.requeued")
-                        .record("outbox_message", &id)
-                        .details(json!({ "kind": message.kind.as_str() })),
-                )?;
-            }
-            Ok(requeued)
-        })
+        .write(move |c| service::requeue(c, &actor, &id))
         .await?;
     let flash = if requeued {
         Flash::success("The email will be sent again")
@@ -102,54 +85,6 @@ pub async fn retry(
     page::flash_and_redirect(&state, &user, flash, "/admin/outbox").await
 }
 
-#[derive(Serialize)]
-pub struct PreferenceOption {
-    value: &'static str,
-    text: &'static str,
-}
-
-/// The optional kinds a person of `role` can receive.
-fn optional_for(role: Role) -> Vec<MessageKind> {
-    MessageKind::OPTIONAL
-        .iter()
-        .copied()
-        .filter(|k| match k {
-            MessageKind::VettingExpiringAdmin => role == Role::Admin,
-            MessageKind::ReferralSubmitted | MessageKind::WeeklyDigest => {
-                role == Role::ClinicalLead
-            }
-            MessageKind::ReferralScreened
-            | MessageKind::TreatmentEnded
-            | MessageKind::SessionPlan => role == Role::ProbationOfficer,
-            MessageKind::ApAllocated => role == Role::AssistantPsychologist,
-            _ => true,
-        })
-        .collect()
-}
-
-/// What the account page needs: the optional kinds this person can choose, and those on.
-pub fn account_choices(
-    c: &mut DbConn,
-    user_id: &str,
-    role: Role,
-) -> Result<(Vec<PreferenceOption>, Vec<&'static str>), AppError> {
-    let off = model::opt_outs(c, user_id)?;
-    let kinds = optional_for(role);
-    let on = kinds
-        .iter()
-        .filter(|k| !off.contains(k))
-        .map(|k| k.as_str())
-        .collect();
-    let options = kinds
-        .iter()
-        .map(|k| PreferenceOption {
-            value: k.as_str(),
-            text: k.label(),
-        })
-        .collect();
-    Ok((options, on))
-}
-
 /// Saves the email checkboxes of the account page (repeated `kinds=` fields).
 pub async fn save_preferences(
     state: State,
@@ -157,7 +92,7 @@ pub async fn save_preferences(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let allowed = optional_for(user.user.role);
+    let allowed = service::optional_for(user.user.role);
     let wanted: Vec<MessageKind> = pairs
         .iter()
         .filter(|(k, _)| k == "kinds")
@@ -168,18 +103,7 @@ pub async fn save_preferences(
     let actor = user.actor();
     state
         .db
-        .write(move |c| {
-            model::set_preferences(c, &uid, &allowed, &wanted)?;
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Alteration, "email.preferences_changed")
-                    .record("user", &uid)
-                    .details(json!({
-                        "on": wanted.iter().map(|k| k.as_str()).collect::<Vec<_>>()
-                    })),
-            )
-        })
+        .write(move |c| service::set_preferences(c, &actor, &uid, &allowed, &wanted))
         .await?;
     page::flash_and_redirect(
         &state,

@@ -9,9 +9,9 @@ use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::{Ctx, Grounds};
 use crate::referrals::forms::{self};
-use crate::referrals::model::{self, ListFilter, Sort, Viewer};
+use crate::referrals::model::{self, Viewer};
 use crate::referrals::service::{self, CreateOutcome, PersonChoice};
-use crate::referrals::state::{Action, Status, Tab};
+use crate::referrals::state::Action;
 use crate::referrals::views::{ReferralJson, ReferralSummary};
 use crate::state::State;
 
@@ -45,49 +45,6 @@ pub struct ReferralPage {
     pub per_page: i64,
 }
 
-/// The filters of a list request, checked. Unknown codes are validation errors, not ignored.
-pub fn filter_from(
-    status: Option<&str>,
-    tab: Option<&str>,
-    area_id: Option<&str>,
-    entry_point: Option<&str>,
-    ap_id: Option<&str>,
-    q: Option<&str>,
-    sort: Option<&str>,
-) -> Result<ListFilter, FieldErrors> {
-    let mut e = FieldErrors::new();
-    let nonempty = |s: Option<&str>| {
-        s.map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let mut f = ListFilter {
-        area_id: nonempty(area_id),
-        ap_id: nonempty(ap_id),
-        query: nonempty(q),
-        sort: Sort::parse(sort.unwrap_or("")),
-        ..Default::default()
-    };
-    if let Some(s) = nonempty(status) {
-        match s.parse::<Status>() {
-            Ok(s) => f.statuses = vec![s],
-            Err(_) => e.add("status", "Select a status from the list"),
-        }
-    } else if let Some(t) = nonempty(tab) {
-        match t.parse::<Tab>() {
-            Ok(t) => f.statuses = t.statuses(),
-            Err(_) => e.add("tab", "Select a tab from the list"),
-        }
-    }
-    if let Some(ep) = nonempty(entry_point) {
-        match ep.parse() {
-            Ok(ep) => f.entry_point = Some(ep),
-            Err(_) => e.add("entry_point", "Select arrest or probation"),
-        }
-    }
-    if e.is_empty() { Ok(f) } else { Err(e) }
-}
-
 /// List referrals in your scope.
 #[utoipa::path(
     get, path = "/api/v1/referrals", tag = "referrals",
@@ -106,7 +63,7 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let p = params.into_inner();
-    let filter = filter_from(
+    let filter = forms::list_filter(
         p.status.as_deref(),
         p.tab.as_deref(),
         p.area_id.as_deref(),

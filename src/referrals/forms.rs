@@ -9,7 +9,8 @@ use crate::code_pairs;
 use crate::error::FieldErrors;
 use crate::form::{RawForm, choice, text};
 use crate::referrals::codes::*;
-use crate::referrals::state::Action;
+use crate::referrals::model::{ListFilter, Sort};
+use crate::referrals::state::{Action, Status, Tab};
 
 // ------------------------------------------------------------------ identifiers
 
@@ -129,6 +130,49 @@ impl AccessReason {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The filters of a list request, checked. Unknown codes are validation errors, not ignored.
+pub fn list_filter(
+    status: Option<&str>,
+    tab: Option<&str>,
+    area_id: Option<&str>,
+    entry_point: Option<&str>,
+    ap_id: Option<&str>,
+    q: Option<&str>,
+    sort: Option<&str>,
+) -> Result<ListFilter, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let nonempty = |s: Option<&str>| {
+        s.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let mut f = ListFilter {
+        area_id: nonempty(area_id),
+        ap_id: nonempty(ap_id),
+        query: nonempty(q),
+        sort: Sort::parse(sort.unwrap_or("")),
+        ..Default::default()
+    };
+    if let Some(s) = nonempty(status) {
+        match s.parse::<Status>() {
+            Ok(s) => f.statuses = vec![s],
+            Err(_) => e.add("status", "Select a status from the list"),
+        }
+    } else if let Some(t) = nonempty(tab) {
+        match t.parse::<Tab>() {
+            Ok(t) => f.statuses = t.statuses(),
+            Err(_) => e.add("tab", "Select a tab from the list"),
+        }
+    }
+    if let Some(ep) = nonempty(entry_point) {
+        match ep.parse() {
+            Ok(ep) => f.entry_point = Some(ep),
+            Err(_) => e.add("entry_point", "Select arrest or probation"),
+        }
+    }
+    if e.is_empty() { Ok(f) } else { Err(e) }
 }
 
 // ------------------------------------------------------------------ the fields

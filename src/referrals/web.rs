@@ -137,7 +137,7 @@ pub async fn list(
         .and_then(|t| t.parse::<Tab>().ok())
         .unwrap_or(Tab::New);
     let status_given = q.status.as_deref().is_some_and(|s| !s.is_empty());
-    let filter = super::api::filter_from(
+    let filter = forms::list_filter(
         q.status.as_deref(),
         (!status_given).then_some(tab.as_str()),
         q.area_id.as_deref(),

@@ -3,11 +3,10 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::ApiUser;
 use crate::error::{ApiError, ErrorBody};
+use crate::reports::query::{parse_query, suppressed_for};
 use crate::reports::uptake::{self, Report};
-use crate::reports::web::{parse_query, suppressed_for};
 use crate::state::State;
 
 #[utoipa::path(
@@ -39,17 +38,7 @@ pub async fn uptake(
         .db
         .write(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
-            let mut report =
-                uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
-            uptake::apply_targets(&mut report, &targets);
-            audit::record(
-                c,
-                &actor,
-                Event::new(AuditAction::Disclosure, "report.uptake_api").details(
-                    serde_json::json!({ "period": report.period, "suppressed": report.suppressed }),
-                ),
-            )?;
-            Ok(report)
+            uptake::disclosed(c, &actor, &q, suppressed_for(role), threshold, &targets)
         })
         .await?;
     Ok(HttpResponse::Ok().json(report))

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod cube;
 pub mod facts;
 pub mod periods;
+pub mod query;
 pub mod suppression;
 pub mod tally;
 pub mod trend;

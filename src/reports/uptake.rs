@@ -834,6 +834,29 @@ pub fn history_csv(report: &Report) -> String {
 
 // ------------------------------------------------------------------ targets
 
+/// The report for the API: built for query `q`, with the targets beside their indicators,
+/// and its disclosure recorded.
+pub fn disclosed(
+    c: &mut DbConn,
+    actor: &crate::audit::Actor,
+    q: &crate::reports::query::Query,
+    suppress: bool,
+    threshold: i64,
+    targets: &BTreeMap<String, Target>,
+) -> Result<Report, AppError> {
+    use crate::audit::{self, AuditAction, Event};
+    let mut report = build(c, &q.areas, &q.period, suppress, threshold)?;
+    apply_targets(&mut report, targets);
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Disclosure, "report.uptake_api").details(
+            serde_json::json!({ "period": report.period, "suppressed": report.suppressed }),
+        ),
+    )?;
+    Ok(report)
+}
+
 /// Puts each configured target beside its indicator with a red, amber or green status for
 /// the total. A withheld or missing total gets no status: a status would hint at the figure.
 pub fn apply_targets(report: &mut Report, targets: &BTreeMap<String, Target>) {

@@ -379,3 +379,21 @@ pub fn choices<T: Copy>(
 ) -> Vec<Choice> {
     all.iter().map(|v| Choice::new(code(v), label(v))).collect()
 }
+
+/// A page for someone not signed in (sign-in, an invitation, a confirmation link), with the
+/// pre-session cookie its form's CSRF token is tied to.
+pub fn public_page(
+    state: &crate::state::AppState,
+    req: &actix_web::HttpRequest,
+    template: &str,
+    mut ctx: tera::Context,
+) -> Result<HttpResponse, AppError> {
+    let (token, cookie) = crate::auth::guard::presession_token(req, &state.settings);
+    ctx.extend(public_context(Some(&token)));
+    let body = state.templates.render(template, &ctx)?;
+    let mut resp = HttpResponse::Ok();
+    if let Some(c) = cookie {
+        resp.cookie(c);
+    }
+    Ok(resp.content_type("text/html; charset=utf-8").body(body))
+}

@@ -196,3 +196,56 @@ pub fn appointments(
     }
     Ok(q.load(c)?)
 }
+
+/// One week of a diary, Monday to Sunday: the practitioner chosen (`wanted`, or the
+/// reader's own or first), those the reader may choose from, the live appointments, whose
+/// view is recorded, and the days the service is closed.
+#[allow(clippy::type_complexity)]
+pub fn week(
+    c: &mut DbConn,
+    scope: &Scope,
+    actor: &crate::audit::Actor,
+    wanted: Option<&str>,
+    monday: NaiveDate,
+) -> Result<
+    (
+        Option<Practitioner>,
+        Vec<Practitioner>,
+        Vec<DiaryRow>,
+        Vec<crate::sessions::closures::Closure>,
+    ),
+    AppError,
+> {
+    use crate::audit::{self, AuditAction, Event};
+    let sunday = monday + chrono::Days::new(6);
+    let (chosen, all) = scope.practitioner(c, wanted)?;
+    let rows = match &chosen {
+        Some(p) => {
+            let rows = appointments(
+                c,
+                &p.id,
+                monday.and_time(chrono::NaiveTime::MIN),
+                (sunday + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN),
+                &LIVE,
+                scope.area_filter(),
+            )?;
+            if !rows.is_empty() {
+                let week = week_code(monday.iso_week());
+                audit::record(
+                    c,
+                    actor,
+                    Event::new(AuditAction::Consultation, "diary.viewed")
+                        .record("user", &p.id)
+                        .details(serde_json::json!({
+                            "week": week,
+                            "sessions": rows.len(),
+                        })),
+                )?;
+            }
+            rows
+        }
+        None => Vec::new(),
+    };
+    let closed = crate::sessions::closures::between(c, monday, sunday)?;
+    Ok((chosen, all, rows, closed))
+}

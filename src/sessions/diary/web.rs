@@ -1,10 +1,9 @@
 //! The diary pages: handlers that parse, call the rules in [`super`], and render.
 
 use super::*;
-use crate::audit::{self, AuditAction, Event};
 use crate::auth::guard::CurrentUser;
 use crate::error::AppError;
-use crate::sessions::{calendar, closures};
+use crate::sessions::calendar;
 use crate::state::State;
 use crate::users::model::Role;
 use crate::web::{self as page, Choice};
@@ -54,38 +53,7 @@ pub async fn show(
     let actor = user.actor();
     let (chosen, all, rows, closed) = state
         .db
-        .write(move |c| {
-            let (chosen, all) = scope.practitioner(c, wanted.as_deref())?;
-            let rows = match &chosen {
-                Some(p) => {
-                    let rows = appointments(
-                        c,
-                        &p.id,
-                        monday.and_time(chrono::NaiveTime::MIN),
-                        (sunday + Days::new(1)).and_time(chrono::NaiveTime::MIN),
-                        &LIVE,
-                        scope.area_filter(),
-                    )?;
-                    if !rows.is_empty() {
-                        let week = week_code(monday.iso_week());
-                        audit::record(
-                            c,
-                            &actor,
-                            Event::new(AuditAction::Consultation, "diary.viewed")
-                                .record("user", &p.id)
-                                .details(serde_json::json!({
-                                    "week": week,
-                                    "sessions": rows.len(),
-                                })),
-                        )?;
-                    }
-                    rows
-                }
-                None => Vec::new(),
-            };
-            let closed = closures::between(c, monday, sunday)?;
-            Ok((chosen, all, rows, closed))
-        })
+        .write(move |c| week(c, &scope, &actor, wanted.as_deref(), monday))
         .await?;
 
     let mut by_day: BTreeMap<NaiveDate, Vec<AppointmentView>> = BTreeMap::new();
