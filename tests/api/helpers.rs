@@ -196,7 +196,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts a server: its state, and the running instance (stopped when dropped).
-async fn start_server(mut settings: Settings) -> (web::Data<AppState>, Instance) {
+pub(crate) async fn start_server(mut settings: Settings) -> (web::Data<AppState>, Instance) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local address").port();
     // The address the server is reached at, as a deployment configures it: links in emails

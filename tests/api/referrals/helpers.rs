@@ -1,9 +1,7 @@
-//! A small self-contained harness for the referral tests: a fresh application on a fresh
-//! database per test (a temporary SQLite file, or a new PostgreSQL database when
-//! `TEST_DATABASE_URL` is set), users made directly in the database, browsers that keep
-//! cookies and never follow redirects, and bearer tokens issued directly.
-
-use std::net::TcpListener;
+//! The referral tests' view of the main harness: a fresh application on a fresh database per
+//! test, started and stopped by [`crate::helpers`], with users made directly in the
+//! database, browsers that keep cookies and never follow redirects, and bearer tokens
+//! issued directly.
 
 use actix_web::web;
 use chrono::Duration;
@@ -14,52 +12,29 @@ use mhtr_pathway::auth::password::Password;
 use mhtr_pathway::auth::{tokens, totp};
 use mhtr_pathway::db::schema::users;
 use mhtr_pathway::settings::Settings;
-use mhtr_pathway::startup::Application;
 use mhtr_pathway::state::AppState;
 use mhtr_pathway::users::forms::{Email, UserInput};
 use mhtr_pathway::users::model::{AdminScope, MfaState, Role, VettingLevel};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::helpers::{Instance, TestDatabase, start_server};
+
 pub const PASSWORD: &str = "copper lantern meadow thistle";
 
 static PASSWORD_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-enum Database {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, name: String },
-}
-
+/// An application on a fresh database of its own, made by the main harness
+/// ([`crate::helpers::TestDatabase`], [`crate::helpers::start_server`]), with two areas and
+/// an organisation. Dropping it stops the server, then drops the database.
 pub struct TestApp {
     pub base: String,
     pub state: web::Data<AppState>,
     pub area_a: String,
     pub area_b: String,
     org: String,
-    db: Database,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Database::Postgres { admin_url, name } = &self.db
-            && let Ok(mut c) = diesel::PgConnection::establish(admin_url)
-        {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut c);
-        }
-    }
-}
-
-fn with_database_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let cut = base
-        .rfind('/')
-        .filter(|i| *i > "postgres://".len())
-        .unwrap_or(base.len());
-    format!("{}/{name}{query}", &base[..cut])
+    _server: Instance,
+    _db: TestDatabase,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -68,49 +43,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with the test settings adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let (url, db) = match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.trim().is_empty() => {
-            let name = format!("mhtr_ref_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = diesel::PgConnection::establish(&admin_url).expect("PostgreSQL");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .expect("create the test database");
-            (
-                with_database_name(&admin_url, &name),
-                Database::Postgres { admin_url, name },
-            )
-        }
-        _ => {
-            // Memory-backed when the system has it, as in the main harness.
-            let shm = std::path::Path::new("/dev/shm");
-            let dir = if shm.is_dir() {
-                tempfile::TempDir::new_in(shm)
-            } else {
-                tempfile::TempDir::new()
-            }
-            .expect("temporary directory");
-            let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            (url, Database::Sqlite { _dir: dir })
-        }
-    };
+    let db = TestDatabase::new();
     let mut settings =
         Settings::from_toml(include_str!("../../../config/test.toml")).expect("test settings");
-    settings.database.url = url;
+    settings.database.url = db.url().to_owned();
     adjust(&mut settings);
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build_with_listener(settings, listener)
-                .await
-                .expect("application builds");
-            tx.send(app.state()).expect("hand over state");
-            let _ = app.run_until_stopped().await;
-        })
-    });
-    let state = rx.recv().expect("application started");
+    let (state, server) = start_server(settings).await;
     let (area_a, area_b, org) = state
         .db
         .run(|c| {
@@ -123,12 +61,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("areas");
     TestApp {
-        base: format!("http://127.0.0.1:{port}"),
+        base: server.address.clone(),
         state,
         area_a,
         area_b,
         org,
-        db,
+        _server: server,
+        _db: db,
     }
 }
 
