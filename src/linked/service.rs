@@ -7,11 +7,9 @@
 //! therefore the combined timeline of the order.
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
 
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
-use crate::db::schema::referral_events;
 use crate::error::{AppError, FieldErrors};
 use crate::linked::codes::*;
 use crate::linked::forms::{ActivityInput, RequirementInput, StatusInput};
@@ -20,7 +18,6 @@ use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::codes::CombinedWith;
 use crate::referrals::model::{self as referrals_model, Referral, Viewer};
 use crate::sessions::codes::EventKind;
-use crate::sessions::model::EventRow;
 use crate::users::model::Role;
 use crate::web::format;
 
@@ -179,19 +176,7 @@ fn record_event(
     kind: EventKind,
     summary: String,
 ) -> Result<(), AppError> {
-    diesel::insert_into(referral_events::table)
-        .values(EventRow {
-            id: crate::ids::new_id(),
-            referral_id: referral_id.to_owned(),
-            kind,
-            clinical: false,
-            actor_user_id: Some(viewer.user_id.clone()),
-            actor_name: viewer.name.clone(),
-            at: crate::clock::now(),
-            summary,
-        })
-        .execute(c)?;
-    Ok(())
+    crate::sessions::upkeep::record_event(c, viewer, referral_id, kind, false, summary)
 }
 
 fn audit_change(

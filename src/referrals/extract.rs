@@ -72,31 +72,28 @@ impl IntoParams for Grounds {
     }
 }
 
+/// The viewer a signed-in `user` of `area_ids` is, today.
+fn viewer_of(user: &crate::users::model::User, area_ids: &[String]) -> Viewer {
+    Viewer {
+        user_id: user.id.clone(),
+        name: user.name.clone(),
+        role: user.role,
+        organisation_id: user.organisation_id.clone(),
+        area_ids: area_ids.to_vec(),
+        service_wide: user.service_wide,
+        police_cleared: user.police_cleared(crate::clock::today()),
+    }
+}
+
 impl From<&CurrentUser> for Viewer {
     fn from(u: &CurrentUser) -> Self {
-        Viewer {
-            user_id: u.user.id.clone(),
-            name: u.user.name.clone(),
-            role: u.user.role,
-            organisation_id: u.user.organisation_id.clone(),
-            area_ids: u.area_ids.clone(),
-            service_wide: u.user.service_wide,
-            police_cleared: u.user.police_cleared(crate::clock::today()),
-        }
+        viewer_of(&u.user, &u.area_ids)
     }
 }
 
 impl From<&ApiUser> for Viewer {
     fn from(u: &ApiUser) -> Self {
-        Viewer {
-            user_id: u.user.id.clone(),
-            name: u.user.name.clone(),
-            role: u.user.role,
-            organisation_id: u.user.organisation_id.clone(),
-            area_ids: u.area_ids.clone(),
-            service_wide: u.user.service_wide,
-            police_cleared: u.user.police_cleared(crate::clock::today()),
-        }
+        viewer_of(&u.user, &u.area_ids)
     }
 }
 
