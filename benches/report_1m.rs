@@ -44,13 +44,13 @@ fn main() {
     db::run_migrations(&mut c).expect("migrate");
     let have: i64 = referrals::table.count().get_result(&mut c).expect("count");
     if (have as usize) < wanted {
-        let opts = mhtr_pathway::synth::Options {
+        let opts = mhtr_pathway::demo::synth::Options {
             referrals: wanted - have as usize,
             seed: 2026,
             ..Default::default()
         };
         eprintln!("synthesising {} referrals into {raw}", opts.referrals);
-        let s = mhtr_pathway::synth::run(&mut c, &opts, |s| {
+        let s = mhtr_pathway::demo::synth::run(&mut c, &opts, |s| {
             eprintln!(
                 "  {:>9} referrals, {:>10} sessions, {:>7.1} s",
                 s.referrals, s.sessions, s.seconds

@@ -401,14 +401,14 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 let text = load_demo(&settings).await?;
                 println!("{text}");
             }
-            let opts = crate::synth::Options {
+            let opts = crate::demo::synth::Options {
                 referrals,
                 seed,
                 years: years.max(1),
                 ..Default::default()
             };
             let summary = blocking(move || {
-                crate::synth::run(&mut c.0, &opts, |s| {
+                crate::demo::synth::run(&mut c.0, &opts, |s| {
                     eprintln!(
                         "  {:>9} / {referrals} referrals, {:>10} sessions, {:>10} history rows, {:>6.1} s",
                         s.referrals, s.sessions, s.history, s.seconds

@@ -31,6 +31,5 @@ pub mod signposting;
 pub mod spreadsheet;
 pub mod startup;
 pub mod state;
-pub mod synth;
 pub mod users;
 pub mod web;

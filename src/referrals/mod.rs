@@ -6,7 +6,6 @@
 pub mod access;
 pub mod api;
 pub mod codes;
-pub mod demo;
 pub mod extract;
 pub mod forms;
 pub mod model;

@@ -5,7 +5,6 @@
 
 pub mod api;
 pub mod codes;
-pub mod demo;
 pub mod directory;
 pub mod forms;
 pub mod model;

@@ -331,13 +331,13 @@ fn assert_same_but_the_import_entry(
 async fn an_export_imported_with_the_native_mapping_exports_identically() {
     let app = app_with_demo().await;
     app.with_db(|c| {
-        let opts = mhtr_pathway::synth::Options {
+        let opts = mhtr_pathway::demo::synth::Options {
             referrals: 150,
             seed: 9,
             chunk: 100,
             ..Default::default()
         };
-        mhtr_pathway::synth::run(c, &opts, |_| {}).unwrap();
+        mhtr_pathway::demo::synth::run(c, &opts, |_| {}).unwrap();
         fill_the_rest(c);
     });
     let rows = app.with_db(table_rows);

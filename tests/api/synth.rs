@@ -78,7 +78,7 @@ fn nine_areas(c: &mut DbConn) -> Vec<String> {
 #[tokio::test]
 async fn synthetic_data_equals_a_recount_and_the_report_renders() {
     let app = spawn_app().await;
-    let opts = mhtr_pathway::synth::Options {
+    let opts = mhtr_pathway::demo::synth::Options {
         referrals: 2_000,
         seed: 42,
         chunk: 700,
@@ -86,7 +86,7 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
     };
     let mut seen = 0;
     let summary = app.with_db(|c| {
-        mhtr_pathway::synth::run(c, &opts, |s| seen = s.referrals).expect("synthetic data")
+        mhtr_pathway::demo::synth::run(c, &opts, |s| seen = s.referrals).expect("synthetic data")
     });
     assert_eq!(summary.referrals, 2_000);
     assert_eq!(seen, 2_000, "progress is reported to the end");
@@ -178,13 +178,13 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
 /// The viewer behind a demo account, as the pages build it.
 /// Synthetic referrals, written in one transaction.
 fn synthesise(app: &TestApp, referrals: usize, seed: u64) {
-    let opts = mhtr_pathway::synth::Options {
+    let opts = mhtr_pathway::demo::synth::Options {
         referrals,
         seed,
         chunk: referrals,
         ..Default::default()
     };
-    app.with_db(|c| mhtr_pathway::synth::run(c, &opts, |_| {}).expect("synthetic data"));
+    app.with_db(|c| mhtr_pathway::demo::synth::run(c, &opts, |_| {}).expect("synthetic data"));
 }
 
 fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Viewer {

@@ -279,7 +279,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
     let (po_v, ap_v, cl_v) = (viewer_of(c, &po)?, viewer_of(c, &ap)?, viewer_of(c, &cl)?);
     let actor = |v: &Viewer| Actor::user(&v.user_id, &v.name, None);
     let today = crate::clock::today();
-    crate::signposting::demo::load_directory(c)?;
+    crate::demo::signposting::load_directory(c)?;
     for (i, p) in PEOPLE.iter().enumerate() {
         let area = crate::areas::find_area(c, p.area)?.ok_or(AppError::NotFound)?;
         let raw = answers(p, &area.id, today);
@@ -331,7 +331,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
             };
             if *action == Action::Close {
                 // A referral closes once onward support is settled.
-                crate::signposting::demo::signpost_ended(c, &ap_v, &referral.id, today, true)?;
+                crate::demo::signposting::signpost_ended(c, &ap_v, &referral.id, today, true)?;
             }
             let t = TransitionInput { version, ..t };
             let moved =
@@ -340,7 +340,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
         }
         if p.sessions {
             demo_sessions(c, &ap_v, &referral.id, today)?;
-            crate::signposting::demo::follow_up_due(c, &ap_v, &referral.id, today)?;
+            crate::demo::signposting::follow_up_due(c, &ap_v, &referral.id, today)?;
         }
         if p.drr {
             demo_drr(c, &po_v, &ap_v, &referral.id, today)?;

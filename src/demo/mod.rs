@@ -3,6 +3,10 @@
 //! varied states. Loading it again
 //! changes nothing but resetting the demo users' credentials. Refused in production.
 
+pub mod referrals;
+pub mod signposting;
+pub mod synth;
+
 use chrono::Duration;
 use diesel::prelude::*;
 
@@ -182,7 +186,7 @@ pub fn load(conn: &mut DbConn, hasher: &Hasher) -> Result<&'static [DemoAccount]
                 ))
                 .execute(c)?;
         }
-        crate::referrals::demo::load(c)
+        referrals::load(c)
     })?;
     Ok(ACCOUNTS)
 }
