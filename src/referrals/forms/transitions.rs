@@ -1,0 +1,206 @@
+//! The checked input of each action that moves a referral along, and what each action asks for.
+
+use crate::error::FieldErrors;
+use crate::form::{RawForm, choice, text};
+use crate::referrals::state::Action;
+use chrono::NaiveDate;
+
+use super::*;
+
+/// The checked input of one action on a referral.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionInput {
+    pub version: i64,
+    pub date: Option<NaiveDate>,
+    pub text: Option<String>,
+    /// The assessor, assistant psychologist or treatment director chosen.
+    pub user_id: Option<String>,
+    pub order_type: Option<OrderType>,
+    pub sentence_date: Option<NaiveDate>,
+    pub requirement_end_date: Option<NaiveDate>,
+    pub court: Option<String>,
+    pub combined_with: Option<CombinedWith>,
+    pub end_outcome: Option<EndOutcome>,
+    pub end_reason: Option<EndReason>,
+    pub withdrawal_reason: Option<WithdrawalReason>,
+}
+
+/// The date an action asks for: field name, what it is called, and whether it may be in
+/// the future.
+pub fn action_date(action: Action) -> Option<(&'static str, &'static str, bool)> {
+    use Action::*;
+    Some(match action {
+        BookAssessment => ("assessment_date", "assessment date", true),
+        RecordAssessment => ("assessment_date", "assessment date", false),
+        RecordConsent => ("consent_date", "date consent was given", false),
+        SendReport => ("report_date", "date the report was sent", false),
+        AwaitSentence => ("hearing_date", "sentencing hearing date", true),
+        RecordAdjourned => ("hearing_date", "new hearing date", true),
+        RecordInduction => ("induction_date", "induction date", false),
+        StartTreatment => ("first_session_date", "first session date", false),
+        EndTreatment => ("end_date", "date treatment ended", false),
+        _ => return None,
+    })
+}
+
+/// The free text an action asks for: field name, label, and the message when it is
+/// required but missing.
+pub fn action_text(action: Action) -> Option<(&'static str, &'static str, Option<&'static str>)> {
+    use Action::*;
+    Some(match action {
+        Decline => (
+            "reason",
+            "Reason for declining",
+            Some("Enter the reason for declining the referral"),
+        ),
+        RecordNotSuitable => (
+            "reason",
+            "Why the person is not suitable",
+            Some("Enter why the person is not suitable"),
+        ),
+        WithdrawConsent | RecordMhtrNotMade | Withdraw | Accept | Close => {
+            ("note", "Note (optional)", None)
+        }
+        _ => return None,
+    })
+}
+
+/// The person an action asks to choose: field name and label.
+pub fn action_user(action: Action) -> Option<(&'static str, &'static str)> {
+    use Action::*;
+    Some(match action {
+        BookAssessment => ("assessor_id", "Assistant psychologist who will assess"),
+        AllocateAp => ("ap_id", "Assistant psychologist"),
+        RecordMhtrMade => ("treatment_director_id", "Treatment director"),
+        _ => return None,
+    })
+}
+
+/// Parses the form (or JSON) of one action. `today` bounds dates that cannot be in the
+/// future.
+pub fn parse_transition(
+    action: Action,
+    raw: &RawForm,
+    today: NaiveDate,
+) -> Result<TransitionInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let mut t = TransitionInput {
+        version: raw.get("version").trim().parse().unwrap_or(-1),
+        ..Default::default()
+    };
+    if t.version < 0 {
+        e.add(
+            "version",
+            "The referral version is missing: reload the page and try again",
+        );
+    }
+    if let Some((name, what, future_ok)) = action_date(action) {
+        match raw.date(name, what) {
+            Ok(d) if !future_ok && d > today => {
+                e.add(name, format!("The {what} must be today or in the past"))
+            }
+            Ok(d) => t.date = Some(d),
+            Err(m) => e.add(name, m),
+        }
+    }
+    if let Some((name, label, required)) = action_text(action) {
+        t.text = text(raw, &mut e, name, label, required, 2000);
+    }
+    if let Some((name, _)) = action_user(action) {
+        let v = raw.get(name).trim();
+        if v.is_empty() {
+            // An assistant psychologist booking their own assessment need not name themselves.
+            if action != Action::BookAssessment {
+                e.add(
+                    name,
+                    format!(
+                        "Select the {}",
+                        match action {
+                            Action::RecordMhtrMade => "treatment director",
+                            _ => "assistant psychologist",
+                        }
+                    ),
+                );
+            }
+        } else {
+            t.user_id = Some(v.to_owned());
+        }
+    }
+    match action {
+        Action::RecordMhtrMade => {
+            t.order_type = choice(raw, &mut e, "order_type", "Select the type of order");
+            t.sentence_date = match raw.date("sentence_date", "sentence date") {
+                Ok(d) if d > today => {
+                    e.add(
+                        "sentence_date",
+                        "The sentence date must be today or in the past",
+                    );
+                    None
+                }
+                Ok(d) => Some(d),
+                Err(m) => {
+                    e.add("sentence_date", m);
+                    None
+                }
+            };
+            t.requirement_end_date = match raw.date("requirement_end_date", "requirement end date")
+            {
+                Ok(d) if t.sentence_date.is_some_and(|s| d <= s) => {
+                    e.add(
+                        "requirement_end_date",
+                        "The requirement end date must be after the sentence date",
+                    );
+                    None
+                }
+                Ok(d) => Some(d),
+                Err(m) => {
+                    e.add("requirement_end_date", m);
+                    None
+                }
+            };
+            t.court = text(
+                raw,
+                &mut e,
+                "court",
+                "Court",
+                Some("Enter the court that made the order"),
+                200,
+            );
+            t.combined_with = choice(
+                raw,
+                &mut e,
+                "combined_with",
+                "Select whether the MHTR was made with a DRR or ATR",
+            );
+        }
+        Action::EndTreatment => {
+            t.end_outcome = choice(
+                raw,
+                &mut e,
+                "end_outcome",
+                "Select whether treatment was completed or ended early",
+            );
+            if t.end_outcome == Some(EndOutcome::EndedEarly) {
+                t.end_reason = choice(
+                    raw,
+                    &mut e,
+                    "end_reason",
+                    "Select why treatment ended early",
+                );
+            }
+        }
+        Action::Withdraw => {
+            t.withdrawal_reason = choice(
+                raw,
+                &mut e,
+                "withdrawal_reason",
+                "Select why the referral is withdrawn",
+            );
+            if t.withdrawal_reason == Some(WithdrawalReason::Other) && t.text.is_none() {
+                e.add("note", "Describe why the referral is withdrawn");
+            }
+        }
+        _ => {}
+    }
+    if e.is_empty() { Ok(t) } else { Err(e) }
+}
