@@ -14,7 +14,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::linked::codes::*;
 use crate::linked::forms::{ActivityInput, RequirementInput, StatusInput};
 use crate::linked::model::{self, Activity, LinkedRequirement};
-use crate::referrals::access::{Caption, Ctx};
+use crate::referrals::access::{Caption, Ctx, caption, record_view};
 use crate::referrals::codes::CombinedWith;
 use crate::referrals::model::{self as referrals_model, Referral, Viewer};
 use crate::sessions::codes::EventKind;
@@ -71,12 +71,21 @@ pub fn referral_to_change(
     ctx: &Ctx,
     referral_id: &str,
 ) -> Result<Referral, AppError> {
-    let (r, _) = ctx.open(c, referral_id)?;
+    changeable(c, ctx, referral_id).map(|(r, _)| r)
+}
+
+/// [`referral_to_change`], with the reason given for looking at the referral.
+fn changeable(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    referral_id: &str,
+) -> Result<(Referral, Option<String>), AppError> {
+    let (r, reason) = ctx.open(c, referral_id)?;
     if !may_change(&ctx.viewer, &r) {
         return Err(AppError::Forbidden);
     }
     not_erased(c, &r)?;
-    Ok(r)
+    Ok((r, reason))
 }
 
 /// A linked requirement with its referral, opened through the reason gate
@@ -91,34 +100,42 @@ fn opened(
     Ok((r, l, reason))
 }
 
-/// A linked requirement with its referral, if the referral is in scope.
-pub fn in_scope(
+/// What the viewer must be allowed on a requirement's referral: [`may_change`] or
+/// [`may_log`].
+pub type Permit = fn(&Viewer, &Referral) -> bool;
+
+/// A requirement opened through the reason gate, if `may` allows the viewer and its
+/// referral's personal data is not erased; with the reason given for looking at it.
+fn permitted(
     c: &mut DbConn,
     ctx: &Ctx,
     id: &str,
-) -> Result<(Referral, LinkedRequirement), AppError> {
-    opened(c, ctx, id).map(|(r, l, _)| (r, l))
+    may: Permit,
+) -> Result<(Referral, LinkedRequirement, Option<String>), AppError> {
+    let (r, l, reason) = opened(c, ctx, id)?;
+    if !may(&ctx.viewer, &r) {
+        return Err(AppError::Forbidden);
+    }
+    not_erased(c, &r)?;
+    Ok((r, l, reason))
 }
-
-/// How a form on a requirement finds it: [`to_change`] or [`to_log`].
-pub type Finder = fn(&mut DbConn, &Ctx, &str) -> Result<(Referral, LinkedRequirement), AppError>;
 
 /// The caption of the form adding a requirement to a referral, the view recorded.
 pub fn form_on_referral(c: &mut DbConn, ctx: &Ctx, referral_id: &str) -> Result<Caption, AppError> {
-    let r = referral_to_change(c, ctx, referral_id)?;
-    ctx.caption(c, &r.id)
+    let (r, reason) = changeable(c, ctx, referral_id)?;
+    caption(c, &ctx.actor, &r, reason.as_deref())
 }
 
-/// A form on requirement `id`, found by `find`: the requirement and the form's caption, the
+/// A form on requirement `id` that `may` allows: the requirement and the form's caption, the
 /// view recorded.
 pub fn form_on_requirement(
     c: &mut DbConn,
     ctx: &Ctx,
     id: &str,
-    find: Finder,
+    may: Permit,
 ) -> Result<(LinkedRequirement, Caption), AppError> {
-    let (r, l) = find(c, ctx, id)?;
-    Ok((l, ctx.caption(c, &r.id)?))
+    let (r, l, reason) = permitted(c, ctx, id, may)?;
+    Ok((l, caption(c, &ctx.actor, &r, reason.as_deref())?))
 }
 
 /// A referral's linked requirements, for the API: opened through the reason gate, the view
@@ -129,13 +146,7 @@ pub fn list(
     referral_id: &str,
 ) -> Result<(String, Vec<LinkedRequirement>), AppError> {
     let (r, reason) = ctx.open(c, referral_id)?;
-    audit::record(
-        c,
-        &ctx.actor,
-        Event::new(AuditAction::Consultation, "linked.listed")
-            .record("referral", &r.id)
-            .reason_if_any(reason.as_deref()),
-    )?;
+    record_view(c, &ctx.actor, "linked.listed", &r.id, reason.as_deref())?;
     Ok((r.id.clone(), model::requirements_of(c, &r.id)?))
 }
 
@@ -145,13 +156,7 @@ pub fn to_change(
     ctx: &Ctx,
     id: &str,
 ) -> Result<(Referral, LinkedRequirement), AppError> {
-    let viewer = &ctx.viewer;
-    let (r, l) = in_scope(c, ctx, id)?;
-    if !may_change(viewer, &r) {
-        return Err(AppError::Forbidden);
-    }
-    not_erased(c, &r)?;
-    Ok((r, l))
+    permitted(c, ctx, id, may_change).map(|(r, l, _)| (r, l))
 }
 
 /// A linked requirement the viewer may enter activity on.
@@ -160,13 +165,7 @@ pub fn to_log(
     ctx: &Ctx,
     id: &str,
 ) -> Result<(Referral, LinkedRequirement), AppError> {
-    let viewer = &ctx.viewer;
-    let (r, l) = in_scope(c, ctx, id)?;
-    if !may_log(viewer, &r) {
-        return Err(AppError::Forbidden);
-    }
-    not_erased(c, &r)?;
-    Ok((r, l))
+    permitted(c, ctx, id, may_log).map(|(r, l, _)| (r, l))
 }
 
 fn record_event(

@@ -160,12 +160,12 @@ async fn requirement_heading(
     state: &State,
     user: &CurrentUser,
     id: String,
-    find: service::Finder,
+    may: service::Permit,
 ) -> Result<(LinkedRequirement, Heading), AppError> {
     let acting = Ctx::from(user);
     state
         .db
-        .write(move |c| service::form_on_requirement(c, &acting, &id, find))
+        .write(move |c| service::form_on_requirement(c, &acting, &id, may))
         .await
 }
 
@@ -194,7 +194,7 @@ pub async fn status_form(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::to_change).await?;
+    let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::may_change).await?;
     let ctx = status_ctx(&h, &l, &RawForm::default());
     pages::show(&state, &user, "linked/status.html", ctx, None).await
 }
@@ -240,7 +240,7 @@ pub async fn status(
         }
         Err(e) => return Err(e),
     };
-    let (l, h) = requirement_heading(&state, &user, id, service::to_change).await?;
+    let (l, h) = requirement_heading(&state, &user, id, service::may_change).await?;
     let ctx = status_ctx(&h, &l, &raw);
     pages::show(&state, &user, "linked/status.html", ctx, Some(&errors)).await
 }
@@ -273,7 +273,7 @@ pub async fn activity_form(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::to_log).await?;
+    let (l, h) = requirement_heading(&state, &user, path.into_inner(), service::may_log).await?;
     let ctx = activity_ctx(&h, &l, &RawForm::default());
     pages::show(&state, &user, "linked/activity.html", ctx, None).await
 }
@@ -307,7 +307,7 @@ pub async fn activity(
             .await
         }
         Err(AppError::Validation(e)) => {
-            let (l, h) = requirement_heading(&state, &user, id, service::to_log).await?;
+            let (l, h) = requirement_heading(&state, &user, id, service::may_log).await?;
             let ctx = activity_ctx(&h, &l, &raw);
             pages::show(&state, &user, "linked/activity.html", ctx, Some(&e)).await
         }

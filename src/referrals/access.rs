@@ -178,6 +178,24 @@ pub fn view_event<'a>(id: &'a str, reason: Option<&'a str>) -> Event<'a> {
         .reason_if_any(reason)
 }
 
+/// Records a view of some of referral `id`'s records (`event`, such as
+/// `referral.sessions_viewed`), with the reason given for looking at it if any.
+pub fn record_view(
+    c: &mut DbConn,
+    actor: &Actor,
+    event: &str,
+    id: &str,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, event)
+            .record("referral", id)
+            .reason_if_any(reason),
+    )
+}
+
 /// Records the reason for looking at a referral off one's caseload.
 pub fn give_access_reason(
     c: &mut DbConn,

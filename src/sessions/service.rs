@@ -1287,12 +1287,12 @@ pub fn view_treatment(
     referral_id: &str,
 ) -> Result<(String, Treatment), AppError> {
     let (r, reason) = ctx.open(c, referral_id)?;
-    audit::record(
+    crate::referrals::access::record_view(
         c,
         &ctx.actor,
-        Event::new(AuditAction::Consultation, "referral.sessions_viewed")
-            .record("referral", &r.id)
-            .reason_if_any(reason.as_deref()),
+        "referral.sessions_viewed",
+        &r.id,
+        reason.as_deref(),
     )?;
     Ok((r.id.clone(), treatment(c, &ctx.viewer, &r)?))
 }

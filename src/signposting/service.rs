@@ -13,7 +13,7 @@ use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{end_summaries, no_onward_support, referrals, signpostings};
 use crate::error::{AppError, FieldErrors};
-use crate::referrals::access::{Caption, Ctx};
+use crate::referrals::access::{Caption, Ctx, record_view};
 use crate::referrals::model::{Purpose, Referral, Viewer, scoped};
 use crate::referrals::state::Status;
 use crate::sessions::codes::EventKind;
@@ -378,7 +378,7 @@ pub fn write_summary(
 /// recorded.
 pub fn view_onward(c: &mut DbConn, ctx: &Ctx, referral_id: &str) -> Result<Onward, AppError> {
     let (r, reason) = ctx.open(c, referral_id)?;
-    viewed(
+    record_view(
         c,
         &ctx.actor,
         "referral.signposting_viewed",
@@ -396,7 +396,7 @@ pub fn view_end_summary(
     referral_id: &str,
 ) -> Result<EndOfTreatment, AppError> {
     let (r, reason) = ctx.open(c, referral_id)?;
-    viewed(
+    record_view(
         c,
         &ctx.actor,
         "referral.end_summary_viewed",
@@ -405,22 +405,6 @@ pub fn view_end_summary(
     )?;
     crate::signposting::summary::end_of_treatment(c, &r)?
         .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))
-}
-
-fn viewed(
-    c: &mut DbConn,
-    actor: &Actor,
-    event: &str,
-    referral_id: &str,
-    reason: Option<&str>,
-) -> Result<(), AppError> {
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Consultation, event)
-            .record("referral", referral_id)
-            .reason_if_any(reason),
-    )
 }
 
 /// A referral's onward support, for its page and the API. The caller has found the
