@@ -10,6 +10,7 @@ use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::state::State;
 use crate::web as page;
+use crate::web::flow::{self, Then};
 
 #[derive(Serialize)]
 struct AreaRow {
@@ -87,21 +88,27 @@ pub async fn save(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let form = form.into_inner();
-    let mailbox = match form.parse() {
-        Ok(m) => m,
-        Err(errors) => return form_page(&state, &user, id, Some(form), Some(&errors)).await,
-    };
-    let actor = user.actor();
-    let scope = crate::users::service::admin_scope(&user);
+    let (actor, scope) = (user.actor(), crate::users::service::admin_scope(&user));
     let emails = state.emails.clone();
     let days = state.settings.security.invitation_days;
-    let change = state
-        .db
-        .write(move |c| {
-            super::change_intake_email(c, &scope, &actor, &id, mailbox.as_ref(), &emails, days)
-        })
-        .await?;
-    let flash = match &change {
+    let area_id = id.clone();
+    flow::post(
+        &state,
+        &user,
+        form.parse(),
+        move |c, mailbox| {
+            let to = mailbox.as_ref();
+            super::change_intake_email(c, &scope, &actor, &area_id, to, &emails, days)
+        },
+        |change| Then::with(intake_flash(&change), "/admin/areas"),
+        async |errors| form_page(&state, &user, id, Some(form), Some(&errors)).await,
+    )
+    .await
+}
+
+/// What the administrator is told of a change to an area's intake mailbox.
+fn intake_flash(change: &super::IntakeChange) -> Flash {
+    match change {
         super::IntakeChange::AwaitingConfirmation(area) => Flash::success(format!(
             "We have emailed {} to confirm it",
             area.pending_intake_email.clone().unwrap_or_default()
@@ -120,8 +127,7 @@ pub async fn save(
                 area.name
             )),
         },
-    };
-    page::flash_and_redirect(&state, &user, flash, "/admin/areas").await
+    }
 }
 
 /// The page a confirmation link opens: what it confirms, and a button (a link scanner that

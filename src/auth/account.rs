@@ -13,6 +13,32 @@ use crate::error::AppError;
 use crate::settings::SecuritySettings;
 use crate::users::model::{self as users_model, MfaState};
 
+/// What the "your account" page shows of a person's own account.
+pub struct Overview {
+    pub sessions: Vec<SessionRow>,
+    pub tokens: Vec<ApiToken>,
+    pub codes_left: i64,
+    pub areas: Vec<String>,
+    pub organisation: String,
+    pub email_choices: (
+        Vec<crate::notifications::service::PreferenceOption>,
+        Vec<&'static str>,
+    ),
+}
+
+/// The person's live sessions and API tokens, recovery codes left, where they work, and
+/// their email choices.
+pub fn overview(c: &mut DbConn, me: &users_model::User) -> Result<Overview, AppError> {
+    Ok(Overview {
+        sessions: session::active_for_user(c, &me.id)?,
+        tokens: tokens::live_for_user(c, &me.id)?,
+        codes_left: service::recovery_codes_left(c, &me.id)?,
+        areas: users_model::area_names(c, &me.id)?,
+        organisation: users_model::organisation_name(c, &me.organisation_id)?,
+        email_choices: crate::notifications::service::account_choices(c, &me.id, me.role)?,
+    })
+}
+
 /// Ends the session of `token`, if it is live, as signed out.
 pub fn sign_out(
     c: &mut DbConn,
@@ -62,9 +88,9 @@ pub fn set_password_by_link(
     purpose: InvitationPurpose,
     user_id: &str,
     hash: &str,
-) -> Result<bool, AppError> {
+) -> Result<Option<(users_model::User, SessionStage)>, AppError> {
     if !service::consume_invitation(c, invitation_id)? {
-        return Ok(false);
+        return Ok(None);
     }
     service::store_password(c, user_id, hash, None)?;
     let event = if purpose == InvitationPurpose::Welcome {
@@ -77,7 +103,18 @@ pub fn set_password_by_link(
         actor,
         Event::new(AuditAction::Authentication, event).record("user", user_id),
     )?;
-    Ok(true)
+    // A reset password never skips the second factor: an enrolled user still gives a code;
+    // one whose authenticator was reset by an administrator sets it up as they sign in.
+    let user = users_model::by_id(c, user_id)?;
+    let stage = if user.mfa_state == MfaState::Enrolled {
+        SessionStage::MfaPending
+    } else {
+        SessionStage::MfaEnrol
+    };
+    if user.mfa_state == MfaState::ResetPending {
+        users_model::set_mfa_state(c, user_id, MfaState::EnrolOnSignIn)?;
+    }
+    Ok(Some((user, stage)))
 }
 
 /// Ends one of the person's own sessions; `false` when there is no such live session.

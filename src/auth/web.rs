@@ -12,10 +12,10 @@ use crate::auth::guard::{CurrentUser, PendingSignIn, client_info};
 use crate::auth::password::Password;
 use crate::auth::service::{self, InvitationPurpose, PasswordOutcome, Refusal};
 use crate::auth::session::{self, ClientInfo, Flash, SessionRow, SessionStage};
-use crate::auth::{tokens, totp};
+use crate::auth::totp;
 use crate::error::{AppError, FieldErrors};
 use crate::state::{AppState, State};
-use crate::users::model::{self as users_model, MfaState, User};
+use crate::users::model::User;
 use crate::web::{self as page, format};
 
 fn session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
@@ -653,33 +653,15 @@ pub async fn invitation(
         .db
         .write(move |c| account::set_password_by_link(c, &actor, &inv_id, purpose, &uid, &hash))
         .await?;
-    if !consumed {
-        return page::public_page(
+    match consumed {
+        Some((fresh, stage)) => start_stage(&state, &req, &fresh, stage, None).await,
+        None => page::public_page(
             &state,
             &req,
             "auth/invitation_invalid.html",
             tera::Context::new(),
-        );
+        ),
     }
-    // A reset password never skips the second factor: an enrolled user still gives a code.
-    let fresh_uid = user.id.clone();
-    let fresh = state
-        .db
-        .run(move |c| users_model::by_id(c, &fresh_uid))
-        .await?;
-    let stage = if fresh.mfa_state == MfaState::Enrolled {
-        SessionStage::MfaPending
-    } else {
-        SessionStage::MfaEnrol
-    };
-    if fresh.mfa_state == MfaState::ResetPending {
-        let id = fresh.id.clone();
-        state
-            .db
-            .write(move |c| crate::users::model::set_mfa_state(c, &id, MfaState::EnrolOnSignIn))
-            .await?;
-    }
-    start_stage(&state, &req, &fresh, stage, None).await
 }
 
 // ---------------------------------------------------------------- your account
@@ -703,22 +685,15 @@ struct TokenView {
 }
 
 pub async fn account(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let uid = user.user.id.clone();
-    let org_id = user.user.organisation_id.clone();
-    let role = user.user.role;
-    let (sessions, tokens, codes_left, areas, organisation, (email_options, email_on)) = state
-        .db
-        .run(move |c| {
-            Ok((
-                session::active_for_user(c, &uid)?,
-                tokens::live_for_user(c, &uid)?,
-                service::recovery_codes_left(c, &uid)?,
-                users_model::area_names(c, &uid)?,
-                users_model::organisation_name(c, &org_id)?,
-                crate::notifications::service::account_choices(c, &uid, role)?,
-            ))
-        })
-        .await?;
+    let me = user.user.clone();
+    let account::Overview {
+        sessions,
+        tokens,
+        codes_left,
+        areas,
+        organisation,
+        email_choices: (email_options, email_on),
+    } = state.db.run(move |c| account::overview(c, &me)).await?;
     let sessions: Vec<SessionView> = sessions
         .iter()
         .map(|s| SessionView {

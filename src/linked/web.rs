@@ -6,7 +6,6 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::linked::codes::*;
@@ -18,6 +17,7 @@ use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::pages;
 use crate::sessions::service::local_now;
 use crate::state::State;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, choices};
 
 /// The page caption: the referral reference and the person's name.
@@ -94,33 +94,25 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_requirement(&raw, local_now().date()) {
-        Ok(input) => {
-            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
-            state
-                .db
-                .write(move |c| service::add(c, &acting, &rid, &input))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(l) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!("{} recorded", l.kind.short())),
-                &requirement_href(&l.id),
+    let (acting, rid) = (Ctx::from(&user), referral_id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_requirement(&raw, local_now().date()),
+        move |c, input| service::add(c, &acting, &rid, &input),
+        |l| {
+            Then::success(
+                format!("{} recorded", l.kind.short()),
+                requirement_href(&l.id),
             )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
-            let h = referral_heading(&state, &user, referral_id).await?;
+        },
+        async |e| {
+            let h = referral_heading(&state, &user, referral_id.clone()).await?;
             let ctx = new_ctx(&h, &raw);
             pages::show(&state, &user, "linked/new.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ its page
@@ -207,42 +199,36 @@ pub async fn status(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_status(&raw) {
-        Ok(input) => {
-            let (acting, lid) = (Ctx::from(&user), id.clone());
-            state
-                .db
-                .write(move |c| service::change_status(c, &acting, &lid, &input, EnteredVia::Page))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    let errors = match result {
-        Ok(l) => {
-            return page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!(
-                    "{} is now {}",
-                    l.kind.short(),
-                    l.status.label().to_lowercase()
-                )),
-                &requirement_href(&l.id),
+    let (acting, lid) = (Ctx::from(&user), id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_status(&raw),
+        move |c, input| {
+            service::change_status(c, &acting, &lid, &input, EnteredVia::Page).map_err(
+                |e| match e {
+                    // A move the rules refuse is shown on the form, saying what is possible.
+                    AppError::Conflict(m) => AppError::Validation(FieldErrors::single("status", m)),
+                    e => e,
+                },
             )
-            .await;
-        }
-        Err(AppError::Validation(e)) => e,
-        // A move the rules refuse is shown on the form, saying what is possible.
-        Err(AppError::Conflict(m)) => {
-            let mut e = FieldErrors::new();
-            e.add("status", m);
-            e
-        }
-        Err(e) => return Err(e),
-    };
-    let (l, h) = requirement_heading(&state, &user, id, service::may_change).await?;
-    let ctx = status_ctx(&h, &l, &raw);
-    pages::show(&state, &user, "linked/status.html", ctx, Some(&errors)).await
+        },
+        |l| {
+            let now = format!(
+                "{} is now {}",
+                l.kind.short(),
+                l.status.label().to_lowercase()
+            );
+            Then::success(now, requirement_href(&l.id))
+        },
+        async |e| {
+            let (l, h) =
+                requirement_heading(&state, &user, id.clone(), service::may_change).await?;
+            let ctx = status_ctx(&h, &l, &raw);
+            pages::show(&state, &user, "linked/status.html", ctx, Some(&e)).await
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ activity
@@ -286,31 +272,18 @@ pub async fn activity(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_activity(&raw, local_now().date()) {
-        Ok(input) => {
-            let (acting, lid) = (Ctx::from(&user), id.clone());
-            state
-                .db
-                .write(move |c| service::add_activity(c, &acting, &lid, &input, EnteredVia::Page))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(_) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success("Activity added"),
-                &requirement_href(&id),
-            )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
-            let (l, h) = requirement_heading(&state, &user, id, service::may_log).await?;
+    let (acting, lid) = (Ctx::from(&user), id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_activity(&raw, local_now().date()),
+        move |c, input| service::add_activity(c, &acting, &lid, &input, EnteredVia::Page),
+        |_| Then::success("Activity added", requirement_href(&id)),
+        async |e| {
+            let (l, h) = requirement_heading(&state, &user, id.clone(), service::may_log).await?;
             let ctx = activity_ctx(&h, &l, &raw);
             pages::show(&state, &user, "linked/activity.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }

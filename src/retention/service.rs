@@ -11,7 +11,7 @@ use crate::audit::{self, Actor, AuditAction, Event};
 use crate::clock::{london_to_utc, utc_to_london};
 use crate::db::DbConn;
 use crate::db::schema::{referrals, retention_decisions};
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::paging::page_of;
 use crate::referrals::model::Viewer;
 use crate::retention::erase;
@@ -189,10 +189,13 @@ pub fn decide(
     actor: &Actor,
     policy: &RetentionSettings,
     id: &str,
-    input: &ReviewInput,
+    input: Result<ReviewInput, FieldErrors>,
 ) -> Result<Decision, AppError> {
     let today = crate::clock::today();
+    // The referral is looked up (and scope applied) before the input is judged, so a
+    // record out of scope answers like a missing one whatever was sent.
     let r = review(c, viewer, policy, id)?;
+    let input = input.map_err(AppError::Validation)?;
     let due = r
         .due
         .filter(|d| d.is_due(today))

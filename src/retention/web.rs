@@ -9,7 +9,6 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
@@ -18,6 +17,7 @@ use crate::retention::forms::parse_review;
 use crate::retention::model::{Decision, DecisionRow};
 use crate::retention::service::{self, Due, Review};
 use crate::state::State;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, Choice, format};
 
 const PAGE_SIZE: usize = 50;
@@ -212,23 +212,20 @@ pub async fn decide(
     let policy = state.settings.retention;
     let (viewer, actor, rid) = (Viewer::from(&user), user.actor(), id.clone());
     let parsed = parse_review(&raw, crate::clock::today(), policy.max_retain_years);
-    // The referral is looked up (and scope applied) before the input is judged, so a record
-    // out of scope answers like a missing one whatever was sent.
-    let result = state
-        .db
-        .write(move |c| {
-            service::review(c, &viewer, &policy, &rid)?;
-            let input = parsed.map_err(AppError::Validation)?;
-            service::decide(c, &viewer, &actor, &policy, &rid, &input)
-        })
-        .await;
-    let message = match result {
-        Ok(Decision::Retain) => "Record kept; it comes back to the queue on its next review date",
-        Ok(Decision::Erase) => "Personal data erased; the report figures are unchanged",
-        Err(AppError::Validation(e)) => {
-            return review_page(&state, &user, id, &raw, Some(&e)).await;
-        }
-        Err(e) => return Err(e),
-    };
-    page::flash_and_redirect(&state, &user, Flash::success(message), "/retention").await
+    flow::post_raw(
+        &state,
+        &user,
+        move |c| service::decide(c, &viewer, &actor, &policy, &rid, parsed),
+        |decision| {
+            let message = match decision {
+                Decision::Retain => {
+                    "Record kept; it comes back to the queue on its next review date"
+                }
+                Decision::Erase => "Personal data erased; the report figures are unchanged",
+            };
+            Then::success(message, "/retention")
+        },
+        async |e| review_page(&state, &user, id.clone(), &raw, Some(&e)).await,
+    )
+    .await
 }

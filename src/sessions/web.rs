@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::Referral;
@@ -21,7 +21,8 @@ use crate::sessions::plan::{self, Cadence};
 use crate::sessions::service::{self, Replacement};
 use crate::sessions::views;
 use crate::state::State;
-use crate::web::{self as page, Choice, choices, format};
+use crate::web::flow::{self, Then};
+use crate::web::{Choice, choices, format};
 
 /// The page caption: the referral reference and the person's name.
 type Heading = Caption;
@@ -107,79 +108,71 @@ pub async fn plan(
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
     let confirm = raw.get("confirm") == "yes";
-    let acting = Ctx::from(&user);
-    let parsed = forms::parse_plan(&raw, service::local_now());
-    let input = match parsed {
-        Ok(i) => i,
-        Err(e) => {
-            let (r, h) = referral_heading(&state, &user, referral_id).await?;
-            let ctx = plan_ctx(&h, &r, &raw);
-            return pages::show(&state, &user, "sessions/plan.html", ctx, Some(&e)).await;
-        }
+    let again = async |e: FieldErrors| {
+        let (r, h) = referral_heading(&state, &user, referral_id.clone()).await?;
+        let ctx = plan_ctx(&h, &r, &raw);
+        pages::show(&state, &user, "sessions/plan.html", ctx, Some(&e)).await
     };
-    let result = if confirm {
+    let input = match forms::parse_plan(&raw, service::local_now()) {
+        Ok(input) => input,
+        Err(e) => return again(e).await,
+    };
+    let (acting, rid, i) = (Ctx::from(&user), referral_id.clone(), input.clone());
+    if confirm {
         let emails = state.emails.clone();
-        let (rid, i) = (referral_id.clone(), input.clone());
-        state
-            .db
-            .write(move |c| service::make_plan(c, &acting, &rid, &i, Some(&emails)))
-            .await
-            .map(|made| made.into_iter().map(|s| s.starts_at).collect::<Vec<_>>())
-    } else {
-        let (rid, i) = (referral_id.clone(), input.clone());
-        state
-            .db
-            .run(move |c| service::preview_plan(c, &acting, &rid, &i))
-            .await
-    };
-    match result {
-        Ok(dates) if confirm => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!(
-                    "{} sessions booked, from {} to {}",
-                    dates.len(),
-                    format::date(dates[0].date()),
-                    format::date(dates[dates.len() - 1].date())
-                )),
-                &back_to(&referral_id),
-            )
-            .await
-        }
-        Ok(dates) => {
-            let (r, h) = referral_heading(&state, &user, referral_id).await?;
-            let mut ctx = plan_ctx(&h, &r, &raw);
-            ctx.insert("title", "Check the session dates");
-            let rows: Vec<(usize, String, Option<&'static str>)> = dates
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let nominal = input.first.date()
-                        + chrono::TimeDelta::days(i as i64 * input.cadence.days());
-                    (
-                        i + 1,
-                        format!(
-                            "{} {}, {}",
-                            d.format("%a"),
-                            format::date(d.date()),
-                            d.format("%H:%M")
-                        ),
-                        (d.date() != nominal).then_some("Moved from the usual day"),
-                    )
-                })
-                .collect();
-            ctx.insert("dates", &rows);
-            ctx.insert("hidden", &raw.first_values());
-            pages::show(&state, &user, "sessions/plan_check.html", ctx, None).await
-        }
-        Err(AppError::Validation(e)) => {
-            let (r, h) = referral_heading(&state, &user, referral_id).await?;
-            let ctx = plan_ctx(&h, &r, &raw);
-            pages::show(&state, &user, "sessions/plan.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
+        return flow::post(
+            &state,
+            &user,
+            Ok(i),
+            move |c, i| service::make_plan(c, &acting, &rid, &i, Some(&emails)),
+            |made| {
+                let (first, last) = (&made[0], &made[made.len() - 1]);
+                Then::success(
+                    format!(
+                        "{} sessions booked, from {} to {}",
+                        made.len(),
+                        format::date(first.starts_at.date()),
+                        format::date(last.starts_at.date())
+                    ),
+                    back_to(&referral_id),
+                )
+            },
+            again,
+        )
+        .await;
     }
+    let previewed = state
+        .db
+        .run(move |c| service::preview_plan(c, &acting, &rid, &i))
+        .await;
+    let dates = match flow::split(previewed)? {
+        Ok(dates) => dates,
+        Err(e) => return again(e).await,
+    };
+    let (r, h) = referral_heading(&state, &user, referral_id.clone()).await?;
+    let mut ctx = plan_ctx(&h, &r, &raw);
+    ctx.insert("title", "Check the session dates");
+    let rows: Vec<(usize, String, Option<&'static str>)> = dates
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let nominal =
+                input.first.date() + chrono::TimeDelta::days(i as i64 * input.cadence.days());
+            (
+                i + 1,
+                format!(
+                    "{} {}, {}",
+                    d.format("%a"),
+                    format::date(d.date()),
+                    d.format("%H:%M")
+                ),
+                (d.date() != nominal).then_some("Moved from the usual day"),
+            )
+        })
+        .collect();
+    ctx.insert("dates", &rows);
+    ctx.insert("hidden", &raw.first_values());
+    pages::show(&state, &user, "sessions/plan_check.html", ctx, None).await
 }
 
 // ------------------------------------------------------------------ add one
@@ -203,36 +196,26 @@ pub async fn add(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let at = forms::parse_add(&raw, service::local_now());
-    let result = match at {
-        Ok(at) => {
-            let (acting, rid, emails) =
-                (Ctx::from(&user), referral_id.clone(), state.emails.clone());
-            state
-                .db
-                .write(move |c| service::add_session(c, &acting, &rid, at, Some(&emails)))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(s) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!("Session added on {}", views::when(&s))),
-                &back_to(&referral_id),
+    let (acting, rid, emails) = (Ctx::from(&user), referral_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_add(&raw, service::local_now()),
+        move |c, at| service::add_session(c, &acting, &rid, at, Some(&emails)),
+        |s| {
+            Then::success(
+                format!("Session added on {}", views::when(&s)),
+                back_to(&referral_id),
             )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
-            let (_, h) = referral_heading(&state, &user, referral_id).await?;
+        },
+        async |e| {
+            let (_, h) = referral_heading(&state, &user, referral_id.clone()).await?;
             let action = format!("/referrals/{}/sessions/add", h.referral_id);
             let ctx = base_ctx(&h, "Add a session", &action, &raw);
             pages::show(&state, &user, "sessions/add.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ move
@@ -284,26 +267,19 @@ pub async fn move_session(
     let session_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
     let all = raw.get("which") == "remaining";
-    let result = match forms::parse_move(&raw, service::local_now()) {
-        Ok(input) => {
-            let (acting, sid, emails) =
-                (Ctx::from(&user), session_id.clone(), state.emails.clone());
-            state
-                .db
-                .write(move |c| {
-                    if all {
-                        service::shift_remaining(c, &acting, &sid, &input, Some(&emails))
-                    } else {
-                        service::reschedule(c, &acting, &sid, &input, Some(&emails))
-                            .map(|s| vec![s])
-                    }
-                })
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(moved) => {
+    let (acting, sid, emails) = (Ctx::from(&user), session_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_move(&raw, service::local_now()),
+        move |c, input| {
+            if all {
+                service::shift_remaining(c, &acting, &sid, &input, Some(&emails))
+            } else {
+                service::reschedule(c, &acting, &sid, &input, Some(&emails)).map(|s| vec![s])
+            }
+        },
+        |moved| {
             let referral_id = moved
                 .first()
                 .map(|s| s.referral_id.clone())
@@ -312,16 +288,15 @@ pub async fn move_session(
                 [one] => format!("Session moved to {}", views::when(one)),
                 many => format!("{} sessions moved", many.len()),
             };
-            page::flash_and_redirect(&state, &user, Flash::success(text), &back_to(&referral_id))
-                .await
-        }
-        Err(AppError::Validation(e)) => {
-            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            Then::success(text, back_to(&referral_id))
+        },
+        async |e| {
+            let (_, s, h) = session_heading(&state, &user, session_id.clone()).await?;
             let ctx = move_ctx(&h, &s, &raw);
             pages::show(&state, &user, "sessions/move.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ cancel
@@ -370,23 +345,16 @@ pub async fn cancel(
 ) -> Result<HttpResponse, AppError> {
     let session_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_cancel(&raw) {
-        Ok(input) => {
-            let (acting, sid, emails) =
-                (Ctx::from(&user), session_id.clone(), state.emails.clone());
-            state
-                .db
-                .write(move |c| {
-                    let s = model::session(c, &sid)?;
-                    service::cancel(c, &acting, &sid, &input, Some(&emails))
-                        .map(|r| (s.referral_id, r))
-                })
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok((referral_id, replacement)) => {
+    let (acting, sid, emails) = (Ctx::from(&user), session_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_cancel(&raw),
+        move |c, input| {
+            let s = model::session(c, &sid)?;
+            service::cancel(c, &acting, &sid, &input, Some(&emails)).map(|r| (s.referral_id, r))
+        },
+        |(referral_id, replacement)| {
             let flash = match replacement {
                 Replacement::NotNeeded => Flash::success("Session cancelled"),
                 Replacement::Booked(s) => Flash::success(format!(
@@ -397,15 +365,15 @@ pub async fn cancel(
                     "Session cancelled, but no replacement could be booked: {why}"
                 )),
             };
-            page::flash_and_redirect(&state, &user, flash, &back_to(&referral_id)).await
-        }
-        Err(AppError::Validation(e)) => {
-            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            Then::with(flash, back_to(&referral_id))
+        },
+        async |e| {
+            let (_, s, h) = session_heading(&state, &user, session_id.clone()).await?;
             let ctx = cancel_ctx(&h, &s, &raw);
             pages::show(&state, &user, "sessions/cancel.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ attendance
@@ -473,23 +441,17 @@ pub async fn attendance(
 ) -> Result<HttpResponse, AppError> {
     let session_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_attendance(&raw) {
-        Ok(input) => {
-            let (acting, sid, emails) =
-                (Ctx::from(&user), session_id.clone(), state.emails.clone());
-            state
-                .db
-                .write(move |c| {
-                    let s = model::session(c, &sid)?;
-                    service::record_attendance(c, &acting, &sid, &input, Some(&emails))
-                        .map(|r| (s.referral_id, r))
-                })
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok((referral_id, rec)) => {
+    let (acting, sid, emails) = (Ctx::from(&user), session_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_attendance(&raw),
+        move |c, input| {
+            let s = model::session(c, &sid)?;
+            service::record_attendance(c, &acting, &sid, &input, Some(&emails))
+                .map(|r| (s.referral_id, r))
+        },
+        |(referral_id, rec)| {
             let mut text = format!(
                 "Session recorded. {} of {} sessions attended",
                 rec.attended, rec.target
@@ -522,15 +484,15 @@ pub async fn attendance(
             } else {
                 Flash::success(text)
             };
-            page::flash_and_redirect(&state, &user, flash, &back_to(&referral_id)).await
-        }
-        Err(AppError::Validation(e)) => {
-            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            Then::with(flash, back_to(&referral_id))
+        },
+        async |e| {
+            let (_, s, h) = session_heading(&state, &user, session_id.clone()).await?;
             let ctx = attendance_ctx(&h, &s, &raw);
             pages::show(&state, &user, "sessions/attendance.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ measures
@@ -606,19 +568,13 @@ pub async fn measure(
     let (session_id, instrument) = path.into_inner();
     let instrument = instrument_of(&instrument)?;
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_measure(&raw, instrument) {
-        Ok(input) => {
-            let (acting, sid, emails) =
-                (Ctx::from(&user), session_id.clone(), state.emails.clone());
-            state
-                .db
-                .write(move |c| service::record_measure(c, &acting, &sid, &input, Some(&emails)))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(m) => {
+    let (acting, sid, emails) = (Ctx::from(&user), session_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_measure(&raw, instrument),
+        move |c, input| service::record_measure(c, &acting, &sid, &input, Some(&emails)),
+        |m| {
             let mut text = format!(
                 "{} recorded: total {} of {} ({})",
                 instrument.label(),
@@ -634,15 +590,15 @@ pub async fn measure(
             } else {
                 Flash::success(text)
             };
-            page::flash_and_redirect(&state, &user, flash, &back_to(&m.referral_id)).await
-        }
-        Err(AppError::Validation(e)) => {
-            let (_, s, h) = session_heading(&state, &user, session_id).await?;
+            Then::with(flash, back_to(&m.referral_id))
+        },
+        async |e| {
+            let (_, s, h) = session_heading(&state, &user, session_id.clone()).await?;
             let ctx = measure_ctx(&h, &s, instrument, &raw);
             pages::show(&state, &user, "sessions/measure.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ practitioner report
@@ -679,34 +635,25 @@ pub async fn report(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_report(&raw) {
-        Ok(input) => {
-            let (acting, rid, emails) =
-                (Ctx::from(&user), referral_id.clone(), state.emails.clone());
-            state
-                .db
-                .write(move |c| service::send_report(c, &acting, &rid, &input, Some(&emails)))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(()) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success("Report sent to the responsible officer"),
-                &back_to(&referral_id),
+    let (acting, rid, emails) = (Ctx::from(&user), referral_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_report(&raw),
+        move |c, input| service::send_report(c, &acting, &rid, &input, Some(&emails)),
+        |()| {
+            Then::success(
+                "Report sent to the responsible officer",
+                back_to(&referral_id),
             )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
-            let (_, h) = referral_heading(&state, &user, referral_id).await?;
+        },
+        async |e| {
+            let (_, h) = referral_heading(&state, &user, referral_id.clone()).await?;
             let ctx = report_ctx(&h, &raw);
             pages::show(&state, &user, "sessions/report.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ risk alerts
@@ -747,27 +694,14 @@ pub async fn alert(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_acknowledgement(&raw) {
-        Ok(note) => {
-            let (acting, aid) = (Ctx::from(&user), id.clone());
-            state
-                .db
-                .write(move |c| service::acknowledge_alert(c, &acting, &aid, &note))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(referral_id) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success("Risk alert acknowledged"),
-                &back_to(&referral_id),
-            )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
+    let (acting, aid) = (Ctx::from(&user), id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_acknowledgement(&raw),
+        move |c, note| service::acknowledge_alert(c, &acting, &aid, &note),
+        |referral_id| Then::success("Risk alert acknowledged", back_to(&referral_id)),
+        async |e| {
             let h = alert_heading(&state, &user, id.clone()).await?;
             let ctx = base_ctx(
                 &h,
@@ -776,9 +710,9 @@ pub async fn alert(
                 &raw,
             );
             pages::show(&state, &user, "sessions/alert.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ enforcement
@@ -832,31 +766,18 @@ pub async fn decision(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_decision(&raw) {
-        Ok(input) => {
-            let (acting, rid) = (Ctx::from(&user), id.clone());
-            state
-                .db
-                .write(move |c| service::decide_review(c, &acting, &rid, &input))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(referral_id) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success("Enforcement decision recorded"),
-                &back_to(&referral_id),
-            )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
+    let (acting, rid) = (Ctx::from(&user), id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_decision(&raw),
+        move |c, input| service::decide_review(c, &acting, &rid, &input),
+        |referral_id| Then::success("Enforcement decision recorded", back_to(&referral_id)),
+        async |e| {
             let h = review_heading(&state, &user, id.clone()).await?;
             let ctx = decision_ctx(&h, &id, &raw);
             pages::show(&state, &user, "sessions/decision.html", ctx, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }

@@ -6,7 +6,6 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::{Caption, Ctx};
@@ -16,6 +15,7 @@ use crate::signposting::codes::SignpostStatus;
 use crate::signposting::views::{DirectoryServiceJson, DueRow};
 use crate::signposting::{forms, service};
 use crate::state::State;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, Choice};
 
 fn status_options() -> Vec<Choice> {
@@ -40,15 +40,6 @@ fn base_ctx(h: &Heading, title: &str, action: &str, raw: &RawForm) -> tera::Cont
 
 fn back_to(referral_id: &str) -> String {
     format!("/referrals/{referral_id}#onward-support")
-}
-
-async fn done(
-    state: &State,
-    user: &CurrentUser,
-    message: &str,
-    referral_id: &str,
-) -> Result<HttpResponse, AppError> {
-    page::flash_and_redirect(state, user, Flash::success(message), &back_to(referral_id)).await
 }
 
 // ------------------------------------------------------------------ signpost
@@ -104,23 +95,16 @@ pub async fn signpost(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_signpost(&raw, crate::clock::today()) {
-        Ok(input) => {
-            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
-            state
-                .db
-                .write(move |c| service::signpost(c, &acting, &rid, &input))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(_) => done(&state, &user, "Signposting recorded", &referral_id).await,
-        Err(AppError::Validation(e)) => {
-            signpost_page(&state, &user, referral_id, &raw, Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+    let (acting, rid) = (Ctx::from(&user), referral_id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_signpost(&raw, crate::clock::today()),
+        move |c, input| service::signpost(c, &acting, &rid, &input),
+        |_| Then::success("Signposting recorded", back_to(&referral_id)),
+        async |e| signpost_page(&state, &user, referral_id.clone(), &raw, Some(&e)).await,
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ update
@@ -180,15 +164,14 @@ pub async fn update(
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
     let (acting, sid, typed) = (Ctx::from(&user), id.clone(), raw.clone());
-    let result = state
-        .db
-        .write(move |c| service::update_from_form(c, &acting, &sid, &typed))
-        .await;
-    match result {
-        Ok((s, _)) => done(&state, &user, "Signposting updated", &s.referral_id).await,
-        Err(AppError::Validation(e)) => update_page(&state, &user, id, Some(&raw), Some(&e)).await,
-        Err(e) => Err(e),
-    }
+    flow::post_raw(
+        &state,
+        &user,
+        move |c| service::update_from_form(c, &acting, &sid, &typed),
+        |(s, _)| Then::success("Signposting updated", back_to(&s.referral_id)),
+        async |e| update_page(&state, &user, id.clone(), Some(&raw), Some(&e)).await,
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ no onward support
@@ -238,31 +221,21 @@ pub async fn no_onward(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_no_onward(&raw) {
-        Ok(reason) => {
-            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
-            state
-                .db
-                .write(move |c| service::record_no_onward(c, &acting, &rid, &reason))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(_) => {
-            done(
-                &state,
-                &user,
+    let (acting, rid) = (Ctx::from(&user), referral_id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_no_onward(&raw),
+        move |c, reason| service::record_no_onward(c, &acting, &rid, &reason),
+        |_| {
+            Then::success(
                 "Recorded that no onward support is needed",
-                &referral_id,
+                back_to(&referral_id),
             )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
-            no_onward_page(&state, &user, referral_id, Some(&raw), Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+        async |e| no_onward_page(&state, &user, referral_id.clone(), Some(&raw), Some(&e)).await,
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ end-of-treatment summary
@@ -312,31 +285,16 @@ pub async fn write_summary(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let result = match forms::parse_summary(&raw) {
-        Ok(text) => {
-            let (acting, rid) = (Ctx::from(&user), referral_id.clone());
-            state
-                .db
-                .write(move |c| service::write_summary(c, &acting, &rid, &text))
-                .await
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(_) => {
-            done(
-                &state,
-                &user,
-                "End-of-treatment summary saved",
-                &referral_id,
-            )
-            .await
-        }
-        Err(AppError::Validation(e)) => {
-            summary_page(&state, &user, referral_id, Some(&raw), Some(&e)).await
-        }
-        Err(e) => Err(e),
-    }
+    let (acting, rid) = (Ctx::from(&user), referral_id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_summary(&raw),
+        move |c, text| service::write_summary(c, &acting, &rid, &text),
+        |_| Then::success("End-of-treatment summary saved", back_to(&referral_id)),
+        async |e| summary_page(&state, &user, referral_id.clone(), Some(&raw), Some(&e)).await,
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ due follow-ups

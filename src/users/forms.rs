@@ -135,12 +135,33 @@ pub fn parse_vetting(
     })
 }
 
-/// Parses the whole user form; `known_areas` and `known_orgs` are the valid ids.
+/// Parses the whole user form of a new user, vetting included; `known_areas` and
+/// `known_orgs` are the valid ids.
 pub fn parse_user(
     raw: &UserFormRaw,
     known_orgs: &[String],
     known_areas: &[String],
     today: NaiveDate,
+) -> Result<UserInput, FieldErrors> {
+    parse_fields(raw, known_orgs, known_areas, Some(today))
+}
+
+/// Parses the edit form of an existing user: vetting has its own page, so it is neither
+/// read nor checked here (expired vetting must not stop an administrator correcting
+/// someone's name).
+pub fn parse_details(
+    raw: &UserFormRaw,
+    known_orgs: &[String],
+    known_areas: &[String],
+) -> Result<UserInput, FieldErrors> {
+    parse_fields(raw, known_orgs, known_areas, None)
+}
+
+fn parse_fields(
+    raw: &UserFormRaw,
+    known_orgs: &[String],
+    known_areas: &[String],
+    vetting_from: Option<NaiveDate>,
 ) -> Result<UserInput, FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = raw.name.trim().to_owned();
@@ -180,7 +201,7 @@ pub fn parse_user(
             .ok(),
         _ => None,
     };
-    let vetting = parse_vetting(raw, today, &mut errors);
+    let vetting = vetting_from.and_then(|today| parse_vetting(raw, today, &mut errors));
     if !errors.is_empty() {
         return Err(errors);
     }

@@ -12,6 +12,7 @@ use crate::state::State;
 use crate::users::forms::{self, UserFormRaw};
 use crate::users::model::{Role, User, VettingLevel};
 use crate::users::service;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, Choice, format};
 
 const PAGE_SIZE: i64 = 25;
@@ -229,53 +230,28 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let raw = parse_user_form(&body);
     let (ctx, area_ids, org_ids) = form_context(&state, &user, &raw).await?;
-    let input = match forms::parse_user(&raw, &org_ids, &area_ids, crate::clock::today()) {
-        Ok(i) => i,
-        Err(errors) => {
-            return page::render(
-                &state,
-                &user,
-                "/admin/users",
-                "admin/user_new.html",
-                page::with_errors(ctx, &errors),
-            )
-            .await;
-        }
-    };
-    let actor = user.actor();
-    let scope = service::admin_scope(&user);
+    let (actor, scope) = (user.actor(), service::admin_scope(&user));
     let days = state.settings.security.invitation_days;
     let emails = state.emails.clone();
-    let result = state
-        .db
-        .write(move |c| {
+    flow::post(
+        &state,
+        &user,
+        forms::parse_user(&raw, &org_ids, &area_ids, crate::clock::today()),
+        move |c, input| {
             let created = service::create(c, &scope, &actor, &input, None)?;
             service::reset_password(c, &scope, &actor, &created.id, days, &emails)?;
             Ok(created)
-        })
-        .await;
-    let created = match result {
-        Ok(v) => v,
-        Err(AppError::Validation(errors)) => {
-            return page::render(
-                &state,
-                &user,
-                "/admin/users",
-                "admin/user_new.html",
-                page::with_errors(ctx, &errors),
-            )
-            .await;
-        }
-        Err(e) => return Err(e),
-    };
-    let flash = Flash::success(format!("{} has been added", created.name)).with_body(format!(
-        "We have emailed them a single-use link to set their password. It expires in {days} days; if it does not arrive, send a new one from this page."
-    ));
-    page::flash_and_redirect(
-        &state,
-        &user,
-        flash,
-        &format!("/admin/users/{}", created.id),
+        },
+        |created| {
+            let flash = Flash::success(format!("{} has been added", created.name)).with_body(format!(
+                "We have emailed them a single-use link to set their password. It expires in {days} days; if it does not arrive, send a new one from this page."
+            ));
+            Then::with(flash, format!("/admin/users/{}", created.id))
+        },
+        async |errors| {
+            let ctx = page::with_errors(ctx, &errors);
+            page::render(&state, &user, "/admin/users", "admin/user_new.html", ctx).await
+        },
     )
     .await
 }
@@ -408,92 +384,28 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let uid = id.clone();
-    let scope = service::admin_scope(&user);
-    let existing = state
-        .db
-        .run(move |c| service::detail(c, &scope, &uid))
-        .await?
-        .user;
-    let mut raw = parse_user_form(&body);
-    // Vetting has its own page; keep what is recorded so the parser sees a complete form.
-    let kept = raw_from_user(&existing, vec![]);
-    raw.vetting_level = kept.vetting_level;
-    raw.vetting_expires_on_day = kept.vetting_expires_on_day;
-    raw.vetting_expires_on_month = kept.vetting_expires_on_month;
-    raw.vetting_expires_on_year = kept.vetting_expires_on_year;
+    let raw = parse_user_form(&body);
     let (mut ctx, area_ids, org_ids) = form_context(&state, &user, &raw).await?;
     ctx.insert("user_id", &id);
-    // Expired vetting must not stop an administrator correcting someone's name.
-    let far_past = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
-    let input = match forms::parse_user(&raw, &org_ids, &area_ids, far_past) {
-        Ok(i) => i,
-        Err(errors) => {
-            let errors = without_vetting(errors);
-            if !errors.is_empty() {
-                return page::render(
-                    &state,
-                    &user,
-                    "/admin/users",
-                    "admin/user_edit.html",
-                    page::with_errors(ctx, &errors),
-                )
-                .await;
-            }
-            forms::parse_user(
-                &UserFormRaw {
-                    vetting_level: "nppv1".into(),
-                    vetting_expires_on_day: "1".into(),
-                    vetting_expires_on_month: "1".into(),
-                    vetting_expires_on_year: "2100".into(),
-                    ..raw.clone()
-                },
-                &org_ids,
-                &area_ids,
-                far_past,
-            )
-            .map_err(AppError::Validation)?
-        }
-    };
-    let actor = user.actor();
-    let scope = service::admin_scope(&user);
-    let target = id.clone();
-    match state
-        .db
-        .write(move |c| service::update(c, &scope, &actor, &target, &input))
-        .await
-    {
-        Ok(updated) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!("{} has been updated", updated.name)),
-                &format!("/admin/users/{id}"),
-            )
-            .await
-        }
-        Err(AppError::Validation(errors)) => {
-            page::render(
-                &state,
-                &user,
-                "/admin/users",
-                "admin/user_edit.html",
-                page::with_errors(ctx, &errors),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn without_vetting(errors: FieldErrors) -> FieldErrors {
-    let mut out = FieldErrors::new();
-    for (f, m) in errors.iter() {
-        if f != "vetting_level" && f != "vetting_expires_on" {
-            out.add(f, m);
-        }
-    }
-    out
+    let (actor, scope, target) = (user.actor(), service::admin_scope(&user), id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_details(&raw, &org_ids, &area_ids),
+        move |c, input| service::update(c, &scope, &actor, &target, &input),
+        |updated| {
+            let text = format!("{} has been updated", updated.name);
+            Then::success(text, format!("/admin/users/{id}"))
+        },
+        async |errors| {
+            // A user out of the administrator's scope answers as missing, whatever was sent.
+            let (scope, uid) = (service::admin_scope(&user), id.clone());
+            state.db.run(move |c| service::detail(c, &scope, &uid)).await?;
+            let ctx = page::with_errors(ctx, &errors);
+            page::render(&state, &user, "/admin/users", "admin/user_edit.html", ctx).await
+        },
+    )
+    .await
 }
 
 fn vetting_choices() -> Vec<Choice> {
@@ -547,28 +459,28 @@ pub async fn set_vetting(
     let raw = parse_user_form(&body);
     let mut errors = FieldErrors::new();
     let vetting = forms::parse_vetting(&raw, crate::clock::today(), &mut errors);
-    let Some(vetting) = vetting.filter(|_| errors.is_empty()) else {
-        let uid = id.clone();
-        let scope = service::admin_scope(&user);
-        let u = state
-            .db
-            .run(move |c| service::detail(c, &scope, &uid))
-            .await?
-            .user;
-        return vetting_page(&state, &user, &u, &raw, Some(&errors)).await;
-    };
-    let actor = user.actor();
-    let scope = service::admin_scope(&user);
-    let target = id.clone();
-    let u = state
-        .db
-        .write(move |c| service::set_vetting(c, &scope, &actor, &target, &vetting))
-        .await?;
-    page::flash_and_redirect(
+    let parsed = vetting.filter(|_| errors.is_empty()).ok_or(errors);
+    let (actor, scope, target) = (user.actor(), service::admin_scope(&user), id.clone());
+    flow::post(
         &state,
         &user,
-        Flash::success(format!("Vetting recorded for {}", u.name)),
-        &format!("/admin/users/{id}"),
+        parsed,
+        move |c, vetting| service::set_vetting(c, &scope, &actor, &target, &vetting),
+        |u| {
+            Then::success(
+                format!("Vetting recorded for {}", u.name),
+                format!("/admin/users/{id}"),
+            )
+        },
+        async |errors| {
+            let (scope, uid) = (service::admin_scope(&user), id.clone());
+            let u = state
+                .db
+                .run(move |c| service::detail(c, &scope, &uid))
+                .await?
+                .user;
+            vetting_page(&state, &user, &u, &raw, Some(&errors)).await
+        },
     )
     .await
 }

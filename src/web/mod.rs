@@ -1,6 +1,7 @@
 //! What every page shares: the template context (user, navigation, CSRF token, flash,
 //! timeout warning), form error rendering, security headers and GOV.UK error pages.
 
+pub mod flow;
 pub mod format;
 pub mod headers;
 pub mod input;

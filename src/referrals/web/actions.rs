@@ -1,7 +1,6 @@
 //! The actions that move a referral along.
 
 use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::Ctx;
@@ -11,6 +10,7 @@ use crate::referrals::service::{self, Loaded};
 use crate::referrals::state::{self, Action};
 use crate::state::State;
 use crate::users::model::Role;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, Choice};
 use actix_web::{HttpResponse, web};
 use std::collections::BTreeMap;
@@ -184,37 +184,26 @@ pub async fn act(
     let action = parse_action(&action)?;
     let raw = RawForm::from_urlencoded(&body);
     let ctx = Ctx::from(&user);
-    let parsed = forms::parse_transition(action, &raw, crate::clock::today());
-    let result = match parsed {
-        Ok(t) => {
-            let rid = id.clone();
-            let emails = state.emails.clone();
-            state
-                .db
-                .write(move |c| service::transition(c, &ctx, &rid, action, &t, Some(&emails)))
-                .await
-                .map(|_| ())
-        }
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
-        Ok(()) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!("{}: done", action.label())),
-                &format!("/referrals/{id}"),
+    let (rid, emails) = (id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_transition(action, &raw, crate::clock::today()),
+        move |c, t| service::transition(c, &ctx, &rid, action, &t, Some(&emails)),
+        |_| {
+            Then::success(
+                format!("{}: done", action.label()),
+                format!("/referrals/{id}"),
             )
-            .await
-        }
-        Err(AppError::Validation(errors)) => {
+        },
+        async |errors| {
             let l =
                 match for_form(&state, &user, &id, action_allowed(user.user.role, action)).await? {
                     Ok(l) => l,
                     Err(erased) => return Ok(erased),
                 };
             action_page(&state, &user, &l, action, &raw, Some(&errors)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }

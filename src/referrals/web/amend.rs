@@ -1,7 +1,6 @@
 //! Amendments to a referral's answers.
 
 use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::Ctx;
@@ -9,6 +8,7 @@ use crate::referrals::forms::{self, Kind};
 use crate::referrals::service::{self, Loaded};
 use crate::state::State;
 use crate::users::model::Role;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page};
 use actix_web::{HttpResponse, web};
 
@@ -98,25 +98,16 @@ pub async fn amend(
     }
     let ctx = Ctx::from(&user);
     let (rid, changes, why) = (id.clone(), raw.clone(), reason.clone());
-    let result = state
-        .db
-        .write(move |c| service::amend(c, &ctx, &rid, version, &changes, &why))
-        .await;
-    match result {
-        Ok(rows) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!(
-                    "Referral amended: {} answer{} changed",
-                    rows.len(),
-                    if rows.len() == 1 { "" } else { "s" }
-                )),
-                &format!("/referrals/{id}"),
-            )
-            .await
-        }
-        Err(AppError::Validation(errors)) => {
+    flow::post_raw(
+        &state,
+        &user,
+        move |c| service::amend(c, &ctx, &rid, version, &changes, &why),
+        |rows| {
+            let plural = if rows.len() == 1 { "" } else { "s" };
+            let text = format!("Referral amended: {} answer{plural} changed", rows.len());
+            Then::success(text, format!("/referrals/{id}"))
+        },
+        async |errors| {
             let l = match for_form(&state, &user, &id, amend_allowed(user.user.role)).await? {
                 Ok(l) => l,
                 Err(erased) => return Ok(erased),
@@ -124,7 +115,7 @@ pub async fn amend(
             let mut shown = l.input.to_raw();
             shown.merge(&raw);
             amend_page(&state, &user, &l, &shown, &reason, Some(&errors)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }

@@ -1,12 +1,12 @@
 //! A clinical lead's decision on an identity match.
 
 use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::Ctx;
 use crate::referrals::service::{self, Loaded};
 use crate::state::State;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page};
 use actix_web::{HttpResponse, web};
 
@@ -83,33 +83,24 @@ pub async fn identity(
         raw.get("decision").to_owned(),
         raw.get("reason").to_owned(),
     );
-    let result = state
-        .db
-        .write(move |c| {
+    flow::post_raw(
+        &state,
+        &user,
+        move |c| {
             let answer = service::IdentityDecision {
                 decision: &decision,
                 reason: &reason,
             };
             service::decide_identity(c, &ctx, &rid, &lid, &answer)
-        })
-        .await;
-    match result {
-        Ok((v, _)) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(v.status_label),
-                &format!("/referrals/{id}"),
-            )
-            .await
-        }
-        Err(AppError::Validation(errors)) => {
+        },
+        |(v, _)| Then::success(v.status_label, format!("/referrals/{id}")),
+        async |errors| {
             let l = match for_form(&state, &user, &id, identity_open(link_id.clone())).await? {
                 Ok(l) => l,
                 Err(erased) => return Ok(erased),
             };
             identity_page(&state, &user, &l, &link_id, &raw, Some(&errors)).await
-        }
-        Err(e) => Err(e),
-    }
+        },
+    )
+    .await
 }

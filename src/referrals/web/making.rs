@@ -9,6 +9,7 @@ use crate::referrals::model::{self, Viewer};
 use crate::referrals::service::{self, CreateOutcome, PersonChoice};
 use crate::referrals::views::{self};
 use crate::state::State;
+use crate::web::flow;
 use crate::web::{self as page, format};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -288,21 +289,11 @@ pub async fn submit(
     let actor = user.actor();
     let d = draft_id.clone();
     let emails = state.emails.clone();
-    let outcome = state
-        .db
-        .write(move |c| {
-            service::create(
-                c,
-                &viewer,
-                &actor,
-                &input,
-                &choice,
-                None,
-                Some(&d),
-                Some(&emails),
-            )
-        })
-        .await;
+    let outcome = flow::submit(&state, Ok(input), move |c, input| {
+        let (draft, emails) = (Some(d.as_str()), Some(&emails));
+        service::create(c, &viewer, &actor, &input, &choice, None, draft, emails)
+    })
+    .await?;
     match outcome {
         Ok(CreateOutcome::Created(r)) | Ok(CreateOutcome::Repeated(r)) => {
             page::flash_and_redirect(
@@ -353,7 +344,6 @@ pub async fn submit(
             )
             .await
         }
-        Err(AppError::Validation(e)) => check_page(&state, &user, &draft_id, &raw, Some(&e)).await,
-        Err(e) => Err(e),
+        Err(e) => check_page(&state, &user, &draft_id, &raw, Some(&e)).await,
     }
 }

@@ -6,6 +6,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::referrals::model::{self, Viewer};
 use crate::referrals::service::{self};
 use crate::state::State;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, format};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -74,9 +75,10 @@ pub async fn merge(
         form.merge_reference.clone(),
         form.reason.clone(),
     );
-    let result = state
-        .db
-        .write(move |c| {
+    flow::post_raw(
+        &state,
+        &user,
+        move |c| {
             service::merge_people(c, &viewer, &actor, &keep, &drop, &why)?;
             // Administrators merge by reference but do not see referrals.
             model::find_by_reference(
@@ -85,32 +87,18 @@ pub async fn merge(
                 model::Purpose::Casework,
                 keep.trim().to_uppercase().as_str(),
             )
-        })
-        .await;
-    match result {
-        Ok(Some(kept)) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success("The records have been merged".to_owned())
-                    .with_body("You can undo the merge from this page.".to_owned()),
-                &format!("/referrals/{}", kept.id),
-            )
-            .await
-        }
-        Ok(None) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success("The records have been merged".to_owned())
-                    .with_body("You can undo the merge from this page.".to_owned()),
-                "/people/merge",
-            )
-            .await
-        }
-        Err(AppError::Validation(e)) => merge_page(&state, &user, &form, Some(&e)).await,
-        Err(e) => Err(e),
-    }
+        },
+        |kept| {
+            let flash = Flash::success("The records have been merged".to_owned())
+                .with_body("You can undo the merge from this page.".to_owned());
+            let to = kept.map_or("/people/merge".to_owned(), |k| {
+                format!("/referrals/{}", k.id)
+            });
+            Then::with(flash, to)
+        },
+        async |e| merge_page(&state, &user, &form, Some(&e)).await,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::auth::guard::CurrentUser;
-use crate::auth::session::Flash;
 use crate::state::State;
 use crate::web as page;
+use crate::web::flow::{self, Then};
 
 /// The capacity page's query: an area of the reader's (all of them when absent), and the page
 /// of practitioners and of the waiting list.
@@ -209,36 +209,26 @@ pub async fn save_settings(
     let id = id.into_inner();
     let viewer = Viewer::from(&user);
     let form = CapacityForm::from_body(&body);
-    let input = match form.parse() {
-        Ok(i) => i,
-        Err(errors) => {
-            let (p, _) = state.db.run(move |c| pattern_of(c, &viewer, &id)).await?;
-            let ctx = page::with_errors(settings_context(&p, &form, true), &errors);
-            return page::render(
-                &state,
-                &user,
-                nav_path(&user),
-                "sessions/practitioner_capacity.html",
-                ctx,
-            )
-            .await;
-        }
-    };
-    let actor = user.actor();
-    let p = state
-        .db
-        .write(move |c| save_pattern(c, &viewer, &actor, &id, &input))
-        .await?;
-    let back = if user.user.role == Role::ClinicalLead {
-        "/capacity".to_owned()
-    } else {
-        format!("/practitioners/{}/capacity", p.id)
-    };
-    page::flash_and_redirect(
+    let (actor, who, pid) = (user.actor(), viewer.clone(), id.clone());
+    flow::post(
         &state,
         &user,
-        Flash::success(format!("{}’s capacity has been saved", p.name)),
-        &back,
+        form.parse(),
+        move |c, input| save_pattern(c, &who, &actor, &pid, &input),
+        |p| {
+            let back = if user.user.role == Role::ClinicalLead {
+                "/capacity".to_owned()
+            } else {
+                format!("/practitioners/{}/capacity", p.id)
+            };
+            Then::success(format!("{}’s capacity has been saved", p.name), back)
+        },
+        async |errors| {
+            let (p, _) = state.db.run(move |c| pattern_of(c, &viewer, &id)).await?;
+            let ctx = page::with_errors(settings_context(&p, &form, true), &errors);
+            let template = "sessions/practitioner_capacity.html";
+            page::render(&state, &user, nav_path(&user), template, ctx).await
+        },
     )
     .await
 }

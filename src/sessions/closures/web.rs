@@ -5,6 +5,7 @@ use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
 use crate::state::State;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, format};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -75,27 +76,19 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     crate::users::service::service_wide_only(&user)?;
     let form = form.into_inner();
-    let input = match form.parse(crate::clock::today()) {
-        Ok(i) => i,
-        Err(errors) => return list_page(&state, &user, false, &form, Some(&errors)).await,
-    };
     let actor = user.actor();
-    let day = input.day;
-    match state.db.write(move |c| add(c, &actor, &input)).await {
-        Ok(_) => {
-            page::flash_and_redirect(
-                &state,
-                &user,
-                Flash::success(format!("The service is closed on {}", format::date(day))),
-                "/admin/closures",
-            )
-            .await
-        }
-        Err(AppError::Validation(errors)) => {
-            list_page(&state, &user, false, &form, Some(&errors)).await
-        }
-        Err(e) => Err(e),
-    }
+    flow::post(
+        &state,
+        &user,
+        form.parse(crate::clock::today()),
+        move |c, input| add(c, &actor, &input).map(|_| input.day),
+        |day| {
+            let text = format!("The service is closed on {}", format::date(day));
+            Then::success(text, "/admin/closures")
+        },
+        async |errors| list_page(&state, &user, false, &form, Some(&errors)).await,
+    )
+    .await
 }
 
 pub async fn delete(

@@ -10,6 +10,7 @@ use crate::signposting::codes::ServiceType;
 use crate::signposting::forms::{self};
 use crate::signposting::views::DirectoryServiceJson;
 use crate::state::State;
+use crate::web::flow::{self, Then};
 use crate::web::{self as page, Choice};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -130,17 +131,19 @@ pub async fn create_page(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let raw = RawForm::from_urlencoded(&body);
-    let input = match forms::parse_directory(&raw, &user.area_ids) {
-        Ok(i) => i,
-        Err(e) => return form_page(&state, &user, None, &raw, Some(&e)).await,
-    };
     let actor = user.actor();
-    let s = state.db.write(move |c| create(c, &actor, &input)).await?;
-    page::flash_and_redirect(
+    flow::post(
         &state,
         &user,
-        Flash::success(format!("{} is in the directory", s.name)),
-        "/admin/directory",
+        forms::parse_directory(&raw, &user.area_ids),
+        move |c, input| create(c, &actor, &input),
+        |s| {
+            Then::success(
+                format!("{} is in the directory", s.name),
+                "/admin/directory",
+            )
+        },
+        async |e| form_page(&state, &user, None, &raw, Some(&e)).await,
     )
     .await
 }
@@ -182,24 +185,19 @@ pub async fn edit(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let input = match forms::parse_directory(&raw, &user.area_ids) {
-        Ok(i) => i,
-        Err(e) => {
-            let (mine, sid) = (user.area_ids.clone(), id.clone());
-            state.db.run(move |c| managed(c, &mine, &sid)).await?;
-            return form_page(&state, &user, Some(&id), &raw, Some(&e)).await;
-        }
-    };
-    let (actor, mine) = (user.actor(), user.area_ids.clone());
-    let s = state
-        .db
-        .write(move |c| update(c, &actor, &mine, &id, &input))
-        .await?;
-    page::flash_and_redirect(
+    let (actor, mine, sid) = (user.actor(), user.area_ids.clone(), id.clone());
+    flow::post(
         &state,
         &user,
-        Flash::success(format!("{} has been changed", s.name)),
-        "/admin/directory",
+        forms::parse_directory(&raw, &user.area_ids),
+        move |c, input| update(c, &actor, &mine, &sid, &input),
+        |s| Then::success(format!("{} has been changed", s.name), "/admin/directory"),
+        async |e| {
+            // Only a service in the administrator's areas is shown again.
+            let (mine, sid) = (user.area_ids.clone(), id.clone());
+            state.db.run(move |c| managed(c, &mine, &sid)).await?;
+            form_page(&state, &user, Some(&id), &raw, Some(&e)).await
+        },
     )
     .await
 }
