@@ -16,10 +16,11 @@ use crate::notifications::worker::Worker;
 use crate::settings::Settings;
 use crate::state::AppState;
 
-/// Parses every template (embedded at build time) once; page templates end in `.html` so autoescape is on.
+/// Parses every template (embedded at build time) once; autoescape is on for pages (`.html`)
+/// and charts (`.svg`).
 pub fn load_templates() -> Result<tera::Tera, AppError> {
     let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![".html"]);
+    tera.autoescape_on(vec![".html", ".svg"]);
     tera.add_raw_templates(TEMPLATES.iter().copied())
         .map_err(|e| AppError::Config(format!("templates do not parse: {e:?}")))?;
     Ok(tera)

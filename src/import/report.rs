@@ -311,50 +311,5 @@ fn csv_safe(v: &str) -> String {
     crate::spreadsheet::defused(v).into_owned()
 }
 
-const HTML: &str = r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Import reconciliation: {{ r.source_system }}</title>
-<style>
-body { font-family: Arial, sans-serif; color: #0b0c0c; margin: 2rem; line-height: 1.4; }
-table { border-collapse: collapse; margin-bottom: 2rem; }
-th, td { border-bottom: 1px solid #b1b4b6; padding: .5rem 1rem .5rem 0; text-align: left; vertical-align: top; }
-td.num, th.num { text-align: right; }
-caption { font-weight: bold; font-size: 1.2rem; text-align: left; padding-bottom: .5rem; }
-code { font-size: 1rem; word-break: break-all; }
-</style>
-</head>
-<body>
-<main>
-<h1>Import reconciliation: {{ r.source_system }}</h1>
-<p>Mapping: {{ r.mapping }}. {% if r.applied %}Applied as batch {{ r.batch_id }}.{% else %}Dry run: nothing was written.{% endif %}</p>
-<table>
-<caption>Source rows by file</caption>
-<thead><tr><th scope="col">File</th><th scope="col">Table</th><th scope="col" class="num">Source rows</th><th scope="col" class="num">Imported</th><th scope="col" class="num">Merged</th><th scope="col" class="num">Rejected</th><th scope="col" class="num">Excluded</th><th scope="col" class="num">Already imported</th></tr></thead>
-<tbody>
-{% for f in r.files %}<tr><th scope="row">{{ f.name }}</th><td>{{ f.table }}</td><td class="num">{{ f.source_rows }}</td><td class="num">{{ f.imported }}</td><td class="num">{{ f.merged }}</td><td class="num">{{ f.rejected }}</td><td class="num">{{ f.excluded }}</td><td class="num">{{ f.already }}</td></tr>
-{% endfor %}</tbody>
-</table>
-<table>
-<caption>Rows in each table</caption>
-<thead><tr><th scope="col">Table</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th></tr></thead>
-<tbody>
-{% for t in r.tables %}<tr><th scope="row">{{ t.name }}</th><td class="num">{{ t.before }}</td><td class="num">{{ t.after }}</td></tr>
-{% endfor %}</tbody>
-</table>
-<p>Checksum of the accepted content (SHA-256): <code>{{ r.checksum }}</code></p>
-{% for f in r.files %}{% if f.notes %}
-<table>
-<caption>{{ f.name }}: rows not simply imported</caption>
-<thead><tr><th scope="col" class="num">Row</th><th scope="col">Source id</th><th scope="col">Outcome</th><th scope="col">Field</th><th scope="col">Reason or rule</th></tr></thead>
-<tbody>
-{% for n in f.notes %}<tr><td class="num">{{ n.line }}</td><td>{{ n.source_id }}</td><td>{{ n.outcome }}</td><td>{{ n.field }}</td><td>{{ n.reason }}</td></tr>
-{% endfor %}</tbody>
-</table>
-{% endif %}{% endfor %}
-</main>
-</body>
-</html>
-"#;
+/// The stand-alone reconciliation page the import writes beside its CSV and text reports.
+const HTML: &str = include_str!("../../templates/import/reconciliation.html");

@@ -4,6 +4,8 @@
 //! by colour alone, and escapes every piece of text it is given. A figure that is withheld is
 //! not drawn: the word "suppressed" stands in its place.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 /// GOV.UK colours, each at least 3:1 against white (WCAG 1.4.11) and used with text labels.
@@ -67,21 +69,30 @@ pub struct ChartTable {
     pub rows: Vec<(String, Vec<String>)>,
 }
 
-/// Escapes text for SVG (XML) content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// The chart templates, escaped as they are filled (every piece of text is the caller's).
+fn templates() -> &'static tera::Tera {
+    static TERA: OnceLock<tera::Tera> = OnceLock::new();
+    TERA.get_or_init(|| {
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![".svg"]);
+        // Both templates are in the binary and covered by the tests below: a parse error
+        // cannot reach a running service, and would leave the charts empty, not the page.
+        let _ = tera.add_raw_templates([
+            ("bars.svg", include_str!("../../templates/charts/bars.svg")),
+            (
+                "columns.svg",
+                include_str!("../../templates/charts/columns.svg"),
+            ),
+        ]);
+        tera
+    })
+}
+
+/// Text without control characters, which XML does not allow (the template escapes the rest).
+fn plain(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
 }
 
 /// An id fit for an `id` attribute: letters, digits and hyphens only.
@@ -97,63 +108,122 @@ const BAR_AREA: f64 = 230.0;
 const ROW: f64 = 28.0;
 const BAR: f64 = 18.0;
 
-fn open(id: &str, title: &str, description: &str, height: f64) -> String {
-    let id = safe_id(id);
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"app-chart\" role=\"img\" \
-         aria-labelledby=\"{id}-title {id}-desc\" viewBox=\"0 0 {WIDTH} {height}\" \
-         width=\"100%\" preserveAspectRatio=\"xMinYMin meet\" \
-         font-family=\"Arial, sans-serif\" font-size=\"14\">\
-         <title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>",
-        escape(title),
-        escape(description)
-    )
+/// What every chart says of itself, and its size.
+#[derive(Serialize)]
+struct Frame<M: Serialize> {
+    id: String,
+    title: String,
+    description: String,
+    width: f64,
+    height: f64,
+    text_colour: &'static str,
+    axis_colour: &'static str,
+    marks: Vec<M>,
+}
+
+impl<M: Serialize> Frame<M> {
+    fn new(id: &str, title: &str, description: &str, height: f64, marks: Vec<M>) -> Self {
+        Self {
+            id: safe_id(id),
+            title: plain(title),
+            description: plain(description),
+            width: WIDTH,
+            height,
+            text_colour: TEXT,
+            axis_colour: AXIS,
+            marks,
+        }
+    }
+
+    /// The chart drawn by `template`, with `extra` values beside the frame's own.
+    fn draw(&self, template: &str, extra: &[(&str, String)]) -> String {
+        let mut ctx = match tera::Context::from_serialize(self) {
+            Ok(ctx) => ctx,
+            Err(_) => return String::new(),
+        };
+        for (k, v) in extra {
+            ctx.insert(*k, v);
+        }
+        templates()
+            .render(template, &ctx)
+            .map(|svg| svg.trim().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// The length of a mark for `value` when the largest shown is `max` and fills `room`.
+fn length(value: &Value, max: f64, room: f64) -> f64 {
+    match value.number() {
+        Some(v) if max > 0.0 => v / max * room,
+        _ => 0.0,
+    }
+}
+
+fn largest<'a>(values: impl Iterator<Item = &'a Value>) -> f64 {
+    values.filter_map(Value::number).fold(0.0_f64, f64::max)
+}
+
+#[derive(Serialize)]
+struct BarMark {
+    label: String,
+    label_x: f64,
+    y: f64,
+    middle: f64,
+    length: String,
+    figure_x: String,
+    figure: String,
+    colour: &'static str,
+    drawn: bool,
+    suppressed: bool,
 }
 
 /// A horizontal bar chart, one bar a row, each with its label on the left and its figure on
 /// the right. Bars are scaled to the largest figure shown.
 pub fn bars(id: &str, title: &str, description: &str, bars: &[Bar]) -> String {
     let height = ROW * bars.len() as f64 + 8.0;
-    let max = bars
+    let max = largest(bars.iter().map(|b| &b.value));
+    let marks = bars
         .iter()
-        .filter_map(|b| b.value.number())
-        .fold(0.0_f64, f64::max);
-    let mut svg = open(id, title, description, height);
-    let x0 = LABEL_WIDTH;
-    svg.push_str(&format!(
-        "<line x1=\"{x0}\" y1=\"0\" x2=\"{x0}\" y2=\"{height}\" stroke=\"{AXIS}\" stroke-width=\"1\"/>"
-    ));
-    for (i, bar) in bars.iter().enumerate() {
-        let y = ROW * i as f64 + 4.0;
-        let middle = y + BAR / 2.0 + 5.0;
-        svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{middle}\" text-anchor=\"end\" fill=\"{TEXT}\">{}</text>",
-            x0 - 8.0,
-            escape(&bar.label)
-        ));
-        let length = match bar.value.number() {
-            Some(v) if max > 0.0 => v / max * BAR_AREA,
-            _ => 0.0,
-        };
-        if let Value::Shown(..) = bar.value {
-            svg.push_str(&format!(
-                "<rect x=\"{x0}\" y=\"{y}\" width=\"{length:.1}\" height=\"{BAR}\" fill=\"{}\"/>",
-                bar.colour
-            ));
-        }
-        let style = if bar.value == Value::Suppressed {
-            " font-style=\"italic\""
-        } else {
-            ""
-        };
-        svg.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{middle}\" fill=\"{TEXT}\"{style}>{}</text>",
-            x0 + length + 6.0,
-            escape(&bar.value.text())
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
+        .enumerate()
+        .map(|(i, bar)| {
+            let y = ROW * i as f64 + 4.0;
+            let length = length(&bar.value, max, BAR_AREA);
+            BarMark {
+                label: plain(&bar.label),
+                label_x: LABEL_WIDTH - 8.0,
+                y,
+                middle: y + BAR / 2.0 + 5.0,
+                length: format!("{length:.1}"),
+                figure_x: format!("{:.1}", LABEL_WIDTH + length + 6.0),
+                figure: bar.value.text(),
+                colour: bar.colour,
+                drawn: matches!(bar.value, Value::Shown(..)),
+                suppressed: bar.value == Value::Suppressed,
+            }
+        })
+        .collect();
+    Frame::new(id, title, description, height, marks).draw(
+        "bars.svg",
+        &[
+            ("axis_x", LABEL_WIDTH.to_string()),
+            ("bar", BAR.to_string()),
+        ],
+    )
+}
+
+#[derive(Serialize)]
+struct ColumnMark {
+    label: String,
+    label_y: String,
+    x: String,
+    top: String,
+    centre: String,
+    width: String,
+    length: String,
+    figure_y: String,
+    figure: String,
+    drawn: bool,
+    suppressed: bool,
 }
 
 /// A column chart over time: one column a period, oldest on the left, the figure above each
@@ -168,52 +238,42 @@ pub fn columns(
     const TOP: f64 = 24.0;
     const PLOT: f64 = 150.0;
     const BOTTOM: f64 = 70.0;
+    const LEFT: f64 = 10.0;
     let height = TOP + PLOT + BOTTOM;
-    let left = 10.0;
-    let slot = (WIDTH - left * 2.0) / points.len().max(1) as f64;
-    let max = points
-        .iter()
-        .filter_map(|(_, v)| v.number())
-        .fold(0.0_f64, f64::max);
-    let mut svg = open(id, title, description, height);
+    let slot = (WIDTH - LEFT * 2.0) / points.len().max(1) as f64;
+    let max = largest(points.iter().map(|(_, v)| v));
     let base = TOP + PLOT;
-    svg.push_str(&format!(
-        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"{AXIS}\" stroke-width=\"1\"/>",
-        WIDTH - left
-    ));
-    for (i, (label, value)) in points.iter().enumerate() {
-        let centre = left + slot * (i as f64 + 0.5);
-        let width = (slot * 0.6).min(40.0);
-        let length = match value.number() {
-            Some(v) if max > 0.0 => v / max * PLOT,
-            _ => 0.0,
-        };
-        if let Value::Shown(..) = value {
-            svg.push_str(&format!(
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{length:.1}\" fill=\"{colour}\"/>",
-                centre - width / 2.0,
-                base - length
-            ));
-        }
-        let (size, style) = if *value == Value::Suppressed {
-            ("10", " font-style=\"italic\"")
-        } else {
-            ("12", "")
-        };
-        svg.push_str(&format!(
-            "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"{size}\" fill=\"{TEXT}\"{style}>{}</text>",
-            base - length - 6.0,
-            escape(&value.text())
-        ));
-        svg.push_str(&format!(
-            "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\" fill=\"{TEXT}\" transform=\"rotate(-40 {centre:.1} {:.1})\">{}</text>",
-            base + 16.0,
-            base + 16.0,
-            escape(label)
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
+    let marks = points
+        .iter()
+        .enumerate()
+        .map(|(i, (label, value))| {
+            let centre = LEFT + slot * (i as f64 + 0.5);
+            let width = (slot * 0.6).min(40.0);
+            let length = length(value, max, PLOT);
+            ColumnMark {
+                label: plain(label),
+                label_y: format!("{:.1}", base + 16.0),
+                x: format!("{:.1}", centre - width / 2.0),
+                top: format!("{:.1}", base - length),
+                centre: format!("{centre:.1}"),
+                width: format!("{width:.1}"),
+                length: format!("{length:.1}"),
+                figure_y: format!("{:.1}", base - length - 6.0),
+                figure: value.text(),
+                drawn: matches!(value, Value::Shown(..)),
+                suppressed: *value == Value::Suppressed,
+            }
+        })
+        .collect();
+    Frame::new(id, title, description, height, marks).draw(
+        "columns.svg",
+        &[
+            ("left", LEFT.to_string()),
+            ("right", (WIDTH - LEFT).to_string()),
+            ("base", base.to_string()),
+            ("colour", colour.to_owned()),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -226,13 +286,9 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(
-            escape("<script>\"a\" & 'b'</script>\u{7}"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
         let svg = bars(
             "x\"><script>",
-            "<b>Title</b>",
+            "<b>Title</b>\u{7}",
             "A & B",
             &[Bar {
                 label: "<img src=x>".into(),
@@ -244,6 +300,8 @@ mod tests {
         assert!(!svg.contains("<img"), "{svg}");
         assert!(!svg.contains("<b>"), "{svg}");
         assert!(svg.contains("&lt;img src=x&gt;"));
+        assert!(svg.contains("A &amp; B"), "{svg}");
+        assert!(!svg.contains('\u{7}'), "no control characters: {svg}");
         assert!(svg.contains("id=\"x---script--title\""), "{svg}");
     }
 

@@ -400,7 +400,10 @@ pub async fn update(
         async |errors| {
             // A user out of the administrator's scope answers as missing, whatever was sent.
             let (scope, uid) = (service::admin_scope(&user), id.clone());
-            state.db.run(move |c| service::detail(c, &scope, &uid)).await?;
+            state
+                .db
+                .run(move |c| service::detail(c, &scope, &uid))
+                .await?;
             let ctx = page::with_errors(ctx, &errors);
             page::render(&state, &user, "/admin/users", "admin/user_edit.html", ctx).await
         },

@@ -1,0 +1,46 @@
+//! The report's sections and history as CSV, quoted and with formulas defused.
+
+use super::*;
+
+pub(super) fn csv_field(s: &str) -> String {
+    crate::spreadsheet::quoted(s)
+}
+
+fn csv_rows(columns: &[String], rows: &[Row]) -> String {
+    let with_targets = rows.iter().any(|r| r.target.is_some());
+    let mut out = String::new();
+    let mut head = vec![csv_field("Indicator")];
+    head.extend(columns.iter().map(|c| csv_field(c)));
+    if with_targets {
+        head.push(csv_field("Target"));
+        head.push(csv_field("Against target (total)"));
+    }
+    out.push_str(&head.join(","));
+    out.push_str("\r\n");
+    for row in rows {
+        let mut line = vec![csv_field(&row.label)];
+        line.extend(row.figures.iter().map(|f| csv_field(&f.text)));
+        if with_targets {
+            let (target, status) = row
+                .target
+                .as_ref()
+                .map_or(("", ""), |t| (t.target.as_str(), t.label.as_str()));
+            line.push(csv_field(target));
+            line.push(csv_field(status));
+        }
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One section as CSV: a heading row, then a row per indicator, with the target and the
+/// status against it when the section has targets.
+pub fn csv(report: &Report, section: &Section) -> String {
+    csv_rows(&report.columns, &section.rows)
+}
+
+/// The key indicators over the last periods as CSV: a column per period.
+pub fn history_csv(report: &Report) -> String {
+    csv_rows(&report.history.periods, &report.history.rows)
+}
