@@ -262,7 +262,7 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
 pub fn migrate(conn: &mut db::DbConn) -> Result<Vec<String>, AppError> {
     let applied = db::run_migrations(conn)?;
     if !applied.is_empty() {
-        crate::reports::facts::backfill(conn)?;
+        crate::reports::upkeep::backfill(conn)?;
     }
     Ok(applied)
 }

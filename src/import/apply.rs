@@ -698,7 +698,7 @@ fn write_batches(
             bulk_insert!(c, treatment_sessions::table, rows);
             bulk_insert!(c, import_rows::table, maps);
             for r in touched.keys() {
-                facts::refresh(c, r)?;
+                crate::reports::upkeep::refresh(c, r)?;
             }
             let counts = Counts {
                 sessions: chunk.len(),

@@ -410,7 +410,7 @@ pub fn apply(
         )?;
         Ok(())
     })?;
-    crate::reports::facts::backfill(c)?;
+    crate::reports::upkeep::backfill(c)?;
     report.batch_id = Some(batch_id);
     report.applied = true;
     Ok(())

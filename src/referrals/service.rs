@@ -348,7 +348,7 @@ pub fn create(
     if let Some(emails) = emails {
         notifications::referrals::submitted(c, emails, &created)?;
     }
-    crate::reports::facts::refresh(c, &created.id)?;
+    crate::reports::upkeep::refresh(c, &created.id)?;
     Ok(CreateOutcome::Created(created))
 }
 
@@ -854,7 +854,7 @@ pub(crate) fn follow(
     if let Some(emails) = emails {
         notifications::referrals::transitioned(c, emails, action, &moved, t.date)?;
     }
-    crate::reports::facts::refresh(c, id)?;
+    crate::reports::upkeep::refresh(c, id)?;
     Ok(moved)
 }
 
@@ -1006,7 +1006,7 @@ pub fn amend(
         .find(id)
         .select(referrals::person_id)
         .first(c)?;
-    crate::reports::facts::refresh_person(c, &person_id)?;
+    crate::reports::upkeep::refresh_person(c, &person_id)?;
     Ok(rows)
 }
 
@@ -1290,7 +1290,7 @@ pub fn merge_people(
             .reason(reason)
             .details(json!({ "merge_id": row.id, "merged_person_id": merge.person_id, "referral_ids": all })),
     )?;
-    crate::reports::facts::refresh_person(c, &keep.person_id)?;
+    crate::reports::upkeep::refresh_person(c, &keep.person_id)?;
     Ok(row)
 }
 
@@ -1353,8 +1353,8 @@ pub fn undo_merge(
             .record("person", &m.kept_person_id)
             .details(json!({ "merge_id": m.id, "merged_person_id": m.merged_person_id, "referral_ids": ids })),
     )?;
-    crate::reports::facts::refresh_person(c, &m.kept_person_id)?;
-    crate::reports::facts::refresh_person(c, &m.merged_person_id)?;
+    crate::reports::upkeep::refresh_person(c, &m.kept_person_id)?;
+    crate::reports::upkeep::refresh_person(c, &m.merged_person_id)?;
     Ok(model::Merge {
         undone_by: Some(viewer.user_id.clone()),
         undone_at: Some(now),

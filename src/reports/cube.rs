@@ -3,7 +3,7 @@
 //! referral's share is exactly what [`tally::tally_fact`] counts for its facts, so the
 //! aggregates are by construction the sum of the facts; [`replace`] moves them by the
 //! difference between a referral's old and new facts in the same transaction as
-//! [`facts::refresh`](super::facts::refresh), and [`rebuild`] computes them afresh.
+//! [`upkeep::refresh`](super::upkeep::refresh), and [`rebuild`] computes them afresh.
 //! Counts are read for whole months; the report reads the days of a partly covered month
 //! from the facts.
 

@@ -9,5 +9,6 @@ pub mod query;
 pub mod suppression;
 pub mod tally;
 pub mod trend;
+pub mod upkeep;
 pub mod uptake;
 pub mod web;

@@ -419,7 +419,7 @@ pub fn make_plan(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, first.date(), "made")?;
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(made)
 }
 
@@ -505,7 +505,7 @@ pub fn reschedule(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, input.to.date(), "changed")?;
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(new)
 }
 
@@ -594,7 +594,7 @@ pub fn shift_remaining(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, dates[0].date(), "changed")?;
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(made)
 }
 
@@ -721,7 +721,7 @@ pub fn cancel(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, s.starts_at.date(), "changed")?;
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(replacement)
 }
 
@@ -774,7 +774,7 @@ pub fn add_session(
     if let Some(emails) = emails {
         crate::notifications::sessions::plan_changed(c, emails, &r, at.date(), "changed")?;
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(s)
 }
 
@@ -992,7 +992,7 @@ pub fn record_attendance(
         }
         _ => {}
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(out)
 }
 
@@ -1070,7 +1070,7 @@ pub fn record_measure(
     if m.risk {
         raise_alert(c, viewer, &r, &m, instrument, emails)?;
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(m)
 }
 

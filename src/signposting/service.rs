@@ -148,7 +148,7 @@ pub fn signpost(
     diesel::insert_into(signpostings::table)
         .values(&row)
         .execute(c)?;
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     record_event(
         c,
         viewer,
@@ -271,7 +271,7 @@ pub fn update(
     if changed != 1 {
         return Err(AppError::Conflict(STALE_SIGNPOSTING.into()));
     }
-    crate::reports::facts::refresh(c, &r.id)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
     record_event(
         c,
         viewer,

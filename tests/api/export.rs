@@ -387,7 +387,7 @@ async fn an_export_imported_with_the_native_mapping_exports_identically() {
         mhtr_pathway::audit::verify(&mut c).unwrap().is_ok(),
         "the restored audit chain verifies"
     );
-    let recount = mhtr_pathway::reports::facts::recount(&mut c).unwrap();
+    let recount = mhtr_pathway::reports::upkeep::recount(&mut c).unwrap();
     assert_eq!(recount.referrals, rows["referrals"]);
     assert!(recount.facts_equal && recount.months_equal && recount.aggregates_equal);
     // The report facts are the original's.

@@ -300,7 +300,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     assert!(app.with_db(mhtr_pathway::audit::verify).unwrap().is_ok());
     // The recount from the source tables agrees with the facts and report aggregates
     // written in bulk.
-    let recount = app.with_db(|c| mhtr_pathway::reports::facts::recount(c).unwrap());
+    let recount = app.with_db(|c| mhtr_pathway::reports::upkeep::recount(c).unwrap());
     assert!(
         recount.facts_equal && recount.months_equal && recount.aggregates_equal,
         "{recount:?}"
@@ -317,7 +317,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
                 .select(mhtr_pathway::reports::facts::Fact::as_select())
                 .first(c)
                 .unwrap();
-            mhtr_pathway::reports::facts::refresh(c, &id).unwrap();
+            mhtr_pathway::reports::upkeep::refresh(c, &id).unwrap();
             let fresh: mhtr_pathway::reports::facts::Fact = report_facts::table
                 .find(&id)
                 .select(mhtr_pathway::reports::facts::Fact::as_select())

@@ -378,7 +378,7 @@ async fn signposting_onward_is_counted_by_the_services_type() {
         .app
         .state
         .db
-        .run(mhtr_pathway::reports::facts::recount)
+        .run(mhtr_pathway::reports::upkeep::recount)
         .await
         .unwrap();
     assert!(recount.facts_equal, "stored facts equal a recount");

@@ -876,7 +876,7 @@ async fn erasure_blanks_every_personal_field_and_keeps_the_figures() {
         .app
         .state
         .db
-        .run(mhtr_pathway::reports::facts::recount)
+        .run(mhtr_pathway::reports::upkeep::recount)
         .await
         .unwrap();
     assert!(

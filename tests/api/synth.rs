@@ -116,7 +116,7 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
         "a plan cut short keeps its twelve appointments, the rest cancelled"
     );
 
-    let recount = app.with_db(|c| mhtr_pathway::reports::facts::recount(c).unwrap());
+    let recount = app.with_db(|c| mhtr_pathway::reports::upkeep::recount(c).unwrap());
     assert_eq!(recount.referrals, 2_000);
     assert!(recount.facts_equal, "stored facts equal a recount");
     assert!(

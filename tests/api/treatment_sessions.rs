@@ -250,7 +250,7 @@ pub(crate) async fn as_if_held(app: &TestApp, session_id: &str, days_ago: i64) {
                 .find(&id)
                 .select(treatment_sessions::referral_id)
                 .first(c)?;
-            mhtr_pathway::reports::facts::refresh(c, &referral_id)?;
+            mhtr_pathway::reports::upkeep::refresh(c, &referral_id)?;
             Ok(())
         })
         .await
@@ -1334,7 +1334,7 @@ async fn the_reporting_facts_equal_a_recount_after_random_changes() {
         .app
         .state
         .db
-        .run(mhtr_pathway::reports::facts::recount)
+        .run(mhtr_pathway::reports::upkeep::recount)
         .await
         .unwrap();
     assert_eq!(recount.referrals, 3);

@@ -119,7 +119,7 @@ pub fn update(
         .distinct()
         .load(c)?;
     for referral_id in signposted {
-        crate::reports::facts::refresh(c, &referral_id)?;
+        crate::reports::upkeep::refresh(c, &referral_id)?;
     }
     let mut kept: Vec<String> = areas
         .into_iter()
