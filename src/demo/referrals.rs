@@ -325,7 +325,8 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
                 Action::RecordInduction => (&po_v, TransitionInput { date: days_ago(42), ..Default::default() }),
                 Action::AllocateAp => (&cl_v, TransitionInput { user_id: Some(ap.id.clone()), ..Default::default() }),
                 Action::StartTreatment => (&ap_v, TransitionInput { date: days_ago(35), ..Default::default() }),
-                Action::EndTreatment => (&ap_v, TransitionInput { date: days_ago(2), end_outcome: Some(EndOutcome::Completed), ..Default::default() }),
+                // The demo's ended referrals carry no session history: a clinical decision ends them.
+                Action::EndTreatment => (&ap_v, TransitionInput { date: days_ago(2), end_outcome: Some(EndOutcome::CompletedEarly), text: Some("Treatment goals met; relapse-prevention plan agreed".into()), ..Default::default() }),
                 Action::Withdraw => (&po_v, TransitionInput { withdrawal_reason: Some(WithdrawalReason::PersonDeclined), ..Default::default() }),
                 _ => (&cl_v, TransitionInput::default()),
             };

@@ -184,7 +184,10 @@ coded_enum! {
 
 coded_enum! {
     pub enum EndOutcome {
-        Completed = ("completed", "Completed"),
+        /// Every planned session attended.
+        Completed = ("completed", "Completed: every planned session attended"),
+        /// Fewer sessions, on a clinical decision (with its reason) that treatment is done.
+        CompletedEarly = ("completed_early", "Completed early by clinical decision"),
         EndedEarly = ("ended_early", "Ended early"),
     }
 }

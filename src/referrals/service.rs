@@ -739,6 +739,17 @@ pub(crate) fn follow(
         Action::EndTreatment => {
             let outcome = t.end_outcome.unwrap_or(EndOutcome::Completed);
             let attended = crate::sessions::upkeep::attended_count(c, id)?;
+            let planned = crate::sessions::upkeep::planned_count(c, id)?;
+            if outcome == EndOutcome::Completed && attended < planned {
+                return Err(AppError::Validation(FieldErrors::single(
+                    "end_outcome",
+                    format!(
+                        "Treatment is complete when all {planned} planned sessions are attended, and {attended} {} been. If it is clinically complete, select “{}” and give the reason",
+                        if attended == 1 { "has" } else { "have" },
+                        EndOutcome::CompletedEarly.label()
+                    ),
+                )));
+            }
             details = json!({
                 "end_outcome": outcome.as_str(),
                 "end_reason": t.end_reason.map(|r| r.as_str()),
@@ -748,13 +759,14 @@ pub(crate) fn follow(
                 "{attended} session{} attended",
                 if attended == 1 { "" } else { "s" }
             );
+            let ended = match outcome {
+                EndOutcome::Completed => "Completed",
+                EndOutcome::CompletedEarly => "Completed early by clinical decision",
+                EndOutcome::EndedEarly => "Ended early",
+            };
             match t.end_reason {
-                Some(reason) => format!(
-                    "{} on {date}: {}. {sessions}",
-                    outcome.label(),
-                    reason.label()
-                ),
-                None => format!("{} on {date}. {sessions}", outcome.label()),
+                Some(reason) => format!("{ended} on {date}: {}. {sessions}", reason.label()),
+                None => format!("{ended} on {date}. {sessions} of {planned} planned"),
             }
         }
         Action::Withdraw => {

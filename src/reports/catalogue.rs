@@ -59,6 +59,7 @@ counts! {
     OrderBoth = "order_both",
     Started = "started",
     Completed = "completed",
+    CompletedEarly = "completed_early",
     EndedEarly = "ended_early",
     Signposted = "signposted",
     SignpostedTalkingTherapies = "signposted_talking_therapies",
@@ -165,7 +166,16 @@ pub const FUNNEL: &[Indicator] = &[
         "Started treatment (first session attended)",
         HigherIsBetter
     ),
-    count!("completed", "Completed 12 sessions", HigherIsBetter),
+    count!(
+        "completed",
+        "Completed all planned sessions",
+        HigherIsBetter
+    ),
+    count!(
+        "completed_early",
+        "Completed early by clinical decision",
+        Neutral
+    ),
     count!("ended_early", "Ended early", LowerIsBetter),
     count!("signposted", "Signposted onward", Neutral),
     count!(

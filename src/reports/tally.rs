@@ -154,6 +154,7 @@ pub fn tally(t: &mut Tally, f: &Fact) {
                 t.add(Count::Phq9PairsCompleters, 1);
             }
         }
+        Some("completed_early") => t.add(Count::CompletedEarly, 1),
         Some(_) => t.add(Count::EndedEarly, 1),
         None => {}
     }

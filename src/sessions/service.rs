@@ -863,9 +863,7 @@ pub fn record_attendance(
         .iter()
         .filter(|x| x.outcome.is_some_and(Outcome::attended))
         .count() as i64;
-    let target = model::plan(c, &r.id)?
-        .map(|p| i64::from(p.target_sessions))
-        .unwrap_or(i64::from(plan::SESSIONS_IN_PLAN));
+    let target = crate::sessions::upkeep::planned_count(c, &r.id)?;
     let mut out = Recorded {
         attended,
         target,

@@ -171,6 +171,14 @@ pub fn reassign(c: &mut DbConn, referral_id: &str, new_ap: &str) -> Result<(), A
 }
 
 /// Sessions attended so far.
+/// The sessions a referral's treatment plan sets out: the plan's number, or the usual 12
+/// when none is made yet.
+pub fn planned_count(c: &mut DbConn, referral_id: &str) -> Result<i64, AppError> {
+    Ok(model::plan(c, referral_id)?
+        .map(|p| i64::from(p.target_sessions))
+        .unwrap_or(i64::from(plan::SESSIONS_IN_PLAN)))
+}
+
 pub fn attended_count(c: &mut DbConn, referral_id: &str) -> Result<i64, AppError> {
     Ok(treatment_sessions::table
         .filter(treatment_sessions::referral_id.eq(referral_id))

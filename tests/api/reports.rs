@@ -383,3 +383,86 @@ async fn signposting_onward_is_counted_by_the_services_type() {
         .unwrap();
     assert!(recount.facts_equal, "stored facts equal a recount");
 }
+
+/// Completion needs every planned session attended; a clinical decision that treatment is
+/// complete sooner is recorded with its reason and counted apart from completion.
+#[tokio::test]
+async fn completion_needs_every_planned_session_or_a_clinical_reason_and_is_counted_apart() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 80).await;
+    make_plan(
+        &c.ap,
+        &id,
+        &weekly_plan(working_day_from(next(chrono::Weekday::Tue))),
+    )
+    .await;
+    let tr = treatment(&c.ap, &id).await;
+    for n in 1..=3 {
+        as_if_held(&t.app, numbered(&tr, n)["id"].as_str().unwrap(), 4 - n).await;
+    }
+    let tr = treatment(&c.ap, &id).await;
+    for n in 1..=3 {
+        let (status, r) = record(
+            &c.ap,
+            &numbered(&tr, n),
+            json!({"happened": true, "attendance": "attended"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+    }
+    let end = |body: Value| {
+        let (ap, id) = (&c.ap, id.clone());
+        async move {
+            let (_, current) = ap.get(&format!("/api/v1/referrals/{id}")).await;
+            let mut body = body;
+            body["action"] = json!("end_treatment");
+            body["end_date"] = json!(crate::treatment_sessions::today().to_string());
+            body["version"] = current["version"].clone();
+            ap.post(&format!("/api/v1/referrals/{id}/transitions"), &body)
+                .await
+        }
+    };
+
+    // "Completed" after 3 of 12 is refused, and the message says what to do instead.
+    let (status, r) = end(json!({"end_outcome": "completed"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    let message = r["fields"]["end_outcome"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("all 12 planned sessions") && message.contains("3 have been"),
+        "{r}"
+    );
+    assert!(
+        message.contains("Completed early by clinical decision"),
+        "{r}"
+    );
+
+    // Complete early without the clinical reason: refused.
+    let (status, r) = end(json!({"end_outcome": "completed_early"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert!(r["fields"]["note"].is_string(), "{r}");
+
+    // With it: recorded as such, in the timeline with the reason.
+    let (status, r) = end(json!({
+        "end_outcome": "completed_early",
+        "note": "Goals met: mood stable, relapse plan agreed"
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, r) = c.po.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(r["status"], "ended", "{r}");
+    let timeline = r["timeline"].to_string();
+    assert!(
+        timeline.contains("Completed early by clinical decision")
+            && timeline.contains("3 sessions attended of 12 planned")
+            && timeline.contains("Goals met"),
+        "{timeline}"
+    );
+
+    // The report counts it apart: not as completed, not as ended early.
+    let (status, report) = c.cl.get("/api/v1/reports/uptake").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(texts(&report, "completed_early").last().unwrap(), "1");
+    assert_eq!(texts(&report, "completed").last().unwrap(), "0");
+    assert_eq!(texts(&report, "ended_early").last().unwrap(), "0");
+}

@@ -142,7 +142,7 @@ async fn closed_after_treatment(t: &Cast, c: &Clients, n: u32) -> String {
         &id,
         &[(
             "ap",
-            json!({"action": "end_treatment", "end_date": today().to_string(), "end_outcome": "completed"}),
+            json!({"action": "end_treatment", "end_date": today().to_string(), "end_outcome": "completed_early", "note": "Goals met after two sessions"}),
         )],
     )
     .await;

@@ -61,6 +61,11 @@ pub fn action_text(action: Action) -> Option<(&'static str, &'static str, Option
         WithdrawConsent | RecordMhtrNotMade | Withdraw | Accept | Close => {
             ("note", "Note (optional)", None)
         }
+        EndTreatment => (
+            "note",
+            "Note (if treatment is complete early, the clinical reason)",
+            None,
+        ),
         _ => return None,
     })
 }
@@ -186,6 +191,12 @@ pub fn parse_transition(
                     &mut e,
                     "end_reason",
                     "Select why treatment ended early",
+                );
+            }
+            if t.end_outcome == Some(EndOutcome::CompletedEarly) && t.text.is_none() {
+                e.add(
+                    "note",
+                    "Give the clinical reason treatment is complete before every planned session",
                 );
             }
         }

@@ -52,7 +52,7 @@ pub fn charts(report: &Report) -> Vec<SectionChart> {
         ("consented", "Consented"),
         ("order_made", "MHTR made"),
         ("started", "Started treatment"),
-        ("completed", "Completed 12 sessions"),
+        ("completed", "Completed all planned sessions"),
         ("signposted", "Signposted onward"),
     ];
     let mut bars = Vec::new();

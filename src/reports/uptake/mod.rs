@@ -346,7 +346,7 @@ const HISTORY_PERIODS: usize = 12;
 const HISTORY: &[(&str, &str)] = &[
     ("referred", "Referrals made"),
     ("started", "Started treatment"),
-    ("completed", "Completed 12 sessions"),
+    ("completed", "Completed all planned sessions"),
     ("rate_dna", "Did-not-attend rate"),
 ];
 
