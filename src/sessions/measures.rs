@@ -166,8 +166,13 @@ impl Instrument {
         }
     }
 
+    /// Whether item `index` (0-based) is positively worded and scored in reverse.
+    pub fn is_reversed(self, index: usize) -> bool {
+        self == Instrument::Core10 && CORE10_REVERSED.contains(&index)
+    }
+
     /// What item `index` (0-based) adds to the total.
-    fn item_score(self, index: usize, answer: u8) -> u32 {
+    pub fn item_score(self, index: usize, answer: u8) -> u32 {
         if self == Instrument::Core10 && CORE10_REVERSED.contains(&index) {
             u32::from(self.max_answer() - answer)
         } else {

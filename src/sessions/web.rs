@@ -502,6 +502,10 @@ struct Question {
     name: String,
     number: usize,
     text: String,
+    hint: &'static str,
+    /// Each answer with what it scores for this question (a reversed item scores 4 for
+    /// "Not at all").
+    options: Vec<Choice>,
 }
 
 fn measure_ctx(h: &Heading, s: &Session, instrument: Instrument, raw: &RawForm) -> tera::Context {
@@ -524,16 +528,21 @@ fn measure_ctx(h: &Heading, s: &Session, instrument: Instrument, raw: &RawForm) 
                 name: answer_field(i + 1),
                 number: i + 1,
                 text: format!("{}. {q}", i + 1),
+                hint: if instrument.is_reversed(i) {
+                    "This statement is positive, so it scores in reverse"
+                } else {
+                    ""
+                },
+                options: instrument
+                    .answers()
+                    .iter()
+                    .enumerate()
+                    .map(|(a, label)| {
+                        let score = instrument.item_score(i, a as u8);
+                        Choice::new(a.to_string(), format!("{label} (scores {score})"))
+                    })
+                    .collect(),
             })
-            .collect::<Vec<_>>(),
-    );
-    ctx.insert(
-        "answer_options",
-        &instrument
-            .answers()
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Choice::new(i.to_string(), format!("{a} ({i})")))
             .collect::<Vec<_>>(),
     );
     ctx.insert(

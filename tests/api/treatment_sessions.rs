@@ -1091,6 +1091,27 @@ async fn an_assistant_psychologist_plans_records_and_measures_on_the_pages() {
     let (status, q) = ap.get(&measure).await;
     assert_eq!(status, StatusCode::OK);
     assert!(q.contains("Little interest or pleasure"), "{q}");
+    assert!(q.contains("Not at all (scores 0)"), "{q}");
+
+    // CORE-10's positively worded items show what each answer scores: "Not at all" on
+    // item 2 scores 4, and choosing "(scores 0)" everywhere totals 0.
+    let (status, core) = ap.get(&format!("/sessions/{s1_id}/measures/core10")).await;
+    assert_eq!(status, StatusCode::OK);
+    let item = |n: usize| {
+        let name = format!("name=\"q{n}\"");
+        core.split("<fieldset")
+            .find(|f| f.contains(&name))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(item(1).contains("Not at all (scores 0)"), "{}", item(1));
+    assert!(item(2).contains("Not at all (scores 4)"), "{}", item(2));
+    assert!(item(2).contains("scores in reverse"), "{}", item(2));
+    assert!(
+        item(2).contains("Most or all of the time (scores 0)"),
+        "{}",
+        item(2)
+    );
     let mut answers: Vec<(String, String)> =
         (1..=9).map(|n| (format!("q{n}"), "1".to_owned())).collect();
     answers.push(("stage".into(), "first".into()));
