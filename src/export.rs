@@ -271,6 +271,7 @@ pub const TABLES: &[Table] = &[
             ("created_by", Text),
             ("created_at", Timestamp),
             ("updated_at", Timestamp),
+            ("unrecorded_notified_at", Timestamp),
         ],
     },
     Table {

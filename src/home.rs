@@ -112,6 +112,19 @@ fn attention(
     viewer: &crate::referrals::model::Viewer,
 ) -> Result<Vec<crate::sessions::service::Attention>, AppError> {
     let mut out = crate::sessions::service::attention(c, viewer)?;
+    // Sessions that are over with no outcome, oldest first, before anything else.
+    let now = crate::sessions::service::local_now();
+    let unrecorded = crate::sessions::unrecorded::waiting(c, viewer, now)?;
+    out.splice(
+        0..0,
+        unrecorded
+            .into_iter()
+            .map(|u| crate::sessions::service::Attention {
+                href: format!("/sessions/{}/attendance", u.session_id),
+                text: u.describe(),
+                reference: u.reference,
+            }),
+    );
     if viewer.role == Role::AssistantPsychologist {
         let due = crate::signposting::service::due(c, viewer, crate::clock::today())?;
         out.extend(
@@ -119,7 +132,7 @@ fn attention(
                 .map(|d| crate::sessions::service::Attention {
                     href: format!("/signposting/{}/update", d.signposting.id),
                     reference: d.reference,
-                    text: "Signposting follow-up due",
+                    text: "Signposting follow-up due".into(),
                 }),
         );
     }

@@ -24,6 +24,25 @@ pub struct Settings {
     pub retention: RetentionSettings,
     #[serde(default)]
     pub import: ImportSettings,
+    #[serde(default)]
+    pub sessions: SessionSettings,
+}
+
+/// Treatment sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Working days after a session's day that its outcome may still be recorded before the
+    /// responsible officer is told it is not (the hourly housekeeping tells them).
+    pub unrecorded_grace_working_days: u32,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            unrecorded_grace_working_days: 1,
+        }
+    }
 }
 
 /// The retention policy: how many years after a referral closed it comes up for review, by

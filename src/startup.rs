@@ -224,6 +224,20 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(_) => {}
                 Err(e) => log::warn!("vetting reminders failed: {e}"),
             }
+            let (emails, grace) = (
+                state.emails.clone(),
+                state.settings.sessions.unrecorded_grace_working_days,
+            );
+            let now = crate::sessions::service::local_now();
+            match state
+                .db
+                .write(move |c| crate::sessions::unrecorded::tell_officers(c, &emails, now, grace))
+                .await
+            {
+                Ok(n) if n > 0 => log::info!("told officers of {n} unrecorded session(s)"),
+                Ok(_) => {}
+                Err(e) => log::warn!("telling officers of unrecorded sessions failed: {e}"),
+            }
             if let Err(e) = state.db.run(crate::db::refresh_statistics).await {
                 log::warn!("refreshing the query planner's statistics failed: {e}");
             }

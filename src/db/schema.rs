@@ -383,6 +383,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        unrecorded_notified_at -> Nullable<Timestamp>,
     }
 }
 

@@ -24,6 +24,7 @@ coded_enum! {
         SessionPlan = ("session_plan", "Sessions are planned or changed for a referral you are responsible for"),
         Absence = ("absence", "An unacceptable absence from a treatment session"),
         SecondAbsence = ("second_absence", "A second unacceptable absence within 12 months"),
+        SessionUnrecorded = ("session_unrecorded", "A treatment session past its time has no recorded outcome"),
         RiskAlert = ("risk_alert", "A risk item answered above zero on an outcome measure"),
         PractitionerReport = ("practitioner_report", "A practitioner's report to the responsible officer"),
         WeeklyDigest = ("weekly_digest", "A weekly summary of your areas, on Monday morning"),
@@ -224,6 +225,8 @@ referral_email! {
     Absence => Absence, "absence";
     /// To the responsible officer and clinical leads: a second unacceptable absence within 12 months.
     SecondAbsence => SecondAbsence, "second_absence";
+    /// To the responsible officer: a session's outcome is still not recorded after the grace period.
+    SessionUnrecorded => SessionUnrecorded, "session_unrecorded";
     /// To the clinical leads of the area, at once: a risk item answered above zero.
     RiskAlert => RiskAlert, "risk_alert";
     /// To the responsible officer: the practitioner has reported.
@@ -306,6 +309,8 @@ mod tests {
             e.typed("a@example.org", &SessionPlanChanged(notice.clone()))
                 .unwrap(),
             e.typed("a@example.org", &Absence(notice.clone())).unwrap(),
+            e.typed("a@example.org", &SessionUnrecorded(notice.clone()))
+                .unwrap(),
             e.typed("a@example.org", &SecondAbsence(notice.clone()))
                 .unwrap(),
             e.typed("a@example.org", &RiskAlert(notice.clone()))

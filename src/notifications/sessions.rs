@@ -11,6 +11,7 @@ use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
     Absence, Emails, PractitionerReport, RiskAlert, SecondAbsence, SessionPlanChanged,
+    SessionUnrecorded,
 };
 use crate::notifications::referrals::{active_email, notice, send};
 use crate::referrals::model::Referral;
@@ -69,6 +70,18 @@ pub fn absence(
     } else {
         send(c, emails, &to, &Absence(n))
     }
+}
+
+/// A session on `date` still has no recorded outcome after the grace period.
+pub fn unrecorded(
+    c: &mut DbConn,
+    emails: &Emails,
+    r: &Referral,
+    date: chrono::NaiveDate,
+) -> Result<(), AppError> {
+    let to = officer(c, r)?;
+    let n = notice(c, emails, r, date, None)?;
+    send(c, emails, &to, &SessionUnrecorded(n))
 }
 
 pub fn risk_alert(c: &mut DbConn, emails: &Emails, r: &Referral) -> Result<(), AppError> {

@@ -129,6 +129,7 @@ coded_enum! {
         SessionAdded = ("session_added", "Session added"),
         AttendanceRecorded = ("attendance_recorded", "Session recorded"),
         AbsenceNotified = ("absence_notified", "Unacceptable absence reported"),
+        SessionUnrecorded = ("session_unrecorded", "Session outcome not recorded"),
         EnforcementFlagged = ("enforcement_flagged", "Flagged for enforcement review"),
         EnforcementDecided = ("enforcement_decided", "Enforcement review decided"),
         MeasureRecorded = ("measure_recorded", "Outcome measure recorded"),

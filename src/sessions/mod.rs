@@ -12,6 +12,7 @@ pub mod measures;
 pub mod model;
 pub mod plan;
 pub mod service;
+pub mod unrecorded;
 pub mod upkeep;
 pub mod views;
 pub mod web;

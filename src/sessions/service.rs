@@ -1360,7 +1360,7 @@ pub fn default_cadence() -> Cadence {
 pub struct Attention {
     pub href: String,
     pub reference: String,
-    pub text: &'static str,
+    pub text: String,
 }
 
 pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppError> {
@@ -1385,7 +1385,7 @@ pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppE
     out.extend(reviews.into_iter().map(|(id, reference)| Attention {
         href: format!("/referrals/{id}"),
         reference,
-        text: "Second unacceptable absence: enforcement review",
+        text: "Second unacceptable absence: enforcement review".into(),
     }));
     if viewer.role == Role::ClinicalLead {
         let alerts: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
@@ -1403,7 +1403,7 @@ pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppE
         out.extend(alerts.into_iter().map(|(id, reference)| Attention {
             href: format!("/referrals/{id}"),
             reference,
-            text: "Risk alert to acknowledge",
+            text: "Risk alert to acknowledge".into(),
         }));
     }
     Ok(out)

@@ -12,6 +12,7 @@ use mhtr_pathway::notifications::messages::MessageKind;
 use mhtr_pathway::notifications::model::OutboxMessage;
 use mhtr_pathway::sessions::calendar;
 use mhtr_pathway::sessions::plan;
+use mhtr_pathway::sessions::unrecorded;
 use mhtr_pathway::users::model::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -1423,4 +1424,101 @@ async fn treatment_cannot_be_started_by_hand() {
     assert_ne!(status, StatusCode::SEE_OTHER);
     let (_, after) = c.ap.get(&format!("/api/v1/referrals/{id}")).await;
     assert_eq!(after["status"], "allocated");
+}
+
+/// A session that is over with no outcome shows at once on its practitioner's and the
+/// clinical lead's home pages; once the grace period has passed the responsible officer is
+/// told once, by email and on the timeline, however many housekeeping runs race.
+#[tokio::test]
+async fn an_unrecorded_session_shows_at_once_and_the_officer_is_told_after_the_grace_period() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 90).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Mon))).await;
+    let first = numbered(&treatment(&c.ap, &id).await, 1);
+    let sid = first["id"].as_str().unwrap().to_owned();
+    as_if_held(&t.app, &sid, 10).await;
+
+    // The link to record it (the page escapes its slashes).
+    let attendance = format!("{sid}&#x2F;attendance");
+    let ap_pages = t.app.browser(&t.ap).await;
+    for (who, shown) in [
+        (&t.ap, true),
+        (&t.cl, true),
+        (&t.ap2, false),
+        (&t.po, false),
+    ] {
+        let (_, home) = if who.email == t.ap.email {
+            ap_pages.get("/").await
+        } else {
+            t.app.browser(who).await.get("/").await
+        };
+        assert_eq!(
+            home.contains(&attendance) && home.contains("has no outcome recorded"),
+            shown,
+            "{}: {home}",
+            who.email
+        );
+    }
+
+    let starts_at = {
+        let sid = sid.clone();
+        t.app
+            .state
+            .db
+            .run(move |c| {
+                Ok(treatment_sessions::table
+                    .find(&sid)
+                    .select(treatment_sessions::starts_at)
+                    .first::<NaiveDateTime>(c)?)
+            })
+            .await
+            .unwrap()
+    };
+    let tell = |now: NaiveDateTime| {
+        let (db, emails) = (t.app.state.db.clone(), t.app.state.emails.clone());
+        async move {
+            db.write(move |c| unrecorded::tell_officers(c, &emails, now, 1))
+                .await
+                .unwrap()
+        }
+    };
+    // Within the grace period (the next working day): nobody is told yet.
+    let next_working_day = unrecorded::last_day_to_record(starts_at.date(), 1);
+    assert_eq!(
+        tell(next_working_day.and_hms_opt(17, 0, 0).unwrap()).await,
+        0
+    );
+    assert!(sent(&outbox(&t.app).await, MessageKind::SessionUnrecorded).is_empty());
+
+    // After it: told once, however many runs race.
+    let later = (next_working_day + Duration::days(1))
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
+    let runs = futures_util::future::join_all((0..4).map(|_| tell(later))).await;
+    assert_eq!(runs.iter().sum::<usize>(), 1, "{runs:?}");
+    assert_eq!(tell(later).await, 0);
+    assert_eq!(
+        sent(&outbox(&t.app).await, MessageKind::SessionUnrecorded),
+        emails_of(&[&t.po])
+    );
+    let (_, r) = c.po.get(&format!("/api/v1/referrals/{id}")).await;
+    assert!(
+        r["timeline"]
+            .to_string()
+            .contains("has no outcome recorded: the responsible officer was told"),
+        "{r}"
+    );
+
+    // Recorded: it leaves the home pages.
+    let first = numbered(&treatment(&c.ap, &id).await, 1);
+    let (status, body) = record(
+        &c.ap,
+        &first,
+        json!({"happened": false, "not_happened_reason": "acceptable_absence"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, home) = ap_pages.get("/").await;
+    assert!(!home.contains(&attendance), "{home}");
 }

@@ -1,0 +1,1 @@
+ALTER TABLE treatment_sessions DROP COLUMN unrecorded_notified_at;
