@@ -112,11 +112,16 @@ fn attention(
     viewer: &crate::referrals::model::Viewer,
 ) -> Result<Vec<crate::sessions::service::Attention>, AppError> {
     let mut out = crate::sessions::service::attention(c, viewer)?;
-    // Sessions that are over with no outcome, oldest first, before anything else.
+    // Sessions that are over with no outcome, oldest first: after any risk alert, before
+    // everything else.
     let now = crate::sessions::service::local_now();
     let unrecorded = crate::sessions::unrecorded::waiting(c, viewer, now)?;
+    let at = out
+        .iter()
+        .take_while(|a| a.href.starts_with("/risk-alerts/"))
+        .count();
     out.splice(
-        0..0,
+        at..at,
         unrecorded
             .into_iter()
             .map(|u| crate::sessions::service::Attention {

@@ -146,6 +146,10 @@ pub struct RiskAlertJson {
     pub measure_id: String,
     /// UTC.
     pub raised_at: String,
+    /// What raised it: the measure, the question, the answer and its score, the total.
+    pub context: String,
+    /// What a clinical lead does next.
+    pub next_step: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -210,6 +214,13 @@ impl TreatmentJson {
                         id: a.id.clone(),
                         measure_id: a.measure_id.clone(),
                         raised_at: utc(a.raised_at),
+                        context: t
+                            .measures
+                            .iter()
+                            .find(|m| m.id == a.measure_id)
+                            .map(crate::sessions::views::alert_context)
+                            .unwrap_or_default(),
+                        next_step: crate::sessions::views::ALERT_NEXT_STEP,
                     })
                     .collect()
             }),

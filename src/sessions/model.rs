@@ -305,6 +305,20 @@ pub fn alert_referral(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
         .first(conn)?)
 }
 
+/// A risk alert and the outcome measure that raised it.
+pub fn alert_and_measure(conn: &mut DbConn, id: &str) -> Result<(RiskAlert, Measure), AppError> {
+    use crate::db::schema::{outcome_measures, risk_alerts};
+    let alert: RiskAlert = risk_alerts::table
+        .find(id)
+        .select(RiskAlert::as_select())
+        .first(conn)?;
+    let measure = outcome_measures::table
+        .find(&alert.measure_id)
+        .select(Measure::as_select())
+        .first(conn)?;
+    Ok((alert, measure))
+}
+
 /// The referral an enforcement review is about (as [`alert_referral`]).
 pub fn review_referral(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
     use crate::db::schema::enforcement_reviews;

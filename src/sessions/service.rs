@@ -5,7 +5,7 @@
 //! checks the role: the allocated assistant psychologist or a clinical lead of the area
 //! changes sessions; the responsible officer decides on enforcement.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -89,9 +89,20 @@ pub fn form_on_referral(
 
 /// The caption of the form on risk alert `alert_id`, its referral opened through the
 /// reason gate and the view recorded.
-pub fn alert_form(c: &mut DbConn, ctx: &Ctx, alert_id: &str) -> Result<Caption, AppError> {
-    let referral_id = model::alert_referral(c, alert_id)?;
-    ctx.caption(c, &referral_id)
+/// Also what raised the alert, in words, with when.
+pub fn alert_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    alert_id: &str,
+) -> Result<(Caption, String), AppError> {
+    let (alert, measure) = model::alert_and_measure(c, alert_id)?;
+    let caption = ctx.caption(c, &alert.referral_id)?;
+    let context = format!(
+        "Raised {}. {}",
+        crate::web::format::date_time(alert.raised_at),
+        crate::sessions::views::alert_context(&measure)
+    );
+    Ok((caption, context))
 }
 
 /// The caption of the form on enforcement review `review_id`, as [`alert_form`].
@@ -1370,6 +1381,40 @@ pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppE
     if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
         return Ok(out);
     }
+    if viewer.role == Role::ClinicalLead {
+        // Unacknowledged risk alerts come first, each saying what raised it.
+        let referrals_with_alerts: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
+            .filter(
+                referrals::id.eq_any(
+                    risk_alerts::table
+                        .filter(risk_alerts::acknowledged_at.is_null())
+                        .select(risk_alerts::referral_id),
+                ),
+            )
+            .select((referrals::id, referrals::reference))
+            .order(referrals::reference.asc())
+            .limit(100)
+            .load(c)?;
+        let references: BTreeMap<String, String> = referrals_with_alerts.into_iter().collect();
+        let alerts: Vec<model::RiskAlert> = risk_alerts::table
+            .filter(risk_alerts::acknowledged_at.is_null())
+            .filter(risk_alerts::referral_id.eq_any(references.keys()))
+            .order(risk_alerts::raised_at.asc())
+            .select(model::RiskAlert::as_select())
+            .load(c)?;
+        for a in alerts {
+            let (_, measure) = model::alert_and_measure(c, &a.id)?;
+            out.push(Attention {
+                href: format!("/risk-alerts/{}/acknowledge", a.id),
+                reference: references.get(&a.referral_id).cloned().unwrap_or_default(),
+                text: format!(
+                    "Risk alert raised {}: {}. Review it today and record what was done",
+                    crate::web::format::date_time(a.raised_at),
+                    crate::sessions::views::alert_context(&measure)
+                ),
+            });
+        }
+    }
     let reviews: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
         .filter(
             referrals::id.eq_any(
@@ -1387,24 +1432,5 @@ pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppE
         reference,
         text: "Second unacceptable absence: enforcement review".into(),
     }));
-    if viewer.role == Role::ClinicalLead {
-        let alerts: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
-            .filter(
-                referrals::id.eq_any(
-                    risk_alerts::table
-                        .filter(risk_alerts::acknowledged_at.is_null())
-                        .select(risk_alerts::referral_id),
-                ),
-            )
-            .select((referrals::id, referrals::reference))
-            .order(referrals::reference.asc())
-            .limit(100)
-            .load(c)?;
-        out.extend(alerts.into_iter().map(|(id, reference)| Attention {
-            href: format!("/referrals/{id}"),
-            reference,
-            text: "Risk alert to acknowledge".into(),
-        }));
-    }
     Ok(out)
 }

@@ -44,6 +44,45 @@ pub struct AlertRow {
     pub raised: String,
     pub open: bool,
     pub text: String,
+    /// What raised it: the measure, the question, the answer and its score, the total.
+    pub context: String,
+}
+
+/// What a clinical lead does about an open risk alert, and by when.
+pub const ALERT_NEXT_STEP: &str = "Review the risk with the practitioner today: contact the person or their crisis plan contacts if needed, then record what was done";
+
+/// What raised a risk alert, in words: "PHQ-9, question 9 (“Thoughts that …”): “Several
+/// days” (scores 1). Total 14 of 27, moderate".
+pub fn alert_context(m: &crate::sessions::model::Measure) -> String {
+    let instrument = m.instrument;
+    let item = instrument.risk_item().unwrap_or(0);
+    let answer = crate::sessions::measures::Scores::from_code(instrument, &m.answers)
+        .ok()
+        .and_then(|s| s.answers().get(item.wrapping_sub(1)).copied());
+    let question = instrument
+        .questions()
+        .get(item.wrapping_sub(1))
+        .copied()
+        .unwrap_or_default();
+    let answered = match answer {
+        Some(a) => format!(
+            "“{}” (scores {})",
+            instrument
+                .answers()
+                .get(usize::from(a))
+                .copied()
+                .unwrap_or_default(),
+            instrument.item_score(item - 1, a)
+        ),
+        None => "answered above zero".into(),
+    };
+    format!(
+        "{}, question {item} (“{question}”): {answered}. Total {} of {}, {}",
+        instrument.label(),
+        m.total,
+        instrument.max_total(),
+        instrument.severity(m.total.max(0) as u32).to_lowercase()
+    )
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -190,6 +229,12 @@ pub fn treatment_view(
             id: a.id.clone(),
             raised: format::date_time(a.raised_at),
             open: a.acknowledged_at.is_none(),
+            context: t
+                .measures
+                .iter()
+                .find(|m| m.id == a.measure_id)
+                .map(alert_context)
+                .unwrap_or_default(),
             text: match (&a.acknowledged_by, &a.action_taken) {
                 (Some(by), Some(what)) => format!(
                     "Acknowledged by {}: {what}",

@@ -667,16 +667,25 @@ pub async fn report(
 
 // ------------------------------------------------------------------ risk alerts
 
-async fn alert_heading(
+/// The acknowledgement form of risk alert `id`, showing `raw` and any errors: what raised
+/// the alert, when, and what to do next.
+async fn alert_page(
     state: &State,
     user: &CurrentUser,
-    alert_id: String,
-) -> Result<Heading, AppError> {
-    let acting = Ctx::from(user);
-    state
+    id: &str,
+    raw: &RawForm,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let (acting, aid) = (Ctx::from(user), id.to_owned());
+    let (h, context) = state
         .db
-        .write(move |c| service::alert_form(c, &acting, &alert_id))
-        .await
+        .write(move |c| service::alert_form(c, &acting, &aid))
+        .await?;
+    let action = format!("/risk-alerts/{id}/acknowledge");
+    let mut ctx = base_ctx(&h, "Acknowledge a risk alert", &action, raw);
+    ctx.insert("alert_context", &context);
+    ctx.insert("next_step", views::ALERT_NEXT_STEP);
+    pages::show(state, user, "sessions/alert.html", ctx, errors).await
 }
 
 pub async fn alert_form(
@@ -684,15 +693,7 @@ pub async fn alert_form(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let h = alert_heading(&state, &user, id.clone()).await?;
-    let ctx = base_ctx(
-        &h,
-        "Acknowledge a risk alert",
-        &format!("/risk-alerts/{id}/acknowledge"),
-        &RawForm::default(),
-    );
-    pages::show(&state, &user, "sessions/alert.html", ctx, None).await
+    alert_page(&state, &user, &path.into_inner(), &RawForm::default(), None).await
 }
 
 pub async fn alert(
@@ -710,16 +711,7 @@ pub async fn alert(
         forms::parse_acknowledgement(&raw),
         move |c, note| service::acknowledge_alert(c, &acting, &aid, &note),
         |referral_id| Then::success("Risk alert acknowledged", back_to(&referral_id)),
-        async |e| {
-            let h = alert_heading(&state, &user, id.clone()).await?;
-            let ctx = base_ctx(
-                &h,
-                "Acknowledge a risk alert",
-                &format!("/risk-alerts/{id}/acknowledge"),
-                &raw,
-            );
-            pages::show(&state, &user, "sessions/alert.html", ctx, Some(&e)).await
-        },
+        async |e| alert_page(&state, &user, &id, &raw, Some(&e)).await,
     )
     .await
 }

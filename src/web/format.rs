@@ -7,13 +7,15 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%-d %B %Y").to_string()
 }
 
-/// "22 November 2026 at 2:05pm" (times are stored in UTC and shown in UTC, labelled so
-/// nobody misreads them; UK local time display comes with the calendar work).
+/// "22 November 2026 at 2:05pm" in UK time, for a moment stored in UTC (every stored
+/// timestamp is; a session's appointment time is stored as the UK time it is booked for and
+/// is written by its own helper).
 pub fn date_time(t: NaiveDateTime) -> String {
+    let t = crate::clock::utc_to_london(t);
     let hour = t.format("%-I").to_string();
     let minute = t.format("%M").to_string();
     let ampm = t.format("%P").to_string();
-    format!("{} at {}:{}{} UTC", date(t.date()), hour, minute, ampm)
+    format!("{} at {}:{}{}", date(t.date()), hour, minute, ampm)
 }
 
 /// ISO 8601 for `<time datetime>`.
@@ -32,6 +34,13 @@ mod tests {
             .and_hms_opt(14, 5, 0)
             .unwrap();
         assert_eq!(date(t.date()), "2 November 2026");
-        assert_eq!(date_time(t), "2 November 2026 at 2:05pm UTC");
+        // GMT in November: UK time is UTC.
+        assert_eq!(date_time(t), "2 November 2026 at 2:05pm");
+        // BST in July: an hour ahead, across midnight too.
+        let summer = NaiveDate::from_ymd_opt(2026, 7, 1)
+            .unwrap()
+            .and_hms_opt(23, 30, 0)
+            .unwrap();
+        assert_eq!(date_time(summer), "2 July 2026 at 12:30am");
     }
 }

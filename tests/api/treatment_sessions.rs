@@ -17,6 +17,7 @@ use mhtr_pathway::users::model::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::unescape;
 use crate::referrals::helpers::{Api, LEAD_REASON, TestApp, TestUser, spawn_app};
 use crate::referrals::{advance, api_referral, probation_json};
 
@@ -742,6 +743,35 @@ async fn outcome_measures_are_checked_and_a_risk_answer_alerts_the_clinical_lead
     assert_eq!(clinical["measures"][0]["session_id"], sid.as_str());
     assert_eq!(clinical["measures"][0]["severity"], "Moderate");
     assert_eq!(clinical["risk_alerts"].as_array().unwrap().len(), 1);
+    // Each alert says what raised it and what to do next.
+    let context = "PHQ-9, question 9 (“Thoughts that you would be better off dead, or of hurting yourself in some way”): “Several days” (scores 1). Total 11 of 27, moderate";
+    assert_eq!(clinical["risk_alerts"][0]["context"], context);
+    assert!(
+        clinical["risk_alerts"][0]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("today")
+    );
+    // On the lead's home page, first, with the same words and a link to acknowledge it;
+    // and on the acknowledgement form, as a warning, with what to do next.
+    let lead = t.app.browser(&t.cl).await;
+    let (_, home) = lead.get("/").await;
+    let alert_id = clinical["risk_alerts"][0]["id"].as_str().unwrap();
+    let first_item = home.split("<li>").nth(1).unwrap_or_default();
+    assert!(first_item.contains(alert_id), "{home}");
+    assert!(first_item.contains("Risk alert raised"), "{home}");
+    assert!(
+        unescape(first_item).contains("“Several days” (scores 1)"),
+        "{home}"
+    );
+    let (status, form) = lead
+        .get(&format!("/risk-alerts/{alert_id}/acknowledge"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{form}");
+    let form = unescape(&form);
+    assert!(form.contains("govuk-warning-text"), "{form}");
+    assert!(form.contains(context), "{form}");
+    assert!(form.contains("What to do next:"), "{form}");
     assert_eq!(
         clinical["sessions"][0]["engagement_notes"],
         "Low mood discussed"
