@@ -60,6 +60,20 @@ pub async fn create_draft(state: State, user: CurrentUser) -> Result<HttpRespons
     )))
 }
 
+/// `?from=check`: a question page opened from "Change" on the check page, which it goes back
+/// to once saved.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StepQuery {
+    #[serde(default)]
+    from: String,
+}
+
+impl StepQuery {
+    fn opened_from_check(&self) -> bool {
+        self.from == "check"
+    }
+}
+
 async fn step_page(
     state: &State,
     user: &CurrentUser,
@@ -67,6 +81,7 @@ async fn step_page(
     step: Step,
     raw: &RawForm,
     errors: Option<&FieldErrors>,
+    from_check: bool,
 ) -> Result<HttpResponse, AppError> {
     let areas = my_areas(state, user).await?;
     let mut ctx = tera::Context::new();
@@ -77,10 +92,12 @@ async fn step_page(
     ctx.insert("entry_point", raw.get("entry_point"));
     ctx.insert("amending", &false);
     let back = match Step::ALL.iter().position(|s| *s == step) {
+        _ if from_check => format!("/referrals/drafts/{draft_id}/check"),
         Some(0) | None => "/referrals/new".to_owned(),
         Some(i) => format!("/referrals/drafts/{draft_id}/{}", Step::ALL[i - 1].slug()),
     };
     ctx.insert("back", &back);
+    ctx.insert("from_check", &from_check);
     if let Some(e) = errors {
         page::insert_errors(&mut ctx, e);
     }
@@ -113,6 +130,7 @@ pub async fn step_form(
     state: State,
     user: CurrentUser,
     path: web::Path<(String, String)>,
+    query: web::Query<StepQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (draft_id, slug) = path.into_inner();
     let step = Step::from_slug(&slug).ok_or(AppError::NotFound)?;
@@ -120,16 +138,27 @@ pub async fn step_form(
         Ok(raw) => raw,
         Err(redirect) => return Ok(redirect),
     };
-    step_page(&state, &user, &draft_id, step, &raw, None).await
+    step_page(
+        &state,
+        &user,
+        &draft_id,
+        step,
+        &raw,
+        None,
+        query.opened_from_check(),
+    )
+    .await
 }
 
 pub async fn step_save(
     state: State,
     user: CurrentUser,
     path: web::Path<(String, String)>,
+    query: web::Query<StepQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let (draft_id, slug) = path.into_inner();
+    let from_check = query.opened_from_check();
     let step = Step::from_slug(&slug).ok_or(AppError::NotFound)?;
     let mut page_answers = RawForm::from_urlencoded(&body);
     // Checkbox groups on this page that were left unticked.
@@ -163,9 +192,19 @@ pub async fn step_save(
         Err(e) => forms::errors_for_step(&e, step, entry),
     };
     if !errors.is_empty() {
-        return step_page(&state, &user, &draft_id, step, &raw, Some(&errors)).await;
+        return step_page(
+            &state,
+            &user,
+            &draft_id,
+            step,
+            &raw,
+            Some(&errors),
+            from_check,
+        )
+        .await;
     }
     let next = match step.next() {
+        _ if from_check => "check",
         Some(s) => s.slug(),
         None => "check",
     };
@@ -192,7 +231,8 @@ async fn check_page(
     let sections: Vec<(String, Vec<views::Row>)> = Step::ALL
         .iter()
         .map(|s| {
-            let href = |_: &forms::Field| format!("/referrals/drafts/{draft_id}/{}", s.slug());
+            let href =
+                |_: &forms::Field| format!("/referrals/drafts/{draft_id}/{}?from=check", s.slug());
             (
                 s.title().to_owned(),
                 // The referrer's own draft: every answer is theirs.
@@ -232,7 +272,7 @@ async fn check_page(
                     .unwrap_or("entry-point");
                 Item {
                     text: text.to_owned(),
-                    href: format!("/referrals/drafts/{draft_id}/{step}"),
+                    href: format!("/referrals/drafts/{draft_id}/{step}?from=check"),
                 }
             })
             .collect();

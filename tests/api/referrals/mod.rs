@@ -1658,3 +1658,83 @@ async fn racing_transitions_of_one_referral_through_the_pages_tell_the_loser_to_
         assert_eq!(history_len(&t.app, &id).await, before + 1);
     }
 }
+
+/// "Change" on the check page opens the question page with a way back to the check page,
+/// and saving it returns there, not to the next question.
+#[tokio::test]
+async fn change_on_the_check_page_returns_to_the_check_page() {
+    let t = cast().await;
+    let page = t.app.browser(&t.po).await;
+    let (_, loc, _) = page.post("/referrals/new", &[]).await;
+    let draft = loc.trim_end_matches("/entry-point").to_owned();
+    let person = [
+        ("given_name", "Alex"),
+        ("family_name", "Morgan"),
+        ("date_of_birth_day", "1"),
+        ("date_of_birth_month", "4"),
+        ("date_of_birth_year", "1990"),
+        ("sex", "male"),
+        ("gender_identity", "same_as_sex"),
+        ("ethnicity", "not_stated"),
+        ("area_id", &t.app.area_a),
+        ("interpreter_needed", "no"),
+    ];
+    let steps: [(&str, Vec<(&str, &str)>); 4] = [
+        ("entry-point", vec![("entry_point", "arrest")]),
+        ("person", person.to_vec()),
+        (
+            "details",
+            vec![
+                ("location_kind", "court"),
+                ("location", "Leicester Magistrates' Court"),
+                ("ld_practitioner", "J Ellis"),
+                ("consent_to_share", "yes"),
+                ("offence_category", "theft"),
+            ],
+        ),
+        (
+            "needs-and-risk",
+            vec![
+                ("needs", "anxiety"),
+                ("substance_misuse", "no"),
+                ("drr_atr", "none"),
+                ("rosh_level", "low"),
+                ("risk_to_staff", "no"),
+                ("urgency", "routine"),
+                ("session_mode", "phone"),
+            ],
+        ),
+    ];
+    for (slug, fields) in &steps {
+        let (status, _, body) = page.post(&format!("{draft}/{slug}"), fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{slug}: {body}");
+    }
+    let (status, check) = page.get(&format!("{draft}/check")).await;
+    assert_eq!(status, StatusCode::OK);
+    let change = crate::helpers::unescape(&format!("{draft}/person?from=check"));
+    assert!(
+        crate::helpers::unescape(&check).contains(&change),
+        "{check}"
+    );
+
+    // The question page opened from the check page goes back to it.
+    let (status, form) = page.get(&change).await;
+    assert_eq!(status, StatusCode::OK);
+    let form = crate::helpers::unescape(&form);
+    assert!(form.contains(&format!("action=\"{change}\"")), "{form}");
+    assert!(form.contains(&format!("href=\"{draft}/check\"")), "{form}");
+    assert!(form.contains("Save and go back to check your answers"));
+
+    // Saved: back to the check page with the new answer.
+    let mut changed = person.to_vec();
+    changed[1] = ("family_name", "Morgan-Reid");
+    let (status, loc, _) = page.post(&change, &changed).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc, format!("{draft}/check"));
+    let (_, check) = page.get(&format!("{draft}/check")).await;
+    assert!(check.contains("Morgan-Reid"), "{check}");
+
+    // Saved without coming from the check page: on to the next question, as before.
+    let (_, loc, _) = page.post(&format!("{draft}/person"), &changed).await;
+    assert_eq!(loc, format!("{draft}/details"));
+}
