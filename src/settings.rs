@@ -485,6 +485,16 @@ impl Settings {
         }
     }
 
+    /// The page someone was going to when they were sent to sign in (see
+    /// `web::return_path::AfterSignIn`).
+    pub fn after_sign_in_cookie_name(&self) -> &'static str {
+        if self.security.secure_cookies {
+            "__Host-mhtr-after-sign-in"
+        } else {
+            "mhtr-after-sign-in"
+        }
+    }
+
     pub fn session_cookie_name(&self) -> &'static str {
         if self.security.secure_cookies {
             "__Host-mhtr-session"

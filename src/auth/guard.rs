@@ -246,7 +246,7 @@ async fn check(
         }
         Access::Staff(roles) => {
             let Some(token) = cookie else {
-                return Ok(redirect(req, "/sign-in"));
+                return Ok(to_sign_in(req, "/sign-in", &state));
             };
             let loaded = staff_for(&state, token, unsafe_method).await?;
             let current = match loaded {
@@ -261,12 +261,12 @@ async fn check(
                     client,
                 },
                 Err(StaffRefusal::Invalid(Invalid::IdleTimeout)) => {
-                    return Ok(redirect(req, "/signed-out?reason=timeout"));
+                    return Ok(to_sign_in(req, "/signed-out?reason=timeout", &state));
                 }
                 Err(StaffRefusal::VettingExpired) => {
                     return Ok(redirect(req, "/signed-out?reason=vetting"));
                 }
-                Err(_) => return Ok(redirect(req, "/sign-in")),
+                Err(_) => return Ok(to_sign_in(req, "/sign-in", &state)),
             };
             let allowed = current.has_role(roles);
             let csrf = current.session.csrf_token.clone();
@@ -623,6 +623,35 @@ pub(crate) fn bytes_payload(body: web::Bytes) -> Payload {
     let (_, mut h1) = actix_http::h1::Payload::create(true);
     h1.unread_data(body);
     Payload::from(h1)
+}
+
+/// Sends someone who is not (or no longer) signed in to `to`, remembering the page they
+/// asked for, if it is one to go on to, so that signing in takes them there.
+fn to_sign_in(req: ServiceRequest, to: &str, state: &AppState) -> ServiceResponse<BoxBody> {
+    use crate::web::return_path::AfterSignIn;
+    let wanted = (req.method() == Method::GET)
+        .then(|| req.uri().path_and_query().map(|p| p.as_str().to_owned()))
+        .flatten()
+        .and_then(|p| AfterSignIn::parse(&p));
+    let mut res = HttpResponse::SeeOther();
+    res.insert_header((header::LOCATION, to.to_owned()));
+    if let Some(page) = wanted {
+        res.cookie(
+            actix_web::cookie::Cookie::build(
+                state.settings.after_sign_in_cookie_name(),
+                page.as_str().to_owned(),
+            )
+            .path("/")
+            .http_only(true)
+            .secure(state.settings.security.secure_cookies)
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::minutes(
+                AfterSignIn::MINUTES,
+            ))
+            .finish(),
+        );
+    }
+    req.into_response(res.finish())
 }
 
 fn redirect(req: ServiceRequest, to: &str) -> ServiceResponse<BoxBody> {

@@ -202,6 +202,24 @@ fn device_cookie(state: &AppState, token: &str) -> Cookie<'static> {
         .finish()
 }
 
+/// Where a completed sign-in goes: the page asked for before it (see
+/// [`crate::web::return_path::AfterSignIn`]), else home; and the cookie that forgets it.
+fn after_sign_in(state: &AppState, req: &HttpRequest) -> (String, Cookie<'static>) {
+    let name = state.settings.after_sign_in_cookie_name();
+    let to = req
+        .cookie(name)
+        .and_then(|c| crate::web::return_path::AfterSignIn::parse(c.value()))
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    let forget = Cookie::build(name, "")
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.security.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::ZERO)
+        .finish();
+    (to, forget)
+}
+
 /// A response with the signed-in cookies set.
 fn with_cookies(
     mut builder: actix_web::HttpResponseBuilder,
@@ -240,9 +258,11 @@ pub async fn code(
     {
         return Ok(refusal);
     }
-    let (_, cookies) = finish_sign_in(&state, &req, &pending).await?;
+    let (_, mut cookies) = finish_sign_in(&state, &req, &pending).await?;
+    let (to, forget) = after_sign_in(&state, &req);
+    cookies.push(forget);
     Ok(with_cookies(HttpResponse::SeeOther(), cookies)
-        .insert_header((header::LOCATION, "/"))
+        .insert_header((header::LOCATION, to))
         .finish())
 }
 
@@ -384,8 +404,11 @@ pub async fn recovery(
         .db
         .run(move |c| session::set_flash(c, &sid, &flash))
         .await?;
+    let (to, forget) = after_sign_in(&state, &req);
+    let mut cookies = cookies;
+    cookies.push(forget);
     Ok(with_cookies(HttpResponse::SeeOther(), cookies)
-        .insert_header((header::LOCATION, "/"))
+        .insert_header((header::LOCATION, to))
         .finish())
 }
 

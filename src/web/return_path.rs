@@ -36,6 +36,36 @@ impl ReturnPath {
     }
 }
 
+/// The page someone asked for before they were signed in (a link in an email, a bookmark,
+/// a page open when the session timed out): signing in goes on to it. Only a page of this
+/// service, by its path; never the sign-in pages themselves, the API or assets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfterSignIn(String);
+
+const NOT_AFTER_SIGN_IN: &[&str] = &["/sign-in", "/sign-out", "/signed-out", "/api/", "/assets/"];
+
+impl AfterSignIn {
+    /// How long the page is remembered while the person signs in.
+    pub const MINUTES: i64 = 15;
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let fits = raw.len() <= 300
+            && raw.starts_with('/')
+            && raw != "/"
+            && !raw.starts_with("//")
+            && !raw.contains("..")
+            && !NOT_AFTER_SIGN_IN.iter().any(|p| raw.starts_with(p))
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/-_.?=&%".contains(c));
+        fits.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Where a page asked for without the reason its referral needs sends the person: the
 /// referral's reason page, which brings them back to `going_to` once they have given it
 /// (if that is a page of a referral or of a record of one; else to the referral).
@@ -55,6 +85,32 @@ pub fn reason_page_for(referral_id: &str, going_to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_page_of_this_service_is_gone_on_to_after_sign_in() {
+        for ok in [
+            "/referrals/abc",
+            "/referrals?tab=ended&page=2",
+            "/sessions/x/attendance",
+        ] {
+            assert_eq!(AfterSignIn::parse(ok).map(|p| p.0), Some(ok.to_owned()));
+        }
+        for bad in [
+            "",
+            "/",
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "/sign-in/code",
+            "/signed-out?reason=timeout",
+            "/api/v1/referrals",
+            "/referrals/../admin",
+            "/referrals/a b",
+            "referrals/abc",
+        ] {
+            assert_eq!(AfterSignIn::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a_return_path_stays_on_the_pages_of_a_referral() {

@@ -23,6 +23,41 @@ async fn a_user_with_the_right_password_and_code_lands_on_the_home_page() {
     assert!(home.contains(&format!("Hello, {}", user.name)));
 }
 
+/// A link followed before signing in (from an email, or a page open when the session timed
+/// out) is where signing in goes, once; never a page elsewhere.
+#[tokio::test]
+async fn signing_in_goes_on_to_the_page_asked_for_before_it() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::ProbationOfficer, &["Rutland"]);
+    let browser = app.new_browser();
+
+    let res = browser.get("/referrals?tab=ended").await;
+    assert_redirects_to(&res, "/sign-in");
+    let res = browser.submit_password(&user.email, &user.password).await;
+    assert_redirects_to(&res, "/sign-in/code");
+    let res = browser.submit_code(&user.code_now()).await;
+    assert_redirects_to(&res, "/referrals?tab=ended");
+
+    // Used once: the next sign-in goes home.
+    browser.after_sign_in(&user.name).await;
+    browser.sign_out().await;
+    app.allow_code_reuse(&user);
+    let res = browser.submit_password(&user.email, &user.password).await;
+    assert_redirects_to(&res, "/sign-in/code");
+    let res = browser.submit_code(&user.code_now()).await;
+    assert_redirects_to(&res, "/");
+
+    // A page elsewhere is never gone on to (the unit tests try the other refusals).
+    browser.after_sign_in(&user.name).await;
+    browser.sign_out().await;
+    app.allow_code_reuse(&user);
+    browser.set_cookie("mhtr-after-sign-in", "//evil.example/referrals");
+    let res = browser.submit_password(&user.email, &user.password).await;
+    assert_redirects_to(&res, "/sign-in/code");
+    let res = browser.submit_code(&user.code_now()).await;
+    assert_redirects_to(&res, "/");
+}
+
 #[tokio::test]
 async fn the_email_address_is_matched_whatever_its_case_and_surrounding_spaces() {
     let app = spawn_app().await;
