@@ -251,6 +251,26 @@ pub fn has_caseload(viewer: &Viewer) -> bool {
     matches!(reach(viewer, Purpose::Casework), Reach::Caseload(_))
 }
 
+/// How many referrals of a caseload are in each tab (a caseload is a few hundred referrals
+/// at most, read along its indexes). `None` for a viewer without a caseload: counting whole
+/// areas is not a short read.
+pub fn tab_counts(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+) -> Result<Option<std::collections::BTreeMap<crate::referrals::state::Tab, i64>>, AppError> {
+    if !has_caseload(viewer) {
+        return Ok(None);
+    }
+    let statuses: Vec<Status> = scoped(viewer, Purpose::Casework)
+        .select(referrals::status)
+        .load(conn)?;
+    let mut counts = std::collections::BTreeMap::new();
+    for s in statuses {
+        *counts.entry(s.tab()).or_insert(0) += 1;
+    }
+    Ok(Some(counts))
+}
+
 fn in_areas<'a>(viewer: &Viewer) -> Scoped<'a> {
     referrals::table.into_boxed().filter(crate::db::any_of(
         referrals::area_id,

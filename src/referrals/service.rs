@@ -460,6 +460,9 @@ pub struct Loaded {
     pub events: Vec<crate::sessions::model::EventRow>,
     pub names: std::collections::BTreeMap<String, String>,
     pub area_names: std::collections::BTreeMap<String, String>,
+    /// Why the referral cannot close yet, when treatment has ended and onward support is
+    /// not settled: the page says so instead of offering "Close".
+    pub close_blocked: Option<String>,
 }
 
 /// For the API: loads a referral in scope, once [`Ctx::open`] allows it, and records the
@@ -542,6 +545,14 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         .into_iter()
         .map(|a| (a.id, a.name))
         .collect();
+    let close_blocked = match referral.status {
+        Status::Ended => match crate::signposting::settled::settled(c, &referral.id) {
+            Err(AppError::Conflict(why)) => Some(why),
+            Err(e) => return Err(e),
+            Ok(()) => None,
+        },
+        _ => None,
+    };
     Ok(Loaded {
         referral,
         person,
@@ -554,6 +565,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         events,
         names,
         area_names,
+        close_blocked,
     })
 }
 

@@ -290,10 +290,17 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
             "Sorry, there is a problem".to_owned(),
             message.unwrap_or_default(),
         ),
-        409 => (
-            "This has changed since you opened it".to_owned(),
-            message.unwrap_or_default(),
-        ),
+        // A refusal by the rules ("cannot be closed until …") is not a change by someone
+        // else; only the optimistic-lock refusal says something changed.
+        409 => {
+            let message = message.unwrap_or_default();
+            let title = if message.contains("changed since you opened it") {
+                "This has changed since you opened it"
+            } else {
+                "This cannot be done yet"
+            };
+            (title.to_owned(), message)
+        }
         503 => (
             "Sorry, the service is busy".to_owned(),
             message.unwrap_or_default(),
@@ -324,6 +331,10 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
             ctx.insert("status", &status_shown);
             ctx.insert("title", &title);
             ctx.insert("message", &message);
+            if let Some((href, text)) = way_back(res.request()) {
+                ctx.insert("back_href", &href);
+                ctx.insert("back_text", text);
+            }
             state.templates.render("error.html", &ctx).ok()
         })
         .unwrap_or_else(|| format!("{title}. {message}"));
@@ -339,6 +350,27 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, resp).map_into_right_body(),
     ))
+}
+
+/// Where an error page on a referral's pages leads back to: the referral, for any page under
+/// `/referrals/{id}/`; else the page the person came from, when it is on this service.
+fn way_back(req: &actix_web::HttpRequest) -> Option<(String, &'static str)> {
+    let path = req.path();
+    if let Some(rest) = path.strip_prefix("/referrals/")
+        && let Some((id, _)) = rest.split_once('/')
+        && !id.is_empty()
+        && id != "drafts"
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Some((format!("/referrals/{id}"), "Go back to the referral"));
+    }
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let base = state.settings.server.base_url.trim_end_matches('/');
+    let came_from = referer.strip_prefix(base)?;
+    return_path::AfterSignIn::parse(came_from)
+        .filter(|p| p.as_str() != path)
+        .map(|p| (p.as_str().to_owned(), "Go back to the page you were on"))
 }
 
 /// One option of a radio group, checkboxes or select, as the GOV.UK macros take it: the

@@ -397,20 +397,7 @@ async fn completion_needs_every_planned_session_or_a_clinical_reason_and_is_coun
         &weekly_plan(working_day_from(next(chrono::Weekday::Tue))),
     )
     .await;
-    let tr = treatment(&c.ap, &id).await;
-    for n in 1..=3 {
-        as_if_held(&t.app, numbered(&tr, n)["id"].as_str().unwrap(), 4 - n).await;
-    }
-    let tr = treatment(&c.ap, &id).await;
-    for n in 1..=3 {
-        let (status, r) = record(
-            &c.ap,
-            &numbered(&tr, n),
-            json!({"happened": true, "attendance": "attended"}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{r}");
-    }
+    crate::treatment_sessions::attend_first(&t.app, &c.ap, &id, 3, 3).await;
     let end = |body: Value| {
         let (ap, id) = (&c.ap, id.clone());
         async move {

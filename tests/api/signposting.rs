@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use crate::referrals::advance;
 use crate::referrals::helpers::Api;
 use crate::treatment_sessions::{
-    Cast, Clients, allocated_referral, as_if_held, cast, clients, make_plan, next, numbered,
-    record, referral_status, today, treatment, weekly_plan,
+    Cast, Clients, allocated_referral, cast, clients, make_plan, next, numbered, referral_status,
+    today, treatment, weekly_plan,
 };
 
 /// A directory service added by the administrator's API, serving `areas`.
@@ -182,20 +182,8 @@ async fn the_end_summary_pairs_the_first_and_last_measures_with_reliable_improve
     let c = clients(&t).await;
     let id = allocated_referral(&t, &c, 3).await;
     make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Wed))).await;
+    crate::treatment_sessions::attend_first(&t.app, &c.ap, &id, 2, 9).await;
     let tr = treatment(&c.ap, &id).await;
-    for n in 1..=2 {
-        as_if_held(&t.app, numbered(&tr, n)["id"].as_str().unwrap(), 10 - n).await;
-    }
-    let tr = treatment(&c.ap, &id).await;
-    for n in 1..=2 {
-        let (status, r) = record(
-            &c.ap,
-            &numbered(&tr, n),
-            json!({"happened": true, "attendance": "attended"}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{r}");
-    }
     // PHQ-9 15 → 9 (a fall of 6: reliable); GAD-7 12 → 9 (a fall of 3: not).
     let measures = [
         (1, "phq9", "first", vec![2, 2, 2, 2, 2, 2, 2, 1, 0]),
@@ -720,4 +708,62 @@ async fn an_area_with_many_services_offers_them_all() {
         "an inactive service was offered"
     );
     assert!(names.contains(&"Service 011"));
+}
+
+/// On the pages, "Close" is offered only when it can succeed; until then the referral page
+/// says what is missing, and a refusal reached anyway says what it is and leads back to the
+/// referral, not only home.
+#[tokio::test]
+async fn close_is_offered_only_when_onward_support_is_settled() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = ended_referral(&t, &c, 40).await;
+    let lead = t.app.browser(&t.cl).await;
+    let (status, page) = lead.get(&format!("/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = crate::helpers::unescape(&page);
+    assert!(
+        !page.contains(&format!("/referrals/{id}/actions/close")),
+        "{page}"
+    );
+    assert!(page.contains("Not yet possible to close"), "{page}");
+    assert!(
+        page.contains("record that no onward support is needed"),
+        "{page}"
+    );
+
+    // The refusal page, should the form be reached: what is missing, and the way back.
+    let (_, current) = c.cl.get(&format!("/api/v1/referrals/{id}")).await;
+    let version = current["version"].to_string();
+    let (status, _, body) = lead
+        .post(
+            &format!("/referrals/{id}/actions/close"),
+            &[("version", &version)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body = crate::helpers::unescape(&body);
+    assert!(body.contains("This cannot be done yet"), "{body}");
+    assert!(!body.contains("changed since you opened it"), "{body}");
+    assert!(
+        body.contains(&format!("href=\"/referrals/{id}\"")),
+        "{body}"
+    );
+    assert!(body.contains("Go back to the referral"), "{body}");
+
+    // Settled: "Close" is offered.
+    let (status, r) =
+        c.ap.post(
+            &format!("/api/v1/referrals/{id}/no-onward-support"),
+            &json!({"reason": "Moving in with family"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, page) = lead.get(&format!("/referrals/{id}")).await;
+    let page = crate::helpers::unescape(&page);
+    assert!(
+        page.contains(&format!("/referrals/{id}/actions/close")),
+        "{page}"
+    );
+    assert!(!page.contains("Not yet possible to close"), "{page}");
 }

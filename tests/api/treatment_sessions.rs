@@ -272,6 +272,22 @@ pub(crate) async fn record(api: &Api, session: &Value, body: Value) -> (StatusCo
     .await
 }
 
+/// The first `n` planned sessions held on consecutive days, the first `first_days_ago` days
+/// ago, and recorded as attended by the assistant psychologist.
+pub(crate) async fn attend_first(app: &TestApp, ap: &Api, id: &str, n: i64, first_days_ago: i64) {
+    let tr = treatment(ap, id).await;
+    for k in 1..=n {
+        let held = numbered(&tr, k);
+        as_if_held(app, held["id"].as_str().unwrap(), first_days_ago + 1 - k).await;
+    }
+    let tr = treatment(ap, id).await;
+    for k in 1..=n {
+        let attended = json!({"happened": true, "attendance": "attended"});
+        let (status, r) = record(ap, &numbered(&tr, k), attended).await;
+        assert_eq!(status, StatusCode::OK, "session {k}: {r}");
+    }
+}
+
 /// Treatment started the one way it starts: a weekly plan made and its first session, held
 /// `days_ago` days ago, recorded as attended by the assistant psychologist.
 pub(crate) async fn start_with_first_session(app: &TestApp, ap: &Api, id: &str, days_ago: i64) {
@@ -1551,4 +1567,27 @@ async fn an_unrecorded_session_shows_at_once_and_the_officer_is_told_after_the_g
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, home) = ap_pages.get("/").await;
     assert!(!home.contains(&attendance), "{home}");
+}
+
+/// A caseload opens on its first tab that holds anything, and every tab says how many.
+#[tokio::test]
+async fn a_caseload_opens_on_its_first_tab_with_work_and_shows_counts() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 95).await;
+    let ap = t.app.browser(&t.ap).await;
+    let (status, list) = ap.get("/referrals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("New (0)"), "{list}");
+    assert!(list.contains("Waiting for first session (1)"), "{list}");
+    assert!(
+        unescape(&list).contains(&format!("/referrals/{id}")),
+        "{list}"
+    );
+    // A tab asked for is kept, even when empty.
+    let (_, list) = ap.get("/referrals?tab=new").await;
+    assert!(
+        !unescape(&list).contains(&format!("/referrals/{id}\"")),
+        "{list}"
+    );
 }

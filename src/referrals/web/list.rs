@@ -31,7 +31,7 @@ pub struct ListQuery {
 #[derive(Serialize)]
 struct TabLink {
     href: String,
-    text: &'static str,
+    text: String,
     active: bool,
 }
 
@@ -41,10 +41,24 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
+    let viewer = Viewer::from(&user);
+    let who = viewer.clone();
+    let counts = state
+        .db
+        .read_short(move |c| model::tab_counts(c, &who))
+        .await?;
+    // With no tab chosen, a caseload opens on its first tab that holds anything.
+    let first_with_work = counts.as_ref().and_then(|n| {
+        Tab::ALL
+            .iter()
+            .copied()
+            .find(|t| n.get(t).is_some_and(|k| *k > 0))
+    });
     let tab = q
         .tab
         .as_deref()
         .and_then(|t| t.parse::<Tab>().ok())
+        .or(first_with_work)
         .unwrap_or(Tab::New);
     let status_given = q.status.as_deref().is_some_and(|s| !s.is_empty());
     let filter = forms::list_filter(
@@ -67,7 +81,6 @@ pub async fn list(
         ),
     };
     let page_no = q.page.unwrap_or(1).max(1);
-    let viewer = Viewer::from(&user);
     let f2 = filter.clone();
     let is_lead = user.user.role == Role::ClinicalLead;
     // A caseload is a few hundred referrals at most, read along its indexes: a short read.
@@ -130,7 +143,10 @@ pub async fn list(
         .iter()
         .map(|t| TabLink {
             href: format!("/referrals?tab={}{keep_for_tabs}", t.as_str()),
-            text: t.label(),
+            text: match &counts {
+                Some(n) => format!("{} ({})", t.label(), n.get(t).copied().unwrap_or(0)),
+                None => t.label().to_owned(),
+            },
             active: !status_given && *t == tab,
         })
         .collect();
