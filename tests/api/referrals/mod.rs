@@ -699,53 +699,7 @@ async fn duplicates_link_on_identifiers_and_offer_a_choice_on_close_names() {
 
     // On the pages the choice is a question.
     let page = t.app.browser(&t.po).await;
-    let (_, loc, _) = page.post("/referrals/new", &[]).await;
-    let draft = loc.trim_end_matches("/entry-point").to_owned();
-    page.post(
-        &format!("{draft}/entry-point"),
-        &[("entry_point", "arrest")],
-    )
-    .await;
-    page.post(
-        &format!("{draft}/person"),
-        &[
-            ("given_name", "Alex"),
-            ("family_name", "Morgan"),
-            ("date_of_birth_day", "1"),
-            ("date_of_birth_month", "4"),
-            ("date_of_birth_year", "1990"),
-            ("sex", "male"),
-            ("gender_identity", "same_as_sex"),
-            ("ethnicity", "not_stated"),
-            ("area_id", &t.app.area_a),
-            ("interpreter_needed", "no"),
-        ],
-    )
-    .await;
-    page.post(
-        &format!("{draft}/details"),
-        &[
-            ("location_kind", "court"),
-            ("location", "Leicester Magistrates' Court"),
-            ("ld_practitioner", "J Ellis"),
-            ("consent_to_share", "yes"),
-            ("offence_category", "theft"),
-        ],
-    )
-    .await;
-    page.post(
-        &format!("{draft}/needs-and-risk"),
-        &[
-            ("needs", "anxiety"),
-            ("substance_misuse", "no"),
-            ("drr_atr", "none"),
-            ("rosh_level", "low"),
-            ("risk_to_staff", "no"),
-            ("urgency", "routine"),
-            ("session_mode", "phone"),
-        ],
-    )
-    .await;
+    let draft = draft_ready_to_check(&page, &t.app.area_a).await;
     let (status, _, body) = page.post(&format!("{draft}/check"), &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Is this someone already known?"));
@@ -1659,15 +1613,9 @@ async fn racing_transitions_of_one_referral_through_the_pages_tell_the_loser_to_
     }
 }
 
-/// "Change" on the check page opens the question page with a way back to the check page,
-/// and saving it returns there, not to the next question.
-#[tokio::test]
-async fn change_on_the_check_page_returns_to_the_check_page() {
-    let t = cast().await;
-    let page = t.app.browser(&t.po).await;
-    let (_, loc, _) = page.post("/referrals/new", &[]).await;
-    let draft = loc.trim_end_matches("/entry-point").to_owned();
-    let person = [
+/// The answers of the person page: Alex Morgan, born 1 April 1990, in `area`.
+fn person_answers(area: &str) -> Vec<(&'static str, &str)> {
+    vec![
         ("given_name", "Alex"),
         ("family_name", "Morgan"),
         ("date_of_birth_day", "1"),
@@ -1676,12 +1624,18 @@ async fn change_on_the_check_page_returns_to_the_check_page() {
         ("sex", "male"),
         ("gender_identity", "same_as_sex"),
         ("ethnicity", "not_stated"),
-        ("area_id", &t.app.area_a),
+        ("area_id", area),
         ("interpreter_needed", "no"),
-    ];
+    ]
+}
+
+/// An arrest referral's draft with every question page answered on the pages; its path.
+async fn draft_ready_to_check(page: &Browser, area: &str) -> String {
+    let (_, loc, _) = page.post("/referrals/new", &[]).await;
+    let draft = loc.trim_end_matches("/entry-point").to_owned();
     let steps: [(&str, Vec<(&str, &str)>); 4] = [
         ("entry-point", vec![("entry_point", "arrest")]),
-        ("person", person.to_vec()),
+        ("person", person_answers(area)),
         (
             "details",
             vec![
@@ -1709,6 +1663,17 @@ async fn change_on_the_check_page_returns_to_the_check_page() {
         let (status, _, body) = page.post(&format!("{draft}/{slug}"), fields).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{slug}: {body}");
     }
+    draft
+}
+
+/// "Change" on the check page opens the question page with a way back to the check page,
+/// and saving it returns there, not to the next question.
+#[tokio::test]
+async fn change_on_the_check_page_returns_to_the_check_page() {
+    let t = cast().await;
+    let page = t.app.browser(&t.po).await;
+    let draft = draft_ready_to_check(&page, &t.app.area_a).await;
+    let person = person_answers(&t.app.area_a);
     let (status, check) = page.get(&format!("{draft}/check")).await;
     assert_eq!(status, StatusCode::OK);
     let change = crate::helpers::unescape(&format!("{draft}/person?from=check"));
@@ -1726,7 +1691,7 @@ async fn change_on_the_check_page_returns_to_the_check_page() {
     assert!(form.contains("Save and go back to check your answers"));
 
     // Saved: back to the check page with the new answer.
-    let mut changed = person.to_vec();
+    let mut changed = person.clone();
     changed[1] = ("family_name", "Morgan-Reid");
     let (status, loc, _) = page.post(&change, &changed).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
