@@ -225,6 +225,11 @@ pub fn table() -> Vec<Entry> {
             Staff(ADMIN),
             web::to(users::web::action),
         ),
+        get(
+            "/admin/sessions/end-all",
+            Staff(ADMIN),
+            web::to(users::web::end_all_form),
+        ),
         post(
             "/admin/sessions/end-all",
             Staff(ADMIN),

@@ -135,6 +135,18 @@ pub fn parse_vetting(
     })
 }
 
+/// The confirmation that every session but the administrator's own should end.
+pub fn parse_end_all(raw: &crate::form::RawForm) -> Result<(), FieldErrors> {
+    if raw.get("confirm") == "yes" {
+        Ok(())
+    } else {
+        Err(FieldErrors::single(
+            "confirm",
+            "Confirm that every session but yours should end",
+        ))
+    }
+}
+
 /// Parses the whole user form of a new user, vetting included; `known_areas` and
 /// `known_orgs` are the valid ids.
 pub fn parse_user(

@@ -8,6 +8,7 @@ use crate::audit::AuditView;
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
+use crate::form::RawForm;
 use crate::state::State;
 use crate::users::forms::{self, UserFormRaw};
 use crate::users::model::{Role, User, VettingLevel};
@@ -553,20 +554,53 @@ pub async fn action(
     page::flash_and_redirect(&state, &user, flash, &format!("/admin/users/{id}")).await
 }
 
-pub async fn end_all_sessions(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let actor = user.actor();
-    let scope = service::admin_scope(&user);
+/// The page that asks a service-wide administrator to confirm signing everyone out.
+async fn end_all_page(
+    state: &State,
+    user: &CurrentUser,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    service::service_wide_only(user)?;
+    let mut ctx = tera::Context::new();
+    ctx.insert(
+        "confirm_options",
+        &vec![Choice::new(
+            "yes",
+            "End every session but mine: everyone else must sign in again",
+        )],
+    );
+    if let Some(errors) = errors {
+        page::insert_errors(&mut ctx, errors);
+    }
+    page::render(state, user, "/admin/users", "admin/end_all.html", ctx).await
+}
+
+pub async fn end_all_form(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    end_all_page(&state, &user, None).await
+}
+
+pub async fn end_all_sessions(
+    state: State,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let raw = RawForm::from_urlencoded(&body);
+    let (actor, scope) = (user.actor(), service::admin_scope(&user));
     let keep = user.session.id.clone();
-    let n = state
-        .db
-        .write(move |c| service::end_all_sessions(c, &scope, &actor, &keep))
-        .await?;
-    let flash = Flash::success(format!(
-        "{n} session{} ended",
-        if n == 1 { "" } else { "s" }
-    ))
-    .with_body("Everyone but you has been signed out.");
-    page::flash_and_redirect(&state, &user, flash, "/admin/users").await
+    flow::post(
+        &state,
+        &user,
+        forms::parse_end_all(&raw),
+        move |c, ()| service::end_all_sessions(c, &scope, &actor, &keep),
+        |n| {
+            let plural = if n == 1 { "" } else { "s" };
+            let flash = Flash::success(format!("{n} session{plural} ended"))
+                .with_body("Everyone but you has been signed out.");
+            Then::with(flash, "/admin/users")
+        },
+        async |errors| end_all_page(&state, &user, Some(&errors)).await,
+    )
+    .await
 }
 
 pub async fn vetting(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {

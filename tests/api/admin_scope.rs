@@ -242,6 +242,12 @@ async fn an_administrator_cannot_grant_an_area_organisation_or_role_they_do_not_
     }
     let res = admin.post("/admin/sessions/end-all", &[]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = admin
+        .post("/admin/sessions/end-all", &[("confirm", "yes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = admin.get("/admin/sessions/end-all").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let home = admin.get_page("/").await;
     assert!(!home.contains("/admin/audit") && !home.contains("Audit log"));
 }

@@ -372,7 +372,27 @@ async fn ending_everyones_sessions_keeps_the_administrators_own() {
     let app = spawn_app().await;
     let (admin, _) = app.login_as(Role::Admin).await;
     let (someone, _) = app.login_as(Role::ClinicalLead).await;
+    // One click is not enough: the page asks to confirm, and nothing ends until it is.
+    let users = admin.get_page("/admin/users").await;
+    assert!(
+        users.contains("href=\"/admin/sessions/end-all\""),
+        "{users}"
+    );
+    let confirm = admin.get_page("/admin/sessions/end-all").await;
+    assert!(confirm.contains("govuk-warning-text"), "{confirm}");
     let res = admin.post("/admin/sessions/end-all", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("govuk-error-summary"), "{page}");
+    assert!(page.contains("Confirm that every session but yours should end"));
+    assert_eq!(
+        someone.get("/").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+    let res = admin
+        .post("/admin/sessions/end-all", &[("confirm", "yes")])
+        .await;
     assert_redirects_to(&res, "/admin/users");
     assert!(
         admin
