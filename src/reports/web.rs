@@ -209,5 +209,7 @@ pub async fn uptake_csv(
                     .replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_', "")
             ),
         ))
-        .body(body))
+        // A byte-order mark, so Excel on Windows reads the file as UTF-8 ("–", "£", names
+        // with accents) instead of the system code page.
+        .body(format!("\u{feff}{body}")))
 }

@@ -453,3 +453,19 @@ async fn completion_needs_every_planned_session_or_a_clinical_reason_and_is_coun
     assert_eq!(texts(&report, "completed").last().unwrap(), "0");
     assert_eq!(texts(&report, "ended_early").last().unwrap(), "0");
 }
+
+/// The report's CSV starts with a byte-order mark, so a spreadsheet on Windows reads it as
+/// UTF-8 (its dashes and names with accents intact).
+#[tokio::test]
+async fn the_report_csv_carries_a_byte_order_mark_for_spreadsheets() {
+    let app = crate::helpers::spawn_app().await;
+    let (lead, _) = app
+        .login_as(mhtr_pathway::users::model::Role::ClinicalLead)
+        .await;
+    let res = lead.get("/reports/uptake.csv?section=funnel").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF\"Indicator\""), "{bytes:?}");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.contains("\"Referrals made\""), "{text}");
+}
