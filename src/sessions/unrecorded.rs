@@ -21,6 +21,13 @@ use crate::users::model::Role;
 /// At most this many are listed on a home page; the oldest first.
 const LISTED: i64 = 50;
 
+/// A clinical lead's sessions are found through at most this many of their referrals (a
+/// bound on the query's size in any history; far more than a page lists).
+const LEAD_REFERRALS: i64 = 2_000;
+
+/// At most this many officers are told in one housekeeping run; the next run goes on.
+const TOLD_PER_RUN: i64 = 500;
+
 /// One session that is over and has no outcome.
 #[derive(Debug, Clone)]
 pub struct Unrecorded {
@@ -68,6 +75,7 @@ pub fn waiting(
             let mine: Vec<String> = scoped(viewer, Purpose::Casework)
                 .filter(referrals::id.eq_any(pending.select(treatment_sessions::referral_id)))
                 .select(referrals::id)
+                .limit(LEAD_REFERRALS)
                 .load(c)?;
             q.filter(treatment_sessions::referral_id.eq_any(mine))
         }
@@ -138,6 +146,7 @@ pub fn tell_officers(
             treatment_sessions::starts_at,
         ))
         .order(treatment_sessions::starts_at.asc())
+        .limit(TOLD_PER_RUN)
         .load(c)?;
     let mut told = 0;
     for (session_id, referral_id, starts_at) in candidates {
