@@ -111,25 +111,8 @@ fn attention(
     c: &mut crate::db::DbConn,
     viewer: &crate::referrals::model::Viewer,
 ) -> Result<Vec<crate::sessions::service::Attention>, AppError> {
-    let mut out = crate::sessions::service::attention(c, viewer)?;
-    // Sessions that are over with no outcome, oldest first: after any risk alert, before
-    // everything else.
     let now = crate::sessions::service::local_now();
-    let unrecorded = crate::sessions::unrecorded::waiting(c, viewer, now)?;
-    let at = out
-        .iter()
-        .take_while(|a| a.href.starts_with("/risk-alerts/"))
-        .count();
-    out.splice(
-        at..at,
-        unrecorded
-            .into_iter()
-            .map(|u| crate::sessions::service::Attention {
-                href: format!("/sessions/{}/attendance", u.session_id),
-                text: u.describe(),
-                reference: u.reference,
-            }),
-    );
+    let mut out = crate::sessions::service::attention(c, viewer, now)?;
     if viewer.role == Role::AssistantPsychologist {
         let due = crate::signposting::service::due(c, viewer, crate::clock::today())?;
         out.extend(

@@ -636,20 +636,7 @@ fn to_sign_in(req: ServiceRequest, to: &str, state: &AppState) -> ServiceRespons
     let mut res = HttpResponse::SeeOther();
     res.insert_header((header::LOCATION, to.to_owned()));
     if let Some(page) = wanted {
-        res.cookie(
-            actix_web::cookie::Cookie::build(
-                state.settings.after_sign_in_cookie_name(),
-                page.as_str().to_owned(),
-            )
-            .path("/")
-            .http_only(true)
-            .secure(state.settings.security.secure_cookies)
-            .same_site(actix_web::cookie::SameSite::Lax)
-            .max_age(actix_web::cookie::time::Duration::minutes(
-                AfterSignIn::MINUTES,
-            ))
-            .finish(),
-        );
+        res.cookie(page.cookie(&state.settings));
     }
     req.into_response(res.finish())
 }

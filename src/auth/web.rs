@@ -205,19 +205,12 @@ fn device_cookie(state: &AppState, token: &str) -> Cookie<'static> {
 /// Where a completed sign-in goes: the page asked for before it (see
 /// [`crate::web::return_path::AfterSignIn`]), else home; and the cookie that forgets it.
 fn after_sign_in(state: &AppState, req: &HttpRequest) -> (String, Cookie<'static>) {
-    let name = state.settings.after_sign_in_cookie_name();
+    use crate::web::return_path::AfterSignIn;
     let to = req
-        .cookie(name)
-        .and_then(|c| crate::web::return_path::AfterSignIn::parse(c.value()))
+        .cookie(state.settings.after_sign_in_cookie_name())
+        .and_then(|c| AfterSignIn::parse(c.value()))
         .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-    let forget = Cookie::build(name, "")
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.security.secure_cookies)
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::ZERO)
-        .finish();
-    (to, forget)
+    (to, AfterSignIn::forget(&state.settings))
 }
 
 /// A response with the signed-in cookies set.

@@ -1365,8 +1365,9 @@ pub fn default_cadence() -> Cadence {
     Cadence::Weekly
 }
 
-/// Something on a referral in the viewer's scope that needs them: an enforcement review not
-/// yet decided, or (for clinical leads) a risk alert not yet acknowledged.
+/// Something on a referral in the viewer's scope that needs them: (for clinical leads) a risk
+/// alert not yet acknowledged, a session over with no outcome, or an enforcement review not
+/// yet decided.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Attention {
     pub href: String,
@@ -1374,13 +1375,16 @@ pub struct Attention {
     pub text: String,
 }
 
-pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppError> {
-    use crate::db::schema::referrals;
+/// What needs the viewer, in this order: risk alerts, sessions over with no outcome (as of
+/// `now`, UK time), enforcement reviews.
+pub fn attention(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    now: NaiveDateTime,
+) -> Result<Vec<Attention>, AppError> {
+    use crate::db::schema::{outcome_measures, referrals};
     use crate::referrals::model::{Purpose, scoped};
     let mut out = Vec::new();
-    if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
-        return Ok(out);
-    }
     if viewer.role == Role::ClinicalLead {
         // Unacknowledged risk alerts come first, each saying what raised it.
         let referrals_with_alerts: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
@@ -1402,18 +1406,36 @@ pub fn attention(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Attention>, AppE
             .order(risk_alerts::raised_at.asc())
             .select(model::RiskAlert::as_select())
             .load(c)?;
+        let measures: BTreeMap<String, model::Measure> = outcome_measures::table
+            .filter(outcome_measures::id.eq_any(alerts.iter().map(|a| &a.measure_id)))
+            .select(model::Measure::as_select())
+            .load(c)?
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect();
         for a in alerts {
-            let (_, measure) = model::alert_and_measure(c, &a.id)?;
+            let Some(measure) = measures.get(&a.measure_id) else {
+                continue;
+            };
             out.push(Attention {
                 href: format!("/risk-alerts/{}/acknowledge", a.id),
                 reference: references.get(&a.referral_id).cloned().unwrap_or_default(),
                 text: format!(
                     "Risk alert raised {}: {}. Review it today and record what was done",
                     crate::web::format::date_time(a.raised_at),
-                    crate::sessions::views::alert_context(&measure)
+                    crate::sessions::views::alert_context(measure)
                 ),
             });
         }
+    }
+    let unrecorded = crate::sessions::unrecorded::waiting(c, viewer, now)?;
+    out.extend(unrecorded.into_iter().map(|u| Attention {
+        href: format!("/sessions/{}/attendance", u.session_id),
+        text: u.describe(),
+        reference: u.reference,
+    }));
+    if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
+        return Ok(out);
     }
     let reviews: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
         .filter(

@@ -4,7 +4,7 @@
 //! (Monday to Friday, not bank holidays) have passed after its day, the responsible officer
 //! is told, once, by email and on the referral's timeline, from the hourly housekeeping.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
@@ -12,7 +12,7 @@ use crate::db::schema::{referral_events, referrals, treatment_sessions};
 use crate::error::AppError;
 use crate::notifications::Emails;
 use crate::referrals::model::{Purpose, Referral, Viewer, scoped};
-use crate::sessions::calendar::is_bank_holiday;
+use crate::sessions::calendar::{WorkingDays, is_bank_holiday};
 use crate::sessions::codes::{EventKind, SessionStatus};
 use crate::sessions::model::EventRow;
 use crate::sessions::upkeep::when;
@@ -107,7 +107,7 @@ pub fn waiting(
 }
 
 fn is_working_day(day: NaiveDate) -> bool {
-    !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) && !is_bank_holiday(day)
+    WorkingDays::WEEKDAYS.contains(day.weekday()) && !is_bank_holiday(day)
 }
 
 /// The last day on which a session held on `day` may still be recorded before the officer

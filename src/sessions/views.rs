@@ -55,15 +55,23 @@ pub const ALERT_NEXT_STEP: &str = "Review the risk with the practitioner today: 
 /// days” (scores 1). Total 14 of 27, moderate".
 pub fn alert_context(m: &crate::sessions::model::Measure) -> String {
     let instrument = m.instrument;
-    let item = instrument.risk_item().unwrap_or(0);
-    let answer = crate::sessions::measures::Scores::from_code(instrument, &m.answers)
-        .ok()
-        .and_then(|s| s.answers().get(item.wrapping_sub(1)).copied());
+    let total = format!(
+        "Total {} of {}, {}",
+        m.total,
+        instrument.max_total(),
+        instrument.severity(m.total.max(0) as u32).to_lowercase()
+    );
+    let Some(item) = instrument.risk_item() else {
+        return format!("{}. {total}", instrument.label());
+    };
     let question = instrument
         .questions()
-        .get(item.wrapping_sub(1))
+        .get(item - 1)
         .copied()
         .unwrap_or_default();
+    let answer = crate::sessions::measures::Scores::from_code(instrument, &m.answers)
+        .ok()
+        .and_then(|s| s.answers().get(item - 1).copied());
     let answered = match answer {
         Some(a) => format!(
             "“{}” (scores {})",
@@ -77,11 +85,8 @@ pub fn alert_context(m: &crate::sessions::model::Measure) -> String {
         None => "answered above zero".into(),
     };
     format!(
-        "{}, question {item} (“{question}”): {answered}. Total {} of {}, {}",
-        instrument.label(),
-        m.total,
-        instrument.max_total(),
-        instrument.severity(m.total.max(0) as u32).to_lowercase()
+        "{}, question {item} (“{question}”): {answered}. {total}",
+        instrument.label()
     )
 }
 

@@ -1,6 +1,9 @@
 //! Where the reason page sends a clinical lead back to: a page of a referral or of a record
 //! of one, on this service, and the reason page's own address with it. The page kernel's
 //! error handler sends a request that needs a reason here; the reason page reads it back.
+//! Also the page someone asked for before signing in, and the cookie that remembers it.
+
+use actix_web::cookie::{Cookie, SameSite};
 
 /// The page a clinical lead was going to when they were asked why they need a referral:
 /// the reason page sends them on to it once they have said. Only a page of a referral or
@@ -64,6 +67,30 @@ impl AfterSignIn {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The cookie that remembers this page while the person signs in.
+    pub fn cookie(&self, settings: &crate::settings::Settings) -> Cookie<'static> {
+        after_sign_in_cookie(settings, self.0.clone(), Self::MINUTES)
+    }
+
+    /// The cookie that forgets it, once signing in has gone on to it.
+    pub fn forget(settings: &crate::settings::Settings) -> Cookie<'static> {
+        after_sign_in_cookie(settings, String::new(), 0)
+    }
+}
+
+fn after_sign_in_cookie(
+    settings: &crate::settings::Settings,
+    value: String,
+    minutes: i64,
+) -> Cookie<'static> {
+    Cookie::build(settings.after_sign_in_cookie_name(), value)
+        .path("/")
+        .http_only(true)
+        .secure(settings.security.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::minutes(minutes))
+        .finish()
 }
 
 /// Where a page asked for without the reason its referral needs sends the person: the
