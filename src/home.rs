@@ -162,11 +162,9 @@ pub async fn index(state: State, user: CurrentUser) -> Result<HttpResponse, AppE
 }
 
 pub async fn accessibility(state: State, _req: HttpRequest) -> Result<HttpResponse, AppError> {
-    page::html(
-        &state,
-        "home/accessibility.html",
-        &page::public_context(None),
-    )
+    let mut ctx = page::public_context(None);
+    ctx.insert("service", &state.settings.service);
+    page::html(&state, "home/accessibility.html", &ctx)
 }
 
 pub async fn privacy(state: State, _req: HttpRequest) -> Result<HttpResponse, AppError> {

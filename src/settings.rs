@@ -26,6 +26,20 @@ pub struct Settings {
     pub import: ImportSettings,
     #[serde(default)]
     pub sessions: SessionSettings,
+    #[serde(default)]
+    pub service: ServiceSettings,
+}
+
+/// Who runs this deployment, for the accessibility statement and privacy notice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// The organisation that runs the service (e.g. "Rutland Community Safety Partnership").
+    /// Empty: the pages say "the organisation that runs this service".
+    pub provider: String,
+    /// Where to report an accessibility problem or ask for another format. Empty: the pages
+    /// say to tell the service administrator.
+    pub contact_email: String,
 }
 
 /// Treatment sessions.

@@ -296,6 +296,26 @@ pub const RATES: &[Indicator] = &[
 ];
 
 /// Counts that only feed rates (not shown as rows of their own).
+/// Pairs of counts (whole, part) whose difference a reader can work out: each step of the
+/// funnel and the next, and each rate's denominator and numerator (two shown counts, or a
+/// shown rate and its shown denominator, give the part, and so the rest). Disclosure
+/// control protects each difference as if it were a count of its own.
+pub const DIFFERENCES: &[(&str, &str)] = &[
+    ("referred", "screened"),
+    ("screened", "accepted"),
+    ("accepted", "assessed"),
+    ("assessed", "suitable"),
+    ("suitable", "consented"),
+    ("consented", "order_made"),
+    ("order_made", "started"),
+    ("started", "completed"),
+    ("offered", "missed"),
+    ("completed", "phq9_pairs_completers"),
+    ("phq9_pairs", "phq9_improved"),
+    ("gad7_pairs", "gad7_improved"),
+    ("core10_pairs", "core10_improved"),
+];
+
 pub const HIDDEN_COUNTS: &[&str] = &[
     "missed",
     "offered",
@@ -426,6 +446,34 @@ mod tests {
             );
         }
         assert!("made_up".parse::<Count>().is_err());
+    }
+
+    #[test]
+    fn every_rate_and_every_step_of_the_funnel_has_its_difference_protected() {
+        for i in RATES {
+            let Kind::Rate(num, den) = i.kind else {
+                panic!("{} is a rate", i.key)
+            };
+            assert!(DIFFERENCES.contains(&(den, num)), "{}", i.key);
+        }
+        let steps: Vec<&str> = FUNNEL
+            .iter()
+            .map(|i| i.key)
+            .take_while(|k| *k != "completed")
+            .filter(|k| {
+                !FUNNEL
+                    .iter()
+                    .any(|i| i.key == *k && i.label.starts_with(' '))
+            })
+            .filter(|k| !k.starts_with("order_") || *k == "order_made")
+            .chain(["completed"])
+            .collect();
+        for pair in steps.windows(2) {
+            assert!(DIFFERENCES.contains(&(pair[0], pair[1])), "{pair:?}");
+        }
+        for (whole, part) in DIFFERENCES {
+            assert!(whole.parse::<Count>().is_ok() && part.parse::<Count>().is_ok());
+        }
     }
 
     #[test]

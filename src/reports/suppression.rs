@@ -29,14 +29,29 @@ pub type Constraint = (usize, Vec<usize>);
 pub struct Table {
     values: Vec<i64>,
     constraints: Vec<Constraint>,
+    /// Cells never shown: differences a reader could work out from two shown cells.
+    unpublished: Vec<bool>,
 }
 
 impl Table {
     pub fn new(values: Vec<i64>) -> Table {
+        let unpublished = vec![false; values.len()];
         Table {
             values,
             constraints: Vec::new(),
+            unpublished,
         }
+    }
+
+    /// Adds a count that is never shown itself but follows from shown ones (the people
+    /// screened but not accepted: screened less accepted), and returns its cell. Tie it to
+    /// them with [`Table::sum`]. It is protected like a shown count: when it is from 1 to
+    /// `threshold - 1`, enough of the cells it follows from are hidden that it cannot be
+    /// worked out. Its own cell in [`Table::suppress`]'s answer is always hidden.
+    pub fn implied(&mut self, value: i64) -> usize {
+        self.values.push(value);
+        self.unpublished.push(true);
+        self.values.len() - 1
     }
 
     /// Adds the constraint `values[total] == sum(values[parts])`.
@@ -109,19 +124,38 @@ impl Table {
         if !well_formed {
             return vec![Cell::Suppressed; n];
         }
-        let mut hidden: Vec<bool> = self
+        let small: Vec<bool> = self
             .values
             .iter()
             .map(|v| *v != 0 && v.unsigned_abs() < threshold.max(0).unsigned_abs())
             .collect();
-        self.two_per_constraint(&mut hidden);
-        while let Some(cell) = self.determined(&hidden).iter().position(|d| *d) {
-            match self.protect(cell, &hidden) {
+        // What must stay unknown: every hidden shown cell, and the small unpublished ones. A
+        // large unpublished cell may be worked out; it is unknown only until it is.
+        let guarded =
+            |cell: usize, hidden: &[bool]| hidden[cell] && (!self.unpublished[cell] || small[cell]);
+        let mut hidden: Vec<bool> = small
+            .iter()
+            .zip(&self.unpublished)
+            .map(|(s, u)| *s || *u)
+            .collect();
+        self.two_per_constraint(&mut hidden, &guarded);
+        while let Some(cell) = self
+            .determined(&hidden)
+            .iter()
+            .enumerate()
+            .position(|(cell, d)| *d && guarded(cell, &hidden))
+        {
+            match self.protect(cell, &hidden, &guarded) {
                 Some(better) => hidden = better,
                 None => {
                     // Hiding every non-zero cell is always safe: the hidden cells can then all be
                     // scaled together.
-                    hidden = self.values.iter().map(|v| *v != 0).collect();
+                    hidden = self
+                        .values
+                        .iter()
+                        .zip(&self.unpublished)
+                        .map(|(v, u)| *v != 0 || *u)
+                        .collect();
                     break;
                 }
             }
@@ -141,7 +175,7 @@ impl Table {
 
     /// The standard rule, to a fixed point: a constraint with one hidden member gets a second,
     /// the smallest non-zero part if there is one, otherwise the total.
-    fn two_per_constraint(&self, hidden: &mut [bool]) {
+    fn two_per_constraint(&self, hidden: &mut [bool], guarded: &impl Fn(usize, &[bool]) -> bool) {
         let mut changed = true;
         while changed {
             changed = false;
@@ -150,8 +184,8 @@ impl Table {
                 let protecting = members()
                     .filter(|m| hidden[**m] && self.values[**m] != 0)
                     .count();
-                let any_hidden = members().any(|m| hidden[*m]);
-                if !any_hidden || protecting >= 2 {
+                let any_guarded = members().any(|m| guarded(*m, hidden));
+                if !any_guarded || protecting >= 2 {
                     continue;
                 }
                 let shown_non_zero = |m: &&usize| !hidden[**m] && self.values[**m] != 0;
@@ -170,7 +204,12 @@ impl Table {
 
     /// Hides the smallest shown non-zero cell sharing a constraint with `cell` whose hiding
     /// (with the standard rule reapplied) leaves `cell` undetermined.
-    fn protect(&self, cell: usize, hidden: &[bool]) -> Option<Vec<bool>> {
+    fn protect(
+        &self,
+        cell: usize,
+        hidden: &[bool],
+        guarded: &impl Fn(usize, &[bool]) -> bool,
+    ) -> Option<Vec<bool>> {
         let mut candidates: Vec<usize> = self
             .constraints
             .iter()
@@ -183,7 +222,7 @@ impl Table {
         candidates.into_iter().find_map(|candidate| {
             let mut trial = hidden.to_vec();
             trial[candidate] = true;
-            self.two_per_constraint(&mut trial);
+            self.two_per_constraint(&mut trial, guarded);
             (!self.determined(&trial)[cell]).then_some(trial)
         })
     }
@@ -374,7 +413,7 @@ pub(crate) mod tests {
         let table = Table::grid(&counts);
         let bridge = Table::grid_index(4, 1, 2);
         let mut rule_only: Vec<bool> = table.values().iter().map(|v| *v < 5).collect();
-        table.two_per_constraint(&mut rule_only);
+        table.two_per_constraint(&mut rule_only, &|cell, hidden: &[bool]| hidden[cell]);
         assert_eq!(rule_only.iter().filter(|h| **h).count(), 9);
         assert!(determined(table.constraints(), &rule_only)[bridge]);
 
@@ -383,6 +422,32 @@ pub(crate) mod tests {
         let hidden: Vec<bool> = cells.iter().map(|c| *c == S).collect();
         assert!(!determined(table.constraints(), &hidden).contains(&true));
         assert!(is_safe(table.values(), &cells, table.constraints()));
+    }
+
+    #[test]
+    fn a_small_difference_between_two_shown_counts_is_protected() {
+        // 6 screened, 5 accepted: 1 declined, never shown, but 6 - 5 gives it away.
+        let mut table = Table::new(vec![6, 5]);
+        let declined = table.implied(1);
+        table.sum(0, vec![1, declined]);
+        let cells = table.suppress(5);
+        assert!(cells[0] == S || cells[1] == S, "{cells:?}");
+        assert_eq!(cells[declined], S);
+        let hidden: Vec<bool> = cells.iter().map(|c| *c == S).collect();
+        assert!(!determined(table.constraints(), &hidden)[declined]);
+
+        // A large difference needs nothing hidden: 40 screened, 20 accepted.
+        let mut table = Table::new(vec![40, 20]);
+        let declined = table.implied(20);
+        table.sum(0, vec![1, declined]);
+        let cells = table.suppress(5);
+        assert_eq!(&cells[..2], &[Shown(40), Shown(20)]);
+
+        // A zero difference is shown as much as a zero is: all screened were accepted.
+        let mut table = Table::new(vec![7, 7]);
+        let declined = table.implied(0);
+        table.sum(0, vec![1, declined]);
+        assert_eq!(&table.suppress(5)[..2], &[Shown(7), Shown(7)]);
     }
 
     #[test]

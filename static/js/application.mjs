@@ -172,3 +172,31 @@ const csrfToken = metaContent('app-csrf-token')
 if (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 && csrfToken) {
   startSessionTimeoutWarning(timeoutSeconds, csrfToken)
 }
+
+// Wide tables (WCAG 1.4.10 Reflow, 2.1.1 Keyboard): a table wider than the screen scrolls
+// inside its .app-table-wrap. While it does, the wrapper is a named region in the tab order
+// so that keyboard users can scroll it with the arrow keys; when it fits, it is neither.
+function labelFor (wrap) {
+  const caption = wrap.querySelector('caption')?.textContent.trim()
+  if (caption) return caption
+  let el = wrap.previousElementSibling
+  while (el && !/^H[1-6]$/.test(el.tagName)) el = el.previousElementSibling
+  return el?.textContent.trim() || 'Table'
+}
+
+function markScrollableTables () {
+  for (const wrap of document.querySelectorAll('.app-table-wrap, .app-chart-wrap')) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {
+      wrap.setAttribute('tabindex', '0')
+      wrap.setAttribute('role', 'region')
+      wrap.setAttribute('aria-label', `${labelFor(wrap)} (scrolls sideways)`)
+    } else {
+      wrap.removeAttribute('tabindex')
+      wrap.removeAttribute('role')
+      wrap.removeAttribute('aria-label')
+    }
+  }
+}
+
+markScrollableTables()
+window.addEventListener('resize', markScrollableTables)

@@ -816,3 +816,37 @@ async fn actor(
         off_caseload: false,
     }
 }
+
+#[tokio::test]
+async fn the_accessibility_statement_has_the_sections_the_regulations_expect() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.service.provider = "Rutland Community Safety Partnership".into();
+        s.service.contact_email = "access@rutland.example".into();
+    })
+    .await;
+    let page = app.new_browser().get_page("/accessibility").await;
+    for section in [
+        "How accessible this service is",
+        "Feedback and contact information",
+        "Reporting accessibility problems with this service",
+        "Enforcement procedure",
+        "Compliance status",
+        "partially compliant",
+        "Non-accessible content",
+        "Non-compliance with the accessibility regulations",
+        "not within the scope of the accessibility regulations",
+        "This statement was prepared on",
+        "Equality and Human Rights Commission",
+        "This service is run by Rutland Community Safety Partnership.",
+        "mailto:access@rutland.example",
+    ] {
+        assert!(page.contains(section), "statement lacks {section:?}");
+    }
+
+    // Unconfigured, it says who to tell rather than leaving a blank.
+    let app = spawn_app().await;
+    let page = app.new_browser().get_page("/accessibility").await;
+    assert!(page.contains("run by the organisation that runs this service"));
+    assert!(page.contains("tell your service administrator"));
+    assert!(!page.contains("mailto:"));
+}

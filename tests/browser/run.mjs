@@ -244,6 +244,9 @@ async function checkPage (page, shot, { expectStatus = 200 } = {}) {
   const file = path.join(SCREENSHOTS, `${shot}.png`)
   await page.screenshot({ path: file, fullPage: true })
 
+  const reflow = await checkReflow(page)
+  if (reflow) problems.push(`scrolls sideways at 320 px wide (WCAG 1.4.10 Reflow): the page is ${reflow.width} px wide; widest parts: ${reflow.offenders.join('; ')}`)
+
   // Give late console messages (e.g. CSP reports) a moment, then read the log.
   await page.waitForTimeout(100)
   const consoleErrors = page.log.console.filter((c) => !(
@@ -268,6 +271,38 @@ async function checkPage (page, shot, { expectStatus = 200 } = {}) {
   resetLog(page)
   if (problems.length > 0) assert.fail(`${shot} (${url}, "${state.title}") has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}\n`)
   return state
+}
+
+/**
+ * WCAG 2.2 SC 1.4.10 Reflow: at 320 CSS px wide the page must not scroll sideways. Wide
+ * tables may scroll inside their own region (`.app-table-wrap`), which does not widen the
+ * page. Returns null when the page fits, or its width and the widest elements that stick
+ * out (outside any scroll region).
+ */
+async function checkReflow (page) {
+  const viewport = page.viewportSize()
+  await page.setViewportSize({ width: 320, height: 900 })
+  try {
+    return await page.evaluate(() => {
+      const doc = document.documentElement
+      if (doc.scrollWidth <= doc.clientWidth) return null
+      const scrolls = (el) => {
+        for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+          if (/(auto|scroll|hidden|clip)/.test(getComputedStyle(a).overflowX)) return true
+        }
+        return false
+      }
+      const offenders = [...document.body.querySelectorAll('*')]
+        .filter((el) => el.getBoundingClientRect().right > doc.clientWidth + 1 && !scrolls(el))
+        .map((el) => ({ el, right: Math.round(el.getBoundingClientRect().right) }))
+        .sort((a, b) => b.right - a.right)
+        .slice(0, 4)
+        .map(({ el, right }) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : ''} to ${right} px`)
+      return { width: doc.scrollWidth, offenders }
+    })
+  } finally {
+    await page.setViewportSize(viewport)
+  }
 }
 
 async function visit (t, page, shot, urlPath, options) {
