@@ -384,7 +384,7 @@ fn count_table(tallies: &[Tally]) -> (Vec<&'static str>, Table) {
     for (r, _) in keys.iter().enumerate() {
         table.sum(r * n + n - 1, (0..n - 1).map(|col| r * n + col).collect());
     }
-    for col in 0..n {
+    for (col, tally) in tallies.iter().enumerate() {
         table.sum(
             at("referred", col),
             vec![at("referred_arrest", col), at("referred_probation", col)],
@@ -403,7 +403,7 @@ fn count_table(tallies: &[Tally]) -> (Vec<&'static str>, Table) {
             );
         }
         for (whole, part) in DIFFERENCES {
-            let rest = count_of(&tallies[col], whole) - count_of(&tallies[col], part);
+            let rest = count_of(tally, whole) - count_of(tally, part);
             let cell = table.implied(rest);
             table.sum(at(whole, col), vec![at(part, col), cell]);
         }
