@@ -41,6 +41,11 @@ fn tasks(role: Role) -> Vec<Task> {
                 "Merge records",
                 "Combine two records of the same person, or undo a merge.",
             ));
+            t.push(task(
+                "/reports/uptake",
+                "Uptake and capacity report",
+                "The scheme's figures per area: referrals, orders, treatment, waits and capacity.",
+            ));
         }
         Role::AssistantPsychologist => {
             t.push(task(
@@ -54,7 +59,9 @@ fn tasks(role: Role) -> Vec<Task> {
                 "Onward support awaiting an answer whose follow-up date has come.",
             ));
         }
-        Role::Councillor => {}
+        Role::Councillor => {
+            t.push(task("/reports/uptake", "Uptake and capacity report", "How many people in your areas were referred, received a Mental Health Treatment Requirement and finished treatment, how long they waited, and whether there is capacity for the demand: figures only, never a person."));
+        }
         Role::Admin => {
             t.push(task(
                 "/admin/users",

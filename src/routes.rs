@@ -237,6 +237,11 @@ pub fn table() -> Vec<Entry> {
         ),
         get("/admin/vetting", Staff(ADMIN), web::to(users::web::vetting)),
         get("/admin/audit", Staff(ADMIN), web::to(audit::web::search)),
+        get(
+            "/admin/audit/{seq}",
+            Staff(ADMIN),
+            web::to(audit::web::entry),
+        ),
         get("/admin/import", Staff(ADMIN), web::to(import::web::form)),
         post("/admin/import", Staff(ADMIN), web::to(import::web::upload)),
         post("/admin/import/run", Staff(ADMIN), web::to(import::web::run)),

@@ -13,6 +13,7 @@ use crate::error::AppError;
 
 pub mod appender;
 pub mod web;
+pub mod words;
 
 coded_enum! {
     /// The s.62 category an event belongs to, plus sign-in and administration events.
@@ -141,35 +142,183 @@ struct NewAuditRow<'a> {
     hash: String,
 }
 
-/// What templates see of an audit entry.
+/// What the log pages show of an entry: names and plain words, with the stored codes and
+/// ids kept beside them for the detail view.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditView {
     pub seq: i64,
     pub at: String,
+    /// The user's name where the entry names a user who still exists, else what was
+    /// recorded (their email address, or "system").
     pub actor: String,
+    /// What was recorded of the actor: an email address or a system name.
+    pub actor_label: String,
+    pub actor_user_id: Option<String>,
     pub action: &'static str,
+    /// What happened, in words.
     pub event: String,
+    /// The stored event code.
+    pub code: String,
+    /// The record in words: its kind and its name or reference where one is known.
     pub record: Option<String>,
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
     pub reason: Option<String>,
     pub ip: Option<String>,
 }
 
-impl From<&AuditRow> for AuditView {
-    fn from(r: &AuditRow) -> Self {
-        Self {
+/// One entry in full, for the detail view.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditDetail {
+    pub entry: AuditView,
+    pub id: String,
+    /// The recorded details, as indented JSON ("" when there are none).
+    pub details: String,
+    pub hash: String,
+    pub prev_hash: String,
+}
+
+/// The names the entries refer to, looked up once for a page of them.
+#[derive(Default)]
+struct Names {
+    users: std::collections::HashMap<String, (String, String)>,
+    referrals: std::collections::HashMap<String, String>,
+    areas: std::collections::HashMap<String, String>,
+    services: std::collections::HashMap<String, String>,
+}
+
+impl Names {
+    fn load(c: &mut DbConn, rows: &[AuditRow]) -> Result<Self, AppError> {
+        use crate::db::schema::{areas, directory_services, referrals, users};
+        let ids = |kind: &str| -> Vec<String> {
+            let mut v: Vec<String> = rows
+                .iter()
+                .filter(|r| r.record_type.as_deref() == Some(kind))
+                .filter_map(|r| r.record_id.clone())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut user_ids = ids("user");
+        user_ids.extend(rows.iter().filter_map(|r| r.actor_user_id.clone()));
+        user_ids.sort();
+        user_ids.dedup();
+        let users = users::table
+            .filter(users::id.eq_any(&user_ids))
+            .select((users::id, users::name, users::email))
+            .load::<(String, String, String)>(c)?
+            .into_iter()
+            .map(|(id, name, email)| (id, (name, email)))
+            .collect();
+        let referrals = referrals::table
+            .filter(referrals::id.eq_any(ids("referral")))
+            .select((referrals::id, referrals::reference))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .collect();
+        let areas = areas::table
+            .filter(areas::id.eq_any(ids("area")))
+            .select((areas::id, areas::name))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .collect();
+        let services = directory_services::table
+            .filter(directory_services::id.eq_any(ids("directory_service")))
+            .select((directory_services::id, directory_services::name))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .collect();
+        Ok(Self {
+            users,
+            referrals,
+            areas,
+            services,
+        })
+    }
+
+    fn view(&self, r: &AuditRow) -> AuditView {
+        let actor = r
+            .actor_user_id
+            .as_ref()
+            .and_then(|id| self.users.get(id))
+            .map_or_else(
+                || r.actor_label.clone(),
+                |(name, email)| format!("{name} ({email})"),
+            );
+        let record = r.record_type.as_deref().map(|kind| {
+            let id = r.record_id.as_deref().unwrap_or("");
+            let name = match kind {
+                "user" => self.users.get(id).map(|(name, _)| name.clone()),
+                "referral" => self.referrals.get(id).cloned(),
+                "area" => self.areas.get(id).cloned(),
+                "directory_service" => self.services.get(id).cloned(),
+                _ => None,
+            };
+            match name {
+                Some(name) => format!("{} {name}", words::record_kind(kind)),
+                None => words::record_kind(kind),
+            }
+        });
+        AuditView {
             seq: r.seq,
             at: crate::web::format::date_time(r.at),
-            actor: r.actor_label.clone(),
+            actor,
+            actor_label: r.actor_label.clone(),
+            actor_user_id: r.actor_user_id.clone(),
             action: r.action.label(),
-            event: r.event.clone(),
-            record: r
-                .record_type
-                .as_ref()
-                .map(|t| format!("{t} {}", r.record_id.as_deref().unwrap_or(""))),
+            event: words::describe(&r.event),
+            code: r.event.clone(),
+            record,
+            record_type: r.record_type.clone(),
+            record_id: r.record_id.clone(),
             reason: r.reason.clone(),
             ip: r.ip.clone(),
         }
     }
+}
+
+/// Entries as the pages show them: with names and words.
+pub fn views(c: &mut DbConn, rows: &[AuditRow]) -> Result<Vec<AuditView>, AppError> {
+    let names = Names::load(c, rows)?;
+    Ok(rows.iter().map(|r| names.view(r)).collect())
+}
+
+/// One page of the entries `f` finds, newest first, with names and words, and how many it
+/// finds in all.
+pub fn entries(
+    c: &mut DbConn,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<AuditView>, i64), AppError> {
+    let (rows, total) = search(c, f, offset, limit)?;
+    Ok((views(c, &rows)?, total))
+}
+
+/// Entry `seq` in full, or None when there is no such entry.
+pub fn entry(c: &mut DbConn, seq: i64) -> Result<Option<AuditDetail>, AppError> {
+    let Some(row) = audit_events::table
+        .filter(audit_events::seq.eq(seq))
+        .select(AuditRow::as_select())
+        .first(c)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let names = Names::load(c, std::slice::from_ref(&row))?;
+    let details = serde_json::from_str::<serde_json::Value>(&row.details)
+        .ok()
+        .filter(|v| !v.is_null())
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_default();
+    Ok(Some(AuditDetail {
+        entry: names.view(&row),
+        id: row.id.clone(),
+        details,
+        hash: row.hash.clone(),
+        prev_hash: row.prev_hash.clone(),
+    }))
 }
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

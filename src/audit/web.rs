@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::{AuditAction, AuditView, Event, Filter};
+use super::{AuditAction, Event, Filter};
 use crate::auth::guard::CurrentUser;
 use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
@@ -155,15 +155,12 @@ async fn render(
     };
     if let Some(f) = filter {
         let offset = (page_no - 1) * PAGE_SIZE;
-        let (rows, total) = state
+        let (events, total) = state
             .db
-            .run(move |c| super::search(c, &f, offset, PAGE_SIZE))
+            .run(move |c| super::entries(c, &f, offset, PAGE_SIZE))
             .await?;
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-        ctx.insert(
-            "events",
-            &rows.iter().map(AuditView::from).collect::<Vec<_>>(),
-        );
+        ctx.insert("events", &events);
         ctx.insert("total", &total);
         ctx.insert("page", &page_no);
         ctx.insert("pages", &pages);
@@ -184,6 +181,34 @@ pub async fn search(
     let form = Form::read(&raw);
     let page_no = raw.get("page").parse::<i64>().unwrap_or(1).max(1);
     render(&state, &user, &form, page_no, "", None).await
+}
+
+/// `GET /admin/audit/{seq}`: one entry in full (ids, codes, details and chain hashes). The
+/// entry holds staff's addresses and reasons, so looking at it is recorded too.
+pub async fn entry(
+    state: State,
+    user: CurrentUser,
+    seq: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    crate::users::service::service_wide_only(&user)?;
+    let seq: i64 = seq.parse().map_err(|_| AppError::NotFound)?;
+    let detail = state
+        .db
+        .read(move |c| super::entry(c, seq))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let seq_text = seq.to_string();
+    state
+        .views
+        .append(
+            &user.actor(),
+            Event::new(AuditAction::Consultation, "audit.entry_viewed")
+                .record("audit_event", &seq_text),
+        )
+        .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("e", &detail);
+    page::render(&state, &user, "/admin/audit", "admin/audit_entry.html", ctx).await
 }
 
 /// `POST /admin/audit/export`: the matching entries as CSV, oldest first, with their chain

@@ -220,6 +220,45 @@ pub fn counts(conn: &mut DbConn) -> Result<Vec<(OutboxStatus, i64)>, AppError> {
         .collect())
 }
 
+/// Messages to `recipient` (as stored, lower case), in `status`, created from `from` to
+/// `to` (whole UK days), newest first: at most `limit`, and how many match.
+pub fn search(
+    conn: &mut DbConn,
+    recipient: Option<&str>,
+    status: Option<OutboxStatus>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    limit: i64,
+) -> Result<(Vec<OutboxMessage>, i64), AppError> {
+    let query = || {
+        let mut q = outbox_messages::table.into_boxed();
+        if let Some(r) = recipient {
+            q = q.filter(outbox_messages::recipient.eq(r.to_owned()));
+        }
+        if let Some(s) = status {
+            q = q.filter(outbox_messages::status.eq(s));
+        }
+        if let Some(f) = from {
+            q = q.filter(outbox_messages::created_at.ge(crate::clock::london_to_utc(
+                f.and_time(chrono::NaiveTime::MIN),
+            )));
+        }
+        if let Some(t) = to.and_then(|t| t.succ_opt()) {
+            q = q.filter(outbox_messages::created_at.lt(crate::clock::london_to_utc(
+                t.and_time(chrono::NaiveTime::MIN),
+            )));
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows = query()
+        .order(outbox_messages::created_at.desc())
+        .limit(limit)
+        .select(OutboxMessage::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
 /// Dead-lettered messages, newest first.
 pub fn dead(conn: &mut DbConn, limit: i64) -> Result<Vec<OutboxMessage>, AppError> {
     Ok(outbox_messages::table

@@ -10,6 +10,127 @@ use crate::notifications::messages::MessageKind;
 use crate::notifications::model;
 use crate::users::model::Role;
 
+/// What the administrators' outbox search looks for: emails to one address, in one state,
+/// created within some days. Every part is optional.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct OutboxQuery {
+    pub recipient: Option<String>,
+    pub status: Option<model::OutboxStatus>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+}
+
+impl OutboxQuery {
+    pub fn is_empty(&self) -> bool {
+        self.recipient.is_none()
+            && self.status.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+    }
+}
+
+/// Reads the outbox search form: an email address, a status and a date range.
+pub fn parse_outbox_query(
+    raw: &crate::form::RawForm,
+) -> Result<OutboxQuery, crate::error::FieldErrors> {
+    let mut errors = crate::error::FieldErrors::new();
+    let recipient = raw.get("recipient").trim().to_lowercase();
+    if !recipient.is_empty() && (!recipient.contains('@') || recipient.chars().count() > 320) {
+        errors.add(
+            "recipient",
+            "Enter an email address in the correct format, like name@example.com",
+        );
+    }
+    let status = match raw.get("status") {
+        "" => None,
+        s => match s.parse::<model::OutboxStatus>() {
+            Ok(s) => Some(s),
+            Err(_) => {
+                errors.add("status", "Select a status from the list");
+                None
+            }
+        },
+    };
+    let mut date = |field: &str, what: &str| {
+        let parts = [
+            raw.get(&format!("{field}_day")),
+            raw.get(&format!("{field}_month")),
+            raw.get(&format!("{field}_year")),
+        ];
+        if parts.iter().all(|p| p.trim().is_empty()) {
+            return None;
+        }
+        crate::form::parse_date(parts[0], parts[1], parts[2], what)
+            .map_err(|m| errors.add(field, m))
+            .ok()
+    };
+    let from = date("from_date", "first day to search");
+    let to = date("to_date", "last day to search");
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        errors.add(
+            "to_date",
+            "The last day must be the same as or after the first day",
+        );
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(OutboxQuery {
+        recipient: (!recipient.is_empty()).then_some(recipient),
+        status,
+        from,
+        to,
+    })
+}
+
+/// The emails the query finds, newest first, at most `limit`, and how many it finds in all.
+/// The search shows who was emailed about what, so it is recorded.
+pub fn search_outbox(
+    c: &mut DbConn,
+    actor: &Actor,
+    q: &OutboxQuery,
+    limit: i64,
+) -> Result<(Vec<model::OutboxMessage>, i64), AppError> {
+    let found = model::search(c, q.recipient.as_deref(), q.status, q.from, q.to, limit)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Consultation, "outbox.searched")
+            .details(json!({ "query": q, "found": found.1 })),
+    )?;
+    Ok(found)
+}
+
+/// What the administrators' outbox page shows.
+pub struct OutboxOverview {
+    /// Messages by status.
+    pub counts: Vec<(model::OutboxStatus, i64)>,
+    /// The latest failed messages.
+    pub dead: Vec<model::OutboxMessage>,
+    /// What the search found, and how many in all, when there was a search.
+    pub found: Option<(Vec<model::OutboxMessage>, i64)>,
+}
+
+/// The outbox page's figures and lists, with what `search` finds (recorded) when there is
+/// a search.
+pub fn outbox_overview(
+    c: &mut DbConn,
+    actor: &Actor,
+    search: Option<&OutboxQuery>,
+    limit: i64,
+) -> Result<OutboxOverview, AppError> {
+    let found = search
+        .map(|q| search_outbox(c, actor, q, limit))
+        .transpose()?;
+    Ok(OutboxOverview {
+        counts: model::counts(c)?,
+        dead: model::dead(c, 200)?,
+        found,
+    })
+}
+
 /// Puts a dead-lettered message back in the queue (audited); `false` when it is no longer
 /// waiting for a retry.
 pub fn requeue(c: &mut DbConn, actor: &Actor, id: &str) -> Result<bool, AppError> {

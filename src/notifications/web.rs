@@ -29,11 +29,42 @@ struct DeadView {
     created: String,
 }
 
-pub async fn outbox(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+#[derive(Serialize)]
+struct FoundView {
+    kind: &'static str,
+    recipient: String,
+    subject: String,
+    status: &'static str,
+    status_colour: &'static str,
+    attempts: i32,
+    last_error: String,
+    created: String,
+    sent: String,
+}
+
+/// How many emails the search shows at once.
+const FOUND_MAX: i64 = 100;
+
+/// `GET /admin/outbox`: the counts, the failed emails, and a search by recipient, status
+/// and date (recorded, as it shows who was emailed about what).
+pub async fn outbox(
+    state: State,
+    user: CurrentUser,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
     crate::users::service::service_wide_only(&user)?;
-    let (counts, dead) = state
+    let raw = crate::form::RawForm::from_urlencoded(req.query_string().as_bytes());
+    let query = service::parse_outbox_query(&raw);
+    let searching = raw.get("search") == "1";
+    let wanted = query.clone().ok().filter(|q| searching && !q.is_empty());
+    let actor = user.actor();
+    let service::OutboxOverview {
+        counts,
+        dead,
+        found,
+    } = state
         .db
-        .run(|c| Ok((model::counts(c)?, model::dead(c, 200)?)))
+        .write(move |c| service::outbox_overview(c, &actor, wanted.as_ref(), FOUND_MAX))
         .await?;
     let mut ctx = tera::Context::new();
     ctx.insert(
@@ -61,6 +92,65 @@ pub async fn outbox(state: State, user: CurrentUser) -> Result<HttpResponse, App
             })
             .collect::<Vec<_>>(),
     );
+    let mut form = std::collections::BTreeMap::new();
+    for k in [
+        "recipient",
+        "status",
+        "from_date_day",
+        "from_date_month",
+        "from_date_year",
+        "to_date_day",
+        "to_date_month",
+        "to_date_year",
+    ] {
+        form.insert(k, raw.get(k).trim().to_owned());
+    }
+    ctx.insert("form", &form);
+    let mut statuses = vec![page::Choice::new(String::new(), "Any status")];
+    statuses.extend(page::choices(
+        model::OutboxStatus::ALL,
+        model::OutboxStatus::as_str,
+        model::OutboxStatus::label,
+    ));
+    ctx.insert("statuses", &statuses);
+    if searching {
+        match query {
+            Err(errors) => page::insert_errors(&mut ctx, &errors),
+            Ok(q) if q.is_empty() => {
+                let mut errors = crate::error::FieldErrors::new();
+                errors.add(
+                    "recipient",
+                    "Enter an email address, or choose a status or dates, to search for",
+                );
+                page::insert_errors(&mut ctx, &errors);
+            }
+            Ok(_) => {}
+        }
+    }
+    if let Some((rows, total)) = found {
+        ctx.insert("found_total", &total);
+        ctx.insert(
+            "found",
+            &rows
+                .iter()
+                .map(|m| FoundView {
+                    kind: m.kind.label(),
+                    recipient: m.recipient.clone(),
+                    subject: m.subject.clone(),
+                    status: m.status.label(),
+                    status_colour: match m.status {
+                        model::OutboxStatus::Sent => "green",
+                        model::OutboxStatus::Dead => "red",
+                        _ => "yellow",
+                    },
+                    attempts: m.attempts,
+                    last_error: m.last_error.clone().unwrap_or_default(),
+                    created: format::date_time(m.created_at),
+                    sent: m.sent_at.map(format::date_time).unwrap_or_default(),
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
     page::render(&state, &user, "/admin/outbox", "admin/outbox.html", ctx).await
 }
 

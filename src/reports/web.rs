@@ -106,6 +106,10 @@ pub async fn uptake(
                 &format!("period={}{area_query}", report.period),
             );
             ctx.insert("withheld_max", &(report.threshold - 1));
+            ctx.insert(
+                "produced_at",
+                &crate::web::format::date_time(crate::clock::now()),
+            );
             ctx.insert("charts", &uptake::charts(&report));
             ctx.insert("report", &report);
         }

@@ -67,7 +67,7 @@ pub struct Detail {
     pub areas: Vec<String>,
     pub area_ids: Vec<String>,
     pub sessions: usize,
-    pub events: Vec<crate::audit::AuditRow>,
+    pub events: Vec<crate::audit::AuditView>,
 }
 
 pub fn detail(c: &mut DbConn, scope: &AdminScope, user_id: &str) -> Result<Detail, AppError> {
@@ -77,7 +77,10 @@ pub fn detail(c: &mut DbConn, scope: &AdminScope, user_id: &str) -> Result<Detai
         areas: model::area_names(c, &user.id)?,
         area_ids: model::area_ids(c, &user.id)?,
         sessions: session::active_for_user(c, &user.id)?.len(),
-        events: audit::for_record(c, "user", &user.id, 20)?,
+        events: {
+            let rows = audit::for_record(c, "user", &user.id, 20)?;
+            audit::views(c, &rows)?
+        },
         user,
     })
 }

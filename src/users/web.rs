@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::areas::{self, AreaView, OrganisationView};
-use crate::audit::AuditView;
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
@@ -326,10 +325,7 @@ pub async fn show(
     };
     let mut ctx = tera::Context::new();
     ctx.insert("u", &detail);
-    ctx.insert(
-        "events",
-        &events.iter().map(AuditView::from).collect::<Vec<_>>(),
-    );
+    ctx.insert("events", &events);
     page::render(&state, &user, "/admin/users", "admin/user.html", ctx).await
 }
 

@@ -462,3 +462,60 @@ async fn serve_starts_a_worker_that_delivers_without_being_asked() {
     }
     assert_eq!(server.received_by(&invitation.email).len(), 1);
 }
+
+#[tokio::test]
+async fn administrators_find_whether_an_email_went_by_recipient_status_and_date() {
+    let server = SmtpServer::start().await;
+    let app = spawn_app_with_smtp(&server, |_| {}).await;
+    let (admin, _) = app.login_as(Role::Admin).await;
+    let invitation = app.invite_through_admin_pages(&admin).await;
+    let search = |q: String| {
+        let admin = &admin;
+        async move { unescape(&admin.get_page(&format!("/admin/outbox?search=1&{q}")).await) }
+    };
+    let today = today();
+    let on_today = format!(
+        "from_date_day={d}&from_date_month={m}&from_date_year={y}&to_date_day={d}&to_date_month={m}&to_date_year={y}",
+        d = today.format("%-d"),
+        m = today.format("%-m"),
+        y = today.format("%Y")
+    );
+
+    let page = search(format!("recipient={}", invitation.email.to_uppercase())).await;
+    assert!(page.contains("1 email found"), "{page}");
+    assert!(page.contains("Invitation to set up an account"));
+    assert!(page.contains("Waiting to be sent"));
+
+    app.email_worker().run_once().await.unwrap();
+    let page = search(format!(
+        "recipient={}&status=sent&{on_today}",
+        invitation.email
+    ))
+    .await;
+    assert!(page.contains("1 email found"), "{page}");
+    let page = search(format!("recipient={}&status=dead", invitation.email)).await;
+    assert!(page.contains("0 emails found"), "{page}");
+    let page = search("recipient=someone.else%40example.org".into()).await;
+    assert!(page.contains("0 emails found"), "{page}");
+
+    // Bad input is explained, with what was typed kept.
+    let page = search("recipient=not-an-address".into()).await;
+    assert!(page.contains("govuk-error-summary"), "{page}");
+    assert!(page.contains("value=\"not-an-address\""));
+    let page = search("from_date_day=31&from_date_month=2&from_date_year=2026".into()).await;
+    assert!(page.contains("govuk-error-summary"), "{page}");
+    let page = search(String::new()).await;
+    assert!(
+        page.contains("Enter an email address, or choose a status or dates"),
+        "{page}"
+    );
+
+    // Each search is recorded, since it shows who was emailed.
+    assert!(
+        app.audit_events()
+            .iter()
+            .filter(|e| e.event == "outbox.searched")
+            .count()
+            >= 4
+    );
+}

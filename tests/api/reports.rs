@@ -182,7 +182,30 @@ async fn councillors_get_small_counts_withheld_everywhere() {
         .lines()
         .find(|l| l.starts_with("\"Screened\""))
         .expect("a screened row");
-    assert_eq!(screened, "\"Screened\",\"[c]\",\"[c]\"");
+    assert_eq!(
+        screened, "\"Screened\",\"[c]\",\"[c]\",\"\"",
+        "no change told on a withheld total"
+    );
+    assert!(csv.contains("\"Change since "), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("\"Referrals made\",\"5\",\"5\",\"Up from 0 to 5")),
+        "{csv}"
+    );
+
+    // In plain words, withheld figures said to be withheld; the home page leads here.
+    let summary = report["summary"].as_array().unwrap();
+    assert!(
+        summary[0].as_str().unwrap().contains("5 referrals were made: 0 at the point of arrest and 5 at the pre-sentence stage. A withheld number of them have so far led to a court making"),
+        "{summary:?}"
+    );
+    assert!(page.contains("In summary"));
+    assert!(page.contains("What the words in this report mean"));
+    let (_, home) = pages.get("/").await;
+    assert!(
+        home.contains("href=\"&#x2F;reports&#x2F;uptake\">Uptake and capacity report</a>"),
+        "{home}"
+    );
 
     // Other areas are not theirs to see, and nothing person-level is.
     let (status, _) = councillor
@@ -230,8 +253,8 @@ async fn the_page_draws_its_charts_with_tables_and_targets_beside_the_figures() 
     assert!(row(&report, "screened")["target"].is_null());
     assert_eq!(
         report["history"]["periods"].as_array().unwrap().len(),
-        12,
-        "twelve financial years back fit after the first day"
+        1,
+        "only the years since the first referral"
     );
 
     let pages = t.app.browser(&t.cl).await;
@@ -468,4 +491,62 @@ async fn the_report_csv_carries_a_byte_order_mark_for_spreadsheets() {
     assert!(bytes.starts_with(b"\xEF\xBB\xBF\"Indicator\""), "{bytes:?}");
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     assert!(text.contains("\"Referrals made\""), "{text}");
+}
+
+/// The report speaks plainly: a summary of the totals, the history from the first referral
+/// rather than years of zeros, breakdown rows marked as such, and a print view without the
+/// menu that says when it was produced.
+#[tokio::test]
+async fn the_report_says_what_it_found_in_plain_words_and_prints_cleanly() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    cohort(&t, &c).await;
+    let (status, report) = c.cl.get("/api/v1/reports/uptake").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let summary: Vec<&str> = report["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        summary[0].ends_with("5 referrals were made: 0 at the point of arrest and 5 at the pre-sentence stage. 3 of them have so far led to a court making a Mental Health Treatment Requirement (MHTR)."),
+        "{summary:?}"
+    );
+    assert!(
+        summary[1].starts_with("Of those referrals, 1 people have started treatment and 0 have completed all their planned sessions"),
+        "{summary:?}"
+    );
+    assert!(
+        summary
+            .iter()
+            .any(|s| s.contains("are waiting for a first session now")),
+        "{summary:?}"
+    );
+    assert_eq!(row(&report, "referred_arrest")["sub"], true);
+    assert_eq!(row(&report, "referred")["sub"], false);
+    // Every referral is from today: earlier years are not shown as zeros.
+    assert_eq!(report["history"]["periods"].as_array().unwrap().len(), 1);
+    assert_eq!(report["history"]["since_first_referral"], true);
+
+    let pages = t.app.browser(&t.cl).await;
+    let (status, page) = pages.get("/reports/uptake").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("app-report-table__sub"));
+    assert!(page.contains("Periods before the first referral in these areas are left out."));
+    assert!(page.contains("Why people can wait when there is spare capacity"));
+    assert!(page.contains("Produced on "));
+    assert!(
+        !page.contains("app-print"),
+        "the full report is not the print view"
+    );
+    let period = report["period"].as_str().unwrap();
+    let (status, print) = pages
+        .get(&format!("/reports/uptake?period={period}&print=1"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(print.contains("govuk-template__body app-print"), "{print}");
+    assert!(print.contains("Back to the full report"));
+    assert!(print.contains("Produced on "));
+    assert!(!print.contains("Show the report"), "no form to print");
 }

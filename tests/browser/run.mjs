@@ -1065,6 +1065,16 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-audit`, '/admin/audit')
         await visit(t, page, `${r}-audit-search`, '/admin/audit?category=consultation&record_type=referral')
         await visit(t, page, `${r}-audit-bad-date`, '/admin/audit?from_date_day=31&from_date_month=2&from_date_year=2026')
+        await t.test(`${r}-audit-entry: an entry opens in full from the log`, async () => {
+          resetLog(page)
+          await page.goto('/admin/audit', { waitUntil: 'load' })
+          await Promise.all([
+            page.waitForURL((u) => /^\/admin\/audit\/\d+$/.test(u.pathname), { waitUntil: 'load' }),
+            page.locator('a[href^="/admin/audit/"]').first().click()
+          ])
+          await checkPage(page, `${r}-audit-entry`)
+          assert.match(await page.locator('main').innerText(), /Event code/)
+        })
         await visit(t, page, `${r}-merge`, '/people/merge')
         await submitEmpty(t, page, `${r}-merge-errors`, '/people/merge', 'Merge records')
         await visit(t, page, `${r}-retention`, '/retention')
@@ -1075,6 +1085,19 @@ for (const account of ACCOUNTS) {
           await submitEmpty(t, page, `${r}-retention-review-errors`, reviewPath, 'Save the decision')
         }
         await visit(t, page, `${r}-outbox`, '/admin/outbox')
+        await visit(t, page, `${r}-outbox-search`, '/admin/outbox?search=1&recipient=priya.shah%40probation.demo.example')
+        await t.test(`${r}-outbox-search-errors: a search for nothing is explained`, async () => {
+          resetLog(page)
+          await page.goto('/admin/outbox', { waitUntil: 'load' })
+          await page.getByLabel('Sent to').fill('not an address')
+          await Promise.all([
+            page.waitForURL((u) => u.searchParams.get('search') === '1', { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Search', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-outbox-search-errors`)
+          assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'error summary shown')
+          assert.equal(await page.getByLabel('Sent to').inputValue(), 'not an address', 'input kept')
+        })
         await visit(t, page, `${r}-closures`, '/admin/closures')
         await submitEmpty(t, page, `${r}-closures-errors`, '/admin/closures', 'Add closure')
         await visit(t, page, `${r}-closures-past`, '/admin/closures?past=1')
@@ -1144,6 +1167,43 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-signposting-due`, '/signposting/due')
       }
       if (r === 'councillor') await visit(t, page, `${r}-referrals-forbidden`, '/referrals', { expectStatus: 403 })
+      if (r === 'councillor') {
+        await t.test(`${r}-report-journey: from the home page to the report, another period and the print view`, async () => {
+          resetLog(page)
+          await page.goto('/', { waitUntil: 'load' })
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/reports/uptake', { waitUntil: 'load' }),
+            page.getByRole('link', { name: 'Uptake and capacity report', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-report-from-home`)
+          const main = () => page.locator('main').innerText()
+          assert.match(await main(), /In summary/)
+          assert.match(await main(), /referrals were made|no referrals were made/)
+          // Last financial year instead.
+          await page.locator('#period-2').check()
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/reports/uptake' && u.searchParams.has('period'), { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Show the report', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-report-last-year`)
+          // Printing the full report leaves out the menu and account links.
+          await page.emulateMedia({ media: 'print' })
+          assert.ok(await page.locator('.govuk-service-navigation__wrapper, .app-account-nav').first().isHidden(), 'menu hidden when printed')
+          await page.emulateMedia({ media: 'screen' })
+          await Promise.all([
+            page.waitForURL((u) => u.searchParams.get('print') === '1', { waitUntil: 'load' }),
+            page.getByRole('link', { name: 'Print-friendly view for council papers', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-report-print-view`)
+          assert.ok(await page.locator('.app-account-nav').isHidden(), 'no account links in the print view')
+          assert.match(await main(), /Produced on \d+ \w+ \d{4} at /)
+          await Promise.all([
+            page.waitForURL((u) => !u.searchParams.has('print'), { waitUntil: 'load' }),
+            page.getByRole('link', { name: 'Back to the full report', exact: true }).click()
+          ])
+          assert.ok(await page.locator('.app-account-nav').isVisible(), 'back to the full report, menu and all')
+        })
+      }
       if (r === 'councillor' || r === 'clinical-lead' || r === 'admin') {
         await visit(t, page, `${r}-uptake-report`, '/reports/uptake')
         await visit(t, page, `${r}-uptake-report-print`, '/reports/uptake?print=1')

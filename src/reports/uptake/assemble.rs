@@ -65,8 +65,10 @@ pub(super) fn assemble(
                     .collect(),
                 trend: None,
                 target: None,
+                sub: false,
             })
             .collect(),
+        since_first_referral: false,
     };
 
     let count_trend = |key: &str, pol: Polarity| {
@@ -80,6 +82,7 @@ pub(super) fn assemble(
         .iter()
         .map(|i| Row {
             target: None,
+            sub: i.label.starts_with(' '),
             key: i.key.into(),
             label: i.label.trim().into(),
             figures: cur[i.key].iter().map(|c| Figure::count(*c)).collect(),
@@ -98,6 +101,7 @@ pub(super) fn assemble(
             let figures = (0..n).map(|col| rate_figure(&cur, num, den, col)).collect();
             Row {
                 target: None,
+                sub: false,
                 key: i.key.into(),
                 label: i.label.into(),
                 figures,
@@ -121,6 +125,7 @@ pub(super) fn assemble(
     };
     let mean_row = Row {
         target: None,
+        sub: false,
         key: "mean_sessions".into(),
         label: "Mean sessions attended (of those who started)".into(),
         figures: (0..n).map(|col| mean(&cur, now, col)).collect(),
@@ -157,6 +162,7 @@ pub(super) fn assemble(
         ] {
             waits.push(Row {
                 target: None,
+                sub: false,
                 key: format!("{key}_{suffix}"),
                 label: format!("{label}: {words}"),
                 figures: (0..n).map(|col| wait(now, col, p90)).collect(),
@@ -174,6 +180,7 @@ pub(super) fn assemble(
         let mut rows = vec![
             Row {
                 target: None,
+                sub: false,
                 key: "sessions_capacity".into(),
                 label: "Session capacity (practitioners' weekly capacity over the period)".into(),
                 figures: cap.iter().map(|c| figure(c[3])).collect(),
@@ -181,6 +188,7 @@ pub(super) fn assemble(
             },
             Row {
                 target: None,
+                sub: false,
                 key: "sessions_booked".into(),
                 label: "Sessions booked".into(),
                 figures: cap.iter().map(|c| figure(c[0])).collect(),
@@ -193,6 +201,7 @@ pub(super) fn assemble(
             },
             Row {
                 target: None,
+                sub: false,
                 key: "sessions_delivered".into(),
                 label: "Sessions delivered".into(),
                 figures: cap.iter().map(|c| figure(c[1])).collect(),
@@ -205,6 +214,7 @@ pub(super) fn assemble(
             },
             Row {
                 target: None,
+                sub: false,
                 key: "utilisation".into(),
                 label: "Utilisation (booked of capacity)".into(),
                 figures: cap
@@ -231,6 +241,7 @@ pub(super) fn assemble(
         };
         rows.push(Row {
             target: None,
+            sub: false,
             key: "waiting_list".into(),
             label: "Waiting for a first session now".into(),
             figures: waiting_cells.iter().map(|c| Figure::count(*c)).collect(),
@@ -239,6 +250,7 @@ pub(super) fn assemble(
         let weeks = months_of(period).len() as f64 * 52.0 / 12.0;
         rows.push(Row {
             target: None,
+            sub: false,
             key: "weeks_to_clear".into(),
             label: "Weeks to clear the waiting list at current spare capacity".into(),
             figures: cap
@@ -280,6 +292,7 @@ pub(super) fn assemble(
                 .iter()
                 .map(|(k, label)| Row {
                     target: None,
+                    sub: false,
                     key: (*k).into(),
                     label: (*label).into(),
                     figures: cur[k].iter().map(|c| Figure::count(*c)).collect(),
@@ -317,7 +330,7 @@ pub(super) fn assemble(
     sections.extend(equality);
     let mut columns: Vec<String> = areas.iter().map(|(_, name)| name.clone()).collect();
     columns.push("Total".into());
-    Report {
+    let mut report = Report {
         period: period.code(),
         period_label: period.label(),
         previous_label: previous_period.label(),
@@ -327,5 +340,85 @@ pub(super) fn assemble(
         threshold,
         sections,
         history,
+        summary: Vec::new(),
+    };
+    report.summary = summary(&report);
+    report
+}
+
+/// The report's answer to the scrutiny questions in plain words, from the totals as shown:
+/// how many were referred and by which path, how many received an MHTR, started and
+/// finished, how long they waited, and whether there is room for them.
+fn summary(report: &Report) -> Vec<String> {
+    let total = |key: &str| -> Option<&Figure> {
+        report
+            .sections
+            .iter()
+            .flat_map(|s| &s.rows)
+            .find(|r| r.key == key)
+            .and_then(|r| r.figures.last())
+    };
+    // "12", or "a withheld number of" for a figure withheld to protect people.
+    let count = |key: &str| match total(key) {
+        Some(f) if f.suppressed => "a withheld number of".to_owned(),
+        Some(f) => f.text.clone(),
+        None => "0".to_owned(),
+    };
+    // "12", or "a withheld number", where no noun follows.
+    let amount = |key: &str| match total(key) {
+        Some(f) if f.suppressed => "a withheld number".to_owned(),
+        Some(f) => f.text.clone(),
+        None => "0".to_owned(),
+    };
+    let is_zero = |key: &str| total(key).is_some_and(|f| f.value == Some(0.0));
+    let mut out = Vec::new();
+    if is_zero("referred") {
+        out.push(format!(
+            "In {}, no referrals were made in the areas chosen.",
+            report.period_label
+        ));
+    } else {
+        out.push(format!(
+            "In {}, {} referrals were made: {} at the point of arrest and {} at the pre-sentence \
+             stage. {} of them have so far led to a court making a Mental Health Treatment \
+             Requirement (MHTR).",
+            report.period_label,
+            count("referred"),
+            count("referred_arrest"),
+            count("referred_probation"),
+            capitalise(&amount("order_made")),
+        ));
+        out.push(format!(
+            "Of those referrals, {} people have started treatment and {} have completed all \
+             their planned sessions; {} ended treatment early. People referred recently may \
+             still be waiting for sentence or in treatment, so these figures can still grow.",
+            count("started"),
+            amount("completed"),
+            amount("ended_early"),
+        ));
     }
+    if let Some(f) = total("wait_first_session_median").filter(|f| f.value.is_some()) {
+        out.push(format!(
+            "Half of those who started waited {} or less from sentence to their first session.",
+            f.text
+        ));
+    }
+    let capacity = total("sessions_capacity").and_then(|f| f.value);
+    let booked = total("sessions_booked").and_then(|f| f.value);
+    if let (Some(capacity), Some(booked)) = (capacity, booked) {
+        let waiting = count("waiting_list");
+        out.push(format!(
+            "Over the period the assistant psychologists had room for {capacity:.0} sessions and \
+             {booked:.0} were booked. {} people are waiting for a first session now.",
+            capitalise(&waiting),
+        ));
+    }
+    out
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }

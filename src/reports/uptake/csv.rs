@@ -6,11 +6,15 @@ pub(super) fn csv_field(s: &str) -> String {
     crate::spreadsheet::quoted(s)
 }
 
-fn csv_rows(columns: &[String], rows: &[Row]) -> String {
+fn csv_rows(columns: &[String], rows: &[Row], change_since: Option<&str>) -> String {
     let with_targets = rows.iter().any(|r| r.target.is_some());
+    let with_change = change_since.filter(|_| rows.iter().any(|r| r.trend.is_some()));
     let mut out = String::new();
     let mut head = vec![csv_field("Indicator")];
     head.extend(columns.iter().map(|c| csv_field(c)));
+    if let Some(previous) = with_change {
+        head.push(csv_field(&format!("Change since {previous} (total)")));
+    }
     if with_targets {
         head.push(csv_field("Target"));
         head.push(csv_field("Against target (total)"));
@@ -20,6 +24,11 @@ fn csv_rows(columns: &[String], rows: &[Row]) -> String {
     for row in rows {
         let mut line = vec![csv_field(&row.label)];
         line.extend(row.figures.iter().map(|f| csv_field(&f.text)));
+        if with_change.is_some() {
+            line.push(csv_field(
+                row.trend.as_ref().map_or("", |t| t.text.as_str()),
+            ));
+        }
         if with_targets {
             let (target, status) = row
                 .target
@@ -34,13 +43,18 @@ fn csv_rows(columns: &[String], rows: &[Row]) -> String {
     out
 }
 
-/// One section as CSV: a heading row, then a row per indicator, with the target and the
-/// status against it when the section has targets.
+/// One section as CSV: a heading row, then a row per indicator, with the change since the
+/// previous period when the section tells one, and the target and the status against it
+/// when the section has targets.
 pub fn csv(report: &Report, section: &Section) -> String {
-    csv_rows(&report.columns, &section.rows)
+    csv_rows(
+        &report.columns,
+        &section.rows,
+        Some(report.previous_label.as_str()),
+    )
 }
 
 /// The key indicators over the last periods as CSV: a column per period.
 pub fn history_csv(report: &Report) -> String {
-    csv_rows(&report.history.periods, &report.history.rows)
+    csv_rows(&report.history.periods, &report.history.rows, None)
 }

@@ -98,6 +98,9 @@ pub struct Row {
     pub trend: Option<trend::Trend>,
     /// The total against its configured target, when there is one and the total is shown.
     pub target: Option<TargetStatus>,
+    /// A breakdown of the row above it (arrest and pre-sentence referrals of all referrals):
+    /// shown indented.
+    pub sub: bool,
 }
 
 /// Where an indicator stands against its target: words and a GOV.UK tag colour, never
@@ -122,6 +125,9 @@ pub struct History {
     pub periods: Vec<String>,
     /// One row per indicator, a figure per period.
     pub rows: Vec<Row>,
+    /// Whether periods before the first referral in these areas were left out (fewer
+    /// periods than usual, none of them all zeros from before the service began).
+    pub since_first_referral: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -144,6 +150,9 @@ pub struct Report {
     pub threshold: i64,
     pub sections: Vec<Section>,
     pub history: History,
+    /// The report in plain words, a sentence each, from the totals as shown (a withheld
+    /// figure is said to be withheld).
+    pub summary: Vec<String>,
 }
 
 // ------------------------------------------------------------------ computing
@@ -451,8 +460,18 @@ pub fn build(
     let before = period_tallies(c, &ids, &previous_period)?;
     let cap = capacity(c, &ids, period)?;
     let cap_before = capacity(c, &ids, &previous_period)?;
+    // The history starts with the first period that has a referral in these areas, not
+    // with a run of zeros from before the service began; the chosen period is always shown.
+    let first = first_referral_month(c, &ids)?;
+    let all = period.series(HISTORY_PERIODS);
+    let wanted: Vec<Period> = all
+        .iter()
+        .copied()
+        .filter(|p| p == period || first.is_some_and(|f| p.end >= f))
+        .collect();
+    let since_first_referral = wanted.len() < all.len();
     let mut series = Vec::new();
-    for p in period.series(HISTORY_PERIODS) {
+    for p in wanted {
         let t = if p == *period {
             now.clone()
         } else if p == previous_period {
@@ -462,7 +481,7 @@ pub fn build(
         };
         series.push((p, t));
     }
-    Ok(assemble(
+    let mut report = assemble(
         areas,
         period,
         Counts {
@@ -474,7 +493,29 @@ pub fn build(
         },
         suppress,
         threshold,
-    ))
+    );
+    report.history.since_first_referral = since_first_referral;
+    Ok(report)
+}
+
+/// The first month with a referral in any of `areas`, from the report cube (one index
+/// seek per area).
+fn first_referral_month(c: &mut DbConn, areas: &[String]) -> Result<Option<NaiveDate>, AppError> {
+    use crate::db::schema::report_cube;
+    let mut first: Option<NaiveDate> = None;
+    for area in areas {
+        let month: Option<NaiveDate> = report_cube::table
+            .filter(report_cube::area_id.eq(area))
+            .select(report_cube::month)
+            .order(report_cube::month.asc())
+            .first(c)
+            .optional()?;
+        first = match (first, month) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(first)
 }
 
 // ------------------------------------------------------------------ for the API
@@ -539,7 +580,9 @@ mod tests {
             history: History {
                 periods: vec![],
                 rows: vec![],
+                since_first_referral: false,
             },
+            summary: vec![],
         };
         let section = Section {
             key: "x".into(),
@@ -550,6 +593,7 @@ mod tests {
                 figures: vec![Figure::withheld(), Figure::number(7.0, "7".into())],
                 trend: None,
                 target: None,
+                sub: false,
             }],
         };
         let out = csv(&report, &section);
