@@ -161,9 +161,13 @@ mod tests {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (i, _) in text.match_indices("Event::new(") {
                     let call = &text[i..text.len().min(i + 200)];
+                    // The code is a literal inside the call's own parentheses.
                     let Some(start) = call.find('"') else {
                         continue;
                     };
+                    if call.find(')').is_some_and(|close| close < start) {
+                        continue;
+                    }
                     let rest = &call[start + 1..];
                     let code = &rest[..rest.find('"').unwrap_or(0)];
                     let looks_like_code = !code.is_empty()

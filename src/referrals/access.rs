@@ -51,11 +51,19 @@ impl Ctx {
 
 /// Whether a referral is on the viewer's own caseload: one they made, hold as responsible
 /// officer, assess or are allocated, or whose treatment they direct (named when the MHTR
-/// was made). Clinical leads see every referral in their areas, but looking at one off
-/// their own caseload needs a reason (DPA 2018 s.62), given once per sign-in session (or
-/// API token) for each referral: see [`Ctx::open`].
+/// was made); for a clinical lead, also one they have moved along the pathway, and one
+/// waiting on the area's clinical leads
+/// ([`awaits_clinical_lead`](crate::referrals::state::Status::awaits_clinical_lead)).
+/// Clinical leads see every referral in their areas, but looking at one off their own
+/// caseload needs a reason (DPA 2018 s.62), given once per sign-in session (or API token)
+/// for each referral: see [`Ctx::open`].
 fn on_caseload(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<bool, AppError> {
     if viewer.role != Role::ClinicalLead {
+        return Ok(true);
+    }
+    // The area's queue is the leads' own work: whatever waits on them to screen, decide,
+    // allocate or close.
+    if r.status.awaits_clinical_lead() {
         return Ok(true);
     }
     let me = Some(viewer.user_id.as_str());
@@ -66,8 +74,10 @@ fn on_caseload(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<bool, Ap
     {
         return Ok(true);
     }
-    // Asked only of a clinical lead the referral names in no other way.
-    Ok(model::treatment_director(c, &r.id)?.as_deref() == me)
+    // Asked only of a clinical lead the referral names in no other way: one who has moved
+    // it along (screened it, booked its assessment, allocated it) has it in their work.
+    Ok(model::treatment_director(c, &r.id)?.as_deref() == me
+        || model::has_acted_on(c, &r.id, &viewer.user_id)?)
 }
 
 /// The reason the user gave, since `since` (the start of their session, or the issue of

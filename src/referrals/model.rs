@@ -523,6 +523,7 @@ pub struct ListRow {
     pub submitted_at: NaiveDateTime,
     pub given_name: String,
     pub family_name: String,
+    pub responsible_officer_id: Option<String>,
 }
 
 /// A page of referrals in scope, as a list shows them, and the total matching.
@@ -616,6 +617,7 @@ pub fn list(
             referrals::submitted_at,
             people::given_name,
             people::family_name,
+            referrals::responsible_officer_id,
         ))
         .load(conn)?;
     rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
@@ -718,6 +720,17 @@ pub fn history(conn: &mut DbConn, referral_id: &str) -> Result<Vec<HistoryRow>, 
 
 /// The clinical lead named as treatment director when the MHTR was made (the latest order
 /// recorded), kept with the step in the referral's history.
+/// Whether `user_id` has moved referral `referral_id` along the pathway (screened it,
+/// booked its assessment, allocated it…): one read along the history's referral index.
+pub fn has_acted_on(conn: &mut DbConn, referral_id: &str, user_id: &str) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        referral_status_history::table
+            .filter(referral_status_history::referral_id.eq(referral_id))
+            .filter(referral_status_history::actor_user_id.eq(user_id)),
+    ))
+    .get_result(conn)?)
+}
+
 pub fn treatment_director(
     conn: &mut DbConn,
     referral_id: &str,

@@ -63,6 +63,17 @@ use Role as R;
 use Status as S;
 
 impl Status {
+    /// Whether the referral waits on the clinical leads of its area as a team: to screen it,
+    /// book its assessment, decide suitability, send the report, allocate an assistant
+    /// psychologist or close it (a step of [`Action::LEAD_STEPS`] applies). Such a referral
+    /// is the area's clinical leads' own work, so opening it needs no reason (it is still
+    /// recorded). One whose assessment is booked or which is allocated is its assistant
+    /// psychologist's, even though a lead may book or allocate it again.
+    pub fn awaits_clinical_lead(self) -> bool {
+        !matches!(self, S::AssessmentBooked | S::Allocated)
+            && Action::LEAD_STEPS.iter().any(|a| a.target(self).is_some())
+    }
+
     /// Nothing more happens to the referral.
     pub fn is_final(self) -> bool {
         matches!(
@@ -144,6 +155,19 @@ impl Tab {
 }
 
 impl Action {
+    /// The steps that are the clinical leads' decisions: screening, booking the
+    /// assessment, suitability, the report to probation, allocation and closing.
+    pub const LEAD_STEPS: &[Action] = &[
+        A::Accept,
+        A::Decline,
+        A::BookAssessment,
+        A::RecordSuitable,
+        A::RecordNotSuitable,
+        A::SendReport,
+        A::AllocateAp,
+        A::Close,
+    ];
+
     /// Whether a user takes the action themselves. Treatment starts when the first session is
     /// recorded as attended, never by itself: a referral started by hand could never have
     /// sessions.
@@ -400,6 +424,29 @@ mod tests {
                 prop_assert_eq!(to, S::Withdrawn);
                 prop_assert!(s.is_pre_treatment());
             }
+        }
+    }
+
+    #[test]
+    fn what_awaits_the_clinical_leads_is_their_own_decision() {
+        let waiting: Vec<Status> = Status::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.awaits_clinical_lead())
+            .collect();
+        assert_eq!(
+            waiting,
+            [
+                S::Submitted,
+                S::Accepted,
+                S::Assessed,
+                S::ConsentRecorded,
+                S::Inducted,
+                S::Ended
+            ]
+        );
+        for a in Action::LEAD_STEPS {
+            assert!(a.roles().contains(&R::ClinicalLead), "{a:?}");
         }
     }
 }

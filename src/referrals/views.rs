@@ -47,6 +47,8 @@ pub struct ReferralSummary {
     /// UTC, ISO 8601.
     pub submitted_at: String,
     pub submitted_text: String,
+    /// An arrest referral that no probation officer has taken over yet.
+    pub needs_responsible_officer: bool,
 }
 
 impl ReferralSummary {
@@ -64,6 +66,9 @@ impl ReferralSummary {
             urgency: r.urgency.as_str().into(),
             submitted_at: format::iso(r.submitted_at),
             submitted_text: format::date(r.submitted_at.date()),
+            needs_responsible_officer: r.entry_point == crate::referrals::codes::EntryPoint::Arrest
+                && r.responsible_officer_id.is_none()
+                && !r.status.is_final(),
         }
     }
 }

@@ -1376,7 +1376,8 @@ pub struct Attention {
 }
 
 /// What needs the viewer, in this order: risk alerts, sessions over with no outcome (as of
-/// `now`, UK time), enforcement reviews.
+/// `now`, UK time), arrest referrals waiting for a responsible officer, enforcement
+/// reviews.
 pub fn attention(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -1436,6 +1437,34 @@ pub fn attention(
     }));
     if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
         return Ok(out);
+    }
+    if viewer.role == Role::ProbationOfficer {
+        // Arrest referrals in the officer's areas that no officer has taken over yet.
+        use crate::referrals::codes::EntryPoint;
+        let waiting: Vec<(String, String, NaiveDateTime)> = scoped(viewer, Purpose::Casework)
+            .filter(referrals::entry_point.eq(EntryPoint::Arrest))
+            .filter(referrals::responsible_officer_id.is_null())
+            .filter(
+                referrals::status.ne_all(
+                    crate::referrals::state::Status::ALL
+                        .iter()
+                        .filter(|s| s.is_final())
+                        .copied()
+                        .collect::<Vec<_>>(),
+                ),
+            )
+            .select((referrals::id, referrals::reference, referrals::submitted_at))
+            .order(referrals::submitted_at.asc())
+            .limit(100)
+            .load(c)?;
+        out.extend(waiting.into_iter().map(|(id, reference, at)| Attention {
+            href: format!("/referrals/{id}"),
+            reference,
+            text: format!(
+                "Arrest referral made {} is waiting for a responsible officer: take it over if it is yours",
+                crate::web::format::date(crate::clock::utc_to_london(at).date())
+            ),
+        }));
     }
     let reviews: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
         .filter(

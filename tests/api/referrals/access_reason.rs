@@ -8,7 +8,7 @@ use mhtr_pathway::db::schema::referrals;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::helpers::{Api, TestApp};
+use super::helpers::TestApp;
 use super::{api_referral, cast, probation_json, status_of, version_of};
 
 const REASON: &str = "Safeguarding review of the Rutland caseload";
@@ -33,13 +33,38 @@ async fn reasons_of(app: &TestApp, id: &str, event: &str, email: &str) -> Vec<Op
     rows.into_iter().map(|e| e.reason).collect()
 }
 
-/// A referral made by the probation officer in area A: in the clinical lead's area, not on
-/// their caseload.
-async fn off_caseload(po: &Api, area: &str, family: &str, crn: &str) -> String {
-    api_referral(po, &probation_json(area, "Vi", family, Some(crn))).await["id"]
+/// A referral made by the probation officer in area A, screened and booked for assessment
+/// with the assistant psychologist by another clinical lead: in the test lead's areas, but
+/// neither on their caseload nor waiting on the area's clinical leads, so opening it asks
+/// them why.
+pub(crate) async fn off_caseload(t: &super::Cast, family: &str, crn: &str) -> String {
+    let po = t.app.api(&t.po).await;
+    let id = api_referral(&po, &probation_json(&t.app.area_a, "Vi", family, Some(crn))).await["id"]
         .as_str()
         .unwrap()
-        .to_owned()
+        .to_owned();
+    let other = t
+        .app
+        .create_user(
+            mhtr_pathway::users::model::Role::ClinicalLead,
+            &format!("Dr Screener {crn}"),
+            &[&t.app.area_a],
+        )
+        .await;
+    let other = t.app.api(&other).await;
+    super::advance(
+        &[("cl", &other)],
+        &id,
+        &[
+            ("cl", json!({"action": "accept"})),
+            (
+                "cl",
+                json!({"action": "book_assessment", "assessment_date": "2030-01-01", "assessor_id": t.ap.id}),
+            ),
+        ],
+    )
+    .await;
+    id
 }
 
 fn assert_reason_required(status: StatusCode, body: &str, what: &str) {
@@ -57,8 +82,7 @@ fn assert_reason_required(status: StatusCode, body: &str, what: &str) {
 #[tokio::test]
 async fn a_clinical_lead_gives_a_reason_before_the_api_shows_a_referral_off_their_caseload() {
     let t = cast().await;
-    let po = t.app.api(&t.po).await;
-    let id = off_caseload(&po, &t.app.area_a, "Ewer", "V200001").await;
+    let id = off_caseload(&t, "Ewer", "V200001").await;
     let path = format!("/api/v1/referrals/{id}");
     let cl = t.app.api(&t.cl).await;
 
@@ -154,7 +178,7 @@ async fn a_clinical_lead_gives_a_reason_before_the_api_shows_a_referral_off_thei
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(REASON), "the reason is in the audit log");
-    assert!(page.contains("referral.access_reason"));
+    assert!(page.contains("Gave a reason to open a referral outside their own work"));
 
     // Another token starts afresh, as a new sign-in does on the pages.
     let fresh = t.app.api(&t.cl).await;
@@ -162,7 +186,7 @@ async fn a_clinical_lead_gives_a_reason_before_the_api_shows_a_referral_off_thei
     assert_reason_required(status, &body, "a new token");
 
     // Not for every referral: another one off the caseload still needs its own reason.
-    let other = off_caseload(&po, &t.app.area_a, "Other", "V200002").await;
+    let other = off_caseload(&t, "Other", "V200002").await;
     let (status, body) = cl
         .get_with(&format!("/api/v1/referrals/{other}"), &[])
         .await;
@@ -172,9 +196,8 @@ async fn a_clinical_lead_gives_a_reason_before_the_api_shows_a_referral_off_thei
 #[tokio::test]
 async fn a_reason_given_on_the_pages_holds_for_the_api_and_the_other_way_round() {
     let t = cast().await;
-    let po = t.app.api(&t.po).await;
-    let one = off_caseload(&po, &t.app.area_a, "Ewer", "V200011").await;
-    let two = off_caseload(&po, &t.app.area_a, "Bray", "V200012").await;
+    let one = off_caseload(&t, "Ewer", "V200011").await;
+    let two = off_caseload(&t, "Bray", "V200012").await;
     let cl = t.app.api(&t.cl).await;
     let page = t.app.browser(&t.cl).await;
 
@@ -214,8 +237,7 @@ async fn a_reason_given_on_the_pages_holds_for_the_api_and_the_other_way_round()
 #[tokio::test]
 async fn every_api_call_on_a_referral_off_the_caseload_asks_first_and_changes_nothing() {
     let t = cast().await;
-    let po = t.app.api(&t.po).await;
-    let id = off_caseload(&po, &t.app.area_a, "Ewer", "V200021").await;
+    let id = off_caseload(&t, "Ewer", "V200021").await;
     let cl = t.app.api(&t.cl).await;
     let reads = [
         "",
@@ -259,8 +281,8 @@ async fn every_api_call_on_a_referral_off_the_caseload_asks_first_and_changes_no
         let (status, answer) = cl.post(&format!("/api/v1/referrals/{id}{sub}"), body).await;
         assert_reason_required(status, &answer.to_string(), &format!("POST {sub}"));
     }
-    assert_eq!(version_of(&t.app, &id).await, 1, "nothing changed");
-    assert_eq!(status_of(&t.app, &id).await, "submitted");
+    assert_eq!(version_of(&t.app, &id).await, 3, "nothing changed");
+    assert_eq!(status_of(&t.app, &id).await, "assessment_booked");
     let seen: Vec<String> = entries(&t.app, &id)
         .await
         .into_iter()
@@ -269,43 +291,48 @@ async fn every_api_call_on_a_referral_off_the_caseload_asks_first_and_changes_no
         .collect();
     assert!(seen.is_empty(), "nothing recorded for the lead: {seen:?}");
 
-    // With the reason, the screening goes ahead; the amendment too, then, without it.
+    // With the reason, the amendment goes ahead; a new token without it is asked again.
     let cl = cl.giving_reason(REASON);
-    let (status, moved) = cl
-        .post(&format!("/api/v1/referrals/{id}/transitions"), &writes[0].1)
+    let amend = format!("/api/v1/referrals/{id}/amend");
+    let (status, amended) = cl
+        .post(
+            &amend,
+            &json!({"version": 3, "reason": "Spelling", "changes": {"family_name": "Ewers"}}),
+        )
         .await;
-    assert_eq!(status, StatusCode::OK, "{moved}");
-    assert_eq!(moved["status"], "accepted");
-    let (status, amended) = t
+    assert_eq!(status, StatusCode::OK, "{amended}");
+    let (status, refused) = t
         .app
         .api(&t.cl)
         .await
         .post(
-            &format!("/api/v1/referrals/{id}/amend"),
-            &json!({"version": 2, "reason": "Spelling", "changes": {"family_name": "Ewers"}}),
+            &amend,
+            &json!({"version": 4, "reason": "Spelling", "changes": {"family_name": "Ewerss"}}),
         )
         .await;
     assert_reason_required(
         status,
-        &amended.to_string(),
+        &refused.to_string(),
         "a new token, without the reason",
     );
-    let (status, amended) = cl
+    // Rebooking the assessment with the reason: a step of the pathway, recorded with it.
+    let (status, moved) = cl
         .post(
-            &format!("/api/v1/referrals/{id}/amend"),
-            &json!({"version": 2, "reason": "Spelling", "changes": {"family_name": "Ewers"}}),
+            &format!("/api/v1/referrals/{id}/transitions"),
+            &json!({"action": "book_assessment", "version": 4, "assessment_date": "2030-02-01", "assessor_id": t.ap.id}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{amended}");
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["status"], "assessment_booked");
     assert_eq!(
         reasons_of(&t.app, &id, "referral.access_reason", &t.cl.email).await,
         [Some(REASON.to_owned())]
     );
-    // Each answer shows the whole referral: a view, recorded with the reason, beside the
-    // change itself.
+    // Each answer shows the whole referral: a view beside the change itself, recorded with
+    // the reason, until the lead's own step makes the referral part of their work.
     assert_eq!(
         reasons_of(&t.app, &id, "referral.viewed", &t.cl.email).await,
-        vec![Some(REASON.to_owned()); 2]
+        vec![Some(REASON.to_owned()), None]
     );
     for change in ["referral.transition", "referral.amended"] {
         assert_eq!(
@@ -314,13 +341,21 @@ async fn every_api_call_on_a_referral_off_the_caseload_asks_first_and_changes_no
             "{change}"
         );
     }
+    // Having moved it along, the lead has it in their work: a new token is not asked.
+    let (status, body) = t
+        .app
+        .api(&t.cl)
+        .await
+        .get(&format!("/api/v1/referrals/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
 async fn on_their_caseload_other_roles_and_out_of_scope_are_answered_as_before() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let id = off_caseload(&po, &t.app.area_a, "Ewer", "V200031").await;
+    let id = off_caseload(&t, "Ewer", "V200031").await;
     let path = format!("/api/v1/referrals/{id}");
 
     // The probation officer who made it: no reason asked, none on the view.
@@ -423,4 +458,36 @@ async fn the_openapi_document_names_the_header_on_every_call_on_a_referral() {
         checked += 1;
     }
     assert_eq!(checked, 14, "every call on a referral");
+}
+
+/// A referral waiting on the area's clinical leads (to be screened, here) is their own work:
+/// a lead opens it without a reason, and the view is still recorded.
+#[tokio::test]
+async fn the_leads_open_what_waits_on_them_without_a_reason_and_the_view_is_recorded() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let id = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Vi", "Queue", Some("V200041")),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = t.app.browser(&t.cl).await;
+    let (status, body) = page.get(&format!("/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Queue"));
+    let (status, body) = t
+        .app
+        .api(&t.cl)
+        .await
+        .get_with(&format!("/api/v1/referrals/{id}"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        reasons_of(&t.app, &id, "referral.viewed", &t.cl.email).await,
+        [None, None],
+        "both views recorded, with no reason asked"
+    );
 }

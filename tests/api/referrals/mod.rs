@@ -334,6 +334,16 @@ async fn an_arrest_referral_is_taken_over_by_a_responsible_officer() {
         .app
         .create_user(Role::ProbationOfficer, "Ro Taker", &[&t.app.area_a])
         .await;
+    // Every officer in the area is told it waits for one: on their home page and in their
+    // list.
+    let other_pages = t.app.browser(&other).await;
+    let (_, home) = other_pages.get("/").await;
+    assert!(
+        home.contains("is waiting for a responsible officer: take it over if it is yours"),
+        "{home}"
+    );
+    let (_, list) = other_pages.get("/referrals").await;
+    assert!(list.contains("Needs a responsible officer"), "{list}");
     let taker = t.app.api(&other).await;
     let (status, r) = taker.get(&format!("/api/v1/referrals/{id}")).await;
     assert_eq!(
@@ -350,6 +360,13 @@ async fn an_arrest_referral_is_taken_over_by_a_responsible_officer() {
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["responsible_officer"], "Ro Taker");
     assert_eq!(r["status"], "submitted");
+    let (_, home) = other_pages.get("/").await;
+    assert!(
+        !home.contains("waiting for a responsible officer"),
+        "{home}"
+    );
+    let (_, list) = other_pages.get("/referrals").await;
+    assert!(!list.contains("Needs a responsible officer"), "{list}");
     // A third officer no longer sees it: it has its responsible officer now.
     let third = t
         .app
@@ -549,12 +566,7 @@ async fn people_outside_scope_get_the_same_answer_as_for_nothing() {
 async fn viewing_a_referral_is_recorded_as_a_consultation() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let r = api_referral(
-        &po,
-        &probation_json(&t.app.area_a, "Vi", "Ewer", Some("V100001")),
-    )
-    .await;
-    let id = r["id"].as_str().unwrap().to_owned();
+    let id = access_reason::off_caseload(&t, "Ewer", "V100001").await;
     // The referral is in the clinical lead's area but not on their caseload: a reason first.
     let cl = t.app.browser(&t.cl).await;
     let (status, loc, _) = cl.get_with_location(&format!("/referrals/{id}")).await;
@@ -595,10 +607,12 @@ async fn viewing_a_referral_is_recorded_as_a_consultation() {
         .run(move |c| mhtr_pathway::audit::for_record(c, "referral", &rid, 50))
         .await
         .unwrap();
+    // (The lead who screened it and booked its assessment looked at it too.)
     let consultations: Vec<_> = views
         .iter()
         .filter(|e| e.event == "referral.viewed")
         .map(|e| e.actor_label.clone())
+        .filter(|a| *a == t.cl.email || *a == t.po.email)
         .collect();
     assert_eq!(consultations.len(), 4);
     assert_eq!(
