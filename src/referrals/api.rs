@@ -319,7 +319,9 @@ pub async fn identity(
 }
 
 /// Move a referral along the pathway. The body holds `action`, `version` and the action's
-/// fields (dates as ISO 8601), named as on the pages.
+/// fields (dates as ISO 8601), named as on the pages. `accept` may also carry
+/// `assessment_date` and `assessor_id` to book the assessment at the same time (both steps
+/// are taken, or neither).
 #[utoipa::path(
     post, path = "/api/v1/referrals/{id}/transitions", tag = "referrals",
     security(("bearer" = [])),

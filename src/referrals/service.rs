@@ -500,6 +500,103 @@ pub fn load_for_page(
     Ok((load(c, &ctx.viewer, id)?, reason))
 }
 
+/// What an action's form offers and starts with.
+pub struct ActionForm {
+    /// The people to choose from (id, label), when the action names someone: for booking
+    /// an assessment and allocating, each assistant psychologist with their sessions booked
+    /// against capacity this week and next.
+    pub staff: Option<Vec<(String, String)>>,
+    /// The answers the service already knows: today for what is done today, the booked
+    /// assessment's date, the last hearing's date and the referral's court for the order,
+    /// the assessing assistant psychologist for allocation.
+    pub prefill: RawForm,
+}
+
+/// The form of `action` on referral `l`, as of `today` (UK).
+pub fn action_form(
+    c: &mut DbConn,
+    l: &Loaded,
+    action: Action,
+    today: chrono::NaiveDate,
+) -> Result<ActionForm, AppError> {
+    let r = &l.referral;
+    let names_someone = forms::action_user(action).is_some() || action == Action::Accept;
+    let staff: Option<Vec<(String, String)>> = match names_someone {
+        false => None,
+        true => {
+            let role = if action == Action::RecordMhtrMade {
+                Role::ClinicalLead
+            } else {
+                Role::AssistantPsychologist
+            };
+            let people: Vec<(String, String, Option<String>)> =
+                model::staff_in_area(c, role, &r.area_id)?
+                    .into_iter()
+                    .filter(|(_, _, hcpc)| role != Role::ClinicalLead || hcpc.is_some())
+                    .collect();
+            let load = if role == Role::AssistantPsychologist {
+                let ids: Vec<String> = people.iter().map(|(id, _, _)| id.clone()).collect();
+                crate::sessions::capacity::allocation_load(c, &ids, today)?
+            } else {
+                Default::default()
+            };
+            Some(
+                people
+                    .into_iter()
+                    .map(|(id, name, hcpc)| {
+                        let label = match (hcpc, load.get(&id)) {
+                            (Some(h), _) if role == Role::ClinicalLead => format!("{name} ({h})"),
+                            (_, Some(load)) => format!("{name}: {load}"),
+                            _ => name,
+                        };
+                        (id, label)
+                    })
+                    .collect(),
+            )
+        }
+    };
+    let mut prefill = RawForm::default();
+    // The date a step of the history recorded, the latest such step first.
+    let recorded = |actions: &[Action]| -> Option<chrono::NaiveDate> {
+        l.history
+            .iter()
+            .filter(|h| actions.contains(&h.action))
+            .max_by_key(|h| h.at)
+            .and_then(|h| serde_json::from_str::<serde_json::Value>(&h.details).ok())
+            .and_then(|d| d["date"].as_str().and_then(|s| s.parse().ok()))
+    };
+    if let Some((name, _, future_ok)) = forms::action_date(action)
+        && !future_ok
+    {
+        let known = match action {
+            Action::RecordAssessment => recorded(&[Action::BookAssessment]).filter(|d| *d <= today),
+            _ => None,
+        };
+        prefill.set_date(name, Some(known.unwrap_or(today)));
+    }
+    match action {
+        Action::AllocateAp => {
+            let assessor = r.allocated_ap_id.clone().or_else(|| r.assessor_id.clone());
+            if let (Some(a), Some(staff)) = (assessor, &staff)
+                && staff.iter().any(|(id, _)| *id == a)
+            {
+                prefill.set("ap_id", a);
+            }
+        }
+        Action::RecordMhtrMade => {
+            let hearing =
+                recorded(&[Action::AwaitSentence, Action::RecordAdjourned]).filter(|d| *d <= today);
+            prefill.set_date("sentence_date", hearing);
+            let details = &l.input.details;
+            if let Some(court) = details.court.clone().or_else(|| details.location.clone()) {
+                prefill.set("court", court);
+            }
+        }
+        _ => {}
+    }
+    Ok(ActionForm { staff, prefill })
+}
+
 /// Loads a referral in scope without recording a view (used before a change).
 pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppError> {
     let referral = model::find(c, viewer, id)?;
@@ -610,7 +707,29 @@ pub fn transition(
         )));
     }
     ctx.open(c, id)?;
-    follow(c, &ctx.viewer, &ctx.actor, id, action, t, emails)
+    let moved = follow(c, &ctx.viewer, &ctx.actor, id, action, t, emails)?;
+    // Accepted and booked for assessment at one sitting: the second step in the same
+    // transaction, so both are taken or neither.
+    match (action, &t.book_assessment) {
+        (Action::Accept, Some((date, assessor))) => {
+            let booking = TransitionInput {
+                version: moved.version,
+                date: Some(*date),
+                user_id: Some(assessor.clone()),
+                ..TransitionInput::default()
+            };
+            follow(
+                c,
+                &ctx.viewer,
+                &ctx.actor,
+                id,
+                Action::BookAssessment,
+                &booking,
+                emails,
+            )
+        }
+        _ => Ok(moved),
+    }
 }
 
 /// Moves a referral along the pathway. Call inside a write transaction. Refuses, changing

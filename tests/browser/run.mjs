@@ -318,9 +318,18 @@ async function submitEmpty (t, page, shot, urlPath, buttonName) {
   await t.test(`${shot}: ${urlPath} submitted empty`, async () => {
     resetLog(page)
     await page.goto(urlPath, { waitUntil: 'load' })
+    // Empty every field the service filled in for the user (today's date, a known answer).
+    const button = page.getByRole('button', { name: buttonName, exact: true })
+    await button.evaluate((b) => {
+      for (const el of b.form?.elements ?? []) {
+        if (el.type === 'hidden' || el.type === 'submit') continue
+        if (el.type === 'radio' || el.type === 'checkbox') el.checked = false
+        else if ('value' in el) el.value = ''
+      }
+    })
     await Promise.all([
       page.waitForURL((u) => u.pathname === urlPath.split('?')[0], { waitUntil: 'load' }),
-      page.getByRole('button', { name: buttonName, exact: true }).click()
+      button.click()
     ])
     await checkPage(page, shot)
     const summary = page.locator('.govuk-error-summary')

@@ -23,6 +23,9 @@ pub struct TransitionInput {
     pub end_outcome: Option<EndOutcome>,
     pub end_reason: Option<EndReason>,
     pub withdrawal_reason: Option<WithdrawalReason>,
+    /// Accepting at screening and booking the assessment at one sitting: its date and the
+    /// assistant psychologist who will assess.
+    pub book_assessment: Option<(NaiveDate, String)>,
 }
 
 /// The date an action asks for: field name, what it is called, and whether it may be in
@@ -132,6 +135,28 @@ pub fn parse_transition(
         }
     }
     match action {
+        Action::Accept => {
+            // Booking the assessment too is optional; begun, it needs both parts.
+            let assessor = raw.get("assessor_id").trim();
+            let dated = raw.date_given("assessment_date");
+            if dated || !assessor.is_empty() {
+                let date = raw
+                    .date("assessment_date", "assessment date")
+                    .map_err(|m| e.add("assessment_date", m))
+                    .ok();
+                if assessor.is_empty() {
+                    e.add(
+                        "assessor_id",
+                        "Select the assistant psychologist who will assess, or leave the assessment date blank to book it later",
+                    );
+                }
+                if let Some(d) = date
+                    && !assessor.is_empty()
+                {
+                    t.book_assessment = Some((d, assessor.to_owned()));
+                }
+            }
+        }
         Action::RecordMhtrMade => {
             t.order_type = choice(raw, &mut e, "order_type", "Select the type of order");
             t.sentence_date = match raw.date("sentence_date", "sentence date") {

@@ -5,7 +5,6 @@ use crate::error::{AppError, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::Ctx;
 use crate::referrals::forms::{self};
-use crate::referrals::model::{self};
 use crate::referrals::service::{self, Loaded};
 use crate::referrals::state::{self, Action};
 use crate::state::State;
@@ -24,15 +23,24 @@ fn parse_action(s: &str) -> Result<Action, AppError> {
     }
 }
 
+/// The action's form: `raw` as sent (or, first time, what the service already knows), the
+/// people to choose from, and `errors` if it was refused.
 async fn action_page(
     state: &State,
     user: &CurrentUser,
     l: &Loaded,
     action: Action,
-    raw: &RawForm,
+    raw: Option<&RawForm>,
     errors: Option<&FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
     let r = &l.referral;
+    let loaded = l.clone();
+    let form = state
+        .db
+        .read(move |c| service::action_form(c, &loaded, action, crate::clock::today()))
+        .await?;
+    let raw = raw.unwrap_or(&form.prefill);
+    let staff = form.staff.unwrap_or_default();
     let mut ctx = tera::Context::new();
     ctx.insert("id", &r.id);
     ctx.insert("reference", &r.reference);
@@ -81,16 +89,6 @@ async fn action_page(
         ctx.insert("text_label", label);
     }
     if let Some((name, label)) = forms::action_user(action) {
-        let role = if action == Action::RecordMhtrMade {
-            Role::ClinicalLead
-        } else {
-            Role::AssistantPsychologist
-        };
-        let area = r.area_id.clone();
-        let staff = state
-            .db
-            .run(move |c| model::staff_in_area(c, role, &area))
-            .await?;
         let hint = (action == Action::BookAssessment
             && user.user.role == Role::AssistantPsychologist)
             .then_some("Leave blank to book it with yourself");
@@ -102,19 +100,30 @@ async fn action_page(
             &with_blank(
                 "Select a person",
                 staff
-                    .into_iter()
-                    .filter(|(_, _, hcpc)| role != Role::ClinicalLead || hcpc.is_some())
-                    .map(|(id, n, hcpc)| {
-                        let text = match hcpc {
-                            Some(h) if role == Role::ClinicalLead => format!("{n} ({h})"),
-                            _ => n,
-                        };
-                        Choice::new(id, text)
-                    })
+                    .iter()
+                    .map(|(id, text)| Choice::new(id.clone(), text.clone()))
                     .collect(),
             ),
         );
     }
+    if action == Action::Accept {
+        // Booking the assessment at the same sitting, optionally.
+        ctx.insert(
+            "book_options",
+            &with_blank(
+                "Select a person",
+                staff
+                    .iter()
+                    .map(|(id, text)| Choice::new(id.clone(), text.clone()))
+                    .collect(),
+            ),
+        );
+        for p in ["day", "month", "year"] {
+            let k = format!("assessment_date_{p}");
+            values.insert(k.clone(), raw.get(&k).to_owned());
+        }
+    }
+    ctx.insert("is_accept", &(action == Action::Accept));
     ctx.insert("is_order", &(action == Action::RecordMhtrMade));
     ctx.insert("is_end", &(action == Action::EndTreatment));
     ctx.insert("is_withdraw", &(action == Action::Withdraw));
@@ -157,7 +166,7 @@ pub async fn action_form(
         Ok(l) => l,
         Err(erased) => return Ok(erased),
     };
-    action_page(&state, &user, &l, action, &RawForm::default(), None).await
+    action_page(&state, &user, &l, action, None, None).await
 }
 
 /// Refuses the form of an action the role may never take or that is not possible at the
@@ -202,7 +211,7 @@ pub async fn act(
                     Ok(l) => l,
                     Err(erased) => return Ok(erased),
                 };
-            action_page(&state, &user, &l, action, &raw, Some(&errors)).await
+            action_page(&state, &user, &l, action, Some(&raw), Some(&errors)).await
         },
     )
     .await

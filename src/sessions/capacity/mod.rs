@@ -184,6 +184,35 @@ pub struct WeekLoad {
     pub over: bool,
 }
 
+/// For choosing whom to allocate: each assistant psychologist's sessions booked against
+/// their capacity this week and next, in words ("this week 9 of 15 sessions booked, next
+/// week 6 of 15").
+pub fn allocation_load(
+    c: &mut DbConn,
+    ap_ids: &[String],
+    today: NaiveDate,
+) -> Result<HashMap<String, String>, AppError> {
+    let monday = monday_of(today);
+    let next = monday + Days::new(7);
+    let booked = booked_per_week(c, ap_ids, monday, 2)?;
+    let set = patterns(c, ap_ids)?;
+    Ok(ap_ids
+        .iter()
+        .map(|id| {
+            let capacity = set.get(id).copied().unwrap_or(DEFAULT_SESSIONS_PER_WEEK);
+            let n = |week| booked.get(&(id.clone(), week)).copied().unwrap_or(0);
+            (
+                id.clone(),
+                format!(
+                    "this week {} of {capacity} sessions booked, next week {} of {capacity}",
+                    n(monday),
+                    n(next)
+                ),
+            )
+        })
+        .collect())
+}
+
 /// Booked against capacity for one week.
 pub fn week_load(monday: NaiveDate, booked: i64, capacity: i32) -> WeekLoad {
     let utilisation = if capacity > 0 {

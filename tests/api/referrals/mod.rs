@@ -5,6 +5,7 @@ mod access_reason;
 pub(crate) mod helpers;
 mod identity;
 
+use crate::helpers::unescape;
 use chrono::Duration;
 use diesel::prelude::*;
 use helpers::{Api, Browser, LEAD_REASON, TestApp, TestUser, spawn_app};
@@ -271,6 +272,23 @@ async fn a_probation_referral_goes_through_the_whole_pathway_on_the_pages() {
     go!(&cl, "book_assessment", booking);
     go!(&ap, "record_assessment", with("assessment_date", &p));
     go!(&cl, "record_suitable", vec![]);
+    // What is done today starts with today's date (UK).
+    let uk_today = mhtr_pathway::clock::today();
+    let (_, form) = ap
+        .get(&format!("/referrals/{id}/actions/record_consent"))
+        .await;
+    for (part, value) in [
+        ("day", uk_today.format("%-d").to_string()),
+        ("month", uk_today.format("%-m").to_string()),
+        ("year", uk_today.format("%Y").to_string()),
+    ] {
+        assert!(
+            form.contains(&format!(
+                "name=\"consent_date_{part}\" type=\"text\" value=\"{value}\""
+            )),
+            "consent date {part} prefilled: {form}"
+        );
+    }
     go!(&ap, "record_consent", with("consent_date", &p));
     go!(&cl, "send_report", with("report_date", &p));
     go!(&po, "await_sentence", with("hearing_date", &f));
@@ -283,8 +301,27 @@ async fn a_probation_referral_goes_through_the_whole_pathway_on_the_pages() {
         ("treatment_director_id".into(), t.cl.id.clone()),
         ("combined_with".into(), "drr".into()),
     ]);
+    // The order's form starts with the court from the referral.
+    let (_, form) = po
+        .get(&format!("/referrals/{id}/actions/record_mhtr_made"))
+        .await;
+    assert!(
+        unescape(&form).contains("value=\"Leicester Crown Court\""),
+        "court prefilled: {form}"
+    );
     go!(&po, "record_mhtr_made", order);
     go!(&po, "record_induction", with("induction_date", &p));
+    // Allocation starts with the assistant psychologist who assessed, and shows each one's
+    // sessions booked against capacity.
+    let (_, form) = cl
+        .get(&format!("/referrals/{id}/actions/allocate_ap"))
+        .await;
+    let form = unescape(&form);
+    assert!(
+        form.contains(&format!("<option value=\"{}\" selected>Ash Psych: this week 0 of 15 sessions booked, next week 0 of 15</option>", t.ap.id)),
+        "{form}"
+    );
+    assert!(form.contains("Other Psych: this week 0 of 15 sessions booked"));
     go!(&cl, "allocate_ap", vec![("ap_id".into(), t.ap.id.clone())]);
     // Treatment starts with its first session attended (the assistant psychologist's API).
     let ap_api = t.app.api(&t.ap).await;
@@ -1716,4 +1753,90 @@ async fn change_on_the_check_page_returns_to_the_check_page() {
     // Saved without coming from the check page: on to the next question, as before.
     let (_, loc, _) = page.post(&format!("{draft}/person"), &changed).await;
     assert_eq!(loc, format!("{draft}/details"));
+}
+
+/// Screening and booking the assessment, done by one lead at one sitting, is one form:
+/// both steps are taken together, or neither.
+#[tokio::test]
+async fn a_lead_accepts_and_books_the_assessment_at_one_sitting() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let cl = t.app.api(&t.cl).await;
+    let made = |family: &'static str, crn: &'static str| {
+        let po = &po;
+        let area = t.app.area_a.clone();
+        async move {
+            api_referral(po, &probation_json(&area, "Bo", family, Some(crn))).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let id = made("Sitting", "B300001").await;
+    let path = format!("/api/v1/referrals/{id}/transitions");
+
+    // Half a booking is refused, naming what is missing, and nothing changes.
+    let (status, body) = cl
+        .post(
+            &path,
+            &json!({"action": "accept", "version": 1, "assessor_id": t.ap.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["fields"]["assessment_date"].is_string(), "{body}");
+    assert_eq!(status_of(&t.app, &id).await, "submitted");
+    let (status, body) = cl
+        .post(
+            &path,
+            &json!({"action": "accept", "version": 1, "assessment_date": "2030-01-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["fields"]["assessor_id"].is_string(), "{body}");
+
+    // Both: accepted and booked, two entries in the timeline.
+    let (status, body) = cl
+        .post(
+            &path,
+            &json!({"action": "accept", "version": 1, "assessment_date": "2030-01-01", "assessor_id": t.ap.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "assessment_booked");
+    assert_eq!(body["version"], 3);
+    let cl_pages = t.app.browser(&t.cl).await;
+    let (_, page) = cl_pages.get(&format!("/referrals/{id}")).await;
+    assert!(
+        page.contains("Accepted at screening")
+            && page.contains("Assessment on 1 January 2030 with Ash Psych"),
+        "{page}"
+    );
+
+    // An assessor from another area is refused and the acceptance is not kept either.
+    let other = made("Elsewhere", "B300002").await;
+    let stranger = t
+        .app
+        .create_user(Role::AssistantPsychologist, "Far Psych", &[&t.app.area_b])
+        .await;
+    let (status, body) = cl
+        .post(
+            &format!("/api/v1/referrals/{other}/transitions"),
+            &json!({"action": "accept", "version": 1, "assessment_date": "2030-01-01", "assessor_id": stranger.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(status_of(&t.app, &other).await, "submitted");
+
+    // The page offers the booking beside the acceptance.
+    let (_, form) = cl_pages
+        .get(&format!("/referrals/{other}/actions/accept"))
+        .await;
+    assert!(
+        form.contains("Book the assessment now (optional)"),
+        "{form}"
+    );
+    assert!(
+        form.contains("Ash Psych: this week 0 of 15 sessions booked"),
+        "{form}"
+    );
 }
