@@ -460,9 +460,11 @@ pub struct Loaded {
     pub events: Vec<crate::sessions::model::EventRow>,
     pub names: std::collections::BTreeMap<String, String>,
     pub area_names: std::collections::BTreeMap<String, String>,
-    /// Why the referral cannot close yet, when treatment has ended and onward support is
-    /// not settled: the page says so instead of offering "Close".
-    pub close_blocked: Option<String>,
+    /// Steps the referral's status allows that cannot succeed yet, each with why: "Close"
+    /// while onward support is not settled, booking or allocating while no assistant
+    /// psychologist works in the area, recording the order while no clinical lead there
+    /// has an HCPC number. The page says why instead of offering them.
+    pub blocked: Vec<(Action, String)>,
 }
 
 /// For the API: loads a referral in scope, once [`Ctx::open`] allows it, and records the
@@ -642,14 +644,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         .into_iter()
         .map(|a| (a.id, a.name))
         .collect();
-    let close_blocked = match referral.status {
-        Status::Ended => match crate::signposting::settled::settled(c, &referral.id) {
-            Err(AppError::Conflict(why)) => Some(why),
-            Err(e) => return Err(e),
-            Ok(()) => None,
-        },
-        _ => None,
-    };
+    let blocked = blocked_steps(c, &referral)?;
     Ok(Loaded {
         referral,
         person,
@@ -662,8 +657,43 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         events,
         names,
         area_names,
-        close_blocked,
+        blocked,
     })
+}
+
+/// The steps `r`'s status allows that cannot succeed yet, with why (see
+/// [`Loaded::blocked`]).
+fn blocked_steps(c: &mut DbConn, r: &Referral) -> Result<Vec<(Action, String)>, AppError> {
+    let mut out = Vec::new();
+    let allows = |a: Action| a.target(r.status).is_some();
+    if allows(Action::Close) {
+        match crate::signposting::settled::settled(c, &r.id) {
+            Err(AppError::Conflict(why)) => out.push((Action::Close, why)),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+    }
+    if allows(Action::BookAssessment) || allows(Action::AllocateAp) {
+        let aps = model::staff_in_area(c, Role::AssistantPsychologist, &r.area_id)?;
+        if aps.is_empty() {
+            let why = "No assistant psychologist works in this referral's area yet: ask an administrator to add one".to_owned();
+            for a in [Action::BookAssessment, Action::AllocateAp] {
+                if allows(a) {
+                    out.push((a, why.clone()));
+                }
+            }
+        }
+    }
+    if allows(Action::RecordMhtrMade) {
+        let leads = model::staff_in_area(c, Role::ClinicalLead, &r.area_id)?;
+        if !leads.iter().any(|(_, _, hcpc)| hcpc.is_some()) {
+            out.push((
+                Action::RecordMhtrMade,
+                "The order names a treatment director, who must be a clinical lead in this referral's area with an HCPC registration number, and none has one recorded: ask an administrator to record it".into(),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn refusal(r: Refusal, action: Action, status: Status) -> AppError {

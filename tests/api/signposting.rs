@@ -726,7 +726,7 @@ async fn close_is_offered_only_when_onward_support_is_settled() {
         !page.contains(&format!("/referrals/{id}/actions/close")),
         "{page}"
     );
-    assert!(page.contains("Not yet possible to close"), "{page}");
+    assert!(page.contains("Close: not possible yet"), "{page}");
     assert!(
         page.contains("record that no onward support is needed"),
         "{page}"
@@ -765,5 +765,5 @@ async fn close_is_offered_only_when_onward_support_is_settled() {
         page.contains(&format!("/referrals/{id}/actions/close")),
         "{page}"
     );
-    assert!(!page.contains("Not yet possible to close"), "{page}");
+    assert!(!page.contains("Close: not possible yet"), "{page}");
 }

@@ -174,8 +174,8 @@ pub async fn show(
                 || (r.entry_point == EntryPoint::Arrest
                     && r.responsible_officer_id.as_deref() != Some(user.user.id.as_str()))
         })
-        // "Close" only when it can succeed; otherwise the page says what is missing.
-        .filter(|a| *a != Action::Close || l.close_blocked.is_none())
+        // Only steps that can succeed; for the others the page says what is missing.
+        .filter(|a| !l.blocked.iter().any(|(b, _)| b == a))
         .map(|a| ActionLink {
             href: format!("/referrals/{}/actions/{}", r.id, a.as_str()),
             text: a.label(),
@@ -271,11 +271,20 @@ pub async fn show(
     ctx.insert("linked_combination", combination.label());
     ctx.insert("can_link", &can_link);
     ctx.insert("actions", &actions);
-    let may_close = state::available(role, r.status).contains(&Action::Close);
-    ctx.insert(
-        "close_blocked",
-        &l.close_blocked.as_deref().filter(|_| may_close),
-    );
+    let mine = state::available(role, r.status);
+    let blocked: Vec<serde_json::Value> = l
+        .blocked
+        .iter()
+        .filter(|(a, _)| mine.contains(a))
+        .map(|(a, why)| {
+            serde_json::json!({
+                "label": a.label(),
+                "why": why,
+                "onward": *a == Action::Close,
+            })
+        })
+        .collect();
+    ctx.insert("blocked", &blocked);
     ctx.insert("can_amend", &amend);
     ctx.insert("merges", &merges);
     ctx.insert("identity", &l.identity);

@@ -1840,3 +1840,40 @@ async fn a_lead_accepts_and_books_the_assessment_at_one_sitting() {
         "{form}"
     );
 }
+
+/// A step that cannot succeed is not offered: the page says why instead.
+#[tokio::test]
+async fn a_step_without_the_people_it_needs_is_not_offered_and_the_page_says_why() {
+    let t = cast().await;
+    // Area B has no assistant psychologist.
+    let po_b = t.app.api(&t.po_b).await;
+    let id = api_referral(
+        &po_b,
+        &probation_json(&t.app.area_b, "Mo", "Nobody", Some("B400001")),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cl = t.app.api(&t.cl).await;
+    advance(&[("cl", &cl)], &id, &[("cl", json!({"action": "accept"}))]).await;
+    let pages = t.app.browser(&t.cl).await;
+    let (_, page) = pages.get(&format!("/referrals/{id}")).await;
+    let page = crate::helpers::unescape(&page);
+    assert!(
+        page.contains("Book assessment: not possible yet. No assistant psychologist works in this referral's area yet: ask an administrator to add one."),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("/referrals/{id}/actions/book_assessment")),
+        "not offered"
+    );
+    // Once one works there, it is offered.
+    t.app
+        .create_user(Role::AssistantPsychologist, "New Psych", &[&t.app.area_b])
+        .await;
+    let (_, page) = pages.get(&format!("/referrals/{id}")).await;
+    let page = crate::helpers::unescape(&page);
+    assert!(page.contains(&format!("/referrals/{id}/actions/book_assessment")));
+    assert!(!page.contains("not possible yet"));
+}
