@@ -251,22 +251,36 @@ pub fn has_caseload(viewer: &Viewer) -> bool {
     matches!(reach(viewer, Purpose::Casework), Reach::Caseload(_))
 }
 
-/// How many referrals of a caseload are in each tab (a caseload is a few hundred referrals
-/// at most, read along its indexes). `None` for a viewer without a caseload: counting whole
-/// areas is not a short read.
+/// How many referrals are in each tab: every tab of a caseload (a few hundred referrals at
+/// most, read along its indexes); for a clinical lead's whole areas, every tab but "Ended",
+/// counted along the (area, status) index, so the cost follows the live work, not the
+/// history. A tab left out has no count. `None` for a viewer with neither.
 pub fn tab_counts(
     conn: &mut DbConn,
     viewer: &Viewer,
 ) -> Result<Option<std::collections::BTreeMap<crate::referrals::state::Tab, i64>>, AppError> {
-    if !has_caseload(viewer) {
-        return Ok(None);
-    }
-    let statuses: Vec<Status> = scoped(viewer, Purpose::Casework)
-        .select(referrals::status)
-        .load(conn)?;
+    use crate::referrals::state::Tab;
     let mut counts = std::collections::BTreeMap::new();
-    for s in statuses {
-        *counts.entry(s.tab()).or_insert(0) += 1;
+    if has_caseload(viewer) {
+        let statuses: Vec<Status> = scoped(viewer, Purpose::Casework)
+            .select(referrals::status)
+            .load(conn)?;
+        for t in Tab::ALL {
+            counts.insert(*t, 0);
+        }
+        for s in statuses {
+            *counts.entry(s.tab()).or_insert(0) += 1;
+        }
+    } else if viewer.role == Role::ClinicalLead {
+        for t in Tab::ALL.iter().copied().filter(|t| *t != Tab::Ended) {
+            let n: i64 = scoped(viewer, Purpose::Casework)
+                .filter(referrals::status.eq_any(t.statuses()))
+                .count()
+                .get_result(conn)?;
+            counts.insert(t, n);
+        }
+    } else {
+        return Ok(None);
     }
     Ok(Some(counts))
 }

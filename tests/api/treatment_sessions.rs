@@ -1590,4 +1590,19 @@ async fn a_caseload_opens_on_its_first_tab_with_work_and_shows_counts() {
         !unescape(&list).contains(&format!("/referrals/{id}\"")),
         "{list}"
     );
+
+    // A clinical lead's whole areas are counted too, all but the ever-growing "Ended".
+    let lead = t.app.browser(&t.cl).await;
+    let (status, list) = lead.get("/referrals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("Waiting for first session (1)"), "{list}");
+    assert!(
+        list.contains("New (0)") && list.contains("In treatment (0)"),
+        "{list}"
+    );
+    assert!(
+        list.contains(">Ended<") || list.contains("Ended\n"),
+        "no count on Ended: {list}"
+    );
+    assert!(!list.contains("Ended ("), "{list}");
 }

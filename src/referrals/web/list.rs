@@ -47,7 +47,7 @@ pub async fn list(
         .db
         .read_short(move |c| model::tab_counts(c, &who))
         .await?;
-    // With no tab chosen, a caseload opens on its first tab that holds anything.
+    // With no tab chosen, the list opens on its first tab that holds anything.
     let first_with_work = counts.as_ref().and_then(|n| {
         Tab::ALL
             .iter()
@@ -143,8 +143,8 @@ pub async fn list(
         .iter()
         .map(|t| TabLink {
             href: format!("/referrals?tab={}{keep_for_tabs}", t.as_str()),
-            text: match &counts {
-                Some(n) => format!("{} ({})", t.label(), n.get(t).copied().unwrap_or(0)),
+            text: match counts.as_ref().and_then(|n| n.get(t)) {
+                Some(k) => format!("{} ({k})", t.label()),
                 None => t.label().to_owned(),
             },
             active: !status_given && *t == tab,
