@@ -20,6 +20,7 @@ coded_enum! {
         ReferralSubmitted = ("referral_submitted", "A referral is made in one of your areas"),
         ReferralScreened = ("referral_screened", "A referral you made is accepted or declined at screening"),
         ApAllocated = ("ap_allocated", "A referral is allocated to you for treatment"),
+        ReferralHandedOver = ("referral_handed_over", "A referral is handed over to you as responsible officer"),
         TreatmentEnded = ("treatment_ended", "Treatment ends for a referral you are responsible for"),
         SessionPlan = ("session_plan", "Sessions are planned or changed for a referral you are responsible for"),
         Absence = ("absence", "An unacceptable absence from a treatment session"),
@@ -217,6 +218,8 @@ referral_email! {
     ReferralScreened => ReferralScreened, "referral_screened";
     /// To the assistant psychologist allocated for treatment.
     ApAllocated => ApAllocated, "ap_allocated";
+    /// To the probation officer a referral is handed over to, or who takes one over.
+    ReferralHandedOver => ReferralHandedOver, "referral_handed_over";
     /// To the responsible officer (or the referrer): treatment has ended.
     TreatmentEnded => TreatmentEnded, "treatment_ended";
     /// To the responsible officer: the session plan is made or changed.

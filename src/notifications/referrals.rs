@@ -10,8 +10,8 @@ use crate::db::DbConn;
 use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
-    self, ApAllocated, Email, Emails, ReferralNotice, ReferralScreened, ReferralSubmitted,
-    TreatmentEnded,
+    self, ApAllocated, Email, Emails, ReferralHandedOver, ReferralNotice, ReferralScreened,
+    ReferralSubmitted, TreatmentEnded,
 };
 use crate::notifications::model::enqueue;
 use crate::referrals::model::{self, Referral};
@@ -109,6 +109,16 @@ pub fn transitioned(
             if !to.is_empty() {
                 let n = notice(c, emails, r, on, None)?;
                 send(c, emails, &to, &ApAllocated(n))?;
+            }
+        }
+        Action::HandOver => {
+            let Some(officer) = &r.responsible_officer_id else {
+                return Ok(());
+            };
+            let to: Vec<String> = active_email(c, officer)?.into_iter().collect();
+            if !to.is_empty() {
+                let n = notice(c, emails, r, on, None)?;
+                send(c, emails, &to, &ReferralHandedOver(n))?;
             }
         }
         Action::EndTreatment => {

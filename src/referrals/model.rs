@@ -236,6 +236,15 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
                     .and(referrals::responsible_officer_id.is_null())
                     .nullable(),
             ),
+            // A referral whose officer's account is disabled waits for another to take it
+            // over, so nothing drops out of sight.
+            Box::new(
+                referrals::responsible_officer_id.eq_any(
+                    crate::db::schema::users::table
+                        .filter(crate::db::schema::users::disabled_at.is_not_null())
+                        .select(crate::db::schema::users::id.nullable()),
+                ),
+            ),
         ]),
         (Role::AssistantPsychologist, Purpose::Casework) => Reach::Caseload(vec![
             Box::new(referrals::assessor_id.eq(me())),
@@ -743,6 +752,19 @@ pub fn has_acted_on(conn: &mut DbConn, referral_id: &str, user_id: &str) -> Resu
             .filter(referral_status_history::actor_user_id.eq(user_id)),
     ))
     .get_result(conn)?)
+}
+
+/// Whether the officer holding `r` (its responsible officer, or with none its referrer)
+/// has had their account disabled: the referral then waits for another to take it over.
+pub fn holder_disabled(conn: &mut DbConn, r: &Referral) -> Result<bool, AppError> {
+    use crate::db::schema::users;
+    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
+    Ok(users::table
+        .find(holder)
+        .select(users::disabled_at.is_not_null())
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
 }
 
 pub fn treatment_director(

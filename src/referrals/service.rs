@@ -465,6 +465,9 @@ pub struct Loaded {
     /// psychologist works in the area, recording the order while no clinical lead there
     /// has an HCPC number. The page says why instead of offering them.
     pub blocked: Vec<(Action, String)>,
+    /// The officer holding the referral has had their account disabled: another may take
+    /// it over.
+    pub holder_disabled: bool,
 }
 
 /// For the API: loads a referral in scope, once [`Ctx::open`] allows it, and records the
@@ -526,15 +529,17 @@ pub fn action_form(
     let staff: Option<Vec<(String, String)>> = match names_someone {
         false => None,
         true => {
-            let role = if action == Action::RecordMhtrMade {
-                Role::ClinicalLead
-            } else {
-                Role::AssistantPsychologist
+            let role = match action {
+                Action::RecordMhtrMade => Role::ClinicalLead,
+                Action::HandOver => Role::ProbationOfficer,
+                _ => Role::AssistantPsychologist,
             };
+            let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
             let people: Vec<(String, String, Option<String>)> =
                 model::staff_in_area(c, role, &r.area_id)?
                     .into_iter()
                     .filter(|(_, _, hcpc)| role != Role::ClinicalLead || hcpc.is_some())
+                    .filter(|(id, _, _)| action != Action::HandOver || id != holder)
                     .collect();
             let load = if role == Role::AssistantPsychologist {
                 let ids: Vec<String> = people.iter().map(|(id, _, _)| id.clone()).collect();
@@ -645,6 +650,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         .map(|a| (a.id, a.name))
         .collect();
     let blocked = blocked_steps(c, &referral)?;
+    let holder_disabled = model::holder_disabled(c, &referral)?;
     Ok(Loaded {
         referral,
         person,
@@ -658,6 +664,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         names,
         area_names,
         blocked,
+        holder_disabled,
     })
 }
 
@@ -796,9 +803,9 @@ pub(crate) fn follow(
     let mut order_dates = None;
     let summary = match action {
         Action::TakeOver => {
-            if r.entry_point != EntryPoint::Arrest {
+            if r.entry_point != EntryPoint::Arrest && !model::holder_disabled(c, &r)? {
                 return Err(AppError::Conflict(
-                    "Only a referral made at the point of arrest can be taken over".into(),
+                    "Only a referral made at the point of arrest, or one whose responsible officer's account is disabled, can be taken over: ask its responsible officer to hand it over".into(),
                 ));
             }
             if r.responsible_officer_id.as_deref() == Some(viewer.user_id.as_str()) {
@@ -808,6 +815,32 @@ pub(crate) fn follow(
             }
             ro = Some(viewer.user_id.clone());
             format!("{} is now the responsible officer", viewer.name)
+        }
+        Action::HandOver => {
+            let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
+            if *holder != viewer.user_id {
+                return Err(AppError::Conflict(
+                    "Only the referral's responsible officer can hand it over".into(),
+                ));
+            }
+            let chosen = t.user_id.clone().unwrap_or_default();
+            if chosen == viewer.user_id {
+                return Err(AppError::Validation(FieldErrors::single(
+                    "officer_id",
+                    "Select another probation officer: you already hold this referral",
+                )));
+            }
+            let (name, _) = colleague(
+                c,
+                Role::ProbationOfficer,
+                &r.area_id,
+                &chosen,
+                "officer_id",
+                "Select a probation officer who works in the person's area",
+            )?;
+            ro = Some(chosen.clone());
+            details = json!({ "officer_id": chosen });
+            format!("Handed over by {} to {name}", viewer.name)
         }
         Action::BookAssessment => {
             let chosen = match (&t.user_id, viewer.role) {

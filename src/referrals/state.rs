@@ -55,6 +55,7 @@ coded_enum! {
         Close = ("close", "Close"),
         Withdraw = ("withdraw", "Withdraw referral"),
         TakeOver = ("take_over", "Take over as responsible officer"),
+        HandOver = ("hand_over", "Hand over to another officer"),
     }
 }
 
@@ -67,10 +68,10 @@ impl Status {
     /// book its assessment, decide suitability, send the report, allocate an assistant
     /// psychologist or close it (a step of [`Action::LEAD_STEPS`] applies). Such a referral
     /// is the area's clinical leads' own work, so opening it needs no reason (it is still
-    /// recorded). One whose assessment is booked or which is allocated is its assistant
-    /// psychologist's, even though a lead may book or allocate it again.
+    /// recorded). One whose assessment is booked, or which is allocated or in treatment, is
+    /// its assistant psychologist's, even though a lead may book or allocate it again.
     pub fn awaits_clinical_lead(self) -> bool {
-        !matches!(self, S::AssessmentBooked | S::Allocated)
+        !matches!(self, S::AssessmentBooked | S::Allocated | S::InTreatment)
             && Action::LEAD_STEPS.iter().any(|a| a.target(self).is_some())
     }
 
@@ -193,7 +194,7 @@ impl Action {
             A::EndTreatment => &[R::ClinicalLead, R::AssistantPsychologist],
             A::Close => &[R::ClinicalLead],
             A::Withdraw => &[R::ProbationOfficer, R::ClinicalLead],
-            A::TakeOver => &[R::ProbationOfficer],
+            A::TakeOver | A::HandOver => &[R::ProbationOfficer],
         }
     }
 
@@ -218,12 +219,14 @@ impl Action {
             (A::RecordAdjourned, S::AwaitingSentence | S::Adjourned) => S::Adjourned,
             (A::RecordInduction, S::MhtrMade) => S::Inducted,
             (A::AllocateAp, S::Inducted | S::Allocated) => S::Allocated,
+            // Another assistant psychologist takes over treatment under way.
+            (A::AllocateAp, S::InTreatment) => S::InTreatment,
             (A::StartTreatment, S::Allocated) => S::InTreatment,
             (A::EndTreatment, S::InTreatment) => S::Ended,
             (A::Close, S::Ended) => S::Closed,
             (A::Withdraw, s) if s.is_pre_treatment() => S::Withdrawn,
-            // Taking over changes who holds the referral, not where it stands.
-            (A::TakeOver, s) if !s.is_final() => s,
+            // Taking over or handing over changes who holds the referral, not where it stands.
+            (A::TakeOver | A::HandOver, s) if !s.is_final() => s,
             _ => return None,
         };
         Some(to)

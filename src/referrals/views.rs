@@ -160,7 +160,11 @@ fn history_title(action: Action, to: Status) -> String {
     match action {
         Action::Submit => "Referral submitted".into(),
         Action::TakeOver => "Taken over by a responsible officer".into(),
+        Action::HandOver => "Handed over to another responsible officer".into(),
         Action::BookAssessment => "Assessment booked".into(),
+        Action::AllocateAp if to == Status::InTreatment => {
+            "Treatment handed to another assistant psychologist".into()
+        }
         Action::AllocateAp => "Assistant psychologist allocated".into(),
         Action::WithdrawConsent => "Consent withdrawn".into(),
         _ => to.label().to_owned(),

@@ -1376,8 +1376,8 @@ pub struct Attention {
 }
 
 /// What needs the viewer, in this order: risk alerts, sessions over with no outcome (as of
-/// `now`, UK time), arrest referrals waiting for a responsible officer, enforcement
-/// reviews.
+/// `now`, UK time), referrals whose officer or assistant psychologist no longer has an
+/// account, arrest referrals waiting for a responsible officer, enforcement reviews.
 pub fn attention(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -1438,7 +1438,74 @@ pub fn attention(
     if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) {
         return Ok(out);
     }
+    if viewer.role == Role::ClinicalLead {
+        // Referrals whose assistant psychologist's account is disabled: to book or allocate
+        // someone else, so nobody's assessment or treatment is left with no one.
+        use crate::db::schema::users;
+        use crate::referrals::state::Status;
+        let gone = || {
+            users::table
+                .filter(users::disabled_at.is_not_null())
+                .select(users::id.nullable())
+        };
+        let orphaned: Vec<(String, String, Status)> = scoped(viewer, Purpose::Casework)
+            .filter(
+                referrals::status
+                    .eq(Status::AssessmentBooked)
+                    .and(referrals::assessor_id.eq_any(gone()))
+                    .or(referrals::status
+                        .eq_any([Status::Allocated, Status::InTreatment])
+                        .and(referrals::allocated_ap_id.eq_any(gone()))),
+            )
+            .select((referrals::id, referrals::reference, referrals::status))
+            .order(referrals::reference.asc())
+            .limit(100)
+            .load(c)?;
+        out.extend(orphaned.into_iter().map(|(id, reference, status)| {
+            let (what, action) = if status == Status::AssessmentBooked {
+                ("assessment", "book_assessment")
+            } else {
+                ("treatment", "allocate_ap")
+            };
+            Attention {
+                href: format!("/referrals/{id}/actions/{action}"),
+                reference,
+                text: format!(
+                    "The assistant psychologist for this {what} no longer has an account: choose another"
+                ),
+            }
+        }));
+    }
     if viewer.role == Role::ProbationOfficer {
+        // Referrals whose officer's account is disabled wait for another to take them over.
+        use crate::db::schema::users;
+        let orphaned: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
+            .filter(
+                referrals::responsible_officer_id.eq_any(
+                    users::table
+                        .filter(users::disabled_at.is_not_null())
+                        .select(users::id.nullable()),
+                ),
+            )
+            .filter(
+                referrals::status.ne_all(
+                    crate::referrals::state::Status::ALL
+                        .iter()
+                        .filter(|s| s.is_final())
+                        .copied()
+                        .collect::<Vec<_>>(),
+                ),
+            )
+            .select((referrals::id, referrals::reference))
+            .order(referrals::reference.asc())
+            .limit(100)
+            .load(c)?;
+        out.extend(orphaned.into_iter().map(|(id, reference)| Attention {
+            href: format!("/referrals/{id}"),
+            reference,
+            text:
+                "Its responsible officer's account is disabled: take it over if it is yours".into(),
+        }));
         // Arrest referrals in the officer's areas that no officer has taken over yet.
         use crate::referrals::codes::EntryPoint;
         let waiting: Vec<(String, String, NaiveDateTime)> = scoped(viewer, Purpose::Casework)

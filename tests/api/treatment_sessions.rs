@@ -1606,3 +1606,80 @@ async fn a_caseload_opens_on_its_first_tab_with_work_and_shows_counts() {
     );
     assert!(!list.contains("Ended ("), "{list}");
 }
+
+/// When an assistant psychologist's account is disabled, treatment under way is not left
+/// with no one: the lead is told at once and gives it to another, sessions and all.
+#[tokio::test]
+async fn treatment_whose_psychologist_leaves_is_flagged_and_handed_to_another() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 96).await;
+    make_plan(
+        &c.ap,
+        &id,
+        &weekly_plan(working_day_from(next(chrono::Weekday::Tue))),
+    )
+    .await;
+    let first = numbered(&treatment(&c.ap, &id).await, 1);
+    as_if_held(&t.app, first["id"].as_str().unwrap(), 0).await;
+    let first = numbered(&treatment(&c.ap, &id).await, 1);
+    let (status, body) = record(
+        &c.ap,
+        &first,
+        json!({"happened": true, "attendance": "attended"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ap_id = t.ap.id.clone();
+    t.app
+        .with_db(move |c| {
+            use diesel::prelude::*;
+            use mhtr_pathway::db::schema::users;
+            diesel::update(users::table.find(&ap_id))
+                .set(users::disabled_at.eq(Some(mhtr_pathway::clock::now())))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+    let lead = t.app.browser(&t.cl).await;
+    let (_, home) = lead.get("/").await;
+    assert!(
+        home.contains(
+            "The assistant psychologist for this treatment no longer has an account: choose another"
+        ),
+        "{home}"
+    );
+    let (status, moved) = c
+        .cl
+        .post(
+            &format!("/api/v1/referrals/{id}/transitions"),
+            &json!({"action": "allocate_ap", "version": c.cl.get(&format!("/api/v1/referrals/{id}")).await.1["version"], "ap_id": t.ap2.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["status"], "in_treatment");
+    // The sessions still to come go with it.
+    let rid = id.clone();
+    let holders: Vec<String> = t
+        .app
+        .with_db(move |c| {
+            use diesel::prelude::*;
+            use mhtr_pathway::db::schema::treatment_sessions as ts;
+            ts::table
+                .filter(ts::referral_id.eq(&rid))
+                .filter(ts::status.eq("booked"))
+                .select(ts::ap_user_id)
+                .load::<String>(c)
+                .unwrap()
+        })
+        .await;
+    assert!(!holders.is_empty());
+    assert!(holders.iter().all(|h| *h == t.ap2.id), "{holders:?}");
+    let (_, home) = lead.get("/").await;
+    assert!(!home.contains("no longer has an account"), "{home}");
+    let (_, page) = lead.get(&format!("/referrals/{id}")).await;
+    assert!(
+        page.contains("Treatment handed to another assistant psychologist"),
+        "{page}"
+    );
+}

@@ -614,7 +614,7 @@ const actionLinks = (page) => page.locator('main a[href*="/actions/"]').evaluate
 // them empty shows the error summary without changing the referral.
 const REFUSED_EMPTY = new Set(['decline', 'record_not_suitable', 'book_assessment', 'record_assessment',
   'record_consent', 'send_report', 'await_sentence', 'record_adjourned', 'record_induction',
-  'start_treatment', 'end_treatment', 'record_mhtr_made', 'withdraw'])
+  'start_treatment', 'end_treatment', 'record_mhtr_made', 'withdraw', 'hand_over'])
 
 /**
  * Visits the referral page at `href` and each action page it offers that has not been

@@ -80,6 +80,7 @@ pub fn action_user(action: Action) -> Option<(&'static str, &'static str)> {
         BookAssessment => ("assessor_id", "Assistant psychologist who will assess"),
         AllocateAp => ("ap_id", "Assistant psychologist"),
         RecordMhtrMade => ("treatment_director_id", "Treatment director"),
+        HandOver => ("officer_id", "Probation officer who will hold it"),
         _ => return None,
     })
 }
@@ -125,6 +126,7 @@ pub fn parse_transition(
                         "Select the {}",
                         match action {
                             Action::RecordMhtrMade => "treatment director",
+                            Action::HandOver => "probation officer who will hold it",
                             _ => "assistant psychologist",
                         }
                     ),

@@ -82,6 +82,14 @@ pub struct TestUser {
 }
 
 impl TestApp {
+    /// Runs `f` on the test's database.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut mhtr_pathway::db::DbConn) -> T + Send + 'static,
+    ) -> T {
+        self.state.db.run(move |c| Ok(f(c))).await.unwrap()
+    }
+
     pub async fn create_user(&self, role: Role, name: &str, areas: &[&str]) -> TestUser {
         let email = format!("{}@test.example", name.to_lowercase().replace(' ', "."));
         // One hash for the whole run: hashing is deliberately slow.

@@ -1877,3 +1877,141 @@ async fn a_step_without_the_people_it_needs_is_not_offered_and_the_page_says_why
     assert!(page.contains(&format!("/referrals/{id}/actions/book_assessment")));
     assert!(!page.contains("not possible yet"));
 }
+
+/// A probation referral moves between officers: its officer hands it over (the new one is
+/// emailed), and one whose officer's account is disabled waits, in sight of the area's
+/// officers, for one of them to take it over.
+#[tokio::test]
+async fn a_referral_is_handed_over_and_one_left_by_a_disabled_officer_is_taken_over() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let id = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Hal", "Over", Some("H500001")),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let next = t
+        .app
+        .create_user(Role::ProbationOfficer, "Nia Next", &[&t.app.area_a])
+        .await;
+    let path = format!("/api/v1/referrals/{id}/transitions");
+    let (_, r) = po.get(&format!("/api/v1/referrals/{id}")).await;
+    let v = r["version"].clone();
+
+    // Refused: to themselves, to an officer of another area, and with no one chosen.
+    for (officer, field) in [
+        (t.po.id.as_str(), "officer_id"),
+        (t.po_b.id.as_str(), "officer_id"),
+        ("", "officer_id"),
+    ] {
+        let (status, body) = po
+            .post(
+                &path,
+                &json!({"action": "hand_over", "version": v, "officer_id": officer}),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{officer}: {body}"
+        );
+        assert!(body["fields"][field].is_string(), "{body}");
+    }
+    let (status, moved) = po
+        .post(
+            &path,
+            &json!({"action": "hand_over", "version": v, "officer_id": next.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["responsible_officer"], "Nia Next");
+    assert_eq!(moved["status"], "submitted");
+    let queued: Vec<(String, String)> = t
+        .app
+        .with_db(move |c| {
+            use mhtr_pathway::db::schema::outbox_messages as o;
+            o::table
+                .filter(o::kind.eq("referral_handed_over"))
+                .select((o::recipient, o::subject))
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].0, next.email);
+    // The officer who made it no longer holds it, so cannot hand it on.
+    let (_, r) = po.get(&format!("/api/v1/referrals/{id}")).await;
+    let (status, body) = po
+        .post(
+            &path,
+            &json!({"action": "hand_over", "version": r["version"], "officer_id": t.po.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // The new officer leaves: the referral waits for another, in sight of the area.
+    let gone = next.id.clone();
+    t.app
+        .with_db(move |c| {
+            use mhtr_pathway::db::schema::users;
+            diesel::update(users::table.find(&gone))
+                .set(users::disabled_at.eq(Some(mhtr_pathway::clock::now())))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+    let third = t
+        .app
+        .create_user(Role::ProbationOfficer, "Tess Third", &[&t.app.area_a])
+        .await;
+    let pages = t.app.browser(&third).await;
+    let (_, home) = pages.get("/").await;
+    assert!(
+        home.contains(
+            "Its responsible officer&#x27;s account is disabled: take it over if it is yours"
+        ) || home
+            .contains("Its responsible officer's account is disabled: take it over if it is yours"),
+        "{home}"
+    );
+    let (status, page) = pages.get(&format!("/referrals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Take over as responsible officer"), "{page}");
+    let third_api = t.app.api(&third).await;
+    let (_, r) = third_api.get(&format!("/api/v1/referrals/{id}")).await;
+    let (status, moved) = third_api
+        .post(
+            &path,
+            &json!({"action": "take_over", "version": r["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["responsible_officer"], "Tess Third");
+    let (_, page) = pages.get(&format!("/referrals/{id}")).await;
+    assert!(
+        page.contains("Handed over to another responsible officer"),
+        "{page}"
+    );
+
+    // A probation referral whose officer is still here cannot be taken over.
+    let other = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Ida", "Held", Some("H500002")),
+    )
+    .await;
+    let (status, body) = third_api
+        .post(
+            &format!(
+                "/api/v1/referrals/{}/transitions",
+                other["id"].as_str().unwrap()
+            ),
+            &json!({"action": "take_over", "version": other["version"]}),
+        )
+        .await;
+    assert!(
+        status == StatusCode::NOT_FOUND || status == StatusCode::CONFLICT,
+        "{status} {body}"
+    );
+}
