@@ -78,6 +78,33 @@ pub fn submitted(c: &mut DbConn, emails: &Emails, r: &Referral) -> Result<(), Ap
     send(c, emails, &to, &ReferralSubmitted(n))
 }
 
+/// One person to hear of a step of referral `r`, if their account is active.
+struct Told<'a> {
+    emails: &'a Emails,
+    r: &'a Referral,
+    on: chrono::NaiveDate,
+    user: Option<&'a String>,
+    outcome: Option<&'static str>,
+}
+
+impl Told<'_> {
+    fn send<E: Email>(
+        self,
+        c: &mut DbConn,
+        wrap: impl FnOnce(ReferralNotice) -> E,
+    ) -> Result<(), AppError> {
+        let Some(user) = self.user else {
+            return Ok(());
+        };
+        let to: Vec<String> = active_email(c, user)?.into_iter().collect();
+        if to.is_empty() {
+            return Ok(());
+        }
+        let n = notice(c, self.emails, self.r, self.on, self.outcome)?;
+        send(c, self.emails, &to, &wrap(n))
+    }
+}
+
 /// `r` (as it is after `action`) has just moved along the pathway; `date` is the date the
 /// user gave for the step, if any.
 pub fn transitioned(
@@ -88,47 +115,22 @@ pub fn transitioned(
     date: Option<chrono::NaiveDate>,
 ) -> Result<(), AppError> {
     let on = date.unwrap_or_else(crate::clock::today);
+    let tell = |user, outcome| Told {
+        emails,
+        r,
+        on,
+        user,
+        outcome,
+    };
+    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
     match action {
-        Action::Accept | Action::Decline => {
-            let outcome = if action == Action::Accept {
-                "accepted"
-            } else {
-                "declined"
-            };
-            let to: Vec<String> = active_email(c, &r.created_by)?.into_iter().collect();
-            if !to.is_empty() {
-                let n = notice(c, emails, r, on, Some(outcome))?;
-                send(c, emails, &to, &ReferralScreened(n))?;
-            }
-        }
-        Action::AllocateAp => {
-            let Some(ap) = &r.allocated_ap_id else {
-                return Ok(());
-            };
-            let to: Vec<String> = active_email(c, ap)?.into_iter().collect();
-            if !to.is_empty() {
-                let n = notice(c, emails, r, on, None)?;
-                send(c, emails, &to, &ApAllocated(n))?;
-            }
-        }
+        Action::Accept => tell(Some(&r.created_by), Some("accepted")).send(c, ReferralScreened)?,
+        Action::Decline => tell(Some(&r.created_by), Some("declined")).send(c, ReferralScreened)?,
+        Action::AllocateAp => tell(r.allocated_ap_id.as_ref(), None).send(c, ApAllocated)?,
         Action::HandOver => {
-            let Some(officer) = &r.responsible_officer_id else {
-                return Ok(());
-            };
-            let to: Vec<String> = active_email(c, officer)?.into_iter().collect();
-            if !to.is_empty() {
-                let n = notice(c, emails, r, on, None)?;
-                send(c, emails, &to, &ReferralHandedOver(n))?;
-            }
+            tell(r.responsible_officer_id.as_ref(), None).send(c, ReferralHandedOver)?
         }
-        Action::EndTreatment => {
-            let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
-            let to: Vec<String> = active_email(c, holder)?.into_iter().collect();
-            if !to.is_empty() {
-                let n = notice(c, emails, r, on, Some("ended"))?;
-                send(c, emails, &to, &TreatmentEnded(n))?;
-            }
-        }
+        Action::EndTreatment => tell(Some(holder), Some("ended")).send(c, TreatmentEnded)?,
         _ => {}
     }
     Ok(())

@@ -238,13 +238,7 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
             ),
             // A referral whose officer's account is disabled waits for another to take it
             // over, so nothing drops out of sight.
-            Box::new(
-                referrals::responsible_officer_id.eq_any(
-                    crate::db::schema::users::table
-                        .filter(crate::db::schema::users::disabled_at.is_not_null())
-                        .select(crate::db::schema::users::id.nullable()),
-                ),
-            ),
+            Box::new(referrals::responsible_officer_id.eq_any(disabled_user_ids())),
         ]),
         (Role::AssistantPsychologist, Purpose::Casework) => Reach::Caseload(vec![
             Box::new(referrals::assessor_id.eq(me())),
@@ -752,6 +746,24 @@ pub fn has_acted_on(conn: &mut DbConn, referral_id: &str, user_id: &str) -> Resu
             .filter(referral_status_history::actor_user_id.eq(user_id)),
     ))
     .get_result(conn)?)
+}
+
+/// The ids of the users whose accounts are disabled, as a subquery: whoever holds a
+/// referral among them has left it to someone else.
+#[diesel::dsl::auto_type]
+pub fn disabled_user_ids() -> _ {
+    crate::db::schema::users::table
+        .filter(crate::db::schema::users::disabled_at.is_not_null())
+        .select(crate::db::schema::users::id.nullable())
+}
+
+/// The statuses after which nothing more happens to a referral.
+pub fn final_statuses() -> Vec<Status> {
+    Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_final())
+        .collect()
 }
 
 /// Whether the officer holding `r` (its responsible officer, or with none its referrer)

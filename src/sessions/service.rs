@@ -1441,21 +1441,16 @@ pub fn attention(
     if viewer.role == Role::ClinicalLead {
         // Referrals whose assistant psychologist's account is disabled: to book or allocate
         // someone else, so nobody's assessment or treatment is left with no one.
-        use crate::db::schema::users;
+        use crate::referrals::model::disabled_user_ids;
         use crate::referrals::state::Status;
-        let gone = || {
-            users::table
-                .filter(users::disabled_at.is_not_null())
-                .select(users::id.nullable())
-        };
         let orphaned: Vec<(String, String, Status)> = scoped(viewer, Purpose::Casework)
             .filter(
                 referrals::status
                     .eq(Status::AssessmentBooked)
-                    .and(referrals::assessor_id.eq_any(gone()))
+                    .and(referrals::assessor_id.eq_any(disabled_user_ids()))
                     .or(referrals::status
                         .eq_any([Status::Allocated, Status::InTreatment])
-                        .and(referrals::allocated_ap_id.eq_any(gone()))),
+                        .and(referrals::allocated_ap_id.eq_any(disabled_user_ids()))),
             )
             .select((referrals::id, referrals::reference, referrals::status))
             .order(referrals::reference.asc())
@@ -1478,24 +1473,10 @@ pub fn attention(
     }
     if viewer.role == Role::ProbationOfficer {
         // Referrals whose officer's account is disabled wait for another to take them over.
-        use crate::db::schema::users;
+        use crate::referrals::model::{disabled_user_ids, final_statuses};
         let orphaned: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
-            .filter(
-                referrals::responsible_officer_id.eq_any(
-                    users::table
-                        .filter(users::disabled_at.is_not_null())
-                        .select(users::id.nullable()),
-                ),
-            )
-            .filter(
-                referrals::status.ne_all(
-                    crate::referrals::state::Status::ALL
-                        .iter()
-                        .filter(|s| s.is_final())
-                        .copied()
-                        .collect::<Vec<_>>(),
-                ),
-            )
+            .filter(referrals::responsible_officer_id.eq_any(disabled_user_ids()))
+            .filter(referrals::status.ne_all(final_statuses()))
             .select((referrals::id, referrals::reference))
             .order(referrals::reference.asc())
             .limit(100)
@@ -1511,15 +1492,7 @@ pub fn attention(
         let waiting: Vec<(String, String, NaiveDateTime)> = scoped(viewer, Purpose::Casework)
             .filter(referrals::entry_point.eq(EntryPoint::Arrest))
             .filter(referrals::responsible_officer_id.is_null())
-            .filter(
-                referrals::status.ne_all(
-                    crate::referrals::state::Status::ALL
-                        .iter()
-                        .filter(|s| s.is_final())
-                        .copied()
-                        .collect::<Vec<_>>(),
-                ),
-            )
+            .filter(referrals::status.ne_all(final_statuses()))
             .select((referrals::id, referrals::reference, referrals::submitted_at))
             .order(referrals::submitted_at.asc())
             .limit(100)

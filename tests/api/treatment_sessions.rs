@@ -1614,33 +1614,8 @@ async fn treatment_whose_psychologist_leaves_is_flagged_and_handed_to_another() 
     let t = cast().await;
     let c = clients(&t).await;
     let id = allocated_referral(&t, &c, 96).await;
-    make_plan(
-        &c.ap,
-        &id,
-        &weekly_plan(working_day_from(next(chrono::Weekday::Tue))),
-    )
-    .await;
-    let first = numbered(&treatment(&c.ap, &id).await, 1);
-    as_if_held(&t.app, first["id"].as_str().unwrap(), 0).await;
-    let first = numbered(&treatment(&c.ap, &id).await, 1);
-    let (status, body) = record(
-        &c.ap,
-        &first,
-        json!({"happened": true, "attendance": "attended"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let ap_id = t.ap.id.clone();
-    t.app
-        .with_db(move |c| {
-            use diesel::prelude::*;
-            use mhtr_pathway::db::schema::users;
-            diesel::update(users::table.find(&ap_id))
-                .set(users::disabled_at.eq(Some(mhtr_pathway::clock::now())))
-                .execute(c)
-                .unwrap();
-        })
-        .await;
+    start_with_first_session(&t.app, &c.ap, &id, 0).await;
+    t.app.disable(&t.ap.id).await;
     let lead = t.app.browser(&t.cl).await;
     let (_, home) = lead.get("/").await;
     assert!(

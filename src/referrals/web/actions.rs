@@ -57,6 +57,7 @@ async fn action_page(
         "note",
         "assessor_id",
         "ap_id",
+        "officer_id",
         "treatment_director_id",
         "order_type",
         "court",
@@ -88,6 +89,13 @@ async fn action_page(
         ctx.insert("text_name", name);
         ctx.insert("text_label", label);
     }
+    let people = with_blank(
+        "Select a person",
+        staff
+            .into_iter()
+            .map(|(id, text)| Choice::new(id, text))
+            .collect(),
+    );
     if let Some((name, label)) = forms::action_user(action) {
         let hint = (action == Action::BookAssessment
             && user.user.role == Role::AssistantPsychologist)
@@ -95,29 +103,11 @@ async fn action_page(
         ctx.insert("user_name", name);
         ctx.insert("user_label", label);
         ctx.insert("user_hint", hint.unwrap_or(""));
-        ctx.insert(
-            "user_options",
-            &with_blank(
-                "Select a person",
-                staff
-                    .iter()
-                    .map(|(id, text)| Choice::new(id.clone(), text.clone()))
-                    .collect(),
-            ),
-        );
+        ctx.insert("user_options", &people);
     }
     if action == Action::Accept {
         // Booking the assessment at the same sitting, optionally.
-        ctx.insert(
-            "book_options",
-            &with_blank(
-                "Select a person",
-                staff
-                    .iter()
-                    .map(|(id, text)| Choice::new(id.clone(), text.clone()))
-                    .collect(),
-            ),
-        );
+        ctx.insert("book_options", &people);
         for p in ["day", "month", "year"] {
             let k = format!("assessment_date_{p}");
             values.insert(k.clone(), raw.get(&k).to_owned());

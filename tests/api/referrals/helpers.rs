@@ -90,6 +90,19 @@ impl TestApp {
         self.state.db.run(move |c| Ok(f(c))).await.unwrap()
     }
 
+    /// Disables a user's account, as an administrator would.
+    pub async fn disable(&self, user_id: &str) {
+        let id = user_id.to_owned();
+        self.with_db(move |c| {
+            use mhtr_pathway::db::schema::users;
+            diesel::update(users::table.find(&id))
+                .set(users::disabled_at.eq(Some(mhtr_pathway::clock::now())))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+    }
+
     pub async fn create_user(&self, role: Role, name: &str, areas: &[&str]) -> TestUser {
         let email = format!("{}@test.example", name.to_lowercase().replace(' ', "."));
         // One hash for the whole run: hashing is deliberately slow.

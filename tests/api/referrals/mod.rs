@@ -1953,16 +1953,7 @@ async fn a_referral_is_handed_over_and_one_left_by_a_disabled_officer_is_taken_o
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
     // The new officer leaves: the referral waits for another, in sight of the area.
-    let gone = next.id.clone();
-    t.app
-        .with_db(move |c| {
-            use mhtr_pathway::db::schema::users;
-            diesel::update(users::table.find(&gone))
-                .set(users::disabled_at.eq(Some(mhtr_pathway::clock::now())))
-                .execute(c)
-                .unwrap();
-        })
-        .await;
+    t.app.disable(&next.id).await;
     let third = t
         .app
         .create_user(Role::ProbationOfficer, "Tess Third", &[&t.app.area_a])
