@@ -719,6 +719,21 @@ pub fn table() -> Vec<Entry> {
             Api(TREATERS),
             web::to(sessions::api::measure),
         ),
+        post(
+            "/api/v1/referrals/{id}/practitioner-reports",
+            Api(TREATERS),
+            web::to(sessions::api::report),
+        ),
+        post(
+            "/api/v1/risk-alerts/{id}/acknowledge",
+            Api(LEADS),
+            web::to(sessions::api::acknowledge),
+        ),
+        post(
+            "/api/v1/enforcement-reviews/{id}/decision",
+            Api(REFERRERS),
+            web::to(sessions::api::decide),
+        ),
         get(
             "/api/v1/referrals/{id}/linked-requirements",
             Api(CASEWORK),

@@ -679,3 +679,148 @@ pub async fn measure(
         .await?;
     Ok(HttpResponse::Created().json(MeasureJson::from(&m)))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReportRequest {
+    /// What is reported, as the Sentencing Act's grounds for a report: `continue_beyond`,
+    /// `change`, `not_susceptible`, `no_further_treatment` or `unwilling`.
+    pub kind: String,
+    /// The report for the responsible officer (up to 4,000 characters).
+    pub note: String,
+}
+
+/// Report to the responsible officer during or at the end of treatment: on the referral's
+/// timeline, and emailed to the officer.
+#[utoipa::path(
+    post, path = "/api/v1/referrals/{id}/practitioner-reports", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id"), Grounds),
+    request_body = ReportRequest,
+    responses(
+        (status = 201, description = "Sent", body = ReportJson),
+        (status = 403, description = "You do not treat this referral, or `reason_required`: it is not on your caseload; send Access-Reason", body = ErrorBody),
+        (status = 404, description = "No such referral in your scope", body = ErrorBody),
+        (status = 409, description = "Not during or at the end of treatment", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or Access-Reason blank or too long", body = ErrorBody),
+    )
+)]
+pub async fn report(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<ReportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let raw = RawForm::from_body(&serde_json::json!({ "kind": body.kind, "note": body.note }))?;
+    let input = forms::parse_report(&raw).map_err(AppError::Validation)?;
+    let emails = state.emails.clone();
+    let r = state
+        .db
+        .write(move |c| service::send_report(c, &ctx, &id, &input, Some(&emails)))
+        .await?;
+    Ok(HttpResponse::Created().json(ReportJson {
+        id: r.id,
+        kind: r.kind.as_str().into(),
+        note: r.note,
+        written_at: utc(r.written_at),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AcknowledgeRequest {
+    /// What was done about the alert (up to 2,000 characters).
+    pub action_taken: String,
+}
+
+/// What was recorded: the referral, and when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DoneJson {
+    pub id: String,
+    pub referral_id: String,
+    /// UTC.
+    pub at: String,
+}
+
+/// A clinical lead records what was done about a risk alert. Only the first of two
+/// acknowledgements at once is kept; the other is told it is already acknowledged.
+#[utoipa::path(
+    post, path = "/api/v1/risk-alerts/{id}/acknowledge", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Risk alert id"), Grounds),
+    request_body = AcknowledgeRequest,
+    responses(
+        (status = 200, description = "Acknowledged", body = DoneJson),
+        (status = 403, description = "Only clinical leads acknowledge, or `reason_required`: its referral is not on your caseload; send Access-Reason", body = ErrorBody),
+        (status = 404, description = "No such alert in your scope", body = ErrorBody),
+        (status = 409, description = "Already acknowledged", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or Access-Reason blank or too long", body = ErrorBody),
+    )
+)]
+pub async fn acknowledge(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<AcknowledgeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let raw = RawForm::from_body(&serde_json::json!({ "action_taken": body.action_taken }))?;
+    let note = forms::parse_acknowledgement(&raw).map_err(AppError::Validation)?;
+    let aid = id.clone();
+    let (referral_id, at) = state
+        .db
+        .write(move |c| service::acknowledge_alert(c, &ctx, &aid, &note))
+        .await?;
+    Ok(HttpResponse::Ok().json(DoneJson {
+        id,
+        referral_id,
+        at: utc(at),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DecisionRequest {
+    /// `warning`, `breach` or `no_action`.
+    pub decision: String,
+    /// Optional, up to 2,000 characters.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The responsible officer records the decision after a second unacceptable absence. Only
+/// the first of two decisions at once is kept.
+#[utoipa::path(
+    post, path = "/api/v1/enforcement-reviews/{id}/decision", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Enforcement review id"), Grounds),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "Decided", body = DoneJson),
+        (status = 403, description = "Only the referral's responsible officer decides", body = ErrorBody),
+        (status = 404, description = "No such review in your scope", body = ErrorBody),
+        (status = 409, description = "Already decided", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+pub async fn decide(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<DecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let raw = RawForm::from_body(&serde_json::json!({
+        "decision": body.decision,
+        "note": body.note.clone().unwrap_or_default(),
+    }))?;
+    let input = forms::parse_decision(&raw).map_err(AppError::Validation)?;
+    let rid = id.clone();
+    let (referral_id, at) = state
+        .db
+        .write(move |c| service::decide_review(c, &ctx, &rid, &input))
+        .await?;
+    Ok(HttpResponse::Ok().json(DoneJson {
+        id,
+        referral_id,
+        at: utc(at),
+    }))
+}

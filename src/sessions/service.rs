@@ -1121,14 +1121,19 @@ fn raise_alert(
     Ok(())
 }
 
-/// A clinical lead records what was done about a risk alert.
+/// A clinical lead records what was done about a risk alert; returns its referral's id and
+/// when. Only the first of two leads acknowledging at once succeeds: the update itself
+/// checks the alert is still open.
 pub fn acknowledge_alert(
     c: &mut DbConn,
     ctx: &Ctx,
     alert_id: &str,
     action_taken: &str,
-) -> Result<String, AppError> {
+) -> Result<(String, NaiveDateTime), AppError> {
     let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    // The audit chain first, as a lead giving a reason takes it before the alert's row: the
+    // other order let two leads acknowledging at once deadlock on PostgreSQL.
+    crate::db::lock_audit_chain(c)?;
     let alert: model::RiskAlert = risk_alerts::table
         .find(alert_id)
         .select(model::RiskAlert::as_select())
@@ -1137,18 +1142,25 @@ pub fn acknowledge_alert(
     if viewer.role != Role::ClinicalLead {
         return Err(AppError::Forbidden);
     }
+    let already = || AppError::Conflict("This alert is already acknowledged".into());
     if alert.acknowledged_at.is_some() {
-        return Err(AppError::Conflict(
-            "This alert is already acknowledged".into(),
-        ));
+        return Err(already());
     }
-    diesel::update(risk_alerts::table.find(alert_id))
-        .set((
-            risk_alerts::acknowledged_by.eq(&viewer.user_id),
-            risk_alerts::acknowledged_at.eq(crate::clock::now()),
-            risk_alerts::action_taken.eq(action_taken),
-        ))
-        .execute(c)?;
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        risk_alerts::table
+            .find(alert_id)
+            .filter(risk_alerts::acknowledged_at.is_null()),
+    )
+    .set((
+        risk_alerts::acknowledged_by.eq(&viewer.user_id),
+        risk_alerts::acknowledged_at.eq(now),
+        risk_alerts::action_taken.eq(action_taken),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(already());
+    }
     record_event(
         c,
         viewer,
@@ -1164,7 +1176,7 @@ pub fn acknowledge_alert(
         ("risk_alert", alert_id),
         serde_json::json!({}),
     )?;
-    Ok(r.id)
+    Ok((r.id, now))
 }
 
 /// The practitioner's report to the responsible officer: on the timeline and sent.
@@ -1174,7 +1186,7 @@ pub fn send_report(
     referral_id: &str,
     input: &ReportInput,
     emails: Option<&Emails>,
-) -> Result<(), AppError> {
+) -> Result<model::Report, AppError> {
     let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     let r = managed_referral(c, ctx, referral_id)?;
     if !matches!(
@@ -1186,15 +1198,16 @@ pub fn send_report(
         ));
     }
     let id = crate::ids::new_id();
+    let report = model::Report {
+        id: id.clone(),
+        referral_id: r.id.clone(),
+        kind: input.kind,
+        note: input.note.clone(),
+        written_by: viewer.user_id.clone(),
+        written_at: crate::clock::now(),
+    };
     diesel::insert_into(practitioner_reports::table)
-        .values(model::Report {
-            id: id.clone(),
-            referral_id: r.id.clone(),
-            kind: input.kind,
-            note: input.note.clone(),
-            written_by: viewer.user_id.clone(),
-            written_at: crate::clock::now(),
-        })
+        .values(report.clone())
         .execute(c)?;
     record_event(
         c,
@@ -1214,17 +1227,21 @@ pub fn send_report(
     if let Some(emails) = emails {
         crate::notifications::sessions::practitioner_report(c, emails, &r)?;
     }
-    Ok(())
+    Ok(report)
 }
 
-/// The responsible officer records the decision after a second unacceptable absence.
+/// The responsible officer records the decision after a second unacceptable absence;
+/// returns the referral's id and when. The update itself checks the review is still open,
+/// so two decisions at once cannot both land.
 pub fn decide_review(
     c: &mut DbConn,
     ctx: &Ctx,
     review_id: &str,
     input: &DecisionInput,
-) -> Result<String, AppError> {
+) -> Result<(String, NaiveDateTime), AppError> {
     let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    // The audit chain first, in the order every audited change takes its locks.
+    crate::db::lock_audit_chain(c)?;
     let review: EnforcementReview = enforcement_reviews::table
         .find(review_id)
         .select(EnforcementReview::as_select())
@@ -1234,17 +1251,26 @@ pub fn decide_review(
     if viewer.role != Role::ProbationOfficer || holder != &viewer.user_id {
         return Err(AppError::Forbidden);
     }
+    let already = || AppError::Conflict("This review is already decided".into());
     if review.decided_at.is_some() {
-        return Err(AppError::Conflict("This review is already decided".into()));
+        return Err(already());
     }
-    diesel::update(enforcement_reviews::table.find(review_id))
-        .set((
-            enforcement_reviews::decision.eq(input.decision),
-            enforcement_reviews::note.eq(&input.note),
-            enforcement_reviews::decided_by.eq(&viewer.user_id),
-            enforcement_reviews::decided_at.eq(crate::clock::now()),
-        ))
-        .execute(c)?;
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        enforcement_reviews::table
+            .find(review_id)
+            .filter(enforcement_reviews::decided_at.is_null()),
+    )
+    .set((
+        enforcement_reviews::decision.eq(input.decision),
+        enforcement_reviews::note.eq(&input.note),
+        enforcement_reviews::decided_by.eq(&viewer.user_id),
+        enforcement_reviews::decided_at.eq(now),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(already());
+    }
     record_event(
         c,
         viewer,
@@ -1263,7 +1289,7 @@ pub fn decide_review(
         ("referral", &r.id),
         serde_json::json!({ "decision": input.decision.as_str() }),
     )?;
-    Ok(r.id)
+    Ok((r.id, now))
 }
 
 // ------------------------------------------------------------------ reading

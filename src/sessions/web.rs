@@ -650,7 +650,7 @@ pub async fn report(
         &user,
         forms::parse_report(&raw),
         move |c, input| service::send_report(c, &acting, &rid, &input, Some(&emails)),
-        |()| {
+        |_| {
             Then::success(
                 "Report sent to the responsible officer",
                 back_to(&referral_id),
@@ -710,7 +710,7 @@ pub async fn alert(
         &user,
         forms::parse_acknowledgement(&raw),
         move |c, note| service::acknowledge_alert(c, &acting, &aid, &note),
-        |referral_id| Then::success("Risk alert acknowledged", back_to(&referral_id)),
+        |(referral_id, _)| Then::success("Risk alert acknowledged", back_to(&referral_id)),
         async |e| alert_page(&state, &user, &id, &raw, Some(&e)).await,
     )
     .await
@@ -773,7 +773,7 @@ pub async fn decision(
         &user,
         forms::parse_decision(&raw),
         move |c, input| service::decide_review(c, &acting, &rid, &input),
-        |referral_id| Then::success("Enforcement decision recorded", back_to(&referral_id)),
+        |(referral_id, _)| Then::success("Enforcement decision recorded", back_to(&referral_id)),
         async |e| {
             let h = review_heading(&state, &user, id.clone()).await?;
             let ctx = decision_ctx(&h, &id, &raw);

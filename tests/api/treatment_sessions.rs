@@ -1658,3 +1658,137 @@ async fn treatment_whose_psychologist_leaves_is_flagged_and_handed_to_another() 
         "{page}"
     );
 }
+
+/// Practitioner reports, risk-alert acknowledgements and enforcement decisions through the
+/// API, with the pages' rules and messages; two acknowledgements or two decisions at once
+/// keep one.
+#[tokio::test]
+async fn reports_acknowledgements_and_decisions_work_through_the_api_and_race_safely() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 97).await;
+    start_with_first_session(&t.app, &c.ap, &id, 14).await;
+
+    // A practitioner report: checked like the page's, emailed to the officer.
+    let path = format!("/api/v1/referrals/{id}/practitioner-reports");
+    let (status, body) =
+        c.ap.post(&path, &json!({"kind": "gossip", "note": ""}))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["fields"]["kind"].is_string() && body["fields"]["note"].is_string(),
+        "{body}"
+    );
+    let (status, _) =
+        c.po.post(&path, &json!({"kind": "change", "note": "x"}))
+            .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, report) = c
+        .ap
+        .post(&path, &json!({"kind": "change", "note": "Weekly sessions are too far to travel; suggest phone"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    assert_eq!(report["kind"], "change");
+    assert_eq!(
+        treatment(&c.po, &id).await["reports"][0]["id"],
+        report["id"]
+    );
+    assert!(
+        outbox(&t.app)
+            .await
+            .iter()
+            .any(|m| m.kind == MessageKind::PractitionerReport && m.recipient == t.po.email)
+    );
+
+    // A risk alert, acknowledged by two leads at once: one is kept.
+    let first = numbered(&treatment(&c.ap, &id).await, 1);
+    let (status, body) = c
+        .ap
+        .post(
+            &format!("/api/v1/sessions/{}/measures", first["id"].as_str().unwrap()),
+            &json!({"instrument": "phq9", "stage": "first", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let alert = treatment(&c.cl, &id).await["risk_alerts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ack = format!("/api/v1/risk-alerts/{alert}/acknowledge");
+    let (status, _) = c.ap.post(&ack, &json!({"action_taken": "x"})).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "assistant psychologists do not acknowledge"
+    );
+    let (status, body) = c.cl.post(&ack, &json!({"action_taken": "  "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let cl2 = t.app.api(&t.cl2).await.giving_reason(LEAD_REASON);
+    let (first_ack, second_ack) = (
+        json!({"action_taken": "Phoned him; safety plan reviewed"}),
+        json!({"action_taken": "Called the crisis team"}),
+    );
+    let (one, two) = tokio::join!(c.cl.post(&ack, &first_ack), cl2.post(&ack, &second_ack));
+    let mut statuses = [one.0, two.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{one:?} {two:?}"
+    );
+    let done = if one.0 == StatusCode::OK {
+        &one.1
+    } else {
+        &two.1
+    };
+    assert_eq!(done["referral_id"], id.as_str());
+    assert!(
+        treatment(&c.cl, &id).await["risk_alerts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Two unacceptable absences: the officer's review, decided twice at once, keeps one.
+    for n in 2..=3 {
+        let s = numbered(&treatment(&c.ap, &id).await, n);
+        as_if_held(&t.app, s["id"].as_str().unwrap(), 14 - n * 3).await;
+        let s = numbered(&treatment(&c.ap, &id).await, n);
+        let (status, body) = record(
+            &c.ap,
+            &s,
+            json!({"happened": false, "not_happened_reason": "unacceptable_absence"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let review = treatment(&c.po, &id).await["enforcement_reviews"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let decide = format!("/api/v1/enforcement-reviews/{review}/decision");
+    let (status, _) = c.ap.post(&decide, &json!({"decision": "warning"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = c.po.post(&decide, &json!({"decision": "shrug"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let po2 = t.app.api(&t.po).await;
+    let (warning, breach) = (
+        json!({"decision": "warning", "note": "Letter sent"}),
+        json!({"decision": "breach"}),
+    );
+    let (one, two) = tokio::join!(c.po.post(&decide, &warning), po2.post(&decide, &breach));
+    let mut statuses = [one.0, two.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{one:?} {two:?}"
+    );
+    let decided = &treatment(&c.po, &id).await["enforcement_reviews"][0];
+    let kept = if one.0 == StatusCode::OK {
+        "warning"
+    } else {
+        "breach"
+    };
+    assert_eq!(decided["decision"], kept);
+}
