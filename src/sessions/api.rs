@@ -218,9 +218,9 @@ impl TreatmentJson {
                             .measures
                             .iter()
                             .find(|m| m.id == a.measure_id)
-                            .map(crate::sessions::views::alert_context)
+                            .map(model::Measure::alert_context)
                             .unwrap_or_default(),
-                        next_step: crate::sessions::views::ALERT_NEXT_STEP,
+                        next_step: model::ALERT_NEXT_STEP,
                     })
                     .collect()
             }),

@@ -327,3 +327,48 @@ pub fn review_referral(conn: &mut DbConn, id: &str) -> Result<String, AppError> 
         .select(enforcement_reviews::referral_id)
         .first(conn)?)
 }
+
+/// What a clinical lead does about an open risk alert, and by when.
+pub const ALERT_NEXT_STEP: &str = "Review the risk with the practitioner today: contact the person or their crisis plan contacts if needed, then record what was done";
+
+impl Measure {
+    /// What raised a risk alert on this measure, in words: "PHQ-9, question 9 (“Thoughts
+    /// that …”): “Several days” (scores 1). Total 14 of 27, moderate".
+    pub fn alert_context(&self) -> String {
+        let m = self;
+        let instrument = m.instrument;
+        let total = format!(
+            "Total {} of {}, {}",
+            m.total,
+            instrument.max_total(),
+            instrument.severity(m.total.max(0) as u32).to_lowercase()
+        );
+        let Some(item) = instrument.risk_item() else {
+            return format!("{}. {total}", instrument.label());
+        };
+        let question = instrument
+            .questions()
+            .get(item - 1)
+            .copied()
+            .unwrap_or_default();
+        let answer = crate::sessions::measures::Scores::from_code(instrument, &m.answers)
+            .ok()
+            .and_then(|s| s.answers().get(item - 1).copied());
+        let answered = match answer {
+            Some(a) => format!(
+                "“{}” (scores {})",
+                instrument
+                    .answers()
+                    .get(usize::from(a))
+                    .copied()
+                    .unwrap_or_default(),
+                instrument.item_score(item - 1, a)
+            ),
+            None => "answered above zero".into(),
+        };
+        format!(
+            "{}, question {item} (“{question}”): {answered}. {total}",
+            instrument.label()
+        )
+    }
+}

@@ -100,7 +100,7 @@ pub fn alert_form(
     let context = format!(
         "Raised {}. {}",
         crate::web::format::date_time(alert.raised_at),
-        crate::sessions::views::alert_context(&measure)
+        measure.alert_context()
     );
     Ok((caption, context))
 }
@@ -1450,7 +1450,7 @@ pub fn attention(
                 text: format!(
                     "Risk alert raised {}: {}. Review it today and record what was done",
                     crate::web::format::date_time(a.raised_at),
-                    crate::sessions::views::alert_context(measure)
+                    measure.alert_context()
                 ),
             });
         }

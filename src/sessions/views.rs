@@ -48,48 +48,6 @@ pub struct AlertRow {
     pub context: String,
 }
 
-/// What a clinical lead does about an open risk alert, and by when.
-pub const ALERT_NEXT_STEP: &str = "Review the risk with the practitioner today: contact the person or their crisis plan contacts if needed, then record what was done";
-
-/// What raised a risk alert, in words: "PHQ-9, question 9 (“Thoughts that …”): “Several
-/// days” (scores 1). Total 14 of 27, moderate".
-pub fn alert_context(m: &crate::sessions::model::Measure) -> String {
-    let instrument = m.instrument;
-    let total = format!(
-        "Total {} of {}, {}",
-        m.total,
-        instrument.max_total(),
-        instrument.severity(m.total.max(0) as u32).to_lowercase()
-    );
-    let Some(item) = instrument.risk_item() else {
-        return format!("{}. {total}", instrument.label());
-    };
-    let question = instrument
-        .questions()
-        .get(item - 1)
-        .copied()
-        .unwrap_or_default();
-    let answer = crate::sessions::measures::Scores::from_code(instrument, &m.answers)
-        .ok()
-        .and_then(|s| s.answers().get(item - 1).copied());
-    let answered = match answer {
-        Some(a) => format!(
-            "“{}” (scores {})",
-            instrument
-                .answers()
-                .get(usize::from(a))
-                .copied()
-                .unwrap_or_default(),
-            instrument.item_score(item - 1, a)
-        ),
-        None => "answered above zero".into(),
-    };
-    format!(
-        "{}, question {item} (“{question}”): {answered}. {total}",
-        instrument.label()
-    )
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewRow {
     pub id: String,
@@ -238,7 +196,7 @@ pub fn treatment_view(
                 .measures
                 .iter()
                 .find(|m| m.id == a.measure_id)
-                .map(alert_context)
+                .map(crate::sessions::model::Measure::alert_context)
                 .unwrap_or_default(),
             text: match (&a.acknowledged_by, &a.action_taken) {
                 (Some(by), Some(what)) => format!(

@@ -684,7 +684,7 @@ async fn alert_page(
     let action = format!("/risk-alerts/{id}/acknowledge");
     let mut ctx = base_ctx(&h, "Acknowledge a risk alert", &action, raw);
     ctx.insert("alert_context", &context);
-    ctx.insert("next_step", views::ALERT_NEXT_STEP);
+    ctx.insert("next_step", crate::sessions::model::ALERT_NEXT_STEP);
     pages::show(state, user, "sessions/alert.html", ctx, errors).await
 }
 

@@ -320,7 +320,7 @@ pub async fn show(
             )),
     );
     ctx.insert("is_lead", &(role == Role::ClinicalLead));
-    ctx.insert("alert_next_step", crate::sessions::views::ALERT_NEXT_STEP);
+    ctx.insert("alert_next_step", crate::sessions::model::ALERT_NEXT_STEP);
     ctx.insert(
         "is_holder",
         &(role == Role::ProbationOfficer && holder == &user.user.id),
