@@ -164,7 +164,7 @@ pub async fn create(
         .map_err(AppError::Validation)?;
     let viewer = Viewer::from(&api);
     let actor = api.actor();
-    let role = api.user.role;
+    let (role, me) = (api.user.role, api.user.id.clone());
     let emails = state.emails.clone();
     let outcome = state
         .db
@@ -190,9 +190,9 @@ pub async fn create(
         .await?;
     match outcome {
         (CreateOutcome::Created(_), Some(l)) => {
-            Ok(HttpResponse::Created().json(ReferralJson::new(&l, role)))
+            Ok(HttpResponse::Created().json(ReferralJson::new(&l, role, &me)))
         }
-        (CreateOutcome::Repeated(_), Some(l)) => Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role))),
+        (CreateOutcome::Repeated(_), Some(l)) => Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role, &me))),
         (CreateOutcome::PossibleDuplicates(people), _) => Ok(HttpResponse::Conflict().json(DuplicateBody {
             error: "possible_duplicate".into(),
             message: "This person may already be known. Send existing_person_id to link the referral to one of them, or create_new_person: true".into(),
@@ -225,9 +225,9 @@ pub async fn create(
 )]
 pub async fn get(state: State, ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let role = ctx.viewer.role;
+    let (role, me) = (ctx.viewer.role, ctx.viewer.user_id.clone());
     let l = state.db.write(move |c| service::view(c, &ctx, &id)).await?;
-    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role, &me)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -262,7 +262,7 @@ pub async fn amend(
     let id = id.into_inner();
     let body = body.into_inner();
     let changes = RawForm::from_json(&body.changes);
-    let role = ctx.viewer.role;
+    let (role, me) = (ctx.viewer.role, ctx.viewer.user_id.clone());
     let l = state
         .db
         .write(move |c| {
@@ -270,7 +270,7 @@ pub async fn amend(
             service::view(c, &ctx, &id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role, &me)))
 }
 
 /// A clinical lead's decision on an identity match of a referral.
@@ -303,7 +303,7 @@ pub async fn identity(
 ) -> Result<HttpResponse, ApiError> {
     let (id, link_id) = path.into_inner();
     let body = body.into_inner();
-    let role = ctx.viewer.role;
+    let (role, me) = (ctx.viewer.role, ctx.viewer.user_id.clone());
     let l = state
         .db
         .write(move |c| {
@@ -315,7 +315,7 @@ pub async fn identity(
             service::view(c, &ctx, &id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role, &me)))
 }
 
 /// Move a referral along the pathway. The body holds `action`, `version` and the action's
@@ -361,7 +361,7 @@ pub async fn transition(
     }
     let t = forms::parse_transition(action, &raw, crate::clock::today())
         .map_err(AppError::Validation)?;
-    let role = ctx.viewer.role;
+    let (role, me) = (ctx.viewer.role, ctx.viewer.user_id.clone());
     let emails = state.emails.clone();
     let l = state
         .db
@@ -370,5 +370,5 @@ pub async fn transition(
             service::view(c, &ctx, &id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role)))
+    Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role, &me)))
 }

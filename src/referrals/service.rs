@@ -668,6 +668,29 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     })
 }
 
+impl Loaded {
+    /// The steps offered to `role` (user `me`) on this referral: those its status allows
+    /// that can succeed now (not [`Loaded::blocked`]); taking over only an arrest referral
+    /// or one whose officer's account is disabled, and not by the officer holding it;
+    /// handing over only by the officer holding it. The pages and the API offer the same.
+    pub fn offered(&self, role: Role, me: &str) -> Vec<Action> {
+        let r = &self.referral;
+        let holder = r.responsible_officer_id.as_deref().unwrap_or(&r.created_by);
+        state::available(role, r.status)
+            .into_iter()
+            .filter(|a| !self.blocked.iter().any(|(b, _)| b == a))
+            .filter(|a| match a {
+                Action::TakeOver => {
+                    (r.entry_point == EntryPoint::Arrest || self.holder_disabled)
+                        && r.responsible_officer_id.as_deref() != Some(me)
+                }
+                Action::HandOver => holder == me,
+                _ => true,
+            })
+            .collect()
+    }
+}
+
 /// The steps `r`'s status allows that cannot succeed yet, with why (see
 /// [`Loaded::blocked`]).
 fn blocked_steps(c: &mut DbConn, r: &Referral) -> Result<Vec<(Action, String)>, AppError> {

@@ -335,7 +335,9 @@ pub struct ReferralJson {
     pub order: String,
     /// Newest first.
     pub timeline: Vec<TimelineItem>,
-    /// The actions the caller may take now.
+    /// The steps offered to the caller now, as the referral page offers them: allowed for
+    /// their role at this status, with nothing missing (see the page for why a step is held
+    /// back), taking over or handing over only where it applies.
     pub actions: Vec<String>,
     /// Exact CRN or PNC ID matches with a person record the referrer was not shown, for a
     /// clinical lead to confirm or split (empty for every other role).
@@ -343,7 +345,8 @@ pub struct ReferralJson {
 }
 
 impl ReferralJson {
-    pub fn new(l: &Loaded, role: crate::users::model::Role) -> Self {
+    /// The referral as `role` (user `me`) may see it, with the steps offered to them.
+    pub fn new(l: &Loaded, role: crate::users::model::Role, me: &str) -> Self {
         let r = &l.referral;
         let name = |id: &Option<String>| id.as_ref().and_then(|i| l.names.get(i).cloned());
         Self {
@@ -379,7 +382,8 @@ impl ReferralJson {
             consent: consent_text(l),
             order: order_text(l),
             timeline: timeline(l),
-            actions: crate::referrals::state::available(role, r.status)
+            actions: l
+                .offered(role, me)
                 .into_iter()
                 .map(|a| a.as_str().to_owned())
                 .collect(),

@@ -167,24 +167,9 @@ pub async fn show(
             href: String::new(),
         },
     ];
-    let actions: Vec<ActionLink> = state::available(role, r.status)
+    let actions: Vec<ActionLink> = l
+        .offered(role, &user.user.id)
         .into_iter()
-        .filter(|a| {
-            let me = user.user.id.as_str();
-            let holder = r.responsible_officer_id.as_deref().unwrap_or(&r.created_by);
-            match a {
-                // Another officer takes over an arrest referral, or one whose officer's
-                // account is disabled; the officer holding it hands it over.
-                Action::TakeOver => {
-                    (r.entry_point == EntryPoint::Arrest || l.holder_disabled)
-                        && r.responsible_officer_id.as_deref() != Some(me)
-                }
-                Action::HandOver => holder == me,
-                _ => true,
-            }
-        })
-        // Only steps that can succeed; for the others the page says what is missing.
-        .filter(|a| !l.blocked.iter().any(|(b, _)| b == a))
         .map(|a| ActionLink {
             href: format!("/referrals/{}/actions/{}", r.id, a.as_str()),
             text: a.label(),

@@ -1868,6 +1868,15 @@ async fn a_step_without_the_people_it_needs_is_not_offered_and_the_page_says_why
         !page.contains(&format!("/referrals/{id}/actions/book_assessment")),
         "not offered"
     );
+    let (_, r) = cl.get(&format!("/api/v1/referrals/{id}")).await;
+    assert!(
+        !r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "book_assessment"),
+        "nor in the API: {r}"
+    );
     // Once one works there, it is offered.
     t.app
         .create_user(Role::AssistantPsychologist, "New Psych", &[&t.app.area_b])
@@ -1900,6 +1909,17 @@ async fn a_referral_is_handed_over_and_one_left_by_a_disabled_officer_is_taken_o
     let path = format!("/api/v1/referrals/{id}/transitions");
     let (_, r) = po.get(&format!("/api/v1/referrals/{id}")).await;
     let v = r["version"].clone();
+    // The API offers what the page offers: the holder may hand over, not take over.
+    let offered: Vec<&str> = r["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        offered.contains(&"hand_over") && !offered.contains(&"take_over"),
+        "{offered:?}"
+    );
 
     // Refused: to themselves, to an officer of another area, and with no one chosen.
     for (officer, field) in [
@@ -1972,6 +1992,16 @@ async fn a_referral_is_handed_over_and_one_left_by_a_disabled_officer_is_taken_o
     assert!(page.contains("Take over as responsible officer"), "{page}");
     let third_api = t.app.api(&third).await;
     let (_, r) = third_api.get(&format!("/api/v1/referrals/{id}")).await;
+    let offered: Vec<&str> = r["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        offered.contains(&"take_over") && !offered.contains(&"hand_over"),
+        "{offered:?}"
+    );
     let (status, moved) = third_api
         .post(
             &path,
