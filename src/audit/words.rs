@@ -96,11 +96,11 @@ pub fn describe(event: &str) -> String {
 /// "widget.polished_twice" as "Widget: polished twice".
 fn spelled_out(event: &str) -> String {
     let Some((subject, what)) = event.split_once('.') else {
-        return capitalise(&event.replace('_', " "));
+        return crate::web::format::capitalise(&event.replace('_', " "));
     };
     format!(
         "{}: {}",
-        capitalise(&subject.replace('_', " ")),
+        crate::web::format::capitalise(&subject.replace('_', " ")),
         what.replace(['_', '.'], " ")
     )
 }
@@ -114,15 +114,8 @@ pub fn record_kind(record_type: &str) -> String {
         "outbox_message" => "Email".into(),
         "service_closure" => "Closure day".into(),
         "session" => "Treatment session".into(),
-        other => capitalise(&other.replace('_', " ")),
+        other => crate::web::format::capitalise(&other.replace('_', " ")),
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
 }
 
 #[cfg(test)]

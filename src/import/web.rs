@@ -447,17 +447,9 @@ pub async fn upload(
     match planned {
         Ok((id, report)) => report_page(&state, &user, &id, &report).await,
         Err((mapping, msg)) => {
-            let errors = FieldErrors::single("files", capitalise(&msg));
+            let errors = FieldErrors::single("files", crate::web::format::capitalise(&msg));
             form_page(&state, &user, FormValues { mapping }, Some(&errors)).await
         }
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -565,7 +557,7 @@ pub async fn run(
             page::render(&state, &user, PATH, "admin/import_result.html", ctx).await
         }
         Err(msg) => {
-            let errors = FieldErrors::single("files", capitalise(&msg));
+            let errors = FieldErrors::single("files", crate::web::format::capitalise(&msg));
             let values = FormValues {
                 mapping: meta_mapping_or_empty(&state.settings.import, &user.user.id, &form.upload),
             };

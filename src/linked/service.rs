@@ -27,9 +27,7 @@ use crate::web::format;
 pub fn may_change(viewer: &Viewer, r: &Referral) -> bool {
     match viewer.role {
         Role::ClinicalLead => true,
-        Role::ProbationOfficer => {
-            r.responsible_officer_id.as_ref().unwrap_or(&r.created_by) == &viewer.user_id
-        }
+        Role::ProbationOfficer => r.holder() == viewer.user_id,
         _ => false,
     }
 }

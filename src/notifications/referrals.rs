@@ -83,7 +83,7 @@ struct Told<'a> {
     emails: &'a Emails,
     r: &'a Referral,
     on: chrono::NaiveDate,
-    user: Option<&'a String>,
+    user: Option<&'a str>,
     outcome: Option<&'static str>,
 }
 
@@ -122,15 +122,18 @@ pub fn transitioned(
         user,
         outcome,
     };
-    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
     match action {
-        Action::Accept => tell(Some(&r.created_by), Some("accepted")).send(c, ReferralScreened)?,
-        Action::Decline => tell(Some(&r.created_by), Some("declined")).send(c, ReferralScreened)?,
-        Action::AllocateAp => tell(r.allocated_ap_id.as_ref(), None).send(c, ApAllocated)?,
-        Action::HandOver => {
-            tell(r.responsible_officer_id.as_ref(), None).send(c, ReferralHandedOver)?
+        Action::Accept => {
+            tell(Some(r.created_by.as_str()), Some("accepted")).send(c, ReferralScreened)?
         }
-        Action::EndTreatment => tell(Some(holder), Some("ended")).send(c, TreatmentEnded)?,
+        Action::Decline => {
+            tell(Some(r.created_by.as_str()), Some("declined")).send(c, ReferralScreened)?
+        }
+        Action::AllocateAp => tell(r.allocated_ap_id.as_deref(), None).send(c, ApAllocated)?,
+        Action::HandOver => {
+            tell(r.responsible_officer_id.as_deref(), None).send(c, ReferralHandedOver)?
+        }
+        Action::EndTreatment => tell(Some(r.holder()), Some("ended")).send(c, TreatmentEnded)?,
         _ => {}
     }
     Ok(())

@@ -20,19 +20,15 @@ pub struct OutboxQuery {
     pub to: Option<chrono::NaiveDate>,
 }
 
-impl OutboxQuery {
-    pub fn is_empty(&self) -> bool {
-        self.recipient.is_none()
-            && self.status.is_none()
-            && self.from.is_none()
-            && self.to.is_none()
-    }
-}
-
-/// Reads the outbox search form: an email address, a status and a date range.
+/// Reads the outbox search form: an email address, a status and a date range. `None` when
+/// the page is opened without a search (`search=1`); an error when a search asks for
+/// nothing, or a field cannot be read.
 pub fn parse_outbox_query(
     raw: &crate::form::RawForm,
-) -> Result<OutboxQuery, crate::error::FieldErrors> {
+) -> Result<Option<OutboxQuery>, crate::error::FieldErrors> {
+    if raw.get("search") != "1" {
+        return Ok(None);
+    }
     let mut errors = crate::error::FieldErrors::new();
     let recipient = raw.get("recipient").trim().to_lowercase();
     if !recipient.is_empty() && (!recipient.contains('@') || recipient.chars().count() > 320) {
@@ -52,17 +48,10 @@ pub fn parse_outbox_query(
         },
     };
     let mut date = |field: &str, what: &str| {
-        let parts = [
-            raw.get(&format!("{field}_day")),
-            raw.get(&format!("{field}_month")),
-            raw.get(&format!("{field}_year")),
-        ];
-        if parts.iter().all(|p| p.trim().is_empty()) {
+        if !raw.date_given(field) {
             return None;
         }
-        crate::form::parse_date(parts[0], parts[1], parts[2], what)
-            .map_err(|m| errors.add(field, m))
-            .ok()
+        raw.date(field, what).map_err(|m| errors.add(field, m)).ok()
     };
     let from = date("from_date", "first day to search");
     let to = date("to_date", "last day to search");
@@ -74,15 +63,27 @@ pub fn parse_outbox_query(
             "The last day must be the same as or after the first day",
         );
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(OutboxQuery {
+    let q = OutboxQuery {
         recipient: (!recipient.is_empty()).then_some(recipient),
         status,
         from,
         to,
-    })
+    };
+    if errors.is_empty()
+        && q.recipient.is_none()
+        && q.status.is_none()
+        && q.from.is_none()
+        && q.to.is_none()
+    {
+        errors.add(
+            "recipient",
+            "Enter an email address, or choose a status or dates, to search for",
+        );
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Some(q))
 }
 
 /// The emails the query finds, newest first, at most `limit`, and how many it finds in all.

@@ -19,8 +19,7 @@ use crate::users::model::Role;
 
 /// The responsible officer, or the referrer while there is none.
 fn officer(c: &mut DbConn, r: &Referral) -> Result<Vec<String>, AppError> {
-    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
-    Ok(active_email(c, holder)?.into_iter().collect())
+    Ok(active_email(c, r.holder())?.into_iter().collect())
 }
 
 fn clinical_leads(c: &mut DbConn, r: &Referral) -> Result<Vec<String>, AppError> {

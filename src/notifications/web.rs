@@ -55,8 +55,7 @@ pub async fn outbox(
     crate::users::service::service_wide_only(&user)?;
     let raw = crate::form::RawForm::from_urlencoded(req.query_string().as_bytes());
     let query = service::parse_outbox_query(&raw);
-    let searching = raw.get("search") == "1";
-    let wanted = query.clone().ok().filter(|q| searching && !q.is_empty());
+    let wanted = query.clone().ok().flatten();
     let actor = user.actor();
     let service::OutboxOverview {
         counts,
@@ -113,19 +112,8 @@ pub async fn outbox(
         model::OutboxStatus::label,
     ));
     ctx.insert("statuses", &statuses);
-    if searching {
-        match query {
-            Err(errors) => page::insert_errors(&mut ctx, &errors),
-            Ok(q) if q.is_empty() => {
-                let mut errors = crate::error::FieldErrors::new();
-                errors.add(
-                    "recipient",
-                    "Enter an email address, or choose a status or dates, to search for",
-                );
-                page::insert_errors(&mut ctx, &errors);
-            }
-            Ok(_) => {}
-        }
+    if let Err(errors) = query {
+        page::insert_errors(&mut ctx, &errors);
     }
     if let Some((rows, total)) = found {
         ctx.insert("found_total", &total);

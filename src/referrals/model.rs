@@ -86,6 +86,16 @@ pub struct Referral {
     pub combined_with: Option<CombinedWith>,
 }
 
+impl Referral {
+    /// The probation officer holding the referral: its responsible officer, or, with none
+    /// yet (an arrest referral), the person who made it.
+    pub fn holder(&self) -> &str {
+        self.responsible_officer_id
+            .as_deref()
+            .unwrap_or(&self.created_by)
+    }
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = referrals)]
 pub struct NewReferral<'a> {
@@ -735,8 +745,6 @@ pub fn history(conn: &mut DbConn, referral_id: &str) -> Result<Vec<HistoryRow>, 
         .load(conn)?)
 }
 
-/// The clinical lead named as treatment director when the MHTR was made (the latest order
-/// recorded), kept with the step in the referral's history.
 /// Whether `user_id` has moved referral `referral_id` along the pathway (screened it,
 /// booked its assessment, allocated it…): one read along the history's referral index.
 pub fn has_acted_on(conn: &mut DbConn, referral_id: &str, user_id: &str) -> Result<bool, AppError> {
@@ -770,15 +778,16 @@ pub fn final_statuses() -> Vec<Status> {
 /// has had their account disabled: the referral then waits for another to take it over.
 pub fn holder_disabled(conn: &mut DbConn, r: &Referral) -> Result<bool, AppError> {
     use crate::db::schema::users;
-    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
     Ok(users::table
-        .find(holder)
+        .find(r.holder())
         .select(users::disabled_at.is_not_null())
         .first::<bool>(conn)
         .optional()?
         .unwrap_or(false))
 }
 
+/// The clinical lead named as treatment director when the MHTR was made (the latest order
+/// recorded), kept with the step in the referral's history.
 pub fn treatment_director(
     conn: &mut DbConn,
     referral_id: &str,

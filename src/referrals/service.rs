@@ -534,7 +534,7 @@ pub fn action_form(
                 Action::HandOver => Role::ProbationOfficer,
                 _ => Role::AssistantPsychologist,
             };
-            let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
+            let holder = r.holder();
             let people: Vec<(String, String, Option<String>)> =
                 model::staff_in_area(c, role, &r.area_id)?
                     .into_iter()
@@ -675,7 +675,6 @@ impl Loaded {
     /// handing over only by the officer holding it. The pages and the API offer the same.
     pub fn offered(&self, role: Role, me: &str) -> Vec<Action> {
         let r = &self.referral;
-        let holder = r.responsible_officer_id.as_deref().unwrap_or(&r.created_by);
         state::available(role, r.status)
             .into_iter()
             .filter(|a| !self.blocked.iter().any(|(b, _)| b == a))
@@ -684,7 +683,7 @@ impl Loaded {
                     (r.entry_point == EntryPoint::Arrest || self.holder_disabled)
                         && r.responsible_officer_id.as_deref() != Some(me)
                 }
-                Action::HandOver => holder == me,
+                Action::HandOver => r.holder() == me,
                 _ => true,
             })
             .collect()
@@ -840,8 +839,7 @@ pub(crate) fn follow(
             format!("{} is now the responsible officer", viewer.name)
         }
         Action::HandOver => {
-            let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
-            if *holder != viewer.user_id {
+            if r.holder() != viewer.user_id {
                 return Err(AppError::Conflict(
                     "Only the referral's responsible officer can hand it over".into(),
                 ));

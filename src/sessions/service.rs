@@ -1247,8 +1247,7 @@ pub fn decide_review(
         .select(EnforcementReview::as_select())
         .first(c)?;
     let (r, _) = ctx.open(c, &review.referral_id)?;
-    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
-    if viewer.role != Role::ProbationOfficer || holder != &viewer.user_id {
+    if viewer.role != Role::ProbationOfficer || r.holder() != viewer.user_id {
         return Err(AppError::Forbidden);
     }
     let already = || AppError::Conflict("This review is already decided".into());

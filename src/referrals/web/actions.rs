@@ -76,11 +76,7 @@ async fn action_page(
     }
     if let Some((name, what, _)) = forms::action_date(action) {
         ctx.insert("date_name", name);
-        let mut legend = what.to_owned();
-        if let Some(first) = legend.get_mut(0..1) {
-            first.make_ascii_uppercase();
-        }
-        ctx.insert("date_legend", &legend);
+        ctx.insert("date_legend", &crate::web::format::capitalise(what));
         for p in ["day", "month", "year"] {
             ctx.insert(format!("date_{p}"), raw.get(&format!("{name}_{p}")));
         }

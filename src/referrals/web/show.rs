@@ -283,7 +283,6 @@ pub async fn show(
     ctx.insert("merges", &merges);
     ctx.insert("identity", &l.identity);
     ctx.insert("can_merge", &(role == Role::ClinicalLead));
-    let holder = r.responsible_officer_id.as_ref().unwrap_or(&r.created_by);
     ctx.insert("treatment", &treatment);
     ctx.insert("can_manage_sessions", &can_manage_sessions);
     ctx.insert(
@@ -308,7 +307,7 @@ pub async fn show(
     ctx.insert("alert_next_step", crate::sessions::model::ALERT_NEXT_STEP);
     ctx.insert(
         "is_holder",
-        &(role == Role::ProbationOfficer && holder == &user.user.id),
+        &(role == Role::ProbationOfficer && r.holder() == user.user.id),
     );
     ctx.insert("end_summary", &end_summary);
     ctx.insert("onward", &onward);

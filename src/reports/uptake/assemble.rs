@@ -358,17 +358,16 @@ fn summary(report: &Report) -> Vec<String> {
             .find(|r| r.key == key)
             .and_then(|r| r.figures.last())
     };
-    // "12", or "a withheld number of" for a figure withheld to protect people.
-    let count = |key: &str| match total(key) {
-        Some(f) if f.suppressed => "a withheld number of".to_owned(),
-        Some(f) => f.text.clone(),
-        None => "0".to_owned(),
-    };
-    // "12", or "a withheld number", where no noun follows.
+    // "12", or "a withheld number" for a figure withheld to protect people.
     let amount = |key: &str| match total(key) {
         Some(f) if f.suppressed => "a withheld number".to_owned(),
         Some(f) => f.text.clone(),
         None => "0".to_owned(),
+    };
+    // The same before a noun: "12 people", "a withheld number of people".
+    let count = |key: &str| match total(key) {
+        Some(f) if f.suppressed => "a withheld number of".to_owned(),
+        _ => amount(key),
     };
     let is_zero = |key: &str| total(key).is_some_and(|f| f.value == Some(0.0));
     let mut out = Vec::new();
@@ -386,7 +385,7 @@ fn summary(report: &Report) -> Vec<String> {
             count("referred"),
             count("referred_arrest"),
             count("referred_probation"),
-            capitalise(&amount("order_made")),
+            crate::web::format::capitalise(&amount("order_made")),
         ));
         out.push(format!(
             "Of those referrals, {} people have started treatment and {} have completed all \
@@ -410,15 +409,8 @@ fn summary(report: &Report) -> Vec<String> {
         out.push(format!(
             "Over the period the assistant psychologists had room for {capacity:.0} sessions and \
              {booked:.0} were booked. {} people are waiting for a first session now.",
-            capitalise(&waiting),
+            crate::web::format::capitalise(&waiting),
         ));
     }
     out
-}
-
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
 }
