@@ -27,6 +27,9 @@ const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
 /// Those who plan, move, cancel and record treatment sessions.
 const TREATERS: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead];
 const LEADS: &[Role] = &[Role::ClinicalLead];
+/// Who decides the evidence for an absence awaiting it: the practitioner, a clinical lead or
+/// the responsible officer (which of them, checked in the service).
+const EVIDENCE: &[Role] = CASEWORK;
 /// Who reads the uptake report: councillors (through disclosure control), clinical leads
 /// and administrators.
 const REPORT_READERS: &[Role] = &[Role::Councillor, Role::ClinicalLead, Role::Admin];
@@ -403,6 +406,26 @@ pub fn table() -> Vec<Entry> {
             web::to(sessions::web::attendance),
         ),
         get(
+            "/sessions/{id}/correction",
+            Staff(TREATERS),
+            web::to(sessions::web::correction_form),
+        ),
+        post(
+            "/sessions/{id}/correction",
+            Staff(TREATERS),
+            web::to(sessions::web::correction),
+        ),
+        get(
+            "/sessions/{id}/evidence",
+            Staff(EVIDENCE),
+            web::to(sessions::web::evidence_form),
+        ),
+        post(
+            "/sessions/{id}/evidence",
+            Staff(EVIDENCE),
+            web::to(sessions::web::evidence),
+        ),
+        get(
             "/sessions/{id}/measures/{instrument}",
             Staff(TREATERS),
             web::to(sessions::web::measure_form),
@@ -713,6 +736,16 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/sessions/{id}/attendance",
             Api(TREATERS),
             web::to(sessions::api::attendance),
+        ),
+        post(
+            "/api/v1/sessions/{id}/correction",
+            Api(TREATERS),
+            web::to(sessions::api::correct),
+        ),
+        post(
+            "/api/v1/sessions/{id}/evidence",
+            Api(EVIDENCE),
+            web::to(sessions::api::evidence),
         ),
         post(
             "/api/v1/sessions/{id}/measures",

@@ -182,7 +182,8 @@ fn request_logger() -> Logger {
 }
 
 /// Hourly: clean-up of dead session rows, referral drafts never submitted and old sent
-/// emails, fresh query planner statistics on SQLite, the vetting expiry reminders (which queue at most one reminder per user per
+/// emails, unrecorded sessions told to officers, absences past their last day for evidence
+/// made unacceptable, fresh query planner statistics on SQLite, the vetting expiry reminders (which queue at most one reminder per user per
 /// expiry date, however often they run) and, on Monday morning, the clinical leads' weekly
 /// digests (at most one per lead per ISO week).
 fn spawn_housekeeping(state: web::Data<AppState>) {
@@ -237,6 +238,17 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => log::info!("told officers of {n} unrecorded session(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("telling officers of unrecorded sessions failed: {e}"),
+            }
+            let emails = state.emails.clone();
+            let today_uk = now.date();
+            match state
+                .db
+                .write(move |c| crate::sessions::enforcement::lapse_overdue(c, &emails, today_uk))
+                .await
+            {
+                Ok(n) if n > 0 => log::info!("{n} absence(s) passed their last day for evidence"),
+                Ok(_) => {}
+                Err(e) => log::warn!("passing absences' last day for evidence failed: {e}"),
             }
             if let Err(e) = state.db.run(crate::db::refresh_statistics).await {
                 log::warn!("refreshing the query planner's statistics failed: {e}");

@@ -384,6 +384,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         unrecorded_notified_at -> Nullable<Timestamp>,
+        absence_reason -> Nullable<Text>,
+        evidence_due -> Nullable<Date>,
     }
 }
 
@@ -435,14 +437,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    attendance_corrections (id) {
+        id -> Text,
+        session_id -> Text,
+        referral_id -> Text,
+        old_outcome -> Text,
+        old_absence_reason -> Nullable<Text>,
+        new_outcome -> Text,
+        new_absence_reason -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        corrected_by -> Text,
+        corrected_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     enforcement_reviews (id) {
         id -> Text,
         referral_id -> Text,
         area_id -> Text,
-        first_session_id -> Text,
-        second_session_id -> Text,
+        session_id -> Text,
+        earlier_session_id -> Nullable<Text>,
+        after_warning_id -> Nullable<Text>,
         flagged_at -> Timestamp,
         decision -> Nullable<Text>,
+        action_on -> Nullable<Date>,
         note -> Nullable<Text>,
         decided_by -> Nullable<Text>,
         decided_at -> Nullable<Timestamp>,
@@ -748,6 +767,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     risk_alerts,
     practitioner_reports,
     enforcement_reviews,
+    attendance_corrections,
     calendar_feeds,
     referral_events,
     report_facts,

@@ -360,7 +360,7 @@ fn demo_sessions(
     today: NaiveDate,
 ) -> Result<(), AppError> {
     use crate::sessions::codes::{Mode, Outcome, Stage};
-    use crate::sessions::forms::{AttendanceInput, MeasureInput, PlanInput};
+    use crate::sessions::forms::{Attendance, AttendanceInput, MeasureInput, PlanInput};
     use crate::sessions::measures::{Instrument, Scores};
     use crate::sessions::{calendar, plan, service as sessions};
     use chrono::Datelike;
@@ -377,14 +377,19 @@ fn demo_sessions(
         location: Some("Oakham Probation Office, interview room 2".into()),
     };
     let made = sessions::make_plan(c, &acting, referral_id, &input, None)?;
+    // The second absence awaits evidence, with days left to give it.
     let outcomes = [
-        Outcome::Attended,
-        Outcome::UnacceptableAbsence,
-        Outcome::AttendedLate,
-        Outcome::UnacceptableAbsence,
+        Attendance::of(Outcome::Attended),
+        Attendance::of(Outcome::UnacceptableAbsence),
+        Attendance::of(Outcome::AttendedLate),
+        Attendance {
+            evidence_due: Some(today + Duration::days(3)),
+            ..Attendance::of(Outcome::AwaitingEvidence)
+        },
     ];
     let past = made.iter().filter(|s| s.starts_at.date() < today);
-    for (s, outcome) in past.zip(outcomes) {
+    for (s, attendance) in past.zip(outcomes) {
+        let outcome = attendance.outcome;
         let notes = outcome
             .attended()
             .then(|| "Engaged well; worked on a sleep diary and grounding techniques.".to_owned());
@@ -394,7 +399,7 @@ fn demo_sessions(
             &s.id,
             &AttendanceInput {
                 version: s.version,
-                outcome,
+                attendance,
                 engagement_notes: notes,
                 summary_for_ro: outcome
                     .attended()

@@ -23,8 +23,10 @@ coded_enum! {
         ReferralHandedOver = ("referral_handed_over", "A referral is handed over to you as responsible officer"),
         TreatmentEnded = ("treatment_ended", "Treatment ends for a referral you are responsible for"),
         SessionPlan = ("session_plan", "Sessions are planned or changed for a referral you are responsible for"),
-        Absence = ("absence", "An unacceptable absence from a treatment session"),
-        SecondAbsence = ("second_absence", "A second unacceptable absence within 12 months"),
+        Absence = ("absence", "An unacceptable absence or failure to comply at a treatment session"),
+        SecondAbsence = ("second_absence", "An unacceptable failure within 12 months of a warning"),
+        AbsenceAwaitingEvidence = ("absence_awaiting_evidence", "An absence from a treatment session awaiting evidence, with its last day"),
+        AttendanceCorrected = ("attendance_corrected", "A recorded attendance you were told of is corrected"),
         SessionUnrecorded = ("session_unrecorded", "A treatment session past its time has no recorded outcome"),
         RiskAlert = ("risk_alert", "A risk item answered above zero on an outcome measure"),
         PractitionerReport = ("practitioner_report", "A practitioner's report to the responsible officer"),
@@ -224,16 +226,48 @@ referral_email! {
     TreatmentEnded => TreatmentEnded, "treatment_ended";
     /// To the responsible officer: the session plan is made or changed.
     SessionPlanChanged => SessionPlan, "session_plan";
-    /// To the responsible officer, at once: an unacceptable absence.
+    /// To the responsible officer, at once: an unacceptable absence (`outcome` says
+    /// "failed to comply" for a failure to comply, "no evidence" when the last day for
+    /// evidence passed).
     Absence => Absence, "absence";
-    /// To the responsible officer and clinical leads: a second unacceptable absence within 12 months.
-    SecondAbsence => SecondAbsence, "second_absence";
+    /// To the responsible officer: a recorded attendance they were told of is corrected
+    /// (`outcome` is what it is now).
+    AttendanceCorrected => AttendanceCorrected, "attendance_corrected";
     /// To the responsible officer: a session's outcome is still not recorded after the grace period.
     SessionUnrecorded => SessionUnrecorded, "session_unrecorded";
     /// To the clinical leads of the area, at once: a risk item answered above zero.
     RiskAlert => RiskAlert, "risk_alert";
     /// To the responsible officer: the practitioner has reported.
     PractitionerReport => PractitionerReport, "practitioner_report";
+}
+
+/// A referral email with a second date: the last day for evidence, or the day of a warning.
+#[derive(Debug, Serialize)]
+pub struct DatedNotice {
+    #[serde(flatten)]
+    pub notice: ReferralNotice,
+    pub second_date: String,
+}
+
+/// To the responsible officer and clinical leads: an unacceptable failure within 12 months of
+/// a warning (`second_date`), when breach action is expected.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct SecondAbsence(pub DatedNotice);
+
+impl Email for SecondAbsence {
+    const KIND: MessageKind = MessageKind::SecondAbsence;
+    const TEMPLATE: &'static str = "second_absence";
+}
+
+/// To the responsible officer: an absence awaiting evidence until `second_date`.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct AbsenceAwaitingEvidence(pub DatedNotice);
+
+impl Email for AbsenceAwaitingEvidence {
+    const KIND: MessageKind = MessageKind::AbsenceAwaitingEvidence;
+    const TEMPLATE: &'static str = "absence_awaiting_evidence";
 }
 
 /// To a clinical lead on Monday morning: counts for their areas, nothing that names anyone.
@@ -314,7 +348,23 @@ mod tests {
             e.typed("a@example.org", &Absence(notice.clone())).unwrap(),
             e.typed("a@example.org", &SessionUnrecorded(notice.clone()))
                 .unwrap(),
-            e.typed("a@example.org", &SecondAbsence(notice.clone()))
+            e.typed(
+                "a@example.org",
+                &SecondAbsence(DatedNotice {
+                    notice: notice.clone(),
+                    second_date: "3 October 2026".into(),
+                }),
+            )
+            .unwrap(),
+            e.typed(
+                "a@example.org",
+                &AbsenceAwaitingEvidence(DatedNotice {
+                    notice: notice.clone(),
+                    second_date: "3 December 2026".into(),
+                }),
+            )
+            .unwrap(),
+            e.typed("a@example.org", &AttendanceCorrected(notice.clone()))
                 .unwrap(),
             e.typed("a@example.org", &RiskAlert(notice.clone()))
                 .unwrap(),

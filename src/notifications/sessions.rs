@@ -1,7 +1,8 @@
 //! Emails about treatment sessions, queued in the transaction of the change: the plan made
 //! or changed and the practitioner's report (to the responsible officer), an unacceptable
-//! absence (to the responsible officer at once; a second within 12 months to the clinical
-//! leads too) and a risk alert (to the clinical leads of the area at once). Like every
+//! failure (to the responsible officer at once; one within 12 months of a warning to the
+//! clinical leads too), an absence awaiting evidence, a correction of what the officer was
+//! told, and a risk alert (to the clinical leads of the area at once). Like every
 //! referral email: reference, initials, date, an outcome word and a link; nothing clinical.
 
 use diesel::prelude::*;
@@ -10,11 +11,12 @@ use crate::db::DbConn;
 use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
-    Absence, Emails, PractitionerReport, RiskAlert, SecondAbsence, SessionPlanChanged,
-    SessionUnrecorded,
+    Absence, AbsenceAwaitingEvidence, AttendanceCorrected, DatedNotice, Emails, PractitionerReport,
+    RiskAlert, SecondAbsence, SessionPlanChanged, SessionUnrecorded,
 };
 use crate::notifications::referrals::{active_email, notice, send};
 use crate::referrals::model::Referral;
+use crate::sessions::codes::Outcome;
 use crate::users::model::Role;
 
 /// The responsible officer, or the referrer while there is none.
@@ -54,21 +56,61 @@ pub fn absence(
     emails: &Emails,
     r: &Referral,
     date: chrono::NaiveDate,
-    second: bool,
+    outcome: Outcome,
+    after_warning: Option<chrono::NaiveDate>,
 ) -> Result<(), AppError> {
-    let n = notice(c, emails, r, date, None)?;
+    let word = match outcome {
+        Outcome::FailedToComply => Some("failed to comply"),
+        _ => None,
+    };
+    let n = notice(c, emails, r, date, word)?;
     let to = officer(c, r)?;
-    if second {
-        let mut all = to;
-        for lead in clinical_leads(c, r)? {
-            if !all.contains(&lead) {
-                all.push(lead);
+    match after_warning {
+        Some(warning) => {
+            let mut all = to;
+            for lead in clinical_leads(c, r)? {
+                if !all.contains(&lead) {
+                    all.push(lead);
+                }
             }
+            let dated = DatedNotice {
+                notice: n,
+                second_date: crate::web::format::date(warning),
+            };
+            send(c, emails, &all, &SecondAbsence(dated))
         }
-        send(c, emails, &all, &SecondAbsence(n))
-    } else {
-        send(c, emails, &to, &Absence(n))
+        None => send(c, emails, &to, &Absence(n)),
     }
+}
+
+/// An absence on `date` is awaiting evidence until `due`.
+pub fn awaiting_evidence(
+    c: &mut DbConn,
+    emails: &Emails,
+    r: &Referral,
+    date: chrono::NaiveDate,
+    due: chrono::NaiveDate,
+) -> Result<(), AppError> {
+    let to = officer(c, r)?;
+    let dated = DatedNotice {
+        notice: notice(c, emails, r, date, None)?,
+        second_date: crate::web::format::date(due),
+    };
+    send(c, emails, &to, &AbsenceAwaitingEvidence(dated))
+}
+
+/// The attendance at the session on `date`, which the officer was told of, is corrected to
+/// `now`.
+pub fn attendance_corrected(
+    c: &mut DbConn,
+    emails: &Emails,
+    r: &Referral,
+    date: chrono::NaiveDate,
+    now: Outcome,
+) -> Result<(), AppError> {
+    let to = officer(c, r)?;
+    let n = notice(c, emails, r, date, Some(now.label()))?;
+    send(c, emails, &to, &AttendanceCorrected(n))
 }
 
 /// A session on `date` still has no recorded outcome after the grace period.

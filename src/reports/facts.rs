@@ -226,7 +226,7 @@ pub fn derive(p: &Parts) -> (Fact, BTreeMap<NaiveDate, MonthCounts>) {
                 f.sessions_attended += 1;
                 first_attended = Some(first_attended.map_or(at.date(), |d| d.min(at.date())));
             }
-            Some(Outcome::AcceptableAbsence | Outcome::UnacceptableAbsence) => {
+            Some(o) if o.missed() => {
                 m.missed += 1;
                 f.sessions_missed += 1;
             }

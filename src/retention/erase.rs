@@ -10,10 +10,10 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{
-    end_summaries, enforcement_reviews, linked_activity, linked_requirements, no_onward_support,
-    outbox_messages, outcome_measures, people, practitioner_reports, referral_amendments,
-    referral_events, referral_status_history, referrals, risk_alerts, session_plans, signpostings,
-    treatment_sessions,
+    attendance_corrections, end_summaries, enforcement_reviews, linked_activity,
+    linked_requirements, no_onward_support, outbox_messages, outcome_measures, people,
+    practitioner_reports, referral_amendments, referral_events, referral_status_history, referrals,
+    risk_alerts, session_plans, signpostings, treatment_sessions,
 };
 use crate::error::AppError;
 use crate::notifications::model::OutboxStatus;
@@ -114,6 +114,16 @@ fn treatment(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
         treatment_sessions::summary_for_ro.eq(None::<String>),
         treatment_sessions::change_reason.eq(None::<String>),
         treatment_sessions::cancel_reason.eq(None::<String>),
+        treatment_sessions::absence_reason.eq(None::<String>),
+    ))
+    .execute(c)?;
+    diesel::update(
+        attendance_corrections::table.filter(attendance_corrections::referral_id.eq(referral_id)),
+    )
+    .set((
+        attendance_corrections::reason.eq(None::<String>),
+        attendance_corrections::old_absence_reason.eq(None::<String>),
+        attendance_corrections::new_absence_reason.eq(None::<String>),
     ))
     .execute(c)?;
     diesel::update(outcome_measures::table.filter(outcome_measures::referral_id.eq(referral_id)))

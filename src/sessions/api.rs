@@ -10,6 +10,8 @@ use crate::error::{ApiError, AppError, ErrorBody, FieldErrors};
 use crate::form::RawForm;
 use crate::referrals::access::{Ctx, Grounds};
 use crate::referrals::model::Viewer;
+use crate::sessions::codes::Outcome;
+use crate::sessions::enforcement;
 use crate::sessions::forms;
 use crate::sessions::measures::Instrument;
 use crate::sessions::model::{self, Session};
@@ -51,7 +53,17 @@ pub struct SessionJson {
     pub location: Option<String>,
     /// `booked`, `recorded`, `cancelled` or `superseded` (shown as Rescheduled).
     pub status: String,
+    /// In the national probation vocabulary: `attended`, `attended_late` (both complied),
+    /// `attended_failed_to_comply`, `acceptable_absence`, `awaiting_evidence`,
+    /// `unacceptable_absence`, or `service_logistics`.
     pub outcome: Option<String>,
+    /// Why an acceptable absence was accepted: `medical`, `employment`, `court_or_legal`,
+    /// `family`, `religious` or `other`.
+    pub absence_reason: Option<String>,
+    /// The last day for evidence of an absence awaiting it, `YYYY-MM-DD`.
+    pub evidence_due: Option<String>,
+    /// While awaiting evidence: the days left to give it, counting today (0 on the last day).
+    pub evidence_days_remaining: Option<i64>,
     /// Send it back with a change; a change made meanwhile is refused with 409.
     pub version: i64,
     pub summary_for_ro: Option<String>,
@@ -82,6 +94,12 @@ fn sessions_json(all: &[Session], clinical: bool) -> Vec<SessionJson> {
             location: s.location.clone(),
             status: s.status.as_str().into(),
             outcome: s.outcome.map(|o| o.as_str().into()),
+            absence_reason: s.absence_reason.map(|r| r.as_str().into()),
+            evidence_due: s.evidence_due.map(|d| d.to_string()),
+            evidence_days_remaining: s
+                .evidence_due
+                .filter(|_| s.outcome == Some(Outcome::AwaitingEvidence))
+                .map(|d| (d - crate::sessions::service::local_now().date()).num_days()),
             version: s.version,
             summary_for_ro: s.summary_for_ro.clone(),
             engagement_notes: clinical.then(|| s.engagement_notes.clone()),
@@ -164,14 +182,54 @@ pub struct ReportJson {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnforcementReviewJson {
     pub id: String,
-    pub first_session_id: String,
-    pub second_session_id: String,
+    /// The unacceptable failure (absence or failure to comply) the review is about.
+    pub session_id: String,
+    /// Reviews flagged under the earlier rule: the first of two absences within 12 months.
+    pub earlier_session_id: Option<String>,
+    /// The review whose warning, given within the 12 months before this failure, makes
+    /// breach action the expected decision.
+    pub after_warning_id: Option<String>,
     /// UTC.
     pub flagged_at: String,
-    /// `warning`, `breach` or `no_action`; null until the responsible officer decides.
+    /// `warning`, `breach` or `no_action`; `withdrawn` when the attendance was corrected;
+    /// null until decided.
     pub decision: Option<String>,
+    /// The day the warning was given or breach action started, `YYYY-MM-DD`.
+    pub action_on: Option<String>,
     pub note: Option<String>,
     pub decided_at: Option<String>,
+}
+
+/// A recorded attendance corrected, with what it was.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CorrectionJson {
+    pub id: String,
+    pub session_id: String,
+    pub old_outcome: String,
+    pub old_absence_reason: Option<String>,
+    pub new_outcome: String,
+    pub new_absence_reason: Option<String>,
+    /// Why; null once the record's personal data is erased.
+    pub reason: Option<String>,
+    pub corrected_by: String,
+    /// UTC.
+    pub corrected_at: String,
+}
+
+impl From<&model::Correction> for CorrectionJson {
+    fn from(k: &model::Correction) -> Self {
+        CorrectionJson {
+            id: k.id.clone(),
+            session_id: k.session_id.clone(),
+            old_outcome: k.old_outcome.as_str().into(),
+            old_absence_reason: k.old_absence_reason.map(|r| r.as_str().into()),
+            new_outcome: k.new_outcome.as_str().into(),
+            new_absence_reason: k.new_absence_reason.map(|r| r.as_str().into()),
+            reason: k.reason.clone(),
+            corrected_by: k.corrected_by.clone(),
+            corrected_at: utc(k.corrected_at),
+        }
+    }
 }
 
 /// A referral's treatment as the viewer may see it.
@@ -189,6 +247,8 @@ pub struct TreatmentJson {
     pub risk_alerts: Option<Vec<RiskAlertJson>>,
     pub reports: Vec<ReportJson>,
     pub enforcement_reviews: Vec<EnforcementReviewJson>,
+    /// Corrections of recorded attendances, oldest first.
+    pub attendance_corrections: Vec<CorrectionJson>,
     /// Whether you may change the sessions.
     pub can_manage: bool,
 }
@@ -239,14 +299,17 @@ impl TreatmentJson {
                 .iter()
                 .map(|v| EnforcementReviewJson {
                     id: v.id.clone(),
-                    first_session_id: v.first_session_id.clone(),
-                    second_session_id: v.second_session_id.clone(),
+                    session_id: v.session_id.clone(),
+                    earlier_session_id: v.earlier_session_id.clone(),
+                    after_warning_id: v.after_warning_id.clone(),
                     flagged_at: utc(v.flagged_at),
                     decision: v.decision.map(|d| d.as_str().into()),
+                    action_on: v.action_on.map(|d| d.to_string()),
                     note: v.note.clone(),
                     decided_at: v.decided_at.map(utc),
                 })
                 .collect(),
+            attendance_corrections: t.corrections.iter().map(CorrectionJson::from).collect(),
             can_manage: t.can_manage,
         }
     }
@@ -537,10 +600,20 @@ pub struct AttendanceRequest {
     pub version: i64,
     /// Whether the session took place.
     pub happened: bool,
-    /// When it happened: `attended` or `attended_late`.
+    /// When it happened: `attended` or `attended_late` (complied), or
+    /// `attended_failed_to_comply`.
     pub attendance: Option<String>,
-    /// When it did not: `acceptable_absence`, `unacceptable_absence` or `service_logistics`.
+    /// When it did not: `acceptable_absence`, `awaiting_evidence`, `unacceptable_absence` or
+    /// `service_logistics`.
     pub not_happened_reason: Option<String>,
+    /// For an acceptable absence: `medical`, `employment`, `court_or_legal`, `family`,
+    /// `religious` or `other`.
+    #[serde(default)]
+    pub absence_reason: Option<String>,
+    /// For an absence awaiting evidence: the last day for it, `YYYY-MM-DD`, after the session,
+    /// today or later and within 14 days.
+    #[serde(default)]
+    pub evidence_due_date: Option<String>,
     pub engagement_notes: Option<String>,
     pub summary_for_ro: Option<String>,
 }
@@ -555,10 +628,15 @@ pub struct RecordedJson {
     pub started: bool,
     /// This completed the plan: treatment has ended.
     pub ended: bool,
-    /// An unacceptable absence, reported to the responsible officer.
+    /// An unacceptable failure (absence or failure to comply), reported to the responsible
+    /// officer for an enforcement decision.
     pub absence_reported: bool,
-    /// A second unacceptable absence within 12 months: flagged for enforcement review.
+    /// The failure follows a warning given within 12 months: breach action is expected.
     pub enforcement_flagged: bool,
+    /// The day of that warning, `YYYY-MM-DD`.
+    pub after_warning: Option<String>,
+    /// Recorded as awaiting evidence until this day, `YYYY-MM-DD`.
+    pub evidence_due: Option<String>,
     /// Added when the service could not hold the session.
     pub replacement: Option<SessionJson>,
     pub replacement_not_possible: Option<String>,
@@ -607,6 +685,8 @@ pub async fn attendance(
                 ended: rec.ended,
                 absence_reported: rec.absence_reported,
                 enforcement_flagged: rec.enforcement_flagged,
+                after_warning: rec.after_warning.map(|d| d.to_string()),
+                evidence_due: rec.evidence_due.map(|d| d.to_string()),
                 replacement: found.next(),
                 replacement_not_possible: not_possible,
             })
@@ -779,14 +859,19 @@ pub async fn acknowledge(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DecisionRequest {
-    /// `warning`, `breach` or `no_action`.
+    /// `warning`, `breach` or `no_action`. A warning is refused where one was given in the
+    /// 12 months before the failure: the law then asks for breach action.
     pub decision: String,
+    /// For a warning, the day it was given; for breach action, the day it started
+    /// (`YYYY-MM-DD`, from the day of the failure to today).
+    #[serde(default)]
+    pub action_date: Option<String>,
     /// Optional, up to 2,000 characters.
     #[serde(default)]
     pub note: Option<String>,
 }
 
-/// The responsible officer records the decision after a second unacceptable absence. Only
+/// The responsible officer records the enforcement decision on an unacceptable failure. Only
 /// the first of two decisions at once is kept.
 #[utoipa::path(
     post, path = "/api/v1/enforcement-reviews/{id}/decision", tag = "sessions",
@@ -810,17 +895,183 @@ pub async fn decide(
     let id = id.into_inner();
     let raw = RawForm::from_body(&serde_json::json!({
         "decision": body.decision,
+        "action_date": body.action_date,
         "note": body.note.clone().unwrap_or_default(),
     }))?;
     let input = forms::parse_decision(&raw).map_err(AppError::Validation)?;
     let rid = id.clone();
     let (referral_id, at) = state
         .db
-        .write(move |c| service::decide_review(c, &ctx, &rid, &input))
+        .write(move |c| enforcement::decide_review(c, &ctx, &rid, &input))
         .await?;
     Ok(HttpResponse::Ok().json(DoneJson {
         id,
         referral_id,
         at: utc(at),
     }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CorrectionRequest {
+    pub version: i64,
+    /// As in recording attendance: what the session should have been recorded as.
+    pub happened: bool,
+    pub attendance: Option<String>,
+    pub not_happened_reason: Option<String>,
+    #[serde(default)]
+    pub absence_reason: Option<String>,
+    #[serde(default)]
+    pub evidence_due_date: Option<String>,
+    /// Why it is corrected, up to 1,000 characters. The responsible officer sees it.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CorrectedJson {
+    pub session: SessionJson,
+    pub attended: i64,
+    pub target: i64,
+    /// An open enforcement review of the old failure was withdrawn.
+    pub review_withdrawn: bool,
+    /// The correction made it an unacceptable failure: reported for an enforcement decision.
+    pub absence_reported: bool,
+    /// The responsible officer, who had been told of the old value, was emailed the
+    /// correction.
+    pub officer_told: bool,
+    /// The correction made the session one the service could not hold: its replacement.
+    pub replacement: Option<SessionJson>,
+    pub replacement_not_possible: Option<String>,
+    /// The correction showed the session was held: the appointment added in its place was
+    /// cancelled.
+    pub replacement_cancelled: bool,
+}
+
+/// Correct a recorded attendance: its author or a clinical lead, with the reason. The old
+/// value is kept; what the new value means follows (an unacceptable failure is reported, an
+/// open enforcement review of a failure no longer one is withdrawn), and the responsible
+/// officer is emailed if they had been told the old value. Once treatment has ended, a
+/// correction may not change whether the session counts as attended.
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/correction", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id"), Grounds),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, description = "Corrected, and what followed", body = CorrectedJson),
+        (status = 403, description = "Neither its author nor a clinical lead, or `reason_required`", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "Not recorded, changed since you read it, or treatment has ended", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or the same as recorded", body = ErrorBody),
+    )
+)]
+pub async fn correct(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<CorrectionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let input = forms::parse_correction(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
+    let emails = state.emails.clone();
+    let out = state
+        .db
+        .write(move |c| {
+            let k = service::correct_attendance(c, &ctx, &id, &input, Some(&emails))?;
+            let rec = &k.recorded;
+            let (new_id, not_possible) =
+                rec.replacement.as_ref().map(split).unwrap_or((None, None));
+            let mut ids = vec![id.as_str()];
+            ids.extend(new_id);
+            let mut found = reload(c, &ctx.viewer, &k.referral_id, &ids)?.into_iter();
+            let session = found.next().ok_or(AppError::NotFound)?;
+            Ok(CorrectedJson {
+                session,
+                attended: rec.attended,
+                target: rec.target,
+                review_withdrawn: k.review_withdrawn,
+                absence_reported: rec.absence_reported,
+                officer_told: k.officer_told,
+                replacement: found.next(),
+                replacement_not_possible: not_possible,
+                replacement_cancelled: rec.replacement_cancelled,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EvidenceRequest {
+    pub version: i64,
+    /// `accepted` (the absence is acceptable) or `not_accepted` (it is unacceptable, and
+    /// reported for an enforcement decision).
+    pub evidence: String,
+    /// When accepted: `medical`, `employment`, `court_or_legal`, `family`, `religious` or
+    /// `other`.
+    #[serde(default)]
+    pub absence_reason: Option<String>,
+    /// Optional, up to 1,000 characters. The responsible officer sees it.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Decide the evidence for an absence awaiting it: the practitioner, a clinical lead or the
+/// responsible officer. Not accepted makes the absence unacceptable, reported for an
+/// enforcement decision.
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/evidence", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id"), Grounds),
+    request_body = EvidenceRequest,
+    responses(
+        (status = 200, description = "Decided", body = RecordedJson),
+        (status = 403, description = "Not the practitioner, a clinical lead or the responsible officer, or `reason_required`", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "Not awaiting evidence, or changed since you read it", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+pub async fn evidence(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<EvidenceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let input = forms::parse_evidence(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
+    let emails = state.emails.clone();
+    let out = state
+        .db
+        .write(move |c| {
+            let (referral_id, e) =
+                enforcement::decide_evidence(c, &ctx, &id, &input, Some(&emails))?;
+            let all = model::sessions_of(c, &referral_id)?;
+            let attended = all
+                .iter()
+                .filter(|x| x.outcome.is_some_and(Outcome::attended))
+                .count() as i64;
+            let target = crate::sessions::upkeep::planned_count(c, &referral_id)?;
+            let session = reload(c, &ctx.viewer, &referral_id, &[id.as_str()])?
+                .into_iter()
+                .next()
+                .ok_or(AppError::NotFound)?;
+            Ok(RecordedJson {
+                absence_reported: session.outcome.as_deref()
+                    == Some(Outcome::UnacceptableAbsence.as_str()),
+                session,
+                attended,
+                target,
+                started: false,
+                ended: false,
+                enforcement_flagged: e.after_warning.is_some(),
+                after_warning: e.after_warning.map(|d| d.to_string()),
+                evidence_due: None,
+                replacement: None,
+                replacement_not_possible: None,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
 }

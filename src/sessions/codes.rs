@@ -23,30 +23,76 @@ coded_enum! {
 }
 
 coded_enum! {
-    /// What happened at a session: it happened (on time or late), or it did not and why.
+    /// What happened at a session, in the national probation vocabulary: the person attended
+    /// and complied (on time or late), attended and failed to comply, or was absent (an
+    /// acceptable absence with its reason, an unacceptable absence, or absent awaiting
+    /// evidence until a deadline); or the service could not hold it.
     pub enum Outcome {
-        Attended = ("attended", "Attended"),
-        AttendedLate = ("attended_late", "Attended late"),
-        AcceptableAbsence = ("acceptable_absence", "Did not attend: acceptable absence"),
-        UnacceptableAbsence = ("unacceptable_absence", "Did not attend: unacceptable absence"),
+        Attended = ("attended", "Attended — complied"),
+        AttendedLate = ("attended_late", "Attended late — complied"),
+        FailedToComply = ("attended_failed_to_comply", "Attended — failed to comply"),
+        AcceptableAbsence = ("acceptable_absence", "Acceptable absence"),
+        AwaitingEvidence = ("awaiting_evidence", "Absent — awaiting evidence"),
+        UnacceptableAbsence = ("unacceptable_absence", "Unacceptable absence"),
         ServiceLogistics = ("service_logistics", "Did not happen: service logistics"),
     }
 }
 
 impl Outcome {
-    /// The session took place with the person there.
+    /// The session was delivered with the person there: it counts towards the plan.
     pub fn attended(self) -> bool {
         matches!(self, Outcome::Attended | Outcome::AttendedLate)
+    }
+
+    /// An unacceptable failure the responsible officer must act on: a warning or breach.
+    pub fn enforceable(self) -> bool {
+        matches!(self, Outcome::UnacceptableAbsence | Outcome::FailedToComply)
+    }
+
+    /// The three-way attendance the reports count, from the national vocabulary:
+    /// attended, acceptable absence or unacceptable absence (`None` for a session the
+    /// service could not hold). A failure to comply counts as unacceptable; an absence still
+    /// awaiting evidence as acceptable, until its deadline passes without evidence.
+    pub fn reported(self) -> Option<Outcome> {
+        match self {
+            Outcome::Attended | Outcome::AttendedLate => Some(Outcome::Attended),
+            Outcome::AcceptableAbsence | Outcome::AwaitingEvidence => {
+                Some(Outcome::AcceptableAbsence)
+            }
+            Outcome::UnacceptableAbsence | Outcome::FailedToComply => {
+                Some(Outcome::UnacceptableAbsence)
+            }
+            Outcome::ServiceLogistics => None,
+        }
+    }
+
+    /// The session was the person's to attend and was not delivered.
+    pub fn missed(self) -> bool {
+        !self.attended() && self != Outcome::ServiceLogistics
     }
 
     pub fn colour(self) -> &'static str {
         match self {
             Outcome::Attended => "green",
             Outcome::AttendedLate => "turquoise",
+            Outcome::FailedToComply => "orange",
             Outcome::AcceptableAbsence => "yellow",
+            Outcome::AwaitingEvidence => "purple",
             Outcome::UnacceptableAbsence => "red",
             Outcome::ServiceLogistics => "grey",
         }
+    }
+}
+
+coded_enum! {
+    /// Why an absence was accepted.
+    pub enum AbsenceReason {
+        Medical = ("medical", "Illness or a medical appointment"),
+        Employment = ("employment", "Work, training or education"),
+        CourtOrLegal = ("court_or_legal", "A court hearing or legal appointment"),
+        Family = ("family", "A family emergency or caring responsibilities"),
+        Religious = ("religious", "Religious observance"),
+        Other = ("other", "Another reason the service accepted"),
     }
 }
 
@@ -111,12 +157,23 @@ coded_enum! {
 }
 
 coded_enum! {
-    /// What the responsible officer decided after a second unacceptable absence.
+    /// What the responsible officer decided about an unacceptable failure. `Withdrawn` is the
+    /// service's, when the attendance is corrected to something that is not a failure.
     pub enum EnforcementDecision {
         Warning = ("warning", "Warning issued"),
-        Breach = ("breach", "Breach action started"),
+        Breach = ("breach", "Breach action started (return to court)"),
         NoAction = ("no_action", "No further action"),
+        Withdrawn = ("withdrawn", "Withdrawn: the attendance was corrected"),
     }
+}
+
+impl EnforcementDecision {
+    /// The decisions an officer records.
+    pub const OFFICER: &'static [EnforcementDecision] = &[
+        EnforcementDecision::Warning,
+        EnforcementDecision::Breach,
+        EnforcementDecision::NoAction,
+    ];
 }
 
 coded_enum! {
@@ -129,6 +186,10 @@ coded_enum! {
         SessionAdded = ("session_added", "Session added"),
         AttendanceRecorded = ("attendance_recorded", "Session recorded"),
         AbsenceNotified = ("absence_notified", "Unacceptable absence reported"),
+        EvidenceAwaited = ("evidence_awaited", "Absence awaiting evidence"),
+        EvidenceDecided = ("evidence_decided", "Evidence for an absence decided"),
+        EvidenceLapsed = ("evidence_lapsed", "No evidence received: absence unacceptable"),
+        AttendanceCorrected = ("attendance_corrected", "Attendance corrected"),
         SessionUnrecorded = ("session_unrecorded", "Session outcome not recorded"),
         EnforcementFlagged = ("enforcement_flagged", "Flagged for enforcement review"),
         EnforcementDecided = ("enforcement_decided", "Enforcement review decided"),

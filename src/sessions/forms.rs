@@ -7,6 +7,7 @@ use crate::error::FieldErrors;
 use crate::form::{RawForm, choice, text};
 use crate::sessions::codes::*;
 use crate::sessions::measures::{self, Instrument, Scores};
+pub use crate::sessions::model::Attendance;
 use crate::sessions::plan::{self, Cadence};
 
 /// A time of day written `HH:MM` on the 24-hour clock, on the quarter hour.
@@ -218,29 +219,31 @@ pub fn parse_cancel(raw: &RawForm) -> Result<CancelInput, FieldErrors> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttendanceInput {
     pub version: i64,
-    pub outcome: Outcome,
+    pub attendance: Attendance,
     pub engagement_notes: Option<String>,
     pub summary_for_ro: Option<String>,
 }
 
-/// "Did the session happen?" yes → attended on time or late; no → why not.
-pub fn parse_attendance(raw: &RawForm) -> Result<AttendanceInput, FieldErrors> {
-    let mut e = FieldErrors::new();
-    let version = version(raw, &mut e);
+/// "Did the session happen?" yes → complied on time or late, or failed to comply; no → why
+/// not: an acceptable absence (with its reason), absent awaiting evidence (with the last day
+/// for it), an unacceptable absence, or service logistics.
+fn parse_outcome(raw: &RawForm, e: &mut FieldErrors) -> Option<Attendance> {
     let outcome = match raw.get("happened") {
         "yes" | "true" => match raw.get("attendance") {
             "attended" => Some(Outcome::Attended),
             "attended_late" => Some(Outcome::AttendedLate),
+            "attended_failed_to_comply" => Some(Outcome::FailedToComply),
             _ => {
                 e.add(
                     "attendance",
-                    "Select whether the person arrived on time or late",
+                    "Select whether the person complied, arrived late or failed to comply",
                 );
                 None
             }
         },
         "no" | "false" => match raw.get("not_happened_reason") {
             "acceptable_absence" => Some(Outcome::AcceptableAbsence),
+            "awaiting_evidence" => Some(Outcome::AwaitingEvidence),
             "unacceptable_absence" => Some(Outcome::UnacceptableAbsence),
             "service_logistics" => Some(Outcome::ServiceLogistics),
             _ => {
@@ -255,7 +258,39 @@ pub fn parse_attendance(raw: &RawForm) -> Result<AttendanceInput, FieldErrors> {
             e.add("happened", "Select whether the session happened");
             None
         }
-    };
+    }?;
+    let absence_reason = (outcome == Outcome::AcceptableAbsence)
+        .then(|| {
+            choice(
+                raw,
+                e,
+                "absence_reason",
+                "Select why the absence is acceptable",
+            )
+        })
+        .flatten();
+    let evidence_due = (outcome == Outcome::AwaitingEvidence)
+        .then(
+            || match raw.date("evidence_due_date", "last day for evidence") {
+                Ok(d) => Some(d),
+                Err(m) => {
+                    e.add("evidence_due_date", m);
+                    None
+                }
+            },
+        )
+        .flatten();
+    Some(Attendance {
+        outcome,
+        absence_reason,
+        evidence_due,
+    })
+}
+
+pub fn parse_attendance(raw: &RawForm) -> Result<AttendanceInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let version = version(raw, &mut e);
+    let attendance = parse_outcome(raw, &mut e);
     let engagement_notes = text(
         raw,
         &mut e,
@@ -272,12 +307,82 @@ pub fn parse_attendance(raw: &RawForm) -> Result<AttendanceInput, FieldErrors> {
         None,
         1000,
     );
-    match outcome {
-        Some(outcome) if e.is_empty() => Ok(AttendanceInput {
+    match attendance {
+        Some(attendance) if e.is_empty() => Ok(AttendanceInput {
             version,
-            outcome,
+            attendance,
             engagement_notes,
             summary_for_ro,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// A recorded attendance put right: what it should have been, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectionInput {
+    pub version: i64,
+    pub attendance: Attendance,
+    pub reason: String,
+}
+
+pub fn parse_correction(raw: &RawForm) -> Result<CorrectionInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let version = version(raw, &mut e);
+    let attendance = parse_outcome(raw, &mut e);
+    let reason = text(
+        raw,
+        &mut e,
+        "reason",
+        "Why it is corrected",
+        Some("Enter why the attendance is corrected"),
+        1000,
+    );
+    match (attendance, reason) {
+        (Some(attendance), Some(reason)) if e.is_empty() => Ok(CorrectionInput {
+            version,
+            attendance,
+            reason,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// What was decided about an absence awaiting evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceInput {
+    pub version: i64,
+    /// `Some(reason)`: the evidence was accepted; `None`: the absence is unacceptable.
+    pub accepted: Option<AbsenceReason>,
+    pub note: Option<String>,
+}
+
+pub fn parse_evidence(raw: &RawForm) -> Result<EvidenceInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let version = version(raw, &mut e);
+    let accepted = match raw.get("evidence") {
+        "accepted" => choice(
+            raw,
+            &mut e,
+            "absence_reason",
+            "Select why the absence is acceptable",
+        )
+        .map(Some),
+        "not_accepted" => Some(None),
+        _ => {
+            e.add(
+                "evidence",
+                "Select whether acceptable evidence was given for the absence",
+            );
+            None
+        }
+    };
+    let note = text(raw, &mut e, "note", "Note", None, 1000);
+    match accepted {
+        Some(accepted) if e.is_empty() => Ok(EvidenceInput {
+            version,
+            accepted,
+            note,
         }),
         _ => Err(e),
     }
@@ -347,15 +452,45 @@ pub fn parse_report(raw: &RawForm) -> Result<ReportInput, FieldErrors> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionInput {
     pub decision: EnforcementDecision,
+    /// The day the warning was given or breach action started.
+    pub action_on: Option<NaiveDate>,
     pub note: Option<String>,
 }
 
+/// The officer's decision: a warning (with the day it was given), breach action (with the
+/// day it started) or no further action.
 pub fn parse_decision(raw: &RawForm) -> Result<DecisionInput, FieldErrors> {
     let mut e = FieldErrors::new();
-    let decision = choice(raw, &mut e, "decision", "Select what you decided");
+    let decision =
+        choice::<EnforcementDecision>(raw, &mut e, "decision", "Select what you decided")
+            .filter(|d| EnforcementDecision::OFFICER.contains(d));
+    if decision.is_none() && e.is_empty() {
+        e.add("decision", "Select what you decided");
+    }
+    let action_on = match decision {
+        Some(d @ (EnforcementDecision::Warning | EnforcementDecision::Breach)) => {
+            let what = if d == EnforcementDecision::Warning {
+                "date the warning was given"
+            } else {
+                "date breach action started"
+            };
+            match raw.date("action_date", what) {
+                Ok(day) => Some(day),
+                Err(m) => {
+                    e.add("action_date", m);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let note = text(raw, &mut e, "note", "Note", None, 2000);
     match decision {
-        Some(decision) if e.is_empty() => Ok(DecisionInput { decision, note }),
+        Some(decision) if e.is_empty() => Ok(DecisionInput {
+            decision,
+            action_on,
+            note,
+        }),
         _ => Err(e),
     }
 }
@@ -468,12 +603,62 @@ mod tests {
         assert!(e.get("not_happened_reason").is_some());
         r.set("not_happened_reason", "unacceptable_absence");
         assert_eq!(
-            parse_attendance(&r).unwrap().outcome,
+            parse_attendance(&r).unwrap().attendance.outcome,
             Outcome::UnacceptableAbsence
         );
         r.set("happened", "yes");
         r.set("attendance", "attended_late");
-        assert_eq!(parse_attendance(&r).unwrap().outcome, Outcome::AttendedLate);
+        assert_eq!(
+            parse_attendance(&r).unwrap().attendance.outcome,
+            Outcome::AttendedLate
+        );
+        r.set("attendance", "attended_failed_to_comply");
+        assert_eq!(
+            parse_attendance(&r).unwrap().attendance.outcome,
+            Outcome::FailedToComply
+        );
+    }
+
+    #[test]
+    fn an_acceptable_absence_needs_its_reason_and_awaiting_evidence_its_deadline() {
+        let mut r = RawForm::default();
+        r.set("version", "0");
+        r.set("happened", "no");
+        r.set("not_happened_reason", "acceptable_absence");
+        let e = parse_attendance(&r).unwrap_err();
+        assert!(e.get("absence_reason").is_some());
+        r.set("absence_reason", "medical");
+        let a = parse_attendance(&r).unwrap().attendance;
+        assert_eq!(a.absence_reason, Some(AbsenceReason::Medical));
+        assert_eq!(a.evidence_due, None);
+        r.set("not_happened_reason", "awaiting_evidence");
+        let e = parse_attendance(&r).unwrap_err();
+        assert!(e.get("evidence_due_date").is_some());
+        r.set("evidence_due_date_day", "12");
+        r.set("evidence_due_date_month", "3");
+        r.set("evidence_due_date_year", "2027");
+        let a = parse_attendance(&r).unwrap().attendance;
+        assert_eq!(a.evidence_due, NaiveDate::from_ymd_opt(2027, 3, 12));
+        // The reason belongs to an acceptable absence only.
+        assert_eq!(a.absence_reason, None);
+        assert_eq!(
+            a.describe(),
+            "Absent — awaiting evidence until 12 March 2027"
+        );
+    }
+
+    #[test]
+    fn a_warning_needs_its_date_and_the_service_decision_is_not_offered() {
+        let mut r = RawForm::default();
+        r.set("decision", "warning");
+        assert!(parse_decision(&r).unwrap_err().get("action_date").is_some());
+        r.set_date("action_date", NaiveDate::from_ymd_opt(2027, 1, 4));
+        let d = parse_decision(&r).unwrap();
+        assert_eq!(d.action_on, NaiveDate::from_ymd_opt(2027, 1, 4));
+        r.set("decision", "no_action");
+        assert_eq!(parse_decision(&r).unwrap().action_on, None);
+        r.set("decision", "withdrawn");
+        assert!(parse_decision(&r).unwrap_err().get("decision").is_some());
     }
 
     #[test]

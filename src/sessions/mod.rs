@@ -5,6 +5,7 @@ pub mod capacity;
 pub mod closures;
 pub mod codes;
 pub mod diary;
+pub mod enforcement;
 pub mod feeds;
 pub mod forms;
 pub mod ics;

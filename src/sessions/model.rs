@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{
-    ap_bookings, enforcement_reviews, outcome_measures, practitioner_reports, referral_events,
-    risk_alerts, session_plans, treatment_sessions,
+    ap_bookings, attendance_corrections, enforcement_reviews, outcome_measures,
+    practitioner_reports, referral_events, risk_alerts, session_plans, treatment_sessions,
 };
 use crate::error::AppError;
 use crate::sessions::codes::*;
@@ -58,9 +58,19 @@ pub struct Session {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Why an acceptable absence was accepted.
+    pub absence_reason: Option<AbsenceReason>,
+    /// The last day to give evidence for an absence awaiting evidence.
+    pub evidence_due: Option<NaiveDate>,
 }
 
 impl Session {
+    /// What was recorded, with the absence's reason or the last day for evidence.
+    pub fn attendance(&self) -> Option<Attendance> {
+        self.outcome
+            .map(|outcome| Attendance::new(outcome, self.absence_reason, self.evidence_due))
+    }
+
     /// Booked or recorded: it holds time in the diary and counts towards the 12.
     pub fn is_live(&self) -> bool {
         matches!(self.status, SessionStatus::Booked | SessionStatus::Recorded)
@@ -68,6 +78,58 @@ impl Session {
 
     pub fn ends_at(&self) -> NaiveDateTime {
         self.starts_at + chrono::TimeDelta::minutes(i64::from(self.minutes))
+    }
+}
+
+/// What happened at a session, as recorded: the outcome, with the reason for an acceptable
+/// absence or the deadline of one awaiting evidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attendance {
+    pub outcome: Outcome,
+    pub absence_reason: Option<AbsenceReason>,
+    pub evidence_due: Option<NaiveDate>,
+}
+
+impl Attendance {
+    pub fn of(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            absence_reason: None,
+            evidence_due: None,
+        }
+    }
+
+    /// `outcome` with only what belongs to it: the reason of an acceptable absence, the last
+    /// day of one awaiting evidence.
+    pub fn new(
+        outcome: Outcome,
+        absence_reason: Option<AbsenceReason>,
+        evidence_due: Option<NaiveDate>,
+    ) -> Self {
+        Self {
+            outcome,
+            absence_reason: absence_reason.filter(|_| outcome == Outcome::AcceptableAbsence),
+            evidence_due: evidence_due.filter(|_| outcome == Outcome::AwaitingEvidence),
+        }
+    }
+
+    /// "Acceptable absence (illness or a medical appointment)", "Absent — awaiting evidence
+    /// until 12 March 2027".
+    pub fn describe(&self) -> String {
+        self.describe_as(self.outcome.label().to_owned())
+    }
+
+    /// As [`Attendance::describe`], within a sentence: "acceptable absence (…)".
+    pub fn describe_lower(&self) -> String {
+        self.describe_as(self.outcome.label().to_lowercase())
+    }
+
+    fn describe_as(&self, label: String) -> String {
+        match (self.absence_reason, self.evidence_due) {
+            (Some(why), _) => format!("{label} ({})", why.label().to_lowercase()),
+            (_, Some(due)) => format!("{label} until {}", crate::web::format::date(due)),
+            _ => label,
+        }
     }
 }
 
@@ -116,13 +178,37 @@ pub struct EnforcementReview {
     pub id: String,
     pub referral_id: String,
     pub area_id: String,
-    pub first_session_id: String,
-    pub second_session_id: String,
+    /// The unacceptable failure the review is about.
+    pub session_id: String,
+    /// Reviews flagged under the earlier rule: the first of two absences within 12 months.
+    pub earlier_session_id: Option<String>,
+    /// The review whose warning, given within the 12 months before this failure, makes
+    /// breach action the expected decision.
+    pub after_warning_id: Option<String>,
     pub flagged_at: NaiveDateTime,
     pub decision: Option<EnforcementDecision>,
+    /// The day the warning was given or breach action started.
+    pub action_on: Option<NaiveDate>,
     pub note: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
+}
+
+/// A recorded attendance corrected: what it was, what it became, why, by whom.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = attendance_corrections)]
+pub struct Correction {
+    pub id: String,
+    pub session_id: String,
+    pub referral_id: String,
+    pub old_outcome: Outcome,
+    pub old_absence_reason: Option<AbsenceReason>,
+    pub new_outcome: Outcome,
+    pub new_absence_reason: Option<AbsenceReason>,
+    /// Cleared when the record's personal data is erased.
+    pub reason: Option<String>,
+    pub corrected_by: String,
+    pub corrected_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -280,19 +366,46 @@ pub fn release_blocks(c: &mut DbConn, session_id: &str) -> Result<(), AppError> 
     Ok(())
 }
 
-/// Unacceptable absences of a referral from `since` (a local date), in time order.
-pub fn unacceptable_absences(
+/// The corrections of a referral's attendances, oldest first.
+pub fn corrections_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<Correction>, AppError> {
+    Ok(attendance_corrections::table
+        .filter(attendance_corrections::referral_id.eq(referral_id))
+        .order((
+            attendance_corrections::corrected_at.asc(),
+            attendance_corrections::id.asc(),
+        ))
+        .select(Correction::as_select())
+        .load(c)?)
+}
+
+/// The enforcement review of an unacceptable failure, if it has one.
+pub fn review_of_session(
+    c: &mut DbConn,
+    session_id: &str,
+) -> Result<Option<EnforcementReview>, AppError> {
+    Ok(enforcement_reviews::table
+        .filter(enforcement_reviews::session_id.eq(session_id))
+        .select(EnforcementReview::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// The latest warning on a referral given from `since` to `until` (local dates), if any.
+pub fn warning_between(
     c: &mut DbConn,
     referral_id: &str,
     since: NaiveDate,
-) -> Result<Vec<Session>, AppError> {
-    Ok(treatment_sessions::table
-        .filter(treatment_sessions::referral_id.eq(referral_id))
-        .filter(treatment_sessions::outcome.eq(Outcome::UnacceptableAbsence))
-        .filter(treatment_sessions::starts_at.ge(since.and_time(chrono::NaiveTime::MIN)))
-        .order(treatment_sessions::starts_at.asc())
-        .select(Session::as_select())
-        .load(c)?)
+    until: NaiveDate,
+) -> Result<Option<EnforcementReview>, AppError> {
+    Ok(enforcement_reviews::table
+        .filter(enforcement_reviews::referral_id.eq(referral_id))
+        .filter(enforcement_reviews::decision.eq(EnforcementDecision::Warning))
+        .filter(enforcement_reviews::action_on.ge(since))
+        .filter(enforcement_reviews::action_on.le(until))
+        .order(enforcement_reviews::action_on.desc())
+        .select(EnforcementReview::as_select())
+        .first(c)
+        .optional()?)
 }
 
 /// The referral a risk alert is about (not found if there is no such alert; scope is the

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{
-    ap_bookings, enforcement_reviews, outcome_measures, practitioner_reports, risk_alerts,
+    ap_bookings, attendance_corrections, outcome_measures, practitioner_reports, risk_alerts,
     service_closures, session_plans, treatment_sessions,
 };
 use crate::error::{AppError, FieldErrors};
@@ -25,8 +25,10 @@ use crate::referrals::model::{self as referrals_model, Referral, Viewer};
 use crate::referrals::state::{Action, Status};
 use crate::sessions::calendar::{self};
 use crate::sessions::codes::*;
+use crate::sessions::enforcement;
 use crate::sessions::forms::{
-    AttendanceInput, CancelInput, DecisionInput, MeasureInput, MoveInput, PlanInput, ReportInput,
+    Attendance, AttendanceInput, CancelInput, CorrectionInput, MeasureInput, MoveInput, PlanInput,
+    ReportInput,
 };
 use crate::sessions::measures::Instrument;
 use crate::sessions::model::{self, EnforcementReview, EventRow, Measure, Plan, Session};
@@ -103,12 +105,6 @@ pub fn alert_form(
         measure.alert_context()
     );
     Ok((caption, context))
-}
-
-/// The caption of the form on enforcement review `review_id`, as [`alert_form`].
-pub fn review_form(c: &mut DbConn, ctx: &Ctx, review_id: &str) -> Result<Caption, AppError> {
-    let referral_id = model::review_referral(c, review_id)?;
-    ctx.caption(c, &referral_id)
 }
 
 /// A form on one session, as [`form_on_referral`]: its referral, the session and the caption.
@@ -299,6 +295,8 @@ fn insert_session(
         created_by: viewer.user_id.clone(),
         created_at: now,
         updated_at: now,
+        absence_reason: None,
+        evidence_due: None,
     };
     diesel::insert_into(treatment_sessions::table)
         .values(&s)
@@ -799,8 +797,14 @@ pub struct Recorded {
     pub started: bool,
     pub ended: bool,
     pub absence_reported: bool,
+    /// The failure follows a warning given within 12 months: breach action is expected.
     pub enforcement_flagged: bool,
+    pub after_warning: Option<NaiveDate>,
+    /// Recorded as awaiting evidence until this day.
+    pub evidence_due: Option<NaiveDate>,
     pub replacement: Option<Replacement>,
+    /// A correction cancelled the appointment added in place of this one.
+    pub replacement_cancelled: bool,
 }
 
 #[expect(clippy::too_many_arguments)]
@@ -826,9 +830,9 @@ fn transition_to(
 }
 
 /// Records what happened at a session. The first attended session starts treatment; the
-/// twelfth ends it as completed. An unacceptable absence is reported to the responsible
-/// officer at once, and a second within 12 months of the first flags the referral for
-/// enforcement review.
+/// twelfth ends it as completed. An unacceptable failure is reported to the responsible
+/// officer at once for an enforcement decision ([`enforcement::escalate`]); an absence
+/// awaiting evidence is reported with its last day.
 pub fn record_attendance(
     c: &mut DbConn,
     ctx: &Ctx,
@@ -840,7 +844,8 @@ pub fn record_attendance(
     let (r, s) = managed_session(c, ctx, session_id)?;
     in_treatment(&r)?;
     fresh(&s, input.version)?;
-    if s.starts_at.date() > local_now().date() {
+    let today = local_now().date();
+    if s.starts_at.date() > today {
         return Err(AppError::Validation(FieldErrors::single(
             "happened",
             format!(
@@ -848,6 +853,10 @@ pub fn record_attendance(
                 format::date(s.starts_at.date())
             ),
         )));
+    }
+    let a = input.attendance;
+    if let Some(due) = a.evidence_due {
+        enforcement::check_evidence_due(due, s.starts_at.date(), today)?;
     }
     let now = crate::clock::now();
     let changed = diesel::update(
@@ -857,7 +866,9 @@ pub fn record_attendance(
     )
     .set((
         treatment_sessions::status.eq(SessionStatus::Recorded),
-        treatment_sessions::outcome.eq(input.outcome),
+        treatment_sessions::outcome.eq(a.outcome),
+        treatment_sessions::absence_reason.eq(a.absence_reason),
+        treatment_sessions::evidence_due.eq(a.evidence_due),
         treatment_sessions::engagement_notes.eq(&input.engagement_notes),
         treatment_sessions::summary_for_ro.eq(&input.summary_for_ro),
         treatment_sessions::recorded_by.eq(&viewer.user_id),
@@ -869,17 +880,6 @@ pub fn record_attendance(
     if changed != 1 {
         return Err(AppError::Conflict(STALE_SESSION.into()));
     }
-    let sessions = model::sessions_of(c, &r.id)?;
-    let attended = sessions
-        .iter()
-        .filter(|x| x.outcome.is_some_and(Outcome::attended))
-        .count() as i64;
-    let target = crate::sessions::upkeep::planned_count(c, &r.id)?;
-    let mut out = Recorded {
-        attended,
-        target,
-        ..Default::default()
-    };
     record_event(
         c,
         viewer,
@@ -890,13 +890,9 @@ pub fn record_attendance(
             Some(summary) => format!(
                 "Session on {}: {}. {summary}",
                 when(s.starts_at),
-                input.outcome.label()
+                a.describe()
             ),
-            None => format!(
-                "Session on {}: {}",
-                when(s.starts_at),
-                input.outcome.label()
-            ),
+            None => format!("Session on {}: {}", when(s.starts_at), a.describe()),
         },
     )?;
     audit_change(
@@ -904,102 +900,319 @@ pub fn record_attendance(
         actor,
         "sessions.attendance_recorded",
         ("session", &s.id),
-        serde_json::json!({ "outcome": input.outcome.as_str() }),
+        serde_json::json!({ "outcome": a.outcome.as_str() }),
     )?;
+    let out = after_outcome(c, viewer, actor, &r, &s, None, a, emails)?;
+    crate::reports::upkeep::refresh(c, &r.id)?;
+    Ok(out)
+}
+
+/// What a newly recorded (or corrected) outcome `a` of session `s` sets going, `was` the
+/// outcome it had: treatment starts with the first attended session and ends with the last;
+/// an unacceptable failure escalates; an absence awaiting evidence is reported with its last
+/// day; a session the service could not hold is replaced.
+#[expect(clippy::too_many_arguments)]
+fn after_outcome(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    actor: &Actor,
+    r: &Referral,
+    s: &Session,
+    was: Option<Attendance>,
+    a: Attendance,
+    emails: Option<&Emails>,
+) -> Result<Recorded, AppError> {
+    let attended = model::sessions_of(c, &r.id)?
+        .iter()
+        .filter(|x| x.outcome.is_some_and(Outcome::attended))
+        .count() as i64;
+    let target = crate::sessions::upkeep::planned_count(c, &r.id)?;
+    let mut out = Recorded {
+        attended,
+        target,
+        ..Default::default()
+    };
     let day = s.starts_at.date();
-    match input.outcome {
-        o if o.attended() => {
-            if r.status == Status::Allocated {
-                transition_to(
-                    c,
-                    viewer,
-                    actor,
-                    &r.id,
-                    Action::StartTreatment,
-                    day,
-                    None,
-                    emails,
-                )?;
-                out.started = true;
-            }
-            if attended >= target {
-                transition_to(
-                    c,
-                    viewer,
-                    actor,
-                    &r.id,
-                    Action::EndTreatment,
-                    day,
-                    Some(EndOutcome::Completed),
-                    emails,
-                )?;
-                out.ended = true;
-            }
-        }
-        Outcome::UnacceptableAbsence => {
-            record_event(
+    let was_outcome = was.map(|w| w.outcome);
+    if a.outcome.attended() && !was_outcome.is_some_and(Outcome::attended) {
+        if r.status == Status::Allocated {
+            transition_to(
                 c,
                 viewer,
+                actor,
                 &r.id,
-                EventKind::AbsenceNotified,
-                false,
-                format!(
-                    "Unacceptable absence on {}, reported to the responsible officer",
-                    format::date(day)
-                ),
+                Action::StartTreatment,
+                day,
+                None,
+                emails,
             )?;
-            out.absence_reported = true;
-            let year_before = day - TimeDelta::days(365);
-            let earlier: Vec<Session> = model::unacceptable_absences(c, &r.id, year_before)?
-                .into_iter()
-                .filter(|x| x.id != s.id && x.starts_at <= s.starts_at)
-                .collect();
-            let open = model::reviews_of(c, &r.id)?
-                .into_iter()
-                .any(|v| v.decided_at.is_none());
-            let second = earlier.last().filter(|_| !open);
-            if let Some(first) = second {
-                diesel::insert_into(enforcement_reviews::table)
-                    .values(EnforcementReview {
-                        id: crate::ids::new_id(),
-                        referral_id: r.id.clone(),
-                        area_id: r.area_id.clone(),
-                        first_session_id: first.id.clone(),
-                        second_session_id: s.id.clone(),
-                        flagged_at: now,
-                        decision: None,
-                        note: None,
-                        decided_by: None,
-                        decided_at: None,
-                    })
-                    .execute(c)?;
-                record_event(
-                    c,
-                    viewer,
-                    &r.id,
-                    EventKind::EnforcementFlagged,
-                    false,
-                    format!(
-                        "Second unacceptable absence within 12 months (the first on {}): for the responsible officer’s enforcement review",
-                        format::date(first.starts_at.date())
-                    ),
-                )?;
-                out.enforcement_flagged = true;
-            }
-            if let Some(emails) = emails {
-                crate::notifications::sessions::absence(
-                    c,
-                    emails,
-                    &r,
-                    day,
-                    out.enforcement_flagged,
-                )?;
-            }
+            out.started = true;
         }
-        Outcome::ServiceLogistics => {
-            out.replacement = Some(replace(c, viewer, &r, &s)?);
+        if attended >= target {
+            transition_to(
+                c,
+                viewer,
+                actor,
+                &r.id,
+                Action::EndTreatment,
+                day,
+                Some(EndOutcome::Completed),
+                emails,
+            )?;
+            out.ended = true;
+        }
+    }
+    if a.outcome.enforceable() && !was_outcome.is_some_and(Outcome::enforceable) {
+        let e = enforcement::escalate(c, Some(viewer), r, s, a.outcome, emails)?;
+        out.absence_reported = true;
+        out.enforcement_flagged = e.after_warning.is_some();
+        out.after_warning = e.after_warning;
+    }
+    if let Some(due) = a.evidence_due.filter(|_| was != Some(a)) {
+        record_event(
+            c,
+            viewer,
+            &r.id,
+            EventKind::EvidenceAwaited,
+            false,
+            format!(
+                "Absent on {}, awaiting evidence until {}: after that day with no evidence decided, the absence is unacceptable",
+                format::date(day),
+                format::date(due)
+            ),
+        )?;
+        if let Some(emails) = emails {
+            crate::notifications::sessions::awaiting_evidence(c, emails, r, day, due)?;
+        }
+        out.evidence_due = Some(due);
+    }
+    match (was_outcome, a.outcome) {
+        (Some(Outcome::ServiceLogistics), Outcome::ServiceLogistics) => {}
+        (_, Outcome::ServiceLogistics) => {
+            out.replacement = Some(replace(c, viewer, r, s)?);
+        }
+        (Some(Outcome::ServiceLogistics), _) => {
+            out.replacement_cancelled = cancel_replacement(c, viewer, r, s)?;
         }
         _ => {}
+    }
+    Ok(out)
+}
+
+/// The appointment booked in place of `lost` (which the service could not hold, until a
+/// correction said otherwise) is cancelled if it is still to be held; whether it was.
+fn cancel_replacement(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+    lost: &Session,
+) -> Result<bool, AppError> {
+    let added: Option<Session> = treatment_sessions::table
+        .filter(treatment_sessions::added_for_id.eq(&lost.id))
+        .filter(treatment_sessions::status.eq(SessionStatus::Booked))
+        .select(Session::as_select())
+        .first(c)
+        .optional()?;
+    let Some(added) = added else {
+        return Ok(false);
+    };
+    retire(
+        c,
+        viewer,
+        &added,
+        SessionStatus::Cancelled,
+        ChangeParty::Service,
+        Some("The session it replaced was corrected: it was not lost".into()),
+        Some(CancelReason::BookedInError),
+    )?;
+    model::release_blocks(c, &added.id)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::SessionCancelled,
+        false,
+        format!(
+            "The session on {}, added in place of the one on {}, is cancelled: that session was corrected",
+            when(added.starts_at),
+            when(lost.starts_at)
+        ),
+    )?;
+    Ok(true)
+}
+
+/// Whether the viewer may correct session `s`'s recorded attendance: a clinical lead, or
+/// the practitioner who recorded it.
+fn may_correct(viewer: &Viewer, s: &Session) -> bool {
+    viewer.role == Role::ClinicalLead
+        || (sees_clinical(viewer.role) && s.recorded_by.as_deref() == Some(viewer.user_id.as_str()))
+}
+
+/// The correction form of session `session_id`: the session, its recorded attendance and the
+/// caption, if the viewer may correct it; the view recorded.
+pub fn correction_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    session_id: &str,
+) -> Result<(Session, Attendance, Caption), AppError> {
+    let s = model::session(c, session_id)?;
+    let (r, reason) = ctx.open(c, &s.referral_id)?;
+    if !may_correct(&ctx.viewer, &s) {
+        return Err(AppError::Forbidden);
+    }
+    let Some(was) = s
+        .attendance()
+        .filter(|_| s.status == SessionStatus::Recorded)
+    else {
+        return Err(AppError::Conflict(
+            "Only a recorded session can be corrected".into(),
+        ));
+    };
+    let caption = crate::referrals::access::caption(c, &ctx.actor, &r, reason.as_deref())?;
+    Ok((s, was, caption))
+}
+
+/// What a correction set going.
+#[derive(Debug, Clone, Default)]
+pub struct Corrected {
+    pub referral_id: String,
+    pub recorded: Recorded,
+    /// An open enforcement review of the old failure was withdrawn.
+    pub review_withdrawn: bool,
+    /// The responsible officer was emailed the correction (the old value had reached them).
+    pub officer_told: bool,
+}
+
+/// Corrects a recorded attendance: by the practitioner who recorded it or a clinical lead,
+/// with the reason, the old value kept. What the new value means then follows (an
+/// unacceptable failure escalates; one no longer a failure has its open review withdrawn);
+/// and if the old value had been emailed to the responsible officer, the correction is too.
+/// Once treatment has ended, a correction may not change whether the session counts as
+/// attended (that would reopen or change how treatment ended).
+pub fn correct_attendance(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    session_id: &str,
+    input: &CorrectionInput,
+    emails: Option<&Emails>,
+) -> Result<Corrected, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    crate::db::lock_audit_chain(c)?;
+    let s = model::session(c, session_id)?;
+    let (r, _) = ctx.open(c, &s.referral_id)?;
+    if !may_correct(viewer, &s) {
+        return Err(AppError::Forbidden);
+    }
+    let Some(was) = s
+        .attendance()
+        .filter(|_| s.status == SessionStatus::Recorded)
+    else {
+        return Err(AppError::Conflict(
+            "Only a recorded session can be corrected".into(),
+        ));
+    };
+    if s.version != input.version {
+        return Err(AppError::Conflict(STALE_SESSION.into()));
+    }
+    let a = input.attendance;
+    if a == was {
+        return Err(AppError::Validation(FieldErrors::single(
+            "happened",
+            format!(
+                "The session is already recorded as {}",
+                was.describe_lower()
+            ),
+        )));
+    }
+    let ended = !matches!(r.status, Status::Allocated | Status::InTreatment);
+    if ended
+        && (a.outcome.attended() != was.outcome.attended()
+            || (a.outcome == Outcome::ServiceLogistics)
+                != (was.outcome == Outcome::ServiceLogistics))
+    {
+        return Err(AppError::Conflict(format!(
+            "Treatment has ended, so a correction cannot change whether this session counts towards it (it was recorded as {})",
+            was.describe_lower()
+        )));
+    }
+    if let Some(due) = a
+        .evidence_due
+        .filter(|_| was.evidence_due != a.evidence_due)
+    {
+        enforcement::check_evidence_due(due, s.starts_at.date(), local_now().date())?;
+    }
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        treatment_sessions::table
+            .find(&s.id)
+            .filter(treatment_sessions::version.eq(s.version)),
+    )
+    .set((
+        treatment_sessions::outcome.eq(a.outcome),
+        treatment_sessions::absence_reason.eq(a.absence_reason),
+        treatment_sessions::evidence_due.eq(a.evidence_due),
+        treatment_sessions::version.eq(s.version + 1),
+        treatment_sessions::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(STALE_SESSION.into()));
+    }
+    diesel::insert_into(attendance_corrections::table)
+        .values(model::Correction {
+            id: crate::ids::new_id(),
+            session_id: s.id.clone(),
+            referral_id: r.id.clone(),
+            old_outcome: was.outcome,
+            old_absence_reason: was.absence_reason,
+            new_outcome: a.outcome,
+            new_absence_reason: a.absence_reason,
+            reason: Some(input.reason.clone()),
+            corrected_by: viewer.user_id.clone(),
+            corrected_at: now,
+        })
+        .execute(c)?;
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::AttendanceCorrected,
+        false,
+        format!(
+            "Session on {} corrected from {} to {}. Why: {}",
+            when(s.starts_at),
+            was.describe_lower(),
+            a.describe_lower(),
+            input.reason
+        ),
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.attendance_corrected",
+        ("session", &s.id),
+        serde_json::json!({ "from": was.outcome.as_str(), "to": a.outcome.as_str() }),
+    )?;
+    let mut out = Corrected {
+        referral_id: r.id.clone(),
+        ..Default::default()
+    };
+    if was.outcome.enforceable() && !a.outcome.enforceable() {
+        out.review_withdrawn = enforcement::withdraw_review(c, viewer, &r, &s.id)?;
+    }
+    out.recorded = after_outcome(c, viewer, actor, &r, &s, Some(was), a, emails)?;
+    // The officer heard of the old value: an unacceptable failure or an absence awaiting
+    // evidence. They hear of the new one from its own email where it has one.
+    let told_before = was.outcome.enforceable() || was.outcome == Outcome::AwaitingEvidence;
+    if told_before && let Some(emails) = emails {
+        crate::notifications::sessions::attendance_corrected(
+            c,
+            emails,
+            &r,
+            s.starts_at.date(),
+            a.outcome,
+        )?;
+        out.officer_told = true;
     }
     crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(out)
@@ -1230,67 +1443,6 @@ pub fn send_report(
     Ok(report)
 }
 
-/// The responsible officer records the decision after a second unacceptable absence;
-/// returns the referral's id and when. The update itself checks the review is still open,
-/// so two decisions at once cannot both land.
-pub fn decide_review(
-    c: &mut DbConn,
-    ctx: &Ctx,
-    review_id: &str,
-    input: &DecisionInput,
-) -> Result<(String, NaiveDateTime), AppError> {
-    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
-    // The audit chain first, in the order every audited change takes its locks.
-    crate::db::lock_audit_chain(c)?;
-    let review: EnforcementReview = enforcement_reviews::table
-        .find(review_id)
-        .select(EnforcementReview::as_select())
-        .first(c)?;
-    let (r, _) = ctx.open(c, &review.referral_id)?;
-    if viewer.role != Role::ProbationOfficer || r.holder() != viewer.user_id {
-        return Err(AppError::Forbidden);
-    }
-    let already = || AppError::Conflict("This review is already decided".into());
-    if review.decided_at.is_some() {
-        return Err(already());
-    }
-    let now = crate::clock::now();
-    let changed = diesel::update(
-        enforcement_reviews::table
-            .find(review_id)
-            .filter(enforcement_reviews::decided_at.is_null()),
-    )
-    .set((
-        enforcement_reviews::decision.eq(input.decision),
-        enforcement_reviews::note.eq(&input.note),
-        enforcement_reviews::decided_by.eq(&viewer.user_id),
-        enforcement_reviews::decided_at.eq(now),
-    ))
-    .execute(c)?;
-    if changed != 1 {
-        return Err(already());
-    }
-    record_event(
-        c,
-        viewer,
-        &r.id,
-        EventKind::EnforcementDecided,
-        false,
-        match &input.note {
-            Some(n) => format!("{}. {n}", input.decision.label()),
-            None => input.decision.label().to_owned(),
-        },
-    )?;
-    audit_change(
-        c,
-        actor,
-        "sessions.enforcement_decided",
-        ("referral", &r.id),
-        serde_json::json!({ "decision": input.decision.as_str() }),
-    )?;
-    Ok((r.id, now))
-}
-
 // ------------------------------------------------------------------ reading
 
 /// Everything about a referral's treatment, for its page and the API.
@@ -1303,8 +1455,16 @@ pub struct Treatment {
     pub reports: Vec<model::Report>,
     pub reviews: Vec<EnforcementReview>,
     pub events: Vec<EventRow>,
+    /// Corrections of recorded attendances, oldest first.
+    pub corrections: Vec<model::Correction>,
     /// Whether the viewer may change the sessions.
     pub can_manage: bool,
+    /// Whether the viewer may correct any recorded attendance (a clinical lead); an
+    /// assistant psychologist corrects their own.
+    pub can_correct_all: bool,
+    /// Whether the viewer may decide the evidence for an absence awaiting it.
+    pub can_decide_evidence: bool,
+    pub viewer_id: String,
 }
 
 /// Whether a role sees clinical content: engagement notes, measures, risk alerts and
@@ -1361,7 +1521,11 @@ pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatm
             .into_iter()
             .filter(|e| clinical || !e.clinical)
             .collect(),
+        corrections: model::corrections_of(c, &r.id)?,
         can_manage,
+        can_correct_all: viewer.role == Role::ClinicalLead,
+        can_decide_evidence: enforcement::may_decide_evidence(viewer, r),
+        viewer_id: viewer.user_id.clone(),
     })
 }
 
@@ -1531,12 +1695,52 @@ pub fn attention(
             ),
         }));
     }
+    // Absences awaiting evidence, the nearest last day first, with the days left.
+    let awaiting_sessions =
+        treatment_sessions::table.filter(treatment_sessions::outcome.eq(Outcome::AwaitingEvidence));
+    let waiting_on: BTreeMap<String, String> = scoped(viewer, Purpose::Casework)
+        .filter(referrals::id.eq_any(awaiting_sessions.select(treatment_sessions::referral_id)))
+        .select((referrals::id, referrals::reference))
+        .limit(100)
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect();
+    let awaiting: Vec<(String, String, NaiveDateTime, Option<NaiveDate>)> = awaiting_sessions
+        .filter(treatment_sessions::referral_id.eq_any(waiting_on.keys()))
+        .select((
+            treatment_sessions::referral_id,
+            treatment_sessions::referral_id,
+            treatment_sessions::starts_at,
+            treatment_sessions::evidence_due,
+        ))
+        .order(treatment_sessions::evidence_due.asc())
+        .load::<(String, String, NaiveDateTime, Option<NaiveDate>)>(c)?
+        .into_iter()
+        .map(|(id, _, at, due)| {
+            let reference = waiting_on.get(&id).cloned().unwrap_or_default();
+            (id, reference, at, due)
+        })
+        .collect();
+    out.extend(
+        awaiting
+            .into_iter()
+            .map(|(id, reference, at, due)| Attention {
+                href: format!("/referrals/{id}#sessions"),
+                reference,
+                text: format!(
+                    "Absent on {}, awaiting evidence: the person {}",
+                    format::date(at.date()),
+                    due.map(|d| enforcement::countdown(d, now.date()))
+                        .unwrap_or_default()
+                ),
+            }),
+    );
     let reviews: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
         .filter(
             referrals::id.eq_any(
-                enforcement_reviews::table
-                    .filter(enforcement_reviews::decided_at.is_null())
-                    .select(enforcement_reviews::referral_id),
+                crate::db::schema::enforcement_reviews::table
+                    .filter(crate::db::schema::enforcement_reviews::decided_at.is_null())
+                    .select(crate::db::schema::enforcement_reviews::referral_id),
             ),
         )
         .select((referrals::id, referrals::reference))
@@ -1546,7 +1750,7 @@ pub fn attention(
     out.extend(reviews.into_iter().map(|(id, reference)| Attention {
         href: format!("/referrals/{id}"),
         reference,
-        text: "Second unacceptable absence: enforcement review".into(),
+        text: "Unacceptable failure to attend or comply: the responsible officer's enforcement decision is due".into(),
     }));
     Ok(out)
 }

@@ -8,14 +8,13 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{referral_events, referrals, treatment_sessions};
+use crate::db::schema::{referrals, treatment_sessions};
 use crate::error::AppError;
 use crate::notifications::Emails;
 use crate::referrals::model::{Purpose, Referral, Viewer, scoped};
 use crate::sessions::calendar::{WorkingDays, is_bank_holiday};
 use crate::sessions::codes::{EventKind, SessionStatus};
-use crate::sessions::model::EventRow;
-use crate::sessions::upkeep::when;
+use crate::sessions::upkeep::{record_service_event, when};
 use crate::users::model::Role;
 
 /// At most this many are listed on a home page; the oldest first.
@@ -168,21 +167,15 @@ pub fn tell_officers(
             .find(&referral_id)
             .select(Referral::as_select())
             .first(c)?;
-        diesel::insert_into(referral_events::table)
-            .values(EventRow {
-                id: crate::ids::new_id(),
-                referral_id: referral_id.clone(),
-                kind: EventKind::SessionUnrecorded,
-                clinical: false,
-                actor_user_id: None,
-                actor_name: "The service".into(),
-                at: crate::clock::now(),
-                summary: format!(
-                    "The session on {} has no outcome recorded: the responsible officer was told",
-                    when(starts_at)
-                ),
-            })
-            .execute(c)?;
+        record_service_event(
+            c,
+            &referral_id,
+            EventKind::SessionUnrecorded,
+            format!(
+                "The session on {} has no outcome recorded: the responsible officer was told",
+                when(starts_at)
+            ),
+        )?;
         crate::notifications::sessions::unrecorded(c, emails, &r, starts_at.date())?;
         told += 1;
     }

@@ -71,6 +71,29 @@ pub fn record_event(
     Ok(())
 }
 
+/// Writes an event the service itself made (a deadline passed, the hourly housekeeping) on
+/// the referral's timeline.
+pub fn record_service_event(
+    c: &mut DbConn,
+    referral_id: &str,
+    kind: EventKind,
+    summary: String,
+) -> Result<(), AppError> {
+    diesel::insert_into(referral_events::table)
+        .values(EventRow {
+            id: crate::ids::new_id(),
+            referral_id: referral_id.to_owned(),
+            kind,
+            clinical: false,
+            actor_user_id: None,
+            actor_name: "The service".into(),
+            at: crate::clock::now(),
+            summary,
+        })
+        .execute(c)?;
+    Ok(())
+}
+
 pub fn when(at: NaiveDateTime) -> String {
     format!("{} at {}", format::date(at.date()), at.format("%H:%M"))
 }

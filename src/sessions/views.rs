@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::sessions::codes::{Outcome, SessionStatus};
-use crate::sessions::model::Session;
+use crate::sessions::codes::{EnforcementDecision, Outcome, SessionStatus};
+use crate::sessions::model::{Attendance, Session};
 use crate::sessions::service::Treatment;
 use crate::web::format;
 
@@ -25,7 +25,19 @@ pub struct SessionRow {
     pub can_record: bool,
     pub can_change: bool,
     pub can_measure: bool,
+    /// The viewer may correct what was recorded (its author or a clinical lead).
+    pub can_correct: bool,
     pub version: i64,
+}
+
+/// An absence awaiting evidence, with the days left.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceRow {
+    pub session_id: String,
+    pub when: String,
+    /// "has until 12 March 2027, 3 days remaining".
+    pub countdown: String,
+    pub can_decide: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +85,7 @@ pub struct TreatmentView {
     pub alerts: Vec<AlertRow>,
     pub reviews: Vec<ReviewRow>,
     pub reports: Vec<ReportRow>,
+    pub evidence: Vec<EvidenceRow>,
 }
 
 pub fn when(s: &Session) -> String {
@@ -140,6 +153,24 @@ pub fn treatment_view(
             {
                 detail.push(format!("In place of the session on {}", when(orig)));
             }
+            if let Some(why) = s.absence_reason {
+                detail.push(why.label().to_owned());
+            }
+            if let (Some(Outcome::AwaitingEvidence), Some(due)) = (s.outcome, s.evidence_due) {
+                detail.push(format!(
+                    "The person {} to give evidence",
+                    crate::sessions::enforcement::countdown(due, today)
+                ));
+            }
+            for k in t.corrections.iter().filter(|k| k.session_id == s.id) {
+                detail.push(format!(
+                    "Corrected on {} by {}: was {}. Why: {}",
+                    format::date_time(k.corrected_at),
+                    names.get(&k.corrected_by).cloned().unwrap_or_default(),
+                    Attendance::new(k.old_outcome, k.old_absence_reason, None).describe_lower(),
+                    k.reason.clone().unwrap_or_default()
+                ));
+            }
             SessionRow {
                 id: s.id.clone(),
                 number: numbers.get(&s.id).copied(),
@@ -159,6 +190,9 @@ pub fn treatment_view(
                     && s.starts_at.date() <= today,
                 can_change: t.can_manage && s.status == SessionStatus::Booked,
                 can_measure: t.can_manage && s.outcome.is_some_and(Outcome::attended),
+                can_correct: s.status == SessionStatus::Recorded
+                    && (t.can_correct_all
+                        || (clinical && s.recorded_by.as_deref() == Some(t.viewer_id.as_str()))),
                 version: s.version,
             }
         })
@@ -210,23 +244,63 @@ pub fn treatment_view(
     let reviews = t
         .reviews
         .iter()
+        .filter(|v| v.decision != Some(EnforcementDecision::Withdrawn))
         .map(|v| {
-            let first = session_day(&v.first_session_id);
-            let second = session_day(&v.second_session_id);
+            let failure = by_id.get(v.session_id.as_str());
+            let day = session_day(&v.session_id);
+            let what = match (&v.earlier_session_id, failure.and_then(|s| s.outcome)) {
+                (Some(first), _) => format!(
+                    "Unacceptable absences on {} and {day}, within 12 months",
+                    session_day(first)
+                ),
+                (None, Some(Outcome::FailedToComply)) => {
+                    format!("Attended but failed to comply on {day}")
+                }
+                _ => format!("Unacceptable absence on {day}"),
+            };
+            let warning = v
+                .after_warning_id
+                .as_deref()
+                .and_then(|w| t.reviews.iter().find(|x| x.id == w))
+                .and_then(|w| w.action_on)
+                .map(|on| {
+                    format!(
+                        ", within 12 months of the warning given on {}: breach action is expected",
+                        format::date(on)
+                    )
+                })
+                .unwrap_or_default();
             ReviewRow {
                 id: v.id.clone(),
                 open: v.decided_at.is_none(),
                 text: match v.decision {
                     Some(d) => format!(
-                        "Unacceptable absences on {first} and {second}. Decided: {}{}",
+                        "{what}{warning}. Decided: {}{}{}",
                         d.label(),
+                        v.action_on
+                            .map(|on| format!(" on {}", format::date(on)))
+                            .unwrap_or_default(),
                         v.note.as_ref().map(|n| format!(". {n}")).unwrap_or_default()
                     ),
                     None => format!(
-                        "Unacceptable absences on {first} and {second}, within 12 months: the responsible officer decides what follows"
+                        "{what}{warning}. The responsible officer records a warning or breach action"
                     ),
                 },
             }
+        })
+        .collect();
+    let evidence = t
+        .sessions
+        .iter()
+        .filter(|s| s.outcome == Some(Outcome::AwaitingEvidence))
+        .map(|s| EvidenceRow {
+            session_id: s.id.clone(),
+            when: when(s),
+            countdown: s
+                .evidence_due
+                .map(|due| crate::sessions::enforcement::countdown(due, today))
+                .unwrap_or_default(),
+            can_decide: t.can_decide_evidence,
         })
         .collect();
     let reports = t
@@ -272,6 +346,7 @@ pub fn treatment_view(
         alerts,
         reviews,
         reports,
+        evidence,
     }
 }
 
@@ -311,6 +386,8 @@ mod tests {
             created_by: "u".into(),
             created_at: at,
             updated_at: at,
+            absence_reason: None,
+            evidence_due: None,
         }
     }
 

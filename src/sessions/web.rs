@@ -14,9 +14,10 @@ use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::Referral;
 use crate::referrals::pages;
 use crate::sessions::codes::*;
+use crate::sessions::enforcement;
 use crate::sessions::forms::{self, answer_field};
 use crate::sessions::measures::Instrument;
-use crate::sessions::model::{self, Session};
+use crate::sessions::model::{self, Attendance, Session};
 use crate::sessions::plan::{self, Cadence};
 use crate::sessions::service::{self, Replacement};
 use crate::sessions::views;
@@ -378,15 +379,8 @@ pub async fn cancel(
 
 // ------------------------------------------------------------------ attendance
 
-fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
-    let mut ctx = base_ctx(
-        h,
-        "Record a session",
-        &format!("/sessions/{}/attendance", s.id),
-        raw,
-    );
-    ctx.insert("session_when", &views::when(s));
-    ctx.insert("version", &s.version);
+/// The choices of what happened at a session, shared by recording and correcting it.
+fn outcome_options(ctx: &mut tera::Context) {
     ctx.insert(
         "happened_options",
         &vec![Choice::new("yes", "Yes"), Choice::new("no", "No")],
@@ -394,14 +388,19 @@ fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
     ctx.insert(
         "attendance_options",
         &vec![
-            Choice::new("attended", "Yes, on time"),
-            Choice::new("attended_late", "Yes, but late"),
+            Choice::new("attended", "Attended and complied, on time"),
+            Choice::new("attended_late", "Attended and complied, but late"),
+            Choice::new(
+                "attended_failed_to_comply",
+                "Attended but failed to comply (the responsible officer is told at once)",
+            ),
         ],
     );
     ctx.insert(
         "reason_options",
         &[
             Outcome::AcceptableAbsence,
+            Outcome::AwaitingEvidence,
             Outcome::UnacceptableAbsence,
             Outcome::ServiceLogistics,
         ]
@@ -410,6 +409,9 @@ fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
             let text = match o {
                 Outcome::AcceptableAbsence => {
                     "Acceptable absence (the person gave an acceptable reason)"
+                }
+                Outcome::AwaitingEvidence => {
+                    "Absent, awaiting evidence (the person has until a last day to give it)"
                 }
                 Outcome::UnacceptableAbsence => {
                     "Unacceptable absence (the responsible officer is told at once)"
@@ -420,6 +422,31 @@ fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
         })
         .collect::<Vec<_>>(),
     );
+    ctx.insert(
+        "absence_reason_options",
+        &choices(
+            AbsenceReason::ALL,
+            AbsenceReason::as_str,
+            AbsenceReason::label,
+        ),
+    );
+    let example = service::local_now().date() + chrono::TimeDelta::days(7);
+    ctx.insert(
+        "evidence_example",
+        &example.format("%-d %-m %Y").to_string(),
+    );
+}
+
+fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Record a session",
+        &format!("/sessions/{}/attendance", s.id),
+        raw,
+    );
+    ctx.insert("session_when", &views::when(s));
+    ctx.insert("version", &s.version);
+    outcome_options(&mut ctx);
     ctx
 }
 
@@ -463,12 +490,21 @@ pub async fn attendance(
                 text.push_str(". Treatment is complete");
             }
             if rec.absence_reported {
-                text.push_str(". The responsible officer has been told of the absence");
-            }
-            if rec.enforcement_flagged {
                 text.push_str(
-                    ". This is the second unacceptable absence within 12 months: the referral is flagged for enforcement review",
+                    ". The responsible officer has been told and asked for an enforcement decision",
                 );
+            }
+            if let Some(w) = rec.after_warning {
+                text.push_str(&format!(
+                    ". This is within 12 months of the warning given on {}: breach action is expected",
+                    format::date(w)
+                ));
+            }
+            if let Some(due) = rec.evidence_due {
+                text.push_str(&format!(
+                    ". The responsible officer has been told the person has until {} to give evidence",
+                    format::date(due)
+                ));
             }
             match &rec.replacement {
                 Some(Replacement::Booked(s)) => {
@@ -479,7 +515,7 @@ pub async fn attendance(
                 }
                 _ => {}
             }
-            let flash = if rec.enforcement_flagged || rec.absence_reported {
+            let flash = if rec.enforcement_flagged || rec.absence_reported || rec.evidence_due.is_some() {
                 Flash::important(text)
             } else {
                 Flash::success(text)
@@ -722,25 +758,32 @@ async fn review_heading(
     state: &State,
     user: &CurrentUser,
     review_id: String,
-) -> Result<Heading, AppError> {
+) -> Result<(Heading, enforcement::ReviewContext), AppError> {
     let acting = Ctx::from(user);
     state
         .db
-        .write(move |c| service::review_form(c, &acting, &review_id))
+        .write(move |c| enforcement::review_form(c, &acting, &review_id))
         .await
 }
 
-fn decision_ctx(h: &Heading, id: &str, raw: &RawForm) -> tera::Context {
+fn decision_ctx(
+    h: &Heading,
+    id: &str,
+    about: &enforcement::ReviewContext,
+    raw: &RawForm,
+) -> tera::Context {
     let mut ctx = base_ctx(
         h,
         "Record your enforcement decision",
         &format!("/enforcement-reviews/{id}/decision"),
         raw,
     );
+    ctx.insert("failure", &about.failure);
+    ctx.insert("warning", &about.warning.map(format::date));
     ctx.insert(
         "decision_options",
         &choices(
-            EnforcementDecision::ALL,
+            EnforcementDecision::OFFICER,
             EnforcementDecision::as_str,
             EnforcementDecision::label,
         ),
@@ -754,8 +797,10 @@ pub async fn decision_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let h = review_heading(&state, &user, id.clone()).await?;
-    let ctx = decision_ctx(&h, &id, &RawForm::default());
+    let (h, about) = review_heading(&state, &user, id.clone()).await?;
+    let mut raw = RawForm::default();
+    raw.set_date("action_date", Some(service::local_now().date()));
+    let ctx = decision_ctx(&h, &id, &about, &raw);
     pages::show(&state, &user, "sessions/decision.html", ctx, None).await
 }
 
@@ -772,12 +817,205 @@ pub async fn decision(
         &state,
         &user,
         forms::parse_decision(&raw),
-        move |c, input| service::decide_review(c, &acting, &rid, &input),
+        move |c, input| enforcement::decide_review(c, &acting, &rid, &input),
         |(referral_id, _)| Then::success("Enforcement decision recorded", back_to(&referral_id)),
         async |e| {
-            let h = review_heading(&state, &user, id.clone()).await?;
-            let ctx = decision_ctx(&h, &id, &raw);
+            let (h, about) = review_heading(&state, &user, id.clone()).await?;
+            let ctx = decision_ctx(&h, &id, &about, &raw);
             pages::show(&state, &user, "sessions/decision.html", ctx, Some(&e)).await
+        },
+    )
+    .await
+}
+
+// ------------------------------------------------------------------ corrections and evidence
+
+async fn correction_heading(
+    state: &State,
+    user: &CurrentUser,
+    session_id: String,
+) -> Result<(Session, Attendance, Heading), AppError> {
+    let acting = Ctx::from(user);
+    state
+        .db
+        .write(move |c| service::correction_form(c, &acting, &session_id))
+        .await
+}
+
+fn correction_ctx(h: &Heading, s: &Session, was: &Attendance, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Correct the attendance",
+        &format!("/sessions/{}/correction", s.id),
+        raw,
+    );
+    ctx.insert("session_when", &views::when(s));
+    ctx.insert("version", &s.version);
+    ctx.insert("recorded_as", &was.describe_lower());
+    ctx.insert(
+        "officer_told",
+        &(was.outcome.enforceable() || was.outcome == Outcome::AwaitingEvidence),
+    );
+    outcome_options(&mut ctx);
+    ctx
+}
+
+pub async fn correction_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (s, was, h) = correction_heading(&state, &user, path.into_inner()).await?;
+    let ctx = correction_ctx(&h, &s, &was, &RawForm::default());
+    pages::show(&state, &user, "sessions/correction.html", ctx, None).await
+}
+
+pub async fn correction(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let session_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let (acting, sid, emails) = (Ctx::from(&user), session_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_correction(&raw),
+        move |c, input| service::correct_attendance(c, &acting, &sid, &input, Some(&emails)),
+        |k| {
+            let mut text = String::from("Attendance corrected. The old value is kept");
+            if k.review_withdrawn {
+                text.push_str(". The open enforcement review of it is withdrawn");
+            }
+            if k.recorded.absence_reported {
+                text.push_str(
+                    ". The responsible officer has been told and asked for an enforcement decision",
+                );
+            }
+            if k.officer_told {
+                text.push_str(". The responsible officer has been emailed the correction");
+            }
+            if k.recorded.replacement_cancelled {
+                text.push_str(". The session added in its place is cancelled");
+            }
+            match &k.recorded.replacement {
+                Some(Replacement::Booked(s)) => {
+                    text.push_str(&format!(". A replacement is booked on {}", views::when(s)))
+                }
+                Some(Replacement::NotPossible(why)) => {
+                    text.push_str(&format!(". No replacement could be booked: {why}"))
+                }
+                _ => {}
+            }
+            Then::with(Flash::success(text), back_to(&k.referral_id))
+        },
+        async |e| {
+            let (s, was, h) = correction_heading(&state, &user, session_id.clone()).await?;
+            let ctx = correction_ctx(&h, &s, &was, &raw);
+            pages::show(&state, &user, "sessions/correction.html", ctx, Some(&e)).await
+        },
+    )
+    .await
+}
+
+async fn evidence_heading(
+    state: &State,
+    user: &CurrentUser,
+    session_id: String,
+) -> Result<(Session, Heading), AppError> {
+    let acting = Ctx::from(user);
+    state
+        .db
+        .write(move |c| enforcement::evidence_form(c, &acting, &session_id))
+        .await
+}
+
+fn evidence_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Record the evidence for an absence",
+        &format!("/sessions/{}/evidence", s.id),
+        raw,
+    );
+    ctx.insert("session_when", &views::when(s));
+    ctx.insert("version", &s.version);
+    ctx.insert(
+        "countdown",
+        &s.evidence_due
+            .map(|d| enforcement::countdown(d, service::local_now().date()))
+            .unwrap_or_default(),
+    );
+    ctx.insert(
+        "evidence_options",
+        &vec![
+            Choice::new("accepted", "Yes: the absence is acceptable"),
+            Choice::new(
+                "not_accepted",
+                "No: the absence is unacceptable (the responsible officer decides on enforcement)",
+            ),
+        ],
+    );
+    ctx.insert(
+        "absence_reason_options",
+        &choices(
+            AbsenceReason::ALL,
+            AbsenceReason::as_str,
+            AbsenceReason::label,
+        ),
+    );
+    ctx
+}
+
+pub async fn evidence_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (s, h) = evidence_heading(&state, &user, path.into_inner()).await?;
+    let ctx = evidence_ctx(&h, &s, &RawForm::default());
+    pages::show(&state, &user, "sessions/evidence.html", ctx, None).await
+}
+
+pub async fn evidence(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let session_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let (acting, sid, emails) = (Ctx::from(&user), session_id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_evidence(&raw),
+        move |c, input| {
+            let accepted = input.accepted.is_some();
+            enforcement::decide_evidence(c, &acting, &sid, &input, Some(&emails))
+                .map(|(referral_id, e)| (referral_id, accepted, e))
+        },
+        |(referral_id, accepted, e)| {
+            let mut text = if accepted {
+                String::from("Evidence recorded: the absence is acceptable")
+            } else {
+                String::from(
+                    "Recorded: the absence is unacceptable. The responsible officer decides on enforcement",
+                )
+            };
+            if let Some(w) = e.after_warning {
+                text.push_str(&format!(
+                    ". This is within 12 months of the warning given on {}: breach action is expected",
+                    format::date(w)
+                ));
+            }
+            Then::with(Flash::success(text), back_to(&referral_id))
+        },
+        async |e| {
+            let (s, h) = evidence_heading(&state, &user, session_id.clone()).await?;
+            let ctx = evidence_ctx(&h, &s, &raw);
+            pages::show(&state, &user, "sessions/evidence.html", ctx, Some(&e)).await
         },
     )
     .await

@@ -172,6 +172,26 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
         ))
         .execute(c)
         .unwrap();
+    let (session, referral): (String, String) = treatment_sessions::table
+        .filter(treatment_sessions::status.eq("recorded"))
+        .select((treatment_sessions::id, treatment_sessions::referral_id))
+        .order(treatment_sessions::id.asc())
+        .first(c)
+        .unwrap();
+    diesel::insert_into(attendance_corrections::table)
+        .values((
+            attendance_corrections::id.eq(mhtr_pathway::ids::new_id()),
+            attendance_corrections::session_id.eq(&session),
+            attendance_corrections::referral_id.eq(&referral),
+            attendance_corrections::old_outcome.eq("unacceptable_absence"),
+            attendance_corrections::new_outcome.eq("acceptable_absence"),
+            attendance_corrections::new_absence_reason.eq(Some("medical")),
+            attendance_corrections::reason.eq(Some("GP letter, \"seen\"; Zoë")),
+            attendance_corrections::corrected_by.eq(&user),
+            attendance_corrections::corrected_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(retention_decisions::table)
         .values((
             retention_decisions::id.eq(mhtr_pathway::ids::new_id()),

@@ -17,6 +17,7 @@ mod crash_safety;
 mod csrf;
 mod email;
 mod email_tls;
+mod enforcement;
 mod export;
 mod headers;
 mod health;

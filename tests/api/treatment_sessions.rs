@@ -304,7 +304,7 @@ pub(crate) async fn start_with_first_session(app: &TestApp, ap: &Api, id: &str, 
     assert_eq!(status, StatusCode::OK, "{r}");
 }
 
-async fn outbox(app: &TestApp) -> Vec<OutboxMessage> {
+pub(crate) async fn outbox(app: &TestApp) -> Vec<OutboxMessage> {
     app.state
         .db
         .run(|c| {
@@ -317,7 +317,7 @@ async fn outbox(app: &TestApp) -> Vec<OutboxMessage> {
         .unwrap()
 }
 
-fn sent(rows: &[OutboxMessage], kind: MessageKind) -> Vec<String> {
+pub(crate) fn sent(rows: &[OutboxMessage], kind: MessageKind) -> Vec<String> {
     let mut to: Vec<String> = rows
         .iter()
         .filter(|m| m.kind == kind)
@@ -333,7 +333,7 @@ fn sent(rows: &[OutboxMessage], kind: MessageKind) -> Vec<String> {
     to
 }
 
-fn emails_of(users: &[&TestUser]) -> Vec<String> {
+pub(crate) fn emails_of(users: &[&TestUser]) -> Vec<String> {
     let mut e: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
     e.sort();
     e
@@ -599,7 +599,8 @@ async fn a_session_the_service_cancels_is_replaced_and_one_the_person_cancels_is
 }
 
 #[tokio::test]
-async fn unacceptable_absences_are_reported_and_a_second_is_flagged_for_enforcement() {
+async fn each_unacceptable_absence_is_reported_for_a_decision_and_two_without_a_warning_are_not_flagged()
+ {
     let t = cast().await;
     let c = clients(&t).await;
     let id = allocated_referral(&t, &c, 4).await;
@@ -621,23 +622,37 @@ async fn unacceptable_absences_are_reported_and_a_second_is_flagged_for_enforcem
     assert_eq!(sent(&rows, MessageKind::Absence), emails_of(&[&t.po]));
     assert_eq!(referral_status(&t.app, &id).await, "allocated");
 
+    // A second absence within 12 months of the first, but with no warning given: the law
+    // counts from a warning, so it is reported for a decision and not flagged for breach.
     let (status, r) = record(&c.ap, &numbered(&tr, 2), dna).await;
     assert_eq!(status, StatusCode::OK, "{r}");
-    assert_eq!(r["enforcement_flagged"], true);
+    assert_eq!(r["absence_reported"], true);
+    assert_eq!(r["enforcement_flagged"], false);
     let rows = outbox(&t.app).await;
     assert_eq!(
-        sent(&rows, MessageKind::SecondAbsence),
-        emails_of(&[&t.po, &t.cl, &t.cl2]),
-        "the officer and the area's clinical leads"
+        sent(&rows, MessageKind::Absence),
+        emails_of(&[&t.po, &t.po])
     );
+    assert!(sent(&rows, MessageKind::SecondAbsence).is_empty());
 
-    // The responsible officer sees the flag, and no clinical content.
+    // The responsible officer sees one review per absence, and no clinical content.
     let seen = treatment(&c.po, &id).await;
     let reviews = seen["enforcement_reviews"].as_array().unwrap();
-    assert_eq!(reviews.len(), 1);
-    assert_eq!(reviews[0]["first_session_id"], numbered(&tr, 1)["id"]);
-    assert_eq!(reviews[0]["second_session_id"], numbered(&tr, 2)["id"]);
-    assert!(reviews[0]["decision"].is_null());
+    assert_eq!(reviews.len(), 2);
+    let mut about: Vec<&str> = reviews
+        .iter()
+        .map(|v| v["session_id"].as_str().unwrap())
+        .collect();
+    about.sort();
+    let (one, two) = (numbered(&tr, 1), numbered(&tr, 2));
+    let mut expected = vec![one["id"].as_str().unwrap(), two["id"].as_str().unwrap()];
+    expected.sort();
+    assert_eq!(about, expected);
+    assert!(
+        reviews
+            .iter()
+            .all(|v| v["decision"].is_null() && v["after_warning_id"].is_null())
+    );
     let recorded = &seen["sessions"][0];
     assert_eq!(recorded["outcome"], "unacceptable_absence");
     assert_eq!(recorded["summary_for_ro"], "Did not attend, no contact");
@@ -1198,7 +1213,7 @@ async fn an_assistant_psychologist_plans_records_and_measures_on_the_pages() {
 }
 
 #[tokio::test]
-async fn a_second_absence_is_decided_by_the_responsible_officer_on_the_pages() {
+async fn absences_are_decided_by_the_responsible_officer_on_the_pages() {
     let t = cast().await;
     let c = clients(&t).await;
     let id = allocated_referral(&t, &c, 41).await;
@@ -1227,9 +1242,9 @@ async fn a_second_absence_is_decided_by_the_responsible_officer_on_the_pages() {
     let po = t.app.browser(&t.po).await;
     let (_, home) = po.get("/").await;
     assert!(home.contains("Needs your attention"), "{home}");
-    assert!(home.contains("enforcement review"));
+    assert!(home.contains("enforcement decision is due"));
     let (_, page) = po.get(&format!("/referrals/{id}")).await;
-    assert!(page.contains("Flagged for enforcement review"));
+    assert!(page.contains("An enforcement decision is due"));
     let review = page
         .split("/enforcement-reviews/")
         .nth(1)
@@ -1243,13 +1258,54 @@ async fn a_second_absence_is_decided_by_the_responsible_officer_on_the_pages() {
     let (status, _, body) = po.post(&path, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Select what you decided"));
-    let (status, _, _) = po
+    // A warning needs the day it was given, kept when the form comes back.
+    let (status, _, body) = po
         .post(&path, &[("decision", "warning"), ("note", "Letter sent")])
         .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Enter the date the warning was given"),
+        "{body}"
+    );
+    assert!(body.contains("Letter sent"));
+    let day = today();
+    let (d, m, y) = (
+        day.day().to_string(),
+        day.month().to_string(),
+        day.year().to_string(),
+    );
+    let warned = [
+        ("decision", "warning"),
+        ("action_date_day", d.as_str()),
+        ("action_date_month", m.as_str()),
+        ("action_date_year", y.as_str()),
+        ("note", "Letter sent"),
+    ];
+    let (status, _, _) = po.post(&path, &warned).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, page) = po.get(&format!("/referrals/{id}")).await;
-    assert!(!page.contains("Record your decision"), "the banner is gone");
-    assert!(page.contains("Decided: Warning issued"));
+    assert!(page.contains("Decided: Warning issued on"), "{page}");
+    // The other absence is still to decide; a warning given within 12 months before it is
+    // not: its form says breach action is expected.
+    let other = page
+        .split("/enforcement-reviews/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a link to decide the other")
+        .to_owned();
+    let other = format!("/enforcement-reviews/{other}/decision");
+    let (_, form) = po.get(&other).await;
+    assert!(
+        !form.contains("breach action (Sentencing Code"),
+        "the warning came after"
+    );
+    let (status, _, _) = po.post(&other, &[("decision", "no_action")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = po.get(&format!("/referrals/{id}")).await;
+    assert!(
+        !page.contains("Record your decision"),
+        "the banners are gone"
+    );
     let (_, home) = po.get("/").await;
     assert!(!home.contains("Needs your attention"));
 }
@@ -1335,8 +1391,9 @@ async fn the_reporting_facts_equal_a_recount_after_random_changes() {
     let outcomes = [
         json!({"happened": true, "attendance": "attended"}),
         json!({"happened": true, "attendance": "attended_late"}),
+        json!({"happened": true, "attendance": "attended_failed_to_comply"}),
         json!({"happened": false, "not_happened_reason": "unacceptable_absence"}),
-        json!({"happened": false, "not_happened_reason": "acceptable_absence"}),
+        json!({"happened": false, "not_happened_reason": "acceptable_absence", "absence_reason": "medical"}),
         json!({"happened": false, "not_happened_reason": "service_logistics"}),
     ];
     for step in 0..24 {
@@ -1561,7 +1618,7 @@ async fn an_unrecorded_session_shows_at_once_and_the_officer_is_told_after_the_g
     let (status, body) = record(
         &c.ap,
         &first,
-        json!({"happened": false, "not_happened_reason": "acceptable_absence"}),
+        json!({"happened": false, "not_happened_reason": "acceptable_absence", "absence_reason": "medical"}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -1772,9 +1829,10 @@ async fn reports_acknowledgements_and_decisions_work_through_the_api_and_race_sa
     let (status, body) = c.po.post(&decide, &json!({"decision": "shrug"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let po2 = t.app.api(&t.po).await;
+    let today = today().to_string();
     let (warning, breach) = (
-        json!({"decision": "warning", "note": "Letter sent"}),
-        json!({"decision": "breach"}),
+        json!({"decision": "warning", "action_date": today, "note": "Letter sent"}),
+        json!({"decision": "breach", "action_date": today}),
     );
     let (one, two) = tokio::join!(c.po.post(&decide, &warning), po2.post(&decide, &breach));
     let mut statuses = [one.0, two.0];

@@ -141,16 +141,7 @@ fn add_risk_alert(app: &TestApp, referral: &str, area: &str, ap: &TestUser, open
 
 /// An enforcement review on `referral`, decided or awaiting a decision.
 fn add_review(app: &TestApp, referral: &str, area: &str, ap: &TestUser, open: bool) {
-    let first = add_session(
-        app,
-        referral,
-        area,
-        ap,
-        -9,
-        "recorded",
-        Some("unacceptable_absence"),
-    );
-    let second = add_session(
+    let absence = add_session(
         app,
         referral,
         area,
@@ -167,8 +158,7 @@ fn add_review(app: &TestApp, referral: &str, area: &str, ap: &TestUser, open: bo
                 enforcement_reviews::id.eq(new_id()),
                 enforcement_reviews::referral_id.eq(referral),
                 enforcement_reviews::area_id.eq(&area),
-                enforcement_reviews::first_session_id.eq(&first),
-                enforcement_reviews::second_session_id.eq(&second),
+                enforcement_reviews::session_id.eq(&absence),
                 enforcement_reviews::flagged_at.eq(now),
                 enforcement_reviews::decision.eq((!open).then_some("warning")),
             ))

@@ -952,6 +952,8 @@ const TREATMENT_FORMS = [
   [/\/reschedule$/, 'move-session', 'Move the session'],
   [/\/cancel$/, 'cancel-session', 'Cancel the session'],
   [/\/attendance$/, 'record-session', 'Record the session'],
+  [/\/correction$/, 'correct-attendance', 'Correct the attendance'],
+  [/\/evidence$/, 'absence-evidence', 'Record the decision'],
   [/\/measures\/phq9$/, 'measure-phq9', 'Record the answers'],
   [/\/measures\/core10$/, 'measure-core10', 'Record the answers'],
   [/\/practitioner-report$/, 'practitioner-report', 'Send the report'],
@@ -1223,9 +1225,9 @@ for (const account of ACCOUNTS) {
         const seen = await visitTreatmentPages(t, page, r)
         await t.test(`${r}: the demo offers its treatment pages`, () => {
           const expected = {
-            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support'],
-            'clinical-lead': ['plan', 'risk-alert', 'move-session'],
-            'probation-officer': ['enforcement-decision']
+            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support', 'correct-attendance', 'absence-evidence'],
+            'clinical-lead': ['plan', 'risk-alert', 'move-session', 'correct-attendance'],
+            'probation-officer': ['enforcement-decision', 'absence-evidence']
           }[r]
           for (const kind of expected) assert.ok(seen.has(kind), `${kind} page reached`)
         })

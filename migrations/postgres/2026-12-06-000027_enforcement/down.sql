@@ -1,0 +1,11 @@
+DROP TABLE attendance_corrections;
+DROP INDEX enforcement_reviews_session;
+ALTER TABLE enforcement_reviews DROP COLUMN action_on;
+ALTER TABLE enforcement_reviews DROP COLUMN after_warning_id;
+UPDATE enforcement_reviews SET earlier_session_id = session_id WHERE earlier_session_id IS NULL;
+ALTER TABLE enforcement_reviews ALTER COLUMN earlier_session_id SET NOT NULL;
+ALTER TABLE enforcement_reviews RENAME COLUMN earlier_session_id TO first_session_id;
+ALTER TABLE enforcement_reviews RENAME COLUMN session_id TO second_session_id;
+DROP INDEX treatment_sessions_evidence_due;
+ALTER TABLE treatment_sessions DROP COLUMN evidence_due;
+ALTER TABLE treatment_sessions DROP COLUMN absence_reason;

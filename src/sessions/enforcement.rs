@@ -1,0 +1,567 @@
+//! Enforcement as probation does it (Sentencing Code sch. 10 paras 5–6). Every unacceptable
+//! failure — an unacceptable absence, or attending and failing to comply — is reported to
+//! the responsible officer at once and opens an enforcement review, which the officer
+//! decides: a warning (dated), breach action (return to court) or no further action. A
+//! failure within 12 months of a warning is flagged, because the law then asks for breach
+//! action. An absence awaiting evidence has a last day; the responsible officer sees the days
+//! left; the practitioner or the officer decides the evidence, and if the day passes with no
+//! decision the hourly housekeeping makes the absence unacceptable and the usual escalation
+//! runs.
+
+use chrono::{Months, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::audit::{self, Actor, AuditAction, Event};
+use crate::db::DbConn;
+use crate::db::schema::{enforcement_reviews, referrals, treatment_sessions};
+use crate::error::{AppError, FieldErrors};
+use crate::notifications::Emails;
+use crate::referrals::access::{Caption, Ctx};
+use crate::referrals::model::{Referral, Viewer};
+use crate::sessions::codes::*;
+use crate::sessions::forms::{DecisionInput, EvidenceInput};
+use crate::sessions::model::{self, EnforcementReview, Session};
+use crate::sessions::upkeep::{STALE_SESSION, may_manage, record_event, record_service_event};
+use crate::users::model::Role;
+use crate::web::format;
+
+/// The latest last day for evidence: this many days after the day it is set.
+pub const EVIDENCE_MAX_DAYS: i64 = 14;
+
+/// The evidence deadlines passed over in one housekeeping run at most; the next run goes on.
+const LAPSED_PER_RUN: i64 = 500;
+
+/// What an unacceptable failure led to.
+#[derive(Debug, Clone, Default)]
+pub struct Escalated {
+    /// A warning given within the 12 months before the failure: breach action is expected.
+    pub after_warning: Option<NaiveDate>,
+}
+
+/// The day 12 months before `day` (the last day of the month where it has no such day).
+fn year_before(day: NaiveDate) -> NaiveDate {
+    day.checked_sub_months(Months::new(12)).unwrap_or(day)
+}
+
+/// "has until 12 March 2027, 3 days remaining" (as of `today`); "had until 2 March 2027" once
+/// past.
+pub fn countdown(due: NaiveDate, today: NaiveDate) -> String {
+    let left = (due - today).num_days();
+    match left {
+        n if n < 0 => format!("had until {}", format::date(due)),
+        0 => format!("has until {}, the last day", format::date(due)),
+        1 => format!("has until {}, 1 day remaining", format::date(due)),
+        n => format!("has until {}, {n} days remaining", format::date(due)),
+    }
+}
+
+/// A last day for evidence set on `today` for a session on `session_day`: after the session
+/// and no later than [`EVIDENCE_MAX_DAYS`] from today.
+pub fn check_evidence_due(
+    due: NaiveDate,
+    session_day: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let refuse = |m: String| {
+        Err(AppError::Validation(FieldErrors::single(
+            "evidence_due_date",
+            m,
+        )))
+    };
+    if due < today || due <= session_day {
+        return refuse(format!(
+            "The last day for evidence must be after the session and today or later (today is {})",
+            format::date(today)
+        ));
+    }
+    if (due - today).num_days() > EVIDENCE_MAX_DAYS {
+        return refuse(format!(
+            "The last day for evidence must be within {EVIDENCE_MAX_DAYS} days, by {}",
+            format::date(today + chrono::TimeDelta::days(EVIDENCE_MAX_DAYS))
+        ));
+    }
+    Ok(())
+}
+
+/// What follows an unacceptable failure at session `s` (already recorded as `outcome`): the
+/// timeline, an enforcement review for the responsible officer (flagged when it follows a
+/// warning given within 12 months), and the emails. `by` is who recorded it; `None` for the
+/// service, when a deadline for evidence passed.
+pub fn escalate(
+    c: &mut DbConn,
+    by: Option<&Viewer>,
+    r: &Referral,
+    s: &Session,
+    outcome: Outcome,
+    emails: Option<&Emails>,
+) -> Result<Escalated, AppError> {
+    let day = s.starts_at.date();
+    let what = match outcome {
+        Outcome::FailedToComply => format!(
+            "Attended but failed to comply on {}, reported to the responsible officer",
+            format::date(day)
+        ),
+        _ => format!(
+            "Unacceptable absence on {}, reported to the responsible officer",
+            format::date(day)
+        ),
+    };
+    event(c, by, &r.id, EventKind::AbsenceNotified, what)?;
+    let warning = model::warning_between(c, &r.id, year_before(day), day)?;
+    let now = crate::clock::now();
+    match model::review_of_session(c, &s.id)? {
+        // Withdrawn when the attendance was corrected, and now unacceptable again: reopened.
+        Some(v) if v.decision == Some(EnforcementDecision::Withdrawn) => {
+            diesel::update(enforcement_reviews::table.find(&v.id))
+                .set((
+                    enforcement_reviews::after_warning_id.eq(warning.as_ref().map(|w| &w.id)),
+                    enforcement_reviews::flagged_at.eq(now),
+                    enforcement_reviews::decision.eq(None::<EnforcementDecision>),
+                    enforcement_reviews::action_on.eq(None::<NaiveDate>),
+                    enforcement_reviews::note.eq(None::<String>),
+                    enforcement_reviews::decided_by.eq(None::<String>),
+                    enforcement_reviews::decided_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)?;
+        }
+        // Already decided: the decision stands.
+        Some(_) => {}
+        None => {
+            diesel::insert_into(enforcement_reviews::table)
+                .values(EnforcementReview {
+                    id: crate::ids::new_id(),
+                    referral_id: r.id.clone(),
+                    area_id: r.area_id.clone(),
+                    session_id: s.id.clone(),
+                    earlier_session_id: None,
+                    after_warning_id: warning.as_ref().map(|w| w.id.clone()),
+                    flagged_at: now,
+                    decision: None,
+                    action_on: None,
+                    note: None,
+                    decided_by: None,
+                    decided_at: None,
+                })
+                .execute(c)?;
+        }
+    }
+    let after_warning = warning.and_then(|w| w.action_on);
+    event(
+        c,
+        by,
+        &r.id,
+        EventKind::EnforcementFlagged,
+        match after_warning {
+            Some(w) => format!(
+                "Within 12 months of the warning given on {}: breach action is expected (Sentencing Code sch. 10 para 6). For the responsible officer’s enforcement decision",
+                format::date(w)
+            ),
+            None => {
+                "For the responsible officer’s enforcement decision: a warning or breach action"
+                    .into()
+            }
+        },
+    )?;
+    if let Some(emails) = emails {
+        crate::notifications::sessions::absence(c, emails, r, day, outcome, after_warning)?;
+    }
+    Ok(Escalated { after_warning })
+}
+
+fn event(
+    c: &mut DbConn,
+    by: Option<&Viewer>,
+    referral_id: &str,
+    kind: EventKind,
+    summary: String,
+) -> Result<(), AppError> {
+    match by {
+        Some(v) => record_event(c, v, referral_id, kind, false, summary),
+        None => record_service_event(c, referral_id, kind, summary),
+    }
+}
+
+fn audit_change(
+    c: &mut DbConn,
+    actor: &Actor,
+    name: &str,
+    record: (&str, &str),
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Alteration, name)
+            .record(record.0, record.1)
+            .details(details),
+    )
+}
+
+/// Whether the viewer is the referral's responsible officer (or, while it has none, the
+/// probation officer who referred).
+fn is_officer(viewer: &Viewer, r: &Referral) -> bool {
+    viewer.role == Role::ProbationOfficer && r.holder() == viewer.user_id
+}
+
+/// Whether the viewer may decide the evidence for an absence: whoever manages the sessions,
+/// or the responsible officer.
+pub fn may_decide_evidence(viewer: &Viewer, r: &Referral) -> bool {
+    may_manage(viewer, r) || is_officer(viewer, r)
+}
+
+/// The evidence for an absence awaiting it is decided: accepted (with the reason) or not, in
+/// which case the absence is unacceptable and escalates. Returns the referral's id.
+pub fn decide_evidence(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    session_id: &str,
+    input: &EvidenceInput,
+    emails: Option<&Emails>,
+) -> Result<(String, Escalated), AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    crate::db::lock_audit_chain(c)?;
+    let s = model::session(c, session_id)?;
+    let (r, _) = ctx.open(c, &s.referral_id)?;
+    if !may_decide_evidence(viewer, &r) {
+        return Err(AppError::Forbidden);
+    }
+    if s.outcome != Some(Outcome::AwaitingEvidence) {
+        return Err(AppError::Conflict(
+            "This absence is no longer awaiting evidence".into(),
+        ));
+    }
+    if s.version != input.version {
+        return Err(AppError::Conflict(STALE_SESSION.into()));
+    }
+    let outcome = match input.accepted {
+        Some(_) => Outcome::AcceptableAbsence,
+        None => Outcome::UnacceptableAbsence,
+    };
+    let changed = diesel::update(
+        treatment_sessions::table
+            .find(&s.id)
+            .filter(treatment_sessions::version.eq(s.version))
+            .filter(treatment_sessions::outcome.eq(Outcome::AwaitingEvidence)),
+    )
+    .set((
+        treatment_sessions::outcome.eq(outcome),
+        treatment_sessions::absence_reason.eq(input.accepted),
+        treatment_sessions::version.eq(s.version + 1),
+        treatment_sessions::updated_at.eq(crate::clock::now()),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(STALE_SESSION.into()));
+    }
+    let day = format::date(s.starts_at.date());
+    let mut summary = match input.accepted {
+        Some(why) => format!(
+            "Evidence accepted for the absence on {day}: acceptable absence ({})",
+            why.label().to_lowercase()
+        ),
+        None => format!("No acceptable evidence for the absence on {day}: unacceptable absence"),
+    };
+    if let Some(n) = &input.note {
+        summary.push_str(&format!(". {n}"));
+    }
+    record_event(c, viewer, &r.id, EventKind::EvidenceDecided, false, summary)?;
+    audit_change(
+        c,
+        actor,
+        "sessions.evidence_decided",
+        ("session", &s.id),
+        serde_json::json!({ "outcome": outcome.as_str() }),
+    )?;
+    let mut out = Escalated::default();
+    if outcome.enforceable() {
+        out = escalate(c, Some(viewer), &r, &s, outcome, emails)?;
+    }
+    crate::reports::upkeep::refresh(c, &r.id)?;
+    Ok((r.id, out))
+}
+
+/// Absences whose last day for evidence is before `today` (UK date) become unacceptable and
+/// escalate; how many. Each is claimed by a conditional update, so two instances running
+/// housekeeping at once escalate it once.
+pub fn lapse_overdue(c: &mut DbConn, emails: &Emails, today: NaiveDate) -> Result<usize, AppError> {
+    let due: Vec<Session> = treatment_sessions::table
+        .filter(treatment_sessions::outcome.eq(Outcome::AwaitingEvidence))
+        .filter(treatment_sessions::evidence_due.lt(today))
+        .order(treatment_sessions::evidence_due.asc())
+        .limit(LAPSED_PER_RUN)
+        .select(Session::as_select())
+        .load(c)?;
+    let mut lapsed = 0;
+    for s in due {
+        let claimed = diesel::update(
+            treatment_sessions::table
+                .find(&s.id)
+                .filter(treatment_sessions::version.eq(s.version))
+                .filter(treatment_sessions::outcome.eq(Outcome::AwaitingEvidence)),
+        )
+        .set((
+            treatment_sessions::outcome.eq(Outcome::UnacceptableAbsence),
+            treatment_sessions::version.eq(s.version + 1),
+            treatment_sessions::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(c)?;
+        if claimed == 0 {
+            continue;
+        }
+        let r: Referral = referrals::table
+            .find(&s.referral_id)
+            .select(Referral::as_select())
+            .first(c)?;
+        record_service_event(
+            c,
+            &r.id,
+            EventKind::EvidenceLapsed,
+            format!(
+                "No evidence was decided for the absence on {} by its last day, {}: it is now an unacceptable absence",
+                format::date(s.starts_at.date()),
+                s.evidence_due.map(format::date).unwrap_or_default()
+            ),
+        )?;
+        audit_change(
+            c,
+            &Actor::system("housekeeping"),
+            "sessions.evidence_lapsed",
+            ("session", &s.id),
+            serde_json::json!({ "evidence_due": s.evidence_due }),
+        )?;
+        escalate(c, None, &r, &s, Outcome::UnacceptableAbsence, Some(emails))?;
+        crate::reports::upkeep::refresh(c, &r.id)?;
+        lapsed += 1;
+    }
+    Ok(lapsed)
+}
+
+/// What the decision form says of the failure under review.
+#[derive(Debug, Clone)]
+pub struct ReviewContext {
+    /// "Unacceptable absence on 3 March 2027".
+    pub failure: String,
+    /// The day of a warning given in the 12 months before the failure.
+    pub warning: Option<NaiveDate>,
+}
+
+/// The caption of the form on enforcement review `review_id`, its referral opened through
+/// the reason gate and the view recorded; and what the review is about.
+pub fn review_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    review_id: &str,
+) -> Result<(Caption, ReviewContext), AppError> {
+    let review: EnforcementReview = enforcement_reviews::table
+        .find(review_id)
+        .select(EnforcementReview::as_select())
+        .first(c)?;
+    let caption = ctx.caption(c, &review.referral_id)?;
+    let s = model::session(c, &review.session_id)?;
+    let day = s.starts_at.date();
+    let failure = match s.outcome {
+        Some(Outcome::FailedToComply) => {
+            format!("Attended but failed to comply on {}", format::date(day))
+        }
+        _ => format!("Unacceptable absence on {}", format::date(day)),
+    };
+    let warning = model::warning_between(c, &review.referral_id, year_before(day), day)?
+        .filter(|w| w.id != review.id)
+        .and_then(|w| w.action_on);
+    Ok((caption, ReviewContext { failure, warning }))
+}
+
+/// The form deciding the evidence for the absence at `session_id`: the session and the
+/// caption, if the viewer may decide it and it still awaits evidence; the view recorded.
+pub fn evidence_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    session_id: &str,
+) -> Result<(Session, Caption), AppError> {
+    let s = model::session(c, session_id)?;
+    let (r, reason) = ctx.open(c, &s.referral_id)?;
+    if !may_decide_evidence(&ctx.viewer, &r) {
+        return Err(AppError::Forbidden);
+    }
+    if s.outcome != Some(Outcome::AwaitingEvidence) {
+        return Err(AppError::Conflict(
+            "This absence is no longer awaiting evidence".into(),
+        ));
+    }
+    let caption = crate::referrals::access::caption(c, &ctx.actor, &r, reason.as_deref())?;
+    Ok((s, caption))
+}
+
+/// The responsible officer records the decision on an unacceptable failure; returns the
+/// referral's id and when. A warning or breach action carries its day, on or after the
+/// failure and not in the future; a warning is refused where one was given in the 12 months
+/// before the failure (the law then asks for breach action). The update itself checks the
+/// review is still open, so two decisions at once cannot both land.
+pub fn decide_review(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    review_id: &str,
+    input: &DecisionInput,
+) -> Result<(String, NaiveDateTime), AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    // The audit chain first, in the order every audited change takes its locks.
+    crate::db::lock_audit_chain(c)?;
+    let review: EnforcementReview = enforcement_reviews::table
+        .find(review_id)
+        .select(EnforcementReview::as_select())
+        .first(c)?;
+    let (r, _) = ctx.open(c, &review.referral_id)?;
+    if !is_officer(viewer, &r) {
+        return Err(AppError::Forbidden);
+    }
+    let already = || AppError::Conflict("This review is already decided".into());
+    if review.decided_at.is_some() {
+        return Err(already());
+    }
+    let failure = model::session(c, &review.session_id)?;
+    let day = failure.starts_at.date();
+    if let Some(on) = input.action_on {
+        let today = crate::clock::today();
+        if on < day || on > today {
+            return Err(AppError::Validation(FieldErrors::single(
+                "action_date",
+                format!(
+                    "The date must be from {} (the day of the failure) to today",
+                    format::date(day)
+                ),
+            )));
+        }
+    }
+    if input.decision == EnforcementDecision::Warning
+        && let Some(w) = model::warning_between(c, &r.id, year_before(day), day)?
+            .filter(|w| w.id != review.id)
+            .and_then(|w| w.action_on)
+    {
+        return Err(AppError::Validation(FieldErrors::single(
+            "decision",
+            format!(
+                "A warning was given on {}, within the 12 months before this failure: the law asks for breach action now (Sentencing Code sch. 10 para 6)",
+                format::date(w)
+            ),
+        )));
+    }
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        enforcement_reviews::table
+            .find(review_id)
+            .filter(enforcement_reviews::decided_at.is_null()),
+    )
+    .set((
+        enforcement_reviews::decision.eq(input.decision),
+        enforcement_reviews::action_on.eq(input.action_on),
+        enforcement_reviews::note.eq(&input.note),
+        enforcement_reviews::decided_by.eq(&viewer.user_id),
+        enforcement_reviews::decided_at.eq(now),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(already());
+    }
+    let mut summary = format!(
+        "{} for the failure on {}",
+        input.decision.label(),
+        format::date(day)
+    );
+    if let Some(on) = input.action_on {
+        summary.push_str(&format!(", on {}", format::date(on)));
+    }
+    if let Some(n) = &input.note {
+        summary.push_str(&format!(". {n}"));
+    }
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::EnforcementDecided,
+        false,
+        summary,
+    )?;
+    audit_change(
+        c,
+        actor,
+        "sessions.enforcement_decided",
+        ("referral", &r.id),
+        serde_json::json!({ "decision": input.decision.as_str(), "action_on": input.action_on }),
+    )?;
+    Ok((r.id, now))
+}
+
+/// A correction made the failure at `session_id` no longer one: its open review is withdrawn
+/// (a decided one stands, for the officer to revisit). Whether one was withdrawn.
+pub fn withdraw_review(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    r: &Referral,
+    session_id: &str,
+) -> Result<bool, AppError> {
+    let changed = diesel::update(
+        enforcement_reviews::table
+            .filter(enforcement_reviews::session_id.eq(session_id))
+            .filter(enforcement_reviews::decided_at.is_null()),
+    )
+    .set((
+        enforcement_reviews::decision.eq(EnforcementDecision::Withdrawn),
+        enforcement_reviews::decided_by.eq(&viewer.user_id),
+        enforcement_reviews::decided_at.eq(crate::clock::now()),
+    ))
+    .execute(c)?;
+    if changed > 0 {
+        record_event(
+            c,
+            viewer,
+            &r.id,
+            EventKind::EnforcementDecided,
+            false,
+            "Enforcement review withdrawn: the attendance was corrected".into(),
+        )?;
+    }
+    Ok(changed > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_countdown_says_the_days_left() {
+        let due = d(2027, 3, 12);
+        assert_eq!(
+            countdown(due, d(2027, 3, 9)),
+            "has until 12 March 2027, 3 days remaining"
+        );
+        assert_eq!(
+            countdown(due, d(2027, 3, 11)),
+            "has until 12 March 2027, 1 day remaining"
+        );
+        assert_eq!(countdown(due, due), "has until 12 March 2027, the last day");
+        assert_eq!(countdown(due, d(2027, 3, 13)), "had until 12 March 2027");
+    }
+
+    #[test]
+    fn twelve_months_back_is_the_same_day_a_year_before() {
+        assert_eq!(year_before(d(2027, 3, 12)), d(2026, 3, 12));
+        // 29 February has no day a year before: the end of February.
+        assert_eq!(year_before(d(2028, 2, 29)), d(2027, 2, 28));
+    }
+
+    #[test]
+    fn the_last_day_for_evidence_is_after_the_session_and_within_two_weeks() {
+        let today = d(2027, 3, 10);
+        let session = d(2027, 3, 9);
+        assert!(check_evidence_due(d(2027, 3, 10), session, today).is_ok());
+        assert!(check_evidence_due(d(2027, 3, 24), session, today).is_ok());
+        assert!(check_evidence_due(d(2027, 3, 25), session, today).is_err());
+        assert!(check_evidence_due(d(2027, 3, 9), session, today).is_err());
+        // Recorded on the session's own day: the deadline is after it.
+        assert!(check_evidence_due(d(2027, 3, 9), session, session).is_err());
+    }
+}
