@@ -36,6 +36,7 @@ fn tasks(role: Role) -> Vec<Task> {
                 "New referrals to screen.",
             ));
             t.push(task("/referrals", "Case lists", "Every referral in your areas, by stage: assessment, awaiting sentence, waiting for a first session, in treatment, ended."));
+            t.push(task("/worklist", "Team worklist", "Your team's week: sessions to record, measures and reports due, the next 7 days, screening past 5 working days, people not started within 21 days of sentence, treatment ended without measures, and referrals that need a new owner."));
             t.push(task(
                 "/people/merge",
                 "Merge records",
@@ -53,6 +54,7 @@ fn tasks(role: Role) -> Vec<Task> {
                 "Your caseload",
                 "People you are assessing or treating.",
             ));
+            t.push(task("/worklist", "Your worklist", "Your week: sessions to record, outcome measures and reports due, and the next 7 days."));
             t.push(task(
                 "/signposting/due",
                 "Signposting follow-ups",

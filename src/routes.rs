@@ -406,6 +406,11 @@ pub fn table() -> Vec<Entry> {
             web::to(sessions::web::attendance),
         ),
         get(
+            "/worklist",
+            Staff(TREATERS),
+            web::to(sessions::web::worklist),
+        ),
+        get(
             "/sessions/{id}/correction",
             Staff(TREATERS),
             web::to(sessions::web::correction_form),
@@ -736,6 +741,11 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/sessions/{id}/attendance",
             Api(TREATERS),
             web::to(sessions::api::attendance),
+        ),
+        get(
+            "/api/v1/worklist",
+            Api(TREATERS),
+            web::to(sessions::api::worklist),
         ),
         post(
             "/api/v1/sessions/{id}/correction",

@@ -65,9 +65,12 @@ pub fn describe(event: &str) -> String {
         "session.ended" => "Signed someone out",
         "session.ended_all" => "Signed everyone out",
         "sessions.added" => "Added a treatment session",
+        "sessions.attendance_corrected" => "Corrected a recorded attendance",
         "sessions.attendance_recorded" => "Recorded a session's attendance",
         "sessions.cancelled" => "Cancelled a treatment session",
         "sessions.enforcement_decided" => "Recorded an enforcement decision on an absence",
+        "sessions.evidence_decided" => "Decided the evidence for an absence",
+        "sessions.evidence_lapsed" => "An absence's last day for evidence passed",
         "sessions.measure_recorded" => "Recorded an outcome measure",
         "sessions.plan_made" => "Planned the treatment sessions",
         "sessions.practitioner_report" => "Wrote a practitioner report",
@@ -88,6 +91,7 @@ pub fn describe(event: &str) -> String {
         "user.updated" => "Changed a user's details",
         "user.vetting_recorded" => "Recorded a user's vetting",
         "waiting_list.viewed" => "Looked at the waiting list",
+        "worklist.viewed" => "Looked at a worklist",
         _ => return spelled_out(event),
     };
     known.to_owned()

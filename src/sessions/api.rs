@@ -1075,3 +1075,24 @@ pub async fn evidence(
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
+
+/// The week's work: an assistant psychologist's own, a clinical lead's team's. Each list is
+/// oldest first and bounded at 50 (`more` says when there are more). Recorded in the audit
+/// log as a view.
+#[utoipa::path(
+    get, path = "/api/v1/worklist", tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The worklist", body = crate::sessions::worklist::Worklist),
+        (status = 403, description = "Only assistant psychologists and clinical leads have one", body = ErrorBody),
+    )
+)]
+pub async fn worklist(state: State, ctx: Ctx) -> Result<HttpResponse, ApiError> {
+    let list = state
+        .db
+        .write(move |c| {
+            crate::sessions::worklist::worklist(c, &ctx.viewer, &ctx.actor, service::local_now())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}

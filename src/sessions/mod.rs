@@ -17,3 +17,4 @@ pub mod unrecorded;
 pub mod upkeep;
 pub mod views;
 pub mod web;
+pub mod worklist;

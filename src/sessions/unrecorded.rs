@@ -34,6 +34,8 @@ pub struct Unrecorded {
     pub referral_id: String,
     pub reference: String,
     pub starts_at: NaiveDateTime,
+    /// The assistant psychologist whose session it is.
+    pub ap_user_id: String,
 }
 
 impl Unrecorded {
@@ -80,26 +82,28 @@ pub fn waiting(
         }
         _ => return Ok(Vec::new()),
     };
-    let rows: Vec<(String, String, String, NaiveDateTime, i32)> = q
+    let rows: Vec<(String, String, String, NaiveDateTime, i32, String)> = q
         .select((
             treatment_sessions::id,
             treatment_sessions::referral_id,
             referrals::reference,
             treatment_sessions::starts_at,
             treatment_sessions::minutes,
+            treatment_sessions::ap_user_id,
         ))
         .order(treatment_sessions::starts_at.asc())
         .limit(LISTED)
         .load(c)?;
     Ok(rows
         .into_iter()
-        .filter(|(_, _, _, at, minutes)| is_over(*at, *minutes, now))
+        .filter(|(_, _, _, at, minutes, _)| is_over(*at, *minutes, now))
         .map(
-            |(session_id, referral_id, reference, starts_at, _)| Unrecorded {
+            |(session_id, referral_id, reference, starts_at, _, ap_user_id)| Unrecorded {
                 session_id,
                 referral_id,
                 reference,
                 starts_at,
+                ap_user_id,
             },
         )
         .collect())

@@ -1020,3 +1020,24 @@ pub async fn evidence(
     )
     .await
 }
+
+// ------------------------------------------------------------------ the worklist
+
+/// `GET /worklist`: the week's work of an assistant psychologist, or a clinical lead's team.
+pub async fn worklist(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let acting = Ctx::from(&user);
+    let list = state
+        .db
+        .write(move |c| {
+            crate::sessions::worklist::worklist(
+                c,
+                &acting.viewer,
+                &acting.actor,
+                service::local_now(),
+            )
+        })
+        .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("worklist", &list);
+    crate::web::render(&state, &user, "/worklist", "sessions/worklist.html", ctx).await
+}

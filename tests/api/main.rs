@@ -42,3 +42,4 @@ mod throttling;
 mod treatment_diary;
 mod treatment_sessions;
 mod weekly_digest;
+mod worklist;

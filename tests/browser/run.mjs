@@ -1244,6 +1244,7 @@ for (const account of ACCOUNTS) {
       if (r === 'assistant-psychologist' || r === 'clinical-lead') {
         await visit(t, page, `${r}-diary`, '/diary')
         await visit(t, page, `${r}-calendar-feed`, '/account/calendar')
+        await visit(t, page, `${r}-worklist`, '/worklist')
       }
       if (r === 'clinical-lead') {
         await visit(t, page, `${r}-capacity`, '/capacity')
