@@ -22,6 +22,7 @@ coded_enum! {
         ApAllocated = ("ap_allocated", "A referral is allocated to you for treatment"),
         ReferralHandedOver = ("referral_handed_over", "A referral is handed over to you as responsible officer"),
         TreatmentEnded = ("treatment_ended", "Treatment ends for a referral you are responsible for"),
+        OrderChanged = ("order_changed", "The court varies or ends an order you treat (or, before allocation, in your area)"),
         SessionPlan = ("session_plan", "Sessions are planned or changed for a referral you are responsible for"),
         Absence = ("absence", "An unacceptable absence or failure to comply at a treatment session"),
         SecondAbsence = ("second_absence", "An unacceptable failure within 12 months of a warning"),
@@ -224,6 +225,9 @@ referral_email! {
     ReferralHandedOver => ReferralHandedOver, "referral_handed_over";
     /// To the responsible officer (or the referrer): treatment has ended.
     TreatmentEnded => TreatmentEnded, "treatment_ended";
+    /// To the assistant psychologist treating (else the area's clinical leads): the court
+    /// varied (`outcome` "varied") or ended ("ended") the order.
+    OrderChanged => OrderChanged, "order_changed";
     /// To the responsible officer: the session plan is made or changed.
     SessionPlanChanged => SessionPlan, "session_plan";
     /// To the responsible officer, at once: an unacceptable absence (`outcome` says
@@ -365,6 +369,8 @@ mod tests {
             )
             .unwrap(),
             e.typed("a@example.org", &AttendanceCorrected(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &OrderChanged(notice.clone()))
                 .unwrap(),
             e.typed("a@example.org", &RiskAlert(notice.clone()))
                 .unwrap(),

@@ -10,8 +10,8 @@ use crate::db::DbConn;
 use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
-    self, ApAllocated, Email, Emails, ReferralHandedOver, ReferralNotice, ReferralScreened,
-    ReferralSubmitted, TreatmentEnded,
+    self, ApAllocated, Email, Emails, OrderChanged, ReferralHandedOver, ReferralNotice,
+    ReferralScreened, ReferralSubmitted, TreatmentEnded,
 };
 use crate::notifications::model::enqueue;
 use crate::referrals::model::{self, Referral};
@@ -33,6 +33,18 @@ pub(crate) fn notice(
         outcome,
         link: emails.link(&format!("/referrals/{}", r.id)),
     })
+}
+
+/// The addresses of the active clinical leads whose areas include `area_id`.
+pub(crate) fn clinical_leads_of(c: &mut DbConn, area_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(users::table
+        .inner_join(user_areas::table)
+        .filter(user_areas::area_id.eq(area_id))
+        .filter(users::role.eq(Role::ClinicalLead))
+        .filter(users::disabled_at.is_null())
+        .select(users::email)
+        .order(users::email.asc())
+        .load(c)?)
 }
 
 /// The address of an active user.
@@ -62,14 +74,7 @@ pub(crate) fn send<E: Email>(
 pub fn submitted(c: &mut DbConn, emails: &Emails, r: &Referral) -> Result<(), AppError> {
     let to: Vec<String> = match crate::areas::intake_email(c, &r.area_id)? {
         Some(mailbox) => vec![mailbox],
-        None => users::table
-            .inner_join(user_areas::table)
-            .filter(user_areas::area_id.eq(&r.area_id))
-            .filter(users::role.eq(Role::ClinicalLead))
-            .filter(users::disabled_at.is_null())
-            .select(users::email)
-            .order(users::email.asc())
-            .load(c)?,
+        None => clinical_leads_of(c, &r.area_id)?,
     };
     if to.is_empty() {
         return Ok(());
@@ -134,6 +139,23 @@ pub fn transitioned(
             tell(r.responsible_officer_id.as_deref(), None).send(c, ReferralHandedOver)?
         }
         Action::EndTreatment => tell(Some(r.holder()), Some("ended")).send(c, TreatmentEnded)?,
+        // The practitioner treating (or, before allocation, the area's clinical leads) hears
+        // what the court decided.
+        Action::VaryOrder | Action::EndOrder => {
+            let outcome = Some(if action == Action::VaryOrder {
+                "varied"
+            } else {
+                "ended"
+            });
+            match r.allocated_ap_id.as_deref() {
+                Some(ap) => tell(Some(ap), outcome).send(c, OrderChanged)?,
+                None => {
+                    let n = notice(c, emails, r, on, outcome)?;
+                    let leads = clinical_leads_of(c, &r.area_id)?;
+                    send(c, emails, &leads, &OrderChanged(n))?
+                }
+            }
+        }
         _ => {}
     }
     Ok(())

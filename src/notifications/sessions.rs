@@ -5,10 +5,7 @@
 //! told, and a risk alert (to the clinical leads of the area at once). Like every
 //! referral email: reference, initials, date, an outcome word and a link; nothing clinical.
 
-use diesel::prelude::*;
-
 use crate::db::DbConn;
-use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
     Absence, AbsenceAwaitingEvidence, AttendanceCorrected, DatedNotice, Emails, PractitionerReport,
@@ -17,7 +14,6 @@ use crate::notifications::messages::{
 use crate::notifications::referrals::{active_email, notice, send};
 use crate::referrals::model::Referral;
 use crate::sessions::codes::Outcome;
-use crate::users::model::Role;
 
 /// The responsible officer, or the referrer while there is none.
 fn officer(c: &mut DbConn, r: &Referral) -> Result<Vec<String>, AppError> {
@@ -25,14 +21,7 @@ fn officer(c: &mut DbConn, r: &Referral) -> Result<Vec<String>, AppError> {
 }
 
 fn clinical_leads(c: &mut DbConn, r: &Referral) -> Result<Vec<String>, AppError> {
-    Ok(users::table
-        .inner_join(user_areas::table)
-        .filter(user_areas::area_id.eq(&r.area_id))
-        .filter(users::role.eq(Role::ClinicalLead))
-        .filter(users::disabled_at.is_null())
-        .select(users::email)
-        .order(users::email.asc())
-        .load(c)?)
+    crate::notifications::referrals::clinical_leads_of(c, &r.area_id)
 }
 
 /// `outcome` is "made" or "changed"; `date` the first date concerned.

@@ -198,11 +198,47 @@ coded_enum! {
         Disengaged = ("disengaged", "Disengaged"),
         Breach = ("breach", "Breach"),
         Revoked = ("revoked", "Order revoked"),
+        Resentenced = ("resentenced", "Re-sentenced"),
         Custody = ("custody", "Custody"),
         MovedArea = ("moved_area", "Moved area"),
         Unwell = ("unwell", "Too unwell to continue"),
         Died = ("died", "Died"),
         Other = ("other", "Other"),
+    }
+}
+
+coded_enum! {
+    /// What the court decided on the responsible officer's application (Sentencing Code
+    /// sch. 10): the requirement amended or extended (the order goes on), or the order
+    /// revoked, revoked with a new sentence, or revoked with custody (treatment ends).
+    pub enum CourtOutcome {
+        Amended = ("amended", "The requirement was amended"),
+        Extended = ("extended", "The requirement was extended"),
+        Revoked = ("revoked", "The order was revoked"),
+        Resentenced = ("resentenced", "The order was revoked and the person re-sentenced"),
+        Custody = ("custody", "The order was revoked with a custodial sentence"),
+    }
+}
+
+impl CourtOutcome {
+    /// The outcomes that leave the order running.
+    pub const VARIATIONS: &'static [CourtOutcome] =
+        &[CourtOutcome::Amended, CourtOutcome::Extended];
+    /// The outcomes that end it.
+    pub const ENDINGS: &'static [CourtOutcome] = &[
+        CourtOutcome::Revoked,
+        CourtOutcome::Resentenced,
+        CourtOutcome::Custody,
+    ];
+
+    /// Why treatment ended, for an outcome that ends the order.
+    pub fn end_reason(self) -> Option<EndReason> {
+        match self {
+            CourtOutcome::Revoked => Some(EndReason::Revoked),
+            CourtOutcome::Resentenced => Some(EndReason::Resentenced),
+            CourtOutcome::Custody => Some(EndReason::Custody),
+            CourtOutcome::Amended | CourtOutcome::Extended => None,
+        }
     }
 }
 

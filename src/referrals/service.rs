@@ -683,7 +683,7 @@ impl Loaded {
                     (r.entry_point == EntryPoint::Arrest || self.holder_disabled)
                         && r.responsible_officer_id.as_deref() != Some(me)
                 }
-                Action::HandOver => r.holder() == me,
+                Action::HandOver | Action::VaryOrder | Action::EndOrder => r.holder() == me,
                 _ => true,
             })
             .collect()
@@ -823,6 +823,7 @@ pub(crate) fn follow(
     let mut ap = r.allocated_ap_id.clone();
     let mut details = json!({});
     let mut order_dates = None;
+    let mut new_end = None;
     let summary = match action {
         Action::TakeOver => {
             if r.entry_point != EntryPoint::Arrest && !model::holder_disabled(c, &r)? {
@@ -984,6 +985,59 @@ pub(crate) fn follow(
                 None => format!("{ended} on {date}. {sessions} of {planned} planned"),
             }
         }
+        Action::VaryOrder => {
+            holds(&r, viewer)?;
+            let outcome = t.court_outcome.unwrap_or(CourtOutcome::Amended);
+            let old_end = r.requirement_end_date;
+            let mut said = format!("{} on {date}", outcome.label());
+            if let Some(end) = t.requirement_end_date {
+                if r.sentence_date.is_some_and(|s| end <= s) {
+                    return Err(AppError::Validation(FieldErrors::single(
+                        "requirement_end_date",
+                        "The new end date must be after the sentence date",
+                    )));
+                }
+                if outcome == CourtOutcome::Extended && old_end.is_some_and(|o| end <= o) {
+                    return Err(AppError::Validation(FieldErrors::single(
+                        "requirement_end_date",
+                        format!(
+                            "An extension ends after the current end date, {}",
+                            old_end.map(crate::web::format::date).unwrap_or_default()
+                        ),
+                    )));
+                }
+                new_end = Some(end);
+                said.push_str(&format!(
+                    ": the requirement now ends on {}{}",
+                    crate::web::format::date(end),
+                    old_end
+                        .map(|o| format!(" (it ended on {})", crate::web::format::date(o)))
+                        .unwrap_or_default()
+                ));
+            }
+            details = json!({
+                "court_outcome": outcome.as_str(),
+                "old_requirement_end_date": old_end.map(|d| d.to_string()),
+                "requirement_end_date": t.requirement_end_date.map(|d| d.to_string()),
+            });
+            said
+        }
+        Action::EndOrder => {
+            holds(&r, viewer)?;
+            let outcome = t.court_outcome.unwrap_or(CourtOutcome::Revoked);
+            let attended = crate::sessions::upkeep::attended_count(c, id)?;
+            details = json!({
+                "court_outcome": outcome.as_str(),
+                "end_outcome": EndOutcome::EndedEarly.as_str(),
+                "end_reason": outcome.end_reason().map(|r| r.as_str()),
+                "sessions_attended": attended,
+            });
+            format!(
+                "{} on {date}: treatment ended. {attended} session{} attended",
+                outcome.label(),
+                if attended == 1 { "" } else { "s" }
+            )
+        }
         Action::Withdraw => {
             let reason = t.withdrawal_reason.unwrap_or(WithdrawalReason::Other);
             details = json!({ "withdrawal_reason": reason.as_str() });
@@ -1055,6 +1109,20 @@ pub(crate) fn follow(
             ))
             .execute(c)?;
     }
+    let mut summary = summary;
+    if let Some(end) = new_end {
+        diesel::update(referrals::table.find(id))
+            .set(referrals::requirement_end_date.eq(end))
+            .execute(c)?;
+        // The plan follows the order: what is booked after its new end is cancelled.
+        let cancelled = crate::sessions::upkeep::cancel_after(c, viewer, id, end)?;
+        if cancelled > 0 {
+            summary.push_str(&format!(
+                ". {cancelled} booked session{} after it cancelled",
+                if cancelled == 1 { "" } else { "s" }
+            ));
+        }
+    }
     let mut entry = history_row(id, action, Some(r.status), to, viewer, summary, details);
     // The entry dates the change exactly as the referral records it (`closed_at` above).
     entry.at = now;
@@ -1070,7 +1138,10 @@ pub(crate) fn follow(
                 json!({ "action": action.as_str(), "from": r.status.as_str(), "to": to.as_str() }),
             ),
     )?;
-    if matches!(action, Action::EndTreatment | Action::Withdraw) {
+    if matches!(
+        action,
+        Action::EndTreatment | Action::EndOrder | Action::Withdraw
+    ) {
         // Appointments still booked are cancelled and the practitioner's time released.
         crate::sessions::upkeep::treatment_ended(c, viewer, id)?;
     }
@@ -1083,6 +1154,17 @@ pub(crate) fn follow(
     }
     crate::reports::upkeep::refresh(c, id)?;
     Ok(moved)
+}
+
+/// Only the officer holding a referral records what the court decided about its order.
+fn holds(r: &Referral, viewer: &Viewer) -> Result<(), AppError> {
+    if r.holder() == viewer.user_id {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(
+            "Only the referral's responsible officer records what the court decided about the order".into(),
+        ))
+    }
 }
 
 /// Amends a submitted referral: `changes` overlays the current answers, the whole referral

@@ -56,6 +56,8 @@ coded_enum! {
         Withdraw = ("withdraw", "Withdraw referral"),
         TakeOver = ("take_over", "Take over as responsible officer"),
         HandOver = ("hand_over", "Hand over to another officer"),
+        VaryOrder = ("vary_order", "Record the court varying the order"),
+        EndOrder = ("end_order", "Record the court ending the order"),
     }
 }
 
@@ -99,6 +101,14 @@ impl Status {
                 | S::MhtrMade
                 | S::Inducted
                 | S::Allocated
+        )
+    }
+
+    /// An MHTR has been made and is running: from sentence to the end of treatment.
+    pub fn has_order(self) -> bool {
+        matches!(
+            self,
+            S::MhtrMade | S::Inducted | S::Allocated | S::InTreatment
         )
     }
 
@@ -195,6 +205,8 @@ impl Action {
             A::Close => &[R::ClinicalLead],
             A::Withdraw => &[R::ProbationOfficer, R::ClinicalLead],
             A::TakeOver | A::HandOver => &[R::ProbationOfficer],
+            // The responsible officer applies to the court and records its decision.
+            A::VaryOrder | A::EndOrder => &[R::ProbationOfficer],
         }
     }
 
@@ -227,6 +239,9 @@ impl Action {
             (A::Withdraw, s) if s.is_pre_treatment() => S::Withdrawn,
             // Taking over or handing over changes who holds the referral, not where it stands.
             (A::TakeOver | A::HandOver, s) if !s.is_final() => s,
+            // A variation keeps the order where it stands; revocation ends it.
+            (A::VaryOrder, s) if s.has_order() => s,
+            (A::EndOrder, s) if s.has_order() => S::Ended,
             _ => return None,
         };
         Some(to)

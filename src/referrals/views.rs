@@ -161,6 +161,8 @@ fn history_title(action: Action, to: Status) -> String {
         Action::Submit => "Referral submitted".into(),
         Action::TakeOver => "Taken over by a responsible officer".into(),
         Action::HandOver => "Handed over to another responsible officer".into(),
+        Action::VaryOrder => "Order varied by the court".into(),
+        Action::EndOrder => "Order ended by the court".into(),
         Action::BookAssessment => "Assessment booked".into(),
         Action::AllocateAp if to == Status::InTreatment => {
             "Treatment handed to another assistant psychologist".into()
@@ -293,14 +295,29 @@ pub fn consent_text(l: &Loaded) -> String {
     }
 }
 
-/// The order the court made, in words.
+/// The order the court made, in words, with what the court decided since: each variation
+/// or revocation, oldest first.
 pub fn order_text(l: &Loaded) -> String {
-    l.history
+    let made = l
+        .history
         .iter()
         .rev()
         .find(|h| h.action == Action::RecordMhtrMade)
-        .map(|h| h.summary.clone())
-        .unwrap_or_else(|| "No order recorded".into())
+        .map(|h| h.summary.clone());
+    let Some(made) = made else {
+        return "No order recorded".into();
+    };
+    let mut text = made;
+    let mut since: Vec<&crate::referrals::model::HistoryRow> = l
+        .history
+        .iter()
+        .filter(|h| matches!(h.action, Action::VaryOrder | Action::EndOrder))
+        .collect();
+    since.sort_by_key(|h| h.at);
+    for h in since {
+        text.push_str(&format!(". {}", h.summary));
+    }
+    text
 }
 
 /// A referral as the API returns it.
@@ -332,7 +349,12 @@ pub struct ReferralJson {
     /// does not clear them (NPPV, or an enhanced DBS check).
     pub withheld: Vec<String>,
     pub consent: String,
+    /// The order in words, with each variation or revocation since.
     pub order: String,
+    /// The day the order was made, and the day the requirement ends now (after any
+    /// variation), `YYYY-MM-DD`.
+    pub sentence_date: Option<String>,
+    pub requirement_end_date: Option<String>,
     /// Newest first.
     pub timeline: Vec<TimelineItem>,
     /// The steps offered to the caller now, as the referral page offers them: allowed for
@@ -381,6 +403,8 @@ impl ReferralJson {
             },
             consent: consent_text(l),
             order: order_text(l),
+            sentence_date: l.referral.sentence_date.map(|d| d.to_string()),
+            requirement_end_date: l.referral.requirement_end_date.map(|d| d.to_string()),
             timeline: timeline(l),
             actions: l
                 .offered(role, me)

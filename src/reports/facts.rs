@@ -202,7 +202,7 @@ pub fn derive(p: &Parts) -> (Fact, BTreeMap<NaiveDate, MonthCounts>) {
                 f.combined_with = p.combined_with;
             }
             Action::StartTreatment => started_by_hand = started_by_hand.or(Some(on)),
-            Action::EndTreatment => {
+            Action::EndTreatment | Action::EndOrder => {
                 f.ended_on = Some(on);
                 f.end_outcome = detail(details, "end_outcome");
                 f.end_reason = detail(details, "end_reason");

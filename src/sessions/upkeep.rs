@@ -154,6 +154,35 @@ pub(crate) fn release_future(
     Ok(())
 }
 
+/// The order now ends on `end`: appointments booked after that day are cancelled and their
+/// time released; how many.
+pub fn cancel_after(
+    c: &mut DbConn,
+    viewer: &Viewer,
+    referral_id: &str,
+    end: chrono::NaiveDate,
+) -> Result<usize, AppError> {
+    let after: Vec<Session> = model::sessions_of(c, referral_id)?
+        .into_iter()
+        .filter(|s| s.status == SessionStatus::Booked && s.starts_at.date() > end)
+        .collect();
+    for s in &after {
+        retire(
+            c,
+            viewer,
+            s,
+            SessionStatus::Cancelled,
+            ChangeParty::Service,
+            Some(format!(
+                "The court varied the order: it now ends on {}",
+                format::date(end)
+            )),
+            None,
+        )?;
+    }
+    Ok(after.len())
+}
+
 /// Cancels the appointments left when treatment ends early (called by the referral's end).
 pub fn treatment_ended(c: &mut DbConn, viewer: &Viewer, referral_id: &str) -> Result<(), AppError> {
     release_future(c, viewer, referral_id)

@@ -27,6 +27,7 @@ mod linked_requirements;
 mod lost_connection;
 mod mfa;
 mod migrations;
+mod order_changes;
 mod passwords;
 mod reasons;
 mod referral_emails;

@@ -23,6 +23,8 @@ pub struct TransitionInput {
     pub end_outcome: Option<EndOutcome>,
     pub end_reason: Option<EndReason>,
     pub withdrawal_reason: Option<WithdrawalReason>,
+    /// What the court decided on a variation or revocation.
+    pub court_outcome: Option<CourtOutcome>,
     /// Accepting at screening and booking the assessment at one sitting: its date and the
     /// assistant psychologist who will assess.
     pub book_assessment: Option<(NaiveDate, String)>,
@@ -42,6 +44,7 @@ pub fn action_date(action: Action) -> Option<(&'static str, &'static str, bool)>
         RecordInduction => ("induction_date", "induction date", false),
         StartTreatment => ("first_session_date", "first session date", false),
         EndTreatment => ("end_date", "date treatment ended", false),
+        VaryOrder | EndOrder => ("decision_date", "date of the court's decision", false),
         _ => return None,
     })
 }
@@ -61,7 +64,7 @@ pub fn action_text(action: Action) -> Option<(&'static str, &'static str, Option
             "Why the person is not suitable",
             Some("Enter why the person is not suitable"),
         ),
-        WithdrawConsent | RecordMhtrNotMade | Withdraw | Accept | Close => {
+        WithdrawConsent | RecordMhtrNotMade | Withdraw | Accept | Close | VaryOrder | EndOrder => {
             ("note", "Note (optional)", None)
         }
         EndTreatment => (
@@ -225,6 +228,32 @@ pub fn parse_transition(
                     "note",
                     "Give the clinical reason treatment is complete before every planned session",
                 );
+            }
+        }
+        Action::VaryOrder | Action::EndOrder => {
+            let allowed = if action == Action::VaryOrder {
+                CourtOutcome::VARIATIONS
+            } else {
+                CourtOutcome::ENDINGS
+            };
+            t.court_outcome = choice::<CourtOutcome>(
+                raw,
+                &mut e,
+                "court_outcome",
+                "Select what the court decided",
+            )
+            .filter(|o| allowed.contains(o));
+            if t.court_outcome.is_none() && e.get("court_outcome").is_none() {
+                e.add("court_outcome", "Select what the court decided");
+            }
+            let given = raw.date_given("requirement_end_date");
+            if action == Action::VaryOrder
+                && (given || t.court_outcome == Some(CourtOutcome::Extended))
+            {
+                match raw.date("requirement_end_date", "new date the requirement ends") {
+                    Ok(d) => t.requirement_end_date = Some(d),
+                    Err(m) => e.add("requirement_end_date", m),
+                }
             }
         }
         Action::Withdraw => {

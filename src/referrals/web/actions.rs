@@ -65,6 +65,7 @@ async fn action_page(
         "end_outcome",
         "end_reason",
         "withdrawal_reason",
+        "court_outcome",
     ] {
         values.insert(k.into(), raw.get(k).to_owned());
     }
@@ -113,6 +114,23 @@ async fn action_page(
     ctx.insert("is_order", &(action == Action::RecordMhtrMade));
     ctx.insert("is_end", &(action == Action::EndTreatment));
     ctx.insert("is_withdraw", &(action == Action::Withdraw));
+    ctx.insert("is_variation", &(action == Action::VaryOrder));
+    ctx.insert(
+        "court_outcome_options",
+        &choices(
+            match action {
+                Action::VaryOrder => CourtOutcome::VARIATIONS,
+                _ => CourtOutcome::ENDINGS,
+            }
+            .iter()
+            .map(|o| (o.as_str(), o.label()))
+            .collect(),
+        ),
+    );
+    ctx.insert(
+        "is_court_decision",
+        &matches!(action, Action::VaryOrder | Action::EndOrder),
+    );
     ctx.insert(
         "order_type_options",
         &choices(crate::code_pairs!(OrderType)),
