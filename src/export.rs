@@ -337,6 +337,18 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "session_notes",
+        key: &["session_id", "version"],
+        columns: &[
+            ("session_id", Text),
+            ("version", Int),
+            ("referral_id", Text),
+            ("body", Text),
+            ("written_by", Text),
+            ("written_at", Timestamp),
+        ],
+    },
+    Table {
         name: "attendance_corrections",
         key: &["id"],
         columns: &[

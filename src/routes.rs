@@ -411,6 +411,16 @@ pub fn table() -> Vec<Entry> {
             web::to(sessions::web::worklist),
         ),
         get(
+            "/sessions/{id}/notes",
+            Staff(TREATERS),
+            web::to(sessions::web::notes_form),
+        ),
+        post(
+            "/sessions/{id}/notes",
+            Staff(TREATERS),
+            web::to(sessions::web::notes),
+        ),
+        get(
             "/sessions/{id}/correction",
             Staff(TREATERS),
             web::to(sessions::web::correction_form),
@@ -741,6 +751,16 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/sessions/{id}/attendance",
             Api(TREATERS),
             web::to(sessions::api::attendance),
+        ),
+        get(
+            "/api/v1/sessions/{id}/notes",
+            Api(TREATERS),
+            web::to(sessions::api::notes),
+        ),
+        post(
+            "/api/v1/sessions/{id}/notes",
+            Api(TREATERS),
+            web::to(sessions::api::write_notes),
         ),
         get(
             "/api/v1/worklist",

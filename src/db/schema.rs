@@ -437,6 +437,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_notes (session_id, version) {
+        session_id -> Text,
+        version -> Integer,
+        referral_id -> Text,
+        body -> Nullable<Text>,
+        written_by -> Text,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     attendance_corrections (id) {
         id -> Text,
         session_id -> Text,
@@ -768,6 +779,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     practitioner_reports,
     enforcement_reviews,
     attendance_corrections,
+    session_notes,
     calendar_feeds,
     referral_events,
     report_facts,

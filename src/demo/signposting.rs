@@ -159,6 +159,7 @@ pub fn signpost_ended(
         &acting,
         referral_id,
         "Completed treatment and engaged well throughout. Mood and anxiety improved; relapse-prevention plan agreed. Signposted to the community mental health team and to the jobs hub.",
+        None,
     )?;
     Ok(())
 }

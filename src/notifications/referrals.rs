@@ -10,8 +10,8 @@ use crate::db::DbConn;
 use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
-    self, ApAllocated, Email, Emails, OrderChanged, ReferralHandedOver, ReferralNotice,
-    ReferralScreened, ReferralSubmitted, TreatmentEnded,
+    self, ApAllocated, Email, Emails, EndSummaryWritten, OrderChanged, ReferralHandedOver,
+    ReferralNotice, ReferralScreened, ReferralSubmitted, TreatmentEnded,
 };
 use crate::notifications::model::enqueue;
 use crate::referrals::model::{self, Referral};
@@ -108,6 +108,25 @@ impl Told<'_> {
         let n = notice(c, self.emails, self.r, self.on, self.outcome)?;
         send(c, self.emails, &to, &wrap(n))
     }
+}
+
+/// The end-of-treatment summary of `r` is written (`rewritten`: changed): its responsible
+/// officer (or the referrer while there is none) hears, with a link; the summary itself
+/// stays behind sign-in, where each view of it is recorded.
+pub fn end_summary_written(
+    c: &mut DbConn,
+    emails: &Emails,
+    r: &Referral,
+    rewritten: bool,
+) -> Result<(), AppError> {
+    Told {
+        emails,
+        r,
+        on: crate::clock::today(),
+        user: Some(r.holder()),
+        outcome: rewritten.then_some("changed"),
+    }
+    .send(c, EndSummaryWritten)
 }
 
 /// `r` (as it is after `action`) has just moved along the pathway; `date` is the date the

@@ -891,6 +891,21 @@ pub fn staff_in_area(
         .load(conn)?)
 }
 
+/// The display names of users `ids`, by id.
+pub fn user_names(
+    conn: &mut DbConn,
+    ids: impl IntoIterator<Item = String>,
+) -> Result<std::collections::BTreeMap<String, String>, AppError> {
+    use crate::db::schema::users;
+    let ids: std::collections::BTreeSet<String> = ids.into_iter().collect();
+    Ok(users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn user_name(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
     use crate::db::schema::users;
     Ok(users::table

@@ -13,7 +13,7 @@ use crate::db::schema::{
     attendance_corrections, end_summaries, enforcement_reviews, linked_activity,
     linked_requirements, no_onward_support, outbox_messages, outcome_measures, people,
     practitioner_reports, referral_amendments, referral_events, referral_status_history, referrals,
-    risk_alerts, session_plans, signpostings, treatment_sessions,
+    risk_alerts, session_notes, session_plans, signpostings, treatment_sessions,
 };
 use crate::error::AppError;
 use crate::notifications::model::OutboxStatus;
@@ -117,6 +117,9 @@ fn treatment(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
         treatment_sessions::absence_reason.eq(None::<String>),
     ))
     .execute(c)?;
+    diesel::update(session_notes::table.filter(session_notes::referral_id.eq(referral_id)))
+        .set(session_notes::body.eq(None::<String>))
+        .execute(c)?;
     diesel::update(
         attendance_corrections::table.filter(attendance_corrections::referral_id.eq(referral_id)),
     )

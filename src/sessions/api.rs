@@ -1001,6 +1001,118 @@ pub async fn correct(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// One version of a session's notes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteVersionJson {
+    pub version: i32,
+    /// Null once the record's personal data is erased.
+    pub body: Option<String>,
+    pub written_by: String,
+    /// UTC.
+    pub written_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotesJson {
+    pub session_id: String,
+    /// The latest version (0 before any): send it back as `after` with a new one.
+    pub current_version: i32,
+    /// Oldest first.
+    pub versions: Vec<NoteVersionJson>,
+    /// Whether you may write a new version.
+    pub can_write: bool,
+}
+
+/// A recorded session's notes, every version with who and when: clinical roles only. The
+/// view is recorded.
+#[utoipa::path(
+    get, path = "/api/v1/sessions/{id}/notes", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id"), Grounds),
+    responses(
+        (status = 200, description = "The notes", body = NotesJson),
+        (status = 403, description = "Not a clinical role, or `reason_required`", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "The session is not recorded yet", body = ErrorBody),
+    )
+)]
+pub async fn notes(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (n, _) = state
+        .db
+        .write(move |c| crate::sessions::notes::view(c, &ctx, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(NotesJson {
+        session_id: n.session.id.clone(),
+        current_version: n.current(),
+        can_write: n.can_write,
+        versions: n
+            .versions
+            .iter()
+            .map(|v| NoteVersionJson {
+                version: v.version,
+                body: v.body.clone(),
+                written_by: v.written_by.clone(),
+                written_at: utc(v.written_at),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotesRequest {
+    /// The version you read (`current_version`; 0 when there were none).
+    pub after: i32,
+    /// The whole new text, up to 4,000 characters.
+    pub notes: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteWrittenJson {
+    pub session_id: String,
+    pub version: i32,
+}
+
+/// Write a new version of a recorded session's notes: the allocated assistant psychologist
+/// or a clinical lead. Written on an old version, it is refused (409) so nothing read is
+/// overwritten unseen.
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/notes", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id"), Grounds),
+    request_body = NotesRequest,
+    responses(
+        (status = 201, description = "Saved as a new version", body = NoteWrittenJson),
+        (status = 403, description = "You do not manage this referral's sessions, or `reason_required`", body = ErrorBody),
+        (status = 404, description = "No such session in your scope", body = ErrorBody),
+        (status = 409, description = "A newer version was written since yours, or the session is not recorded", body = ErrorBody),
+        (status = 422, description = "No notes, too long, or the same as the current version", body = ErrorBody),
+    )
+)]
+pub async fn write_notes(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<NotesRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let input = forms::parse_notes(&RawForm::from_body(&body.into_inner())?)
+        .map_err(AppError::Validation)?;
+    let sid = id.clone();
+    let version = state
+        .db
+        .write(move |c| crate::sessions::notes::write(c, &ctx, &sid, input.after, &input.body))
+        .await?;
+    Ok(HttpResponse::Created().json(NoteWrittenJson {
+        session_id: id,
+        version,
+    }))
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceRequest {
     pub version: i64,

@@ -190,6 +190,7 @@ coded_enum! {
         EvidenceDecided = ("evidence_decided", "Evidence for an absence decided"),
         EvidenceLapsed = ("evidence_lapsed", "No evidence received: absence unacceptable"),
         AttendanceCorrected = ("attendance_corrected", "Attendance corrected"),
+        NotesChanged = ("notes_changed", "Session notes changed"),
         SessionUnrecorded = ("session_unrecorded", "Session outcome not recorded"),
         EnforcementFlagged = ("enforcement_flagged", "Flagged for enforcement review"),
         EnforcementDecided = ("enforcement_decided", "Enforcement review decided"),

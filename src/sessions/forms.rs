@@ -318,6 +318,32 @@ pub fn parse_attendance(raw: &RawForm) -> Result<AttendanceInput, FieldErrors> {
     }
 }
 
+/// A new version of a session's notes, following version `after`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotesInput {
+    pub after: i32,
+    pub body: String,
+}
+
+pub fn parse_notes(raw: &RawForm) -> Result<NotesInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let after = match raw.get("after").trim().parse::<i32>() {
+        Ok(n) if n >= 0 => n,
+        _ => {
+            e.add(
+                "notes",
+                "The version you read is missing: reload the page and try again",
+            );
+            0
+        }
+    };
+    let body = text(raw, &mut e, "notes", "Notes", Some("Enter the notes"), 4000);
+    match body {
+        Some(body) if e.is_empty() => Ok(NotesInput { after, body }),
+        _ => Err(e),
+    }
+}
+
 /// A recorded attendance put right: what it should have been, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CorrectionInput {

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod ics;
 pub mod measures;
 pub mod model;
+pub mod notes;
 pub mod plan;
 pub mod service;
 pub mod unrecorded;

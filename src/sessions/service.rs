@@ -880,6 +880,13 @@ pub fn record_attendance(
     if changed != 1 {
         return Err(AppError::Conflict(STALE_SESSION.into()));
     }
+    crate::sessions::notes::first(
+        c,
+        &s,
+        &viewer.user_id,
+        input.engagement_notes.as_deref(),
+        now,
+    )?;
     record_event(
         c,
         viewer,

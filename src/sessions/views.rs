@@ -27,6 +27,8 @@ pub struct SessionRow {
     pub can_measure: bool,
     /// The viewer may correct what was recorded (its author or a clinical lead).
     pub can_correct: bool,
+    /// A recorded session, for a clinical role: its notes and their versions.
+    pub has_notes: bool,
     pub version: i64,
 }
 
@@ -190,6 +192,7 @@ pub fn treatment_view(
                     && s.starts_at.date() <= today,
                 can_change: t.can_manage && s.status == SessionStatus::Booked,
                 can_measure: t.can_manage && s.outcome.is_some_and(Outcome::attended),
+                has_notes: clinical && s.status == SessionStatus::Recorded,
                 can_correct: s.status == SessionStatus::Recorded
                     && (t.can_correct_all
                         || (clinical && s.recorded_by.as_deref() == Some(t.viewer_id.as_str()))),

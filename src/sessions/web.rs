@@ -1021,6 +1021,111 @@ pub async fn evidence(
     .await
 }
 
+// ------------------------------------------------------------------ notes
+
+async fn notes_heading(
+    state: &State,
+    user: &CurrentUser,
+    session_id: String,
+) -> Result<(crate::sessions::notes::Notes, Heading), AppError> {
+    let acting = Ctx::from(user);
+    state
+        .db
+        .write(move |c| crate::sessions::notes::view(c, &acting, &session_id))
+        .await
+}
+
+#[derive(Serialize)]
+struct VersionRow {
+    version: i32,
+    byline: String,
+    body: String,
+}
+
+async fn notes_page(
+    state: &State,
+    user: &CurrentUser,
+    session_id: String,
+    raw: Option<&RawForm>,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let (n, h) = notes_heading(state, user, session_id).await?;
+    let ids: Vec<String> = n.versions.iter().map(|v| v.written_by.clone()).collect();
+    let names = state
+        .db
+        .read(move |c| crate::referrals::model::user_names(c, ids))
+        .await?;
+    let default = RawForm::default();
+    let mut ctx = base_ctx(
+        &h,
+        "Session notes",
+        &format!("/sessions/{}/notes", n.session.id),
+        raw.unwrap_or(&default),
+    );
+    ctx.insert("session_when", &views::when(&n.session));
+    ctx.insert("can_write", &n.can_write);
+    ctx.insert("after", &n.current());
+    ctx.insert(
+        "current",
+        &n.versions
+            .last()
+            .and_then(|v| v.body.clone())
+            .unwrap_or_default(),
+    );
+    let rows: Vec<VersionRow> = n
+        .versions
+        .iter()
+        .rev()
+        .map(|v| VersionRow {
+            version: v.version,
+            byline: format!(
+                "{}, {}",
+                names.get(&v.written_by).cloned().unwrap_or_default(),
+                format::date_time(v.written_at)
+            ),
+            body: v.body.clone().unwrap_or_default(),
+        })
+        .collect();
+    ctx.insert("versions", &rows);
+    pages::show(state, user, "sessions/notes.html", ctx, errors).await
+}
+
+pub async fn notes_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    notes_page(&state, &user, path.into_inner(), None, None).await
+}
+
+pub async fn notes(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let session_id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let (acting, sid) = (Ctx::from(&user), session_id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_notes(&raw),
+        move |c, input| {
+            crate::sessions::notes::write(c, &acting, &sid, input.after, &input.body)
+                .map(|v| (v, model::session(c, &sid).map(|s| s.referral_id)))
+        },
+        |(version, referral_id)| {
+            Then::success(
+                format!("Notes saved as version {version}"),
+                back_to(&referral_id.unwrap_or_default()),
+            )
+        },
+        async |e| notes_page(&state, &user, session_id.clone(), Some(&raw), Some(&e)).await,
+    )
+    .await
+}
+
 // ------------------------------------------------------------------ the worklist
 
 /// `GET /worklist`: the week's work of an assistant psychologist, or a clinical lead's team.

@@ -20,7 +20,9 @@ use crate::db::schema::{
     end_summaries, outcome_measures, people, referrals, treatment_sessions, users,
 };
 use crate::error::AppError;
-use crate::referrals::model::{Purpose, Viewer, disabled_user_ids, final_statuses, scoped};
+use crate::referrals::model::{
+    Purpose, Viewer, disabled_user_ids, final_statuses, scoped, user_names,
+};
 use crate::referrals::state::Status;
 use crate::sessions::codes::{Outcome, SessionStatus, Stage};
 use crate::sessions::unrecorded::{self, last_day_to_record};
@@ -229,20 +231,6 @@ fn person_names(
     Ok(rows
         .into_iter()
         .map(|(id, reference, given, family)| (id, (reference, format!("{given} {family}"))))
-        .collect())
-}
-
-/// The display names of `ids`.
-fn user_names(
-    c: &mut DbConn,
-    ids: impl IntoIterator<Item = String>,
-) -> Result<BTreeMap<String, String>, AppError> {
-    let ids: BTreeSet<String> = ids.into_iter().collect();
-    Ok(users::table
-        .filter(users::id.eq_any(&ids))
-        .select((users::id, users::name))
-        .load::<(String, String)>(c)?
-        .into_iter()
         .collect())
 }
 

@@ -209,9 +209,10 @@ pub async fn write_summary(
     let text = forms::parse_summary(&RawForm::from_body(&body.into_inner())?)
         .map_err(AppError::Validation)?;
     let clinical = crate::sessions::service::sees_clinical(ctx.viewer.role);
+    let emails = state.emails.clone();
     let e = state
         .db
-        .write(move |c| service::write_summary(c, &ctx, &id, &text))
+        .write(move |c| service::write_summary(c, &ctx, &id, &text, Some(&emails)))
         .await?;
     Ok(HttpResponse::Ok().json(EndSummaryJson::new(&e, clinical)))
 }

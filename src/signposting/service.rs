@@ -335,6 +335,7 @@ pub fn write_summary(
     ctx: &Ctx,
     referral_id: &str,
     summary: &str,
+    emails: Option<&crate::notifications::Emails>,
 ) -> Result<EndOfTreatment, AppError> {
     let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     let r = referral_to_manage(c, ctx, referral_id)?;
@@ -370,6 +371,9 @@ pub fn write_summary(
         ("referral", &r.id),
         json!({ "rewritten": rewritten }),
     )?;
+    if let Some(emails) = emails {
+        crate::notifications::referrals::end_summary_written(c, emails, &r, rewritten)?;
+    }
     crate::signposting::summary::end_of_treatment(c, &r)?
         .ok_or_else(|| AppError::Conflict(SUMMARY_AFTER_END.into()))
 }

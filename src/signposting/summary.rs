@@ -9,7 +9,9 @@ use crate::error::AppError;
 use crate::referrals::codes::{EndOutcome, EndReason};
 use crate::referrals::model::{self as referrals_model, Referral};
 use crate::referrals::state::{Action, Status};
+use crate::sessions::codes::Outcome;
 use crate::sessions::measures::{Instrument, reliably_improved};
+use crate::signposting::codes::SignpostStatus;
 use crate::signposting::model::{self, EndSummary};
 
 /// The plan's target when there is no plan.
@@ -63,6 +65,14 @@ pub struct EndOfTreatment {
     pub changes: Vec<MeasureChange>,
     pub summary: Option<EndSummary>,
     pub summary_by: Option<String>,
+    /// Sessions missed, as the reports count them: acceptable absences (and absences still
+    /// awaiting evidence) and unacceptable failures.
+    pub missed_acceptable: i64,
+    pub missed_unacceptable: i64,
+    /// Each service signposted to, with where it stands.
+    pub onward: Vec<(String, SignpostStatus)>,
+    /// Why no onward support was needed, when that was recorded.
+    pub no_onward: Option<String>,
 }
 
 /// Whether a referral's treatment has ended, so the summary applies.
@@ -77,7 +87,7 @@ pub fn end_of_treatment(c: &mut DbConn, r: &Referral) -> Result<Option<EndOfTrea
     }
     let ended = referrals_model::history(c, &r.id)?
         .into_iter()
-        .rfind(|h| h.action == Action::EndTreatment);
+        .rfind(|h| matches!(h.action, Action::EndTreatment | Action::EndOrder));
     let details: serde_json::Value = ended
         .as_ref()
         .and_then(|h| serde_json::from_str(&h.details).ok())
@@ -94,6 +104,19 @@ pub fn end_of_treatment(c: &mut DbConn, r: &Referral) -> Result<Option<EndOfTrea
         .into_iter()
         .map(|m| (m.instrument, u32::try_from(m.total).unwrap_or(0)))
         .collect();
+    let (mut missed_acceptable, mut missed_unacceptable) = (0, 0);
+    for s in crate::sessions::model::sessions_of(c, &r.id)? {
+        match s.outcome.and_then(Outcome::reported) {
+            Some(Outcome::AcceptableAbsence) => missed_acceptable += 1,
+            Some(Outcome::UnacceptableAbsence) => missed_unacceptable += 1,
+            _ => {}
+        }
+    }
+    let mut onward = Vec::new();
+    for s in model::signpostings_of(c, &r.id)? {
+        onward.push((model::service(c, &s.service_id)?.name, s.status));
+    }
+    let no_onward = model::no_onward_support_of(c, &r.id)?.map(|n| n.reason);
     let summary = model::end_summary_of(c, &r.id)?;
     let summary_by = match &summary {
         Some(s) => Some(referrals_model::user_name(c, &s.written_by)?),
@@ -109,6 +132,10 @@ pub fn end_of_treatment(c: &mut DbConn, r: &Referral) -> Result<Option<EndOfTrea
         changes: changes(&measures),
         summary,
         summary_by,
+        missed_acceptable,
+        missed_unacceptable,
+        onward,
+        no_onward,
     }))
 }
 

@@ -163,6 +163,23 @@ pub struct EndSummaryJson {
     pub summary_written_by: Option<String>,
     /// UTC.
     pub summary_written_at: Option<String>,
+    /// Sessions missed: acceptable absences (and any still awaiting evidence), and
+    /// unacceptable failures (absences and failures to comply).
+    pub sessions_missed_acceptable: i64,
+    pub sessions_missed_unacceptable: i64,
+    /// Each service signposted to and where it stands.
+    pub onward_support: Vec<OnwardItemJson>,
+    /// Why no onward support was needed, when that was recorded.
+    pub no_onward_support_reason: Option<String>,
+}
+
+/// A service signposted to, as the end-of-treatment summary lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OnwardItemJson {
+    pub service: String,
+    /// `suggested`, `referred`, `accepted`, … (the signposting's status code).
+    pub status: String,
+    pub status_label: String,
 }
 
 impl EndSummaryJson {
@@ -188,6 +205,18 @@ impl EndSummaryJson {
             practitioner_summary: e.summary.as_ref().map(|s| s.summary.clone()),
             summary_written_by: e.summary_by.clone(),
             summary_written_at: e.summary.as_ref().map(|s| utc(s.written_at)),
+            sessions_missed_acceptable: e.missed_acceptable,
+            sessions_missed_unacceptable: e.missed_unacceptable,
+            onward_support: e
+                .onward
+                .iter()
+                .map(|(service, status)| OnwardItemJson {
+                    service: service.clone(),
+                    status: status.as_str().into(),
+                    status_label: status.label().into(),
+                })
+                .collect(),
+            no_onward_support_reason: e.no_onward.clone(),
         }
     }
 }
@@ -216,7 +245,10 @@ impl EndSummaryView {
             None => ended,
         };
         Self {
-            sessions: format!("{} of {}", e.sessions_attended, e.target_sessions),
+            sessions: format!(
+                "{} of {}; missed: {} acceptable, {} unacceptable",
+                e.sessions_attended, e.target_sessions, e.missed_acceptable, e.missed_unacceptable
+            ),
             ended,
             measures: EndSummaryJson::new(e, clinical).measures,
             summary: e.summary.as_ref().map(|s| s.summary.clone()),

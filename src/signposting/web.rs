@@ -285,13 +285,18 @@ pub async fn write_summary(
 ) -> Result<HttpResponse, AppError> {
     let referral_id = path.into_inner();
     let raw = RawForm::from_urlencoded(&body);
-    let (acting, rid) = (Ctx::from(&user), referral_id.clone());
+    let (acting, rid, emails) = (Ctx::from(&user), referral_id.clone(), state.emails.clone());
     flow::post(
         &state,
         &user,
         forms::parse_summary(&raw),
-        move |c, text| service::write_summary(c, &acting, &rid, &text),
-        |_| Then::success("End-of-treatment summary saved", back_to(&referral_id)),
+        move |c, text| service::write_summary(c, &acting, &rid, &text, Some(&emails)),
+        |_| {
+            Then::success(
+                "End-of-treatment summary saved. The responsible officer has been emailed that it is ready",
+                back_to(&referral_id),
+            )
+        },
         async |e| summary_page(&state, &user, referral_id.clone(), Some(&raw), Some(&e)).await,
     )
     .await

@@ -35,6 +35,7 @@ mod referrals;
 mod reports;
 mod retention;
 mod session_cache;
+mod session_notes;
 mod sessions;
 mod sign_in;
 mod signposting;

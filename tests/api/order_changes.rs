@@ -190,6 +190,12 @@ async fn the_court_ending_the_order_ends_treatment_and_cancels_what_is_booked() 
             .iter()
             .all(|s| s["status"] != "booked")
     );
+    let (status, summary) =
+        c.po.get(&format!("/api/v1/referrals/{id}/end-summary"))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["end_outcome"], "ended_early");
+    assert_eq!(summary["end_reason"], "custody");
     let (status, _) = decide(
         &c.po,
         &id,

@@ -221,6 +221,37 @@ async fn the_end_summary_pairs_the_first_and_last_measures_with_reliable_improve
     assert_eq!(status, StatusCode::OK, "{s}");
     assert_eq!(s["sessions_attended"], 2);
     assert_eq!(s["target_sessions"], 12);
+    assert_eq!(s["sessions_missed_acceptable"], 0);
+    assert_eq!(s["sessions_missed_unacceptable"], 0);
+    assert_eq!(s["onward_support"], json!([]));
+    // The officer is told it is ready, and again when it changes; the email carries a link,
+    // never the summary.
+    let ready = |rows: &[mhtr_pathway::notifications::model::OutboxMessage]| {
+        rows.iter()
+            .filter(|m| {
+                m.kind == mhtr_pathway::notifications::messages::MessageKind::EndSummaryWritten
+            })
+            .map(|m| {
+                assert!(!m.text_body.contains("stopped coming"), "{}", m.text_body);
+                (m.recipient.clone(), m.subject.clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let rows = crate::treatment_sessions::outbox(&t.app).await;
+    let told = ready(&rows);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0, t.po.email);
+    assert!(told[0].1.contains("ready"));
+    let (status, _) =
+        c.ap.post(
+            &summary_path,
+            &json!({"summary": "Engaged in two sessions, then stopped coming."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let told = ready(&crate::treatment_sessions::outbox(&t.app).await);
+    assert_eq!(told.len(), 2);
+    assert!(told[1].1.contains("changed"), "{told:?}");
     assert_eq!(s["end_outcome"], "ended_early");
     assert_eq!(s["end_reason"], "disengaged");
     let phq9 = &s["measures"][0];

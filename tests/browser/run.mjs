@@ -614,7 +614,7 @@ const actionLinks = (page) => page.locator('main a[href*="/actions/"]').evaluate
 // them empty shows the error summary without changing the referral.
 const REFUSED_EMPTY = new Set(['decline', 'record_not_suitable', 'book_assessment', 'record_assessment',
   'record_consent', 'send_report', 'await_sentence', 'record_adjourned', 'record_induction',
-  'start_treatment', 'end_treatment', 'record_mhtr_made', 'withdraw', 'hand_over'])
+  'start_treatment', 'end_treatment', 'record_mhtr_made', 'withdraw', 'hand_over', 'vary_order', 'end_order'])
 
 /**
  * Visits the referral page at `href` and each action page it offers that has not been
@@ -953,6 +953,7 @@ const TREATMENT_FORMS = [
   [/\/cancel$/, 'cancel-session', 'Cancel the session'],
   [/\/attendance$/, 'record-session', 'Record the session'],
   [/\/correction$/, 'correct-attendance', 'Correct the attendance'],
+  [/\/notes$/, 'session-notes', 'Save a new version'],
   [/\/evidence$/, 'absence-evidence', 'Record the decision'],
   [/\/measures\/phq9$/, 'measure-phq9', 'Record the answers'],
   [/\/measures\/core10$/, 'measure-core10', 'Record the answers'],
@@ -1225,8 +1226,8 @@ for (const account of ACCOUNTS) {
         const seen = await visitTreatmentPages(t, page, r)
         await t.test(`${r}: the demo offers its treatment pages`, () => {
           const expected = {
-            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support', 'correct-attendance', 'absence-evidence'],
-            'clinical-lead': ['plan', 'risk-alert', 'move-session', 'correct-attendance'],
+            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support', 'correct-attendance', 'absence-evidence', 'session-notes'],
+            'clinical-lead': ['plan', 'risk-alert', 'move-session', 'correct-attendance', 'session-notes'],
             'probation-officer': ['enforcement-decision', 'absence-evidence']
           }[r]
           for (const kind of expected) assert.ok(seen.has(kind), `${kind} page reached`)
