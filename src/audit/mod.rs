@@ -29,6 +29,24 @@ coded_enum! {
     }
 }
 
+/// Records a change `name` to record `record` (its type and id), with `details`: the
+/// entry every use case that alters a record writes.
+pub fn alteration(
+    c: &mut crate::db::DbConn,
+    actor: &Actor,
+    name: &str,
+    record: (&str, &str),
+    details: serde_json::Value,
+) -> Result<(), crate::error::AppError> {
+    self::record(
+        c,
+        actor,
+        Event::new(AuditAction::Alteration, name)
+            .record(record.0, record.1)
+            .details(details),
+    )
+}
+
 /// Who did it: a signed-in user, or the system itself (CLI, workers, anonymous sign-in
 /// attempts).
 #[derive(Debug, Clone)]

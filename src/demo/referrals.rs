@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::form::RawForm;
 use crate::referrals::access::Ctx;
 use crate::referrals::codes::*;
-use crate::referrals::forms::{self, TransitionInput};
+use crate::referrals::forms::{self, AssessmentReport, TransitionInput};
 use crate::referrals::model::Viewer;
 use crate::referrals::service::{self, CreateOutcome, PersonChoice};
 use crate::referrals::state::Action;
@@ -311,7 +311,17 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
                 Action::RecordAssessment => (&ap_v, TransitionInput { date: days_ago(58), ..Default::default() }),
                 Action::RecordSuitable => (&cl_v, TransitionInput::default()),
                 Action::RecordConsent => (&ap_v, TransitionInput { date: days_ago(58), ..Default::default() }),
-                Action::SendReport => (&cl_v, TransitionInput { date: days_ago(55), ..Default::default() }),
+                Action::SendReport => (&cl_v, TransitionInput {
+                    date: days_ago(55),
+                    report: Some(AssessmentReport {
+                        formulation: "Low mood and anxiety, kept going by isolation, poor sleep and rumination about the offence; motivated to change. A structured, time-limited psychological intervention fits.".into(),
+                        recommendation: "A Mental Health Treatment Requirement of 12 weekly sessions with the community order".into(),
+                        proposed_start: days_ago(40).unwrap_or(today),
+                        proposed_sessions: 12,
+                        proposed_mode: crate::sessions::codes::Mode::InPerson,
+                    }),
+                    ..Default::default()
+                }),
                 Action::AwaitSentence => (&po_v, TransitionInput { date: days_ago(-10).filter(|_| p.steps.len() == 7).or(days_ago(45)), ..Default::default() }),
                 Action::RecordMhtrMade => (&po_v, TransitionInput {
                     order_type: Some(OrderType::Community),

@@ -22,6 +22,7 @@ coded_enum! {
         ApAllocated = ("ap_allocated", "A referral is allocated to you for treatment"),
         ReferralHandedOver = ("referral_handed_over", "A referral is handed over to you as responsible officer"),
         TreatmentEnded = ("treatment_ended", "Treatment ends for a referral you are responsible for"),
+        AssessmentReportSent = ("assessment_report_sent", "The assessment and suitability report is sent for a referral you hold"),
         EndSummaryWritten = ("end_summary_written", "The end-of-treatment summary is written for a referral you are responsible for"),
         OrderChanged = ("order_changed", "The court varies or ends an order you treat (or, before allocation, in your area)"),
         SessionPlan = ("session_plan", "Sessions are planned or changed for a referral you are responsible for"),
@@ -229,6 +230,9 @@ referral_email! {
     /// To the assistant psychologist treating (else the area's clinical leads): the court
     /// varied (`outcome` "varied") or ended ("ended") the order.
     OrderChanged => OrderChanged, "order_changed";
+    /// To the responsible officer (or the referrer): the assessment and suitability report
+    /// is sent, to read for the pre-sentence report.
+    AssessmentReportSent => AssessmentReportSent, "assessment_report_sent";
     /// To the responsible officer: the end-of-treatment summary is written (`outcome`
     /// "changed" when it is rewritten).
     EndSummaryWritten => EndSummaryWritten, "end_summary_written";
@@ -377,6 +381,8 @@ mod tests {
             e.typed("a@example.org", &OrderChanged(notice.clone()))
                 .unwrap(),
             e.typed("a@example.org", &EndSummaryWritten(notice.clone()))
+                .unwrap(),
+            e.typed("a@example.org", &AssessmentReportSent(notice.clone()))
                 .unwrap(),
             e.typed("a@example.org", &RiskAlert(notice.clone()))
                 .unwrap(),

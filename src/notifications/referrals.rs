@@ -10,8 +10,8 @@ use crate::db::DbConn;
 use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
-    self, ApAllocated, Email, Emails, EndSummaryWritten, OrderChanged, ReferralHandedOver,
-    ReferralNotice, ReferralScreened, ReferralSubmitted, TreatmentEnded,
+    self, ApAllocated, AssessmentReportSent, Email, Emails, EndSummaryWritten, OrderChanged,
+    ReferralHandedOver, ReferralNotice, ReferralScreened, ReferralSubmitted, TreatmentEnded,
 };
 use crate::notifications::model::enqueue;
 use crate::referrals::model::{self, Referral};
@@ -158,6 +158,7 @@ pub fn transitioned(
             tell(r.responsible_officer_id.as_deref(), None).send(c, ReferralHandedOver)?
         }
         Action::EndTreatment => tell(Some(r.holder()), Some("ended")).send(c, TreatmentEnded)?,
+        Action::SendReport => tell(Some(r.holder()), None).send(c, AssessmentReportSent)?,
         // The practitioner treating (or, before allocation, the area's clinical leads) hears
         // what the court decided.
         Action::VaryOrder | Action::EndOrder => {

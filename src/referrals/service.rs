@@ -1053,7 +1053,20 @@ pub(crate) fn follow(
         }
         Action::Decline | Action::RecordNotSuitable => t.text.clone().unwrap_or_default(),
         Action::RecordAssessment => format!("Assessed on {date}"),
-        Action::SendReport => format!("Report sent on {date}"),
+        Action::SendReport => {
+            let Some(report) = &t.report else {
+                return Err(AppError::BadRequest(
+                    "The report's content is missing".into(),
+                ));
+            };
+            details = json!({ "report": report });
+            format!(
+                "Assessment and suitability report sent on {date}: {} sessions, {}, from {} proposed",
+                report.proposed_sessions,
+                report.proposed_mode.label().to_lowercase(),
+                crate::web::format::date(report.proposed_start)
+            )
+        }
         Action::AwaitSentence => format!("Sentencing hearing on {date}"),
         Action::RecordAdjourned => format!("Adjourned to {date}"),
         Action::RecordInduction => format!("Inducted on {date}"),

@@ -295,6 +295,63 @@ pub fn consent_text(l: &Loaded) -> String {
     }
 }
 
+/// The latest assessment and suitability report, as the referral page and the API show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportView {
+    /// `YYYY-MM-DD`.
+    pub sent_on: Option<String>,
+    pub sent_by: String,
+    pub formulation: String,
+    pub recommendation: String,
+    /// `YYYY-MM-DD`.
+    pub proposed_start: String,
+    pub proposed_sessions: u32,
+    /// `in_person`, `phone` or `video`.
+    pub proposed_mode: String,
+    /// The same, in words.
+    pub proposal: String,
+    /// When and by whom, in words.
+    pub sent: String,
+}
+
+/// The latest assessment and suitability report sent, if any (none once erased).
+pub fn report_view(l: &Loaded) -> Option<ReportView> {
+    let h = l
+        .history
+        .iter()
+        .filter(|h| h.action == Action::SendReport)
+        .max_by_key(|h| h.at)?;
+    let details: serde_json::Value = serde_json::from_str(&h.details).ok()?;
+    let report: forms::AssessmentReport =
+        serde_json::from_value(details.get("report")?.clone()).ok()?;
+    Some(ReportView {
+        sent_on: details
+            .get("date")
+            .and_then(|d| d.as_str())
+            .map(str::to_owned),
+        sent: match details
+            .get("date")
+            .and_then(|d| d.as_str())
+            .and_then(|d| d.parse().ok())
+        {
+            Some(day) => format!("{}, by {}", format::date(day), h.actor_name),
+            None => format!("By {}", h.actor_name),
+        },
+        sent_by: h.actor_name.clone(),
+        proposal: format!(
+            "{} sessions, {}, from {}",
+            report.proposed_sessions,
+            report.proposed_mode.label().to_lowercase(),
+            format::date(report.proposed_start)
+        ),
+        formulation: report.formulation,
+        recommendation: report.recommendation,
+        proposed_start: report.proposed_start.to_string(),
+        proposed_sessions: report.proposed_sessions,
+        proposed_mode: report.proposed_mode.as_str().into(),
+    })
+}
+
 /// The order the court made, in words, with what the court decided since: each variation
 /// or revocation, oldest first.
 pub fn order_text(l: &Loaded) -> String {
@@ -349,6 +406,8 @@ pub struct ReferralJson {
     /// does not clear them (NPPV, or an enhanced DBS check).
     pub withheld: Vec<String>,
     pub consent: String,
+    /// The assessment and suitability report sent to probation, once sent.
+    pub assessment_report: Option<ReportView>,
     /// The order in words, with each variation or revocation since.
     pub order: String,
     /// The day the order was made, and the day the requirement ends now (after any
@@ -402,6 +461,7 @@ impl ReferralJson {
                 Vec::new()
             },
             consent: consent_text(l),
+            assessment_report: report_view(l),
             order: order_text(l),
             sentence_date: l.referral.sentence_date.map(|d| d.to_string()),
             requirement_end_date: l.referral.requirement_end_date.map(|d| d.to_string()),

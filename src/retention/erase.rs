@@ -28,7 +28,7 @@ pub const ERASED_BIRTH_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 
 };
 
 /// Keys of a timeline entry's details that hold free text (the court's name).
-const FREE_TEXT_DETAILS: &[&str] = &["court"];
+const FREE_TEXT_DETAILS: &[&str] = &["court", "report"];
 
 /// Blanks the referral's personal data everywhere it is kept. Marking it erased is the
 /// caller's, in the same transaction.

@@ -11,7 +11,7 @@
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::audit::{self, Actor, AuditAction, Event};
+use crate::audit::{Actor, alteration as audit_change};
 use crate::db::DbConn;
 use crate::db::schema::{enforcement_reviews, referrals, treatment_sessions};
 use crate::error::{AppError, FieldErrors};
@@ -179,22 +179,6 @@ fn event(
         Some(v) => record_event(c, v, referral_id, kind, false, summary),
         None => record_service_event(c, referral_id, kind, summary),
     }
-}
-
-fn audit_change(
-    c: &mut DbConn,
-    actor: &Actor,
-    name: &str,
-    record: (&str, &str),
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Alteration, name)
-            .record(record.0, record.1)
-            .details(details),
-    )
 }
 
 /// Whether the viewer is the referral's responsible officer (or, while it has none, the

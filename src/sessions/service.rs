@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use crate::audit::{self, Actor, AuditAction, Event};
+use crate::audit::{Actor, alteration as audit_change};
 use crate::db::DbConn;
 use crate::db::schema::{
     ap_bookings, attendance_corrections, outcome_measures, practitioner_reports, risk_alerts,
@@ -236,22 +236,6 @@ fn check_slot(
         )));
     }
     Ok(())
-}
-
-fn audit_change(
-    c: &mut DbConn,
-    actor: &Actor,
-    name: &str,
-    record: (&str, &str),
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Alteration, name)
-            .record(record.0, record.1)
-            .details(details),
-    )
 }
 
 /// Inserts a booked appointment and holds its time.
@@ -1067,16 +1051,16 @@ pub fn correction_form(
     if !may_correct(&ctx.viewer, &s) {
         return Err(AppError::Forbidden);
     }
-    let Some(was) = s
-        .attendance()
-        .filter(|_| s.status == SessionStatus::Recorded)
-    else {
-        return Err(AppError::Conflict(
-            "Only a recorded session can be corrected".into(),
-        ));
-    };
+    let was = recorded_attendance(&s)?;
     let caption = crate::referrals::access::caption(c, &ctx.actor, &r, reason.as_deref())?;
     Ok((s, was, caption))
+}
+
+/// What session `s` is recorded as; refused when it is not recorded.
+fn recorded_attendance(s: &Session) -> Result<Attendance, AppError> {
+    s.attendance()
+        .filter(|_| s.status == SessionStatus::Recorded)
+        .ok_or_else(|| AppError::Conflict("Only a recorded session can be corrected".into()))
 }
 
 /// What a correction set going.
@@ -1110,14 +1094,7 @@ pub fn correct_attendance(
     if !may_correct(viewer, &s) {
         return Err(AppError::Forbidden);
     }
-    let Some(was) = s
-        .attendance()
-        .filter(|_| s.status == SessionStatus::Recorded)
-    else {
-        return Err(AppError::Conflict(
-            "Only a recorded session can be corrected".into(),
-        ));
-    };
+    let was = recorded_attendance(&s)?;
     if s.version != input.version {
         return Err(AppError::Conflict(STALE_SESSION.into()));
     }

@@ -56,14 +56,32 @@ pub fn record_event(
     clinical: bool,
     summary: String,
 ) -> Result<(), AppError> {
+    insert_event(
+        c,
+        referral_id,
+        kind,
+        clinical,
+        (Some(viewer.user_id.clone()), viewer.name.clone()),
+        summary,
+    )
+}
+
+fn insert_event(
+    c: &mut DbConn,
+    referral_id: &str,
+    kind: EventKind,
+    clinical: bool,
+    (actor_user_id, actor_name): (Option<String>, String),
+    summary: String,
+) -> Result<(), AppError> {
     diesel::insert_into(referral_events::table)
         .values(EventRow {
             id: crate::ids::new_id(),
             referral_id: referral_id.to_owned(),
             kind,
             clinical,
-            actor_user_id: Some(viewer.user_id.clone()),
-            actor_name: viewer.name.clone(),
+            actor_user_id,
+            actor_name,
             at: crate::clock::now(),
             summary,
         })
@@ -79,19 +97,14 @@ pub fn record_service_event(
     kind: EventKind,
     summary: String,
 ) -> Result<(), AppError> {
-    diesel::insert_into(referral_events::table)
-        .values(EventRow {
-            id: crate::ids::new_id(),
-            referral_id: referral_id.to_owned(),
-            kind,
-            clinical: false,
-            actor_user_id: None,
-            actor_name: "The service".into(),
-            at: crate::clock::now(),
-            summary,
-        })
-        .execute(c)?;
-    Ok(())
+    insert_event(
+        c,
+        referral_id,
+        kind,
+        false,
+        (None, "The service".into()),
+        summary,
+    )
 }
 
 pub fn when(at: NaiveDateTime) -> String {

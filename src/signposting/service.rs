@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::audit::{self, Actor, AuditAction, Event};
+use crate::audit::alteration as audit_change;
 use crate::db::DbConn;
 use crate::db::schema::{end_summaries, no_onward_support, referrals, signpostings};
 use crate::error::{AppError, FieldErrors};
@@ -77,22 +77,6 @@ fn check_open(r: &Referral) -> Result<(), AppError> {
 /// The services offered for a referral: active, and serving its area.
 pub fn offered_services(c: &mut DbConn, r: &Referral) -> Result<Vec<DirectoryService>, AppError> {
     model::services_in(c, std::slice::from_ref(&r.area_id), true)
-}
-
-fn audit_change(
-    c: &mut DbConn,
-    actor: &Actor,
-    name: &str,
-    record: (&str, &str),
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Alteration, name)
-            .record(record.0, record.1)
-            .details(details),
-    )
 }
 
 fn describe(service: &DirectoryService, s: &StatusInput) -> String {

@@ -8,6 +8,7 @@ mod admin_scope;
 mod admin_users;
 mod api_tokens;
 mod area_intake;
+mod assessment_report;
 mod audit;
 mod backup;
 mod busy_database;

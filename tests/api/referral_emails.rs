@@ -205,7 +205,35 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
                 "ap",
                 json!({"action": "record_consent", "consent_date": past}),
             ),
-            ("cl", json!({"action": "send_report", "report_date": past})),
+        ],
+    )
+    .await;
+    assert_eq!(
+        outbox(&t.app).await.len(),
+        2,
+        "the steps in between email nobody"
+    );
+    // The assessment report: the officer holding the referral, to read for the report.
+    advance(
+        &apis,
+        &id,
+        &[
+            ("cl", json!({"action": "send_report", "report_date": past, "formulation": "Low mood and anxiety kept going by isolation and poor sleep; a structured 12 sessions would help", "recommendation": "An MHTR of 12 weekly sessions with a community order", "proposed_start_date": "2030-03-01", "proposed_sessions": 12, "proposed_mode": "in_person"})),
+        ],
+    )
+    .await;
+    let rows = outbox(&t.app).await;
+    only_new(
+        &rows,
+        2,
+        MessageKind::AssessmentReportSent,
+        &taker,
+        &reference,
+    );
+    advance(
+        &apis,
+        &id,
+        &[
             (
                 "po",
                 json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),
@@ -231,7 +259,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     .await;
     assert_eq!(
         outbox(&t.app).await.len(),
-        2,
+        3,
         "the steps in between email nobody"
     );
     advance(
@@ -241,12 +269,12 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     )
     .await;
     let rows = outbox(&t.app).await;
-    only_new(&rows, 2, MessageKind::ApAllocated, &t.ap, &reference);
+    only_new(&rows, 3, MessageKind::ApAllocated, &t.ap, &reference);
 
     // Sessions planned, the first attended: the responsible officer hears of the plan.
     crate::treatment_sessions::start_with_first_session(&t.app, &ap, &id, 3).await;
     let rows = outbox(&t.app).await;
-    only_new(&rows, 3, MessageKind::SessionPlan, &taker, &reference);
+    only_new(&rows, 4, MessageKind::SessionPlan, &taker, &reference);
 
     // Treatment ended: the responsible officer, not the referrer.
     advance(
@@ -259,7 +287,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     )
     .await;
     let rows = outbox(&t.app).await;
-    let m = only_new(&rows, 4, MessageKind::TreatmentEnded, &taker, &reference);
+    let m = only_new(&rows, 5, MessageKind::TreatmentEnded, &taker, &reference);
     assert!(m.text_body.contains("ended"));
     assert!(
         m.text_body
@@ -272,13 +300,13 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     );
 
     // Delivered, each to its own person and nobody else.
-    assert_eq!(deliver(&t.app).await, 5);
-    assert_eq!(t.server.received().len(), 5);
+    assert_eq!(deliver(&t.app).await, 6);
+    assert_eq!(t.server.received().len(), 6);
     for (who, n) in [
         (&t.cl, 1),
         (&t.po, 1),
         (&t.ap, 1),
-        (&taker, 2),
+        (&taker, 3),
         (&t.cl_b, 0),
     ] {
         let mail = t.server.received_by(&who.email);

@@ -115,7 +115,7 @@ pub(crate) async fn allocated_referral(t: &Cast, c: &Clients, n: u32) -> String 
                 "ap",
                 json!({"action": "record_consent", "consent_date": day(-39)}),
             ),
-            ("cl", json!({"action": "send_report", "report_date": day(-38)})),
+            ("cl", json!({"action": "send_report", "report_date": day(-38), "formulation": "Low mood and anxiety kept going by isolation and poor sleep; a structured 12 sessions would help", "recommendation": "An MHTR of 12 weekly sessions with a community order", "proposed_start_date": "2030-03-01", "proposed_sessions": 12, "proposed_mode": "in_person"})),
             (
                 "po",
                 json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),

@@ -25,9 +25,23 @@ pub struct TransitionInput {
     pub withdrawal_reason: Option<WithdrawalReason>,
     /// What the court decided on a variation or revocation.
     pub court_outcome: Option<CourtOutcome>,
+    /// The assessment and suitability report sent to probation.
+    pub report: Option<AssessmentReport>,
     /// Accepting at screening and booking the assessment at one sitting: its date and the
     /// assistant psychologist who will assess.
     pub book_assessment: Option<(NaiveDate, String)>,
+}
+
+/// What the assessment and suitability report says, for the responsible officer's
+/// pre-sentence report: the formulation, the recommendation to the court, and the treatment
+/// proposed (when it would start, how many sessions, how they are held).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AssessmentReport {
+    pub formulation: String,
+    pub recommendation: String,
+    pub proposed_start: NaiveDate,
+    pub proposed_sessions: u32,
+    pub proposed_mode: crate::sessions::codes::Mode,
 }
 
 /// The date an action asks for: field name, what it is called, and whether it may be in
@@ -160,6 +174,71 @@ pub fn parse_transition(
                 {
                     t.book_assessment = Some((d, assessor.to_owned()));
                 }
+            }
+        }
+        Action::SendReport => {
+            let formulation = text(
+                raw,
+                &mut e,
+                "formulation",
+                "The formulation",
+                Some(
+                    "Enter the formulation: what keeps the person's difficulties going and how treatment would help",
+                ),
+                4000,
+            );
+            let recommendation = text(
+                raw,
+                &mut e,
+                "recommendation",
+                "The recommendation",
+                Some("Enter the recommendation to the court"),
+                1000,
+            );
+            let proposed_start = match raw.date("proposed_start_date", "proposed start date") {
+                Ok(d) if t.date.is_some_and(|sent| d < sent) => {
+                    e.add(
+                        "proposed_start_date",
+                        "The proposed start date must be on or after the day the report is sent",
+                    );
+                    None
+                }
+                Ok(d) => Some(d),
+                Err(m) => {
+                    e.add("proposed_start_date", m);
+                    None
+                }
+            };
+            let proposed_sessions = match raw.get("proposed_sessions").trim().parse::<u32>() {
+                Ok(n) if (1..=24).contains(&n) => Some(n),
+                _ => {
+                    e.add(
+                        "proposed_sessions",
+                        "Enter the number of sessions proposed, from 1 to 24",
+                    );
+                    None
+                }
+            };
+            let proposed_mode = choice(
+                raw,
+                &mut e,
+                "proposed_mode",
+                "Select how the sessions would be held",
+            );
+            if let (Some(formulation), Some(recommendation), Some(start), Some(n), Some(mode)) = (
+                formulation,
+                recommendation,
+                proposed_start,
+                proposed_sessions,
+                proposed_mode,
+            ) {
+                t.report = Some(AssessmentReport {
+                    formulation,
+                    recommendation,
+                    proposed_start: start,
+                    proposed_sessions: n,
+                    proposed_mode: mode,
+                });
             }
         }
         Action::RecordMhtrMade => {

@@ -66,10 +66,18 @@ async fn action_page(
         "end_reason",
         "withdrawal_reason",
         "court_outcome",
+        "formulation",
+        "recommendation",
+        "proposed_sessions",
+        "proposed_mode",
     ] {
         values.insert(k.into(), raw.get(k).to_owned());
     }
-    for d in ["sentence_date", "requirement_end_date"] {
+    for d in [
+        "sentence_date",
+        "requirement_end_date",
+        "proposed_start_date",
+    ] {
         for p in ["day", "month", "year"] {
             let k = format!("{d}_{p}");
             values.insert(k.clone(), raw.get(&k).to_owned());
@@ -115,6 +123,11 @@ async fn action_page(
     ctx.insert("is_end", &(action == Action::EndTreatment));
     ctx.insert("is_withdraw", &(action == Action::Withdraw));
     ctx.insert("is_variation", &(action == Action::VaryOrder));
+    ctx.insert("is_report", &(action == Action::SendReport));
+    ctx.insert(
+        "mode_options",
+        &choices(crate::code_pairs!(crate::sessions::codes::Mode)),
+    );
     ctx.insert(
         "court_outcome_options",
         &choices(

@@ -220,6 +220,7 @@ pub async fn show(
     ctx.insert("risk_rows", &risk_rows);
     ctx.insert("consent", &views::consent_text(&l));
     ctx.insert("order", &views::order_text(&l));
+    ctx.insert("assessment_report", &views::report_view(&l));
     let shown = filter
         .timeline
         .as_deref()

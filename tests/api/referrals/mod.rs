@@ -290,7 +290,21 @@ async fn a_probation_referral_goes_through_the_whole_pathway_on_the_pages() {
         );
     }
     go!(&ap, "record_consent", with("consent_date", &p));
-    go!(&cl, "send_report", with("report_date", &p));
+    let mut report = with("report_date", &p);
+    report.extend(with("proposed_start_date", &f));
+    report.extend([
+        (
+            "formulation".into(),
+            "Low mood kept going by isolation".into(),
+        ),
+        (
+            "recommendation".into(),
+            "An MHTR of 12 weekly sessions".into(),
+        ),
+        ("proposed_sessions".into(), "12".into()),
+        ("proposed_mode".into(), "phone".into()),
+    ]);
+    go!(&cl, "send_report", report);
     go!(&po, "await_sentence", with("hearing_date", &f));
     go!(&po, "record_adjourned", with("hearing_date", &f));
     let mut order = with("sentence_date", &p);
@@ -438,7 +452,9 @@ async fn out_of_role_out_of_order_and_stale_transitions_change_nothing() {
     let (status, body) = cl
         .post(
             &path,
-            &json!({"action": "send_report", "version": 1, "report_date": "2026-01-01"}),
+            &json!({"action": "send_report", "version": 1, "report_date": "2026-01-01",
+                    "formulation": "x", "recommendation": "y", "proposed_start_date": "2026-02-01",
+                    "proposed_sessions": 12, "proposed_mode": "phone"}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -1398,7 +1414,7 @@ async fn every_way_out_of_the_pathway_is_recorded_with_its_reason() {
             "ap",
             json!({"action": "record_consent", "consent_date": past}),
         ),
-        ("cl", json!({"action": "send_report", "report_date": past})),
+        ("cl", json!({"action": "send_report", "report_date": past, "formulation": "Low mood and anxiety kept going by isolation and poor sleep; a structured 12 sessions would help", "recommendation": "An MHTR of 12 weekly sessions with a community order", "proposed_start_date": "2030-03-01", "proposed_sessions": 12, "proposed_mode": "in_person"})),
         (
             "po",
             json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),
