@@ -243,6 +243,20 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "practitioner_leave",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("user_id", Text),
+            ("starts_on", Date),
+            ("ends_on", Date),
+            ("note", Text),
+            ("recorded_by", Text),
+            ("recorded_at", Timestamp),
+            ("cancelled_at", Timestamp),
+        ],
+    },
+    Table {
         name: "treatment_sessions",
         key: &["id"],
         columns: &[

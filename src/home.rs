@@ -36,6 +36,7 @@ fn tasks(role: Role) -> Vec<Task> {
                 "New referrals to screen.",
             ));
             t.push(task("/referrals", "Case lists", "Every referral in your areas, by stage: assessment, awaiting sentence, waiting for a first session, in treatment, ended."));
+            t.push(task("/leave", "Leave", "Record an assistant psychologist's leave and arrange the sessions booked during it."));
             t.push(task("/worklist", "Team worklist", "Your team's week: sessions to record, measures and reports due, the next 7 days, screening past 5 working days, people not started within 21 days of sentence, treatment ended without measures, and referrals that need a new owner."));
             t.push(task(
                 "/people/merge",
@@ -54,6 +55,7 @@ fn tasks(role: Role) -> Vec<Task> {
                 "Your caseload",
                 "People you are assessing or treating.",
             ));
+            t.push(task("/leave", "Your leave", "Record time away: no sessions are booked then, and those already booked are moved or cancelled in one go."));
             t.push(task("/worklist", "Your worklist", "Your week: sessions to record, outcome measures and reports due, and the next 7 days."));
             t.push(task(
                 "/signposting/due",

@@ -411,6 +411,31 @@ pub fn table() -> Vec<Entry> {
             web::to(sessions::web::worklist),
         ),
         get(
+            "/leave",
+            Staff(TREATERS),
+            web::to(sessions::web::leave_list),
+        ),
+        post(
+            "/leave",
+            Staff(TREATERS),
+            web::to(sessions::web::leave_record),
+        ),
+        get(
+            "/leave/{id}",
+            Staff(TREATERS),
+            web::to(sessions::web::leave_show),
+        ),
+        post(
+            "/leave/{id}/arrange",
+            Staff(TREATERS),
+            web::to(sessions::web::leave_arrange),
+        ),
+        post(
+            "/leave/{id}/cancel",
+            Staff(TREATERS),
+            web::to(sessions::web::leave_cancel),
+        ),
+        get(
             "/sessions/{id}/notes",
             Staff(TREATERS),
             web::to(sessions::web::notes_form),
@@ -751,6 +776,31 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/sessions/{id}/attendance",
             Api(TREATERS),
             web::to(sessions::api::attendance),
+        ),
+        get(
+            "/api/v1/leave",
+            Api(TREATERS),
+            web::to(sessions::api::list_leave),
+        ),
+        post(
+            "/api/v1/leave",
+            Api(TREATERS),
+            web::to(sessions::api::record_leave),
+        ),
+        get(
+            "/api/v1/leave/{id}",
+            Api(TREATERS),
+            web::to(sessions::api::show_leave),
+        ),
+        post(
+            "/api/v1/leave/{id}/arrangements",
+            Api(TREATERS),
+            web::to(sessions::api::arrange_leave),
+        ),
+        post(
+            "/api/v1/leave/{id}/cancel",
+            Api(TREATERS),
+            web::to(sessions::api::cancel_leave),
         ),
         get(
             "/api/v1/sessions/{id}/notes",

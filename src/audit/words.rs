@@ -30,6 +30,8 @@ pub fn describe(event: &str) -> String {
         "email.sent" => "An email was sent",
         "import.batch" => "Imported records from a legacy system",
         "import.native" => "Imported a data export",
+        "leave.cancelled" => "Cancelled a practitioner's leave",
+        "leave.recorded" => "Recorded a practitioner's leave",
         "linked.activity_added" => "Recorded activity on a linked DRR or ATR",
         "linked.added" => "Added a linked DRR or ATR",
         "linked.listed" => "Looked at a referral's linked requirements",

@@ -437,6 +437,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    practitioner_leave (id) {
+        id -> Text,
+        user_id -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        note -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     session_notes (session_id, version) {
         session_id -> Text,
         version -> Integer,
@@ -780,6 +793,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     enforcement_reviews,
     attendance_corrections,
     session_notes,
+    practitioner_leave,
     calendar_feeds,
     referral_events,
     report_facts,

@@ -1208,3 +1208,238 @@ pub async fn worklist(state: State, ctx: Ctx) -> Result<HttpResponse, ApiError> 
         .await?;
     Ok(HttpResponse::Ok().json(list))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeaveJson {
+    pub id: String,
+    pub user_id: String,
+    /// `YYYY-MM-DD`.
+    pub starts_on: String,
+    pub ends_on: String,
+    pub note: Option<String>,
+    pub cancelled: bool,
+    /// The sessions booked during it, still to arrange.
+    pub sessions: Vec<SessionJson>,
+}
+
+fn leave_json(
+    c: &mut crate::db::DbConn,
+    viewer: &Viewer,
+    l: &crate::sessions::leave::Leave,
+    touched: &[crate::sessions::leave::Touched],
+) -> Result<LeaveJson, AppError> {
+    let mut sessions = Vec::new();
+    for t in touched {
+        sessions.extend(reload(
+            c,
+            viewer,
+            &t.session.referral_id,
+            &[t.session.id.as_str()],
+        )?);
+    }
+    Ok(LeaveJson {
+        id: l.id.clone(),
+        user_id: l.user_id.clone(),
+        starts_on: l.starts_on.to_string(),
+        ends_on: l.ends_on.to_string(),
+        note: l.note.clone(),
+        cancelled: l.cancelled_at.is_some(),
+        sessions,
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeaveRequest {
+    /// The assistant psychologist away; your own id when left out. A clinical lead names one
+    /// of their areas' assistant psychologists.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// First and last days, `YYYY-MM-DD`, a year or less apart.
+    pub starts_date: String,
+    pub ends_date: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Record leave: no sessions can be booked on its days; the ones booked are listed.
+#[utoipa::path(
+    post, path = "/api/v1/leave", tag = "sessions",
+    security(("bearer" = [])),
+    request_body = LeaveRequest,
+    responses(
+        (status = 201, description = "Recorded, with the sessions booked during it", body = LeaveJson),
+        (status = 403, description = "Only assistant psychologists and clinical leads record leave", body = ErrorBody),
+        (status = 422, description = "Invalid dates, overlapping leave, or not a practitioner in your areas", body = ErrorBody),
+    )
+)]
+pub async fn record_leave(
+    state: State,
+    ctx: Ctx,
+    body: web::Json<LeaveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let me = ctx.viewer.user_id.clone();
+    let input = forms::parse_leave(&RawForm::from_body(&body.into_inner())?, &me)
+        .map_err(AppError::Validation)?;
+    let out = state
+        .db
+        .write(move |c| {
+            let (l, touched) = crate::sessions::leave::record(c, &ctx, &input)?;
+            leave_json(c, &ctx.viewer, &l, &touched)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// The leave you may manage that has not ended: your own, or your team's.
+#[utoipa::path(
+    get, path = "/api/v1/leave", tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Leave now and to come, without its sessions", body = Vec<LeaveJson>),
+        (status = 403, description = "Only assistant psychologists and clinical leads", body = ErrorBody),
+    )
+)]
+pub async fn list_leave(state: State, ctx: Ctx) -> Result<HttpResponse, ApiError> {
+    let out = state
+        .db
+        .read(move |c| {
+            let rows = crate::sessions::leave::current(c, &ctx, service::local_now().date())?;
+            rows.iter()
+                .map(|(l, _)| leave_json(c, &ctx.viewer, l, &[]))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// One period of leave with the sessions booked during it.
+#[utoipa::path(
+    get, path = "/api/v1/leave/{id}", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Leave id")),
+    responses(
+        (status = 200, description = "The leave and its sessions", body = LeaveJson),
+        (status = 404, description = "No such leave you may manage", body = ErrorBody),
+    )
+)]
+pub async fn show_leave(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let out = state
+        .db
+        .read(move |c| {
+            let (l, touched) = crate::sessions::leave::view(c, &ctx, &id)?;
+            leave_json(c, &ctx.viewer, &l, &touched)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ArrangementRequest {
+    pub session_id: String,
+    pub version: i64,
+    /// `move` (with `new_date` and `new_time`) or `cancel`.
+    pub action: String,
+    #[serde(default)]
+    pub new_date: Option<String>,
+    #[serde(default)]
+    pub new_time: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ArrangementsRequest {
+    pub arrangements: Vec<ArrangementRequest>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArrangedJson {
+    pub moved: usize,
+    pub cancelled: usize,
+}
+
+/// Arrange the sessions booked during leave in one go: each moved or cancelled (a
+/// replacement follows). All land, or none: a refusal is named as `session_<id>`.
+#[utoipa::path(
+    post, path = "/api/v1/leave/{id}/arrangements", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Leave id"), Grounds),
+    request_body = ArrangementsRequest,
+    responses(
+        (status = 200, description = "Arranged", body = ArrangedJson),
+        (status = 404, description = "No such leave you may manage", body = ErrorBody),
+        (status = 422, description = "A session could not be arranged: nothing changed", body = ErrorBody),
+    )
+)]
+pub async fn arrange_leave(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<ArrangementsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut raw = RawForm::default();
+    let mut listed = Vec::new();
+    for a in &body.arrangements {
+        listed.push(a.session_id.clone());
+        raw.set(&format!("version_{}", a.session_id), a.version.to_string());
+        raw.set(&format!("what_{}", a.session_id), a.action.clone());
+        let date = a.new_date.clone().unwrap_or_default();
+        let parts: Vec<&str> = date.split('-').collect();
+        if let [y, m, d] = parts.as_slice() {
+            raw.set(&format!("date_{}_day", a.session_id), (*d).to_owned());
+            raw.set(&format!("date_{}_month", a.session_id), (*m).to_owned());
+            raw.set(&format!("date_{}_year", a.session_id), (*y).to_owned());
+        }
+        raw.set(
+            &format!("time_{}", a.session_id),
+            a.new_time.clone().unwrap_or_default(),
+        );
+        if !matches!(a.action.as_str(), "move" | "cancel") {
+            return Err(AppError::Validation(FieldErrors::single(
+                &format!("session_{}", a.session_id),
+                "The action is move or cancel",
+            ))
+            .into());
+        }
+    }
+    raw.set_all("session", listed);
+    let items = forms::parse_arrangements(&raw).map_err(AppError::Validation)?;
+    let emails = state.emails.clone();
+    let (moved, cancelled) = state
+        .db
+        .write(move |c| crate::sessions::leave::arrange(c, &ctx, &id, &items, Some(&emails)))
+        .await?;
+    Ok(HttpResponse::Ok().json(ArrangedJson { moved, cancelled }))
+}
+
+/// Cancel leave: its days are bookable again.
+#[utoipa::path(
+    post, path = "/api/v1/leave/{id}/cancel", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Leave id")),
+    responses(
+        (status = 200, description = "Cancelled", body = LeaveJson),
+        (status = 404, description = "No such leave you may manage", body = ErrorBody),
+        (status = 409, description = "Already cancelled", body = ErrorBody),
+    )
+)]
+pub async fn cancel_leave(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let out = state
+        .db
+        .write(move |c| {
+            let l = crate::sessions::leave::cancel(c, &ctx, &id)?;
+            let (l, _) = crate::sessions::leave::view(c, &ctx, &l.id)?;
+            leave_json(c, &ctx.viewer, &l, &[])
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}

@@ -318,6 +318,85 @@ pub fn parse_attendance(raw: &RawForm) -> Result<AttendanceInput, FieldErrors> {
     }
 }
 
+/// A period of leave to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaveInput {
+    pub user_id: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub note: Option<String>,
+}
+
+/// What to do with one session booked during leave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrangement {
+    Move(NaiveDateTime),
+    Cancel,
+}
+
+/// Leave for `default_user` (the viewer) unless another assistant psychologist is chosen.
+pub fn parse_leave(raw: &RawForm, default_user: &str) -> Result<LeaveInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let user_id = match raw.get("user_id").trim() {
+        "" => default_user.to_owned(),
+        u => u.to_owned(),
+    };
+    let mut day = |name: &str, what: &str| match raw.date(name, what) {
+        Ok(d) => Some(d),
+        Err(m) => {
+            e.add(name, m);
+            None
+        }
+    };
+    let starts_on = day("starts_date", "first day of leave");
+    let ends_on = day("ends_date", "last day of leave");
+    let note = text(raw, &mut e, "note", "Note", None, 500);
+    match (starts_on, ends_on) {
+        (Some(starts_on), Some(ends_on)) if e.is_empty() => Ok(LeaveInput {
+            user_id,
+            starts_on,
+            ends_on,
+            note,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// The arrangements for sessions booked during leave, from the page: for each session listed
+/// (`session`), `what_<id>` is `move` (with `date_<id>` and `time_<id>`), `cancel`, or
+/// `later` (left for now), and `version_<id>` the version shown.
+pub fn parse_arrangements(raw: &RawForm) -> Result<Vec<(String, i64, Arrangement)>, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let mut out = Vec::new();
+    for id in raw.all("session") {
+        let field = format!("session_{id}");
+        let version = raw
+            .get(&format!("version_{id}"))
+            .trim()
+            .parse::<i64>()
+            .unwrap_or(-1);
+        match raw.get(&format!("what_{id}")) {
+            "move" => match date_time(
+                raw,
+                &mut e,
+                &format!("date_{id}"),
+                &format!("time_{id}"),
+                "new date",
+            ) {
+                Some(at) => out.push((id.clone(), version, Arrangement::Move(at))),
+                None => {
+                    if e.get(&field).is_none() {
+                        e.add(&field, "Enter the new date and time for this session");
+                    }
+                }
+            },
+            "cancel" => out.push((id.clone(), version, Arrangement::Cancel)),
+            _ => {}
+        }
+    }
+    if e.is_empty() { Ok(out) } else { Err(e) }
+}
+
 /// A new version of a session's notes, following version `after`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotesInput {

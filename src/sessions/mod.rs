@@ -9,6 +9,7 @@ pub mod enforcement;
 pub mod feeds;
 pub mod forms;
 pub mod ics;
+pub mod leave;
 pub mod measures;
 pub mod model;
 pub mod notes;

@@ -366,6 +366,29 @@ pub fn release_blocks(c: &mut DbConn, session_id: &str) -> Result<(), AppError> 
     Ok(())
 }
 
+/// The days of leave of `user_id` from `from` to `to`, for the diary.
+pub fn leave_days(
+    c: &mut DbConn,
+    user_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<NaiveDate>, AppError> {
+    let periods: Vec<(NaiveDate, NaiveDate)> = crate::db::schema::practitioner_leave::table
+        .filter(crate::db::schema::practitioner_leave::user_id.eq(user_id))
+        .filter(crate::db::schema::practitioner_leave::cancelled_at.is_null())
+        .filter(crate::db::schema::practitioner_leave::starts_on.le(to))
+        .filter(crate::db::schema::practitioner_leave::ends_on.ge(from))
+        .select((
+            crate::db::schema::practitioner_leave::starts_on,
+            crate::db::schema::practitioner_leave::ends_on,
+        ))
+        .load(c)?;
+    Ok(periods
+        .into_iter()
+        .flat_map(|(s, e)| s.max(from).iter_days().take_while(move |d| *d <= e.min(to)))
+        .collect())
+}
+
 /// The corrections of a referral's attendances, oldest first.
 pub fn corrections_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<Correction>, AppError> {
     Ok(attendance_corrections::table

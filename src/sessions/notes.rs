@@ -75,7 +75,7 @@ fn versions_of(c: &mut DbConn, s: &Session) -> Result<Vec<NoteVersion>, AppError
 pub fn view(c: &mut DbConn, ctx: &Ctx, session_id: &str) -> Result<(Notes, Caption), AppError> {
     let s = model::session(c, session_id)?;
     let (r, reason) = ctx.open(c, &s.referral_id)?;
-    if !crate::sessions::service::sees_clinical(ctx.viewer.role) {
+    if !crate::sessions::upkeep::sees_clinical(ctx.viewer.role) {
         return Err(AppError::Forbidden);
     }
     if s.status != SessionStatus::Recorded {

@@ -139,12 +139,14 @@ fn end_date(r: &Referral) -> Result<NaiveDate, AppError> {
 /// costs three queries however long it is.
 struct LoadedDiary {
     closures: BTreeSet<NaiveDate>,
+    /// The practitioner's days of leave.
+    away: BTreeSet<NaiveDate>,
     held: HashSet<NaiveDateTime>,
 }
 
 impl plan::Diary for LoadedDiary {
     fn is_closed(&self, day: NaiveDate) -> bool {
-        self.closures.contains(&day)
+        self.closures.contains(&day) || self.away.contains(&day)
     }
 
     fn is_busy(&self, start: NaiveDateTime, minutes: u32) -> bool {
@@ -182,7 +184,14 @@ fn load_diary(
         .load::<NaiveDateTime>(c)?
         .into_iter()
         .collect();
-    Ok(LoadedDiary { closures, held })
+    let away = model::leave_days(c, ap_user_id, from, to)?
+        .into_iter()
+        .collect();
+    Ok(LoadedDiary {
+        closures,
+        away,
+        held,
+    })
 }
 
 fn plan_error(field: &str, e: PlanError) -> AppError {
@@ -221,6 +230,11 @@ fn check_slot(
     let diary = load_diary(c, ap_user_id, day, day, except)?;
     if diary.closures.contains(&day) {
         return Err(says(format!("The service is closed on {when}")));
+    }
+    if diary.away.contains(&day) {
+        return Err(says(format!(
+            "The assistant psychologist is on leave on {when}"
+        )));
     }
     let days = working_days(c, ap_user_id)?;
     if !days.contains(chrono::Datelike::weekday(&day)) {
@@ -1451,11 +1465,7 @@ pub struct Treatment {
     pub viewer_id: String,
 }
 
-/// Whether a role sees clinical content: engagement notes, measures, risk alerts and
-/// clinical timeline events.
-pub fn sees_clinical(role: Role) -> bool {
-    matches!(role, Role::ClinicalLead | Role::AssistantPsychologist)
-}
+pub use crate::sessions::upkeep::sees_clinical;
 
 /// A referral's treatment, for the API: opened through the reason gate and recorded as a
 /// view of its sessions. Returns the referral's id with it.

@@ -35,6 +35,12 @@ pub fn may_manage(viewer: &Viewer, r: &Referral) -> bool {
     }
 }
 
+/// Whether a role sees clinical content: engagement notes, measures, risk alerts and
+/// clinical timeline events.
+pub fn sees_clinical(role: Role) -> bool {
+    matches!(role, Role::ClinicalLead | Role::AssistantPsychologist)
+}
+
 /// The practitioner's working days (Monday to Friday unless set).
 pub fn working_days(c: &mut DbConn, ap_user_id: &str) -> Result<WorkingDays, AppError> {
     let code: Option<String> = practitioner_capacity::table

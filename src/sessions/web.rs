@@ -1126,6 +1126,218 @@ pub async fn notes(
     .await
 }
 
+// ------------------------------------------------------------------ leave
+
+#[derive(Serialize)]
+struct LeaveRow {
+    id: String,
+    who: String,
+    period: String,
+    note: String,
+}
+
+async fn leave_page(
+    state: &State,
+    user: &CurrentUser,
+    raw: Option<&RawForm>,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let acting = Ctx::from(user);
+    let (current, people) = state
+        .db
+        .read(move |c| {
+            Ok((
+                crate::sessions::leave::current(c, &acting, service::local_now().date())?,
+                crate::sessions::leave::practitioners(c, &acting)?,
+            ))
+        })
+        .await?;
+    let rows: Vec<LeaveRow> = current
+        .iter()
+        .map(|(l, who)| LeaveRow {
+            id: l.id.clone(),
+            who: who.clone(),
+            period: l.period(),
+            note: l.note.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mut ctx = tera::Context::new();
+    let default = RawForm::default();
+    ctx.insert("values", &raw.unwrap_or(&default).first_values());
+    ctx.insert(
+        "errors",
+        &std::collections::BTreeMap::<String, String>::new(),
+    );
+    ctx.insert("rows", &rows);
+    ctx.insert(
+        "is_lead",
+        &(user.user.role == crate::users::model::Role::ClinicalLead),
+    );
+    ctx.insert(
+        "people",
+        &people
+            .into_iter()
+            .map(|(id, name)| Choice::new(id, name))
+            .collect::<Vec<_>>(),
+    );
+    if let Some(e) = errors {
+        crate::web::insert_errors(&mut ctx, e);
+    }
+    crate::web::render(state, user, "/leave", "sessions/leave.html", ctx).await
+}
+
+/// `GET /leave`: the viewer's (or team's) leave, and the form to record more.
+pub async fn leave_list(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    leave_page(&state, &user, None, None).await
+}
+
+/// `POST /leave`: records leave, then shows the sessions it touches.
+pub async fn leave_record(
+    state: State,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let raw = RawForm::from_urlencoded(&body);
+    let acting = Ctx::from(&user);
+    flow::post(
+        &state,
+        &user,
+        forms::parse_leave(&raw, &user.user.id),
+        move |c, input| crate::sessions::leave::record(c, &acting, &input),
+        |(leave, touched)| {
+            let text = match touched.len() {
+                0 => format!("Leave recorded from {}. No sessions are booked during it", leave.period()),
+                n => format!(
+                    "Leave recorded from {}. {n} booked session{} during it: choose what happens to {}",
+                    leave.period(),
+                    if n == 1 { " is" } else { "s are" },
+                    if n == 1 { "it" } else { "them" }
+                ),
+            };
+            Then::with(Flash::success(text), format!("/leave/{}", leave.id))
+        },
+        async |e| leave_page(&state, &user, Some(&raw), Some(&e)).await,
+    )
+    .await
+}
+
+#[derive(Serialize)]
+struct TouchedRow {
+    id: String,
+    version: i64,
+    when: String,
+    reference: String,
+    href: String,
+}
+
+async fn arrange_page(
+    state: &State,
+    user: &CurrentUser,
+    id: String,
+    raw: Option<&RawForm>,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let acting = Ctx::from(user);
+    let (leave, touched) = state
+        .db
+        .read(move |c| crate::sessions::leave::view(c, &acting, &id))
+        .await?;
+    let rows: Vec<TouchedRow> = touched
+        .iter()
+        .map(|t| TouchedRow {
+            id: t.session.id.clone(),
+            version: t.session.version,
+            when: views::when(&t.session),
+            reference: t.reference.clone(),
+            href: format!("/referrals/{}#sessions", t.session.referral_id),
+        })
+        .collect();
+    let mut ctx = tera::Context::new();
+    let default = RawForm::default();
+    ctx.insert("values", &raw.unwrap_or(&default).first_values());
+    ctx.insert(
+        "errors",
+        &std::collections::BTreeMap::<String, String>::new(),
+    );
+    ctx.insert("leave_id", &leave.id);
+    ctx.insert("period", &leave.period());
+    ctx.insert("cancelled", &leave.cancelled_at.is_some());
+    ctx.insert("rows", &rows);
+    ctx.insert(
+        "what_options",
+        &vec![
+            Choice::new("move", "Move it to a new date and time"),
+            Choice::new(
+                "cancel",
+                "Cancel it (the service books a replacement after the last session)",
+            ),
+            Choice::new("later", "Decide later"),
+        ],
+    );
+    if let Some(e) = errors {
+        crate::web::insert_errors(&mut ctx, e);
+    }
+    crate::web::render(state, user, "/leave", "sessions/leave_arrange.html", ctx).await
+}
+
+/// `GET /leave/{id}`: the sessions booked during leave, to arrange in one go.
+pub async fn leave_show(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    arrange_page(&state, &user, path.into_inner(), None, None).await
+}
+
+/// `POST /leave/{id}/arrange`: every choice lands, or none.
+pub async fn leave_arrange(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let (acting, lid, emails) = (Ctx::from(&user), id.clone(), state.emails.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_arrangements(&raw),
+        move |c, items| crate::sessions::leave::arrange(c, &acting, &lid, &items, Some(&emails)),
+        |(moved, cancelled)| {
+            Then::with(
+                Flash::success(format!(
+                    "{moved} moved and {cancelled} cancelled. The responsible officers have been told"
+                )),
+                format!("/leave/{id}"),
+            )
+        },
+        async |e| arrange_page(&state, &user, id.clone(), Some(&raw), Some(&e)).await,
+    )
+    .await
+}
+
+/// `POST /leave/{id}/cancel`: the leave is withdrawn and its days bookable again.
+pub async fn leave_cancel(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = Ctx::from(&user);
+    let leave = state
+        .db
+        .write(move |c| crate::sessions::leave::cancel(c, &acting, &id))
+        .await?;
+    crate::web::flash_and_redirect(
+        &state,
+        &user,
+        Flash::success(format!("Leave from {} cancelled", leave.period())),
+        "/leave",
+    )
+    .await
+}
+
 // ------------------------------------------------------------------ the worklist
 
 /// `GET /worklist`: the week's work of an assistant psychologist, or a clinical lead's team.

@@ -264,6 +264,8 @@ enum Record {
     Retention,
     /// A practitioner's capacity: their leads, themselves and administrators.
     Practitioner,
+    /// A practitioner's leave: themselves and the clinical leads of their areas.
+    Leave,
     /// The user's own draft, session or API token.
     Own(&'static str),
     /// Service-wide records that only administrators manage (users, areas, the outbox,
@@ -297,6 +299,8 @@ fn record_of(path: &str) -> Option<Record> {
         Retention
     } else if p.starts_with("/practitioners/{id}") {
         Practitioner
+    } else if p.starts_with("/leave/{id}") {
+        Leave
     } else if p.starts_with("/account/sessions/{id}") {
         Own("session")
     } else if p.starts_with("/account/tokens/{id}") {
@@ -428,6 +432,24 @@ async fn every_record_route_answers_by_role_and_scope() {
             .first(c)
             .unwrap();
         (referral, tom)
+    });
+    // Leave of the demo psychologist's, a month ahead.
+    let leave = app.with_db(|c| {
+        use mhtr_pathway::db::schema::practitioner_leave;
+        let id = mhtr_pathway::ids::new_id();
+        let from = mhtr_pathway::clock::today() + chrono::Duration::days(30);
+        diesel::insert_into(practitioner_leave::table)
+            .values((
+                practitioner_leave::id.eq(&id),
+                practitioner_leave::user_id.eq(&tom),
+                practitioner_leave::starts_on.eq(from),
+                practitioner_leave::ends_on.eq(from + chrono::Duration::days(4)),
+                practitioner_leave::recorded_by.eq(&tom),
+                practitioner_leave::recorded_at.eq(mhtr_pathway::clock::now()),
+            ))
+            .execute(c)
+            .unwrap();
+        id
     });
     // An exact identifier match on the referral, for the lead's identity decision.
     let link_id = app.with_db(|c| {
@@ -611,6 +633,7 @@ async fn every_record_route_answers_by_role_and_scope() {
             Record::Casework(kind) => first_id_in(&rows, kind).to_owned(),
             Record::Retention => first_id_in(&rows, "referral").to_owned(),
             Record::Practitioner => tom.clone(),
+            Record::Leave => leave.clone(),
             Record::Own("draft") => draft.clone(),
             Record::Own("session") => own_session.clone(),
             Record::Own(_) => own_token.clone(),

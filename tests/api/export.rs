@@ -178,6 +178,18 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
         .order(treatment_sessions::id.asc())
         .first(c)
         .unwrap();
+    diesel::insert_into(practitioner_leave::table)
+        .values((
+            practitioner_leave::id.eq(mhtr_pathway::ids::new_id()),
+            practitioner_leave::user_id.eq(&user),
+            practitioner_leave::starts_on.eq(now.date()),
+            practitioner_leave::ends_on.eq(now.date() + chrono::Duration::days(3)),
+            practitioner_leave::note.eq(Some("Leave, \"long\" weekend; Zoë")),
+            practitioner_leave::recorded_by.eq(&user),
+            practitioner_leave::recorded_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(attendance_corrections::table)
         .values((
             attendance_corrections::id.eq(mhtr_pathway::ids::new_id()),

@@ -24,6 +24,7 @@ mod headers;
 mod health;
 mod import;
 mod import_page;
+mod leave;
 mod linked_requirements;
 mod lost_connection;
 mod mfa;

@@ -1246,6 +1246,8 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-diary`, '/diary')
         await visit(t, page, `${r}-calendar-feed`, '/account/calendar')
         await visit(t, page, `${r}-worklist`, '/worklist')
+        await visit(t, page, `${r}-leave`, '/leave')
+        await submitEmpty(t, page, `${r}-leave-errors`, '/leave', 'Record leave')
       }
       if (r === 'clinical-lead') {
         await visit(t, page, `${r}-capacity`, '/capacity')
