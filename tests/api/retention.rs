@@ -136,6 +136,25 @@ async fn closed_after_treatment(t: &Cast, c: &Clients, n: u32) -> String {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{r}");
     }
+    // A correction and a second version of the notes, both with personal detail.
+    let second = numbered(&treatment(&c.ap, &id).await, 2);
+    let sid = second["id"].as_str().unwrap().to_owned();
+    let (status, r) =
+        c.ap.post(
+            &format!("/api/v1/sessions/{sid}/correction"),
+            &json!({"version": second["version"], "happened": true, "attendance": "attended_late",
+                    "reason": "Robin was held up at Elm Street"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (status, r) = c
+        .ap
+        .post(
+            &format!("/api/v1/sessions/{sid}/notes"),
+            &json!({"after": 1, "notes": "Talked about the housing worries at Elm Street, and the move"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
     let apis = [("ap", &c.ap), ("cl", &c.cl)];
     advance(
         &apis,
@@ -770,7 +789,23 @@ async fn erasure_blanks_every_personal_field_and_keeps_the_figures() {
             for (summary, details) in &history {
                 assert_eq!(summary, "");
                 assert!(!details.contains("Crown Court"), "{details}");
+                assert!(
+                    !details.contains("isolation"),
+                    "the report's text: {details}"
+                );
             }
+            use mhtr_pathway::db::schema::{attendance_corrections, session_notes};
+            let notes: Vec<Option<String>> = session_notes::table
+                .filter(session_notes::referral_id.eq(&id))
+                .select(session_notes::body)
+                .load(c)?;
+            assert!(notes.len() >= 3, "{notes:?}");
+            assert!(notes.iter().all(Option::is_none), "{notes:?}");
+            let why: Vec<Option<String>> = attendance_corrections::table
+                .filter(attendance_corrections::referral_id.eq(&id))
+                .select(attendance_corrections::reason)
+                .load(c)?;
+            assert_eq!(why, vec![None]);
             let amended: i64 = referral_amendments::table
                 .filter(referral_amendments::referral_id.eq(&id))
                 .filter(
