@@ -44,7 +44,7 @@ const ENDED_LOOKBACK_DAYS: i64 = 90;
 
 /// One piece of work: the referral, the person, what is due, and whose it is (for a lead).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Item {
+pub struct WorklistItem {
     pub href: String,
     pub reference: String,
     pub person: String,
@@ -55,14 +55,14 @@ pub struct Item {
 
 /// One list of the worklist.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Section {
+pub struct WorklistSection {
     /// `to_record`, `next_7_days`, `measures_due`, `reports_due`; for clinical leads also
     /// `screening_overdue`, `not_started`, `ended_without_measures`, `needs_new_owner`.
     pub key: &'static str,
     pub title: &'static str,
     /// What belongs in it, in a sentence.
     pub hint: &'static str,
-    pub items: Vec<Item>,
+    pub items: Vec<WorklistItem>,
     /// More than [`LISTED`] were found: the oldest are shown.
     pub more: bool,
 }
@@ -71,7 +71,7 @@ pub struct Section {
 pub struct Worklist {
     /// "Your work" or "Your team's work".
     pub scope: &'static str,
-    pub sections: Vec<Section>,
+    pub sections: Vec<WorklistSection>,
 }
 
 struct Row {
@@ -158,7 +158,7 @@ pub fn worklist(
         .into_iter()
         .map(|(key, title, hint, rows)| {
             let more = rows.len() as i64 > LISTED;
-            Section {
+            WorklistSection {
                 key,
                 title,
                 hint,
@@ -169,7 +169,7 @@ pub fn worklist(
                     .map(|r| {
                         let (reference, person) =
                             names.get(&r.referral_id).cloned().unwrap_or_default();
-                        Item {
+                        WorklistItem {
                             href: r.href,
                             reference,
                             person,
