@@ -1159,11 +1159,7 @@ pub async fn evidence(
         .write(move |c| {
             let (referral_id, e) =
                 enforcement::decide_evidence(c, &ctx, &id, &input, Some(&emails))?;
-            let all = model::sessions_of(c, &referral_id)?;
-            let attended = all
-                .iter()
-                .filter(|x| x.outcome.is_some_and(Outcome::attended))
-                .count() as i64;
+            let attended = crate::sessions::upkeep::attended_count(c, &referral_id)?;
             let target = crate::sessions::upkeep::planned_count(c, &referral_id)?;
             let session = reload(c, &ctx.viewer, &referral_id, &[id.as_str()])?
                 .into_iter()

@@ -58,7 +58,7 @@ pub struct Touched {
 /// Whether the viewer may record or arrange the leave of `user_id`: their own, as an
 /// assistant psychologist; or, as a clinical lead, an assistant psychologist who shares one
 /// of their areas.
-fn may_manage(c: &mut DbConn, ctx: &Ctx, user_id: &str) -> Result<bool, AppError> {
+fn may_arrange_for(c: &mut DbConn, ctx: &Ctx, user_id: &str) -> Result<bool, AppError> {
     let v = &ctx.viewer;
     Ok(match v.role {
         Role::AssistantPsychologist => v.user_id == user_id,
@@ -101,7 +101,7 @@ pub fn record(
     ctx: &Ctx,
     input: &LeaveInput,
 ) -> Result<(Leave, Vec<Touched>), AppError> {
-    if !may_manage(c, ctx, &input.user_id)? {
+    if !may_arrange_for(c, ctx, &input.user_id)? {
         return Err(AppError::Validation(FieldErrors::single(
             "user_id",
             "Select an assistant psychologist in your areas",
@@ -163,7 +163,7 @@ pub fn view(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<(Leave, Vec<Touched>)
         .find(id)
         .select(Leave::as_select())
         .first(c)?;
-    if !may_manage(c, ctx, &leave.user_id)? {
+    if !may_arrange_for(c, ctx, &leave.user_id)? {
         return Err(AppError::NotFound);
     }
     let touched = touched(c, &leave)?;

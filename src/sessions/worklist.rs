@@ -95,7 +95,8 @@ pub fn worklist(
         _ => return Err(AppError::Forbidden),
     };
     let today = now.date();
-    let mine = referral_ids(c, viewer)?;
+    // An assistant psychologist's lists are their own; a lead's run through the area scope.
+    let own = !lead;
     let mut lists: Vec<(&'static str, &'static str, &'static str, Vec<Row>)> = vec![
         (
             "to_record",
@@ -107,19 +108,19 @@ pub fn worklist(
             "next_7_days",
             "The next 7 days",
             "Booked sessions from now to a week ahead.",
-            next_days(c, viewer, &mine, now)?,
+            next_days(c, viewer, own, now)?,
         ),
         (
             "measures_due",
             "Outcome measures due",
             "In treatment with no first measure after a session attended, or at the last session with no last measure.",
-            measures_due(c, viewer, &mine)?,
+            measures_due(c, viewer, own)?,
         ),
         (
             "reports_due",
             "Assessments and summaries to write",
             "Assessments booked and not yet recorded, and ended treatment with no end-of-treatment summary.",
-            reports_due(c, viewer, &mine)?,
+            reports_due(c, viewer, own)?,
         ),
     ];
     if lead {
@@ -198,21 +199,6 @@ pub fn worklist(
     })
 }
 
-/// The referrals an assistant psychologist assesses or treats; for a clinical lead, none:
-/// their lists go through the area scope instead.
-fn referral_ids(c: &mut DbConn, viewer: &Viewer) -> Result<Option<Vec<String>>, AppError> {
-    if viewer.role != Role::AssistantPsychologist {
-        return Ok(None);
-    }
-    Ok(Some(
-        scoped(viewer, Purpose::Casework)
-            .filter(referrals::status.ne_all(final_statuses()))
-            .select(referrals::id)
-            .limit(2_000)
-            .load(c)?,
-    ))
-}
-
 /// The reference and the person's name of each referral.
 fn person_names(
     c: &mut DbConn,
@@ -253,7 +239,7 @@ fn to_record(c: &mut DbConn, viewer: &Viewer, now: NaiveDateTime) -> Result<Vec<
 fn next_days(
     c: &mut DbConn,
     viewer: &Viewer,
-    mine: &Option<Vec<String>>,
+    own: bool,
     now: NaiveDateTime,
 ) -> Result<Vec<Row>, AppError> {
     let mut q = treatment_sessions::table
@@ -261,9 +247,10 @@ fn next_days(
         .filter(treatment_sessions::starts_at.ge(now))
         .filter(treatment_sessions::starts_at.lt(now + Duration::days(7)))
         .into_boxed::<crate::db::MultiBackend>();
-    q = match mine {
-        Some(_) => q.filter(treatment_sessions::ap_user_id.eq(viewer.user_id.clone())),
-        None => q.filter(treatment_sessions::area_id.eq_any(viewer.area_ids.clone())),
+    q = if own {
+        q.filter(treatment_sessions::ap_user_id.eq(viewer.user_id.clone()))
+    } else {
+        q.filter(treatment_sessions::area_id.eq_any(viewer.area_ids.clone()))
     };
     let rows: Vec<(String, String, NaiveDateTime, String, String)> = q
         .select((
@@ -298,11 +285,11 @@ fn next_days(
 fn in_treatment(
     c: &mut DbConn,
     viewer: &Viewer,
-    mine: &Option<Vec<String>>,
+    own: bool,
 ) -> Result<Vec<(String, Option<String>)>, AppError> {
     let mut q = scoped(viewer, Purpose::Casework)
         .filter(referrals::status.eq_any([Status::Allocated, Status::InTreatment]));
-    if mine.is_some() {
+    if own {
         q = q.filter(referrals::allocated_ap_id.eq(viewer.user_id.clone()));
     }
     Ok(q.select((referrals::id, referrals::allocated_ap_id))
@@ -358,12 +345,8 @@ fn progress(c: &mut DbConn, ids: &[String]) -> Result<BTreeMap<String, Progress>
     Ok(out)
 }
 
-fn measures_due(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    mine: &Option<Vec<String>>,
-) -> Result<Vec<Row>, AppError> {
-    let treating = in_treatment(c, viewer, mine)?;
+fn measures_due(c: &mut DbConn, viewer: &Viewer, own: bool) -> Result<Vec<Row>, AppError> {
+    let treating = in_treatment(c, viewer, own)?;
     let ids: Vec<String> = treating.iter().map(|(id, _)| id.clone()).collect();
     let done = progress(c, &ids)?;
     let targets: BTreeMap<String, i32> = crate::db::schema::session_plans::table
@@ -400,14 +383,10 @@ fn measures_due(
     Ok(out)
 }
 
-fn reports_due(
-    c: &mut DbConn,
-    viewer: &Viewer,
-    mine: &Option<Vec<String>>,
-) -> Result<Vec<Row>, AppError> {
+fn reports_due(c: &mut DbConn, viewer: &Viewer, own: bool) -> Result<Vec<Row>, AppError> {
     let mut assessing =
         scoped(viewer, Purpose::Casework).filter(referrals::status.eq(Status::AssessmentBooked));
-    if mine.is_some() {
+    if own {
         assessing = assessing.filter(referrals::assessor_id.eq(viewer.user_id.clone()));
     }
     let assessing: Vec<(String, Option<String>)> = assessing
@@ -418,7 +397,7 @@ fn reports_due(
     let mut ended = scoped(viewer, Purpose::Casework)
         .filter(referrals::status.eq(Status::Ended))
         .filter(referrals::id.ne_all(end_summaries::table.select(end_summaries::referral_id)));
-    if mine.is_some() {
+    if own {
         ended = ended.filter(referrals::allocated_ap_id.eq(viewer.user_id.clone()));
     }
     let ended: Vec<(String, Option<String>)> = ended
