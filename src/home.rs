@@ -29,6 +29,10 @@ fn tasks(role: Role) -> Vec<Task> {
             t.push(task("/referrals/new", "Make a referral", "Refer someone for a Mental Health Treatment Requirement, at the pre-sentence report stage or taking over a referral made at arrest."));
             t.push(task("/referrals", "Your referrals", "Referrals you made or hold as responsible officer, and arrest referrals in your areas waiting for one."));
         }
+        Role::LiaisonDiversion => {
+            t.push(task("/referrals/new", "Make a referral", "Refer someone seen in a custody suite or at court for assessment for a Mental Health Treatment Requirement."));
+            t.push(task("/referrals", "Your referrals", "The referrals you made, where each stands, and who holds it as responsible officer."));
+        }
         Role::ClinicalLead => {
             t.push(task(
                 "/referrals?tab=new",
@@ -102,6 +106,9 @@ fn role_summary(role: Role) -> &'static str {
     match role {
         Role::ProbationOfficer => {
             "You make referrals for a Mental Health Treatment Requirement and act as Responsible Officer for people on your caseload."
+        }
+        Role::LiaisonDiversion => {
+            "You refer people seen in police custody or at court for assessment, and follow the referrals you made until a responsible officer takes them over."
         }
         Role::AssistantPsychologist => {
             "You assess people, deliver their 12 treatment sessions and record attendance and outcome measures."

@@ -22,8 +22,24 @@ const CASEWORK: &[Role] = &[
     Role::ClinicalLead,
     Role::AssistantPsychologist,
 ];
-const REFERRERS: &[Role] = &[Role::ProbationOfficer];
-const AMENDERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
+/// Who makes referrals: probation officers, and Liaison and Diversion practitioners at the
+/// point of arrest (the entry point checked in the service).
+const REFERRERS: &[Role] = &[Role::ProbationOfficer, Role::LiaisonDiversion];
+/// Everyone who reads referrals and moves them along: the casework roles, and Liaison and
+/// Diversion practitioners, who reach only the referrals they made.
+const REFERRAL_READERS: &[Role] = &[
+    Role::ProbationOfficer,
+    Role::LiaisonDiversion,
+    Role::ClinicalLead,
+    Role::AssistantPsychologist,
+];
+/// Who decides enforcement: the responsible officer (checked in the service).
+const ENFORCERS: &[Role] = &[Role::ProbationOfficer];
+const AMENDERS: &[Role] = &[
+    Role::ProbationOfficer,
+    Role::LiaisonDiversion,
+    Role::ClinicalLead,
+];
 /// Those who plan, move, cancel and record treatment sessions.
 const TREATERS: &[Role] = &[Role::AssistantPsychologist, Role::ClinicalLead];
 const LEADS: &[Role] = &[Role::ClinicalLead];
@@ -261,7 +277,7 @@ pub fn table() -> Vec<Entry> {
         // Referrals
         get(
             "/referrals",
-            Staff(CASEWORK),
+            Staff(REFERRAL_READERS),
             web::to(referrals::web::list::list),
         ),
         get(
@@ -296,7 +312,7 @@ pub fn table() -> Vec<Entry> {
         ),
         get(
             "/referrals/{id}",
-            Staff(CASEWORK),
+            Staff(REFERRAL_READERS),
             web::to(referrals::web::show::show),
         ),
         get(
@@ -321,12 +337,12 @@ pub fn table() -> Vec<Entry> {
         ),
         get(
             "/referrals/{id}/actions/{action}",
-            Staff(CASEWORK),
+            Staff(REFERRAL_READERS),
             web::to(referrals::web::actions::action_form),
         ),
         post(
             "/referrals/{id}/actions/{action}",
-            Staff(CASEWORK),
+            Staff(REFERRAL_READERS),
             web::to(referrals::web::actions::act),
         ),
         get(
@@ -497,12 +513,12 @@ pub fn table() -> Vec<Entry> {
         ),
         get(
             "/enforcement-reviews/{id}/decision",
-            Staff(REFERRERS),
+            Staff(ENFORCERS),
             web::to(sessions::web::decision_form),
         ),
         post(
             "/enforcement-reviews/{id}/decision",
-            Staff(REFERRERS),
+            Staff(ENFORCERS),
             web::to(sessions::web::decision),
         ),
         // Linked DRR and ATR requirements
@@ -719,7 +735,7 @@ pub fn table() -> Vec<Entry> {
         ),
         get(
             "/api/v1/referrals",
-            Api(CASEWORK),
+            Api(REFERRAL_READERS),
             web::to(referrals::api::list),
         ),
         post(
@@ -729,7 +745,7 @@ pub fn table() -> Vec<Entry> {
         ),
         get(
             "/api/v1/referrals/{id}",
-            Api(CASEWORK),
+            Api(REFERRAL_READERS),
             web::to(referrals::api::get),
         ),
         post(
@@ -744,7 +760,7 @@ pub fn table() -> Vec<Entry> {
         ),
         post(
             "/api/v1/referrals/{id}/transitions",
-            Api(CASEWORK),
+            Api(REFERRAL_READERS),
             web::to(referrals::api::transition),
         ),
         get(
@@ -844,7 +860,7 @@ pub fn table() -> Vec<Entry> {
         ),
         post(
             "/api/v1/enforcement-reviews/{id}/decision",
-            Api(REFERRERS),
+            Api(ENFORCERS),
             web::to(sessions::api::decide),
         ),
         get(

@@ -92,11 +92,19 @@ pub const ACCOUNTS: &[DemoAccount] = &[
         password: "lantern gravel mosaic sixty",
         totp_secret: "GMXJPAAE5UJ4XUVMOYEYUZPJQBTT2VKQ",
     },
+    DemoAccount {
+        role: Role::LiaisonDiversion,
+        name: "Amira Hussain",
+        email: "amira.hussain@nhs-ld.demo.example",
+        password: "harvest pebble lagoon fifty",
+        totp_secret: "FK6EO4OR6AWETR4SULXQC5C4YO5II74G",
+    },
 ];
 
 fn org_for(role: Role) -> &'static str {
     match role {
         Role::ProbationOfficer => ORGANISATIONS[0].0,
+        Role::LiaisonDiversion => ORGANISATIONS[1].0,
         Role::AssistantPsychologist | Role::ClinicalLead => ORGANISATIONS[2].0,
         Role::Councillor => ORGANISATIONS[3].0,
         Role::Admin => ORGANISATIONS[4].0,
@@ -105,7 +113,7 @@ fn org_for(role: Role) -> &'static str {
 
 fn areas_for(role: Role) -> &'static [&'static str] {
     match role {
-        Role::ProbationOfficer => &["Rutland", "Melton", "Harborough"],
+        Role::ProbationOfficer | Role::LiaisonDiversion => &["Rutland", "Melton", "Harborough"],
         Role::Councillor => &["Rutland"],
         _ => &[
             "Leicester",

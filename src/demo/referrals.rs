@@ -249,8 +249,13 @@ fn answers(p: &DemoPerson, area_id: &str, today: NaiveDate) -> RawForm {
         ("preferred_times", "Weekday mornings"),
         ("location_kind", "custody_suite"),
         ("location", "Euston Street custody suite, Leicester"),
-        ("ld_practitioner", "Jordan Ellis"),
-        ("consent_to_share", "yes"),
+        ("ld_practitioner", "Amira Hussain"),
+        // Aisha Rahman did not consent to share with criminal justice agencies: probation
+        // sees her referral without its health information.
+        (
+            "consent_to_share",
+            if p.given == "Aisha" { "no" } else { "yes" },
+        ),
         ("court", "Leicester Magistrates' Court"),
     ];
     for (k, v) in pairs {
@@ -276,7 +281,9 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
     let po = by_email(c, "priya.shah@probation.demo.example")?;
     let ap = by_email(c, "tom.walker@turningpoint.demo.example")?;
     let cl = by_email(c, "helen.carter@turningpoint.demo.example")?;
+    let ld = by_email(c, "amira.hussain@nhs-ld.demo.example")?;
     let (po_v, ap_v, cl_v) = (viewer_of(c, &po)?, viewer_of(c, &ap)?, viewer_of(c, &cl)?);
+    let ld_v = viewer_of(c, &ld)?;
     let actor = |v: &Viewer| Actor::user(&v.user_id, &v.name, None);
     let today = crate::clock::today();
     crate::demo::signposting::load_directory(c)?;
@@ -286,10 +293,16 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
         let input = forms::parse_referral(&raw, &po_v.area_ids, today)
             .map_err(|e| AppError::Config(format!("demo referral {i} is invalid: {e:?}")))?;
         let key = format!("demo:{i}");
+        // Arrest referrals come from the Liaison and Diversion practitioner.
+        let referrer = if p.entry == EntryPoint::Arrest {
+            &ld_v
+        } else {
+            &po_v
+        };
         let created = service::create(
             c,
-            &po_v,
-            &actor(&po_v),
+            referrer,
+            &actor(referrer),
             &input,
             &PersonChoice::New,
             Some(&key),

@@ -21,6 +21,8 @@ coded_enum! {
         ReferralScreened = ("referral_screened", "A referral you made is accepted or declined at screening"),
         ApAllocated = ("ap_allocated", "A referral is allocated to you for treatment"),
         ReferralHandedOver = ("referral_handed_over", "A referral is handed over to you as responsible officer"),
+        ReferralTakenOver = ("referral_taken_over", "A probation officer becomes responsible officer for a referral you made"),
+        ShareConsentChanged = ("share_consent_changed", "Consent to share is withdrawn or given again for a referral you hold"),
         TreatmentEnded = ("treatment_ended", "Treatment ends for a referral you are responsible for"),
         AssessmentReportSent = ("assessment_report_sent", "The assessment and suitability report is sent for a referral you hold"),
         EndSummaryWritten = ("end_summary_written", "The end-of-treatment summary is written for a referral you are responsible for"),
@@ -44,6 +46,7 @@ impl MessageKind {
         MessageKind::VettingExpiringAdmin,
         MessageKind::ReferralSubmitted,
         MessageKind::ReferralScreened,
+        MessageKind::ReferralTakenOver,
         MessageKind::ApAllocated,
         MessageKind::TreatmentEnded,
         MessageKind::SessionPlan,
@@ -225,6 +228,12 @@ referral_email! {
     ApAllocated => ApAllocated, "ap_allocated";
     /// To the probation officer a referral is handed over to, or who takes one over.
     ReferralHandedOver => ReferralHandedOver, "referral_handed_over";
+    /// To the referrer (a Liaison and Diversion practitioner, or the officer who made an
+    /// arrest referral): a probation officer is now the referral's responsible officer.
+    ReferralTakenOver => ReferralTakenOver, "referral_taken_over";
+    /// To the responsible officer: the person withdrew consent to share with criminal
+    /// justice agencies (`outcome` "withdrawn") or gave it again ("given").
+    ShareConsentChanged => ShareConsentChanged, "share_consent_changed";
     /// To the responsible officer (or the referrer): treatment has ended.
     TreatmentEnded => TreatmentEnded, "treatment_ended";
     /// To the assistant psychologist treating (else the area's clinical leads): the court

@@ -11,7 +11,8 @@ use crate::db::schema::{user_areas, users};
 use crate::error::AppError;
 use crate::notifications::messages::{
     self, ApAllocated, AssessmentReportSent, Email, Emails, EndSummaryWritten, OrderChanged,
-    ReferralHandedOver, ReferralNotice, ReferralScreened, ReferralSubmitted, TreatmentEnded,
+    ReferralHandedOver, ReferralNotice, ReferralScreened, ReferralSubmitted, ReferralTakenOver,
+    ShareConsentChanged, TreatmentEnded,
 };
 use crate::notifications::model::enqueue;
 use crate::referrals::model::{self, Referral};
@@ -110,6 +111,32 @@ impl Told<'_> {
     }
 }
 
+/// The probation officer holding `r`: its responsible officer, or with none its referrer if
+/// a probation officer made it (a Liaison and Diversion practitioner never holds one).
+fn officer_holding(c: &mut DbConn, r: &Referral) -> Result<Option<String>, AppError> {
+    let holder = r.holder();
+    Ok(
+        (crate::referrals::model::user_role(c, holder)? == Some(Role::ProbationOfficer))
+            .then(|| holder.to_owned()),
+    )
+}
+
+/// A probation officer became the responsible officer of `r`, which someone else made: the
+/// referrer hears who now holds it.
+pub fn taken_over(c: &mut DbConn, emails: &Emails, r: &Referral) -> Result<(), AppError> {
+    if r.responsible_officer_id.as_deref() == Some(r.created_by.as_str()) {
+        return Ok(());
+    }
+    Told {
+        emails,
+        r,
+        on: crate::clock::today(),
+        user: Some(r.created_by.as_str()),
+        outcome: None,
+    }
+    .send(c, ReferralTakenOver)
+}
+
 /// The end-of-treatment summary of `r` is written (`rewritten`: changed): its responsible
 /// officer (or the referrer while there is none) hears, with a link; the summary itself
 /// stays behind sign-in, where each view of it is recorded.
@@ -159,6 +186,16 @@ pub fn transitioned(
         }
         Action::EndTreatment => tell(Some(r.holder()), Some("ended")).send(c, TreatmentEnded)?,
         Action::SendReport => tell(Some(r.holder()), None).send(c, AssessmentReportSent)?,
+        // The officer holding the referral hears what they may see of it now.
+        Action::GiveShareConsent | Action::WithdrawShareConsent => {
+            let outcome = Some(if action == Action::GiveShareConsent {
+                "given"
+            } else {
+                "withdrawn"
+            });
+            let officer = officer_holding(c, r)?;
+            tell(officer.as_deref(), outcome).send(c, ShareConsentChanged)?
+        }
         // The practitioner treating (or, before allocation, the area's clinical leads) hears
         // what the court decided.
         Action::VaryOrder | Action::EndOrder => {

@@ -185,9 +185,12 @@ pub fn optional_for(role: Role) -> Vec<MessageKind> {
             MessageKind::ReferralSubmitted | MessageKind::WeeklyDigest => {
                 role == Role::ClinicalLead
             }
-            MessageKind::ReferralScreened
-            | MessageKind::TreatmentEnded
-            | MessageKind::SessionPlan => role == Role::ProbationOfficer,
+            MessageKind::ReferralScreened | MessageKind::ReferralTakenOver => {
+                matches!(role, Role::ProbationOfficer | Role::LiaisonDiversion)
+            }
+            MessageKind::TreatmentEnded | MessageKind::SessionPlan => {
+                role == Role::ProbationOfficer
+            }
             MessageKind::ApAllocated => role == Role::AssistantPsychologist,
             _ => true,
         })

@@ -160,7 +160,7 @@ pub async fn create(
         (None, Some(true)) => PersonChoice::New,
         _ => PersonChoice::Undecided,
     };
-    let input = forms::parse_referral(&raw, &api.area_ids, crate::clock::today())
+    let input = forms::parse_referral_by(api.user.role, &raw, &api.area_ids, crate::clock::today())
         .map_err(AppError::Validation)?;
     let viewer = Viewer::from(&api);
     let actor = api.actor();

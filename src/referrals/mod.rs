@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod codes;
+pub mod consent;
 pub mod extract;
 pub mod forms;
 pub mod model;

@@ -227,8 +227,8 @@ enum Reach {
 
 /// The scope rule itself: areas first (a tenant boundary); then probation officers reach
 /// what they made or hold as responsible officer, plus arrest referrals in their areas still
-/// waiting for one; assistant psychologists what they assess or are allocated; clinical
-/// leads their areas. Administrators reach referrals in their areas only to merge people's
+/// waiting for one; Liaison and Diversion practitioners only what they made; assistant
+/// psychologists what they assess or are allocated; clinical leads their areas. Administrators reach referrals in their areas only to merge people's
 /// records, by reference, and every area's closed referrals for the retention review;
 /// councillors never.
 fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
@@ -250,6 +250,9 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
             // over, so nothing drops out of sight.
             Box::new(referrals::responsible_officer_id.eq_any(disabled_user_ids())),
         ]),
+        (Role::LiaisonDiversion, Purpose::Casework) => {
+            Reach::Caseload(vec![Box::new(referrals::created_by.eq(me()).nullable())])
+        }
         (Role::AssistantPsychologist, Purpose::Casework) => Reach::Caseload(vec![
             Box::new(referrals::assessor_id.eq(me())),
             Box::new(referrals::allocated_ap_id.eq(me())),
@@ -904,6 +907,16 @@ pub fn user_names(
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect())
+}
+
+/// The role of user `id`, if there is such a user.
+pub fn user_role(conn: &mut DbConn, id: &str) -> Result<Option<Role>, AppError> {
+    use crate::db::schema::users;
+    Ok(users::table
+        .find(id)
+        .select(users::role)
+        .first(conn)
+        .optional()?)
 }
 
 pub fn user_name(conn: &mut DbConn, id: &str) -> Result<String, AppError> {

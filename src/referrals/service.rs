@@ -18,6 +18,7 @@ use crate::form::RawForm;
 use crate::notifications::{self, Emails};
 use crate::referrals::access::{Ctx, view_event};
 use crate::referrals::codes::*;
+use crate::referrals::consent::{self, ShareConsent, Withheld};
 use crate::referrals::forms::{
     self, Crn, PersonInput, PncId, ReferralDetails, ReferralInput, TransitionInput,
 };
@@ -159,8 +160,11 @@ pub fn create(
     draft_id: Option<&str>,
     emails: Option<&Emails>,
 ) -> Result<CreateOutcome, AppError> {
-    if viewer.role != Role::ProbationOfficer {
+    if !state::Action::Submit.roles().contains(&viewer.role) {
         return Err(AppError::Forbidden);
+    }
+    if let Some(m) = forms::entry_refused(viewer.role, Some(input.entry_point)) {
+        return Err(AppError::Validation(FieldErrors::single("entry_point", m)));
     }
     if let Some(key) = idempotency_key {
         let earlier = referrals::table
@@ -453,9 +457,12 @@ pub struct Loaded {
     pub merges: Vec<model::Merge>,
     /// Exact identifier matches linked to this referral's person: clinical leads only.
     pub identity: Vec<IdentityView>,
-    /// The viewer's vetting does not clear them for police-linked answers
-    /// ([`forms::POLICE_LINKED`]): those are withheld from every view of this referral.
-    pub withheld: bool,
+    /// What the viewer may not see of the answers: police-linked ones
+    /// ([`forms::POLICE_LINKED`]) when their vetting does not clear them, health ones
+    /// ([`consent::HEALTH`]) when the person has not consented to share them with probation.
+    pub withheld: Withheld,
+    /// The person's consent to share with criminal justice agencies.
+    pub share_consent: ShareConsent,
     /// Treatment activity for the timeline; clinical entries only for clinical roles.
     pub events: Vec<crate::sessions::model::EventRow>,
     pub names: std::collections::BTreeMap<String, String>,
@@ -610,15 +617,16 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
     let person = model::person(c, &referral.person_id)?;
     let input = input_of(&person, &referral)?;
     let history = model::history(c, id)?;
-    let withheld = !viewer.police_cleared;
+    let share_consent = consent::current(c, &referral)?;
+    let withheld = Withheld {
+        police: !viewer.police_cleared,
+        health: consent::withholds_health(viewer.role, share_consent),
+    };
     let mut amendments = model::amendments(c, id)?;
-    if withheld {
-        for a in amendments
-            .iter_mut()
-            .filter(|a| forms::POLICE_LINKED.contains(&a.field.as_str()))
-        {
-            a.old_value = forms::WITHHELD.to_owned();
-            a.new_value = forms::WITHHELD.to_owned();
+    for a in amendments.iter_mut() {
+        if let Some(why) = withheld.text(&a.field) {
+            a.old_value = why.to_owned();
+            a.new_value = why.to_owned();
         }
     }
     let merges = model::merges_of_person(c, &referral.person_id)?;
@@ -660,6 +668,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         merges,
         identity,
         withheld,
+        share_consent,
         events,
         names,
         area_names,
@@ -684,6 +693,8 @@ impl Loaded {
                         && r.responsible_officer_id.as_deref() != Some(me)
                 }
                 Action::HandOver | Action::VaryOrder | Action::EndOrder => r.holder() == me,
+                Action::GiveShareConsent => self.share_consent != ShareConsent::Given,
+                Action::WithdrawShareConsent => self.share_consent == ShareConsent::Given,
                 _ => true,
             })
             .collect()
@@ -712,6 +723,9 @@ fn blocked_steps(c: &mut DbConn, r: &Referral) -> Result<Vec<(Action, String)>, 
                 }
             }
         }
+    }
+    if allows(Action::SendReport) && consent::current(c, r)? != ShareConsent::Given {
+        out.push((Action::SendReport, SHARE_FIRST.to_owned()));
     }
     if allows(Action::RecordMhtrMade) {
         let leads = model::staff_in_area(c, Role::ClinicalLead, &r.area_id)?;
@@ -1053,7 +1067,29 @@ pub(crate) fn follow(
         }
         Action::Decline | Action::RecordNotSuitable => t.text.clone().unwrap_or_default(),
         Action::RecordAssessment => format!("Assessed on {date}"),
+        Action::GiveShareConsent | Action::WithdrawShareConsent => {
+            let now_stands = consent::current(c, &r)?;
+            let (to_be, word) = if action == Action::GiveShareConsent {
+                (ShareConsent::Given, "given")
+            } else {
+                (ShareConsent::Withdrawn, "withdrawn")
+            };
+            if (now_stands == ShareConsent::Given) == (to_be == ShareConsent::Given) {
+                return Err(AppError::Conflict(format!(
+                    "The person's consent to share is already recorded as {}: reload the page to see it",
+                    now_stands.label().to_lowercase()
+                )));
+            }
+            details = json!({ "share_consent": to_be.as_str() });
+            format!(
+                "Consent to share with criminal justice agencies {word} on {date}, recorded by {}",
+                viewer.name
+            )
+        }
         Action::SendReport => {
+            if consent::current(c, &r)? != ShareConsent::Given {
+                return Err(AppError::Conflict(SHARE_FIRST.into()));
+            }
             let Some(report) = &t.report else {
                 return Err(AppError::BadRequest(
                     "The report's content is missing".into(),
@@ -1090,6 +1126,25 @@ pub(crate) fn follow(
         }
         _ => summary,
     };
+    let mut summary = summary;
+    // An arrest referral made by a Liaison and Diversion practitioner has no officer until
+    // one takes it over; the officer who records its court steps becomes its responsible
+    // officer, so the order is never held by someone who cannot enforce it.
+    let court_step = matches!(
+        action,
+        Action::AwaitSentence
+            | Action::RecordAdjourned
+            | Action::RecordMhtrMade
+            | Action::RecordMhtrNotMade
+            | Action::RecordInduction
+    );
+    if court_step
+        && ro.is_none()
+        && model::user_role(c, &r.created_by)? == Some(Role::LiaisonDiversion)
+    {
+        ro = Some(viewer.user_id.clone());
+        summary.push_str(&format!(". {} is now the responsible officer", viewer.name));
+    }
     if let (Some(d), serde_json::Value::Object(m)) = (t.date, &mut details) {
         m.insert("date".into(), json!(d.to_string()));
     }
@@ -1122,7 +1177,6 @@ pub(crate) fn follow(
             ))
             .execute(c)?;
     }
-    let mut summary = summary;
     if let Some(end) = new_end {
         diesel::update(referrals::table.find(id))
             .set(referrals::requirement_end_date.eq(end))
@@ -1164,10 +1218,16 @@ pub(crate) fn follow(
         .first(c)?;
     if let Some(emails) = emails {
         notifications::referrals::transitioned(c, emails, action, &moved, t.date)?;
+        if r.responsible_officer_id.is_none() && moved.responsible_officer_id.is_some() {
+            notifications::referrals::taken_over(c, emails, &moved)?;
+        }
     }
     crate::reports::upkeep::refresh(c, id)?;
     Ok(moved)
 }
+
+/// Why the report cannot go to probation without consent to share.
+const SHARE_FIRST: &str = "The person has not consented to share their information with criminal justice agencies: the report goes to probation only once their consent is recorded";
 
 /// Only the officer holding a referral records what the court decided about its order.
 fn holds(r: &Referral, viewer: &Viewer) -> Result<(), AppError> {
@@ -1178,6 +1238,15 @@ fn holds(r: &Referral, viewer: &Viewer) -> Result<(), AppError> {
             "Only the referral's responsible officer records what the court decided about the order".into(),
         ))
     }
+}
+
+/// Whether `role` may amend a referral in `status`: the referrers (in their scope) and
+/// clinical leads, until the referral's final status.
+pub fn amendable(role: Role, status: Status) -> bool {
+    matches!(
+        role,
+        Role::ProbationOfficer | Role::LiaisonDiversion | Role::ClinicalLead
+    ) && !status.is_final()
 }
 
 /// Amends a submitted referral: `changes` overlays the current answers, the whole referral
@@ -1193,12 +1262,14 @@ pub fn amend(
 ) -> Result<Vec<AmendmentRow>, AppError> {
     let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     ctx.open(c, id)?;
-    // Amending shows and rewrites every answer, police-linked ones too.
-    if !matches!(viewer.role, Role::ProbationOfficer | Role::ClinicalLead) || !viewer.police_cleared
-    {
+    // Amending shows and rewrites every answer, withheld ones too.
+    if !amendable(viewer.role, Status::Submitted) || !viewer.police_cleared {
         return Err(AppError::Forbidden);
     }
     let loaded = load(c, viewer, id)?;
+    if loaded.withheld.any() {
+        return Err(AppError::Forbidden);
+    }
     let r = &loaded.referral;
     if r.status.is_final() {
         return Err(AppError::Conflict(format!(
@@ -1215,7 +1286,7 @@ pub fn amend(
     // The person's area may stay one the user does not cover only if it is not changed.
     let mut areas = viewer.area_ids.clone();
     areas.push(r.area_id.clone());
-    let parsed = forms::parse_referral(&after, &areas, crate::clock::today());
+    let parsed = forms::parse_referral_by(viewer.role, &after, &areas, crate::clock::today());
     let reason = reason.trim();
     let mut errors = match &parsed {
         Ok(_) => FieldErrors::new(),
@@ -1687,17 +1758,22 @@ pub fn undo_merge(
 // ------------------------------------------------------------------ drafts
 
 pub fn new_draft(c: &mut DbConn, viewer: &Viewer) -> Result<String, AppError> {
-    if viewer.role != Role::ProbationOfficer {
+    if !state::Action::Submit.roles().contains(&viewer.role) {
         return Err(AppError::Forbidden);
     }
     let now = crate::clock::now();
     let id = crate::ids::new_id();
+    // A Liaison and Diversion practitioner refers at the point of arrest, as themselves.
+    let mut start = RawForm::default();
+    if viewer.role == Role::LiaisonDiversion {
+        start.set("entry_point", EntryPoint::Arrest.as_str());
+        start.set("ld_practitioner", &viewer.name);
+    }
     diesel::insert_into(referral_drafts::table)
         .values(Draft {
             id: id.clone(),
             created_by: viewer.user_id.clone(),
-            data: serde_json::to_string(&RawForm::default())
-                .map_err(|e| AppError::Internal(e.into()))?,
+            data: serde_json::to_string(&start).map_err(|e| AppError::Internal(e.into()))?,
             created_at: now,
             updated_at: now,
         })

@@ -58,6 +58,12 @@ coded_enum! {
         HandOver = ("hand_over", "Hand over to another officer"),
         VaryOrder = ("vary_order", "Record the court varying the order"),
         EndOrder = ("end_order", "Record the court ending the order"),
+        /// The person consents (again) to their information being shared with criminal
+        /// justice agencies; the status stays where it is.
+        GiveShareConsent = ("give_share_consent", "Record consent to share given"),
+        /// The person withdraws their consent to share with criminal justice agencies: what
+        /// was consented for is withheld from probation from then on.
+        WithdrawShareConsent = ("withdraw_share_consent", "Record consent to share withdrawn"),
     }
 }
 
@@ -189,7 +195,7 @@ impl Action {
     /// The roles that may take the action. Administrators and councillors take none.
     pub fn roles(self) -> &'static [Role] {
         match self {
-            A::Submit => &[R::ProbationOfficer],
+            A::Submit => &[R::ProbationOfficer, R::LiaisonDiversion],
             A::Accept | A::Decline => &[R::ClinicalLead],
             A::BookAssessment => &[R::ClinicalLead, R::AssistantPsychologist],
             A::RecordAssessment => &[R::AssistantPsychologist],
@@ -207,6 +213,13 @@ impl Action {
             A::TakeOver | A::HandOver => &[R::ProbationOfficer],
             // The responsible officer applies to the court and records its decision.
             A::VaryOrder | A::EndOrder => &[R::ProbationOfficer],
+            // The health side records the person's decision: the practitioner who took the
+            // consent in custody or at court, or the treating service.
+            A::GiveShareConsent | A::WithdrawShareConsent => &[
+                R::LiaisonDiversion,
+                R::ClinicalLead,
+                R::AssistantPsychologist,
+            ],
         }
     }
 
@@ -242,6 +255,8 @@ impl Action {
             // A variation keeps the order where it stands; revocation ends it.
             (A::VaryOrder, s) if s.has_order() => s,
             (A::EndOrder, s) if s.has_order() => S::Ended,
+            // Consent to share changes what probation sees, not where the referral stands.
+            (A::GiveShareConsent | A::WithdrawShareConsent, s) if !s.is_final() => s,
             _ => return None,
         };
         Some(to)

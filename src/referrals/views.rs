@@ -4,6 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::form::RawForm;
+use crate::referrals::consent::Withheld;
 use crate::referrals::forms::{self, Field, Kind, ReferralInput, Step};
 use crate::referrals::model::ListRow;
 use crate::referrals::service::Loaded;
@@ -82,11 +83,11 @@ pub fn applicable_fields(entry: Option<crate::referrals::codes::EntryPoint>) -> 
 }
 
 /// Summary rows for the answers of one step (or all steps), empty answers shown as "Not
-/// given"; with `withheld`, police-linked answers read [`forms::WITHHELD`], not to be changed.
+/// given"; answers `withheld` from the viewer read why, not to be changed.
 pub fn answer_rows(
     raw: &RawForm,
     step: Option<Step>,
-    withheld: bool,
+    withheld: Withheld,
     area_name: &dyn Fn(&str) -> String,
     href: &dyn Fn(&Field) -> String,
 ) -> Vec<Row> {
@@ -95,10 +96,10 @@ pub fn answer_rows(
         .iter()
         .filter(|f| step.is_none_or(|s| f.step == s))
         .map(|f| {
-            if withheld && forms::POLICE_LINKED.contains(&f.name) {
+            if let Some(why) = withheld.text(f.name) {
                 return Row {
                     key: f.label.to_owned(),
-                    value: forms::WITHHELD.to_owned(),
+                    value: why.to_owned(),
                     href: String::new(),
                 };
             }
@@ -116,14 +117,14 @@ pub fn answer_rows(
 /// lists as arrays, yes/no as booleans.
 pub fn answers_json(
     input: &ReferralInput,
-    withheld: bool,
+    withheld: Withheld,
 ) -> serde_json::Map<String, serde_json::Value> {
     use serde_json::Value;
     let raw = input.to_raw();
     let entry = Some(input.entry_point);
     let mut out = serde_json::Map::new();
     for f in applicable_fields(entry) {
-        if withheld && forms::POLICE_LINKED.contains(&f.name) {
+        if withheld.text(f.name).is_some() {
             out.insert(f.name.to_owned(), Value::Null);
             continue;
         }
@@ -284,15 +285,26 @@ pub fn consent_text(l: &Loaded) -> String {
         .iter()
         .rev()
         .find(|h| matches!(h.action, Action::RecordConsent | Action::WithdrawConsent));
-    match last {
+    let treatment = match last {
         Some(h) if h.action == Action::WithdrawConsent => format!(
             "Consent withdrawn, recorded by {} on {}",
             h.actor_name,
             format::date(h.at.date())
         ),
         Some(h) => h.summary.clone(),
-        None => "Not recorded yet".into(),
-    }
+        None => "Consent to treatment not recorded yet".into(),
+    };
+    let sharing = l.share_consent.label();
+    let shared_with_probation = match (l.share_consent, l.withheld.health) {
+        (crate::referrals::consent::ShareConsent::Given, _) => "",
+        (_, true) => {
+            ": its health information is withheld from you; attendance, compliance and risk are still shared, as the order requires"
+        }
+        (_, false) => {
+            ": its health information is withheld from probation; attendance, compliance and risk are still shared, as the order requires"
+        }
+    };
+    format!("{treatment}. {sharing}{shared_with_probation}.")
 }
 
 /// The latest assessment and suitability report, as the referral page and the API show it.
@@ -316,6 +328,10 @@ pub struct ReportView {
 
 /// The latest assessment and suitability report sent, if any (none once erased).
 pub fn report_view(l: &Loaded) -> Option<ReportView> {
+    // The report is health information: withheld where the person did not consent.
+    if l.withheld.health {
+        return None;
+    }
     let h = l
         .history
         .iter()
@@ -403,8 +419,12 @@ pub struct ReferralJson {
     #[schema(value_type = Object)]
     pub answers: serde_json::Map<String, serde_json::Value>,
     /// Answers withheld (null in `answers`): police-linked ones, when the caller's vetting
-    /// does not clear them (NPPV, or an enhanced DBS check).
+    /// does not clear them (NPPV, or an enhanced DBS check); health ones from a probation
+    /// officer, when the person has not consented to share them (`share_consent`).
     pub withheld: Vec<String>,
+    /// The person's consent to share with criminal justice agencies: `given`, `not_given`
+    /// (answered no at referral) or `withdrawn`.
+    pub share_consent: String,
     pub consent: String,
     /// The assessment and suitability report sent to probation, once sent.
     pub assessment_report: Option<ReportView>,
@@ -452,14 +472,8 @@ impl ReferralJson {
             submitted_at: format::iso(r.submitted_at),
             updated_at: format::iso(r.updated_at),
             answers: answers_json(&l.input, l.withheld),
-            withheld: if l.withheld {
-                forms::POLICE_LINKED
-                    .iter()
-                    .map(|f| (*f).to_owned())
-                    .collect()
-            } else {
-                Vec::new()
-            },
+            withheld: l.withheld.fields().into_iter().map(str::to_owned).collect(),
+            share_consent: l.share_consent.as_str().to_owned(),
             consent: consent_text(l),
             assessment_report: report_view(l),
             order: order_text(l),

@@ -1444,7 +1444,7 @@ pub fn send_report(
 // ------------------------------------------------------------------ reading
 
 /// Everything about a referral's treatment, for its page and the API.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Treatment {
     pub plan: Option<Plan>,
     pub sessions: Vec<Session>,
@@ -1465,7 +1465,7 @@ pub struct Treatment {
     pub viewer_id: String,
 }
 
-pub use crate::sessions::upkeep::sees_clinical;
+pub use crate::sessions::upkeep::{follows_treatment, sees_clinical};
 
 /// A referral's treatment, for the API: opened through the reason gate and recorded as a
 /// view of its sessions. Returns the referral's id with it.
@@ -1488,6 +1488,9 @@ pub fn view_treatment(
 /// Loads a referral's treatment. The caller has found the referral in scope (and recorded
 /// the view).
 pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatment, AppError> {
+    if !follows_treatment(viewer.role) {
+        return Ok(Treatment::default());
+    }
     let can_manage = match viewer.role {
         Role::ClinicalLead => true,
         Role::AssistantPsychologist => {

@@ -41,6 +41,13 @@ pub fn sees_clinical(role: Role) -> bool {
     matches!(role, Role::ClinicalLead | Role::AssistantPsychologist)
 }
 
+/// Whether a role follows a referral's treatment (sessions, attendance, reports, linked
+/// requirements, the end of treatment): everyone with referrals but the Liaison and
+/// Diversion practitioner, who follows the referral they made, not the person's treatment.
+pub fn follows_treatment(role: Role) -> bool {
+    role != Role::LiaisonDiversion
+}
+
 /// The practitioner's working days (Monday to Friday unless set).
 pub fn working_days(c: &mut DbConn, ap_user_id: &str) -> Result<WorkingDays, AppError> {
     let code: Option<String> = practitioner_capacity::table

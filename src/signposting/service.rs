@@ -392,12 +392,13 @@ pub fn view_end_summary(
         reason.as_deref(),
     )?;
     crate::signposting::summary::end_of_treatment(c, &r)?
-        .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))
+        .ok_or_else(|| AppError::Conflict("Treatment has not ended".into()))?
+        .for_viewer(c, &ctx.viewer, &r)
 }
 
 /// A referral's onward support, for its page and the API. The caller has found the
 /// referral in scope.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Onward {
     pub signpostings: Vec<(Signposting, DirectoryService)>,
     pub no_onward: Option<NoOnwardSupport>,
@@ -509,6 +510,12 @@ pub fn referral_section(
     viewer: &Viewer,
     r: &Referral,
 ) -> Result<(Option<EndOfTreatment>, Onward), AppError> {
-    let end = crate::signposting::summary::end_of_treatment(c, r)?;
+    if !crate::sessions::upkeep::follows_treatment(viewer.role) {
+        return Ok((None, Onward::default()));
+    }
+    let end = match crate::signposting::summary::end_of_treatment(c, r)? {
+        Some(e) => Some(e.for_viewer(c, viewer, r)?),
+        None => None,
+    };
     Ok((end, onward(c, viewer, r)?))
 }

@@ -73,6 +73,27 @@ pub struct EndOfTreatment {
     pub onward: Vec<(String, SignpostStatus)>,
     /// Why no onward support was needed, when that was recorded.
     pub no_onward: Option<String>,
+    /// The outcome measures are left out: the viewer is probation and the person has not
+    /// consented to share their health information with criminal justice agencies.
+    pub measures_withheld: bool,
+}
+
+impl EndOfTreatment {
+    /// The summary as `viewer` may read it: without the outcome measures for probation
+    /// where the person has not consented to share them.
+    pub fn for_viewer(
+        mut self,
+        c: &mut DbConn,
+        viewer: &crate::referrals::model::Viewer,
+        r: &Referral,
+    ) -> Result<Self, AppError> {
+        use crate::referrals::consent;
+        if consent::withholds_health(viewer.role, consent::current(c, r)?) {
+            self.changes.clear();
+            self.measures_withheld = true;
+        }
+        Ok(self)
+    }
 }
 
 /// Whether a referral's treatment has ended, so the summary applies.
@@ -136,6 +157,7 @@ pub fn end_of_treatment(c: &mut DbConn, r: &Referral) -> Result<Option<EndOfTrea
         missed_unacceptable,
         onward,
         no_onward,
+        measures_withheld: false,
     }))
 }
 

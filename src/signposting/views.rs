@@ -171,6 +171,9 @@ pub struct EndSummaryJson {
     pub onward_support: Vec<OnwardItemJson>,
     /// Why no onward support was needed, when that was recorded.
     pub no_onward_support_reason: Option<String>,
+    /// `measures` is empty because the person has not consented to share their health
+    /// information with criminal justice agencies (probation callers only).
+    pub measures_withheld: bool,
 }
 
 /// A service signposted to, as the end-of-treatment summary lists it.
@@ -217,6 +220,7 @@ impl EndSummaryJson {
                 })
                 .collect(),
             no_onward_support_reason: e.no_onward.clone(),
+            measures_withheld: e.measures_withheld,
         }
     }
 }
@@ -231,6 +235,8 @@ pub struct EndSummaryView {
     pub byline: Option<String>,
     /// Whether measure totals are shown.
     pub clinical: bool,
+    /// The measures are withheld from probation without the person's consent to share.
+    pub measures_withheld: bool,
 }
 
 impl EndSummaryView {
@@ -260,6 +266,7 @@ impl EndSummaryView {
                 )
             }),
             clinical,
+            measures_withheld: e.measures_withheld,
         }
     }
 }

@@ -12,6 +12,9 @@ coded_enum! {
     /// What a user does in the service; every route declares the roles it admits.
     pub enum Role {
         ProbationOfficer = ("probation_officer", "Probation officer"),
+        /// NHS Liaison and Diversion staff in police custody and the courts: they refer at
+        /// the point of arrest and follow the referrals they made.
+        LiaisonDiversion = ("liaison_diversion", "Liaison and Diversion practitioner"),
         AssistantPsychologist = ("assistant_psychologist", "Assistant psychologist"),
         ClinicalLead = ("clinical_lead", "Clinical lead"),
         Councillor = ("councillor", "Councillor"),

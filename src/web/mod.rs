@@ -44,7 +44,7 @@ pub const SERVICE_WIDE_PAGES: &[&str] = &["/admin/audit", "/admin/outbox", "/adm
 fn navigation(role: Role, service_wide: bool, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
     match role {
-        Role::ProbationOfficer => items.extend([
+        Role::ProbationOfficer | Role::LiaisonDiversion => items.extend([
             ("/referrals", "Referrals"),
             ("/referrals/new", "Make a referral"),
         ]),

@@ -433,6 +433,25 @@ async fn every_record_route_answers_by_role_and_scope() {
             .unwrap();
         (referral, tom)
     });
+    // The referral the demo Liaison and Diversion practitioner made: the only kind of
+    // record in their scope.
+    let ld_referral: String = app.with_db(|c| {
+        let ld = accounts
+            .iter()
+            .find(|a| a.role == Role::LiaisonDiversion)
+            .expect("a demo practitioner");
+        let ld: String = users::table
+            .filter(users::email.eq(ld.email))
+            .select(users::id)
+            .first(c)
+            .unwrap();
+        referrals::table
+            .filter(referrals::created_by.eq(&ld))
+            .filter(referrals::status.eq("accepted"))
+            .select(referrals::id)
+            .first(c)
+            .unwrap()
+    });
     // Leave of the demo psychologist's, a month ahead.
     let leave = app.with_db(|c| {
         use mhtr_pathway::db::schema::practitioner_leave;
@@ -630,6 +649,9 @@ async fn every_record_route_answers_by_role_and_scope() {
 
     let id_for = |record: Record, user: &Actor| -> String {
         match record {
+            Record::Casework("referral") if user.role == Role::LiaisonDiversion => {
+                ld_referral.clone()
+            }
             Record::Casework(kind) => first_id_in(&rows, kind).to_owned(),
             Record::Retention => first_id_in(&rows, "referral").to_owned(),
             Record::Practitioner => tom.clone(),

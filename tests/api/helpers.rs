@@ -330,6 +330,7 @@ impl TestApp {
         let orgs = mhtr_pathway::demo::ORGANISATIONS;
         let name = match role {
             Role::ProbationOfficer => orgs[0].0,
+            Role::LiaisonDiversion => orgs[1].0,
             Role::AssistantPsychologist | Role::ClinicalLead => orgs[2].0,
             Role::Councillor => orgs[3].0,
             Role::Admin => orgs[4].0,

@@ -175,12 +175,14 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     );
     let apis = [("po", &po2), ("cl", &cl), ("ap", &ap)];
     advance(&apis, &id, &[("po", json!({"action": "take_over"}))]).await;
-    assert_eq!(outbox(&t.app).await.len(), 1, "taking over emails nobody");
+    // The referrer hears who holds it now.
+    let rows = outbox(&t.app).await;
+    only_new(&rows, 1, MessageKind::ReferralTakenOver, &t.po, &reference);
 
     // Accepted at screening: the referrer.
     advance(&apis, &id, &[("cl", json!({"action": "accept"}))]).await;
     let rows = outbox(&t.app).await;
-    let m = only_new(&rows, 1, MessageKind::ReferralScreened, &t.po, &reference);
+    let m = only_new(&rows, 2, MessageKind::ReferralScreened, &t.po, &reference);
     assert!(m.subject.contains("accepted"), "{}", m.subject);
     assert!(m.text_body.contains("accepted"));
 
@@ -210,7 +212,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     .await;
     assert_eq!(
         outbox(&t.app).await.len(),
-        2,
+        3,
         "the steps in between email nobody"
     );
     // The assessment report: the officer holding the referral, to read for the report.
@@ -225,7 +227,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     let rows = outbox(&t.app).await;
     only_new(
         &rows,
-        2,
+        3,
         MessageKind::AssessmentReportSent,
         &taker,
         &reference,
@@ -259,7 +261,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     .await;
     assert_eq!(
         outbox(&t.app).await.len(),
-        3,
+        4,
         "the steps in between email nobody"
     );
     advance(
@@ -269,12 +271,12 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     )
     .await;
     let rows = outbox(&t.app).await;
-    only_new(&rows, 3, MessageKind::ApAllocated, &t.ap, &reference);
+    only_new(&rows, 4, MessageKind::ApAllocated, &t.ap, &reference);
 
     // Sessions planned, the first attended: the responsible officer hears of the plan.
     crate::treatment_sessions::start_with_first_session(&t.app, &ap, &id, 3).await;
     let rows = outbox(&t.app).await;
-    only_new(&rows, 4, MessageKind::SessionPlan, &taker, &reference);
+    only_new(&rows, 5, MessageKind::SessionPlan, &taker, &reference);
 
     // Treatment ended: the responsible officer, not the referrer.
     advance(
@@ -287,7 +289,7 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     )
     .await;
     let rows = outbox(&t.app).await;
-    let m = only_new(&rows, 5, MessageKind::TreatmentEnded, &taker, &reference);
+    let m = only_new(&rows, 6, MessageKind::TreatmentEnded, &taker, &reference);
     assert!(m.text_body.contains("ended"));
     assert!(
         m.text_body
@@ -300,11 +302,11 @@ async fn each_step_emails_the_person_it_concerns_with_initials_and_reference_onl
     );
 
     // Delivered, each to its own person and nobody else.
-    assert_eq!(deliver(&t.app).await, 6);
-    assert_eq!(t.server.received().len(), 6);
+    assert_eq!(deliver(&t.app).await, 7);
+    assert_eq!(t.server.received().len(), 7);
     for (who, n) in [
         (&t.cl, 1),
-        (&t.po, 1),
+        (&t.po, 2),
         (&t.ap, 1),
         (&taker, 3),
         (&t.cl_b, 0),

@@ -39,7 +39,8 @@ const ACCOUNTS = [
   { role: 'assistant-psychologist', name: 'Tom Walker', email: 'tom.walker@turningpoint.demo.example', password: 'velvet harbour cactus ninety', key: 'YDZVZUAJCYYUIZZ5UFZIPU65VQYV4G7J' },
   { role: 'clinical-lead', name: 'Dr Helen Carter', email: 'helen.carter@turningpoint.demo.example', password: 'copper meadow falcon eighty', key: 'M42BBUB7P7UKZYZR2HQGRNJB2LE2QBMI' },
   { role: 'councillor', name: 'Cllr Jo Bennett', email: 'jo.bennett@rutland.demo.example', password: 'silent orchard pepper forty', key: 'FOCWUUS5DAYE5MYRQUBNFWVBIZB2MWA3' },
-  { role: 'admin', name: 'Sam Okafor', email: 'sam.okafor@admin.demo.example', password: 'lantern gravel mosaic sixty', key: 'GMXJPAAE5UJ4XUVMOYEYUZPJQBTT2VKQ' }
+  { role: 'admin', name: 'Sam Okafor', email: 'sam.okafor@admin.demo.example', password: 'lantern gravel mosaic sixty', key: 'GMXJPAAE5UJ4XUVMOYEYUZPJQBTT2VKQ' },
+  { role: 'liaison-diversion', name: 'Amira Hussain', email: 'amira.hussain@nhs-ld.demo.example', password: 'harvest pebble lagoon fifty', key: 'FK6EO4OR6AWETR4SULXQC5C4YO5II74G' }
 ]
 const ADMIN = ACCOUNTS.find((a) => a.role === 'admin')
 
@@ -614,7 +615,8 @@ const actionLinks = (page) => page.locator('main a[href*="/actions/"]').evaluate
 // them empty shows the error summary without changing the referral.
 const REFUSED_EMPTY = new Set(['decline', 'record_not_suitable', 'book_assessment', 'record_assessment',
   'record_consent', 'send_report', 'await_sentence', 'record_adjourned', 'record_induction',
-  'start_treatment', 'end_treatment', 'record_mhtr_made', 'withdraw', 'hand_over', 'vary_order', 'end_order'])
+  'start_treatment', 'end_treatment', 'record_mhtr_made', 'withdraw', 'hand_over', 'vary_order', 'end_order',
+  'give_share_consent', 'withdraw_share_consent'])
 
 /**
  * Visits the referral page at `href` and each action page it offers that has not been
@@ -739,6 +741,38 @@ async function probationOfficerReferrals (t, page, r) {
   await visitReferralsUnderTabs(t, page, r, tabs, new Set())
 
   await probationOfficerMakesAReferral(t, page, r)
+}
+
+/**
+ * A Liaison and Diversion practitioner: their own referrals under each tab with the steps
+ * offered (recording consent to share given or withdrawn), and a new referral that starts at
+ * arrest and refuses probation with an error summary, the answer kept.
+ */
+async function liaisonDiversionReferrals (t, page, r) {
+  const tabs = await visitCaseList(t, page, r)
+  await visitReferralsUnderTabs(t, page, r, tabs, new Set())
+  await visit(t, page, `${r}-referral-new`, '/referrals/new')
+  let draft = null
+  stopUnless(await step(t, `${r}-referral-step-entry-point: a new referral starts at arrest`, async () => {
+    await page.goto('/referrals/new', { waitUntil: 'load' })
+    resetLog(page)
+    await clickAndWait(page, page.getByRole('button', { name: 'Start a new referral' }))
+    const m = new URL(page.url()).pathname.match(/^(\/referrals\/drafts\/[^/]+)\/entry-point$/)
+    assert.ok(m, `"Start a new referral" led to ${page.url()}`)
+    draft = m[1]
+    await checkPage(page, `${r}-referral-step-entry-point`)
+    assert.ok(await page.locator('input[name="entry_point"][value="arrest"]').isChecked(), 'arrest is chosen')
+  }), 'starting a referral')
+  await t.test(`${r}-referral-step-entry-point-errors: probation is refused`, async () => {
+    await page.goto(`${draft}/entry-point`, { waitUntil: 'load' })
+    await page.getByLabel('Probation (pre-sentence report)').check()
+    resetLog(page)
+    await clickAndWait(page, page.getByRole('button', { name: 'Save and continue' }))
+    await checkPage(page, `${r}-referral-step-entry-point-errors`)
+    assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'error summary shown')
+    assert.match(await page.locator('.govuk-error-summary').innerText(), /refer at the point of arrest/)
+    assert.ok(await page.locator('input[name="entry_point"][value="probation"]').isChecked(), 'answer kept')
+  })
 }
 
 /** The first referral under each tab, and each action page offered there not yet seen. */
@@ -1173,6 +1207,7 @@ for (const account of ACCOUNTS) {
       }
 
       if (r === 'probation-officer') await probationOfficerReferrals(t, page, r)
+      if (r === 'liaison-diversion') await liaisonDiversionReferrals(t, page, r)
       if (r === 'clinical-lead') await clinicalLeadReferrals(t, page, r)
       if (r === 'assistant-psychologist') {
         await assistantPsychologistReferrals(t, page, r)

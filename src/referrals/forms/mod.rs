@@ -153,6 +153,36 @@ pub fn age_on(dob: NaiveDate, on: NaiveDate) -> i32 {
 }
 
 /// Parses a whole referral. `areas` are the areas the user may refer into.
+/// Why `role` may not make a referral from `entry`: Liaison and Diversion practitioners
+/// refer at the point of arrest only.
+pub fn entry_refused(
+    role: crate::users::model::Role,
+    entry: Option<EntryPoint>,
+) -> Option<&'static str> {
+    (role == crate::users::model::Role::LiaisonDiversion && entry == Some(EntryPoint::Probation))
+        .then_some(
+            "Liaison and Diversion practitioners refer at the point of arrest: select arrest",
+        )
+}
+
+/// [`parse_referral`] for a referrer of `role`, with the entry point they may use checked too.
+pub fn parse_referral_by(
+    role: crate::users::model::Role,
+    raw: &RawForm,
+    areas: &[String],
+    today: NaiveDate,
+) -> Result<ReferralInput, FieldErrors> {
+    let refused = entry_refused(role, raw.get("entry_point").parse().ok());
+    match (parse_referral(raw, areas, today), refused) {
+        (r, None) => r,
+        (Ok(_), Some(m)) => Err(FieldErrors::single("entry_point", m)),
+        (Err(mut e), Some(m)) => {
+            e.add("entry_point", m);
+            Err(e)
+        }
+    }
+}
+
 pub fn parse_referral(
     raw: &RawForm,
     areas: &[String],

@@ -59,6 +59,9 @@ pub fn action_date(action: Action) -> Option<(&'static str, &'static str, bool)>
         StartTreatment => ("first_session_date", "first session date", false),
         EndTreatment => ("end_date", "date treatment ended", false),
         VaryOrder | EndOrder => ("decision_date", "date of the court's decision", false),
+        GiveShareConsent | WithdrawShareConsent => {
+            ("decision_date", "date the person told you", false)
+        }
         _ => return None,
     })
 }
@@ -78,9 +81,9 @@ pub fn action_text(action: Action) -> Option<(&'static str, &'static str, Option
             "Why the person is not suitable",
             Some("Enter why the person is not suitable"),
         ),
-        WithdrawConsent | RecordMhtrNotMade | Withdraw | Accept | Close | VaryOrder | EndOrder => {
-            ("note", "Note (optional)", None)
-        }
+        WithdrawConsent | RecordMhtrNotMade | Withdraw | Accept | Close | VaryOrder | EndOrder
+        | GiveShareConsent => ("note", "Note (optional)", None),
+        WithdrawShareConsent => ("note", "How the person withdrew it (optional)", None),
         EndTreatment => (
             "note",
             "Note (if treatment is complete early, the clinical reason)",

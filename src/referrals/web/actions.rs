@@ -124,6 +124,11 @@ async fn action_page(
     ctx.insert("is_withdraw", &(action == Action::Withdraw));
     ctx.insert("is_variation", &(action == Action::VaryOrder));
     ctx.insert("is_report", &(action == Action::SendReport));
+    ctx.insert("is_share_give", &(action == Action::GiveShareConsent));
+    ctx.insert(
+        "is_share_withdraw",
+        &(action == Action::WithdrawShareConsent),
+    );
     ctx.insert(
         "mode_options",
         &choices(crate::code_pairs!(crate::sessions::codes::Mode)),

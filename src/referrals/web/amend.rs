@@ -50,8 +50,8 @@ async fn amend_page(
 /// of it is shown.
 fn amend_allowed(role: Role) -> impl FnOnce(&Loaded) -> Result<(), AppError> {
     move |l| {
-        if l.withheld {
-            // The form shows every answer, police-linked ones too.
+        if l.withheld.any() {
+            // The form shows every answer, the withheld ones too.
             Err(AppError::Forbidden)
         } else if can_amend(role, l.referral.status) {
             Ok(())

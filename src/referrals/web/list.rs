@@ -165,13 +165,18 @@ pub async fn list(
     ctx.insert(
         "heading",
         match user.user.role {
-            Role::ProbationOfficer => "Your referrals",
+            Role::ProbationOfficer | Role::LiaisonDiversion => "Your referrals",
             Role::AssistantPsychologist => "Your caseload",
             _ => "Referrals",
         },
     );
     ctx.insert("is_lead", &is_lead);
-    ctx.insert("is_referrer", &(user.user.role == Role::ProbationOfficer));
+    ctx.insert(
+        "is_referrer",
+        &crate::referrals::state::Action::Submit
+            .roles()
+            .contains(&user.user.role),
+    );
     let echo = |v: &Option<String>| v.clone().unwrap_or_default();
     ctx.insert("f_status", &echo(&q.status));
     ctx.insert("f_area", &echo(&q.area_id));

@@ -187,10 +187,12 @@ pub async fn step_save(
         Err(e) => return Err(e),
     };
     let entry = raw.get("entry_point").parse().ok();
-    let errors = match forms::parse_referral(&raw, &user.area_ids, crate::clock::today()) {
-        Ok(_) => FieldErrors::new(),
-        Err(e) => forms::errors_for_step(&e, step, entry),
-    };
+    let errors =
+        match forms::parse_referral_by(user.user.role, &raw, &user.area_ids, crate::clock::today())
+        {
+            Ok(_) => FieldErrors::new(),
+            Err(e) => forms::errors_for_step(&e, step, entry),
+        };
     if !errors.is_empty() {
         return step_page(
             &state,
@@ -236,7 +238,7 @@ async fn check_page(
             (
                 s.title().to_owned(),
                 // The referrer's own draft: every answer is theirs.
-                views::answer_rows(raw, Some(*s), false, &area, &href),
+                views::answer_rows(raw, Some(*s), Default::default(), &area, &href),
             )
         })
         .collect();
@@ -314,10 +316,12 @@ pub async fn submit(
         // Sent twice: the first submission consumed the draft.
         Err(redirect) => return Ok(redirect),
     };
-    let input = match forms::parse_referral(&raw, &user.area_ids, crate::clock::today()) {
-        Ok(i) => i,
-        Err(e) => return check_page(&state, &user, &draft_id, &raw, Some(&e)).await,
-    };
+    let input =
+        match forms::parse_referral_by(user.user.role, &raw, &user.area_ids, crate::clock::today())
+        {
+            Ok(i) => i,
+            Err(e) => return check_page(&state, &user, &draft_id, &raw, Some(&e)).await,
+        };
     // Set by the "already known?" page: sending it with no answer is an error, not a repeat.
     let asked = form.get("choosing") == "yes";
     let choice = match form.get("person_choice") {

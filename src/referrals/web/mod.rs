@@ -196,5 +196,5 @@ async fn erased_page(
 }
 
 pub(super) fn can_amend(role: Role, status: Status) -> bool {
-    matches!(role, Role::ProbationOfficer | Role::ClinicalLead) && !status.is_final()
+    service::amendable(role, status)
 }

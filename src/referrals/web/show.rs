@@ -46,7 +46,11 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let shown = viewed_for_page(&state, &user, &id, |c, viewer, l| {
-        let linked = crate::linked::model::requirements_of(c, &l.referral.id)?;
+        let linked = if crate::sessions::service::follows_treatment(viewer.role) {
+            crate::linked::model::requirements_of(c, &l.referral.id)?
+        } else {
+            Vec::new()
+        };
         let can_link = crate::linked::service::may_change(viewer, &l.referral);
         let t = crate::sessions::service::treatment(c, viewer, &l.referral)?;
         let mut names = l.names.clone();
@@ -91,7 +95,7 @@ pub async fn show(
     let (can_manage_sessions, treatment) = treatment;
     let r = &l.referral;
     let role = user.user.role;
-    let amend = can_amend(role, r.status) && !l.withheld;
+    let amend = can_amend(role, r.status) && !l.withheld.any();
     #[derive(Serialize)]
     struct MergeView {
         id: String,
@@ -221,6 +225,14 @@ pub async fn show(
     ctx.insert("consent", &views::consent_text(&l));
     ctx.insert("order", &views::order_text(&l));
     ctx.insert("assessment_report", &views::report_view(&l));
+    ctx.insert(
+        "report_withheld",
+        &(l.withheld.health && l.history.iter().any(|h| h.action == Action::SendReport)),
+    );
+    ctx.insert(
+        "follows_treatment",
+        &crate::sessions::service::follows_treatment(role),
+    );
     let shown = filter
         .timeline
         .as_deref()
