@@ -318,6 +318,7 @@ pub const TABLES: &[Table] = &[
             ("acknowledged_by", Text),
             ("acknowledged_at", Timestamp),
             ("action_taken", Text),
+            ("kind", Text),
         ],
     },
     Table {

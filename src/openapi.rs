@@ -121,6 +121,7 @@ use utoipa::{Modify, OpenApi};
         crate::signposting::views::NoOnwardSupportJson,
         crate::signposting::views::OnwardSupportJson,
         crate::signposting::views::MeasureChangeJson,
+        crate::signposting::views::CombinedOutcomeJson,
         crate::signposting::views::EndSummaryJson,
         crate::signposting::api::SignpostRequest,
         crate::signposting::api::SignpostUpdateRequest,

@@ -422,6 +422,7 @@ diesel::table! {
         acknowledged_by -> Nullable<Text>,
         acknowledged_at -> Nullable<Timestamp>,
         action_taken -> Nullable<Text>,
+        kind -> Text,
     }
 }
 

@@ -33,7 +33,7 @@ coded_enum! {
         AbsenceAwaitingEvidence = ("absence_awaiting_evidence", "An absence from a treatment session awaiting evidence, with its last day"),
         AttendanceCorrected = ("attendance_corrected", "A recorded attendance you were told of is corrected"),
         SessionUnrecorded = ("session_unrecorded", "A treatment session past its time has no recorded outcome"),
-        RiskAlert = ("risk_alert", "A risk item answered above zero on an outcome measure"),
+        RiskAlert = ("risk_alert", "A risk item answered above zero, or a reliable deterioration, on an outcome measure"),
         PractitionerReport = ("practitioner_report", "A practitioner's report to the responsible officer"),
         WeeklyDigest = ("weekly_digest", "A weekly summary of your areas, on Monday morning"),
         IntakeConfirmation = ("intake_confirmation", "Confirm a new intake mailbox for an area"),

@@ -164,6 +164,10 @@ pub struct RiskAlertJson {
     pub measure_id: String,
     /// UTC.
     pub raised_at: String,
+    /// `risk_item` (the item about ending one's life or self-harm answered above zero) or
+    /// `reliable_deterioration` (the total rose by the instrument's reliable change since the
+    /// first session, during treatment).
+    pub kind: String,
     /// What raised it: the measure, the question, the answer and its score, the total.
     pub context: String,
     /// What a clinical lead does next.
@@ -274,6 +278,7 @@ impl TreatmentJson {
                         id: a.id.clone(),
                         measure_id: a.measure_id.clone(),
                         raised_at: utc(a.raised_at),
+                        kind: a.kind.as_str().to_owned(),
                         context: t
                             .measures
                             .iter()

@@ -157,13 +157,10 @@ impl Instrument {
         }
     }
 
-    /// The fall in total that counts as a reliable improvement.
+    /// The fall in total that counts as a reliable improvement (from the one thresholds
+    /// table, [`crate::sessions::outcomes::THRESHOLDS`]).
     pub fn reliable_change(self) -> u32 {
-        match self {
-            Instrument::Phq9 => 6,
-            Instrument::Gad7 => 4,
-            Instrument::Core10 => 6,
-        }
+        crate::sessions::outcomes::thresholds(self).reliable_change
     }
 
     /// Whether item `index` (0-based) is positively worded and scored in reverse.

@@ -13,6 +13,7 @@ pub mod leave;
 pub mod measures;
 pub mod model;
 pub mod notes;
+pub mod outcomes;
 pub mod plan;
 pub mod service;
 pub mod unrecorded;

@@ -159,6 +159,18 @@ pub struct RiskAlert {
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub action_taken: Option<String>,
+    pub kind: AlertKind,
+}
+
+crate::coded_enum! {
+    /// Why a clinical lead is alerted about an outcome measure.
+    pub enum AlertKind {
+        /// The item about ending one's life or self-harm answered above zero.
+        RiskItem = ("risk_item", "A risk item on an outcome measure was answered above zero"),
+        /// The total rose by at least the instrument's reliable change since the first score,
+        /// during treatment.
+        ReliableDeterioration = ("reliable_deterioration", "An outcome measure shows a reliable deterioration since the first session"),
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

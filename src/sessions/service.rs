@@ -30,7 +30,6 @@ use crate::sessions::forms::{
     Attendance, AttendanceInput, CancelInput, CorrectionInput, MeasureInput, MoveInput, PlanInput,
     ReportInput,
 };
-use crate::sessions::measures::Instrument;
 use crate::sessions::model::{self, EnforcementReview, EventRow, Measure, Plan, Session};
 use crate::sessions::plan::{self, Cadence, PlanError, PlanRequest};
 use crate::sessions::upkeep::{
@@ -100,8 +99,9 @@ pub fn alert_form(
     let (alert, measure) = model::alert_and_measure(c, alert_id)?;
     let caption = ctx.caption(c, &alert.referral_id)?;
     let context = format!(
-        "Raised {}. {}",
+        "Raised {}. {}. {}",
         crate::web::format::date_time(alert.raised_at),
+        alert.kind.label(),
         measure.alert_context()
     );
     Ok((caption, context))
@@ -1288,10 +1288,46 @@ pub fn record_measure(
         serde_json::json!({ "instrument": instrument.as_str(), "risk": m.risk }),
     )?;
     if m.risk {
-        raise_alert(c, viewer, &r, &m, instrument, emails)?;
+        raise_alert(c, viewer, &r, &m, model::AlertKind::RiskItem, emails)?;
+    } else if r.status == Status::InTreatment && deteriorated(c, &m)? {
+        raise_alert(
+            c,
+            viewer,
+            &r,
+            &m,
+            model::AlertKind::ReliableDeterioration,
+            emails,
+        )?;
     }
     crate::reports::upkeep::refresh(c, &r.id)?;
     Ok(m)
+}
+
+/// Whether measure `m` shows a reliable deterioration since the referral's first score on
+/// the same instrument (the first by session time; `m` itself has none to compare).
+fn deteriorated(c: &mut DbConn, m: &Measure) -> Result<bool, AppError> {
+    use crate::db::schema::treatment_sessions;
+    let first: Option<i32> = outcome_measures::table
+        .inner_join(
+            treatment_sessions::table.on(treatment_sessions::id.eq(outcome_measures::session_id)),
+        )
+        .filter(outcome_measures::referral_id.eq(&m.referral_id))
+        .filter(outcome_measures::instrument.eq(m.instrument))
+        .filter(outcome_measures::id.ne(&m.id))
+        .order((
+            treatment_sessions::starts_at.asc(),
+            outcome_measures::recorded_at.asc(),
+        ))
+        .select(outcome_measures::total)
+        .first(c)
+        .optional()?;
+    Ok(first.is_some_and(|f| {
+        crate::sessions::outcomes::change(
+            m.instrument,
+            u32::try_from(f).unwrap_or(0),
+            u32::try_from(m.total).unwrap_or(0),
+        ) == crate::sessions::outcomes::Change::ReliableDeterioration
+    }))
 }
 
 fn raise_alert(
@@ -1299,9 +1335,10 @@ fn raise_alert(
     viewer: &Viewer,
     r: &Referral,
     m: &Measure,
-    instrument: Instrument,
+    kind: model::AlertKind,
     emails: Option<&Emails>,
 ) -> Result<(), AppError> {
+    let instrument = m.instrument;
     diesel::insert_into(risk_alerts::table)
         .values(model::RiskAlert {
             id: crate::ids::new_id(),
@@ -1312,19 +1349,28 @@ fn raise_alert(
             acknowledged_by: None,
             acknowledged_at: None,
             action_taken: None,
+            kind,
         })
         .execute(c)?;
+    let what = match kind {
+        model::AlertKind::RiskItem => format!(
+            "{} risk item {} answered above zero",
+            instrument.label(),
+            instrument.risk_item().unwrap_or_default()
+        ),
+        model::AlertKind::ReliableDeterioration => format!(
+            "{} total {} is a reliable deterioration since the first session",
+            instrument.label(),
+            m.total
+        ),
+    };
     record_event(
         c,
         viewer,
         &r.id,
         EventKind::RiskAlert,
         true,
-        format!(
-            "{} risk item {} answered above zero: clinical leads alerted",
-            instrument.label(),
-            instrument.risk_item().unwrap_or_default()
-        ),
+        format!("{what}: clinical leads alerted"),
     )?;
     if let Some(emails) = emails {
         crate::notifications::sessions::risk_alert(c, emails, r)?;
@@ -1608,8 +1654,9 @@ pub fn attention(
                 href: format!("/risk-alerts/{}/acknowledge", a.id),
                 reference: references.get(&a.referral_id).cloned().unwrap_or_default(),
                 text: format!(
-                    "Risk alert raised {}: {}. Review it today and record what was done",
+                    "Risk alert raised {}: {}. {}. Review it today and record what was done",
                     crate::web::format::date_time(a.raised_at),
+                    a.kind.label(),
                     measure.alert_context()
                 ),
             });

@@ -58,6 +58,8 @@ pub struct AlertRow {
     pub raised: String,
     pub open: bool,
     pub text: String,
+    /// Why it was raised: a risk item above zero, or a reliable deterioration.
+    pub kind_text: &'static str,
     /// What raised it: the measure, the question, the answer and its score, the total.
     pub context: String,
 }
@@ -229,6 +231,7 @@ pub fn treatment_view(
             id: a.id.clone(),
             raised: format::date_time(a.raised_at),
             open: a.acknowledged_at.is_none(),
+            kind_text: a.kind.label(),
             context: t
                 .measures
                 .iter()

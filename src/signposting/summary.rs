@@ -11,6 +11,7 @@ use crate::referrals::model::{self as referrals_model, Referral};
 use crate::referrals::state::{Action, Status};
 use crate::sessions::codes::Outcome;
 use crate::sessions::measures::{Instrument, reliably_improved};
+use crate::sessions::outcomes::{Combined, MeasureOutcome, combined, measure_outcome};
 use crate::signposting::codes::SignpostStatus;
 use crate::signposting::model::{self, EndSummary};
 
@@ -26,6 +27,9 @@ pub struct MeasureChange {
     /// Last minus first: negative is a fall (an improvement on every instrument).
     pub change: i64,
     pub reliably_improved: bool,
+    /// The pair read clinically: caseness at the start and end, and the reliable change
+    /// either way ([`crate::sessions::outcomes`]).
+    pub outcome: MeasureOutcome,
 }
 
 /// Pairs each instrument's first and last measure, `measures` being in the order taken. An
@@ -46,11 +50,23 @@ pub fn changes(measures: &[(Instrument, u32)]) -> Vec<MeasureChange> {
                     last: *last,
                     change: i64::from(*last) - i64::from(*first),
                     reliably_improved: reliably_improved(instrument, *first, *last),
+                    outcome: measure_outcome(instrument, *first, *last),
                 }),
                 _ => None,
             }
         })
         .collect()
+}
+
+/// The PHQ-9 and GAD-7 read together, when both have a first and a last score.
+pub fn combined_of(changes: &[MeasureChange]) -> Option<Combined> {
+    let pair = |i: Instrument| {
+        changes
+            .iter()
+            .find(|c| c.instrument == i)
+            .map(|c| (c.first, c.last))
+    };
+    Some(combined(pair(Instrument::Phq9)?, pair(Instrument::Gad7)?))
 }
 
 /// Everything the summary shows.
@@ -65,6 +81,8 @@ pub struct EndOfTreatment {
     pub changes: Vec<MeasureChange>,
     pub summary: Option<EndSummary>,
     pub summary_by: Option<String>,
+    /// The PHQ-9 and GAD-7 together (recovery, reliable change), when both are paired.
+    pub combined: Option<Combined>,
     /// Sessions missed, as the reports count them: acceptable absences (and absences still
     /// awaiting evidence) and unacceptable failures.
     pub missed_acceptable: i64,
@@ -90,6 +108,7 @@ impl EndOfTreatment {
         use crate::referrals::consent;
         if consent::withholds_health(viewer.role, consent::current(c, r)?) {
             self.changes.clear();
+            self.combined = None;
             self.measures_withheld = true;
         }
         Ok(self)
@@ -150,6 +169,7 @@ pub fn end_of_treatment(c: &mut DbConn, r: &Referral) -> Result<Option<EndOfTrea
         ended_at: ended.as_ref().map(|h| h.at),
         outcome: code("end_outcome").and_then(|c| c.parse().ok()),
         reason: code("end_reason").and_then(|c| c.parse().ok()),
+        combined: combined_of(&changes(&measures)),
         changes: changes(&measures),
         summary,
         summary_by,
@@ -181,6 +201,15 @@ mod tests {
     }
 
     #[test]
+    fn both_paired_are_read_together_and_one_alone_is_not() {
+        let c = changes(&[(Phq9, 15), (Gad7, 12), (Phq9, 5), (Gad7, 4)]);
+        let both = combined_of(&c).expect("both paired");
+        assert_eq!(both.recovered, Some(true));
+        assert_eq!(both.reliably_recovered, Some(true));
+        assert!(combined_of(&changes(&[(Phq9, 15), (Phq9, 5), (Gad7, 12)])).is_none());
+    }
+
+    #[test]
     fn a_rise_is_a_positive_change_and_no_improvement() {
         let c = changes(&[(Phq9, 8), (Phq9, 20)]);
         assert_eq!(c[0].change, 12);
@@ -198,6 +227,7 @@ mod tests {
                 last: 10,
                 change: -8,
                 reliably_improved: true,
+                outcome: measure_outcome(Gad7, 18, 10),
             }]
         );
         assert!(changes(&[]).is_empty());

@@ -146,6 +146,49 @@ pub struct MeasureChangeJson {
     pub change: Option<i64>,
     /// The fall reaches the instrument's reliable change (PHQ-9 6, GAD-7 4, CORE-10 6).
     pub reliable_improvement: bool,
+    /// `reliable_improvement`, `no_reliable_change` or `reliable_deterioration` (a rise of
+    /// at least the reliable change).
+    pub reliable_change: String,
+    pub reliable_change_label: String,
+    /// At or above the instrument's clinical cut-off (PHQ-9 10, GAD-7 8, CORE-10 11) at the
+    /// first and at the last score.
+    pub caseness_at_start: bool,
+    pub caseness_at_end: bool,
+}
+
+/// The PHQ-9 and GAD-7 read together, in the NHS Talking Therapies definitions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CombinedOutcomeJson {
+    /// At caseness on either measure at the start.
+    pub caseness_at_start: bool,
+    /// At caseness at the start, below both cut-offs at the end; `null` when not at caseness
+    /// at the start (outside recovery's denominator).
+    pub recovered: Option<bool>,
+    /// `reliable_improvement` (at least one reliably improved, neither deteriorated),
+    /// `reliable_deterioration` (either did) or `no_reliable_change`.
+    pub reliable_change: String,
+    /// Recovered and reliably improved; `null` when not at caseness at the start.
+    pub reliably_recovered: Option<bool>,
+    /// The reading in words.
+    pub text: String,
+}
+
+impl CombinedOutcomeJson {
+    pub fn new(c: &crate::sessions::outcomes::Combined) -> Self {
+        let recovery = match (c.recovered, c.reliably_recovered) {
+            (None, _) => "not at caseness at the start, so outside the recovery rate".to_owned(),
+            (Some(true), Some(true)) => "reliably recovered".to_owned(),
+            (Some(true), _) => "recovered (below both cut-offs at the end)".to_owned(),
+            (Some(false), _) => "not recovered (still at caseness at the end)".to_owned(),
+        };
+        Self {
+            caseness_at_start: c.caseness_at_start,
+            recovered: c.recovered,
+            reliable_change: c.change.as_str().to_owned(),
+            reliably_recovered: c.reliably_recovered,
+            text: format!("{}; {recovery}", c.change.label()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -158,6 +201,8 @@ pub struct EndSummaryJson {
     /// `YYYY-MM-DD`.
     pub end_date: Option<String>,
     pub measures: Vec<MeasureChangeJson>,
+    /// The PHQ-9 and GAD-7 together, when both have a first and a last score.
+    pub combined_outcome: Option<CombinedOutcomeJson>,
     /// The practitioner's summary for the responsible officer.
     pub practitioner_summary: Option<String>,
     pub summary_written_by: Option<String>,
@@ -203,8 +248,13 @@ impl EndSummaryJson {
                     last_total: clinical.then_some(m.last),
                     change: clinical.then_some(m.change),
                     reliable_improvement: m.reliably_improved,
+                    reliable_change: m.outcome.change.as_str().into(),
+                    reliable_change_label: m.outcome.change.label().into(),
+                    caseness_at_start: m.outcome.caseness_at_start,
+                    caseness_at_end: m.outcome.caseness_at_end,
                 })
                 .collect(),
+            combined_outcome: e.combined.as_ref().map(CombinedOutcomeJson::new),
             practitioner_summary: e.summary.as_ref().map(|s| s.summary.clone()),
             summary_written_by: e.summary_by.clone(),
             summary_written_at: e.summary.as_ref().map(|s| utc(s.written_at)),
@@ -231,6 +281,7 @@ pub struct EndSummaryView {
     pub sessions: String,
     pub ended: String,
     pub measures: Vec<MeasureChangeJson>,
+    pub combined: Option<CombinedOutcomeJson>,
     pub summary: Option<String>,
     pub byline: Option<String>,
     /// Whether measure totals are shown.
@@ -257,6 +308,7 @@ impl EndSummaryView {
             ),
             ended,
             measures: EndSummaryJson::new(e, clinical).measures,
+            combined: e.combined.as_ref().map(CombinedOutcomeJson::new),
             summary: e.summary.as_ref().map(|s| s.summary.clone()),
             byline: e.summary.as_ref().map(|s| {
                 format!(

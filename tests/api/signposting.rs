@@ -264,6 +264,19 @@ async fn the_end_summary_pairs_the_first_and_last_measures_with_reliable_improve
     assert_eq!(gad7["instrument"], "gad7");
     assert_eq!(gad7["change"], -3);
     assert_eq!(gad7["reliable_improvement"], false);
+    // Read clinically (NHS Talking Therapies): PHQ-9 15 → 9 leaves caseness with a reliable
+    // improvement; GAD-7 12 → 9 stays at caseness (8 or more) with no reliable change.
+    assert_eq!(phq9["caseness_at_start"], true);
+    assert_eq!(phq9["caseness_at_end"], false);
+    assert_eq!(phq9["reliable_change"], "reliable_improvement");
+    assert_eq!(gad7["caseness_at_end"], true);
+    assert_eq!(gad7["reliable_change"], "no_reliable_change");
+    // Together: a reliable improvement, but not recovered, as GAD-7 is still at caseness.
+    let both = &s["combined_outcome"];
+    assert_eq!(both["caseness_at_start"], true);
+    assert_eq!(both["recovered"], false);
+    assert_eq!(both["reliable_change"], "reliable_improvement");
+    assert_eq!(both["reliably_recovered"], false);
 
     // The officer reads the summary and the flags, not the totals.
     let (status, o) = c.po.get(&summary_path).await;
@@ -288,6 +301,8 @@ async fn the_end_summary_pairs_the_first_and_last_measures_with_reliable_improve
         "2 of 12",
         "Ended early",
         "Engaged in two sessions",
+        "PHQ-9 and GAD-7 together: Reliable improvement; not recovered",
+        "Yes, then no",
     ] {
         assert!(page.contains(text), "page shows {text}");
     }

@@ -1850,3 +1850,63 @@ async fn reports_acknowledgements_and_decisions_work_through_the_api_and_race_sa
     };
     assert_eq!(decided["decision"], kept);
 }
+
+/// A reliable deterioration mid-treatment (the PHQ-9 rising 6 or more since the first
+/// session) alerts the clinical leads at once; a rise of 5 does not.
+#[tokio::test]
+async fn a_reliable_deterioration_during_treatment_alerts_the_clinical_leads() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 81).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Wed))).await;
+    attend_first(&t.app, &c.ap, &id, 3, 20).await;
+    let tr = treatment(&c.ap, &id).await;
+    let measure = |n: i64, stage: &'static str, answers: Vec<u32>| {
+        let sid = numbered(&tr, n)["id"].as_str().unwrap().to_owned();
+        let ap = &c.ap;
+        async move {
+            let (status, m) = ap
+                .post(
+                    &format!("/api/v1/sessions/{sid}/measures"),
+                    &json!({"instrument": "phq9", "stage": stage, "answers": answers}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{m}");
+        }
+    };
+    // First 8; then 13 (a rise of 5: not reliable); then 14 (a rise of 6: reliable).
+    measure(1, "first", vec![1, 1, 1, 1, 1, 1, 1, 1, 0]).await;
+    let before = outbox(&t.app).await.len();
+    measure(2, "mid", vec![2, 2, 2, 2, 1, 1, 1, 2, 0]).await;
+    assert_eq!(
+        outbox(&t.app).await.len(),
+        before,
+        "a rise of 5 alerts nobody"
+    );
+    assert_eq!(
+        treatment(&c.cl, &id).await["risk_alerts"],
+        json!([]),
+        "and raises no alert"
+    );
+    measure(3, "mid", vec![2, 2, 2, 2, 2, 1, 1, 2, 0]).await;
+    let rows = outbox(&t.app).await;
+    assert_eq!(
+        sent(&rows[before..], MessageKind::RiskAlert),
+        emails_of(&[&t.cl, &t.cl2]),
+        "the area's clinical leads, at once"
+    );
+    let alerts = treatment(&c.cl, &id).await["risk_alerts"].clone();
+    assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+    assert_eq!(alerts[0]["kind"], "reliable_deterioration");
+    // On the lead's home page and the referral page, saying why.
+    let lead = t.app.browser(&t.cl).await;
+    let (_, home) = lead.get("/").await;
+    assert!(
+        home.contains("reliable deterioration since the first session"),
+        "{home}"
+    );
+    let (_, page) = lead.get(&format!("/referrals/{id}")).await;
+    assert!(
+        page.contains("An outcome measure shows a reliable deterioration since the first session")
+    );
+}

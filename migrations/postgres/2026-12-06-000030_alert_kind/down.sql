@@ -1,0 +1,1 @@
+ALTER TABLE risk_alerts DROP COLUMN kind;
