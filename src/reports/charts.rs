@@ -2,7 +2,7 @@
 //! comes with the table of the same figures, names itself to assistive technology (`role="img"`
 //! with a `<title>` and `<desc>`), writes every figure as text beside its bar so nothing is told
 //! by colour alone, and escapes every piece of text it is given. A figure that is withheld is
-//! not drawn: the word "suppressed" stands in its place.
+//! not drawn: the GSS symbol `[c]` stands in its place, and `[z]` where nothing applies.
 
 use std::sync::OnceLock;
 
@@ -21,9 +21,9 @@ pub const GREY: &str = "#505a5f";
 pub enum Value {
     /// The number the bar's length is drawn from, and how the page writes it.
     Shown(f64, String),
-    /// Withheld by disclosure control: no bar, the word "suppressed".
+    /// Withheld by disclosure control: no bar, `[c]`.
     Suppressed,
-    /// Nothing to show (no denominator, say): no bar, a dash.
+    /// Nothing to show (no denominator, say): no bar, `[z]`.
     None,
 }
 
@@ -31,8 +31,8 @@ impl Value {
     fn text(&self) -> String {
         match self {
             Value::Shown(_, text) => text.clone(),
-            Value::Suppressed => "suppressed".into(),
-            Value::None => "–".into(),
+            Value::Suppressed => crate::reports::uptake::WITHHELD.into(),
+            Value::None => crate::reports::uptake::NOT_APPLICABLE.into(),
         }
     }
 
@@ -361,8 +361,8 @@ mod tests {
             ],
         );
         assert_eq!(svg.matches("<rect").count(), 1, "{svg}");
-        assert!(svg.contains(">suppressed</text>"));
-        assert!(svg.contains(">–</text>"));
+        assert!(svg.contains(">[c]</text>"));
+        assert!(svg.contains(">[z]</text>"));
     }
 
     #[test]
@@ -376,7 +376,7 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 2);
         assert!(svg.contains("height=\"150.0\""), "largest fills the plot");
         assert!(svg.contains("height=\"75.0\""));
-        assert!(svg.contains(">Nov 2026</text>") && svg.contains(">suppressed</text>"));
+        assert!(svg.contains(">Nov 2026</text>") && svg.contains(">[c]</text>"));
     }
 
     #[test]

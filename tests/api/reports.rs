@@ -488,9 +488,17 @@ async fn the_report_csv_carries_a_byte_order_mark_for_spreadsheets() {
     let res = lead.get("/reports/uptake.csv?section=funnel").await;
     assert_eq!(res.status(), StatusCode::OK);
     let bytes = res.bytes().await.unwrap();
-    assert!(bytes.starts_with(b"\xEF\xBB\xBF\"Indicator\""), "{bytes:?}");
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF\"Indicator, "), "{bytes:?}");
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     assert!(text.contains("\"Referrals made\""), "{text}");
+    // This period has only just begun: its figures can still change, and say so with the
+    // GSS symbol; nothing is written as a dash.
+    let head = text.lines().next().unwrap_or_default();
+    assert!(
+        head.contains("[p] (provisional: can still change)"),
+        "{head}"
+    );
+    assert!(!text.contains('–'), "{text}");
 }
 
 /// The report speaks plainly: a summary of the totals, the history from the first referral

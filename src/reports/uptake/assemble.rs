@@ -337,6 +337,7 @@ pub(super) fn assemble(
         columns,
         area_ids: ids,
         suppressed: suppress,
+        provisional: false,
         threshold,
         sections,
         history,

@@ -6,11 +6,16 @@ pub(super) fn csv_field(s: &str) -> String {
     crate::spreadsheet::quoted(s)
 }
 
-fn csv_rows(columns: &[String], rows: &[Row], change_since: Option<&str>) -> String {
+fn csv_rows(
+    first_heading: &str,
+    columns: &[String],
+    rows: &[Row],
+    change_since: Option<&str>,
+) -> String {
     let with_targets = rows.iter().any(|r| r.target.is_some());
     let with_change = change_since.filter(|_| rows.iter().any(|r| r.trend.is_some()));
     let mut out = String::new();
-    let mut head = vec![csv_field("Indicator")];
+    let mut head = vec![csv_field(first_heading)];
     head.extend(columns.iter().map(|c| csv_field(c)));
     if let Some(previous) = with_change {
         head.push(csv_field(&format!("Change since {previous} (total)")));
@@ -47,7 +52,16 @@ fn csv_rows(columns: &[String], rows: &[Row], change_since: Option<&str>) -> Str
 /// previous period when the section tells one, and the target and the status against it
 /// when the section has targets.
 pub fn csv(report: &Report, section: &Section) -> String {
+    let heading = if report.provisional {
+        format!(
+            "Indicator, {} {PROVISIONAL} (provisional: can still change)",
+            report.period_label
+        )
+    } else {
+        format!("Indicator, {}", report.period_label)
+    };
     csv_rows(
+        &heading,
         &report.columns,
         &section.rows,
         Some(report.previous_label.as_str()),
@@ -56,5 +70,10 @@ pub fn csv(report: &Report, section: &Section) -> String {
 
 /// The key indicators over the last periods as CSV: a column per period.
 pub fn history_csv(report: &Report) -> String {
-    csv_rows(&report.history.periods, &report.history.rows, None)
+    csv_rows(
+        "Indicator",
+        &report.history.periods,
+        &report.history.rows,
+        None,
+    )
 }

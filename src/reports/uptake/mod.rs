@@ -41,6 +41,25 @@ const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
 
 // ------------------------------------------------------------------ output
 
+/// The Government Statistical Service symbols the report uses, on the page, in the CSV and
+/// in the spreadsheet: a figure withheld to protect the people behind it, and one that does
+/// not apply. `[p]` marks a provisional period ([`PROVISIONAL_MONTHS`]).
+pub const WITHHELD: &str = "[c]";
+pub const NOT_APPLICABLE: &str = "[z]";
+pub const PROVISIONAL: &str = "[p]";
+
+/// How long after a period ends its figures can still change: the report follows the
+/// referrals made in the period along the pathway, and sentence, the first session and the
+/// end of treatment come months later (a 12-session course alone takes three months or
+/// more after an order that may itself be made months after the referral).
+pub const PROVISIONAL_MONTHS: u32 = 12;
+
+/// Whether figures for a period ending on `end` can still change on `today`.
+pub fn is_provisional(end: NaiveDate, today: NaiveDate) -> bool {
+    end.checked_add_months(chrono::Months::new(PROVISIONAL_MONTHS))
+        .is_none_or(|settled| settled >= today)
+}
+
 /// A figure as shown: the text, and whether it was withheld.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Figure {
@@ -64,15 +83,17 @@ impl Figure {
 
     fn withheld() -> Figure {
         Figure {
-            text: "[c]".into(),
+            text: WITHHELD.into(),
             value: None,
             suppressed: true,
         }
     }
 
+    /// Not applicable (GSS `[z]`): nothing to work it out from, such as a rate with no
+    /// denominator or a wait when nobody waited.
     fn none() -> Figure {
         Figure {
-            text: "–".into(),
+            text: NOT_APPLICABLE.into(),
             value: None,
             suppressed: false,
         }
@@ -147,6 +168,9 @@ pub struct Report {
     /// The areas' ids, in column order.
     pub area_ids: Vec<String>,
     pub suppressed: bool,
+    /// The period ended less than [`PROVISIONAL_MONTHS`] ago: its figures can still change
+    /// (marked `[p]`).
+    pub provisional: bool,
     pub threshold: i64,
     pub sections: Vec<Section>,
     pub history: History,
@@ -495,6 +519,7 @@ pub fn build(
         threshold,
     );
     report.history.since_first_referral = since_first_referral;
+    report.provisional = is_provisional(period.end, crate::clock::today());
     Ok(report)
 }
 
@@ -546,6 +571,22 @@ pub fn disclosed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_is_provisional_for_twelve_months_after_it_ends() {
+        let end = NaiveDate::from_ymd_opt(2025, 3, 31).unwrap();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert!(is_provisional(end, day(2025, 3, 31)), "the day it ends");
+        assert!(is_provisional(end, day(2026, 3, 31)), "twelve months on");
+        assert!(
+            !is_provisional(end, day(2026, 4, 1)),
+            "settled the day after"
+        );
+        assert_eq!(
+            (WITHHELD, NOT_APPLICABLE, PROVISIONAL),
+            ("[c]", "[z]", "[p]")
+        );
+    }
     use crate::referrals::codes::{CombinedWith, EntryPoint, Sex};
     use crate::reports::facts::AgeBand;
 
@@ -575,6 +616,7 @@ mod tests {
             columns: vec!["Rutland".into(), "Total".into()],
             area_ids: vec!["a1".into()],
             suppressed: true,
+            provisional: false,
             threshold: 5,
             sections: vec![],
             history: History {
@@ -597,7 +639,15 @@ mod tests {
             }],
         };
         let out = csv(&report, &section);
-        assert!(out.starts_with("\"Indicator\",\"Rutland\",\"Total\"\r\n"));
+        assert!(out.starts_with("\"Indicator, November 2026\",\"Rutland\",\"Total\"\r\n"));
+        let provisional = Report {
+            provisional: true,
+            ..report.clone()
+        };
+        assert!(
+            csv(&provisional, &section)
+                .starts_with("\"Indicator, November 2026 [p] (provisional: can still change)\"")
+        );
         assert!(
             out.contains("\"'=HYPERLINK(\"\"x\"\")\",\"[c]\",\"7\""),
             "{out}"
@@ -839,7 +889,7 @@ mod tests {
                     .flat_map(|(_, t)| t)
                     .filter(|t| *t == "[c]")
                     .count();
-                prop_assert_eq!(chart.chart.svg.matches(">suppressed</text>").count(), withheld);
+                prop_assert_eq!(chart.chart.svg.matches(">[c]</text>").count(), withheld);
                 for number in chart.chart.svg.split('>').filter_map(|s| s.strip_suffix("</text")) {
                     prop_assert!(!small(number), "{} draws {}", chart.chart.id, number);
                 }
@@ -941,7 +991,7 @@ mod tests {
             ("Referrals made".into(), vec!["12".into()])
         );
         assert!(f.chart.svg.contains(">Referrals made</text>"));
-        assert!(!f.chart.svg.contains("suppressed</text>"));
+        assert!(!f.chart.svg.contains(">[c]</text>"));
         let history = |r: &Report| {
             charts(r)
                 .into_iter()
@@ -953,7 +1003,7 @@ mod tests {
         assert_eq!(h.chart.table.rows[0].1, vec!["3".to_string()]);
         let h = history(&shut);
         assert_eq!(h.chart.table.rows[0].1, vec!["[c]".to_string()]);
-        assert_eq!(h.chart.svg.matches(">suppressed</text>").count(), 1);
+        assert_eq!(h.chart.svg.matches(">[c]</text>").count(), 1);
         assert_eq!(
             h.chart.svg.matches("<rect").count(),
             1,
