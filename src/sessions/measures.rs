@@ -158,9 +158,9 @@ impl Instrument {
     }
 
     /// The fall in total that counts as a reliable improvement (from the one thresholds
-    /// table, [`crate::sessions::outcomes::THRESHOLDS`]).
+    /// table, [`THRESHOLDS`]).
     pub fn reliable_change(self) -> u32 {
-        crate::sessions::outcomes::thresholds(self).reliable_change
+        thresholds(self).reliable_change
     }
 
     /// Whether item `index` (0-based) is positively worded and scored in reverse.
@@ -305,6 +305,51 @@ pub fn parse_answers(instrument: Instrument, raw: &[&str]) -> Result<Scores, Vec
 /// last measure.
 pub fn reliably_improved(instrument: Instrument, first: u32, last: u32) -> bool {
     first.saturating_sub(last) >= instrument.reliable_change()
+}
+
+/// One instrument's thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub instrument: Instrument,
+    /// A total at or above this is "at caseness" (above the clinical threshold).
+    pub caseness: u32,
+    /// A change of at least this much is reliable (beyond measurement error).
+    pub reliable_change: u32,
+}
+
+/// The thresholds, one row per instrument. Sources:
+/// - PHQ-9 caseness 10 and reliable change 6; GAD-7 caseness 8 and reliable change 4: NHS
+///   England, *NHS Talking Therapies for anxiety and depression manual* (v7, 2024), the
+///   outcome measures appendix, and *Psychological therapies: reports on the use of IAPT
+///   services* technical output specification.
+/// - CORE-10 clinical cut-off 11 (a total of 11 or more) and reliable change 6: Barkham et
+///   al. (2013), "The CORE-10: a short measure of psychological distress for routine use in
+///   the psychological therapies", *Counselling and Psychotherapy Research* 13(1).
+pub const THRESHOLDS: [Thresholds; 3] = [
+    Thresholds {
+        instrument: Instrument::Phq9,
+        caseness: 10,
+        reliable_change: 6,
+    },
+    Thresholds {
+        instrument: Instrument::Gad7,
+        caseness: 8,
+        reliable_change: 4,
+    },
+    Thresholds {
+        instrument: Instrument::Core10,
+        caseness: 11,
+        reliable_change: 6,
+    },
+];
+
+/// The thresholds of `instrument`.
+pub fn thresholds(instrument: Instrument) -> Thresholds {
+    THRESHOLDS
+        .iter()
+        .copied()
+        .find(|t| t.instrument == instrument)
+        .unwrap_or(THRESHOLDS[0])
 }
 
 #[cfg(test)]

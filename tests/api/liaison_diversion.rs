@@ -216,6 +216,31 @@ async fn the_officer_recording_the_court_becomes_responsible_for_an_unheld_arres
         .as_str()
         .unwrap()
         .to_owned();
+    to_consent(&t, &m, &id).await;
+    ok(
+        &m.cl,
+        &id,
+        json!({"action": "send_report", "report_date": day(-2), "formulation": "Anxiety kept going by avoidance", "recommendation": "An MHTR of 12 sessions", "proposed_start_date": "2030-03-01", "proposed_sessions": 12, "proposed_mode": "phone"}),
+    )
+    .await;
+    // No officer holds it; the one who records the hearing becomes its responsible officer.
+    let r = ok(
+        &m.po,
+        &id,
+        json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),
+    )
+    .await;
+    assert_eq!(r["responsible_officer"], "Pat Officer", "{r}");
+    let rows = outbox(&t.app).await;
+    assert_eq!(
+        sent(&rows, MessageKind::ReferralTakenOver),
+        vec![m.ld.email.clone()]
+    );
+}
+
+/// Screening, assessment, suitability and consent to the MHTR, by the lead and the
+/// practitioner.
+async fn to_consent(t: &Cast, m: &Team, id: &str) {
     for (api, body) in [
         (&m.cl, json!({"action": "accept"})),
         (
@@ -231,26 +256,9 @@ async fn the_officer_recording_the_court_becomes_responsible_for_an_unheld_arres
             &m.ap,
             json!({"action": "record_consent", "consent_date": day(-3)}),
         ),
-        (
-            &m.cl,
-            json!({"action": "send_report", "report_date": day(-2), "formulation": "Anxiety kept going by avoidance", "recommendation": "An MHTR of 12 sessions", "proposed_start_date": "2030-03-01", "proposed_sessions": 12, "proposed_mode": "phone"}),
-        ),
     ] {
-        ok(api, &id, body).await;
+        ok(api, id, body).await;
     }
-    // No officer holds it; the one who records the hearing becomes its responsible officer.
-    let r = ok(
-        &m.po,
-        &id,
-        json!({"action": "await_sentence", "hearing_date": "2030-02-01"}),
-    )
-    .await;
-    assert_eq!(r["responsible_officer"], "Pat Officer", "{r}");
-    let rows = outbox(&t.app).await;
-    assert_eq!(
-        sent(&rows, MessageKind::ReferralTakenOver),
-        vec![m.ld.email.clone()]
-    );
 }
 
 /// A field of the referral's answers as the API gives it to `api`.
@@ -307,24 +315,7 @@ async fn what_the_person_did_not_consent_to_share_is_withheld_from_probation() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Consent to the MHTR at assessment covers sharing with probation: then it shows.
-    for (api, body) in [
-        (&m.cl, json!({"action": "accept"})),
-        (
-            &m.cl,
-            json!({"action": "book_assessment", "assessment_date": "2030-01-01", "assessor_id": t.ap.id}),
-        ),
-        (
-            &m.ap,
-            json!({"action": "record_assessment", "assessment_date": day(-3)}),
-        ),
-        (&m.cl, json!({"action": "record_suitable"})),
-        (
-            &m.ap,
-            json!({"action": "record_consent", "consent_date": day(-3)}),
-        ),
-    ] {
-        ok(api, &id, body).await;
-    }
+    to_consent(&t, &m, &id).await;
     let v = answers(&m.po, &id).await;
     assert_eq!(v["share_consent"], "given");
     assert_eq!(v["answers"]["needs"], json!(["anxiety"]));

@@ -321,7 +321,7 @@ async fn councillors_charts_withhold_what_their_tables_withhold() {
     // Referrals made (5) is drawn, and the zeros (completed, signposted); the six steps from
     // screening to starting are withheld: not drawn, and each says so.
     assert!(funnel.contains(">5</text>"), "{funnel}");
-    assert_eq!(funnel.matches(">suppressed</text>").count(), 6, "{funnel}");
+    assert_eq!(funnel.matches(">[c]</text>").count(), 6, "{funnel}");
     assert_eq!(funnel.matches("<rect").count(), 3, "{funnel}");
     for small in 1..=4 {
         assert!(
@@ -334,7 +334,7 @@ async fn councillors_charts_withhold_what_their_tables_withhold() {
         .find("<title id=\"chart-history-started-title\">")
         .unwrap();
     let started = &page[start..start + page[start..].find("</svg>").unwrap()];
-    assert!(started.contains(">suppressed</text>"), "{started}");
+    assert!(started.contains(">[c]</text>"), "{started}");
     assert!(!started.contains(">1</text>"));
     // Targets are not judged on withheld figures.
     let (_, report) = t

@@ -81,7 +81,7 @@ pub fn charts(report: &Report) -> Vec<SectionChart> {
                 "chart-funnel",
                 &title,
                 &format!(
-                    "Horizontal bars: how many of the people referred in {} reached each step of the pathway, {together}. Withheld figures are marked suppressed and not drawn.",
+                    "Horizontal bars: how many of the people referred in {} reached each step of the pathway, {together}. Withheld figures are marked [c] and not drawn.",
                     report.period_label
                 ),
                 &bars
@@ -130,7 +130,7 @@ pub fn charts(report: &Report) -> Vec<SectionChart> {
                     &id,
                     &title,
                     &format!(
-                        "Columns, one for each period from {first} to {last}: {}, {together}. Withheld figures are marked suppressed and not drawn.",
+                        "Columns, one for each period from {first} to {last}: {}, {together}. Withheld figures are marked [c] and not drawn.",
                         row.label.to_lowercase()
                     ),
                     &points,
