@@ -4,7 +4,7 @@
 //! responsible; what the person did not consent to share is withheld from probation, and a
 //! withdrawal is recorded, emailed and acted on, through the pages and the API.
 
-use chrono::{Duration, Weekday};
+use chrono::Duration;
 use mhtr_pathway::notifications::messages::MessageKind;
 use mhtr_pathway::referrals::consent;
 use mhtr_pathway::users::model::Role;
@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 use crate::referrals::api_referral;
 use crate::referrals::helpers::{Api, LEAD_REASON, TestUser};
 use crate::treatment_sessions::{
-    Cast, allocated_referral, attend_first, cast, clients, make_plan, next, numbered, outbox, sent,
-    today, treatment, weekly_plan,
+    Cast, cast, clients, in_treatment, outbox, post_measure, sent, today,
 };
 
 fn arrest_json(area: &str, family: &str, consent_to_share: bool) -> Value {
@@ -462,23 +461,9 @@ async fn what_the_person_did_not_consent_to_share_is_withheld_from_probation() {
 async fn the_end_of_treatment_measures_are_withheld_from_probation_after_a_withdrawal() {
     let t = cast().await;
     let c = clients(&t).await;
-    let id = allocated_referral(&t, &c, 71).await;
-    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Wed))).await;
-    attend_first(&t.app, &c.ap, &id, 2, 9).await;
-    let tr = treatment(&c.ap, &id).await;
-    for (n, stage, answers) in [
-        (1, "first", vec![2, 2, 2, 2, 2, 2, 2, 1, 0]),
-        (2, "last", vec![1, 1, 1, 1, 1, 1, 1, 1, 0]),
-    ] {
-        let sid = numbered(&tr, n)["id"].as_str().unwrap().to_owned();
-        let (status, r) =
-            c.ap.post(
-                &format!("/api/v1/sessions/{sid}/measures"),
-                &json!({"instrument": "phq9", "stage": stage, "answers": answers}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{r}");
-    }
+    let (id, tr) = in_treatment(&t, &c, 71, 2, 9).await;
+    post_measure(&c.ap, &tr, 1, "phq9", "first", &[2, 2, 2, 2, 2, 2, 2, 1, 0]).await;
+    post_measure(&c.ap, &tr, 2, "phq9", "last", &[1, 1, 1, 1, 1, 1, 1, 1, 0]).await;
     ok(
         &c.ap,
         &id,

@@ -3,7 +3,7 @@
 //! the directory offering only active services of the person's area, the administrators'
 //! directory pages, follow-ups due, and scope on every new route.
 
-use chrono::{Duration, Weekday};
+use chrono::Duration;
 use diesel::prelude::*;
 use mhtr_pathway::db::schema::{no_onward_support, signpostings};
 use mhtr_pathway::users::model::Role;
@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use crate::referrals::advance;
 use crate::referrals::helpers::Api;
 use crate::treatment_sessions::{
-    Cast, Clients, allocated_referral, cast, clients, make_plan, next, numbered, referral_status,
-    today, treatment, weekly_plan,
+    Cast, Clients, allocated_referral, cast, clients, referral_status, today,
 };
 
 /// A directory service added by the administrator's API, serving `areas`.
@@ -180,10 +179,7 @@ async fn no_onward_support_with_a_reason_lets_the_referral_close() {
 async fn the_end_summary_pairs_the_first_and_last_measures_with_reliable_improvement() {
     let t = cast().await;
     let c = clients(&t).await;
-    let id = allocated_referral(&t, &c, 3).await;
-    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Wed))).await;
-    crate::treatment_sessions::attend_first(&t.app, &c.ap, &id, 2, 9).await;
-    let tr = treatment(&c.ap, &id).await;
+    let (id, tr) = crate::treatment_sessions::in_treatment(&t, &c, 3, 2, 9).await;
     // PHQ-9 15 → 9 (a fall of 6: reliable); GAD-7 12 → 9 (a fall of 3: not).
     let measures = [
         (1, "phq9", "first", vec![2, 2, 2, 2, 2, 2, 2, 1, 0]),
@@ -192,14 +188,7 @@ async fn the_end_summary_pairs_the_first_and_last_measures_with_reliable_improve
         (2, "gad7", "last", vec![2, 2, 1, 1, 1, 1, 1]),
     ];
     for (n, instrument, stage, answers) in measures {
-        let sid = numbered(&tr, n)["id"].as_str().unwrap().to_owned();
-        let (status, r) =
-            c.ap.post(
-                &format!("/api/v1/sessions/{sid}/measures"),
-                &json!({"instrument": instrument, "stage": stage, "answers": answers}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{r}");
+        crate::treatment_sessions::post_measure(&c.ap, &tr, n, instrument, stage, &answers).await;
     }
     let summary_path = format!("/api/v1/referrals/{id}/end-summary");
     let (status, _) = c.ap.get(&summary_path).await;

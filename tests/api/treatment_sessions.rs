@@ -200,6 +200,42 @@ pub(crate) fn live(t: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// A referral in treatment: allocated (`n` keeps people apart), planned weekly on
+/// Wednesdays, its first `attended` sessions held from `first_days_ago` days ago. Returns
+/// its id and its treatment as the practitioner reads it.
+pub(crate) async fn in_treatment(
+    t: &Cast,
+    c: &Clients,
+    n: u32,
+    attended: i64,
+    first_days_ago: i64,
+) -> (String, Value) {
+    let id = allocated_referral(t, c, n).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Wed))).await;
+    attend_first(&t.app, &c.ap, &id, attended, first_days_ago).await;
+    let tr = treatment(&c.ap, &id).await;
+    (id, tr)
+}
+
+/// Records `instrument` at the `n`th session of treatment `tr`, expecting it taken.
+pub(crate) async fn post_measure(
+    ap: &Api,
+    tr: &Value,
+    n: i64,
+    instrument: &str,
+    stage: &str,
+    answers: &[u32],
+) {
+    let sid = numbered(tr, n)["id"].as_str().unwrap().to_owned();
+    let (status, r) = ap
+        .post(
+            &format!("/api/v1/sessions/{sid}/measures"),
+            &json!({"instrument": instrument, "stage": stage, "answers": answers}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+}
+
 pub(crate) fn numbered(t: &Value, n: i64) -> Value {
     live(t)
         .into_iter()
@@ -1857,22 +1893,10 @@ async fn reports_acknowledgements_and_decisions_work_through_the_api_and_race_sa
 async fn a_reliable_deterioration_during_treatment_alerts_the_clinical_leads() {
     let t = cast().await;
     let c = clients(&t).await;
-    let id = allocated_referral(&t, &c, 81).await;
-    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Wed))).await;
-    attend_first(&t.app, &c.ap, &id, 3, 20).await;
-    let tr = treatment(&c.ap, &id).await;
+    let (id, tr) = in_treatment(&t, &c, 81, 3, 20).await;
     let measure = |n: i64, stage: &'static str, answers: Vec<u32>| {
-        let sid = numbered(&tr, n)["id"].as_str().unwrap().to_owned();
-        let ap = &c.ap;
-        async move {
-            let (status, m) = ap
-                .post(
-                    &format!("/api/v1/sessions/{sid}/measures"),
-                    &json!({"instrument": "phq9", "stage": stage, "answers": answers}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{m}");
-        }
+        let (ap, tr) = (&c.ap, &tr);
+        async move { post_measure(ap, tr, n, "phq9", stage, &answers).await }
     };
     // First 8; then 13 (a rise of 5: not reliable); then 14 (a rise of 6: reliable).
     measure(1, "first", vec![1, 1, 1, 1, 1, 1, 1, 1, 0]).await;

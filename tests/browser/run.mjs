@@ -712,13 +712,7 @@ async function probationOfficerReferrals (t, page, r) {
   // details page asks (and rejects) the probation questions.
   let draft = null
   stopUnless(await step(t, `${r}-referral-step-entry-point: start a new referral`, async () => {
-    await page.goto('/referrals/new', { waitUntil: 'load' })
-    resetLog(page)
-    await clickAndWait(page, page.getByRole('button', { name: 'Start a new referral' }))
-    const m = new URL(page.url()).pathname.match(/^(\/referrals\/drafts\/[^/]+)\/entry-point$/)
-    assert.ok(m, `"Start a new referral" led to ${page.url()}`)
-    draft = m[1]
-    await checkPage(page, `${r}-referral-step-entry-point`)
+    draft = await startNewReferral(page, `${r}-referral-step-entry-point`)
   }), 'starting a referral')
   await submitEmpty(t, page, `${r}-referral-step-entry-point-errors`, `${draft}/entry-point`, 'Save and continue')
   stopUnless(await step(t, 'answer the entry point (probation) and continue', async () => {
@@ -743,6 +737,17 @@ async function probationOfficerReferrals (t, page, r) {
   await probationOfficerMakesAReferral(t, page, r)
 }
 
+/** From the start page to a new draft's first question, checked; the draft's path. */
+async function startNewReferral (page, shot) {
+  await page.goto('/referrals/new', { waitUntil: 'load' })
+  resetLog(page)
+  await clickAndWait(page, page.getByRole('button', { name: 'Start a new referral' }))
+  const m = new URL(page.url()).pathname.match(/^(\/referrals\/drafts\/[^/]+)\/entry-point$/)
+  assert.ok(m, `"Start a new referral" led to ${page.url()}`)
+  await checkPage(page, shot)
+  return m[1]
+}
+
 /**
  * A Liaison and Diversion practitioner: their own referrals under each tab with the steps
  * offered (recording consent to share given or withdrawn), and a new referral that starts at
@@ -754,13 +759,7 @@ async function liaisonDiversionReferrals (t, page, r) {
   await visit(t, page, `${r}-referral-new`, '/referrals/new')
   let draft = null
   stopUnless(await step(t, `${r}-referral-step-entry-point: a new referral starts at arrest`, async () => {
-    await page.goto('/referrals/new', { waitUntil: 'load' })
-    resetLog(page)
-    await clickAndWait(page, page.getByRole('button', { name: 'Start a new referral' }))
-    const m = new URL(page.url()).pathname.match(/^(\/referrals\/drafts\/[^/]+)\/entry-point$/)
-    assert.ok(m, `"Start a new referral" led to ${page.url()}`)
-    draft = m[1]
-    await checkPage(page, `${r}-referral-step-entry-point`)
+    draft = await startNewReferral(page, `${r}-referral-step-entry-point`)
     assert.ok(await page.locator('input[name="entry_point"][value="arrest"]').isChecked(), 'arrest is chosen')
   }), 'starting a referral')
   await t.test(`${r}-referral-step-entry-point-errors: probation is refused`, async () => {
