@@ -657,7 +657,7 @@ pub fn load(c: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Loaded, AppErro
         .into_iter()
         .map(|a| (a.id, a.name))
         .collect();
-    let blocked = blocked_steps(c, &referral)?;
+    let blocked = blocked_steps(c, &referral, share_consent)?;
     let holder_disabled = model::holder_disabled(c, &referral)?;
     Ok(Loaded {
         referral,
@@ -702,8 +702,12 @@ impl Loaded {
 }
 
 /// The steps `r`'s status allows that cannot succeed yet, with why (see
-/// [`Loaded::blocked`]).
-fn blocked_steps(c: &mut DbConn, r: &Referral) -> Result<Vec<(Action, String)>, AppError> {
+/// [`Loaded::blocked`]); `share` is the person's consent to share, as loaded.
+fn blocked_steps(
+    c: &mut DbConn,
+    r: &Referral,
+    share: ShareConsent,
+) -> Result<Vec<(Action, String)>, AppError> {
     let mut out = Vec::new();
     let allows = |a: Action| a.target(r.status).is_some();
     if allows(Action::Close) {
@@ -724,7 +728,7 @@ fn blocked_steps(c: &mut DbConn, r: &Referral) -> Result<Vec<(Action, String)>, 
             }
         }
     }
-    if allows(Action::SendReport) && consent::current(c, r)? != ShareConsent::Given {
+    if allows(Action::SendReport) && share != ShareConsent::Given {
         out.push((Action::SendReport, SHARE_FIRST.to_owned()));
     }
     if allows(Action::RecordMhtrMade) {

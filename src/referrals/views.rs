@@ -307,6 +307,12 @@ pub fn consent_text(l: &Loaded) -> String {
     format!("{treatment}. {sharing}{shared_with_probation}.")
 }
 
+/// Whether a report was sent that the viewer may not read: it is health information, and
+/// the person has not consented to share it with them.
+pub fn report_withheld(l: &Loaded) -> bool {
+    l.withheld.health && l.history.iter().any(|h| h.action == Action::SendReport)
+}
+
 /// The latest assessment and suitability report, as the referral page and the API show it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReportView {

@@ -1438,7 +1438,6 @@ pub async fn cancel_leave(
         .db
         .write(move |c| {
             let l = crate::sessions::leave::cancel(c, &ctx, &id)?;
-            let (l, _) = crate::sessions::leave::view(c, &ctx, &l.id)?;
             leave_json(c, &ctx.viewer, &l, &[])
         })
         .await?;

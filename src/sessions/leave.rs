@@ -157,8 +157,8 @@ pub fn record(
     Ok((leave, touched))
 }
 
-/// One period of leave the viewer may manage, with the sessions booked during it.
-pub fn view(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<(Leave, Vec<Touched>), AppError> {
+/// One period of leave the viewer may manage, or not found.
+fn find(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<Leave, AppError> {
     let leave: Leave = practitioner_leave::table
         .find(id)
         .select(Leave::as_select())
@@ -166,6 +166,12 @@ pub fn view(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<(Leave, Vec<Touched>)
     if !may_arrange_for(c, ctx, &leave.user_id)? {
         return Err(AppError::NotFound);
     }
+    Ok(leave)
+}
+
+/// One period of leave the viewer may manage, with the sessions booked during it.
+pub fn view(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<(Leave, Vec<Touched>), AppError> {
+    let leave = find(c, ctx, id)?;
     let touched = touched(c, &leave)?;
     Ok((leave, touched))
 }
@@ -200,15 +206,16 @@ pub fn current(
         .load(c)?)
 }
 
-/// Cancels leave not yet over: its days are bookable again.
+/// Cancels leave not yet over: its days are bookable again. Returns the leave as cancelled.
 pub fn cancel(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<Leave, AppError> {
-    let (leave, _) = view(c, ctx, id)?;
+    let leave = find(c, ctx, id)?;
+    let now = crate::clock::now();
     let changed = diesel::update(
         practitioner_leave::table
             .find(id)
             .filter(practitioner_leave::cancelled_at.is_null()),
     )
-    .set(practitioner_leave::cancelled_at.eq(crate::clock::now()))
+    .set(practitioner_leave::cancelled_at.eq(now))
     .execute(c)?;
     if changed != 1 {
         return Err(AppError::Conflict("This leave is already cancelled".into()));
@@ -220,7 +227,10 @@ pub fn cancel(c: &mut DbConn, ctx: &Ctx, id: &str) -> Result<Leave, AppError> {
         ("user", &leave.user_id),
         serde_json::json!({ "leave": leave.id }),
     )?;
-    Ok(leave)
+    Ok(Leave {
+        cancelled_at: Some(now),
+        ..leave
+    })
 }
 
 /// The sessions booked for the practitioner during `leave`, in time order.

@@ -225,10 +225,7 @@ pub async fn show(
     ctx.insert("consent", &views::consent_text(&l));
     ctx.insert("order", &views::order_text(&l));
     ctx.insert("assessment_report", &views::report_view(&l));
-    ctx.insert(
-        "report_withheld",
-        &(l.withheld.health && l.history.iter().any(|h| h.action == Action::SendReport)),
-    );
+    ctx.insert("report_withheld", &views::report_withheld(&l));
     ctx.insert(
         "follows_treatment",
         &crate::sessions::service::follows_treatment(role),
