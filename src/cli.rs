@@ -212,6 +212,12 @@ pub enum AuditCommand {
 
 pub async fn run(cli: Cli) -> Result<(), AppError> {
     let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(today) = settings.clock.today() {
+        crate::clock::pretend_today(today);
+        log::warn!(
+            "clock.today is set: the service runs as if today were {today} (a rehearsal, not live running)"
+        );
+    }
     match cli.command {
         Command::Serve { bind, demo } => {
             if let Some(b) = bind {
@@ -330,9 +336,11 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             files,
         } => {
             let url = settings.database_url();
+            let policy = settings.retention;
             blocking(move || {
                 import_command(
-                    &url, &mapping, dry_run, report_dir, checksum, as_user, batch_rows, &files,
+                    &url, &policy, &mapping, dry_run, report_dir, checksum, as_user, batch_rows,
+                    &files,
                 )
             })
             .await
@@ -433,6 +441,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
 #[allow(clippy::too_many_arguments)]
 fn import_command(
     url: &db::DatabaseUrl,
+    policy: &crate::settings::RetentionSettings,
     mapping_path: &std::path::Path,
     dry_run: bool,
     report_dir: Option<PathBuf>,
@@ -490,7 +499,7 @@ fn import_command(
             name: user.name,
         })
     };
-    let (plan, mut report) = import::plan(&mut c, &mapping, &name, &inputs)?;
+    let (plan, mut report) = import::plan(&mut c, &mapping, &name, &inputs, policy)?;
     let planned = started.elapsed();
     if let Some(importer) = importer {
         let opts = import::apply::ApplyOptions {

@@ -2,12 +2,33 @@
 //! microseconds, so a value read back equals the value written), the UK date for anything
 //! a person reads or enters as a date, and every conversion between UTC and the UK wall
 //! clock (GMT, or BST from the last Sunday of March to the last Sunday of October).
+//!
+//! For a migration rehearsal the whole service can be told that today is another date
+//! (`clock.today`, [`pretend_today`]): every reading of the time moves by the same whole
+//! number of days, so a dress rehearsal on one date gives the go-live day's answers.
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 
+/// Days added to the real date (0 unless a rehearsal date is set).
+static SHIFT_DAYS: AtomicI64 = AtomicI64::new(0);
+
 pub fn now() -> NaiveDateTime {
-    let t = Utc::now().naive_utc();
+    let t = Utc::now().naive_utc() + TimeDelta::days(SHIFT_DAYS.load(Ordering::Relaxed));
     t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
+/// From now on the service reads `today` as today's UK date, the time of day running as
+/// usual. Called once at start, from the `clock.today` setting.
+pub fn pretend_today(today: NaiveDate) {
+    let real = utc_to_london(Utc::now().naive_utc()).date();
+    SHIFT_DAYS.store((today - real).num_days(), Ordering::Relaxed);
+}
+
+/// The days the clock is moved by (0 in normal running).
+pub fn shift_days() -> i64 {
+    SHIFT_DAYS.load(Ordering::Relaxed)
 }
 
 /// Today's date in the UK (the date on a wall calendar in England and Wales), which from

@@ -509,6 +509,33 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "import_batches",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("source_system", Text),
+            ("mapping", Text),
+            ("checksum", Text),
+            ("started_by", Text),
+            ("started_at", Timestamp),
+            ("finished_at", Timestamp),
+            ("summary", Text),
+        ],
+    },
+    Table {
+        name: "import_rows",
+        key: &["source_system", "kind", "source_id"],
+        columns: &[
+            ("source_system", Text),
+            ("kind", Text),
+            ("source_id", Text),
+            ("batch_id", Text),
+            ("target_table", Text),
+            ("target_id", Text),
+            ("outcome", Text),
+        ],
+    },
+    Table {
         name: "audit_events",
         key: &["seq"],
         columns: &[

@@ -28,6 +28,25 @@ pub struct Settings {
     pub sessions: SessionSettings,
     #[serde(default)]
     pub service: ServiceSettings,
+    #[serde(default)]
+    pub clock: ClockSettings,
+}
+
+/// The service's idea of today, for a migration rehearsal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSettings {
+    /// `YYYY-MM-DD`: the service (pages, housekeeping, reports, the import's retention rule)
+    /// runs as if this were today's date. For a dress rehearsal of a migration on a copy of
+    /// the data; refused in production. Empty: the real date.
+    pub today: String,
+}
+
+impl ClockSettings {
+    /// The rehearsal date, if one is set (checked when the settings are loaded).
+    pub fn today(&self) -> Option<chrono::NaiveDate> {
+        chrono::NaiveDate::parse_from_str(self.today.trim(), "%Y-%m-%d").ok()
+    }
 }
 
 /// Who runs this deployment, for the accessibility statement and privacy notice.
@@ -457,6 +476,19 @@ impl Settings {
             }
         }
         problems.extend(self.retention.problems());
+        if !self.clock.today.trim().is_empty() {
+            if self.clock.today().is_none() {
+                problems.push(format!(
+                    "clock.today must be a date as YYYY-MM-DD, e.g. 2027-04-01 (it is '{}')",
+                    self.clock.today.trim()
+                ));
+            } else if self.environment == Environment::Production {
+                problems.push(
+                    "clock.today is for migration rehearsals and cannot be set in production"
+                        .to_owned(),
+                );
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {

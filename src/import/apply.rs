@@ -775,6 +775,16 @@ fn write_cases(
         .iter()
         .map(|r| format!("Imported from {sys} (case {})", r.source_id))
         .collect();
+    let close_summaries: Vec<String> = chunk
+        .iter()
+        .map(|r| {
+            format!(
+                "Closed in {sys} (case {}): imported as {}",
+                r.source_id,
+                r.status.label().to_lowercase()
+            )
+        })
+        .collect();
     let history_details: Vec<String> = chunk
         .iter()
         .map(|r| {
@@ -792,6 +802,12 @@ fn write_cases(
     let mut area_deltas: BTreeMap<(String, chrono::NaiveDate), MonthCounts> = BTreeMap::new();
     for (i, r) in chunk.iter().enumerate() {
         let submitted_at = r.referred_on.and_hms_opt(0, 0, 0).unwrap_or_default();
+        // A case imported closed closes on its legacy closing date (UK midnight), which
+        // the plan requires of every final status.
+        let closed_at = r
+            .closed_on
+            .filter(|_| r.status.is_final())
+            .map(|d| crate::clock::london_to_utc(d.and_time(chrono::NaiveTime::MIN)));
         referral_rows.push(ReferralRow {
             id: &ids[i],
             reference: &refs[i],
@@ -808,20 +824,38 @@ fn write_cases(
             updated_at: now,
             sentence_date: r.sentence_date,
             requirement_end_date: r.requirement_end_date,
-            // A case imported closed is dated by its one history entry, at the referral date.
-            closed_at: r.status.is_final().then_some(submitted_at),
+            closed_at,
         });
+        // Its timeline: referred on the legacy date, and (if it came over closed) closed on
+        // the legacy closing date.
         history.push(HistoryInsert {
             id: crate::ids::new_id(),
             referral_id: &ids[i],
             action: Action::Submit,
-            to_status: r.status,
+            to_status: if closed_at.is_some() {
+                Status::Submitted
+            } else {
+                r.status
+            },
             actor_user_id: Some(&importer.user_id),
             actor_name: &importer.name,
             at: submitted_at,
             summary: &summaries[i],
             details: &history_details[i],
         });
+        if let Some(at) = closed_at {
+            history.push(HistoryInsert {
+                id: crate::ids::new_id(),
+                referral_id: &ids[i],
+                action: Action::Close,
+                to_status: r.status,
+                actor_user_id: Some(&importer.user_id),
+                actor_name: &importer.name,
+                at,
+                summary: &close_summaries[i],
+                details: &history_details[i],
+            });
+        }
         maps.push(ImportRow {
             source_system: sys,
             kind: "referrals",
@@ -861,7 +895,9 @@ fn write_cases(
             sex,
             ethnicity,
             born,
-            history: vec![(Action::Submit, submitted_at, history_details[i].clone())],
+            history: std::iter::once((Action::Submit, submitted_at, history_details[i].clone()))
+                .chain(closed_at.map(|at| (Action::Close, at, history_details[i].clone())))
+                .collect(),
             sessions: timeline,
             measures: Vec::new(),
             signposted: Vec::new(),

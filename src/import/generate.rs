@@ -133,13 +133,13 @@ pub fn casebook(people: usize, practitioner: &str, seed: u64) -> (Vec<Input>, Ex
                 if bad_code { "ZZZ" } else { r.pick(OFF) },
                 if r.below(5) == 0 { "U" } else { "R" },
             );
-            // Every case but a past-retention one keeps its person; the person of a
-            // past-retention only case is excluded too.
+            // A person is brought over only with a case: the person of a past-retention
+            // only case is excluded too, and one whose only case is rejected is rejected.
             let case_ok = person_ok && !old && !bad_code;
             if case_ok {
                 expected.cases += 1;
             }
-            if old && n_cases == 1 && person_ok {
+            if (old || bad_code) && n_cases == 1 && person_ok {
                 expected.people -= 1;
             }
             for s in 0..3 {

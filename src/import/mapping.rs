@@ -3,13 +3,13 @@
 //!
 //! ```toml
 //! source_system = "casebook"
-//! [retention]
-//! rule = "closed-over-6-years"
-//! closed_more_than_years = 6
+//! [retention]             # cases already due for retention review are not brought over
+//! rule = "casebook-retention"
 //! [[file]]
 //! file_name = "clients.csv"
 //! table = "people"
 //! source_id = "ClientRef"
+//! rows = 1250             # optional: the export's own row count (or sha256 = "…")
 //! [file.columns]          # our field = source column
 //! given_name = "Forename"
 //! [file.dates]            # formats tried in turn
@@ -117,7 +117,9 @@ pub enum Encoding {
     Windows1252,
 }
 
-/// Cases closed longer ago than this are not brought over.
+/// Closed cases whose retention review is already due under the service's own policy
+/// (`[retention]` in the settings, the same one the review queue reads) are not brought over,
+/// nor anything that only belongs to them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
@@ -125,7 +127,10 @@ pub struct Retention {
     pub rule: String,
     #[serde(default)]
     pub description: String,
-    pub closed_more_than_years: u32,
+    /// No longer read: the period is the service's retention policy. Kept only to explain
+    /// the change to a mapping file written before it.
+    #[serde(default)]
+    pub closed_more_than_years: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +157,13 @@ pub struct FileMapping {
     /// Our field = the value used when the column is unmapped or the cell blank.
     #[serde(default)]
     pub defaults: BTreeMap<String, String>,
+    /// The number of data rows the legacy system says it exported: a file with any other
+    /// number is refused whole (it was cut short, or is not the export described).
+    #[serde(default)]
+    pub rows: Option<u64>,
+    /// The SHA-256 (hex) of the file as exported: a file with any other is refused whole.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 fn default_delimiter() -> char {
@@ -195,10 +207,13 @@ impl Mapping {
         if self.files.is_empty() {
             return Err("the mapping describes no [[file]]".into());
         }
-        if let Some(r) = &self.retention
-            && r.rule.trim().is_empty()
-        {
-            return Err("[retention] needs a rule name".into());
+        if let Some(r) = &self.retention {
+            if r.rule.trim().is_empty() {
+                return Err("[retention] needs a rule name".into());
+            }
+            if r.closed_more_than_years.is_some() {
+                return Err("[retention] closed_more_than_years is not read: a case is left behind when its retention review is already due under the service's own policy (retention.ended_without_treatment_years and retention.closed_after_treatment_years in the settings), the one the review queue follows. Remove the line".into());
+            }
         }
         let mut names = std::collections::HashSet::new();
         for f in &self.files {
@@ -208,6 +223,14 @@ impl Mapping {
             if f.source_id.trim().is_empty() {
                 return Err(format!(
                     "file {}: source_id must name a column",
+                    f.file_name
+                ));
+            }
+            if let Some(h) = &f.sha256
+                && (h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                return Err(format!(
+                    "file {}: sha256 must be 64 hexadecimal digits",
                     f.file_name
                 ));
             }

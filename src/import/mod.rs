@@ -32,6 +32,7 @@ use crate::referrals::forms::{Crn, PncId};
 use crate::referrals::service::normalise_name;
 use crate::referrals::state::Status;
 use crate::sessions::codes::{Mode, Outcome, SessionStatus};
+use crate::settings::RetentionSettings;
 
 pub use mapping::{Mapping, Table};
 pub use report::{FileReport, Report, RowNote};
@@ -100,6 +101,9 @@ pub struct CaseRec {
     pub referred_on: NaiveDate,
     pub sentence_date: Option<NaiveDate>,
     pub requirement_end_date: Option<NaiveDate>,
+    /// The legacy closing date of a case imported closed (a final status); retention review
+    /// is counted from it.
+    pub closed_on: Option<NaiveDate>,
 }
 
 /// The referral a session belongs to: one created by this import (by source id) or one an
@@ -157,6 +161,8 @@ struct RawCase {
     area_id: Option<String>,
     closed_on: Option<NaiveDate>,
     rec: CaseRec,
+    /// A value imported as it stands that a person should look at: (column, why).
+    check: Option<(String, String)>,
 }
 
 struct RawSession {
@@ -284,10 +290,25 @@ struct Decoded {
 
 fn decode(input: &Input, fm: &mapping::FileMapping) -> Result<Decoded, AppError> {
     use mapping::Encoding;
+    if let Some(want) = &fm.sha256 {
+        let got = hex::encode(Sha256::digest(&input.bytes));
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(AppError::Config(format!(
+                "{}: the file's SHA-256 is {got}, not the {want} the mapping declares: it is not the export described (cut short, or changed since). Nothing was imported",
+                input.name
+            )));
+        }
+    }
     let bytes = input
         .bytes
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&input.bytes);
+    if bytes.iter().filter(|b| **b == b'"').count() % 2 == 1 {
+        return Err(AppError::Config(format!(
+            "{}: the file ends inside a quoted value (its quotation marks do not pair up), so it looks cut short. Export it again; nothing was imported",
+            input.name
+        )));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(fm.delimiter as u8)
         .flexible(true)
@@ -324,11 +345,14 @@ fn decode(input: &Input, fm: &mapping::FileMapping) -> Result<Decoded, AppError>
     let mut record = csv::ByteRecord::new();
     // Rows are numbered from 1, the first row after the header.
     let mut line = 0u64;
+    // The row number of the last record, while it is shorter than the header.
+    let mut last_short = None;
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 line += 1;
+                last_short = (record.len() < out.headers.len()).then_some(line);
                 if record.len() != out.headers.len() {
                     out.rows.push((
                         line,
@@ -404,6 +428,22 @@ fn decode(input: &Input, fm: &mapping::FileMapping) -> Result<Decoded, AppError>
                 }
             }
         }
+    }
+    // A file cut mid-row ends with a short record: the whole file is suspect, not one row.
+    if let Some(line) = last_short {
+        return Err(AppError::Config(format!(
+            "{}: the last row (row {line}) has fewer fields than the header, so the file looks cut short. Export it again; nothing was imported",
+            input.name
+        )));
+    }
+    if let Some(want) = fm.rows
+        && want != out.rows.len() as u64
+    {
+        return Err(AppError::Config(format!(
+            "{}: the mapping declares {want} data rows but the file has {}: it is not the export described (cut short, or changed since). Nothing was imported",
+            input.name,
+            out.rows.len()
+        )));
     }
     Ok(out)
 }
@@ -622,24 +662,56 @@ fn parse_case(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResult<
     {
         return Err(cells.err("requirement_end_date", "is before the sentence date".into()));
     }
+    let status: Status = cells.required_code("status")?;
+    let closed_on = cells.date(Table::Referrals, "closed_on")?;
+    let mut check = None;
+    match closed_on {
+        None if status.is_final() => {
+            return Err(cells.err(
+                "closed_on",
+                format!(
+                    "is blank: a case imported as {} needs the date it closed, from which its retention review is counted",
+                    status.label().to_lowercase()
+                ),
+            ));
+        }
+        Some(d) if d < referred_on => {
+            return Err(cells.err("closed_on", "is before the referral date".into()));
+        }
+        Some(d) if d > ctx.today => {
+            return Err(cells.err("closed_on", "is in the future".into()));
+        }
+        Some(d) if !status.is_final() => {
+            check = Some(cells.err(
+                "closed_on",
+                format!(
+                    "the case is imported as {} (still open), so its closing date {} is not kept: check the case's status in the old system",
+                    status.label().to_lowercase(),
+                    d.format("%-d %B %Y")
+                ),
+            ));
+        }
+        _ => {}
+    }
     let rec = CaseRec {
         source_id: source_id.to_owned(),
         person: PersonRef::New(person_source.clone()),
         area_id: String::new(),
         entry_point: cells.required_code("entry_point")?,
-        status: cells.required_code("status")?,
+        status,
         offence_category: cells.required_code("offence_category")?,
         urgency: cells.required_code("urgency")?,
         referred_on,
         sentence_date,
         requirement_end_date,
+        closed_on: closed_on.filter(|_| status.is_final()),
     };
-    let closed_on = cells.date(Table::Referrals, "closed_on")?;
     Ok(RawCase {
         person_source,
         area_id: cells.area(ctx, "area")?,
         closed_on,
         rec,
+        check,
     })
 }
 
@@ -755,6 +827,14 @@ fn read_rows<T>(
                 field: fm.source_id.clone(),
                 reason: "the source id is blank".into(),
             }
+        } else if source_id.chars().any(char::is_control) {
+            Parsed::Rejected {
+                field: fm.source_id.clone(),
+                reason: format!(
+                    "the source id '{}' holds a control character (such as a tab, a line break or a NUL), which no id may hold",
+                    mapping::printable(&source_id)
+                ),
+            }
         } else if let Some((first, first_canon)) = seen.get(&source_id) {
             Parsed::Rejected {
                 field: fm.source_id.clone(),
@@ -799,6 +879,7 @@ pub fn plan(
     mapping: &Mapping,
     mapping_name: &str,
     inputs: &[Input],
+    policy: &RetentionSettings,
 ) -> Result<(Plan, Report), AppError> {
     let today = crate::clock::today();
     let ctx = Context::load(c, &mapping.source_system, today)?;
@@ -825,14 +906,24 @@ pub fn plan(
         }
     }
 
-    let retention_cutoff = mapping.retention.as_ref().map(|r| {
-        let years = r.closed_more_than_years.min(200) as i32;
-        let cut = today
-            .with_year(today.year() - years)
-            .or_else(|| (today - chrono::Duration::days(1)).with_year(today.year() - years))
-            .unwrap_or(today);
-        (r.rule.clone(), cut)
-    });
+    // A closed case already due for retention review under the service's policy (the one
+    // the review queue reads) is not brought over.
+    let past_retention = |raw: &RawCase| -> Option<String> {
+        let rule = mapping.retention.as_ref()?;
+        let closed = raw.closed_on?;
+        let due = crate::retention::policy::due_on(policy, raw.rec.status, closed, None)?;
+        (due <= today).then(|| {
+            let kind = crate::retention::policy::RecordType::of(raw.rec.status)
+                .map(|k| format!("{} ({} years)", k.label().to_lowercase(), k.years(policy)))
+                .unwrap_or_default();
+            format!(
+                "{}: closed on {}, its retention review was due on {} under the policy for {kind}",
+                rule.rule,
+                closed.format("%-d %B %Y"),
+                due.format("%-d %B %Y"),
+            )
+        })
+    };
 
     // Cases first: retention decides which people are brought over at all.
     let mut case_file = FileReport::new("", Table::Referrals);
@@ -845,30 +936,32 @@ pub fn plan(
                 &ctx,
                 &mut case_file,
                 |cells, id| parse_case(cells, &ctx, id),
-                |raw| match (raw.closed_on, &retention_cutoff) {
-                    (Some(closed), Some((rule, cut))) if closed < *cut => Some(rule.clone()),
-                    _ => None,
-                },
+                past_retention,
             )?
         }
         None => Vec::new(),
     };
-    // People with cases in this import, and those whose every case is past retention.
-    let mut live_cases_of: HashMap<&str, usize> = HashMap::new();
-    let mut retired_cases_of: HashMap<&str, usize> = HashMap::new();
-    let mut excluded_person_rule: HashMap<String, String> = HashMap::new();
+    // People with cases in this import, those whose every case is past retention, and the
+    // first rejected case of each (a person is brought over only with a case).
+    let rule_name = mapping
+        .retention
+        .as_ref()
+        .map(|r| r.rule.clone())
+        .unwrap_or_default();
+    let mut live_cases_of: HashSet<&str> = HashSet::new();
+    let mut retired_cases_of: HashSet<&str> = HashSet::new();
     for r in &case_rows {
         match &r.parsed {
-            Parsed::Ok(raw) => *live_cases_of.entry(raw.person_source.as_str()).or_default() += 1,
-            Parsed::Excluded(rule, raw) => {
-                *retired_cases_of
-                    .entry(raw.person_source.as_str())
-                    .or_default() += 1;
-                excluded_person_rule.insert(raw.person_source.clone(), rule.clone());
+            Parsed::Ok(raw) => {
+                live_cases_of.insert(raw.person_source.as_str());
+            }
+            Parsed::Excluded(_, raw) => {
+                retired_cases_of.insert(raw.person_source.as_str());
             }
             _ => {}
         }
     }
+    let case_file_name = by_table.get(&Table::Referrals).map(|(i, _)| i.name.clone());
 
     // People.
     let mut person_outcome: HashMap<String, PersonStatus> = HashMap::new();
@@ -917,19 +1010,30 @@ pub fn plan(
                 }
                 Parsed::Ok(p) => {
                     let p: PersonRec = p;
-                    if retired_cases_of.contains_key(p.source_id.as_str())
-                        && !live_cases_of.contains_key(p.source_id.as_str())
-                    {
-                        let rule = excluded_person_rule
-                            .get(&p.source_id)
-                            .cloned()
-                            .unwrap_or_default();
-                        file.note_excluded(
-                            row.line,
-                            &p.source_id,
-                            &format!("{rule} (every case of this person is past it)"),
-                        );
-                        person_outcome.insert(p.source_id.clone(), PersonStatus::Excluded(rule));
+                    if !live_cases_of.contains(p.source_id.as_str()) {
+                        if retired_cases_of.contains(p.source_id.as_str()) {
+                            file.note_excluded(
+                                row.line,
+                                &p.source_id,
+                                &format!("{rule_name} (every case of this person is past it)"),
+                            );
+                            person_outcome.insert(
+                                p.source_id.clone(),
+                                PersonStatus::Excluded(rule_name.clone()),
+                            );
+                        } else {
+                            // Brought over alone, the person would be out of reach of every
+                            // review: no referral holds them.
+                            let why = match &case_file_name {
+                                Some(f) => format!(
+                                    "not imported: no case of this person in {f} can be imported (each is rejected, or there is none), and a person is brought over only with a case"
+                                ),
+                                None => "not imported: a person is brought over only with a case, and this import has no cases file".to_owned(),
+                            };
+                            file.note_rejected(row.line, &p.source_id, &fm.source_id, &why);
+                            person_outcome
+                                .insert(p.source_id.clone(), PersonStatus::Rejected(row.line));
+                        }
                         continue;
                     }
                     // The same person as someone already here, or earlier in this file?
@@ -997,6 +1101,9 @@ pub fn plan(
                         }
                         None => {
                             file.imported += 1;
+                            if let Some((column, why)) = lost_letter(fm, &p) {
+                                file.note_check(row.line, &p.source_id, &column, &why);
+                            }
                             if let Some(v) = &p.pnc_id {
                                 new_by_pnc.insert(v.clone(), (p.source_id.clone(), row.line));
                             }
@@ -1053,9 +1160,12 @@ pub fn plan(
                         .or_insert(CaseStatus::Rejected(row.line));
                     file.note_rejected(row.line, &row.source_id, &field, &reason);
                 }
-                Parsed::Excluded(rule, _) => {
-                    case_outcome.insert(row.source_id.clone(), CaseStatus::Excluded(rule.clone()));
-                    file.note_excluded(row.line, &row.source_id, &rule);
+                Parsed::Excluded(why, _) => {
+                    case_outcome.insert(
+                        row.source_id.clone(),
+                        CaseStatus::Excluded(rule_name.clone()),
+                    );
+                    file.note_excluded(row.line, &row.source_id, &why);
                 }
                 Parsed::Ok(raw) => {
                     let person_col = by_table
@@ -1113,6 +1223,9 @@ pub fn plan(
                         Some(&rec.person),
                     ));
                     file.imported += 1;
+                    if let Some((column, why)) = &raw.check {
+                        file.note_check(row.line, &row.source_id, column, why);
+                    }
                     case_outcome.insert(
                         row.source_id.clone(),
                         CaseStatus::Ready(CaseRef::New(row.source_id.clone())),
@@ -1241,6 +1354,30 @@ pub fn plan(
     }
     report.assert_balanced();
     Ok((plan, report))
+}
+
+/// A name holding `?`, which in an export usually stands for a letter the old system's
+/// character set could not hold (é, ø, ł…): imported as it is, and listed for a person to
+/// check against the person's other records.
+fn lost_letter(fm: &mapping::FileMapping, p: &PersonRec) -> Option<(String, String)> {
+    let (field, value) = [
+        ("given_name", &p.given_name),
+        ("family_name", &p.family_name),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.contains('?'))?;
+    let column = fm
+        .columns
+        .get(field)
+        .cloned()
+        .unwrap_or_else(|| field.to_owned());
+    Some((
+        column,
+        format!(
+            "'{}' holds a '?', which often stands for a letter the old system could not store (such as é or ø): check the name against the person's other records and correct it",
+            mapping::printable(value)
+        ),
+    ))
 }
 
 enum PersonStatus {

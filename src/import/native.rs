@@ -220,6 +220,7 @@ pub fn plan(
             rejected: 0,
             excluded: 0,
             already: 0,
+            to_check: 0,
             recoded: 0,
             notes: Vec::new(),
         };

@@ -14,7 +14,8 @@ use super::mapping::Table;
 pub struct RowNote {
     pub line: u64,
     pub source_id: String,
-    /// `merged`, `rejected`, `excluded` or `already imported`.
+    /// `merged`, `rejected`, `excluded`, `already imported`, or `imported, check` (imported
+    /// as it stands, with a value a person should look at).
     pub outcome: &'static str,
     pub field: String,
     pub reason: String,
@@ -30,6 +31,8 @@ pub struct FileReport {
     pub rejected: usize,
     pub excluded: usize,
     pub already: usize,
+    /// Imported rows (counted in `imported`) with a value a person should check.
+    pub to_check: usize,
     /// Rows whose text was not UTF-8 and was read as Windows-1252.
     pub recoded: usize,
     pub notes: Vec<RowNote>,
@@ -46,6 +49,7 @@ impl FileReport {
             rejected: 0,
             excluded: 0,
             already: 0,
+            to_check: 0,
             recoded: 0,
             notes: Vec::new(),
         }
@@ -69,6 +73,12 @@ impl FileReport {
     pub fn note_excluded(&mut self, line: u64, id: &str, rule: &str) {
         self.excluded += 1;
         self.note(line, id, "excluded", "", rule);
+    }
+
+    /// An imported row (already counted) with a value a person should look at.
+    pub fn note_check(&mut self, line: u64, id: &str, field: &str, why: &str) {
+        self.to_check += 1;
+        self.note(line, id, "imported, check", field, why);
     }
 
     pub fn note_merged(&mut self, line: u64, id: &str, why: &str) {
@@ -132,7 +142,7 @@ impl Report {
             );
             assert_eq!(
                 f.notes.len(),
-                f.merged + f.rejected + f.excluded + f.already,
+                f.merged + f.rejected + f.excluded + f.already + f.to_check,
                 "{}: every row not simply imported has its note",
                 f.name
             );
@@ -182,6 +192,13 @@ impl Report {
                     s,
                     "{}: {} row(s) were not UTF-8 and were read as Windows-1252",
                     f.name, f.recoded
+                );
+            }
+            if f.to_check > 0 {
+                let _ = writeln!(
+                    s,
+                    "{}: {} imported row(s) have a value to check (listed as 'imported, check')",
+                    f.name, f.to_check
                 );
             }
             let shown: Vec<&RowNote> = f
@@ -249,6 +266,7 @@ impl Report {
                 ("rejected", f.rejected),
                 ("excluded", f.excluded),
                 ("already imported", f.already),
+                ("imported, to check", f.to_check),
             ] {
                 let _ =
                     w.write_record(["count", &f.name, f.table, "", "", what, "", &n.to_string()]);
@@ -293,6 +311,7 @@ impl Report {
                     "name": f.name, "table": f.table, "source_rows": f.source_rows,
                     "imported": f.imported, "merged": f.merged, "rejected": f.rejected,
                     "excluded": f.excluded, "already": f.already, "recoded": f.recoded,
+                    "to_check": f.to_check,
                     "notes": f.notes.iter().take(max_notes).collect::<Vec<_>>(),
                     "more": f.notes.len().saturating_sub(max_notes),
                 })

@@ -430,10 +430,11 @@ pub async fn upload(
     };
     let name = up.mapping.clone();
     let user_id = user.user.id.clone();
+    let policy = state.settings.retention;
     let planned = state
         .db
         .run(move |c| {
-            let (_, report) = match super::plan(c, &mapping, &name, &up.inputs) {
+            let (_, report) = match super::plan(c, &mapping, &name, &up.inputs, &policy) {
                 Ok(p) => p,
                 // A file the mapping does not describe or cannot read.
                 Err(AppError::Config(msg)) => return Ok(Err((name, msg))),
@@ -518,10 +519,11 @@ pub async fn run(
     };
     let id = form.upload.clone();
     let name = meta.mapping.clone();
+    let policy = state.settings.retention;
     let applied = state
         .db
         .run(move |c| {
-            let (plan, mut report) = match super::plan(c, &mapping, &name, &inputs) {
+            let (plan, mut report) = match super::plan(c, &mapping, &name, &inputs, &policy) {
                 Ok(p) => p,
                 Err(AppError::Config(msg)) => return Ok(Err(msg)),
                 Err(e) => return Err(e),

@@ -178,6 +178,33 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
         .order(treatment_sessions::id.asc())
         .first(c)
         .unwrap();
+    // A legacy import's bookkeeping: its batch, and the link from a legacy id to a record.
+    let batch = mhtr_pathway::ids::new_id();
+    diesel::insert_into(import_batches::table)
+        .values((
+            import_batches::id.eq(&batch),
+            import_batches::source_system.eq("casebook"),
+            import_batches::mapping.eq("legacy_casebook"),
+            import_batches::checksum.eq("0".repeat(64)),
+            import_batches::started_by.eq(&user),
+            import_batches::started_at.eq(now),
+            import_batches::finished_at.eq(Some(now)),
+            import_batches::summary.eq("{\"people\": 1, \"note\": \"Zoë, \\\"quoted\\\"\"}"),
+        ))
+        .execute(c)
+        .unwrap();
+    diesel::insert_into(import_rows::table)
+        .values((
+            import_rows::source_system.eq("casebook"),
+            import_rows::kind.eq("people"),
+            import_rows::source_id.eq("CB,1001 \"Zoë\""),
+            import_rows::batch_id.eq(&batch),
+            import_rows::target_table.eq("people"),
+            import_rows::target_id.eq(&folk[0]),
+            import_rows::outcome.eq("imported"),
+        ))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(practitioner_leave::table)
         .values((
             practitioner_leave::id.eq(mhtr_pathway::ids::new_id()),

@@ -101,8 +101,16 @@ fn existing_people(app: &TestApp) -> (String, String) {
 }
 
 fn plan(app: &TestApp, inputs: &[Input]) -> (import::Plan, Report) {
-    app.with_db(|c| import::plan(c, &mapping(), "legacy_casebook", inputs))
-        .expect("plan")
+    app.with_db(|c| {
+        import::plan(
+            c,
+            &mapping(),
+            "legacy_casebook",
+            inputs,
+            &Default::default(),
+        )
+    })
+    .expect("plan")
 }
 
 fn counts(c: &mut DbConn) -> (i64, i64, i64, i64, i64) {
@@ -151,7 +159,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
             clients.excluded,
             clients.already
         ),
-        (17, 5, 3, 8, 1, 0)
+        (17, 4, 3, 9, 1, 0)
     );
     assert_eq!(
         clients.recoded, 1,
@@ -187,9 +195,17 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     assert!(reason(&report, "cb_clients.csv", "CB1006").contains("not a date"));
     assert!(reason(&report, "cb_clients.csv", "CB1007").contains("unknown code 'X'"));
     assert!(reason(&report, "cb_clients.csv", "CB1010").contains("damaged"));
-    assert!(reason(&report, "cb_clients.csv", "CB1011").contains("casebook-closed-over-6-years"));
+    assert!(reason(&report, "cb_clients.csv", "CB1011").contains("casebook-past-retention"));
+    assert!(
+        reason(&report, "cb_clients.csv", "CB1009").contains("brought over only with a case"),
+        "Zoë's only case (C5010) is rejected, so she is not brought over alone"
+    );
     assert!(reason(&report, "cb_clients.csv", "CB1013").contains("CB1002"));
-    assert!(reason(&report, "cb_cases.csv", "C5006").contains("casebook-closed-over-6-years"));
+    assert!(reason(&report, "cb_cases.csv", "C5006").contains("casebook-past-retention"));
+    assert!(
+        reason(&report, "cb_cases.csv", "C5003").contains("closing date"),
+        "an ended (still open) case with a closing date is imported and listed to check"
+    );
     assert!(reason(&report, "cb_cases.csv", "C5010").contains("unknown code 'XFER'"));
     assert!(reason(&report, "cb_appointments.csv", "A9010").contains("forty"));
     let dup = file(&report, "cb_clients.csv")
@@ -208,7 +224,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     let expected_after: Vec<i64> = report.tables.iter().map(|t| t.2).collect();
     assert_eq!(
         expected_after,
-        vec![before.0 + 5, before.1 + 7, before.2 + 8]
+        vec![before.0 + 4, before.1 + 7, before.2 + 8]
     );
     let csv = report.to_csv();
     assert!(csv.contains("row,cb_clients.csv,people,6,CB1006,rejected,DOB,"));
@@ -251,11 +267,11 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     let after = app.with_db(counts);
     assert_eq!(
         (after.0, after.1, after.2),
-        (before.0 + 5, before.1 + 7, before.2 + 8)
+        (before.0 + 4, before.1 + 7, before.2 + 8)
     );
     assert_eq!(
         after.3,
-        5 + 3 + 7 + 8,
+        4 + 3 + 7 + 8,
         "every accepted row is mapped to its record"
     );
     assert_eq!(
@@ -333,7 +349,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
         assert_eq!(f.imported + f.merged, 0, "{}", f.name);
         assert_eq!(f.source_rows, f.accounted());
     }
-    assert_eq!(file(&report3, "cb_clients.csv").already, 8);
+    assert_eq!(file(&report3, "cb_clients.csv").already, 7);
     assert_eq!(file(&report3, "cb_cases.csv").already, 7);
     assert_eq!(file(&report3, "cb_appointments.csv").already, 8);
     app.with_db(|c| {
@@ -545,7 +561,15 @@ async fn a_file_the_mapping_does_not_describe_is_refused() {
         bytes: b"a,b\n1,2\n".to_vec(),
     }];
     let err = app
-        .with_db(|c| import::plan(c, &mapping(), "legacy_casebook", &inputs))
+        .with_db(|c| {
+            import::plan(
+                c,
+                &mapping(),
+                "legacy_casebook",
+                &inputs,
+                &Default::default(),
+            )
+        })
         .unwrap_err();
     assert!(format!("{err:?}").contains("not described by the mapping"));
     let missing_column = vec![Input {
@@ -553,7 +577,15 @@ async fn a_file_the_mapping_does_not_describe_is_refused() {
         bytes: b"ClientRef,Forename\nX1,A\n".to_vec(),
     }];
     let err = app
-        .with_db(|c| import::plan(c, &mapping(), "legacy_casebook", &missing_column))
+        .with_db(|c| {
+            import::plan(
+                c,
+                &mapping(),
+                "legacy_casebook",
+                &missing_column,
+                &Default::default(),
+            )
+        })
         .unwrap_err();
     assert!(format!("{err:?}").contains("is not in the header"));
 }

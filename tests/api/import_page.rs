@@ -177,9 +177,17 @@ fn report_counts(r: &Report, file: &str) -> [usize; 6] {
 
 fn cli_dry_run(app: &TestApp) -> Report {
     let mapping = Mapping::parse(include_str!("../../config/import/legacy_casebook.toml")).unwrap();
-    app.with_db(|c| import::plan(c, &mapping, "legacy_casebook", &sample()))
-        .expect("plan")
-        .1
+    app.with_db(|c| {
+        import::plan(
+            c,
+            &mapping,
+            "legacy_casebook",
+            &sample(),
+            &Default::default(),
+        )
+    })
+    .expect("plan")
+    .1
 }
 
 fn checksum_on(html: &str) -> String {
@@ -451,7 +459,7 @@ async fn a_larger_export_arrives_whole() {
     assert!(inputs.iter().map(|i| i.bytes.len()).sum::<usize>() > 300_000);
     let mapping = Mapping::parse(include_str!("../../config/import/legacy_casebook.toml")).unwrap();
     let expected = app
-        .with_db(|c| import::plan(c, &mapping, "legacy_casebook", &inputs))
+        .with_db(|c| import::plan(c, &mapping, "legacy_casebook", &inputs, &Default::default()))
         .unwrap()
         .1;
     let files: Vec<(&str, &[u8])> = inputs

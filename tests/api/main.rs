@@ -25,6 +25,7 @@ mod health;
 mod import;
 mod import_page;
 mod leave;
+mod legacy_migration;
 mod liaison_diversion;
 mod linked_requirements;
 mod lost_connection;
