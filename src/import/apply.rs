@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::referrals::codes::*;
 use crate::referrals::state::{Action, Status};
 use crate::reports::facts::{self, MonthCounts, Parts};
-use crate::sessions::codes::{Mode, Outcome, SessionStatus};
+use crate::sessions::codes::{CancelReason, ChangeParty, Mode, Outcome, SessionStatus};
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -130,6 +130,8 @@ struct SessionRow<'a> {
     mode: Mode,
     status: SessionStatus,
     outcome: Option<Outcome>,
+    change_party: Option<ChangeParty>,
+    cancel_reason: Option<CancelReason>,
     version: i64,
     created_by: &'a str,
     created_at: StampRef<'a>,
@@ -271,6 +273,7 @@ pub fn apply(
             report.checksum, expected
         )));
     }
+    report.refuse_unmapped().map_err(AppError::Conflict)?;
     if plan.people.is_empty()
         && plan.merges.is_empty()
         && plan.cases.is_empty()
@@ -743,6 +746,8 @@ fn session_row<'a>(
         mode: s.mode,
         status: s.status,
         outcome: s.outcome,
+        change_party: s.change_party,
+        cancel_reason: s.cancel_reason,
         version: 1,
         created_by: &importer.user_id,
         created_at: now,

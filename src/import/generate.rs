@@ -1,6 +1,6 @@
 //! Synthetic CaseBook exports of any size for tests and the throughput benchmark: every
 //! person has one case (a few have two) and three appointments a case, and about one row in a
-//! hundred is messy (a bad date, an unknown code, a duplicate, a case past retention).
+//! hundred is messy (a bad date, a code the mapping refuses, a duplicate, a case past retention).
 
 use std::fmt::Write as _;
 

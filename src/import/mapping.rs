@@ -10,15 +10,18 @@
 //! table = "people"
 //! source_id = "ClientRef"
 //! rows = 1250             # optional: the export's own row count (or sha256 = "…")
-//! [file.columns]          # our field = source column
+//! [file.columns]          # our field = source column (or columns, joined by a space)
 //! given_name = "Forename"
 //! [file.dates]            # formats tried in turn
 //! date_of_birth = ["%d/%m/%Y", "%Y-%m-%d"]
-//! [file.codes.sex]        # legacy code = our code; anything else is rejected
-//! M = "male"
+//! [file.codes.sex]        # legacy code = our code ("" = blank; "reject: why" refuses
+//! M = "male"              # the row); any other value is listed as unmapped
 //! [file.defaults]         # used when the column is not mapped or the cell is blank
-//! gender_identity = "not_stated"
+//! sex = "not_recorded"
 //! ```
+//!
+//! One export file may feed several tables (a row holding the person and their case): give
+//! it one `[[file]]` per table, with the same `file_name`.
 
 use std::collections::BTreeMap;
 
@@ -81,6 +84,8 @@ impl Table {
                 ("status", true),
                 ("outcome", false),
                 ("practitioner", true),
+                ("cancelled_by", false),
+                ("cancel_reason", false),
             ],
         }
     }
@@ -133,6 +138,42 @@ pub struct Retention {
     pub closed_more_than_years: Option<u32>,
 }
 
+/// The source column a field is read from, or several whose cells are joined with a space
+/// (a date column and a time column make one start time).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Columns {
+    One(String),
+    Joined(Vec<String>),
+}
+
+impl Columns {
+    pub fn names(&self) -> &[String] {
+        match self {
+            Columns::One(c) => std::slice::from_ref(c),
+            Columns::Joined(cs) => cs,
+        }
+    }
+
+    /// How the report names it: the column, or the columns joined with " + ".
+    pub fn label(&self) -> String {
+        self.names().join(" + ")
+    }
+}
+
+/// What a legacy code stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code<'a> {
+    /// One of our codes (or a value such as a practitioner's email).
+    Ours(&'a str),
+    /// Nothing: the cell is read as blank.
+    Blank,
+    /// The mapping refuses rows with this value, for the reason given.
+    Refused(&'a str),
+    /// The mapping does not list it.
+    Unmapped,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileMapping {
@@ -145,9 +186,9 @@ pub struct FileMapping {
     pub encoding: Encoding,
     #[serde(default = "default_delimiter")]
     pub delimiter: char,
-    /// Our field = source column.
+    /// Our field = source column, or columns joined by a space.
     #[serde(default)]
-    pub columns: BTreeMap<String, String>,
+    pub columns: BTreeMap<String, Columns>,
     /// Our field = the date formats tried in turn (chrono `strftime` syntax).
     #[serde(default)]
     pub dates: BTreeMap<String, Vec<String>>,
@@ -216,9 +257,43 @@ impl Mapping {
             }
         }
         let mut names = std::collections::HashSet::new();
+        let mut tables = std::collections::HashSet::new();
         for f in &self.files {
-            if !names.insert(f.file_name.as_str()) {
-                return Err(format!("file {} is described twice", f.file_name));
+            if !names.insert((f.file_name.as_str(), f.table)) {
+                return Err(format!(
+                    "file {} is described twice as a source of {}",
+                    f.file_name,
+                    f.table.as_str()
+                ));
+            }
+            if !tables.insert(f.table) {
+                return Err(format!(
+                    "{} is fed by two files: give one [[file]] per table",
+                    f.table.as_str()
+                ));
+            }
+            if let Some(other) = self
+                .files
+                .iter()
+                .find(|o| o.file_name == f.file_name && o.table != f.table)
+                && (other.delimiter != f.delimiter || other.encoding != f.encoding)
+            {
+                return Err(format!(
+                    "file {}: the [[file]] sections that read it must agree on its delimiter and encoding",
+                    f.file_name
+                ));
+            }
+            for (field, map) in &f.codes {
+                for (legacy, ours) in map {
+                    if let Some(why) = ours.strip_prefix("reject:")
+                        && why.trim().is_empty()
+                    {
+                        return Err(format!(
+                            "file {}: codes.{field}.{legacy}: say why the rows are refused, e.g. \"reject: transferred out before the move\"",
+                            f.file_name
+                        ));
+                    }
+                }
             }
             if f.source_id.trim().is_empty() {
                 return Err(format!(
@@ -287,9 +362,14 @@ impl Mapping {
         Ok(())
     }
 
-    /// The mapping of an input file, by its name.
+    /// The mapping of an input file, by its name (the first, where it feeds several tables).
     pub fn file(&self, file_name: &str) -> Option<&FileMapping> {
         self.files.iter().find(|f| f.file_name == file_name)
+    }
+
+    /// Every table an input file feeds, by its name.
+    pub fn files_named<'a>(&'a self, file_name: &'a str) -> impl Iterator<Item = &'a FileMapping> {
+        self.files.iter().filter(move |f| f.file_name == file_name)
     }
 }
 
@@ -317,21 +397,44 @@ impl FileMapping {
         }
     }
 
-    /// Translates a legacy code through the field's code map; with no map the value itself
-    /// must be one of our codes (checked by the caller).
-    pub fn code<'a>(&'a self, field: &str, value: &'a str) -> Result<&'a str, String> {
-        match self.codes.get(field) {
-            None => Ok(value),
-            Some(map) => map
-                .get(value)
-                .or_else(|| {
-                    map.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(value))
-                        .map(|(_, v)| v)
-                })
-                .map(String::as_str)
-                .ok_or_else(|| format!("unknown code '{}'", printable(value))),
+    /// Translates a legacy value through the field's code list; with no list the value itself
+    /// stands (checked by the caller).
+    pub fn translate<'a>(&'a self, field: &str, value: &'a str) -> Code<'a> {
+        let Some(map) = self.codes.get(field) else {
+            return Code::Ours(value);
+        };
+        let Some(ours) = map.get(value).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(value))
+                .map(|(_, v)| v)
+        }) else {
+            return Code::Unmapped;
+        };
+        if let Some(why) = ours.strip_prefix("reject:") {
+            Code::Refused(why.trim())
+        } else if ours.trim().is_empty() {
+            Code::Blank
+        } else {
+            Code::Ours(ours.trim())
         }
+    }
+
+    /// As [`FileMapping::translate`], as a value or the reason it is not one.
+    pub fn code<'a>(&'a self, field: &str, value: &'a str) -> Result<&'a str, String> {
+        match self.translate(field, value) {
+            Code::Ours(v) => Ok(v),
+            Code::Blank => Ok(""),
+            Code::Refused(why) => Err(why.to_owned()),
+            Code::Unmapped => Err(format!("unknown code '{}'", printable(value))),
+        }
+    }
+
+    /// The source column(s) of a field, as the report names them.
+    pub fn column_label(&self, field: &str) -> String {
+        self.columns
+            .get(field)
+            .map(Columns::label)
+            .unwrap_or_else(|| field.to_owned())
     }
 }
 

@@ -31,7 +31,7 @@ use crate::referrals::codes::{
 use crate::referrals::forms::{Crn, PncId};
 use crate::referrals::service::normalise_name;
 use crate::referrals::state::Status;
-use crate::sessions::codes::{Mode, Outcome, SessionStatus};
+use crate::sessions::codes::{CancelReason, ChangeParty, Mode, Outcome, SessionStatus};
 use crate::settings::RetentionSettings;
 
 pub use mapping::{Mapping, Table};
@@ -127,6 +127,9 @@ pub struct SessionRec {
     pub status: SessionStatus,
     pub outcome: Option<Outcome>,
     pub ap_user_id: String,
+    /// Who cancelled a cancelled session, and why, where the export says.
+    pub change_party: Option<ChangeParty>,
+    pub cancel_reason: Option<CancelReason>,
 }
 
 /// What the plan will write, in order.
@@ -144,9 +147,15 @@ pub struct Plan {
 /// What one row became, before cross-file checks.
 enum Parsed<T> {
     Ok(T),
-    Rejected { field: String, reason: String },
+    Rejected {
+        field: String,
+        reason: String,
+    },
     Excluded(String, T),
     Already,
+    /// In a file that feeds several tables, the same record as an earlier row (a person on
+    /// every row of their cases): it takes that row's fate.
+    Repeat(u64),
 }
 
 struct Row<T> {
@@ -451,7 +460,7 @@ fn decode(input: &Input, fm: &mapping::FileMapping) -> Result<Decoded, AppError>
 /// One data row's values by our field name.
 struct Cells<'a> {
     fm: &'a mapping::FileMapping,
-    index: &'a HashMap<String, usize>,
+    index: &'a HashMap<String, Vec<usize>>,
     values: &'a [String],
 }
 
@@ -463,16 +472,45 @@ impl Cells<'_> {
         Ok(self.get_marked(field)?.map(|(v, _)| v))
     }
 
-    /// As [`Cells::get`], and whether the value is the mapping's default (already our code).
+    /// The field's value, translated through its code list if it has one (any field may):
+    /// the source cell (or cells, joined by a space), else the mapping's default (already
+    /// ours, and marked so). `None` when blank.
     fn get_marked(&self, field: &str) -> FieldResult<Option<(String, bool)>> {
-        let cell = self
+        let joined = self
             .index
             .get(field)
-            .and_then(|i| self.values.get(*i))
-            .map(|v| v.trim())
+            .map(|cols| {
+                cols.iter()
+                    .filter_map(|i| self.values.get(*i))
+                    .map(|v| v.trim())
+                    .filter(|v| !v.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .filter(|v| !v.is_empty());
-        let (v, default) = match cell {
-            Some(v) => (v.to_owned(), false),
+        let translated = match &joined {
+            None => None,
+            Some(v) => match self.fm.translate(field, v) {
+                mapping::Code::Ours(ours) => Some(ours.to_owned()),
+                mapping::Code::Blank => None,
+                mapping::Code::Refused(why) => {
+                    return Err(self.err(
+                        field,
+                        format!(
+                            "'{}' is refused by the mapping: {why}",
+                            mapping::printable(v)
+                        ),
+                    ));
+                }
+                mapping::Code::Unmapped => {
+                    return Err(
+                        self.err(field, format!("unknown code '{}'", mapping::printable(v)))
+                    );
+                }
+            },
+        };
+        let (v, default) = match translated {
+            Some(v) => (v, false),
             None => match self.fm.defaults.get(field) {
                 Some(d) if !d.trim().is_empty() => (d.trim().to_owned(), true),
                 _ => return Ok(None),
@@ -492,13 +530,7 @@ impl Cells<'_> {
     }
 
     fn err(&self, field: &str, reason: String) -> (String, String) {
-        let column = self
-            .fm
-            .columns
-            .get(field)
-            .cloned()
-            .unwrap_or_else(|| field.to_owned());
-        (column, reason)
+        (self.fm.column_label(field), reason)
     }
 
     fn required(&self, field: &str) -> FieldResult<String> {
@@ -516,18 +548,13 @@ impl Cells<'_> {
     }
 
     fn code<T: std::str::FromStr>(&self, field: &str) -> FieldResult<Option<T>> {
-        let Some((v, default)) = self.get_marked(field)? else {
+        let Some(v) = self.get(field)? else {
             return Ok(None);
         };
-        let ours = if default {
-            v.as_str()
-        } else {
-            self.fm.code(field, &v).map_err(|e| self.err(field, e))?
-        };
-        ours.parse::<T>().map(Some).map_err(|_| {
+        v.parse::<T>().map(Some).map_err(|_| {
             self.err(
                 field,
-                format!("'{}' is not one of our codes", mapping::printable(ours)),
+                format!("'{}' is not one of our codes", mapping::printable(&v)),
             )
         })
     }
@@ -537,27 +564,21 @@ impl Cells<'_> {
             .ok_or_else(|| self.err(field, "is blank".into()))
     }
 
-    fn date(&self, table: Table, field: &str) -> FieldResult<Option<NaiveDate>> {
+    fn date(&self, field: &str) -> FieldResult<Option<NaiveDate>> {
         let Some(v) = self.get(field)? else {
             return Ok(None);
         };
         let formats = self.fm.formats(field, mapping::DateKind::Date);
-        let _ = table;
         mapping::parse_date(&v, &formats)
             .map(Some)
             .map_err(|e| self.err(field, e))
     }
 
     fn bool(&self, field: &str) -> FieldResult<bool> {
-        let Some((v, default)) = self.get_marked(field)? else {
+        let Some(v) = self.get(field)? else {
             return Ok(false);
         };
-        let ours = if default {
-            v.as_str()
-        } else {
-            self.fm.code(field, &v).map_err(|e| self.err(field, e))?
-        };
-        match ours.to_ascii_lowercase().as_str() {
+        match v.to_ascii_lowercase().as_str() {
             "true" | "yes" | "y" | "1" => Ok(true),
             "false" | "no" | "n" | "0" => Ok(false),
             other => Err(self.err(
@@ -568,22 +589,17 @@ impl Cells<'_> {
     }
 
     fn area(&self, ctx: &Context, field: &str) -> FieldResult<Option<String>> {
-        let Some((v, default)) = self.get_marked(field)? else {
+        let Some(v) = self.get(field)? else {
             return Ok(None);
         };
-        let ours = if default {
-            v.as_str()
-        } else {
-            self.fm.code(field, &v).map_err(|e| self.err(field, e))?
-        };
         ctx.area_ids
-            .get(&ours.to_uppercase())
+            .get(&v.to_uppercase())
             .cloned()
             .map(Some)
             .ok_or_else(|| {
                 self.err(
                     field,
-                    format!("no area here has the code '{}'", mapping::printable(ours)),
+                    format!("no area here has the code '{}'", mapping::printable(&v)),
                 )
             })
     }
@@ -597,7 +613,7 @@ fn parse_person(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResul
         .text("family_name", 100)?
         .ok_or_else(|| cells.err("family_name", "is blank".into()))?;
     let date_of_birth = cells
-        .date(Table::People, "date_of_birth")?
+        .date("date_of_birth")?
         .ok_or_else(|| cells.err("date_of_birth", "is blank".into()))?;
     if date_of_birth > ctx.today {
         return Err(cells.err("date_of_birth", "is in the future".into()));
@@ -650,20 +666,20 @@ fn parse_person(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResul
 fn parse_case(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResult<RawCase> {
     let person_source = cells.required("person")?;
     let referred_on = cells
-        .date(Table::Referrals, "referred_on")?
+        .date("referred_on")?
         .ok_or_else(|| cells.err("referred_on", "is blank".into()))?;
     if referred_on > ctx.today {
         return Err(cells.err("referred_on", "is in the future".into()));
     }
-    let sentence_date = cells.date(Table::Referrals, "sentence_date")?;
-    let requirement_end_date = cells.date(Table::Referrals, "requirement_end_date")?;
+    let sentence_date = cells.date("sentence_date")?;
+    let requirement_end_date = cells.date("requirement_end_date")?;
     if let (Some(s), Some(e)) = (sentence_date, requirement_end_date)
         && e < s
     {
         return Err(cells.err("requirement_end_date", "is before the sentence date".into()));
     }
     let status: Status = cells.required_code("status")?;
-    let closed_on = cells.date(Table::Referrals, "closed_on")?;
+    let closed_on = cells.date("closed_on")?;
     let mut check = None;
     match closed_on {
         None if status.is_final() => {
@@ -746,6 +762,36 @@ fn parse_session(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResu
         }
         _ => {}
     }
+    let cancel_reason: Option<CancelReason> = cells.code("cancel_reason")?;
+    let mut change_party: Option<ChangeParty> = cells.code("cancelled_by")?;
+    if status != SessionStatus::Cancelled && (cancel_reason.is_some() || change_party.is_some()) {
+        let field = if change_party.is_some() {
+            "cancelled_by"
+        } else {
+            "cancel_reason"
+        };
+        return Err(cells.err(
+            field,
+            "only a cancelled session says who cancelled it and why".into(),
+        ));
+    }
+    if let Some(reason) = cancel_reason {
+        match change_party {
+            None => change_party = Some(reason.party()),
+            Some(p) if p != reason.party() => {
+                return Err(cells.err(
+                    "cancelled_by",
+                    format!(
+                        "says {} cancelled, but the reason ({}) is one of {}",
+                        p.label().to_lowercase(),
+                        reason.label().to_lowercase(),
+                        reason.party().label().to_lowercase()
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let email = cells.required("practitioner")?.to_lowercase();
     let ap_user_id = ctx.user_ids.get(&email).cloned().ok_or_else(|| {
         cells.err(
@@ -767,6 +813,8 @@ fn parse_session(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResu
             status,
             outcome,
             ap_user_id,
+            change_party,
+            cancel_reason,
         },
     })
 }
@@ -775,6 +823,7 @@ fn parse_session(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResu
 fn read_rows<T>(
     input: &Input,
     fm: &mapping::FileMapping,
+    shared: bool,
     ctx: &Context,
     report: &mut FileReport,
     parse: impl Fn(&Cells<'_>, &str) -> FieldResult<T>,
@@ -782,6 +831,10 @@ fn read_rows<T>(
 ) -> Result<Vec<Row<T>>, AppError> {
     let decoded = decode(input, fm)?;
     report.recoded = decoded.recoded;
+    // Legacy values no code list names, by (column, value), over every row: listed in the
+    // dry run, every one at once (a row's parse stops at its first problem).
+    let mut unmapped: std::collections::BTreeMap<(String, String), usize> =
+        std::collections::BTreeMap::new();
     let position = |col: &str| {
         decoded
             .headers
@@ -794,17 +847,28 @@ fn read_rows<T>(
             input.name, fm.source_id
         ))
     })?;
-    let mut index = HashMap::new();
-    for (field, col) in &fm.columns {
-        let i = position(col).ok_or_else(|| {
-            AppError::Config(format!(
-                "{}: the column '{col}' (for {field}) is not in the header ({})",
-                input.name,
-                decoded.headers.join(", ")
-            ))
-        })?;
-        index.insert(field.clone(), i);
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (field, cols) in &fm.columns {
+        for col in cols.names() {
+            let i = position(col).ok_or_else(|| {
+                AppError::Config(format!(
+                    "{}: the column '{col}' (for {field}) is not in the header ({})",
+                    input.name,
+                    decoded.headers.join(", ")
+                ))
+            })?;
+            index.entry(field.clone()).or_default().push(i);
+        }
     }
+    // What identifies a row's record: its id and the cells this table reads (a file feeding
+    // several tables holds other tables' cells too).
+    let coded: Vec<(&String, &Vec<usize>)> = index
+        .iter()
+        .filter(|(field, _)| fm.codes.contains_key(*field))
+        .collect();
+    let mut read: Vec<usize> = index.values().flatten().copied().collect();
+    read.sort_unstable();
+    read.dedup();
     let mut seen: HashMap<String, (u64, String)> = HashMap::new();
     let mut out = Vec::with_capacity(decoded.rows.len());
     for (line, values) in decoded.rows {
@@ -820,8 +884,23 @@ fn read_rows<T>(
                 continue;
             }
         };
+        for (field, cols) in &coded {
+            let v = cols
+                .iter()
+                .map(|i| values[*i].trim())
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !v.is_empty() && fm.translate(field, &v) == mapping::Code::Unmapped {
+                *unmapped.entry((fm.column_label(field), v)).or_default() += 1;
+            }
+        }
         let source_id = values[id_col].trim().to_owned();
-        let canon = values.join("\u{1F}");
+        let canon = std::iter::once(id_col)
+            .chain(read.iter().copied())
+            .map(|i| values[i].as_str())
+            .collect::<Vec<_>>()
+            .join("\u{1F}");
         let parsed = if source_id.is_empty() {
             Parsed::Rejected {
                 field: fm.source_id.clone(),
@@ -835,6 +914,11 @@ fn read_rows<T>(
                     mapping::printable(&source_id)
                 ),
             }
+        } else if let Some((first, first_canon)) = seen.get(&source_id)
+            && shared
+            && *first_canon == canon
+        {
+            Parsed::Repeat(*first)
         } else if let Some((first, first_canon)) = seen.get(&source_id) {
             Parsed::Rejected {
                 field: fm.source_id.clone(),
@@ -870,6 +954,14 @@ fn read_rows<T>(
             parsed,
         });
     }
+    report.unmapped = unmapped
+        .into_iter()
+        .map(|((column, value), rows)| report::Unmapped {
+            column,
+            value: mapping::printable(&value),
+            rows,
+        })
+        .collect();
     Ok(out)
 }
 
@@ -889,8 +981,9 @@ pub fn plan(
     // Which mapping each input follows; every file must be known, and each table fed once.
     let mut by_table: HashMap<Table, (&Input, &mapping::FileMapping)> = HashMap::new();
     for input in inputs {
-        let fm = mapping.file(&input.name).ok_or_else(|| {
-            AppError::Config(format!(
+        let fms: Vec<&mapping::FileMapping> = mapping.files_named(&input.name).collect();
+        if fms.is_empty() {
+            return Err(AppError::Config(format!(
                 "{} is not described by the mapping (it describes {})",
                 input.name,
                 mapping
@@ -899,12 +992,16 @@ pub fn plan(
                     .map(|f| f.file_name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ))
-        })?;
-        if by_table.insert(fm.table, (input, fm)).is_some() {
-            return Err(AppError::Config(format!("{} is given twice", input.name)));
+            )));
+        }
+        for fm in fms {
+            if by_table.insert(fm.table, (input, fm)).is_some() {
+                return Err(AppError::Config(format!("{} is given twice", input.name)));
+            }
         }
     }
+    // Whether a file feeds more than one table (one row holding a person and their case).
+    let shared = |name: &str| mapping.files_named(name).count() > 1;
 
     // A closed case already due for retention review under the service's policy (the one
     // the review queue reads) is not brought over.
@@ -933,6 +1030,7 @@ pub fn plan(
             read_rows(
                 input,
                 fm,
+                shared(&input.name),
                 &ctx,
                 &mut case_file,
                 |cells, id| parse_case(cells, &ctx, id),
@@ -975,6 +1073,7 @@ pub fn plan(
         let rows = read_rows(
             input,
             fm,
+            shared(&input.name),
             &ctx,
             &mut file,
             |cells, id| parse_person(cells, &ctx, id),
@@ -985,6 +1084,9 @@ pub fn plan(
         for row in rows {
             file.source_rows += 1;
             match row.parsed {
+                Parsed::Repeat(first) => {
+                    file.note_repeat(row.line, &row.source_id, first, "person")
+                }
                 Parsed::Already => {
                     let target = ctx
                         .already(Table::People, &row.source_id)
@@ -1141,6 +1243,7 @@ pub fn plan(
         for row in case_rows {
             file.source_rows += 1;
             match row.parsed {
+                Parsed::Repeat(first) => file.note_repeat(row.line, &row.source_id, first, "case"),
                 Parsed::Already => {
                     case_outcome.insert(
                         row.source_id.clone(),
@@ -1170,7 +1273,7 @@ pub fn plan(
                 Parsed::Ok(raw) => {
                     let person_col = by_table
                         .get(&Table::Referrals)
-                        .and_then(|(_, fm)| fm.columns.get("person").cloned())
+                        .map(|(_, fm)| fm.column_label("person"))
                         .unwrap_or_else(|| "person".into());
                     let person = match person_outcome.get(&raw.person_source) {
                         Some(PersonStatus::Ready(r)) => Ok(r.clone()),
@@ -1243,16 +1346,13 @@ pub fn plan(
         let rows = read_rows(
             input,
             fm,
+            shared(&input.name),
             &ctx,
             &mut file,
             |cells, id| parse_session(cells, &ctx, id),
             |_| None,
         )?;
-        let case_col = fm
-            .columns
-            .get("referral")
-            .cloned()
-            .unwrap_or_else(|| "referral".into());
+        let case_col = fm.column_label("referral");
         let earlier_ids: Vec<String> = rows
             .iter()
             .filter_map(|r| match &r.parsed {
@@ -1281,6 +1381,9 @@ pub fn plan(
         for row in rows {
             file.source_rows += 1;
             match row.parsed {
+                Parsed::Repeat(first) => {
+                    file.note_repeat(row.line, &row.source_id, first, "appointment")
+                }
                 Parsed::Already => file.note_already(row.line, &row.source_id),
                 Parsed::Rejected { field, reason } => {
                     file.note_rejected(row.line, &row.source_id, &field, &reason)
@@ -1366,11 +1469,7 @@ fn lost_letter(fm: &mapping::FileMapping, p: &PersonRec) -> Option<(String, Stri
     ]
     .into_iter()
     .find(|(_, v)| v.contains('?'))?;
-    let column = fm
-        .columns
-        .get(field)
-        .cloned()
-        .unwrap_or_else(|| field.to_owned());
+    let column = fm.column_label(field);
     Some((
         column,
         format!(

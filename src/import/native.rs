@@ -223,6 +223,7 @@ pub fn plan(
             to_check: 0,
             recoded: 0,
             notes: Vec::new(),
+            unmapped: Vec::new(),
         };
         let mut seen = HashSet::new();
         let mut accepted = Vec::new();

@@ -36,6 +36,17 @@ pub struct FileReport {
     /// Rows whose text was not UTF-8 and was read as Windows-1252.
     pub recoded: usize,
     pub notes: Vec<RowNote>,
+    /// Legacy values that no code list of the mapping names: listed in the dry run; the real
+    /// run refuses to start while any remain.
+    pub unmapped: Vec<Unmapped>,
+}
+
+/// A legacy value no code list names, and the rows holding it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Unmapped {
+    pub column: String,
+    pub value: String,
+    pub rows: usize,
 }
 
 impl FileReport {
@@ -52,6 +63,7 @@ impl FileReport {
             to_check: 0,
             recoded: 0,
             notes: Vec::new(),
+            unmapped: Vec::new(),
         }
     }
 
@@ -79,6 +91,31 @@ impl FileReport {
     pub fn note_check(&mut self, line: u64, id: &str, field: &str, why: &str) {
         self.to_check += 1;
         self.note(line, id, "imported, check", field, why);
+    }
+
+    /// A row repeating an earlier row's record (a person on each row of their cases), with
+    /// that row's fate. Notes are in row order, so the first row's is found by search.
+    pub fn note_repeat(&mut self, line: u64, id: &str, first: u64, what: &str) {
+        let fate = self
+            .notes
+            .binary_search_by_key(&first, |n| n.line)
+            .ok()
+            .map(|i| (self.notes[i].outcome, self.notes[i].reason.clone()));
+        match fate {
+            Some(("already imported", _)) => self.note_already(line, id),
+            Some(("rejected", _)) => self.note_rejected(
+                line,
+                id,
+                "",
+                &format!("the same {what} as row {first}, which is rejected"),
+            ),
+            Some(("excluded", why)) => self.note_excluded(line, id, &why),
+            _ => self.note_merged(
+                line,
+                id,
+                &format!("the same {what} as row {first} (the file repeats it on each row)"),
+            ),
+        }
     }
 
     pub fn note_merged(&mut self, line: u64, id: &str, why: &str) {
@@ -153,6 +190,36 @@ impl Report {
         self.files.iter().map(pick).sum()
     }
 
+    /// Refuses a real run while any legacy value is unmapped: each would reject its rows one
+    /// by one, when one line in the mapping puts them all right.
+    pub fn refuse_unmapped(&self) -> Result<(), String> {
+        let all: Vec<String> = self
+            .files
+            .iter()
+            .flat_map(|f| {
+                f.unmapped.iter().map(move |u| {
+                    format!(
+                        "{} column {}: '{}' ({} row{})",
+                        f.name,
+                        u.column,
+                        u.value,
+                        u.rows,
+                        if u.rows == 1 { "" } else { "s" }
+                    )
+                })
+            })
+            .collect();
+        if all.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the mapping's code lists do not name {} value{}: {}. Add each to its code list (map it to one of our codes, to \"\" for blank, or to \"reject: why\" to leave its rows behind) and check the files again; nothing was imported",
+            all.len(),
+            if all.len() == 1 { "" } else { "s" },
+            all.join("; ")
+        ))
+    }
+
     /// The terminal summary (rejections listed up to `max_notes` per file).
     pub fn to_text(&self, max_notes: usize) -> String {
         let mut s = String::new();
@@ -194,6 +261,13 @@ impl Report {
                     f.name, f.recoded
                 );
             }
+            for u in &f.unmapped {
+                let _ = writeln!(
+                    s,
+                    "{}: column {} has the value '{}' in {} row(s), which no code list names (the import refuses to run until it does)",
+                    f.name, u.column, u.value, u.rows
+                );
+            }
             if f.to_check > 0 {
                 let _ = writeln!(
                     s,
@@ -209,7 +283,7 @@ impl Report {
             if shown.is_empty() {
                 continue;
             }
-            let _ = writeln!(s, "\n{}:", f.name);
+            let _ = writeln!(s, "\n{} ({}):", f.name, f.table);
             for n in shown.iter().take(max_notes) {
                 let field = if n.field.is_empty() {
                     String::new()
@@ -278,6 +352,20 @@ impl Report {
         }
         let _ = w.write_record(["checksum", "", "", "", "", "sha256", "", &self.checksum]);
         for f in &self.files {
+            for u in &f.unmapped {
+                let _ = w.write_record([
+                    "unmapped",
+                    &f.name,
+                    f.table,
+                    "",
+                    &csv_safe(&u.value),
+                    "unmapped code",
+                    &csv_safe(&u.column),
+                    &u.rows.to_string(),
+                ]);
+            }
+        }
+        for f in &self.files {
             for n in &f.notes {
                 let _ = w.write_record([
                     "row",
@@ -311,7 +399,7 @@ impl Report {
                     "name": f.name, "table": f.table, "source_rows": f.source_rows,
                     "imported": f.imported, "merged": f.merged, "rejected": f.rejected,
                     "excluded": f.excluded, "already": f.already, "recoded": f.recoded,
-                    "to_check": f.to_check,
+                    "to_check": f.to_check, "unmapped": f.unmapped,
                     "notes": f.notes.iter().take(max_notes).collect::<Vec<_>>(),
                     "more": f.notes.len().saturating_sub(max_notes),
                 })

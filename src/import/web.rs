@@ -86,12 +86,15 @@ pub fn mapping_choices(settings: &ImportSettings) -> Vec<MappingChoice> {
     out
 }
 
+/// The files a mapping reads, each once (one file may feed several tables).
 fn file_names(m: &Mapping) -> String {
-    m.files
-        .iter()
-        .map(|f| f.file_name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut names: Vec<&str> = Vec::new();
+    for f in &m.files {
+        if !names.contains(&f.file_name.as_str()) {
+            names.push(&f.file_name);
+        }
+    }
+    names.join(", ")
 }
 
 /// Loads a shipped mapping by name; only a name the page listed is accepted.
@@ -466,6 +469,13 @@ async fn report_page(
     ctx.insert("notes_shown", &NOTES_SHOWN);
     let nothing_new = report.total(|f| f.imported + f.merged) == 0;
     ctx.insert("nothing_new", &nothing_new);
+    ctx.insert(
+        "unmapped",
+        &report
+            .refuse_unmapped()
+            .err()
+            .map(|m| crate::web::format::capitalise(&m)),
+    );
     page::render(state, user, PATH, "admin/import_report.html", ctx).await
 }
 

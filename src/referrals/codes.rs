@@ -15,6 +15,9 @@ coded_enum! {
     pub enum Sex {
         Female = ("female", "Female"),
         Male = ("male", "Male"),
+        /// Only for records brought over from a system that never asked: never offered on
+        /// the referral form, and counted as its own row in the reports.
+        NotRecorded = ("not_recorded", "Not recorded"),
     }
 }
 
@@ -25,6 +28,8 @@ coded_enum! {
         SameAsSex = ("same_as_sex", "Same as sex registered at birth"),
         Different = ("different", "Different from sex registered at birth"),
         NotStated = ("not_stated", "Prefers not to say"),
+        /// Only for records brought over from a system that never asked.
+        NotRecorded = ("not_recorded", "Not recorded"),
     }
 }
 

@@ -84,6 +84,7 @@ counts! {
     Core10Improved = "core10_improved",
     SexFemale = "sex_female",
     SexMale = "sex_male",
+    SexNotRecorded = "sex_not_recorded",
     EthAsian = "eth_asian",
     EthBlack = "eth_black",
     EthMixed = "eth_mixed",
@@ -345,7 +346,14 @@ pub fn signposted_key(kind: ServiceType) -> Count {
 }
 
 pub const EQUALITY: &[(&str, &[(&str, &str)])] = &[
-    ("Sex", &[("sex_female", "Female"), ("sex_male", "Male")]),
+    (
+        "Sex",
+        &[
+            ("sex_female", "Female"),
+            ("sex_male", "Male"),
+            ("sex_not_recorded", "Not recorded"),
+        ],
+    ),
     (
         "Broad ethnic group",
         &[
@@ -354,7 +362,7 @@ pub const EQUALITY: &[(&str, &[(&str, &str)])] = &[
             ("eth_mixed", "Mixed or multiple ethnic groups"),
             ("eth_white", "White"),
             ("eth_other", "Other ethnic group"),
-            ("eth_not_stated", "Not stated"),
+            ("eth_not_stated", "Not stated or not recorded"),
         ],
     ),
     (

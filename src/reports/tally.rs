@@ -214,6 +214,7 @@ pub fn tally(t: &mut Tally, f: &Fact) {
         match f.sex {
             Sex::Female => Count::SexFemale,
             Sex::Male => Count::SexMale,
+            Sex::NotRecorded => Count::SexNotRecorded,
         },
         1,
     );

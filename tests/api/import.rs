@@ -193,7 +193,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     assert!(reason(&report, "cb_clients.csv", "CB1004").contains(&daniel));
     assert!(reason(&report, "cb_clients.csv", "CB1005").contains(&aisha));
     assert!(reason(&report, "cb_clients.csv", "CB1006").contains("not a date"));
-    assert!(reason(&report, "cb_clients.csv", "CB1007").contains("unknown code 'X'"));
+    assert!(reason(&report, "cb_clients.csv", "CB1007").contains("'X' is refused by the mapping"));
     assert!(reason(&report, "cb_clients.csv", "CB1010").contains("damaged"));
     assert!(reason(&report, "cb_clients.csv", "CB1011").contains("casebook-past-retention"));
     assert!(
@@ -206,7 +206,7 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
         reason(&report, "cb_cases.csv", "C5003").contains("closing date"),
         "an ended (still open) case with a closing date is imported and listed to check"
     );
-    assert!(reason(&report, "cb_cases.csv", "C5010").contains("unknown code 'XFER'"));
+    assert!(reason(&report, "cb_cases.csv", "C5010").contains("'XFER' is refused by the mapping"));
     assert!(reason(&report, "cb_appointments.csv", "A9010").contains("forty"));
     let dup = file(&report, "cb_clients.csv")
         .notes

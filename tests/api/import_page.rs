@@ -240,7 +240,11 @@ async fn the_sample_uploaded_through_the_page_reconciles_like_the_cli_and_import
     assert_eq!(checksum_on(&page), expected.checksum);
     assert_eq!(app.with_db(totals), before);
     // Rejected rows are listed with their row, column and reason.
-    assert!(page.contains("unknown code &#x27;X&#x27;") || page.contains("unknown code 'X'"));
+    assert!(
+        page.contains("&#x27;X&#x27; is refused by the mapping")
+            || page.contains("'X' is refused by the mapping"),
+        "{page}"
+    );
     assert_eq!(staged(staging.path()), 1, "the upload waits in one folder");
     let upload_id = input_value(&page, "upload").expect("the upload is named in the form");
     assert_eq!(input_value(&page, "checksum").unwrap(), expected.checksum);

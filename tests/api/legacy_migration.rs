@@ -556,3 +556,159 @@ async fn a_rehearsal_date_gives_the_go_live_answer() {
         .to_string();
     assert!(err.contains("clock.today must be a date"), "{err}");
 }
+
+/// The README's walk-through: CaseLog's extract as it comes (a person and a case on one row,
+/// worker codes, separate date and time columns, no sex column, a cancelled-by outcome)
+/// imports with one mapping file and no preparation.
+#[tokio::test]
+async fn the_caselog_export_as_it_comes_imports_with_one_mapping_file() {
+    use mhtr_pathway::db::schema::treatment_sessions;
+    let app = spawn_app().await;
+    let who = importer(&app);
+    let ap = app.create_user(Role::AssistantPsychologist, &["Leicester"]);
+    app.with_db(|c| {
+        diesel::update(users::table.find(&ap.id))
+            .set(users::email.eq(AP_EMAIL))
+            .execute(c)
+            .unwrap();
+    });
+    let caselog = Mapping::parse(include_str!("../../config/import/legacy_caselog.toml"))
+        .expect("the shipped mapping parses");
+    let files: Vec<Input> = ["caselog_cases.csv", "caselog_contacts.csv"]
+        .iter()
+        .map(|n| {
+            Input::read(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("config/import/sample")
+                    .join(n),
+            )
+            .unwrap()
+        })
+        .collect();
+    let plan_it = |files: &[Input]| {
+        app.with_db(|c| {
+            import::plan(
+                c,
+                &caselog,
+                "legacy_caselog",
+                files,
+                &RetentionSettings::default(),
+            )
+        })
+    };
+    let (p, mut r) = plan_it(&files).expect("plan");
+    let of = |table: &str| {
+        let f = r.files.iter().find(|f| f.table == table).unwrap();
+        (
+            f.source_rows,
+            f.imported,
+            f.merged,
+            f.rejected,
+            f.excluded,
+            f.to_check,
+        )
+    };
+    // Kieran is on two rows (two cases): he comes over once. Bj?rn is listed to check; the
+    // withdrawn 2022 case and its contact stay behind (past retention).
+    assert_eq!(of("people"), (6, 5, 1, 0, 0, 1), "{:?}", r.files);
+    assert_eq!(of("referrals"), (6, 5, 0, 0, 1, 0), "{:?}", r.files);
+    assert_eq!(of("sessions"), (10, 9, 0, 0, 1, 0), "{:?}", r.files);
+    assert!(r.files.iter().all(|f| f.unmapped.is_empty()));
+    let merged = r.files[0]
+        .notes
+        .iter()
+        .find(|n| n.outcome == "merged")
+        .unwrap();
+    assert_eq!(merged.source_id, "PR-501");
+    assert!(merged.reason.contains("the same person as row 1"));
+    app.with_db(|c| apply(c, &p, &mut r, &who, None, &ApplyOptions::default()))
+        .expect("apply");
+
+    // No sex was invented: the people are "not recorded".
+    let sexes: Vec<(String, String)> = app.with_db(|c| {
+        people::table
+            .select((people::sex, people::gender_identity))
+            .load(c)
+            .unwrap()
+    });
+    assert_eq!(sexes.len(), 5);
+    assert!(
+        sexes
+            .iter()
+            .all(|(s, g)| s == "not_recorded" && g == "not_recorded"),
+        "{sexes:?}"
+    );
+    // Date and time joined; the worker code is the practitioner; who cancelled is kept.
+    let contacts: Vec<(
+        String,
+        chrono::NaiveDateTime,
+        String,
+        Option<String>,
+        String,
+    )> = app.with_db(|c| {
+        treatment_sessions::table
+            .inner_join(import_rows::table.on(import_rows::target_id.eq(treatment_sessions::id)))
+            .order(import_rows::source_id.asc())
+            .select((
+                import_rows::source_id,
+                treatment_sessions::starts_at,
+                treatment_sessions::status,
+                treatment_sessions::change_party,
+                treatment_sessions::ap_user_id,
+            ))
+            .load(c)
+            .unwrap()
+    });
+    let get = |id: &str| contacts.iter().find(|c| c.0 == id).unwrap().clone();
+    assert_eq!(
+        get("CT-9003").1,
+        d(2026, 7, 7).and_hms_opt(10, 0, 0).unwrap()
+    );
+    assert_eq!(
+        (get("CT-9003").2.as_str(), get("CT-9003").3.as_deref()),
+        ("cancelled", Some("person_on_probation"))
+    );
+    assert_eq!(get("CT-9004").3.as_deref(), Some("service"));
+    assert_eq!(get("CT-9001").3, None);
+    assert!(contacts.iter().all(|c| c.4 == ap.id));
+
+    // A typo in the export is listed with its count, and the real run refuses to start.
+    let mut typo = files.clone();
+    typo[1].bytes = String::from_utf8(typo[1].bytes.clone())
+        .unwrap()
+        .replace(
+            "CT-9009,CL-2005,12/08/2026,11:00,50,Phone,ATT,AP1",
+            "CT-9011,CL-2005,26/08/2026,11:00,50,Phone,ATT,AP2",
+        )
+        .replace(
+            "CT-9010,CL-2005,19/08/2026,11:00,50,Phone,ATT,AP1",
+            "CT-9012,CL-2005,02/09/2026,11:00,50,Fone,ATT,AP2",
+        )
+        .into_bytes();
+    let (p, mut r) = plan_it(&typo).expect("plan");
+    let contacts_file = r.files.iter().find(|f| f.table == "sessions").unwrap();
+    assert_eq!(
+        contacts_file
+            .unmapped
+            .iter()
+            .map(|u| (u.column.as_str(), u.value.as_str(), u.rows))
+            .collect::<Vec<_>>(),
+        vec![("Method", "Fone", 1), ("Worker", "AP2", 2)],
+        "every unknown value, with its rows"
+    );
+    let before: i64 = app.with_db(|c| treatment_sessions::table.count().get_result(c).unwrap());
+    let err = app
+        .with_db(|c| apply(c, &p, &mut r, &who, None, &ApplyOptions::default()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'AP2'") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    let after: i64 = app.with_db(|c| treatment_sessions::table.count().get_result(c).unwrap());
+    assert_eq!(before, after);
+    assert!(
+        r.to_csv()
+            .contains("unmapped,caselog_contacts.csv,sessions,,AP2,unmapped code,Worker,2")
+    );
+}

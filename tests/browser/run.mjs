@@ -14,7 +14,8 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -1199,6 +1200,31 @@ for (const account of ACCOUNTS) {
           assert.equal(await page.locator('h1').innerText(), 'Check the import')
           assert.equal(await page.locator('#import-files tbody tr').count(), 3, 'one row per file')
           assert.equal(await page.getByRole('button', { name: 'Import these rows', exact: true }).count(), 1)
+        })
+        // CaseLog's extract as it comes, with a worker code the mapping does not name: the dry
+        // run lists it and offers no import.
+        await t.test(`${r}-import-unmapped: a CaseLog extract with an unmapped worker code`, async () => {
+          resetLog(page)
+          const sample = path.join(ROOT, 'config', 'import', 'sample')
+          const dir = mkdtempSync(path.join(tmpdir(), 'caselog-'))
+          writeFileSync(path.join(dir, 'caselog_cases.csv'), readFileSync(path.join(sample, 'caselog_cases.csv')))
+          writeFileSync(
+            path.join(dir, 'caselog_contacts.csv'),
+            readFileSync(path.join(sample, 'caselog_contacts.csv'), 'utf8').replaceAll('Phone,ATT,AP1', 'Phone,ATT,AP2')
+          )
+          await page.goto('/admin/import', { waitUntil: 'load' })
+          await page.getByLabel('legacy_caselog', { exact: true }).check()
+          await page.getByLabel('Files', { exact: true }).setInputFiles(
+            ['caselog_cases.csv', 'caselog_contacts.csv'].map((f) => path.join(dir, f))
+          )
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/admin/import', { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Check the files', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-import-unmapped`)
+          assert.equal(await page.locator('#import-files tbody tr').count(), 3, 'the cases file is read as people and as cases')
+          assert.match(await page.locator('#unmapped-codes').innerText(), /Worker: 'AP2' \(2 rows\)/)
+          assert.equal(await page.getByRole('button', { name: 'Import these rows', exact: true }).count(), 0, 'no import offered')
         })
       } else {
         // Administration is refused to everyone else: the refusal page must be accessible too.

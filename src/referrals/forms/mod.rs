@@ -231,13 +231,22 @@ pub fn parse_referral(
             None
         }
     };
-    let sex: Option<Sex> = choice(raw, &mut e, "sex", "Select the person's sex");
-    let gender_identity: Option<GenderIdentity> = choice(
+    let mut sex: Option<Sex> = choice(raw, &mut e, "sex", "Select the person's sex");
+    let mut gender_identity: Option<GenderIdentity> = choice(
         raw,
         &mut e,
         "gender_identity",
         "Select whether the person's gender is the same as their sex registered at birth",
     );
+    // "Not recorded" stands only on records brought over from a system that never asked.
+    if sex == Some(Sex::NotRecorded) {
+        sex = None;
+        e.add("sex", "Select the person's sex: 'not recorded' is only for records brought over from an older system");
+    }
+    if gender_identity == Some(GenderIdentity::NotRecorded) {
+        gender_identity = None;
+        e.add("gender_identity", "Select whether the person's gender is the same as their sex registered at birth: 'not recorded' is only for records brought over from an older system");
+    }
     let ethnicity = match raw.get("ethnicity") {
         "not_stated" => Some(None),
         v => match v.parse::<Ethnicity>() {

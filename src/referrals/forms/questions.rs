@@ -71,6 +71,20 @@ pub struct Field {
     pub only_for: Option<EntryPoint>,
 }
 
+/// The answers a person can give: "not recorded" is kept only for records brought over from
+/// a system that never asked.
+fn sex_pairs() -> Vec<(&'static str, &'static str)> {
+    let mut pairs = code_pairs!(Sex);
+    pairs.retain(|(c, _)| *c != Sex::NotRecorded.as_str());
+    pairs
+}
+
+fn gender_identity_pairs() -> Vec<(&'static str, &'static str)> {
+    let mut pairs = code_pairs!(GenderIdentity);
+    pairs.retain(|(c, _)| *c != GenderIdentity::NotRecorded.as_str());
+    pairs
+}
+
 fn ethnicity_pairs() -> Vec<(&'static str, &'static str)> {
     let mut v = code_pairs!(Ethnicity);
     v.push(("not_stated", "Prefers not to say"));
@@ -131,12 +145,12 @@ pub fn fields() -> Vec<Field> {
         f("given_name", "Given name", Person, Text),
         f("family_name", "Family name", Person, Text),
         f("date_of_birth", "Date of birth", Person, Date),
-        f("sex", "Sex", Person, Choice(|| code_pairs!(Sex))),
+        f("sex", "Sex", Person, Choice(sex_pairs)),
         f(
             "gender_identity",
             "Gender identity",
             Person,
-            Choice(|| code_pairs!(GenderIdentity)),
+            Choice(gender_identity_pairs),
         ),
         f("ethnicity", "Ethnic group", Person, Choice(ethnicity_pairs)),
         f("pnc_id", "PNC ID", Person, Text),

@@ -673,7 +673,13 @@ mod tests {
             },
             status: crate::referrals::state::Status::Submitted,
             referred_on: on,
-            sex: if bit(1) { Sex::Female } else { Sex::Male },
+            sex: if bit(15) {
+                Sex::NotRecorded
+            } else if bit(1) {
+                Sex::Female
+            } else {
+                Sex::Male
+            },
             ethnic_group: ["white", "asian", "black", "mixed"]
                 .get(usize::from(bits >> 2 & 7))
                 .map(|g| (*g).to_owned()),
