@@ -21,6 +21,7 @@ pub mod linked;
 pub mod notifications;
 pub mod openapi;
 pub mod paging;
+pub mod quality;
 pub mod referrals;
 pub mod reports;
 pub mod retention;

@@ -39,6 +39,7 @@ use utoipa::{Modify, OpenApi};
         crate::sessions::api::acknowledge,
         crate::sessions::api::decide,
         crate::reports::api::uptake,
+        crate::quality::web::api,
         crate::linked::api::list,
         crate::linked::api::create,
         crate::linked::api::get,

@@ -10,8 +10,8 @@ use crate::sessions::{capacity, closures, diary, feeds};
 use crate::signposting::directory;
 use crate::users::model::Role;
 use crate::{
-    areas, assets, audit, auth, home, import, linked, notifications, openapi, referrals, reports,
-    retention, sessions, signposting, users,
+    areas, assets, audit, auth, home, import, linked, notifications, openapi, quality, referrals,
+    reports, retention, sessions, signposting, users,
 };
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -57,6 +57,9 @@ const MERGERS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 /// Who reviews closed referrals under the retention policy: administrators in every area,
 /// clinical leads in theirs.
 const RETENTION_REVIEWERS: &[Role] = &[Role::Admin, Role::ClinicalLead];
+/// Who checks what partners record: clinical leads and administrators (records and shares),
+/// councillors (shares per organisation only).
+const QUALITY_READERS: &[Role] = &[Role::ClinicalLead, Role::Admin, Role::Councillor];
 /// Those with a diary: assistant psychologists their own, clinical leads their teams'.
 const DIARY: &[Role] = TREATERS;
 /// Who sees a practitioner's capacity: the practitioner, their leads and administrators.
@@ -689,6 +692,17 @@ pub fn table() -> Vec<Entry> {
             Staff(ADMIN),
             web::to(closures::web::delete),
         ),
+        // Data quality: clinical leads, administrators and councillors (shares only)
+        get(
+            "/data-quality",
+            Staff(QUALITY_READERS),
+            web::to(quality::web::page),
+        ),
+        get(
+            "/data-quality.csv",
+            Staff(QUALITY_READERS),
+            web::to(quality::web::csv),
+        ),
         // Retention review
         get(
             "/retention",
@@ -728,6 +742,11 @@ pub fn table() -> Vec<Entry> {
             web::to(auth::api::revoke_token),
         ),
         get("/api/v1/me", Api(ANY_ROLE), web::to(auth::api::me)),
+        get(
+            "/api/v1/data-quality",
+            Api(QUALITY_READERS),
+            web::to(quality::web::api),
+        ),
         get(
             "/api/v1/reports/uptake",
             Api(REPORT_READERS),

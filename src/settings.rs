@@ -30,6 +30,35 @@ pub struct Settings {
     pub service: ServiceSettings,
     #[serde(default)]
     pub clock: ClockSettings,
+    #[serde(default)]
+    pub data_quality: DataQualitySettings,
+}
+
+/// The partnership's minimum standards for what partners record.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataQualitySettings {
+    /// The fields every partner is agreed to record (see `quality::Field`).
+    pub required: Vec<String>,
+}
+
+impl Default for DataQualitySettings {
+    fn default() -> Self {
+        Self {
+            required: [
+                "pnc_id",
+                "crn",
+                "ethnicity",
+                "sex",
+                "gender_identity",
+                "gp_practice",
+                "sentence_date",
+                "requirement_end_date",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
 }
 
 /// The service's idea of today, for a migration rehearsal.
@@ -476,6 +505,9 @@ impl Settings {
             }
         }
         problems.extend(self.retention.problems());
+        if let Err(e) = crate::quality::required_fields(&self.data_quality.required) {
+            problems.push(e);
+        }
         if !self.clock.today.trim().is_empty() {
             if self.clock.today().is_none() {
                 problems.push(format!(

@@ -59,6 +59,7 @@ pub fn describe(event: &str) -> String {
         "referral.viewed" => "Looked at a referral",
         "referral_draft.purged" => "Unfinished draft referrals deleted",
         "report.uptake_api" => "Read the uptake report through the API",
+        "data_quality.viewed" => "Looked at the data-quality checks",
         "report.uptake_downloaded" => "Downloaded the uptake report as CSV",
         "report.uptake_viewed" => "Looked at the uptake report",
         "retention.erased" => "Erased a closed referral at the end of its retention period",

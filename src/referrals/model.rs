@@ -201,6 +201,11 @@ pub enum Purpose {
     /// Reviewing closed referrals under the retention policy: administrators in every area,
     /// clinical leads in theirs.
     Retention,
+    /// Checking what partners record against the agreed standards: clinical leads and
+    /// administrators in their areas (a service-wide administrator everywhere; others see
+    /// their own organisation's records, narrowed in the data-quality service), councillors
+    /// in theirs for the aggregate shares only.
+    DataQuality,
 }
 
 /// One way a person with a caseload reaches a referral (made it, holds it as responsible
@@ -234,8 +239,11 @@ enum Reach {
 fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
     let me = || viewer.user_id.clone();
     match (viewer.role, purpose) {
-        (Role::Admin, Purpose::Retention) if viewer.service_wide => Reach::Everywhere,
+        (Role::Admin, Purpose::Retention | Purpose::DataQuality) if viewer.service_wide => {
+            Reach::Everywhere
+        }
         (Role::Admin, Purpose::Retention) => Reach::Areas,
+        (Role::Admin | Role::Councillor, Purpose::DataQuality) => Reach::Areas,
         (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => Reach::Areas,
         (Role::ProbationOfficer, Purpose::Casework) => Reach::Caseload(vec![
             Box::new(referrals::created_by.eq(me()).nullable()),

@@ -82,6 +82,13 @@ counts! {
     Gad7Improved = "gad7_improved",
     Core10Pairs = "core10_pairs",
     Core10Improved = "core10_improved",
+    Finished = "finished",
+    FinishedPaired = "finished_paired",
+    RecoveryBase = "recovery_base",
+    Recovered = "recovered",
+    ReliablyRecovered = "reliably_recovered",
+    ReliablyImproved = "reliably_improved",
+    ReliablyDeteriorated = "reliably_deteriorated",
     SexFemale = "sex_female",
     SexMale = "sex_male",
     SexNotRecorded = "sex_not_recorded",
@@ -294,6 +301,43 @@ pub const RATES: &[Indicator] = &[
         "core10_improved",
         "core10_pairs"
     ),
+    // NHS Talking Therapies outcomes of a finished course (treatment ended after at least two
+    // attended sessions), from the PHQ-9 and GAD-7 read together (sessions::outcomes).
+    rate!(
+        "rate_finished_paired",
+        "Finished treatment with paired PHQ-9 and GAD-7 scores (paired-data rate)",
+        HigherIsBetter,
+        "finished_paired",
+        "finished"
+    ),
+    rate!(
+        "rate_recovery",
+        "Recovery (of those with paired scores at caseness at the start)",
+        HigherIsBetter,
+        "recovered",
+        "recovery_base"
+    ),
+    rate!(
+        "rate_reliable_recovery",
+        "Reliable recovery (of those with paired scores at caseness at the start)",
+        HigherIsBetter,
+        "reliably_recovered",
+        "recovery_base"
+    ),
+    rate!(
+        "rate_reliable_improvement",
+        "Reliable improvement on PHQ-9 and GAD-7 together (of those with paired scores)",
+        HigherIsBetter,
+        "reliably_improved",
+        "finished_paired"
+    ),
+    rate!(
+        "rate_reliable_deterioration",
+        "Reliable deterioration on PHQ-9 or GAD-7 (of those with paired scores)",
+        LowerIsBetter,
+        "reliably_deteriorated",
+        "finished_paired"
+    ),
 ];
 
 /// Counts that only feed rates (not shown as rows of their own).
@@ -315,6 +359,12 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     ("phq9_pairs", "phq9_improved"),
     ("gad7_pairs", "gad7_improved"),
     ("core10_pairs", "core10_improved"),
+    ("finished", "finished_paired"),
+    ("finished_paired", "recovery_base"),
+    ("recovery_base", "recovered"),
+    ("recovery_base", "reliably_recovered"),
+    ("finished_paired", "reliably_improved"),
+    ("finished_paired", "reliably_deteriorated"),
 ];
 
 pub const HIDDEN_COUNTS: &[&str] = &[
@@ -327,6 +377,13 @@ pub const HIDDEN_COUNTS: &[&str] = &[
     "gad7_improved",
     "core10_pairs",
     "core10_improved",
+    "finished",
+    "finished_paired",
+    "recovery_base",
+    "recovered",
+    "reliably_recovered",
+    "reliably_improved",
+    "reliably_deteriorated",
 ];
 
 /// The funnel row counting people signposted to services of this type.

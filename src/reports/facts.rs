@@ -435,6 +435,63 @@ mod tests {
         }
     }
 
+    /// Hand-computed NHS Talking Therapies outcomes of finished courses (thresholds: PHQ-9
+    /// caseness 10, reliable change 6; GAD-7 caseness 8, reliable change 4).
+    #[test]
+    fn finished_courses_are_counted_with_their_combined_outcome() {
+        use crate::reports::catalogue::Count::*;
+        use crate::reports::tally::tally_fact;
+        let (base, _) = derive(&parts());
+        let course =
+            |attended: i32, ended: bool, phq9: Option<(i32, i32)>, gad7: Option<(i32, i32)>| {
+                let mut f = base.clone();
+                f.sessions_attended = attended;
+                f.ended_on = ended.then(|| NaiveDate::from_ymd_opt(2026, 6, 1).unwrap());
+                (f.phq9_first, f.phq9_last) = (phq9.map(|p| p.0), phq9.map(|p| p.1));
+                (f.gad7_first, f.gad7_last) = (gad7.map(|g| g.0), gad7.map(|g| g.1));
+                let t = tally_fact(&f);
+                [
+                    Finished,
+                    FinishedPaired,
+                    RecoveryBase,
+                    Recovered,
+                    ReliablyRecovered,
+                    ReliablyImproved,
+                    ReliablyDeteriorated,
+                ]
+                .map(|k| t.get(k))
+            };
+        // 15→6 (−9) and 9→5 (−4): at caseness at the start, below both at the end, both
+        // reliably improved: recovered, reliably recovered, reliably improved.
+        assert_eq!(
+            course(12, true, Some((15, 6)), Some((9, 5))),
+            [1, 1, 1, 1, 1, 1, 0]
+        );
+        // 10→9 (−1) and 8→7 (−1): at caseness (boundaries), below both at the end, no
+        // reliable change: recovered, not reliably.
+        assert_eq!(
+            course(6, true, Some((10, 9)), Some((8, 7))),
+            [1, 1, 1, 1, 0, 0, 0]
+        );
+        // 8→14 (+6) and 5→6: not at caseness at the start (out of recovery's denominator);
+        // the PHQ-9 rose by its reliable change: reliable deterioration.
+        assert_eq!(
+            course(4, true, Some((8, 14)), Some((5, 6))),
+            [1, 1, 0, 0, 0, 0, 1]
+        );
+        // 20→4 (−16) but 7→12 (+5): improvement on one, deterioration on the other counts as
+        // deterioration; 12 is still at caseness on the GAD-7, so not recovered.
+        assert_eq!(
+            course(12, true, Some((20, 4)), Some((7, 12))),
+            [1, 1, 1, 0, 0, 0, 1]
+        );
+        // Finished without a GAD-7 pair: counted as finished, not paired.
+        assert_eq!(course(12, true, Some((20, 4)), None), [1, 0, 0, 0, 0, 0, 0]);
+        // One attended session, or still in treatment: not a finished course.
+        assert_eq!(course(1, true, Some((15, 6)), Some((9, 5))), [0; 7]);
+        assert_eq!(course(12, false, Some((15, 6)), Some((9, 5))), [0; 7]);
+    }
+
     #[test]
     fn facts_take_each_milestone_from_its_step() {
         let (f, months) = derive(&parts());

@@ -9,6 +9,7 @@ use crate::referrals::codes::{CombinedWith, EntryPoint, EthnicGroup, Sex};
 use crate::reports::catalogue::{Count, signposted_key};
 use crate::reports::facts::{AgeBand, Fact};
 use crate::sessions::measures::{Instrument, reliably_improved};
+use crate::sessions::outcomes;
 use crate::signposting::codes::ServiceType;
 
 /// The counts of one area (or the total) for the period's cohort: referrals made in it.
@@ -198,6 +199,31 @@ pub fn tally(t: &mut Tally, f: &Fact) {
             t.add(pairs, 1);
             if reliably_improved(instrument, a, b) {
                 t.add(improved, 1);
+            }
+        }
+    }
+    // A finished course and its combined PHQ-9 and GAD-7 outcome.
+    if f.ended_on.is_some() && outcomes::finished_treatment(f.sessions_attended.max(0) as u32) {
+        t.add(Count::Finished, 1);
+        if let (Some(p), Some(g)) = (
+            pair(f.phq9_first, f.phq9_last),
+            pair(f.gad7_first, f.gad7_last),
+        ) {
+            let o = outcomes::combined(p, g);
+            t.add(Count::FinishedPaired, 1);
+            match o.change {
+                outcomes::Change::ReliableImprovement => t.add(Count::ReliablyImproved, 1),
+                outcomes::Change::ReliableDeterioration => t.add(Count::ReliablyDeteriorated, 1),
+                outcomes::Change::NoReliableChange => {}
+            }
+            if let Some(recovered) = o.recovered {
+                t.add(Count::RecoveryBase, 1);
+                if recovered {
+                    t.add(Count::Recovered, 1);
+                }
+                if o.reliably_recovered == Some(true) {
+                    t.add(Count::ReliablyRecovered, 1);
+                }
             }
         }
     }

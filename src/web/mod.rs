@@ -61,6 +61,7 @@ fn navigation(role: Role, service_wide: bool, path: &str) -> Vec<NavItem> {
     }
     if matches!(role, Role::Councillor | Role::ClinicalLead | Role::Admin) {
         items.push(("/reports/uptake", "Reports"));
+        items.push(("/data-quality", "Data quality"));
     }
     if role == Role::Admin {
         items.extend([

@@ -16,6 +16,7 @@ mod config;
 mod control_characters;
 mod crash_safety;
 mod csrf;
+mod data_quality;
 mod email;
 mod email_tls;
 mod enforcement;

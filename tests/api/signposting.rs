@@ -299,6 +299,37 @@ async fn the_end_summary_pairs_the_first_and_last_measures_with_reliable_improve
     let (_, page) = ap.get(&format!("/referrals/{id}")).await;
     assert!(page.contains("Onward support"));
     assert!(page.contains("Record that no onward support is needed"));
+
+    // The uptake report counts the finished course (two attended sessions) and its outcome:
+    // paired, at caseness at the start, not recovered (the GAD-7 ends at 9, still at
+    // caseness), reliably improved (the PHQ-9), not deteriorated. Each rate gives its
+    // denominator.
+    let (status, report) = c.cl.get("/api/v1/reports/uptake").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let total = |key: &str| {
+        report["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["rows"].as_array().unwrap().iter())
+            .find(|r| r["key"] == key)
+            .map(|r| {
+                let f = r["figures"].as_array().unwrap().last().unwrap().clone();
+                (f["text"].as_str().unwrap().to_owned(), f["of"].clone())
+            })
+            .unwrap_or_else(|| panic!("no row {key}"))
+    };
+    assert_eq!(total("rate_finished_paired"), ("100.0%".into(), json!(1)));
+    assert_eq!(total("rate_recovery"), ("0.0%".into(), json!(1)));
+    assert_eq!(total("rate_reliable_recovery"), ("0.0%".into(), json!(1)));
+    assert_eq!(
+        total("rate_reliable_improvement"),
+        ("100.0%".into(), json!(1))
+    );
+    assert_eq!(
+        total("rate_reliable_deterioration"),
+        ("0.0%".into(), json!(1))
+    );
 }
 
 #[tokio::test]

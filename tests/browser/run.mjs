@@ -1280,6 +1280,18 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-uptake-report`, '/reports/uptake')
         await visit(t, page, `${r}-uptake-report-print`, '/reports/uptake?print=1')
         await visit(t, page, `${r}-uptake-report-bad-period`, '/reports/uptake?period=other&period_other=sometime')
+        await t.test(`${r}-data-quality: the shares of the agreed fields${r === 'councillor' ? ', and no record' : ' and the records to fix'}`, async () => {
+          resetLog(page)
+          await page.goto('/', { waitUntil: 'load' })
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/data-quality', { waitUntil: 'load' }),
+            page.getByRole('link', { name: 'Data quality', exact: true }).first().click()
+          ])
+          await checkPage(page, `${r}-data-quality`)
+          assert.equal(await page.locator('h1').innerText(), 'Data quality')
+          assert.ok(await page.locator('table[id^="group-"]').count() > 0, 'shares shown')
+          assert.equal(await page.locator('#findings').count(), r === 'councillor' ? 0 : 1, 'records to fix for staff only')
+        })
       }
 
       if (r === 'assistant-psychologist' || r === 'clinical-lead' || r === 'probation-officer') {

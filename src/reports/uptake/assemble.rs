@@ -270,6 +270,7 @@ pub(super) fn assemble(
                                 text: "Not at current capacity".into(),
                                 value: None,
                                 suppressed: false,
+                                of: None,
                             }
                         } else {
                             // Each person waiting needs 12 sessions.

@@ -67,6 +67,8 @@ pub struct Figure {
     /// The number, unless withheld (or not applicable).
     pub value: Option<f64>,
     pub suppressed: bool,
+    /// For a rate, the count it is a share of (shown, as the rate is).
+    pub of: Option<i64>,
 }
 
 impl Figure {
@@ -76,6 +78,7 @@ impl Figure {
                 text: n.to_string(),
                 value: Some(n as f64),
                 suppressed: false,
+                of: None,
             },
             Cell::Suppressed => Figure::withheld(),
         }
@@ -86,6 +89,7 @@ impl Figure {
             text: WITHHELD.into(),
             value: None,
             suppressed: true,
+            of: None,
         }
     }
 
@@ -96,6 +100,7 @@ impl Figure {
             text: NOT_APPLICABLE.into(),
             value: None,
             suppressed: false,
+            of: None,
         }
     }
 
@@ -104,6 +109,7 @@ impl Figure {
             text,
             value: Some(v),
             suppressed: false,
+            of: None,
         }
     }
 }
@@ -463,6 +469,10 @@ fn rate_figure(cells: &Cells, num: &str, den: &str, col: usize) -> Figure {
     let pct =
         crate::reports::suppression::rate(cells[num][col], cells[den][col]).map(|r| r * 100.0);
     match (pct, cells[num][col], cells[den][col]) {
+        (Some(v), _, Cell::Shown(of)) => Figure {
+            of: Some(of),
+            ..Figure::number(v, format!("{v:.1}%"))
+        },
         (Some(v), _, _) => Figure::number(v, format!("{v:.1}%")),
         (None, Cell::Suppressed, _) | (None, _, Cell::Suppressed) => Figure::withheld(),
         _ => Figure::none(),
