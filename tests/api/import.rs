@@ -23,8 +23,9 @@ fn mapping() -> Mapping {
     Mapping::parse(include_str!("../../config/import/legacy_casebook.toml")).expect("mapping")
 }
 
-fn sample() -> Vec<Input> {
-    ["cb_clients.csv", "cb_cases.csv", "cb_appointments.csv"]
+/// Shipped sample files, by name.
+pub(crate) fn sample_files(names: &[&str]) -> Vec<Input> {
+    names
         .iter()
         .map(|n| {
             Input::read(
@@ -37,9 +38,12 @@ fn sample() -> Vec<Input> {
         .collect()
 }
 
-/// An administrator to import as, and the practitioner the sample's appointments name.
-fn setup(app: &TestApp) -> Importer {
-    let admin = app.create_user(Role::Admin, &["Leicester"]);
+fn sample() -> Vec<Input> {
+    sample_files(&["cb_clients.csv", "cb_cases.csv", "cb_appointments.csv"])
+}
+
+/// The practitioner the samples' appointments name (the demo's Tom Walker), in Leicester.
+pub(crate) fn practitioner(app: &TestApp) -> crate::helpers::TestUser {
     let ap = app.create_user(Role::AssistantPsychologist, &["Leicester"]);
     app.with_db(|c| {
         diesel::update(users::table.find(&ap.id))
@@ -47,6 +51,13 @@ fn setup(app: &TestApp) -> Importer {
             .execute(c)
             .unwrap();
     });
+    ap
+}
+
+/// An administrator to import as, and the practitioner the sample's appointments name.
+fn setup(app: &TestApp) -> Importer {
+    let admin = app.create_user(Role::Admin, &["Leicester"]);
+    practitioner(app);
     Importer {
         actor: Actor::user(&admin.id, &admin.email, None),
         user_id: admin.id,

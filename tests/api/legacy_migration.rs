@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use mhtr_pathway::audit::Actor;
-use mhtr_pathway::db::schema::{import_rows, people, referral_status_history, referrals, users};
+use mhtr_pathway::db::schema::{import_rows, people, referral_status_history, referrals};
 use mhtr_pathway::import::apply::{ApplyOptions, Importer, apply};
 use mhtr_pathway::import::{self, Input, Mapping, Report};
 use mhtr_pathway::settings::RetentionSettings;
@@ -15,10 +15,21 @@ use mhtr_pathway::users::model::Role;
 
 use crate::helpers::{TestApp, spawn_app};
 
-const AP_EMAIL: &str = "tom.walker@turningpoint.demo.example";
 const CLIENTS: &str = "ClientRef,Forename,Surname,DOB,Gender,GenderSameAsBirth,EthCode,PNC,CRN,District,GP,Interp,Lang\n";
 const CASES: &str =
     "CaseNo,ClientRef,Route,CaseStatus,OffGroup,Priority,Opened,Sentenced,OrderEnds,Closed\n";
+
+/// The first `n` of five clean CaseBook client rows, P1 to P5, in Leicester.
+fn people(n: usize) -> String {
+    const PEOPLE: &str = "\
+P1,Ann,Able,01/01/1980,F,Y,W1,,,LEIC,,N,
+P2,Bob,Baker,02/02/1981,M,Y,W1,,,LEIC,,N,
+P3,Cat,Cole,03/03/1982,F,Y,W1,,,LEIC,,N,
+P4,Dan,Dale,04/04/1983,M,Y,W1,,,LEIC,,N,
+P5,Eve,East,05/05/1984,F,Y,W1,,,LEIC,,N,
+";
+    PEOPLE.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
 
 fn mapping() -> Mapping {
     Mapping::parse(include_str!("../../config/import/legacy_casebook.toml")).expect("mapping")
@@ -108,13 +119,7 @@ fn referral_of(app: &TestApp, case: &str) -> String {
 async fn a_closed_case_keeps_its_closing_date_and_retention_follows_the_services_policy() {
     let app = spawn_app().await;
     let who = importer(&app);
-    let clients = "\
-P1,Ann,Able,01/01/1980,F,Y,W1,,,LEIC,,N,
-P2,Bob,Baker,02/02/1981,M,Y,W1,,,LEIC,,N,
-P3,Cat,Cole,03/03/1982,F,Y,W1,,,LEIC,,N,
-P4,Dan,Dale,04/04/1983,M,Y,W1,,,LEIC,,N,
-P5,Eve,East,05/05/1984,F,Y,W1,,,LEIC,,N,
-";
+    let clients = &people(5);
     // K1 closed after treatment in 2024 (review due 2030); K2 withdrawn in 2023 (review due
     // 2025 under the default 2 years: already due, so left behind); K3 closed with no date;
     // K4 closed before it was opened; K5 still in treatment but with a closing date.
@@ -244,11 +249,7 @@ K5,P5,PSR,ACTIVE,DRG,R,01/06/2025,15/07/2025,14/07/2026,20/07/2026
 async fn a_person_whose_every_case_is_rejected_is_not_imported_and_the_report_says_why() {
     let app = spawn_app().await;
     let who = importer(&app);
-    let clients = "\
-P1,Ann,Able,01/01/1980,F,Y,W1,,,LEIC,,N,
-P2,Bob,Baker,02/02/1981,M,Y,W1,,,LEIC,,N,
-P3,Cat,Cole,03/03/1982,F,Y,W1,,,LEIC,,N,
-";
+    let clients = &people(3);
     // P1 has one good case; P2's only case has an unknown status; P3 has no case at all.
     let cases = "\
 K1,P1,PSR,ACTIVE,VAP,R,01/02/2026,,,
@@ -290,10 +291,7 @@ K2,P2,PSR,XFER,VAP,R,01/02/2026,,,
 #[tokio::test]
 async fn a_truncated_or_changed_file_is_refused_whole() {
     let app = spawn_app().await;
-    let clients = "\
-P1,Ann,Able,01/01/1980,F,Y,W1,,,LEIC,,N,
-P2,Bob,Baker,02/02/1981,M,Y,W1,,,LEIC,,N,
-";
+    let clients = &people(2);
     let cases = "K1,P1,PSR,ACTIVE,VAP,R,01/02/2026,,,\nK2,P2,PSR,ACTIVE,VAP,R,01/02/2026,,,\n";
     // Cut mid-row: the last record is short.
     let cut = inputs(clients, &cases[..cases.len() - 12]);
@@ -408,24 +406,9 @@ K2,P3,PSR,ACTIVE,VAP,R,01/02/2026,,,
 async fn after_a_move_to_a_new_server_the_same_legacy_import_adds_nothing() {
     let app = spawn_app().await;
     let who = importer(&app);
-    let ap = app.create_user(Role::AssistantPsychologist, &["Leicester"]);
-    app.with_db(|c| {
-        diesel::update(users::table.find(&ap.id))
-            .set(users::email.eq(AP_EMAIL))
-            .execute(c)
-            .unwrap();
-    });
-    let sample: Vec<Input> = ["cb_clients.csv", "cb_cases.csv", "cb_appointments.csv"]
-        .iter()
-        .map(|n| {
-            Input::read(
-                &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("config/import/sample")
-                    .join(n),
-            )
-            .unwrap()
-        })
-        .collect();
+    crate::import::practitioner(&app);
+    let sample =
+        crate::import::sample_files(&["cb_clients.csv", "cb_cases.csv", "cb_appointments.csv"]);
     let first = run(&app, &sample, &who);
     let imported: usize = first.total(|f| f.imported + f.merged);
     assert!(imported > 10);
@@ -565,26 +548,10 @@ async fn the_caselog_export_as_it_comes_imports_with_one_mapping_file() {
     use mhtr_pathway::db::schema::treatment_sessions;
     let app = spawn_app().await;
     let who = importer(&app);
-    let ap = app.create_user(Role::AssistantPsychologist, &["Leicester"]);
-    app.with_db(|c| {
-        diesel::update(users::table.find(&ap.id))
-            .set(users::email.eq(AP_EMAIL))
-            .execute(c)
-            .unwrap();
-    });
+    let ap = crate::import::practitioner(&app);
     let caselog = Mapping::parse(include_str!("../../config/import/legacy_caselog.toml"))
         .expect("the shipped mapping parses");
-    let files: Vec<Input> = ["caselog_cases.csv", "caselog_contacts.csv"]
-        .iter()
-        .map(|n| {
-            Input::read(
-                &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("config/import/sample")
-                    .join(n),
-            )
-            .unwrap()
-        })
-        .collect();
+    let files = crate::import::sample_files(&["caselog_cases.csv", "caselog_contacts.csv"]);
     let plan_it = |files: &[Input]| {
         app.with_db(|c| {
             import::plan(
