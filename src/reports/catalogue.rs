@@ -53,6 +53,8 @@ counts! {
     Suitable = "suitable",
     Consented = "consented",
     OrderMade = "order_made",
+    OrderArrest = "order_arrest",
+    OrderProbation = "order_probation",
     OrderAlone = "order_alone",
     OrderDrr = "order_drr",
     OrderAtr = "order_atr",
@@ -165,6 +167,16 @@ pub const FUNNEL: &[Indicator] = &[
     count!("suitable", "Found suitable", HigherIsBetter),
     count!("consented", "Consented", HigherIsBetter),
     count!("order_made", "MHTR made", HigherIsBetter),
+    count!(
+        "order_arrest",
+        "  diverted after arrest (Liaison and Diversion)",
+        Neutral
+    ),
+    count!(
+        "order_probation",
+        "  diverted from probation (pre-sentence report)",
+        Neutral
+    ),
     count!("order_alone", "  MHTR alone", Neutral),
     count!("order_drr", "  with a DRR", Neutral),
     count!("order_atr", "  with an ATR", Neutral),

@@ -132,6 +132,13 @@ pub fn tally(t: &mut Tally, f: &Fact) {
     if f.order_made {
         t.add(Count::OrderMade, 1);
         t.add(
+            match f.entry_point {
+                EntryPoint::Arrest => Count::OrderArrest,
+                EntryPoint::Probation => Count::OrderProbation,
+            },
+            1,
+        );
+        t.add(
             match f.combined_with {
                 Some(CombinedWith::Drr) => Count::OrderDrr,
                 Some(CombinedWith::Atr) => Count::OrderAtr,

@@ -106,6 +106,8 @@ async fn clinical_leads_see_the_hand_counted_figures() {
         ("suitable", "3"),
         ("consented", "3"),
         ("order_made", "3"),
+        ("order_probation", "3"),
+        ("order_arrest", "0"),
         ("order_drr", "3"),
         ("order_alone", "0"),
         ("started", "1"),
@@ -521,8 +523,12 @@ async fn the_report_says_what_it_found_in_plain_words_and_prints_cleanly() {
         summary[0].ends_with("5 referrals were made: 0 at the point of arrest and 5 at the pre-sentence stage. 3 of them have so far led to a court making a Mental Health Treatment Requirement (MHTR)."),
         "{summary:?}"
     );
+    assert_eq!(
+        summary[1],
+        "Those are the people diverted into the scheme: 0 came by arrest, through Liaison and Diversion, and 3 through probation's pre-sentence report."
+    );
     assert!(
-        summary[1].starts_with("Of those referrals, 1 people have started treatment and 0 have completed all their planned sessions"),
+        summary[2].starts_with("Of those referrals, 1 people have started treatment and 0 have completed all their planned sessions"),
         "{summary:?}"
     );
     assert!(

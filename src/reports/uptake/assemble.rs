@@ -389,6 +389,14 @@ fn summary(report: &Report) -> Vec<String> {
             count("referred_probation"),
             crate::web::format::capitalise(&amount("order_made")),
         ));
+        if !is_zero("order_made") {
+            out.push(format!(
+                "Those are the people diverted into the scheme: {} came by arrest, through \
+                 Liaison and Diversion, and {} through probation's pre-sentence report.",
+                amount("order_arrest"),
+                amount("order_probation"),
+            ));
+        }
         out.push(format!(
             "Of those referrals, {} people have started treatment and {} have completed all \
              their planned sessions; {} ended treatment early. People referred recently may \

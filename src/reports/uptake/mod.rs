@@ -430,6 +430,10 @@ fn count_table(tallies: &[Tally]) -> (Vec<&'static str>, Table) {
         );
         table.sum(
             at("order_made", col),
+            vec![at("order_arrest", col), at("order_probation", col)],
+        );
+        table.sum(
+            at("order_made", col),
             ["order_alone", "order_drr", "order_atr", "order_both"]
                 .iter()
                 .map(|k| at(k, col))
