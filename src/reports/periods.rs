@@ -151,6 +151,23 @@ impl Period {
         })
     }
 
+    /// The `months` whole months before the month of `today` (the last 12 or 36 months, say),
+    /// so a small area's figures, withheld in any one month or quarter, can be read over a
+    /// longer run. A custom period, so it reads back from its code.
+    pub fn rolling(months: u32, today: NaiveDate) -> Period {
+        let this_month = Period::containing(PeriodKind::Month, today);
+        let end = this_month.start.pred_opt().unwrap_or(this_month.start);
+        let start = this_month
+            .start
+            .checked_sub_months(Months::new(months.clamp(1, CUSTOM_MAX_MONTHS - 1)))
+            .unwrap_or_else(first_day);
+        Period {
+            kind: PeriodKind::Custom,
+            start,
+            end,
+        }
+    }
+
     /// The month, quarter or financial year containing `day`; for `Custom`, the month.
     pub fn containing(kind: PeriodKind, day: NaiveDate) -> Period {
         let day = day.clamp(first_day(), last_day());
@@ -335,6 +352,28 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rolling_period_is_the_whole_months_before_this_one_and_reads_back() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let p = Period::rolling(12, today);
+        assert_eq!(
+            (p.start, p.end),
+            (
+                NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+            )
+        );
+        assert_eq!(Period::parse(&p.code()), Ok(p));
+        let p = Period::rolling(36, NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
+        assert_eq!(
+            (p.start, p.end),
+            (
+                NaiveDate::from_ymd_opt(2023, 3, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+            )
+        );
+    }
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

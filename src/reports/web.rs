@@ -19,7 +19,7 @@ fn period_choices(current: &Period) -> Vec<Choice> {
     let this_fy = Period::containing(PeriodKind::FinancialYear, today);
     let this_q = Period::containing(PeriodKind::Quarter, today);
     let this_m = Period::containing(PeriodKind::Month, today);
-    [
+    let mut out: Vec<Choice> = [
         this_fy,
         this_fy.previous(),
         this_q,
@@ -29,7 +29,23 @@ fn period_choices(current: &Period) -> Vec<Choice> {
     ]
     .into_iter()
     .map(|p| Choice::new(p.code(), p.label()).checked(p == *current))
-    .collect()
+    .collect();
+    // Longer runs, for small areas whose figures any shorter period withholds.
+    for months in [12, 36] {
+        let p = Period::rolling(months, today);
+        out.push(
+            Choice::new(
+                p.code(),
+                format!(
+                    "The {months} months to {} ({})",
+                    this_m.previous().label(),
+                    p.label()
+                ),
+            )
+            .checked(p == *current),
+        );
+    }
+    out
 }
 
 /// Turns to build a report: one per core.

@@ -1280,6 +1280,17 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-uptake-report`, '/reports/uptake')
         await visit(t, page, `${r}-uptake-report-print`, '/reports/uptake?print=1')
         await visit(t, page, `${r}-uptake-report-bad-period`, '/reports/uptake?period=other&period_other=sometime')
+        await t.test(`${r}-uptake-report-36-months: a longer run for small areas`, async () => {
+          resetLog(page)
+          await page.goto('/reports/uptake', { waitUntil: 'load' })
+          await page.getByLabel(/^The 36 months to /).check()
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/reports/uptake' && u.searchParams.has('period'), { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Show the report', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-uptake-report-36-months`)
+          assert.ok(await page.getByLabel(/^The 36 months to /).isChecked(), 'the chosen run stays chosen')
+        })
         await t.test(`${r}-data-quality: the shares of the agreed fields${r === 'councillor' ? ', and no record' : ' and the records to fix'}`, async () => {
           resetLog(page)
           await page.goto('/', { waitUntil: 'load' })
