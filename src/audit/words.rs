@@ -31,6 +31,7 @@ pub fn describe(event: &str) -> String {
         "import.batch" => "Imported records from a legacy system",
         "import.native" => "Imported a data export",
         "leave.cancelled" => "Cancelled a practitioner's leave",
+        "session.covered" => "Had a colleague cover a session during leave",
         "leave.recorded" => "Recorded a practitioner's leave",
         "linked.activity_added" => "Recorded activity on a linked DRR or ATR",
         "linked.added" => "Added a linked DRR or ATR",

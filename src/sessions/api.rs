@@ -1343,12 +1343,15 @@ pub async fn show_leave(
 pub struct ArrangementRequest {
     pub session_id: String,
     pub version: i64,
-    /// `move` (with `new_date` and `new_time`) or `cancel`.
+    /// `move` (with `new_date` and `new_time`), `cancel`, or `cover` (with `cover_by`).
     pub action: String,
     #[serde(default)]
     pub new_date: Option<String>,
     #[serde(default)]
     pub new_time: Option<String>,
+    /// For `cover`: the user id of the assistant psychologist who takes the session.
+    #[serde(default)]
+    pub cover_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -1360,10 +1363,11 @@ pub struct ArrangementsRequest {
 pub struct ArrangedJson {
     pub moved: usize,
     pub cancelled: usize,
+    pub covered: usize,
 }
 
-/// Arrange the sessions booked during leave in one go: each moved or cancelled (a
-/// replacement follows). All land, or none: a refusal is named as `session_<id>`.
+/// Arrange the sessions booked during leave in one go: each moved, cancelled (a
+/// replacement follows) or covered by another assistant psychologist of its area. All land, or none: a refusal is named as `session_<id>`.
 #[utoipa::path(
     post, path = "/api/v1/leave/{id}/arrangements", tag = "sessions",
     security(("bearer" = [])),
@@ -1399,10 +1403,13 @@ pub async fn arrange_leave(
             &format!("time_{}", a.session_id),
             a.new_time.clone().unwrap_or_default(),
         );
-        if !matches!(a.action.as_str(), "move" | "cancel") {
+        if let Some(by) = &a.cover_by {
+            raw.set(&format!("cover_{}", a.session_id), by.clone());
+        }
+        if !matches!(a.action.as_str(), "move" | "cancel" | "cover") {
             return Err(AppError::Validation(FieldErrors::single(
                 &format!("session_{}", a.session_id),
-                "The action is move or cancel",
+                "The action is move, cancel or cover",
             ))
             .into());
         }
@@ -1410,11 +1417,15 @@ pub async fn arrange_leave(
     raw.set_all("session", listed);
     let items = forms::parse_arrangements(&raw).map_err(AppError::Validation)?;
     let emails = state.emails.clone();
-    let (moved, cancelled) = state
+    let done = state
         .db
         .write(move |c| crate::sessions::leave::arrange(c, &ctx, &id, &items, Some(&emails)))
         .await?;
-    Ok(HttpResponse::Ok().json(ArrangedJson { moved, cancelled }))
+    Ok(HttpResponse::Ok().json(ArrangedJson {
+        moved: done.moved,
+        cancelled: done.cancelled,
+        covered: done.covered,
+    }))
 }
 
 /// Cancel leave: its days are bookable again.

@@ -332,6 +332,8 @@ pub struct LeaveInput {
 pub enum Arrangement {
     Move(NaiveDateTime),
     Cancel,
+    /// Kept at its time, held by another assistant psychologist (by user id).
+    Cover(String),
 }
 
 /// Leave for `default_user` (the viewer) unless another assistant psychologist is chosen.
@@ -363,8 +365,9 @@ pub fn parse_leave(raw: &RawForm, default_user: &str) -> Result<LeaveInput, Fiel
 }
 
 /// The arrangements for sessions booked during leave, from the page: for each session listed
-/// (`session`), `what_<id>` is `move` (with `date_<id>` and `time_<id>`), `cancel`, or
-/// `later` (left for now), and `version_<id>` the version shown.
+/// (`session`), `what_<id>` is `move` (with `date_<id>` and `time_<id>`), `cancel`, `cover`
+/// (with `cover_<id>`, who covers) or `later` (left for now), and `version_<id>` the version
+/// shown.
 pub fn parse_arrangements(raw: &RawForm) -> Result<Vec<(String, i64, Arrangement)>, FieldErrors> {
     let mut e = FieldErrors::new();
     let mut out = Vec::new();
@@ -391,6 +394,13 @@ pub fn parse_arrangements(raw: &RawForm) -> Result<Vec<(String, i64, Arrangement
                 }
             },
             "cancel" => out.push((id.clone(), version, Arrangement::Cancel)),
+            "cover" => match raw.get(&format!("cover_{id}")).trim() {
+                "" => e.add(
+                    &field,
+                    "Choose the assistant psychologist who covers this session",
+                ),
+                by => out.push((id.clone(), version, Arrangement::Cover(by.to_owned()))),
+            },
             _ => {}
         }
     }

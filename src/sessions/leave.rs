@@ -53,6 +53,8 @@ impl Leave {
 pub struct Touched {
     pub session: Session,
     pub reference: String,
+    /// Who may cover it: [`cover_choices`] for its area, `(id, name)`.
+    pub cover_by: Vec<(String, String)>,
 }
 
 /// Whether the viewer may record or arrange the leave of `user_id`: their own, as an
@@ -249,24 +251,39 @@ fn touched(c: &mut DbConn, leave: &Leave) -> Result<Vec<Touched>, AppError> {
         .order(treatment_sessions::starts_at.asc())
         .select((Session::as_select(), referrals::reference))
         .load(c)?;
-    Ok(rows
-        .into_iter()
-        .map(|(session, reference)| Touched { session, reference })
-        .collect())
+    let mut by_area: std::collections::HashMap<String, Vec<(String, String)>> =
+        std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (session, reference) in rows {
+        let cover_by = match by_area.get(&session.area_id) {
+            Some(v) => v.clone(),
+            None => {
+                let v = cover_choices(c, leave, &session.area_id)?;
+                by_area.insert(session.area_id.clone(), v.clone());
+                v
+            }
+        };
+        out.push(Touched {
+            session,
+            reference,
+            cover_by,
+        });
+    }
+    Ok(out)
 }
 
 /// Arranges the sessions booked during leave `id`, each `(session id, version, what)`: moved
-/// (checked as any move: a working day, free, before the requirement ends, not on leave) or
-/// cancelled by the service (a replacement follows). Every one or none: a refusal is named
-/// against its session (`session_<id>`) and nothing changes. Returns how many were moved and
-/// cancelled.
+/// (checked as any move: a working day, free, before the requirement ends, not on leave),
+/// cancelled by the service (a replacement follows), or covered at its time by another
+/// assistant psychologist of its area. Every one or none: a refusal is named against its
+/// session (`session_<id>`) and nothing changes. Returns how many of each.
 pub fn arrange(
     c: &mut DbConn,
     ctx: &Ctx,
     id: &str,
     items: &[(String, i64, Arrangement)],
     emails: Option<&Emails>,
-) -> Result<(usize, usize), AppError> {
+) -> Result<Arranged, AppError> {
     let (leave, touched) = view(c, ctx, id)?;
     if items.is_empty() {
         return Err(AppError::Validation(FieldErrors::single(
@@ -276,7 +293,7 @@ pub fn arrange(
     }
     let reason = format!("The practitioner is on leave from {}", leave.period());
     let mut errors = FieldErrors::new();
-    let (mut moved, mut cancelled) = (0, 0);
+    let (mut moved, mut cancelled, mut covered) = (0, 0, 0);
     for (session_id, version, what) in items {
         if !touched.iter().any(|t| &t.session.id == session_id) {
             errors.add(
@@ -311,6 +328,14 @@ pub fn arrange(
                 emails,
             )
             .map(|_| cancelled += 1),
+            Arrangement::Cover(by) => {
+                let session = &touched
+                    .iter()
+                    .find(|t| &t.session.id == session_id)
+                    .expect("listed above")
+                    .session;
+                cover(c, ctx, &leave, session, *version, by).map(|_| covered += 1)
+            }
         };
         match done {
             Ok(()) => {}
@@ -326,5 +351,111 @@ pub fn arrange(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    Ok((moved, cancelled))
+    Ok(Arranged {
+        moved,
+        cancelled,
+        covered,
+    })
+}
+
+/// What an arrangement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arranged {
+    pub moved: usize,
+    pub cancelled: usize,
+    pub covered: usize,
+}
+
+/// Who may cover a session of `leave`'s practitioner: the other active assistant
+/// psychologists of the session's area; `(id, name)`.
+pub fn cover_choices(
+    c: &mut DbConn,
+    leave: &Leave,
+    area_id: &str,
+) -> Result<Vec<(String, String)>, AppError> {
+    Ok(users::table
+        .inner_join(user_areas::table)
+        .filter(users::role.eq(Role::AssistantPsychologist))
+        .filter(users::disabled_at.is_null())
+        .filter(users::id.ne(&leave.user_id))
+        .filter(user_areas::area_id.eq(area_id))
+        .select((users::id, users::name))
+        .order(users::name.asc())
+        .load(c)?)
+}
+
+/// Hands one session of the leave to `by`, at the same time: an active assistant
+/// psychologist of the session's area, working that day, not on leave, and free then (the
+/// diary's quarter hours are taken in the database, so a race with another booking fails
+/// here). The responsible officer need not hear of it: the time is the same.
+fn cover(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    leave: &Leave,
+    s: &Session,
+    version: i64,
+    by: &str,
+) -> Result<(), AppError> {
+    if s.version != version {
+        return Err(AppError::Conflict(
+            "This session changed since the page was loaded: reload it and choose again".into(),
+        ));
+    }
+    let name = cover_choices(c, leave, &s.area_id)?
+        .into_iter()
+        .find(|(id, _)| id == by)
+        .map(|(_, name)| name)
+        .ok_or_else(|| {
+            AppError::Validation(FieldErrors::single(
+                "cover",
+                "Choose an assistant psychologist who works in this session's area, other than the one on leave",
+            ))
+        })?;
+    let day = s.starts_at.date();
+    if !crate::sessions::upkeep::working_days(c, by)?.contains(chrono::Datelike::weekday(&day)) {
+        return Err(AppError::Conflict(format!(
+            "{name} does not work on {}s: choose someone else, or move the session",
+            day.format("%A")
+        )));
+    }
+    if !crate::sessions::model::leave_days(c, by, day, day)?.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "{name} is on leave on {}: choose someone else, or move the session",
+            format::date(day)
+        )));
+    }
+    // In a savepoint: a clash fails on the diary's key without spoiling the transaction.
+    c.transaction::<_, AppError, _>(|c| {
+        crate::sessions::model::release_blocks(c, &s.id)?;
+        crate::sessions::model::book_blocks(
+            c,
+            by,
+            &s.id,
+            &crate::sessions::plan::blocks(s.starts_at, s.minutes as u32),
+        )
+    })
+    .map_err(|e| match e {
+        AppError::Conflict(_) => AppError::Conflict(format!(
+            "{name} already has an appointment at that time: choose someone else, or move the session"
+        )),
+        e => e,
+    })?;
+    let now = crate::clock::now();
+    diesel::update(treatment_sessions::table.find(&s.id))
+        .set((
+            treatment_sessions::ap_user_id.eq(by),
+            treatment_sessions::version.eq(s.version + 1),
+            treatment_sessions::changed_by.eq(&ctx.viewer.user_id),
+            treatment_sessions::changed_at.eq(now),
+            treatment_sessions::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    audit_change(
+        c,
+        &ctx.actor,
+        "session.covered",
+        ("treatment_session", &s.id),
+        serde_json::json!({ "leave": leave.id, "from": leave.user_id, "to": by }),
+    )?;
+    Ok(())
 }

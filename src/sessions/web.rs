@@ -1228,6 +1228,8 @@ struct TouchedRow {
     when: String,
     reference: String,
     href: String,
+    /// Who may cover it, for its select.
+    cover_by: Vec<Choice>,
 }
 
 async fn arrange_page(
@@ -1250,6 +1252,9 @@ async fn arrange_page(
             when: views::when(&t.session),
             reference: t.reference.clone(),
             href: format!("/referrals/{}#sessions", t.session.referral_id),
+            cover_by: std::iter::once(Choice::new("", "Choose who covers"))
+                .chain(t.cover_by.iter().map(|(id, name)| Choice::new(id, name)))
+                .collect(),
         })
         .collect();
     let mut ctx = tera::Context::new();
@@ -1270,6 +1275,10 @@ async fn arrange_page(
             Choice::new(
                 "cancel",
                 "Cancel it (the service books a replacement after the last session)",
+            ),
+            Choice::new(
+                "cover",
+                "Keep it at its time, with another assistant psychologist covering",
             ),
             Choice::new("later", "Decide later"),
         ],
@@ -1304,10 +1313,11 @@ pub async fn leave_arrange(
         &user,
         forms::parse_arrangements(&raw),
         move |c, items| crate::sessions::leave::arrange(c, &acting, &lid, &items, Some(&emails)),
-        |(moved, cancelled)| {
+        |done: crate::sessions::leave::Arranged| {
             Then::with(
                 Flash::success(format!(
-                    "{moved} moved and {cancelled} cancelled. The responsible officers have been told"
+                    "{} moved, {} cancelled and {} covered by a colleague. The responsible officers have been told of the moves and cancellations",
+                    done.moved, done.cancelled, done.covered
                 )),
                 format!("/leave/{id}"),
             )

@@ -125,7 +125,7 @@ async fn leave_blocks_its_days_and_its_sessions_are_arranged_in_one_go() {
     ]});
     let (status, r) = c.ap.post(&path, &good).await;
     assert_eq!(status, StatusCode::OK, "{r}");
-    assert_eq!(r, json!({"moved": 1, "cancelled": 1}));
+    assert_eq!(r, json!({"moved": 1, "cancelled": 1, "covered": 0}));
     let tr = treatment(&c.ap, &id).await;
     let all = tr["sessions"].as_array().unwrap();
     let old_third = all.iter().find(|s| s["id"] == third["id"]).unwrap();
@@ -201,4 +201,120 @@ async fn leave_blocks_its_days_and_its_sessions_are_arranged_in_one_go() {
         arrange.contains("Sessions during leave") && arrange.contains("Move it to a new date"),
         "{arrange}"
     );
+}
+
+/// A colleague of the session's area covers it at its time: no one else, not someone busy then
+/// (the diary's quarter hours are taken in the database), and nothing lands if one fails.
+#[tokio::test]
+async fn a_colleague_covers_a_session_during_leave_at_its_time() {
+    use diesel::prelude::*;
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 102).await;
+    make_plan(&c.ap, &id, &weekly_plan(next(Weekday::Mon))).await;
+    let plan = live(&treatment(&c.ap, &id).await);
+    let (second, sixth) = (plan[1].clone(), plan[5].clone());
+    let d = day_of(&second);
+    let (status, leave) =
+        c.ap.post(
+            "/api/v1/leave",
+            &json!({"starts_date": d.to_string(), "ends_date": d.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{leave}");
+    let path = format!(
+        "/api/v1/leave/{}/arrangements",
+        leave["id"].as_str().unwrap()
+    );
+    let cover = |by: Option<&str>| {
+        json!({"arrangements": [
+            {"session_id": second["id"], "version": second["version"], "action": "cover", "cover_by": by},
+        ]})
+    };
+    let field = format!("session_{}", second["id"].as_str().unwrap());
+    // No one chosen, the practitioner on leave, or a lead (not an assistant psychologist).
+    for by in [None, Some(t.ap.id.as_str()), Some(t.cl.id.as_str())] {
+        let (status, e) = c.ap.post(&path, &cover(by)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{by:?}: {e}");
+        assert!(e["fields"][&field].is_string(), "{e}");
+    }
+    // The colleague is busy then: refused, naming them.
+    let starts = chrono::NaiveDateTime::parse_from_str(
+        &second["starts_at"].as_str().unwrap()[..16],
+        "%Y-%m-%dT%H:%M",
+    )
+    .unwrap();
+    let (ap2, busy_with) = (t.ap2.id.clone(), sixth["id"].as_str().unwrap().to_owned());
+    t.app
+        .with_db(move |conn| {
+            diesel::insert_into(mhtr_pathway::db::schema::ap_bookings::table)
+                .values((
+                    mhtr_pathway::db::schema::ap_bookings::ap_user_id.eq(&ap2),
+                    mhtr_pathway::db::schema::ap_bookings::block_start.eq(starts),
+                    mhtr_pathway::db::schema::ap_bookings::session_id.eq(&busy_with),
+                ))
+                .execute(conn)
+                .unwrap();
+        })
+        .await;
+    let (status, e) = c.ap.post(&path, &cover(Some(&t.ap2.id))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["fields"][&field]
+            .as_str()
+            .unwrap()
+            .contains("Other Psych already has an appointment"),
+        "{e}"
+    );
+    let ap2 = t.ap2.id.clone();
+    t.app
+        .with_db(move |conn| {
+            diesel::delete(
+                mhtr_pathway::db::schema::ap_bookings::table
+                    .filter(mhtr_pathway::db::schema::ap_bookings::ap_user_id.eq(&ap2)),
+            )
+            .execute(conn)
+            .unwrap();
+        })
+        .await;
+
+    // Free: the session keeps its time and passes to the colleague; the leave lists no more.
+    let (status, r) = c.ap.post(&path, &cover(Some(&t.ap2.id))).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r, json!({"moved": 0, "cancelled": 0, "covered": 1}));
+    let tr = treatment(&c.ap, &id).await;
+    let now = live(&tr)
+        .into_iter()
+        .find(|s| s["id"] == second["id"])
+        .unwrap();
+    assert_eq!(now["starts_at"], second["starts_at"]);
+    let sid = second["id"].as_str().unwrap().to_owned();
+    let (held_by, version): (String, i64) = t
+        .app
+        .with_db(move |conn| {
+            use mhtr_pathway::db::schema::treatment_sessions as ts;
+            ts::table
+                .find(&sid)
+                .select((ts::ap_user_id, ts::version))
+                .first(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(held_by, t.ap2.id);
+    assert_eq!(version, second["version"].as_i64().unwrap() + 1, "{now}");
+    let (_, done) =
+        c.ap.get(&format!("/api/v1/leave/{}", leave["id"].as_str().unwrap()))
+            .await;
+    assert!(done["sessions"].as_array().unwrap().is_empty(), "{done}");
+    let audited: i64 = t
+        .app
+        .with_db(|conn| {
+            mhtr_pathway::db::schema::audit_events::table
+                .filter(mhtr_pathway::db::schema::audit_events::event.eq("session.covered"))
+                .count()
+                .get_result(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(audited, 1);
 }
