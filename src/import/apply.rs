@@ -808,10 +808,9 @@ fn write_cases(
     for (i, r) in chunk.iter().enumerate() {
         let submitted_at = r.referred_on.and_hms_opt(0, 0, 0).unwrap_or_default();
         // A case imported closed closes on its legacy closing date (UK midnight), which
-        // the plan requires of every final status.
+        // the plan requires of every final status and keeps for no other.
         let closed_at = r
             .closed_on
-            .filter(|_| r.status.is_final())
             .map(|d| crate::clock::london_to_utc(d.and_time(chrono::NaiveTime::MIN)));
         referral_rows.push(ReferralRow {
             id: &ids[i],

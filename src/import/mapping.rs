@@ -419,7 +419,9 @@ impl FileMapping {
         }
     }
 
-    /// As [`FileMapping::translate`], as a value or the reason it is not one.
+    /// As [`FileMapping::translate`], as a value or the reason it is not one (the tests' view
+    /// of a code list).
+    #[cfg(test)]
     pub fn code<'a>(&'a self, field: &str, value: &'a str) -> Result<&'a str, String> {
         match self.translate(field, value) {
             Code::Ours(v) => Ok(v),

@@ -168,7 +168,6 @@ struct Row<T> {
 struct RawCase {
     person_source: String,
     area_id: Option<String>,
-    closed_on: Option<NaiveDate>,
     rec: CaseRec,
     /// A value imported as it stands that a person should look at: (column, why).
     check: Option<(String, String)>,
@@ -457,6 +456,16 @@ fn decode(input: &Input, fm: &mapping::FileMapping) -> Result<Decoded, AppError>
     Ok(out)
 }
 
+/// The cells at `cols` of a row, trimmed, the blank ones left out, joined by a space.
+fn joined(values: &[String], cols: &[usize]) -> String {
+    cols.iter()
+        .filter_map(|i| values.get(*i))
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One data row's values by our field name.
 struct Cells<'a> {
     fm: &'a mapping::FileMapping,
@@ -467,26 +476,14 @@ struct Cells<'a> {
 type FieldResult<T> = Result<T, (String, String)>;
 
 impl Cells<'_> {
-    /// The cell for a field (trimmed), else its default; `None` when both are blank.
-    fn get(&self, field: &str) -> FieldResult<Option<String>> {
-        Ok(self.get_marked(field)?.map(|(v, _)| v))
-    }
-
     /// The field's value, translated through its code list if it has one (any field may):
     /// the source cell (or cells, joined by a space), else the mapping's default (already
-    /// ours, and marked so). `None` when blank.
-    fn get_marked(&self, field: &str) -> FieldResult<Option<(String, bool)>> {
+    /// ours). `None` when blank.
+    fn get(&self, field: &str) -> FieldResult<Option<String>> {
         let joined = self
             .index
             .get(field)
-            .map(|cols| {
-                cols.iter()
-                    .filter_map(|i| self.values.get(*i))
-                    .map(|v| v.trim())
-                    .filter(|v| !v.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|cols| joined(self.values, cols))
             .filter(|v| !v.is_empty());
         let translated = match &joined {
             None => None,
@@ -509,10 +506,10 @@ impl Cells<'_> {
                 }
             },
         };
-        let (v, default) = match translated {
-            Some(v) => (v, false),
+        let v = match translated {
+            Some(v) => v,
             None => match self.fm.defaults.get(field) {
-                Some(d) if !d.trim().is_empty() => (d.trim().to_owned(), true),
+                Some(d) if !d.trim().is_empty() => d.trim().to_owned(),
                 _ => return Ok(None),
             },
         };
@@ -526,7 +523,7 @@ impl Cells<'_> {
         if v.chars().any(|c| c.is_control()) {
             return Err(self.err(field, "holds control characters".into()));
         }
-        Ok(Some((v, default)))
+        Ok(Some(v))
     }
 
     fn err(&self, field: &str, reason: String) -> (String, String) {
@@ -725,7 +722,6 @@ fn parse_case(cells: &Cells<'_>, ctx: &Context, source_id: &str) -> FieldResult<
     Ok(RawCase {
         person_source,
         area_id: cells.area(ctx, "area")?,
-        closed_on,
         rec,
         check,
     })
@@ -860,12 +856,13 @@ fn read_rows<T>(
             index.entry(field.clone()).or_default().push(i);
         }
     }
-    // What identifies a row's record: its id and the cells this table reads (a file feeding
-    // several tables holds other tables' cells too).
+    // The fields read through a code list, whose unlisted values are gathered.
     let coded: Vec<(&String, &Vec<usize>)> = index
         .iter()
         .filter(|(field, _)| fm.codes.contains_key(*field))
         .collect();
+    // What identifies a row's record: its id and the cells this table reads (a file feeding
+    // several tables holds other tables' cells too).
     let mut read: Vec<usize> = index.values().flatten().copied().collect();
     read.sort_unstable();
     read.dedup();
@@ -885,12 +882,7 @@ fn read_rows<T>(
             }
         };
         for (field, cols) in &coded {
-            let v = cols
-                .iter()
-                .map(|i| values[*i].trim())
-                .filter(|v| !v.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let v = joined(&values, cols);
             if !v.is_empty() && fm.translate(field, &v) == mapping::Code::Unmapped {
                 *unmapped.entry((fm.column_label(field), v)).or_default() += 1;
             }
@@ -1007,7 +999,7 @@ pub fn plan(
     // the review queue reads) is not brought over.
     let past_retention = |raw: &RawCase| -> Option<String> {
         let rule = mapping.retention.as_ref()?;
-        let closed = raw.closed_on?;
+        let closed = raw.rec.closed_on?;
         let due = crate::retention::policy::due_on(policy, raw.rec.status, closed, None)?;
         (due <= today).then(|| {
             let kind = crate::retention::policy::RecordType::of(raw.rec.status)

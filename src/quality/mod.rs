@@ -12,7 +12,7 @@ pub mod web;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -24,6 +24,7 @@ use crate::referrals::codes::{EntryPoint, Ethnicity, GenderIdentity, Sex};
 use crate::referrals::forms::{Crn, PncId};
 use crate::referrals::model::{Purpose, Viewer, scoped};
 use crate::referrals::state::Status;
+use crate::reports::facts::first_of_month;
 use crate::users::model::Role;
 
 /// A field the partnership may require, with the records it applies to.
@@ -86,7 +87,9 @@ impl Field {
     fn applies(self, r: &Record) -> bool {
         match self {
             Field::Crn => r.entry_point == EntryPoint::Probation,
-            Field::SentenceDate | Field::RequirementEndDate => ORDERED.contains(&r.status),
+            Field::SentenceDate | Field::RequirementEndDate => {
+                r.status.has_order() || matches!(r.status, Status::Ended | Status::Closed)
+            }
             _ => true,
         }
     }
@@ -104,16 +107,6 @@ impl Field {
         }
     }
 }
-
-/// The statuses of a referral whose order was made.
-const ORDERED: &[Status] = &[
-    Status::MhtrMade,
-    Status::Inducted,
-    Status::Allocated,
-    Status::InTreatment,
-    Status::Ended,
-    Status::Closed,
-];
 
 /// The required fields named in the settings, or what is wrong with a name.
 pub fn required_fields(codes: &[String]) -> Result<Vec<Field>, String> {
@@ -157,12 +150,22 @@ struct Record {
 }
 
 /// The share of records in scope of a field that have it.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Share {
     pub have: usize,
     pub of: usize,
-    /// [`Share::percent`], for the page.
-    pub per_cent: Option<usize>,
+}
+
+/// As the page and the API read it: the counts and [`Share::percent`] as `per_cent`.
+impl Serialize for Share {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Share", 3)?;
+        out.serialize_field("have", &self.have)?;
+        out.serialize_field("of", &self.of)?;
+        out.serialize_field("per_cent", &self.percent())?;
+        out.end()
+    }
 }
 
 impl Share {
@@ -171,7 +174,6 @@ impl Share {
         if has {
             self.have += 1;
         }
-        self.per_cent = self.percent();
     }
 
     /// Whole per cent, rounded down (so 99.6% never reads as complete); `None` with no
@@ -294,17 +296,12 @@ fn records(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Record>, AppError> {
             person.insert(p.0.clone(), p);
         }
     }
-    let admin_org = (viewer.role == Role::Admin && !viewer.service_wide)
-        .then(|| viewer.organisation_id.clone());
+    let present = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     Ok(rows
         .into_iter()
         .filter_map(|r| {
             let organisation_id = org_of.get(&r.3).cloned().unwrap_or_default();
-            if admin_org.as_ref().is_some_and(|o| *o != organisation_id) {
-                return None;
-            }
             let p = person.get(&r.9)?;
-            let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
             Some(Record {
                 id: r.0,
                 reference: r.1,
@@ -316,20 +313,25 @@ fn records(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Record>, AppError> {
                 sentence_date: r.7,
                 requirement_end_date: r.8,
                 person_id: r.9,
-                pnc_id: p.1.clone().filter(|s| !s.trim().is_empty()),
-                crn: p.2.clone().filter(|s| !s.trim().is_empty()),
+                pnc_id: present(&p.1),
+                crn: present(&p.2),
                 has_ethnicity: p.3.is_some(),
                 sex: p.4,
                 gender_identity: p.5,
-                has_gp: !blank(&p.6),
+                has_gp: present(&p.6).is_some(),
                 born: p.7,
             })
         })
         .collect())
 }
 
-fn first_of_month(d: NaiveDate) -> NaiveDate {
-    d.with_day(1).unwrap_or(d)
+/// The first days of this month and last month: new records are compared by them.
+fn months(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let this_month = first_of_month(today);
+    (
+        this_month,
+        first_of_month(this_month - chrono::Duration::days(1)),
+    )
 }
 
 /// The checks over some records, pure: shares per group and the findings.
@@ -340,8 +342,7 @@ fn assess(
     by_area: bool,
     names: &Names,
 ) -> (Vec<Group>, Vec<Finding>) {
-    let this_month = first_of_month(today);
-    let last_month = first_of_month(this_month - chrono::Duration::days(1));
+    let (this_month, last_month) = months(today);
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     let mut findings = Vec::new();
     let conflicts = conflicting_people(records);
@@ -419,12 +420,12 @@ fn assess(
     (groups.into_values().collect(), findings)
 }
 
-/// People recorded twice (the same PNC ID or CRN on two person records) with different dates
-/// of birth: for each such person, the references of the other's referrals. The dates
-/// themselves are not shown.
 /// The people holding one identifier: person id → (date of birth, their references).
 type PeopleOf<'a> = BTreeMap<&'a str, (NaiveDate, Vec<&'a str>)>;
 
+/// People recorded twice (the same PNC ID or CRN on two person records) with different dates
+/// of birth: for each such person, the references of the other's referrals. The dates
+/// themselves are not shown.
 fn conflicting_people(records: &[Record]) -> HashMap<String, Vec<String>> {
     // Each identifier's people (by person id, with their date of birth and references).
     let mut by_id: BTreeMap<(&str, &str), PeopleOf<'_>> = BTreeMap::new();
@@ -443,9 +444,9 @@ fn conflicting_people(records: &[Record]) -> HashMap<String, Vec<String>> {
     }
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for people in by_id.values() {
-        let mut births: Vec<NaiveDate> = people.values().map(|p| p.0).collect();
-        births.dedup();
-        if people.len() < 2 || births.iter().all(|b| *b == births[0]) {
+        let mut births = people.values().map(|p| p.0);
+        let first = births.next();
+        if births.all(|b| Some(b) == first) {
             continue;
         }
         for (me, (born, _)) in people {
@@ -531,8 +532,7 @@ pub fn view(
             serde_json::json!({ "records": records.len(), "findings": findings.len(), "required": required.iter().map(|f| f.code()).collect::<Vec<_>>() }),
         ),
     )?;
-    let this_month = first_of_month(today);
-    let last_month = first_of_month(this_month - chrono::Duration::days(1));
+    let (this_month, last_month) = months(today);
     Ok(Quality {
         required: required.iter().map(|f| f.code()).collect(),
         this_month: this_month.format("%B %Y").to_string(),

@@ -201,10 +201,9 @@ pub enum Purpose {
     /// Reviewing closed referrals under the retention policy: administrators in every area,
     /// clinical leads in theirs.
     Retention,
-    /// Checking what partners record against the agreed standards: clinical leads and
-    /// administrators in their areas (a service-wide administrator everywhere; others see
-    /// their own organisation's records, narrowed in the data-quality service), councillors
-    /// in theirs for the aggregate shares only.
+    /// Checking what partners record against the agreed standards: clinical leads in their
+    /// areas; administrators their own organisation's records in their areas (a service-wide
+    /// administrator everywhere); councillors in their areas, for the aggregate shares only.
     DataQuality,
 }
 
@@ -233,9 +232,11 @@ enum Reach {
 /// The scope rule itself: areas first (a tenant boundary); then probation officers reach
 /// what they made or hold as responsible officer, plus arrest referrals in their areas still
 /// waiting for one; Liaison and Diversion practitioners only what they made; assistant
-/// psychologists what they assess or are allocated; clinical leads their areas. Administrators reach referrals in their areas only to merge people's
-/// records, by reference, and every area's closed referrals for the retention review;
-/// councillors never.
+/// psychologists what they assess or are allocated; clinical leads their areas.
+/// Administrators reach referrals in their areas only to merge people's records, by
+/// reference, every area's closed referrals for the retention review, and their own
+/// organisation's referrals to check their data quality; councillors only the data-quality
+/// shares of their areas, never a record (the data-quality service lists none for them).
 fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
     let me = || viewer.user_id.clone();
     match (viewer.role, purpose) {
@@ -243,7 +244,20 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
             Reach::Everywhere
         }
         (Role::Admin, Purpose::Retention) => Reach::Areas,
-        (Role::Admin | Role::Councillor, Purpose::DataQuality) => Reach::Areas,
+        // An administrator checks their own organisation's records: those its staff made.
+        (Role::Admin, Purpose::DataQuality) => Reach::Caseload(vec![Box::new(
+            referrals::created_by
+                .eq_any(
+                    crate::db::schema::users::table
+                        .filter(
+                            crate::db::schema::users::organisation_id
+                                .eq(viewer.organisation_id.clone()),
+                        )
+                        .select(crate::db::schema::users::id),
+                )
+                .nullable(),
+        )]),
+        (Role::Councillor, Purpose::DataQuality) => Reach::Areas,
         (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => Reach::Areas,
         (Role::ProbationOfficer, Purpose::Casework) => Reach::Caseload(vec![
             Box::new(referrals::created_by.eq(me()).nullable()),

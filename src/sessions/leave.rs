@@ -329,12 +329,11 @@ pub fn arrange(
             )
             .map(|_| cancelled += 1),
             Arrangement::Cover(by) => {
-                let session = &touched
+                let t = touched
                     .iter()
                     .find(|t| &t.session.id == session_id)
-                    .expect("listed above")
-                    .session;
-                cover(c, ctx, &leave, session, *version, by).map(|_| covered += 1)
+                    .expect("listed above");
+                cover(c, ctx, &leave, t, *version, by).map(|_| covered += 1)
             }
         };
         match done {
@@ -384,27 +383,29 @@ pub fn cover_choices(
         .load(c)?)
 }
 
-/// Hands one session of the leave to `by`, at the same time: an active assistant
-/// psychologist of the session's area, working that day, not on leave, and free then (the
+/// Hands one session of the leave to `by`, at the same time: one of those who may cover it
+/// (its [`Touched::cover_by`]), working that day, not on leave, and free then (the
 /// diary's quarter hours are taken in the database, so a race with another booking fails
 /// here). The responsible officer need not hear of it: the time is the same.
 fn cover(
     c: &mut DbConn,
     ctx: &Ctx,
     leave: &Leave,
-    s: &Session,
+    t: &Touched,
     version: i64,
     by: &str,
 ) -> Result<(), AppError> {
+    let s = &t.session;
     if s.version != version {
         return Err(AppError::Conflict(
             "This session changed since the page was loaded: reload it and choose again".into(),
         ));
     }
-    let name = cover_choices(c, leave, &s.area_id)?
-        .into_iter()
+    let name = t
+        .cover_by
+        .iter()
         .find(|(id, _)| id == by)
-        .map(|(_, name)| name)
+        .map(|(_, name)| name.clone())
         .ok_or_else(|| {
             AppError::Validation(FieldErrors::single(
                 "cover",
