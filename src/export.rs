@@ -240,6 +240,7 @@ pub const TABLES: &[Table] = &[
             ("created_by", Text),
             ("created_at", Timestamp),
             ("updated_at", Timestamp),
+            ("measures", Text),
         ],
     },
     Table {

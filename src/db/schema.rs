@@ -353,6 +353,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        measures -> Text,
     }
 }
 

@@ -398,6 +398,7 @@ fn demo_sessions(
         minutes: plan::DEFAULT_MINUTES,
         mode: Mode::InPerson,
         location: Some("Oakham Probation Office, interview room 2".into()),
+        measures: crate::sessions::codes::MeasureSchedule::EverySession,
     };
     let made = sessions::make_plan(c, &acting, referral_id, &input, None)?;
     // The second absence awaits evidence, with days left to give it.

@@ -37,6 +37,8 @@ pub struct PlanJson {
     pub location: Option<String>,
     /// How many sessions the plan is to deliver.
     pub target: i32,
+    /// When outcome measures are taken: `every_session` or `start_end`.
+    pub measures: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -267,6 +269,7 @@ impl TreatmentJson {
                 mode: p.mode.as_str().into(),
                 location: p.location.clone(),
                 target: p.target_sessions,
+                measures: p.measures.as_str().into(),
             }),
             sessions: sessions_json(&t.sessions, clinical),
             measures: clinical.then(|| t.measures.iter().map(MeasureJson::from).collect()),
@@ -358,6 +361,8 @@ pub struct PlanRequest {
     pub mode: String,
     /// Required in person.
     pub location: Option<String>,
+    /// When outcome measures are taken: `every_session` (when not given) or `start_end`.
+    pub measures: Option<String>,
     /// Only say which dates the plan would book; nothing is saved.
     pub preview: Option<bool>,
 }

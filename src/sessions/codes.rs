@@ -146,6 +146,16 @@ coded_enum! {
 }
 
 coded_enum! {
+    /// When outcome measures are taken in a course of treatment. At every attended session is
+    /// the NHS Talking Therapies practice: a person who stops early still has a last score, so
+    /// far more courses have paired scores than when they are taken only at the start and end.
+    pub enum MeasureSchedule {
+        EverySession = ("every_session", "At every session"),
+        StartAndEnd = ("start_end", "At the first and last sessions"),
+    }
+}
+
+coded_enum! {
     /// What the practitioner reports to the responsible officer (Sentencing Code sch. 9).
     pub enum ReportKind {
         ContinueBeyond = ("continue_beyond", "Treatment should continue beyond the period of the requirement"),

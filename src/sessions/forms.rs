@@ -95,9 +95,11 @@ pub struct PlanInput {
     pub minutes: u32,
     pub mode: Mode,
     pub location: Option<String>,
+    pub measures: MeasureSchedule,
 }
 
-/// `now` is the UK wall-clock time.
+/// `now` is the UK wall-clock time. `measures` may be left out: measures are then taken at
+/// every session.
 pub fn parse_plan(raw: &RawForm, now: NaiveDateTime) -> Result<PlanInput, FieldErrors> {
     let mut e = FieldErrors::new();
     let first = date_time(
@@ -115,18 +117,31 @@ pub fn parse_plan(raw: &RawForm, now: NaiveDateTime) -> Result<PlanInput, FieldE
     if mode == Some(Mode::InPerson) && location.is_none() && e.get("location").is_none() {
         e.add("location", "Enter where the sessions are held");
     }
-    match (first, cadence, minutes, mode) {
-        (Some(first), Some(cadence), Some(minutes), Some(mode)) if e.is_empty() => Ok(PlanInput {
-            first,
-            cadence,
-            minutes,
-            mode,
-            location: if mode == Mode::InPerson {
-                location
-            } else {
-                None
-            },
-        }),
+    let measures = if raw.get("measures").is_empty() {
+        Some(MeasureSchedule::EverySession)
+    } else {
+        choice(
+            raw,
+            &mut e,
+            "measures",
+            "Select when outcome measures are taken",
+        )
+    };
+    match (first, cadence, minutes, mode, measures) {
+        (Some(first), Some(cadence), Some(minutes), Some(mode), Some(measures)) if e.is_empty() => {
+            Ok(PlanInput {
+                first,
+                cadence,
+                minutes,
+                mode,
+                measures,
+                location: if mode == Mode::InPerson {
+                    location
+                } else {
+                    None
+                },
+            })
+        }
         _ => Err(e),
     }
 }

@@ -27,6 +27,7 @@ pub struct Plan {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub measures: MeasureSchedule,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -375,6 +375,7 @@ pub fn make_plan(
             created_by: viewer.user_id.clone(),
             created_at: now,
             updated_at: now,
+            measures: input.measures,
         })
         .execute(c)
         .map_err(|e| match e {
@@ -407,13 +408,14 @@ pub fn make_plan(
         EventKind::PlanMade,
         false,
         format!(
-            "{} sessions, {}, {} minutes, {}. First on {}, last on {}",
+            "{} sessions, {}, {} minutes, {}. First on {}, last on {}. Outcome measures {}",
             dates.len(),
             input.cadence.label().to_lowercase(),
             input.minutes,
             input.mode.label().to_lowercase(),
             when(first),
-            when(last)
+            when(last),
+            input.measures.label().to_lowercase()
         ),
     )?;
     audit_change(

@@ -329,7 +329,7 @@ pub fn treatment_view(
             .as_ref()
             .map(|p| {
                 format!(
-                    "{} sessions, {}, {} minutes each, {}{}",
+                    "{} sessions, {}, {} minutes each, {}{}. Outcome measures {}",
                     p.target_sessions,
                     p.cadence.label().to_lowercase(),
                     p.minutes,
@@ -337,7 +337,8 @@ pub fn treatment_view(
                     p.location
                         .as_ref()
                         .map(|l| format!(" at {l}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    p.measures.label().to_lowercase()
                 )
             })
             .unwrap_or_default(),

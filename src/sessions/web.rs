@@ -81,6 +81,14 @@ fn plan_ctx(h: &Heading, r: &Referral, raw: &RawForm) -> tera::Context {
         &choices(Mode::ALL, Mode::as_str, Mode::label),
     );
     ctx.insert(
+        "measures_options",
+        &choices(
+            MeasureSchedule::ALL,
+            MeasureSchedule::as_str,
+            MeasureSchedule::label,
+        ),
+    );
+    ctx.insert(
         "end_date",
         &r.requirement_end_date.map(format::date).unwrap_or_default(),
     );
@@ -96,6 +104,7 @@ pub async fn plan_form(
     let mut raw = RawForm::default();
     raw.set("minutes", plan::DEFAULT_MINUTES.to_string());
     raw.set("cadence", service::default_cadence().as_str());
+    raw.set("measures", MeasureSchedule::EverySession.as_str());
     let ctx = plan_ctx(&h, &r, &raw);
     pages::show(&state, &user, "sessions/plan.html", ctx, None).await
 }

@@ -24,7 +24,7 @@ use crate::referrals::model::{
     Purpose, Viewer, disabled_user_ids, final_statuses, scoped, user_names,
 };
 use crate::referrals::state::Status;
-use crate::sessions::codes::{Outcome, SessionStatus, Stage};
+use crate::sessions::codes::{MeasureSchedule, Outcome, SessionStatus, Stage};
 use crate::sessions::unrecorded::{self, last_day_to_record};
 use crate::sessions::upkeep::when;
 use crate::users::model::Role;
@@ -113,7 +113,7 @@ pub fn worklist(
         (
             "measures_due",
             "Outcome measures due",
-            "In treatment with no first measure after a session attended, or at the last session with no last measure.",
+            "In treatment with no first measure after a session attended, an attended session with no measure where the plan measures at every session, or at the last session with no last measure.",
             measures_due(c, viewer, own)?,
         ),
         (
@@ -298,43 +298,49 @@ fn in_treatment(
         .load(c)?)
 }
 
-/// Per referral: sessions attended, and which measure stages are recorded.
+/// Per referral: sessions attended, which measure stages are recorded, and the latest
+/// attended session with no measure at all.
+#[derive(Default)]
 struct Progress {
     attended: i64,
     first: bool,
     last: bool,
+    unmeasured: Option<NaiveDateTime>,
 }
 
 fn progress(c: &mut DbConn, ids: &[String]) -> Result<BTreeMap<String, Progress>, AppError> {
-    let attended: Vec<String> = treatment_sessions::table
+    let attended: Vec<(String, String, NaiveDateTime)> = treatment_sessions::table
         .filter(treatment_sessions::referral_id.eq_any(ids))
         .filter(treatment_sessions::outcome.eq_any([Outcome::Attended, Outcome::AttendedLate]))
-        .select(treatment_sessions::referral_id)
+        .select((
+            treatment_sessions::referral_id,
+            treatment_sessions::id,
+            treatment_sessions::starts_at,
+        ))
         .load(c)?;
-    let stages: Vec<(String, Stage)> = outcome_measures::table
+    let taken: Vec<(String, String, Stage)> = outcome_measures::table
         .filter(outcome_measures::referral_id.eq_any(ids))
-        .select((outcome_measures::referral_id, outcome_measures::stage))
+        .select((
+            outcome_measures::referral_id,
+            outcome_measures::session_id,
+            outcome_measures::stage,
+        ))
         .load(c)?;
+    let measured: BTreeSet<&str> = taken.iter().map(|(_, s, _)| s.as_str()).collect();
     let mut out: BTreeMap<String, Progress> = ids
         .iter()
-        .map(|id| {
-            (
-                id.clone(),
-                Progress {
-                    attended: 0,
-                    first: false,
-                    last: false,
-                },
-            )
-        })
+        .map(|id| (id.clone(), Progress::default()))
         .collect();
-    for id in attended {
-        if let Some(p) = out.get_mut(&id) {
+    for (id, session, at) in &attended {
+        if let Some(p) = out.get_mut(id) {
             p.attended += 1;
+            if !measured.contains(session.as_str()) && p.unmeasured.is_none_or(|u| u < *at) {
+                p.unmeasured = Some(*at);
+            }
         }
     }
-    for (id, stage) in stages {
-        if let Some(p) = out.get_mut(&id) {
+    for (id, _, stage) in &taken {
+        if let Some(p) = out.get_mut(id) {
             match stage {
                 Stage::First => p.first = true,
                 Stage::Last => p.last = true,
@@ -345,26 +351,43 @@ fn progress(c: &mut DbConn, ids: &[String]) -> Result<BTreeMap<String, Progress>
     Ok(out)
 }
 
+/// Referrals in treatment whose next measure is due: the first, once a session is attended;
+/// under a plan that measures at every session, any attended session without one; and the
+/// last, near the end of the plan.
 fn measures_due(c: &mut DbConn, viewer: &Viewer, own: bool) -> Result<Vec<Row>, AppError> {
+    use crate::db::schema::session_plans;
     let treating = in_treatment(c, viewer, own)?;
     let ids: Vec<String> = treating.iter().map(|(id, _)| id.clone()).collect();
     let done = progress(c, &ids)?;
-    let targets: BTreeMap<String, i32> = crate::db::schema::session_plans::table
-        .filter(crate::db::schema::session_plans::referral_id.eq_any(&ids))
+    let plans: BTreeMap<String, (i32, MeasureSchedule)> = session_plans::table
+        .filter(session_plans::referral_id.eq_any(&ids))
         .select((
-            crate::db::schema::session_plans::referral_id,
-            crate::db::schema::session_plans::target_sessions,
+            session_plans::referral_id,
+            session_plans::target_sessions,
+            session_plans::measures,
         ))
-        .load::<(String, i32)>(c)?
+        .load::<(String, i32, MeasureSchedule)>(c)?
         .into_iter()
+        .map(|(id, target, measures)| (id, (target, measures)))
         .collect();
     let names = user_names(c, treating.iter().filter_map(|(_, ap)| ap.clone()))?;
     let mut out = Vec::new();
     for (id, ap) in treating {
         let Some(p) = done.get(&id) else { continue };
-        let target = i64::from(targets.get(&id).copied().unwrap_or(12));
+        let (target, schedule) = plans
+            .get(&id)
+            .map(|(t, m)| (i64::from(*t), *m))
+            .unwrap_or((12, MeasureSchedule::StartAndEnd));
         let text = if p.attended >= 1 && !p.first {
             "No first measure: take PHQ-9 and GAD-7 (or CORE-10) at the next session".to_owned()
+        } else if let Some(at) = p
+            .unmeasured
+            .filter(|_| schedule == MeasureSchedule::EverySession)
+        {
+            format!(
+                "No measure from the session on {}: measures are taken at every session",
+                format::date(at.date())
+            )
         } else if p.attended >= target - 1 && !p.last {
             format!(
                 "{} of {target} sessions attended: take the last measures at the last session",

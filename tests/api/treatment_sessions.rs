@@ -1934,3 +1934,80 @@ async fn a_reliable_deterioration_during_treatment_alerts_the_clinical_leads() {
         page.contains("An outcome measure shows a reliable deterioration since the first session")
     );
 }
+
+#[tokio::test]
+async fn a_plan_measuring_at_every_session_asks_for_a_measure_after_each_attended_one() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let mentions = |w: &Value, id: &str| -> Option<String> {
+        w["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["key"] == "measures_due")?["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["href"].as_str().unwrap().contains(id))
+            .map(|i| i["text"].as_str().unwrap().to_owned())
+    };
+
+    // A plan that says nothing takes measures at every session.
+    let (every, tr) = in_treatment(&t, &c, 82, 3, 20).await;
+    assert_eq!(tr["plan"]["measures"], "every_session", "{tr}");
+    post_measure(&c.ap, &tr, 1, "phq9", "first", &[1; 9]).await;
+    let (_, w) = c.ap.get("/api/v1/worklist").await;
+    let third = starts_at(&numbered(&tr, 3)).date();
+    let due =
+        mentions(&w, &every).unwrap_or_else(|| panic!("the latest unmeasured session is due: {w}"));
+    assert!(
+        due.contains(&mhtr_pathway::web::format::date(third)) && due.contains("every session"),
+        "{due}"
+    );
+    post_measure(&c.ap, &tr, 3, "phq9", "mid", &[1; 9]).await;
+    let (_, w) = c.ap.get("/api/v1/worklist").await;
+    let second = starts_at(&numbered(&tr, 2)).date();
+    assert!(
+        mentions(&w, &every).is_some_and(|d| d.contains(&mhtr_pathway::web::format::date(second))),
+        "then the one before it: {w}"
+    );
+    post_measure(&c.ap, &tr, 2, "gad7", "mid", &[1; 7]).await;
+    let (_, w) = c.ap.get("/api/v1/worklist").await;
+    assert_eq!(
+        mentions(&w, &every),
+        None,
+        "every attended session measured"
+    );
+
+    // A plan for the first and last sessions asks for nothing in between.
+    let ends = allocated_referral(&t, &c, 83).await;
+    let mut body = weekly_plan(next(Weekday::Thu));
+    body["measures"] = json!("start_end");
+    make_plan(&c.ap, &ends, &body).await;
+    attend_first(&t.app, &c.ap, &ends, 3, 27).await;
+    let tr = treatment(&c.ap, &ends).await;
+    assert_eq!(tr["plan"]["measures"], "start_end");
+    post_measure(&c.ap, &tr, 1, "phq9", "first", &[1; 9]).await;
+    let (_, w) = c.ap.get("/api/v1/worklist").await;
+    assert_eq!(mentions(&w, &ends), None, "{w}");
+    let (_, referral) = c.ap.get(&format!("/api/v1/referrals/{ends}")).await;
+    let timeline = referral["timeline"].to_string();
+    assert!(
+        timeline.contains("Outcome measures at the first and last sessions"),
+        "{timeline}"
+    );
+
+    // Anything else is refused, saying what to choose.
+    let other = allocated_referral(&t, &c, 84).await;
+    let mut body = weekly_plan(next(Weekday::Fri));
+    body["measures"] = json!("sometimes");
+    let (status, r) =
+        c.ap.post(&format!("/api/v1/referrals/{other}/sessions/plan"), &body)
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert!(
+        r.to_string()
+            .contains("Select when outcome measures are taken"),
+        "{r}"
+    );
+}

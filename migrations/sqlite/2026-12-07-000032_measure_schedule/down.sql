@@ -1,0 +1,1 @@
+ALTER TABLE session_plans DROP COLUMN measures;
