@@ -83,6 +83,10 @@ fn templates() -> &'static tera::Tera {
                 "columns.svg",
                 include_str!("../../templates/charts/columns.svg"),
             ),
+            (
+                "funnel.svg",
+                include_str!("../../templates/charts/funnel.svg"),
+            ),
         ]);
         tera
     })
@@ -137,11 +141,24 @@ impl<M: Serialize> Frame<M> {
 
     /// The chart drawn by `template`, with `extra` values beside the frame's own.
     fn draw(&self, template: &str, extra: &[(&str, String)]) -> String {
+        self.draw_with_ticks(template, extra, &[])
+    }
+
+    /// As [`Frame::draw`], with lists of axis ticks (text, position) too.
+    fn draw_with_ticks(
+        &self,
+        template: &str,
+        extra: &[(&str, String)],
+        ticks: &[(&str, Vec<(String, String)>)],
+    ) -> String {
         let mut ctx = match tera::Context::from_serialize(self) {
             Ok(ctx) => ctx,
             Err(_) => return String::new(),
         };
         for (k, v) in extra {
+            ctx.insert(*k, v);
+        }
+        for (k, v) in ticks {
             ctx.insert(*k, v);
         }
         templates()
@@ -273,6 +290,130 @@ pub fn columns(
             ("base", base.to_string()),
             ("colour", colour.to_owned()),
         ],
+    )
+}
+
+/// One area on a funnel plot: `k` of `n`, both as the report shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelPoint {
+    pub label: String,
+    pub k: i64,
+    pub n: i64,
+}
+
+#[derive(Serialize)]
+struct FunnelMark {
+    x: String,
+    y: String,
+    label: String,
+    label_x: String,
+    label_y: String,
+    anchor: &'static str,
+    colour: &'static str,
+}
+
+/// The smallest of 1, 2 or 5 times a power of ten that is at least `n`.
+fn round_up(n: i64) -> i64 {
+    let mut step = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * step >= n {
+                return m * step;
+            }
+        }
+        step *= 10;
+    }
+}
+
+/// A funnel plot: each area's rate (y, per cent) against the count it is a share of (x),
+/// with the partnership's rate `mean` (a proportion) as a line and the 95 % and 99.8 %
+/// limits around it, so an area outside them differs by more than chance would explain.
+/// `x_title` names the denominator.
+pub fn funnel(
+    id: &str,
+    title: &str,
+    description: &str,
+    points: &[FunnelPoint],
+    mean: f64,
+    x_title: &str,
+) -> String {
+    use crate::reports::interval::{Z95, Z998, wilson_p};
+    const TOP: f64 = 12.0;
+    const LEFT: f64 = 52.0;
+    const RIGHT: f64 = WIDTH - 150.0;
+    const PLOT: f64 = 220.0;
+    let base = TOP + PLOT;
+    let max_n = round_up(points.iter().map(|p| p.n).max().unwrap_or(1).max(1));
+    let x = |n: f64| LEFT + n / max_n as f64 * (RIGHT - LEFT);
+    let y = |p: f64| base - p.clamp(0.0, 1.0) * PLOT;
+    let limit = |z: f64, upper: bool| -> String {
+        (1..=60)
+            .filter_map(|i| {
+                let n = max_n as f64 * f64::from(i) / 60.0;
+                let (lo, hi) = wilson_p(mean, n, z)?;
+                Some(format!("{:.1},{:.1}", x(n), y(if upper { hi } else { lo })))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let marks = points
+        .iter()
+        .filter(|p| p.n > 0)
+        .map(|p| {
+            let rate = p.k as f64 / p.n as f64;
+            let (px, py) = (x(p.n as f64), y(rate));
+            // Labels sit right of the point, or left of it near the right edge.
+            let right = px < RIGHT - 40.0;
+            FunnelMark {
+                x: format!("{px:.1}"),
+                y: format!("{py:.1}"),
+                label: plain(&format!("{} {:.1}%", p.label, rate * 100.0)),
+                label_x: format!("{:.1}", if right { px + 8.0 } else { px - 8.0 }),
+                label_y: format!("{:.1}", py + 4.0),
+                anchor: if right { "start" } else { "end" },
+                colour: DARK_BLUE,
+            }
+        })
+        .collect();
+    let height = base + 62.0;
+    let y_ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|p| (format!("{:.0}%", p * 100.0), format!("{:.1}", y(*p) + 4.0)))
+        .collect();
+    // Only the ends of the count axis are labelled: its middle could be a count too small to
+    // show a councillor.
+    let x_ticks = vec![
+        ("0".to_owned(), format!("{LEFT:.1}")),
+        (max_n.to_string(), format!("{:.1}", x(max_n as f64))),
+    ];
+    Frame::new(id, title, description, height, marks).draw_with_ticks(
+        "funnel.svg",
+        &[
+            ("top", TOP.to_string()),
+            ("left", LEFT.to_string()),
+            ("right", RIGHT.to_string()),
+            ("base", base.to_string()),
+            ("left_label", (LEFT - 6.0).to_string()),
+            ("x_label_y", (base + 16.0).to_string()),
+            ("x_title_x", ((LEFT + RIGHT) / 2.0).to_string()),
+            ("x_title_y", (base + 32.0).to_string()),
+            ("x_title", plain(x_title)),
+            ("mean_y", format!("{:.1}", y(mean))),
+            ("mean_colour", GREEN.to_owned()),
+            ("upper95", limit(Z95, true)),
+            ("lower95", limit(Z95, false)),
+            ("upper998", limit(Z998, true)),
+            ("lower998", limit(Z998, false)),
+            ("key_y", (base + 52.0).to_string()),
+            (
+                "key",
+                format!(
+                    "Solid line: the partnership, {:.1}%. Dashed: 95% limits. Dotted: 99.8% limits.",
+                    mean * 100.0
+                ),
+            ),
+        ],
+        &[("y_ticks", y_ticks), ("x_ticks", x_ticks)],
     )
 }
 

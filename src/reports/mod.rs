@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod charts;
 pub mod cube;
 pub mod facts;
+pub mod interval;
 pub mod periods;
 pub mod query;
 pub mod suppression;

@@ -293,14 +293,20 @@ async fn the_page_draws_its_charts_with_tables_and_targets_beside_the_figures() 
         csv.lines()
             .next()
             .unwrap()
-            .ends_with("\"Target\",\"Against target (total)\""),
+            .contains("\"Target\",\"Against target (total)\",\"Melton: 95% confidence interval\""),
         "{csv}"
     );
+    // Each rate with its interval (Wilson, 95%): 4 of 5 screened is 37.6% to 96.4%.
+    assert!(
+        csv.contains("\"Referrals screened\",\"[z]\",\"80.0%\",\"80.0%\",\"\",\"\",\"[z]\",\"37.6% to 96.4%\""),
+        "{csv}"
+    );
+    assert!(page.contains("95% CI 37.6% to 96.4%"), "on the page too");
     let line = csv
         .lines()
         .find(|l| l.starts_with("\"MHTRs that started treatment\""))
         .unwrap();
-    assert!(line.ends_with("\"80.0%\",\"Off target\""), "{line}");
+    assert!(line.contains("\"80.0%\",\"Off target\""), "{line}");
     let (status, history) = pages
         .get(&format!(
             "/reports/uptake.csv?period={period}&section=history"

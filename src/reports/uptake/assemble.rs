@@ -271,6 +271,8 @@ pub(super) fn assemble(
                                 value: None,
                                 suppressed: false,
                                 of: None,
+                                low: None,
+                                high: None,
                             }
                         } else {
                             // Each person waiting needs 12 sessions.

@@ -153,6 +153,9 @@ pub fn charts(report: &Report) -> Vec<SectionChart> {
         });
     }
 
+    // Each area against the partnership, for the headline rates.
+    out.extend(funnels(report));
+
     // Capacity against sessions booked and delivered, per area.
     let series = [
         ("sessions_capacity", "capacity", svg::GREY),
@@ -205,4 +208,138 @@ pub fn charts(report: &Report) -> Vec<SectionChart> {
         });
     }
     out
+}
+
+/// The headline rates drawn as funnel plots, and what each denominator counts.
+const FUNNELS: [(&str, &str); 3] = [
+    ("rate_completed", "People who started treatment"),
+    (
+        "rate_recovery",
+        "People with paired scores at caseness at the start",
+    ),
+    ("rate_dna", "Sessions held or missed"),
+];
+
+/// The numerator and denominator of a rate as shown, or `None` when it is withheld or has
+/// no denominator.
+fn shown_rate(f: &Figure) -> Option<(i64, i64)> {
+    let (v, of) = (f.value?, f.of?);
+    (!f.suppressed && of > 0).then(|| ((v * of as f64 / 100.0).round() as i64, of))
+}
+
+/// A funnel plot for each headline rate where two areas or more have a rate shown and the
+/// partnership's is shown: the title says the finding (which areas, if any, lie outside the
+/// range chance would explain), the table gives each area's rate, its 95% confidence
+/// interval and its place against the partnership.
+fn funnels(report: &Report) -> Vec<SectionChart> {
+    use crate::reports::interval::placing;
+    let areas = report.columns.len().saturating_sub(1);
+    if areas < 2 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (key, x_title) in FUNNELS {
+        let Some(row) = report
+            .sections
+            .iter()
+            .flat_map(|s| &s.rows)
+            .find(|r| r.key == key)
+        else {
+            continue;
+        };
+        let Some((total_k, total_n)) = row.figures.last().and_then(shown_rate) else {
+            continue;
+        };
+        let mean = total_k as f64 / total_n as f64;
+        let mut points = Vec::new();
+        let mut rows = Vec::new();
+        let mut outside = Vec::new();
+        let mut left_out = Vec::new();
+        for (name, f) in report.columns.iter().zip(&row.figures).take(areas) {
+            let Some((k, n)) = shown_rate(f) else {
+                left_out.push(format!("{name} ({})", f.text));
+                continue;
+            };
+            let place = placing(k, n, mean).unwrap_or(crate::reports::interval::Placing::Within);
+            if place.outside() {
+                let words = place.words();
+                outside.push(format!(
+                    "{name} is {}",
+                    words.split(" the expected").next().unwrap_or(words)
+                ));
+            }
+            points.push(svg::FunnelPoint {
+                label: name.clone(),
+                k,
+                n,
+            });
+            rows.push((
+                name.clone(),
+                vec![
+                    f.text.clone(),
+                    n.to_string(),
+                    interval_text(f),
+                    place.words().to_owned(),
+                ],
+            ));
+        }
+        if points.len() < 2 {
+            continue;
+        }
+        let partnership = format!("{:.1}%", mean * 100.0);
+        let title = if outside.is_empty() {
+            format!(
+                "{}: every area shown is within the range expected around the partnership’s {partnership}",
+                row.label
+            )
+        } else {
+            let last = outside.pop().unwrap_or_default();
+            let named = if outside.is_empty() {
+                last
+            } else {
+                format!("{} and {last}", outside.join(", "))
+            };
+            format!(
+                "{}: {named} the range expected around the partnership’s {partnership}",
+                row.label
+            )
+        };
+        let mut description = format!(
+            "Funnel plot, {}: each area’s rate against how many it is of, with the partnership’s rate and the 95% and 99.8% limits around it, which narrow as the count grows.",
+            report.period_label
+        );
+        if !left_out.is_empty() {
+            description.push_str(&format!(" Not drawn: {}.", left_out.join(", ")));
+        }
+        let id = format!("chart-funnel-{}", key.replace('_', "-"));
+        out.push(SectionChart {
+            section: "rates".into(),
+            chart: svg::Chart {
+                svg: svg::funnel(&id, &title, &description, &points, mean, x_title),
+                table: svg::ChartTable {
+                    caption: title.clone(),
+                    headings: vec![
+                        "Area".into(),
+                        row.label.clone(),
+                        x_title.into(),
+                        "95% confidence interval".into(),
+                        format!("Against the partnership’s {partnership}"),
+                    ],
+                    rows,
+                },
+                id,
+                title,
+            },
+        });
+    }
+    out
+}
+
+/// "40.1% to 60.2%", or the figure's own symbol where it has no interval.
+pub(super) fn interval_text(f: &Figure) -> String {
+    match (f.low, f.high) {
+        (Some(lo), Some(hi)) => format!("{lo:.1}% to {hi:.1}%"),
+        _ if f.suppressed => WITHHELD.into(),
+        _ => NOT_APPLICABLE.into(),
+    }
 }

@@ -1,5 +1,6 @@
 //! The report's sections and history as CSV, quoted and with formulas defused.
 
+use super::charts::interval_text;
 use super::*;
 
 pub(super) fn csv_field(s: &str) -> String {
@@ -13,6 +14,9 @@ fn csv_rows(
     change_since: Option<&str>,
 ) -> String {
     let with_targets = rows.iter().any(|r| r.target.is_some());
+    let with_intervals = rows
+        .iter()
+        .any(|r| r.figures.iter().any(|f| f.low.is_some()));
     let with_change = change_since.filter(|_| rows.iter().any(|r| r.trend.is_some()));
     let mut out = String::new();
     let mut head = vec![csv_field(first_heading)];
@@ -23,6 +27,13 @@ fn csv_rows(
     if with_targets {
         head.push(csv_field("Target"));
         head.push(csv_field("Against target (total)"));
+    }
+    if with_intervals {
+        head.extend(
+            columns
+                .iter()
+                .map(|c| csv_field(&format!("{c}: 95% confidence interval"))),
+        );
     }
     out.push_str(&head.join(","));
     out.push_str("\r\n");
@@ -41,6 +52,9 @@ fn csv_rows(
                 .map_or(("", ""), |t| (t.target.as_str(), t.label.as_str()));
             line.push(csv_field(target));
             line.push(csv_field(status));
+        }
+        if with_intervals {
+            line.extend(row.figures.iter().map(|f| csv_field(&interval_text(f))));
         }
         out.push_str(&line.join(","));
         out.push_str("\r\n");

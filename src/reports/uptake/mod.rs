@@ -69,6 +69,10 @@ pub struct Figure {
     pub suppressed: bool,
     /// For a rate, the count it is a share of (shown, as the rate is).
     pub of: Option<i64>,
+    /// For a rate, its Wilson 95% confidence interval in per cent: worked out from the
+    /// numerator and denominator as shown, so it is never given for a withheld rate.
+    pub low: Option<f64>,
+    pub high: Option<f64>,
 }
 
 impl Figure {
@@ -79,6 +83,8 @@ impl Figure {
                 value: Some(n as f64),
                 suppressed: false,
                 of: None,
+                low: None,
+                high: None,
             },
             Cell::Suppressed => Figure::withheld(),
         }
@@ -90,6 +96,8 @@ impl Figure {
             value: None,
             suppressed: true,
             of: None,
+            low: None,
+            high: None,
         }
     }
 
@@ -101,6 +109,8 @@ impl Figure {
             value: None,
             suppressed: false,
             of: None,
+            low: None,
+            high: None,
         }
     }
 
@@ -110,6 +120,8 @@ impl Figure {
             value: Some(v),
             suppressed: false,
             of: None,
+            low: None,
+            high: None,
         }
     }
 }
@@ -473,10 +485,15 @@ fn rate_figure(cells: &Cells, num: &str, den: &str, col: usize) -> Figure {
     let pct =
         crate::reports::suppression::rate(cells[num][col], cells[den][col]).map(|r| r * 100.0);
     match (pct, cells[num][col], cells[den][col]) {
-        (Some(v), _, Cell::Shown(of)) => Figure {
-            of: Some(of),
-            ..Figure::number(v, format!("{v:.1}%"))
-        },
+        (Some(v), Cell::Shown(k), Cell::Shown(of)) => {
+            let ci = crate::reports::interval::wilson(k, of);
+            Figure {
+                of: Some(of),
+                low: ci.map(|c| c.0 * 100.0),
+                high: ci.map(|c| c.1 * 100.0),
+                ..Figure::number(v, format!("{v:.1}%"))
+            }
+        }
         (Some(v), _, _) => Figure::number(v, format!("{v:.1}%")),
         (None, Cell::Suppressed, _) | (None, _, Cell::Suppressed) => Figure::withheld(),
         _ => Figure::none(),
@@ -915,6 +932,34 @@ mod tests {
                 }
             }
 
+            // A confidence interval is given only with a rate shown with its denominator,
+            // and is worked out from those two alone: it tells nothing they do not.
+            for i in RATES {
+                let Kind::Rate(num, _) = i.kind else { continue };
+                let row = row_of(&report, i.key).unwrap();
+                for (col, f) in row.figures.iter().enumerate() {
+                    if f.low.is_none() && f.high.is_none() {
+                        continue;
+                    }
+                    prop_assert!(!f.suppressed && f.of.is_some(), "{}", i.key);
+                    let k = row_of(&report, num)
+                        .map(|r| r.figures[col].value.map(|v| v as i64))
+                        .unwrap_or_else(|| f.value.map(|v| (v * f.of.unwrap() as f64 / 100.0).round() as i64));
+                    let ci = crate::reports::interval::wilson(k.unwrap(), f.of.unwrap()).unwrap();
+                    prop_assert_eq!((f.low, f.high), (Some(ci.0 * 100.0), Some(ci.1 * 100.0)));
+                }
+            }
+            for chart in charts(&report).iter().filter(|c| c.chart.id.starts_with("chart-funnel-")) {
+                // Each area on a funnel plot is its rate as the table shows it.
+                let key = chart.chart.id.trim_start_matches("chart-funnel-").replace('-', "_");
+                let row = row_of(&report, &key).unwrap();
+                for (area, texts) in &chart.chart.table.rows {
+                    let col = report.columns.iter().position(|c| c == area).unwrap();
+                    prop_assert_eq!(&texts[0], &row.figures[col].text);
+                    prop_assert!(!row.figures[col].suppressed);
+                }
+            }
+
             // The history's two periods are the report's own figures, and a change is told
             // only between two shown totals, each as its own period's report shows it.
             let previous = councillor_report(&names, &period.previous(), &t_before, &t_before, true);
@@ -985,6 +1030,66 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_funnel_plot_names_the_areas_outside_the_range_chance_explains() {
+        let names: Vec<(String, String)> = ["Leicester", "Rutland", "Harborough"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("a{i}"), (*n).to_string()))
+            .collect();
+        let ids: Vec<String> = names.iter().map(|(id, _)| id.clone()).collect();
+        let period = Period::month(2026, 10).unwrap();
+        // Started and completed: 18 of 20, 7 of 20, 60 of 100; 85 of 140 (60.7%) in all.
+        let mut cohort: Cohort = Vec::new();
+        for (area, started, completed) in [(0, 20, 18), (1, 20, 7), (2, 100, 60)] {
+            for i in 0..started {
+                let bits = if i < completed { 1 << 9 } else { 0 };
+                cohort.push((area, 8, bits, (3, 1)));
+            }
+        }
+        let now = tallies_of(&cohort, &ids, period.start);
+        let report = councillor_report(&names, &period, &now, &now, false);
+        let rate = row_of(&report, "rate_completed").unwrap();
+        // Wilson 95% for 18 of 20, by hand: 69.9% to 97.2%.
+        assert_eq!(
+            (
+                format!("{:.1}", rate.figures[0].low.unwrap()),
+                format!("{:.1}", rate.figures[0].high.unwrap())
+            ),
+            ("69.9".to_string(), "97.2".to_string())
+        );
+        let chart = charts(&report)
+            .into_iter()
+            .find(|c| c.chart.id == "chart-funnel-rate-completed")
+            .expect("a funnel plot of completion");
+        // At 20 the partnership's 95% limits are 39.3% to 78.7%, its 99.8% ones 29.3% to
+        // 85.2%: 90% is beyond both, 35% beyond the 95% only; 60% of 100 is inside.
+        assert_eq!(
+            chart.chart.title,
+            "Completion rate (of those who started): Leicester is well above and Rutland is below the range expected around the partnership’s 60.7%"
+        );
+        let rows = &chart.chart.table.rows;
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2].0, "Harborough");
+        assert_eq!(rows[2].1[0], "60.0%");
+        assert_eq!(rows[2].1[1], "100");
+        assert_eq!(rows[2].1[3], "within the expected range");
+        assert!(
+            chart.chart.svg.contains(">Rutland 35.0%</text>"),
+            "{}",
+            chart.chart.svg
+        );
+        assert_eq!(chart.chart.svg.matches("<circle").count(), 3);
+        // One area alone has nothing to be compared with.
+        let alone = tallies_of(&cohort[..20].to_vec(), &ids[..1], period.start);
+        let one = councillor_report(&names[..1], &period, &alone, &alone, false);
+        assert!(
+            !charts(&one)
+                .iter()
+                .any(|c| c.chart.id.starts_with("chart-funnel-rate"))
+        );
     }
 
     #[test]
@@ -1088,12 +1193,15 @@ mod tests {
         assert_eq!(status(&open, "completed").unwrap().label, "Near target");
         assert_eq!(status(&open, "started"), None, "no target, no status");
         let csv_text = csv(&open, &open.sections[1]);
+        let head = csv_text.lines().next().unwrap();
         assert!(
-            csv_text
-                .lines()
-                .next()
-                .unwrap()
-                .ends_with("\"Target\",\"Against target (total)\"")
+            head.contains("\"Target\",\"Against target (total)\""),
+            "{head}"
+        );
+        // The rates' 95% confidence intervals follow, one column an area.
+        assert!(
+            head.ends_with("\"Total: 95% confidence interval\""),
+            "{head}"
         );
         assert!(csv_text.contains("\"60.0%\",\"Off target\""), "{csv_text}");
 
