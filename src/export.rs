@@ -62,6 +62,18 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "area_populations",
+        key: &["area_id", "year"],
+        columns: &[
+            ("area_id", Text),
+            ("year", Int),
+            ("adults", Int),
+            ("source", Text),
+            ("recorded_by", Text),
+            ("recorded_at", Timestamp),
+        ],
+    },
+    Table {
         name: "organisations",
         key: &["id"],
         columns: &[

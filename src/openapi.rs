@@ -51,6 +51,8 @@ use utoipa::{Modify, OpenApi};
         crate::signposting::api::no_onward,
         crate::signposting::api::end_summary,
         crate::signposting::api::write_summary,
+        crate::areas::api::list,
+        crate::areas::api::record,
         crate::signposting::api::directory_list,
         crate::signposting::api::directory_create,
         crate::signposting::api::directory_update,
@@ -129,6 +131,10 @@ use utoipa::{Modify, OpenApi};
         crate::signposting::api::NoOnwardRequest,
         crate::signposting::api::EndSummaryRequest,
         crate::signposting::api::DirectoryRequest,
+        crate::areas::api::AreaJson,
+        crate::areas::api::AreasJson,
+        crate::areas::api::PopulationRequest,
+        crate::areas::population::Population,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -136,7 +142,8 @@ use utoipa::{Modify, OpenApi};
         (name = "referrals", description = "Referrals: list, make, read, amend, move along the pathway"),
         (name = "sessions", description = "Treatment sessions: the 12-session plan, moves, cancellations, attendance, outcome measures"),
         (name = "linked requirements", description = "DRRs and ATRs beside the MHTR: status, activity and court reviews, on the referral's combined timeline"),
-        (name = "onward support", description = "Ending treatment and onward support: signposting to the service directory, the end-of-treatment summary, and the directory itself")
+        (name = "onward support", description = "Ending treatment and onward support: signposting to the service directory, the end-of-treatment summary, and the directory itself"),
+        (name = "administration", description = "For administrators: the areas they manage and each one's adult population")
     )
 )]
 pub struct ApiDoc;

@@ -574,6 +574,16 @@ pub fn table() -> Vec<Entry> {
         get("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::edit)),
         post("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::save)),
         get(
+            "/admin/areas/{id}/population",
+            Staff(ADMIN),
+            web::to(areas::web::population_form),
+        ),
+        post(
+            "/admin/areas/{id}/population",
+            Staff(ADMIN),
+            web::to(areas::web::population_save),
+        ),
+        get(
             "/admin/outbox",
             Staff(ADMIN),
             web::to(notifications::web::outbox),
@@ -742,6 +752,12 @@ pub fn table() -> Vec<Entry> {
             web::to(auth::api::revoke_token),
         ),
         get("/api/v1/me", Api(ANY_ROLE), web::to(auth::api::me)),
+        get("/api/v1/areas", Api(ADMIN), web::to(areas::api::list)),
+        post(
+            "/api/v1/areas/{id}/populations",
+            Api(ADMIN),
+            web::to(areas::api::record),
+        ),
         get(
             "/api/v1/data-quality",
             Api(QUALITY_READERS),

@@ -2,7 +2,9 @@
 //! Both are data, configured per partnership, never code. Each area may name the provider's
 //! intake mailbox, where news of a new referral goes (set on `/admin/areas`, see [`web`]).
 
+pub mod api;
 pub mod forms;
+pub mod population;
 pub mod web;
 
 use chrono::NaiveDateTime;

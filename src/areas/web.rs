@@ -5,9 +5,11 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::areas::forms::IntakeForm;
+use crate::areas::population;
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
+use crate::form::RawForm;
 use crate::state::State;
 use crate::web as page;
 use crate::web::flow::{self, Then};
@@ -19,25 +21,40 @@ struct AreaRow {
     name: String,
     intake_email: Option<String>,
     pending_intake_email: Option<String>,
+    /// The latest adult population, "31,702 (mid-2023)".
+    population: Option<String>,
 }
 
 pub async fn list(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let scope = crate::users::service::admin_scope(&user);
-    let areas = state
+    let (areas, populations) = state
         .db
-        .run(move |c| super::managed_areas(c, &scope))
+        .run(move |c| {
+            let areas = super::managed_areas(c, &scope)?;
+            let ids: Vec<String> = areas.iter().map(|a| a.id.clone()).collect();
+            let populations = population::for_year(c, &ids, i32::MAX)?;
+            Ok((areas, populations))
+        })
         .await?;
     let mut ctx = tera::Context::new();
     ctx.insert(
         "areas",
         &areas
             .into_iter()
-            .map(|a| AreaRow {
+            .zip(populations)
+            .map(|(a, p)| AreaRow {
                 id: a.id,
                 code: a.code,
                 name: a.name,
                 intake_email: a.intake_email,
                 pending_intake_email: a.pending_intake_email,
+                population: p.map(|p| {
+                    format!(
+                        "{} (mid-{})",
+                        crate::web::format::thousands(p.adults),
+                        p.year
+                    )
+                }),
             })
             .collect::<Vec<_>>(),
     );
@@ -182,4 +199,98 @@ fn confirm_page(
         }
         None => crate::web::public_page(state, req, "auth/invitation_invalid.html", ctx),
     }
+}
+
+// ------------------------------------------------------------------ adult population
+
+#[derive(Serialize)]
+struct PopulationRow {
+    year: i32,
+    adults_text: String,
+    source: String,
+}
+
+async fn population_page(
+    state: &State,
+    user: &CurrentUser,
+    id: String,
+    raw: &RawForm,
+    errors: Option<&FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let scope = crate::users::service::admin_scope(user);
+    let (area, populations) = state
+        .db
+        .run(move |c| {
+            let area = super::managed_area(c, &scope, &id)?;
+            let populations = population::of_area(c, &area.id)?;
+            Ok((area, populations))
+        })
+        .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("area_id", &area.id);
+    ctx.insert("area_name", &area.name);
+    ctx.insert("area_code", &area.code);
+    ctx.insert(
+        "populations",
+        &populations
+            .into_iter()
+            .map(|p| PopulationRow {
+                year: p.year,
+                adults_text: crate::web::format::thousands(p.adults),
+                source: p.source,
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert("values", &raw.first_values());
+    if let Some(errors) = errors {
+        page::insert_errors(&mut ctx, errors);
+    }
+    page::render(
+        state,
+        user,
+        "/admin/areas",
+        "admin/area_population.html",
+        ctx,
+    )
+    .await
+}
+
+pub async fn population_form(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    population_page(&state, &user, id.into_inner(), &RawForm::default(), None).await
+}
+
+/// Records an area's adult population for a year (audited); a mistake re-renders the form
+/// with what was typed and an error summary.
+pub async fn population_save(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let (actor, scope) = (user.actor(), crate::users::service::admin_scope(&user));
+    let area_id = id.clone();
+    flow::post(
+        &state,
+        &user,
+        population::parse(&raw, crate::clock::today()),
+        move |c, input| population::record(c, &scope, &actor, &area_id, &input),
+        |p| {
+            Then::with(
+                Flash::success(format!(
+                    "Adult population for mid-{} saved: {}",
+                    p.year,
+                    crate::web::format::thousands(p.adults)
+                )),
+                "/admin/areas",
+            )
+        },
+        async |errors| population_page(&state, &user, id, &raw, Some(&errors)).await,
+    )
+    .await
 }

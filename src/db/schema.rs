@@ -16,6 +16,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    area_populations (area_id, year) {
+        area_id -> Text,
+        year -> Integer,
+        adults -> BigInt,
+        source -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     organisations (id) {
         id -> Text,
         name -> Text,
@@ -737,6 +748,7 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(known_devices -> users (user_id));
 diesel::joinable!(people -> areas (area_id));
+diesel::joinable!(area_populations -> areas (area_id));
 diesel::joinable!(referrals -> people (person_id));
 diesel::joinable!(referrals -> areas (area_id));
 diesel::joinable!(referral_status_history -> referrals (referral_id));
@@ -761,6 +773,7 @@ diesel::joinable!(linked_requirements -> referrals (referral_id));
 diesel::joinable!(linked_activity -> linked_requirements (linked_requirement_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    area_populations,
     areas,
     organisations,
     users,

@@ -31,6 +31,12 @@ pub const AREAS: &[(&str, &str)] = &[
     ("E07000135", "Oadby and Wigston"),
 ];
 
+/// Adults (18 and over) per demo area, rounded to the thousand: demo figures of about the
+/// right size for trying the rates per 100,000 adults, not ONS estimates.
+const DEMO_ADULTS: [i64; 9] = [
+    280_000, 33_000, 80_000, 150_000, 79_000, 92_000, 42_000, 85_000, 47_000,
+];
+
 pub const ORGANISATIONS: &[(&str, OrganisationKind)] = &[
     (
         "Probation Service, Leicester, Leicestershire and Rutland",
@@ -138,9 +144,19 @@ pub fn load(conn: &mut DbConn, hasher: &Hasher) -> Result<&'static [DemoAccount]
         .collect::<Result<_, _>>()?;
     write_tx(conn, |c| {
         let actor = Actor::system("demo loader");
-        for (code, name) in AREAS {
-            if areas::find_area(c, code)?.is_none() {
-                areas::insert_area(c, code, name)?;
+        for ((code, name), adults) in AREAS.iter().zip(DEMO_ADULTS) {
+            let id = match areas::find_area(c, code)? {
+                Some(a) => a.id,
+                None => areas::insert_area(c, code, name)?,
+            };
+            if areas::population::of_area(c, &id)?.is_empty() {
+                let input = areas::population::PopulationInput {
+                    year: chrono::Datelike::year(&crate::clock::today()) - 1,
+                    adults,
+                    source: "Demo figure, rounded: not an ONS estimate".into(),
+                };
+                let everywhere = crate::users::model::AdminScope::everywhere();
+                areas::population::record(c, &everywhere, &actor, &id, &input)?;
             }
         }
         for (name, kind) in ORGANISATIONS {

@@ -24,6 +24,22 @@ pub fn iso(t: NaiveDateTime) -> String {
 }
 
 /// `s` with its first letter in capitals ("a withheld number" → "A withheld number").
+/// "31,702": a whole number with its thousands separated.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 pub fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     chars.next().map_or_else(String::new, |first| {

@@ -570,3 +570,143 @@ async fn the_report_says_what_it_found_in_plain_words_and_prints_cleanly() {
     assert!(print.contains("Produced on "));
     assert!(!print.contains("Show the report"), "no form to print");
 }
+
+#[tokio::test]
+async fn rates_per_100000_adults_use_each_areas_recorded_population_and_state_it() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    cohort(&t, &c).await;
+    // The administrator manages area A only.
+    let admin_id = t.admin.id.clone();
+    t.app
+        .with_db(move |c| {
+            mhtr_pathway::users::service::set_service_wide(
+                c,
+                &mhtr_pathway::audit::Actor::system("tests"),
+                &admin_id,
+                false,
+            )
+            .unwrap()
+        })
+        .await;
+    let admin = t.app.api(&t.admin).await;
+    let (a, b) = (t.app.area_a.clone(), t.app.area_b.clone());
+    let body =
+        json!({"year": 2023, "adults": 31_702, "source": "ONS mid-2023 population estimates"});
+
+    // Another area's population, another role, or nonsense: refused, nothing saved.
+    let (status, _) = admin
+        .post(&format!("/api/v1/areas/{b}/populations"), &body)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        c.cl.post(&format!("/api/v1/areas/{a}/populations"), &body)
+            .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, r) = admin
+        .post(
+            &format!("/api/v1/areas/{a}/populations"),
+            &json!({"year": 1990, "adults": 0, "source": ""}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    for field in ["year", "adults", "source"] {
+        assert!(r.to_string().contains(field), "{field}: {r}");
+    }
+    let (_, report) = c.cl.get("/api/v1/reports/uptake").await;
+    assert!(
+        texts(&report, "referred_per_100k")
+            .iter()
+            .all(|t| t == "[x]"),
+        "no population yet: not available"
+    );
+
+    // Recorded: 5 referrals of 31,702 adults are 15.8 per 100,000.
+    let (status, saved) = admin
+        .post(&format!("/api/v1/areas/{a}/populations"), &body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let (_, areas) = admin.get("/api/v1/areas").await;
+    assert_eq!(areas["areas"].as_array().unwrap().len(), 1, "{areas}");
+    assert_eq!(areas["areas"][0]["populations"][0]["adults"], 31_702);
+    let (_, report) = c.cl.get("/api/v1/reports/uptake").await;
+    let ia = report["area_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|id| id == a.as_str())
+        .unwrap();
+    assert_eq!(texts(&report, "adults")[ia], "31,702");
+    assert_eq!(texts(&report, "referred_per_100k")[ia], "15.8");
+    assert_eq!(texts(&report, "order_made_per_100k")[ia], "9.5");
+    assert_eq!(texts(&report, "adults")[1 - ia], "[x]", "area B has none");
+    assert_eq!(
+        texts(&report, "referred_per_100k")[2],
+        "[x]",
+        "nor the total, without every area's"
+    );
+    let sources = report["population_sources"].to_string();
+    assert!(
+        sources.contains("31,702 adults, mid-2023 (ONS mid-2023 population estimates)"),
+        "{sources}"
+    );
+    // A councillor's small counts stay withheld per 100,000 too.
+    let councillor = t.app.api(&t.councillor).await;
+    let (_, shown) = councillor.get("/api/v1/reports/uptake").await;
+    let started = texts(&shown, "started")[0].clone();
+    assert_eq!(started, "[c]");
+    assert_eq!(texts(&shown, "started_per_100k")[0], "[c]");
+    // Audited, with the figure.
+    let audited = t
+        .app
+        .with_db(|c| {
+            use diesel::prelude::*;
+            use mhtr_pathway::db::schema::audit_events;
+            audit_events::table
+                .filter(audit_events::event.eq("area.population_recorded"))
+                .count()
+                .get_result::<i64>(c)
+        })
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+
+    // On the pages: the form keeps what was typed and says what is wrong.
+    let page = t.app.browser(&t.admin).await;
+    let (status, html) = page.get(&format!("/admin/areas/{a}/population")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("31,702") && html.contains("mid-2023"),
+        "{html}"
+    );
+    let (status, _, html) = page
+        .post(
+            &format!("/admin/areas/{a}/population"),
+            &[("year", "2024"), ("adults", "lots"), ("source", "ONS")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("govuk-error-summary") && html.contains("whole number"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"lots\""), "the input kept");
+    let (status, to, _) = page
+        .post(
+            &format!("/admin/areas/{a}/population"),
+            &[
+                ("year", "2024"),
+                ("adults", "32,001"),
+                ("source", "ONS mid-2024"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/areas")
+    );
+    let (_, list) = page.get("/admin/areas").await;
+    assert!(list.contains("32,001 (mid-2024)"), "{list}");
+    let (status, _) = page.get(&format!("/admin/areas/{b}/population")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -345,6 +345,7 @@ pub(super) fn assemble(
         sections,
         history,
         summary: Vec::new(),
+        population_sources: Vec::new(),
     };
     report.summary = summary(&report);
     report

@@ -338,7 +338,10 @@ fn funnels(report: &Report) -> Vec<SectionChart> {
 /// "40.1% to 60.2%", or the figure's own symbol where it has no interval.
 pub(super) fn interval_text(f: &Figure) -> String {
     match (f.low, f.high) {
-        (Some(lo), Some(hi)) => format!("{lo:.1}% to {hi:.1}%"),
+        (Some(lo), Some(hi)) => {
+            let unit = if f.text.ends_with('%') { "%" } else { "" };
+            format!("{lo:.1}{unit} to {hi:.1}{unit}")
+        }
         _ if f.suppressed => WITHHELD.into(),
         _ => NOT_APPLICABLE.into(),
     }

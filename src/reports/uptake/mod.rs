@@ -30,11 +30,13 @@ use crate::users::model::Role;
 mod assemble;
 mod charts;
 mod csv;
+mod per_100k;
 mod targets;
 
 use assemble::{Counts, assemble};
 pub use charts::{SectionChart, charts};
 pub use csv::{csv, history_csv};
+pub use per_100k::apply_populations;
 pub use targets::apply_targets;
 
 const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
@@ -47,6 +49,9 @@ const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
 pub const WITHHELD: &str = "[c]";
 pub const NOT_APPLICABLE: &str = "[z]";
 pub const PROVISIONAL: &str = "[p]";
+/// Not available: the figure needs data the service does not hold (a rate per 100,000
+/// adults for an area with no population recorded).
+pub const NOT_AVAILABLE: &str = "[x]";
 
 /// How long after a period ends its figures can still change: the report follows the
 /// referrals made in the period along the pathway, and sentence, the first session and the
@@ -69,8 +74,9 @@ pub struct Figure {
     pub suppressed: bool,
     /// For a rate, the count it is a share of (shown, as the rate is).
     pub of: Option<i64>,
-    /// For a rate, its Wilson 95% confidence interval in per cent: worked out from the
-    /// numerator and denominator as shown, so it is never given for a withheld rate.
+    /// For a rate, its Wilson 95% confidence interval, in the figure's own unit (per cent,
+    /// or per 100,000 adults): worked out from the numerator and denominator as shown, so it
+    /// is never given for a withheld rate.
     pub low: Option<f64>,
     pub high: Option<f64>,
 }
@@ -111,6 +117,14 @@ impl Figure {
             of: None,
             low: None,
             high: None,
+        }
+    }
+
+    /// Not available (GSS `[x]`).
+    fn unavailable() -> Figure {
+        Figure {
+            text: NOT_AVAILABLE.into(),
+            ..Figure::none()
         }
     }
 
@@ -195,6 +209,8 @@ pub struct Report {
     /// The report in plain words, a sentence each, from the totals as shown (a withheld
     /// figure is said to be withheld).
     pub summary: Vec<String>,
+    /// Where each area's population for the rates per 100,000 adults comes from.
+    pub population_sources: Vec<String>,
 }
 
 // ------------------------------------------------------------------ computing
@@ -551,6 +567,8 @@ pub fn build(
     );
     report.history.since_first_referral = since_first_referral;
     report.provisional = is_provisional(period.end, crate::clock::today());
+    let populations = crate::areas::population::for_year(c, &ids, period.end.year())?;
+    apply_populations(&mut report, &populations);
     Ok(report)
 }
 
@@ -656,6 +674,7 @@ mod tests {
                 since_first_referral: false,
             },
             summary: vec![],
+            population_sources: vec![],
         };
         let section = Section {
             key: "x".into(),
@@ -949,6 +968,38 @@ mod tests {
                     prop_assert_eq!((f.low, f.high), (Some(ci.0 * 100.0), Some(ci.1 * 100.0)));
                 }
             }
+            // A rate per 100,000 adults follows its count: withheld with it, and otherwise
+            // the count shown over a public population, so it gives nothing away.
+            let mut with_people = report.clone();
+            let populations: Vec<Option<crate::areas::population::Population>> = (0..areas)
+                .map(|i| (i != 1).then(|| crate::areas::population::Population {
+                    area_id: format!("a{i}"),
+                    year: 2025,
+                    adults: 30_000 + 1_000 * i as i64,
+                    source: "test".into(),
+                    recorded_by: String::new(),
+                    recorded_at: chrono::NaiveDateTime::default(),
+                }))
+                .collect();
+            apply_populations(&mut with_people, &populations);
+            for key in ["referred", "order_made", "started"] {
+                let counts = row_of(&with_people, key).unwrap();
+                let rates = row_of(&with_people, &format!("{key}_per_100k")).unwrap();
+                for (col, (count, rate)) in counts.figures.iter().zip(&rates.figures).enumerate() {
+                    prop_assert_eq!(rate.suppressed, count.suppressed, "{} column {}", key, col);
+                    let adults = if col + 1 == n {
+                        (areas == 1).then_some(30_000)
+                    } else {
+                        populations[col].as_ref().map(|p| p.adults)
+                    };
+                    match (count.value, adults) {
+                        (Some(k), Some(a)) => prop_assert_eq!(rate.value, Some(k * 100_000.0 / a as f64)),
+                        (Some(_), None) => prop_assert_eq!(rate.text.as_str(), NOT_AVAILABLE),
+                        _ => prop_assert!(rate.value.is_none()),
+                    }
+                }
+            }
+
             for chart in charts(&report).iter().filter(|c| c.chart.id.starts_with("chart-funnel-")) {
                 // Each area on a funnel plot is its rate as the table shows it.
                 let key = chart.chart.id.trim_start_matches("chart-funnel-").replace('-', "_");
