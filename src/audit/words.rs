@@ -12,6 +12,7 @@ pub fn describe(event: &str) -> String {
         "api_token.revoked" => "Revoked an API token",
         "area.intake_mailbox_changed" => "Changed an area's intake mailbox",
         "area.intake_mailbox_requested" => "Asked to change an area's intake mailbox",
+        "area.population_recorded" => "Recorded an area's adult population",
         "audit.exported" => "Exported the audit log",
         "audit.entry_viewed" => "Looked at an audit log entry in full",
         "calendar_feed.created" => "Created a calendar feed link",
