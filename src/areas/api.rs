@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::areas::population::{self, Population};
 use crate::auth::guard::ApiUser;
-use crate::error::{ApiError, AppError, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 use crate::form::RawForm;
 use crate::state::State;
 use crate::users::model::AdminScope;
@@ -56,14 +56,16 @@ pub async fn list(state: State, api: ApiUser) -> Result<HttpResponse, ApiError> 
     Ok(HttpResponse::Ok().json(json))
 }
 
+/// Every field is required; they are optional here so that a missing one gets the same
+/// message as on the page.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PopulationRequest {
     /// The mid-year the estimate is for, from 2001 to this year.
-    pub year: i32,
+    pub year: Option<i32>,
     /// People aged 18 and over.
-    pub adults: i64,
+    pub adults: Option<i64>,
     /// Where the figure comes from, for example "ONS mid-2023 population estimates".
-    pub source: String,
+    pub source: Option<String>,
 }
 
 #[utoipa::path(
@@ -84,11 +86,10 @@ pub async fn record(
     id: web::Path<String>,
     body: web::Json<PopulationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = population::parse(
+    let parsed = population::parse(
         &RawForm::from_body(&body.into_inner())?,
         crate::clock::today(),
-    )
-    .map_err(AppError::Validation)?;
+    );
     let (scope, actor, id) = (
         AdminScope::of(&api.user, api.area_ids.clone()),
         api.actor(),
@@ -96,7 +97,7 @@ pub async fn record(
     );
     let saved = state
         .db
-        .write(move |c| population::record(c, &scope, &actor, &id, &input))
+        .write(move |c| population::record_parsed(c, &scope, &actor, &id, parsed))
         .await?;
     Ok(HttpResponse::Created().json(saved))
 }

@@ -150,6 +150,20 @@ pub fn record(
     Ok(row)
 }
 
+/// As [`record`], for input not yet known to be valid: the area is looked up first, so an
+/// area outside the administrator's scope answers "not found" whatever the body says.
+pub fn record_parsed(
+    c: &mut DbConn,
+    scope: &AdminScope,
+    actor: &Actor,
+    area_id: &str,
+    parsed: Result<PopulationInput, FieldErrors>,
+) -> Result<Population, AppError> {
+    super::managed_area(c, scope, area_id)?;
+    let input = parsed.map_err(AppError::Validation)?;
+    record(c, scope, actor, area_id, &input)
+}
+
 /// For each of `areas`, the population the report for a period ending in `year` uses: the
 /// latest estimate for that year or before, else the earliest there is. `None` where the
 /// area has none.

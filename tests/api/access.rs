@@ -307,7 +307,7 @@ fn record_of(path: &str) -> Option<Record> {
         Own("token")
     } else if p.starts_with("/admin/users/{id}") {
         Global("user")
-    } else if p.starts_with("/admin/areas/{id}") {
+    } else if p.starts_with("/admin/areas/{id}") || p.starts_with("/areas/{id}") {
         Global("area")
     } else if p.starts_with("/admin/outbox/{id}") {
         Global("outbox")
