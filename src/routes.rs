@@ -570,6 +570,11 @@ pub fn table() -> Vec<Entry> {
             Staff(REPORT_READERS),
             web::to(reports::web::uptake_csv),
         ),
+        get(
+            "/reports/uptake.ods",
+            Staff(REPORT_READERS),
+            web::to(reports::web::uptake_ods),
+        ),
         get("/admin/areas", Staff(ADMIN), web::to(areas::web::list)),
         get("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::edit)),
         post("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::save)),

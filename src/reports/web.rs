@@ -174,38 +174,30 @@ pub async fn uptake(
     crate::web::render(&state, &user, "/reports", "reports/uptake.html", ctx).await
 }
 
-/// One table of the report as CSV, through the same disclosure control as the page.
-pub async fn uptake_csv(
-    state: State,
-    user: CurrentUser,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
+/// The report for a download: built in a read transaction for the user's query (their
+/// areas, their role's disclosure control, the targets), then `render`ed; the disclosure is
+/// recorded, durably, before anything is sent, naming what was downloaded.
+async fn download<T: Send + 'static>(
+    state: &State,
+    user: &CurrentUser,
+    req: &HttpRequest,
+    what: &str,
+    render: impl FnOnce(&Report) -> Result<T, AppError> + Send + 'static,
+) -> Result<(Report, T), AppError> {
     let query = req.query_string().to_owned();
-    let raw = RawForm::from_urlencoded(query.as_bytes());
-    let section = raw.get("section").to_owned();
     let area_ids = user.area_ids.clone();
     let role = user.user.role;
     let threshold = state.settings.reports.suppression_threshold;
     let targets = state.settings.reports.targets.clone();
     let actor = user.actor();
-    // Built in a read transaction; the disclosure is recorded, durably, before it is sent.
-    let (report, body): (Report, String) = state
+    let (report, body) = state
         .db
         .read(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
             let mut report =
                 uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
             uptake::apply_targets(&mut report, &targets);
-            let body = if section == "history" {
-                uptake::history_csv(&report)
-            } else {
-                let s = report
-                    .sections
-                    .iter()
-                    .find(|s| s.key == section)
-                    .ok_or(AppError::NotFound)?;
-                uptake::csv(&report, s)
-            };
+            let body = render(&report)?;
             Ok((report, body))
         })
         .await?;
@@ -214,10 +206,33 @@ pub async fn uptake_csv(
         .append(
             &actor,
             Event::new(AuditAction::Disclosure, "report.uptake_downloaded").details(
-                serde_json::json!({ "period": report.period, "section": raw.get("section"), "suppressed": report.suppressed }),
+                serde_json::json!({ "period": report.period, "section": what, "suppressed": report.suppressed }),
             ),
         )
         .await?;
+    Ok((report, body))
+}
+
+/// One section of the report, or its history, as CSV.
+pub async fn uptake_csv(
+    state: State,
+    user: CurrentUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let raw = RawForm::from_urlencoded(req.query_string().as_bytes());
+    let section = raw.get("section").to_owned();
+    let (report, body) = download(&state, &user, &req, &section.clone(), move |report| {
+        if section == "history" {
+            return Ok(uptake::history_csv(report));
+        }
+        let s = report
+            .sections
+            .iter()
+            .find(|s| s.key == section)
+            .ok_or(AppError::NotFound)?;
+        Ok(uptake::csv(report, s))
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -232,4 +247,28 @@ pub async fn uptake_csv(
         // A byte-order mark, so Excel on Windows reads the file as UTF-8 ("–", "£", names
         // with accents) instead of the system code page.
         .body(format!("\u{feff}{body}")))
+}
+
+/// The whole report as an OpenDocument spreadsheet: a cover sheet, a sheet a section and
+/// the history.
+pub async fn uptake_ods(
+    state: State,
+    user: CurrentUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let produced = crate::web::format::date_time(crate::clock::now());
+    let (report, body) = download(&state, &user, &req, "spreadsheet", move |report| {
+        Ok(uptake::spreadsheet(report, &produced))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.oasis.opendocument.spreadsheet")
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"mhtr-uptake-{}.ods\"",
+                report.period.replace("..", "_to_")
+            ),
+        ))
+        .body(body))
 }

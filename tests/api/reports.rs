@@ -710,3 +710,67 @@ async fn rates_per_100000_adults_use_each_areas_recorded_population_and_state_it
     let (status, _) = page.get(&format!("/admin/areas/{b}/population")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_spreadsheet_holds_every_table_with_the_same_withheld_cells_and_is_audited() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    cohort(&t, &c).await;
+    let councillor = t.app.browser(&t.councillor).await;
+    let (status, page) = councillor.get("/reports/uptake").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("/reports/uptake.ods?"),
+        "linked from the page"
+    );
+    let (status, body) = councillor.get_bytes("/reports/uptake.ods").await;
+    assert_eq!(status, StatusCode::OK);
+    // A ZIP whose first entry, stored, is the OpenDocument media type.
+    assert_eq!(&body[0..4], b"PK\x03\x04");
+    assert_eq!(
+        &body[30..38 + 46],
+        b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
+    );
+    // The entries are stored, so the sheets can be read in the bytes.
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("table:name=\"Cover\""));
+    assert!(text.contains("table:name=\"The pathway\""));
+    assert!(text.contains("table:name=\"History\""));
+    assert!(text.contains("[c] Withheld to protect the people behind the figure"));
+    // The councillor's 1 start is withheld here as on the page: no small count anywhere.
+    assert!(text.contains("<text:p>[c]</text:p>"));
+    let pathway = &text[text.find("table:name=\"The pathway\"").unwrap()..];
+    let pathway = &pathway[..pathway.find("</table:table>").unwrap()];
+    for small in 1..=4 {
+        assert!(
+            !pathway.contains(&format!("office:value=\"{small}\"")),
+            "{small} shown: {pathway}"
+        );
+    }
+    assert!(
+        pathway.contains("<text:p>Started treatment (first session attended)</text:p></table:table-cell><table:table-cell office:value-type=\"string\"><text:p>[c]</text:p>"),
+        "{pathway}"
+    );
+    let audited = t
+        .app
+        .with_db(|c| {
+            use diesel::prelude::*;
+            use mhtr_pathway::db::schema::audit_events;
+            audit_events::table
+                .filter(audit_events::event.eq("report.uptake_downloaded"))
+                .filter(audit_events::details.like("%spreadsheet%"))
+                .count()
+                .get_result::<i64>(c)
+        })
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+    // A clinical lead's copy has the figures themselves, as numbers.
+    let lead = t.app.browser(&t.cl).await;
+    let (_, body) = lead.get_bytes("/reports/uptake.ods").await;
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("office:value-type=\"float\" office:value=\"5\""),
+        "5 referrals"
+    );
+}

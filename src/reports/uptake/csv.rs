@@ -7,56 +7,75 @@ pub(super) fn csv_field(s: &str) -> String {
     crate::spreadsheet::quoted(s)
 }
 
-fn csv_rows(
+/// A table of rows as text, the headings first: the indicator, a figure per column, the
+/// change since `change_since` when the rows tell one, the target and the status against
+/// it when they have targets, and each column's 95% confidence interval when they are
+/// rates. The CSV and the spreadsheet are both written from it.
+pub(super) fn table(
     first_heading: &str,
     columns: &[String],
     rows: &[Row],
     change_since: Option<&str>,
-) -> String {
+) -> Vec<Vec<String>> {
     let with_targets = rows.iter().any(|r| r.target.is_some());
     let with_intervals = rows
         .iter()
         .any(|r| r.figures.iter().any(|f| f.low.is_some()));
     let with_change = change_since.filter(|_| rows.iter().any(|r| r.trend.is_some()));
-    let mut out = String::new();
-    let mut head = vec![csv_field(first_heading)];
-    head.extend(columns.iter().map(|c| csv_field(c)));
+    let mut head = vec![first_heading.to_owned()];
+    head.extend(columns.iter().cloned());
     if let Some(previous) = with_change {
-        head.push(csv_field(&format!("Change since {previous} (total)")));
+        head.push(format!("Change since {previous} (total)"));
     }
     if with_targets {
-        head.push(csv_field("Target"));
-        head.push(csv_field("Against target (total)"));
+        head.push("Target".into());
+        head.push("Against target (total)".into());
     }
     if with_intervals {
         head.extend(
             columns
                 .iter()
-                .map(|c| csv_field(&format!("{c}: 95% confidence interval"))),
+                .map(|c| format!("{c}: 95% confidence interval")),
         );
     }
-    out.push_str(&head.join(","));
-    out.push_str("\r\n");
+    let mut out = vec![head];
     for row in rows {
-        let mut line = vec![csv_field(&row.label)];
-        line.extend(row.figures.iter().map(|f| csv_field(&f.text)));
+        let mut line = vec![row.label.clone()];
+        line.extend(row.figures.iter().map(|f| f.text.clone()));
         if with_change.is_some() {
-            line.push(csv_field(
-                row.trend.as_ref().map_or("", |t| t.text.as_str()),
-            ));
+            line.push(
+                row.trend
+                    .as_ref()
+                    .map_or("", |t| t.text.as_str())
+                    .to_owned(),
+            );
         }
         if with_targets {
             let (target, status) = row
                 .target
                 .as_ref()
                 .map_or(("", ""), |t| (t.target.as_str(), t.label.as_str()));
-            line.push(csv_field(target));
-            line.push(csv_field(status));
+            line.push(target.to_owned());
+            line.push(status.to_owned());
         }
         if with_intervals {
-            line.extend(row.figures.iter().map(|f| csv_field(&interval_text(f))));
+            line.extend(row.figures.iter().map(interval_text));
         }
-        out.push_str(&line.join(","));
+        out.push(line);
+    }
+    out
+}
+
+fn csv_rows(
+    first_heading: &str,
+    columns: &[String],
+    rows: &[Row],
+    change_since: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    for line in table(first_heading, columns, rows, change_since) {
+        let fields: Vec<String> = line.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
     out

@@ -30,12 +30,14 @@ use crate::users::model::Role;
 mod assemble;
 mod charts;
 mod csv;
+mod ods;
 mod per_100k;
 mod targets;
 
 use assemble::{Counts, assemble};
 pub use charts::{SectionChart, charts};
 pub use csv::{csv, history_csv};
+pub use ods::spreadsheet;
 pub use per_100k::apply_populations;
 pub use targets::apply_targets;
 

@@ -252,6 +252,18 @@ impl Browser {
         (status, body)
     }
 
+    /// A download: status and the bytes as sent.
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = r.status();
+        (status, r.bytes().await.expect("body").to_vec())
+    }
+
     async fn give_reason(&self, reason_page: &str) {
         let (status, _, body) = self
             .post_raw(reason_page, &[("reason", "Reviewing the area's referrals")])

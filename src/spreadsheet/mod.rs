@@ -1,9 +1,12 @@
-//! The one rule for every CSV the service writes (reports, the audit log, import reports,
-//! the command line's export): a text cell a spreadsheet would run as a formula (starting
-//! with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading apostrophe, so it is
-//! shown as text and never run.
+//! Spreadsheets the service writes: the OpenDocument writer ([`ods`]) and, here, the one
+//! rule for every CSV (reports, the audit log, import reports, the command line's export):
+//! a text cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a
+//! tab or a carriage return) gets a leading apostrophe, so it is shown as text and never
+//! run.
 
 use std::borrow::Cow;
+
+pub mod ods;
 
 /// `s` made safe to open in a spreadsheet.
 pub fn defused(s: &str) -> Cow<'_, str> {
