@@ -256,6 +256,16 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "practitioner_capacity_history",
+        key: &["user_id", "effective_from"],
+        columns: &[
+            ("user_id", Text),
+            ("effective_from", Date),
+            ("sessions_per_week", Int),
+            ("working_days", Text),
+        ],
+    },
+    Table {
         name: "practitioner_leave",
         key: &["id"],
         columns: &[

@@ -450,6 +450,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    practitioner_capacity_history (user_id, effective_from) {
+        user_id -> Text,
+        effective_from -> Date,
+        sessions_per_week -> Integer,
+        working_days -> Text,
+    }
+}
+
+diesel::table! {
     practitioner_leave (id) {
         id -> Text,
         user_id -> Text,
@@ -774,6 +783,7 @@ diesel::joinable!(linked_activity -> linked_requirements (linked_requirement_id)
 
 diesel::allow_tables_to_appear_in_same_query!(
     area_populations,
+    practitioner_capacity_history,
     areas,
     organisations,
     users,

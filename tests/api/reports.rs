@@ -774,3 +774,66 @@ async fn the_spreadsheet_holds_every_table_with_the_same_withheld_cells_and_is_a
         "5 referrals"
     );
 }
+
+#[tokio::test]
+async fn capacity_for_a_past_period_uses_the_staffing_pattern_and_leave_of_that_period() {
+    use chrono::NaiveDate;
+    use diesel::prelude::*;
+    use mhtr_pathway::db::schema::{practitioner_capacity_history, practitioner_leave, users};
+    let t = cast().await;
+    let c = clients(&t).await;
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    let (ap, ap2) = (t.ap.id.clone(), t.ap2.id.clone());
+    t.app
+        .with_db(move |c| {
+            // Ash has worked here since January: 10 sessions a week to September, 20 from
+            // October, and a week's leave in September. The other practitioner joined today.
+            diesel::update(users::table.find(&ap))
+                .set(users::created_at.eq(day(1, 1).and_hms_opt(9, 0, 0).unwrap()))
+                .execute(c)
+                .unwrap();
+            for (from, per_week) in [(day(1, 1), 10), (day(10, 1), 20)] {
+                diesel::insert_into(practitioner_capacity_history::table)
+                    .values((
+                        practitioner_capacity_history::user_id.eq(&ap),
+                        practitioner_capacity_history::effective_from.eq(from),
+                        practitioner_capacity_history::sessions_per_week.eq(per_week),
+                        practitioner_capacity_history::working_days.eq("mon,tue,wed,thu,fri"),
+                    ))
+                    .execute(c)
+                    .unwrap();
+            }
+            diesel::insert_into(practitioner_leave::table)
+                .values((
+                    practitioner_leave::id.eq("leave-september"),
+                    practitioner_leave::user_id.eq(&ap),
+                    practitioner_leave::starts_on.eq(day(9, 14)),
+                    practitioner_leave::ends_on.eq(day(9, 18)),
+                    practitioner_leave::recorded_by.eq(&ap),
+                    practitioner_leave::recorded_at.eq(day(9, 1).and_hms_opt(9, 0, 0).unwrap()),
+                ))
+                .execute(c)
+                .unwrap();
+            let _ = ap2;
+        })
+        .await;
+    let capacity = |report: &Value| -> String {
+        let ia = report["area_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|id| id == t.app.area_a.as_str())
+            .unwrap();
+        texts(report, "sessions_capacity")[ia].clone()
+    };
+    // September: 22 weekdays, 5 of them on leave; 17 days at 2 sessions a day.
+    let (status, september) = c.cl.get("/api/v1/reports/uptake?period=2026-09").await;
+    assert_eq!(status, StatusCode::OK, "{september}");
+    assert_eq!(capacity(&september), "34");
+    // October: 22 weekdays at 4 sessions a day under the new pattern.
+    let (_, october) = c.cl.get("/api/v1/reports/uptake?period=2026-10").await;
+    assert_eq!(capacity(&october), "88");
+    // Before Ash joined there was nobody.
+    let (_, before) = c.cl.get("/api/v1/reports/uptake?period=2025-12").await;
+    assert_eq!(capacity(&before), "0");
+}

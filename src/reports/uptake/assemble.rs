@@ -182,7 +182,7 @@ pub(super) fn assemble(
                 target: None,
                 sub: false,
                 key: "sessions_capacity".into(),
-                label: "Session capacity (practitioners' weekly capacity over the period)".into(),
+                label: "Session capacity (practitioners' working days in the period, less leave, bank holidays and closures)".into(),
                 figures: cap.iter().map(|c| figure(c[3])).collect(),
                 trend: None,
             },

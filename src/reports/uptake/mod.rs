@@ -10,9 +10,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::DbConn;
-use crate::db::schema::{
-    practitioner_capacity, report_area_months, report_facts, user_areas, users,
-};
+use crate::db::schema::{report_area_months, report_facts, user_areas, users};
 use crate::error::AppError;
 use crate::reports::catalogue::{
     Count, DIFFERENCES, EQUALITY, FUNNEL, HIDDEN_COUNTS, Indicator, Kind, RATES, Target,
@@ -26,7 +24,6 @@ use crate::reports::trend::{self, Polarity};
 use crate::signposting::codes::ServiceType;
 use crate::users::model::Role;
 
-/// Sessions a week a practitioner is taken to offer when no capacity is recorded.
 mod assemble;
 mod charts;
 mod csv;
@@ -40,8 +37,6 @@ pub use csv::{csv, history_csv};
 pub use ods::spreadsheet;
 pub use per_100k::apply_populations;
 pub use targets::apply_targets;
-
-const DEFAULT_WEEKLY_CAPACITY: i64 = 15;
 
 // ------------------------------------------------------------------ output
 
@@ -332,8 +327,9 @@ fn months_of(period: &Period) -> Vec<NaiveDate> {
     out
 }
 
-/// Sessions booked, delivered and missed per area in the period, and the weekly capacity
-/// of the practitioners working there (shared equally between their areas).
+/// Sessions booked, delivered and missed per area in the period, the sessions the
+/// practitioners working there could offer in it as staffed then ([`staffed_capacity`],
+/// shared equally between their areas), and the waiting list now.
 pub fn capacity(
     c: &mut DbConn,
     areas: &[String],
@@ -349,18 +345,6 @@ pub fn capacity(
             report_area_months::delivered,
             report_area_months::missed,
         ))
-        .load(c)?;
-    let practitioners: Vec<(String, Option<i32>)> = users::table
-        .left_join(practitioner_capacity::table)
-        .filter(users::role.eq(Role::AssistantPsychologist))
-        .filter(users::disabled_at.is_null())
-        .select((
-            users::id,
-            practitioner_capacity::sessions_per_week.nullable(),
-        ))
-        .load(c)?;
-    let memberships: Vec<(String, String)> = user_areas::table
-        .select((user_areas::user_id, user_areas::area_id))
         .load(c)?;
     let mut out = vec![[0i64; 5]; areas.len() + 1];
     let index: BTreeMap<&str, usize> = areas
@@ -378,23 +362,30 @@ pub fn capacity(
             }
         }
     }
-    let weeks = months.len() as f64 * 52.0 / 12.0;
+    let shares = staffed_capacity(c, period)?;
+    let memberships: Vec<(String, String)> = user_areas::table
+        .filter(user_areas::user_id.eq_any(shares.keys()))
+        .select((user_areas::user_id, user_areas::area_id))
+        .load(c)?;
     let mut theirs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (u, a) in &memberships {
         theirs.entry(u.as_str()).or_default().push(a.as_str());
     }
-    for (user, per_week) in &practitioners {
+    let mut capacity = vec![0f64; areas.len()];
+    for (user, sessions) in &shares {
         let Some(theirs) = theirs.get(user.as_str()) else {
             continue;
         };
-        let weekly = per_week.map(i64::from).unwrap_or(DEFAULT_WEEKLY_CAPACITY);
-        let share = weekly as f64 * weeks / theirs.len() as f64;
+        let share = sessions / theirs.len() as f64;
         for a in theirs {
             if let Some(&i) = index.get(a) {
-                out[i][3] += share.round() as i64;
-                out[last][3] += share.round() as i64;
+                capacity[i] += share;
             }
         }
+    }
+    for (i, v) in capacity.iter().enumerate() {
+        out[i][3] = v.round() as i64;
+        out[last][3] += v.round() as i64;
     }
     // Waiting now: orders made, no first session, not ended or withdrawn.
     for (a, n) in crate::reports::cube::waiting_now(c, areas)? {
@@ -402,6 +393,108 @@ pub fn capacity(
             out[i][4] += n;
             out[last][4] += n;
         }
+    }
+    Ok(out)
+}
+
+/// The sessions each assistant psychologist could offer in `period`, as staffed then: each
+/// day their account was open, that was one of their working days under the pattern in
+/// force that day, and was not a bank holiday, a service closure or a day of their leave,
+/// gives their weekly sessions shared over their working days. A pattern set before its
+/// history began counts from the day it was last changed; before any, the service's
+/// default.
+pub fn staffed_capacity(
+    c: &mut DbConn,
+    period: &Period,
+) -> Result<BTreeMap<String, f64>, AppError> {
+    use crate::db::schema::{
+        practitioner_capacity_history as history, practitioner_leave, service_closures,
+    };
+    use crate::sessions::calendar::{WorkingDays, is_bank_holiday};
+    use crate::sessions::capacity::{DEFAULT_SESSIONS_PER_WEEK, DEFAULT_WORKING_DAYS};
+    let (start, end) = (period.start, period.end);
+    let staff: Vec<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = users::table
+        .filter(users::role.eq(Role::AssistantPsychologist))
+        .filter(users::created_at.le(end.and_time(chrono::NaiveTime::MIN) + chrono::Days::new(1)))
+        .filter(
+            users::disabled_at
+                .is_null()
+                .or(users::disabled_at.ge(start.and_time(chrono::NaiveTime::MIN))),
+        )
+        .select((users::id, users::created_at, users::disabled_at))
+        .load(c)?;
+    let ids: Vec<&String> = staff.iter().map(|(id, _, _)| id).collect();
+    let mut patterns: BTreeMap<String, Vec<(NaiveDate, i32, WorkingDays)>> = BTreeMap::new();
+    for (user, from, per_week, days) in history::table
+        .filter(history::user_id.eq_any(&ids))
+        .filter(history::effective_from.le(end))
+        .order((history::user_id, history::effective_from))
+        .select((
+            history::user_id,
+            history::effective_from,
+            history::sessions_per_week,
+            history::working_days,
+        ))
+        .load::<(String, NaiveDate, i32, String)>(c)?
+    {
+        let days = WorkingDays::parse(&days).unwrap_or(WorkingDays::WEEKDAYS);
+        patterns
+            .entry(user)
+            .or_default()
+            .push((from, per_week, days));
+    }
+    let mut away: BTreeMap<String, Vec<(NaiveDate, NaiveDate)>> = BTreeMap::new();
+    for (user, from, to) in practitioner_leave::table
+        .filter(practitioner_leave::user_id.eq_any(&ids))
+        .filter(practitioner_leave::cancelled_at.is_null())
+        .filter(practitioner_leave::starts_on.le(end))
+        .filter(practitioner_leave::ends_on.ge(start))
+        .select((
+            practitioner_leave::user_id,
+            practitioner_leave::starts_on,
+            practitioner_leave::ends_on,
+        ))
+        .load::<(String, NaiveDate, NaiveDate)>(c)?
+    {
+        away.entry(user).or_default().push((from, to));
+    }
+    let closed: std::collections::BTreeSet<NaiveDate> = service_closures::table
+        .filter(service_closures::day.between(start, end))
+        .select(service_closures::day)
+        .load(c)?
+        .into_iter()
+        .collect();
+    let default_days = WorkingDays::parse(DEFAULT_WORKING_DAYS).unwrap_or(WorkingDays::WEEKDAYS);
+    let mut out = BTreeMap::new();
+    for (user, created, disabled) in &staff {
+        let first = start.max(created.date());
+        let last = disabled.map_or(end, |d| end.min(d.date() - chrono::Days::new(1)));
+        let mine = patterns.get(user).map(Vec::as_slice).unwrap_or_default();
+        let leave = away.get(user).map(Vec::as_slice).unwrap_or_default();
+        let mut total = 0.0;
+        let mut day = first;
+        while day <= last {
+            let (per_week, days) = mine
+                .iter()
+                .rev()
+                .find(|(from, _, _)| *from <= day)
+                .map_or((DEFAULT_SESSIONS_PER_WEEK, default_days), |(_, n, d)| {
+                    (*n, *d)
+                });
+            if days.contains(day.weekday())
+                && !is_bank_holiday(day)
+                && !closed.contains(&day)
+                && !leave.iter().any(|(from, to)| (*from..=*to).contains(&day))
+                && days.count() > 0
+            {
+                total += f64::from(per_week) / f64::from(days.count());
+            }
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        out.insert(user.clone(), total);
     }
     Ok(out)
 }

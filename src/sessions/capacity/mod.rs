@@ -15,7 +15,8 @@ use serde_json::json;
 use crate::audit::{self, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{
-    people, practitioner_capacity, referrals, treatment_sessions, user_areas, users,
+    people, practitioner_capacity, practitioner_capacity_history, referrals, treatment_sessions,
+    user_areas, users,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::paging::page_of;
@@ -117,6 +118,17 @@ fn set_pattern(
             ))
             .execute(c)?;
     }
+    // The pattern in force from today, for the capacity of past periods.
+    let today = crate::clock::today();
+    diesel::delete(practitioner_capacity_history::table.find((ap_user_id, today))).execute(c)?;
+    diesel::insert_into(practitioner_capacity_history::table)
+        .values((
+            practitioner_capacity_history::user_id.eq(ap_user_id),
+            practitioner_capacity_history::effective_from.eq(today),
+            practitioner_capacity_history::sessions_per_week.eq(input.sessions_per_week),
+            practitioner_capacity_history::working_days.eq(&days),
+        ))
+        .execute(c)?;
     audit::record(
         c,
         actor,

@@ -1,0 +1,1 @@
+DROP TABLE practitioner_capacity_history;
