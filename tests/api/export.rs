@@ -280,6 +280,15 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
         ))
         .execute(c)
         .unwrap();
+    diesel::insert_into(practitioner_capacity_history::table)
+        .values((
+            practitioner_capacity_history::user_id.eq(&user),
+            practitioner_capacity_history::effective_from.eq(now.date()),
+            practitioner_capacity_history::sessions_per_week.eq(12),
+            practitioner_capacity_history::working_days.eq("mon,tue,thu"),
+        ))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(practitioner_reports::table)
         .values((
             practitioner_reports::id.eq(mhtr_pathway::ids::new_id()),

@@ -837,3 +837,35 @@ async fn capacity_for_a_past_period_uses_the_staffing_pattern_and_leave_of_that_
     let (_, before) = c.cl.get("/api/v1/reports/uptake?period=2025-12").await;
     assert_eq!(capacity(&before), "0");
 }
+
+#[tokio::test]
+async fn events_are_counted_in_the_period_they_happened_whenever_the_referral_was_made() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    cohort(&t, &c).await;
+    // The three MHTRs were made 30 days ago for referrals made today: a period around the
+    // sentence holds the orders, and none of the referrals.
+    let today = crate::helpers::today();
+    let around = format!(
+        "{}..{}",
+        today - chrono::Duration::days(35),
+        today - chrono::Duration::days(25)
+    );
+    let (status, report) =
+        c.cl.get(&format!("/api/v1/reports/uptake?period={around}"))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let total = |key: &str| texts(&report, key).last().unwrap().clone();
+    assert_eq!(total("referred"), "0");
+    assert_eq!(total("event_order_made"), "3");
+    assert_eq!(total("event_order_probation"), "3");
+    assert_eq!(total("event_order_arrest"), "0");
+    assert_eq!(total("event_started"), "0", "the first session was today");
+    // Today holds the first session, and the referrals.
+    let (_, now) =
+        c.cl.get(&format!("/api/v1/reports/uptake?period={today}..{today}"))
+            .await;
+    assert_eq!(texts(&now, "event_started").last().unwrap(), "1");
+    assert_eq!(texts(&now, "referred").last().unwrap(), "5");
+    assert_eq!(texts(&now, "event_order_made").last().unwrap(), "0");
+}

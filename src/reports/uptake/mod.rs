@@ -27,6 +27,7 @@ use crate::users::model::Role;
 mod assemble;
 mod charts;
 mod csv;
+mod events;
 mod ods;
 mod per_100k;
 mod targets;
@@ -34,6 +35,7 @@ mod targets;
 use assemble::{Counts, assemble};
 pub use charts::{SectionChart, charts};
 pub use csv::{csv, history_csv};
+pub use events::{apply_events, event_counts};
 pub use ods::spreadsheet;
 pub use per_100k::apply_populations;
 pub use targets::apply_targets;
@@ -662,6 +664,8 @@ pub fn build(
     );
     report.history.since_first_referral = since_first_referral;
     report.provisional = is_provisional(period.end, crate::clock::today());
+    let events = event_counts(c, &ids, period)?;
+    apply_events(&mut report, &events, suppress, threshold);
     let populations = crate::areas::population::for_year(c, &ids, period.end.year())?;
     apply_populations(&mut report, &populations);
     Ok(report)
