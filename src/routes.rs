@@ -49,6 +49,8 @@ const EVIDENCE: &[Role] = CASEWORK;
 /// Who reads the uptake report: councillors (through disclosure control), clinical leads
 /// and administrators.
 const REPORT_READERS: &[Role] = &[Role::Councillor, Role::ClinicalLead, Role::Admin];
+/// Who takes the evaluation return (one row a referral): clinical leads and administrators.
+const EVALUATORS: &[Role] = &[Role::ClinicalLead, Role::Admin];
 /// Those who record linked DRRs and ATRs and change their status (the holder of the
 /// referral or a clinical lead, checked in the service).
 const LINKERS: &[Role] = &[Role::ProbationOfficer, Role::ClinicalLead];
@@ -575,6 +577,21 @@ pub fn table() -> Vec<Entry> {
             Staff(REPORT_READERS),
             web::to(reports::web::uptake_ods),
         ),
+        get(
+            "/reports/evaluation",
+            Staff(EVALUATORS),
+            web::to(reports::web::evaluation),
+        ),
+        get(
+            "/admin/identifier-extract",
+            Staff(ADMIN),
+            web::to(reports::web::identifier_extract_form),
+        ),
+        post(
+            "/admin/identifier-extract",
+            Staff(ADMIN),
+            web::to(reports::web::identifier_extract),
+        ),
         get("/admin/areas", Staff(ADMIN), web::to(areas::web::list)),
         get("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::edit)),
         post("/admin/areas/{id}", Staff(ADMIN), web::to(areas::web::save)),
@@ -772,6 +789,16 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/reports/uptake",
             Api(REPORT_READERS),
             web::to(reports::api::uptake),
+        ),
+        get(
+            "/api/v1/reports/evaluation",
+            Api(EVALUATORS),
+            web::to(reports::api::evaluation),
+        ),
+        post(
+            "/api/v1/reports/identifier-extract",
+            Api(ADMIN),
+            web::to(reports::api::identifier_extract),
         ),
         get(
             "/api/v1/referrals",

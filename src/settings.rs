@@ -205,6 +205,13 @@ pub struct ReportSettings {
     /// Targets by indicator key (a row key of the uptake report, like `rate_completed`).
     #[serde(default)]
     pub targets: std::collections::BTreeMap<String, crate::reports::catalogue::Target>,
+    /// Where the evaluation returns' mapping files are (`NAME.toml`, chosen by name).
+    #[serde(default = "default_returns_dir")]
+    pub returns_dir: String,
+}
+
+fn default_returns_dir() -> String {
+    "config/returns".into()
 }
 
 impl Default for ReportSettings {
@@ -212,6 +219,7 @@ impl Default for ReportSettings {
         Self {
             suppression_threshold: 5,
             targets: Default::default(),
+            returns_dir: default_returns_dir(),
         }
     }
 }

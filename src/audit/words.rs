@@ -62,7 +62,11 @@ pub fn describe(event: &str) -> String {
         "referral_draft.purged" => "Unfinished draft referrals deleted",
         "report.uptake_api" => "Read the uptake report through the API",
         "data_quality.viewed" => "Looked at the data-quality checks",
-        "report.uptake_downloaded" => "Downloaded the uptake report as CSV",
+        "report.evaluation_return" => {
+            "Took the evaluation return (one row a referral, naming no one)"
+        }
+        "report.identifier_extract" => "Took the identifier extract (references with CRN and PNC)",
+        "report.uptake_downloaded" => "Downloaded the uptake report as CSV or a spreadsheet",
         "report.uptake_viewed" => "Looked at the uptake report",
         "retention.erased" => "Erased a closed referral at the end of its retention period",
         "retention.retained" => "Decided to keep a closed referral for longer",

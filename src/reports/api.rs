@@ -43,3 +43,92 @@ pub async fn uptake(
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+#[utoipa::path(
+    get, path = "/api/v1/reports/evaluation", tag = "reports",
+    security(("bearer" = [])),
+    params(
+        ("return" = String, Query, description = "The return's mapping, by name: `evaluation` is shipped (every field of docs/evaluation-return.md)"),
+        ("period" = Option<String>, Query, description = "Referrals made in: 2026-11, 2026-Q3, FY2026 or 2026-05-01..2026-07-31; the current financial year when left out"),
+        ("area" = Option<Vec<String>>, Query, description = "Area ids (repeat for several); all your areas when left out"),
+    ),
+    responses(
+        (status = 200, description = "The return as CSV (text/csv), one row per referral, naming no one", content_type = "text/csv", body = String),
+        (status = 403, description = "Clinical leads and administrators only", body = ErrorBody),
+        (status = 422, description = "Unknown return, period or area", body = ErrorBody),
+    )
+)]
+pub async fn evaluation(
+    state: State,
+    api: ApiUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = req.query_string().to_owned();
+    let raw = crate::form::RawForm::from_urlencoded(query.as_bytes());
+    let (name, dir) = (
+        raw.get("return").to_owned(),
+        state.settings.reports.returns_dir.clone(),
+    );
+    let (area_ids, role, actor) = (api.area_ids.clone(), api.user.role, api.actor());
+    let csv = state
+        .db
+        .write(move |c| {
+            let mapping = crate::reports::evaluation::load_mapping(&dir, &name)?;
+            let q = parse_query(c, &area_ids, &query)?;
+            let (csv, _) = crate::reports::evaluation::evaluation_return(
+                c, role, &actor, &q, &name, &mapping,
+            )?;
+            Ok(csv)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .body(csv))
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct IdentifierExtractRequest {
+    /// Referrals made in: 2026-11, 2026-Q3, FY2026 or 2026-05-01..2026-07-31.
+    pub period: Option<String>,
+    /// Area ids; all your areas when left out.
+    pub area: Option<Vec<String>>,
+    /// Why the identifiers are needed (kept in the audit log), up to 500 characters.
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/reports/identifier-extract", tag = "reports",
+    security(("bearer" = [])),
+    request_body = IdentifierExtractRequest,
+    responses(
+        (status = 200, description = "Each referral's reference with the person's CRN and PNC number, as CSV (text/csv)", content_type = "text/csv", body = String),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 422, description = "No reason, or an unknown period or area", body = ErrorBody),
+    )
+)]
+pub async fn identifier_extract(
+    state: State,
+    api: ApiUser,
+    body: actix_web::web::Json<IdentifierExtractRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut pairs = vec![("period".to_owned(), body.period.unwrap_or_default())];
+    for a in body.area.unwrap_or_default() {
+        pairs.push(("area".into(), a));
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let reason = body.reason.unwrap_or_default();
+    let (area_ids, role, actor) = (api.area_ids.clone(), api.user.role, api.actor());
+    let csv = state
+        .db
+        .write(move |c| {
+            let q = parse_query(c, &area_ids, &query)?;
+            let (csv, _) =
+                crate::reports::evaluation::identifier_extract(c, role, &actor, &q, &reason)?;
+            Ok(csv)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .body(csv))
+}

@@ -3,6 +3,7 @@ pub mod api;
 pub mod catalogue;
 pub mod charts;
 pub mod cube;
+pub mod evaluation;
 pub mod facts;
 pub mod interval;
 pub mod periods;

@@ -171,6 +171,10 @@ pub async fn uptake(
             .collect::<Vec<_>>(),
     );
     ctx.insert("print", &(raw.get("print") == "1"));
+    ctx.insert(
+        "can_take_return",
+        &(role != crate::users::model::Role::Councillor),
+    );
     crate::web::render(&state, &user, "/reports", "reports/uptake.html", ctx).await
 }
 
@@ -233,20 +237,14 @@ pub async fn uptake_csv(
         Ok(uptake::csv(report, s))
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"mhtr-uptake-{}-{}.csv\"",
-                report.period.replace("..", "_to_"),
-                raw.get("section")
-                    .replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_', "")
-            ),
-        ))
-        // A byte-order mark, so Excel on Windows reads the file as UTF-8 ("–", "£", names
-        // with accents) instead of the system code page.
-        .body(format!("\u{feff}{body}")))
+    Ok(csv_attachment(
+        &format!(
+            "mhtr-uptake-{}-{}.csv",
+            report.period.replace("..", "_to_"),
+            raw.get("section")
+        ),
+        &body,
+    ))
 }
 
 /// The whole report as an OpenDocument spreadsheet: a cover sheet, a sheet a section and
@@ -271,4 +269,141 @@ pub async fn uptake_ods(
             ),
         ))
         .body(body))
+}
+
+// ------------------------------------------------------------------ evaluation return
+
+/// A CSV attachment, with a byte-order mark so Excel on Windows reads it as UTF-8 ("–",
+/// "£", names with accents) instead of the system code page. The file name keeps letters,
+/// digits, hyphens, underscores and dots only.
+fn csv_attachment(name: &str, body: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"{}\"",
+                name.replace(
+                    |ch: char| !ch.is_ascii_alphanumeric() && !"-_.".contains(ch),
+                    ""
+                )
+            ),
+        ))
+        .body(format!("\u{feff}{body}"))
+}
+
+/// The evaluation return: the form, and with `download=yes` the CSV (or the form again,
+/// saying what is wrong).
+pub async fn evaluation(
+    state: State,
+    user: CurrentUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let raw = RawForm::from_urlencoded(req.query_string().as_bytes());
+    let dir = state.settings.reports.returns_dir.clone();
+    let mut errors = None;
+    if raw.get("download") == "yes" {
+        let (area_ids, role, actor) = (user.area_ids.clone(), user.user.role, user.actor());
+        let (query, name, dir) = (
+            req.query_string().to_owned(),
+            raw.get("return").to_owned(),
+            dir.clone(),
+        );
+        let made = state
+            .db
+            .write(move |c| {
+                let mapping = crate::reports::evaluation::load_mapping(&dir, &name)?;
+                let q = parse_query(c, &area_ids, &query)?;
+                let (csv, _) = crate::reports::evaluation::evaluation_return(
+                    c, role, &actor, &q, &name, &mapping,
+                )?;
+                Ok((
+                    csv,
+                    format!("{name}-{}.csv", q.period.code().replace("..", "_to_")),
+                ))
+            })
+            .await;
+        match made {
+            Ok((csv, file)) => return Ok(csv_attachment(&file, &csv)),
+            Err(AppError::Validation(e)) => errors = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut ctx = tera::Context::new();
+    let options: Vec<Choice> = crate::reports::evaluation::returns_in(&dir)
+        .into_iter()
+        .map(|(file, title)| Choice::new(file, title))
+        .collect();
+    let mut values = raw.first_values();
+    if raw.get("return").is_empty()
+        && let Some(first) = options.first()
+    {
+        values.insert("return".into(), first.value.clone());
+    }
+    ctx.insert("return_options", &options);
+    ctx.insert("values", &values);
+    ctx.insert(
+        "is_admin",
+        &(user.user.role == crate::users::model::Role::Admin),
+    );
+    if let Some(e) = &errors {
+        crate::web::insert_errors(&mut ctx, e);
+    }
+    crate::web::render(&state, &user, "/reports", "reports/evaluation.html", ctx).await
+}
+
+pub async fn identifier_extract_form(
+    state: State,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    identifier_page(&state, &user, &RawForm::default(), None).await
+}
+
+async fn identifier_page(
+    state: &State,
+    user: &CurrentUser,
+    raw: &RawForm,
+    errors: Option<&crate::error::FieldErrors>,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("values", &raw.first_values());
+    if let Some(e) = errors {
+        crate::web::insert_errors(&mut ctx, e);
+    }
+    crate::web::render(state, user, "/admin", "admin/identifier_extract.html", ctx).await
+}
+
+/// The identifier extract, as CSV; the form again, saying what is wrong.
+pub async fn identifier_extract(
+    state: State,
+    user: CurrentUser,
+    body: actix_web::web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let raw = RawForm::from_urlencoded(&body);
+    let (area_ids, role, actor) = (user.area_ids.clone(), user.user.role, user.actor());
+    let query = format!("period={}", urlencode(raw.get("period")));
+    let reason = raw.get("reason").to_owned();
+    let made = state
+        .db
+        .write(move |c| {
+            let q = parse_query(c, &area_ids, &query)?;
+            let (csv, _) =
+                crate::reports::evaluation::identifier_extract(c, role, &actor, &q, &reason)?;
+            Ok((
+                csv,
+                format!("identifiers-{}.csv", q.period.code().replace("..", "_to_")),
+            ))
+        })
+        .await;
+    match made {
+        Ok((csv, file)) => Ok(csv_attachment(&file, &csv)),
+        Err(AppError::Validation(e)) => identifier_page(&state, &user, &raw, Some(&e)).await,
+        Err(e) => Err(e),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)])
+        .map(|e| e.trim_start_matches("v=").to_owned())
+        .unwrap_or_default()
 }

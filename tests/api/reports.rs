@@ -869,3 +869,120 @@ async fn events_are_counted_in_the_period_they_happened_whenever_the_referral_wa
     assert_eq!(texts(&now, "referred").last().unwrap(), "5");
     assert_eq!(texts(&now, "event_order_made").last().unwrap(), "0");
 }
+
+#[tokio::test]
+async fn the_evaluation_return_names_no_one_and_the_identifier_extract_is_for_administrators_with_a_reason()
+ {
+    let t = cast().await;
+    let c = clients(&t).await;
+    cohort(&t, &c).await;
+    let today = crate::helpers::today();
+    let period = format!("{today}..{today}");
+
+    // A clinical lead's return: a row a referral, every field of the dictionary, no names.
+    let page = t.app.browser(&t.cl).await;
+    let (status, html) = page.get("/reports/evaluation").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Evaluation return"), "{html}");
+    let (status, body) = page
+        .get_bytes(&format!(
+            "/reports/evaluation?download=yes&return=evaluation&period={period}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(body).unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 1 + 5, "{csv}");
+    assert!(
+        lines[0].starts_with("\"reference\",\"area_code\",\"area\""),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines.iter().skip(1).all(|l| l.starts_with("\"MH-")),
+        "{csv}"
+    );
+    assert!(!csv.contains("Reported7"), "no names: {csv}");
+    assert!(!csv.contains("T100073"), "no CRN");
+    // The one who started has a first session and, as sentenced 30 days ago, a wait.
+    assert!(
+        csv.contains(&format!("\"{today}\",\"\",\"\",\"1\"")),
+        "{csv}"
+    );
+    // An unknown return is refused on the form, saying so.
+    let (status, html) = page
+        .get(&format!(
+            "/reports/evaluation?download=yes&return=nosuch&period={period}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("govuk-error-summary") && html.contains("There is no return called nosuch")
+    );
+
+    // The API gives the same, and refuses councillors and identifiers to leads.
+    let (status, _) = t
+        .app
+        .api(&t.councillor)
+        .await
+        .get(&format!(
+            "/api/v1/reports/evaluation?return=evaluation&period={period}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) =
+        c.cl.post(
+            "/api/v1/reports/identifier-extract",
+            &json!({"period": period, "reason": "Study"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The administrator's extract needs a reason, and keeps it in the audit log.
+    let admin = t.app.api(&t.admin).await;
+    let (status, r) = admin
+        .post(
+            "/api/v1/reports/identifier-extract",
+            &json!({"period": period, "reason": " "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    let pages = t.app.browser(&t.admin).await;
+    let (status, _, body) = pages
+        .post(
+            "/admin/identifier-extract",
+            &[
+                ("period", period.as_str()),
+                ("reason", "Reoffending study, DSA-2026-04"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("\"reference\",\"crn\",\"pnc\""), "{body}");
+    assert!(body.contains("\"T100073\""), "{body}");
+    assert_eq!(body.trim_start_matches('\u{feff}').lines().count(), 1 + 5);
+    let (status, _, html) = pages
+        .post(
+            "/admin/identifier-extract",
+            &[("period", "someday"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("govuk-error-summary"), "{html}");
+    let reasons: Vec<Option<String>> = t
+        .app
+        .with_db(|c| {
+            use diesel::prelude::*;
+            use mhtr_pathway::db::schema::audit_events;
+            audit_events::table
+                .filter(audit_events::event.eq("report.identifier_extract"))
+                .select(audit_events::reason)
+                .load(c)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        reasons,
+        vec![Some("Reoffending study, DSA-2026-04".to_owned())]
+    );
+}
