@@ -63,22 +63,15 @@ pub async fn evaluation(
     api: ApiUser,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = req.query_string().to_owned();
-    let raw = crate::form::RawForm::from_urlencoded(query.as_bytes());
-    let (name, dir) = (
-        raw.get("return").to_owned(),
+    let (query, dir) = (
+        req.query_string().to_owned(),
         state.settings.reports.returns_dir.clone(),
     );
     let (area_ids, role, actor) = (api.area_ids.clone(), api.user.role, api.actor());
-    let csv = state
+    let (csv, _) = state
         .db
         .write(move |c| {
-            let mapping = crate::reports::evaluation::load_mapping(&dir, &name)?;
-            let q = parse_query(c, &area_ids, &query)?;
-            let (csv, _) = crate::reports::evaluation::evaluation_return(
-                c, role, &actor, &q, &name, &mapping,
-            )?;
-            Ok(csv)
+            crate::reports::evaluation::take_return(c, role, &actor, &area_ids, &query, &dir)
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -112,20 +105,18 @@ pub async fn identifier_extract(
     body: actix_web::web::Json<IdentifierExtractRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let mut pairs = vec![("period".to_owned(), body.period.unwrap_or_default())];
-    for a in body.area.unwrap_or_default() {
-        pairs.push(("area".into(), a));
-    }
-    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    let reason = body.reason.unwrap_or_default();
+    let (period, areas, reason) = (
+        body.period.unwrap_or_default(),
+        body.area.unwrap_or_default(),
+        body.reason.unwrap_or_default(),
+    );
     let (area_ids, role, actor) = (api.area_ids.clone(), api.user.role, api.actor());
-    let csv = state
+    let (csv, _) = state
         .db
         .write(move |c| {
-            let q = parse_query(c, &area_ids, &query)?;
-            let (csv, _) =
-                crate::reports::evaluation::identifier_extract(c, role, &actor, &q, &reason)?;
-            Ok(csv)
+            crate::reports::evaluation::take_identifiers(
+                c, role, &actor, &area_ids, &period, &areas, &reason,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok()

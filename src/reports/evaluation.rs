@@ -456,6 +456,49 @@ pub fn evaluation_return(
     Ok((out, facts.len()))
 }
 
+/// The return asked for by `query` (`return`, `period`, `area`) among `user_areas`, with
+/// its mapping read from `dir`: the CSV and a file name for it.
+pub fn take_return(
+    c: &mut DbConn,
+    role: Role,
+    actor: &Actor,
+    user_areas: &[String],
+    query: &str,
+    dir: &str,
+) -> Result<(String, String), AppError> {
+    let raw = crate::form::RawForm::from_urlencoded(query.as_bytes());
+    let name = raw.get("return").to_owned();
+    let mapping = load_mapping(dir, &name)?;
+    let q = crate::reports::query::parse_query(c, user_areas, query)?;
+    let (csv, _) = evaluation_return(c, role, actor, &q, &name, &mapping)?;
+    Ok((
+        csv,
+        format!("{name}-{}.csv", q.period.code().replace("..", "_to_")),
+    ))
+}
+
+/// The identifier extract for `period` (and `areas`, all of `user_areas` when none) among
+/// `user_areas`: the CSV and a file name for it.
+pub fn take_identifiers(
+    c: &mut DbConn,
+    role: Role,
+    actor: &Actor,
+    user_areas: &[String],
+    period: &str,
+    areas: &[String],
+    reason: &str,
+) -> Result<(String, String), AppError> {
+    let mut pairs = vec![("period", period)];
+    pairs.extend(areas.iter().map(|a| ("area", a.as_str())));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let q = crate::reports::query::parse_query(c, user_areas, &query)?;
+    let (csv, _) = identifier_extract(c, role, actor, &q, reason)?;
+    Ok((
+        csv,
+        format!("identifiers-{}.csv", q.period.code().replace("..", "_to_")),
+    ))
+}
+
 /// The identifier extract: each referral made in the period in the administrator's areas,
 /// its reference with the person's CRN and PNC number, for linking the evaluation return to
 /// reoffending data. Administrators only, with a reason, audited with it.

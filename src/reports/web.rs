@@ -304,23 +304,11 @@ pub async fn evaluation(
     let mut errors = None;
     if raw.get("download") == "yes" {
         let (area_ids, role, actor) = (user.area_ids.clone(), user.user.role, user.actor());
-        let (query, name, dir) = (
-            req.query_string().to_owned(),
-            raw.get("return").to_owned(),
-            dir.clone(),
-        );
+        let (query, dir) = (req.query_string().to_owned(), dir.clone());
         let made = state
             .db
             .write(move |c| {
-                let mapping = crate::reports::evaluation::load_mapping(&dir, &name)?;
-                let q = parse_query(c, &area_ids, &query)?;
-                let (csv, _) = crate::reports::evaluation::evaluation_return(
-                    c, role, &actor, &q, &name, &mapping,
-                )?;
-                Ok((
-                    csv,
-                    format!("{name}-{}.csv", q.period.code().replace("..", "_to_")),
-                ))
+                crate::reports::evaluation::take_return(c, role, &actor, &area_ids, &query, &dir)
             })
             .await;
         match made {
@@ -381,18 +369,19 @@ pub async fn identifier_extract(
 ) -> Result<HttpResponse, AppError> {
     let raw = RawForm::from_urlencoded(&body);
     let (area_ids, role, actor) = (user.area_ids.clone(), user.user.role, user.actor());
-    let query = format!("period={}", urlencode(raw.get("period")));
-    let reason = raw.get("reason").to_owned();
+    let (period, reason) = (raw.get("period").to_owned(), raw.get("reason").to_owned());
     let made = state
         .db
         .write(move |c| {
-            let q = parse_query(c, &area_ids, &query)?;
-            let (csv, _) =
-                crate::reports::evaluation::identifier_extract(c, role, &actor, &q, &reason)?;
-            Ok((
-                csv,
-                format!("identifiers-{}.csv", q.period.code().replace("..", "_to_")),
-            ))
+            crate::reports::evaluation::take_identifiers(
+                c,
+                role,
+                &actor,
+                &area_ids,
+                &period,
+                &[],
+                &reason,
+            )
         })
         .await;
     match made {
@@ -400,10 +389,4 @@ pub async fn identifier_extract(
         Err(AppError::Validation(e)) => identifier_page(&state, &user, &raw, Some(&e)).await,
         Err(e) => Err(e),
     }
-}
-
-fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("v", s)])
-        .map(|e| e.trim_start_matches("v=").to_owned())
-        .unwrap_or_default()
 }

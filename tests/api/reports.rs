@@ -58,6 +58,21 @@ async fn cohort(t: &Cast, c: &Clients) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// The audit log's entries of `event`: each one's reason and details.
+async fn audited(t: &Cast, event: &'static str) -> Vec<(Option<String>, String)> {
+    t.app
+        .with_db(move |c| {
+            use diesel::prelude::*;
+            use mhtr_pathway::db::schema::audit_events;
+            audit_events::table
+                .filter(audit_events::event.eq(event))
+                .select((audit_events::reason, audit_events::details))
+                .load(c)
+        })
+        .await
+        .unwrap()
+}
+
 fn row<'a>(report: &'a Value, key: &str) -> &'a Value {
     report["sections"]
         .as_array()
@@ -657,19 +672,7 @@ async fn rates_per_100000_adults_use_each_areas_recorded_population_and_state_it
     assert_eq!(started, "[c]");
     assert_eq!(texts(&shown, "started_per_100k")[0], "[c]");
     // Audited, with the figure.
-    let audited = t
-        .app
-        .with_db(|c| {
-            use diesel::prelude::*;
-            use mhtr_pathway::db::schema::audit_events;
-            audit_events::table
-                .filter(audit_events::event.eq("area.population_recorded"))
-                .count()
-                .get_result::<i64>(c)
-        })
-        .await
-        .unwrap();
-    assert_eq!(audited, 1);
+    assert_eq!(audited(&t, "area.population_recorded").await.len(), 1);
 
     // On the pages: the form keeps what was typed and says what is wrong.
     let page = t.app.browser(&t.admin).await;
@@ -751,20 +754,14 @@ async fn the_spreadsheet_holds_every_table_with_the_same_withheld_cells_and_is_a
         pathway.contains("<text:p>Started treatment (first session attended)</text:p></table:table-cell><table:table-cell office:value-type=\"string\"><text:p>[c]</text:p>"),
         "{pathway}"
     );
-    let audited = t
-        .app
-        .with_db(|c| {
-            use diesel::prelude::*;
-            use mhtr_pathway::db::schema::audit_events;
-            audit_events::table
-                .filter(audit_events::event.eq("report.uptake_downloaded"))
-                .filter(audit_events::details.like("%spreadsheet%"))
-                .count()
-                .get_result::<i64>(c)
-        })
-        .await
-        .unwrap();
-    assert_eq!(audited, 1);
+    let downloads = audited(&t, "report.uptake_downloaded").await;
+    assert_eq!(
+        downloads
+            .iter()
+            .filter(|(_, details)| details.contains("spreadsheet"))
+            .count(),
+        1
+    );
     // A clinical lead's copy has the figures themselves, as numbers.
     let lead = t.app.browser(&t.cl).await;
     let (_, body) = lead.get_bytes("/reports/uptake.ods").await;
@@ -969,18 +966,11 @@ async fn the_evaluation_return_names_no_one_and_the_identifier_extract_is_for_ad
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("govuk-error-summary"), "{html}");
-    let reasons: Vec<Option<String>> = t
-        .app
-        .with_db(|c| {
-            use diesel::prelude::*;
-            use mhtr_pathway::db::schema::audit_events;
-            audit_events::table
-                .filter(audit_events::event.eq("report.identifier_extract"))
-                .select(audit_events::reason)
-                .load(c)
-        })
+    let reasons: Vec<Option<String>> = audited(&t, "report.identifier_extract")
         .await
-        .unwrap();
+        .into_iter()
+        .map(|(reason, _)| reason)
+        .collect();
     assert_eq!(
         reasons,
         vec![Some("Reoffending study, DSA-2026-04".to_owned())]

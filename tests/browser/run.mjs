@@ -1172,6 +1172,25 @@ for (const account of ACCOUNTS) {
           assert.match(await page.title(), /^Error: /, 'page title starts "Error: "')
           assert.equal(await page.getByLabel('Intake mailbox email address').inputValue(), 'not an address', 'input kept')
         })
+        await page.goto('/admin/areas', { waitUntil: 'load' })
+        const populationPath = await page.locator('table#areas tbody a[href$="/population"]').first().getAttribute('href')
+        assert.match(populationPath ?? '', /^\/admin\/areas\/[^/]+\/population$/, 'each area links to its population')
+        await visit(t, page, `${r}-area-population`, populationPath)
+        await t.test(`${r}-area-population-errors: ${populationPath} with a number that is not one`, async () => {
+          resetLog(page)
+          await page.goto(populationPath, { waitUntil: 'load' })
+          await page.getByLabel('Year of the estimate').fill('2023')
+          await page.getByLabel('Adults aged 18 and over').fill('lots')
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === populationPath, { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Save the population', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-area-population-errors`)
+          assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'error summary shown')
+          assert.equal(await page.getByLabel('Adults aged 18 and over').inputValue(), 'lots', 'input kept')
+        })
+        await visit(t, page, `${r}-identifier-extract`, '/admin/identifier-extract')
+        await submitEmpty(t, page, `${r}-identifier-extract-errors`, '/admin/identifier-extract', 'Download the identifier extract (CSV)')
         await visit(t, page, `${r}-import`, '/admin/import')
         await t.test(`${r}-import-errors: /admin/import with nothing chosen`, async () => {
           resetLog(page)
@@ -1280,6 +1299,12 @@ for (const account of ACCOUNTS) {
         await visit(t, page, `${r}-uptake-report`, '/reports/uptake')
         await visit(t, page, `${r}-uptake-report-print`, '/reports/uptake?print=1')
         await visit(t, page, `${r}-uptake-report-bad-period`, '/reports/uptake?period=other&period_other=sometime')
+        if (r !== 'councillor') {
+          await visit(t, page, `${r}-evaluation-return`, '/reports/evaluation')
+          await visit(t, page, `${r}-evaluation-return-bad-period`, '/reports/evaluation?download=yes&return=evaluation&period=sometime')
+        } else {
+          await visit(t, page, `${r}-evaluation-return-forbidden`, '/reports/evaluation', { expectStatus: 403 })
+        }
         await t.test(`${r}-uptake-report-36-months: a longer run for small areas`, async () => {
           resetLog(page)
           await page.goto('/reports/uptake', { waitUntil: 'load' })

@@ -21,6 +21,19 @@ fn cell(text: &str) -> Cell {
     }
 }
 
+/// A table of text as cells: the headings as text, every figure below them by [`cell`].
+fn cells(table: Vec<Vec<String>>) -> Vec<Vec<Cell>> {
+    table
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            row.into_iter()
+                .map(|t| if i == 0 { Cell::text(t) } else { cell(&t) })
+                .collect()
+        })
+        .collect()
+}
+
 /// A sheet's tab name from a section title: short enough to read in a tab.
 fn tab(title: &str) -> String {
     title.replace("Referrals by ", "By ")
@@ -99,20 +112,12 @@ pub fn spreadsheet(report: &Report, produced: &str) -> Vec<u8> {
                 "This worksheet contains one table. Symbols are explained on the cover sheet."
                     .into(),
             ],
-            table: csv::table(
+            table: cells(csv::table(
                 "Indicator",
                 &report.columns,
                 &section.rows,
                 Some(report.previous_label.as_str()),
-            )
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| {
-                row.into_iter()
-                    .map(|t| if i == 0 { Cell::text(t) } else { cell(&t) })
-                    .collect()
-            })
-            .collect(),
+            )),
         });
     }
     sheets.push(Sheet {
@@ -124,20 +129,12 @@ pub fn spreadsheet(report: &Report, produced: &str) -> Vec<u8> {
         notes: vec![
             "This worksheet contains one table. Symbols are explained on the cover sheet.".into(),
         ],
-        table: csv::table(
+        table: cells(csv::table(
             "Indicator",
             &report.history.periods,
             &report.history.rows,
             None,
-        )
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            row.into_iter()
-                .map(|t| if i == 0 { Cell::text(t) } else { cell(&t) })
-                .collect()
-        })
-        .collect(),
+        )),
     });
     ods::ods(&title, &sheets)
 }
