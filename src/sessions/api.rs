@@ -943,6 +943,9 @@ pub struct CorrectedJson {
     pub target: i64,
     /// An open enforcement review of the old failure was withdrawn.
     pub review_withdrawn: bool,
+    /// A warning or breach action already decided for the old failure, which stands (it is
+    /// the responsible officer's decision), in words; null when there was none.
+    pub decision_stands: Option<String>,
     /// The correction made it an unacceptable failure: reported for an enforcement decision.
     pub absence_reported: bool,
     /// The responsible officer, who had been told of the old value, was emailed the
@@ -1000,6 +1003,7 @@ pub async fn correct(
                 attended: rec.attended,
                 target: rec.target,
                 review_withdrawn: k.review_withdrawn,
+                decision_stands: k.decision_stands.clone(),
                 absence_reported: rec.absence_reported,
                 officer_told: k.officer_told,
                 replacement: found.next(),

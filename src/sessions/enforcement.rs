@@ -475,14 +475,25 @@ pub fn decide_review(
     Ok((r.id, now))
 }
 
-/// A correction made the failure at `session_id` no longer one: its open review is withdrawn
-/// (a decided one stands, for the officer to revisit). Whether one was withdrawn.
+/// What a correction did to the enforcement of the failure it removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// The open review of it was withdrawn.
+    pub withdrawn: bool,
+    /// The officer had already decided it (a warning or breach action): the decision stands,
+    /// as it is theirs, and the timeline says its failure is no longer recorded. In words,
+    /// "The warning given on 3 March 2027".
+    pub decision_stands: Option<String>,
+}
+
+/// A correction made the failure at `session_id` no longer one: its open review is
+/// withdrawn; a decided one stands, for the officer to revisit, and the timeline says so.
 pub fn withdraw_review(
     c: &mut DbConn,
     viewer: &Viewer,
     r: &Referral,
     session_id: &str,
-) -> Result<bool, AppError> {
+) -> Result<Withdrawal, AppError> {
     let changed = diesel::update(
         enforcement_reviews::table
             .filter(enforcement_reviews::session_id.eq(session_id))
@@ -504,7 +515,45 @@ pub fn withdraw_review(
             "Enforcement review withdrawn: the attendance was corrected".into(),
         )?;
     }
-    Ok(changed > 0)
+    let decided: Option<(Option<EnforcementDecision>, Option<NaiveDate>)> =
+        enforcement_reviews::table
+            .filter(enforcement_reviews::session_id.eq(session_id))
+            .filter(
+                enforcement_reviews::decision
+                    .eq_any([EnforcementDecision::Warning, EnforcementDecision::Breach]),
+            )
+            .select((
+                enforcement_reviews::decision,
+                enforcement_reviews::action_on,
+            ))
+            .first(c)
+            .optional()?;
+    let decision_stands = decided.map(|(decision, on)| {
+        let what = match decision {
+            Some(EnforcementDecision::Breach) => "The breach action",
+            _ => "The warning",
+        };
+        match on {
+            Some(on) => format!("{what} taken on {}", format::date(on)),
+            None => what.to_owned(),
+        }
+    });
+    if let Some(what) = &decision_stands {
+        record_event(
+            c,
+            viewer,
+            &r.id,
+            EventKind::EnforcementDecided,
+            false,
+            format!(
+                "{what} for this failure stands: it is the responsible officer’s decision. The attendance was corrected, so the failure behind it is no longer recorded; the officer decides whether to withdraw it"
+            ),
+        )?;
+    }
+    Ok(Withdrawal {
+        withdrawn: changed > 0,
+        decision_stands,
+    })
 }
 
 #[cfg(test)]

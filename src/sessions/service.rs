@@ -1086,6 +1086,9 @@ pub struct Corrected {
     pub recorded: Recorded,
     /// An open enforcement review of the old failure was withdrawn.
     pub review_withdrawn: bool,
+    /// A decision already taken on the old failure (a warning or breach action) that
+    /// stands, in words, for the officer to revisit.
+    pub decision_stands: Option<String>,
     /// The responsible officer was emailed the correction (the old value had reached them).
     pub officer_told: bool,
 }
@@ -1198,7 +1201,8 @@ pub fn correct_attendance(
         ..Default::default()
     };
     if was.outcome.enforceable() && !a.outcome.enforceable() {
-        out.review_withdrawn = enforcement::withdraw_review(c, viewer, &r, &s.id)?;
+        let w = enforcement::withdraw_review(c, viewer, &r, &s.id)?;
+        (out.review_withdrawn, out.decision_stands) = (w.withdrawn, w.decision_stands);
     }
     out.recorded = after_outcome(c, viewer, actor, &r, &s, Some(was), a, emails)?;
     // The officer heard of the old value: an unacceptable failure or an absence awaiting

@@ -898,6 +898,11 @@ pub async fn correction(
             if k.review_withdrawn {
                 text.push_str(". The open enforcement review of it is withdrawn");
             }
+            if let Some(what) = &k.decision_stands {
+                text.push_str(&format!(
+                    ". {what} for it stands: the responsible officer decides whether to withdraw it"
+                ));
+            }
             if k.recorded.absence_reported {
                 text.push_str(
                     ". The responsible officer has been told and asked for an enforcement decision",

@@ -556,3 +556,55 @@ async fn absences_evidence_and_corrections_are_worked_on_the_pages() {
     assert!(page.contains("Religious observance"), "{page}");
     assert!(page.contains("was unacceptable absence"), "{page}");
 }
+
+#[tokio::test]
+async fn a_correction_leaves_a_decided_warning_to_the_officer_and_says_so() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let (id, tr) = with_sessions_held(&t, &c, 64, 1, 5).await;
+    let (status, r) = record(&c.ap, &numbered(&tr, 1), unacceptable()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let seen = treatment(&c.po, &id).await;
+    let review = review_of(&seen, &numbered(&tr, 1))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let warned_on = today();
+    let (status, e) = decide(
+        &c.po,
+        &review,
+        json!({"decision": "warning", "action_date": iso(warned_on)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+
+    let s = treatment(&c.ap, &id).await["sessions"][0].clone();
+    let (status, r) = c
+        .ap
+        .post(
+            &format!("/api/v1/sessions/{}/correction", s["id"].as_str().unwrap()),
+            &json!({
+                "version": s["version"], "happened": false, "not_happened_reason": "acceptable_absence",
+                "absence_reason": "court_or_legal", "reason": "The court had listed a hearing",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["review_withdrawn"], false, "nothing open to withdraw");
+    let stands = format!(
+        "The warning taken on {}",
+        mhtr_pathway::web::format::date(warned_on)
+    );
+    assert_eq!(r["decision_stands"], stands.as_str());
+    // The warning is the officer's: it stands, and the timeline says why it needs them.
+    let seen = treatment(&c.po, &id).await;
+    assert_eq!(seen["enforcement_reviews"][0]["decision"], "warning");
+    let (_, referral) = c.po.get(&format!("/api/v1/referrals/{id}")).await;
+    let timeline = referral["timeline"].to_string();
+    assert!(
+        timeline.contains(&format!(
+            "{stands} for this failure stands: it is the responsible officer’s decision"
+        )),
+        "{timeline}"
+    );
+}
