@@ -41,15 +41,18 @@ pub async fn list(state: State, api: ApiUser) -> Result<HttpResponse, ApiError> 
     let json = state
         .db
         .run(move |c| {
-            let mut areas = Vec::new();
-            for a in super::managed_areas(c, &scope)? {
-                areas.push(AreaJson {
-                    populations: population::of_area(c, &a.id)?,
+            let managed = super::managed_areas(c, &scope)?;
+            let ids: Vec<String> = managed.iter().map(|a| a.id.clone()).collect();
+            let mut populations = population::of_areas(c, &ids)?;
+            let areas = managed
+                .into_iter()
+                .map(|a| AreaJson {
+                    populations: populations.remove(&a.id).unwrap_or_default(),
                     id: a.id,
                     code: a.code,
                     name: a.name,
-                });
-            }
+                })
+                .collect();
             Ok(AreasJson { areas })
         })
         .await?;

@@ -102,11 +102,26 @@ pub fn parse(raw: &RawForm, today: chrono::NaiveDate) -> Result<PopulationInput,
 
 /// An area's populations, newest year first.
 pub fn of_area(c: &mut DbConn, area_id: &str) -> Result<Vec<Population>, AppError> {
-    Ok(area_populations::table
-        .filter(area_populations::area_id.eq(area_id))
-        .order(area_populations::year.desc())
+    Ok(of_areas(c, &[area_id.to_owned()])?
+        .remove(area_id)
+        .unwrap_or_default())
+}
+
+/// The populations of `areas`, by area, newest year first, in one query.
+pub fn of_areas(
+    c: &mut DbConn,
+    areas: &[String],
+) -> Result<std::collections::BTreeMap<String, Vec<Population>>, AppError> {
+    let mut out: std::collections::BTreeMap<String, Vec<Population>> = Default::default();
+    for p in area_populations::table
+        .filter(area_populations::area_id.eq_any(areas))
+        .order((area_populations::area_id, area_populations::year.desc()))
         .select(Population::as_select())
-        .load(c)?)
+        .load(c)?
+    {
+        out.entry(p.area_id.clone()).or_default().push(p);
+    }
+    Ok(out)
 }
 
 /// Records (or replaces) the population of an area the administrator manages for one year,

@@ -62,6 +62,17 @@ impl Placing {
         }
     }
 
+    /// "well above", "within" …: the placing without its limits, for a sentence.
+    pub fn short(self) -> &'static str {
+        match self {
+            Placing::WellAbove => "well above",
+            Placing::Above => "above",
+            Placing::Within => "within",
+            Placing::Below => "below",
+            Placing::WellBelow => "well below",
+        }
+    }
+
     pub fn outside(self) -> bool {
         self != Placing::Within
     }

@@ -262,11 +262,7 @@ fn funnels(report: &Report) -> Vec<SectionChart> {
             };
             let place = placing(k, n, mean).unwrap_or(crate::reports::interval::Placing::Within);
             if place.outside() {
-                let words = place.words();
-                outside.push(format!(
-                    "{name} is {}",
-                    words.split(" the expected").next().unwrap_or(words)
-                ));
+                outside.push(format!("{name} is {}", place.short()));
             }
             points.push(svg::FunnelPoint {
                 label: name.clone(),

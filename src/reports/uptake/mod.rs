@@ -364,7 +364,7 @@ pub fn capacity(
             }
         }
     }
-    let shares = staffed_capacity(c, period)?;
+    let shares = staffed_capacity(c, areas, period)?;
     let memberships: Vec<(String, String)> = user_areas::table
         .filter(user_areas::user_id.eq_any(shares.keys()))
         .select((user_areas::user_id, user_areas::area_id))
@@ -405,8 +405,10 @@ pub fn capacity(
 /// gives their weekly sessions shared over their working days. A pattern set before its
 /// history began counts from the day it was last changed; before any, the service's
 /// default.
+/// Only the practitioners of `areas` are counted.
 pub fn staffed_capacity(
     c: &mut DbConn,
+    areas: &[String],
     period: &Period,
 ) -> Result<BTreeMap<String, f64>, AppError> {
     use crate::db::schema::{
@@ -417,6 +419,13 @@ pub fn staffed_capacity(
     let (start, end) = (period.start, period.end);
     let staff: Vec<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = users::table
         .filter(users::role.eq(Role::AssistantPsychologist))
+        .filter(
+            users::id.eq_any(
+                user_areas::table
+                    .filter(user_areas::area_id.eq_any(areas))
+                    .select(user_areas::user_id),
+            ),
+        )
         .filter(users::created_at.le(end.and_time(chrono::NaiveTime::MIN) + chrono::Days::new(1)))
         .filter(
             users::disabled_at
