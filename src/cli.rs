@@ -226,6 +226,14 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             if demo {
                 let text = load_demo(&settings).await?;
                 println!("{text}");
+                // The demo shows reminders going to the log, unless a Notify service is set.
+                if settings.reminders.transport == crate::settings::ReminderTransport::Off {
+                    let keep = settings.reminders.clone();
+                    settings.reminders = crate::settings::ReminderSettings {
+                        notify: keep.notify,
+                        ..crate::demo::referrals::demo_reminders()
+                    };
+                }
             }
             let app = crate::startup::Application::build(settings.clone()).await?;
             log::info!(

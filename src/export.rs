@@ -133,6 +133,36 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "contact_details",
+        key: &["person_id"],
+        columns: &[
+            ("person_id", Text),
+            ("mobile", Text),
+            ("email", Text),
+            ("address", Text),
+            ("channel", Text),
+            ("language", Text),
+            ("do_not_contact", Bool),
+            ("do_not_contact_reason", Text),
+            ("reminders_consent_on", Date),
+            ("version", Int),
+            ("updated_by", Text),
+            ("updated_at", Timestamp),
+        ],
+    },
+    Table {
+        name: "reminder_templates",
+        key: &["kind", "language"],
+        columns: &[
+            ("kind", Text),
+            ("language", Text),
+            ("subject", Text),
+            ("body", Text),
+            ("updated_by", Text),
+            ("updated_at", Timestamp),
+        ],
+    },
+    Table {
         name: "referrals",
         key: &["id"],
         columns: &[

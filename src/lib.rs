@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod paging;
 pub mod quality;
 pub mod referrals;
+pub mod reminders;
 pub mod reports;
 pub mod retention;
 pub mod routes;

@@ -55,6 +55,12 @@ use utoipa::{Modify, OpenApi};
         crate::reports::api::identifier_extract,
         crate::areas::api::list,
         crate::areas::api::record,
+        crate::reminders::api::contact_show,
+        crate::reminders::api::contact_save,
+        crate::reminders::api::templates_list,
+        crate::reminders::api::template_save,
+        crate::reminders::api::failed,
+        crate::reminders::api::retry,
         crate::signposting::api::directory_list,
         crate::signposting::api::directory_create,
         crate::signposting::api::directory_update,
@@ -138,6 +144,14 @@ use utoipa::{Modify, OpenApi};
         crate::areas::api::AreasJson,
         crate::areas::api::PopulationRequest,
         crate::areas::population::Population,
+        crate::reminders::api::ContactJson,
+        crate::reminders::api::ContactDetailsJson,
+        crate::reminders::api::ContactRequest,
+        crate::reminders::api::TemplatesJson,
+        crate::reminders::api::TemplateRequest,
+        crate::reminders::api::FailedJson,
+        crate::reminders::ServiceStatus,
+        crate::reminders::model::ReminderLine,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -146,6 +160,7 @@ use utoipa::{Modify, OpenApi};
         (name = "sessions", description = "Treatment sessions: the 12-session plan, moves, cancellations, attendance, outcome measures"),
         (name = "linked requirements", description = "DRRs and ATRs beside the MHTR: status, activity and court reviews, on the referral's combined timeline"),
         (name = "onward support", description = "Ending treatment and onward support: signposting to the service directory, the end-of-treatment summary, and the directory itself"),
+        (name = "reminders", description = "Appointment reminders to the person through GOV.UK Notify: contact details and preferences, the wording, failed reminders"),
         (name = "administration", description = "For administrators: the areas they manage and each one's adult population")
     )
 )]

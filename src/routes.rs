@@ -11,7 +11,7 @@ use crate::signposting::directory;
 use crate::users::model::Role;
 use crate::{
     areas, assets, audit, auth, home, import, linked, notifications, openapi, quality, referrals,
-    reports, retention, sessions, signposting, users,
+    reminders, reports, retention, sessions, signposting, users,
 };
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -331,6 +331,16 @@ pub fn table() -> Vec<Entry> {
             web::to(referrals::web::reason::give_reason),
         ),
         get(
+            "/referrals/{id}/contact",
+            Staff(REFERRAL_READERS),
+            web::to(reminders::web::contact_form),
+        ),
+        post(
+            "/referrals/{id}/contact",
+            Staff(REFERRAL_READERS),
+            web::to(reminders::web::contact_save),
+        ),
+        get(
             "/referrals/{id}/amend",
             Staff(AMENDERS),
             web::to(referrals::web::amend::amend_form),
@@ -606,6 +616,26 @@ pub fn table() -> Vec<Entry> {
             web::to(areas::web::population_save),
         ),
         get(
+            "/admin/reminders",
+            Staff(ADMIN),
+            web::to(reminders::web::admin),
+        ),
+        get(
+            "/admin/reminders/templates/{kind}/{language}",
+            Staff(ADMIN),
+            web::to(reminders::web::template_form),
+        ),
+        post(
+            "/admin/reminders/templates/{kind}/{language}",
+            Staff(ADMIN),
+            web::to(reminders::web::template_save),
+        ),
+        post(
+            "/admin/reminders/{id}/retry",
+            Staff(ADMIN),
+            web::to(reminders::web::retry),
+        ),
+        get(
             "/admin/outbox",
             Staff(ADMIN),
             web::to(notifications::web::outbox),
@@ -814,6 +844,36 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/referrals/{id}",
             Api(REFERRAL_READERS),
             web::to(referrals::api::get),
+        ),
+        get(
+            "/api/v1/referrals/{id}/contact",
+            Api(REFERRAL_READERS),
+            web::to(reminders::api::contact_show),
+        ),
+        post(
+            "/api/v1/referrals/{id}/contact",
+            Api(REFERRAL_READERS),
+            web::to(reminders::api::contact_save),
+        ),
+        get(
+            "/api/v1/reminders/templates",
+            Api(ADMIN),
+            web::to(reminders::api::templates_list),
+        ),
+        post(
+            "/api/v1/reminders/templates/{kind}/{language}",
+            Api(ADMIN),
+            web::to(reminders::api::template_save),
+        ),
+        get(
+            "/api/v1/reminders/failed",
+            Api(ADMIN),
+            web::to(reminders::api::failed),
+        ),
+        post(
+            "/api/v1/reminders/{id}/retry",
+            Api(ADMIN),
+            web::to(reminders::api::retry),
         ),
         post(
             "/api/v1/referrals/{id}/amend",

@@ -32,6 +32,160 @@ pub struct Settings {
     pub clock: ClockSettings,
     #[serde(default)]
     pub data_quality: DataQualitySettings,
+    #[serde(default)]
+    pub reminders: ReminderSettings,
+}
+
+/// How reminders reach the person on the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderTransport {
+    /// No reminders are written.
+    Off,
+    /// Reminders are written and logged (kind, channel, id), never sent: for the demo.
+    Log,
+    /// Reminders are sent through GOV.UK Notify.
+    Notify,
+}
+
+/// Appointment reminders to the person on the order (see `reminders`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSettings {
+    pub transport: ReminderTransport,
+    /// The name the messages give: who the appointment is with (never what it is for).
+    pub provider: String,
+    /// Reminders this many days before a session, sent at `send_at` (UK time).
+    pub days_before: Vec<u32>,
+    pub send_at: String,
+    /// A reminder on the morning of the session at this UK time; empty for none.
+    pub morning_of: String,
+    /// When a text message fails for good, post the message instead where an address is
+    /// held and the session is at least `letter_min_days` away.
+    pub letter_fallback: bool,
+    /// Letters take days to arrive: none is sent for a session nearer than this.
+    pub letter_min_days: u32,
+    pub poll_interval_secs: u64,
+    pub max_attempts: i32,
+    /// How often a sent message's delivery status is asked of Notify.
+    pub status_check_minutes: i64,
+    pub notify: NotifySettings,
+}
+
+impl std::fmt::Debug for ReminderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReminderSettings")
+            .field("transport", &self.transport)
+            .field("notify_key_set", &!self.notify.api_key.is_empty())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        Self {
+            transport: ReminderTransport::Off,
+            provider: String::new(),
+            days_before: vec![2],
+            send_at: "10:00".into(),
+            morning_of: "08:00".into(),
+            letter_fallback: true,
+            letter_min_days: 5,
+            poll_interval_secs: 30,
+            max_attempts: 6,
+            status_check_minutes: 15,
+            notify: NotifySettings::default(),
+        }
+    }
+}
+
+/// The GOV.UK Notify service the reminders go through.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    pub base_url: String,
+    /// The API key as Notify shows it: name, service id and secret joined by dashes.
+    pub api_key: String,
+    /// Notify templates whose content is `((body))` (and subject or heading `((subject))`).
+    pub sms_template_id: String,
+    pub email_template_id: String,
+    pub letter_template_id: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.notifications.service.gov.uk".into(),
+            api_key: String::new(),
+            sms_template_id: String::new(),
+            email_template_id: String::new(),
+            letter_template_id: String::new(),
+            timeout_secs: 20,
+        }
+    }
+}
+
+impl ReminderSettings {
+    /// Whether reminders are written at all: off, or Notify chosen without a key, is off.
+    pub fn enabled(&self) -> bool {
+        match self.transport {
+            ReminderTransport::Off => false,
+            ReminderTransport::Log => true,
+            ReminderTransport::Notify => !self.notify.api_key.trim().is_empty(),
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, value) in [("send_at", &self.send_at), ("morning_of", &self.morning_of)] {
+            if !(key == "morning_of" && value.trim().is_empty())
+                && chrono::NaiveTime::parse_from_str(value.trim(), "%H:%M").is_err()
+            {
+                out.push(format!(
+                    "reminders.{key} must be a time as HH:MM, like 10:00 (it is '{value}')"
+                ));
+            }
+        }
+        if self.days_before.iter().any(|d| !(1..=14).contains(d)) {
+            out.push("reminders.days_before must hold whole numbers of days from 1 to 14".into());
+        }
+        if self.max_attempts < 1 || self.poll_interval_secs < 1 || self.status_check_minutes < 1 {
+            out.push(
+                "reminders.max_attempts, poll_interval_secs and status_check_minutes must be at least 1"
+                    .into(),
+            );
+        }
+        if self.transport == ReminderTransport::Notify && !self.notify.api_key.trim().is_empty() {
+            if let Err(e) = crate::reminders::notify::ApiKey::parse(&self.notify.api_key) {
+                out.push(format!("reminders.notify.api_key: {e}"));
+            }
+            for (key, id) in [
+                ("sms_template_id", &self.notify.sms_template_id),
+                ("email_template_id", &self.notify.email_template_id),
+                ("letter_template_id", &self.notify.letter_template_id),
+            ] {
+                if uuid::Uuid::parse_str(id.trim()).is_err() {
+                    out.push(format!(
+                        "reminders.notify.{key} must be the id of a Notify template (a UUID)"
+                    ));
+                }
+            }
+            if !self.notify.base_url.starts_with("https://")
+                && !self.notify.base_url.starts_with("http://127.0.0.1")
+                && !self.notify.base_url.starts_with("http://localhost")
+            {
+                out.push("reminders.notify.base_url must start with https://".into());
+            }
+        }
+        if self.provider.trim().is_empty() && self.transport != ReminderTransport::Off {
+            out.push(
+                "reminders.provider must name who the appointments are with, like Turning Point"
+                    .into(),
+            );
+        }
+        out
+    }
 }
 
 /// The partnership's minimum standards for what partners record.
@@ -513,6 +667,7 @@ impl Settings {
             }
         }
         problems.extend(self.retention.problems());
+        problems.extend(self.reminders.problems());
         if let Err(e) = crate::quality::required_fields(&self.data_quality.required) {
             problems.push(e);
         }

@@ -72,7 +72,8 @@ impl Application {
             views: crate::audit::appender::Views::new(pool.clone()),
             db: Db::new(pool, &url),
             hasher,
-            emails: Emails::new(templates.clone(), &settings.server.base_url),
+            emails: Emails::new(templates.clone(), &settings.server.base_url)
+                .with_reminders(&settings.reminders),
             templates,
             sessions: crate::auth::session_cache::SessionCache::new(&settings.security),
             settings,
@@ -108,6 +109,14 @@ impl Application {
                 crate::notifications::transport::from_settings(&self.state.settings.email)
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
             Worker::new(self.state.db.clone(), transport, &self.state.settings.email).spawn();
+            if let Some(reminders) = crate::reminders::worker::Worker::from_settings(
+                self.state.db.clone(),
+                &self.state.settings.reminders,
+            )
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            {
+                reminders.spawn();
+            }
         }
         self.server.await
     }

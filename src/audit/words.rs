@@ -55,6 +55,13 @@ pub fn describe(event: &str) -> String {
         "referral.created" => "Made a referral",
         "referral.end_summary_viewed" => "Looked at an end-of-treatment summary",
         "referral.sessions_viewed" => "Looked at a referral's treatment sessions",
+        "referral.contact_viewed" => "Looked at the person's contact details",
+        "referral.contact_changed" => {
+            "Changed the person's contact details or reminder preferences"
+        }
+        "reminder.sent" => "Sent an appointment reminder to the person",
+        "reminder.retried" => "Sent a failed appointment reminder again",
+        "reminders.template_changed" => "Changed the wording of an appointment reminder",
         "referral.session_notes_viewed" => "Looked at a session's notes and their versions",
         "referral.signposting_viewed" => "Looked at a referral's onward support",
         "referral.transition" => "Moved a referral to its next stage",

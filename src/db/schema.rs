@@ -781,6 +781,72 @@ diesel::joinable!(signpostings -> referrals (referral_id));
 diesel::joinable!(linked_requirements -> referrals (referral_id));
 diesel::joinable!(linked_activity -> linked_requirements (linked_requirement_id));
 
+diesel::table! {
+    contact_details (person_id) {
+        person_id -> Text,
+        mobile -> Nullable<Text>,
+        email -> Nullable<Text>,
+        address -> Nullable<Text>,
+        channel -> Text,
+        language -> Text,
+        do_not_contact -> Bool,
+        do_not_contact_reason -> Nullable<Text>,
+        reminders_consent_on -> Nullable<Date>,
+        version -> BigInt,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reminder_templates (kind, language) {
+        kind -> Text,
+        language -> Text,
+        subject -> Text,
+        body -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reminders (id) {
+        id -> Text,
+        session_id -> Text,
+        referral_id -> Text,
+        person_id -> Text,
+        area_id -> Text,
+        kind -> Text,
+        slot -> Text,
+        channel -> Text,
+        language -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        for_starts_at -> Timestamp,
+        status -> Text,
+        attempts -> Integer,
+        due_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        delivery -> Nullable<Text>,
+        checked_at -> Nullable<Timestamp>,
+        fallback_of -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reminder_confirmations (session_id) {
+        session_id -> Text,
+        reminder_id -> Nullable<Text>,
+        confirmed_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     area_populations,
     practitioner_capacity_history,
@@ -837,4 +903,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_batches,
     import_rows,
     retention_decisions,
+    contact_details,
+    reminder_templates,
+    reminders,
+    reminder_confirmations,
 );

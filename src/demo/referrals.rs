@@ -450,6 +450,46 @@ fn demo_sessions(
             None,
         )?;
     }
+    demo_contact(c, &acting, referral_id)
+}
+
+/// How the demo reminds the person: written and logged, never sent.
+pub fn demo_reminders() -> crate::settings::ReminderSettings {
+    crate::settings::ReminderSettings {
+        transport: crate::settings::ReminderTransport::Log,
+        provider: DEMO_PROVIDER.into(),
+        ..Default::default()
+    }
+}
+
+/// Who the demo's appointments are with, as its messages say.
+pub const DEMO_PROVIDER: &str = "Rutland Wellbeing Service";
+
+/// The person agreed to text reminders in English, with an address for letters; their
+/// sessions still to come get their reminders.
+fn demo_contact(c: &mut DbConn, acting: &Ctx, referral_id: &str) -> Result<(), AppError> {
+    use crate::reminders::contact::{self, ContactInput};
+    use diesel::prelude::*;
+    let person: String = crate::db::schema::referrals::table
+        .find(referral_id)
+        .select(crate::db::schema::referrals::person_id)
+        .first(c)?;
+    if contact::of_person(c, &person)?.is_some() {
+        return Ok(());
+    }
+    let input = ContactInput {
+        // Ofcom's range for drama: never a real phone.
+        mobile: Some("07700900982".into()),
+        email: None,
+        address: Some("Flat 2\n14 High Street\nOakham\nLE15 6AB".into()),
+        channel: crate::reminders::Channel::Sms,
+        language: crate::reminders::Language::English,
+        consent: true,
+        do_not_contact: false,
+        do_not_contact_reason: None,
+        version: None,
+    };
+    contact::save(c, acting, &demo_reminders(), referral_id, &input)?;
     Ok(())
 }
 

@@ -90,6 +90,9 @@ pub struct AccountLink<'a> {
 pub struct Emails {
     templates: Arc<tera::Tera>,
     base_url: String,
+    /// How the person on the order is reminded of their appointments: a change that books
+    /// or moves sessions writes their reminders in its transaction, as it writes emails.
+    reminders: Arc<crate::settings::ReminderSettings>,
 }
 
 impl Emails {
@@ -97,7 +100,18 @@ impl Emails {
         Self {
             templates,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            reminders: Arc::default(),
         }
+    }
+
+    /// With the reminder settings the service runs with.
+    pub fn with_reminders(mut self, settings: &crate::settings::ReminderSettings) -> Self {
+        self.reminders = Arc::new(settings.clone());
+        self
+    }
+
+    pub fn reminders(&self) -> &crate::settings::ReminderSettings {
+        &self.reminders
     }
 
     /// An absolute link to a path of the service.

@@ -32,6 +32,8 @@ pub fn plan_changed(
     date: chrono::NaiveDate,
     outcome: &'static str,
 ) -> Result<(), AppError> {
+    // The person's own confirmations and reminders follow every change of the plan.
+    crate::reminders::schedule::sync(c, emails.reminders(), &r.id)?;
     let to = officer(c, r)?;
     if to.is_empty() {
         return Ok(());

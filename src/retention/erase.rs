@@ -45,7 +45,31 @@ pub fn referral(c: &mut DbConn, referral_id: &str, reference: &str) -> Result<()
     timeline(c, referral_id)?;
     treatment(c, referral_id)?;
     onward_and_linked(c, referral_id)?;
+    reminders(c, referral_id)?;
     emails(c, reference)
+}
+
+/// The person's messages about the referral's sessions: unsent ones are withdrawn, and
+/// where and what was sent goes; that a message went, and how delivery went, stays.
+fn reminders(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
+    use crate::db::schema::reminders as r;
+    use crate::reminders::ReminderStatus;
+    diesel::update(
+        r::table
+            .filter(r::referral_id.eq(referral_id))
+            .filter(r::status.eq_any([ReminderStatus::Queued, ReminderStatus::Dead])),
+    )
+    .set(r::status.eq(ReminderStatus::Cancelled))
+    .execute(c)?;
+    diesel::update(r::table.filter(r::referral_id.eq(referral_id)))
+        .set((
+            r::recipient.eq(""),
+            r::subject.eq(""),
+            r::body.eq(""),
+            r::last_error.eq(None::<String>),
+        ))
+        .execute(c)?;
+    Ok(())
 }
 
 /// Status history, amendments and treatment events: what happened stays, what was written
@@ -219,6 +243,14 @@ pub fn person_if_done(c: &mut DbConn, person_id: &str) -> Result<bool, AppError>
         .select(people::id);
     let ids: Vec<String> = merged.load(c)?;
     let now = crate::clock::now();
+    diesel::delete(
+        crate::db::schema::contact_details::table.filter(
+            crate::db::schema::contact_details::person_id
+                .eq(person_id)
+                .or(crate::db::schema::contact_details::person_id.eq_any(ids.clone())),
+        ),
+    )
+    .execute(c)?;
     diesel::update(people::table.filter(people::id.eq(person_id).or(people::id.eq_any(ids))))
         .set((
             people::given_name.eq(""),

@@ -81,10 +81,16 @@ pub struct SessionJson {
     pub replaces_id: Option<String>,
     /// The appointment the service could not hold that this one makes up for.
     pub added_for_id: Option<String>,
+    /// The person's confirmations and reminders about it, in the order they are due.
+    pub reminders: Vec<crate::reminders::model::ReminderLine>,
 }
 
 /// Every appointment of a referral as JSON, numbered as the referral page numbers them.
-fn sessions_json(all: &[Session], clinical: bool) -> Vec<SessionJson> {
+fn sessions_json(
+    all: &[Session],
+    clinical: bool,
+    reminders: &std::collections::BTreeMap<String, Vec<crate::reminders::model::ReminderLine>>,
+) -> Vec<SessionJson> {
     let numbers = crate::sessions::views::numbers(all);
     all.iter()
         .map(|s| SessionJson {
@@ -110,6 +116,7 @@ fn sessions_json(all: &[Session], clinical: bool) -> Vec<SessionJson> {
             cancel_reason: s.cancel_reason.map(|r| r.as_str().into()),
             replaces_id: s.replaces_id.clone(),
             added_for_id: s.added_for_id.clone(),
+            reminders: reminders.get(&s.id).cloned().unwrap_or_default(),
         })
         .collect()
 }
@@ -125,6 +132,7 @@ fn reload(
     let all = sessions_json(
         &model::sessions_of(c, referral_id)?,
         service::sees_clinical(viewer.role),
+        &crate::reminders::model::of_referral(c, referral_id)?,
     );
     Ok(ids
         .iter()
@@ -271,7 +279,7 @@ impl TreatmentJson {
                 target: p.target_sessions,
                 measures: p.measures.as_str().into(),
             }),
-            sessions: sessions_json(&t.sessions, clinical),
+            sessions: sessions_json(&t.sessions, clinical, &t.reminders),
             measures: clinical.then(|| t.measures.iter().map(MeasureJson::from).collect()),
             risk_alerts: clinical.then(|| {
                 t.alerts

@@ -118,6 +118,18 @@ pub fn form_on_session(
     Ok((r, s, caption))
 }
 
+/// The form to record a session's attendance: as [`form_on_session`], with a warning when
+/// a message to the person about the session did not reach them.
+pub fn recording_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    session_id: &str,
+) -> Result<(Session, Caption, Option<String>), AppError> {
+    let (_, s, caption) = form_on_session(c, ctx, session_id)?;
+    let warning = crate::reminders::model::failed_warning(c, &s.id)?;
+    Ok((s, caption, warning))
+}
+
 fn in_treatment(r: &Referral) -> Result<(), AppError> {
     if matches!(r.status, Status::Allocated | Status::InTreatment) {
         Ok(())
@@ -1003,6 +1015,12 @@ fn after_outcome(
         }
         _ => {}
     }
+    // A replacement booked or withdrawn: the person's confirmations and reminders follow.
+    if let Some(emails) = emails
+        && (out.replacement.is_some() || out.replacement_cancelled)
+    {
+        crate::reminders::schedule::sync(c, emails.reminders(), &r.id)?;
+    }
     Ok(out)
 }
 
@@ -1507,6 +1525,8 @@ pub struct Treatment {
     pub events: Vec<EventRow>,
     /// Corrections of recorded attendances, oldest first.
     pub corrections: Vec<model::Correction>,
+    /// The person's confirmations and reminders, by session.
+    pub reminders: BTreeMap<String, Vec<crate::reminders::model::ReminderLine>>,
     /// Whether the viewer may change the sessions.
     pub can_manage: bool,
     /// Whether the viewer may correct any recorded attendance (a clinical lead); an
@@ -1571,6 +1591,7 @@ pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatm
             .filter(|e| clinical || !e.clinical)
             .collect(),
         corrections: model::corrections_of(c, &r.id)?,
+        reminders: crate::reminders::model::of_referral(c, &r.id)?,
         can_manage,
         can_correct_all: viewer.role == Role::ClinicalLead,
         can_decide_evidence: enforcement::may_decide_evidence(viewer, r),

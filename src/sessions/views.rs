@@ -30,6 +30,11 @@ pub struct SessionRow {
     /// A recorded session, for a clinical role: its notes and their versions.
     pub has_notes: bool,
     pub version: i64,
+    /// The person's messages about it, in words ("Reminder by text message: Delivered").
+    pub reminders: Vec<String>,
+    /// A message to the person about it was not delivered: weigh that before judging an
+    /// absence unacceptable.
+    pub reminder_failed: bool,
 }
 
 /// An absence awaiting evidence, with the days left.
@@ -108,6 +113,26 @@ pub fn numbers(sessions: &[Session]) -> BTreeMap<String, usize> {
         .filter(|s| s.is_live() && s.outcome != Some(Outcome::ServiceLogistics))
         .enumerate()
         .map(|(i, s)| (s.id.clone(), i + 1))
+        .collect()
+}
+
+/// Each message to the person about a session, in words; withdrawn ones are left out.
+pub fn reminder_words(lines: Option<&Vec<crate::reminders::model::ReminderLine>>) -> Vec<String> {
+    lines
+        .into_iter()
+        .flatten()
+        .filter(|r| r.status != "cancelled")
+        .map(|r| {
+            let kind = r
+                .kind
+                .parse::<crate::reminders::ReminderKind>()
+                .map_or("Message", |k| k.label());
+            let channel = r
+                .channel
+                .parse::<crate::reminders::Channel>()
+                .map_or("", |c| c.label());
+            format!("{kind} by {}: {}", channel.to_lowercase(), r.said)
+        })
         .collect()
 }
 
@@ -199,6 +224,11 @@ pub fn treatment_view(
                     && (t.can_correct_all
                         || (clinical && s.recorded_by.as_deref() == Some(t.viewer_id.as_str()))),
                 version: s.version,
+                reminders: reminder_words(t.reminders.get(&s.id)),
+                reminder_failed: t
+                    .reminders
+                    .get(&s.id)
+                    .is_some_and(|rs| rs.iter().any(|r| r.failed)),
             }
         })
         .collect();

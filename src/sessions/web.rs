@@ -446,13 +446,31 @@ fn outcome_options(ctx: &mut tera::Context) {
     );
 }
 
-fn attendance_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
+async fn recording_heading(
+    state: &State,
+    user: &CurrentUser,
+    session_id: String,
+) -> Result<(Session, Heading, Option<String>), AppError> {
+    let acting = Ctx::from(user);
+    state
+        .db
+        .write(move |c| service::recording_form(c, &acting, &session_id))
+        .await
+}
+
+fn attendance_ctx(
+    h: &Heading,
+    s: &Session,
+    raw: &RawForm,
+    reminder_warning: Option<String>,
+) -> tera::Context {
     let mut ctx = base_ctx(
         h,
         "Record a session",
         &format!("/sessions/{}/attendance", s.id),
         raw,
     );
+    ctx.insert("reminder_warning", &reminder_warning);
     ctx.insert("session_when", &views::when(s));
     ctx.insert("version", &s.version);
     outcome_options(&mut ctx);
@@ -464,8 +482,8 @@ pub async fn attendance_form(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, s, h) = session_heading(&state, &user, path.into_inner()).await?;
-    let ctx = attendance_ctx(&h, &s, &RawForm::default());
+    let (s, h, warning) = recording_heading(&state, &user, path.into_inner()).await?;
+    let ctx = attendance_ctx(&h, &s, &RawForm::default(), warning);
     pages::show(&state, &user, "sessions/attendance.html", ctx, None).await
 }
 
@@ -532,8 +550,8 @@ pub async fn attendance(
             Then::with(flash, back_to(&referral_id))
         },
         async |e| {
-            let (_, s, h) = session_heading(&state, &user, session_id.clone()).await?;
-            let ctx = attendance_ctx(&h, &s, &raw);
+            let (s, h, warning) = recording_heading(&state, &user, session_id.clone()).await?;
+            let ctx = attendance_ctx(&h, &s, &raw, warning);
             pages::show(&state, &user, "sessions/attendance.html", ctx, Some(&e)).await
         },
     )

@@ -70,6 +70,7 @@ fn navigation(role: Role, service_wide: bool, path: &str) -> Vec<NavItem> {
             ("/admin/audit", "Audit log"),
             ("/people/merge", "Merge records"),
             ("/admin/outbox", "Email"),
+            ("/admin/reminders", "Reminders"),
             ("/admin/closures", "Closures"),
             ("/admin/areas", "Areas"),
             ("/retention", "Retention"),

@@ -311,6 +311,9 @@ fn record_of(path: &str) -> Option<Record> {
         Global("area")
     } else if p.starts_with("/admin/outbox/{id}") {
         Global("outbox")
+    } else if p.starts_with("/admin/reminders/{id}") || p.starts_with("/reminders/{id}") {
+        // A failed reminder: an administrator of its area (404 outside it, as if none).
+        Global("reminder")
     } else if p.starts_with("/admin/directory/{id}") || p.starts_with("/directory/{id}") {
         Global("directory")
     } else if p.starts_with("/admin/closures/{id}") {

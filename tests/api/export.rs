@@ -324,6 +324,17 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
         ))
         .execute(c)
         .unwrap();
+    diesel::insert_into(reminder_templates::table)
+        .values((
+            reminder_templates::kind.eq("upcoming"),
+            reminder_templates::language.eq("cy"),
+            reminder_templates::subject.eq("Nodyn atgoffa, \"((provider))\""),
+            reminder_templates::body.eq("Apwyntiad ar ((date)) am ((time)),\n((place))."),
+            reminder_templates::updated_by.eq(&user),
+            reminder_templates::updated_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
 }
 
 fn inputs_of(dir: &std::path::Path) -> Vec<mhtr_pathway::import::Input> {

@@ -3,6 +3,7 @@
 //! keep cookies but never follow redirects, and typed helpers for users, sign-in, reading
 //! pages and moving time.
 
+pub mod notify;
 pub mod smtp;
 
 use std::collections::HashMap;

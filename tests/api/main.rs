@@ -37,6 +37,7 @@ mod passwords;
 mod reasons;
 mod referral_emails;
 mod referrals;
+mod reminders;
 mod reports;
 mod retention;
 mod session_cache;

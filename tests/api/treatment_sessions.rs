@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::unescape;
-use crate::referrals::helpers::{Api, LEAD_REASON, TestApp, TestUser, spawn_app};
+use crate::referrals::helpers::{Api, LEAD_REASON, TestApp, TestUser};
 use crate::referrals::{advance, api_referral, probation_json};
 
 pub(crate) struct Cast {
@@ -34,7 +34,12 @@ pub(crate) struct Cast {
 }
 
 pub(crate) async fn cast() -> Cast {
-    let app = spawn_app().await;
+    cast_with(|_| {}).await
+}
+
+/// [`cast`] on a service whose settings are adjusted first.
+pub(crate) async fn cast_with(adjust: impl FnOnce(&mut mhtr_pathway::settings::Settings)) -> Cast {
+    let app = crate::referrals::helpers::spawn_app_with(adjust).await;
     let (a, b) = (app.area_a.clone(), app.area_b.clone());
     Cast {
         po: app

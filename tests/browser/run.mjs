@@ -995,7 +995,8 @@ const TREATMENT_FORMS = [
   [/^\/risk-alerts\//, 'risk-alert', 'Acknowledge the alert'],
   [/^\/enforcement-reviews\//, 'enforcement-decision', 'Record the decision'],
   [/\/signposting\/new$/, 'signpost', 'Record the signposting'],
-  [/\/no-onward-support$/, 'no-onward-support', 'Save']
+  [/\/no-onward-support$/, 'no-onward-support', 'Save'],
+  [/^\/referrals\/[^/]+\/contact$/, 'contact-details', 'Save contact details']
 ]
 
 async function visitTreatmentPages (t, page, r) {
@@ -1017,6 +1018,8 @@ async function visitTreatmentPages (t, page, r) {
         if (!form || seen.has(form[1])) continue
         seen.add(form[1])
         await visit(t, page, `${r}-${form[1]}`, link)
+        // Contact details are read-only to those in scope who do not keep them.
+        if (form[1] === 'contact-details' && await page.getByRole('button', { name: form[2], exact: true }).count() === 0) continue
         await submitEmpty(t, page, `${r}-${form[1]}-errors`, link, form[2])
       }
     }
@@ -1189,6 +1192,19 @@ for (const account of ACCOUNTS) {
           assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'error summary shown')
           assert.equal(await page.getByLabel('Adults aged 18 and over').inputValue(), 'lots', 'input kept')
         })
+        await visit(t, page, `${r}-reminders`, '/admin/reminders')
+        await visit(t, page, `${r}-reminder-template`, '/admin/reminders/templates/booked/cy')
+        await submitEmpty(t, page, `${r}-reminder-template-errors`, '/admin/reminders/templates/booked/cy', 'Save the wording')
+        await t.test(`${r}-reminder-preview: the wording previewed with a sample session`, async () => {
+          resetLog(page)
+          await page.goto('/admin/reminders/templates/upcoming/en', { waitUntil: 'load' })
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/admin/reminders/templates/upcoming/en', { waitUntil: 'load' }),
+            page.getByRole('button', { name: 'Preview', exact: true }).click()
+          ])
+          await checkPage(page, `${r}-reminder-preview`)
+          assert.match(await page.locator('#preview').textContent(), /Tuesday .* at 2:30pm, at Oakham Community Hub/)
+        })
         await visit(t, page, `${r}-identifier-extract`, '/admin/identifier-extract')
         await submitEmpty(t, page, `${r}-identifier-extract-errors`, '/admin/identifier-extract', 'Download the identifier extract (CSV)')
         await visit(t, page, `${r}-import`, '/admin/import')
@@ -1334,7 +1350,7 @@ for (const account of ACCOUNTS) {
         const seen = await visitTreatmentPages(t, page, r)
         await t.test(`${r}: the demo offers its treatment pages`, () => {
           const expected = {
-            'assistant-psychologist': ['plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support', 'correct-attendance', 'absence-evidence', 'session-notes'],
+            'assistant-psychologist': ['contact-details', 'plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support', 'correct-attendance', 'absence-evidence', 'session-notes'],
             'clinical-lead': ['plan', 'risk-alert', 'move-session', 'correct-attendance', 'session-notes'],
             'probation-officer': ['enforcement-decision', 'absence-evidence']
           }[r]

@@ -30,6 +30,7 @@ mod csv;
 mod events;
 mod ods;
 mod per_100k;
+mod reminders;
 mod targets;
 
 use assemble::{Counts, assemble};
@@ -675,6 +676,11 @@ pub fn build(
     report.provisional = is_provisional(period.end, crate::clock::today());
     let events = event_counts(c, &ids, period)?;
     apply_events(&mut report, &events, suppress, threshold);
+    // Reminder coverage is for staff: per session, not through disclosure control.
+    if !suppress {
+        let counts = reminders::reminder_counts(c, &ids, period)?;
+        reminders::apply_reminders(&mut report, &counts);
+    }
     let populations = crate::areas::population::for_year(c, &ids, period.end.year())?;
     apply_populations(&mut report, &populations);
     Ok(report)

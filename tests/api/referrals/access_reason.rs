@@ -457,7 +457,7 @@ async fn the_openapi_document_names_the_header_on_every_call_on_a_referral() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 15, "every call on a referral");
+    assert_eq!(checked, 17, "every call on a referral");
 }
 
 /// A referral waiting on the area's clinical leads (to be screened, here) is their own work:
