@@ -354,7 +354,7 @@ pub fn failed_warning(c: &mut DbConn, session_id: &str) -> Result<Option<String>
         .find(|(_, l)| l.failed)
         .map(|(r, l)| {
             format!(
-                "The {} by {} about this session did not reach the person ({}). Weigh this before recording the absence as unacceptable",
+                "The {} by {} about this session did not reach the person ({}). Weigh this before judging the absence unacceptable",
                 r.kind.label().to_lowercase(),
                 r.channel.label().to_lowercase(),
                 l.said

@@ -327,6 +327,8 @@ pub struct ReviewContext {
     pub failure: String,
     /// The day of a warning given in the 12 months before the failure.
     pub warning: Option<NaiveDate>,
+    /// A message to the person about the session that did not reach them.
+    pub reminder_failed: Option<String>,
 }
 
 /// The caption of the form on enforcement review `review_id`, its referral opened through
@@ -352,7 +354,15 @@ pub fn review_form(
     let warning = model::warning_between(c, &review.referral_id, year_before(day), day)?
         .filter(|w| w.id != review.id)
         .and_then(|w| w.action_on);
-    Ok((caption, ReviewContext { failure, warning }))
+    let reminder_failed = crate::reminders::model::failed_warning(c, &s.id)?;
+    Ok((
+        caption,
+        ReviewContext {
+            failure,
+            warning,
+            reminder_failed,
+        },
+    ))
 }
 
 /// The form deciding the evidence for the absence at `session_id`: the session and the

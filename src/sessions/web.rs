@@ -807,6 +807,7 @@ fn decision_ctx(
     );
     ctx.insert("failure", &about.failure);
     ctx.insert("warning", &about.warning.map(format::date));
+    ctx.insert("reminder_warning", &about.reminder_failed);
     ctx.insert(
         "decision_options",
         &choices(

@@ -804,9 +804,10 @@ async fn the_report_gives_staff_reminder_coverage_and_the_did_not_attend_rate_wi
     // Both sessions are made to have happened three days ago: the first (whose confirmation
     // was delivered) missed, the second (nothing delivered) attended.
     let day = today() - Duration::days(3);
-    let (first, second) = (
+    let (first, second, rid) = (
         sessions[0]["id"].as_str().unwrap().to_owned(),
         sessions[1]["id"].as_str().unwrap().to_owned(),
+        id.clone(),
     );
     t.app
         .with_db(move |c| {
@@ -828,6 +829,8 @@ async fn the_report_gives_staff_reminder_coverage_and_the_did_not_attend_rate_wi
                     .execute(c)
                     .unwrap();
             }
+            // The report's monthly session counts follow, as after any recorded session.
+            mhtr_pathway::reports::upkeep::refresh(c, &rid).unwrap();
         })
         .await;
     let month = day.format("%Y-%m").to_string();

@@ -711,6 +711,14 @@ async fn erasure_blanks_every_personal_field_and_keeps_the_figures() {
     assert_eq!(status, StatusCode::OK);
     let before = t.app.state.db.run(|c| Ok(figures(c))).await.unwrap();
     let reference = reference(&t.app, &treated).await;
+    let (status, r) = c
+        .cl
+        .post(
+            &format!("/api/v1/referrals/{treated}/contact"),
+            &json!({"mobile": "07700900123", "address": ["2 Elm Street", "Oakham", "LE15 6AB"], "channel": "sms", "language": "en", "consent": "yes"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
 
     let admin = t.app.browser(&t.admin).await;
     for id in [&treated, &declined_id] {
@@ -767,6 +775,11 @@ async fn erasure_blanks_every_personal_field_and_keeps_the_figures() {
             assert_eq!(born, NaiveDate::from_ymd_opt(1900, 1, 1).unwrap());
             assert_eq!((pnc, crn), (None, None));
             assert!(erased.is_some());
+            let contact: i64 = mhtr_pathway::db::schema::contact_details::table
+                .filter(mhtr_pathway::db::schema::contact_details::person_id.eq(&person_id))
+                .count()
+                .get_result(c)?;
+            assert_eq!(contact, 0, "the contact details go with the person");
             let (details, erased_at, erased_by): (String, Option<NaiveDateTime>, Option<String>) =
                 referrals::table
                     .find(&id)

@@ -8,25 +8,27 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::reminders::Delivery;
+use crate::reports::facts::first_of_month;
 use crate::sessions::codes::{Outcome, SessionStatus};
 
-/// Per area (in `areas`' order) then the total: sessions due, of them with a reminder
-/// delivered, missed with one, missed without one.
+/// Per area (in `areas`' order) then the total: sessions due (held or missed), of them with
+/// a reminder delivered, missed with one, missed without one. The sessions due and missed
+/// come from the report's monthly session counts (`report_area_months`, as the
+/// did-not-attend rate); only the sessions with a delivered reminder are read one by one,
+/// so the cost follows the reminders sent, not the history held.
 pub fn reminder_counts(
     c: &mut DbConn,
     areas: &[String],
     period: &Period,
 ) -> Result<Vec<[i64; 4]>, AppError> {
-    use crate::db::schema::{reminders as r, treatment_sessions as s};
+    use crate::db::schema::{reminders as r, report_area_months as m, treatment_sessions as s};
+    let months: Vec<(String, i32, i32)> = m::table
+        .filter(m::area_id.eq_any(areas))
+        .filter(m::month.between(first_of_month(period.start), period.end))
+        .select((m::area_id, m::delivered, m::missed))
+        .load(c)?;
     let start = period.start.and_time(chrono::NaiveTime::MIN);
     let end = (period.end + chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN);
-    let sessions: Vec<(String, String, Option<Outcome>)> = s::table
-        .filter(s::area_id.eq_any(areas))
-        .filter(s::status.eq(SessionStatus::Recorded))
-        .filter(s::starts_at.ge(start))
-        .filter(s::starts_at.lt(end))
-        .select((s::id, s::area_id, s::outcome))
-        .load(c)?;
     let reminded: BTreeSet<String> = r::table
         .filter(r::area_id.eq_any(areas))
         .filter(r::for_starts_at.ge(start))
@@ -37,23 +39,41 @@ pub fn reminder_counts(
         .load::<String>(c)?
         .into_iter()
         .collect();
+    let ids: Vec<String> = reminded.into_iter().collect();
+    let mut held: Vec<(String, Option<Outcome>)> = Vec::new();
+    for chunk in ids.chunks(500) {
+        held.extend(
+            s::table
+                .filter(s::id.eq_any(chunk))
+                .filter(s::status.eq(SessionStatus::Recorded))
+                .filter(s::starts_at.ge(start))
+                .filter(s::starts_at.lt(end))
+                .select((s::area_id, s::outcome))
+                .load::<(String, Option<Outcome>)>(c)?,
+        );
+    }
     let mut out = vec![[0i64; 4]; areas.len() + 1];
-    for (id, area, outcome) in sessions {
+    let total = areas.len();
+    let at = |area: &str| areas.iter().position(|a| a == area);
+    for (area, delivered, missed) in months {
+        if let Some(i) = at(&area) {
+            for k in [i, total] {
+                out[k][0] += i64::from(delivered + missed);
+                out[k][3] += i64::from(missed);
+            }
+        }
+    }
+    for (area, outcome) in held {
         let Some(o) = outcome.filter(|o| *o != Outcome::ServiceLogistics) else {
             continue;
         };
-        let Some(i) = areas.iter().position(|a| *a == area) else {
-            continue;
-        };
-        let had = reminded.contains(&id);
-        for at in [i, areas.len()] {
-            let row = &mut out[at];
-            row[0] += 1;
-            if had {
-                row[1] += 1;
-            }
-            if o.missed() {
-                row[if had { 2 } else { 3 }] += 1;
+        if let Some(i) = at(&area) {
+            for k in [i, total] {
+                out[k][1] += 1;
+                if o.missed() {
+                    out[k][2] += 1;
+                    out[k][3] -= 1;
+                }
             }
         }
     }
