@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod bulk;
 pub mod deferred_indexes;
+pub mod lease;
 pub(crate) use bulk::bulk_insert;
 pub mod schema;
 pub mod types;

@@ -96,61 +96,19 @@ fn has_opted_out(conn: &mut DbConn, email: &str, kind: MessageKind) -> Result<bo
     Ok(n > 0)
 }
 
-/// Messages a worker may take: queued and due by `$due_by`, or left in `sending` by a worker
-/// whose lease ran out before `$now` (it crashed or hung mid-send).
-macro_rules! claimable {
-    ($due_by:expr, $now:expr) => {
-        outbox_messages::table
-            .filter(
-                outbox_messages::status
-                    .eq(OutboxStatus::Queued)
-                    .or(outbox_messages::status
-                        .eq(OutboxStatus::Sending)
-                        .and(outbox_messages::lease_expires_at.lt($now))),
-            )
-            .filter(outbox_messages::next_attempt_at.le($due_by))
-    };
-}
+crate::db::lease::lease_claim!(fn claim_id on outbox_messages by next_attempt_at, OutboxStatus);
 
-/// Takes the next message due by `due_by` for `owner`: queued, or abandoned by a worker
-/// whose lease has run out. The update is conditional on the row still being claimable, so
-/// two workers racing for one message cannot both win. Counts the attempt.
-///
-/// A pass passes its start time as `due_by`, so a message that fails during the pass (and is
-/// due again at once when there is no backoff) waits for the next pass.
+/// Takes the next message due by `due_by` for `owner` under a lease (see
+/// [`lease_claim`](crate::db::lease)), counting the attempt.
 pub fn claim_next(
     conn: &mut DbConn,
     owner: &str,
     due_by: NaiveDateTime,
     lease: Duration,
 ) -> Result<Option<OutboxMessage>, AppError> {
-    loop {
-        let now = crate::clock::now();
-        let candidate: Option<String> = claimable!(due_by, now)
-            .select(outbox_messages::id)
-            .order(outbox_messages::next_attempt_at.asc())
-            .first(conn)
-            .optional()?;
-        let Some(id) = candidate else {
-            return Ok(None);
-        };
-        let claimed = diesel::update(claimable!(due_by, now).filter(outbox_messages::id.eq(&id)))
-            .set((
-                outbox_messages::status.eq(OutboxStatus::Sending),
-                outbox_messages::lease_owner.eq(Some(owner)),
-                outbox_messages::lease_expires_at.eq(Some(now + lease)),
-                outbox_messages::attempts.eq(outbox_messages::attempts + 1),
-            ))
-            .execute(conn)?;
-        if claimed == 1 {
-            return Ok(Some(
-                outbox_messages::table
-                    .find(&id)
-                    .select(OutboxMessage::as_select())
-                    .first(conn)?,
-            ));
-        }
-        // Another worker took it between the read and the update: look again.
+    match claim_id(conn, owner, due_by, lease)? {
+        Some(id) => Ok(Some(by_id(conn, &id)?)),
+        None => Ok(None),
     }
 }
 

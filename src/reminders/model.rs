@@ -42,6 +42,27 @@ pub struct Reminder {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+impl Reminder {
+    /// This message as a new one: its own id, queued, due at `due_at`, nothing sent yet.
+    pub fn queued(self, id: String, due_at: NaiveDateTime) -> Reminder {
+        Reminder {
+            id,
+            status: ReminderStatus::Queued,
+            attempts: 0,
+            due_at,
+            lease_owner: None,
+            lease_expires_at: None,
+            last_error: None,
+            provider_id: None,
+            delivery: None,
+            checked_at: None,
+            created_at: crate::clock::now(),
+            sent_at: None,
+            ..self
+        }
+    }
+}
+
 /// Inserts `$values` into `$table` unless a unique index already holds them (without
 /// aborting a PostgreSQL transaction, as a caught unique violation would); the rows written.
 macro_rules! insert_once {
@@ -67,51 +88,19 @@ pub fn insert(c: &mut DbConn, r: &Reminder) -> Result<bool, AppError> {
     Ok(n == 1)
 }
 
-/// Reminders a worker may take: queued and due by `$due_by`, or left in `sending` by a
-/// worker whose lease ran out before `$now`.
-macro_rules! claimable {
-    ($due_by:expr, $now:expr) => {
-        reminders::table
-            .filter(
-                reminders::status
-                    .eq(ReminderStatus::Queued)
-                    .or(reminders::status
-                        .eq(ReminderStatus::Sending)
-                        .and(reminders::lease_expires_at.lt($now))),
-            )
-            .filter(reminders::due_at.le($due_by))
-    };
-}
+crate::db::lease::lease_claim!(fn claim_id on reminders by due_at, ReminderStatus);
 
-/// Takes the next reminder due by `due_by` for `owner`, counting the attempt. The update
-/// is conditional on the row still being claimable, so two workers cannot both take it.
+/// Takes the next reminder due by `due_by` for `owner` under a lease (see
+/// [`lease_claim`](crate::db::lease)), counting the attempt.
 pub fn claim_next(
     c: &mut DbConn,
     owner: &str,
     due_by: NaiveDateTime,
     lease: Duration,
 ) -> Result<Option<Reminder>, AppError> {
-    loop {
-        let now = crate::clock::now();
-        let candidate: Option<String> = claimable!(due_by, now)
-            .select(reminders::id)
-            .order(reminders::due_at.asc())
-            .first(c)
-            .optional()?;
-        let Some(id) = candidate else {
-            return Ok(None);
-        };
-        let claimed = diesel::update(claimable!(due_by, now).filter(reminders::id.eq(&id)))
-            .set((
-                reminders::status.eq(ReminderStatus::Sending),
-                reminders::lease_owner.eq(Some(owner)),
-                reminders::lease_expires_at.eq(Some(now + lease)),
-                reminders::attempts.eq(reminders::attempts + 1),
-            ))
-            .execute(c)?;
-        if claimed == 1 {
-            return by_id(c, &id).map(Some);
-        }
+    match claim_id(c, owner, due_by, lease)? {
+        Some(id) => Ok(Some(by_id(c, &id)?)),
+        None => Ok(None),
     }
 }
 

@@ -225,34 +225,16 @@ impl Client {
         Ok(n.id)
     }
 
-    /// The message Notify holds with this reference, if any.
-    pub async fn find(&self, reference: &str) -> Result<Option<Notification>, NotifyError> {
+    /// A GET of `path` (with `query`), read as JSON.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, NotifyError> {
         let res = self
             .http
-            .get(format!("{}/v2/notifications", self.base_url))
-            .query(&[("reference", reference)])
-            .header("Authorization", self.bearer())
-            .send()
-            .await
-            .map_err(|e| NotifyError::transient(connection_error(&e)))?;
-        if !res.status().is_success() {
-            return Err(status_error(res.status()));
-        }
-        let list: Notifications = res
-            .json()
-            .await
-            .map_err(|_| NotifyError::transient("Notify's answer could not be read"))?;
-        Ok(list
-            .notifications
-            .into_iter()
-            .find(|n| n.reference.as_deref() == Some(reference)))
-    }
-
-    /// What Notify says of message `id`.
-    pub async fn status(&self, id: &str) -> Result<Notification, NotifyError> {
-        let res = self
-            .http
-            .get(format!("{}/v2/notifications/{id}", self.base_url))
+            .get(format!("{}{path}", self.base_url))
+            .query(query)
             .header("Authorization", self.bearer())
             .send()
             .await
@@ -263,6 +245,22 @@ impl Client {
         res.json()
             .await
             .map_err(|_| NotifyError::transient("Notify's answer could not be read"))
+    }
+
+    /// The message Notify holds with this reference, if any.
+    pub async fn find(&self, reference: &str) -> Result<Option<Notification>, NotifyError> {
+        let list: Notifications = self
+            .read("/v2/notifications", &[("reference", reference)])
+            .await?;
+        Ok(list
+            .notifications
+            .into_iter()
+            .find(|n| n.reference.as_deref() == Some(reference)))
+    }
+
+    /// What Notify says of message `id`.
+    pub async fn status(&self, id: &str) -> Result<Notification, NotifyError> {
+        self.read(&format!("/v2/notifications/{id}"), &[]).await
     }
 }
 

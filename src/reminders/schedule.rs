@@ -317,26 +317,13 @@ pub fn letter_instead(
         return Ok(None);
     };
     let id = crate::ids::new_id();
-    let written = model::insert(
-        c,
-        &Reminder {
-            id: id.clone(),
-            channel: Channel::Letter,
-            recipient: address,
-            status: ReminderStatus::Queued,
-            attempts: 0,
-            due_at: now,
-            lease_owner: None,
-            lease_expires_at: None,
-            last_error: None,
-            provider_id: None,
-            delivery: None,
-            checked_at: None,
-            fallback_of: Some(failed.id.clone()),
-            created_at: now,
-            sent_at: None,
-            ..failed.clone()
-        },
-    )?;
+    let letter = Reminder {
+        channel: Channel::Letter,
+        recipient: address,
+        fallback_of: Some(failed.id.clone()),
+        ..failed.clone()
+    }
+    .queued(id.clone(), now);
+    let written = model::insert(c, &letter)?;
     Ok(written.then_some(id))
 }

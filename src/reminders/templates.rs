@@ -104,73 +104,43 @@ pub struct Values {
     pub location: Option<String>,
 }
 
-fn day_name(d: Weekday, language: Language) -> &'static str {
-    let i = d.num_days_from_monday() as usize;
-    match language {
-        Language::English => [
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-            "Sunday",
-        ][i],
-        Language::Welsh => [
-            "ddydd Llun",
-            "ddydd Mawrth",
-            "ddydd Mercher",
-            "ddydd Iau",
-            "ddydd Gwener",
-            "ddydd Sadwrn",
-            "ddydd Sul",
-        ][i],
-    }
-}
-
-fn month_name(m: u32, language: Language) -> &'static str {
-    let i = (m as usize).saturating_sub(1).min(11);
-    match language {
-        Language::English => [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ][i],
-        Language::Welsh => [
-            "Ionawr",
-            "Chwefror",
-            "Mawrth",
-            "Ebrill",
-            "Mai",
-            "Mehefin",
-            "Gorffennaf",
-            "Awst",
-            "Medi",
-            "Hydref",
-            "Tachwedd",
-            "Rhagfyr",
-        ][i],
-    }
-}
+/// Welsh day and month names (English ones come from chrono).
+const WELSH_DAYS: [&str; 7] = [
+    "ddydd Llun",
+    "ddydd Mawrth",
+    "ddydd Mercher",
+    "ddydd Iau",
+    "ddydd Gwener",
+    "ddydd Sadwrn",
+    "ddydd Sul",
+];
+const WELSH_MONTHS: [&str; 12] = [
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+];
 
 /// "Tuesday 12 January" / "ddydd Mawrth 12 Ionawr": in Welsh, mutated as it follows "ar"
 /// ("on"), as every Welsh template writes it.
 pub fn date_words(at: NaiveDateTime, language: Language) -> String {
-    format!(
-        "{} {} {}",
-        day_name(at.weekday(), language),
-        at.day(),
-        month_name(at.month(), language)
-    )
+    match language {
+        Language::English => at.format("%A %-d %B").to_string(),
+        Language::Welsh => format!(
+            "{} {} {}",
+            WELSH_DAYS[at.weekday().num_days_from_monday() as usize],
+            at.day(),
+            WELSH_MONTHS[at.month0() as usize]
+        ),
+    }
 }
 
 /// "2:30pm" / "2:30yp" (GOV.UK and the Welsh Government's style).

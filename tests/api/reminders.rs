@@ -74,6 +74,27 @@ async fn due_now(t: &Cast, ids: &[&str]) {
         .await;
 }
 
+/// The sent messages' delivery is due to be asked of Notify again (the interval has passed).
+async fn statuses_due(t: &Cast) {
+    t.app
+        .with_db(|c| {
+            diesel::update(reminders::table.filter(reminders::status.eq("sent")))
+                .set(reminders::checked_at.eq(mhtr_pathway::clock::now() - Duration::minutes(2)))
+                .execute(c)
+                .unwrap()
+        })
+        .await;
+}
+
+/// One reminder of the referral, as stored.
+async fn reminder(t: &Cast, referral_id: &str, id: &str) -> Reminder {
+    reminders_of(t, referral_id)
+        .await
+        .into_iter()
+        .find(|r| r.id == id)
+        .unwrap()
+}
+
 /// A plan of weekly phone sessions starting at least two weeks ahead (so a letter is in time).
 async fn planned(t: &Cast, c: &Clients, n: u32) -> (String, Vec<Value>) {
     let id = allocated_referral(t, c, n).await;
@@ -162,14 +183,7 @@ async fn a_plan_is_confirmed_and_reminded_in_welsh_through_notify_and_delivery_i
 
     // Notify reports both delivered; the worker asks once the interval has passed.
     stand_in.report_status("delivered");
-    t.app
-        .with_db(|c| {
-            diesel::update(reminders::table.filter(reminders::status.eq("sent")))
-                .set(reminders::checked_at.eq(mhtr_pathway::clock::now() - Duration::minutes(2)))
-                .execute(c)
-                .unwrap()
-        })
-        .await;
+    statuses_due(&t).await;
     let pass = worker(&t).run_once().await.unwrap();
     assert_eq!(
         pass,
@@ -252,11 +266,7 @@ async fn a_lost_answer_a_rate_limit_and_an_outage_never_send_twice_and_a_refused
     due_now(&t, &[&d2]).await;
     assert_eq!(worker(&t).run_once().await.unwrap().sent, 1);
     assert_eq!(stand_in.accepted().len(), 2, "and it was not sent again");
-    let row = reminders_of(&t, &id)
-        .await
-        .into_iter()
-        .find(|r| r.id == d2)
-        .unwrap();
+    let row = reminder(&t, &id, &d2).await;
     assert_eq!(
         row.provider_id.as_deref(),
         Some(stand_in.accepted()[1].id.as_str())
@@ -291,11 +301,7 @@ async fn a_lost_answer_a_rate_limit_and_an_outage_never_send_twice_and_a_refused
     stand_in.down().await;
     let pass = worker(&t).run_once().await.unwrap();
     assert_eq!((pass.sent, pass.retrying), (0, 1));
-    let row = reminders_of(&t, &id)
-        .await
-        .into_iter()
-        .find(|r| r.id == second)
-        .unwrap();
+    let row = reminder(&t, &id, &second).await;
     assert_eq!(row.status.as_str(), "queued");
     assert_eq!(
         row.last_error.as_deref(),
@@ -792,14 +798,7 @@ async fn the_report_gives_staff_reminder_coverage_and_the_did_not_attend_rate_wi
     save_contact(&c.ap, &id, &contact("07700900123", "sms", "en")).await;
     worker(&t).run_once().await.unwrap();
     stand_in.report_status("delivered");
-    t.app
-        .with_db(|c| {
-            diesel::update(reminders::table.filter(reminders::status.eq("sent")))
-                .set(reminders::checked_at.eq(mhtr_pathway::clock::now() - Duration::minutes(2)))
-                .execute(c)
-                .unwrap()
-        })
-        .await;
+    statuses_due(&t).await;
     assert_eq!(worker(&t).run_once().await.unwrap().checked, 1);
     // Both sessions are made to have happened three days ago: the first (whose confirmation
     // was delivered) missed, the second (nothing delivered) attended.
