@@ -157,7 +157,7 @@ impl ReminderSettings {
             );
         }
         if self.transport == ReminderTransport::Notify && !self.notify.api_key.trim().is_empty() {
-            if let Err(e) = crate::reminders::notify::ApiKey::parse(&self.notify.api_key) {
+            if let Err(e) = crate::reminders::key::ApiKey::parse(&self.notify.api_key) {
                 out.push(format!("reminders.notify.api_key: {e}"));
             }
             for (key, id) in [

@@ -4,7 +4,6 @@
 //! theirs, so the referral's scope and reason gate decide who may; every change is an
 //! amendment in that referral's history, with the value before and after.
 
-use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -15,49 +14,9 @@ use crate::error::{AppError, FieldErrors};
 use crate::form::{RawForm, choice, text};
 use crate::referrals::access::Ctx;
 use crate::referrals::model::{AmendmentRow, Referral, Viewer};
+pub use crate::reminders::details::{ContactDetails, of_person};
 use crate::reminders::{Channel, Language};
 use crate::users::model::Role;
-
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = contact_details, treat_none_as_null = true)]
-pub struct ContactDetails {
-    pub person_id: String,
-    pub mobile: Option<String>,
-    pub email: Option<String>,
-    pub address: Option<String>,
-    pub channel: Channel,
-    pub language: Language,
-    pub do_not_contact: bool,
-    pub do_not_contact_reason: Option<String>,
-    pub reminders_consent_on: Option<NaiveDate>,
-    pub version: i64,
-    pub updated_by: String,
-    pub updated_at: NaiveDateTime,
-}
-
-impl ContactDetails {
-    /// Where a message by `channel` goes, if that detail is held.
-    pub fn address_for(&self, channel: Channel) -> Option<&str> {
-        match channel {
-            Channel::Sms => self.mobile.as_deref(),
-            Channel::Email => self.email.as_deref(),
-            Channel::Letter => self.address.as_deref(),
-        }
-    }
-
-    /// Whether reminders may go at all: agreed to, and not "do not contact".
-    pub fn may_remind(&self) -> bool {
-        self.reminders_consent_on.is_some() && !self.do_not_contact
-    }
-
-    /// The channel a reminder takes: the preferred one, or a letter where the preferred
-    /// detail is not held.
-    pub fn route(&self) -> Option<(Channel, &str)> {
-        self.address_for(self.channel)
-            .map(|to| (self.channel, to))
-            .or_else(|| self.address.as_deref().map(|a| (Channel::Letter, a)))
-    }
-}
 
 /// The details as entered.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,14 +271,6 @@ pub fn may_change(viewer: &Viewer, r: &Referral) -> bool {
 
 fn may_read(viewer: &Viewer) -> bool {
     !matches!(viewer.role, Role::Councillor | Role::Admin)
-}
-
-pub fn of_person(c: &mut DbConn, person_id: &str) -> Result<Option<ContactDetails>, AppError> {
-    Ok(contact_details::table
-        .find(person_id)
-        .select(ContactDetails::as_select())
-        .first(c)
-        .optional()?)
 }
 
 /// What the contact page shows.

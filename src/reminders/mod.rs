@@ -12,6 +12,8 @@
 
 pub mod api;
 pub mod contact;
+pub mod details;
+pub mod key;
 pub mod model;
 pub mod notify;
 pub mod schedule;

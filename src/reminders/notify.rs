@@ -9,76 +9,12 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::reminders::Channel;
+pub use crate::reminders::key::ApiKey;
 use crate::reminders::model::Reminder;
-use crate::settings::NotifySettings;
-
-/// An API key as Notify shows it: `{key name}-{service id}-{secret}`, both ids UUIDs.
-#[derive(Clone)]
-pub struct ApiKey {
-    pub service_id: String,
-    secret: String,
-}
-
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKey")
-            .field("service_id", &self.service_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ApiKey {
-    pub fn parse(key: &str) -> Result<Self, String> {
-        let key = key.trim();
-        let bad = || {
-            "it must be the key exactly as Notify shows it: name, service id and secret key joined by dashes".to_owned()
-        };
-        if key.len() < 73 || !key.is_ascii() {
-            return Err(bad());
-        }
-        let secret = &key[key.len() - 36..];
-        let service_id = &key[key.len() - 73..key.len() - 37];
-        if &key[key.len() - 37..key.len() - 36] != "-"
-            || uuid::Uuid::parse_str(secret).is_err()
-            || uuid::Uuid::parse_str(service_id).is_err()
-        {
-            return Err(bad());
-        }
-        Ok(Self {
-            service_id: service_id.to_owned(),
-            secret: secret.to_owned(),
-        })
-    }
-
-    /// The bearer token for a request made at `iat` (seconds since 1970).
-    pub fn token(&self, iat: i64) -> String {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256"}"#);
-        let claims = URL_SAFE_NO_PAD.encode(
-            json!({ "iss": self.service_id, "iat": iat })
-                .to_string()
-                .as_bytes(),
-        );
-        let signing_input = format!("{header}.{claims}");
-        let signature =
-            URL_SAFE_NO_PAD.encode(sign(self.secret.as_bytes(), signing_input.as_bytes()));
-        format!("{signing_input}.{signature}")
-    }
-}
-
-/// HMAC-SHA256 of `message` under `key`.
-pub fn sign(key: &[u8], message: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(message);
-    mac.finalize().into_bytes().to_vec()
-}
 
 /// Why Notify did not take a message: a fixed description with the status code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,21 +78,32 @@ fn status_error(status: reqwest::StatusCode) -> NotifyError {
     }
 }
 
+/// Where the client sends and with what: the service's base address, its API key, the
+/// ids of the three templates that take the wording, and the most a request may take.
+pub struct Connection<'a> {
+    pub base_url: &'a str,
+    pub api_key: &'a str,
+    pub sms_template: &'a str,
+    pub email_template: &'a str,
+    pub letter_template: &'a str,
+    pub timeout_secs: u64,
+}
+
 impl Client {
-    pub fn new(settings: &NotifySettings) -> Result<Self, String> {
-        let key = ApiKey::parse(&settings.api_key)?;
+    pub fn new(to: &Connection<'_>) -> Result<Self, String> {
+        let key = ApiKey::parse(to.api_key)?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
+            .timeout(Duration::from_secs(to.timeout_secs.max(1)))
             .user_agent(concat!("mhtr-pathway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("the HTTP client could not be built: {e}"))?;
         Ok(Self {
             http,
-            base_url: settings.base_url.trim_end_matches('/').to_owned(),
+            base_url: to.base_url.trim_end_matches('/').to_owned(),
             key,
-            sms_template: settings.sms_template_id.trim().to_owned(),
-            email_template: settings.email_template_id.trim().to_owned(),
-            letter_template: settings.letter_template_id.trim().to_owned(),
+            sms_template: to.sms_template.trim().to_owned(),
+            email_template: to.email_template.trim().to_owned(),
+            letter_template: to.letter_template.trim().to_owned(),
         })
     }
 
@@ -271,50 +218,5 @@ fn connection_error(e: &reqwest::Error) -> &'static str {
         "Notify could not be reached"
     } else {
         "the request to Notify failed"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const KEY: &str =
-        "reminders-test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
-
-    #[test]
-    fn the_key_splits_into_service_id_and_secret() {
-        let k = ApiKey::parse(KEY).unwrap();
-        assert_eq!(k.service_id, "26785a09-ab16-4eb0-8407-a37497a57506");
-        assert_eq!(k.secret, "3d844edf-8d35-48ac-975b-e847b4f122b0");
-        assert!(ApiKey::parse("not-a-key").is_err());
-        assert!(ApiKey::parse(&KEY.replace("-3d844edf", "_3d844edf")).is_err());
-        assert!(
-            !format!("{k:?}").contains("3d844edf"),
-            "the secret is not printed"
-        );
-    }
-
-    #[test]
-    fn the_token_is_an_hs256_jwt_with_the_service_as_issuer() {
-        let k = ApiKey::parse(KEY).unwrap();
-        let t = k.token(1_700_000_000);
-        let parts: Vec<&str> = t.split('.').collect();
-        assert_eq!(parts.len(), 3);
-        let header: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(header, json!({"typ": "JWT", "alg": "HS256"}));
-        let claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-        assert_eq!(claims, json!({"iss": k.service_id, "iat": 1_700_000_000}));
-        // Checked against an independent HMAC-SHA256 (RFC 4231 test case 2).
-        assert_eq!(
-            hex::encode(sign(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let expected = URL_SAFE_NO_PAD.encode(sign(
-            k.secret.as_bytes(),
-            format!("{}.{}", parts[0], parts[1]).as_bytes(),
-        ));
-        assert_eq!(parts[2], expected);
     }
 }

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::schema::{referrals, reminder_confirmations, reminders, treatment_sessions};
 use crate::error::AppError;
-use crate::reminders::contact::{self, ContactDetails};
+use crate::reminders::details::{self as contact, ContactDetails};
 use crate::reminders::model::{self, Reminder};
 use crate::reminders::templates::{self, Values};
 use crate::reminders::{Channel, Language, ReminderKind, ReminderStatus};

@@ -15,7 +15,7 @@ use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::reminders::model::{self, Reminder};
-use crate::reminders::notify::{Client, NotifyError};
+use crate::reminders::notify::{Client, Connection, NotifyError};
 use crate::reminders::{Channel, Delivery, schedule};
 use crate::settings::{ReminderSettings, ReminderTransport};
 
@@ -57,10 +57,20 @@ impl Worker {
         let sender = match settings.transport {
             ReminderTransport::Off => return Ok(None),
             ReminderTransport::Log => Sender::Log,
-            ReminderTransport::Notify => Sender::Notify(
-                Client::new(&settings.notify)
+            ReminderTransport::Notify => {
+                let n = &settings.notify;
+                Sender::Notify(
+                    Client::new(&Connection {
+                        base_url: &n.base_url,
+                        api_key: &n.api_key,
+                        sms_template: &n.sms_template_id,
+                        email_template: &n.email_template_id,
+                        letter_template: &n.letter_template_id,
+                        timeout_secs: n.timeout_secs,
+                    })
                     .map_err(|e| AppError::Config(format!("reminders.notify: {e}")))?,
-            ),
+                )
+            }
         };
         Ok(Some(Self {
             db,

@@ -106,7 +106,7 @@ fn check_token(req: &HttpRequest) -> Result<(), &'static str> {
     if (chrono::Utc::now().timestamp() - iat).abs() > 30 {
         return refused("Error: Your system clock must be accurate to within 30 seconds");
     }
-    let expected = URL_SAFE_NO_PAD.encode(mhtr_pathway::reminders::notify::sign(
+    let expected = URL_SAFE_NO_PAD.encode(mhtr_pathway::reminders::key::sign(
         SECRET.as_bytes(),
         format!("{}.{}", parts[0], parts[1]).as_bytes(),
     ));
