@@ -217,7 +217,8 @@ pub struct FailedJson {
     pub referral_id: String,
     pub kind: String,
     pub channel: String,
-    pub created_at: chrono::NaiveDateTime,
+    /// When it was written, UTC: `YYYY-MM-DDTHH:MM:SSZ`.
+    pub created_at: String,
     pub error: Option<String>,
 }
 
@@ -246,7 +247,7 @@ pub async fn failed(state: State, api: ApiUser) -> Result<HttpResponse, ApiError
                 referral_id: r.referral_id,
                 kind: r.kind.as_str().into(),
                 channel: r.channel.as_str().into(),
-                created_at: r.created_at,
+                created_at: r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 error: r.last_error,
             })
             .collect::<Vec<_>>(),

@@ -237,8 +237,8 @@ pub struct ReminderLine {
     pub delivery: Option<String>,
     /// In words, for the page.
     pub said: String,
-    /// UTC: when it is (or was) due to go.
-    pub due_at: NaiveDateTime,
+    /// When it is (or was) due to go, UTC: `YYYY-MM-DDTHH:MM:SSZ`.
+    pub due_at: String,
     /// The person did not get it: shown before an absence is judged.
     pub failed: bool,
 }
@@ -265,7 +265,7 @@ impl From<&Reminder> for ReminderLine {
             status: r.status.as_str().into(),
             delivery: r.delivery.map(|d| d.as_str().to_owned()),
             said,
-            due_at: r.due_at,
+            due_at: r.due_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             failed,
         }
     }
