@@ -235,9 +235,9 @@ pub async fn failed(state: State, api: ApiUser) -> Result<HttpResponse, ApiError
         api.user.role,
         AdminScope::of(&api.user, api.area_ids.clone()),
     );
-    let (_, dead) = state
+    let dead = state
         .db
-        .run(move |c| crate::reminders::admin_overview(c, role, &scope))
+        .run(move |c| crate::reminders::failed(c, role, &scope))
         .await?;
     Ok(HttpResponse::Ok().json(
         dead.into_iter()

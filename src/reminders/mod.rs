@@ -164,8 +164,19 @@ pub fn admin_overview(
     scope: &AdminScope,
 ) -> Result<(Vec<templates::TemplateRow>, Vec<model::Reminder>), AppError> {
     let rows = templates::list(c, role)?;
-    let dead = model::dead_in(c, admin_areas(scope), 100)?;
-    Ok((rows, dead))
+    Ok((rows, failed(c, role, scope)?))
+}
+
+/// The reminders that failed in the administrator's areas, newest first.
+pub fn failed(
+    c: &mut DbConn,
+    role: Role,
+    scope: &AdminScope,
+) -> Result<Vec<model::Reminder>, AppError> {
+    if role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    model::dead_in(c, admin_areas(scope), 100)
 }
 
 /// Sends a failed reminder again, if it is in the administrator's areas and still failed.

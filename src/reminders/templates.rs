@@ -332,6 +332,17 @@ pub fn list(c: &mut DbConn, role: Role) -> Result<Vec<TemplateRow>, AppError> {
     Ok(out)
 }
 
+/// The wording in use of one template, for administrators.
+pub fn for_admin(
+    c: &mut DbConn,
+    role: Role,
+    kind: ReminderKind,
+    language: Language,
+) -> Result<(Wording, bool), AppError> {
+    admin_only(role)?;
+    wording(c, kind, language)
+}
+
 /// The kind and language named in a path, or not found.
 pub fn named(kind: &str, language: &str) -> Result<(ReminderKind, Language), AppError> {
     match (kind.parse(), language.parse()) {

@@ -174,10 +174,7 @@ async fn template_page(
     let role = user.user.role;
     let current = state
         .db
-        .run(move |c| {
-            templates::list(c, role)?;
-            templates::wording(c, k, l)
-        })
+        .run(move |c| templates::for_admin(c, role, k, l))
         .await?;
     let values = match raw {
         Some(raw) => raw.first_values(),
