@@ -536,6 +536,16 @@ pub fn table() -> Vec<Entry> {
             Staff(ENFORCERS),
             web::to(sessions::web::decision),
         ),
+        get(
+            "/enforcement-reviews/{id}/withdrawal",
+            Staff(ENFORCERS),
+            web::to(sessions::web::withdrawal_form),
+        ),
+        post(
+            "/enforcement-reviews/{id}/withdrawal",
+            Staff(ENFORCERS),
+            web::to(sessions::web::withdrawal),
+        ),
         // Linked DRR and ATR requirements
         get(
             "/referrals/{id}/linked-requirements/new",
@@ -989,6 +999,11 @@ pub fn table() -> Vec<Entry> {
             "/api/v1/enforcement-reviews/{id}/decision",
             Api(ENFORCERS),
             web::to(sessions::api::decide),
+        ),
+        post(
+            "/api/v1/enforcement-reviews/{id}/withdrawal",
+            Api(ENFORCERS),
+            web::to(sessions::api::withdraw),
         ),
         get(
             "/api/v1/referrals/{id}/linked-requirements",

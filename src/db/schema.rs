@@ -511,6 +511,9 @@ diesel::table! {
         note -> Nullable<Text>,
         decided_by -> Nullable<Text>,
         decided_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdrawn_by -> Nullable<Text>,
+        withdrawn_reason -> Nullable<Text>,
     }
 }
 

@@ -363,7 +363,7 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
             version = moved.version;
         }
         if p.sessions {
-            demo_sessions(c, &ap_v, &referral.id, today)?;
+            demo_sessions(c, &ap_v, &po_v, &referral.id, today)?;
             crate::demo::signposting::follow_up_due(c, &ap_v, &referral.id, today)?;
         }
         if p.drr {
@@ -373,12 +373,15 @@ pub fn load(c: &mut DbConn) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A weekly plan that began five weeks ago: the first four sessions recorded, two of them
-/// unacceptable absences (so the referral waits for the responsible officer's enforcement
-/// review), the last one past still to record; PHQ-9 and GAD-7 at the first session, with the risk item answered.
+/// A weekly plan that began five weeks ago: the first four sessions recorded — an
+/// unacceptable absence, for which the responsible officer gave a warning, then a failure to
+/// comply within 12 months of it (so the referral waits for the officer's decision, breach
+/// action expected), then an absence awaiting evidence — and the last one past still to
+/// record; PHQ-9 and GAD-7 at the first session, with the risk item answered.
 fn demo_sessions(
     c: &mut DbConn,
     ap: &Viewer,
+    po: &Viewer,
     referral_id: &str,
     today: NaiveDate,
 ) -> Result<(), AppError> {
@@ -405,7 +408,7 @@ fn demo_sessions(
     let outcomes = [
         Attendance::of(Outcome::Attended),
         Attendance::of(Outcome::UnacceptableAbsence),
-        Attendance::of(Outcome::AttendedLate),
+        Attendance::of(Outcome::FailedToComply),
         Attendance {
             evidence_due: Some(today + Duration::days(3)),
             ..Attendance::of(Outcome::AwaitingEvidence)
@@ -431,6 +434,9 @@ fn demo_sessions(
             },
             None,
         )?;
+        if outcome == Outcome::UnacceptableAbsence {
+            demo_warning(c, po, &s.id, s.starts_at.date() + Duration::days(1))?;
+        }
     }
     let measures = [
         (Instrument::Phq9, vec![2, 2, 1, 2, 1, 1, 1, 0, 1]),
@@ -451,6 +457,32 @@ fn demo_sessions(
         )?;
     }
     demo_contact(c, &acting, referral_id)
+}
+
+/// The responsible officer's warning, given on `on`, for the failure at `session_id`.
+fn demo_warning(
+    c: &mut DbConn,
+    po: &Viewer,
+    session_id: &str,
+    on: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::sessions::codes::EnforcementDecision;
+    let review = crate::sessions::model::review_of_session(c, session_id)?
+        .ok_or_else(|| AppError::Config("the demo absence has no enforcement review".into()))?;
+    let acting = Ctx::new(po.clone(), Actor::user(&po.user_id, &po.name, None), now());
+    crate::sessions::enforcement::decide_review(
+        c,
+        &acting,
+        &review.id,
+        &crate::sessions::forms::DecisionInput {
+            decision: EnforcementDecision::Warning,
+            action_on: Some(on),
+            note: Some(
+                "Warning letter sent; the requirement and its sessions explained again".into(),
+            ),
+        },
+    )?;
+    Ok(())
 }
 
 /// How the demo reminds the person: written and logged, never sent.

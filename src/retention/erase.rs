@@ -167,7 +167,10 @@ fn treatment(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
     diesel::update(
         enforcement_reviews::table.filter(enforcement_reviews::referral_id.eq(referral_id)),
     )
-    .set(enforcement_reviews::note.eq(None::<String>))
+    .set((
+        enforcement_reviews::note.eq(None::<String>),
+        enforcement_reviews::withdrawn_reason.eq(None::<String>),
+    ))
     .execute(c)?;
     Ok(())
 }

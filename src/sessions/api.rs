@@ -212,6 +212,11 @@ pub struct EnforcementReviewJson {
     pub action_on: Option<String>,
     pub note: Option<String>,
     pub decided_at: Option<String>,
+    /// UTC: when the responsible officer withdrew the warning or breach action (a withdrawn
+    /// warning no longer counts for the 12 months); null if not withdrawn.
+    pub withdrawn_at: Option<String>,
+    /// Why it was withdrawn; null once the record's personal data is erased.
+    pub withdrawal_reason: Option<String>,
 }
 
 /// A recorded attendance corrected, with what it was.
@@ -323,6 +328,8 @@ impl TreatmentJson {
                     action_on: v.action_on.map(|d| d.to_string()),
                     note: v.note.clone(),
                     decided_at: v.decided_at.map(utc),
+                    withdrawn_at: v.withdrawn_at.map(utc),
+                    withdrawal_reason: v.withdrawn_reason.clone(),
                 })
                 .collect(),
             attendance_corrections: t.corrections.iter().map(CorrectionJson::from).collect(),
@@ -926,6 +933,62 @@ pub async fn decide(
         id,
         referral_id,
         at: utc(at),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WithdrawalRequest {
+    /// Why the warning or breach action is withdrawn, up to 2,000 characters (for example,
+    /// that the attendance behind it was corrected).
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WithdrawnJson {
+    pub id: String,
+    pub referral_id: String,
+    /// UTC.
+    pub at: String,
+    /// Open reviews of later failures that no longer follow a warning within 12 months.
+    pub unflagged: usize,
+}
+
+/// The responsible officer withdraws the warning or breach action they recorded, with the
+/// reason. The decision is kept with who withdrew it and why; a withdrawn warning no longer
+/// counts for the 12 months, and open reviews flagged because of it are flagged afresh. Only
+/// the first of two withdrawals at once lands.
+#[utoipa::path(
+    post, path = "/api/v1/enforcement-reviews/{id}/withdrawal", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Enforcement review id"), Grounds),
+    request_body = WithdrawalRequest,
+    responses(
+        (status = 200, description = "Withdrawn", body = WithdrawnJson),
+        (status = 403, description = "Only the referral's responsible officer withdraws it", body = ErrorBody),
+        (status = 404, description = "No such review in your scope", body = ErrorBody),
+        (status = 409, description = "Already withdrawn, or not a warning or breach action", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+pub async fn withdraw(
+    state: State,
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<WithdrawalRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let raw = RawForm::from_body(&serde_json::json!({ "reason": body.reason }))?;
+    let input = forms::parse_withdrawal(&raw).map_err(AppError::Validation)?;
+    let rid = id.clone();
+    let done = state
+        .db
+        .write(move |c| enforcement::withdraw_decision(c, &ctx, &rid, &input))
+        .await?;
+    Ok(HttpResponse::Ok().json(WithdrawnJson {
+        id,
+        referral_id: done.referral_id,
+        at: utc(done.at),
+        unflagged: done.unflagged,
     }))
 }
 

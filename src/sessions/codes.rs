@@ -204,6 +204,7 @@ coded_enum! {
         SessionUnrecorded = ("session_unrecorded", "Session outcome not recorded"),
         EnforcementFlagged = ("enforcement_flagged", "Flagged for enforcement review"),
         EnforcementDecided = ("enforcement_decided", "Enforcement review decided"),
+        EnforcementWithdrawn = ("enforcement_withdrawn", "Enforcement decision withdrawn"),
         MeasureRecorded = ("measure_recorded", "Outcome measure recorded"),
         RiskAlert = ("risk_alert", "Risk alert raised"),
         RiskAlertAcknowledged = ("risk_alert_acknowledged", "Risk alert acknowledged"),

@@ -19,7 +19,7 @@ use crate::notifications::Emails;
 use crate::referrals::access::{Caption, Ctx};
 use crate::referrals::model::{Referral, Viewer};
 use crate::sessions::codes::*;
-use crate::sessions::forms::{DecisionInput, EvidenceInput};
+use crate::sessions::forms::{DecisionInput, EvidenceInput, WithdrawalInput};
 use crate::sessions::model::{self, EnforcementReview, Session};
 use crate::sessions::upkeep::{STALE_SESSION, may_manage, record_event, record_service_event};
 use crate::users::model::Role;
@@ -110,8 +110,11 @@ pub fn escalate(
     let warning = model::warning_between(c, &r.id, year_before(day), day)?;
     let now = crate::clock::now();
     match model::review_of_session(c, &s.id)? {
-        // Withdrawn when the attendance was corrected, and now unacceptable again: reopened.
-        Some(v) if v.decision == Some(EnforcementDecision::Withdrawn) => {
+        // Withdrawn (by the service when the attendance was corrected, or by the officer),
+        // and now unacceptable again: reopened for a fresh decision.
+        Some(v)
+            if v.decision == Some(EnforcementDecision::Withdrawn) || v.withdrawn_at.is_some() =>
+        {
             diesel::update(enforcement_reviews::table.find(&v.id))
                 .set((
                     enforcement_reviews::after_warning_id.eq(warning.as_ref().map(|w| &w.id)),
@@ -121,6 +124,9 @@ pub fn escalate(
                     enforcement_reviews::note.eq(None::<String>),
                     enforcement_reviews::decided_by.eq(None::<String>),
                     enforcement_reviews::decided_at.eq(None::<NaiveDateTime>),
+                    enforcement_reviews::withdrawn_at.eq(None::<NaiveDateTime>),
+                    enforcement_reviews::withdrawn_by.eq(None::<String>),
+                    enforcement_reviews::withdrawn_reason.eq(None::<String>),
                 ))
                 .execute(c)?;
         }
@@ -141,6 +147,9 @@ pub fn escalate(
                     note: None,
                     decided_by: None,
                     decided_at: None,
+                    withdrawn_at: None,
+                    withdrawn_by: None,
+                    withdrawn_reason: None,
                 })
                 .execute(c)?;
         }
@@ -183,7 +192,7 @@ fn event(
 
 /// Whether the viewer is the referral's responsible officer (or, while it has none, the
 /// probation officer who referred).
-fn is_officer(viewer: &Viewer, r: &Referral) -> bool {
+pub fn is_officer(viewer: &Viewer, r: &Referral) -> bool {
     viewer.role == Role::ProbationOfficer && r.holder() == viewer.user_id
 }
 
@@ -338,10 +347,7 @@ pub fn review_form(
     ctx: &Ctx,
     review_id: &str,
 ) -> Result<(Caption, ReviewContext), AppError> {
-    let review: EnforcementReview = enforcement_reviews::table
-        .find(review_id)
-        .select(EnforcementReview::as_select())
-        .first(c)?;
+    let review = model::review(c, review_id)?;
     let caption = ctx.caption(c, &review.referral_id)?;
     let s = model::session(c, &review.session_id)?;
     let day = s.starts_at.date();
@@ -400,10 +406,7 @@ pub fn decide_review(
     let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     // The audit chain first, in the order every audited change takes its locks.
     crate::db::lock_audit_chain(c)?;
-    let review: EnforcementReview = enforcement_reviews::table
-        .find(review_id)
-        .select(EnforcementReview::as_select())
-        .first(c)?;
+    let review = model::review(c, review_id)?;
     let (r, _) = ctx.open(c, &review.referral_id)?;
     if !is_officer(viewer, &r) {
         return Err(AppError::Forbidden);
@@ -538,16 +541,7 @@ pub fn withdraw_review(
             ))
             .first(c)
             .optional()?;
-    let decision_stands = decided.map(|(decision, on)| {
-        let what = match decision {
-            Some(EnforcementDecision::Breach) => "The breach action",
-            _ => "The warning",
-        };
-        match on {
-            Some(on) => format!("{what} taken on {}", format::date(on)),
-            None => what.to_owned(),
-        }
-    });
+    let decision_stands = decided.map(|(decision, on)| decision_in_words(decision, on));
     if let Some(what) = &decision_stands {
         record_event(
             c,
@@ -556,13 +550,220 @@ pub fn withdraw_review(
             EventKind::EnforcementDecided,
             false,
             format!(
-                "{what} for this failure stands: it is the responsible officer’s decision. The attendance was corrected, so the failure behind it is no longer recorded; the officer decides whether to withdraw it"
+                "{what} for this failure stands: it is the responsible officer’s decision. The attendance was corrected, so the failure behind it is no longer recorded; the officer may withdraw it"
             ),
         )?;
     }
     Ok(Withdrawal {
         withdrawn: changed > 0,
         decision_stands,
+    })
+}
+
+/// "The warning given on 3 March 2027", "The breach action started on 3 March 2027".
+fn decision_in_words(decision: Option<EnforcementDecision>, on: Option<NaiveDate>) -> String {
+    let (what, verb) = match decision {
+        Some(EnforcementDecision::Breach) => ("The breach action", "started"),
+        _ => ("The warning", "given"),
+    };
+    match on {
+        Some(on) => format!("{what} {verb} on {}", format::date(on)),
+        None => what.to_owned(),
+    }
+}
+
+/// Whether `review` holds a warning or breach action not already withdrawn, which the
+/// responsible officer may withdraw.
+pub fn withdrawable(review: &EnforcementReview) -> bool {
+    review.withdrawn_at.is_none()
+        && matches!(
+            review.decision,
+            Some(EnforcementDecision::Warning | EnforcementDecision::Breach)
+        )
+}
+
+/// What the form withdrawing a decision says of it.
+#[derive(Debug, Clone)]
+pub struct WithdrawalContext {
+    /// "The warning given on 3 March 2027".
+    pub decision: String,
+    /// "Unacceptable absence on 1 March 2027".
+    pub failure: String,
+    /// The failure is no longer recorded: the attendance was corrected to this (lower case).
+    pub corrected_to: Option<String>,
+    /// Reviews of later failures flagged because of this warning.
+    pub later_flagged: usize,
+}
+
+/// The form withdrawing the decision of review `review_id`: its caption, opened through the
+/// reason gate with the view recorded, and what it is about; only for the responsible
+/// officer, and only while there is a warning or breach action to withdraw.
+pub fn withdrawal_form(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    review_id: &str,
+) -> Result<(Caption, WithdrawalContext), AppError> {
+    let review = model::review(c, review_id)?;
+    let (r, reason) = ctx.open(c, &review.referral_id)?;
+    if !is_officer(&ctx.viewer, &r) {
+        return Err(AppError::Forbidden);
+    }
+    if !withdrawable(&review) {
+        return Err(not_withdrawable(&review));
+    }
+    let caption = crate::referrals::access::caption(c, &ctx.actor, &r, reason.as_deref())?;
+    let s = model::session(c, &review.session_id)?;
+    let day = format::date(s.starts_at.date());
+    let failure = match s.outcome {
+        Some(Outcome::FailedToComply) => format!("Attended but failed to comply on {day}"),
+        Some(o) if o.enforceable() => format!("Unacceptable absence on {day}"),
+        _ => format!("The failure on {day}"),
+    };
+    let corrected_to = s
+        .outcome
+        .filter(|o| !o.enforceable())
+        .map(|o| o.label().to_lowercase());
+    let later_flagged = later_flagged(c, &review)?.len();
+    Ok((
+        caption,
+        WithdrawalContext {
+            decision: decision_in_words(review.decision, review.action_on),
+            failure,
+            corrected_to,
+            later_flagged,
+        },
+    ))
+}
+
+fn not_withdrawable(review: &EnforcementReview) -> AppError {
+    AppError::Conflict(if review.withdrawn_at.is_some() {
+        "This decision is already withdrawn".into()
+    } else {
+        "Only a warning or breach action can be withdrawn".into()
+    })
+}
+
+/// The open reviews of later failures flagged because they followed the warning of `review`.
+fn later_flagged(
+    c: &mut DbConn,
+    review: &EnforcementReview,
+) -> Result<Vec<EnforcementReview>, AppError> {
+    Ok(enforcement_reviews::table
+        .filter(enforcement_reviews::after_warning_id.eq(&review.id))
+        .filter(enforcement_reviews::decided_at.is_null())
+        .select(EnforcementReview::as_select())
+        .load(c)?)
+}
+
+/// What withdrawing a decision did.
+#[derive(Debug, Clone)]
+pub struct DecisionWithdrawn {
+    pub referral_id: String,
+    pub at: NaiveDateTime,
+    /// Open reviews of later failures that no longer follow a warning within 12 months.
+    pub unflagged: usize,
+}
+
+/// The responsible officer withdraws the warning or breach action they recorded, with the
+/// reason: the decision is kept with who withdrew it, when and why, a withdrawn warning no
+/// longer counts for the 12 months, and the open reviews of later failures flagged because of
+/// it are flagged afresh (after an earlier warning, or not at all). The update itself checks
+/// it is not already withdrawn, so two withdrawals at once land once.
+pub fn withdraw_decision(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    review_id: &str,
+    input: &WithdrawalInput,
+) -> Result<DecisionWithdrawn, AppError> {
+    let (viewer, actor) = (&ctx.viewer, &ctx.actor);
+    crate::db::lock_audit_chain(c)?;
+    let review = model::review(c, review_id)?;
+    let (r, _) = ctx.open(c, &review.referral_id)?;
+    if !is_officer(viewer, &r) {
+        return Err(AppError::Forbidden);
+    }
+    if !withdrawable(&review) {
+        return Err(not_withdrawable(&review));
+    }
+    let now = crate::clock::now();
+    let changed = diesel::update(
+        enforcement_reviews::table
+            .find(review_id)
+            .filter(enforcement_reviews::withdrawn_at.is_null())
+            .filter(
+                enforcement_reviews::decision
+                    .eq_any([EnforcementDecision::Warning, EnforcementDecision::Breach]),
+            ),
+    )
+    .set((
+        enforcement_reviews::withdrawn_at.eq(now),
+        enforcement_reviews::withdrawn_by.eq(&viewer.user_id),
+        enforcement_reviews::withdrawn_reason.eq(&input.reason),
+    ))
+    .execute(c)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(
+            "This decision is already withdrawn".into(),
+        ));
+    }
+    let s = model::session(c, &review.session_id)?;
+    let what = decision_in_words(review.decision, review.action_on);
+    let mut summary = format!(
+        "{what} for the failure on {} is withdrawn by the responsible officer: {}",
+        format::date(s.starts_at.date()),
+        input.reason
+    );
+    if review.decision == Some(EnforcementDecision::Warning) {
+        summary.push_str(". It no longer counts for the 12 months");
+    }
+    record_event(
+        c,
+        viewer,
+        &r.id,
+        EventKind::EnforcementWithdrawn,
+        false,
+        summary,
+    )?;
+    let mut unflagged = 0;
+    for later in later_flagged(c, &review)? {
+        let day = model::session(c, &later.session_id)?.starts_at.date();
+        let earlier =
+            model::warning_between(c, &r.id, year_before(day), day)?.filter(|w| w.id != later.id);
+        diesel::update(enforcement_reviews::table.find(&later.id))
+            .set(enforcement_reviews::after_warning_id.eq(earlier.as_ref().map(|w| &w.id)))
+            .execute(c)?;
+        let text = match earlier.and_then(|w| w.action_on) {
+            Some(on) => format!(
+                "The failure on {} still follows a warning within 12 months, the one given on {}: breach action is still expected",
+                format::date(day),
+                format::date(on)
+            ),
+            None => {
+                unflagged += 1;
+                format!(
+                    "The failure on {} no longer follows a warning within 12 months: the responsible officer decides a warning or breach action",
+                    format::date(day)
+                )
+            }
+        };
+        record_event(c, viewer, &r.id, EventKind::EnforcementFlagged, false, text)?;
+    }
+    audit_change(
+        c,
+        actor,
+        "sessions.enforcement_withdrawn",
+        ("referral", &r.id),
+        serde_json::json!({
+            "review": review.id,
+            "decision": review.decision.map(|d| d.as_str()),
+            "action_on": review.action_on,
+            "unflagged": unflagged,
+        }),
+    )?;
+    Ok(DecisionWithdrawn {
+        referral_id: r.id,
+        at: now,
+        unflagged,
     })
 }
 

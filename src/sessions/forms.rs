@@ -625,6 +625,29 @@ pub fn parse_decision(raw: &RawForm) -> Result<DecisionInput, FieldErrors> {
     }
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithdrawalInput {
+    /// Why the warning or breach action is withdrawn.
+    pub reason: String,
+}
+
+/// The officer withdraws their warning or breach action: the reason is required.
+pub fn parse_withdrawal(raw: &RawForm) -> Result<WithdrawalInput, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let reason = text(
+        raw,
+        &mut e,
+        "reason",
+        "Reason",
+        Some("Enter why you are withdrawing it"),
+        2000,
+    );
+    match reason {
+        Some(reason) if e.is_empty() => Ok(WithdrawalInput { reason }),
+        _ => Err(e),
+    }
+}
+
 pub fn parse_acknowledgement(raw: &RawForm) -> Result<String, FieldErrors> {
     let mut e = FieldErrors::new();
     let note = text(

@@ -205,6 +205,12 @@ pub struct EnforcementReview {
     pub note: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
+    /// The responsible officer withdrew their warning or breach action: it is kept, and a
+    /// withdrawn warning no longer counts for the 12 months.
+    pub withdrawn_at: Option<NaiveDateTime>,
+    pub withdrawn_by: Option<String>,
+    /// Why; null once the record's personal data is erased.
+    pub withdrawn_reason: Option<String>,
 }
 
 /// A recorded attendance corrected: what it was, what it became, why, by whom.
@@ -414,6 +420,15 @@ pub fn corrections_of(c: &mut DbConn, referral_id: &str) -> Result<Vec<Correctio
         .load(c)?)
 }
 
+/// An enforcement review (not found if there is no such review; scope is the caller's,
+/// through its referral).
+pub fn review(c: &mut DbConn, id: &str) -> Result<EnforcementReview, AppError> {
+    Ok(enforcement_reviews::table
+        .find(id)
+        .select(EnforcementReview::as_select())
+        .first(c)?)
+}
+
 /// The enforcement review of an unacceptable failure, if it has one.
 pub fn review_of_session(
     c: &mut DbConn,
@@ -436,6 +451,7 @@ pub fn warning_between(
     Ok(enforcement_reviews::table
         .filter(enforcement_reviews::referral_id.eq(referral_id))
         .filter(enforcement_reviews::decision.eq(EnforcementDecision::Warning))
+        .filter(enforcement_reviews::withdrawn_at.is_null())
         .filter(enforcement_reviews::action_on.ge(since))
         .filter(enforcement_reviews::action_on.le(until))
         .order(enforcement_reviews::action_on.desc())

@@ -1534,6 +1534,9 @@ pub struct Treatment {
     pub can_correct_all: bool,
     /// Whether the viewer may decide the evidence for an absence awaiting it.
     pub can_decide_evidence: bool,
+    /// Whether the viewer is the referral's responsible officer, who decides enforcement and
+    /// may withdraw a warning or breach action.
+    pub is_officer: bool,
     pub viewer_id: String,
 }
 
@@ -1595,6 +1598,7 @@ pub fn treatment(c: &mut DbConn, viewer: &Viewer, r: &Referral) -> Result<Treatm
         can_manage,
         can_correct_all: viewer.role == Role::ClinicalLead,
         can_decide_evidence: enforcement::may_decide_evidence(viewer, r),
+        is_officer: enforcement::is_officer(viewer, r),
         viewer_id: viewer.user_id.clone(),
     })
 }

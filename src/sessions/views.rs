@@ -74,6 +74,8 @@ pub struct ReviewRow {
     pub id: String,
     pub open: bool,
     pub text: String,
+    /// The viewer (the responsible officer) may withdraw its warning or breach action.
+    pub can_withdraw: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -306,12 +308,24 @@ pub fn treatment_view(
                     )
                 })
                 .unwrap_or_default();
+            let withdrawn = match (v.withdrawn_at, &v.withdrawn_reason) {
+                (Some(at), Some(why)) => format!(
+                    ". Withdrawn by the responsible officer on {}: {why}",
+                    format::date(crate::clock::utc_to_london(at).date())
+                ),
+                (Some(at), None) => format!(
+                    ". Withdrawn by the responsible officer on {}",
+                    format::date(crate::clock::utc_to_london(at).date())
+                ),
+                _ => String::new(),
+            };
             ReviewRow {
                 id: v.id.clone(),
                 open: v.decided_at.is_none(),
+                can_withdraw: t.is_officer && crate::sessions::enforcement::withdrawable(v),
                 text: match v.decision {
                     Some(d) => format!(
-                        "{what}{warning}. Decided: {}{}{}",
+                        "{what}{warning}. Decided: {}{}{}{withdrawn}",
                         d.label(),
                         v.action_on
                             .map(|on| format!(" on {}", format::date(on)))

@@ -856,6 +856,80 @@ pub async fn decision(
     .await
 }
 
+async fn withdrawal_heading(
+    state: &State,
+    user: &CurrentUser,
+    review_id: String,
+) -> Result<(Heading, enforcement::WithdrawalContext), AppError> {
+    let acting = Ctx::from(user);
+    state
+        .db
+        .write(move |c| enforcement::withdrawal_form(c, &acting, &review_id))
+        .await
+}
+
+fn withdrawal_ctx(
+    h: &Heading,
+    id: &str,
+    about: &enforcement::WithdrawalContext,
+    raw: &RawForm,
+) -> tera::Context {
+    let mut ctx = base_ctx(
+        h,
+        "Withdraw your enforcement decision",
+        &format!("/enforcement-reviews/{id}/withdrawal"),
+        raw,
+    );
+    ctx.insert("decision", &about.decision);
+    ctx.insert("failure", &about.failure);
+    ctx.insert("corrected_to", &about.corrected_to);
+    ctx.insert("later_flagged", &about.later_flagged);
+    ctx
+}
+
+pub async fn withdrawal_form(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (h, about) = withdrawal_heading(&state, &user, id.clone()).await?;
+    let ctx = withdrawal_ctx(&h, &id, &about, &RawForm::default());
+    pages::show(&state, &user, "sessions/withdrawal.html", ctx, None).await
+}
+
+pub async fn withdrawal(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let raw = RawForm::from_urlencoded(&body);
+    let (acting, rid) = (Ctx::from(&user), id.clone());
+    flow::post(
+        &state,
+        &user,
+        forms::parse_withdrawal(&raw),
+        move |c, input| enforcement::withdraw_decision(c, &acting, &rid, &input),
+        |done| {
+            let mut text = String::from("Enforcement decision withdrawn");
+            if done.unflagged > 0 {
+                text.push_str(
+                    ". A later failure no longer follows a warning within 12 months: decide it afresh",
+                );
+            }
+            Then::success(text, back_to(&done.referral_id))
+        },
+        async |e| {
+            let (h, about) = withdrawal_heading(&state, &user, id.clone()).await?;
+            let ctx = withdrawal_ctx(&h, &id, &about, &raw);
+            pages::show(&state, &user, "sessions/withdrawal.html", ctx, Some(&e)).await
+        },
+    )
+    .await
+}
+
 // ------------------------------------------------------------------ corrections and evidence
 
 async fn correction_heading(

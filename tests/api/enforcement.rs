@@ -592,7 +592,7 @@ async fn a_correction_leaves_a_decided_warning_to_the_officer_and_says_so() {
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["review_withdrawn"], false, "nothing open to withdraw");
     let stands = format!(
-        "The warning taken on {}",
+        "The warning given on {}",
         mhtr_pathway::web::format::date(warned_on)
     );
     assert_eq!(r["decision_stands"], stands.as_str());
@@ -607,4 +607,218 @@ async fn a_correction_leaves_a_decided_warning_to_the_officer_and_says_so() {
         )),
         "{timeline}"
     );
+}
+
+async fn correct_to_acceptable(c: &crate::treatment_sessions::Clients, id: &str, k: usize) {
+    let s = treatment(&c.ap, id).await["sessions"][k].clone();
+    let (status, r) = c
+        .ap
+        .post(
+            &format!("/api/v1/sessions/{}/correction", s["id"].as_str().unwrap()),
+            &json!({
+                "version": s["version"], "happened": false, "not_happened_reason": "acceptable_absence",
+                "absence_reason": "medical", "reason": "A hospital letter came late",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+}
+
+#[tokio::test]
+async fn the_officer_withdraws_a_warning_and_it_stops_counting_for_the_twelve_months() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let (id, tr) = with_sessions_held(&t, &c, 66, 3, 7).await;
+    let (s1, s2, s3) = (numbered(&tr, 1), numbered(&tr, 2), numbered(&tr, 3));
+    let warned_on = today() - Duration::days(20);
+
+    record(&c.ap, &s1, unacceptable()).await;
+    let first = review_of(&treatment(&c.po, &id).await, &s1)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, e) = decide(
+        &c.po,
+        &first,
+        json!({"decision": "warning", "action_date": iso(warned_on)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    // A further failure follows the warning: flagged for breach action.
+    record(&c.ap, &s2, unacceptable()).await;
+    let seen = treatment(&c.po, &id).await;
+    let second = review_of(&seen, &s2);
+    assert_eq!(second["after_warning_id"], first.as_str());
+    let second = second["id"].as_str().unwrap().to_owned();
+    // The first absence is corrected: the warning stands until the officer withdraws it.
+    correct_to_acceptable(&c, &id, 0).await;
+
+    let path = format!("/api/v1/enforcement-reviews/{first}/withdrawal");
+    let why = json!({"reason": "The absence was corrected to an acceptable one"});
+    // Only the responsible officer; out of scope is not found; a reason is required.
+    let (status, _) = c.cl.post(&path, &why).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let other = t
+        .app
+        .create_user(
+            mhtr_pathway::users::model::Role::ProbationOfficer,
+            "Olu Other",
+            &[&t.app.area_a],
+        )
+        .await;
+    let (status, _) = t.app.api(&other).await.post(&path, &why).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, e) = c.po.post(&path, &json!({"reason": "  "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["fields"]["reason"].is_string(), "{e}");
+    let (status, _) =
+        c.po.post(
+            "/api/v1/enforcement-reviews/no-such-review/withdrawal",
+            &why,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An open review has nothing to withdraw.
+    let (status, _) =
+        c.po.post(
+            &format!("/api/v1/enforcement-reviews/{second}/withdrawal"),
+            &why,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Two withdrawals at once: one lands.
+    let po2 = t.app.api(&t.po).await;
+    let (a, b) = tokio::join!(c.po.post(&path, &why), po2.post(&path, &why));
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [StatusCode::OK, StatusCode::CONFLICT], "{a:?} {b:?}");
+    let done = if a.0 == StatusCode::OK { &a.1 } else { &b.1 };
+    assert_eq!(done["unflagged"], 1, "{done}");
+    assert_eq!(done["referral_id"], id.as_str());
+
+    // Kept, with the reason; the later failure no longer follows a warning, so a warning is
+    // now the officer's to give.
+    let seen = treatment(&c.po, &id).await;
+    let withdrawn = review_of(&seen, &s1);
+    assert_eq!(withdrawn["decision"], "warning");
+    assert!(withdrawn["withdrawn_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        withdrawn["withdrawal_reason"],
+        "The absence was corrected to an acceptable one"
+    );
+    assert!(
+        review_of(&seen, &s2)["after_warning_id"].is_null(),
+        "{seen}"
+    );
+    let warned_again = today() - Duration::days(8);
+    let (status, e) = decide(
+        &c.po,
+        &second,
+        json!({"decision": "warning", "action_date": iso(warned_again)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    // The new warning counts: the third failure, after it, is flagged after it, not after
+    // the withdrawn one.
+    let (_, r) = record(&c.ap, &s3, unacceptable()).await;
+    assert_eq!(r["after_warning"], iso(warned_again), "{r}");
+    assert_eq!(
+        review_of(&treatment(&c.po, &id).await, &s3)["after_warning_id"],
+        second.as_str()
+    );
+    // "No further action" has nothing to withdraw.
+    let third = review_of(&treatment(&c.po, &id).await, &s3)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    decide(&c.po, &third, json!({"decision": "no_action"})).await;
+    let (status, e) =
+        c.po.post(
+            &format!("/api/v1/enforcement-reviews/{third}/withdrawal"),
+            &why,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+
+    let (_, referral) = c.po.get(&format!("/api/v1/referrals/{id}")).await;
+    let timeline = referral["timeline"].to_string();
+    assert!(
+        timeline.contains("is withdrawn by the responsible officer: The absence was corrected")
+            && timeline.contains("It no longer counts for the 12 months")
+            && timeline.contains("no longer follows a warning within 12 months"),
+        "{timeline}"
+    );
+    let audited: i64 = t
+        .app
+        .with_db(|c| {
+            audit_events::table
+                .filter(audit_events::event.eq("sessions.enforcement_withdrawn"))
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(audited, 1);
+}
+
+#[tokio::test]
+async fn a_warning_is_withdrawn_on_the_pages_with_its_reason_asked_for() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let (id, tr) = with_sessions_held(&t, &c, 67, 1, 3).await;
+    record(&c.ap, &numbered(&tr, 1), unacceptable()).await;
+    let review = review_of(&treatment(&c.po, &id).await, &numbered(&tr, 1))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    decide(
+        &c.po,
+        &review,
+        json!({"decision": "warning", "action_date": iso(today())}),
+    )
+    .await;
+    correct_to_acceptable(&c, &id, 0).await;
+
+    let withdrawal = format!("/enforcement-reviews/{review}/withdrawal");
+    // The link is the officer's alone.
+    let ap = t.app.browser(&t.ap).await;
+    let (_, page) = ap.get(&format!("/referrals/{id}")).await;
+    assert!(!page.contains(&withdrawal), "{page}");
+    let (status, _) = ap.get(&withdrawal).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let po = t.app.browser(&t.po).await;
+    let (_, page) = po.get(&format!("/referrals/{id}")).await;
+    assert!(page.contains(&withdrawal), "{page}");
+    let (status, form) = po.get(&withdrawal).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        form.contains(&format!(
+            "The warning given on {}",
+            mhtr_pathway::web::format::date(today())
+        )) && form.contains("since corrected: the session is now recorded as acceptable absence"),
+        "{form}"
+    );
+    let (status, _, body) = po.post(&withdrawal, &[("reason", "")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("govuk-error-summary") && body.contains("Enter why you are withdrawing it"),
+        "{body}"
+    );
+    let (status, _, _) = po
+        .post(
+            &withdrawal,
+            &[("reason", "Absence was for a hospital appointment")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = po.get(&format!("/referrals/{id}")).await;
+    assert!(
+        page.contains("Withdrawn by the responsible officer on")
+            && page.contains("Absence was for a hospital appointment"),
+        "{page}"
+    );
+    assert!(!page.contains(&withdrawal), "withdrawn once: {page}");
+    let (status, _) = po.get(&withdrawal).await;
+    assert_eq!(status, StatusCode::CONFLICT);
 }

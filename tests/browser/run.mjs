@@ -993,7 +993,8 @@ const TREATMENT_FORMS = [
   [/\/measures\/core10$/, 'measure-core10', 'Record the answers'],
   [/\/practitioner-report$/, 'practitioner-report', 'Send the report'],
   [/^\/risk-alerts\//, 'risk-alert', 'Acknowledge the alert'],
-  [/^\/enforcement-reviews\//, 'enforcement-decision', 'Record the decision'],
+  [/^\/enforcement-reviews\/[^/]+\/decision$/, 'enforcement-decision', 'Record the decision'],
+  [/^\/enforcement-reviews\/[^/]+\/withdrawal$/, 'enforcement-withdrawal', 'Withdraw the decision'],
   [/\/signposting\/new$/, 'signpost', 'Record the signposting'],
   [/\/no-onward-support$/, 'no-onward-support', 'Save'],
   [/^\/referrals\/[^/]+\/contact$/, 'contact-details', 'Save contact details']
@@ -1352,7 +1353,7 @@ for (const account of ACCOUNTS) {
           const expected = {
             'assistant-psychologist': ['contact-details', 'plan', 'record-session', 'move-session', 'cancel-session', 'measure-phq9', 'practitioner-report', 'signpost', 'no-onward-support', 'correct-attendance', 'absence-evidence', 'session-notes'],
             'clinical-lead': ['plan', 'risk-alert', 'move-session', 'correct-attendance', 'session-notes'],
-            'probation-officer': ['enforcement-decision', 'absence-evidence']
+            'probation-officer': ['enforcement-decision', 'enforcement-withdrawal', 'absence-evidence']
           }[r]
           for (const kind of expected) assert.ok(seen.has(kind), `${kind} page reached`)
         })
