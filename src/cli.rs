@@ -45,6 +45,14 @@ pub enum Command {
     },
     /// Run pending database migrations and exit.
     Migrate,
+    /// Ask the instance listening on server.bind whether it is ready (`/readyz`), or with
+    /// --live only alive (`/healthz`); exits 0 if so, 1 if not. For a container's health
+    /// check, as the image holds no other HTTP client.
+    Check {
+        /// Ask whether it is alive rather than ready.
+        #[arg(long)]
+        live: bool,
+    },
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -210,6 +218,19 @@ pub enum AuditCommand {
     },
 }
 
+/// The address `check` asks: the listening address, with a wildcard host asked on the
+/// loopback address.
+pub fn check_url(bind: &str, live: bool) -> String {
+    let (host, port) = bind.rsplit_once(':').unwrap_or((bind, "8080"));
+    let host = match host {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "[::]" => "[::1]",
+        h => h,
+    };
+    let path = if live { "healthz" } else { "readyz" };
+    format!("http://{host}:{port}/{path}")
+}
+
 pub async fn run(cli: Cli) -> Result<(), AppError> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(today) = settings.clock.today() {
@@ -248,6 +269,25 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             app.run_until_stopped()
                 .await
                 .map_err(|e| AppError::Internal(e.into()))
+        }
+        Command::Check { live } => {
+            let url = check_url(&settings.server.bind, live);
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .build()
+                .map_err(|e| AppError::Internal(e.into()))?;
+            match client.get(&url).send().await {
+                Ok(res) if res.status().is_success() => {
+                    println!("{url}: {}", res.status());
+                    Ok(())
+                }
+                Ok(res) => Err(AppError::Unavailable(format!(
+                    "{url}: {} {}",
+                    res.status(),
+                    res.text().await.unwrap_or_default()
+                ))),
+                Err(e) => Err(AppError::Unavailable(format!("{url}: {e}"))),
+            }
         }
         Command::Migrate => {
             let url = settings.database_url();
@@ -863,5 +903,23 @@ async fn user_command(settings: Settings, cmd: UserCommand) -> Result<(), AppErr
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn the_check_asks_the_listening_port_on_loopback_for_a_wildcard() {
+        assert_eq!(
+            check_url("0.0.0.0:8080", false),
+            "http://127.0.0.1:8080/readyz"
+        );
+        assert_eq!(check_url("[::]:9000", true), "http://[::1]:9000/healthz");
+        assert_eq!(
+            check_url("10.0.0.5:8080", false),
+            "http://10.0.0.5:8080/readyz"
+        );
     }
 }

@@ -18,8 +18,11 @@ pub mod import;
 #[cfg(test)]
 mod input_properties;
 pub mod linked;
+pub mod logging;
+pub mod metrics;
 pub mod notifications;
 pub mod openapi;
+pub mod operations;
 pub mod paging;
 pub mod quality;
 pub mod referrals;

@@ -15,10 +15,10 @@ fn tune_allocator() {
 #[actix_web::main]
 async fn main() {
     tune_allocator();
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
-    )
-    .init();
+    if let Err(e) = mhtr_pathway::logging::init() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     mhtr_pathway::db::configure_sqlite_library();
     let cli = mhtr_pathway::cli::Cli::parse();
     if let Err(e) = mhtr_pathway::cli::run(cli).await {

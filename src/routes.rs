@@ -108,6 +108,7 @@ pub fn table() -> Vec<Entry> {
     vec![
         // Service and information
         get("/healthz", Public, web::to(home::healthz)),
+        get("/readyz", Public, web::to(crate::operations::readyz)),
         get("/assets/{path:.*}", Public, web::to(assets::serve)),
         get("/accessibility", Public, web::to(home::accessibility)),
         get("/privacy", Public, web::to(home::privacy)),

@@ -34,6 +34,45 @@ pub struct Settings {
     pub data_quality: DataQualitySettings,
     #[serde(default)]
     pub reminders: ReminderSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// The Prometheus metrics endpoint (see `metrics`): off unless given an address of its own,
+/// which should not be reachable from outside (the README's deployment section).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Where `GET /metrics` listens, e.g. 127.0.0.1:9464; empty for no metrics.
+    pub bind: String,
+    /// When set, a scrape must send `Authorization: Bearer <token>` (at least 32 characters).
+    pub token: String,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("bind", &self.bind)
+            .field("token", &(!self.token.is_empty()).then_some("[set]"))
+            .finish()
+    }
+}
+
+impl MetricsSettings {
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.bind.trim().is_empty() && self.bind.trim().parse::<std::net::SocketAddr>().is_err()
+        {
+            out.push(format!(
+                "metrics.bind must be an address and port, e.g. 127.0.0.1:9464 (it is '{}')",
+                self.bind.trim()
+            ));
+        }
+        if !self.token.is_empty() && self.token.chars().count() < 32 {
+            out.push("metrics.token must be at least 32 characters, or empty".to_owned());
+        }
+        out
+    }
 }
 
 /// How reminders reach the person on the order.
@@ -412,6 +451,11 @@ pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
+    /// Whether `serve` applies pending migrations as it starts (the default). With several
+    /// instances, run `mhtr-pathway migrate` once and set this false: an instance then
+    /// reports not ready (`/readyz`) while migrations are pending.
+    #[serde(default = "yes")]
+    pub migrate_on_start: bool,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -420,6 +464,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
             .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .field("migrate_on_start", &self.migrate_on_start)
             .finish()
     }
 }
@@ -668,6 +713,7 @@ impl Settings {
         }
         problems.extend(self.retention.problems());
         problems.extend(self.reminders.problems());
+        problems.extend(self.metrics.problems());
         if let Err(e) = crate::quality::required_fields(&self.data_quality.required) {
             problems.push(e);
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{ErrorHandlers, Logger, from_fn};
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::password::Hasher;
@@ -32,6 +32,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The metrics server and its port, when `metrics.bind` is set.
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -53,19 +55,21 @@ impl Application {
             settings.database.pool_size,
             Duration::from_secs(settings.database.connect_timeout_secs),
         )?;
-        let migrate_pool = pool.clone();
-        web::block(move || -> Result<(), AppError> {
-            let mut conn = migrate_pool
-                .get()
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            let applied = migrate(&mut conn)?;
-            if !applied.is_empty() {
-                log::info!("applied {} migration(s)", applied.len());
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("migration task failed: {e}")))??;
+        if settings.database.migrate_on_start {
+            let migrate_pool = pool.clone();
+            web::block(move || -> Result<(), AppError> {
+                let mut conn = migrate_pool
+                    .get()
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                let applied = migrate(&mut conn)?;
+                if !applied.is_empty() {
+                    log::info!("applied {} migration(s)", applied.len());
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("migration task failed: {e}")))??;
+        }
         let hasher = Hasher::new(&settings.security)?;
         let templates = Arc::new(load_templates()?);
         let state = web::Data::new(AppState {
@@ -82,16 +86,38 @@ impl Application {
             .local_addr()
             .map_err(|e| AppError::Config(e.to_string()))?
             .port();
+        let metrics = match state.settings.metrics.bind.trim() {
+            "" => None,
+            bind => {
+                let listener = TcpListener::bind(bind).map_err(|e| {
+                    AppError::Config(format!("cannot listen for metrics on {bind}: {e}"))
+                })?;
+                let port = listener
+                    .local_addr()
+                    .map_err(|e| AppError::Config(e.to_string()))?
+                    .port();
+                Some((
+                    port,
+                    crate::operations::metrics_server(state.clone(), listener)?,
+                ))
+            }
+        };
         let server = build_server(state.clone(), listener)?;
         Ok(Self {
             port,
             server,
             state,
+            metrics,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics server, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -117,6 +143,9 @@ impl Application {
             {
                 reminders.spawn();
             }
+        }
+        if let Some((_, metrics)) = self.metrics {
+            tokio::spawn(metrics);
         }
         self.server.await
     }
@@ -158,7 +187,7 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> Result<Ser
             .wrap(from_fn(move |req, next| {
                 crate::web::headers::security_headers(hsts, req, next)
             }))
-            .wrap(request_logger())
+            .wrap(from_fn(crate::web::observe::observe))
     })
     .workers(workers)
     .worker_max_blocking_threads(blocking)
@@ -176,20 +205,6 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
     Err(AppError::NotFound)
 }
 
-/// Method, path without query string (which may hold search terms), status and time; the
-/// secret part of invitation links is masked.
-fn request_logger() -> Logger {
-    Logger::new("%{method}xi %{path}xi %s %Dms")
-        .custom_request_replace("method", |req| req.method().to_string())
-        .custom_request_replace("path", |req| {
-            let path = req.path();
-            match path.strip_prefix("/invitation/") {
-                Some(_) => "/invitation/***".to_owned(),
-                None => path.to_owned(),
-            }
-        })
-}
-
 /// Hourly: clean-up of dead session rows, referral drafts never submitted and old sent
 /// emails, unrecorded sessions told to officers, absences past their last day for evidence
 /// made unacceptable, fresh query planner statistics on SQLite, the vetting expiry reminders (which queue at most one reminder per user per
@@ -200,36 +215,41 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match state.db.write(crate::auth::session::purge_old).await {
+            let ran = state.db.write(crate::auth::session::purge_old).await;
+            crate::metrics::housekeeping("sessions", ran.is_ok());
+            match ran {
                 Ok(n) if n > 0 => log::info!("removed {n} old session record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("session clean-up failed: {e}"),
             }
-            match state
+            let ran = state
                 .db
                 .write(crate::referrals::service::purge_drafts)
-                .await
-            {
+                .await;
+            crate::metrics::housekeeping("drafts", ran.is_ok());
+            match ran {
                 Ok(n) if n > 0 => log::info!("removed {n} unsubmitted referral draft(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("referral draft clean-up failed: {e}"),
             }
-            match state
+            let ran = state
                 .db
                 .write(|c| crate::notifications::model::purge_sent(c, crate::clock::now()))
-                .await
-            {
+                .await;
+            crate::metrics::housekeeping("sent_emails", ran.is_ok());
+            match ran {
                 Ok(n) if n > 0 => log::info!("removed {n} old sent email record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("email clean-up failed: {e}"),
             }
             let emails = state.emails.clone();
             let today = crate::clock::today();
-            match state
+            let ran = state
                 .db
                 .write(move |c| crate::notifications::vetting::queue_reminders(c, &emails, today))
-                .await
-            {
+                .await;
+            crate::metrics::housekeeping("vetting_reminders", ran.is_ok());
+            match ran {
                 Ok(n) if n > 0 => log::info!("queued vetting reminders for {n} user(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("vetting reminders failed: {e}"),
@@ -239,27 +259,31 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 state.settings.sessions.unrecorded_grace_working_days,
             );
             let now = crate::sessions::service::local_now();
-            match state
+            let ran = state
                 .db
                 .write(move |c| crate::sessions::unrecorded::tell_officers(c, &emails, now, grace))
-                .await
-            {
+                .await;
+            crate::metrics::housekeeping("unrecorded_sessions", ran.is_ok());
+            match ran {
                 Ok(n) if n > 0 => log::info!("told officers of {n} unrecorded session(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("telling officers of unrecorded sessions failed: {e}"),
             }
             let emails = state.emails.clone();
             let today_uk = now.date();
-            match state
+            let ran = state
                 .db
                 .write(move |c| crate::sessions::enforcement::lapse_overdue(c, &emails, today_uk))
-                .await
-            {
+                .await;
+            crate::metrics::housekeeping("evidence_deadlines", ran.is_ok());
+            match ran {
                 Ok(n) if n > 0 => log::info!("{n} absence(s) passed their last day for evidence"),
                 Ok(_) => {}
                 Err(e) => log::warn!("passing absences' last day for evidence failed: {e}"),
             }
-            if let Err(e) = state.db.run(crate::db::refresh_statistics).await {
+            let ran = state.db.run(crate::db::refresh_statistics).await;
+            crate::metrics::housekeeping("statistics", ran.is_ok());
+            if let Err(e) = ran {
                 log::warn!("refreshing the query planner's statistics failed: {e}");
             }
             if crate::notifications::digest::is_due(crate::clock::now()) {
@@ -280,6 +304,7 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                     }
                     Err(e) => Err(e),
                 };
+                crate::metrics::housekeeping("weekly_digests", queued.is_ok());
                 match queued {
                     Ok(n) if n > 0 => log::info!("queued weekly digests for {n} clinical lead(s)"),
                     Ok(_) => {}

@@ -246,7 +246,20 @@ pub fn settle(conn: &mut DbConn, id: &str, outcome: &str) -> Result<(), AppError
     diesel::update(sign_in_attempts::table.find(id))
         .set(sign_in_attempts::outcome.eq(outcome))
         .execute(conn)?;
+    count(false, outcome);
     Ok(())
+}
+
+/// An attempt's outcome in the metrics: a reserved one when it is settled, a right password
+/// not at all (the sign-in succeeds, and is counted, once its code is right).
+fn count(succeeded: bool, outcome: &str) {
+    use crate::metrics::{SignIn, sign_in};
+    match outcome {
+        PENDING | PASSWORD_OK => {}
+        THROTTLED => sign_in(SignIn::Throttled),
+        _ if succeeded => sign_in(SignIn::Succeeded),
+        _ => sign_in(SignIn::Failed),
+    }
 }
 
 /// Logs an attempt (every attempt, success or failure, is kept), with the known device it
@@ -291,6 +304,7 @@ fn insert(
             sign_in_attempts::outcome.eq(outcome),
         ))
         .execute(conn)?;
+    count(succeeded, outcome);
     Ok(())
 }
 

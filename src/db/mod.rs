@@ -452,6 +452,34 @@ where
         .unwrap_or_else(|| Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")))
 }
 
+/// Why this database cannot take the service's work yet, for the readiness check: migrations
+/// are pending, or it refuses writes (a read-only file or standby, a read-only default).
+/// `None` when it is ready.
+pub fn unready(conn: &mut DbConn) -> Result<Option<String>, AppError> {
+    // First a write that changes nothing, rolled back: refused where the database takes no
+    // writes (reading the migrations would itself write where their table is missing).
+    let probe = |c: &mut DbConn| -> Result<(), diesel::result::Error> {
+        diesel::sql_query("UPDATE __diesel_schema_migrations SET version = version WHERE 1 = 0")
+            .execute(c)?;
+        Err(diesel::result::Error::RollbackTransaction)
+    };
+    match diesel::Connection::transaction(conn, probe) {
+        Err(diesel::result::Error::RollbackTransaction) | Ok(()) => {}
+        Err(e) => return Ok(Some(format!("the database refuses writes: {e}"))),
+    }
+    let pending = match conn {
+        DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|m| m.len()),
+        DbConn::Pg(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|m| m.len()),
+    };
+    Ok(match pending {
+        Ok(0) => None,
+        Ok(n) => Some(format!(
+            "{n} database migration(s) pending: run `mhtr-pathway migrate`"
+        )),
+        Err(e) => Some(format!("cannot read the database's migrations: {e}")),
+    })
+}
+
 /// Cheap reachability check for `/healthz`.
 pub fn ping(conn: &mut DbConn) -> Result<(), AppError> {
     diesel::sql_query("SELECT 1").execute(conn)?;

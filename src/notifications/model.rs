@@ -163,6 +163,28 @@ pub fn mark_failed(
     Ok(n == 1)
 }
 
+/// The email outbox for the metrics: messages waiting (or being sent), the age of the
+/// oldest, and the dead letters.
+pub fn queue_stats(conn: &mut DbConn) -> Result<crate::metrics::Queue, AppError> {
+    let waiting = [OutboxStatus::Queued, OutboxStatus::Sending];
+    let (queued, oldest): (i64, Option<chrono::NaiveDateTime>) = outbox_messages::table
+        .filter(outbox_messages::status.eq_any(waiting))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox_messages::created_at),
+        ))
+        .first(conn)?;
+    let dead: i64 = outbox_messages::table
+        .filter(outbox_messages::status.eq(OutboxStatus::Dead))
+        .count()
+        .get_result(conn)?;
+    Ok(crate::metrics::Queue {
+        queued,
+        oldest_seconds: oldest.map_or(0, |t| (crate::clock::now() - t).num_seconds().max(0)),
+        dead,
+    })
+}
+
 /// How many messages are in each status.
 pub fn counts(conn: &mut DbConn) -> Result<Vec<(OutboxStatus, i64)>, AppError> {
     let rows: Vec<(OutboxStatus, i64)> = outbox_messages::table

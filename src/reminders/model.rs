@@ -290,6 +290,29 @@ pub fn of_referral(
     Ok(out)
 }
 
+/// The person's messages for the metrics: those due and not yet sent, how long the
+/// longest-due has waited, and the failed ones.
+pub fn queue_stats(c: &mut DbConn) -> Result<crate::metrics::Queue, AppError> {
+    let now = crate::clock::now();
+    let (queued, oldest): (i64, Option<NaiveDateTime>) = reminders::table
+        .filter(reminders::status.eq_any([ReminderStatus::Queued, ReminderStatus::Sending]))
+        .filter(reminders::due_at.le(now))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(reminders::due_at),
+        ))
+        .first(c)?;
+    let dead: i64 = reminders::table
+        .filter(reminders::status.eq(ReminderStatus::Dead))
+        .count()
+        .get_result(c)?;
+    Ok(crate::metrics::Queue {
+        queued,
+        oldest_seconds: oldest.map_or(0, |t| (now - t).num_seconds().max(0)),
+        dead,
+    })
+}
+
 /// Failed reminders in `areas`, newest first.
 pub fn dead_in(
     c: &mut DbConn,

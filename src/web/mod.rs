@@ -5,6 +5,7 @@ pub mod flow;
 pub mod format;
 pub mod headers;
 pub mod input;
+pub mod observe;
 pub mod return_path;
 
 use actix_web::body::BoxBody;
@@ -331,6 +332,7 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
                 None => base_context(),
             };
             ctx.insert("status", &status_shown);
+            ctx.insert("request_id", &observe::request_id(res.request()));
             ctx.insert("title", &title);
             ctx.insert("message", &message);
             if let Some((href, text)) = way_back(res.request()) {

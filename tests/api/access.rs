@@ -150,6 +150,7 @@ async fn a_session_half_way_through_sign_in_reaches_no_staff_page() {
 async fn only_the_allowlisted_routes_are_public() {
     let allowlist: BTreeSet<(String, &str)> = [
         ("GET", "/healthz"),
+        ("GET", "/readyz"),
         ("GET", "/assets/{path:.*}"),
         ("GET", "/accessibility"),
         ("GET", "/privacy"),
@@ -203,6 +204,7 @@ async fn every_route_is_served_as_declared_and_nothing_else_is() {
     // Declared public pages answer.
     for path in [
         "/healthz",
+        "/readyz",
         "/accessibility",
         "/privacy",
         "/sign-in",

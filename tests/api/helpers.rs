@@ -738,6 +738,17 @@ impl Browser {
         *self.csrf.lock().expect("csrf lock") = Some(csrf_from_html(&page));
     }
 
+    /// This browser (its cookies, from the same address) sending its requests to another
+    /// instance of the service.
+    pub fn at(&self, address: &str) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            address: address.to_owned(),
+            jar: self.jar.clone(),
+            csrf: Mutex::new(self.csrf.lock().expect("csrf lock").clone()),
+        }
+    }
+
     /// GET /sign-in, then POST the email and password with the page's token.
     pub async fn submit_password(&self, email: &str, password: &str) -> Response {
         let page = self.get_page("/sign-in").await;
