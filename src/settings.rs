@@ -439,6 +439,10 @@ pub struct ServerSettings {
     /// weekly digests), starting at once.
     #[serde(default = "yes")]
     pub housekeeping: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated addresses or
+    /// networks, e.g. "10.0.0.0/8"); empty: the peer's address is the client's.
+    #[serde(default)]
+    pub trusted_proxies: String,
 }
 
 fn yes() -> bool {
@@ -714,6 +718,9 @@ impl Settings {
         problems.extend(self.retention.problems());
         problems.extend(self.reminders.problems());
         problems.extend(self.metrics.problems());
+        if let Err(e) = crate::web::proxy::TrustedProxies::parse(&self.server.trusted_proxies) {
+            problems.push(format!("server.trusted_proxies: {e}"));
+        }
         if let Err(e) = crate::quality::required_fields(&self.data_quality.required) {
             problems.push(e);
         }

@@ -80,6 +80,8 @@ impl Application {
                 .with_reminders(&settings.reminders),
             templates,
             sessions: crate::auth::session_cache::SessionCache::new(&settings.security),
+            proxies: crate::web::proxy::TrustedProxies::parse(&settings.server.trusted_proxies)
+                .map_err(AppError::Config)?,
             settings,
         });
         let port = listener

@@ -19,6 +19,8 @@ pub struct AppState {
     pub emails: Emails,
     /// Signed-in sessions recently read, for requests that change nothing.
     pub sessions: SessionCache,
+    /// The proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
+    pub proxies: crate::web::proxy::TrustedProxies,
 }
 
 pub type State = actix_web::web::Data<AppState>;

@@ -109,12 +109,19 @@ from_extensions!(PendingSignIn, AppError::Unauthenticated);
 from_extensions!(ApiUser, ApiError(AppError::Unauthenticated));
 
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
-    let device = req
-        .app_data::<web::Data<AppState>>()
+    let state = req.app_data::<web::Data<AppState>>();
+    let device = state
         .and_then(|s| req.cookie(s.settings.device_cookie_name()))
         .map(|c| c.value().chars().take(128).collect());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
     ClientInfo {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: req.peer_addr().map(|a| match state {
+            Some(s) => s.proxies.client(a.ip(), forwarded).to_string(),
+            None => a.ip().to_string(),
+        }),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

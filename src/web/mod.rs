@@ -6,6 +6,7 @@ pub mod format;
 pub mod headers;
 pub mod input;
 pub mod observe;
+pub mod proxy;
 pub mod return_path;
 
 use actix_web::body::BoxBody;

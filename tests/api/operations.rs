@@ -347,3 +347,29 @@ async fn two_instances_share_sign_in_throttling_and_the_outbox() {
     assert_eq!(ids.len(), 20, "every message delivered");
     assert_eq!(received.len(), 20, "none delivered twice");
 }
+
+/// The address a sign-in attempt is counted against: behind a trusted proxy, the one it
+/// forwards; otherwise the peer's, whatever the client claims.
+#[tokio::test]
+async fn the_client_address_comes_from_a_trusted_proxy_only() {
+    use mhtr_pathway::db::schema::sign_in_attempts;
+    for (trusted, expected) in [("127.0.0.0/8", "198.51.100.1"), ("", "127.0.0.1")] {
+        let app = spawn_app_with(move |s| s.server.trusted_proxies = trusted.into()).await;
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/token", app.address))
+            .header("X-Forwarded-For", "1.2.3.4, 198.51.100.1")
+            .json(&serde_json::json!({"email": "nobody@example.org", "password": "a guess", "code": "000000"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let ips: Vec<String> = app.with_db(|c| {
+            use diesel::prelude::*;
+            sign_in_attempts::table
+                .select(sign_in_attempts::ip)
+                .load(c)
+                .unwrap()
+        });
+        assert_eq!(ips, [expected], "trusting {trusted:?}");
+    }
+}
