@@ -79,6 +79,9 @@ pub struct SmtpServer {
     inner: Arc<Mutex<Inner>>,
     security: Security,
     accept: Option<JoinHandle<()>>,
+    /// While set, every connection is closed as soon as it is made, as a server that is down.
+    /// The port stays bound, so no other test's server can take it meanwhile.
+    refusing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SmtpServer {
@@ -94,6 +97,7 @@ impl SmtpServer {
             inner: Arc::default(),
             security,
             accept: None,
+            refusing: Arc::default(),
         };
         server.accept = Some(server.serve(listener));
         server
@@ -106,26 +110,27 @@ impl SmtpServer {
     fn serve(&self, listener: TcpListener) -> JoinHandle<()> {
         let inner = self.inner.clone();
         let security = self.security.clone();
+        let refusing = self.refusing.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                if refusing.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(stream);
+                    continue;
+                }
                 tokio::spawn(connection(stream, inner.clone(), security.clone()));
             }
         })
     }
 
-    /// Closes the listener: connections are refused until [`SmtpServer::up`].
+    /// The server goes down: every connection is closed unanswered until [`SmtpServer::up`].
     pub async fn down(&mut self) {
-        if let Some(task) = self.accept.take() {
-            task.abort();
-            let _ = task.await;
-        }
+        self.refusing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub async fn up(&mut self) {
-        if self.accept.is_none() {
-            let listener = TcpListener::bind(self.addr).await.expect("rebind the port");
-            self.accept = Some(self.serve(listener));
-        }
+        self.refusing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Answer MAIL FROM with 451 (try again later) while set.
