@@ -39,11 +39,7 @@ async fn referral_heading(
     user: &CurrentUser,
     referral_id: String,
 ) -> Result<(Referral, Heading), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| service::form_on_referral(c, &acting, &referral_id))
-        .await
+    read_form(state, user, referral_id, service::form_on_referral).await
 }
 
 /// A session, its referral and the page's caption, as [`referral_heading`].
@@ -52,11 +48,7 @@ async fn session_heading(
     user: &CurrentUser,
     session_id: String,
 ) -> Result<(Referral, Session, Heading), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| service::form_on_session(c, &acting, &session_id))
-        .await
+    read_form(state, user, session_id, service::form_on_session).await
 }
 
 fn back_to(referral_id: &str) -> String {
@@ -451,11 +443,7 @@ async fn recording_heading(
     user: &CurrentUser,
     session_id: String,
 ) -> Result<(Session, Heading, Option<String>), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| service::recording_form(c, &acting, &session_id))
-        .await
+    read_form(state, user, session_id, service::recording_form).await
 }
 
 fn attendance_ctx(
@@ -779,6 +767,18 @@ pub async fn alert(
     .await
 }
 
+/// Runs the use case `f` reading what a form on record `id` shows, as the signed-in person,
+/// in a write transaction (the view is recorded in it).
+async fn read_form<T: Send + 'static>(
+    state: &State,
+    user: &CurrentUser,
+    id: String,
+    f: fn(&mut crate::db::DbConn, &Ctx, &str) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let acting = Ctx::from(user);
+    state.db.write(move |c| f(c, &acting, &id)).await
+}
+
 // ------------------------------------------------------------------ enforcement
 
 async fn review_heading(
@@ -786,11 +786,7 @@ async fn review_heading(
     user: &CurrentUser,
     review_id: String,
 ) -> Result<(Heading, enforcement::ReviewContext), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| enforcement::review_form(c, &acting, &review_id))
-        .await
+    read_form(state, user, review_id, enforcement::review_form).await
 }
 
 fn decision_ctx(
@@ -861,11 +857,7 @@ async fn withdrawal_heading(
     user: &CurrentUser,
     review_id: String,
 ) -> Result<(Heading, enforcement::WithdrawalContext), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| enforcement::withdrawal_form(c, &acting, &review_id))
-        .await
+    read_form(state, user, review_id, enforcement::withdrawal_form).await
 }
 
 fn withdrawal_ctx(
@@ -937,11 +929,7 @@ async fn correction_heading(
     user: &CurrentUser,
     session_id: String,
 ) -> Result<(Session, Attendance, Heading), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| service::correction_form(c, &acting, &session_id))
-        .await
+    read_form(state, user, session_id, service::correction_form).await
 }
 
 fn correction_ctx(h: &Heading, s: &Session, was: &Attendance, raw: &RawForm) -> tera::Context {
@@ -1032,11 +1020,7 @@ async fn evidence_heading(
     user: &CurrentUser,
     session_id: String,
 ) -> Result<(Session, Heading), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| enforcement::evidence_form(c, &acting, &session_id))
-        .await
+    read_form(state, user, session_id, enforcement::evidence_form).await
 }
 
 fn evidence_ctx(h: &Heading, s: &Session, raw: &RawForm) -> tera::Context {
@@ -1135,11 +1119,7 @@ async fn notes_heading(
     user: &CurrentUser,
     session_id: String,
 ) -> Result<(crate::sessions::notes::Notes, Heading), AppError> {
-    let acting = Ctx::from(user);
-    state
-        .db
-        .write(move |c| crate::sessions::notes::view(c, &acting, &session_id))
-        .await
+    read_form(state, user, session_id, crate::sessions::notes::view).await
 }
 
 #[derive(Serialize)]

@@ -5,16 +5,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::free_port;
+
 const ENTRYPOINT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploy/entrypoint.sh");
 const BIN: &str = env!("CARGO_BIN_EXE_mhtr-pathway");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The entry point with the environment the image gives, on `port`, its SQLite database in
 /// a folder under `dir` that does not exist yet.

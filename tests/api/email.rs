@@ -5,7 +5,7 @@
 use chrono::Duration;
 use diesel::prelude::*;
 use mhtr_pathway::db::schema::outbox_messages;
-use mhtr_pathway::notifications::messages::{Message, MessageKind};
+use mhtr_pathway::notifications::messages::MessageKind;
 use mhtr_pathway::notifications::model::{self, OutboxStatus};
 use mhtr_pathway::notifications::worker::Pass;
 use mhtr_pathway::users::model::Role;
@@ -370,21 +370,7 @@ async fn repeated_refusals_dead_letter_a_message_that_an_administrator_can_retry
 async fn two_workers_running_at_once_never_send_the_same_message() {
     let server = SmtpServer::start().await;
     let app = spawn_app_with_smtp(&server, |_| {}).await;
-    app.with_db(|c| {
-        for n in 0..12 {
-            mhtr_pathway::notifications::enqueue(
-                c,
-                Message {
-                    kind: MessageKind::VettingExpiring,
-                    to: format!("person{n}@staff.example.org"),
-                    subject: "Your vetting expires soon".into(),
-                    text_body: "Text".into(),
-                    html_body: "<p>HTML</p>".into(),
-                },
-            )
-            .unwrap();
-        }
-    });
+    app.with_db(|c| crate::helpers::queue_staff_emails(c, 12));
     let (a, b) = (app.email_worker(), app.email_worker());
     let (pass_a, pass_b) = tokio::join!(a.run_once(), b.run_once());
     assert_eq!(pass_a.unwrap().sent + pass_b.unwrap().sent, 12);

@@ -621,6 +621,32 @@ pub struct Invitation {
     pub path: String,
 }
 
+/// A port free a moment ago, for a listener a test configures by address.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Queues `n` staff emails (vetting reminders to person0@…, person1@…) as the service would.
+pub fn queue_staff_emails(c: &mut DbConn, n: usize) {
+    use mhtr_pathway::notifications::messages::{Message, MessageKind};
+    for k in 0..n {
+        mhtr_pathway::notifications::enqueue(
+            c,
+            Message {
+                kind: MessageKind::VettingExpiring,
+                to: format!("person{k}@staff.example.org"),
+                subject: "Your vetting expires soon".into(),
+                text_body: "Text".into(),
+                html_body: "<p>HTML</p>".into(),
+            },
+        )
+        .expect("queue an email");
+    }
+}
+
 pub fn today() -> NaiveDate {
     mhtr_pathway::clock::today()
 }

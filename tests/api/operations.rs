@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use mhtr_pathway::db::DbConn;
-use mhtr_pathway::notifications::messages::{Message, MessageKind};
 use mhtr_pathway::users::model::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::smtp::SmtpServer;
-use crate::helpers::{TestDatabase, spawn_app, spawn_app_with, spawn_app_with_smtp};
+use crate::helpers::{
+    TestDatabase, free_port, queue_staff_emails, spawn_app, spawn_app_with, spawn_app_with_smtp,
+};
 
 fn request_id(res: &reqwest::Response) -> String {
     res.headers()
@@ -187,14 +188,6 @@ async fn readiness_fails_while_the_database_refuses_writes() {
     assert_eq!(status, StatusCode::OK);
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 const TOKEN: &str = "a-metrics-token-of-32-characters-or-more";
 
 #[tokio::test]
@@ -214,19 +207,7 @@ async fn the_metrics_listen_apart_count_by_route_pattern_and_name_nobody() {
     app.new_browser()
         .submit_password(&user.email, "a wrong guess at it")
         .await;
-    app.with_db(|c| {
-        mhtr_pathway::notifications::enqueue(
-            c,
-            Message {
-                kind: MessageKind::VettingExpiring,
-                to: "queued@staff.example.org".into(),
-                subject: "Your vetting expires soon".into(),
-                text_body: "Text".into(),
-                html_body: "<p>HTML</p>".into(),
-            },
-        )
-        .unwrap();
-    });
+    app.with_db(|c| queue_staff_emails(c, 1));
 
     // Not on the public address.
     assert_eq!(
@@ -266,7 +247,7 @@ async fn the_metrics_listen_apart_count_by_route_pattern_and_name_nobody() {
         "/a/path",
         "Smith",
         user.email.as_str(),
-        "queued@staff.example.org",
+        "person0@staff.example.org",
     ] {
         assert!(!text.contains(absent), "{absent} in:\n{text}");
     }
@@ -319,21 +300,7 @@ async fn two_instances_share_sign_in_throttling_and_the_outbox() {
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // Both workers poll the one outbox: each message is sent once.
-    app.with_db(|c| {
-        for n in 0..20 {
-            mhtr_pathway::notifications::enqueue(
-                c,
-                Message {
-                    kind: MessageKind::VettingExpiring,
-                    to: format!("person{n}@staff.example.org"),
-                    subject: "Your vetting expires soon".into(),
-                    text_body: "Text".into(),
-                    html_body: "<p>HTML</p>".into(),
-                },
-            )
-            .unwrap();
-        }
-    });
+    app.with_db(|c| queue_staff_emails(c, 20));
     for _ in 0..100 {
         if smtp.received().len() >= 20 {
             break;
