@@ -25,14 +25,14 @@ pub const UNMATCHED: &str = "unmatched";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
 }
 
@@ -121,19 +121,35 @@ static METRICS: LazyLock<Instance> = LazyLock::new(|| {
     }
 });
 
+/// The method label: the standard methods by name, anything else as `other`, so a client
+/// cannot add labels by inventing methods.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// A request answered: `route` is its pattern (or [`UNMATCHED`]).
 pub fn request(method: &str, route: &str, status: u16, seconds: f64) {
+    let method = method_label(method);
     let m = &*METRICS;
     m.requests
         .get_or_create(&RequestLabels {
-            method: method.to_owned(),
+            method,
             route: route.to_owned(),
             status,
         })
         .inc();
     m.latency
         .get_or_create(&RouteLabels {
-            method: method.to_owned(),
+            method,
             route: route.to_owned(),
         })
         .observe(seconds);
@@ -286,5 +302,13 @@ mod tests {
         assert!(text.contains(r#"mhtr_outbox_oldest_queued_seconds{queue="email"} 30"#));
         assert!(text.contains(r#"mhtr_outbox_dead_letters{queue="email"} 1"#));
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn an_invented_method_is_counted_as_other() {
+        request("BREW", "unmatched", 405, 0.001);
+        let text = render(&Snapshot::default());
+        assert!(!text.contains("BREW"), "{text}");
+        assert!(text.contains(r#"method="other",route="unmatched",status="405""#));
     }
 }
