@@ -77,6 +77,8 @@ struct Instance {
     sign_in: Family<OutcomeLabels, Counter>,
     housekeeping: Family<JobLabels, Counter>,
     housekeeping_last: Family<JobLabel, Gauge>,
+    worker: Family<JobLabels, Counter>,
+    worker_last: Family<JobLabel, Gauge>,
 }
 
 static METRICS: LazyLock<Instance> = LazyLock::new(|| {
@@ -111,6 +113,18 @@ static METRICS: LazyLock<Instance> = LazyLock::new(|| {
         "When each housekeeping job last finished, as a Unix time",
         housekeeping_last.clone(),
     );
+    let worker = Family::<JobLabels, Counter>::default();
+    registry.register(
+        "worker_passes",
+        "Passes of the delivery workers over their outbox (job: email, reminders), by outcome",
+        worker.clone(),
+    );
+    let worker_last = Family::<JobLabel, Gauge>::default();
+    registry.register(
+        "worker_last_pass_timestamp_seconds",
+        "When each delivery worker last finished a pass, as a Unix time",
+        worker_last.clone(),
+    );
     Instance {
         registry,
         requests,
@@ -118,6 +132,8 @@ static METRICS: LazyLock<Instance> = LazyLock::new(|| {
         sign_in,
         housekeeping,
         housekeeping_last,
+        worker,
+        worker_last,
     }
 });
 
@@ -186,6 +202,20 @@ pub fn housekeeping(job: &'static str, ok: bool) {
         })
         .inc();
     m.housekeeping_last
+        .get_or_create(&JobLabel { job })
+        .set(crate::clock::now().and_utc().timestamp());
+}
+
+/// A delivery worker has made a pass over its outbox.
+pub fn worker_pass(job: &'static str, ok: bool) {
+    let m = &*METRICS;
+    m.worker
+        .get_or_create(&JobLabels {
+            job,
+            outcome: if ok { "ok" } else { "failed" },
+        })
+        .inc();
+    m.worker_last
         .get_or_create(&JobLabel { job })
         .set(crate::clock::now().and_utc().timestamp());
 }
@@ -302,6 +332,20 @@ mod tests {
         assert!(text.contains(r#"mhtr_outbox_oldest_queued_seconds{queue="email"} 30"#));
         assert!(text.contains(r#"mhtr_outbox_dead_letters{queue="email"} 1"#));
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn housekeeping_and_the_workers_are_counted_with_their_last_run() {
+        housekeeping("test_job", true);
+        worker_pass("test_worker", false);
+        let text = render(&Snapshot::default());
+        assert!(
+            text.contains(r#"mhtr_housekeeping_runs_total{job="test_job",outcome="ok"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"mhtr_housekeeping_last_run_timestamp_seconds{job="test_job"}"#));
+        assert!(text.contains(r#"mhtr_worker_passes_total{job="test_worker",outcome="failed"} 1"#));
+        assert!(text.contains(r#"mhtr_worker_last_pass_timestamp_seconds{job="test_worker"}"#));
     }
 
     #[test]

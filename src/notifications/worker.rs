@@ -134,7 +134,9 @@ impl Worker {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = self.run_once().await {
+                let pass = self.run_once().await;
+                crate::metrics::worker_pass("email", pass.is_ok());
+                if let Err(e) = pass {
                     log::warn!("email delivery pass failed: {e}");
                 }
             }

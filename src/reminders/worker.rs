@@ -267,7 +267,9 @@ impl Worker {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = self.run_once().await {
+                let pass = self.run_once().await;
+                crate::metrics::worker_pass("reminders", pass.is_ok());
+                if let Err(e) = pass {
                     log::warn!("reminder pass failed: {e}");
                 }
             }
