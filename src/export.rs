@@ -402,6 +402,9 @@ pub const TABLES: &[Table] = &[
             ("note", Text),
             ("decided_by", Text),
             ("decided_at", Timestamp),
+            ("withdrawn_at", Timestamp),
+            ("withdrawn_by", Text),
+            ("withdrawn_reason", Text),
         ],
     },
     Table {
