@@ -54,6 +54,7 @@ coded_enum! {
         Booked = ("booked", "Appointments booked"),
         Moved = ("moved", "Appointment moved"),
         Upcoming = ("upcoming", "Reminder before an appointment"),
+        Cancelled = ("cancelled", "Appointment cancelled"),
     }
 }
 

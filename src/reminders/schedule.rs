@@ -1,6 +1,7 @@
 //! Which messages a referral's booked sessions should have, written in the transaction of
 //! the change that booked, moved or cancelled them: a confirmation for sessions newly
-//! booked or moved, and the reminders before each session. Messages written earlier that no
+//! booked or moved, the reminders before each session, and word that a session the person
+//! was told of is cancelled (when nothing replaces it). Messages written earlier that no
 //! longer fit (the session moved or was cancelled, the contact details changed, consent was
 //! withdrawn) are withdrawn before they go.
 
@@ -36,6 +37,42 @@ fn upcoming(
         .filter(treatment_sessions::referral_id.eq(referral_id))
         .filter(treatment_sessions::status.eq(SessionStatus::Booked))
         .filter(treatment_sessions::starts_at.gt(after_local))
+        .order(treatment_sessions::starts_at.asc())
+        .select((
+            treatment_sessions::id,
+            treatment_sessions::starts_at,
+            treatment_sessions::mode,
+            treatment_sessions::location,
+            treatment_sessions::replaces_id,
+        ))
+        .load(c)?)
+}
+
+/// The referral's cancelled sessions still to come that the person was sent a message about
+/// and that no session replaces.
+fn told_and_cancelled(
+    c: &mut DbConn,
+    referral_id: &str,
+    after_local: NaiveDateTime,
+) -> Result<Vec<Upcoming>, AppError> {
+    let replacing = diesel::alias!(treatment_sessions as replacing);
+    let told = reminders::table
+        .filter(reminders::session_id.eq(treatment_sessions::id))
+        .filter(reminders::status.eq(ReminderStatus::Sent))
+        .filter(reminders::kind.ne(ReminderKind::Cancelled));
+    let replaced = replacing
+        .filter(
+            replacing
+                .field(treatment_sessions::replaces_id)
+                .eq(treatment_sessions::id.nullable()),
+        )
+        .select(replacing.field(treatment_sessions::id));
+    Ok(treatment_sessions::table
+        .filter(treatment_sessions::referral_id.eq(referral_id))
+        .filter(treatment_sessions::status.eq(SessionStatus::Cancelled))
+        .filter(treatment_sessions::starts_at.gt(after_local))
+        .filter(diesel::dsl::exists(told))
+        .filter(diesel::dsl::not(diesel::dsl::exists(replaced)))
         .order(treatment_sessions::starts_at.asc())
         .select((
             treatment_sessions::id,
@@ -179,8 +216,13 @@ pub fn sync(
         .as_ref()
         .filter(|_| blocked.is_none())
         .and_then(|d| d.route().map(|(ch, to)| (ch, to.to_owned(), d.language)));
+    let cancelled = told_and_cancelled(c, referral_id, now_local)?;
     for q in &queued {
-        let session = sessions.iter().find(|s| s.id == q.session_id);
+        let session = if q.kind == ReminderKind::Cancelled {
+            cancelled.iter().find(|s| s.id == q.session_id)
+        } else {
+            sessions.iter().find(|s| s.id == q.session_id)
+        };
         let why = match (&route, session) {
             (None, _) => blocked.unwrap_or("reminders are not wanted"),
             (_, None) => "the appointment was moved or cancelled",
@@ -236,6 +278,14 @@ pub fn sync(
                 .execute(c)?;
         }
     }
+    // A session the person was told of, cancelled with nothing in its place: they are told,
+    // so they do not come (once: the message's key holds the session and its time).
+    for s in &cancelled {
+        if channel == Channel::Letter && !letter_in_time(settings, s.starts_at, now_local) {
+            continue;
+        }
+        writer.write(c, s, ReminderKind::Cancelled, "cancel", now)?;
+    }
     // Reminders before each session: not by letter, which would arrive too late.
     if channel != Channel::Letter {
         for s in &sessions {
@@ -279,8 +329,14 @@ pub fn still_wanted(c: &mut DbConn, r: &Reminder) -> Result<Option<&'static str>
         .first(c)
         .optional()?;
     let now_local = crate::clock::utc_to_london(crate::clock::now());
+    let wanted_status = if r.kind == ReminderKind::Cancelled {
+        SessionStatus::Cancelled
+    } else {
+        SessionStatus::Booked
+    };
     match session {
-        Some((SessionStatus::Booked, at)) if at == r.for_starts_at && at > now_local => {}
+        Some((status, at))
+            if status == wanted_status && at == r.for_starts_at && at > now_local => {}
         Some((_, at)) if at <= now_local => return Ok(Some("the appointment has passed")),
         _ => return Ok(Some("the appointment was moved or cancelled")),
     }

@@ -58,6 +58,10 @@ pub fn shipped(kind: ReminderKind, language: Language) -> Wording {
             "Reminder: appointment with ((provider))",
             "Reminder: you have an appointment with ((provider)) on ((date)) at ((time)), ((place)).",
         ),
+        (ReminderKind::Cancelled, Language::English) => (
+            "Your appointment with ((provider)) is cancelled",
+            "Your appointment with ((provider)) on ((date)) at ((time)) is cancelled, so you do not need to attend. We will tell you when your next appointment is.",
+        ),
         (ReminderKind::Booked, Language::Welsh) => (
             "Eich apwyntiadau gyda ((provider))",
             "Mae eich apwyntiad nesaf gyda ((provider)) ar ((date)) am ((time)), ((place)). Byddwn yn eich atgoffa cyn pob apwyntiad.",
@@ -69,6 +73,10 @@ pub fn shipped(kind: ReminderKind, language: Language) -> Wording {
         (ReminderKind::Upcoming, Language::Welsh) => (
             "Nodyn atgoffa: apwyntiad gyda ((provider))",
             "Nodyn atgoffa: mae gennych apwyntiad gyda ((provider)) ar ((date)) am ((time)), ((place)).",
+        ),
+        (ReminderKind::Cancelled, Language::Welsh) => (
+            "Mae eich apwyntiad gyda ((provider)) wedi'i ganslo",
+            "Mae eich apwyntiad gyda ((provider)) ar ((date)) am ((time)) wedi'i ganslo, felly does dim angen i chi ddod. Byddwn yn dweud wrthych pryd mae eich apwyntiad nesaf.",
         ),
     };
     Wording {

@@ -690,7 +690,7 @@ async fn administrators_change_the_wording_with_a_preview_and_it_is_used() {
     let admin = t.app.api(&t.admin).await;
     let (status, list) = admin.get("/api/v1/reminders/templates").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["templates"].as_array().unwrap().len(), 6);
+    assert_eq!(list["templates"].as_array().unwrap().len(), 8);
     let (status, _) = c.cl.get("/api/v1/reminders/templates").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
@@ -875,4 +875,88 @@ async fn the_report_gives_staff_reminder_coverage_and_the_did_not_attend_rate_wi
             .all(|s| s["key"] != "reminders"),
         "councillors do not see per-session reminder figures"
     );
+}
+
+async fn cancel(c: &Clients, session: &Value, reason: &str) -> Value {
+    let (status, r) =
+        c.ap.post(
+            &format!(
+                "/api/v1/sessions/{}/cancel",
+                session["id"].as_str().unwrap()
+            ),
+            &json!({"version": session["version"], "cancel_reason": reason}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    r
+}
+
+/// A session the person was told of and that is cancelled: they are told not to come, once.
+/// Not for a session they were never told of.
+#[tokio::test]
+async fn the_person_is_told_when_a_session_they_know_of_is_cancelled() {
+    let (t, stand_in) = with_notify(notify::api_key()).await;
+    let c = clients(&t).await;
+    let (id, sessions) = planned(&t, &c, 311).await;
+    save_contact(&c.ap, &id, &contact("07700900123", "sms", "en")).await;
+    assert_eq!(worker(&t).run_once().await.unwrap().sent, 1, "the booking");
+    // The third session's reminder two days before has gone too.
+    let third_d2 = reminders_of(&t, &id)
+        .await
+        .into_iter()
+        .find(|r| r.session_id == sessions[2]["id"].as_str().unwrap() && r.slot == "d2")
+        .unwrap()
+        .id;
+    due_now(&t, &[&third_d2]).await;
+    assert_eq!(worker(&t).run_once().await.unwrap().sent, 1);
+    let kinds_for = |all: &[Reminder], session: &Value| -> Vec<String> {
+        all.iter()
+            .filter(|r| r.session_id == session["id"].as_str().unwrap())
+            .filter(|r| r.status.as_str() != "cancelled")
+            .map(|r| r.kind.as_str().to_owned())
+            .collect()
+    };
+
+    // Never told of the second: nothing to say when it goes.
+    cancel(&c, &sessions[1], "person_request").await;
+    let all = reminders_of(&t, &id).await;
+    assert!(
+        kinds_for(&all, &sessions[1]).is_empty(),
+        "{:?}",
+        kinds_for(&all, &sessions[1])
+    );
+
+    // Told of the first (the booking): it is cancelled with nothing in its place.
+    cancel(&c, &sessions[0], "person_unwell").await;
+    let all = reminders_of(&t, &id).await;
+    assert_eq!(kinds_for(&all, &sessions[0]), ["booked", "cancelled"]);
+    let before = stand_in.accepted().len();
+    assert_eq!(worker(&t).run_once().await.unwrap().sent, 1);
+    let text = stand_in.accepted()[before].text().to_owned();
+    assert!(
+        text.starts_with("Your appointment with Turning Point on ")
+            && text.contains("2:30pm is cancelled, so you do not need to attend"),
+        "{text}"
+    );
+
+    // Told of the third, which the service cannot hold: the replacement is added at the end
+    // of the plan, weeks later, so the person is told this one is off too.
+    let r = cancel(&c, &sessions[2], "practitioner_unavailable").await;
+    let replacement = r["replacement"].clone();
+    assert!(replacement.is_object(), "{r}");
+    let all = reminders_of(&t, &id).await;
+    assert_eq!(kinds_for(&all, &sessions[2]), ["upcoming", "cancelled"]);
+    assert!(kinds_for(&all, &replacement).contains(&"upcoming".to_owned()));
+
+    // Said once for each, however often the referral's messages are brought up to date.
+    let version = reminders_version(&c, &id).await;
+    let mut body = contact("07700900123", "sms", "en");
+    body["version"] = json!(version);
+    save_contact(&c.ap, &id, &body).await;
+    let said: usize = reminders_of(&t, &id)
+        .await
+        .iter()
+        .filter(|r| r.kind.as_str() == "cancelled")
+        .count();
+    assert_eq!(said, 2);
 }
