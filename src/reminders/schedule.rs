@@ -18,8 +18,9 @@ use crate::reminders::{Channel, Language, ReminderKind, ReminderStatus};
 use crate::sessions::codes::{Mode, SessionStatus};
 use crate::settings::ReminderSettings;
 
-/// A booked session still to come.
-#[derive(Debug, Clone, Queryable)]
+/// A session still to come, as its messages name it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = treatment_sessions)]
 pub struct Upcoming {
     pub id: String,
     pub starts_at: NaiveDateTime,
@@ -38,13 +39,7 @@ fn upcoming(
         .filter(treatment_sessions::status.eq(SessionStatus::Booked))
         .filter(treatment_sessions::starts_at.gt(after_local))
         .order(treatment_sessions::starts_at.asc())
-        .select((
-            treatment_sessions::id,
-            treatment_sessions::starts_at,
-            treatment_sessions::mode,
-            treatment_sessions::location,
-            treatment_sessions::replaces_id,
-        ))
+        .select(Upcoming::as_select())
         .load(c)?)
 }
 
@@ -74,13 +69,7 @@ fn told_and_cancelled(
         .filter(diesel::dsl::exists(told))
         .filter(diesel::dsl::not(diesel::dsl::exists(replaced)))
         .order(treatment_sessions::starts_at.asc())
-        .select((
-            treatment_sessions::id,
-            treatment_sessions::starts_at,
-            treatment_sessions::mode,
-            treatment_sessions::location,
-            treatment_sessions::replaces_id,
-        ))
+        .select(Upcoming::as_select())
         .load(c)?)
 }
 
