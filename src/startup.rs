@@ -217,41 +217,47 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let ran = state.db.write(crate::auth::session::purge_old).await;
-            crate::metrics::housekeeping("sessions", ran.is_ok());
-            match ran {
+            match ran(
+                "sessions",
+                state.db.write(crate::auth::session::purge_old).await,
+            ) {
                 Ok(n) if n > 0 => log::info!("removed {n} old session record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("session clean-up failed: {e}"),
             }
-            let ran = state
-                .db
-                .write(crate::referrals::service::purge_drafts)
-                .await;
-            crate::metrics::housekeeping("drafts", ran.is_ok());
-            match ran {
+            match ran(
+                "drafts",
+                state
+                    .db
+                    .write(crate::referrals::service::purge_drafts)
+                    .await,
+            ) {
                 Ok(n) if n > 0 => log::info!("removed {n} unsubmitted referral draft(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("referral draft clean-up failed: {e}"),
             }
-            let ran = state
-                .db
-                .write(|c| crate::notifications::model::purge_sent(c, crate::clock::now()))
-                .await;
-            crate::metrics::housekeeping("sent_emails", ran.is_ok());
-            match ran {
+            match ran(
+                "sent_emails",
+                state
+                    .db
+                    .write(|c| crate::notifications::model::purge_sent(c, crate::clock::now()))
+                    .await,
+            ) {
                 Ok(n) if n > 0 => log::info!("removed {n} old sent email record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("email clean-up failed: {e}"),
             }
             let emails = state.emails.clone();
             let today = crate::clock::today();
-            let ran = state
-                .db
-                .write(move |c| crate::notifications::vetting::queue_reminders(c, &emails, today))
-                .await;
-            crate::metrics::housekeeping("vetting_reminders", ran.is_ok());
-            match ran {
+            match ran(
+                "vetting_reminders",
+                state
+                    .db
+                    .write(move |c| {
+                        crate::notifications::vetting::queue_reminders(c, &emails, today)
+                    })
+                    .await,
+            ) {
                 Ok(n) if n > 0 => log::info!("queued vetting reminders for {n} user(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("vetting reminders failed: {e}"),
@@ -261,31 +267,38 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 state.settings.sessions.unrecorded_grace_working_days,
             );
             let now = crate::sessions::service::local_now();
-            let ran = state
-                .db
-                .write(move |c| crate::sessions::unrecorded::tell_officers(c, &emails, now, grace))
-                .await;
-            crate::metrics::housekeeping("unrecorded_sessions", ran.is_ok());
-            match ran {
+            match ran(
+                "unrecorded_sessions",
+                state
+                    .db
+                    .write(move |c| {
+                        crate::sessions::unrecorded::tell_officers(c, &emails, now, grace)
+                    })
+                    .await,
+            ) {
                 Ok(n) if n > 0 => log::info!("told officers of {n} unrecorded session(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("telling officers of unrecorded sessions failed: {e}"),
             }
             let emails = state.emails.clone();
             let today_uk = now.date();
-            let ran = state
-                .db
-                .write(move |c| crate::sessions::enforcement::lapse_overdue(c, &emails, today_uk))
-                .await;
-            crate::metrics::housekeeping("evidence_deadlines", ran.is_ok());
-            match ran {
+            match ran(
+                "evidence_deadlines",
+                state
+                    .db
+                    .write(move |c| {
+                        crate::sessions::enforcement::lapse_overdue(c, &emails, today_uk)
+                    })
+                    .await,
+            ) {
                 Ok(n) if n > 0 => log::info!("{n} absence(s) passed their last day for evidence"),
                 Ok(_) => {}
                 Err(e) => log::warn!("passing absences' last day for evidence failed: {e}"),
             }
-            let ran = state.db.run(crate::db::refresh_statistics).await;
-            crate::metrics::housekeeping("statistics", ran.is_ok());
-            if let Err(e) = ran {
+            if let Err(e) = ran(
+                "statistics",
+                state.db.run(crate::db::refresh_statistics).await,
+            ) {
                 log::warn!("refreshing the query planner's statistics failed: {e}");
             }
             if crate::notifications::digest::is_due(crate::clock::now()) {
@@ -306,8 +319,7 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                     }
                     Err(e) => Err(e),
                 };
-                crate::metrics::housekeeping("weekly_digests", queued.is_ok());
-                match queued {
+                match ran("weekly_digests", queued) {
                     Ok(n) if n > 0 => log::info!("queued weekly digests for {n} clinical lead(s)"),
                     Ok(_) => {}
                     Err(e) => log::warn!("weekly digests failed: {e}"),
@@ -315,6 +327,12 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             }
         }
     });
+}
+
+/// A housekeeping job's result, counted in the metrics on its way through.
+fn ran<T>(job: &'static str, result: Result<T, AppError>) -> Result<T, AppError> {
+    crate::metrics::housekeeping(job, result.is_ok());
+    result
 }
 
 /// Migrates the database, then gives referrals made before the reporting facts existed (or

@@ -603,14 +603,7 @@ pub fn withdrawal_form(
     ctx: &Ctx,
     review_id: &str,
 ) -> Result<(Caption, WithdrawalContext), AppError> {
-    let review = model::review(c, review_id)?;
-    let (r, reason) = ctx.open(c, &review.referral_id)?;
-    if !is_officer(&ctx.viewer, &r) {
-        return Err(AppError::Forbidden);
-    }
-    if !withdrawable(&review) {
-        return Err(not_withdrawable(&review));
-    }
+    let (review, r, reason) = open_withdrawable(c, ctx, review_id)?;
     let caption = crate::referrals::access::caption(c, &ctx.actor, &r, reason.as_deref())?;
     let s = model::session(c, &review.session_id)?;
     let day = format::date(s.starts_at.date());
@@ -635,12 +628,26 @@ pub fn withdrawal_form(
     ))
 }
 
-fn not_withdrawable(review: &EnforcementReview) -> AppError {
-    AppError::Conflict(if review.withdrawn_at.is_some() {
-        "This decision is already withdrawn".into()
-    } else {
-        "Only a warning or breach action can be withdrawn".into()
-    })
+/// Review `review_id` and its referral, opened through the reason gate, for its responsible
+/// officer while it holds a warning or breach action to withdraw; with the reason given.
+fn open_withdrawable(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    review_id: &str,
+) -> Result<(EnforcementReview, Referral, Option<String>), AppError> {
+    let review = model::review(c, review_id)?;
+    let (r, reason) = ctx.open(c, &review.referral_id)?;
+    if !is_officer(&ctx.viewer, &r) {
+        return Err(AppError::Forbidden);
+    }
+    if !withdrawable(&review) {
+        return Err(AppError::Conflict(if review.withdrawn_at.is_some() {
+            "This decision is already withdrawn".into()
+        } else {
+            "Only a warning or breach action can be withdrawn".into()
+        }));
+    }
+    Ok((review, r, reason))
 }
 
 /// The open reviews of later failures flagged because they followed the warning of `review`.
@@ -677,14 +684,7 @@ pub fn withdraw_decision(
 ) -> Result<DecisionWithdrawn, AppError> {
     let (viewer, actor) = (&ctx.viewer, &ctx.actor);
     crate::db::lock_audit_chain(c)?;
-    let review = model::review(c, review_id)?;
-    let (r, _) = ctx.open(c, &review.referral_id)?;
-    if !is_officer(viewer, &r) {
-        return Err(AppError::Forbidden);
-    }
-    if !withdrawable(&review) {
-        return Err(not_withdrawable(&review));
-    }
+    let (review, r, _) = open_withdrawable(c, ctx, review_id)?;
     let now = crate::clock::now();
     let changed = diesel::update(
         enforcement_reviews::table
