@@ -181,6 +181,17 @@ diesel::table! {
     }
 }
 
+// Each person's names as one lower-case text, " given family / family given ", under the
+// person whose referrals it leads to (a merged record's, under the one it was merged into),
+// behind a trigram index: on SQLite a full-text table kept by triggers, on PostgreSQL a
+// view over `people` with a `pg_trgm` index (migration 000038). Read only, with LIKE.
+diesel::table! {
+    people_names (person_id) {
+        person_id -> Text,
+        name -> Text,
+    }
+}
+
 diesel::table! {
     referrals (id) {
         id -> Text,
@@ -910,4 +921,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminder_templates,
     reminders,
     reminder_confirmations,
+    people_names,
 );

@@ -423,41 +423,65 @@ impl Sort {
     }
 }
 
-/// Whether a person is one a search of the case list names: by CRN or PNC ID (whole, any
-/// case), or by name (any part of the whole name or the family name, any case); `$text` is
-/// the search as typed. A referral is found by its reference too, which the callers check. A
-/// macro, not a function returning a boxed expression: [`refine`] puts it in a subquery of
-/// the scoped query, and diesel's multi-backend subqueries need its concrete type.
-macro_rules! person_matches {
-    ($text:expr, $without_pnc:expr) => {{
-        let upper = $text.trim().to_uppercase();
-        let p = like_pattern($text);
-        // No PNC ID is stored empty, so "" matches none.
-        let pnc = if $without_pnc {
-            String::new()
-        } else {
-            upper.clone()
-        };
-        people::crn
-            .eq(upper.clone())
-            .or(people::pnc_id.eq(pnc))
-            .or(lower(people::given_name.concat(" ").concat(people::family_name)).like(p.clone()))
-            .or(lower(people::family_name).like(p))
-    }};
+/// A name as a search of the case list looks for it: lower case, commas (and the slash the
+/// index keeps between the name's two orders) read as spaces, LIKE's wildcards dropped, spaces collapsed. Three characters or more are looked for anywhere in
+/// a person's names; one or two, as a whole name ("Li", "Ng"), which the trigram index
+/// serves as well (the needle padded with spaces is three or four characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameSearch {
+    needle: String,
 }
 
-fn like_pattern(q: &str) -> String {
-    format!(
-        "%{}%",
-        q.trim().to_lowercase().replace(['%', '_', '\\'], "")
-    )
+impl NameSearch {
+    /// The search for `text` as typed, or none when it holds no letters or digits.
+    pub fn new(text: &str) -> Option<Self> {
+        let cleaned: String = text
+            .to_lowercase()
+            .chars()
+            .map(|c| if matches!(c, ',' | '/') { ' ' } else { c })
+            .filter(|c| !matches!(c, '%' | '_' | '\\'))
+            .collect();
+        let words: Vec<&str> = cleaned.split_whitespace().collect();
+        if !words.iter().any(|w| w.chars().any(char::is_alphanumeric)) {
+            return None;
+        }
+        let joined = words.join(" ");
+        let needle = if joined.chars().count() < 3 {
+            format!(" {joined} ")
+        } else {
+            joined
+        };
+        Some(Self { needle })
+    }
+
+    /// The LIKE pattern for `people_names.name`.
+    pub fn pattern(&self) -> String {
+        format!("%{}%", self.needle)
+    }
+
+    /// Whether a person with these names is found: the same test as [`Self::pattern`] on
+    /// the text `people_names` keeps (migration 000038), made here for a caseload's people.
+    pub fn matches(&self, given_name: &str, family_name: &str) -> bool {
+        name_text(given_name, family_name).contains(&self.needle)
+    }
+}
+
+/// The text the names index keeps for a person: " given family / family given ", lower case.
+pub fn name_text(given_name: &str, family_name: &str) -> String {
+    format!(" {given_name} {family_name} / {family_name} {given_name} ").to_lowercase()
+}
+
+/// People whose CRN, or PNC ID unless `pnc` is empty, is the one searched for. No PNC ID is
+/// stored empty, so "" matches none.
+#[diesel::dsl::auto_type]
+fn numbered(crn: String, pnc: String) -> _ {
+    people::table.filter(people::crn.eq(crn).or(people::pnc_id.eq(pnc)))
 }
 
 /// Which of the referrals `ids` a search finds: by reference, or by their person's CRN, PNC
-/// ID or name, as [`refine`] searches. A caseload holds a few thousand referrals at most;
-/// asked of the people table as a whole, a name (matched anywhere in it, so no index serves
-/// it) would be compared with every person on the database (3 s on a million, BENCHMARKS.md,
-/// eighth run), so the caseload's own people are read and matched instead, a chunk at a time.
+/// ID or name (a record merged into the person's included), as [`refine`] searches. A
+/// caseload holds a few thousand referrals at most, so the caseload's own people are read
+/// and matched here, a chunk at a time, rather than the search asked of every person.
 fn search_within<'i>(
     conn: &mut DbConn,
     ids: impl Iterator<Item = &'i str>,
@@ -465,6 +489,7 @@ fn search_within<'i>(
     without_pnc: bool,
 ) -> Result<std::collections::HashSet<String>, AppError> {
     let upper = text.trim().to_uppercase();
+    let name = NameSearch::new(text);
     let ids: Vec<&str> = ids.collect();
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
@@ -476,12 +501,37 @@ fn search_within<'i>(
         let mut people_ids: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
         people_ids.sort_unstable();
         people_ids.dedup();
-        let matching: std::collections::HashSet<String> = people::table
-            .filter(people::id.eq_any(&people_ids))
-            .filter(person_matches!(text, without_pnc))
-            .select(people::id)
-            .load::<String>(conn)?
+        type Named = (
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let records: Vec<Named> = people::table
+            .filter(
+                people::id
+                    .eq_any(&people_ids)
+                    .or(people::merged_into_id.eq_any(&people_ids)),
+            )
+            .select((
+                people::id,
+                people::merged_into_id,
+                people::given_name,
+                people::family_name,
+                people::crn,
+                people::pnc_id,
+            ))
+            .load(conn)?;
+        let matching: std::collections::HashSet<String> = records
             .into_iter()
+            .filter(|(_, _, given, family, crn, pnc)| {
+                crn.as_deref() == Some(upper.as_str())
+                    || (!without_pnc && pnc.as_deref() == Some(upper.as_str()))
+                    || name.as_ref().is_some_and(|n| n.matches(given, family))
+            })
+            .map(|(id, merged_into, ..)| merged_into.unwrap_or(id))
             .collect();
         found.extend(
             rows.into_iter()
@@ -745,15 +795,33 @@ fn refine<'a>(mut q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
         );
     }
     if let Some(text) = filter.query.as_deref().filter(|t| !t.trim().is_empty()) {
+        use crate::db::schema::people_names;
         let upper = text.trim().to_uppercase();
-        let matching_people = people::table
-            .filter(person_matches!(text, filter.without_pnc))
-            .select(people::id);
-        q = q.filter(
-            referrals::reference
-                .eq(upper)
-                .or(referrals::person_id.eq_any(matching_people)),
-        );
+        let pnc = if filter.without_pnc {
+            String::new()
+        } else {
+            upper.clone()
+        };
+        // By reference, or by the CRN or PNC ID of the person or of a record merged into
+        // them.
+        let numbered = referrals::reference
+            .eq(upper.clone())
+            .or(referrals::person_id
+                .eq_any(numbered(upper.clone(), pnc.clone()).select(people::id)))
+            .or(referrals::person_id
+                .nullable()
+                .eq_any(numbered(upper, pnc).select(people::merged_into_id)));
+        q = match NameSearch::new(text) {
+            // Or by name, through the trigram index.
+            Some(name) => q.filter(
+                numbered.or(referrals::person_id.eq_any(
+                    people_names::table
+                        .filter(people_names::name.like(name.pattern()))
+                        .select(people_names::person_id),
+                )),
+            ),
+            None => q.filter(numbered),
+        };
     }
     q
 }
@@ -1042,4 +1110,47 @@ pub fn referral_ids_of_person(conn: &mut DbConn, person_id: &str) -> Result<Vec<
         .order(referrals::submitted_at.asc())
         .select(referrals::id)
         .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(q: &str) -> Option<String> {
+        NameSearch::new(q).map(|n| n.pattern())
+    }
+
+    #[test]
+    fn a_search_is_made_ready_for_the_names_index() {
+        assert_eq!(pattern("  SMITH "), Some("%smith%".into()));
+        assert_eq!(pattern("Smith,  John"), Some("%smith john%".into()));
+        // One or two characters: a whole name, which the trigram index still serves.
+        assert_eq!(pattern("Ng"), Some("% ng %".into()));
+        assert_eq!(pattern("j"), Some("% j %".into()));
+        // LIKE's wildcards and escape are dropped, not passed on.
+        assert_eq!(pattern("s%m_i\\th"), Some("%smith%".into()));
+        assert_eq!(pattern("a%"), Some("% a %".into()));
+        for nothing in ["", "   ", "%", "_%_", ",", " - "] {
+            assert_eq!(pattern(nothing), None, "{nothing:?}");
+        }
+    }
+
+    #[test]
+    fn the_names_match_as_the_index_matches() {
+        let n = |q: &str| NameSearch::new(q).unwrap();
+        assert_eq!(name_text("Li", "Ng"), " li ng / ng li ");
+        assert!(n("ng").matches("Li", "Ng"));
+        assert!(!n("ng").matches("Lionel", "Ngata"));
+        assert!(n("ngat").matches("Lionel", "Ngata"));
+        assert!(n("Ngata, Lionel").matches("Lionel", "Ngata"));
+        assert!(n("onel nga").matches("Lionel", "Ngata"));
+        assert!(!n("ngata ngata").matches("Lionel", "Ngata"));
+        // An erased person's blank names match nothing.
+        assert!(!n("a").matches("", ""));
+        assert!(
+            NameSearch::new("/").is_none(),
+            "the separator is not a name"
+        );
+        assert!(!n("ng / ng").matches("Li", "Ng"));
+    }
 }

@@ -681,6 +681,15 @@ const NOT_EXPORTED: &[&str] = &[
     "deferred_indexes",
     "reminders",
     "reminder_confirmations",
+    // The names index (migration 000038), made again from people by triggers on import;
+    // on SQLite a full-text table and its own tables.
+    "people_name_keys",
+    "people_names",
+    "people_names_data",
+    "people_names_idx",
+    "people_names_content",
+    "people_names_docsize",
+    "people_names_config",
 ];
 
 /// Columns left out of exported tables: secrets, and an area's intake mailbox change while it

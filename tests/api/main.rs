@@ -42,6 +42,7 @@ mod referrals;
 mod reminders;
 mod reports;
 mod retention;
+mod search;
 mod session_cache;
 mod session_notes;
 mod sessions;

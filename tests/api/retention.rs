@@ -26,7 +26,7 @@ use crate::treatment_sessions::{
 };
 
 /// A referral made by `po` in `area` and declined at screening by `cl`.
-async fn declined(po: &Api, cl: &Api, area: &str, n: u32) -> String {
+pub(crate) async fn declined(po: &Api, cl: &Api, area: &str, n: u32) -> String {
     let mut body = probation_json(
         area,
         "Robin",
@@ -62,7 +62,7 @@ async fn open_referral(po: &Api, area: &str, crn: &str) -> String {
 }
 
 /// Time passing: the referral reached its final status `days` ago.
-async fn closed_days_ago(app: &TestApp, id: &str, days: i64) {
+pub(crate) async fn closed_days_ago(app: &TestApp, id: &str, days: i64) {
     let id = id.to_owned();
     let at = (today() - Duration::days(days))
         .and_hms_opt(12, 0, 0)
@@ -195,7 +195,7 @@ fn position(page: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("{needle} on the page"))
 }
 
-fn version_on(page: &str) -> String {
+pub(crate) fn version_on(page: &str) -> String {
     let marker = "name=\"version\" value=\"";
     let i = position(page, marker) + marker.len();
     page[i..i + page[i..].find('"').unwrap()].to_owned()

@@ -1,0 +1,3 @@
+DROP INDEX people_merged_into;
+DROP VIEW people_names;
+DROP INDEX people_names_trgm;
