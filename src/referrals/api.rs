@@ -32,9 +32,16 @@ pub struct ListParams {
     pub q: Option<String>,
     /// newest (default), oldest, updated, reference, urgent (urgent first, then longest waiting).
     pub sort: Option<String>,
+    /// The page number (from 1). A deep page is read faster by `after` or `before`.
     pub page: Option<i64>,
     /// At most 100; 25 when not given.
     pub per_page: Option<i64>,
+    /// The page that follows this referral id in the list (a page's `next_after`): read from
+    /// the referral's place in the list's index, so a deep page costs what the first does.
+    /// `page` is then only the number to show; an id out of your scope is ignored.
+    pub after: Option<String>,
+    /// The page that comes before this referral id (a page's `previous_before`).
+    pub before: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +50,10 @@ pub struct ReferralPage {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
+    /// Give as `after` (with `page` + 1) for the next page; absent on the last page.
+    pub next_after: Option<String>,
+    /// Give as `before` (with `page` − 1) for the previous page; absent on the first.
+    pub previous_before: Option<String>,
 }
 
 /// List referrals in your scope.
@@ -76,10 +87,17 @@ pub async fn list(
     let per_page = p.per_page.unwrap_or(25).clamp(1, MAX_PER_PAGE);
     let page = p.page.unwrap_or(1).max(1);
     let viewer = Viewer::from(&api);
+    let at = model::Position::asked(
+        page,
+        per_page,
+        p.after.as_deref(),
+        p.before.as_deref(),
+        false,
+    );
     let (rows, total, areas) = state
         .db
         .run(move |c| {
-            let (rows, total) = model::list(c, &viewer, &filter, (page - 1) * per_page, per_page)?;
+            let (rows, total) = model::list(c, &viewer, &filter, &at, per_page)?;
             Ok((rows, total, crate::areas::active_areas(c)?))
         })
         .await?;
@@ -95,6 +113,12 @@ pub async fn list(
             .iter()
             .map(|r| ReferralSummary::new(r, area_name(&r.area_id)))
             .collect(),
+        next_after: (page * per_page < total)
+            .then(|| rows.last().map(|r| r.id.clone()))
+            .flatten(),
+        previous_before: (page > 1)
+            .then(|| rows.first().map(|r| r.id.clone()))
+            .flatten(),
         total,
         page,
         per_page,

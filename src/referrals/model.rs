@@ -628,6 +628,54 @@ pub struct ListRow {
     pub responsible_officer_id: Option<String>,
 }
 
+/// Where a page of a list starts. `offset` counts the referrals before it; `seek`, when
+/// given, finds the page by a neighbouring referral instead (keyset paging: the list's own
+/// index read from that referral's place, so page 2,000 costs what page 1 does). A seek from
+/// a referral not in the viewer's scope, or not found, falls back to the offset, so a link
+/// kept from a page still opens it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Position {
+    pub offset: i64,
+    pub seek: Option<Seek>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seek {
+    /// The page after this referral (the "Next" link: the last one on the page before).
+    After(String),
+    /// The page before this referral (the "Previous" link: the first one on the page after).
+    Before(String),
+    /// The last page.
+    Last,
+}
+
+impl Position {
+    pub fn at(offset: i64) -> Self {
+        Self { offset, seek: None }
+    }
+
+    /// The position a list's link asks for: page `page` (from 1) of `per` a page, and at
+    /// most one of the referral after which or before which it starts, or the last page.
+    pub fn asked(
+        page: i64,
+        per: i64,
+        after: Option<&str>,
+        before: Option<&str>,
+        last: bool,
+    ) -> Self {
+        let seek = match (after, before) {
+            (Some(a), _) if !a.is_empty() => Some(Seek::After(a.to_owned())),
+            (_, Some(b)) if !b.is_empty() => Some(Seek::Before(b.to_owned())),
+            _ if last => Some(Seek::Last),
+            _ => None,
+        };
+        Self {
+            offset: (page.max(1) - 1) * per,
+            seek,
+        }
+    }
+}
+
 /// A page of referrals in scope, as a list shows them, and the total matching.
 ///
 /// A caseload reached in several ways (a probation officer's own referrals, those they hold
@@ -640,9 +688,10 @@ pub fn list(
     conn: &mut DbConn,
     viewer: &Viewer,
     filter: &ListFilter,
-    offset: i64,
+    at: &Position,
     limit: i64,
 ) -> Result<(Vec<ListRow>, i64), AppError> {
+    let limit = limit.max(1);
     let unvetted;
     let filter = if viewer.police_cleared {
         filter
@@ -685,12 +734,19 @@ pub fn list(
             }
             total = keys.len() as i64;
             order(&mut keys, filter.sort);
-            page = keys
-                .into_iter()
-                .skip(offset.max(0) as usize)
-                .take(limit.max(0) as usize)
-                .map(|k| k.id)
-                .collect();
+            let limit = limit as usize;
+            let place = |id: &str| keys.iter().position(|k| k.id == id);
+            let range = match &at.seek {
+                Some(Seek::After(id)) => place(id).map(|i| i + 1..(i + 1 + limit).min(keys.len())),
+                Some(Seek::Before(id)) => place(id).map(|i| i.saturating_sub(limit)..i),
+                Some(Seek::Last) => Some(last_page_start(keys.len(), limit)..keys.len()),
+                None => None,
+            }
+            .unwrap_or_else(|| {
+                let from = (at.offset.max(0) as usize).min(keys.len());
+                from..(from + limit).min(keys.len())
+            });
+            page = keys[range].iter().map(|k| k.id.clone()).collect();
         }
         _ => {
             total = refine(scoped(viewer, Purpose::Casework), filter)
@@ -698,11 +754,48 @@ pub fn list(
                 .get_result(conn)?;
             // The page's ids first, so only the sort keys and ids are sorted, then the rows
             // of the page by key: sorting whole rows cost twice as much on a large caseload.
-            page = in_order(viewer, filter)
-                .select(referrals::id)
-                .offset(offset)
-                .limit(limit)
-                .load(conn)?;
+            let sought = match &at.seek {
+                Some(Seek::After(id)) => match cursor(conn, viewer, id)? {
+                    Some(k) => Some(
+                        beyond(ordered(viewer, filter, false), filter.sort, &k, false)
+                            .select(referrals::id)
+                            .limit(limit)
+                            .load(conn)?,
+                    ),
+                    None => None,
+                },
+                Some(Seek::Before(id)) => match cursor(conn, viewer, id)? {
+                    Some(k) => Some(
+                        beyond(ordered(viewer, filter, true), filter.sort, &k, true)
+                            .select(referrals::id)
+                            .limit(limit)
+                            .load::<String>(conn)?
+                            .into_iter()
+                            .rev()
+                            .collect(),
+                    ),
+                    None => None,
+                },
+                // The last page from the other end of the index.
+                Some(Seek::Last) => Some(
+                    ordered(viewer, filter, true)
+                        .select(referrals::id)
+                        .limit(total - last_page_start(total as usize, limit as usize) as i64)
+                        .load::<String>(conn)?
+                        .into_iter()
+                        .rev()
+                        .collect(),
+                ),
+                None => None,
+            };
+            page = match sought {
+                Some(page) => page,
+                None => in_order(viewer, filter)
+                    .select(referrals::id)
+                    .offset(at.offset.max(0))
+                    .limit(limit)
+                    .load(conn)?,
+            };
         }
     }
     // What the page shows of each, with the person's name, in one query.
@@ -728,20 +821,131 @@ pub fn list(
 
 /// Everyone else's list (whole areas) in the order asked for. Newest and oldest first, the
 /// default, read the referrals of each area and status from `referrals_area_status` in
-/// order, without visiting the rows (migration 000018).
+/// order, without visiting the rows (migration 000018; 000020 for the other orders).
 pub fn in_order<'a>(viewer: &Viewer, filter: &ListFilter) -> Scoped<'a> {
+    ordered(viewer, filter, false)
+}
+
+/// The list in its order, or `reversed` (for a page read from its far side).
+fn ordered<'a>(viewer: &Viewer, filter: &ListFilter, reversed: bool) -> Scoped<'a> {
     let q = refine(scoped(viewer, Purpose::Casework), filter);
+    // Whether the list climbs on its sort key (and on id, the tie-break).
+    let up = |ascending: bool| ascending != reversed;
+    macro_rules! by {
+        ($col:expr, $ascending:expr) => {
+            if up($ascending) {
+                q.order(($col.asc(), referrals::id.asc()))
+            } else {
+                q.order(($col.desc(), referrals::id.desc()))
+            }
+        };
+    }
     match filter.sort {
-        Sort::Newest => q.order((referrals::submitted_at.desc(), referrals::id.desc())),
-        Sort::Oldest => q.order((referrals::submitted_at.asc(), referrals::id.asc())),
-        Sort::Updated => q.order((referrals::updated_at.desc(), referrals::id.desc())),
-        Sort::Reference => q.order((referrals::reference.asc(), referrals::id.asc())),
-        // "urgent" sorts after "routine".
+        Sort::Newest => by!(referrals::submitted_at, false),
+        Sort::Oldest => by!(referrals::submitted_at, true),
+        Sort::Updated => by!(referrals::updated_at, false),
+        Sort::Reference => by!(referrals::reference, true),
+        // "urgent" sorts after "routine", and comes first; then the longest waiting.
+        Sort::UrgentFirst if reversed => q.order((
+            referrals::urgency.asc(),
+            referrals::submitted_at.desc(),
+            referrals::id.desc(),
+        )),
         Sort::UrgentFirst => q.order((
             referrals::urgency.desc(),
             referrals::submitted_at.asc(),
             referrals::id.asc(),
         )),
+    }
+}
+
+/// Where the last page of `total` items, `per` a page, starts.
+fn last_page_start(total: usize, per: usize) -> usize {
+    total.saturating_sub(1) / per.max(1) * per.max(1)
+}
+
+/// The sort keys of the referral a page is sought from, if the viewer may see it.
+fn cursor(conn: &mut DbConn, viewer: &Viewer, id: &str) -> Result<Option<SortKey>, AppError> {
+    use crate::db::types::At;
+    Ok(scoped(viewer, Purpose::Casework)
+        .filter(referrals::id.eq(id.to_owned()))
+        .select((
+            referrals::id,
+            referrals::submitted_at,
+            referrals::updated_at,
+            referrals::reference,
+            referrals::urgency,
+        ))
+        .first::<(String, At, At, String, Urgency)>(conn)
+        .optional()?
+        .map(|(id, submitted, updated, reference, urgency)| SortKey {
+            id,
+            submitted_at: submitted.0,
+            updated_at: updated.0,
+            reference,
+            urgency,
+        }))
+}
+
+/// The referrals of `q` that come after `k` in the list's order (`reversed`: before it).
+/// Each condition bounds the order's first key by `k`'s (`>=` or `<=`), so the database
+/// starts reading the list's index at `k`'s place instead of counting up to it.
+fn beyond<'a>(q: Scoped<'a>, sort: Sort, k: &SortKey, reversed: bool) -> Scoped<'a> {
+    type Condition = Box<
+        dyn BoxableExpression<
+                referrals::table,
+                crate::db::MultiBackend,
+                SqlType = diesel::sql_types::Bool,
+            >,
+    >;
+    let up = |ascending: bool| ascending != reversed;
+    let id = k.id.clone();
+    macro_rules! past {
+        ($col:expr, $x:expr, $ascending:expr) => {
+            if up($ascending) {
+                Box::new(
+                    $col.ge($x.clone())
+                        .and($col.gt($x.clone()).or(referrals::id.gt(id.clone()))),
+                ) as Condition
+            } else {
+                Box::new(
+                    $col.le($x.clone())
+                        .and($col.lt($x.clone()).or(referrals::id.lt(id.clone()))),
+                ) as Condition
+            }
+        };
+    }
+    match sort {
+        Sort::Newest => q.filter(past!(referrals::submitted_at, k.submitted_at, false)),
+        Sort::Oldest => q.filter(past!(referrals::submitted_at, k.submitted_at, true)),
+        Sort::Updated => q.filter(past!(referrals::updated_at, k.updated_at, false)),
+        Sort::Reference => q.filter(past!(referrals::reference, k.reference, true)),
+        Sort::UrgentFirst => {
+            let u = k.urgency;
+            // The longest waiting first within each urgency (`past!` turns it when reversed).
+            if reversed {
+                // Routine before urgent.
+                q.filter(
+                    referrals::urgency
+                        .ge(u)
+                        .and(referrals::urgency.gt(u).or(past!(
+                            referrals::submitted_at,
+                            k.submitted_at,
+                            true
+                        ))),
+                )
+            } else {
+                q.filter(
+                    referrals::urgency
+                        .le(u)
+                        .and(referrals::urgency.lt(u).or(past!(
+                            referrals::submitted_at,
+                            k.submitted_at,
+                            true
+                        ))),
+                )
+            }
+        }
     }
 }
 

@@ -225,18 +225,21 @@ fn viewer_of(c: &mut DbConn, email: &str) -> mhtr_pathway::referrals::model::Vie
 #[tokio::test]
 async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
     use diesel::prelude::*;
+    use mhtr_pathway::db::DbConn;
     use mhtr_pathway::db::schema::referrals;
     use mhtr_pathway::referrals::codes::EntryPoint;
-    use mhtr_pathway::referrals::model::{self, ListFilter, Sort};
+    use mhtr_pathway::referrals::model::{self, ListFilter, Position, Seek, Sort};
     use mhtr_pathway::referrals::state::{Status, Tab};
 
     let app = spawn_app().await;
     // Staff already working in an area take their share of its synthetic cases.
     let officer = app.create_user(Role::ProbationOfficer, &["Rutland", "Leicester"]);
     let practitioner = app.create_user(Role::AssistantPsychologist, &["Rutland"]);
+    let lead = app.create_user(Role::ClinicalLead, &["Rutland"]);
     synthesise(&app, 900, 7);
     let officer = app.with_db(|c| viewer_of(c, &officer.email));
     let practitioner = app.with_db(|c| viewer_of(c, &practitioner.email));
+    let lead = app.with_db(|c| viewer_of(c, &lead.email));
 
     // Synth makes every officer both referrer and responsible officer; give the demo
     // officer's caseload each of its ways: referrals of others they now hold, their own
@@ -347,8 +350,8 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
             ..Default::default()
         });
     }
-    let (mut compared, mut searched) = (0, 0);
-    for viewer in [&officer, &practitioner] {
+    let (mut compared, mut searched, mut sought) = (0, 0, 0);
+    for viewer in [&officer, &practitioner, &lead] {
         for filter in &filters {
             for sort in sorts {
                 let filter = ListFilter {
@@ -363,7 +366,8 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
                         .load(c)
                         .unwrap();
                     for (offset, limit) in [(0, 25), (25, 25), (40, 7), (all.len() as i64, 25)] {
-                        let (rows, total) = model::list(c, viewer, &filter, offset, limit).unwrap();
+                        let (rows, total) =
+                            model::list(c, viewer, &filter, &Position::at(offset), limit).unwrap();
                         assert_eq!(total, all.len() as i64, "{:?} {filter:?}", viewer.role);
                         let got: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
                         let want: Vec<&str> = all
@@ -378,12 +382,66 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
                             searched += got.len();
                         }
                     }
+                    // Keyset paging: forwards from the first page by each page's last
+                    // referral, and backwards from the last page by each page's first, gives
+                    // the whole list in order, each referral once.
+                    let ids = |rows: Vec<model::ListRow>| -> Vec<String> {
+                        rows.into_iter().map(|r| r.id).collect()
+                    };
+                    let limit = 40;
+                    let page = |c: &mut DbConn, seek: Option<Seek>| {
+                        let at = Position { offset: 0, seek };
+                        ids(model::list(c, viewer, &filter, &at, limit).unwrap().0)
+                    };
+                    let mut walked = page(c, None);
+                    while let Some(last) = walked.last().cloned() {
+                        let next = page(c, Some(Seek::After(last)));
+                        if next.is_empty() {
+                            break;
+                        }
+                        walked.extend(next);
+                    }
+                    assert_eq!(walked, all, "forwards: {:?} {filter:?}", viewer.role);
+                    let mut back = page(c, Some(Seek::Last));
+                    if !all.is_empty() {
+                        assert_eq!(back.len(), (all.len() - 1) % limit as usize + 1);
+                    }
+                    while let Some(first) = back.first().cloned() {
+                        let before = page(c, Some(Seek::Before(first)));
+                        if before.is_empty() {
+                            break;
+                        }
+                        back.splice(0..0, before);
+                    }
+                    assert_eq!(back, all, "backwards: {:?} {filter:?}", viewer.role);
+                    sought += all.len();
                 });
             }
         }
     }
     assert!(compared > 500, "the caseloads were not empty: {compared}");
     assert!(searched > 0, "the searches found someone in the caseload");
+    assert!(
+        sought > 1000,
+        "the lists paged by keyset were not empty: {sought}"
+    );
+    // A seek from a referral out of the viewer's scope is not answered from its place: the
+    // page falls back to its number.
+    app.with_db(|c| {
+        let elsewhere: String = referrals::table
+            .filter(referrals::area_id.ne_all(&lead.area_ids))
+            .select(referrals::id)
+            .first(c)
+            .unwrap();
+        let filter = ListFilter::default();
+        let at = |seek| Position { offset: 40, seek };
+        let by_number = model::list(c, &lead, &filter, &at(None), 40).unwrap().0;
+        let sought = model::list(c, &lead, &filter, &at(Some(Seek::After(elsewhere))), 40)
+            .unwrap()
+            .0;
+        let ids = |r: &[model::ListRow]| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&sought), ids(&by_number));
+    });
 }
 
 /// A clinical lead's list of whole areas, in each of its orders, is read from an area index
@@ -435,7 +493,8 @@ async fn a_leads_list_in_each_order_reads_an_area_index_alone() {
                         log.lock().unwrap().push(query.to_string());
                     }
                 });
-                let (rows, total) = model::list(c, &lead, &filter, 0, 25).unwrap();
+                let (rows, total) =
+                    model::list(c, &lead, &filter, &model::Position::at(0), 25).unwrap();
                 c.set_instrumentation(|_: InstrumentationEvent<'_>| {});
                 assert!(total > 0 && !rows.is_empty(), "{tab:?}: the list is empty");
                 let seen = seen.lock().unwrap();

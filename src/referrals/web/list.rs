@@ -26,6 +26,11 @@ pub struct ListQuery {
     q: Option<String>,
     sort: Option<String>,
     page: Option<i64>,
+    /// Keyset paging (see `model::Position`): the referral the page follows or precedes, or
+    /// the last page.
+    after: Option<String>,
+    before: Option<String>,
+    last: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +86,14 @@ pub async fn list(
         ),
     };
     let page_no = q.page.unwrap_or(1).max(1);
+    let last = q.last.as_deref() == Some("1");
+    let at = model::Position::asked(
+        page_no,
+        PAGE_SIZE,
+        q.after.as_deref(),
+        q.before.as_deref(),
+        last,
+    );
     let f2 = filter.clone();
     let is_lead = user.user.role == Role::ClinicalLead;
     // A caseload is a few hundred referrals at most, read along its indexes: a short read.
@@ -88,7 +101,7 @@ pub async fn list(
     let short = model::has_caseload(&viewer);
     let read = move |c: &mut DbConn| {
         let area_list = areas::named(c, &viewer.area_ids)?;
-        let (rows, total) = model::list(c, &viewer, &f2, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?;
+        let (rows, total) = model::list(c, &viewer, &f2, &at, PAGE_SIZE)?;
         let mut aps = Vec::new();
         if is_lead {
             for a in &viewer.area_ids {
@@ -154,8 +167,18 @@ pub async fn list(
     ctx.insert("tabs", &tabs);
     ctx.insert("items", &items);
     ctx.insert("total", &total);
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page_no = if last { pages } else { page_no };
     ctx.insert("page", &page_no);
-    ctx.insert("pages", &((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1));
+    ctx.insert("pages", &pages);
+    // The neighbouring pages and the last are linked by keyset, so each costs what the
+    // first does however deep (the page number stays in the link for the reader).
+    let id_param = |k: &str, r: Option<&model::ListRow>| {
+        r.map(|r| format!("&{k}={}", urlencode(&r.id)))
+            .unwrap_or_default()
+    };
+    ctx.insert("next_extra", &id_param("after", rows.last()));
+    ctx.insert("prev_extra", &id_param("before", rows.first()));
     ctx.insert(
         "base_url",
         &format!("/referrals?tab={}&{keep}", tab.as_str()),
