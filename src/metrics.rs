@@ -78,6 +78,7 @@ struct Instance {
     housekeeping: Family<JobLabels, Counter>,
     housekeeping_last: Family<JobLabel, Gauge>,
     worker: Family<JobLabels, Counter>,
+    report_cache: Family<OutcomeLabels, Counter>,
     worker_last: Family<JobLabel, Gauge>,
 }
 
@@ -125,7 +126,14 @@ static METRICS: LazyLock<Instance> = LazyLock::new(|| {
         "When each delivery worker last finished a pass, as a Unix time",
         worker_last.clone(),
     );
+    let report_cache = Family::<OutcomeLabels, Counter>::default();
+    registry.register(
+        "report_cache_lookups",
+        "Uptake reports asked for, by outcome: hit (kept, its inputs unchanged) or built",
+        report_cache.clone(),
+    );
     Instance {
+        report_cache,
         registry,
         requests,
         latency,
@@ -204,6 +212,16 @@ pub fn housekeeping(job: &'static str, ok: bool) {
     m.housekeeping_last
         .get_or_create(&JobLabel { job })
         .set(crate::clock::now().and_utc().timestamp());
+}
+
+/// An uptake report was asked for: kept (`hit`) or built.
+pub fn report_cache(hit: bool) {
+    METRICS
+        .report_cache
+        .get_or_create(&OutcomeLabels {
+            outcome: if hit { "hit" } else { "built" },
+        })
+        .inc();
 }
 
 /// A delivery worker has made a pass over its outbox.

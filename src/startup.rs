@@ -217,21 +217,17 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match ran(
-                "sessions",
-                state.db.write(crate::auth::session::purge_old).await,
-            ) {
+            match ran("sessions", state.db.write(crate::auth::session::purge_old)).await {
                 Ok(n) if n > 0 => log::info!("removed {n} old session record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("session clean-up failed: {e}"),
             }
             match ran(
                 "drafts",
-                state
-                    .db
-                    .write(crate::referrals::service::purge_drafts)
-                    .await,
-            ) {
+                state.db.write(crate::referrals::service::purge_drafts),
+            )
+            .await
+            {
                 Ok(n) if n > 0 => log::info!("removed {n} unsubmitted referral draft(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("referral draft clean-up failed: {e}"),
@@ -240,9 +236,10 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 "sent_emails",
                 state
                     .db
-                    .write(|c| crate::notifications::model::purge_sent(c, crate::clock::now()))
-                    .await,
-            ) {
+                    .write(|c| crate::notifications::model::purge_sent(c, crate::clock::now())),
+            )
+            .await
+            {
                 Ok(n) if n > 0 => log::info!("removed {n} old sent email record(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("email clean-up failed: {e}"),
@@ -251,13 +248,12 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             let today = crate::clock::today();
             match ran(
                 "vetting_reminders",
-                state
-                    .db
-                    .write(move |c| {
-                        crate::notifications::vetting::queue_reminders(c, &emails, today)
-                    })
-                    .await,
-            ) {
+                state.db.write(move |c| {
+                    crate::notifications::vetting::queue_reminders(c, &emails, today)
+                }),
+            )
+            .await
+            {
                 Ok(n) if n > 0 => log::info!("queued vetting reminders for {n} user(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("vetting reminders failed: {e}"),
@@ -269,13 +265,12 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             let now = crate::sessions::service::local_now();
             match ran(
                 "unrecorded_sessions",
-                state
-                    .db
-                    .write(move |c| {
-                        crate::sessions::unrecorded::tell_officers(c, &emails, now, grace)
-                    })
-                    .await,
-            ) {
+                state.db.write(move |c| {
+                    crate::sessions::unrecorded::tell_officers(c, &emails, now, grace)
+                }),
+            )
+            .await
+            {
                 Ok(n) if n > 0 => log::info!("told officers of {n} unrecorded session(s)"),
                 Ok(_) => {}
                 Err(e) => log::warn!("telling officers of unrecorded sessions failed: {e}"),
@@ -284,42 +279,37 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             let today_uk = now.date();
             match ran(
                 "evidence_deadlines",
-                state
-                    .db
-                    .write(move |c| {
-                        crate::sessions::enforcement::lapse_overdue(c, &emails, today_uk)
-                    })
-                    .await,
-            ) {
+                state.db.write(move |c| {
+                    crate::sessions::enforcement::lapse_overdue(c, &emails, today_uk)
+                }),
+            )
+            .await
+            {
                 Ok(n) if n > 0 => log::info!("{n} absence(s) passed their last day for evidence"),
                 Ok(_) => {}
                 Err(e) => log::warn!("passing absences' last day for evidence failed: {e}"),
             }
-            if let Err(e) = ran(
-                "statistics",
-                state.db.run(crate::db::refresh_statistics).await,
-            ) {
+            if let Err(e) = ran("statistics", state.db.run(crate::db::refresh_statistics)).await {
                 log::warn!("refreshing the query planner's statistics failed: {e}");
             }
             if crate::notifications::digest::is_due(crate::clock::now()) {
                 use crate::notifications::digest;
-                let emails = state.emails.clone();
-                let owed = state
-                    .db
-                    .read(move |c| digest::owed(c, &emails, today))
-                    .await;
-                let emails = state.emails.clone();
-                let queued = match owed {
-                    Ok(owed) if owed.is_empty() => Ok(0),
-                    Ok(owed) => {
-                        state
-                            .db
-                            .write(move |c| digest::queue_owed(c, &emails, today, owed))
-                            .await
+                let queued = async {
+                    let emails = state.emails.clone();
+                    let owed = state
+                        .db
+                        .read(move |c| digest::owed(c, &emails, today))
+                        .await?;
+                    if owed.is_empty() {
+                        return Ok(0);
                     }
-                    Err(e) => Err(e),
+                    let emails = state.emails.clone();
+                    state
+                        .db
+                        .write(move |c| digest::queue_owed(c, &emails, today, owed))
+                        .await
                 };
-                match ran("weekly_digests", queued) {
+                match ran("weekly_digests", queued).await {
                     Ok(n) if n > 0 => log::info!("queued weekly digests for {n} clinical lead(s)"),
                     Ok(_) => {}
                     Err(e) => log::warn!("weekly digests failed: {e}"),
@@ -329,9 +319,22 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
     });
 }
 
-/// A housekeeping job's result, counted in the metrics on its way through.
-fn ran<T>(job: &'static str, result: Result<T, AppError>) -> Result<T, AppError> {
+/// Runs a housekeeping job, counting it in the metrics and logging how long it took: a
+/// job that holds the database for long holds back every write (sign-ins included), so one
+/// taking more than a second is a warning.
+async fn ran<T>(
+    job: &'static str,
+    work: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let started = std::time::Instant::now();
+    let result = work.await;
+    let took = started.elapsed();
     crate::metrics::housekeeping(job, result.is_ok());
+    if took > Duration::from_secs(1) {
+        log::warn!("housekeeping job {job} took {} ms", took.as_millis());
+    } else {
+        log::debug!("housekeeping job {job} took {} ms", took.as_millis());
+    }
     result
 }
 

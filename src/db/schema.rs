@@ -193,6 +193,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     referrals (id) {
         id -> Text,
         reference -> Text,

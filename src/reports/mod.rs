@@ -1,5 +1,6 @@
 //! Uptake and capacity reporting for councillors and clinical leads.
 pub mod api;
+pub mod cache;
 pub mod catalogue;
 pub mod charts;
 pub mod cube;

@@ -83,9 +83,14 @@ pub async fn uptake(
                 .collect();
             match parse_query(c, &area_ids, &query) {
                 Ok(q) => {
-                    let mut report =
-                        uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
-                    uptake::apply_targets(&mut report, &targets);
+                    let report = uptake::report(
+                        c,
+                        &q.areas,
+                        &q.period,
+                        suppressed_for(role),
+                        threshold,
+                        &targets,
+                    )?;
                     Ok((all_areas, Ok((report, q.areas))))
                 }
                 Err(AppError::Validation(e)) => Ok((all_areas, Err(e))),
@@ -198,9 +203,14 @@ async fn download<T: Send + 'static>(
         .db
         .read(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
-            let mut report =
-                uptake::build(c, &q.areas, &q.period, suppressed_for(role), threshold)?;
-            uptake::apply_targets(&mut report, &targets);
+            let report = uptake::report(
+                c,
+                &q.areas,
+                &q.period,
+                suppressed_for(role),
+                threshold,
+                &targets,
+            )?;
             let body = render(&report)?;
             Ok((report, body))
         })

@@ -710,6 +710,31 @@ fn first_referral_month(c: &mut DbConn, areas: &[String]) -> Result<Option<Naive
 
 /// The report for the API: built for query `q`, with the targets beside their indicators,
 /// and its disclosure recorded.
+/// The report as the pages and the API show it (`build`, with the targets), kept while its
+/// inputs stand (`reports::cache`). Call inside a read (or write) transaction.
+pub fn report(
+    c: &mut DbConn,
+    areas: &[(String, String)],
+    period: &Period,
+    suppress: bool,
+    threshold: i64,
+    targets: &BTreeMap<String, Target>,
+) -> Result<Report, AppError> {
+    let key = crate::reports::cache::Key {
+        areas: areas.iter().map(|(id, _)| id.clone()).collect(),
+        period: period.code(),
+        suppress,
+        threshold,
+        today: crate::clock::today(),
+    };
+    let kept = crate::reports::cache::get_or_build(c, key, |c| {
+        let mut report = build(c, areas, period, suppress, threshold)?;
+        apply_targets(&mut report, targets);
+        Ok(report)
+    })?;
+    Ok((*kept).clone())
+}
+
 pub fn disclosed(
     c: &mut DbConn,
     actor: &crate::audit::Actor,
@@ -719,8 +744,7 @@ pub fn disclosed(
     targets: &BTreeMap<String, Target>,
 ) -> Result<Report, AppError> {
     use crate::audit::{self, AuditAction, Event};
-    let mut report = build(c, &q.areas, &q.period, suppress, threshold)?;
-    apply_targets(&mut report, targets);
+    let report = report(c, &q.areas, &q.period, suppress, threshold, targets)?;
     audit::record(
         c,
         actor,

@@ -1,0 +1,15 @@
+DROP TRIGGER report_facts_report_version ON report_facts;
+DROP TRIGGER report_cube_report_version ON report_cube;
+DROP TRIGGER report_cube_waits_report_version ON report_cube_waits;
+DROP TRIGGER report_area_months_report_version ON report_area_months;
+DROP TRIGGER reminders_report_version ON reminders;
+DROP TRIGGER treatment_sessions_report_version ON treatment_sessions;
+DROP TRIGGER users_report_version ON users;
+DROP TRIGGER user_areas_report_version ON user_areas;
+DROP TRIGGER practitioner_capacity_history_report_version ON practitioner_capacity_history;
+DROP TRIGGER practitioner_leave_report_version ON practitioner_leave;
+DROP TRIGGER service_closures_report_version ON service_closures;
+DROP TRIGGER area_populations_report_version ON area_populations;
+DROP TRIGGER areas_report_version ON areas;
+DROP FUNCTION report_version_bump();
+DROP TABLE report_version;

@@ -1,0 +1,106 @@
+//! The uptake report kept in memory per (areas, period, audience, day) and the version of
+//! its inputs (migration 000040: a counter every write to a table the report reads moves on,
+//! in the write's own transaction). The version is read in the same snapshot the report
+//! would be built in, so a report kept under a version is exactly what building it again
+//! would give: every figure equals a recount. A hit costs one read of the counter instead
+//! of the build (BENCHMARKS.md: 64 readers at once). Each instance keeps its own, so
+//! several instances on one database stay correct. Views are still audited by the callers,
+//! hit or not.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::report_version;
+use crate::error::AppError;
+use crate::reports::uptake::Report;
+
+/// Reports kept at most; past it the oldest kept is dropped.
+const KEPT: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// The areas' ids, in the order the report shows them.
+    pub areas: Vec<String>,
+    pub period: String,
+    /// Through disclosure control (councillors) or not.
+    pub suppress: bool,
+    pub threshold: i64,
+    /// Figures for a period that can still change are marked provisional by today's date.
+    pub today: NaiveDate,
+}
+
+struct Kept {
+    version: i64,
+    report: Arc<Report>,
+    /// When it was last used, in calls: the oldest goes first.
+    used: u64,
+}
+
+#[derive(Default)]
+struct Cache {
+    kept: HashMap<Key, Kept>,
+    calls: u64,
+}
+
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
+
+/// The version of the report's inputs, as this transaction sees them.
+pub fn version(c: &mut DbConn) -> Result<i64, AppError> {
+    Ok(report_version::table
+        .find(1)
+        .select(report_version::version)
+        .first(c)?)
+}
+
+/// The report for `key` as of this transaction: kept, or made by `build` and kept. Call
+/// inside the transaction `build` reads in.
+pub fn get_or_build(
+    c: &mut DbConn,
+    key: Key,
+    build: impl FnOnce(&mut DbConn) -> Result<Report, AppError>,
+) -> Result<Arc<Report>, AppError> {
+    let version = version(c)?;
+    {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        cache.calls += 1;
+        let calls = cache.calls;
+        if let Some(k) = cache.kept.get_mut(&key)
+            && k.version == version
+        {
+            k.used = calls;
+            crate::metrics::report_cache(true);
+            return Ok(k.report.clone());
+        }
+    }
+    crate::metrics::report_cache(false);
+    let report = Arc::new(build(c)?);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let calls = cache.calls;
+    // A newer version kept meanwhile by another reader stays.
+    if cache.kept.get(&key).is_some_and(|k| k.version > version) {
+        return Ok(report);
+    }
+    if cache.kept.len() >= KEPT
+        && !cache.kept.contains_key(&key)
+        && let Some(oldest) = cache
+            .kept
+            .iter()
+            .min_by_key(|(_, k)| k.used)
+            .map(|(key, _)| key.clone())
+    {
+        cache.kept.remove(&oldest);
+    }
+    cache.kept.insert(
+        key,
+        Kept {
+            version,
+            report: report.clone(),
+            used: calls,
+        },
+    );
+    Ok(report)
+}
