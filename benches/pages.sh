@@ -50,6 +50,13 @@ get() { # $1 = role, $2 = path; prints "status seconds bytes"
 one_referral=$(curl -fs -H "Cookie: __Host-mhtr-session=${cookie[officer]}" "$base/referrals?tab=in_treatment" |
   grep -o 'href="/referrals/[0-9a-f-]\{36\}"' | head -1 | sed 's/href="//;s/"$//')
 fy=$(( $(date +%Y) - ( $(date +%m) < 4 ? 2 : 1 ) ))
+# Page 2,000 as a reader reaches it: by the "Next" link of page 1,999 (keyset), in two orders.
+next_of() { # $1 = path of the page before; prints its Next link
+  curl -fs -H "Cookie: __Host-mhtr-session=${cookie[lead]}" "$base$1" |
+    grep -o 'href="[^"]*" rel="next"' | sed 's/href="//;s/" rel="next"//;s/&amp;/\&/g'
+}
+deep=$(next_of "/referrals?tab=ended&page=1999")
+deep_updated=$(next_of "/referrals?tab=ended&sort=updated&page=1999")
 
 pages=(
   "officer|home|/"
@@ -69,8 +76,9 @@ pages=(
   "lead|name search \"Smith\", Ended tab|/referrals?tab=ended&q=Smith"
   "lead|name search \"Ng\" (a whole name)|/referrals?tab=ended&q=Ng"
   "lead|case list, Ended tab|/referrals?tab=ended"
-  "lead|case list, Ended tab, page 2,000|/referrals?tab=ended&page=2000"
-  "lead|case list, Ended tab, page 2,000, by last update|/referrals?tab=ended&page=2000&sort=updated"
+  "lead|case list, Ended tab, page 2,000 by its Next link|$deep"
+  "lead|case list, Ended tab, page 2,000 by its Next link, by last update|$deep_updated"
+  "lead|case list, Ended tab, page 2,000 typed (counted)|/referrals?tab=ended&page=2000"
   "lead|diary|/diary"
   "lead|capacity|/capacity"
   "lead|retention queue|/retention"

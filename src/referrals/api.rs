@@ -47,7 +47,14 @@ pub struct ListParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReferralPage {
     pub items: Vec<ReferralSummary>,
+    /// How many match; with `more`, at least this many (a list of whole areas counts to
+    /// 1,000; a search for a very common name is not counted, so `total` is then the
+    /// referrals up to this page and `more` says whether another page follows).
     pub total: i64,
+    pub more: bool,
+    /// The name searched for is too common to count: add to it, or search by CRN or
+    /// reference.
+    pub common_name: bool,
     pub page: i64,
     pub per_page: i64,
     /// Give as `after` (with `page` + 1) for the next page; absent on the last page.
@@ -113,13 +120,15 @@ pub async fn list(
             .iter()
             .map(|r| ReferralSummary::new(r, area_name(&r.area_id)))
             .collect(),
-        next_after: (page * per_page < total)
+        next_after: (page * per_page < total.count || total.more)
             .then(|| rows.last().map(|r| r.id.clone()))
             .flatten(),
         previous_before: (page > 1)
             .then(|| rows.first().map(|r| r.id.clone()))
             .flatten(),
-        total,
+        total: total.count,
+        more: total.more,
+        common_name: total.common_name,
         page,
         per_page,
     }))

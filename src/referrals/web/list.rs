@@ -166,9 +166,20 @@ pub async fn list(
     let mut ctx = tera::Context::new();
     ctx.insert("tabs", &tabs);
     ctx.insert("items", &items);
-    ctx.insert("total", &total);
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page_no = if last { pages } else { page_no };
+    ctx.insert("total", &total.count);
+    ctx.insert("total_text", &crate::web::format::thousands(total.count));
+    // Past what is counted, the pages run to the next one while a full page is shown.
+    let counted_pages = ((total.count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let pages = if total.more {
+        let full = rows.len() as i64 == PAGE_SIZE;
+        (page_no + i64::from(full)).max(if total.common_name { 1 } else { counted_pages })
+    } else {
+        counted_pages
+    };
+    let page_no = if last && !total.more { pages } else { page_no };
+    ctx.insert("more", &total.more);
+    ctx.insert("common_name", &total.common_name);
+    ctx.insert("last_extra", if total.more { "" } else { "&last=1" });
     ctx.insert("page", &page_no);
     ctx.insert("pages", &pages);
     // The neighbouring pages and the last are linked by keyset, so each costs what the

@@ -1,0 +1,1 @@
+DROP INDEX treatment_sessions_outcome;
