@@ -689,16 +689,6 @@ impl Total {
     }
 }
 
-/// How a search by name finds people: through the names index as a subquery (the default,
-/// and [`in_order`]'s); by the listed people it found; or, for a name too common to list,
-/// by matching each referral's person as the list is read.
-#[derive(Debug, Clone)]
-enum Named {
-    Index,
-    Listed(Vec<String>),
-    Walked,
-}
-
 /// Where a page of a list starts. `offset` counts the referrals before it; `seek`, when
 /// given, finds the page by a neighbouring referral instead (keyset paging: the list's own
 /// index read from that referral's place, so page 2,000 costs what page 1 does). A seek from
@@ -765,12 +755,15 @@ pub fn list(
     list_capped(conn, viewer, filter, at, limit, Caps::default())
 }
 
-/// How far a whole-area list counts, and how many people a name search lists before it
-/// matches as it reads instead ([`COUNTED`] and [`NAMED`]; smaller in tests).
+/// How far a whole-area list counts, how many people a name search lists before it
+/// matches as it reads instead, and how many it reads at a time then ([`COUNTED`],
+/// [`NAMED`], [`WALKED`]; smaller in tests).
 #[derive(Debug, Clone, Copy)]
 pub struct Caps {
     pub counted: i64,
     pub named: usize,
+    /// Referrals read a batch while a list is walked for a common name.
+    pub walked: i64,
 }
 
 impl Default for Caps {
@@ -778,6 +771,7 @@ impl Default for Caps {
         Self {
             counted: COUNTED,
             named: NAMED,
+            walked: WALKED,
         }
     }
 }
@@ -804,15 +798,15 @@ pub fn list_capped(
     };
     let page: Vec<String>;
     let total: Total;
+    let text = filter.query.as_deref().filter(|t| !t.trim().is_empty());
+    let unsearched = ListFilter {
+        query: None,
+        ..filter.clone()
+    };
     match caseload_reach(conn, viewer, Purpose::Casework)? {
         Reach::Caseload(ways) => {
             // A search is answered within the caseload (see `search_within`), not asked of
             // every person on the database.
-            let text = filter.query.as_deref().filter(|t| !t.trim().is_empty());
-            let unsearched = ListFilter {
-                query: None,
-                ..filter.clone()
-            };
             let mut keys: Vec<SortKey> = Vec::new();
             for way in ways {
                 keys.extend(sort_keys(
@@ -832,65 +826,31 @@ pub fn list_capped(
                 )?;
                 keys.retain(|k| found.contains(&k.id));
             }
-            total = Total::exact(keys.len() as i64);
-            order(&mut keys, filter.sort);
-            let limit = limit as usize;
-            let place = |id: &str| keys.iter().position(|k| k.id == id);
-            let range = match &at.seek {
-                Some(Seek::After(id)) => place(id).map(|i| i + 1..(i + 1 + limit).min(keys.len())),
-                Some(Seek::Before(id)) => place(id).map(|i| i.saturating_sub(limit)..i),
-                Some(Seek::Last) => Some(last_page_start(keys.len(), limit)..keys.len()),
-                None => None,
-            }
-            .unwrap_or_else(|| {
-                let from = (at.offset.max(0) as usize).min(keys.len());
-                from..(from + limit).min(keys.len())
-            });
-            page = keys[range].iter().map(|k| k.id.clone()).collect();
+            (page, total) = page_of_keys(keys, filter.sort, at, limit);
         }
-        _ => {
-            let named = match filter.query.as_deref().and_then(NameSearch::new) {
-                Some(name) => named_people(conn, &name, caps.named)?,
-                None => Named::Index,
-            };
-            let q = |reversed| ordered(viewer, filter, &named, reversed);
-            let sought = match &at.seek {
-                Some(Seek::After(id)) => match cursor(conn, viewer, id)? {
-                    Some(k) => Some(
-                        beyond(q(false), filter.sort, &k, false)
-                            .select(referrals::id)
-                            .limit(limit)
-                            .load(conn)?,
-                    ),
-                    None => None,
-                },
-                Some(Seek::Before(id)) => match cursor(conn, viewer, id)? {
-                    Some(k) => Some(
-                        beyond(q(true), filter.sort, &k, true)
-                            .select(referrals::id)
-                            .limit(limit)
-                            .load::<String>(conn)?
-                            .into_iter()
-                            .rev()
-                            .collect(),
-                    ),
-                    None => None,
-                },
-                _ => None,
-            };
-            if matches!(named, Named::Walked) {
-                // Too common a name to count: the page, and whether another follows it.
-                let mut ids: Vec<String> = match sought {
-                    Some(ids) => ids,
-                    None => q(false)
-                        .select(referrals::id)
-                        .offset(at.offset.max(0))
-                        .limit(limit + 1)
-                        .load(conn)?,
-                };
-                let more = ids.len() as i64 > limit;
-                ids.truncate(limit as usize);
-                // Past the end nothing is known of how far it went.
+        _ => match text
+            .map(|t| -> Result<_, AppError> {
+                Ok((
+                    t,
+                    NameSearch::new(t)
+                        .map(|name| named_people(conn, &name, caps.named))
+                        .transpose()?,
+                ))
+            })
+            .transpose()?
+        {
+            // A name too common to list its people: the list read in its order, a batch at
+            // a time, each referral's person matched as it goes.
+            Some((text, Some(None))) => {
+                let (ids, more) = walk(
+                    conn,
+                    viewer,
+                    &unsearched,
+                    (text, filter.without_pnc),
+                    at,
+                    limit,
+                    caps.walked,
+                )?;
                 let count = if ids.is_empty() {
                     0
                 } else {
@@ -902,9 +862,53 @@ pub fn list_capped(
                     common_name: true,
                 };
                 page = ids;
-            } else {
-                // Counted up to COUNTED and no further.
-                let counted = refine_named(scoped(viewer, Purpose::Casework), filter, &named)
+            }
+            // Any other search: the referrals it finds on the whole database (by reference,
+            // CRN, PNC ID or the few people named so), then those in scope and filtered,
+            // ordered here, each asked for by id: asked as one query with OR, the databases
+            // may read every referral of the lead's areas instead.
+            Some((text, people)) => {
+                let people = people.flatten().unwrap_or_default();
+                let found = found_anywhere(conn, text, filter.without_pnc, &people)?;
+                let mut keys = Vec::new();
+                for chunk in found.chunks(500) {
+                    keys.extend(sort_keys(
+                        conn,
+                        refine(scoped(viewer, Purpose::Casework), &unsearched)
+                            .filter(referrals::id.eq_any(chunk.to_vec())),
+                        filter.sort,
+                    )?);
+                }
+                (page, total) = page_of_keys(keys, filter.sort, at, limit);
+            }
+            None => {
+                let q = |reversed| ordered(viewer, filter, reversed);
+                let sought = match &at.seek {
+                    Some(Seek::After(id)) => match cursor(conn, viewer, id)? {
+                        Some(k) => Some(
+                            beyond(q(false), filter.sort, &k, false)
+                                .select(referrals::id)
+                                .limit(limit)
+                                .load(conn)?,
+                        ),
+                        None => None,
+                    },
+                    Some(Seek::Before(id)) => match cursor(conn, viewer, id)? {
+                        Some(k) => Some(
+                            beyond(q(true), filter.sort, &k, true)
+                                .select(referrals::id)
+                                .limit(limit)
+                                .load::<String>(conn)?
+                                .into_iter()
+                                .rev()
+                                .collect(),
+                        ),
+                        None => None,
+                    },
+                    _ => None,
+                };
+                // Counted up to the cap and no further.
+                let counted = refine(scoped(viewer, Purpose::Casework), filter)
                     .select(referrals::id)
                     .limit(caps.counted + 1)
                     .load::<String>(conn)?
@@ -936,7 +940,7 @@ pub fn list_capped(
                         .load(conn)?,
                 };
             }
-        }
+        },
     }
     // What the page shows of each, with the person's name, in one query.
     let mut rows: Vec<ListRow> = referrals::table
@@ -963,12 +967,12 @@ pub fn list_capped(
 /// default, read the referrals of each area and status from `referrals_area_status` in
 /// order, without visiting the rows (migration 000018; 000020 for the other orders).
 pub fn in_order<'a>(viewer: &Viewer, filter: &ListFilter) -> Scoped<'a> {
-    ordered(viewer, filter, &Named::Index, false)
+    ordered(viewer, filter, false)
 }
 
 /// The list in its order, or `reversed` (for a page read from its far side).
-fn ordered<'a>(viewer: &Viewer, filter: &ListFilter, named: &Named, reversed: bool) -> Scoped<'a> {
-    let q = refine_named(scoped(viewer, Purpose::Casework), filter, named);
+fn ordered<'a>(viewer: &Viewer, filter: &ListFilter, reversed: bool) -> Scoped<'a> {
+    let q = refine(scoped(viewer, Purpose::Casework), filter);
     // Whether the list climbs on its sort key (and on id, the tie-break).
     let up = |ascending: bool| ascending != reversed;
     macro_rules! by {
@@ -1117,14 +1121,13 @@ fn order(keys: &mut [SortKey], sort: Sort) {
     }
 }
 
-/// The list's filters on a query of referrals.
-fn refine<'a>(q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
-    refine_named(q, filter, &Named::Index)
-}
-
-/// The people a name search finds, listed when there are at most `most` of them ([`NAMED`]),
-/// read from the names index (at most `most` + 1 rows, however common the name).
-fn named_people(conn: &mut DbConn, name: &NameSearch, most: usize) -> Result<Named, AppError> {
+/// The people a name search finds, when there are at most `most` of them ([`NAMED`]), read
+/// from the names index (at most `most` + 1 rows, however common the name); `None` for more.
+fn named_people(
+    conn: &mut DbConn,
+    name: &NameSearch,
+    most: usize,
+) -> Result<Option<Vec<String>>, AppError> {
     use crate::db::schema::people_names;
     let mut found: Vec<String> = people_names::table
         .filter(people_names::name.like(name.pattern()))
@@ -1132,15 +1135,145 @@ fn named_people(conn: &mut DbConn, name: &NameSearch, most: usize) -> Result<Nam
         .limit(most as i64 + 1)
         .load(conn)?;
     if found.len() > most {
-        return Ok(Named::Walked);
+        return Ok(None);
     }
     found.sort_unstable();
     found.dedup();
-    Ok(Named::Listed(found))
+    Ok(Some(found))
 }
 
-/// The list's filters, with the name search made as `named` says.
-fn refine_named<'a>(mut q: Scoped<'a>, filter: &ListFilter, named: &Named) -> Scoped<'a> {
+/// The referrals a search finds on the whole database, as [`refine`] searches: by
+/// reference, by the CRN or PNC ID of their person or of a record merged into them, or
+/// by `people` (the people the names index found).
+fn found_anywhere(
+    conn: &mut DbConn,
+    text: &str,
+    without_pnc: bool,
+    people: &[String],
+) -> Result<Vec<String>, AppError> {
+    let upper = text.trim().to_uppercase();
+    let pnc = if without_pnc {
+        String::new()
+    } else {
+        upper.clone()
+    };
+    let mut persons: Vec<String> = people.to_vec();
+    for (id, merged_into) in numbered(upper.clone(), pnc)
+        .select((people::id, people::merged_into_id))
+        .load::<(String, Option<String>)>(conn)?
+    {
+        persons.push(id);
+        persons.extend(merged_into);
+    }
+    persons.sort_unstable();
+    persons.dedup();
+    let mut found: Vec<String> = referrals::table
+        .filter(referrals::reference.eq(upper))
+        .select(referrals::id)
+        .load(conn)?;
+    for chunk in persons.chunks(500) {
+        found.extend(
+            referrals::table
+                .filter(referrals::person_id.eq_any(chunk))
+                .select(referrals::id)
+                .load::<String>(conn)?,
+        );
+    }
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
+}
+
+/// Referrals read in a batch while a list is walked for a common name.
+pub const WALKED: i64 = 1_000;
+
+/// A page of a whole-area list searched for a name too common to list its people: the
+/// list (`unsearched`) read in its order a batch at a time from the position asked, each
+/// batch's referrals matched by [`search_within`], until the page is full. Returns the
+/// page and whether more follow. A name on at least 1 in 200 people fills a page within a
+/// few thousand referrals read.
+fn walk(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    unsearched: &ListFilter,
+    (text, without_pnc): (&str, bool),
+    at: &Position,
+    limit: i64,
+    batch_size: i64,
+) -> Result<(Vec<String>, bool), AppError> {
+    let (mut from, reversed, mut skip) = match &at.seek {
+        Some(Seek::After(id)) => match cursor(conn, viewer, id)? {
+            Some(k) => (Some(k), false, 0),
+            None => (None, false, at.offset.max(0) as usize),
+        },
+        Some(Seek::Before(id)) => match cursor(conn, viewer, id)? {
+            Some(k) => (Some(k), true, 0),
+            None => (None, false, at.offset.max(0) as usize),
+        },
+        _ => (None, false, at.offset.max(0) as usize),
+    };
+    let want = limit as usize + 1;
+    let mut page: Vec<String> = Vec::new();
+    loop {
+        let mut q = ordered(viewer, unsearched, reversed);
+        if let Some(k) = &from {
+            q = beyond(q, unsearched.sort, k, reversed);
+        }
+        let batch: Vec<String> = q.select(referrals::id).limit(batch_size).load(conn)?;
+        let found = search_within(conn, batch.iter().map(String::as_str), text, without_pnc)?;
+        for id in batch.iter().filter(|id| found.contains(*id)) {
+            if skip > 0 {
+                skip -= 1;
+            } else if page.len() < want {
+                page.push(id.clone());
+            }
+        }
+        if page.len() >= want || (batch.len() as i64) < batch_size {
+            break;
+        }
+        from = match batch.last() {
+            Some(last) => cursor(conn, viewer, last)?,
+            None => None,
+        };
+    }
+    let more = page.len() > limit as usize;
+    page.truncate(limit as usize);
+    if reversed {
+        page.reverse();
+    }
+    Ok((page, more))
+}
+
+/// A page of a list whose sort keys are all read, ordered here: by the referral a page
+/// follows or precedes (a seek from one not on the list falls back to the offset), or the
+/// last page; and the whole list's count.
+fn page_of_keys(
+    mut keys: Vec<SortKey>,
+    sort: Sort,
+    at: &Position,
+    limit: i64,
+) -> (Vec<String>, Total) {
+    keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    keys.dedup_by(|a, b| a.id == b.id);
+    let total = Total::exact(keys.len() as i64);
+    order(&mut keys, sort);
+    let limit = limit as usize;
+    let place = |id: &str| keys.iter().position(|k| k.id == id);
+    let range = match &at.seek {
+        Some(Seek::After(id)) => place(id).map(|i| i + 1..(i + 1 + limit).min(keys.len())),
+        Some(Seek::Before(id)) => place(id).map(|i| i.saturating_sub(limit)..i),
+        Some(Seek::Last) => Some(last_page_start(keys.len(), limit)..keys.len()),
+        None => None,
+    }
+    .unwrap_or_else(|| {
+        let from = (at.offset.max(0) as usize).min(keys.len());
+        from..(from + limit).min(keys.len())
+    });
+    (keys[range].iter().map(|k| k.id.clone()).collect(), total)
+}
+
+/// The list's filters on a query of referrals.
+fn refine<'a>(mut q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
     if !filter.statuses.is_empty() {
         q = q.filter(crate::db::any_of(
             referrals::status,
@@ -1177,32 +1310,16 @@ fn refine_named<'a>(mut q: Scoped<'a>, filter: &ListFilter, named: &Named) -> Sc
             .or(referrals::person_id
                 .nullable()
                 .eq_any(numbered(upper, pnc).select(people::merged_into_id)));
-        q = match (NameSearch::new(text), named) {
-            (None, _) => q.filter(numbered),
-            // Or by name: the people found, listed.
-            (Some(_), Named::Listed(people)) => {
-                q.filter(numbered.or(referrals::person_id.eq_any(people.clone())))
-            }
-            // Or by name: each referral's person (or a record merged into them) matched as
-            // the list is read, the same text the index keeps (migration 000038).
-            (Some(name), Named::Walked) => q.filter(
-                numbered.or(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "EXISTS (SELECT 1 FROM people p WHERE (p.id = referrals.person_id \
-                     OR p.merged_into_id = referrals.person_id) AND (' ' || lower(p.given_name \
-                     || ' ' || p.family_name) || ' / ' || lower(p.family_name || ' ' || \
-                     p.given_name) || ' ') LIKE ",
-                )
-                .bind::<diesel::sql_types::Text, _>(name.pattern())
-                .sql(")")),
-            ),
+        q = match NameSearch::new(text) {
             // Or by name, through the trigram index.
-            (Some(name), Named::Index) => q.filter(
+            Some(name) => q.filter(
                 numbered.or(referrals::person_id.eq_any(
                     people_names::table
                         .filter(people_names::name.like(name.pattern()))
                         .select(people_names::person_id),
                 )),
             ),
+            None => q.filter(numbered),
         };
     }
     q

@@ -406,6 +406,7 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
                         Caps {
                             counted: 100,
                             named: 3,
+                            walked: 30,
                         }
                     } else {
                         Caps::default()
