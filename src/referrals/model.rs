@@ -882,31 +882,6 @@ pub fn list_capped(
                 (page, total) = page_of_keys(keys, filter.sort, at, limit);
             }
             None => {
-                let q = |reversed| ordered(viewer, filter, reversed);
-                let sought = match &at.seek {
-                    Some(Seek::After(id)) => match cursor(conn, viewer, id)? {
-                        Some(k) => Some(
-                            beyond(q(false), filter.sort, &k, false)
-                                .select(referrals::id)
-                                .limit(limit)
-                                .load(conn)?,
-                        ),
-                        None => None,
-                    },
-                    Some(Seek::Before(id)) => match cursor(conn, viewer, id)? {
-                        Some(k) => Some(
-                            beyond(q(true), filter.sort, &k, true)
-                                .select(referrals::id)
-                                .limit(limit)
-                                .load::<String>(conn)?
-                                .into_iter()
-                                .rev()
-                                .collect(),
-                        ),
-                        None => None,
-                    },
-                    _ => None,
-                };
                 // Counted up to the cap and no further.
                 let counted = refine(scoped(viewer, Purpose::Casework), filter)
                     .select(referrals::id)
@@ -918,26 +893,29 @@ pub fn list_capped(
                     more: counted > caps.counted,
                     common_name: false,
                 };
-                // The page's ids first, so only the sort keys and ids are sorted, then the
-                // rows of the page by key: sorting whole rows cost twice as much.
-                page = match (sought, &at.seek) {
-                    (Some(page), _) => page,
+                let from = match &at.seek {
+                    Some(Seek::After(id) | Seek::Before(id)) => cursor(conn, viewer, id)?,
+                    _ => None,
+                };
+                page = match (&at.seek, from) {
+                    (Some(Seek::After(_)), Some(k)) => {
+                        first_of(conn, viewer, filter, Some(&k), false, limit)?
+                    }
+                    (Some(Seek::Before(_)), Some(k)) => {
+                        first_of(conn, viewer, filter, Some(&k), true, limit)?
+                    }
                     // The last page from the other end of the index, when it is known.
-                    (None, Some(Seek::Last)) if !total.more => q(true)
-                        .select(referrals::id)
-                        .limit(
-                            total.count
-                                - last_page_start(total.count as usize, limit as usize) as i64,
-                        )
-                        .load::<String>(conn)?
-                        .into_iter()
-                        .rev()
-                        .collect(),
-                    _ => q(false)
-                        .select(referrals::id)
-                        .offset(at.offset.max(0))
-                        .limit(limit)
-                        .load(conn)?,
+                    (Some(Seek::Last), _) if !total.more => {
+                        let n = total.count
+                            - last_page_start(total.count as usize, limit as usize) as i64;
+                        first_of(conn, viewer, filter, None, true, n)?
+                    }
+                    _ => {
+                        let skip = at.offset.max(0);
+                        let mut ids = first_of(conn, viewer, filter, None, false, skip + limit)?;
+                        ids.drain(..(skip as usize).min(ids.len()));
+                        ids
+                    }
                 };
             }
         },
@@ -1001,6 +979,57 @@ fn ordered<'a>(viewer: &Viewer, filter: &ListFilter, reversed: bool) -> Scoped<'
             referrals::id.asc(),
         )),
     }
+}
+
+/// The first `n` referrals of a whole-area list in its order, after `from` when given
+/// (`reversed`: the last `n` before it, or before the end), in the list's order. Each area
+/// and status is read as its own range of the list's index, at most `n` from each, and
+/// the ranges merged here: PostgreSQL does not merge an index's ranges for an ORDER BY
+/// over IN lists, and read and sorted every ended referral of the lead's nine areas for a
+/// page (0.3 s at a million referrals); SQLite merges them itself, and reads the same.
+fn first_of(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    filter: &ListFilter,
+    from: Option<&SortKey>,
+    reversed: bool,
+    n: i64,
+) -> Result<Vec<String>, AppError> {
+    if n <= 0 {
+        return Ok(Vec::new());
+    }
+    let areas: Vec<String> = match &filter.area_id {
+        Some(a) => vec![a.clone()],
+        None => viewer.area_ids.clone(),
+    };
+    let statuses: Vec<Vec<Status>> = if filter.statuses.is_empty() {
+        vec![Vec::new()]
+    } else {
+        filter.statuses.iter().map(|s| vec![*s]).collect()
+    };
+    let mut keys: Vec<SortKey> = Vec::new();
+    for area in &areas {
+        for status in &statuses {
+            let one = ListFilter {
+                area_id: Some(area.clone()),
+                statuses: status.clone(),
+                ..filter.clone()
+            };
+            let mut q = ordered(viewer, &one, reversed);
+            if let Some(k) = from {
+                q = beyond(q, filter.sort, k, reversed);
+            }
+            keys.extend(sort_keys(conn, q.limit(n), filter.sort)?);
+        }
+    }
+    order(&mut keys, filter.sort);
+    let n = n as usize;
+    let range = if reversed {
+        keys.len().saturating_sub(n)..keys.len()
+    } else {
+        0..n.min(keys.len())
+    };
+    Ok(keys[range].iter().map(|k| k.id.clone()).collect())
 }
 
 /// Where the last page of `total` items, `per` a page, starts.
@@ -1215,11 +1244,18 @@ fn walk(
     let want = limit as usize + 1;
     let mut page: Vec<String> = Vec::new();
     loop {
-        let mut q = ordered(viewer, unsearched, reversed);
-        if let Some(k) = &from {
-            q = beyond(q, unsearched.sort, k, reversed);
+        // In the order walked: backwards from the cursor when `reversed`.
+        let mut batch = first_of(
+            conn,
+            viewer,
+            unsearched,
+            from.as_ref(),
+            reversed,
+            batch_size,
+        )?;
+        if reversed {
+            batch.reverse();
         }
-        let batch: Vec<String> = q.select(referrals::id).limit(batch_size).load(conn)?;
         let found = search_within(conn, batch.iter().map(String::as_str), text, without_pnc)?;
         for id in batch.iter().filter(|id| found.contains(*id)) {
             if skip > 0 {
