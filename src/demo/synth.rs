@@ -1249,7 +1249,11 @@ fn bulk_mode(c: &mut DbConn, on: bool) -> Result<(), AppError> {
             if on {
                 p.batch_execute("SET synchronous_commit = off")?;
             } else {
-                p.batch_execute("SET synchronous_commit = on; ANALYZE")?;
+                // VACUUM as well: it marks the pages all-visible, so the lists' counts and
+                // pages are read from the indexes alone (index-only scans) from the first
+                // request, not once autovacuum comes round.
+                p.batch_execute("SET synchronous_commit = on")?;
+                p.batch_execute("VACUUM ANALYZE")?;
             }
         }
     }
