@@ -342,11 +342,11 @@ pub fn tab_counts(
         }
     } else if viewer.role == Role::ClinicalLead {
         for t in Tab::ALL.iter().copied().filter(|t| *t != Tab::Ended) {
-            let n: i64 = scoped(viewer, Purpose::Casework)
-                .filter(referrals::status.eq_any(t.statuses()))
-                .count()
-                .get_result(conn)?;
-            counts.insert(t, n);
+            let tab = ListFilter {
+                statuses: t.statuses(),
+                ..Default::default()
+            };
+            counts.insert(t, count_ranges(conn, viewer, &tab, None)?);
         }
     } else {
         return Ok(None);
@@ -883,11 +883,7 @@ pub fn list_capped(
             }
             None => {
                 // Counted up to the cap and no further.
-                let counted = refine(scoped(viewer, Purpose::Casework), filter)
-                    .select(referrals::id)
-                    .limit(caps.counted + 1)
-                    .load::<String>(conn)?
-                    .len() as i64;
+                let counted = count_ranges(conn, viewer, filter, Some(caps.counted))?;
                 total = Total {
                     count: counted.min(caps.counted),
                     more: counted > caps.counted,
@@ -981,6 +977,57 @@ fn ordered<'a>(viewer: &Viewer, filter: &ListFilter, reversed: bool) -> Scoped<'
     }
 }
 
+/// A whole-area list's filter split into one filter per area and status: each is one range
+/// of the list's indexes, which both databases read from the index alone.
+fn ranges(viewer: &Viewer, filter: &ListFilter) -> Vec<ListFilter> {
+    let areas: Vec<String> = match &filter.area_id {
+        Some(a) => vec![a.clone()],
+        None => viewer.area_ids.clone(),
+    };
+    let statuses: Vec<Vec<Status>> = if filter.statuses.is_empty() {
+        vec![Vec::new()]
+    } else {
+        filter.statuses.iter().map(|s| vec![*s]).collect()
+    };
+    areas
+        .iter()
+        .flat_map(|area| {
+            statuses.iter().map(move |status| ListFilter {
+                area_id: Some(area.clone()),
+                statuses: status.clone(),
+                ..filter.clone()
+            })
+        })
+        .collect()
+}
+
+/// How many referrals a whole-area list holds, counted range by range ([`ranges`]) up to
+/// `cap` + 1 when a cap is given. One query over all the areas with OR had PostgreSQL
+/// build a bitmap of every matching referral before counting, even to stop at 1,001.
+fn count_ranges(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    filter: &ListFilter,
+    cap: Option<i64>,
+) -> Result<i64, AppError> {
+    let mut n = 0;
+    for one in ranges(viewer, filter) {
+        let q = refine(scoped(viewer, Purpose::Casework), &one);
+        n += match cap {
+            Some(cap) => q
+                .select(referrals::id)
+                .limit(cap + 1 - n)
+                .load::<String>(conn)?
+                .len() as i64,
+            None => q.count().get_result::<i64>(conn)?,
+        };
+        if cap.is_some_and(|cap| n > cap) {
+            break;
+        }
+    }
+    Ok(n)
+}
+
 /// The first `n` referrals of a whole-area list in its order, after `from` when given
 /// (`reversed`: the last `n` before it, or before the end), in the list's order. Each area
 /// and status is read as its own range of the list's index, at most `n` from each, and
@@ -998,29 +1045,13 @@ fn first_of(
     if n <= 0 {
         return Ok(Vec::new());
     }
-    let areas: Vec<String> = match &filter.area_id {
-        Some(a) => vec![a.clone()],
-        None => viewer.area_ids.clone(),
-    };
-    let statuses: Vec<Vec<Status>> = if filter.statuses.is_empty() {
-        vec![Vec::new()]
-    } else {
-        filter.statuses.iter().map(|s| vec![*s]).collect()
-    };
     let mut keys: Vec<SortKey> = Vec::new();
-    for area in &areas {
-        for status in &statuses {
-            let one = ListFilter {
-                area_id: Some(area.clone()),
-                statuses: status.clone(),
-                ..filter.clone()
-            };
-            let mut q = ordered(viewer, &one, reversed);
-            if let Some(k) = from {
-                q = beyond(q, filter.sort, k, reversed);
-            }
-            keys.extend(sort_keys(conn, q.limit(n), filter.sort)?);
+    for one in ranges(viewer, filter) {
+        let mut q = ordered(viewer, &one, reversed);
+        if let Some(k) = from {
+            q = beyond(q, filter.sort, k, reversed);
         }
+        keys.extend(sort_keys(conn, q.limit(n), filter.sort)?);
     }
     order(&mut keys, filter.sort);
     let n = n as usize;
