@@ -189,7 +189,10 @@ mod tests {
         assert!(before.len() >= 4);
 
         let dropped = defer(&mut c, "people").unwrap();
-        assert_eq!(dropped, ["people_crn", "people_dob", "people_pnc"]);
+        assert_eq!(
+            dropped,
+            ["people_crn", "people_dob", "people_merged_into", "people_pnc"]
+        );
         assert_eq!(
             indexes(&mut c, "people"),
             [before
