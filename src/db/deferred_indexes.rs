@@ -191,7 +191,12 @@ mod tests {
         let dropped = defer(&mut c, "people").unwrap();
         assert_eq!(
             dropped,
-            ["people_crn", "people_dob", "people_merged_into", "people_pnc"]
+            [
+                "people_crn",
+                "people_dob",
+                "people_merged_into",
+                "people_pnc"
+            ]
         );
         assert_eq!(
             indexes(&mut c, "people"),

@@ -83,14 +83,7 @@ pub async fn uptake(
                 .collect();
             match parse_query(c, &area_ids, &query) {
                 Ok(q) => {
-                    let report = uptake::report(
-                        c,
-                        &q.areas,
-                        &q.period,
-                        suppressed_for(role),
-                        threshold,
-                        &targets,
-                    )?;
+                    let report = uptake::report(c, &q, suppressed_for(role), threshold, &targets)?;
                     Ok((all_areas, Ok((report, q.areas))))
                 }
                 Err(AppError::Validation(e)) => Ok((all_areas, Err(e))),
@@ -203,14 +196,7 @@ async fn download<T: Send + 'static>(
         .db
         .read(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
-            let report = uptake::report(
-                c,
-                &q.areas,
-                &q.period,
-                suppressed_for(role),
-                threshold,
-                &targets,
-            )?;
+            let report = uptake::report(c, &q, suppressed_for(role), threshold, &targets)?;
             let body = render(&report)?;
             Ok((report, body))
         })

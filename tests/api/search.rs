@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::referrals::helpers::Api;
-use crate::referrals::{advance, api_referral, probation_json};
+use crate::referrals::{advance, api_referral, probation_json, undo_merge_shown_on};
 use crate::retention::{closed_days_ago, version_on};
 use crate::treatment_sessions::{cast, clients};
 
@@ -117,16 +117,7 @@ async fn a_name_is_found_by_any_part_and_the_index_follows_amendments_merges_and
     both("brightwater", &[&siobhan, &kris]).await;
     // So does the merged record's CRN.
     both("s100003", &[&siobhan, &kris]).await;
-    let (_, page) = cl.get(&location).await;
-    let marker = "action=\"/people/merges/";
-    let start = page.find(marker).unwrap() + marker.len();
-    let merge_id = page[start..].split('/').next().unwrap().to_owned();
-    let (status, _, _) = cl
-        .post(
-            &format!("/people/merges/{merge_id}/undo"),
-            &[("referral_id", id)],
-        )
-        .await;
+    let status = undo_merge_shown_on(&cl, &location, id).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     both("quilfether", &[&kris]).await;
     both("brightwater", &[&siobhan]).await;

@@ -714,12 +714,12 @@ fn first_referral_month(c: &mut DbConn, areas: &[String]) -> Result<Option<Naive
 /// inputs stand (`reports::cache`). Call inside a read (or write) transaction.
 pub fn report(
     c: &mut DbConn,
-    areas: &[(String, String)],
-    period: &Period,
+    q: &crate::reports::query::Query,
     suppress: bool,
     threshold: i64,
     targets: &BTreeMap<String, Target>,
 ) -> Result<Report, AppError> {
+    let (areas, period) = (&q.areas, &q.period);
     let key = crate::reports::cache::Key {
         areas: areas.iter().map(|(id, _)| id.clone()).collect(),
         period: period.code(),
@@ -744,7 +744,7 @@ pub fn disclosed(
     targets: &BTreeMap<String, Target>,
 ) -> Result<Report, AppError> {
     use crate::audit::{self, AuditAction, Event};
-    let report = report(c, &q.areas, &q.period, suppress, threshold, targets)?;
+    let report = report(c, q, suppress, threshold, targets)?;
     audit::record(
         c,
         actor,

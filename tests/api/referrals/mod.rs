@@ -75,6 +75,21 @@ pub(crate) fn probation_json(area: &str, given: &str, family: &str, crn: Option<
     })
 }
 
+/// Undoes the merge offered on the referral page at `path` (a clinical lead's browser).
+pub(crate) async fn undo_merge_shown_on(cl: &Browser, path: &str, referral_id: &str) -> StatusCode {
+    let (_, page) = cl.get(path).await;
+    assert!(page.contains("Undo this merge"));
+    let marker = "action=\"/people/merges/";
+    let start = page.find(marker).unwrap() + marker.len();
+    let merge_id = page[start..].split('/').next().unwrap().to_owned();
+    cl.post(
+        &format!("/people/merges/{merge_id}/undo"),
+        &[("referral_id", referral_id)],
+    )
+    .await
+    .0
+}
+
 pub(crate) async fn api_referral(api: &Api, body: &Value) -> Value {
     let (status, r) = api.post("/api/v1/referrals", body).await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
@@ -1133,17 +1148,7 @@ async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
         .await;
     assert_eq!(b_now["person_id"], a["person_id"]);
 
-    let (_, page) = cl.get(&loc).await;
-    assert!(page.contains("Undo this merge"));
-    let marker = "action=\"/people/merges/";
-    let start = page.find(marker).unwrap() + marker.len();
-    let merge_id = page[start..].split('/').next().unwrap().to_owned();
-    let (status, _, _) = cl
-        .post(
-            &format!("/people/merges/{merge_id}/undo"),
-            &[("referral_id", a["id"].as_str().unwrap())],
-        )
-        .await;
+    let status = undo_merge_shown_on(&cl, &loc, a["id"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, b_after) = po
         .get(&format!("/api/v1/referrals/{}", b["id"].as_str().unwrap()))
@@ -1195,6 +1200,7 @@ async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, page) = admin.get("/people/merge").await;
+    let marker = "action=\"/people/merges/";
     let start = page.find(marker).unwrap() + marker.len();
     let merge_id = page[start..].split('/').next().unwrap().to_owned();
     let (status, loc, _) = admin
