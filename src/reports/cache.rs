@@ -1,5 +1,5 @@
-//! The uptake report kept in memory per (areas, period, audience, day) and the version of
-//! its inputs (migration 000040: a counter every write to a table the report reads moves on,
+//! A report kept in memory per (areas, period, audience, day) and the version of its
+//! inputs (the uptake report keeps one; `reports::uptake::report`) (migration 000040: a counter every write to a table the report reads moves on,
 //! in the write's own transaction). The version is read in the same snapshot the report
 //! would be built in, so a report kept under a version is exactly what building it again
 //! would give: every figure equals a recount. A hit costs one read of the counter instead
@@ -16,7 +16,6 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::schema::report_version;
 use crate::error::AppError;
-use crate::reports::uptake::Report;
 
 /// Reports kept at most; past it the oldest kept is dropped.
 const KEPT: usize = 128;
@@ -33,20 +32,41 @@ pub struct Key {
     pub today: NaiveDate,
 }
 
-struct Kept {
+struct Kept<V> {
     version: i64,
-    report: Arc<Report>,
+    report: Arc<V>,
     /// When it was last used, in calls: the oldest goes first.
     used: u64,
 }
 
-#[derive(Default)]
-struct Cache {
-    kept: HashMap<Key, Kept>,
+struct Shelf<V> {
+    kept: HashMap<Key, Kept<V>>,
     calls: u64,
 }
 
-static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
+/// Reports of one kind kept, each with the version it was built at.
+pub struct Cache<V> {
+    inner: LazyLock<Mutex<Shelf<V>>>,
+}
+
+impl<V> Cache<V> {
+    pub const fn new() -> Self {
+        Self {
+            inner: LazyLock::new(|| {
+                Mutex::new(Shelf {
+                    kept: HashMap::new(),
+                    calls: 0,
+                })
+            }),
+        }
+    }
+}
+
+impl<V> Default for Cache<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The version of the report's inputs, as this transaction sees them.
 pub fn version(c: &mut DbConn) -> Result<i64, AppError> {
@@ -56,51 +76,54 @@ pub fn version(c: &mut DbConn) -> Result<i64, AppError> {
         .first(c)?)
 }
 
-/// The report for `key` as of this transaction: kept, or made by `build` and kept. Call
-/// inside the transaction `build` reads in.
-pub fn get_or_build(
-    c: &mut DbConn,
-    key: Key,
-    build: impl FnOnce(&mut DbConn) -> Result<Report, AppError>,
-) -> Result<Arc<Report>, AppError> {
-    let version = version(c)?;
-    {
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        cache.calls += 1;
-        let calls = cache.calls;
-        if let Some(k) = cache.kept.get_mut(&key)
-            && k.version == version
+impl<V> Cache<V> {
+    /// The report for `key` as of this transaction: kept, or made by `build` and kept. Call
+    /// inside the transaction `build` reads in.
+    pub fn get_or_build(
+        &self,
+        c: &mut DbConn,
+        key: Key,
+        build: impl FnOnce(&mut DbConn) -> Result<V, AppError>,
+    ) -> Result<Arc<V>, AppError> {
+        let version = version(c)?;
         {
-            k.used = calls;
-            crate::metrics::report_cache(true);
-            return Ok(k.report.clone());
+            let mut cache = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            cache.calls += 1;
+            let calls = cache.calls;
+            if let Some(k) = cache.kept.get_mut(&key)
+                && k.version == version
+            {
+                k.used = calls;
+                crate::metrics::report_cache(true);
+                return Ok(k.report.clone());
+            }
         }
+        crate::metrics::report_cache(false);
+        let report = Arc::new(build(c)?);
+        let mut cache = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let calls = cache.calls;
+        // A newer version kept meanwhile by another reader stays.
+        if cache.kept.get(&key).is_some_and(|k| k.version > version) {
+            return Ok(report);
+        }
+        if cache.kept.len() >= KEPT
+            && !cache.kept.contains_key(&key)
+            && let Some(oldest) = cache
+                .kept
+                .iter()
+                .min_by_key(|(_, k)| k.used)
+                .map(|(key, _)| key.clone())
+        {
+            cache.kept.remove(&oldest);
+        }
+        cache.kept.insert(
+            key,
+            Kept {
+                version,
+                report: report.clone(),
+                used: calls,
+            },
+        );
+        Ok(report)
     }
-    crate::metrics::report_cache(false);
-    let report = Arc::new(build(c)?);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let calls = cache.calls;
-    // A newer version kept meanwhile by another reader stays.
-    if cache.kept.get(&key).is_some_and(|k| k.version > version) {
-        return Ok(report);
-    }
-    if cache.kept.len() >= KEPT
-        && !cache.kept.contains_key(&key)
-        && let Some(oldest) = cache
-            .kept
-            .iter()
-            .min_by_key(|(_, k)| k.used)
-            .map(|(key, _)| key.clone())
-    {
-        cache.kept.remove(&oldest);
-    }
-    cache.kept.insert(
-        key,
-        Kept {
-            version,
-            report: report.clone(),
-            used: calls,
-        },
-    );
-    Ok(report)
 }

@@ -727,7 +727,9 @@ pub fn report(
         threshold,
         today: crate::clock::today(),
     };
-    let kept = crate::reports::cache::get_or_build(c, key, |c| {
+    /// The reports kept (`reports::cache`).
+    static KEPT: crate::reports::cache::Cache<Report> = crate::reports::cache::Cache::new();
+    let kept = KEPT.get_or_build(c, key, |c| {
         let mut report = build(c, areas, period, suppress, threshold)?;
         apply_targets(&mut report, targets);
         Ok(report)
