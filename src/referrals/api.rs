@@ -120,7 +120,8 @@ pub async fn list(
             .iter()
             .map(|r| ReferralSummary::new(r, area_name(&r.area_id)))
             .collect(),
-        next_after: (page * per_page < total.count || total.more)
+        next_after: total
+            .next_follows(page, per_page, rows.len())
             .then(|| rows.last().map(|r| r.id.clone()))
             .flatten(),
         previous_before: (page > 1)

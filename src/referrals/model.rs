@@ -259,19 +259,12 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
         )]),
         (Role::Councillor, Purpose::DataQuality) => Reach::Areas,
         (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => Reach::Areas,
-        (Role::ProbationOfficer, Purpose::Casework) => Reach::Caseload(vec![
-            Box::new(referrals::created_by.eq(me()).nullable()),
-            Box::new(referrals::responsible_officer_id.eq(me())),
-            Box::new(
-                referrals::entry_point
-                    .eq(EntryPoint::Arrest)
-                    .and(referrals::responsible_officer_id.is_null())
-                    .nullable(),
-            ),
-            // A referral whose officer's account is disabled waits for another to take it
-            // over, so nothing drops out of sight.
-            Box::new(referrals::responsible_officer_id.eq_any(disabled_user_ids())),
-        ]),
+        (Role::ProbationOfficer, Purpose::Casework) => Reach::Caseload(officer_ways(
+            me(),
+            Some(Box::new(
+                referrals::responsible_officer_id.eq_any(disabled_user_ids()),
+            )),
+        )),
         (Role::LiaisonDiversion, Purpose::Casework) => {
             Reach::Caseload(vec![Box::new(referrals::created_by.eq(me()).nullable())])
         }
@@ -283,27 +276,41 @@ fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
     }
 }
 
+/// A probation officer's ways: what they made, what they hold as responsible officer,
+/// arrest referrals in their areas still waiting for one, and `left`, the way to referrals
+/// whose officer's account is disabled (they wait for another to take them over, so nothing
+/// drops out of sight; none when no officer has left).
+fn officer_ways(me: String, left: Option<Way>) -> Vec<Way> {
+    let mut ways: Vec<Way> = vec![
+        Box::new(referrals::created_by.eq(me.clone()).nullable()),
+        Box::new(referrals::responsible_officer_id.eq(me)),
+        Box::new(
+            referrals::entry_point
+                .eq(EntryPoint::Arrest)
+                .and(referrals::responsible_officer_id.is_null())
+                .nullable(),
+        ),
+    ];
+    ways.extend(left);
+    ways
+}
+
 /// [`reach`] for reading a caseload way by way: the disabled officers' referrals are asked
 /// for by those officers' ids, read first (a short list, often empty, when the way is
 /// left out), instead of by a subquery: SQLite cannot tell that subquery's few rows from
 /// many, and read every referral of the officer's areas in the tab's statuses for it (0.2 s
 /// at a million referrals, on every officer's list).
 fn caseload_reach(conn: &mut DbConn, viewer: &Viewer, purpose: Purpose) -> Result<Reach, AppError> {
-    Ok(match reach(viewer, purpose) {
-        Reach::Caseload(mut ways) if viewer.role == Role::ProbationOfficer => {
-            let disabled: Vec<String> = crate::db::schema::users::table
-                .filter(crate::db::schema::users::disabled_at.is_not_null())
-                .select(crate::db::schema::users::id)
-                .load(conn)?;
-            // The way by disabled officers is the last of an officer's (see `reach`).
-            ways.pop();
-            if !disabled.is_empty() {
-                ways.push(Box::new(referrals::responsible_officer_id.eq_any(disabled)));
-            }
-            Reach::Caseload(ways)
-        }
-        other => other,
-    })
+    if (viewer.role, purpose) != (Role::ProbationOfficer, Purpose::Casework) {
+        return Ok(reach(viewer, purpose));
+    }
+    let disabled: Vec<String> = crate::db::schema::users::table
+        .filter(crate::db::schema::users::disabled_at.is_not_null())
+        .select(crate::db::schema::users::id)
+        .load(conn)?;
+    let left: Option<Way> = (!disabled.is_empty())
+        .then(|| Box::new(referrals::responsible_officer_id.eq_any(disabled)) as Way);
+    Ok(Reach::Caseload(officer_ways(viewer.user_id.clone(), left)))
 }
 
 /// Whether the viewer's referrals are a caseload of their own (reached in [`reach`]'s ways),
@@ -509,6 +516,18 @@ fn numbered(crn: String, pnc: String) -> _ {
     people::table.filter(people::crn.eq(crn).or(people::pnc_id.eq(pnc)))
 }
 
+/// The CRN and PNC ID a search asks [`numbered`] for: the search as typed, upper case; no
+/// PNC ID for a viewer without police vetting.
+fn numbers_sought(text: &str, without_pnc: bool) -> (String, String) {
+    let upper = text.trim().to_uppercase();
+    let pnc = if without_pnc {
+        String::new()
+    } else {
+        upper.clone()
+    };
+    (upper, pnc)
+}
+
 /// Which of the referrals `ids` a search finds: by reference, or by their person's CRN, PNC
 /// ID or name (a record merged into the person's included), as [`refine`] searches. A
 /// caseload holds a few thousand referrals at most, so the caseload's own people are read
@@ -687,6 +706,17 @@ impl Total {
             common_name: false,
         }
     }
+
+    /// Whether a page follows page `page` (from 1) of `per`, which showed `shown`: by the
+    /// count where it is exact; past a count, while the pages are full; for a common name,
+    /// as the walk found.
+    pub fn next_follows(&self, page: i64, per: i64, shown: usize) -> bool {
+        match (self.more, self.common_name) {
+            (false, _) => page * per < self.count,
+            (true, true) => true,
+            (true, false) => shown as i64 == per,
+        }
+    }
 }
 
 /// Where a page of a list starts. `offset` counts the referrals before it; `seek`, when
@@ -815,8 +845,6 @@ pub fn list_capped(
                     filter.sort,
                 )?);
             }
-            keys.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-            keys.dedup_by(|a, b| a.id == b.id);
             if let Some(text) = text {
                 let found = search_within(
                     conn,
@@ -828,20 +856,16 @@ pub fn list_capped(
             }
             (page, total) = page_of_keys(keys, filter.sort, at, limit);
         }
-        _ => match text
-            .map(|t| -> Result<_, AppError> {
-                Ok((
-                    t,
-                    NameSearch::new(t)
-                        .map(|name| named_people(conn, &name, caps.named))
-                        .transpose()?,
-                ))
-            })
-            .transpose()?
-        {
+        _ => match (
+            text,
+            match text.and_then(NameSearch::new) {
+                Some(name) => Some(named_people(conn, &name, caps.named)?),
+                None => None,
+            },
+        ) {
             // A name too common to list its people: the list read in its order, a batch at
             // a time, each referral's person matched as it goes.
-            Some((text, Some(None))) => {
+            (Some(text), Some(None)) => {
                 let (ids, more) = walk(
                     conn,
                     viewer,
@@ -867,7 +891,7 @@ pub fn list_capped(
             // CRN, PNC ID or the few people named so), then those in scope and filtered,
             // ordered here, each asked for by id: asked as one query with OR, the databases
             // may read every referral of the lead's areas instead.
-            Some((text, people)) => {
+            (Some(text), people) => {
                 let people = people.flatten().unwrap_or_default();
                 let found = found_anywhere(conn, text, filter.without_pnc, &people)?;
                 let mut keys = Vec::new();
@@ -881,7 +905,7 @@ pub fn list_capped(
                 }
                 (page, total) = page_of_keys(keys, filter.sort, at, limit);
             }
-            None => {
+            (None, _) => {
                 // Counted up to the cap and no further.
                 let counted = count_ranges(conn, viewer, filter, Some(caps.counted))?;
                 total = Total {
@@ -1211,12 +1235,7 @@ fn found_anywhere(
     without_pnc: bool,
     people: &[String],
 ) -> Result<Vec<String>, AppError> {
-    let upper = text.trim().to_uppercase();
-    let pnc = if without_pnc {
-        String::new()
-    } else {
-        upper.clone()
-    };
+    let (upper, pnc) = numbers_sought(text, without_pnc);
     let mut persons: Vec<String> = people.to_vec();
     for (id, merged_into) in numbered(upper.clone(), pnc)
         .select((people::id, people::merged_into_id))
@@ -1362,12 +1381,7 @@ fn refine<'a>(mut q: Scoped<'a>, filter: &ListFilter) -> Scoped<'a> {
     }
     if let Some(text) = filter.query.as_deref().filter(|t| !t.trim().is_empty()) {
         use crate::db::schema::people_names;
-        let upper = text.trim().to_uppercase();
-        let pnc = if filter.without_pnc {
-            String::new()
-        } else {
-            upper.clone()
-        };
+        let (upper, pnc) = numbers_sought(text, filter.without_pnc);
         // By reference, or by the CRN or PNC ID of the person or of a record merged into
         // them.
         let numbered = referrals::reference

@@ -171,8 +171,8 @@ pub async fn list(
     // Past what is counted, the pages run to the next one while a full page is shown.
     let counted_pages = ((total.count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let pages = if total.more {
-        let full = rows.len() as i64 == PAGE_SIZE;
-        (page_no + i64::from(full)).max(if total.common_name { 1 } else { counted_pages })
+        let next = total.next_follows(page_no, PAGE_SIZE, rows.len());
+        (page_no + i64::from(next)).max(if total.common_name { 1 } else { counted_pages })
     } else {
         counted_pages
     };
