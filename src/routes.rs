@@ -896,6 +896,21 @@ pub fn table() -> Vec<Entry> {
             Api(LEADS),
             web::to(referrals::api::identity),
         ),
+        get(
+            "/api/v1/people/merges",
+            Api(MERGERS),
+            web::to(referrals::api::merges),
+        ),
+        post(
+            "/api/v1/people/merges",
+            Api(MERGERS),
+            web::to(referrals::api::merge),
+        ),
+        post(
+            "/api/v1/people/merges/{id}/undo",
+            Api(MERGERS),
+            web::to(referrals::api::undo_merge),
+        ),
         post(
             "/api/v1/referrals/{id}/transitions",
             Api(REFERRAL_READERS),

@@ -406,3 +406,137 @@ pub async fn transition(
         .await?;
     Ok(HttpResponse::Ok().json(ReferralJson::new(&l, role, &me)))
 }
+
+/// A merge of two records of one person. Times are UTC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeJson {
+    pub id: String,
+    /// The person whose record was kept: every referral moved is theirs until the merge is
+    /// undone.
+    pub kept_person_id: String,
+    /// The person whose record was merged into the kept one.
+    pub merged_person_id: String,
+    /// The referrals moved (and moved back by an undo).
+    pub referral_ids: Vec<String>,
+    pub merged_at: String,
+    pub undone_at: Option<String>,
+    /// The referral given as the one to keep, for a clinical lead; absent for an
+    /// administrator, who merges by reference and does not see referrals.
+    pub kept_referral_id: Option<String>,
+}
+
+impl MergeJson {
+    fn new(m: model::Merge, kept_referral_id: Option<String>) -> Result<Self, AppError> {
+        Ok(Self {
+            referral_ids: serde_json::from_str(&m.referral_ids)
+                .map_err(|e| AppError::Internal(e.into()))?,
+            merged_at: crate::web::format::iso(m.merged_at),
+            undone_at: m.undone_at.map(crate::web::format::iso),
+            id: m.id,
+            kept_person_id: m.kept_person_id,
+            merged_person_id: m.merged_person_id,
+            kept_referral_id,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergesJson {
+    pub items: Vec<MergeJson>,
+}
+
+/// The merges you made that are not undone, newest first (at most 10, as on the page).
+#[utoipa::path(
+    get, path = "/api/v1/people/merges", tag = "referrals",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your merges that can be undone", body = MergesJson),
+        (status = 403, description = "Clinical leads and administrators only", body = ErrorBody),
+    )
+)]
+pub async fn merges(state: State, api: ApiUser) -> Result<HttpResponse, ApiError> {
+    let viewer = Viewer::from(&api);
+    let items = state
+        .db
+        .run(move |c| service::my_merges(c, &viewer))
+        .await?
+        .into_iter()
+        .map(|m| MergeJson::new(m, None))
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(MergesJson { items }))
+}
+
+/// Two records of one person to join. Every field is required; they are optional here so
+/// that a missing one gets the same message as on the page.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The reference of a referral of the person whose record is kept, like `MH-7K3Q-PX4D`.
+    pub keep_reference: Option<String>,
+    /// The reference of a referral of the person whose record is merged into it.
+    pub merge_reference: Option<String>,
+    /// Why these are the same person (kept in the audit log).
+    pub reason: Option<String>,
+}
+
+/// Join two records of one person: every referral of the person on `merge_reference` moves
+/// to the person on `keep_reference`. Every referral moved must be in your areas.
+#[utoipa::path(
+    post, path = "/api/v1/people/merges", tag = "referrals",
+    security(("bearer" = [])),
+    request_body = MergeRequest,
+    responses(
+        (status = 201, description = "Merged; undo it with its id", body = MergeJson),
+        (status = 403, description = "Clinical leads and administrators only", body = ErrorBody),
+        (status = 409, description = "The records changed while merging", body = ErrorBody),
+        (status = 422, description = "A reference not in your areas, the same person twice, no reason, or a person with referrals outside your areas", body = ErrorBody),
+    )
+)]
+pub async fn merge(
+    state: State,
+    api: ApiUser,
+    body: web::Json<MergeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let (viewer, actor) = (Viewer::from(&api), api.actor());
+    let merged = state
+        .db
+        .write(move |c| {
+            service::merge_people(
+                c,
+                &viewer,
+                &actor,
+                body.keep_reference.as_deref().unwrap_or_default(),
+                body.merge_reference.as_deref().unwrap_or_default(),
+                body.reason.as_deref().unwrap_or_default(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(MergeJson::new(merged.merge, merged.kept_referral_id)?))
+}
+
+/// Undo a merge: the referrals moved go back to the person they came from. Anyone who could
+/// have made the merge may undo it.
+#[utoipa::path(
+    post, path = "/api/v1/people/merges/{id}/undo", tag = "referrals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Merge id")),
+    responses(
+        (status = 200, description = "Undone", body = MergeJson),
+        (status = 403, description = "Clinical leads and administrators only", body = ErrorBody),
+        (status = 404, description = "No such merge of referrals in your areas", body = ErrorBody),
+        (status = 409, description = "Already undone", body = ErrorBody),
+    )
+)]
+pub async fn undo_merge(
+    state: State,
+    api: ApiUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (viewer, actor) = (Viewer::from(&api), api.actor());
+    let undone = state
+        .db
+        .write(move |c| service::undo_merge(c, &viewer, &actor, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(MergeJson::new(undone, None)?))
+}

@@ -1585,10 +1585,34 @@ pub fn decide_identity(
 
 // ------------------------------------------------------------------ merging people
 
+/// Who may join and part records of a person: clinical leads and administrators.
+fn may_merge(viewer: &Viewer) -> Result<(), AppError> {
+    if matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The merges this clinical lead or administrator made that are not undone, newest first:
+/// the ones the merge page and the API offer to undo.
+pub fn my_merges(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<model::Merge>, AppError> {
+    may_merge(viewer)?;
+    model::live_merges_by(c, &viewer.user_id)
+}
+
+/// A merge made, with the referral kept, where the one who merged may open it (clinical
+/// leads; administrators merge by reference and do not see referrals).
+#[derive(Debug)]
+pub struct Merged {
+    pub merge: model::Merge,
+    pub kept_referral_id: Option<String>,
+}
+
 /// Joins two records of one person: every referral of the person on `merge_reference` moves
 /// to the person on `keep_reference`. Clinical leads and administrators, and only when every
 /// referral moved is in their areas. Kept in `person_merges` so it can be undone. Call inside a write
-/// transaction.
+/// transaction; a merge made at the same time from the same record answers a conflict.
 pub fn merge_people(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -1596,10 +1620,8 @@ pub fn merge_people(
     keep_reference: &str,
     merge_reference: &str,
     reason: &str,
-) -> Result<model::Merge, AppError> {
-    if !matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
-        return Err(AppError::Forbidden);
-    }
+) -> Result<Merged, AppError> {
+    may_merge(viewer)?;
     let mut e = FieldErrors::new();
     let keep = model::find_by_reference(
         c,
@@ -1654,18 +1676,33 @@ pub fn merge_people(
         )));
     }
     let now = crate::clock::now();
-    diesel::update(referrals::table.filter(referrals::id.eq_any(&all)))
-        .set((
-            referrals::person_id.eq(&keep.person_id),
-            referrals::updated_at.eq(now),
-        ))
-        .execute(c)?;
-    diesel::update(people::table.find(&merge.person_id))
-        .set((
-            people::merged_into_id.eq(Some(&keep.person_id)),
-            people::updated_at.eq(now),
-        ))
-        .execute(c)?;
+    // Each write names the state it was read in, so a merge or undo that committed in
+    // between (PostgreSQL reads at the start of each statement) is a conflict, not a mix.
+    let moved = diesel::update(
+        referrals::table
+            .filter(referrals::id.eq_any(&all))
+            .filter(referrals::person_id.eq(&merge.person_id)),
+    )
+    .set((
+        referrals::person_id.eq(&keep.person_id),
+        referrals::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    let marked = diesel::update(
+        people::table
+            .find(&merge.person_id)
+            .filter(people::merged_into_id.is_null()),
+    )
+    .set((
+        people::merged_into_id.eq(Some(&keep.person_id)),
+        people::updated_at.eq(now),
+    ))
+    .execute(c)?;
+    if moved != all.len() || marked != 1 {
+        return Err(AppError::Conflict(
+            "These records changed while you were merging them: look them up again".into(),
+        ));
+    }
     let row = model::Merge {
         id: crate::ids::new_id(),
         kept_person_id: keep.person_id.clone(),
@@ -1688,7 +1725,11 @@ pub fn merge_people(
             .details(json!({ "merge_id": row.id, "merged_person_id": merge.person_id, "referral_ids": all })),
     )?;
     crate::reports::upkeep::refresh_person(c, &keep.person_id)?;
-    Ok(row)
+    let kept_referral_id = (viewer.role == Role::ClinicalLead).then_some(keep.id);
+    Ok(Merged {
+        merge: row,
+        kept_referral_id,
+    })
 }
 
 /// Undoes a merge: the referrals moved go back to the person they came from.
@@ -1698,13 +1739,13 @@ pub fn undo_merge(
     actor: &Actor,
     merge_id: &str,
 ) -> Result<model::Merge, AppError> {
-    if !matches!(viewer.role, Role::ClinicalLead | Role::Admin) {
-        return Err(AppError::Forbidden);
-    }
+    may_merge(viewer)?;
     let m: model::Merge = person_merges::table
         .find(merge_id)
         .select(model::Merge::as_select())
-        .first(c)?;
+        .first(c)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
     let ids: Vec<String> =
         serde_json::from_str(&m.referral_ids).map_err(|e| AppError::Internal(e.into()))?;
     // Only someone who could have made the merge may undo it.
@@ -1715,12 +1756,23 @@ pub fn undo_merge(
     if in_scope != ids.len() as i64 {
         return Err(AppError::NotFound);
     }
-    if m.undone_at.is_some() {
+    let now = crate::clock::now();
+    // Marked undone first, and only if it is not yet: of two undos at once, one wins.
+    let marked = diesel::update(
+        person_merges::table
+            .find(merge_id)
+            .filter(person_merges::undone_at.is_null()),
+    )
+    .set((
+        person_merges::undone_by.eq(Some(&viewer.user_id)),
+        person_merges::undone_at.eq(Some(now)),
+    ))
+    .execute(c)?;
+    if marked != 1 {
         return Err(AppError::Conflict(
             "This merge has already been undone".into(),
         ));
     }
-    let now = crate::clock::now();
     diesel::update(
         referrals::table
             .filter(referrals::id.eq_any(&ids))
@@ -1735,12 +1787,6 @@ pub fn undo_merge(
         .set((
             people::merged_into_id.eq(None::<String>),
             people::updated_at.eq(now),
-        ))
-        .execute(c)?;
-    diesel::update(person_merges::table.find(merge_id))
-        .set((
-            person_merges::undone_by.eq(Some(&viewer.user_id)),
-            person_merges::undone_at.eq(Some(now)),
         ))
         .execute(c)?;
     audit::record(

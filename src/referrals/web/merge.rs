@@ -3,7 +3,7 @@
 use crate::auth::guard::CurrentUser;
 use crate::auth::session::Flash;
 use crate::error::{AppError, FieldErrors};
-use crate::referrals::model::{self, Viewer};
+use crate::referrals::model::Viewer;
 use crate::referrals::service::{self};
 use crate::state::State;
 use crate::web::flow::{self, Then};
@@ -36,10 +36,10 @@ async fn merge_page(
         id: String,
         text: String,
     }
-    let me = user.user.id.clone();
+    let viewer = Viewer::from(user);
     let mine: Vec<MergeView> = state
         .db
-        .run(move |c| model::live_merges_by(c, &me))
+        .run(move |c| service::my_merges(c, &viewer))
         .await?
         .into_iter()
         .map(|m| MergeView {
@@ -78,22 +78,14 @@ pub async fn merge(
     flow::post_raw(
         &state,
         &user,
-        move |c| {
-            service::merge_people(c, &viewer, &actor, &keep, &drop, &why)?;
-            // Administrators merge by reference but do not see referrals.
-            model::find_by_reference(
-                c,
-                &viewer,
-                model::Purpose::Casework,
-                keep.trim().to_uppercase().as_str(),
-            )
-        },
-        |kept| {
+        move |c| service::merge_people(c, &viewer, &actor, &keep, &drop, &why),
+        |merged| {
             let flash = Flash::success("The records have been merged".to_owned())
                 .with_body("You can undo the merge from this page.".to_owned());
-            let to = kept.map_or("/people/merge".to_owned(), |k| {
-                format!("/referrals/{}", k.id)
-            });
+            // Administrators merge by reference but do not see referrals.
+            let to = merged
+                .kept_referral_id
+                .map_or("/people/merge".to_owned(), |id| format!("/referrals/{id}"));
             Then::with(flash, to)
         },
         async |e| merge_page(&state, &user, &form, Some(&e)).await,

@@ -1237,6 +1237,169 @@ async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
 }
 
 #[tokio::test]
+async fn merges_are_made_listed_and_undone_through_the_api_once_each_and_in_scope() {
+    let t = cast().await;
+    let po = t.app.api(&t.po).await;
+    let a = api_referral(
+        &po,
+        &probation_json(&t.app.area_a, "Morgan", "Kept", Some("M100001")),
+    )
+    .await;
+    let mut body = probation_json(&t.app.area_a, "Morgen", "Twice", Some("M100002"));
+    body["date_of_birth"] = json!("1992-06-06");
+    let b = api_referral(&po, &body).await;
+    let (ra, rb) = (
+        a["reference"].as_str().unwrap(),
+        b["reference"].as_str().unwrap(),
+    );
+    let person_of = async |id: &Value| {
+        po.get(&format!("/api/v1/referrals/{}", id.as_str().unwrap()))
+            .await
+            .1["person_id"]
+            .clone()
+    };
+
+    let (status, _) = po
+        .post(
+            "/api/v1/people/merges",
+            &json!({"keep_reference": ra, "merge_reference": rb, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "officers do not merge");
+    assert_eq!(
+        po.get("/api/v1/people/merges").await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let cl = t.app.api(&t.cl).await;
+    let (status, e) = cl.post("/api/v1/people/merges", &json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(
+        e["fields"]["keep_reference"],
+        "Enter the reference of a referral in your areas, like MH-7K3Q-PX4D"
+    );
+    assert_eq!(e["fields"]["reason"], "Enter why these are the same person");
+    let (status, e) = cl
+        .post(
+            "/api/v1/people/merges",
+            &json!({"keep_reference": ra, "merge_reference": ra, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        e["fields"]["merge_reference"],
+        "These referrals are already for the same person"
+    );
+
+    // The same merge sent twice at once is made once.
+    let ask = json!({
+        "keep_reference": ra.to_lowercase(),
+        "merge_reference": rb,
+        "reason": "Same date of birth and CRN typed twice",
+    });
+    let (first, second) = tokio::join!(
+        cl.post("/api/v1/people/merges", &ask),
+        cl.post("/api/v1/people/merges", &ask),
+    );
+    let made: Vec<&Value> = [&first, &second]
+        .into_iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(made.len(), 1, "{first:?} {second:?}");
+    for (s, e) in [&first, &second] {
+        assert!(
+            [
+                StatusCode::CREATED,
+                StatusCode::CONFLICT,
+                StatusCode::UNPROCESSABLE_ENTITY
+            ]
+            .contains(s),
+            "{s} {e}"
+        );
+    }
+    let m = made[0].clone();
+    assert_eq!(m["kept_person_id"], a["person_id"]);
+    assert_eq!(m["merged_person_id"], b["person_id"]);
+    assert_eq!(m["referral_ids"], json!([b["id"]]));
+    assert_eq!(m["kept_referral_id"], a["id"]);
+    assert!(m["undone_at"].is_null());
+    assert_eq!(person_of(&b["id"]).await, a["person_id"]);
+    let (status, mine) = cl.get("/api/v1/people/merges").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["id"], m["id"]);
+
+    // An administrator of the other area cannot see or undo it; nor can a made-up id.
+    let other_admin = t
+        .app
+        .create_user(Role::Admin, "Oda Admin", &[&t.app.area_b])
+        .await;
+    let other = t.app.api(&other_admin).await;
+    let undo = format!("/api/v1/people/merges/{}/undo", m["id"].as_str().unwrap());
+    assert_eq!(other.post(&undo, &json!({})).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        cl.post("/api/v1/people/merges/no-such-merge/undo", &json!({}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, e) = other
+        .post(
+            "/api/v1/people/merges",
+            &json!({"keep_reference": ra, "merge_reference": rb, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(person_of(&b["id"]).await, a["person_id"]);
+
+    // Two undos at once: one undoes it, the other is told it is done.
+    let empty = json!({});
+    let (first, second) = tokio::join!(cl.post(&undo, &empty), cl.post(&undo, &empty));
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let undone = if first.0 == StatusCode::OK {
+        first.1
+    } else {
+        second.1
+    };
+    assert!(undone["undone_at"].is_string());
+    assert_eq!(person_of(&b["id"]).await, b["person_id"]);
+    assert_eq!(cl.get("/api/v1/people/merges").await.1["items"], json!([]));
+    let events = t
+        .app
+        .state
+        .db
+        .run(|c| mhtr_pathway::audit::recent(c, None, 100))
+        .await
+        .unwrap();
+    let count = |name: &str| events.iter().filter(|e| e.event == name).count();
+    assert_eq!(
+        (count("person.merged"), count("person.merge_undone")),
+        (1, 1)
+    );
+
+    // An administrator in the area merges by reference and is not given the referral.
+    let admin_user = t
+        .app
+        .create_user(Role::Admin, "Ada Admin", &[&t.app.area_a])
+        .await;
+    let admin = t.app.api(&admin_user).await;
+    let (status, m) = admin
+        .post(
+            "/api/v1/people/merges",
+            &json!({"keep_reference": ra, "merge_reference": rb, "reason": "Confirmed by the lead"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    assert!(m["kept_referral_id"].is_null());
+    let undo = format!("/api/v1/people/merges/{}/undo", m["id"].as_str().unwrap());
+    assert_eq!(admin.post(&undo, &json!({})).await.0, StatusCode::OK);
+    assert_eq!(person_of(&b["id"]).await, b["person_id"]);
+}
+
+#[tokio::test]
 async fn the_same_submission_racing_itself_makes_one_referral() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
