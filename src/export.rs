@@ -47,6 +47,14 @@ pub struct Table {
     pub columns: &'static [(&'static str, Kind)],
 }
 
+/// Columns added after exports were first made, with the value an export made before them
+/// restores with (table, column, value), so an older export still loads whole.
+pub const LATER_COLUMNS: &[(&str, &str, serde_json::Value)] = &[(
+    "person_merges",
+    "contact_moved",
+    serde_json::Value::Bool(false),
+)];
+
 /// Every exported table, in the order an import must load them (parents first).
 pub const TABLES: &[Table] = &[
     Table {
@@ -235,6 +243,7 @@ pub const TABLES: &[Table] = &[
             ("merged_at", Timestamp),
             ("undone_by", Text),
             ("undone_at", Timestamp),
+            ("contact_moved", Bool),
         ],
     },
     Table {

@@ -268,6 +268,7 @@ diesel::table! {
         merged_at -> Timestamp,
         undone_by -> Nullable<Text>,
         undone_at -> Nullable<Timestamp>,
+        contact_moved -> Bool,
     }
 }
 

@@ -297,10 +297,16 @@ fn read_row(t: &export::Table, raw: Value) -> (Vec<Value>, Option<(String, Strin
     for (col, kind) in t.columns {
         let v = obj.remove(*col);
         match v {
-            None => {
-                problem.get_or_insert(((*col).to_owned(), "the column is missing".to_owned()));
-                row.push(Value::Null);
-            }
+            None => match export::LATER_COLUMNS
+                .iter()
+                .find(|(table, later, _)| *table == t.name && later == col)
+            {
+                Some((_, _, value)) => row.push(value.clone()),
+                None => {
+                    problem.get_or_insert(((*col).to_owned(), "the column is missing".to_owned()));
+                    row.push(Value::Null);
+                }
+            },
             Some(v) => {
                 if let Err(why) = check_value(*kind, &v) {
                     problem.get_or_insert(((*col).to_owned(), why));

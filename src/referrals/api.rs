@@ -420,6 +420,9 @@ pub struct MergeJson {
     pub referral_ids: Vec<String>,
     pub merged_at: String,
     pub undone_at: Option<String>,
+    /// The merged person's contact details for reminders were moved to the person kept, who
+    /// had none (an undo moves them back).
+    pub contact_moved: bool,
     /// The referral given as the one to keep, for a clinical lead; absent for an
     /// administrator, who merges by reference and does not see referrals.
     pub kept_referral_id: Option<String>,
@@ -435,6 +438,7 @@ impl MergeJson {
             id: m.id,
             kept_person_id: m.kept_person_id,
             merged_person_id: m.merged_person_id,
+            contact_moved: m.contact_moved,
             kept_referral_id,
         })
     }

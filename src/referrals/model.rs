@@ -1611,6 +1611,8 @@ pub struct Merge {
     pub merged_at: NaiveDateTime,
     pub undone_by: Option<String>,
     pub undone_at: Option<NaiveDateTime>,
+    /// The merged person's contact details were moved to the person kept, who had none.
+    pub contact_moved: bool,
 }
 
 /// Merges into this person that have not been undone, newest first.

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::DbConn;
 use crate::db::schema::{
-    identity_links, people, person_merges, referral_amendments, referral_drafts,
+    contact_details, identity_links, people, person_merges, referral_amendments, referral_drafts,
     referral_status_history, referrals,
 };
 use crate::error::{AppError, FieldErrors};
@@ -1703,6 +1703,9 @@ pub fn merge_people(
             "These records changed while you were merging them: look them up again".into(),
         ));
     }
+    // Reminders reach a person by the contact details of their record: when only the merged
+    // record has them, they go with its referrals (and come back on an undo).
+    let contact_moved = move_contact_details(c, &merge.person_id, &keep.person_id)?;
     let row = model::Merge {
         id: crate::ids::new_id(),
         kept_person_id: keep.person_id.clone(),
@@ -1712,6 +1715,7 @@ pub fn merge_people(
         merged_at: now,
         undone_by: None,
         undone_at: None,
+        contact_moved,
     };
     diesel::insert_into(person_merges::table)
         .values(&row)
@@ -1722,7 +1726,7 @@ pub fn merge_people(
         Event::new(AuditAction::Combination, "person.merged")
             .record("person", &keep.person_id)
             .reason(reason)
-            .details(json!({ "merge_id": row.id, "merged_person_id": merge.person_id, "referral_ids": all })),
+            .details(json!({ "merge_id": row.id, "merged_person_id": merge.person_id, "referral_ids": all, "contact_moved": contact_moved })),
     )?;
     crate::reports::upkeep::refresh_person(c, &keep.person_id)?;
     let kept_referral_id = (viewer.role == Role::ClinicalLead).then_some(keep.id);
@@ -1732,7 +1736,21 @@ pub fn merge_people(
     })
 }
 
-/// Undoes a merge: the referrals moved go back to the person they came from.
+/// Moves a person's contact details to another person who has none; whether it did.
+fn move_contact_details(c: &mut DbConn, from: &str, to: &str) -> Result<bool, AppError> {
+    let to_has: bool =
+        diesel::select(diesel::dsl::exists(contact_details::table.find(to))).get_result(c)?;
+    if to_has {
+        return Ok(false);
+    }
+    Ok(diesel::update(contact_details::table.find(from))
+        .set(contact_details::person_id.eq(to))
+        .execute(c)?
+        == 1)
+}
+
+/// Undoes a merge: the referrals moved go back to the person they came from, and the
+/// contact details the merge moved go back with them.
 pub fn undo_merge(
     c: &mut DbConn,
     viewer: &Viewer,
@@ -1789,12 +1807,14 @@ pub fn undo_merge(
             people::updated_at.eq(now),
         ))
         .execute(c)?;
+    let contact_back =
+        m.contact_moved && move_contact_details(c, &m.kept_person_id, &m.merged_person_id)?;
     audit::record(
         c,
         actor,
         Event::new(AuditAction::Combination, "person.merge_undone")
             .record("person", &m.kept_person_id)
-            .details(json!({ "merge_id": m.id, "merged_person_id": m.merged_person_id, "referral_ids": ids })),
+            .details(json!({ "merge_id": m.id, "merged_person_id": m.merged_person_id, "referral_ids": ids, "contact_moved_back": contact_back })),
     )?;
     crate::reports::upkeep::refresh_person(c, &m.kept_person_id)?;
     crate::reports::upkeep::refresh_person(c, &m.merged_person_id)?;

@@ -244,7 +244,12 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
                 byline: who(&m.merged_by),
                 datetime_iso: format::iso(m.merged_at),
                 datetime_text: format::date_time(m.merged_at),
-                description: "Another record of the same person was joined to this one".into(),
+                description: if m.contact_moved {
+                    "Another record of the same person was joined to this one, with its contact details for reminders"
+                } else {
+                    "Another record of the same person was joined to this one"
+                }
+                .into(),
             },
         ));
         if let (Some(at), Some(by)) = (m.undone_at, &m.undone_by) {
@@ -256,7 +261,12 @@ pub fn timeline(l: &Loaded) -> Vec<TimelineItem> {
                     byline: who(by),
                     datetime_iso: format::iso(at),
                     datetime_text: format::date_time(at),
-                    description: "The records are separate again".into(),
+                    description: if m.contact_moved {
+                        "The records are separate again, and the contact details went back"
+                    } else {
+                        "The records are separate again"
+                    }
+                    .into(),
                 },
             ));
         }

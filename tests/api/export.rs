@@ -632,6 +632,75 @@ async fn an_export_holding_a_nul_is_refused_with_the_row_named_on_either_backend
     assert_eq!(stored, 0, "all or nothing");
 }
 
+/// An export made before a column was added restores whole, the column taking the value
+/// rows had before it existed; a column missing that was always there is still refused.
+#[tokio::test]
+async fn an_export_made_before_a_later_column_loads_with_its_earlier_value() {
+    let app = app_with_demo().await;
+    app.with_db(fill_the_rest);
+    let dir = tempfile::tempdir().unwrap();
+    let actor = Actor::system("test");
+    app.with_db(|c| mhtr_pathway::export::export(c, dir.path(), "Move to new server", &actor))
+        .unwrap();
+    let strip = |table: &str, column: &str| {
+        let path = dir.path().join(format!("{table}.json"));
+        let mut rows: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(!rows.is_empty(), "{table} has rows");
+        for row in &mut rows {
+            row.as_object_mut().unwrap().remove(column).unwrap();
+        }
+        std::fs::write(&path, serde_json::to_vec(&rows).unwrap()).unwrap();
+        rows.len()
+    };
+    for (table, column, _) in mhtr_pathway::export::LATER_COLUMNS {
+        strip(table, column);
+    }
+    let mapping = mhtr_pathway::import::native::NativeMapping::parse(include_str!(
+        "../../config/import/native.toml"
+    ))
+    .unwrap();
+
+    let target = crate::helpers::TestDatabase::new();
+    let mut c = target.connect();
+    mhtr_pathway::db::run_migrations(&mut c).unwrap();
+    let (plan, mut report) =
+        mhtr_pathway::import::native::plan(&mut c, &mapping, "native", &inputs_of(dir.path()))
+            .unwrap();
+    for f in &report.files {
+        assert_eq!(f.rejected, 0, "{}: {:?}", f.table, f.notes);
+    }
+    mhtr_pathway::import::native::apply(&mut c, &plan, &mut report, &actor, None).unwrap();
+    use diesel::prelude::*;
+    use mhtr_pathway::db::schema::person_merges;
+    let moved: Vec<bool> = person_merges::table
+        .select(person_merges::contact_moved)
+        .load(&mut c)
+        .unwrap();
+    assert!(!moved.is_empty() && moved.iter().all(|m| !m));
+
+    // A column that every export has is still required.
+    let merges = strip("person_merges", "merged_at");
+    let target = crate::helpers::TestDatabase::new();
+    let mut c = target.connect();
+    mhtr_pathway::db::run_migrations(&mut c).unwrap();
+    let (_, report) =
+        mhtr_pathway::import::native::plan(&mut c, &mapping, "native", &inputs_of(dir.path()))
+            .unwrap();
+    let file = report
+        .files
+        .iter()
+        .find(|f| f.table == "person_merges")
+        .unwrap();
+    assert_eq!(file.rejected, merges);
+    assert_eq!(file.notes[0].field, "merged_at");
+    assert!(
+        file.notes[0].reason.contains("missing"),
+        "{}",
+        file.notes[0].reason
+    );
+}
+
 /// One rule for every CSV the service writes: a cell a spreadsheet would run as a formula is
 /// defused in the export's CSV as in the reports; the JSON keeps the value as stored.
 #[tokio::test]

@@ -1252,6 +1252,25 @@ async fn merges_are_made_listed_and_undone_through_the_api_once_each_and_in_scop
         a["reference"].as_str().unwrap(),
         b["reference"].as_str().unwrap(),
     );
+    // Only the second record has contact details: the merge takes them to the one kept.
+    let (status, saved) = po
+        .post(
+            &format!("/api/v1/referrals/{}/contact", b["id"].as_str().unwrap()),
+            &json!({"mobile": "07700900456", "channel": "sms", "language": "en", "consent": "yes"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let mobile_of = async |id: &Value| {
+        let (status, r) = po
+            .get(&format!(
+                "/api/v1/referrals/{}/contact",
+                id.as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        r["details"]["mobile"].clone()
+    };
+    assert_eq!(mobile_of(&a["id"]).await, Value::Null);
     let person_of = async |id: &Value| {
         po.get(&format!("/api/v1/referrals/{}", id.as_str().unwrap()))
             .await
@@ -1325,6 +1344,15 @@ async fn merges_are_made_listed_and_undone_through_the_api_once_each_and_in_scop
     assert_eq!(m["kept_referral_id"], a["id"]);
     assert!(m["undone_at"].is_null());
     assert_eq!(person_of(&b["id"]).await, a["person_id"]);
+    assert_eq!(m["contact_moved"], true);
+    assert_eq!(mobile_of(&a["id"]).await, "07700900456");
+    let (_, kept) = po
+        .get(&format!("/api/v1/referrals/{}", a["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        kept["timeline"][0]["description"],
+        "Another record of the same person was joined to this one, with its contact details for reminders"
+    );
     let (status, mine) = cl.get("/api/v1/people/merges").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
@@ -1366,6 +1394,8 @@ async fn merges_are_made_listed_and_undone_through_the_api_once_each_and_in_scop
     };
     assert!(undone["undone_at"].is_string());
     assert_eq!(person_of(&b["id"]).await, b["person_id"]);
+    assert_eq!(mobile_of(&b["id"]).await, "07700900456", "they go back");
+    assert_eq!(mobile_of(&a["id"]).await, Value::Null);
     assert_eq!(cl.get("/api/v1/people/merges").await.1["items"], json!([]));
     let events = t
         .app

@@ -1,0 +1,1 @@
+ALTER TABLE person_merges DROP COLUMN contact_moved;
