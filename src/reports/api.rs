@@ -41,7 +41,7 @@ pub async fn uptake(
             uptake::disclosed(c, &actor, &q, suppressed_for(role), threshold, &targets)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(HttpResponse::Ok().json(&report.report))
 }
 
 #[utoipa::path(

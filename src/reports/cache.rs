@@ -127,3 +127,45 @@ impl<V> Cache<V> {
         Ok(report)
     }
 }
+
+/// A kept report with the renderings of it made so far, each a pure function of the report
+/// and the rendering's name (the page's tables, the print view's): made on first use and
+/// dropped with the report when its version is passed, so a hit renders nothing again.
+pub struct WithViews<V> {
+    pub report: V,
+    views: Mutex<HashMap<&'static str, Arc<str>>>,
+}
+
+impl<V> WithViews<V> {
+    pub fn new(report: V) -> Self {
+        Self {
+            report,
+            views: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The rendering `name` of the report, made by `make` the first time it is asked for.
+    pub fn view(
+        &self,
+        name: &'static str,
+        make: impl FnOnce(&V) -> Result<String, AppError>,
+    ) -> Result<Arc<str>, AppError> {
+        if let Some(v) = self
+            .views
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Ok(v.clone());
+        }
+        // Made outside the lock: two first readers may both make it, and either is kept.
+        let made: Arc<str> = make(&self.report)?.into();
+        Ok(self
+            .views
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(name)
+            .or_insert(made)
+            .clone())
+    }
+}

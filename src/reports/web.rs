@@ -56,6 +56,51 @@ fn building_permits() -> &'static tokio::sync::Semaphore {
     })
 }
 
+/// The query of the report's downloads and print view: its period and areas.
+fn csv_query(report: &Report) -> String {
+    let areas: String = report
+        .area_ids
+        .iter()
+        .map(|id| format!("&area={id}"))
+        .collect();
+    format!("period={}{areas}", report.period)
+}
+
+/// What the page shows of the report around its tables (the tables are rendered once per
+/// report kept, by [`tables`]).
+#[derive(serde::Serialize)]
+struct ReportHead<'a> {
+    period_label: &'a str,
+    previous_label: &'a str,
+    provisional: bool,
+    suppressed: bool,
+    columns: &'a [String],
+    summary: &'a [String],
+}
+
+impl<'a> ReportHead<'a> {
+    fn of(r: &'a Report) -> Self {
+        Self {
+            period_label: &r.period_label,
+            previous_label: &r.previous_label,
+            provisional: r.provisional,
+            suppressed: r.suppressed,
+            columns: &r.columns,
+            summary: &r.summary,
+        }
+    }
+}
+
+/// The report's tables and charts as HTML, for the page or the print view.
+pub fn tables(templates: &tera::Tera, report: &Report, print: bool) -> Result<String, AppError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("report", report);
+    ctx.insert("charts", &uptake::charts(report));
+    ctx.insert("csv_query", &csv_query(report));
+    ctx.insert("print", &print);
+    Ok(templates.render("reports/uptake_tables.html", &ctx)?)
+}
+
 pub async fn uptake(
     state: State,
     user: CurrentUser,
@@ -91,7 +136,8 @@ pub async fn uptake(
             }
         })
         .await?;
-    if let (_, Ok((report, areas))) = &result {
+    if let (_, Ok((kept, areas))) = &result {
+        let report = &kept.report;
         state
         .views
         .append(
@@ -107,25 +153,26 @@ pub async fn uptake(
     let raw = RawForm::from_urlencoded(req.query_string().as_bytes());
     let chosen: Vec<String> = raw.all("area");
     match outcome {
-        Ok((report, areas)) => {
-            let area_query: String = areas.iter().map(|(id, _)| format!("&area={id}")).collect();
+        Ok((kept, _)) => {
+            let print = raw.get("print") == "1";
+            let report = &kept.report;
             ctx.insert(
                 "period_choices",
                 &period_choices(&Period::parse(&report.period).unwrap_or_else(|_| {
                     Period::containing(PeriodKind::FinancialYear, crate::clock::today())
                 })),
             );
-            ctx.insert(
-                "csv_query",
-                &format!("period={}{area_query}", report.period),
-            );
+            ctx.insert("csv_query", &csv_query(report));
             ctx.insert("withheld_max", &(report.threshold - 1));
             ctx.insert(
                 "produced_at",
                 &crate::web::format::date_time(crate::clock::now()),
             );
-            ctx.insert("charts", &uptake::charts(&report));
-            ctx.insert("report", &report);
+            ctx.insert("report", &ReportHead::of(report));
+            let tables = kept.view(if print { "print" } else { "page" }, |r| {
+                tables(&state.templates, r, print)
+            })?;
+            ctx.insert("tables", &*tables);
         }
         Err(errors) => {
             ctx.insert(
@@ -185,22 +232,23 @@ async fn download<T: Send + 'static>(
     req: &HttpRequest,
     what: &str,
     render: impl FnOnce(&Report) -> Result<T, AppError> + Send + 'static,
-) -> Result<(Report, T), AppError> {
+) -> Result<(std::sync::Arc<uptake::Kept>, T), AppError> {
     let query = req.query_string().to_owned();
     let area_ids = user.area_ids.clone();
     let role = user.user.role;
     let threshold = state.settings.reports.suppression_threshold;
     let targets = state.settings.reports.targets.clone();
     let actor = user.actor();
-    let (report, body) = state
+    let (kept, body) = state
         .db
         .read(move |c| {
             let q = parse_query(c, &area_ids, &query)?;
-            let report = uptake::report(c, &q, suppressed_for(role), threshold, &targets)?;
-            let body = render(&report)?;
-            Ok((report, body))
+            let kept = uptake::report(c, &q, suppressed_for(role), threshold, &targets)?;
+            let body = render(&kept.report)?;
+            Ok((kept, body))
         })
         .await?;
+    let report = &kept.report;
     state
         .views
         .append(
@@ -210,7 +258,7 @@ async fn download<T: Send + 'static>(
             ),
         )
         .await?;
-    Ok((report, body))
+    Ok((kept, body))
 }
 
 /// One section of the report, or its history, as CSV.
@@ -236,7 +284,7 @@ pub async fn uptake_csv(
     Ok(csv_attachment(
         &format!(
             "mhtr-uptake-{}-{}.csv",
-            report.period.replace("..", "_to_"),
+            report.report.period.replace("..", "_to_"),
             raw.get("section")
         ),
         &body,
@@ -261,7 +309,7 @@ pub async fn uptake_ods(
             "Content-Disposition",
             format!(
                 "attachment; filename=\"mhtr-uptake-{}.ods\"",
-                report.period.replace("..", "_to_")
+                report.report.period.replace("..", "_to_")
             ),
         ))
         .body(body))

@@ -994,12 +994,17 @@ async fn a_kept_report_equals_the_report_built_again_after_every_kind_of_change(
         t.app.state.settings.clone(),
         vec![t.app.area_a.clone(), t.app.area_b.clone()],
     );
-    // The report as the API shows it, and as built afresh, uncached, at the same moment.
+    let lead_pages = t.app.browser(&t.cl).await;
+    // The report as the API and the pages show it, and as built and rendered afresh,
+    // uncached, at the same moment.
     let check = async |what: &str| -> i64 {
         let (status, shown) = c.cl.get("/api/v1/reports/uptake").await;
         assert_eq!(status, StatusCode::OK, "{shown}");
+        let (_, page) = lead_pages.get("/reports/uptake").await;
+        let (_, print) = lead_pages.get("/reports/uptake?print=1").await;
         let (s, areas) = (settings.clone(), lead_areas.clone());
-        let (fresh, version) = t
+        let templates = t.app.state.templates.clone();
+        let (fresh, fresh_tables, version) = t
             .app
             .with_db(move |c| {
                 let q = query::parse_query(c, &areas, "").unwrap();
@@ -1016,9 +1021,20 @@ async fn a_kept_report_equals_the_report_built_again_after_every_kind_of_change(
                 // a last digit off.
                 let text = serde_json::to_string(&r).unwrap();
                 let fresh: Value = serde_json::from_str(&text).unwrap();
-                (fresh, cache::version(c).unwrap())
+                let tables = [false, true].map(|print| {
+                    mhtr_pathway::reports::web::tables(&templates, &r, print).unwrap()
+                });
+                (fresh, tables, cache::version(c).unwrap())
             })
             .await;
+        assert!(
+            page.contains(&fresh_tables[0]) && print.contains(&fresh_tables[1]),
+            "after {what}: the page's tables are not the report's"
+        );
+        assert_ne!(
+            fresh_tables[0], fresh_tables[1],
+            "the print view has its own"
+        );
         assert!(
             shown == fresh,
             "after {what}: the kept report is not the report: {:?}",

@@ -708,17 +708,16 @@ fn first_referral_month(c: &mut DbConn, areas: &[String]) -> Result<Option<Naive
 
 // ------------------------------------------------------------------ for the API
 
-/// The report for the API: built for query `q`, with the targets beside their indicators,
-/// and its disclosure recorded.
 /// The report as the pages and the API show it (`build`, with the targets), kept while its
-/// inputs stand (`reports::cache`). Call inside a read (or write) transaction.
+/// inputs stand (`reports::cache`), with the renderings of it the pages have made. Call
+/// inside a read (or write) transaction.
 pub fn report(
     c: &mut DbConn,
     q: &crate::reports::query::Query,
     suppress: bool,
     threshold: i64,
     targets: &BTreeMap<String, Target>,
-) -> Result<Report, AppError> {
+) -> Result<std::sync::Arc<Kept>, AppError> {
     let (areas, period) = (&q.areas, &q.period);
     let key = crate::reports::cache::Key {
         areas: areas.iter().map(|(id, _)| id.clone()).collect(),
@@ -728,15 +727,19 @@ pub fn report(
         today: crate::clock::today(),
     };
     /// The reports kept (`reports::cache`).
-    static KEPT: crate::reports::cache::Cache<Report> = crate::reports::cache::Cache::new();
-    let kept = KEPT.get_or_build(c, key, |c| {
+    static KEPT: crate::reports::cache::Cache<Kept> = crate::reports::cache::Cache::new();
+    KEPT.get_or_build(c, key, |c| {
         let mut report = build(c, areas, period, suppress, threshold)?;
         apply_targets(&mut report, targets);
-        Ok(report)
-    })?;
-    Ok((*kept).clone())
+        Ok(Kept::new(report))
+    })
 }
 
+/// A report as kept, with its page renderings.
+pub type Kept = crate::reports::cache::WithViews<Report>;
+
+/// The report for the API: built for query `q`, with the targets beside their indicators,
+/// and its disclosure recorded.
 pub fn disclosed(
     c: &mut DbConn,
     actor: &crate::audit::Actor,
@@ -744,9 +747,10 @@ pub fn disclosed(
     suppress: bool,
     threshold: i64,
     targets: &BTreeMap<String, Target>,
-) -> Result<Report, AppError> {
+) -> Result<std::sync::Arc<Kept>, AppError> {
     use crate::audit::{self, AuditAction, Event};
-    let report = report(c, q, suppress, threshold, targets)?;
+    let kept = report(c, q, suppress, threshold, targets)?;
+    let report = &kept.report;
     audit::record(
         c,
         actor,
@@ -754,7 +758,7 @@ pub fn disclosed(
             serde_json::json!({ "period": report.period, "suppressed": report.suppressed }),
         ),
     )?;
-    Ok(report)
+    Ok(kept)
 }
 
 #[cfg(test)]
