@@ -68,15 +68,20 @@ pub async fn evaluation(
         state.settings.reports.returns_dir.clone(),
     );
     let (area_ids, role, actor) = (api.area_ids.clone(), api.user.role, api.actor());
-    let (csv, _) = state
+    let taken = state
         .db
         .write(move |c| {
             crate::reports::evaluation::take_return(c, role, &actor, &area_ids, &query, &dir)
         })
         .await?;
+    let body = crate::web::stream::read_streamed(
+        &state.db,
+        "",
+        Box::new(move |c, out| crate::reports::evaluation::write_return(c, &taken, out)),
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .body(csv))
+        .streaming(body))
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]

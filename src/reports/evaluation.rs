@@ -382,82 +382,24 @@ fn may_take(role: Role) -> bool {
     matches!(role, Role::ClinicalLead | Role::Admin)
 }
 
-/// The return for `q` (the referrals made in its period in its areas) as CSV under
-/// `mapping`'s headings, audited with how many rows it holds.
-pub fn evaluation_return(
-    c: &mut DbConn,
-    role: Role,
-    actor: &Actor,
-    q: &Query,
-    mapping_name: &str,
-    mapping: &Mapping,
-) -> Result<(String, usize), AppError> {
-    if !may_take(role) {
-        return Err(AppError::Forbidden);
-    }
-    let area_ids: Vec<String> = q.areas.iter().map(|(id, _)| id.clone()).collect();
-    let facts: Vec<Fact> = report_facts::table
-        .filter(report_facts::area_id.eq_any(&area_ids))
-        .filter(report_facts::referred_on.between(q.period.start, q.period.end))
-        .order((report_facts::referred_on, report_facts::referral_id))
-        .select(Fact::as_select())
-        .load(c)?;
-    let ids: Vec<String> = facts.iter().map(|f| f.referral_id.clone()).collect();
-    let mut references: BTreeMap<String, String> = BTreeMap::new();
-    for chunk in ids.chunks(500) {
-        references.extend(
-            referrals::table
-                .filter(referrals::id.eq_any(chunk))
-                .select((referrals::id, referrals::reference))
-                .load::<(String, String)>(c)?,
-        );
-    }
-    let area_codes: BTreeMap<String, (String, String)> = areas::table
-        .filter(areas::id.eq_any(&area_ids))
-        .select((areas::id, areas::code, areas::name))
-        .load::<(String, String, String)>(c)?
-        .into_iter()
-        .map(|(id, code, name)| (id, (code, name)))
-        .collect();
-    let scores = scores_of(c, &ids)?;
-    let none = BTreeMap::new();
-    let mut out = String::new();
-    let head: Vec<String> = mapping.columns.iter().map(|c| quoted(&c.header)).collect();
-    out.push_str(&head.join(","));
-    out.push_str("\r\n");
-    for f in &facts {
-        let area = area_codes.get(&f.area_id).cloned().unwrap_or_default();
-        let reference = references.get(&f.referral_id).cloned().unwrap_or_default();
-        let row = row_of(
-            f,
-            &reference,
-            &area,
-            scores.get(&f.referral_id).unwrap_or(&none),
-        );
-        let line: Vec<String> = mapping
-            .columns
-            .iter()
-            .map(|c| quoted(row.get(c.field.as_str()).map_or("", String::as_str)))
-            .collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    audit::record(
-        c,
-        actor,
-        Event::new(AuditAction::Disclosure, "report.evaluation_return").details(
-            serde_json::json!({
-                "return": mapping_name,
-                "period": q.period.code(),
-                "rows": facts.len(),
-            }),
-        ),
-    )?;
-    Ok((out, facts.len()))
+/// A return asked for, checked and recorded: what [`write_return`] writes.
+pub struct Taken {
+    /// The mapping's name.
+    pub name: String,
+    mapping: Mapping,
+    area_ids: Vec<String>,
+    period: crate::reports::periods::Period,
+    /// The rows it holds, as counted when it was recorded.
+    pub rows: usize,
+    /// The file name to offer it under.
+    pub file_name: String,
 }
 
 /// The return asked for by `query` (`return`, `period`, `area`) among `user_areas`, with
-/// its mapping read from `dir`: the CSV and a file name for it.
+/// its mapping read from `dir`: checked (clinical leads and administrators, their own areas,
+/// a known return and period) and recorded in the audit log with the rows it holds, before
+/// anything of it is written. Call in a write transaction; then write it with
+/// [`write_return`].
 pub fn take_return(
     c: &mut DbConn,
     role: Role,
@@ -465,16 +407,110 @@ pub fn take_return(
     user_areas: &[String],
     query: &str,
     dir: &str,
-) -> Result<(String, String), AppError> {
+) -> Result<Taken, AppError> {
+    if !may_take(role) {
+        return Err(AppError::Forbidden);
+    }
     let raw = crate::form::RawForm::from_urlencoded(query.as_bytes());
     let name = raw.get("return").to_owned();
     let mapping = load_mapping(dir, &name)?;
     let q = crate::reports::query::parse_query(c, user_areas, query)?;
-    let (csv, _) = evaluation_return(c, role, actor, &q, &name, &mapping)?;
-    Ok((
-        csv,
-        format!("{name}-{}.csv", q.period.code().replace("..", "_to_")),
-    ))
+    let area_ids: Vec<String> = q.areas.iter().map(|(id, _)| id.clone()).collect();
+    let rows: i64 = report_facts::table
+        .filter(report_facts::area_id.eq_any(&area_ids))
+        .filter(report_facts::referred_on.between(q.period.start, q.period.end))
+        .count()
+        .get_result(c)?;
+    audit::record(
+        c,
+        actor,
+        Event::new(AuditAction::Disclosure, "report.evaluation_return").details(
+            serde_json::json!({
+                "return": name,
+                "period": q.period.code(),
+                "rows": rows,
+            }),
+        ),
+    )?;
+    Ok(Taken {
+        file_name: format!("{name}-{}.csv", q.period.code().replace("..", "_to_")),
+        name,
+        mapping,
+        area_ids,
+        period: q.period,
+        rows: usize::try_from(rows).unwrap_or(0),
+    })
+}
+
+/// About how much CSV [`write_return`] gathers before handing it on.
+const RETURN_CHUNK: usize = 64 * 1024;
+
+/// Writes the return `taken` as CSV under its mapping's headings, handing it to `out` a
+/// piece at a time: the referrals are read a day of referral at a time, in the order of
+/// their referral dates, so memory holds a day's rows whatever the period's size. Call in a
+/// read transaction (one snapshot for the whole file). `out` failing (the download was
+/// abandoned) stops it.
+pub fn write_return(
+    c: &mut DbConn,
+    taken: &Taken,
+    out: &mut dyn FnMut(String) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let area_codes: BTreeMap<String, (String, String)> = areas::table
+        .filter(areas::id.eq_any(&taken.area_ids))
+        .select((areas::id, areas::code, areas::name))
+        .load::<(String, String, String)>(c)?
+        .into_iter()
+        .map(|(id, code, name)| (id, (code, name)))
+        .collect();
+    let columns = &taken.mapping.columns;
+    let head: Vec<String> = columns.iter().map(|c| quoted(&c.header)).collect();
+    let mut buf = head.join(",");
+    buf.push_str("\r\n");
+    let none = BTreeMap::new();
+    let mut day = taken.period.start;
+    while day <= taken.period.end {
+        let facts: Vec<Fact> = report_facts::table
+            .filter(report_facts::referred_on.eq(day))
+            .filter(report_facts::area_id.eq_any(&taken.area_ids))
+            .order(report_facts::referral_id)
+            .select(Fact::as_select())
+            .load(c)?;
+        day = day.succ_opt().unwrap_or(NaiveDate::MAX);
+        if facts.is_empty() {
+            continue;
+        }
+        let ids: Vec<String> = facts.iter().map(|f| f.referral_id.clone()).collect();
+        let references: BTreeMap<String, String> = referrals::table
+            .filter(referrals::id.eq_any(&ids))
+            .select((referrals::id, referrals::reference))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .collect();
+        let scores = scores_of(c, &ids)?;
+        for f in &facts {
+            let area = area_codes.get(&f.area_id).cloned().unwrap_or_default();
+            let reference = references.get(&f.referral_id).cloned().unwrap_or_default();
+            let row = row_of(
+                f,
+                &reference,
+                &area,
+                scores.get(&f.referral_id).unwrap_or(&none),
+            );
+            let line: Vec<String> = columns
+                .iter()
+                .map(|c| quoted(row.get(c.field.as_str()).map_or("", String::as_str)))
+                .collect();
+            buf.push_str(&line.join(","));
+            buf.push_str("\r\n");
+        }
+        if buf.len() >= RETURN_CHUNK {
+            out(std::mem::take(&mut buf))?;
+        }
+    }
+    if !buf.is_empty() {
+        out(buf)?;
+    }
+    Ok(())
 }
 
 /// The identifier extract for `period` (and `areas`, all of `user_areas` when none) among

@@ -323,17 +323,20 @@ pub async fn uptake_ods(
 fn csv_attachment(name: &str, body: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"{}\"",
-                name.replace(
-                    |ch: char| !ch.is_ascii_alphanumeric() && !"-_.".contains(ch),
-                    ""
-                )
-            ),
-        ))
+        .insert_header(("Content-Disposition", attachment_name(name)))
         .body(format!("\u{feff}{body}"))
+}
+
+/// The `Content-Disposition` of a download named `name`, keeping letters, digits, hyphens,
+/// underscores and dots only.
+fn attachment_name(name: &str) -> String {
+    format!(
+        "attachment; filename=\"{}\"",
+        name.replace(
+            |ch: char| !ch.is_ascii_alphanumeric() && !"-_.".contains(ch),
+            ""
+        )
+    )
 }
 
 /// The evaluation return: the form, and with `download=yes` the CSV (or the form again,
@@ -356,7 +359,20 @@ pub async fn evaluation(
             })
             .await;
         match made {
-            Ok((csv, file)) => return Ok(csv_attachment(&file, &csv)),
+            Ok(taken) => {
+                let file = attachment_name(&taken.file_name);
+                let body = crate::web::stream::read_streamed(
+                    &state.db,
+                    "\u{feff}",
+                    Box::new(move |c, out| {
+                        crate::reports::evaluation::write_return(c, &taken, out)
+                    }),
+                );
+                return Ok(HttpResponse::Ok()
+                    .content_type("text/csv; charset=utf-8")
+                    .insert_header(("Content-Disposition", file))
+                    .streaming(body));
+            }
             Err(AppError::Validation(e)) => errors = Some(e),
             Err(e) => return Err(e),
         }

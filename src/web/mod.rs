@@ -8,6 +8,7 @@ pub mod input;
 pub mod observe;
 pub mod proxy;
 pub mod return_path;
+pub mod stream;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;

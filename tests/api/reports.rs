@@ -1132,3 +1132,113 @@ fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
         _ => (a != b).then(|| format!("{at}: {a} against {b}")),
     }
 }
+
+/// A return too large for one piece is streamed whole: every referral of the period in the
+/// lead's areas once, in the order of referral, each row with every column, as many rows
+/// as the audit entry recorded, on the page and through the API alike.
+#[tokio::test]
+async fn a_large_evaluation_return_is_streamed_whole_and_in_order() {
+    use diesel::prelude::*;
+    use mhtr_pathway::db::schema::{areas, report_facts};
+    let app = crate::referrals::helpers::spawn_app().await;
+    let hasher = app.state.hasher.clone();
+    app.with_db(move |c| {
+        mhtr_pathway::demo::load(c, &hasher).expect("demo loads");
+        let opts = mhtr_pathway::demo::synth::Options {
+            referrals: 700,
+            seed: 26,
+            years: 1,
+            chunk: 700,
+        };
+        mhtr_pathway::demo::synth::run(c, &opts, |_| {}).unwrap();
+    })
+    .await;
+    let area_ids: Vec<String> = app
+        .with_db(|c| areas::table.select(areas::id).load(c).unwrap())
+        .await;
+    let refs: Vec<&str> = area_ids.iter().map(String::as_str).collect();
+    let lead = app
+        .create_user(
+            mhtr_pathway::users::model::Role::ClinicalLead,
+            "Dr Wide Lead",
+            &refs,
+        )
+        .await;
+    let today = crate::helpers::today();
+    let start = today - chrono::Duration::days(364);
+    let period = format!("{start}..{today}");
+    let (s, e) = (start, today);
+    let expected: i64 = app
+        .with_db(move |c| {
+            report_facts::table
+                .filter(report_facts::referred_on.between(s, e))
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert!(expected > 400, "{expected} referrals in the year");
+
+    let check = |csv: &str| {
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines.len() as i64, 1 + expected);
+        let columns = lines[0].split("\",\"").count();
+        let referred = lines[0]
+            .split(',')
+            .position(|h| h == "\"referred_on\"")
+            .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let mut last = String::new();
+        for l in &lines[1..] {
+            let cells: Vec<&str> = l.split("\",\"").collect();
+            assert_eq!(cells.len(), columns, "{l}");
+            assert!(seen.insert(cells[0].to_owned()), "{} twice", cells[0]);
+            let on = cells[referred].to_owned();
+            assert!(on >= last, "in order of referral: {on} after {last}");
+            last = on;
+        }
+        assert!(
+            csv.len() > 3 * 64 * 1024,
+            "more than one piece: {}",
+            csv.len()
+        );
+    };
+    let (status, body) = app
+        .browser(&lead)
+        .await
+        .get_bytes(&format!(
+            "/reports/evaluation?download=yes&return=evaluation&period={period}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page_csv = String::from_utf8(body).unwrap();
+    check(&page_csv);
+    let api = app.api(&lead).await;
+    let response = api
+        .get_with(
+            &format!("/api/v1/reports/evaluation?return=evaluation&period={period}"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.0, StatusCode::OK);
+    check(&response.1);
+    assert_eq!(
+        response.1,
+        page_csv.trim_start_matches('\u{feff}'),
+        "the same file"
+    );
+    let rows: Vec<Value> = app
+        .with_db(|c| {
+            use mhtr_pathway::db::schema::audit_events;
+            audit_events::table
+                .filter(audit_events::event.eq("report.evaluation_return"))
+                .select(audit_events::details)
+                .load::<String>(c)
+                .unwrap()
+        })
+        .await
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(d).unwrap()["rows"].clone())
+        .collect();
+    assert_eq!(rows, vec![json!(expected), json!(expected)]);
+}
