@@ -1081,18 +1081,36 @@ async fn the_api_honours_idempotency_keys_and_lists_with_filters() {
     }
 }
 
+/// Two referrals in area A that the service takes for two people (another date of birth and
+/// CRN), each given as (given name, family name, CRN): what a merge joins.
+async fn two_records(
+    t: &Cast,
+    po: &Api,
+    first: (&str, &str, &str),
+    second: (&str, &str, &str),
+) -> (Value, Value) {
+    let a = api_referral(
+        po,
+        &probation_json(&t.app.area_a, first.0, first.1, Some(first.2)),
+    )
+    .await;
+    let mut body = probation_json(&t.app.area_a, second.0, second.1, Some(second.2));
+    body["date_of_birth"] = json!("1991-05-05");
+    let b = api_referral(po, &body).await;
+    (a, b)
+}
+
 #[tokio::test]
 async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let a = api_referral(
+    let (a, b) = two_records(
+        &t,
         &po,
-        &probation_json(&t.app.area_a, "Chris", "Keep", Some("C100001")),
+        ("Chris", "Keep", "C100001"),
+        ("Kris", "Duplicate", "C100002"),
     )
     .await;
-    let mut body = probation_json(&t.app.area_a, "Kris", "Duplicate", Some("C100002"));
-    body["date_of_birth"] = json!("1991-05-05");
-    let b = api_referral(&po, &body).await;
     assert_ne!(a["person_id"], b["person_id"]);
     let (ra, rb) = (
         a["reference"].as_str().unwrap(),
@@ -1240,14 +1258,13 @@ async fn clinical_leads_merge_two_records_of_a_person_and_can_undo_it() {
 async fn merges_are_made_listed_and_undone_through_the_api_once_each_and_in_scope() {
     let t = cast().await;
     let po = t.app.api(&t.po).await;
-    let a = api_referral(
+    let (a, b) = two_records(
+        &t,
         &po,
-        &probation_json(&t.app.area_a, "Morgan", "Kept", Some("M100001")),
+        ("Morgan", "Kept", "M100001"),
+        ("Morgen", "Twice", "M100002"),
     )
     .await;
-    let mut body = probation_json(&t.app.area_a, "Morgen", "Twice", Some("M100002"));
-    body["date_of_birth"] = json!("1992-06-06");
-    let b = api_referral(&po, &body).await;
     let (ra, rb) = (
         a["reference"].as_str().unwrap(),
         b["reference"].as_str().unwrap(),
