@@ -53,7 +53,7 @@ measure() { # $1 = label, $2 = cookie (or -), $3 = URL, [$4 = wrk script]
   local cookie=()
   [ "$2" != - ] && cookie=(-H "Cookie: __Host-mhtr-session=$2")
   # A short warm-up, then the measured run.
-  wrk -t"$THREADS" -c"$CONN" -d3s "${cookie[@]}" "${script[@]}" "$3" >/dev/null
+  PATHS_FILE="$dir/paths" wrk -t"$THREADS" -c"$CONN" -d3s "${cookie[@]}" "${script[@]}" "$3" >/dev/null
   out=$(PATHS_FILE="$dir/paths" wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency "${cookie[@]}" "${script[@]}" "$3")
   local rps p50 p99 errs
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")

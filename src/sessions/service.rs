@@ -1705,21 +1705,25 @@ pub fn attention(
     if viewer.role == Role::ClinicalLead {
         // Referrals whose assistant psychologist's account is disabled: to book or allocate
         // someone else, so nobody's assessment or treatment is left with no one.
-        use crate::referrals::model::disabled_user_ids;
         use crate::referrals::state::Status;
-        let orphaned: Vec<(String, String, Status)> = scoped(viewer, Purpose::Casework)
-            .filter(
-                referrals::status
-                    .eq(Status::AssessmentBooked)
-                    .and(referrals::assessor_id.eq_any(disabled_user_ids()))
-                    .or(referrals::status
-                        .eq_any([Status::Allocated, Status::InTreatment])
-                        .and(referrals::allocated_ap_id.eq_any(disabled_user_ids()))),
-            )
-            .select((referrals::id, referrals::reference, referrals::status))
-            .order(referrals::reference.asc())
-            .limit(100)
-            .load(c)?;
+        let gone = crate::referrals::model::disabled_ids(c)?;
+        let orphaned: Vec<(String, String, Status)> = if gone.is_empty() {
+            Vec::new()
+        } else {
+            scoped(viewer, Purpose::Casework)
+                .filter(
+                    referrals::status
+                        .eq(Status::AssessmentBooked)
+                        .and(referrals::assessor_id.eq_any(gone.clone()))
+                        .or(referrals::status
+                            .eq_any([Status::Allocated, Status::InTreatment])
+                            .and(referrals::allocated_ap_id.eq_any(gone))),
+                )
+                .select((referrals::id, referrals::reference, referrals::status))
+                .order(referrals::reference.asc())
+                .limit(100)
+                .load(c)?
+        };
         out.extend(orphaned.into_iter().map(|(id, reference, status)| {
             let (what, action) = if status == Status::AssessmentBooked {
                 ("assessment", "book_assessment")
@@ -1737,14 +1741,19 @@ pub fn attention(
     }
     if viewer.role == Role::ProbationOfficer {
         // Referrals whose officer's account is disabled wait for another to take them over.
-        use crate::referrals::model::{disabled_user_ids, final_statuses};
-        let orphaned: Vec<(String, String)> = scoped(viewer, Purpose::Casework)
-            .filter(referrals::responsible_officer_id.eq_any(disabled_user_ids()))
-            .filter(referrals::status.ne_all(final_statuses()))
-            .select((referrals::id, referrals::reference))
-            .order(referrals::reference.asc())
-            .limit(100)
-            .load(c)?;
+        use crate::referrals::model::final_statuses;
+        let gone = crate::referrals::model::disabled_ids(c)?;
+        let orphaned: Vec<(String, String)> = if gone.is_empty() {
+            Vec::new()
+        } else {
+            scoped(viewer, Purpose::Casework)
+                .filter(referrals::responsible_officer_id.eq_any(gone))
+                .filter(referrals::status.ne_all(final_statuses()))
+                .select((referrals::id, referrals::reference))
+                .order(referrals::reference.asc())
+                .limit(100)
+                .load(c)?
+        };
         out.extend(orphaned.into_iter().map(|(id, reference)| Attention {
             href: format!("/referrals/{id}"),
             reference,

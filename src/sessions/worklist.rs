@@ -20,9 +20,7 @@ use crate::db::schema::{
     end_summaries, outcome_measures, people, referrals, treatment_sessions, users,
 };
 use crate::error::AppError;
-use crate::referrals::model::{
-    Purpose, Viewer, disabled_user_ids, final_statuses, scoped, user_names,
-};
+use crate::referrals::model::{Purpose, Viewer, final_statuses, scoped, user_names};
 use crate::referrals::state::Status;
 use crate::sessions::codes::{MeasureSchedule, Outcome, SessionStatus, Stage};
 use crate::sessions::unrecorded::{self, last_day_to_record};
@@ -567,17 +565,21 @@ type Holders = (
 /// Open referrals whose holder left: the officer, the assessor of a booked assessment, or
 /// the assistant psychologist of a treatment.
 fn needs_new_owner(c: &mut DbConn, viewer: &Viewer) -> Result<Vec<Row>, AppError> {
+    let disabled = crate::referrals::model::disabled_ids(c)?;
+    if disabled.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows: Vec<Holders> = scoped(viewer, Purpose::Casework)
         .filter(referrals::status.ne_all(final_statuses()))
         .filter(
             referrals::responsible_officer_id
-                .eq_any(disabled_user_ids())
+                .eq_any(disabled.clone())
                 .or(referrals::status
                     .eq(Status::AssessmentBooked)
-                    .and(referrals::assessor_id.eq_any(disabled_user_ids())))
+                    .and(referrals::assessor_id.eq_any(disabled.clone())))
                 .or(referrals::status
                     .eq_any([Status::Allocated, Status::InTreatment])
-                    .and(referrals::allocated_ap_id.eq_any(disabled_user_ids()))),
+                    .and(referrals::allocated_ap_id.eq_any(disabled))),
         )
         .select((
             referrals::id,
