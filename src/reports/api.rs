@@ -74,14 +74,7 @@ pub async fn evaluation(
             crate::reports::evaluation::take_return(c, role, &actor, &area_ids, &query, &dir)
         })
         .await?;
-    let body = crate::web::stream::read_streamed(
-        &state.db,
-        "",
-        Box::new(move |c, out| crate::reports::evaluation::write_return(c, &taken, out)),
-    );
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .streaming(body))
+    Ok(crate::reports::web::return_response(&state, taken, false))
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]

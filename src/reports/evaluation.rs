@@ -384,13 +384,9 @@ fn may_take(role: Role) -> bool {
 
 /// A return asked for, checked and recorded: what [`write_return`] writes.
 pub struct Taken {
-    /// The mapping's name.
-    pub name: String,
     mapping: Mapping,
     area_ids: Vec<String>,
     period: crate::reports::periods::Period,
-    /// The rows it holds, as counted when it was recorded.
-    pub rows: usize,
     /// The file name to offer it under.
     pub file_name: String,
 }
@@ -434,11 +430,9 @@ pub fn take_return(
     )?;
     Ok(Taken {
         file_name: format!("{name}-{}.csv", q.period.code().replace("..", "_to_")),
-        name,
         mapping,
         area_ids,
         period: q.period,
-        rows: usize::try_from(rows).unwrap_or(0),
     })
 }
 

@@ -339,6 +339,28 @@ fn attachment_name(name: &str) -> String {
     )
 }
 
+/// The evaluation return `taken` as CSV, streamed (`web::stream`): for the pages a download
+/// under its file name, starting with a byte-order mark for Excel; for the API the CSV alone.
+pub(crate) fn return_response(
+    state: &State,
+    taken: crate::reports::evaluation::Taken,
+    download: bool,
+) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response.content_type("text/csv; charset=utf-8");
+    let first = if download {
+        response.insert_header(("Content-Disposition", attachment_name(&taken.file_name)));
+        "\u{feff}"
+    } else {
+        ""
+    };
+    response.streaming(crate::web::stream::read_streamed(
+        &state.db,
+        first,
+        Box::new(move |c, out| crate::reports::evaluation::write_return(c, &taken, out)),
+    ))
+}
+
 /// The evaluation return: the form, and with `download=yes` the CSV (or the form again,
 /// saying what is wrong).
 pub async fn evaluation(
@@ -359,20 +381,7 @@ pub async fn evaluation(
             })
             .await;
         match made {
-            Ok(taken) => {
-                let file = attachment_name(&taken.file_name);
-                let body = crate::web::stream::read_streamed(
-                    &state.db,
-                    "\u{feff}",
-                    Box::new(move |c, out| {
-                        crate::reports::evaluation::write_return(c, &taken, out)
-                    }),
-                );
-                return Ok(HttpResponse::Ok()
-                    .content_type("text/csv; charset=utf-8")
-                    .insert_header(("Content-Disposition", file))
-                    .streaming(body));
-            }
+            Ok(taken) => return Ok(return_response(&state, taken, true)),
             Err(AppError::Validation(e)) => errors = Some(e),
             Err(e) => return Err(e),
         }
