@@ -610,7 +610,17 @@ fn native_import_command(
     let mut paths = Vec::new();
     for f in files {
         if f.is_dir() {
-            paths.extend(mapping.files.iter().map(|m| f.join(&m.file_name)));
+            // An export made before a later table has no file for it (`export::LATER_TABLES`).
+            paths.extend(
+                mapping
+                    .files
+                    .iter()
+                    .map(|m| (m, f.join(&m.file_name)))
+                    .filter(|(m, path)| {
+                        path.exists() || !crate::export::LATER_TABLES.contains(&m.table.as_str())
+                    })
+                    .map(|(_, path)| path),
+            );
         } else {
             paths.push(f.clone());
         }

@@ -55,6 +55,11 @@ pub const LATER_COLUMNS: &[(&str, &str, serde_json::Value)] = &[(
     serde_json::Value::Bool(false),
 )];
 
+/// Tables added after exports were first made: an export made before one has no file for
+/// it, and still loads whole (the service reads the table's absence as it read the data
+/// before the table existed).
+pub const LATER_TABLES: &[&str] = &["user_area_history"];
+
 /// Every exported table, in the order an import must load them (parents first).
 pub const TABLES: &[Table] = &[
     Table {
@@ -115,6 +120,16 @@ pub const TABLES: &[Table] = &[
         name: "user_areas",
         key: &["user_id", "area_id"],
         columns: &[("user_id", Text), ("area_id", Text)],
+    },
+    Table {
+        name: "user_area_history",
+        key: &["user_id", "area_id", "from_date"],
+        columns: &[
+            ("user_id", Text),
+            ("area_id", Text),
+            ("from_date", Date),
+            ("to_date", Date),
+        ],
     },
     Table {
         name: "people",

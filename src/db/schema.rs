@@ -66,6 +66,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_area_history (user_id, area_id, from_date) {
+        user_id -> Text,
+        area_id -> Text,
+        from_date -> Date,
+        to_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         user_id -> Text,
@@ -774,6 +783,8 @@ diesel::table! {
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
+diesel::joinable!(user_area_history -> users (user_id));
+diesel::joinable!(user_area_history -> areas (area_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
@@ -876,6 +887,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
     user_areas,
+    user_area_history,
     sessions,
     api_tokens,
     sign_in_attempts,

@@ -189,15 +189,15 @@ pub fn plan(
         let Some(fm) = mapping.files.iter().find(|f| f.table == t.name) else {
             continue;
         };
-        let input = inputs
-            .iter()
-            .find(|i| i.name == fm.file_name)
-            .ok_or_else(|| {
-                AppError::Config(format!(
-                    "{} is missing: the mapping restores {} from it",
-                    fm.file_name, t.name
-                ))
-            })?;
+        let Some(input) = inputs.iter().find(|i| i.name == fm.file_name) else {
+            if export::LATER_TABLES.contains(&t.name) {
+                continue;
+            }
+            return Err(AppError::Config(format!(
+                "{} is missing: the mapping restores {} from it",
+                fm.file_name, t.name
+            )));
+        };
         let rows: Vec<Value> = match serde_json::from_slice::<Value>(&input.bytes) {
             Ok(Value::Array(rows)) => rows,
             _ => {

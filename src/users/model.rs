@@ -160,17 +160,133 @@ pub fn organisation_name(conn: &mut DbConn, organisation_id: &str) -> Result<Str
         .first(conn)?)
 }
 
-pub fn set_areas(conn: &mut DbConn, user_id: &str, area_ids: &[String]) -> Result<(), AppError> {
-    diesel::delete(user_areas::table.filter(user_areas::user_id.eq(user_id))).execute(conn)?;
-    for area_id in area_ids {
+/// Makes `area_ids` the user's areas from `today`, and keeps the history of their areas
+/// ([`area_history`]): a spell is opened for each area joined and closed (on the day before)
+/// for each area left; a spell opened and closed on the same day is dropped. A membership
+/// held before the history began is given its spell from the account's opening first.
+pub fn set_areas(
+    conn: &mut DbConn,
+    user_id: &str,
+    area_ids: &[String],
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::db::schema::user_area_history as h;
+    let before = self::area_ids(conn, user_id)?;
+    let open: Vec<String> = h::table
+        .filter(h::user_id.eq(user_id))
+        .filter(h::to_date.is_null())
+        .select(h::area_id)
+        .load(conn)?;
+    let opened_on: Option<NaiveDateTime> = users::table
+        .find(user_id)
+        .select(users::created_at)
+        .first(conn)
+        .optional()?;
+    for area in before.iter().filter(|a| !open.contains(a)) {
+        let from = opened_on.map_or(today, |t| t.date().min(today));
+        open_spell(conn, user_id, area, from)?;
+    }
+    for area in before.iter().filter(|a| !area_ids.contains(a)) {
+        let spell = h::table
+            .filter(h::user_id.eq(user_id))
+            .filter(h::area_id.eq(area))
+            .filter(h::to_date.is_null());
+        diesel::delete(spell.filter(h::from_date.ge(today))).execute(conn)?;
+        diesel::update(spell)
+            .set(h::to_date.eq(today.pred_opt()))
+            .execute(conn)?;
+        diesel::delete(
+            user_areas::table
+                .filter(user_areas::user_id.eq(user_id))
+                .filter(user_areas::area_id.eq(area)),
+        )
+        .execute(conn)?;
+    }
+    for area in area_ids.iter().filter(|a| !before.contains(a)) {
         diesel::insert_into(user_areas::table)
             .values((
                 user_areas::user_id.eq(user_id),
-                user_areas::area_id.eq(area_id),
+                user_areas::area_id.eq(area),
+            ))
+            .execute(conn)?;
+        // Rejoined on the day it was left: the spell left today goes on.
+        let reopened = diesel::update(
+            h::table
+                .filter(h::user_id.eq(user_id))
+                .filter(h::area_id.eq(area))
+                .filter(h::to_date.eq(today.pred_opt())),
+        )
+        .set(h::to_date.eq(None::<NaiveDate>))
+        .execute(conn)?;
+        if reopened == 0 {
+            open_spell(conn, user_id, area, today)?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the user's spell in `area` from `from` (reopening one recorded from that day).
+fn open_spell(
+    conn: &mut DbConn,
+    user_id: &str,
+    area: &str,
+    from: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::db::schema::user_area_history as h;
+    let reopened = diesel::update(h::table.find((user_id, area, from)))
+        .set(h::to_date.eq(None::<NaiveDate>))
+        .execute(conn)?;
+    if reopened == 0 {
+        diesel::insert_into(h::table)
+            .values((
+                h::user_id.eq(user_id),
+                h::area_id.eq(area),
+                h::from_date.eq(from),
             ))
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// One spell of a user in an area: its first day and its last (none while it lasts).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct AreaSpell {
+    pub area: String,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+}
+
+/// The user's spells in areas, newest first, named: what the user's page lists. A
+/// membership held before the history began shows from the account's opening.
+pub fn area_history(conn: &mut DbConn, user_id: &str) -> Result<Vec<AreaSpell>, AppError> {
+    use crate::db::schema::user_area_history as h;
+    let mut spells: Vec<AreaSpell> = h::table
+        .inner_join(areas::table)
+        .filter(h::user_id.eq(user_id))
+        .select((areas::name, h::from_date, h::to_date))
+        .load(conn)?;
+    let open: Vec<String> = spells
+        .iter()
+        .filter(|s| s.to.is_none())
+        .map(|s| s.area.clone())
+        .collect();
+    let opened_on: NaiveDate = users::table
+        .find(user_id)
+        .select(users::created_at)
+        .first::<NaiveDateTime>(conn)?
+        .date();
+    for area in area_names(conn, user_id)? {
+        if !open.contains(&area) {
+            spells.push(AreaSpell {
+                area,
+                from: opened_on,
+                to: None,
+            });
+        }
+    }
+    spells
+        .sort_by(|a, b| (b.to.is_none(), b.from, &a.area).cmp(&(a.to.is_none(), a.from, &b.area)));
+    Ok(spells)
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);

@@ -66,6 +66,8 @@ pub struct Detail {
     pub organisation: String,
     pub areas: Vec<String>,
     pub area_ids: Vec<String>,
+    /// Their spells in areas, newest first.
+    pub area_history: Vec<model::AreaSpell>,
     pub sessions: usize,
     pub events: Vec<crate::audit::AuditView>,
 }
@@ -76,6 +78,7 @@ pub fn detail(c: &mut DbConn, scope: &AdminScope, user_id: &str) -> Result<Detai
         organisation: model::organisation_name(c, &user.organisation_id)?,
         areas: model::area_names(c, &user.id)?,
         area_ids: model::area_ids(c, &user.id)?,
+        area_history: model::area_history(c, &user.id)?,
         sessions: session::active_for_user(c, &user.id)?.len(),
         events: {
             let rows = audit::for_record(c, "user", &user.id, 20)?;
@@ -139,7 +142,7 @@ pub fn create(
             service_wide: false,
         })
         .execute(c)?;
-    model::set_areas(c, &id, &input.area_ids)?;
+    model::set_areas(c, &id, &input.area_ids, crate::clock::today())?;
     audit::record(
         c,
         actor,
@@ -194,7 +197,7 @@ pub fn update(
             users::updated_at.eq(crate::clock::now()),
         ))
         .execute(c)?;
-    model::set_areas(c, user_id, &input.area_ids)?;
+    model::set_areas(c, user_id, &input.area_ids, crate::clock::today())?;
     let privilege_changed = before.role != input.role
         || before.organisation_id != input.organisation_id
         || before_areas != input.area_ids;

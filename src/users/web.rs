@@ -274,6 +274,15 @@ struct UserDetail {
     sessions: usize,
     created: String,
     is_self: bool,
+    area_history: Vec<SpellView>,
+}
+
+/// A spell in an area as the user's page lists it.
+#[derive(Serialize)]
+struct SpellView {
+    area: String,
+    from: String,
+    to: String,
 }
 
 pub async fn show(
@@ -287,6 +296,7 @@ pub async fn show(
         user: u,
         organisation: org,
         areas: area_names,
+        area_history,
         sessions,
         events,
         ..
@@ -322,6 +332,14 @@ pub async fn show(
         sessions,
         created: format::date_time(u.created_at),
         is_self: u.id == user.user.id,
+        area_history: area_history
+            .into_iter()
+            .map(|s| SpellView {
+                area: s.area,
+                from: format::date(s.from),
+                to: s.to.map_or_else(|| "Now".to_owned(), format::date),
+            })
+            .collect(),
     };
     let mut ctx = tera::Context::new();
     ctx.insert("u", &detail);

@@ -340,7 +340,9 @@ fn fill_the_rest(c: &mut mhtr_pathway::db::DbConn) {
 fn inputs_of(dir: &std::path::Path) -> Vec<mhtr_pathway::import::Input> {
     mhtr_pathway::export::TABLES
         .iter()
-        .map(|t| mhtr_pathway::import::Input::read(&dir.join(format!("{}.json", t.name))).unwrap())
+        .map(|t| dir.join(format!("{}.json", t.name)))
+        .filter(|path| path.exists())
+        .map(|path| mhtr_pathway::import::Input::read(&path).unwrap())
         .collect()
 }
 
@@ -632,8 +634,9 @@ async fn an_export_holding_a_nul_is_refused_with_the_row_named_on_either_backend
     assert_eq!(stored, 0, "all or nothing");
 }
 
-/// An export made before a column was added restores whole, the column taking the value
-/// rows had before it existed; a column missing that was always there is still refused.
+/// An export made before a column or a table was added restores whole, the column taking
+/// the value rows had before it existed and the table left empty; a column or a table
+/// missing that was always there is still refused.
 #[tokio::test]
 async fn an_export_made_before_a_later_column_loads_with_its_earlier_value() {
     let app = app_with_demo().await;
@@ -655,6 +658,9 @@ async fn an_export_made_before_a_later_column_loads_with_its_earlier_value() {
     };
     for (table, column, _) in mhtr_pathway::export::LATER_COLUMNS {
         strip(table, column);
+    }
+    for table in mhtr_pathway::export::LATER_TABLES {
+        std::fs::remove_file(dir.path().join(format!("{table}.json"))).unwrap();
     }
     let mapping = mhtr_pathway::import::native::NativeMapping::parse(include_str!(
         "../../config/import/native.toml"
@@ -678,6 +684,23 @@ async fn an_export_made_before_a_later_column_loads_with_its_earlier_value() {
         .load(&mut c)
         .unwrap();
     assert!(!moved.is_empty() && moved.iter().all(|m| !m));
+    // A table added later is left empty: memberships count from each account's opening.
+    use mhtr_pathway::db::schema::{user_area_history, user_areas};
+    let memberships: i64 = user_areas::table.count().get_result(&mut c).unwrap();
+    let spells: i64 = user_area_history::table.count().get_result(&mut c).unwrap();
+    assert!(memberships > 0);
+    assert_eq!(spells, 0);
+
+    // A table that every export has is still required.
+    let mut without_users = inputs_of(dir.path());
+    without_users.retain(|i| i.name != "users.json");
+    let fresh = crate::helpers::TestDatabase::new();
+    let mut f = fresh.connect();
+    mhtr_pathway::db::run_migrations(&mut f).unwrap();
+    let err = mhtr_pathway::import::native::plan(&mut f, &mapping, "native", &without_users)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.to_string().contains("users.json is missing"), "{err}");
 
     // A column that every export has is still required.
     let merges = strip("person_merges", "merged_at");

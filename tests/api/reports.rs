@@ -776,7 +776,9 @@ async fn the_spreadsheet_holds_every_table_with_the_same_withheld_cells_and_is_a
 async fn capacity_for_a_past_period_uses_the_staffing_pattern_and_leave_of_that_period() {
     use chrono::NaiveDate;
     use diesel::prelude::*;
-    use mhtr_pathway::db::schema::{practitioner_capacity_history, practitioner_leave, users};
+    use mhtr_pathway::db::schema::{
+        practitioner_capacity_history, practitioner_leave, user_area_history, users,
+    };
     let t = cast().await;
     let c = clients(&t).await;
     let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
@@ -787,6 +789,10 @@ async fn capacity_for_a_past_period_uses_the_staffing_pattern_and_leave_of_that_
             // October, and a week's leave in September. The other practitioner joined today.
             diesel::update(users::table.find(&ap))
                 .set(users::created_at.eq(day(1, 1).and_hms_opt(9, 0, 0).unwrap()))
+                .execute(c)
+                .unwrap();
+            diesel::update(user_area_history::table.filter(user_area_history::user_id.eq(&ap)))
+                .set(user_area_history::from_date.eq(day(1, 1)))
                 .execute(c)
                 .unwrap();
             for (from, per_week) in [(day(1, 1), 10), (day(10, 1), 20)] {
@@ -833,6 +839,136 @@ async fn capacity_for_a_past_period_uses_the_staffing_pattern_and_leave_of_that_
     // Before Ash joined there was nobody.
     let (_, before) = c.cl.get("/api/v1/reports/uptake?period=2025-12").await;
     assert_eq!(capacity(&before), "0");
+}
+
+#[tokio::test]
+async fn capacity_for_a_past_period_is_shared_between_the_areas_the_practitioner_belonged_to_then()
+{
+    use chrono::NaiveDate;
+    use diesel::prelude::*;
+    use mhtr_pathway::db::schema::{user_area_history, users};
+    let t = cast().await;
+    let c = clients(&t).await;
+    let (a, b) = (t.app.area_a.clone(), t.app.area_b.clone());
+    // Ash has worked in Rutland since January, on the default pattern (15 sessions a week,
+    // Monday to Friday: 3 a day), as loaded from an export made before areas had a history:
+    // the membership counts from the account's opening. The other practitioner joined today.
+    let january = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let ap = t.ap.id.clone();
+    t.app
+        .with_db(move |c| {
+            diesel::update(users::table.find(&ap))
+                .set(users::created_at.eq(january.and_hms_opt(9, 0, 0).unwrap()))
+                .execute(c)
+                .unwrap();
+            diesel::delete(user_area_history::table.filter(user_area_history::user_id.eq(&ap)))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+    let capacity = |report: &Value, area: &str| -> String {
+        let i = report["area_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|id| id == area)
+            .unwrap();
+        texts(report, "sessions_capacity")[i].clone()
+    };
+    let today = crate::helpers::today();
+    let fortnight = format!(
+        "/api/v1/reports/uptake?period={today}..{}",
+        today + chrono::Duration::days(13)
+    );
+    let (_, september) = c.cl.get("/api/v1/reports/uptake?period=2026-09").await;
+    assert_eq!(capacity(&september, &a), "66", "22 weekdays at 3 sessions");
+    assert_eq!(capacity(&september, &b), "0");
+    let figures = |report: &Value| -> (i64, i64) {
+        (
+            capacity(report, &a).parse().unwrap(),
+            capacity(report, &b).parse().unwrap(),
+        )
+    };
+    // The next fortnight: Ash and the other practitioner, both in Rutland.
+    let (rutland_before, melton_before) = figures(&c.cl.get(&fortnight).await.1);
+    assert!(
+        rutland_before >= 48,
+        "two at 3 sessions on 8 or more working days"
+    );
+    assert_eq!(melton_before, 0);
+
+    // Today the administrator moves Ash to Melton, through the pages.
+    let admin = t.app.browser(&t.admin).await;
+    let path = format!("/admin/users/{}/edit", t.ap.id);
+    let form = |areas: &[&String]| -> Vec<(String, String)> {
+        let mut f = vec![
+            ("name".to_owned(), "Ash Psych".to_owned()),
+            ("email".to_owned(), t.ap.email.clone()),
+            ("role".to_owned(), "assistant_psychologist".to_owned()),
+            ("organisation_id".to_owned(), t.app.org.clone()),
+        ];
+        f.extend(areas.iter().map(|a| ("areas".to_owned(), (*a).clone())));
+        f
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let admin = &admin;
+        let path = path.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            admin.post(&path, &pairs).await
+        }
+    };
+    let (status, loc, _) = post(form(&[&b])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc, format!("/admin/users/{}", t.ap.id));
+    // September was staffed from Rutland, and stays so; from today Ash's capacity is Melton's.
+    let (_, september) = c.cl.get("/api/v1/reports/uptake?period=2026-09").await;
+    assert_eq!(capacity(&september, &a), "66");
+    assert_eq!(capacity(&september, &b), "0");
+    let (rutland, melton) = figures(&c.cl.get(&fortnight).await.1);
+    assert_eq!(rutland, melton, "one practitioner in each");
+    assert_eq!(rutland + melton, rutland_before);
+    let (_, page) = admin.get(&format!("/admin/users/{}", t.ap.id)).await;
+    assert!(page.contains("Areas over time"), "{page}");
+    assert!(
+        page.contains("1 January 2026"),
+        "the Rutland spell's first day"
+    );
+    let yesterday = mhtr_pathway::web::format::date(today.pred_opt().unwrap());
+    assert!(page.contains(&yesterday), "the Rutland spell's last day");
+
+    // Back in Rutland the same day, as well as Melton: the Rutland spell goes on, and each
+    // day of Ash's is shared between the two.
+    let (status, _, _) = post(form(&[&a, &b])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (rutland_now, melton_now) = figures(&c.cl.get(&fortnight).await.1);
+    assert!((rutland_now + melton_now - rutland_before).abs() <= 1);
+    assert!(
+        (2 * melton_now - melton).abs() <= 1,
+        "{melton_now} is half of {melton}"
+    );
+    let ap = t.ap.id.clone();
+    let spells: Vec<(String, NaiveDate, Option<NaiveDate>)> = t
+        .app
+        .with_db(move |c| {
+            user_area_history::table
+                .filter(user_area_history::user_id.eq(&ap))
+                .order((user_area_history::area_id, user_area_history::from_date))
+                .select((
+                    user_area_history::area_id,
+                    user_area_history::from_date,
+                    user_area_history::to_date,
+                ))
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    let mut expected = vec![(a.clone(), january, None), (b.clone(), today, None)];
+    expected.sort();
+    assert_eq!(spells, expected);
 }
 
 #[tokio::test]

@@ -365,30 +365,11 @@ pub fn capacity(
             }
         }
     }
-    let shares = staffed_capacity(c, areas, period)?;
-    let memberships: Vec<(String, String)> = user_areas::table
-        .filter(user_areas::user_id.eq_any(shares.keys()))
-        .select((user_areas::user_id, user_areas::area_id))
-        .load(c)?;
-    let mut theirs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (u, a) in &memberships {
-        theirs.entry(u.as_str()).or_default().push(a.as_str());
-    }
-    let mut capacity = vec![0f64; areas.len()];
-    for (user, sessions) in &shares {
-        let Some(theirs) = theirs.get(user.as_str()) else {
-            continue;
-        };
-        let share = sessions / theirs.len() as f64;
-        for a in theirs {
-            if let Some(&i) = index.get(a) {
-                capacity[i] += share;
-            }
-        }
-    }
-    for (i, v) in capacity.iter().enumerate() {
-        out[i][3] = v.round() as i64;
-        out[last][3] += v.round() as i64;
+    let staffed = staffed_capacity(c, areas, period)?;
+    for (i, area) in areas.iter().enumerate() {
+        let v = staffed.get(area).copied().unwrap_or_default().round() as i64;
+        out[i][3] = v;
+        out[last][3] += v;
     }
     // Waiting now: orders made, no first session, not ended or withdrawn.
     for (a, n) in crate::reports::cube::waiting_now(c, areas)? {
@@ -400,13 +381,14 @@ pub fn capacity(
     Ok(out)
 }
 
-/// The sessions each assistant psychologist could offer in `period`, as staffed then: each
-/// day their account was open, that was one of their working days under the pattern in
-/// force that day, and was not a bank holiday, a service closure or a day of their leave,
-/// gives their weekly sessions shared over their working days. A pattern set before its
-/// history began counts from the day it was last changed; before any, the service's
-/// default.
-/// Only the practitioners of `areas` are counted.
+/// The sessions the assistant psychologists of each of `areas` could offer in `period`, as
+/// staffed then: each day a practitioner's account was open, that was one of their working
+/// days under the pattern in force that day, and was not a bank holiday, a service closure
+/// or a day of their leave, gives their weekly sessions shared over their working days,
+/// and that share is divided equally between the areas they belonged to that day
+/// (`user_area_history`; a membership held before that history began counts from the
+/// account's opening). A pattern set before its history began counts from the day it was
+/// last changed; before any, the service's default.
 pub fn staffed_capacity(
     c: &mut DbConn,
     areas: &[String],
@@ -414,6 +396,7 @@ pub fn staffed_capacity(
 ) -> Result<BTreeMap<String, f64>, AppError> {
     use crate::db::schema::{
         practitioner_capacity_history as history, practitioner_leave, service_closures,
+        user_area_history as spells,
     };
     use crate::sessions::calendar::{WorkingDays, is_bank_holiday};
     use crate::sessions::capacity::{DEFAULT_SESSIONS_PER_WEEK, DEFAULT_WORKING_DAYS};
@@ -421,11 +404,19 @@ pub fn staffed_capacity(
     let staff: Vec<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = users::table
         .filter(users::role.eq(Role::AssistantPsychologist))
         .filter(
-            users::id.eq_any(
-                user_areas::table
-                    .filter(user_areas::area_id.eq_any(areas))
-                    .select(user_areas::user_id),
-            ),
+            users::id
+                .eq_any(
+                    user_areas::table
+                        .filter(user_areas::area_id.eq_any(areas))
+                        .select(user_areas::user_id),
+                )
+                .or(users::id.eq_any(
+                    spells::table
+                        .filter(spells::area_id.eq_any(areas))
+                        .filter(spells::from_date.le(end))
+                        .filter(spells::to_date.is_null().or(spells::to_date.ge(start)))
+                        .select(spells::user_id),
+                )),
         )
         .filter(users::created_at.le(end.and_time(chrono::NaiveTime::MIN) + chrono::Days::new(1)))
         .filter(
@@ -436,6 +427,38 @@ pub fn staffed_capacity(
         .select((users::id, users::created_at, users::disabled_at))
         .load(c)?;
     let ids: Vec<&String> = staff.iter().map(|(id, _, _)| id).collect();
+    // Every spell of theirs, in any area and at any time: a day's share is divided between
+    // all the areas of that day, and a membership with no open spell counts from the
+    // account's opening.
+    let mut belonged: BTreeMap<String, Vec<(String, NaiveDate, Option<NaiveDate>)>> =
+        BTreeMap::new();
+    for (user, area, from, to) in spells::table
+        .filter(spells::user_id.eq_any(&ids))
+        .select((
+            spells::user_id,
+            spells::area_id,
+            spells::from_date,
+            spells::to_date,
+        ))
+        .load::<(String, String, NaiveDate, Option<NaiveDate>)>(c)?
+    {
+        belonged.entry(user).or_default().push((area, from, to));
+    }
+    let open_since: BTreeMap<&str, NaiveDate> = staff
+        .iter()
+        .map(|(id, created, _)| (id.as_str(), created.date()))
+        .collect();
+    for (user, area) in user_areas::table
+        .filter(user_areas::user_id.eq_any(&ids))
+        .select((user_areas::user_id, user_areas::area_id))
+        .load::<(String, String)>(c)?
+    {
+        let mine = belonged.entry(user.clone()).or_default();
+        if !mine.iter().any(|(a, _, to)| *a == area && to.is_none()) {
+            let from = open_since.get(user.as_str()).copied().unwrap_or(start);
+            mine.push((area, from, None));
+        }
+    }
     let mut patterns: BTreeMap<String, Vec<(NaiveDate, i32, WorkingDays)>> = BTreeMap::new();
     for (user, from, per_week, days) in history::table
         .filter(history::user_id.eq_any(&ids))
@@ -477,13 +500,13 @@ pub fn staffed_capacity(
         .into_iter()
         .collect();
     let default_days = WorkingDays::parse(DEFAULT_WORKING_DAYS).unwrap_or(WorkingDays::WEEKDAYS);
-    let mut out = BTreeMap::new();
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
     for (user, created, disabled) in &staff {
         let first = start.max(created.date());
         let last = disabled.map_or(end, |d| end.min(d.date() - chrono::Days::new(1)));
         let mine = patterns.get(user).map(Vec::as_slice).unwrap_or_default();
         let leave = away.get(user).map(Vec::as_slice).unwrap_or_default();
-        let mut total = 0.0;
+        let spells_of = belonged.get(user).map(Vec::as_slice).unwrap_or_default();
         let mut day = first;
         while day <= last {
             let (per_week, days) = mine
@@ -499,14 +522,25 @@ pub fn staffed_capacity(
                 && !leave.iter().any(|(from, to)| (*from..=*to).contains(&day))
                 && days.count() > 0
             {
-                total += f64::from(per_week) / f64::from(days.count());
+                let mut there: Vec<&str> = spells_of
+                    .iter()
+                    .filter(|(_, from, to)| *from <= day && to.is_none_or(|to| day <= to))
+                    .map(|(area, _, _)| area.as_str())
+                    .collect();
+                there.sort_unstable();
+                there.dedup();
+                if !there.is_empty() {
+                    let share = f64::from(per_week) / f64::from(days.count()) / there.len() as f64;
+                    for area in there.into_iter().filter(|a| areas.iter().any(|x| x == a)) {
+                        *out.entry(area.to_owned()).or_default() += share;
+                    }
+                }
             }
             match day.succ_opt() {
                 Some(next) => day = next,
                 None => break,
             }
         }
-        out.insert(user.clone(), total);
     }
     Ok(out)
 }

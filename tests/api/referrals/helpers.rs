@@ -32,7 +32,7 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub area_a: String,
     pub area_b: String,
-    org: String,
+    pub org: String,
     _server: Instance,
     _db: TestDatabase,
 }

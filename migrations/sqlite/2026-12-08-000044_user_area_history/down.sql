@@ -1,0 +1,5 @@
+DROP TRIGGER user_area_history_report_version_insert;
+DROP TRIGGER user_area_history_report_version_update;
+DROP TRIGGER user_area_history_report_version_delete;
+DROP INDEX user_area_history_area;
+DROP TABLE user_area_history;
