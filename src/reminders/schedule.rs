@@ -340,14 +340,19 @@ pub fn still_wanted(c: &mut DbConn, r: &Reminder) -> Result<Option<&'static str>
     Ok((!reachable).then_some("the contact details changed"))
 }
 
-/// A letter in place of a text message that failed for good, where an address is held and
-/// the session is far enough away. Returns the letter's id.
+/// A letter in place of a text message or an email that failed for good (refused, or
+/// reported by Notify as a permanent failure: a number or address that does not exist or a
+/// mailbox that bounces), where an address is held and the session is far enough away.
+/// Returns the letter's id.
 pub fn letter_instead(
     c: &mut DbConn,
     settings: &ReminderSettings,
     failed: &Reminder,
 ) -> Result<Option<String>, AppError> {
-    if !settings.letter_fallback || failed.channel != Channel::Sms || failed.fallback_of.is_some() {
+    if !settings.letter_fallback
+        || !matches!(failed.channel, Channel::Sms | Channel::Email)
+        || failed.fallback_of.is_some()
+    {
         return Ok(None);
     }
     let now = crate::clock::now();

@@ -16,7 +16,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::reminders::model::{self, Reminder};
 use crate::reminders::notify::{Client, Connection, NotifyError};
-use crate::reminders::{Channel, Delivery, schedule};
+use crate::reminders::{Delivery, schedule};
 use crate::settings::{ReminderSettings, ReminderTransport};
 
 /// What one pass did.
@@ -211,7 +211,7 @@ impl Worker {
     }
 
     /// Asks Notify about messages sent and not yet delivered or failed; writes a letter in
-    /// place of a text message that failed for good.
+    /// place of a text message or an email that failed for good.
     async fn check_statuses(&self, pass: &mut Pass) -> Result<(), AppError> {
         let Sender::Notify(client) = &*self.sender else {
             return Ok(());
@@ -247,7 +247,7 @@ impl Worker {
                         return Ok(None);
                     };
                     model::set_delivery(c, &r.id, d)?;
-                    if d.failed() && r.channel == Channel::Sms {
+                    if d.failed() {
                         return schedule::letter_instead(c, &settings, &r);
                     }
                     Ok(None)

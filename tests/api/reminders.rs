@@ -384,6 +384,46 @@ async fn a_number_notify_refuses_is_posted_as_a_letter_and_listed_for_administra
 }
 
 #[tokio::test]
+async fn an_email_that_bounces_for_good_is_followed_by_a_letter_once() {
+    let (t, stand_in) = with_notify(notify::api_key()).await;
+    let c = clients(&t).await;
+    let (id, _) = planned(&t, &c, 305).await;
+    let mut details = contact("07700900123", "email", "en");
+    details["email"] = json!("dana@example.org");
+    save_contact(&c.ap, &id, &details).await;
+    // The plan's confirmation goes by email, and Notify takes it.
+    assert_eq!(worker(&t).run_once().await.unwrap().sent, 1);
+    assert_eq!(stand_in.accepted()[0].kind, "email");
+
+    // Later Notify reports it failed for good (the mailbox does not exist): a letter is
+    // written in its place, once, and goes on the next pass.
+    stand_in.report_status("permanent-failure");
+    statuses_due(&t).await;
+    let pass = worker(&t).run_once().await.unwrap();
+    assert_eq!((pass.checked, pass.letters), (1, 1), "{pass:?}");
+    statuses_due(&t).await;
+    let again = worker(&t).run_once().await.unwrap();
+    assert_eq!(again.letters, 0, "{again:?}");
+    let sent = stand_in.accepted();
+    let letters: Vec<_> = sent.iter().filter(|a| a.kind == "letter").collect();
+    assert_eq!(letters.len(), 1, "one letter");
+    assert_eq!(
+        letters[0].body["personalisation"]["address_line_1"],
+        "Flat 2"
+    );
+    let written = reminders_of(&t, &id).await;
+    let letter = written
+        .iter()
+        .find(|r| r.channel.as_str() == "letter")
+        .unwrap();
+    let email = written
+        .iter()
+        .find(|r| r.fallback_of.is_none() && r.id == *letter.fallback_of.as_ref().unwrap())
+        .unwrap();
+    assert_eq!(email.channel.as_str(), "email");
+}
+
+#[tokio::test]
 async fn a_key_notify_does_not_know_is_refused_and_nothing_is_sent() {
     let wrong = format!(
         "mhtr-test-{}-{}",
