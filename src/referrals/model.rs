@@ -611,7 +611,7 @@ fn search_within<'i>(
 
 /// What a list is ordered by, for each referral on it. Only the fields the chosen order
 /// uses are read ([`sort_keys`]); the others keep their defaults.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct SortKey {
     id: String,
     submitted_at: NaiveDateTime,
@@ -811,6 +811,9 @@ pub struct Caps {
     pub named: usize,
     /// Referrals read a batch while a list is walked for a common name.
     pub walked: i64,
+    /// Referrals read from each area's and status's range a batch while a page typed deep
+    /// into the list is merged ([`first_merged`]).
+    pub merged: i64,
 }
 
 impl Default for Caps {
@@ -819,6 +822,7 @@ impl Default for Caps {
             counted: COUNTED,
             named: NAMED,
             walked: WALKED,
+            merged: MERGED,
         }
     }
 }
@@ -949,7 +953,8 @@ pub fn list_capped(
                     }
                     _ => {
                         let skip = at.offset.max(0);
-                        let mut ids = first_of(conn, viewer, filter, None, false, skip + limit)?;
+                        let mut ids =
+                            first_merged(conn, viewer, filter, skip + limit, caps.merged)?;
                         ids.drain(..(skip as usize).min(ids.len()));
                         ids
                     }
@@ -1104,6 +1109,58 @@ fn first_of(
     Ok(keys[range].iter().map(|k| k.id.clone()).collect())
 }
 
+/// The first `n` referrals of a whole-area list in its order, read as [`first_of`] reads
+/// them but merged as they come: each area's and status's range a batch at a time (at most
+/// `most`, fewer for a short page), the next batch of a range read from its last key only
+/// when the merge has used its batch up. A page typed deep into the list (`?page=2000`)
+/// reads about as many referrals as come before it, not that many from every range.
+fn first_merged(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    filter: &ListFilter,
+    n: i64,
+    most: i64,
+) -> Result<Vec<String>, AppError> {
+    struct Range {
+        filter: ListFilter,
+        read: std::collections::VecDeque<SortKey>,
+        last: Option<SortKey>,
+        done: bool,
+    }
+    let batch = n.min(most).max(1);
+    let mut ranges: Vec<Range> = ranges(viewer, filter)
+        .into_iter()
+        .map(|filter| Range {
+            filter,
+            read: std::collections::VecDeque::new(),
+            last: None,
+            done: false,
+        })
+        .collect();
+    let mut out = Vec::new();
+    while (out.len() as i64) < n {
+        for r in ranges.iter_mut().filter(|r| r.read.is_empty() && !r.done) {
+            let mut q = ordered(viewer, &r.filter, false);
+            if let Some(k) = &r.last {
+                q = beyond(q, filter.sort, k, false);
+            }
+            let keys = sort_keys(conn, q.limit(batch), filter.sort)?;
+            r.done = (keys.len() as i64) < batch;
+            r.last = keys.last().cloned();
+            r.read.extend(keys);
+        }
+        let next = ranges
+            .iter_mut()
+            .filter(|r| !r.read.is_empty())
+            .min_by(|a, b| compare(&a.read[0], &b.read[0], filter.sort));
+        match next.and_then(|r| r.read.pop_front()) {
+            Some(k) => out.push(k.id),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
 /// Where the last page of `total` items, `per` a page, starts.
 fn last_page_start(total: usize, per: usize) -> usize {
     total.saturating_sub(1) / per.max(1) * per.max(1)
@@ -1196,29 +1253,26 @@ fn beyond<'a>(q: Scoped<'a>, sort: Sort, k: &SortKey, reversed: bool) -> Scoped<
 
 /// Orders a caseload as the database orders everyone else's list.
 fn order(keys: &mut [SortKey], sort: Sort) {
+    keys.sort_unstable_by(|a, b| compare(a, b, sort));
+}
+
+/// Which of two referrals comes first in a list in `sort` order (ties by id).
+fn compare(a: &SortKey, b: &SortKey, sort: Sort) -> std::cmp::Ordering {
     use std::cmp::Reverse;
     match sort {
-        Sort::Newest => keys.sort_unstable_by(|a, b| {
-            (Reverse(a.submitted_at), Reverse(&a.id))
-                .cmp(&(Reverse(b.submitted_at), Reverse(&b.id)))
-        }),
-        Sort::Oldest => {
-            keys.sort_unstable_by(|a, b| (a.submitted_at, &a.id).cmp(&(b.submitted_at, &b.id)))
-        }
-        Sort::Updated => keys.sort_unstable_by(|a, b| {
+        Sort::Newest => (Reverse(a.submitted_at), Reverse(&a.id))
+            .cmp(&(Reverse(b.submitted_at), Reverse(&b.id))),
+        Sort::Oldest => (a.submitted_at, &a.id).cmp(&(b.submitted_at, &b.id)),
+        Sort::Updated => {
             (Reverse(a.updated_at), Reverse(&a.id)).cmp(&(Reverse(b.updated_at), Reverse(&b.id)))
-        }),
-        Sort::Reference => {
-            keys.sort_unstable_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)))
         }
+        Sort::Reference => (&a.reference, &a.id).cmp(&(&b.reference, &b.id)),
         // "urgent" sorts after "routine", and comes first.
-        Sort::UrgentFirst => keys.sort_unstable_by(|a, b| {
-            (Reverse(a.urgency.as_str()), a.submitted_at, &a.id).cmp(&(
-                Reverse(b.urgency.as_str()),
-                b.submitted_at,
-                &b.id,
-            ))
-        }),
+        Sort::UrgentFirst => (Reverse(a.urgency.as_str()), a.submitted_at, &a.id).cmp(&(
+            Reverse(b.urgency.as_str()),
+            b.submitted_at,
+            &b.id,
+        )),
     }
 }
 
@@ -1282,6 +1336,9 @@ fn found_anywhere(
 
 /// Referrals read in a batch while a list is walked for a common name.
 pub const WALKED: i64 = 1_000;
+
+/// Referrals read from each range a batch while a deep page is merged ([`Caps::merged`]).
+pub const MERGED: i64 = 1_000;
 
 /// A page of a whole-area list searched for a name too common to list its people: the
 /// list (`unsearched`) read in its order a batch at a time from the position asked, each

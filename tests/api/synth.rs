@@ -408,6 +408,7 @@ async fn a_caseload_read_way_by_way_equals_the_whole_scope_asked_at_once() {
                             counted: 100,
                             named: 3,
                             walked: 30,
+                            merged: 4,
                         }
                     } else {
                         Caps::default()
