@@ -6,9 +6,11 @@
 #   cargo build --release
 #   benches/instructions.sh /referrals                 # the demo officer's case list
 #   N=100 benches/instructions.sh /referrals/ID       # a referral page
+#   AS=lead N=5 benches/instructions.sh /capacity     # as the demo clinical lead
 #
 # The service runs under callgrind on LOAD_DATABASE_URL (the million-referral SQLite database
-# by default), signed in as the demo probation officer; 20 requests warm it up, the counters
+# by default), signed in as the demo probation officer (AS=lead: the demo clinical lead); 20
+# requests (WARM) warm it up, the counters
 # are zeroed, N requests (100) are made one after another, and the count over them (every
 # thread: workers, database threads, the audit appender) is divided by N.
 set -euo pipefail
@@ -16,7 +18,12 @@ cd "$(dirname "$0")/.."
 . benches/lib.sh
 need valgrind callgrind_control curl
 P=${1:?give the page, e.g. /referrals}
-N=${N:-100} PORT=${PORT:-8098}
+N=${N:-100} PORT=${PORT:-8098} WARM=${WARM:-20} AS=${AS:-officer}
+case $AS in
+  officer) who=(priya.shah@probation.demo.example "amber tractor quilt seventy" QRHNNK7LIHHC5NXD2SNMP6FK2TYD5P62) ;;
+  lead) who=(helen.carter@turningpoint.demo.example "copper meadow falcon eighty" M42BBUB7P7UKZYZR2HQGRNJB2LE2QBMI) ;;
+  *) echo "AS must be officer or lead"; exit 2 ;;
+esac
 URL=${LOAD_DATABASE_URL:-sqlite:///var/tmp/mhtr-1m.db}
 dir=$(mktemp -d)
 base=http://localhost:$PORT
@@ -26,10 +33,12 @@ APP_SERVER__BIND=127.0.0.1:$PORT APP_SERVER__BASE_URL=$base APP_DATABASE__URL=$U
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.5; done
-cookie=$(sign_in "$base" priya.shah@probation.demo.example "amber tractor quilt seventy" \
-  QRHNNK7LIHHC5NXD2SNMP6FK2TYD5P62 "$dir/jar")
+cookie=$(sign_in "$base" "${who[0]}" "${who[1]}" "${who[2]}" "$dir/jar")
 get() { curl -fs -o /dev/null -H "Cookie: __Host-mhtr-session=$cookie" "$base$P"; }
-for _ in $(seq 1 20); do get; done
+for _ in $(seq 1 "$WARM"); do get; done
+# Housekeeping run once at start (the weekly digests, the hourly checks) is not the page's:
+# SETTLE seconds (0) let it finish before counting.
+sleep "${SETTLE:-0}"
 callgrind_control -z "$pid" >/dev/null
 for _ in $(seq 1 "$N"); do get; done
 callgrind_control -d "$pid" >/dev/null

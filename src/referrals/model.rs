@@ -360,16 +360,22 @@ pub fn tab_counts(
         }
         // The lead's scope is their areas ([`scoped`]'s `Reach::Areas`), written out here
         // because a grouped read cannot be boxed.
-        let rows: Vec<(Status, i64)> = referrals::table
+        // Grouped by area and status, the index's own order: grouped by status alone,
+        // SQLite sorted every open referral of the areas to count them.
+        let rows: Vec<(String, Status, i64)> = referrals::table
             .filter(crate::db::any_of(
                 referrals::area_id,
                 viewer.area_ids.clone(),
             ))
             .filter(crate::db::any_of(referrals::status, statuses))
-            .group_by(referrals::status)
-            .select((referrals::status, diesel::dsl::count_star()))
+            .group_by((referrals::area_id, referrals::status))
+            .select((
+                referrals::area_id,
+                referrals::status,
+                diesel::dsl::count_star(),
+            ))
             .load(conn)?;
-        for (status, n) in rows {
+        for (_, status, n) in rows {
             *counts.entry(status.tab()).or_insert(0) += n;
         }
     } else {
