@@ -344,39 +344,16 @@ pub fn tab_counts(
         for s in statuses.into_values() {
             *counts.entry(s.tab()).or_insert(0) += 1;
         }
-    } else if viewer.role == Role::ClinicalLead
-        && matches!(reach(viewer, Purpose::Casework), Reach::Areas)
-    {
-        // Every open tab's statuses counted in one grouped read of the area and status index
-        // (a read a range had PostgreSQL answer a hundred round trips for nine areas).
-        let open: Vec<Tab> = Tab::ALL
-            .iter()
-            .copied()
-            .filter(|t| *t != Tab::Ended)
-            .collect();
-        let statuses: Vec<Status> = open.iter().flat_map(|t| t.statuses()).collect();
-        for t in &open {
-            counts.insert(*t, 0);
-        }
-        // The lead's scope is their areas ([`scoped`]'s `Reach::Areas`), written out here
-        // because a grouped read cannot be boxed.
-        // Grouped by area and status, the index's own order: grouped by status alone,
-        // SQLite sorted every open referral of the areas to count them.
-        let rows: Vec<(String, Status, i64)> = referrals::table
-            .filter(crate::db::any_of(
-                referrals::area_id,
-                viewer.area_ids.clone(),
-            ))
-            .filter(crate::db::any_of(referrals::status, statuses))
-            .group_by((referrals::area_id, referrals::status))
-            .select((
-                referrals::area_id,
-                referrals::status,
-                diesel::dsl::count_star(),
-            ))
-            .load(conn)?;
-        for (_, status, n) in rows {
-            *counts.entry(status.tab()).or_insert(0) += n;
+    } else if viewer.role == Role::ClinicalLead {
+        // Range by range: counting every open tab in one query grouped by area and status
+        // cost SQLite twice the instructions (an aggregate step a referral against a count
+        // of each range) and took PostgreSQL 0.6 s at a million referrals (BENCHMARKS.md).
+        for t in Tab::ALL.iter().copied().filter(|t| *t != Tab::Ended) {
+            let tab = ListFilter {
+                statuses: t.statuses(),
+                ..Default::default()
+            };
+            counts.insert(t, count_ranges(conn, viewer, &tab, None)?);
         }
     } else {
         return Ok(None);
