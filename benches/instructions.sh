@@ -29,6 +29,8 @@ dir=$(mktemp -d)
 base=http://localhost:$PORT
 APP_SERVER__BIND=127.0.0.1:$PORT APP_SERVER__BASE_URL=$base APP_DATABASE__URL=$URL \
   APP_EMAIL__TRANSPORT=log APP_EMAIL__RUN_WORKER=false RUST_LOG=warn \
+  APP_SECURITY__THROTTLE__PER_ADDRESS=1000000 APP_SECURITY__THROTTLE__PER_ACCOUNT=1000000 \
+  APP_SECURITY__THROTTLE__PER_ACCOUNT_AND_ADDRESS=1000000 \
   valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$BIN" serve >"$dir/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
