@@ -248,40 +248,66 @@ fn open_spell(
     Ok(())
 }
 
-/// One spell of a user in an area: its first day and its last (none while it lasts).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+/// One spell of a user in an area (its id; its name where [`area_history`] gives it): its
+/// first day and its last (none while it lasts).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AreaSpell {
     pub area: String,
     pub from: NaiveDate,
     pub to: Option<NaiveDate>,
 }
 
-/// The user's spells in areas, newest first, named: what the user's page lists. A
-/// membership held before the history began shows from the account's opening.
-pub fn area_history(conn: &mut DbConn, user_id: &str) -> Result<Vec<AreaSpell>, AppError> {
+/// Each user's spells in areas, by area id, in any order: those recorded, and for a
+/// membership with no open spell (held before the history began, or loaded from an export
+/// made before it) one from the day the account was opened. The one reading of the
+/// history, for the user's page and the uptake report's capacity.
+pub fn spells(
+    conn: &mut DbConn,
+    user_ids: &[&String],
+) -> Result<std::collections::BTreeMap<String, Vec<AreaSpell>>, AppError> {
     use crate::db::schema::user_area_history as h;
-    let mut spells: Vec<AreaSpell> = h::table
-        .inner_join(areas::table)
-        .filter(h::user_id.eq(user_id))
-        .select((areas::name, h::from_date, h::to_date))
-        .load(conn)?;
-    let open: Vec<String> = spells
-        .iter()
-        .filter(|s| s.to.is_none())
-        .map(|s| s.area.clone())
-        .collect();
-    let opened_on: NaiveDate = users::table
-        .find(user_id)
-        .select(users::created_at)
-        .first::<NaiveDateTime>(conn)?
-        .date();
-    for area in area_names(conn, user_id)? {
-        if !open.contains(&area) {
-            spells.push(AreaSpell {
+    let mut out: std::collections::BTreeMap<String, Vec<AreaSpell>> = Default::default();
+    for (user, area, from, to) in h::table
+        .filter(h::user_id.eq_any(user_ids))
+        .select((h::user_id, h::area_id, h::from_date, h::to_date))
+        .load::<(String, String, NaiveDate, Option<NaiveDate>)>(conn)?
+    {
+        out.entry(user)
+            .or_default()
+            .push(AreaSpell { area, from, to });
+    }
+    for (user, area, opened) in user_areas::table
+        .inner_join(users::table)
+        .filter(user_areas::user_id.eq_any(user_ids))
+        .select((user_areas::user_id, user_areas::area_id, users::created_at))
+        .load::<(String, String, NaiveDateTime)>(conn)?
+    {
+        let mine = out.entry(user).or_default();
+        if !mine.iter().any(|s| s.area == area && s.to.is_none()) {
+            mine.push(AreaSpell {
                 area,
-                from: opened_on,
+                from: opened.date(),
                 to: None,
             });
+        }
+    }
+    Ok(out)
+}
+
+/// The user's spells in areas ([`spells`]), named, newest first: what the user's page
+/// lists.
+pub fn area_history(conn: &mut DbConn, user_id: &str) -> Result<Vec<AreaSpell>, AppError> {
+    let id = user_id.to_owned();
+    let mut spells = spells(conn, &[&id])?.remove(user_id).unwrap_or_default();
+    let names: std::collections::HashMap<String, String> = areas::table
+        .filter(areas::id.eq_any(spells.iter().map(|s| s.area.clone()).collect::<Vec<_>>()))
+        .select((areas::id, areas::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    for s in &mut spells {
+        if let Some(name) = names.get(&s.area) {
+            s.area = name.clone();
         }
     }
     spells

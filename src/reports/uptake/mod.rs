@@ -428,37 +428,8 @@ pub fn staffed_capacity(
         .load(c)?;
     let ids: Vec<&String> = staff.iter().map(|(id, _, _)| id).collect();
     // Every spell of theirs, in any area and at any time: a day's share is divided between
-    // all the areas of that day, and a membership with no open spell counts from the
-    // account's opening.
-    let mut belonged: BTreeMap<String, Vec<(String, NaiveDate, Option<NaiveDate>)>> =
-        BTreeMap::new();
-    for (user, area, from, to) in spells::table
-        .filter(spells::user_id.eq_any(&ids))
-        .select((
-            spells::user_id,
-            spells::area_id,
-            spells::from_date,
-            spells::to_date,
-        ))
-        .load::<(String, String, NaiveDate, Option<NaiveDate>)>(c)?
-    {
-        belonged.entry(user).or_default().push((area, from, to));
-    }
-    let open_since: BTreeMap<&str, NaiveDate> = staff
-        .iter()
-        .map(|(id, created, _)| (id.as_str(), created.date()))
-        .collect();
-    for (user, area) in user_areas::table
-        .filter(user_areas::user_id.eq_any(&ids))
-        .select((user_areas::user_id, user_areas::area_id))
-        .load::<(String, String)>(c)?
-    {
-        let mine = belonged.entry(user.clone()).or_default();
-        if !mine.iter().any(|(a, _, to)| *a == area && to.is_none()) {
-            let from = open_since.get(user.as_str()).copied().unwrap_or(start);
-            mine.push((area, from, None));
-        }
-    }
+    // all the areas of that day.
+    let belonged = crate::users::model::spells(c, &ids)?;
     let mut patterns: BTreeMap<String, Vec<(NaiveDate, i32, WorkingDays)>> = BTreeMap::new();
     for (user, from, per_week, days) in history::table
         .filter(history::user_id.eq_any(&ids))
@@ -524,8 +495,8 @@ pub fn staffed_capacity(
             {
                 let mut there: Vec<&str> = spells_of
                     .iter()
-                    .filter(|(_, from, to)| *from <= day && to.is_none_or(|to| day <= to))
-                    .map(|(area, _, _)| area.as_str())
+                    .filter(|s| s.from <= day && s.to.is_none_or(|to| day <= to))
+                    .map(|s| s.area.as_str())
                     .collect();
                 there.sort_unstable();
                 there.dedup();
