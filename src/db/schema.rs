@@ -880,6 +880,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    quality_facts (referral_id) {
+        referral_id -> Text,
+        reference -> Text,
+        area_id -> Text,
+        organisation_id -> Text,
+        month -> Date,
+        person_id -> Text,
+        applies -> Integer,
+        missing -> Integer,
+        bad -> Integer,
+    }
+}
+
+diesel::table! {
+    quality_counts (area_id, organisation_id, applies, missing, bad) {
+        area_id -> Text,
+        organisation_id -> Text,
+        applies -> Integer,
+        missing -> Integer,
+        bad -> Integer,
+        records -> Integer,
+    }
+}
+
+diesel::table! {
+    quality_month_counts (month, area_id, organisation_id, applies, missing, bad) {
+        month -> Date,
+        area_id -> Text,
+        organisation_id -> Text,
+        applies -> Integer,
+        missing -> Integer,
+        bad -> Integer,
+        records -> Integer,
+    }
+}
+
+diesel::table! {
+    quality_conflicts (person_id) {
+        person_id -> Text,
+        pnc_id -> Nullable<Text>,
+        crn -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     area_populations,
     practitioner_capacity_history,
@@ -934,6 +979,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     no_onward_support,
     end_summaries,
     deferred_indexes,
+    quality_facts,
+    quality_counts,
+    quality_month_counts,
+    quality_conflicts,
     import_batches,
     import_rows,
     retention_decisions,

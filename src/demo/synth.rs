@@ -491,7 +491,7 @@ impl Gen<'_> {
             day(born),
             q(sex.as_str()),
             qo(ethnicity.map(|e| e.as_str())),
-            q(&format!("S{:06}", self.rng.random_range(0..1_000_000))),
+            q(&synthetic_crn(number, self.rng.random_range(0..1_000_000))),
             q(&area),
             ts(submitted),
             ts(submitted),
@@ -1201,6 +1201,20 @@ fn synthetic_reference(mut n: u64) -> String {
     format!("MH-{}-{}", &s[..4], &s[4..])
 }
 
+/// A CRN for referral `number`: one of its own, as the probation service gives each person,
+/// except for about one in a thousand (`draw` below 1,000) that has the previous referral's,
+/// the person recorded twice (the data-quality page finds them where the dates of birth
+/// differ).
+fn synthetic_crn(number: u64, draw: u32) -> String {
+    let n = if draw < 1_000 && number > 0 {
+        number - 1
+    } else {
+        number
+    };
+    let letter = char::from(b'A' + ((n / 1_000_000) % 26) as u8);
+    format!("{letter}{:06}", n % 1_000_000)
+}
+
 // ------------------------------------------------------------------ writing
 
 fn write_chunk(c: &mut DbConn, chunk: &Chunk) -> Result<(), AppError> {
@@ -1314,6 +1328,7 @@ pub fn run(
             summary.seconds = started.elapsed().as_secs_f64();
             progress(&summary);
         }
+        crate::quality::upkeep::backfill(c)?;
         Ok(())
     })();
     drop(rx);

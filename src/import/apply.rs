@@ -972,6 +972,8 @@ fn write_cases(
         facts::add_to_area_month(c, area, *month, *delta)?;
     }
     phases.lap("report months");
+    crate::quality::upkeep::add_new(c, ids)?;
+    phases.lap("data quality");
     let counts = Counts {
         referrals: chunk.len(),
         sessions: k,

@@ -3,7 +3,7 @@
 
 use actix_web::HttpResponse;
 
-use super::{Quality, Share};
+use super::{Limit, Quality, Share};
 use crate::auth::guard::{ApiUser, CurrentUser};
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::referrals::model::Viewer;
@@ -13,21 +13,27 @@ async fn quality(
     state: &State,
     viewer: Viewer,
     actor: crate::audit::Actor,
+    limit: Limit,
 ) -> Result<Quality, AppError> {
     let required =
         super::required_fields(&state.settings.data_quality.required).map_err(AppError::Config)?;
     state
         .db
-        .write(move |c| super::view(c, &viewer, &actor, &required, crate::clock::today()))
+        .write(move |c| super::view(c, &viewer, &actor, &required, crate::clock::today(), limit))
         .await
 }
 
 pub async fn page(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let q = quality(&state, Viewer::from(&user), user.actor()).await?;
+    let q = quality(
+        &state,
+        Viewer::from(&user),
+        user.actor(),
+        Limit::First(SHOWN),
+    )
+    .await?;
     let mut ctx = tera::Context::new();
     ctx.insert("q", &q);
-    ctx.insert("shown", &q.findings.iter().take(SHOWN).collect::<Vec<_>>());
-    ctx.insert("more", &q.findings.len().saturating_sub(SHOWN));
+    ctx.insert("more", &q.findings_total.saturating_sub(q.findings.len()));
     ctx.insert(
         "can_open",
         &(user.user.role == crate::users::model::Role::ClinicalLead),
@@ -101,7 +107,7 @@ pub fn to_csv(q: &Quality) -> String {
 }
 
 pub async fn csv(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let q = quality(&state, Viewer::from(&user), user.actor()).await?;
+    let q = quality(&state, Viewer::from(&user), user.actor(), Limit::All).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -118,12 +124,12 @@ pub async fn csv(state: State, user: CurrentUser) -> Result<HttpResponse, AppErr
     get, path = "/api/v1/data-quality", tag = "data quality",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "For each required field, the share of records in your scope that have it, per organisation and area (per organisation only for councillors), for all records and those made last month and this month; and the records that break a standard (never for councillors)", body = Object),
+        (status = 200, description = "For each required field, the share of records in your scope that have it, per organisation and area (per organisation only for councillors), for all records and those made last month and this month; how many records break a standard (findings_total) and each of them in reference order (never for councillors)", body = Object),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Only clinical leads, administrators and councillors", body = ErrorBody),
     )
 )]
 pub async fn api(state: State, api: ApiUser) -> Result<HttpResponse, ApiError> {
-    let q = quality(&state, Viewer::from(&api), api.actor()).await?;
+    let q = quality(&state, Viewer::from(&api), api.actor(), Limit::All).await?;
     Ok(HttpResponse::Ok().json(q))
 }

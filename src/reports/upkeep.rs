@@ -18,8 +18,10 @@ use crate::reports::facts::{Fact, MonthCounts, add_to_area_month, derive, parts}
 /// person, its sessions or its measures.
 ///
 /// An erased referral's facts are left as they stand: its source data is blanked, and its
-/// stored facts are what keeps the report's history right.
+/// stored facts are what keeps the report's history right. The data-quality figures are
+/// kept here too ([`crate::quality::upkeep::refresh`]), which drop an erased referral.
 pub fn refresh(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
+    crate::quality::upkeep::refresh(c, referral_id)?;
     if crate::retention::model::is_erased(c, referral_id)? {
         return Ok(());
     }
@@ -104,8 +106,10 @@ pub fn refresh_person(c: &mut DbConn, person_id: &str) -> Result<(), AppError> {
 
 /// Computes the facts of every referral that has none, a thousand to a transaction, and
 /// the report's aggregates from the facts when they have none yet (a database made before
-/// they existed).
+/// they existed); and the data-quality figures of every referral without them
+/// ([`crate::quality::upkeep::backfill`]).
 pub fn backfill(c: &mut DbConn) -> Result<usize, AppError> {
+    crate::quality::upkeep::backfill(c)?;
     use diesel::connection::Connection;
     if cube::is_empty(c)? {
         c.transaction::<_, AppError, _>(cube::rebuild)?;
@@ -165,8 +169,8 @@ fn stored_parts(
 
 /// The stored facts and monthly counts, and the same computed afresh from the source tables:
 /// they must be equal. An erased referral's stored facts stand for it (its source data is
-/// gone), but still count towards the aggregates and months checked. Used by tests and by
-/// `mhtr-pathway report recount`.
+/// gone), but still count towards the aggregates and months checked. The test suite runs it
+/// after its changes, on both databases.
 pub fn recount(c: &mut DbConn) -> Result<Recount, AppError> {
     let rows: Vec<(String, Option<NaiveDateTime>)> = referrals::table
         .select((referrals::id, referrals::erased_at))
@@ -224,6 +228,7 @@ pub fn recount(c: &mut DbConn) -> Result<Recount, AppError> {
         facts_equal: facts == stored_facts,
         months_equal: area_months == stored_months,
         aggregates_equal: (cube_counts, cube_waits) == stored_cube,
+        quality_equal: crate::quality::upkeep::recount(c)?,
         referrals: facts.len(),
     })
 }
@@ -234,5 +239,8 @@ pub struct Recount {
     pub months_equal: bool,
     /// The report's aggregates ([`cube`](super::cube)) equal the sum of the recounted facts.
     pub aggregates_equal: bool,
+    /// The data-quality figures ([`crate::quality::upkeep`]) equal the same worked out
+    /// afresh.
+    pub quality_equal: bool,
     pub referrals: usize,
 }

@@ -318,6 +318,7 @@ fn erase(
         .first(c)?;
     erase::referral(c, &due.referral.id, &due.referral.reference)?;
     let person_erased = erase::person_if_done(c, &person_id)?;
+    crate::reports::upkeep::refresh(c, &due.referral.id)?;
     record_decision(c, viewer, due, Decision::Erase, reason, None)?;
     crate::sessions::upkeep::record_event(
         c,

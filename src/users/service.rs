@@ -198,6 +198,10 @@ pub fn update(
         ))
         .execute(c)?;
     model::set_areas(c, user_id, &input.area_ids, crate::clock::today())?;
+    if before.organisation_id != input.organisation_id {
+        // Their referrals are checked as the new organisation's (data quality).
+        crate::quality::upkeep::refresh_made_by(c, user_id)?;
+    }
     let privilege_changed = before.role != input.role
         || before.organisation_id != input.organisation_id
         || before_areas != input.area_ids;

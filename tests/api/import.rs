@@ -329,7 +329,10 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
     // written in bulk.
     let recount = app.with_db(|c| mhtr_pathway::reports::upkeep::recount(c).unwrap());
     assert!(
-        recount.facts_equal && recount.months_equal && recount.aggregates_equal,
+        recount.facts_equal
+            && recount.months_equal
+            && recount.aggregates_equal
+            && recount.quality_equal,
         "{recount:?}"
     );
     app.with_db(|c| {

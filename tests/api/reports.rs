@@ -428,6 +428,10 @@ async fn signposting_onward_is_counted_by_the_services_type() {
         .await
         .unwrap();
     assert!(recount.facts_equal, "stored facts equal a recount");
+    assert!(
+        recount.quality_equal,
+        "the data-quality figures equal a recount"
+    );
 }
 
 /// Completion needs every planned session attended; a clinical decision that treatment is

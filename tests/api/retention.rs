@@ -928,7 +928,10 @@ async fn erasure_blanks_every_personal_field_and_keeps_the_figures() {
         .await
         .unwrap();
     assert!(
-        recount.facts_equal && recount.months_equal && recount.aggregates_equal,
+        recount.facts_equal
+            && recount.months_equal
+            && recount.aggregates_equal
+            && recount.quality_equal,
         "{recount:?}"
     );
 

@@ -120,6 +120,10 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
     assert_eq!(recount.referrals, 2_000);
     assert!(recount.facts_equal, "stored facts equal a recount");
     assert!(
+        recount.quality_equal,
+        "the data-quality figures equal a recount"
+    );
+    assert!(
         recount.months_equal,
         "monthly session counts equal a recount"
     );

@@ -1506,6 +1506,10 @@ async fn the_reporting_facts_equal_a_recount_after_random_changes() {
     assert_eq!(recount.referrals, 3);
     assert!(recount.facts_equal, "stored facts equal a recount");
     assert!(
+        recount.quality_equal,
+        "the data-quality figures equal a recount"
+    );
+    assert!(
         recount.months_equal,
         "monthly session counts equal a recount"
     );
