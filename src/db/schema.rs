@@ -922,6 +922,7 @@ diesel::table! {
         person_id -> Text,
         pnc_id -> Nullable<Text>,
         crn -> Nullable<Text>,
+        date_of_birth -> Date,
     }
 }
 

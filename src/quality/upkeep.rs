@@ -210,35 +210,26 @@ fn add_counts(
         quality_month_counts::bad,
     );
     let monthly_set = quality_month_counts::records.eq(quality_month_counts::records + by);
+    // One upsert each, written once for both backends' connections.
+    macro_rules! upsert {
+        ($conn:expr) => {{
+            diesel::insert_into(quality_counts::table)
+                .values(all)
+                .on_conflict(all_key)
+                .do_update()
+                .set(all_set)
+                .execute($conn)?;
+            diesel::insert_into(quality_month_counts::table)
+                .values(monthly)
+                .on_conflict(monthly_key)
+                .do_update()
+                .set(monthly_set)
+                .execute($conn)?;
+        }};
+    }
     match c {
-        DbConn::Sqlite(c) => {
-            diesel::insert_into(quality_counts::table)
-                .values(all)
-                .on_conflict(all_key)
-                .do_update()
-                .set(all_set)
-                .execute(c)?;
-            diesel::insert_into(quality_month_counts::table)
-                .values(monthly)
-                .on_conflict(monthly_key)
-                .do_update()
-                .set(monthly_set)
-                .execute(c)?;
-        }
-        DbConn::Pg(c) => {
-            diesel::insert_into(quality_counts::table)
-                .values(all)
-                .on_conflict(all_key)
-                .do_update()
-                .set(all_set)
-                .execute(c)?;
-            diesel::insert_into(quality_month_counts::table)
-                .values(monthly)
-                .on_conflict(monthly_key)
-                .do_update()
-                .set(monthly_set)
-                .execute(c)?;
-        }
+        DbConn::Sqlite(c) => upsert!(c),
+        DbConn::Pg(c) => upsert!(c),
     }
     if by < 0 {
         diesel::delete(
@@ -378,13 +369,9 @@ fn recheck(c: &mut DbConn, persons: &[String]) -> Result<(), AppError> {
     if persons.is_empty() {
         return Ok(());
     }
-    let kept: Vec<(String, Option<String>, Option<String>)> = quality_conflicts::table
+    let kept: Vec<Identity> = quality_conflicts::table
         .filter(quality_conflicts::person_id.eq_any(persons))
-        .select((
-            quality_conflicts::person_id,
-            quality_conflicts::pnc_id,
-            quality_conflicts::crn,
-        ))
+        .select(KEPT)
         .load(c)?;
     let current: Vec<Identity> = people::table
         .filter(people::id.eq_any(persons))
@@ -399,10 +386,7 @@ fn recheck(c: &mut DbConn, persons: &[String]) -> Result<(), AppError> {
         .load(c)?;
     let mut pncs = BTreeSet::new();
     let mut crns = BTreeSet::new();
-    let identifiers = kept
-        .iter()
-        .map(|(_, p, r)| (p, r))
-        .chain(current.iter().map(|(_, p, r, _)| (p, r)));
+    let identifiers = kept.iter().chain(current.iter()).map(|(_, p, r, _)| (p, r));
     for (p, r) in identifiers {
         pncs.extend(present(p));
         crns.extend(present(r));
@@ -426,16 +410,12 @@ fn recheck(c: &mut DbConn, persons: &[String]) -> Result<(), AppError> {
     let (two_pnc, two_crn) = shared_with_two_births(&everyone);
     let mut affected: BTreeSet<&String> = persons.iter().collect();
     affected.extend(first.iter().map(|h| &h.0));
-    let was: HashMap<String, (Option<String>, Option<String>)> = quality_conflicts::table
+    let was: HashMap<String, Identity> = quality_conflicts::table
         .filter(quality_conflicts::person_id.eq_any(&affected))
-        .select((
-            quality_conflicts::person_id,
-            quality_conflicts::pnc_id,
-            quality_conflicts::crn,
-        ))
-        .load::<(String, Option<String>, Option<String>)>(c)?
+        .select(KEPT)
+        .load::<Identity>(c)?
         .into_iter()
-        .map(|(id, p, r)| (id, (p, r)))
+        .map(|k| (k.0.clone(), k))
         .collect();
     for person in affected {
         let now = everyone
@@ -445,22 +425,41 @@ fn recheck(c: &mut DbConn, persons: &[String]) -> Result<(), AppError> {
             .filter(|(_, p, r, _)| {
                 present(p).is_some_and(|p| two_pnc.contains(&p))
                     || present(r).is_some_and(|r| two_crn.contains(&r))
-            })
-            .map(|(_, p, r, _)| (p.clone(), r.clone()));
-        if now.as_ref() == was.get(person) {
+            });
+        if now == was.get(person) {
             continue;
         }
         diesel::delete(quality_conflicts::table.find(person)).execute(c)?;
-        if let Some((p, r)) = now {
-            diesel::insert_into(quality_conflicts::table)
-                .values((
-                    quality_conflicts::person_id.eq(person),
-                    quality_conflicts::pnc_id.eq(p),
-                    quality_conflicts::crn.eq(r),
-                ))
-                .execute(c)?;
+        if let Some(who) = now {
+            keep(c, who)?;
         }
     }
+    Ok(())
+}
+
+/// The columns of `quality_conflicts`, read as an [`Identity`].
+const KEPT: (
+    quality_conflicts::person_id,
+    quality_conflicts::pnc_id,
+    quality_conflicts::crn,
+    quality_conflicts::date_of_birth,
+) = (
+    quality_conflicts::person_id,
+    quality_conflicts::pnc_id,
+    quality_conflicts::crn,
+    quality_conflicts::date_of_birth,
+);
+
+/// Records a person as recorded twice, with what they hold.
+fn keep(c: &mut DbConn, (id, pnc, crn, born): &Identity) -> Result<(), AppError> {
+    diesel::insert_into(quality_conflicts::table)
+        .values((
+            quality_conflicts::person_id.eq(id),
+            quality_conflicts::pnc_id.eq(pnc),
+            quality_conflicts::crn.eq(crn),
+            quality_conflicts::date_of_birth.eq(born),
+        ))
+        .execute(c)?;
     Ok(())
 }
 
@@ -518,14 +517,8 @@ pub fn backfill(c: &mut DbConn) -> Result<usize, AppError> {
     if !missing.is_empty() {
         c.transaction::<_, AppError, _>(|c| {
             diesel::delete(quality_conflicts::table).execute(c)?;
-            for (id, p, r, _) in all_recorded_twice(c)? {
-                diesel::insert_into(quality_conflicts::table)
-                    .values((
-                        quality_conflicts::person_id.eq(id),
-                        quality_conflicts::pnc_id.eq(p),
-                        quality_conflicts::crn.eq(r),
-                    ))
-                    .execute(c)?;
+            for who in all_recorded_twice(c)? {
+                keep(c, &who)?;
             }
             Ok(())
         })?;
@@ -644,17 +637,10 @@ pub fn recount(c: &mut DbConn) -> Result<bool, AppError> {
                 )
             })
             .collect();
-    let twice: BTreeSet<(String, Option<String>, Option<String>)> = all_recorded_twice(c)?
-        .into_iter()
-        .map(|(id, p, r, _)| (id, p, r))
-        .collect();
-    let stored_twice: BTreeSet<(String, Option<String>, Option<String>)> = quality_conflicts::table
-        .select((
-            quality_conflicts::person_id,
-            quality_conflicts::pnc_id,
-            quality_conflicts::crn,
-        ))
-        .load::<(String, Option<String>, Option<String>)>(c)?
+    let twice = all_recorded_twice(c)?;
+    let stored_twice: BTreeSet<Identity> = quality_conflicts::table
+        .select(KEPT)
+        .load::<Identity>(c)?
         .into_iter()
         .collect();
     Ok(facts == stored && all == stored_all && monthly == stored_monthly && twice == stored_twice)
@@ -748,11 +734,14 @@ pub(super) struct Twice {
 }
 
 pub(super) fn recorded_twice(c: &mut DbConn, scope: &Scope) -> Result<Twice, AppError> {
-    let persons: Vec<String> = quality_conflicts::table
-        .select(quality_conflicts::person_id)
-        .load(c)?;
+    let who: HashMap<String, Identity> = quality_conflicts::table
+        .select(KEPT)
+        .load::<Identity>(c)?
+        .into_iter()
+        .map(|k| (k.0.clone(), k))
+        .collect();
+    let persons: Vec<&String> = who.keys().collect();
     let mut facts = Vec::new();
-    let mut holders = Vec::new();
     for chunk in persons.chunks(500) {
         let mut q = quality_facts::table
             .filter(quality_facts::person_id.eq_any(chunk))
@@ -764,33 +753,21 @@ pub(super) fn recorded_twice(c: &mut DbConn, scope: &Scope) -> Result<Twice, App
         if let Some(o) = &scope.organisation {
             q = q.filter(quality_facts::organisation_id.eq(o));
         }
-        let found: Vec<Fact> = q.load(c)?;
-        let ids: BTreeSet<&String> = found.iter().map(|f| &f.person_id).collect();
-        let who: HashMap<String, Identity> = people::table
-            .filter(people::id.eq_any(ids))
-            .select((
-                people::id,
-                people::pnc_id,
-                people::crn,
-                people::date_of_birth,
-            ))
-            .load::<Identity>(c)?
-            .into_iter()
-            .map(|p| (p.0.clone(), p))
-            .collect();
-        for f in &found {
-            if let Some((_, p, r, born)) = who.get(&f.person_id) {
-                holders.push(Holder {
-                    person_id: f.person_id.clone(),
-                    reference: f.reference.clone(),
-                    pnc_id: present(p),
-                    crn: present(r),
-                    born: *born,
-                });
-            }
-        }
-        facts.extend(found);
+        facts.extend(q.load::<Fact>(c)?);
     }
+    let holders = facts
+        .iter()
+        .filter_map(|f| {
+            let (_, p, r, born) = who.get(&f.person_id)?;
+            Some(Holder {
+                person_id: f.person_id.clone(),
+                reference: f.reference.clone(),
+                pnc_id: present(p),
+                crn: present(r),
+                born: *born,
+            })
+        })
+        .collect();
     Ok(Twice { facts, holders })
 }
 

@@ -46,11 +46,12 @@ CREATE TABLE quality_month_counts (
 );
 
 -- People who share a PNC ID or CRN with another person recorded with a different date of
--- birth, with the identifiers they held when last checked (so a change can check again
--- everyone who shared them). Candidates only: the page compares the records in the
--- viewer's scope.
+-- birth, with the identifiers and date of birth they held when last checked (so a change can
+-- check again everyone who shared them, and a view compares them without reading people).
+-- Candidates only: the page compares the records in the viewer's scope.
 CREATE TABLE quality_conflicts (
     person_id TEXT PRIMARY KEY NOT NULL REFERENCES people (id),
     pnc_id TEXT,
-    crn TEXT
+    crn TEXT,
+    date_of_birth DATE NOT NULL
 );
