@@ -239,6 +239,41 @@ async fn the_figures_follow_each_change_and_compare_people_only_within_the_scope
     assert_eq!(q["findings_total"], 3, "{q}");
     assert_eq!(q["findings"].as_array().unwrap().len(), 3);
     assert!(!q.to_string().contains("same person"), "{q}");
+    // The page lists the first of them in reference order and counts them all.
+    let viewer = mhtr_pathway::referrals::model::Viewer {
+        user_id: cl.id.clone(),
+        name: "Dr Lee Lead".into(),
+        role: Role::ClinicalLead,
+        organisation_id: app.org.clone(),
+        area_ids: vec![a.clone()],
+        service_wide: false,
+        police_cleared: false,
+    };
+    let first_two = app
+        .with_db(move |c| {
+            let required = mhtr_pathway::quality::Field::ALL.to_vec();
+            mhtr_pathway::quality::view(
+                c,
+                &viewer,
+                &mhtr_pathway::audit::Actor::system("test"),
+                &required,
+                mhtr_pathway::clock::today(),
+                mhtr_pathway::quality::Limit::First(2),
+            )
+            .unwrap()
+        })
+        .await;
+    let mut all: Vec<String> = [&r1, &r2, &r4].iter().map(|r| reference(r)).collect();
+    all.sort();
+    assert_eq!(first_two.findings_total, 3);
+    assert_eq!(
+        first_two
+            .findings
+            .iter()
+            .map(|f| f.reference.clone())
+            .collect::<Vec<_>>(),
+        all[..2]
+    );
 
     // Bob's CRN and date of birth corrected to Ann's CRN with another date: the two are
     // found as one person recorded twice, each naming the other.
