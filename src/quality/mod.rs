@@ -536,9 +536,10 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The data-quality scope ([`crate::referrals::model::Purpose::DataQuality`]): clinical
-    /// leads and councillors their areas; administrators their organisation's records in
-    /// their areas, a service-wide administrator every record; no one else anything.
+    /// The data-quality scope, its one statement (the kept figures are read by area and
+    /// organisation, not through the referrals' scope): clinical leads and councillors their
+    /// areas; administrators their organisation's records (those its staff made) in their
+    /// areas, a service-wide administrator every record; no one else anything.
     fn of(viewer: &Viewer) -> Result<Scope, AppError> {
         match viewer.role {
             Role::Admin if viewer.service_wide => Ok(Scope {

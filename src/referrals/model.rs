@@ -201,10 +201,6 @@ pub enum Purpose {
     /// Reviewing closed referrals under the retention policy: administrators in every area,
     /// clinical leads in theirs.
     Retention,
-    /// Checking what partners record against the agreed standards: clinical leads in their
-    /// areas; administrators their own organisation's records in their areas (a service-wide
-    /// administrator everywhere); councillors in their areas, for the aggregate shares only.
-    DataQuality,
 }
 
 /// One way a person with a caseload reaches a referral (made it, holds it as responsible
@@ -240,24 +236,8 @@ enum Reach {
 fn reach(viewer: &Viewer, purpose: Purpose) -> Reach {
     let me = || viewer.user_id.clone();
     match (viewer.role, purpose) {
-        (Role::Admin, Purpose::Retention | Purpose::DataQuality) if viewer.service_wide => {
-            Reach::Everywhere
-        }
+        (Role::Admin, Purpose::Retention) if viewer.service_wide => Reach::Everywhere,
         (Role::Admin, Purpose::Retention) => Reach::Areas,
-        // An administrator checks their own organisation's records: those its staff made.
-        (Role::Admin, Purpose::DataQuality) => Reach::Caseload(vec![Box::new(
-            referrals::created_by
-                .eq_any(
-                    crate::db::schema::users::table
-                        .filter(
-                            crate::db::schema::users::organisation_id
-                                .eq(viewer.organisation_id.clone()),
-                        )
-                        .select(crate::db::schema::users::id),
-                )
-                .nullable(),
-        )]),
-        (Role::Councillor, Purpose::DataQuality) => Reach::Areas,
         (Role::ClinicalLead, _) | (Role::Admin, Purpose::MergePeople) => Reach::Areas,
         (Role::ProbationOfficer, Purpose::Casework) => Reach::Caseload(officer_ways(
             me(),
