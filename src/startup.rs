@@ -289,6 +289,16 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 Ok(_) => {}
                 Err(e) => log::warn!("passing absences' last day for evidence failed: {e}"),
             }
+            match ran(
+                "capacity_weeks",
+                state.db.write(crate::sessions::capacity::upkeep::prune),
+            )
+            .await
+            {
+                Ok(n) if n > 0 => log::info!("removed {n} capacity count(s) of past weeks"),
+                Ok(_) => {}
+                Err(e) => log::warn!("removing past weeks' capacity counts failed: {e}"),
+            }
             if let Err(e) = ran("statistics", state.db.run(crate::db::refresh_statistics)).await {
                 log::warn!("refreshing the query planner's statistics failed: {e}");
             }

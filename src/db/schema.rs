@@ -926,6 +926,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    capacity_referral_weeks (referral_id, ap_user_id, week) {
+        referral_id -> Text,
+        ap_user_id -> Text,
+        week -> Date,
+        booked -> Integer,
+    }
+}
+
+diesel::table! {
+    capacity_weeks (ap_user_id, week) {
+        ap_user_id -> Text,
+        week -> Date,
+        booked -> Integer,
+    }
+}
+
+diesel::table! {
+    capacity_waiting (referral_id) {
+        referral_id -> Text,
+        area_id -> Text,
+        since -> Date,
+        reference -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     area_populations,
     practitioner_capacity_history,
@@ -984,6 +1010,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     quality_counts,
     quality_month_counts,
     quality_conflicts,
+    capacity_referral_weeks,
+    capacity_weeks,
+    capacity_waiting,
     import_batches,
     import_rows,
     retention_decisions,

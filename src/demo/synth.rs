@@ -1329,6 +1329,7 @@ pub fn run(
             progress(&summary);
         }
         crate::quality::upkeep::backfill(c)?;
+        crate::sessions::capacity::upkeep::backfill(c)?;
         Ok(())
     })();
     drop(rx);

@@ -974,6 +974,8 @@ fn write_cases(
     phases.lap("report months");
     crate::quality::upkeep::add_new(c, ids)?;
     phases.lap("data quality");
+    crate::sessions::capacity::upkeep::add_new(c, ids)?;
+    phases.lap("capacity");
     let counts = Counts {
         referrals: chunk.len(),
         sessions: k,

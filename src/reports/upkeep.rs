@@ -18,10 +18,13 @@ use crate::reports::facts::{Fact, MonthCounts, add_to_area_month, derive, parts}
 /// person, its sessions or its measures.
 ///
 /// An erased referral's facts are left as they stand: its source data is blanked, and its
-/// stored facts are what keeps the report's history right. The data-quality figures are
-/// kept here too ([`crate::quality::upkeep::refresh`]), which drop an erased referral.
+/// stored facts are what keeps the report's history right. The data-quality figures and
+/// the capacity page's counts and waiting list are kept here too
+/// ([`crate::quality::upkeep::refresh`], [`crate::sessions::capacity::upkeep::refresh`]),
+/// which drop an erased referral.
 pub fn refresh(c: &mut DbConn, referral_id: &str) -> Result<(), AppError> {
     crate::quality::upkeep::refresh(c, referral_id)?;
+    crate::sessions::capacity::upkeep::refresh(c, referral_id)?;
     if crate::retention::model::is_erased(c, referral_id)? {
         return Ok(());
     }
@@ -107,9 +110,11 @@ pub fn refresh_person(c: &mut DbConn, person_id: &str) -> Result<(), AppError> {
 /// Computes the facts of every referral that has none, a thousand to a transaction, and
 /// the report's aggregates from the facts when they have none yet (a database made before
 /// they existed); and the data-quality figures of every referral without them
-/// ([`crate::quality::upkeep::backfill`]).
+/// ([`crate::quality::upkeep::backfill`]) and the capacity page's
+/// ([`crate::sessions::capacity::upkeep::backfill`]).
 pub fn backfill(c: &mut DbConn) -> Result<usize, AppError> {
     crate::quality::upkeep::backfill(c)?;
+    crate::sessions::capacity::upkeep::backfill(c)?;
     use diesel::connection::Connection;
     if cube::is_empty(c)? {
         c.transaction::<_, AppError, _>(cube::rebuild)?;
@@ -229,6 +234,7 @@ pub fn recount(c: &mut DbConn) -> Result<Recount, AppError> {
         months_equal: area_months == stored_months,
         aggregates_equal: (cube_counts, cube_waits) == stored_cube,
         quality_equal: crate::quality::upkeep::recount(c)?,
+        capacity_equal: crate::sessions::capacity::upkeep::recount(c)?,
         referrals: facts.len(),
     })
 }
@@ -242,5 +248,8 @@ pub struct Recount {
     /// The data-quality figures ([`crate::quality::upkeep`]) equal the same worked out
     /// afresh.
     pub quality_equal: bool,
+    /// The capacity page's weekly counts and waiting list
+    /// ([`crate::sessions::capacity::upkeep`]) equal the same worked out afresh.
+    pub capacity_equal: bool,
     pub referrals: usize,
 }

@@ -404,7 +404,10 @@ async fn the_figures_follow_each_change_and_compare_people_only_within_the_scope
     let recount = app
         .with_db(|c| mhtr_pathway::reports::upkeep::recount(c).unwrap())
         .await;
-    assert!(recount.quality_equal, "{recount:?}");
+    assert!(
+        recount.quality_equal && recount.capacity_equal,
+        "{recount:?}"
+    );
 }
 
 #[tokio::test]

@@ -332,7 +332,8 @@ async fn the_messy_sample_reconciles_imports_as_reported_and_only_once() {
         recount.facts_equal
             && recount.months_equal
             && recount.aggregates_equal
-            && recount.quality_equal,
+            && recount.quality_equal
+            && recount.capacity_equal,
         "{recount:?}"
     );
     app.with_db(|c| {

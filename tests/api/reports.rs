@@ -432,6 +432,10 @@ async fn signposting_onward_is_counted_by_the_services_type() {
         recount.quality_equal,
         "the data-quality figures equal a recount"
     );
+    assert!(
+        recount.capacity_equal,
+        "the capacity counts and waiting list equal a recount"
+    );
 }
 
 /// Completion needs every planned session attended; a clinical decision that treatment is

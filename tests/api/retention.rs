@@ -931,7 +931,8 @@ async fn erasure_blanks_every_personal_field_and_keeps_the_figures() {
         recount.facts_equal
             && recount.months_equal
             && recount.aggregates_equal
-            && recount.quality_equal,
+            && recount.quality_equal
+            && recount.capacity_equal,
         "{recount:?}"
     );
 

@@ -124,6 +124,10 @@ async fn synthetic_data_equals_a_recount_and_the_report_renders() {
         "the data-quality figures equal a recount"
     );
     assert!(
+        recount.capacity_equal,
+        "the capacity counts and waiting list equal a recount"
+    );
+    assert!(
         recount.months_equal,
         "monthly session counts equal a recount"
     );

@@ -1,6 +1,7 @@
 //! The diary, capacity and waiting list, working patterns, service closures and the
-//! calendar feed. Referrals and sessions are written straight to the database: these pages
-//! only read them.
+//! calendar feed. Referrals and sessions are written straight to the database (these pages
+//! only read them), each write ending as the service's do, with the referral's kept figures
+//! refreshed (`reports::upkeep::refresh`).
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
@@ -87,6 +88,7 @@ fn add_referral(app: &TestApp, by: &TestUser, case: Case<'_>) -> (String, String
             ))
             .execute(c)
             .expect("insert referral");
+        mhtr_pathway::reports::upkeep::refresh(c, &id).expect("refresh");
     });
     (id, reference)
 }
@@ -141,6 +143,7 @@ fn add_session(app: &TestApp, a: Appointment<'_>) -> String {
             ))
             .execute(c)
             .expect("insert session");
+        mhtr_pathway::reports::upkeep::refresh(c, a.referral).expect("refresh");
     });
     id
 }

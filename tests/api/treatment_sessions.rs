@@ -1510,6 +1510,10 @@ async fn the_reporting_facts_equal_a_recount_after_random_changes() {
         "the data-quality figures equal a recount"
     );
     assert!(
+        recount.capacity_equal,
+        "the capacity counts and waiting list equal a recount"
+    );
+    assert!(
         recount.months_equal,
         "monthly session counts equal a recount"
     );
@@ -2019,4 +2023,218 @@ async fn a_plan_measuring_at_every_session_asks_for_a_measure_after_each_attende
             .contains("Select when outcome measures are taken"),
         "{r}"
     );
+}
+
+// ------------------------------------------------------------------ capacity kept
+
+/// A practitioner's live sessions per week from the kept counts, and the same counted from
+/// the sessions themselves, from this week for 20 weeks.
+async fn weekly_counts(
+    t: &Cast,
+    ap: &str,
+) -> (
+    std::collections::BTreeMap<NaiveDate, i64>,
+    std::collections::BTreeMap<NaiveDate, i64>,
+) {
+    use mhtr_pathway::sessions::diary::{LIVE, monday_of};
+    let ap = ap.to_owned();
+    t.app
+        .state
+        .db
+        .run(move |c| {
+            let from = monday_of(today());
+            let kept = mhtr_pathway::sessions::capacity::booked_per_week(
+                c,
+                std::slice::from_ref(&ap),
+                from,
+                20,
+            )?
+            .into_iter()
+            .map(|((_, week), n)| (week, n))
+            .collect();
+            let mut counted = std::collections::BTreeMap::new();
+            for at in treatment_sessions::table
+                .filter(treatment_sessions::ap_user_id.eq(&ap))
+                .filter(treatment_sessions::status.eq_any(LIVE))
+                .select(treatment_sessions::starts_at)
+                .load::<NaiveDateTime>(c)?
+            {
+                let week = monday_of(at.date());
+                if week >= from && week < from + Duration::days(140) {
+                    *counted.entry(week).or_insert(0) += 1;
+                }
+            }
+            Ok((kept, counted))
+        })
+        .await
+        .unwrap()
+}
+
+/// The references on area A's waiting list, longest waiting first.
+async fn waiting_ids(t: &Cast) -> Vec<String> {
+    let areas = vec![t.app.area_a.clone()];
+    t.app
+        .state
+        .db
+        .run(move |c| {
+            let page =
+                mhtr_pathway::sessions::capacity::waiting_list(c, &areas, today(), None, 50)?;
+            Ok(page.list.into_iter().map(|w| w.referral_id).collect())
+        })
+        .await
+        .unwrap()
+}
+
+async fn capacity_recounts(t: &Cast) -> bool {
+    t.app
+        .state
+        .db
+        .run(mhtr_pathway::reports::upkeep::recount)
+        .await
+        .unwrap()
+        .capacity_equal
+}
+
+#[tokio::test]
+async fn capacity_counts_and_the_waiting_list_follow_every_change_to_the_sessions() {
+    let t = cast().await;
+    let c = clients(&t).await;
+    let id = allocated_referral(&t, &c, 60).await;
+    assert_eq!(
+        waiting_ids(&t).await,
+        vec![id.clone()],
+        "allocated: waiting"
+    );
+    let (kept, _) = weekly_counts(&t, &t.ap.id).await;
+    assert!(kept.is_empty(), "{kept:?}");
+
+    // A plan of 12 weekly sessions: one a week for the practitioner, still waiting.
+    let first = working_day_from(next(Weekday::Thu));
+    let sessions = make_plan(&c.ap, &id, &weekly_plan(first)).await;
+    let (kept, counted) = weekly_counts(&t, &t.ap.id).await;
+    assert_eq!(kept, counted);
+    assert_eq!(kept.values().sum::<i64>(), 12);
+    assert!(kept.values().all(|n| *n == 1), "{kept:?}");
+    assert_eq!(waiting_ids(&t).await, vec![id.clone()]);
+    assert!(capacity_recounts(&t).await);
+
+    // Another practitioner takes the referral: the sessions move with it.
+    let apis = [("cl", &c.cl)];
+    advance(
+        &apis,
+        &id,
+        &[("cl", json!({"action": "allocate_ap", "ap_id": t.ap2.id}))],
+    )
+    .await;
+    let (kept, _) = weekly_counts(&t, &t.ap.id).await;
+    assert!(
+        kept.is_empty(),
+        "the first practitioner's weeks are free: {kept:?}"
+    );
+    let (kept, counted) = weekly_counts(&t, &t.ap2.id).await;
+    assert_eq!((kept.values().sum::<i64>(), &kept), (12, &counted));
+    assert!(capacity_recounts(&t).await);
+
+    // A cancellation frees its week; a move puts the session in the week it moves to.
+    let ap2 = t.app.api(&t.ap2).await;
+    let tr = treatment(&ap2, &id).await;
+    let live: Vec<Value> = tr["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "booked")
+        .cloned()
+        .collect();
+    assert_eq!(live.len(), sessions.len());
+    let (status, body) = ap2
+        .post(
+            &format!(
+                "/api/v1/sessions/{}/cancel",
+                live[2]["id"].as_str().unwrap()
+            ),
+            &json!({"version": live[2]["version"], "cancel_reason": "person_request"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let moved_to = working_day_from(starts_at(&live[3]).date() + Duration::days(7));
+    let (status, body) = ap2
+        .post(
+            &format!(
+                "/api/v1/sessions/{}/reschedule",
+                live[3]["id"].as_str().unwrap()
+            ),
+            &json!({"version": live[3]["version"], "new_date": moved_to.to_string(),
+                    "new_time": "15:00", "party": "service", "reason": "Room unavailable"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {body}");
+    let (kept, counted) = weekly_counts(&t, &t.ap2.id).await;
+    assert_eq!(kept, counted);
+    assert_eq!(kept.values().sum::<i64>(), 11, "{kept:?}");
+    use mhtr_pathway::sessions::diary::monday_of;
+    assert_eq!(kept.get(&monday_of(starts_at(&live[2]).date())), None);
+    let same_week = live
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            ![2, 3].contains(i) && monday_of(starts_at(s).date()) == monday_of(moved_to)
+        })
+        .count() as i64;
+    assert_eq!(kept.get(&monday_of(moved_to)), Some(&(same_week + 1)));
+    assert!(capacity_recounts(&t).await);
+
+    // The first session attended: treatment starts and the order leaves the waiting list;
+    // the session, now in the past, no longer counts in the weeks ahead.
+    let sid = live[0]["id"].as_str().unwrap();
+    as_if_held(&t.app, sid, 1).await;
+    let tr = treatment(&ap2, &id).await;
+    let s = tr["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == sid)
+        .unwrap()
+        .clone();
+    let (status, r) = record(
+        &ap2,
+        &s,
+        json!({"happened": true, "attendance": "attended"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert!(waiting_ids(&t).await.is_empty(), "treatment started");
+    let (kept, counted) = weekly_counts(&t, &t.ap2.id).await;
+    assert_eq!(kept, counted);
+    assert!(capacity_recounts(&t).await);
+}
+
+#[tokio::test]
+async fn plans_made_at_once_for_one_practitioner_are_all_counted() {
+    const N: u32 = 4;
+    let t = cast().await;
+    let c = clients(&t).await;
+    let mut ids = Vec::new();
+    for n in 0..N {
+        ids.push(allocated_referral(&t, &c, 70 + n).await);
+    }
+    let first = working_day_from(next(Weekday::Tue));
+    // Each at its own hour, all in flight at once: every plan is made, and each week's count
+    // for the practitioner takes every one of them.
+    let mut racing = Vec::new();
+    for (k, id) in ids.iter().enumerate() {
+        let api = t.app.api(&t.ap).await;
+        let mut body = weekly_plan(first);
+        body["first_time"] = json!(format!("{:02}:00", 9 + 2 * k));
+        let path = format!("/api/v1/referrals/{id}/sessions/plan");
+        racing.push(tokio::spawn(async move { api.post(&path, &body).await }));
+    }
+    for r in racing {
+        let (status, body) = r.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (kept, counted) = weekly_counts(&t, &t.ap.id).await;
+    assert_eq!(kept, counted);
+    assert_eq!(kept.values().sum::<i64>(), 12 * i64::from(N));
+    assert!(capacity_recounts(&t).await);
+    assert_eq!(waiting_ids(&t).await.len(), N as usize);
 }

@@ -2,12 +2,12 @@
 //! working days, the clinical lead's view of bookings against it for the next 12 weeks, the
 //! waiting list of orders with no first session yet, and the page that sets the pattern.
 
+pub mod upkeep;
 pub mod web;
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use diesel::dsl::{exists, not};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, Weekday};
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -21,10 +21,9 @@ use crate::db::schema::{
 use crate::error::{AppError, FieldErrors};
 use crate::paging::page_of;
 use crate::referrals::model::Viewer;
-use crate::referrals::state::Status;
 use crate::sessions::calendar::{WorkingDays, day_code, day_label};
-use crate::sessions::codes::{Outcome, SessionStatus};
-use crate::sessions::diary::{self, LIVE, Practitioner, Scope, initials, monday_of, week_code};
+use crate::sessions::codes::SessionStatus;
+use crate::sessions::diary::{self, Practitioner, Scope, initials, monday_of, week_code};
 use crate::users::model::{self as users_model, Role};
 use crate::web::format;
 
@@ -143,32 +142,7 @@ fn set_pattern(
 
 // ------------------------------------------------------------------------- capacity
 
-/// Live appointments per practitioner per week (by Monday) from `from` for `weeks` weeks.
-fn booked_per_week(
-    c: &mut DbConn,
-    ap_ids: &[String],
-    from: NaiveDate,
-    weeks: u64,
-) -> Result<HashMap<(String, NaiveDate), i64>, AppError> {
-    let to = from + Days::new(7 * weeks);
-    let mut counts = HashMap::new();
-    for chunk in ap_ids.chunks(CHUNK) {
-        let rows: Vec<(String, NaiveDateTime)> = treatment_sessions::table
-            .filter(treatment_sessions::ap_user_id.eq_any(chunk))
-            .filter(treatment_sessions::status.eq_any(LIVE))
-            .filter(treatment_sessions::starts_at.ge(from.and_time(NaiveTime::MIN)))
-            .filter(treatment_sessions::starts_at.lt(to.and_time(NaiveTime::MIN)))
-            .select((
-                treatment_sessions::ap_user_id,
-                treatment_sessions::starts_at,
-            ))
-            .load(c)?;
-        for (ap, at) in rows {
-            *counts.entry((ap, monday_of(at.date()))).or_insert(0) += 1;
-        }
-    }
-    Ok(counts)
-}
+pub use upkeep::booked_per_week;
 
 fn patterns(c: &mut DbConn, ap_ids: &[String]) -> Result<HashMap<String, i32>, AppError> {
     let mut set = HashMap::new();
@@ -253,21 +227,10 @@ pub struct Waiting {
     pub first_booked: String,
 }
 
-#[derive(Queryable)]
-struct WaitingRow {
-    id: String,
-    reference: String,
-    person_id: String,
-    allocated_ap_id: Option<String>,
-    sentence_date: Option<NaiveDate>,
-    updated_at: NaiveDateTime,
-}
-
 /// Orders made in `areas` (made, inducted or allocated) with no attended session yet,
-/// longest waiting first: page `asked` of them, `per` a page.
-/// Everyone waiting is read (a narrow row each, from the referral alone) to order them; the
-/// people's names, practitioners' names and first booked sessions are read for the page's
-/// alone (joining every waiting referral to its person cost a third of the page).
+/// longest waiting first: page `asked` of them, `per` a page. The list is kept as referrals
+/// and sessions change ([`upkeep`]); the people's names, practitioners' names and first
+/// booked sessions are read for the page's orders alone.
 pub fn waiting_list(
     c: &mut DbConn,
     areas: &[String],
@@ -275,34 +238,24 @@ pub fn waiting_list(
     asked: Option<usize>,
     per: usize,
 ) -> Result<WaitingPage, AppError> {
-    let attended = treatment_sessions::table
-        .filter(treatment_sessions::referral_id.eq(referrals::id))
-        .filter(treatment_sessions::status.eq_any(LIVE))
-        .filter(
-            treatment_sessions::outcome
-                .eq_any([Outcome::Attended.as_str(), Outcome::AttendedLate.as_str()]),
-        );
-    let mut rows: Vec<WaitingRow> = referrals::table
-        .filter(referrals::area_id.eq_any(areas))
-        .filter(referrals::status.eq_any([Status::MhtrMade, Status::Inducted, Status::Allocated]))
-        .filter(not(exists(attended)))
+    let total = upkeep::waiting_count(c, areas)?;
+    let (page, pages, skip) = page_of(asked, total, per);
+    let kept = upkeep::waiting_in(c, areas, skip, per)?;
+    let ids: Vec<&String> = kept.iter().map(|(id, _)| id).collect();
+    let rows: Vec<(String, String, Option<String>, Option<NaiveDate>)> = referrals::table
+        .filter(referrals::id.eq_any(&ids))
         .select((
             referrals::id,
-            referrals::reference,
             referrals::person_id,
             referrals::allocated_ap_id,
             referrals::sentence_date,
-            referrals::updated_at,
         ))
         .load(c)?;
-    let since = |r: &WaitingRow| r.sentence_date.unwrap_or(r.updated_at.date());
-    // The longest waiting first: the earliest start of the wait, then by reference.
-    rows.sort_by(|a, b| (since(a), &a.reference).cmp(&(since(b), &b.reference)));
-    let total = rows.len();
-    let (page, pages, skip) = page_of(asked, total, per);
-    let rows: Vec<WaitingRow> = rows.into_iter().skip(skip).take(per).collect();
-    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
-    let person_ids: Vec<&String> = rows.iter().map(|r| &r.person_id).collect();
+    let by_id: HashMap<String, (String, Option<String>, Option<NaiveDate>)> = rows
+        .into_iter()
+        .map(|(id, person, ap, sentence)| (id, (person, ap, sentence)))
+        .collect();
+    let person_ids: Vec<&String> = by_id.values().map(|(person, _, _)| person).collect();
     let named: HashMap<String, (String, String)> = people::table
         .filter(people::id.eq_any(&person_ids))
         .select((people::id, people::given_name, people::family_name))
@@ -325,9 +278,9 @@ pub fn waiting_list(
             .and_modify(|t| *t = (*t).min(at))
             .or_insert(at);
     }
-    let ap_ids: Vec<&String> = rows
-        .iter()
-        .filter_map(|r| r.allocated_ap_id.as_ref())
+    let ap_ids: Vec<&String> = by_id
+        .values()
+        .filter_map(|(_, ap, _)| ap.as_ref())
         .collect();
     let names: HashMap<String, String> = users::table
         .filter(users::id.eq_any(&ap_ids))
@@ -335,18 +288,10 @@ pub fn waiting_list(
         .load::<(String, String)>(c)?
         .into_iter()
         .collect();
-    let list = rows
+    let list = kept
         .into_iter()
-        .map(|r| {
-            let start = since(&r);
-            let WaitingRow {
-                id,
-                reference,
-                person_id,
-                allocated_ap_id: ap,
-                sentence_date: sentence,
-                updated_at: _,
-            } = r;
+        .map(|(id, w)| {
+            let (person_id, ap, sentence) = by_id.get(&id).cloned().unwrap_or_default();
             let (given, family) = named.get(&person_id).cloned().unwrap_or_default();
             Waiting {
                 initials: initials(&given, &family),
@@ -356,13 +301,13 @@ pub fn waiting_list(
                 sentence_date: sentence
                     .map(format::date)
                     .unwrap_or_else(|| "Not recorded".into()),
-                days_waiting: (today - start).num_days(),
+                days_waiting: (today - w.since).num_days(),
                 first_booked: first
                     .get(&id)
                     .map(|t| format!("{} at {}", format::date(t.date()), diary::time_of_day(*t)))
                     .unwrap_or_else(|| "None booked".into()),
                 referral_id: id,
-                reference,
+                reference: w.reference,
             }
         })
         .collect();
