@@ -58,6 +58,29 @@ pub struct WaitingRow {
     pub reference: String,
 }
 
+/// A row of the waiting list as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = capacity_waiting)]
+struct StoredWaiting {
+    referral_id: String,
+    area_id: String,
+    since: NaiveDate,
+    reference: String,
+}
+
+impl StoredWaiting {
+    fn split(self) -> (String, WaitingRow) {
+        (
+            self.referral_id,
+            WaitingRow {
+                area_id: self.area_id,
+                since: self.since,
+                reference: self.reference,
+            },
+        )
+    }
+}
+
 /// What one referral adds to the capacity figures: its live sessions per (practitioner,
 /// week) from `this_week` on, and its place on the waiting list.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -238,18 +261,10 @@ fn keep_waiting(
 ) -> Result<(), AppError> {
     let stored: Option<WaitingRow> = capacity_waiting::table
         .find(referral_id)
-        .select((
-            capacity_waiting::area_id,
-            capacity_waiting::since,
-            capacity_waiting::reference,
-        ))
-        .first::<(String, NaiveDate, String)>(c)
+        .select(StoredWaiting::as_select())
+        .first::<StoredWaiting>(c)
         .optional()?
-        .map(|(area_id, since, reference)| WaitingRow {
-            area_id,
-            since,
-            reference,
-        });
+        .map(|w| w.split().1);
     if stored.as_ref() == waiting {
         return Ok(());
     }
@@ -440,24 +455,10 @@ pub fn recount(c: &mut DbConn) -> Result<bool, AppError> {
             .into_iter()
             .collect();
     let stored_waiting: BTreeMap<String, WaitingRow> = capacity_waiting::table
-        .select((
-            capacity_waiting::referral_id,
-            capacity_waiting::area_id,
-            capacity_waiting::since,
-            capacity_waiting::reference,
-        ))
-        .load::<(String, String, NaiveDate, String)>(c)?
+        .select(StoredWaiting::as_select())
+        .load::<StoredWaiting>(c)?
         .into_iter()
-        .map(|(id, area_id, since, reference)| {
-            (
-                id,
-                WaitingRow {
-                    area_id,
-                    since,
-                    reference,
-                },
-            )
-        })
+        .map(StoredWaiting::split)
         .collect();
     Ok(weeks == stored_weeks && per_referral == stored_per_referral && waiting == stored_waiting)
 }
@@ -508,24 +509,10 @@ pub fn waiting_in(
         ))
         .offset(i64::try_from(skip).unwrap_or(i64::MAX))
         .limit(i64::try_from(per).unwrap_or(i64::MAX))
-        .select((
-            capacity_waiting::referral_id,
-            capacity_waiting::area_id,
-            capacity_waiting::since,
-            capacity_waiting::reference,
-        ))
-        .load::<(String, String, NaiveDate, String)>(c)?
+        .select(StoredWaiting::as_select())
+        .load::<StoredWaiting>(c)?
         .into_iter()
-        .map(|(id, area_id, since, reference)| {
-            (
-                id,
-                WaitingRow {
-                    area_id,
-                    since,
-                    reference,
-                },
-            )
-        })
+        .map(StoredWaiting::split)
         .collect())
 }
 
