@@ -1,7 +1,9 @@
 //! The clinical leads' weekly digest: one email per lead per ISO week with counts for their
 //! areas (waiting list and longest wait, open risk alerts, enforcement reviews awaiting a
 //! decision), nothing that names anyone, and nothing for a lead who turned it off.
-//! Referrals, sessions, alerts and reviews are written straight to the database.
+//! Referrals, sessions, alerts and reviews are written straight to the database, each
+//! referral or session ending as the service's writes do, with the referral's kept figures
+//! refreshed (`reports::upkeep::refresh`).
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
@@ -64,6 +66,7 @@ fn add_referral(
             ))
             .execute(c)
             .expect("insert referral");
+        mhtr_pathway::reports::upkeep::refresh(c, &id).expect("refresh");
     });
     (id, reference)
 }
@@ -100,6 +103,7 @@ fn add_session(
             ))
             .execute(c)
             .expect("insert session");
+        mhtr_pathway::reports::upkeep::refresh(c, referral).expect("refresh");
     });
     id
 }
