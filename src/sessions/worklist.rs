@@ -488,7 +488,7 @@ fn screening_overdue(
 
 fn not_started(c: &mut DbConn, viewer: &Viewer, today: NaiveDate) -> Result<Vec<Row>, AppError> {
     let rows: Vec<(String, Option<NaiveDate>)> = scoped(viewer, Purpose::Casework)
-        .filter(referrals::status.eq_any([Status::MhtrMade, Status::Inducted, Status::Allocated]))
+        .filter(referrals::status.eq_any(crate::sessions::capacity::upkeep::WAITING))
         .filter(referrals::sentence_date.lt(today - Duration::days(START_WITHIN_DAYS)))
         .select((referrals::id, referrals::sentence_date))
         .order(referrals::sentence_date.asc())

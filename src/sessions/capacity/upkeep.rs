@@ -95,7 +95,7 @@ pub fn this_week() -> NaiveDate {
 }
 
 fn attended(s: &SessionRow) -> bool {
-    LIVE.contains(&s.status) && matches!(s.outcome, Some(Outcome::Attended | Outcome::AttendedLate))
+    LIVE.contains(&s.status) && s.outcome.is_some_and(Outcome::attended)
 }
 
 /// A referral's contribution, from the referral and its sessions. An erased referral adds
